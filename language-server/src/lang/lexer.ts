@@ -1,0 +1,209 @@
+// Hand-written lexer for the Eligo language (shared/LANGUAGE.md).
+//
+// Identifiers are ASCII `[A-Za-z_][A-Za-z0-9_]*`; keywords are lexed as
+// identifiers and recognised by the parser where they have a meaning, because
+// several of them double as names (`stop(x)` is a call, `loss` is read in
+// `d(loss)/d(z)`, a vertex may be called `order`).
+//
+// Newlines are tokens (one per run of line breaks, blank lines and comments);
+// the parser ignores them inside ( ) and [ ]. That choice is the parser's, not
+// the lexer's, so an unclosed `(` does not swallow the rest of the file.
+// `;` is lexed as a newline too: it lets one-line bodies read naturally.
+
+import type { Diagnostic } from './ast.js';
+
+export type TokenKind = 'ident' | 'number' | 'punct' | 'newline' | 'eof';
+
+export interface Token {
+  readonly kind: TokenKind;
+  /** Half-open offsets into the source. */
+  readonly start: number;
+  readonly end: number;
+  /** The text as written (`'\n'` for a newline run, `''` at end of file). */
+  readonly text: string;
+  /** Numeric value of a number token; 0 otherwise. */
+  readonly value: number;
+}
+
+/** Single-character operators and punctuation. */
+export const PUNCTUATION = '+-*/@^=~:,()[]{}';
+
+/** Every keyword of the language; most are contextual (see the parser). */
+export const KEYWORDS: ReadonlySet<string> = new Set([
+  'function', 'model', 'rule', 'let', 'return', 'dim', 'const', 'input', 'target', 'param', 'state',
+  'surrogate', 'loss', 'approximate', 'schedule', 'objective', 'limit', 'for', 'online', 'reverse',
+  'forward', 'order', 'diagonal', 'dense', 'stop',
+]);
+
+export function isKeyword(word: string): boolean {
+  return KEYWORDS.has(word);
+}
+
+export interface LexResult {
+  /** Always ends with one `eof` token. */
+  readonly tokens: Token[];
+  readonly diagnostics: Diagnostic[];
+}
+
+// Character classes, indexed by char code (ASCII only; everything else is bad).
+const C_BAD = 0, C_SPACE = 1, C_NEWLINE = 2, C_IDSTART = 3, C_DIGIT = 4, C_PUNCT = 5, C_HASH = 6, C_DOT = 7, C_SEMI = 8;
+const CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (ch === ' ' || ch === '\t' || ch === '\f' || ch === '\v') CLASS[c] = C_SPACE;
+  else if (ch === '\n' || ch === '\r') CLASS[c] = C_NEWLINE;
+  else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch === '_') CLASS[c] = C_IDSTART;
+  else if (ch >= '0' && ch <= '9') CLASS[c] = C_DIGIT;
+  else if (PUNCTUATION.includes(ch)) CLASS[c] = C_PUNCT;
+  else if (ch === '#') CLASS[c] = C_HASH;
+  else if (ch === '.') CLASS[c] = C_DOT;
+  else if (ch === ';') CLASS[c] = C_SEMI;
+  else CLASS[c] = C_BAD;
+}
+
+function classOf(c: number): number {
+  return c < 128 ? CLASS[c]! : C_BAD;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isIdPart(c: number): boolean {
+  return c < 128 && (CLASS[c] === C_IDSTART || CLASS[c] === C_DIGIT);
+}
+
+/** Printable form of a run of bad characters for a message. */
+function showChars(s: string): string {
+  const shown = s.length > 12 ? s.slice(0, 12) + '…' : s;
+  let out = '';
+  for (const ch of shown) {
+    const cp = ch.codePointAt(0)!;
+    out += cp < 32 || cp === 127 || (cp >= 0x80 && cp < 0xa0) || (cp >= 0xd800 && cp <= 0xdfff)
+      ? `\\u{${cp.toString(16)}}`
+      : ch;
+  }
+  return out;
+}
+
+export function lex(text: string): LexResult {
+  const tokens: Token[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const n = text.length;
+  let i = 0;
+
+  const push = (kind: TokenKind, start: number, end: number, tokText: string, value = 0): void => {
+    tokens.push({ kind, start, end, text: tokText, value });
+  };
+  // A newline token stands for a run of breaks; consecutive ones merge.
+  const pushNewline = (start: number, end: number, tokText: string): void => {
+    const last = tokens[tokens.length - 1];
+    if (tokens.length === 0) return; // leading blank lines carry nothing
+    if (last!.kind === 'newline') return;
+    push('newline', start, end, tokText);
+  };
+
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    const cls = classOf(c);
+    switch (cls) {
+      case C_SPACE:
+        i++;
+        break;
+      case C_NEWLINE: {
+        const start = i;
+        i += c === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
+        pushNewline(start, i, '\n');
+        break;
+      }
+      case C_SEMI:
+        pushNewline(i, i + 1, ';');
+        i++;
+        break;
+      case C_HASH:
+        // Comment to end of line; the break itself is lexed next.
+        while (i < n) {
+          const d = text.charCodeAt(i);
+          if (d === 10 || d === 13) break;
+          i++;
+        }
+        break;
+      case C_IDSTART: {
+        const start = i++;
+        while (i < n && isIdPart(text.charCodeAt(i))) i++;
+        push('ident', start, i, text.slice(start, i));
+        break;
+      }
+      case C_DIGIT:
+        i = lexNumber(text, i, tokens, diagnostics);
+        break;
+      case C_DOT:
+        if (isDigit(text.charCodeAt(i + 1))) {
+          i = lexNumber(text, i, tokens, diagnostics);
+        } else {
+          diagnostics.push({
+            range: { start: i, end: i + 1 },
+            severity: 'error',
+            message: "unexpected character '.': expected a number such as 0.5",
+            code: 'syntax.bad-character',
+          });
+          i++;
+        }
+        break;
+      case C_PUNCT:
+        push('punct', i, i + 1, text[i]!);
+        i++;
+        break;
+      default: {
+        // One diagnostic for a whole run of bad characters (binary junk, unicode).
+        const start = i++;
+        while (i < n && classOf(text.charCodeAt(i)) === C_BAD) i++;
+        const run = text.slice(start, i);
+        const message = run === "'"
+          ? "unexpected character ''': a prime is not used for derivatives; write 'du/dt = …'"
+          : `unexpected ${run.length === 1 ? 'character' : 'characters'} '${showChars(run)}': ` +
+            'Eligo names use ASCII letters, digits and _';
+        diagnostics.push({ range: { start, end: i }, severity: 'error', message, code: 'syntax.bad-character' });
+      }
+    }
+  }
+  push('eof', n, n, '');
+  return { tokens, diagnostics };
+}
+
+/** digits [. digits] [e [+-] digits], or . digits [...]; `10^12` is an operator, not a literal. */
+function lexNumber(text: string, i: number, tokens: Token[], diagnostics: Diagnostic[]): number {
+  const n = text.length;
+  const start = i;
+  while (i < n && isDigit(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) === 46 /* . */) {
+    i++;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+  }
+  let end = i;
+  const e = text.charCodeAt(i);
+  if (e === 101 || e === 69 /* e E */) {
+    let j = i + 1;
+    const sign = text.charCodeAt(j);
+    if (sign === 43 || sign === 45) j++;
+    if (isDigit(text.charCodeAt(j))) {
+      while (j < n && isDigit(text.charCodeAt(j))) j++;
+      end = j;
+    } else if (!isIdPart(text.charCodeAt(i + 1)) || sign === 43 || sign === 45) {
+      // `1e`, `1e+`: an exponent with no digits. (`2em` is left to the parser.)
+      end = j;
+      diagnostics.push({
+        range: { start, end },
+        severity: 'error',
+        message: `malformed number '${text.slice(start, end)}': expected digits after the exponent, as in 1e-6`,
+        code: 'syntax.bad-number',
+      });
+      const valid = text.slice(start, i);
+      tokens.push({ kind: 'number', start, end, text: text.slice(start, end), value: Number(valid) });
+      return end;
+    }
+  }
+  const lit = text.slice(start, end);
+  tokens.push({ kind: 'number', start, end, text: lit, value: Number(lit) });
+  return end;
+}
