@@ -84,8 +84,8 @@ class Parser {
   private pos = 0;
   /** End of the last consumed token. */
   private lastEnd = 0;
-  /** > 0 inside ( ) and [ ], where newlines are insignificant. */
-  private group = 0;
+  /** The open `(` and `[` around the cursor; inside them newlines are insignificant. */
+  private readonly opens: Token[] = [];
   private depth = 0;
   private panic = false;
 
@@ -109,7 +109,7 @@ class Parser {
 
   private cur(): Token {
     let t = this.toks[this.pos]!;
-    if (this.group > 0) while (t.kind === 'newline') t = this.toks[++this.pos]!;
+    if (this.opens.length > 0) while (t.kind === 'newline') t = this.toks[++this.pos]!;
     return t;
   }
 
@@ -366,7 +366,7 @@ class Parser {
     if (name) {
       const open = this.expectPunct('(', "'(' and the parameter list");
       if (open) {
-        this.group++;
+        this.opens.push(open);
         if (!this.isPunct(')')) {
           do {
             if (this.isPunct(')')) break; // trailing comma
@@ -375,7 +375,7 @@ class Parser {
           } while (!this.panic && this.eat(','));
         }
         this.close(')', open, "',' or ')'");
-        this.group--;
+        this.opens.pop();
       }
     }
     const what = name ? `function '${name.name}'` : 'function';
@@ -425,14 +425,14 @@ class Parser {
       this.expected('a shape such as [n] or [n, m]');
       return undefined;
     }
-    this.group++;
+    this.opens.push(open);
     const dims: Expr[] = [];
     if (!this.isPunct(']')) {
       do dims.push(this.parseExpr());
       while (!this.panic && this.eat(','));
     }
     this.close(']', open, "',' or ']'");
-    this.group--;
+    this.opens.pop();
     return { range: this.span(open.start), dims };
   }
 
@@ -534,10 +534,10 @@ class Parser {
     }
     this.next();
     const open = this.next();
-    this.group++;
+    this.opens.push(open);
     const of = this.expectName('the name of a function');
     if (of) this.close(')', open, "')'");
-    this.group--;
+    this.opens.pop();
     if (!of) return undefined;
     return { kind: 'grad', range: this.span(kw.start), name, of };
   }
@@ -740,7 +740,7 @@ class Parser {
     }
     this.next();
     const open = this.next();
-    this.group++;
+    this.opens.push(open);
     const name = this.expectName('a state, param, input or loss');
     let offset = 0;
     if (name && this.isPunct('[')) {
@@ -754,7 +754,7 @@ class Parser {
       }
     }
     if (name && !this.panic) this.close(')', open, "')'");
-    this.group--;
+    this.opens.pop();
     if (!name || this.panic) return undefined;
     return { name, offset };
   }
@@ -770,7 +770,7 @@ class Parser {
       this.next();
       const open = this.expectPunct('[', "'[' and the vertices to eliminate, as in order [v1, v2]");
       if (!open) return undefined;
-      this.group++;
+      this.opens.push(open);
       const order: Ident[] = [];
       if (!this.isPunct(']')) {
         do {
@@ -780,7 +780,7 @@ class Parser {
         } while (!this.panic && this.eat(','));
       }
       this.close(']', open, "',' or ']'");
-      this.group--;
+      this.opens.pop();
       schedule = { kind: 'order', order, range: this.span(t.start) };
     } else {
       this.expected('online, reverse, forward or order [v1, v2, …]');
@@ -903,7 +903,7 @@ class Parser {
 
   private parseCall(callee: Ident): Call {
     const open = this.next();
-    this.group++;
+    this.opens.push(open);
     const args: Expr[] = [];
     const named: NamedArg[] = [];
     if (!this.isPunct(')')) {
@@ -921,18 +921,18 @@ class Parser {
       } while (!this.panic && this.eat(','));
     }
     this.close(')', open, "',' or ')'");
-    this.group--;
+    this.opens.pop();
     return { kind: 'call', callee, args, named, range: this.span(callee.range.start) };
   }
 
   private parseIndex(target: Expr): Expr {
     const open = this.next();
-    this.group++;
+    this.opens.push(open);
     const subscripts: Subscript[] = [];
     do subscripts.push(this.parseSubscript());
     while (!this.panic && this.eat(','));
     this.close(']', open, "',' or ']'");
-    this.group--;
+    this.opens.pop();
     return { kind: 'index', target, subscripts, range: this.span(target.range.start) };
   }
 
@@ -960,24 +960,22 @@ class Parser {
         return { kind: 'name', name: t.text, range: { start: t.start, end: t.end } };
       case 'punct':
         if (t.text === '(') {
-          this.next();
-          this.group++;
+          this.opens.push(this.next());
           const inner = this.parseExpr();
           this.close(')', t, "')'");
-          this.group--;
+          this.opens.pop();
           // The parentheses belong to the node, so its range is what the user wrote.
           return { ...inner, range: this.span(t.start) };
         }
         if (t.text === '[') {
-          this.next();
-          this.group++;
+          this.opens.push(this.next());
           const items: Expr[] = [];
           if (!this.isPunct(']')) {
             do items.push(this.parseExpr());
             while (!this.panic && this.eat(','));
           }
           this.close(']', t, "',' or ']'");
-          this.group--;
+          this.opens.pop();
           return { kind: 'list', items, range: this.span(t.start) };
         }
         break;

@@ -1,0 +1,62 @@
+// `eligo`: the command line beside the editor. Each command lives in cli/;
+// they all present results computed by the engine, as the language server does.
+
+import { checkCommand } from './cli/check.js';
+import { CliError, helpText, parseCommandArgs, type Command } from './cli/common.js';
+import { evalCommand } from './cli/eval.js';
+import { graphCommand } from './cli/graph.js';
+
+const commands: Command[] = [checkCommand, graphCommand, evalCommand];
+
+export function registerCommand(cmd: Command): void {
+  commands.push(cmd);
+}
+
+function usage(): string {
+  const w = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'eligo — computational graphs, vertex-elimination AD and learning rules for .eligo models',
+    '',
+    'Usage: eligo COMMAND [options]   (eligo COMMAND --help for details)',
+    '',
+    ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary.split('\n')[0]!.split('. ')[0]}`),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    process.stderr.write(`eligo: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    const args = parseCommandArgs(cmd, rest);
+    if (args.values.help) {
+      process.stdout.write(`${helpText(cmd)}\n`);
+      return 0;
+    }
+    return await cmd.run(args);
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`${e.message}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError) && !(e instanceof ReferenceError)) {
+      process.stderr.write(`eligo ${name}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+    process.stderr.write(`eligo: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 3;
+  });
+}
