@@ -1,0 +1,81 @@
+// `analyze(text, settings)`: the one function every front door presents.
+// It returns plain data — diagnostics, items, graph sizes and elimination
+// costs — computed by the engine with the settings that produced them, so the
+// CLI, the hover, the code lens and the graph view always show the same numbers.
+
+import type { Diagnostic, Range } from './lang/ast.js';
+import { compile, graphOf, type Compiled, type NamedItem, ItemError } from './compile.js';
+import type { Graph } from './graph/types.js';
+
+export interface AnalyzeSettings {
+  /** Time steps T for the analysis of models (LANGUAGE.md §2: default 10). */
+  readonly steps: number;
+}
+
+export const DEFAULT_SETTINGS: AnalyzeSettings = { steps: 10 };
+
+export interface OrderCost {
+  readonly multiplications: number;
+  readonly additions: number;
+  readonly fillIn: number;
+  readonly peakMemoryBytes: number;
+}
+
+export type OrderName = 'forward' | 'reverse' | 'markowitz';
+
+export interface ItemAnalysis {
+  readonly name: string;
+  readonly kind: NamedItem['kind'];
+  readonly range: Range;
+  readonly nameRange: Range;
+  /** Vertex and edge counts of the item's graph (one time step for models). */
+  readonly graph?: { readonly vertices: number; readonly edges: number; readonly inputs: number; readonly outputs: number };
+  /** Elimination costs of the classic orders on the item's graph. */
+  readonly costs?: Readonly<Record<OrderName, OrderCost>>;
+  /** Why no graph or costs could be computed (errors in the item, too big, …). */
+  readonly problem?: { readonly message: string; readonly range?: Range };
+}
+
+export interface Analysis {
+  readonly settings: AnalyzeSettings;
+  readonly compiled: Compiled;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly items: readonly ItemAnalysis[];
+}
+
+/** Hook for the elimination engine: set by ad/ so analyze stays importable without it. */
+export type CostModel = (graph: Graph) => Record<OrderName, OrderCost>;
+let costModel: CostModel | undefined;
+export function registerCostModel(model: CostModel): void {
+  costModel = model;
+}
+
+export function analyzeItem(compiled: Compiled, item: NamedItem): ItemAnalysis {
+  const base = { name: item.name, kind: item.kind, range: item.range, nameRange: item.nameRange };
+  if (item.kind !== 'function' && item.kind !== 'model') return base;
+  if (item.hasErrors) return { ...base, problem: { message: `'${item.name}' has errors`, range: item.nameRange } };
+  let graph: Graph;
+  try {
+    graph = graphOf(compiled, item);
+  } catch (e) {
+    if (e instanceof ItemError) return { ...base, problem: { message: e.message, ...(e.range ? { range: e.range } : {}) } };
+    throw e;
+  }
+  const summary = {
+    vertices: graph.vertices.length,
+    edges: graph.vertices.reduce((a, v) => a + v.inputs.length, 0),
+    inputs: graph.inputs.length,
+    outputs: graph.outputs.length,
+  };
+  if (!costModel) return { ...base, graph: summary };
+  try {
+    return { ...base, graph: summary, costs: costModel(graph) };
+  } catch (e) {
+    return { ...base, graph: summary, problem: { message: (e as Error).message } };
+  }
+}
+
+export function analyze(text: string, settings: AnalyzeSettings = DEFAULT_SETTINGS): Analysis {
+  const compiled = compile(text);
+  return { settings, compiled, diagnostics: compiled.diagnostics, items: compiled.items.map((i) => analyzeItem(compiled, i)) };
+}
