@@ -86,6 +86,34 @@ export class GraphAssembler {
     return id;
   }
 
+  /**
+   * Drop constants that folding left without users and renumber the rest
+   * (order is kept, so ids stay topological). Returns the old → new id map.
+   */
+  compact(): (id: number) => number {
+    const used = new Set<number>();
+    for (const v of this.vertices) for (const i of v.inputs) used.add(i);
+    const map = new Int32Array(this.vertices.length).fill(-1);
+    const kept: MutableVertex[] = [];
+    for (const v of this.vertices) {
+      if (v.op === 'const' && !used.has(v.id)) continue;
+      map[v.id] = kept.length;
+      kept.push(v);
+    }
+    for (const v of kept) {
+      v.id = map[v.id]!;
+      v.inputs = v.inputs.map((i) => map[i]!);
+    }
+    this.vertices.length = 0;
+    this.vertices.push(...kept);
+    this.constCache.clear();
+    return (id) => {
+      const m = map[id]!;
+      if (m < 0) throw new Error(`vertex ${id} was removed by compaction`);
+      return m;
+    };
+  }
+
   private push(v: Omit<MutableVertex, 'id'>): number {
     const id = this.vertices.length;
     const full: MutableVertex = { id, ...v };
@@ -366,7 +394,8 @@ export function buildFunction(checked: Checked, scope: FunctionScope): Graph {
     }
     outputs.push(id);
   });
-  return { name: scope.item.name.name, kind: 'function', vertices: g.vertices, inputs, outputs };
+  const m = g.compact();
+  return { name: scope.item.name.name, kind: 'function', vertices: g.vertices, inputs: inputs.map(m), outputs: outputs.map(m) };
 }
 
 // ---------------------------------------------------------------- models
@@ -457,11 +486,13 @@ function modelLeaves(g: GraphAssembler, scope: ModelScope): { stateIds: Map<stri
 export function buildModelStep(checked: Checked, scope: ModelScope): ModelStepGraph {
   const g = new GraphAssembler();
   const { stateIds, paramIds } = modelLeaves(g, scope);
-  const info = lowerStep(g, checked, scope, stateIds, paramIds);
+  const raw = lowerStep(g, checked, scope, stateIds, paramIds);
+  const m = g.compact();
+  const info = remapInfo(raw, m);
   const outputs = [...info.states.filter((s) => s.next !== s.leaf).map((s) => s.next), ...(info.loss !== undefined ? [info.loss] : [])];
   return {
     name: scope.item.name.name, kind: 'model-step', vertices: g.vertices,
-    inputs: [...stateIds.values(), ...paramIds.values()], outputs, model: info,
+    inputs: [...stateIds.values(), ...paramIds.values()].map(m), outputs, model: info,
   };
 }
 
@@ -470,7 +501,6 @@ export function unrollModel(checked: Checked, scope: ModelScope, steps: number):
   const g = new GraphAssembler();
   g.step = 0;
   const { stateIds, paramIds } = modelLeaves(g, scope);
-  const initialStates = [...stateIds].map(([name, leaf]) => ({ name, leaf }));
   const perStep: ModelGraphInfo[] = [];
   let current = stateIds;
   let total: number | undefined;
@@ -486,11 +516,22 @@ export function unrollModel(checked: Checked, scope: ModelScope, steps: number):
     }
   }
   if (total !== undefined && steps > 1) total = g.name(total, 'L', 'output', scope.loss!.range);
+  const m = g.compact();
+  const leaves = (xs: Map<string, number>): { name: string; leaf: number }[] => [...xs].map(([name, leaf]) => ({ name, leaf: m(leaf) }));
   return {
     name: scope.item.name.name, kind: 'model-unrolled', vertices: g.vertices, steps,
-    inputs: [...paramIds.values()], outputs: total !== undefined ? [total] : [],
-    perStep, params: [...paramIds].map(([name, leaf]) => ({ name, leaf })), initialStates,
-    ...(total !== undefined ? { totalLoss: total } : {}),
+    inputs: [...paramIds.values()].map(m), outputs: total !== undefined ? [m(total)] : [],
+    perStep: perStep.map((p) => remapInfo(p, m)), params: leaves(paramIds), initialStates: leaves(stateIds),
+    ...(total !== undefined ? { totalLoss: m(total) } : {}),
+  };
+}
+
+function remapInfo(info: ModelGraphInfo, m: (id: number) => number): ModelGraphInfo {
+  return {
+    states: info.states.map((s) => ({ name: s.name, leaf: m(s.leaf), next: m(s.next) })),
+    params: info.params.map((p) => ({ name: p.name, leaf: m(p.leaf) })),
+    data: info.data.map((d) => ({ name: d.name, leaf: m(d.leaf), role: d.role })),
+    ...(info.loss !== undefined ? { loss: m(info.loss) } : {}),
   };
 }
 
