@@ -651,6 +651,19 @@ class Checker {
 
   /** Infer the shape of `e`; undefined when it is ill-formed (already reported). */
   private infer(e: Expr, env: Env): Shape | undefined {
+    if (this.depthChecked.has(e)) return this.inferChecked(e, env);
+    const depth = exprDepth(e);
+    if (depth > MAX_EXPR_DEPTH) {
+      this.error(e.range, 'expr.too-deep', `this expression nests ${depth} levels deep; Eligo accepts up to ${MAX_EXPR_DEPTH}: split it with 'let'`);
+      return undefined;
+    }
+    walk(e, (x) => this.depthChecked.add(x));
+    return this.inferChecked(e, env);
+  }
+
+  private readonly depthChecked = new WeakSet<Expr>();
+
+  private inferChecked(e: Expr, env: Env): Shape | undefined {
     const s = this.inferInner(e, env);
     if (s !== undefined) {
       this.shapes.set(e, s);
@@ -1030,22 +1043,52 @@ function article(kind: string): string {
   return /^(a |an )/.test(word) ? word : /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
 }
 
-/** Visit every sub-expression of `e`. */
-export function walk(e: Expr, visit: (e: Expr) => void): void {
-  visit(e);
-  switch (e.kind) {
-    case 'unary': walk(e.operand, visit); break;
-    case 'binary': walk(e.left, visit); walk(e.right, visit); break;
-    case 'call': for (const a of e.args) walk(a, visit); for (const a of e.named) walk(a.value, visit); break;
-    case 'index':
-      walk(e.target, visit);
-      for (const s of e.subscripts) {
-        if (s.kind === 'at') walk(s.index, visit);
-        else { if (s.start) walk(s.start, visit); if (s.end) walk(s.end, visit); }
-      }
-      break;
-    case 'list': for (const a of e.items) walk(a, visit); break;
-    default: break;
+/** Nesting depth of an expression, measured without recursion (it guards the recursive passes). */
+export function exprDepth(root: Expr): number {
+  let max = 0;
+  const stack: [Expr, number][] = [[root, 1]];
+  while (stack.length) {
+    const [e, d] = stack.pop()!;
+    if (d > max) max = d;
+    switch (e.kind) {
+      case 'unary': stack.push([e.operand, d + 1]); break;
+      case 'binary': stack.push([e.left, d + 1], [e.right, d + 1]); break;
+      case 'call': for (const a of e.args) stack.push([a, d + 1]); for (const a of e.named) stack.push([a.value, d + 1]); break;
+      case 'index': stack.push([e.target, d + 1]); break;
+      case 'list': for (const a of e.items) stack.push([a, d + 1]); break;
+      default: break;
+    }
+  }
+  return max;
+}
+
+/** Deeper expressions are refused: the checker and the builder recurse over them. */
+export const MAX_EXPR_DEPTH = 1000;
+
+/** Visit every sub-expression of `e` (pre-order, without recursion: expressions may be deep). */
+export function walk(root: Expr, visit: (e: Expr) => void): void {
+  const stack: Expr[] = [root];
+  while (stack.length) {
+    const e = stack.pop()!;
+    visit(e);
+    switch (e.kind) {
+      case 'unary': stack.push(e.operand); break;
+      case 'binary': stack.push(e.right, e.left); break;
+      case 'call':
+        for (let i = e.named.length - 1; i >= 0; i--) stack.push(e.named[i]!.value);
+        for (let i = e.args.length - 1; i >= 0; i--) stack.push(e.args[i]!);
+        break;
+      case 'index':
+        for (let i = e.subscripts.length - 1; i >= 0; i--) {
+          const s = e.subscripts[i]!;
+          if (s.kind === 'at') stack.push(s.index);
+          else { if (s.end) stack.push(s.end); if (s.start) stack.push(s.start); }
+        }
+        stack.push(e.target);
+        break;
+      case 'list': for (let i = e.items.length - 1; i >= 0; i--) stack.push(e.items[i]!); break;
+      default: break;
+    }
   }
 }
 
