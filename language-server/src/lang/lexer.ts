@@ -9,17 +9,25 @@
 // the parser ignores them inside ( ) and [ ]. That choice is the parser's, not
 // the lexer's, so an unclosed `(` does not swallow the rest of the file.
 // `;` is lexed as a newline too: it lets one-line bodies read naturally.
+//
+// Tokens are kept as parallel typed arrays (`TokenStream`): the parser runs on
+// every keystroke, and one object per token made garbage collection the main
+// cost of parsing large files. `lex()` gives plain token objects for tools.
 
 import type { Diagnostic } from './ast.js';
 
 export type TokenKind = 'ident' | 'number' | 'punct' | 'newline' | 'eof';
+
+/** Token kinds in `TokenStream.kinds`. */
+export const K_IDENT = 1, K_NUMBER = 2, K_PUNCT = 3, K_NEWLINE = 4, K_EOF = 5;
+const KIND_NAMES: readonly TokenKind[] = ['eof', 'ident', 'number', 'punct', 'newline', 'eof'];
 
 export interface Token {
   readonly kind: TokenKind;
   /** Half-open offsets into the source. */
   readonly start: number;
   readonly end: number;
-  /** The text as written (`'\n'` for a newline run, `''` at end of file). */
+  /** The text as written (`'\n'` or `';'` for a newline run, `''` at end of file). */
   readonly text: string;
   /** Numeric value of a number token; 0 otherwise. */
   readonly value: number;
@@ -39,10 +47,72 @@ export function isKeyword(word: string): boolean {
   return KEYWORDS.has(word);
 }
 
+/** The tokens of a text as parallel arrays; index `count - 1` is always the EOF token. */
+export class TokenStream {
+  count = 0;
+  readonly kinds: Uint8Array;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  /** Character code of a punct token (`;` or `\n` for a newline). */
+  readonly codes: Uint16Array;
+  /** Value of a number token. */
+  readonly values: Float64Array;
+
+  constructor(readonly source: string) {
+    // At most one token per character, plus EOF.
+    const cap = source.length + 1;
+    this.kinds = new Uint8Array(cap);
+    this.starts = new Int32Array(cap);
+    this.ends = new Int32Array(cap);
+    this.codes = new Uint16Array(cap);
+    this.values = new Float64Array(cap);
+  }
+
+  push(kind: number, start: number, end: number, code: number, value: number): void {
+    const i = this.count++;
+    this.kinds[i] = kind;
+    this.starts[i] = start;
+    this.ends[i] = end;
+    this.codes[i] = code;
+    this.values[i] = value;
+  }
+
+  /** The text of token `i` as written. */
+  text(i: number): string {
+    switch (this.kinds[i]) {
+      case K_IDENT: case K_NUMBER: return this.source.slice(this.starts[i]!, this.ends[i]!);
+      case K_PUNCT: return String.fromCharCode(this.codes[i]!);
+      case K_NEWLINE: return this.codes[i] === 59 ? ';' : '\n';
+      default: return '';
+    }
+  }
+
+  /** Whether token `i` is the identifier `word`, without slicing the source. */
+  isWord(i: number, word: string): boolean {
+    return this.kinds[i] === K_IDENT && this.ends[i]! - this.starts[i]! === word.length &&
+      this.source.startsWith(word, this.starts[i]!);
+  }
+
+  token(i: number): Token {
+    return {
+      kind: KIND_NAMES[this.kinds[i]!]!, start: this.starts[i]!, end: this.ends[i]!,
+      text: this.text(i), value: this.values[i]!,
+    };
+  }
+}
+
 export interface LexResult {
   /** Always ends with one `eof` token. */
   readonly tokens: Token[];
   readonly diagnostics: Diagnostic[];
+}
+
+/** Plain token objects, for tools (highlighting, formatting); the parser uses `lexStream`. */
+export function lex(text: string): LexResult {
+  const { stream, diagnostics } = lexStream(text);
+  const tokens: Token[] = [];
+  for (let i = 0; i < stream.count; i++) tokens.push(stream.token(i));
+  return { tokens, diagnostics };
 }
 
 // Character classes, indexed by char code (ASCII only; everything else is bad).
@@ -86,40 +156,27 @@ function showChars(s: string): string {
   return out;
 }
 
-export function lex(text: string): LexResult {
-  const tokens: Token[] = [];
+export function lexStream(text: string): { stream: TokenStream; diagnostics: Diagnostic[] } {
+  const ts = new TokenStream(text);
   const diagnostics: Diagnostic[] = [];
   const n = text.length;
   let i = 0;
-
-  const push = (kind: TokenKind, start: number, end: number, tokText: string, value = 0): void => {
-    tokens.push({ kind, start, end, text: tokText, value });
-  };
-  // A newline token stands for a run of breaks; consecutive ones merge.
-  const pushNewline = (start: number, end: number, tokText: string): void => {
-    const last = tokens[tokens.length - 1];
-    if (tokens.length === 0) return; // leading blank lines carry nothing
-    if (last!.kind === 'newline') return;
-    push('newline', start, end, tokText);
-  };
-
   while (i < n) {
     const c = text.charCodeAt(i);
-    const cls = classOf(c);
-    switch (cls) {
+    switch (classOf(c)) {
       case C_SPACE:
         i++;
         break;
-      case C_NEWLINE: {
+      case C_NEWLINE:
+      case C_SEMI: {
         const start = i;
         i += c === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
-        pushNewline(start, i, '\n');
+        // One token per run; none before the first real token.
+        if (ts.count > 0 && ts.kinds[ts.count - 1] !== K_NEWLINE) {
+          ts.push(K_NEWLINE, start, i, c === 59 ? 59 : 10, 0);
+        }
         break;
       }
-      case C_SEMI:
-        pushNewline(i, i + 1, ';');
-        i++;
-        break;
       case C_HASH:
         // Comment to end of line; the break itself is lexed next.
         while (i < n) {
@@ -131,15 +188,15 @@ export function lex(text: string): LexResult {
       case C_IDSTART: {
         const start = i++;
         while (i < n && isIdPart(text.charCodeAt(i))) i++;
-        push('ident', start, i, text.slice(start, i));
+        ts.push(K_IDENT, start, i, 0, 0);
         break;
       }
       case C_DIGIT:
-        i = lexNumber(text, i, tokens, diagnostics);
+        i = lexNumber(text, i, ts, diagnostics);
         break;
       case C_DOT:
         if (isDigit(text.charCodeAt(i + 1))) {
-          i = lexNumber(text, i, tokens, diagnostics);
+          i = lexNumber(text, i, ts, diagnostics);
         } else {
           diagnostics.push({
             range: { start: i, end: i + 1 },
@@ -151,7 +208,7 @@ export function lex(text: string): LexResult {
         }
         break;
       case C_PUNCT:
-        push('punct', i, i + 1, text[i]!);
+        ts.push(K_PUNCT, i, i + 1, c, 0);
         i++;
         break;
       default: {
@@ -167,12 +224,12 @@ export function lex(text: string): LexResult {
       }
     }
   }
-  push('eof', n, n, '');
-  return { tokens, diagnostics };
+  ts.push(K_EOF, n, n, 0, 0);
+  return { stream: ts, diagnostics };
 }
 
 /** digits [. digits] [e [+-] digits], or . digits [...]; `10^12` is an operator, not a literal. */
-function lexNumber(text: string, i: number, tokens: Token[], diagnostics: Diagnostic[]): number {
+function lexNumber(text: string, i: number, ts: TokenStream, diagnostics: Diagnostic[]): number {
   const n = text.length;
   const start = i;
   while (i < n && isDigit(text.charCodeAt(i))) i++;
@@ -198,12 +255,10 @@ function lexNumber(text: string, i: number, tokens: Token[], diagnostics: Diagno
         message: `malformed number '${text.slice(start, end)}': expected digits after the exponent, as in 1e-6`,
         code: 'syntax.bad-number',
       });
-      const valid = text.slice(start, i);
-      tokens.push({ kind: 'number', start, end, text: text.slice(start, end), value: Number(valid) });
+      ts.push(K_NUMBER, start, end, 0, Number(text.slice(start, i)));
       return end;
     }
   }
-  const lit = text.slice(start, end);
-  tokens.push({ kind: 'number', start, end, text: lit, value: Number(lit) });
+  ts.push(K_NUMBER, start, end, 0, Number(text.slice(start, end)));
   return end;
 }

@@ -8,14 +8,16 @@
 // Statements whose name was read are kept (value an ErrorExpr) so that a typo
 // in one line does not turn into "unknown name" errors in every other line.
 // At file level, junk is skipped up to the next item keyword at line start.
+//
+// Tokens are indices into the lexer's TokenStream (parallel typed arrays).
 
 import type {
-  ApproxKind, ApproxStmt, Call, ConstDecl, Diagnostic, DimDecl, ErrorExpr, Expr, FunctionItem, FunctionParam,
-  GradItem, Ident, Item, LetStmt, LimitStmt, ModelItem, ModelStmt, NameRef, NamedArg, ObjectiveStmt, Program,
-  Range, RelatedInfo, Role, RuleItem, RuleStmt, Schedule, ScheduleStmt, ShapeAnnot, Subscript, SurrogateDecl,
-  ReturnStmt, VarDecl,
+  ApproxKind, ApproxStmt, BinaryOp, Call, ConstDecl, Diagnostic, DimDecl, ErrorExpr, Expr, FunctionItem,
+  FunctionParam, GradItem, Ident, Item, LetStmt, LimitStmt, ModelItem, ModelStmt, NameRef, NamedArg,
+  ObjectiveStmt, Program, Range, RelatedInfo, ReturnStmt, Role, RuleItem, RuleStmt, Schedule, ScheduleStmt,
+  ShapeAnnot, Subscript, SurrogateDecl, VarDecl,
 } from './ast.js';
-import { lex, type Token } from './lexer.js';
+import { K_EOF, K_IDENT, K_NEWLINE, K_NUMBER, K_PUNCT, lexStream, type TokenStream } from './lexer.js';
 
 /** Stable issue codes of the parser and lexer; code actions key off these. */
 export const SyntaxCode = {
@@ -67,36 +69,43 @@ const RESERVED: ReadonlySet<string> = new Set([
 const ITEM_KEYWORDS: ReadonlySet<string> = new Set(['function', 'model', 'rule']);
 const TOP_LEVEL_STARTS: ReadonlySet<string> = new Set(['function', 'model', 'rule', 'dim', 'const', 'let']);
 
-function describe(t: Token): string {
-  switch (t.kind) {
-    case 'eof': return 'end of file';
-    case 'newline': return t.text === ';' ? "';'" : 'end of line';
-    case 'ident': return RESERVED.has(t.text) ? `keyword '${t.text}'` : `'${t.text}'`;
-    default: return `'${t.text}'`;
-  }
-}
+// Character codes of punctuation tokens.
+const LPAREN = 40, RPAREN = 41, STAR = 42, PLUS = 43, COMMA = 44, MINUS = 45, SLASH = 47, COLON = 58,
+  EQ = 61, AT = 64, LBRACK = 91, RBRACK = 93, CARET = 94, LBRACE = 123, RBRACE = 125, TILDE = 126;
+
+const MODEL_STMT = "a model statement ('dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', " +
+  "'let', 'u[t+1] = …', 'du/dt = …' or 'loss = …')";
+const RULE_STMT = "a rule statement ('approximate', 'schedule', 'objective' or 'limit')";
 
 class Parser {
-  private readonly toks: Token[];
+  private readonly ts: TokenStream;
+  private readonly kinds: Uint8Array;
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  private readonly codes: Uint16Array;
   private readonly diags: Diagnostic[];
   /** Start offsets of tokens right after a run of bad characters: errors there are the junk's fault. */
   private readonly afterBad = new Set<number>();
   private pos = 0;
   /** End of the last consumed token. */
   private lastEnd = 0;
-  /** The open `(` and `[` around the cursor; inside them newlines are insignificant. */
-  private readonly opens: Token[] = [];
+  /** The open `(` and `[` (token indices) around the cursor; inside them newlines are insignificant. */
+  private readonly opens: number[] = [];
   private depth = 0;
   private panic = false;
 
   constructor(private readonly text: string) {
-    const { tokens, diagnostics } = lex(text);
-    this.toks = tokens;
+    const { stream, diagnostics } = lexStream(text);
+    this.ts = stream;
+    this.kinds = stream.kinds;
+    this.starts = stream.starts;
+    this.ends = stream.ends;
+    this.codes = stream.codes;
     this.diags = diagnostics;
     let k = 0;
     for (const d of diagnostics) {
-      while (tokens[k]!.start < d.range.end) k++;
-      this.afterBad.add(tokens[k]!.start);
+      while (this.starts[k]! < d.range.end && k < stream.count - 1) k++;
+      this.afterBad.add(this.starts[k]!);
     }
   }
 
@@ -107,48 +116,74 @@ class Parser {
 
   // ------------------------------------------------------------ token cursor
 
-  private cur(): Token {
-    let t = this.toks[this.pos]!;
-    if (this.opens.length > 0) while (t.kind === 'newline') t = this.toks[++this.pos]!;
-    return t;
+  /** Index of the current token (newlines skipped inside a group). */
+  private cur(): number {
+    if (this.opens.length > 0) while (this.kinds[this.pos] === K_NEWLINE) this.pos++;
+    return this.pos;
   }
 
-  private next(): Token {
-    const t = this.cur();
-    if (t.kind !== 'eof') this.pos++;
-    this.lastEnd = t.end;
-    return t;
+  private next(): number {
+    const i = this.cur();
+    if (this.kinds[i] !== K_EOF) this.pos++;
+    this.lastEnd = this.ends[i]!;
+    return i;
   }
 
-  private isPunct(ch: string): boolean {
-    const t = this.cur();
-    return t.kind === 'punct' && t.text === ch;
+  private punctAt(i: number, code: number): boolean {
+    return this.kinds[i] === K_PUNCT && this.codes[i] === code;
+  }
+
+  private isPunct(code: number): boolean {
+    return this.punctAt(this.cur(), code);
   }
 
   private isWord(w: string): boolean {
-    const t = this.cur();
-    return t.kind === 'ident' && t.text === w;
+    return this.ts.isWord(this.cur(), w);
   }
 
-  private eat(ch: string): Token | undefined {
-    return this.isPunct(ch) ? this.next() : undefined;
+  private eat(code: number): number | undefined {
+    return this.isPunct(code) ? this.next() : undefined;
   }
 
-  /** The raw token `k` ahead of the cursor (no newline skipping). */
-  private peekRaw(k: number): Token {
-    return this.toks[Math.min(this.pos + k, this.toks.length - 1)]!;
+  /** Index of the raw token `k` ahead of the cursor (no newline skipping). */
+  private ahead(k: number): number {
+    return Math.min(this.pos + k, this.ts.count - 1);
   }
 
-  private lineFirst(index: number): boolean {
-    return index === 0 || this.toks[index - 1]!.kind === 'newline';
+  private lineFirst(i: number): boolean {
+    return i === 0 || this.kinds[i - 1] === K_NEWLINE;
   }
 
   private skipNewlines(): void {
-    while (this.toks[this.pos]!.kind === 'newline') this.pos++;
+    while (this.kinds[this.pos] === K_NEWLINE) this.pos++;
+  }
+
+  private word(i: number): string {
+    return this.kinds[i] === K_IDENT ? this.text.slice(this.starts[i]!, this.ends[i]!) : '';
+  }
+
+  private isReserved(i: number): boolean {
+    return this.kinds[i] === K_IDENT && RESERVED.has(this.word(i));
+  }
+
+  private rangeOf(i: number): Range {
+    return { start: this.starts[i]!, end: this.ends[i]! };
   }
 
   private span(start: number): Range {
     return { start, end: Math.max(start, this.lastEnd) };
+  }
+
+  private describe(i: number): string {
+    switch (this.kinds[i]) {
+      case K_EOF: return 'end of file';
+      case K_NEWLINE: return this.codes[i] === 59 ? "';'" : 'end of line';
+      case K_IDENT: {
+        const w = this.word(i);
+        return RESERVED.has(w) ? `keyword '${w}'` : `'${w}'`;
+      }
+      default: return `'${this.ts.text(i)}'`;
+    }
   }
 
   // ------------------------------------------------------------ diagnostics
@@ -158,10 +193,11 @@ class Parser {
    * token right after bad characters is not reported: the lexer already did.
    */
   private report(range: Range, message: string, code: string,
-    extra: { related?: RelatedInfo[]; data?: unknown; found?: Token } = {}): void {
+    extra: { related?: RelatedInfo[]; data?: unknown; found?: number } = {}): void {
     if (this.panic) return;
     this.panic = true;
-    if (this.afterBad.has(range.start) || (extra.found && this.afterBad.has(extra.found.start))) return;
+    if (this.afterBad.has(range.start) ||
+      (extra.found !== undefined && this.afterBad.has(this.starts[extra.found]!))) return;
     this.diags.push({
       range, severity: 'error', message, code,
       ...(extra.related ? { related: extra.related } : {}),
@@ -170,17 +206,35 @@ class Parser {
   }
 
   /** Where to point at a found token: newlines and EOF point just past the last real token. */
-  private at(t: Token): Range {
-    if (t.kind === 'newline' || t.kind === 'eof') {
-      const p = Math.min(this.lastEnd, t.start);
+  private at(i: number): Range {
+    const k = this.kinds[i];
+    if (k === K_NEWLINE || k === K_EOF) {
+      const p = Math.min(this.lastEnd, this.starts[i]!);
       return { start: p, end: p };
     }
-    return { start: t.start, end: t.end };
+    return this.rangeOf(i);
   }
 
   private expected(what: string, code: string = SyntaxCode.Expected): void {
-    const t = this.cur();
-    this.report(this.at(t), `expected ${what} but found ${describe(t)}`, code, { found: t });
+    const i = this.cur();
+    const open = this.opens[this.opens.length - 1];
+    if (open !== undefined && this.breaksGroup(i)) {
+      const o = this.ts.text(open);
+      const ch = o === '(' ? ')' : ']';
+      this.report(this.rangeOf(open), `'${o}' is never closed: expected '${ch}' before ${this.describe(i)}`,
+        SyntaxCode.Unclosed, { related: [{ range: this.at(i), message: `'${ch}' expected here` }], found: i });
+      return;
+    }
+    this.report(this.at(i), `expected ${what} but found ${this.describe(i)}`, code, { found: i });
+  }
+
+  /**
+   * Inside ( ) or [ ], a token that can only begin a new statement means the
+   * group was never closed: say so at the opening bracket, not at the token.
+   */
+  private breaksGroup(i: number): boolean {
+    return this.kinds[i] === K_EOF || this.punctAt(i, RBRACE) || this.punctAt(i, LBRACE) ||
+      this.isReserved(i) || this.lineFirst(i);
   }
 
   private errorExpr(): ErrorExpr {
@@ -193,8 +247,8 @@ class Parser {
   /** Skip the rest of a broken statement that began at token `from`. */
   private sync(from: number): void {
     for (;;) {
-      const t = this.toks[this.pos]!;
-      if (t.kind === 'eof' || t.kind === 'newline' || (t.kind === 'punct' && t.text === '}')) return;
+      const k = this.kinds[this.pos];
+      if (k === K_EOF || k === K_NEWLINE || this.punctAt(this.pos, RBRACE)) return;
       if (this.pos > from && this.lineFirst(this.pos)) return;
       this.pos++;
     }
@@ -203,56 +257,53 @@ class Parser {
   /** A statement must end at a newline, `}` or end of file. */
   private endStatement(from: number): void {
     if (!this.panic) {
-      const t = this.toks[this.pos]!;
-      const ended = t.kind === 'eof' || t.kind === 'newline' || (t.kind === 'punct' && t.text === '}') ||
-        (this.pos > from && this.lineFirst(this.pos));
+      const i = this.pos;
+      const k = this.kinds[i];
+      const ended = k === K_EOF || k === K_NEWLINE || this.punctAt(i, RBRACE) || (i > from && this.lineFirst(i));
       if (!ended) {
-        this.report(this.at(t), `expected end of line after the statement but found ${describe(t)}`,
-          SyntaxCode.UnexpectedToken, { found: t });
+        this.report(this.at(i), `expected end of line after the statement but found ${this.describe(i)}`,
+          SyntaxCode.UnexpectedToken, { found: i });
       }
     }
     if (this.panic) this.sync(from);
     this.panic = false;
-    if (this.pos === from && this.toks[this.pos]!.kind !== 'eof') this.pos++; // always make progress
+    if (this.pos === from && this.kinds[this.pos] !== K_EOF) this.pos++; // always make progress
   }
 
-  /** Expect a closing `)`/`]`; tell "never closed" apart from "wrong token inside". */
-  private close(ch: ')' | ']', open: Token, expected: string): boolean {
-    const t = this.cur();
-    if (t.kind === 'punct' && t.text === ch) {
+  /** Expect the `)`/`]` that closes the innermost open group. */
+  private close(code: typeof RPAREN | typeof RBRACK, expected: string): boolean {
+    if (this.isPunct(code)) {
       this.next();
       return true;
     }
-    const unclosed = t.kind === 'eof' || (t.kind === 'punct' && (t.text === '}' || t.text === '{')) ||
-      (t.kind === 'ident' && RESERVED.has(t.text)) || this.lineFirst(this.pos);
-    if (unclosed) {
-      this.report({ start: open.start, end: open.end },
-        `'${open.text}' is never closed: expected '${ch}' before ${describe(t)}`,
-        SyntaxCode.Unclosed, { related: [{ range: this.at(t), message: `'${ch}' expected here` }], found: t });
-    } else {
-      this.expected(expected);
-    }
+    this.expected(expected);
     return false;
   }
 
   // ------------------------------------------------------------ names
 
-  private ident(t: Token): Ident {
-    return { name: t.text, range: { start: t.start, end: t.end } };
+  private ident(i: number): Ident {
+    return { name: this.word(i), range: this.rangeOf(i) };
   }
 
   /** A name that is not a reserved word, or a diagnostic. */
   private expectName(what: string): Ident | undefined {
-    const t = this.cur();
-    if (t.kind === 'ident' && !RESERVED.has(t.text)) return this.ident(this.next());
+    const i = this.cur();
+    if (this.kinds[i] === K_IDENT) {
+      const w = this.word(i);
+      if (!RESERVED.has(w)) {
+        this.next();
+        return { name: w, range: this.rangeOf(i) };
+      }
+    }
     this.expected(what);
     return undefined;
   }
 
-  private expectPunct(ch: string, what = `'${ch}'`): Token | undefined {
-    const t = this.eat(ch);
-    if (!t) this.expected(what);
-    return t;
+  private expectPunct(code: number, what: string): number | undefined {
+    const i = this.eat(code);
+    if (i === undefined) this.expected(what);
+    return i;
   }
 
   // ------------------------------------------------------------ program
@@ -261,37 +312,34 @@ class Parser {
     const items: Item[] = [];
     for (;;) {
       this.skipNewlines();
-      const t = this.toks[this.pos]!;
-      if (t.kind === 'eof') break;
+      const i = this.pos;
+      if (this.kinds[i] === K_EOF) break;
       this.panic = false;
-      const from = this.pos;
-      if (t.kind === 'ident' && TOP_LEVEL_STARTS.has(t.text)) {
-        switch (t.text) {
+      const w = this.word(i);
+      if (TOP_LEVEL_STARTS.has(w)) {
+        switch (w) {
           case 'function': { const f = this.parseFunction(); if (f) items.push(f); break; }
           case 'model': { const m = this.parseModel(); if (m) items.push(m); break; }
           case 'rule': { const r = this.parseRule(); if (r) items.push(r); break; }
-          case 'dim': items.push(...this.parseDecls('dim')); this.endStatement(from); break;
-          case 'const': items.push(...this.parseDecls('const')); this.endStatement(from); break;
-          default: { const g = this.parseGradItem(); if (g) items.push(g); this.endStatement(from); }
+          case 'dim': items.push(...this.parseDecls('dim')); this.endStatement(i); break;
+          case 'const': items.push(...this.parseDecls('const')); this.endStatement(i); break;
+          default: { const g = this.parseGradItem(); if (g) items.push(g); this.endStatement(i); }
         }
         this.panic = false;
         continue;
       }
-      if (t.kind === 'punct' && t.text === '}') {
-        this.report(this.at(t), "unexpected '}': no block is open here", SyntaxCode.UnexpectedToken, { found: t });
+      if (this.punctAt(i, RBRACE)) {
+        this.report(this.at(i), "unexpected '}': no block is open here", SyntaxCode.UnexpectedToken, { found: i });
         this.pos++;
         continue;
       }
-      this.report(this.at(t),
-        `expected an item ('function', 'model', 'rule', 'dim', 'const' or 'let') but found ${describe(t)}`,
-        SyntaxCode.UnexpectedToken, { found: t });
+      this.report(this.at(i),
+        `expected an item ('function', 'model', 'rule', 'dim', 'const' or 'let') but found ${this.describe(i)}`,
+        SyntaxCode.UnexpectedToken, { found: i });
       // One diagnostic for the whole stretch of junk.
       this.pos++;
-      while (true) {
-        const u = this.toks[this.pos]!;
-        if (u.kind === 'eof' || (u.kind === 'ident' && TOP_LEVEL_STARTS.has(u.text) && this.lineFirst(this.pos))) break;
-        this.pos++;
-      }
+      while (this.kinds[this.pos] !== K_EOF &&
+        !(this.lineFirst(this.pos) && TOP_LEVEL_STARTS.has(this.word(this.pos)))) this.pos++;
     }
     return { range: { start: 0, end: this.text.length }, items };
   }
@@ -300,10 +348,10 @@ class Parser {
     this.skipNewlines();
     const e = this.parseExpr();
     this.skipNewlines();
-    const t = this.toks[this.pos]!;
-    if (!this.panic && t.kind !== 'eof') {
-      this.report(this.at(t), `expected end of expression but found ${describe(t)}`, SyntaxCode.UnexpectedToken,
-        { found: t });
+    const i = this.pos;
+    if (!this.panic && this.kinds[i] !== K_EOF) {
+      this.report(this.at(i), `expected end of expression but found ${this.describe(i)}`,
+        SyntaxCode.UnexpectedToken, { found: i });
     }
     return e;
   }
@@ -314,46 +362,45 @@ class Parser {
    * After an item header: read `{`, or recover. Returns the `{` token, or
    * undefined when the header was broken; the body is then parsed anyway.
    */
-  private openBrace(what: string): Token | undefined {
-    const open = this.eat('{');
-    if (open) return open;
+  private openBrace(what: string): number | undefined {
+    const open = this.eat(LBRACE);
+    if (open !== undefined) return open;
     this.expected(`'{' to start the ${what}`);
     // Skip the rest of the header line; a '{' on it still opens the body.
     for (;;) {
-      const t = this.toks[this.pos]!;
-      if (t.kind === 'eof' || t.kind === 'newline') break;
-      if (t.kind === 'punct' && t.text === '}') break;
+      const i = this.pos;
+      const k = this.kinds[i];
+      if (k === K_EOF || k === K_NEWLINE || this.punctAt(i, RBRACE)) return undefined;
       this.pos++;
-      if (t.kind === 'punct' && t.text === '{') return t;
+      if (this.punctAt(i, LBRACE)) return i;
     }
-    return undefined;
   }
 
   /**
    * Runs `stmt` for each statement until `}`. Ends early (reporting an
    * unclosed `{`) at end of file or at `function`/`model`/`rule` starting a line.
    */
-  private block(open: Token | undefined, what: string, stmt: (from: number) => void): void {
+  private block(open: number | undefined, what: string, stmt: (word: string) => void): void {
     for (;;) {
       this.skipNewlines();
       this.panic = false;
-      const t = this.toks[this.pos]!;
-      if (t.kind === 'punct' && t.text === '}') {
+      const i = this.pos;
+      if (this.punctAt(i, RBRACE)) {
         this.next();
         return;
       }
-      if (t.kind === 'eof' || (t.kind === 'ident' && ITEM_KEYWORDS.has(t.text) && this.lineFirst(this.pos))) {
-        if (open) {
-          this.report({ start: open.start, end: open.end },
-            `'{' of the ${what} is never closed: expected '}' before ${describe(t)}`, SyntaxCode.Unclosed,
-            { related: [{ range: this.at(t), message: "'}' expected here" }] });
+      const w = this.word(i);
+      if (this.kinds[i] === K_EOF || (ITEM_KEYWORDS.has(w) && this.lineFirst(i))) {
+        if (open !== undefined) {
+          this.report(this.rangeOf(open),
+            `'{' of the ${what} is never closed: expected '}' before ${this.describe(i)}`, SyntaxCode.Unclosed,
+            { related: [{ range: this.at(i), message: "'}' expected here" }] });
         }
         this.panic = false;
         return;
       }
-      const from = this.pos;
-      stmt(from);
-      this.endStatement(from);
+      stmt(w);
+      this.endStatement(i);
     }
   }
 
@@ -364,17 +411,17 @@ class Parser {
     const name = this.expectName('a function name');
     const params: FunctionParam[] = [];
     if (name) {
-      const open = this.expectPunct('(', "'(' and the parameter list");
-      if (open) {
+      const open = this.expectPunct(LPAREN, "'(' and the parameter list");
+      if (open !== undefined) {
         this.opens.push(open);
-        if (!this.isPunct(')')) {
+        if (!this.isPunct(RPAREN)) {
           do {
-            if (this.isPunct(')')) break; // trailing comma
+            if (this.isPunct(RPAREN)) break; // trailing comma
             const p = this.parseParam();
             if (p) params.push(p);
-          } while (!this.panic && this.eat(','));
+          } while (!this.panic && this.eat(COMMA) !== undefined);
         }
-        this.close(')', open, "',' or ')'");
+        this.close(RPAREN, "',' or ')'");
         this.opens.pop();
       }
     }
@@ -383,72 +430,64 @@ class Parser {
     this.panic = false;
     const body: (LetStmt | DimDecl | ConstDecl)[] = [];
     let returns: ReturnStmt | undefined;
-    this.block(open, what, () => {
-      const t = this.cur();
-      if (t.kind === 'ident') {
-        switch (t.text) {
-          case 'let': { const s = this.parseLet(); if (s) body.push(s); return; }
-          case 'dim': body.push(...this.parseDecls('dim')); return;
-          case 'const': body.push(...this.parseDecls('const')); return;
-          case 'return': {
-            const r = this.parseReturn();
-            if (returns) {
-              this.report(r.range, `function '${name?.name ?? ''}' already returns at an earlier line; ` +
-                'list every output in one return: return e1, e2', SyntaxCode.DuplicateReturn,
-                { related: [{ range: returns.range, message: 'first return' }] });
-            } else {
-              returns = r;
-            }
-            return;
+    this.block(open, what, (w) => {
+      switch (w) {
+        case 'let': { const s = this.parseLet(); if (s) body.push(s); return; }
+        case 'dim': body.push(...this.parseDecls('dim')); return;
+        case 'const': body.push(...this.parseDecls('const')); return;
+        case 'return': {
+          const r = this.parseReturn();
+          if (returns) {
+            this.report(r.range, `function '${name?.name ?? ''}' already returns at an earlier line; ` +
+              'list every output in one return: return e1, e2', SyntaxCode.DuplicateReturn,
+              { related: [{ range: returns.range, message: 'first return' }] });
+          } else {
+            returns = r;
           }
+          return;
         }
-        const s = this.tryMissingLet();
-        if (s) { body.push(s); return; }
       }
-      this.expected("a function statement ('let', 'dim', 'const' or 'return')", SyntaxCode.UnexpectedToken);
+      const s = this.tryMissingLet();
+      if (s) body.push(s);
+      else this.expected("a function statement ('let', 'dim', 'const' or 'return')", SyntaxCode.UnexpectedToken);
     });
     if (!name) return undefined;
-    return { kind: 'function', range: this.span(kw.start), name, params, body, ...(returns ? { returns } : {}) };
+    return { kind: 'function', range: this.span(this.starts[kw]!), name, params, body, ...(returns ? { returns } : {}) };
   }
 
   private parseParam(): FunctionParam | undefined {
     const name = this.expectName('a parameter name');
     if (!name) return undefined;
     let shape: ShapeAnnot | undefined;
-    if (this.eat(':')) shape = this.parseShape();
+    if (this.eat(COLON) !== undefined) shape = this.parseShape();
     return { range: this.span(name.range.start), name, ...(shape ? { shape } : {}) };
   }
 
   private parseShape(): ShapeAnnot | undefined {
-    const open = this.eat('[');
-    if (!open) {
+    const open = this.eat(LBRACK);
+    if (open === undefined) {
       this.expected('a shape such as [n] or [n, m]');
       return undefined;
     }
     this.opens.push(open);
     const dims: Expr[] = [];
-    if (!this.isPunct(']')) {
+    if (!this.isPunct(RBRACK)) {
       do dims.push(this.parseExpr());
-      while (!this.panic && this.eat(','));
+      while (!this.panic && this.eat(COMMA) !== undefined);
     }
-    this.close(']', open, "',' or ']'");
+    this.close(RBRACK, "',' or ']'");
     this.opens.pop();
-    return { range: this.span(open.start), dims };
+    return { range: this.span(this.starts[open]!), dims };
   }
 
   private parseReturn(): ReturnStmt {
     const kw = this.next();
     const values: Expr[] = [];
     do {
-      this.skipNewlinesAfterComma(values.length > 0);
+      if (values.length > 0) this.skipNewlines(); // a list may go on after a trailing comma
       values.push(this.parseExpr());
-    } while (!this.panic && this.eat(','));
-    return { kind: 'return', range: this.span(kw.start), values };
-  }
-
-  /** A list may go on on the next line after a trailing comma. */
-  private skipNewlinesAfterComma(afterComma: boolean): void {
-    if (afterComma) this.skipNewlines();
+    } while (!this.panic && this.eat(COMMA) !== undefined);
+    return { kind: 'return', range: this.span(this.starts[kw]!), values };
   }
 
   private parseModel(): ModelItem | undefined {
@@ -458,29 +497,22 @@ class Parser {
     const open = this.openBrace(what);
     this.panic = false;
     const body: ModelStmt[] = [];
-    this.block(open, what, () => {
-      const t = this.cur();
-      if (t.kind === 'ident') {
-        switch (t.text) {
-          case 'let': { const s = this.parseLet(); if (s) body.push(s); return; }
-          case 'dim': body.push(...this.parseDecls('dim')); return;
-          case 'const': body.push(...this.parseDecls('const')); return;
-          case 'input': case 'target': case 'param': case 'state': {
-            const v = this.parseVar();
-            if (v) body.push(v);
-            return;
-          }
-          case 'surrogate': { const s = this.parseSurrogate(); if (s) body.push(s); return; }
-        }
-        const s = this.parseEquation();
-        if (s) body.push(s);
-        return;
+    this.block(open, what, (w) => {
+      let s: ModelStmt | undefined;
+      switch (w) {
+        case 'let': s = this.parseLet(); break;
+        case 'dim': body.push(...this.parseDecls('dim')); return;
+        case 'const': body.push(...this.parseDecls('const')); return;
+        case 'input': case 'target': case 'param': case 'state': s = this.parseVar(w); break;
+        case 'surrogate': s = this.parseSurrogate(); break;
+        default:
+          if (w !== '') s = this.parseEquation(w);
+          else this.expected(MODEL_STMT, SyntaxCode.UnexpectedToken);
       }
-      this.expected("a model statement ('dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', " +
-        "'let', 'u[t+1] = …', 'du/dt = …' or 'loss = …')", SyntaxCode.UnexpectedToken);
+      if (s) body.push(s);
     });
     if (!name) return undefined;
-    return { kind: 'model', range: this.span(kw.start), name, body };
+    return { kind: 'model', range: this.span(this.starts[kw]!), name, body };
   }
 
   private parseRule(): RuleItem | undefined {
@@ -499,47 +531,37 @@ class Parser {
     const open = this.openBrace(what);
     this.panic = false;
     const body: RuleStmt[] = [];
-    this.block(open, what, () => {
-      const t = this.cur();
-      if (t.kind === 'ident') {
-        let s: RuleStmt | undefined;
-        switch (t.text) {
-          case 'approximate': s = this.parseApprox(); break;
-          case 'schedule': s = this.parseSchedule(); break;
-          case 'objective': s = this.parseObjective(); break;
-          case 'limit': s = this.parseLimit(); break;
-          default:
-            this.expected("a rule statement ('approximate', 'schedule', 'objective' or 'limit')",
-              SyntaxCode.UnexpectedToken);
-        }
-        if (s) body.push(s);
-        return;
+    this.block(open, what, (w) => {
+      let s: RuleStmt | undefined;
+      switch (w) {
+        case 'approximate': s = this.parseApprox(); break;
+        case 'schedule': s = this.parseSchedule(); break;
+        case 'objective': s = this.parseObjective(); break;
+        case 'limit': s = this.parseLimit(); break;
+        default: this.expected(RULE_STMT, SyntaxCode.UnexpectedToken);
       }
-      this.expected("a rule statement ('approximate', 'schedule', 'objective' or 'limit')",
-        SyntaxCode.UnexpectedToken);
+      if (s) body.push(s);
     });
     if (!name || !model) return undefined;
-    return { kind: 'rule', range: this.span(kw.start), name, model, body };
+    return { kind: 'rule', range: this.span(this.starts[kw]!), name, model, body };
   }
 
   /** File-level `let g = grad(f)`. */
   private parseGradItem(): GradItem | undefined {
     const kw = this.next();
-    const name = this.expectName('a name after \'let\'');
-    if (!name || !this.expectPunct('=')) return undefined;
-    const t = this.cur();
-    if (!(t.kind === 'ident' && t.text === 'grad' && this.peekRaw(1).text === '(' && this.peekRaw(1).kind === 'punct')) {
+    const name = this.expectName("a name after 'let'");
+    if (!name || this.expectPunct(EQ, "'='") === undefined) return undefined;
+    if (!(this.isWord('grad') && this.punctAt(this.ahead(1), LPAREN))) {
       this.expected("'grad(FUNCTION)': at file level 'let' only binds the gradient of a function");
       return undefined;
     }
     this.next();
-    const open = this.next();
-    this.opens.push(open);
+    this.opens.push(this.next());
     const of = this.expectName('the name of a function');
-    if (of) this.close(')', open, "')'");
+    if (of) this.close(RPAREN, "')'");
     this.opens.pop();
     if (!of) return undefined;
-    return { kind: 'grad', range: this.span(kw.start), name, of };
+    return { kind: 'grad', range: this.span(this.starts[kw]!), name, of };
   }
 
   // ------------------------------------------------------------ statements
@@ -550,19 +572,14 @@ class Parser {
   private parseDecls(kind: 'dim' | 'const'): (DimDecl | ConstDecl)[] {
     this.next();
     const out: (DimDecl | ConstDecl)[] = [];
-    let first = true;
     do {
-      this.skipNewlinesAfterComma(!first);
-      first = false;
+      if (out.length > 0) this.skipNewlines(); // a list may go on after a trailing comma
       const name = this.expectName(kind === 'dim' ? 'a dimension name' : 'a constant name');
       if (!name) break;
-      if (!this.expectPunct('=', `'=' and a value for '${name.name}'`)) {
-        out.push({ kind, range: this.span(name.range.start), name, value: this.errorExpr() } as DimDecl | ConstDecl);
-        break;
-      }
-      const value = this.parseExpr();
+      const value = this.expectPunct(EQ, `'=' and a value for '${name.name}'`) !== undefined
+        ? this.parseExpr() : this.errorExpr();
       out.push({ kind, range: this.span(name.range.start), name, value } as DimDecl | ConstDecl);
-    } while (!this.panic && this.eat(','));
+    } while (!this.panic && this.eat(COMMA) !== undefined);
     return out;
   }
 
@@ -570,51 +587,56 @@ class Parser {
     const kw = this.next();
     const name = this.expectName("a name after 'let'");
     if (!name) return undefined;
-    const value = this.expectPunct('=', `'=' after 'let ${name.name}'`) ? this.parseExpr() : this.errorExpr();
-    return { kind: 'let', range: this.span(kw.start), name, value };
+    const value = this.expectPunct(EQ, `'=' after 'let ${name.name}'`) !== undefined
+      ? this.parseExpr() : this.errorExpr();
+    return { kind: 'let', range: this.span(this.starts[kw]!), name, value };
   }
 
   /** `x = …` where `let x = …` was meant: report once and keep the binding. */
   private tryMissingLet(): LetStmt | undefined {
-    const t = this.cur();
-    const eq = this.peekRaw(1);
-    if (t.kind !== 'ident' || RESERVED.has(t.text) || eq.kind !== 'punct' || eq.text !== '=') return undefined;
+    const i = this.cur();
+    const eq = this.ahead(1);
+    if (this.kinds[i] !== K_IDENT || this.isReserved(i) || !this.punctAt(eq, EQ)) return undefined;
+    if (this.afterBad.has(this.starts[eq]!)) {
+      // `u' = …`: the lexer reported the junk; skip the statement silently.
+      this.panic = true;
+      return undefined;
+    }
     const name = this.ident(this.next());
     this.next();
     this.report(name.range, `a binding needs 'let': write 'let ${name.name} = …'`, SyntaxCode.MissingLet,
       { data: { name: name.name } });
-    // Parse the value without panicking so the binding stays usable.
+    // Parse the value without panicking so the binding stays usable, then skip any rest silently.
     this.panic = false;
     const value = this.parseExpr();
-    this.panic = true; // the statement had an error: skip any rest of it silently
+    this.panic = true;
     return { kind: 'let', range: this.span(name.range.start), name, value };
   }
 
-  private parseVar(): VarDecl | undefined {
+  private parseVar(role: Role): VarDecl | undefined {
     const kw = this.next();
-    const role = kw.text as Role;
     const name = this.expectName(`a name for the ${role}`);
     if (!name) return undefined;
     let shape: ShapeAnnot | undefined;
     let init: Call | NameRef | undefined;
     let initial: Expr | undefined;
-    if (this.eat(':')) shape = this.parseShape();
-    if (!this.panic && this.isPunct('~')) {
+    if (this.eat(COLON) !== undefined) shape = this.parseShape();
+    if (!this.panic && this.isPunct(TILDE)) {
       const tilde = this.next();
       const fn = this.parseInitFn('an initialiser such as normal(0, 0.1), uniform(-1, 1), zeros or glorot');
       if (role !== 'param') {
-        this.report(this.span(tilde.start), `only a param has an initialiser ('~ …'); ` +
+        this.report(this.span(this.starts[tilde]!), `only a param has an initialiser ('~ …'); ` +
           (role === 'state' ? `give a state its initial value with '= …'` : `a ${role} is read from the data`),
           SyntaxCode.MisplacedInit);
       } else {
         init = fn;
       }
     }
-    if (!this.panic && this.isPunct('=')) {
+    if (!this.panic && this.isPunct(EQ)) {
       const eq = this.next();
       const v = this.parseExpr();
       if (role !== 'state') {
-        this.report(this.span(eq.start), `only a state has an initial value ('= …')` +
+        this.report(this.span(this.starts[eq]!), `only a state has an initial value ('= …')` +
           (role === 'param' ? `; give a param an initialiser with '~ normal(0, 0.1)'` : ''),
           SyntaxCode.MisplacedInit);
       } else {
@@ -622,89 +644,92 @@ class Parser {
       }
     }
     return {
-      kind: 'var', range: this.span(kw.start), role, name,
+      kind: 'var', range: this.span(this.starts[kw]!), role, name,
       ...(shape ? { shape } : {}), ...(init ? { init } : {}), ...(initial ? { initial } : {}),
     };
   }
 
   /** `normal(0, 0.1)` or a bare `zeros`. */
   private parseInitFn(what: string): Call | NameRef | undefined {
-    const t = this.cur();
-    if (t.kind !== 'ident' || RESERVED.has(t.text)) {
+    const i = this.cur();
+    if (this.kinds[i] !== K_IDENT || this.isReserved(i)) {
       this.expected(what);
       return undefined;
     }
     const id = this.ident(this.next());
-    if (this.isPunct('(')) return this.parseCall(id);
+    if (this.isPunct(LPAREN)) return this.parseCall(id);
     return { kind: 'name', range: id.range, name: id.name };
   }
 
   private parseSurrogate(): SurrogateDecl | undefined {
     const kw = this.next();
     const name = this.expectName("the name of the spiking function, as in 'surrogate spike = …'");
-    if (!name || !this.expectPunct('=', `'=' and a surrogate such as fast_sigmoid(slope = 10)`)) return undefined;
+    if (!name || this.expectPunct(EQ, `'=' and a surrogate such as fast_sigmoid(slope = 10)`) === undefined) {
+      return undefined;
+    }
     const fn = this.parseInitFn('a surrogate such as fast_sigmoid(slope = 10), sigmoid(slope = 5), triangle(width = 1)');
     if (!fn) return undefined;
-    return { kind: 'surrogate', range: this.span(kw.start), name, fn };
+    return { kind: 'surrogate', range: this.span(this.starts[kw]!), name, fn };
   }
 
-  /** `u[t+1] = …`, `du/dt = …`, `loss = …` (or a missing `let`). */
-  private parseEquation(): ModelStmt | undefined {
-    const t = this.cur();
-    const a = this.peekRaw(1);
-    if (t.text === 'loss' && a.kind === 'punct' && a.text === '=') {
-      const kw = this.next();
+  /** `u[t+1] = …`, `du/dt = …`, `loss = …` (or a missing `let`). `w` is the first word. */
+  private parseEquation(w: string): ModelStmt | undefined {
+    const i = this.pos;
+    const a = this.ahead(1);
+    if (w === 'loss' && this.punctAt(a, EQ)) {
+      this.next();
       this.next();
       const value = this.parseExpr();
-      return { kind: 'loss', range: this.span(kw.start), keyword: { start: kw.start, end: kw.end }, value };
+      return { kind: 'loss', range: this.span(this.starts[i]!), keyword: this.rangeOf(i), value };
     }
     // du/dt: lexed as `du` `/` `dt`.
-    const b = this.peekRaw(2);
-    if (t.text.length > 1 && t.text[0] === 'd' && a.kind === 'punct' && a.text === '/' && b.kind === 'ident' && b.text === 'dt') {
-      this.next();
-      this.next();
-      this.next();
-      const target: Ident = { name: t.text.slice(1), range: { start: t.start + 1, end: t.end } };
-      const value = this.expectPunct('=', `'=' after 'd${target.name}/dt'`) ? this.parseExpr() : this.errorExpr();
-      return { kind: 'ode', range: this.span(t.start), target, value };
+    if (w.length > 1 && w[0] === 'd' && this.punctAt(a, SLASH) && this.ts.isWord(this.ahead(2), 'dt')) {
+      this.pos += 3;
+      this.lastEnd = this.ends[this.pos - 1]!;
+      const target: Ident = { name: w.slice(1), range: { start: this.starts[i]! + 1, end: this.ends[i]! } };
+      const value = this.expectPunct(EQ, `'=' after 'd${target.name}/dt'`) !== undefined
+        ? this.parseExpr() : this.errorExpr();
+      return { kind: 'ode', range: this.span(this.starts[i]!), target, value };
     }
-    if (a.kind === 'punct' && a.text === '[' && !RESERVED.has(t.text)) {
+    if (this.punctAt(a, LBRACK) && !RESERVED.has(w)) {
       const target = this.ident(this.next());
       const off = this.timeSubscript();
       if (off === undefined) {
         this.expected(`'[t+1]': an update reads '${target.name}[t+1] = …'`);
         return undefined;
       }
-      const subStart = this.cur().start;
-      this.pos += off === 0 ? 3 : 5;
-      this.lastEnd = this.toks[this.pos - 1]!.end;
+      const subStart = this.starts[this.pos]!;
+      this.skipTimeSubscript(off);
       if (off === 0) {
         // Keep the update (no cascade of "state has no update"); report the offset once.
-        this.report({ start: subStart, end: subStart + 3 },
+        this.report({ start: subStart, end: this.lastEnd },
           `an update defines the next step: write '${target.name}[t+1] = …'`, SyntaxCode.Expected);
         this.panic = false;
       }
-      const value = this.expectPunct('=', `'=' after '${target.name}[t+1]'`) ? this.parseExpr() : this.errorExpr();
+      const value = this.expectPunct(EQ, `'=' after '${target.name}[t+1]'`) !== undefined
+        ? this.parseExpr() : this.errorExpr();
       if (off === 0) this.panic = true;
-      return { kind: 'update', range: this.span(t.start), target, value };
+      return { kind: 'update', range: this.span(this.starts[i]!), target, value };
     }
     const s = this.tryMissingLet();
     if (s) return s;
-    this.expected("a model statement ('dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', " +
-      "'let', 'u[t+1] = …', 'du/dt = …' or 'loss = …')", SyntaxCode.UnexpectedToken);
+    this.expected(MODEL_STMT, SyntaxCode.UnexpectedToken);
     return undefined;
   }
 
   /** At a raw `[`: 0 for `[t]`, 1 for `[t+1]`, undefined otherwise. Consumes nothing. */
   private timeSubscript(): 0 | 1 | undefined {
-    const at = (k: number, kind: Token['kind'], text: string): boolean => {
-      const t = this.peekRaw(k);
-      return t.kind === kind && t.text === text;
-    };
-    if (!at(0, 'punct', '[') || !at(1, 'ident', 't')) return undefined;
-    if (at(2, 'punct', ']')) return 0;
-    if (at(2, 'punct', '+') && at(3, 'number', '1') && at(4, 'punct', ']')) return 1;
+    if (!this.punctAt(this.ahead(0), LBRACK) || !this.ts.isWord(this.ahead(1), 't')) return undefined;
+    if (this.punctAt(this.ahead(2), RBRACK)) return 0;
+    const one = this.ahead(3);
+    if (this.punctAt(this.ahead(2), PLUS) && this.kinds[one] === K_NUMBER && this.ts.text(one) === '1' &&
+      this.punctAt(this.ahead(4), RBRACK)) return 1;
     return undefined;
+  }
+
+  private skipTimeSubscript(off: 0 | 1): void {
+    this.pos += off === 0 ? 3 : 5;
+    this.lastEnd = this.ends[this.pos - 1]!;
   }
 
   // ------------------------------------------------------------ rule statements
@@ -714,46 +739,45 @@ class Parser {
     const kw = this.next();
     const of = this.parseDRef('d(u[t+1])');
     if (!of) return undefined;
-    if (!this.expectPunct('/', `'/d(…)' as in d(u[t+1])/d(z)`)) return undefined;
+    if (this.expectPunct(SLASH, `'/d(…)' as in d(u[t+1])/d(z)`) === undefined) return undefined;
     const wrt = this.parseDRef('d(z)');
-    if (!wrt || !this.expectPunct('=', "'=' and 0, diagonal, dense or stop")) return undefined;
-    const t = this.cur();
+    if (!wrt || this.expectPunct(EQ, "'=' and 0, diagonal, dense or stop") === undefined) return undefined;
+    const i = this.cur();
+    const w = this.word(i);
     let approx: ApproxKind | undefined;
-    if (t.kind === 'number' && t.value === 0) approx = 'zero';
-    else if (t.kind === 'ident' && (t.text === 'diagonal' || t.text === 'dense' || t.text === 'stop')) approx = t.text;
+    if (this.kinds[i] === K_NUMBER && this.ts.values[i] === 0) approx = 'zero';
+    else if (w === 'diagonal' || w === 'dense' || w === 'stop') approx = w;
     if (!approx) {
       this.expected('0, diagonal, dense or stop');
       return undefined;
     }
     this.next();
     return {
-      kind: 'approximate', range: this.span(kw.start), of: of.name, ofOffset: of.offset,
-      wrt: wrt.name, wrtOffset: wrt.offset, approx, approxRange: { start: t.start, end: t.end },
+      kind: 'approximate', range: this.span(this.starts[kw]!), of: of.name, ofOffset: of.offset,
+      wrt: wrt.name, wrtOffset: wrt.offset, approx, approxRange: this.rangeOf(i),
     };
   }
 
   /** `d(NAME)`, `d(NAME[t])`, `d(NAME[t+1])` */
   private parseDRef(example: string): { name: Ident; offset: number } | undefined {
-    if (!this.isWord('d') || this.peekRaw(1).text !== '(') {
+    if (!this.isWord('d') || !this.punctAt(this.ahead(1), LPAREN)) {
       this.expected(`a partial derivative such as ${example}`);
       return undefined;
     }
     this.next();
-    const open = this.next();
-    this.opens.push(open);
+    this.opens.push(this.next());
     const name = this.expectName('a state, param, input or loss');
     let offset = 0;
-    if (name && this.isPunct('[')) {
+    if (name && this.isPunct(LBRACK)) {
       const off = this.timeSubscript();
       if (off === undefined) {
         this.expected("'[t]' or '[t+1]'");
       } else {
-        this.pos += off === 0 ? 3 : 5;
-        this.lastEnd = this.toks[this.pos - 1]!.end;
+        this.skipTimeSubscript(off);
         offset = off;
       }
     }
-    if (name && !this.panic) this.close(')', open, "')'");
+    if (name && !this.panic) this.close(RPAREN, "')'");
     this.opens.pop();
     if (!name || this.panic) return undefined;
     return { name, offset };
@@ -761,39 +785,40 @@ class Parser {
 
   private parseSchedule(): ScheduleStmt | undefined {
     const kw = this.next();
-    const t = this.cur();
-    let schedule: Schedule | undefined;
-    if (t.kind === 'ident' && (t.text === 'online' || t.text === 'reverse' || t.text === 'forward')) {
+    const i = this.cur();
+    const w = this.word(i);
+    let schedule: Schedule;
+    if (w === 'online' || w === 'reverse' || w === 'forward') {
       this.next();
-      schedule = { kind: t.text, range: { start: t.start, end: t.end } };
-    } else if (t.kind === 'ident' && t.text === 'order') {
+      schedule = { kind: w, range: this.rangeOf(i) };
+    } else if (w === 'order') {
       this.next();
-      const open = this.expectPunct('[', "'[' and the vertices to eliminate, as in order [v1, v2]");
-      if (!open) return undefined;
+      const open = this.expectPunct(LBRACK, "'[' and the vertices to eliminate, as in order [v1, v2]");
+      if (open === undefined) return undefined;
       this.opens.push(open);
       const order: Ident[] = [];
-      if (!this.isPunct(']')) {
+      if (!this.isPunct(RBRACK)) {
         do {
-          if (this.isPunct(']')) break; // trailing comma
+          if (this.isPunct(RBRACK)) break; // trailing comma
           const v = this.expectName('a vertex name');
           if (v) order.push(v);
-        } while (!this.panic && this.eat(','));
+        } while (!this.panic && this.eat(COMMA) !== undefined);
       }
-      this.close(']', open, "',' or ']'");
+      this.close(RBRACK, "',' or ']'");
       this.opens.pop();
-      schedule = { kind: 'order', order, range: this.span(t.start) };
+      schedule = { kind: 'order', order, range: this.span(this.starts[i]!) };
     } else {
       this.expected('online, reverse, forward or order [v1, v2, …]');
       return undefined;
     }
-    return { kind: 'schedule', range: this.span(kw.start), schedule };
+    return { kind: 'schedule', range: this.span(this.starts[kw]!), schedule };
   }
 
   private parseObjective(): ObjectiveStmt | undefined {
     const kw = this.next();
     const objective = this.expectName('multiplications, memory or time');
     if (!objective) return undefined;
-    return { kind: 'objective', range: this.span(kw.start), objective };
+    return { kind: 'objective', range: this.span(this.starts[kw]!), objective };
   }
 
   /** `limit memory 128 KiB` */
@@ -802,14 +827,14 @@ class Parser {
     const what = this.expectName("what to limit, as in 'limit memory 128 KiB'");
     if (!what) return undefined;
     const n = this.cur();
-    if (n.kind !== 'number') {
+    if (this.kinds[n] !== K_NUMBER) {
       this.expected(`a number, as in 'limit ${what.name} 128 KiB'`);
       return undefined;
     }
     this.next();
     const u = this.cur();
-    const unit = u.kind === 'ident' && !RESERVED.has(u.text) ? this.ident(this.next()) : undefined;
-    return { kind: 'limit', range: this.span(kw.start), what, value: n.value, ...(unit ? { unit } : {}) };
+    const unit = this.kinds[u] === K_IDENT && !this.isReserved(u) ? this.ident(this.next()) : undefined;
+    return { kind: 'limit', range: this.span(this.starts[kw]!), what, value: this.ts.values[n]!, ...(unit ? { unit } : {}) };
   }
 
   // ------------------------------------------------------------ expressions
@@ -818,78 +843,83 @@ class Parser {
   // then ^ (right-associative; its right operand may be unary: 2^-1), then
   // calls and indexing.
 
+  /** The binary operator at the cursor if it is one of `a`, `b`, `c`; else 0. */
+  private opAt(a: number, b: number, c: number): number {
+    const i = this.cur();
+    if (this.kinds[i] !== K_PUNCT) return 0;
+    const code = this.codes[i]!;
+    return code === a || code === b || code === c ? code : 0;
+  }
+
   private parseExpr(): Expr {
     let left = this.parseMul();
-    while (!this.panic) {
-      const t = this.cur();
-      if (t.kind !== 'punct' || (t.text !== '+' && t.text !== '-')) break;
-      this.next();
-      const right = this.parseMul();
-      left = this.binary(t, left, right);
+    while (!this.panic && this.opAt(PLUS, MINUS, MINUS) !== 0) {
+      const op = this.next();
+      left = this.binary(op, left, this.parseMul());
     }
     return left;
   }
 
   private parseMul(): Expr {
     let left = this.parseUnary();
-    while (!this.panic) {
-      const t = this.cur();
-      if (t.kind !== 'punct' || (t.text !== '*' && t.text !== '/' && t.text !== '@')) break;
-      this.next();
-      const right = this.parseUnary();
-      left = this.binary(t, left, right);
+    while (!this.panic && this.opAt(STAR, SLASH, AT) !== 0) {
+      const op = this.next();
+      left = this.binary(op, left, this.parseUnary());
     }
     return left;
   }
 
-  private binary(op: Token, left: Expr, right: Expr): Expr {
+  private binary(op: number, left: Expr, right: Expr): Expr {
     return {
-      kind: 'binary', op: op.text as '+' | '-' | '*' | '/' | '@' | '^', left, right,
-      range: { start: left.range.start, end: Math.max(right.range.end, op.end) },
-      opRange: { start: op.start, end: op.end },
+      kind: 'binary', op: String.fromCharCode(this.codes[op]!) as BinaryOp, left, right,
+      range: { start: left.range.start, end: Math.max(right.range.end, this.ends[op]!) },
+      opRange: this.rangeOf(op),
     };
   }
 
   // Every level of nesting passes through here, so the depth guard lives here.
   private parseUnary(): Expr {
     if (this.depth >= MAX_DEPTH) {
-      const t = this.cur();
-      this.report(this.at(t), `expression nested too deeply (more than ${MAX_DEPTH} levels)`, SyntaxCode.TooDeep,
-        { found: t });
+      const i = this.cur();
+      this.report(this.at(i), `expression nested too deeply (more than ${MAX_DEPTH} levels)`, SyntaxCode.TooDeep,
+        { found: i });
       return this.errorExpr();
     }
     this.depth++;
-    try {
-      const t = this.cur();
-      if (t.kind === 'punct' && (t.text === '-' || t.text === '+')) {
-        this.next();
-        const operand = this.parseUnary();
-        return { kind: 'unary', op: t.text, operand, range: { start: t.start, end: Math.max(operand.range.end, t.end) } };
+    const op = this.opAt(MINUS, PLUS, PLUS);
+    let e: Expr;
+    if (op !== 0) {
+      const i = this.next();
+      const operand = this.parseUnary();
+      e = {
+        kind: 'unary', op: op === MINUS ? '-' : '+', operand,
+        range: { start: this.starts[i]!, end: Math.max(operand.range.end, this.ends[i]!) },
+      };
+    } else {
+      e = this.parsePostfix();
+      if (!this.panic && this.isPunct(CARET)) {
+        const c = this.next();
+        e = this.binary(c, e, this.parseUnary());
       }
-      const base = this.parsePostfix();
-      if (this.panic || !this.isPunct('^')) return base;
-      const op = this.next();
-      return this.binary(op, base, this.parseUnary());
-    } finally {
-      this.depth--;
     }
+    this.depth--;
+    return e;
   }
 
   private parsePostfix(): Expr {
     const t = this.cur();
     let e = this.parsePrimary();
-    let bareName = e.kind === 'name' && e.range.start === t.start && e.range.end === t.end;
-    while (!this.panic) {
-      const u = this.toks[this.pos]!; // raw: a newline ends a statement
-      if (u.kind !== 'punct') break;
-      if (u.text === '(' && bareName) {
+    let bareName = e.kind === 'name' && this.pos === t + 1;
+    // Raw tokens: outside a group a newline ends the statement.
+    while (!this.panic && this.kinds[this.pos] === K_PUNCT) {
+      const code = this.codes[this.pos];
+      if (code === LPAREN && bareName) {
         e = this.parseCall(this.ident(t));
-      } else if (u.text === '[') {
+      } else if (code === LBRACK) {
         const off = bareName ? this.timeSubscript() : undefined;
         if (off !== undefined) {
-          this.pos += off === 0 ? 3 : 5;
-          this.lastEnd = this.toks[this.pos - 1]!.end;
-          e = { kind: 'time', name: this.ident(t), offset: off, range: this.span(t.start) };
+          this.skipTimeSubscript(off);
+          e = { kind: 'time', name: this.ident(t), offset: off, range: this.span(this.starts[t]!) };
         } else {
           e = this.parseIndex(e);
         }
@@ -902,81 +932,80 @@ class Parser {
   }
 
   private parseCall(callee: Ident): Call {
-    const open = this.next();
-    this.opens.push(open);
+    this.opens.push(this.next());
     const args: Expr[] = [];
     const named: NamedArg[] = [];
-    if (!this.isPunct(')')) {
+    if (!this.isPunct(RPAREN)) {
       do {
-        const t = this.cur();
-        const eq = this.toks[this.pos + 1]!;
-        if (t.kind === 'ident' && eq.kind === 'punct' && eq.text === '=') {
+        const i = this.cur();
+        if (this.kinds[i] === K_IDENT && this.punctAt(i + 1, EQ)) {
           const name = this.ident(this.next());
           this.next();
           const value = this.parseExpr();
-          named.push({ name, value, range: { start: t.start, end: Math.max(value.range.end, this.lastEnd) } });
+          named.push({ name, value, range: { start: name.range.start, end: Math.max(value.range.end, this.lastEnd) } });
         } else {
           args.push(this.parseExpr());
         }
-      } while (!this.panic && this.eat(','));
+      } while (!this.panic && this.eat(COMMA) !== undefined);
     }
-    this.close(')', open, "',' or ')'");
+    this.close(RPAREN, "',' or ')'");
     this.opens.pop();
     return { kind: 'call', callee, args, named, range: this.span(callee.range.start) };
   }
 
   private parseIndex(target: Expr): Expr {
-    const open = this.next();
-    this.opens.push(open);
+    this.opens.push(this.next());
     const subscripts: Subscript[] = [];
     do subscripts.push(this.parseSubscript());
-    while (!this.panic && this.eat(','));
-    this.close(']', open, "',' or ']'");
+    while (!this.panic && this.eat(COMMA) !== undefined);
+    this.close(RBRACK, "',' or ']'");
     this.opens.pop();
     return { kind: 'index', target, subscripts, range: this.span(target.range.start) };
   }
 
   private parseSubscript(): Subscript {
-    const start = this.cur().start;
+    const start = this.starts[this.cur()]!;
     let index: Expr | undefined;
-    if (!this.isPunct(':')) {
+    if (!this.isPunct(COLON)) {
       index = this.parseExpr();
-      if (this.panic || !this.isPunct(':')) return { kind: 'at', index, range: this.span(start) };
+      if (this.panic || !this.isPunct(COLON)) return { kind: 'at', index, range: this.span(start) };
     }
     this.next(); // ':'
-    const end = this.isPunct(',') || this.isPunct(']') ? undefined : this.parseExpr();
+    const end = this.isPunct(COMMA) || this.isPunct(RBRACK) ? undefined : this.parseExpr();
     return { kind: 'slice', ...(index ? { start: index } : {}), ...(end ? { end } : {}), range: this.span(start) };
   }
 
   private parsePrimary(): Expr {
-    const t = this.cur();
-    switch (t.kind) {
-      case 'number':
+    const i = this.cur();
+    switch (this.kinds[i]) {
+      case K_NUMBER:
         this.next();
-        return { kind: 'number', value: t.value, text: t.text, range: { start: t.start, end: t.end } };
-      case 'ident':
-        if (RESERVED.has(t.text)) break;
+        return { kind: 'number', value: this.ts.values[i]!, text: this.ts.text(i), range: this.rangeOf(i) };
+      case K_IDENT: {
+        const w = this.word(i);
+        if (RESERVED.has(w)) break;
         this.next();
-        return { kind: 'name', name: t.text, range: { start: t.start, end: t.end } };
-      case 'punct':
-        if (t.text === '(') {
+        return { kind: 'name', name: w, range: this.rangeOf(i) };
+      }
+      case K_PUNCT:
+        if (this.codes[i] === LPAREN) {
           this.opens.push(this.next());
           const inner = this.parseExpr();
-          this.close(')', t, "')'");
+          this.close(RPAREN, "')'");
           this.opens.pop();
           // The parentheses belong to the node, so its range is what the user wrote.
-          return { ...inner, range: this.span(t.start) };
+          return { ...inner, range: this.span(this.starts[i]!) };
         }
-        if (t.text === '[') {
+        if (this.codes[i] === LBRACK) {
           this.opens.push(this.next());
           const items: Expr[] = [];
-          if (!this.isPunct(']')) {
+          if (!this.isPunct(RBRACK)) {
             do items.push(this.parseExpr());
-            while (!this.panic && this.eat(','));
+            while (!this.panic && this.eat(COMMA) !== undefined);
           }
-          this.close(']', t, "',' or ']'");
+          this.close(RBRACK, "',' or ']'");
           this.opens.pop();
-          return { kind: 'list', items, range: this.span(t.start) };
+          return { kind: 'list', items, range: this.span(this.starts[i]!) };
         }
         break;
       default:
