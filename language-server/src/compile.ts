@@ -31,7 +31,7 @@ export interface NamedItem {
 
 export function compile(text: string): Compiled {
   const { program, diagnostics: syntax } = parse(text);
-  const checked = check(program, text);
+  const checked = checkSafely(program, text);
   const diagnostics = [...syntax, ...checked.diagnostics].sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   const items: NamedItem[] = [];
@@ -48,6 +48,25 @@ export function compile(text: string): Compiled {
     });
   }
   return { text, lines: new LineIndex(text), checked, diagnostics, items };
+}
+
+/**
+ * The checker recurses over expressions and let chains; the parser and the
+ * checker's own depth guard keep that bounded, and this turns anything that
+ * still exhausts the stack into a diagnostic instead of a crash.
+ */
+function checkSafely(program: Parameters<typeof check>[0], text: string): Checked {
+  try {
+    return check(program, text);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const empty = check({ range: program.range, items: [] }, text);
+    empty.diagnostics.push({
+      range: { start: 0, end: Math.min(text.length, 1) }, severity: 'error', code: 'file.too-complex',
+      message: `this file is too deeply nested to analyse (${e.message}); split long chains of 'let' into separate items`,
+    });
+    return empty;
+  }
 }
 
 export class ItemError extends Error {

@@ -307,17 +307,19 @@ class Checker {
     }
 
     const order = this.orderEquations(lets, updates, deps);
+    // What each equation reads through lets: memoised per let, since lets
+    // form long chains in generated models.
     const reads = new Map<string, Set<string>>();
+    const letClosure = new Map<string, Set<string>>();
     const closure = (key: string): Set<string> => {
+      const memo = letClosure.get(key);
+      if (memo) return memo;
       const out = new Set<string>();
-      const stack = [...(directReads.get(key) ?? [])];
-      const seen = new Set<string>();
-      while (stack.length) {
-        const r = stack.pop()!;
-        if (seen.has(r)) continue;
-        seen.add(r);
-        const [n] = r.split('@');
-        if (lets.has(n!)) stack.push(...(directReads.get(n!) ?? []));
+      letClosure.set(key, out); // a cyclic let sees a partial set; the cycle is reported anyway
+      for (const r of directReads.get(key) ?? []) {
+        const at = r.lastIndexOf('@');
+        const name = r.slice(0, at);
+        if (lets.has(name)) for (const x of closure(name)) out.add(x);
         else out.add(r);
       }
       return out;
