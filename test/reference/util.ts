@@ -161,3 +161,20 @@ export function round(x: number, d: number): number {
   const r = Math.round(x * f) / f;
   return Object.is(r, -0) ? 0 : r;
 }
+
+/**
+ * Deterministic weights for the MLP and transformer examples, which the
+ * reference draws from JAX's normal PRNG: element k (row-major, from 0) of
+ * the m-th weight tensor is round(0.5·sin(m + 0.7·k), 3 decimals).
+ */
+export function formulaWeight(m: number, k: number): number {
+  return round(0.5 * Math.sin(m + 0.7 * k), 3);
+}
+
+export function formulaVector(m: number, n: number): Vec {
+  return Array.from({ length: n }, (_, k) => formulaWeight(m, k));
+}
+
+export function formulaMatrix(m: number, rows: number, cols: number): Mat {
+  return Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => formulaWeight(m, i * cols + j)));
+}
