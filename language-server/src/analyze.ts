@@ -52,7 +52,7 @@ export function registerCostModel(model: CostModel): void {
 
 export function analyzeItem(compiled: Compiled, item: NamedItem): ItemAnalysis {
   const base = { name: item.name, kind: item.kind, range: item.range, nameRange: item.nameRange };
-  if (item.kind !== 'function' && item.kind !== 'model') return base;
+  if (item.kind === 'rule') return base;
   if (item.hasErrors) return { ...base, problem: { message: `'${item.name}' has errors`, range: item.nameRange } };
   let graph: Graph;
   try {

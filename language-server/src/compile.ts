@@ -8,6 +8,7 @@ import { LineIndex } from './lang/source.js';
 import type { Checked, ItemScope, ModelScope } from './lang/symbols.js';
 import { BuildError, buildFunction, buildModelStep, unrollModel, type ModelStepGraph, type UnrolledGraph } from './graph/build.js';
 import type { Graph } from './graph/types.js';
+import { GradError, gradientGraph } from './graph/grad.js';
 
 export interface Compiled {
   readonly text: string;
@@ -99,8 +100,9 @@ export function graphOf(c: Compiled, item: NamedItem): Graph {
   try {
     if (scope.kind === 'function') return buildFunction(c.checked, scope);
     if (scope.kind === 'model') return buildModelStep(c.checked, scope);
+    if (scope.kind === 'grad' && scope.of) return gradientGraph(buildFunction(c.checked, scope.of), item.name);
   } catch (e) {
-    if (e instanceof BuildError) throw new ItemError(e.message, e.range);
+    if (e instanceof BuildError || e instanceof GradError) throw new ItemError(e.message, e.range);
     throw e;
   }
   throw new ItemError(`'${item.name}' is a ${item.kind}; it has no graph of its own${item.kind === 'rule' ? ' (its model has)' : ''}`, item.nameRange);

@@ -19,7 +19,7 @@ export const evalCommand: Command = {
     if (!file) throw new CliError("eligo eval: give a FILE (see 'eligo eval --help')");
     const c = compile(readSource(file));
     try {
-      const item = findItem(c, str(values.item), ['function', 'model']);
+      const item = findItem(c, str(values.item), ['function', 'model', 'grad']);
       if (item.kind === 'model') {
         const steps = intOption(values.steps, 'steps', 10, 1, 100000);
         const seed = intOption(values.seed, 'seed', 0, 0, 2 ** 31);

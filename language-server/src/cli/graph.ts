@@ -32,7 +32,7 @@ export const graphCommand: Command = {
     const c = compile(readSource(file));
     let graph: Graph;
     try {
-      const item = findItem(c, str(values.item), ['function', 'model']);
+      const item = findItem(c, str(values.item), ['function', 'model', 'grad']);
       graph = values.steps !== undefined && item.kind === 'model' ? unrolled(c, item, intOption(values.steps, 'steps', 1, 1, 10000)).graph : graphOf(c, item);
     } catch (e) {
       if (e instanceof ItemError) throw new CliError(`${file}: ${e.message}`, 1);
