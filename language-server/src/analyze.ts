@@ -6,6 +6,7 @@
 import type { Diagnostic, Range } from './lang/ast.js';
 import { compile, graphOf, type Compiled, type NamedItem, ItemError } from './compile.js';
 import type { Graph } from './graph/types.js';
+import { compareOrders } from './ad/costs.js';
 
 export interface AnalyzeSettings {
   /** Time steps T for the analysis of models (LANGUAGE.md §2: default 10). */
@@ -43,11 +44,13 @@ export interface Analysis {
   readonly items: readonly ItemAnalysis[];
 }
 
-/** Hook for the elimination engine: set by ad/ so analyze stays importable without it. */
-export type CostModel = (graph: Graph) => Record<OrderName, OrderCost>;
-let costModel: CostModel | undefined;
-export function registerCostModel(model: CostModel): void {
-  costModel = model;
+/** Forward, reverse and Markowitz costs of a graph, from the elimination engine. */
+export function classicCosts(graph: Graph): Record<OrderName, OrderCost> {
+  const c = compareOrders(graph);
+  const pick = (x: typeof c.forward): OrderCost => ({
+    multiplications: x.cost.multiplications, additions: x.cost.additions, fillIn: x.cost.fillIn, peakMemoryBytes: x.cost.peakMemoryBytes,
+  });
+  return { forward: pick(c.forward), reverse: pick(c.reverse), markowitz: pick(c.markowitz) };
 }
 
 export function analyzeItem(compiled: Compiled, item: NamedItem): ItemAnalysis {
@@ -67,9 +70,8 @@ export function analyzeItem(compiled: Compiled, item: NamedItem): ItemAnalysis {
     inputs: graph.inputs.length,
     outputs: graph.outputs.length,
   };
-  if (!costModel) return { ...base, graph: summary };
   try {
-    return { ...base, graph: summary, costs: costModel(graph) };
+    return { ...base, graph: summary, costs: classicCosts(graph) };
   } catch (e) {
     return { ...base, graph: summary, problem: { message: (e as Error).message } };
   }
