@@ -237,9 +237,9 @@ class Parser {
       this.isReserved(i) || this.lineFirst(i);
   }
 
+  /** Zero-width, right after the last token read: where the missing expression belongs. */
   private errorExpr(): ErrorExpr {
-    const r = this.at(this.cur());
-    return { kind: 'error', range: { start: r.start, end: r.start } };
+    return { kind: 'error', range: { start: this.lastEnd, end: this.lastEnd } };
   }
 
   // ------------------------------------------------------------ recovery
@@ -695,7 +695,14 @@ class Parser {
       const target = this.ident(this.next());
       const off = this.timeSubscript();
       if (off === undefined) {
-        this.expected(`'[t+1]': an update reads '${target.name}[t+1] = …'`);
+        // Point at the whole subscript as written, up to its `]` on this line.
+        let j = this.pos;
+        while (this.kinds[j] !== K_NEWLINE && this.kinds[j] !== K_EOF && !this.punctAt(j, RBRACK)) j++;
+        const end = this.punctAt(j, RBRACK) ? this.ends[j]! : this.ends[j - 1]!;
+        const written = this.text.slice(this.starts[i]!, end);
+        this.report({ start: this.starts[this.pos]!, end },
+          `expected '${target.name}[t+1]' in an update but found '${written}'`, SyntaxCode.Expected,
+          { found: this.pos });
         return undefined;
       }
       const subStart = this.starts[this.pos]!;
@@ -964,10 +971,11 @@ class Parser {
   }
 
   private parseSubscript(): Subscript {
-    const start = this.starts[this.cur()]!;
+    let start = this.starts[this.cur()]!;
     let index: Expr | undefined;
     if (!this.isPunct(COLON)) {
       index = this.parseExpr();
+      start = Math.min(start, index.range.start); // an ErrorExpr sits before the bad token
       if (this.panic || !this.isPunct(COLON)) return { kind: 'at', index, range: this.span(start) };
     }
     this.next(); // ':'
