@@ -393,6 +393,11 @@ function f(a) { dim k = 2; const c = 3; let y = a * c; return y, k }
     }
   });
 
+  it('accepts an item brace on the next line', () => {
+    const p = clean('function f(a)\n{\n  return a\n}\nmodel m\n{\n  state s = 0\n  s[t+1] = s\n}\nrule r for m\n\n{\n  schedule online\n}\n');
+    assert.deepEqual(p.items.map((i) => i.kind), ['function', 'model', 'rule']);
+  });
+
   it('accepts \\r\\n line endings', () => {
     const p = clean((HEAT_FLUX + LIF + RULES).replace(/\n/g, '\r\n'));
     assert.equal(p.items.length, 4);

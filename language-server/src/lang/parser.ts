@@ -363,6 +363,12 @@ class Parser {
    * undefined when the header was broken; the body is then parsed anyway.
    */
   private openBrace(what: string): number | undefined {
+    if (!this.panic && this.kinds[this.pos] === K_NEWLINE) {
+      // Allow the brace on the next line (Allman style).
+      let j = this.pos;
+      while (this.kinds[j] === K_NEWLINE) j++;
+      if (this.punctAt(j, LBRACE)) this.pos = j;
+    }
     const open = this.eat(LBRACE);
     if (open !== undefined) return open;
     this.expected(`'{' to start the ${what}`);
@@ -626,7 +632,7 @@ class Parser {
       const fn = this.parseInitFn('an initialiser such as normal(0, 0.1), uniform(-1, 1), zeros or glorot');
       if (role !== 'param') {
         this.report(this.span(this.starts[tilde]!), `only a param has an initialiser ('~ …'); ` +
-          (role === 'state' ? `give a state its initial value with '= …'` : `a ${role} is read from the data`),
+          (role === 'state' ? `give a state its initial value with '= …'` : `${role === 'input' ? 'an' : 'a'} ${role} is read from the data`),
           SyntaxCode.MisplacedInit);
       } else {
         init = fn;
