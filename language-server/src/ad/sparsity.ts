@@ -277,6 +277,7 @@ export function mulSparsity(post: Sparsity, pre: Sparsity): Product {
   const pairs: Pair[] = [];
   const zero = (): Product => ({ sparsity: zeroSparsity(outShape, inShape), multiplications: 0 });
   let factor = 1;
+  let summed = false; // a sum of 0/1 patterns is a count: it needs a stored value
   for (let d = 0; d < V.length; d++) {
     const n = V[d]!;
     const ka = post.in[d]!;
@@ -328,6 +329,7 @@ export function mulSparsity(post: Sparsity, pre: Sparsity): Product {
       // One index of v is read: nothing is summed along this axis.
     } else {
       factor *= n; // dense or replicated on both sides: a sum over the axis
+      if (n > 1) summed = true;
     }
   }
   let multiplications = 0;
@@ -336,7 +338,7 @@ export function mulSparsity(post: Sparsity, pre: Sparsity): Product {
     post.out.forEach((d, a) => { if (d.kind === 'dense') multiplications *= outShape[a]!; });
     pre.in.forEach((d, b) => { if (d.kind === 'dense') multiplications *= inShape[b]!; });
   }
-  return { sparsity: makeSparsity(outShape, inShape, out, inn, pairs, post.hasValues || pre.hasValues), multiplications };
+  return { sparsity: makeSparsity(outShape, inShape, out, inn, pairs, post.hasValues || pre.hasValues || summed), multiplications };
 }
 
 /** R·B or A·R with R flat: the side facing R loses its structure (Graphax: "reshape densifies"). */
