@@ -1,12 +1,13 @@
 // `eligo`: the command line beside the editor. Each command lives in cli/;
 // they all present results computed by the engine, as the language server does.
 
+import { analyzeCommand } from './cli/analyze.js';
 import { checkCommand } from './cli/check.js';
 import { CliError, helpText, parseCommandArgs, type Command } from './cli/common.js';
 import { evalCommand } from './cli/eval.js';
 import { graphCommand } from './cli/graph.js';
 
-const commands: Command[] = [checkCommand, graphCommand, evalCommand];
+const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand];
 
 export function registerCommand(cmd: Command): void {
   commands.push(cmd);

@@ -41,9 +41,10 @@ function shapeOfJson(v: unknown): number[] {
 
 /**
  * Leaf values for `graph.inputs` from a JSON object keyed by input name. A
- * scalar given for a tensor input fills it; missing inputs are an error.
+ * scalar given for a tensor input fills it; missing inputs are an error
+ * (or filled with `fallback`); unknown names are an error when `strict`.
  */
-export function inputsFromJson(graph: Graph, json: string | undefined, fallback?: number): Map<number, Tensor> {
+export function inputsFromJson(graph: Graph, json: string | undefined, fallback?: number, strict = true): Map<number, Tensor> {
   let obj: Record<string, unknown> = {};
   if (json !== undefined) {
     try {
@@ -75,7 +76,7 @@ export function inputsFromJson(graph: Graph, json: string | undefined, fallback?
     }
   }
   for (const k of Object.keys(obj)) {
-    if (!known.has(k)) throw new InputError(`'${k}' is not an input of '${graph.name}' (its inputs: ${[...known].join(', ')})`);
+    if (strict && !known.has(k)) throw new InputError(`'${k}' is not an input of '${graph.name}' (its inputs: ${[...known].join(', ')})`);
   }
   return out;
 }
