@@ -54,6 +54,7 @@ export class NonFiniteError extends Error {
 export function checkGraph(graph: Graph): void {
   graph.vertices.forEach((v, i) => {
     if (v.id !== i) throw new Error(`graph '${graph.name}': vertex at index ${i} has id ${v.id}`);
+    if (!v.shape.every((n) => Number.isInteger(n) && n >= 0)) throw new Error(`graph '${graph.name}': vertex ${i} (${v.op}) has an invalid shape [${v.shape}]`);
     for (const u of v.inputs) {
       if (!Number.isInteger(u) || u < 0 || u >= i) throw new Error(`graph '${graph.name}': vertex ${i} (${v.op}) reads ${u}, which does not come before it`);
     }

@@ -219,7 +219,13 @@ function gatherMap(v: Vertex, operandShape: Shape): Int32Array {
     }
     case 'slice': {
       const starts = v.attrs.starts ?? operandShape.map(() => 0);
+      const ends = v.attrs.ends ?? operandShape;
       const squeeze = v.attrs.squeeze ?? [];
+      const expected = operandShape.map((_, k) => ends[k]! - starts[k]!).filter((_, k) => !squeeze.includes(k));
+      const bad = operandShape.some((n, k) => !(starts[k]! >= 0 && ends[k]! <= n && ends[k]! >= starts[k]! && (!squeeze.includes(k) || ends[k]! - starts[k]! === 1)));
+      if (bad || expected.length !== outShape.length || expected.some((n, k) => n !== outShape[k])) {
+        throw new EvaluationError(`slice [${starts}:${ends}] of [${operandShape}] does not give [${outShape}] (vertex ${v.id})`, v.id);
+      }
       forEachIndex(outShape, (o, r) => {
         let f = 0;
         let a = 0;
@@ -286,6 +292,7 @@ function operand(v: Vertex, k: number, values: readonly BatchTensor[]): BatchTen
 }
 
 function evalVertex(v: Vertex, values: readonly BatchTensor[], leaves: ReadonlyMap<number, Tensor>, batch: number): BatchTensor {
+  if (!v.shape.every((n) => Number.isInteger(n) && n >= 0)) throw new EvaluationError(`vertex ${v.id} (${v.op}) has an invalid shape [${v.shape}]`, v.id);
   const size = sizeOf(v.shape);
   if (LEAF_OPS.has(v.op)) {
     if (v.op === 'const') {
