@@ -10,6 +10,7 @@ import type { Binary, Call, Expr, Index, Range, TimeRef, OdeEq, UpdateEq } from 
 import type { Checked, FunctionScope, ModelScope } from '../lang/symbols.js';
 import { SURROGATES } from '../lang/builtins.js';
 import type { Attrs, Graph, Op, Shape, Surrogate, Vertex, VertexRole } from './types.js';
+import { evaluate } from './evaluate.js';
 import { sizeOf } from './types.js';
 
 export class BuildError extends Error {
@@ -67,7 +68,23 @@ export class GraphAssembler {
     if (op === 'powc' && this.constValue(inputs[0]!) !== undefined) {
       return this.constant(this.constValue(inputs[0]!)! ** attrs.exponent!, range);
     }
+    // Any other op on constants only (stack(1, 1), a broadcast of a literal)
+    // is a constant tensor too, as a traced jaxpr would hold it.
+    if (inputs.length > 0 && op !== 'spike' && op !== 'stop' && inputs.every((i) => this.vertices[i]!.op === 'const')) {
+      return this.tensorConstant(op, inputs, shape, range, attrs);
+    }
     return this.push({ op, shape, inputs, attrs, role: 'op', range });
+  }
+
+  private tensorConstant(op: Op, inputs: number[], shape: Shape, range: Range, attrs: Attrs): number {
+    const leaves = inputs.map((i, k) => ({ ...this.vertices[i]!, id: k, inputs: [] as number[] }));
+    const tiny: Graph = {
+      name: 'fold', kind: 'function', inputs: [], outputs: [inputs.length],
+      vertices: [...leaves, { id: inputs.length, op, shape, inputs: inputs.map((_, k) => k), attrs, role: 'op', range }],
+    };
+    const value = evaluate(tiny, new Map())[inputs.length]!;
+    if (shape.length === 0) return this.constant(value.data[0]!, range);
+    return this.push({ op: 'const', shape, inputs: [], attrs: { value: value.data }, role: 'const', range, name: 'const' });
   }
 
   shapeOf(id: number): Shape {
