@@ -1,0 +1,134 @@
+// Validation of what crosses a process or a trust boundary: messages from the
+// webview, panel state restored by the serializer, the server's job results.
+// `unknown` in, typed or undefined out (STYLE.md). Pure; tested without VS Code.
+
+import type {
+  JobProgress,
+  JobResult,
+  LearningRuleResult,
+  PanelState,
+  PanelWebviewMessage,
+  RuleCandidate,
+} from '../../language-server/src/protocol.js';
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isPos(v: unknown): boolean {
+  return isObj(v) && Number.isInteger(v.line) && Number.isInteger(v.character) && (v.line as number) >= 0 && (v.character as number) >= 0;
+}
+
+function isRange(v: unknown): boolean {
+  return isObj(v) && isPos(v.start) && isPos(v.end);
+}
+
+const VIEWS = ['graph', 'rules', 'search', 'train'] as const;
+
+export function parsePanelState(v: unknown): PanelState | undefined {
+  if (!isObj(v) || typeof v.uri !== 'string' || typeof v.item !== 'string' || v.uri === '') return undefined;
+  const view = (VIEWS as readonly unknown[]).includes(v.view) ? (v.view as PanelState['view']) : 'graph';
+  const expand = Array.isArray(v.expand) ? v.expand.filter((e): e is string => typeof e === 'string') : undefined;
+  return {
+    uri: v.uri,
+    item: v.item,
+    view,
+    ...(typeof v.collapsed === 'boolean' ? { collapsed: v.collapsed } : {}),
+    ...(expand ? { expand } : {}),
+  };
+}
+
+export function parseCandidate(v: unknown): RuleCandidate | undefined {
+  if (!isObj(v) || typeof v.name !== 'string' || typeof v.text !== 'string' || v.text.trim() === '') return undefined;
+  return v as RuleCandidate;
+}
+
+/** Commands a webview may ask the host to run on its item: nothing else. */
+export const WEBVIEW_COMMANDS = ['eligo.showGraph', 'eligo.findLearningRule', 'eligo.searchOrder', 'eligo.train', 'eligo.exportGraph'] as const;
+
+export function parseWebviewMessage(v: unknown): PanelWebviewMessage | undefined {
+  if (!isObj(v) || typeof v.type !== 'string') return undefined;
+  switch (v.type) {
+    case 'ready':
+    case 'cancel':
+      return { type: v.type };
+    case 'insertRule': {
+      const candidate = parseCandidate(v.candidate);
+      return candidate ? { type: 'insertRule', candidate } : undefined;
+    }
+    case 'reveal':
+      return isRange(v.range) ? { type: 'reveal', range: v.range as never } : undefined;
+    case 'expand':
+      if (typeof v.collapsed !== 'boolean' || !Array.isArray(v.expand)) return undefined;
+      return { type: 'expand', collapsed: v.collapsed, expand: v.expand.filter((e): e is string => typeof e === 'string') };
+    case 'exported':
+      if (!Number.isInteger(v.requestId) || (v.format !== 'svg' && v.format !== 'html') || typeof v.content !== 'string') return undefined;
+      return { type: 'exported', requestId: v.requestId as number, format: v.format, content: v.content };
+    case 'command':
+      return typeof v.command === 'string' && (WEBVIEW_COMMANDS as readonly string[]).includes(v.command) ? { type: 'command', command: v.command } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The Pareto front of a Find Learning Rule result: `result.front` when the
+ * server sends one, else the single rule it returned.
+ */
+export function paretoFront(job: JobResult<LearningRuleResult> | undefined): RuleCandidate[] {
+  const r = job?.result;
+  if (!r) return [];
+  const front = Array.isArray(r.front) ? r.front.map(parseCandidate).filter((c): c is RuleCandidate => c !== undefined) : [];
+  if (front.length > 0) return front;
+  const one = parseCandidate(r);
+  return one ? [one] : [];
+}
+
+/** A `JobProgress` notification, checked. */
+export function parseProgress(v: unknown): JobProgress | undefined {
+  if (!isObj(v) || !Number.isInteger(v.jobId) || typeof v.kind !== 'string') return undefined;
+  return v as unknown as JobProgress;
+}
+
+/** Human figures for the summary line: 1234567 → "1.23 M". */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const a = Math.abs(n);
+  if (a >= 1e9) return `${(n / 1e9).toPrecision(3)} G`;
+  if (a >= 1e6) return `${(n / 1e6).toPrecision(3)} M`;
+  if (a >= 1e4) return `${(n / 1e3).toPrecision(3)} k`;
+  return String(Math.round(n));
+}
+
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${Math.round(v)} B` : `${v.toPrecision(3)} ${units[i]}`;
+}
+
+/** One line describing how a job ended, for notifications. */
+export function jobSummary(what: string, job: Pick<JobResult<unknown>, 'status' | 'message' | 'elapsedMs'>): string {
+  const secs = `${(job.elapsedMs / 1000).toFixed(1)} s`;
+  switch (job.status) {
+    case 'done':
+      return `${what}: done in ${secs}.`;
+    case 'budget':
+      return `${what}: time budget reached after ${secs}; showing the best found.`;
+    case 'cancelled':
+      return `${what}: cancelled after ${secs}; showing the best found so far.`;
+    case 'refused':
+      return `${what}: not started — ${job.message ?? 'refused by the server'}.`;
+    case 'unavailable':
+      return `${what}: not available in this server — ${job.message ?? 'the engine for it is not built'}.`;
+    case 'failed':
+      return `${what} failed: ${job.message ?? 'unknown error'}.`;
+  }
+}

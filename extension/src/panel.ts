@@ -1,0 +1,308 @@
+// The webview panel host (vscode-extension-samples' webview-sample checklist):
+// scripts enabled, resources only from dist/ and media/, every asset through
+// `asWebviewUri`, a CSP with `default-src 'none'` and a nonce, a
+// WebviewPanelSerializer so panels come back after a reload, and everything
+// disposed with the panel. One panel per (document, item); it relays messages
+// between the webview and the server (the webview never talks to the server
+// itself), after the webview's `ready` handshake.
+
+import { existsSync } from 'node:fs';
+import * as vscode from 'vscode';
+import type {
+  GraphParams,
+  GraphResult,
+  JobProgress,
+  PanelHostMessage,
+  PanelState,
+  PanelWebviewMessage,
+  RuleCandidate,
+} from '../../language-server/src/protocol.js';
+import { buildHtml, makeNonce } from './html.js';
+import { parsePanelState, parseWebviewMessage } from './messages.js';
+
+export const VIEW_TYPE = 'eligo.panel';
+
+/** What the panel needs from the rest of the extension (ctx.ts provides it). */
+export interface PanelHost {
+  readonly extensionUri: vscode.Uri;
+  requestGraph(params: GraphParams, token?: vscode.CancellationToken): Promise<GraphResult>;
+  insertRule(uri: string, item: string, candidate: RuleCandidate): Promise<void>;
+  /** Cancel the job this panel shows. */
+  cancelJobsFor(uri: string, item: string): void;
+  log(message: string): void;
+}
+
+function key(uri: string, item: string): string {
+  return `${uri}#${item}`;
+}
+
+export class EligoPanel implements vscode.Disposable {
+  private ready = false;
+  private readonly queue: PanelHostMessage[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly exports = new Map<number, (content: string) => void>();
+  private nextExport = 1;
+  private graphCts: vscode.CancellationTokenSource | undefined;
+  private disposed = false;
+  /** Resolves once the webview said `ready` (tests and export wait on it). */
+  readonly whenReady: Promise<void>;
+  private resolveReady!: () => void;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    public state: PanelState,
+    private readonly host: PanelHost,
+    private readonly onDisposed: (p: EligoPanel) => void,
+  ) {
+    this.whenReady = new Promise((r) => (this.resolveReady = r));
+    const webview = panel.webview;
+    webview.options = webviewOptions(host.extensionUri);
+    webview.html = pageFor(webview, host.extensionUri, state);
+    panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'icon.png');
+    this.disposables.push(
+      webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  get uri(): string {
+    return this.state.uri;
+  }
+
+  get item(): string {
+    return this.state.item;
+  }
+
+  /** Posts now when the webview is ready, else after its `ready`. */
+  post(msg: PanelHostMessage): void {
+    if (this.disposed) return;
+    if (!this.ready) {
+      this.queue.push(msg);
+      return;
+    }
+    void this.panel.webview.postMessage(msg);
+  }
+
+  setView(view: PanelState['view']): void {
+    this.state = { ...this.state, view };
+    this.panel.title = titleOf(this.state);
+  }
+
+  progress(p: JobProgress): void {
+    this.post({ type: 'progress', progress: p });
+  }
+
+  /** Asks the server for the graph and shows it. Errors are shown in the panel, not thrown. */
+  async refreshGraph(): Promise<GraphResult | undefined> {
+    this.graphCts?.cancel();
+    const cts = (this.graphCts = new vscode.CancellationTokenSource());
+    try {
+      const params: GraphParams = {
+        uri: this.state.uri,
+        item: this.state.item,
+        ...(this.state.collapsed !== undefined ? { collapsed: this.state.collapsed } : {}),
+        ...(this.state.expand ? { expand: this.state.expand } : {}),
+      };
+      const result = await this.host.requestGraph(params, cts.token);
+      if (cts.token.isCancellationRequested) return undefined;
+      this.post({ type: 'graph', result });
+      return result;
+    } catch (e) {
+      if (!cts.token.isCancellationRequested) this.post({ type: 'error', message: `Could not get the graph of '${this.state.item}': ${(e as Error).message}` });
+      return undefined;
+    } finally {
+      cts.dispose();
+      if (this.graphCts === cts) this.graphCts = undefined;
+    }
+  }
+
+  /** The webview's drawing as a standalone SVG or HTML document. */
+  async export(format: 'svg' | 'html', timeoutMs = 15_000): Promise<string> {
+    await this.whenReady;
+    const requestId = this.nextExport++;
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.exports.delete(requestId);
+        reject(new Error(`the graph view did not answer the ${format.toUpperCase()} export within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.exports.set(requestId, (content) => {
+        clearTimeout(timer);
+        resolve(content);
+      });
+      this.post({ type: 'export', format, requestId });
+    });
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const msg: PanelWebviewMessage | undefined = parseWebviewMessage(raw);
+    if (!msg) {
+      this.host.log(`panel: ignored a malformed message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    switch (msg.type) {
+      case 'ready': {
+        // A reload of the webview says `ready` again: send what it needs anew.
+        const first = !this.ready;
+        this.ready = true;
+        void this.panel.webview.postMessage({ type: 'init', state: this.state, theme: themeKind() } satisfies PanelHostMessage);
+        for (const m of this.queue.splice(0)) void this.panel.webview.postMessage(m);
+        if (first) this.resolveReady();
+        else if (this.state.view === 'graph') void this.refreshGraph();
+        return;
+      }
+      case 'insertRule':
+        await this.host.insertRule(this.state.uri, this.state.item, msg.candidate);
+        return;
+      case 'reveal': {
+        const uri = vscode.Uri.parse(this.state.uri);
+        const r = msg.range;
+        const range = new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+        await vscode.window.showTextDocument(uri, { selection: range, viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+        return;
+      }
+      case 'expand':
+        this.state = { ...this.state, collapsed: msg.collapsed, expand: msg.expand };
+        await this.refreshGraph();
+        return;
+      case 'exported':
+        this.exports.get(msg.requestId)?.(msg.content);
+        this.exports.delete(msg.requestId);
+        return;
+      case 'cancel':
+        this.host.cancelJobsFor(this.state.uri, this.state.item);
+        return;
+      case 'command':
+        await vscode.commands.executeCommand(msg.command, { uri: this.state.uri, item: this.state.item });
+        return;
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.graphCts?.cancel();
+    this.graphCts?.dispose();
+    this.exports.clear();
+    this.onDisposed(this);
+    this.panel.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
+
+function themeKind(): 'light' | 'dark' | 'high-contrast' {
+  switch (vscode.window.activeColorTheme.kind) {
+    case vscode.ColorThemeKind.Light:
+      return 'light';
+    case vscode.ColorThemeKind.HighContrast:
+    case vscode.ColorThemeKind.HighContrastLight:
+      return 'high-contrast';
+    default:
+      return 'dark';
+  }
+}
+
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return {
+    enableScripts: true,
+    // Only the bundles and the media folder: nothing else of the disk.
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
+  };
+}
+
+function pageFor(webview: vscode.Webview, extensionUri: vscode.Uri, state: PanelState): string {
+  const asset = (...p: string[]): vscode.Uri => vscode.Uri.joinPath(extensionUri, ...p);
+  // Style sheets that exist in this build (the webview may bundle its CSS or keep it in media/).
+  const styles = [['dist', 'webview.css'], ['media', 'webview.css']]
+    .filter((p) => existsSync(asset(...p).fsPath))
+    .map((p) => webview.asWebviewUri(asset(...p)).toString());
+  return buildHtml({
+    cspSource: webview.cspSource,
+    nonce: makeNonce(),
+    scriptUri: webview.asWebviewUri(asset('dist', 'webview.js')).toString(),
+    styleUris: styles,
+    title: titleOf(state),
+    initialState: state,
+  });
+}
+
+export function titleOf(state: PanelState): string {
+  switch (state.view) {
+    case 'graph':
+      return `Graph: ${state.item}`;
+    case 'rules':
+      return `Learning rules: ${state.item}`;
+    case 'search':
+      return `Elimination order: ${state.item}`;
+    case 'train':
+      return `Training: ${state.item}`;
+  }
+}
+
+/** All Eligo panels: open or reveal one per (document, item); restored after reloads. */
+export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSerializer<unknown> {
+  private readonly panels = new Map<string, EligoPanel>();
+  private readonly registration: vscode.Disposable;
+
+  constructor(private readonly host: PanelHost) {
+    this.registration = vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, this);
+  }
+
+  get(uri: string, item: string): EligoPanel | undefined {
+    return this.panels.get(key(uri, item));
+  }
+
+  get all(): readonly EligoPanel[] {
+    return [...this.panels.values()];
+  }
+
+  /** The panel of the active editor's document, or the last one touched. */
+  get active(): EligoPanel | undefined {
+    return this.all.find((p) => p.panel.active) ?? this.all.at(-1);
+  }
+
+  /** Opens (or reveals) the panel for an item and switches it to a view. */
+  show(uri: string, item: string, view: PanelState['view']): EligoPanel {
+    const existing = this.get(uri, item);
+    if (existing) {
+      existing.setView(view);
+      existing.panel.reveal(existing.panel.viewColumn ?? vscode.ViewColumn.Beside, true);
+      return existing;
+    }
+    const state: PanelState = { uri, item, view };
+    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, titleOf(state), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+      ...webviewOptions(this.host.extensionUri),
+      // Charts keep their points while the tab is hidden.
+      retainContextWhenHidden: true,
+      enableFindWidget: true,
+    });
+    return this.adopt(panel, state);
+  }
+
+  private adopt(panel: vscode.WebviewPanel, state: PanelState): EligoPanel {
+    const p = new EligoPanel(panel, state, this.host, (gone) => {
+      if (this.panels.get(key(gone.uri, gone.item)) === gone) this.panels.delete(key(gone.uri, gone.item));
+    });
+    this.panels.set(key(state.uri, state.item), p);
+    return p;
+  }
+
+  /** WebviewPanelSerializer: VS Code hands back a panel after a reload with the state the webview saved. */
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, saved: unknown): Promise<void> {
+    const state = parsePanelState(saved);
+    if (!state) {
+      // Nothing to restore it from: close it rather than show an empty page.
+      panel.dispose();
+      return;
+    }
+    const p = this.adopt(panel, { ...state, view: state.view === 'graph' ? 'graph' : state.view });
+    panel.title = titleOf(p.state);
+    // Jobs do not survive a reload; the graph is recomputed from the document.
+    if (p.state.view === 'graph') await p.refreshGraph();
+  }
+
+  dispose(): void {
+    for (const p of this.all) p.dispose();
+    this.panels.clear();
+    this.registration.dispose();
+  }
+}
