@@ -194,6 +194,9 @@ class Problem {
 
 const symbolicProblems = new WeakMap<Graph, Problem>();
 
+/** Largest graph (vertices) that gets an n×n edge-position matrix: 1024² ids = 4 MiB. */
+const MATRIX_LIMIT = 1024;
+
 /**
  * The elimination state of one graph: eliminate vertices one at a time, or
  * score whole orders (`run`), with costs counted as in Graphax
@@ -202,10 +205,13 @@ const symbolicProblems = new WeakMap<Graph, Problem>();
  */
 export class Eliminator {
   private readonly p: Problem;
-  // Edge records (the first p.edgeSrc.length are the graph's own edges).
+  // Edge records (the first p.edgeSrc.length are the graph's own edges): source, target,
+  // sparsity id, and the edge's positions in its source's succ list and its target's pred list.
   private src: Int32Array;
   private dst: Int32Array;
   private sp: Int32Array;
+  private sPos: Int32Array;
+  private pPos: Int32Array;
   private jac: (SparseJacobian | null)[];
   private edgeCount: number;
   // Adjacency: edge ids per vertex.
@@ -213,6 +219,8 @@ export class Eliminator {
   private succLen: Int32Array;
   private pred: Int32Array[];
   private predLen: Int32Array;
+  /** at[i·n + j] = id of edge i→j or −1 (graphs up to MATRIX_LIMIT vertices; larger ones scan lists). */
+  private at: Int32Array | null;
   private done: Uint8Array;
   private doneCount = 0;
   // Counters.
@@ -230,12 +238,15 @@ export class Eliminator {
       this.src = from.src.slice();
       this.dst = from.dst.slice();
       this.sp = from.sp.slice();
+      this.sPos = from.sPos.slice();
+      this.pPos = from.pPos.slice();
       this.jac = from.jac.slice();
       this.edgeCount = from.edgeCount;
       this.succ = from.succ.map((l) => l.slice());
       this.succLen = from.succLen.slice();
       this.pred = from.pred.map((l) => l.slice());
       this.predLen = from.predLen.slice();
+      this.at = from.at ? from.at.slice() : null;
       this.done = from.done.slice();
       this.doneCount = from.doneCount;
       this.multiplications = from.multiplications;
@@ -250,12 +261,15 @@ export class Eliminator {
     this.src = new Int32Array(m);
     this.dst = new Int32Array(m);
     this.sp = new Int32Array(m);
+    this.sPos = new Int32Array(m);
+    this.pPos = new Int32Array(m);
     this.jac = [];
     this.edgeCount = 0;
     this.succ = p.succ.map((l) => new Int32Array(Math.max(4, l.length * 2)));
     this.pred = p.pred.map((l) => new Int32Array(Math.max(4, l.length * 2)));
     this.succLen = new Int32Array(p.n);
     this.predLen = new Int32Array(p.n);
+    this.at = p.n <= MATRIX_LIMIT ? new Int32Array(p.n * p.n).fill(-1) : null;
     this.done = new Uint8Array(p.n);
     this.reset();
   }
@@ -303,18 +317,35 @@ export class Eliminator {
   /** Back to the graph before any elimination. */
   reset(): void {
     const p = this.p;
+    const n = p.n;
+    const at = this.at;
+    if (at) {
+      // Forget the live edges of the last run before the records are overwritten.
+      for (let v = 0; v < n; v++) {
+        const l = this.succ[v]!;
+        for (let k = this.succLen[v]! - 1; k >= 0; k--) {
+          const e = l[k]!;
+          at[this.src[e]! * n + this.dst[e]!] = -1;
+        }
+      }
+    }
     const m = p.edgeSrc.length;
     this.src.set(p.edgeSrc);
     this.dst.set(p.edgeDst);
     this.sp.set(p.edgeSp);
     if (p.numeric) this.jac = p.edgeJac.slice();
     this.edgeCount = m;
-    for (let v = 0; v < p.n; v++) {
-      this.succ[v]!.set(p.succ[v]!);
-      this.succLen[v] = p.succ[v]!.length;
-      this.pred[v]!.set(p.pred[v]!);
-      this.predLen[v] = p.pred[v]!.length;
+    for (let v = 0; v < n; v++) {
+      const s = p.succ[v]!;
+      this.succ[v]!.set(s);
+      this.succLen[v] = s.length;
+      for (let k = 0; k < s.length; k++) this.sPos[s[k]!] = k;
+      const q = p.pred[v]!;
+      this.pred[v]!.set(q);
+      this.predLen[v] = q.length;
+      for (let k = 0; k < q.length; k++) this.pPos[q[k]!] = k;
     }
+    if (at) for (let e = 0; e < m; e++) at[p.edgeSrc[e]! * n + p.edgeDst[e]!] = e;
     this.done.fill(0);
     this.doneCount = 0;
     this.multiplications = 0;
@@ -344,66 +375,87 @@ export class Eliminator {
     if (this.done[v] === 1) throw new Error(`vertex ${v} is already eliminated`);
     const t = p.table;
     const numeric = p.numeric;
+    const n = p.n;
+    const nIn = this.predLen[v]!;
+    const nOut = this.succLen[v]!;
+    this.reserve(nIn * nOut);
+    // Locals: no array below is reallocated during this elimination (reserve ran; list growth replaces
+    // only other vertices' lists, read through this.succ / this.pred).
+    const src = this.src;
+    const dst = this.dst;
+    const sp = this.sp;
+    const at = this.at;
+    const inList = this.pred[v]!;
+    const outList = this.succ[v]!;
     let muls = 0;
     let adds = 0;
     let fill = 0;
-    const inList = this.pred[v]!;
-    const outList = this.succ[v]!;
-    const nIn = this.predLen[v]!;
-    const nOut = this.succLen[v]!;
+    let live = this.liveBytes;
     for (let a = 0; a < nIn; a++) {
       const ei = inList[a]!;
-      const i = this.src[ei]!;
-      const spIn = this.sp[ei]!;
+      const i = src[ei]!;
+      const spIn = sp[ei]!;
       for (let b = 0; b < nOut; b++) {
         const eo = outList[b]!;
-        const j = this.dst[eo]!;
-        const slot = t.mul(this.sp[eo]!, spIn);
+        const j = dst[eo]!;
+        const slot = t.mul(sp[eo]!, spIn);
         muls += t.mulCount[slot]!;
         const spNew = t.mulId[slot]!;
         if (t.zero[spNew] === 1) continue;
         let product: SparseJacobian | null = null;
         if (numeric) product = mulJacobians(this.jac[eo]!, this.jac[ei]!).jacobian;
-        const e = this.find(i, j);
+        const e = at !== null ? at[i * n + j]! : this.find(i, j);
         if (e >= 0) {
-          const old = this.sp[e]!;
+          const old = sp[e]!;
           const s2 = t.add(old, spNew);
           adds += t.addCount[s2]!;
           const spSum = t.addId[s2]!;
-          this.liveBytes += t.bytes[spSum]! - t.bytes[old]!;
-          this.sp[e] = spSum;
+          live += t.bytes[spSum]! - t.bytes[old]!;
+          sp[e] = spSum;
           if (numeric) this.jac[e] = addJacobians(this.jac[e]!, product!).jacobian;
         } else {
-          this.newEdge(i, j, spNew, product);
-          this.liveBytes += t.bytes[spNew]!;
+          const f = this.edgeCount++;
+          src[f] = i;
+          dst[f] = j;
+          sp[f] = spNew;
+          if (product !== null) this.jac[f] = product;
+          this.sPos[f] = this.push(this.succ, this.succLen, i, f);
+          this.pPos[f] = this.push(this.pred, this.predLen, j, f);
+          if (at !== null) at[i * n + j] = f;
+          live += t.bytes[spNew]!;
           fill++;
         }
       }
     }
-    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
+    if (live > this.peakBytes) this.peakBytes = live;
     // Delete v's out-edges, and its in-edges unless v is an output that feeds others.
     for (let b = 0; b < nOut; b++) {
       const eo = outList[b]!;
-      this.unlink(this.pred, this.predLen, this.dst[eo]!, eo);
-      this.liveBytes -= t.bytes[this.sp[eo]!]!;
+      const j = dst[eo]!;
+      this.unlink(this.pred, this.predLen, this.pPos, j, this.pPos[eo]!);
+      if (at !== null) at[v * n + j] = -1;
+      live -= t.bytes[sp[eo]!]!;
       if (numeric) this.jac[eo] = null;
     }
     this.succLen[v] = 0;
     if (p.keepsInEdges[v] !== 1) {
       for (let a = 0; a < nIn; a++) {
         const ei = inList[a]!;
-        this.unlink(this.succ, this.succLen, this.src[ei]!, ei);
-        this.liveBytes -= t.bytes[this.sp[ei]!]!;
+        const i = src[ei]!;
+        this.unlink(this.succ, this.succLen, this.sPos, i, this.sPos[ei]!);
+        if (at !== null) at[i * n + v] = -1;
+        live -= t.bytes[sp[ei]!]!;
         if (numeric) this.jac[ei] = null;
       }
       this.predLen[v] = 0;
     }
+    this.liveBytes = live;
     this.done[v] = 1;
     this.doneCount++;
     this.multiplications += muls;
     this.additions += adds;
     this.fillIn += fill;
-    if (this.record) this.record.push({ vertex: v, multiplications: muls, additions: adds, fillIn: fill, liveBytes: this.liveBytes });
+    if (this.record) this.record.push({ vertex: v, multiplications: muls, additions: adds, fillIn: fill, liveBytes: live });
     return muls;
   }
 
@@ -414,8 +466,27 @@ export class Eliminator {
     return this.multiplications;
   }
 
-  /** The edge i→j (id) or −1. Scans the shorter of succ(i) and pred(j). */
+  /** Room for `extra` more edge records. */
+  private reserve(extra: number): void {
+    const need = this.edgeCount + extra;
+    if (need <= this.src.length) return;
+    let cap = this.src.length * 2;
+    while (cap < need) cap *= 2;
+    const grow = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.src = grow(this.src);
+    this.dst = grow(this.dst);
+    this.sp = grow(this.sp);
+    this.sPos = grow(this.sPos);
+    this.pPos = grow(this.pPos);
+  }
+
+  /** The edge i→j (id) or −1. */
   private find(i: number, j: number): number {
+    if (this.at !== null) return this.at[i * this.p.n + j]!;
     const ns = this.succLen[i]!;
     const np = this.predLen[j]!;
     if (ns <= np) {
@@ -428,22 +499,8 @@ export class Eliminator {
     return -1;
   }
 
-  private newEdge(i: number, j: number, sp: number, jac: SparseJacobian | null): void {
-    const e = this.edgeCount++;
-    if (e === this.src.length) {
-      this.src = grownInt(this.src);
-      this.dst = grownInt(this.dst);
-      this.sp = grownInt(this.sp);
-    }
-    this.src[e] = i;
-    this.dst[e] = j;
-    this.sp[e] = sp;
-    if (jac !== null) this.jac[e] = jac;
-    this.push(this.succ, this.succLen, i, e);
-    this.push(this.pred, this.predLen, j, e);
-  }
-
-  private push(lists: Int32Array[], lens: Int32Array, v: number, e: number): void {
+  /** Appends edge e to v's list; returns its position. */
+  private push(lists: Int32Array[], lens: Int32Array, v: number, e: number): number {
     let l = lists[v]!;
     const n = lens[v]!;
     if (n === l.length) {
@@ -452,18 +509,17 @@ export class Eliminator {
     }
     l[n] = e;
     lens[v] = n + 1;
+    return n;
   }
 
-  private unlink(lists: Int32Array[], lens: Int32Array, v: number, e: number): void {
+  /** Removes the entry at `pos` of v's list by moving the last entry there. */
+  private unlink(lists: Int32Array[], lens: Int32Array, pos: Int32Array, v: number, at: number): void {
     const l = lists[v]!;
-    const n = lens[v]! - 1;
-    for (let k = n; k >= 0; k--) {
-      if (l[k] === e) {
-        l[k] = l[n]!;
-        lens[v] = n;
-        return;
-      }
-    }
+    const last = lens[v]! - 1;
+    const moved = l[last]!;
+    l[at] = moved;
+    pos[moved] = at;
+    lens[v] = last;
   }
 
   // ---------------------------------------------------------- reading the state
