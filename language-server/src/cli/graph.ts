@@ -1,5 +1,14 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { compile, findItem, graphOf, unrolled, ItemError } from '../compile.js';
+import { OrderError } from '../ad/orders.js';
+import { resolveLabels, UnknownVertexError } from '../graph/names.js';
 import type { Graph } from '../graph/types.js';
+import { graphFor, graphViewBundle, type OrderSpec } from '../layout/index.js';
+import { LayoutTooBigError } from '../layout/layout.js';
+import { writeGraphHtml } from '../layout/html.js';
+import { viewModelToSvg } from '../layout/svg.js';
+import type { GraphViewRequest } from '../layout/viewmodel.js';
 import { CliError, intOption, readSource, str, type Command } from './common.js';
 
 /** The JSON form of a graph: vertices with shapes and source ranges, and operand edges. */
@@ -21,15 +30,90 @@ export function graphJson(graph: Graph, lines: { positionAt(o: number): { line: 
   };
 }
 
+/** `--order FILE.json`: a JSON array of vertex names / `%id` / ids (or {"order": [...]}), as `eligo analyze` reads it. */
+function givenOrder(graph: Graph, path: string): OrderSpec {
+  if (!existsSync(path)) throw new CliError(`--order: no such file '${path}'`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CliError(`--order: ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  const list = Array.isArray(parsed) ? parsed : (parsed as { order?: unknown })?.order;
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' || typeof x === 'number')) {
+    throw new CliError(`--order: ${path} must hold a JSON array of vertex names or ids (or {"order": [...]})`);
+  }
+  return { id: 'given', label: 'Given', order: resolveLabels(graph, list as (string | number)[]) };
+}
+
+function writeOut(path: string, text: string): string {
+  const abs = resolve(path);
+  try {
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, text);
+  } catch (e) {
+    throw new CliError(`eligo graph: cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return abs;
+}
+
 export const graphCommand: Command = {
   name: 'graph',
-  summary: 'Print the computational graph of an item: vertices (op, shape, role, source range) and edges. Models give one time step, or --steps T unrolled.',
-  usage: 'eligo graph FILE [--item NAME] [--steps T] --json',
-  options: { item: { type: 'string' }, json: { type: 'boolean' }, steps: { type: 'string' } },
-  run({ values, positionals }) {
+  summary: [
+    'Print the computational graph of an item: vertices (op, shape, role, source range) and edges. Models give one time step, or --steps T unrolled.',
+    'With --html OUT.html, write a standalone page of the graph view (laid out by ELK, Jacobians on the edges, elimination stepper; works offline);',
+    'with --svg OUT.svg, the picture alone. --collapse all|none|auto (default auto: one node per equation above 1,000 vertices),',
+    '--expand GROUP (repeatable), --order FILE.json (a given order for the stepper), --layout-timeout SECONDS (default 30).',
+  ].join('\n'),
+  usage: 'eligo graph FILE [--item NAME] [--steps T] [--json] [--html OUT.html] [--svg OUT.svg] [--collapse auto|all|none] [--expand GROUP] [--order FILE.json] [--layout-timeout S]',
+  options: {
+    item: { type: 'string' }, json: { type: 'boolean' }, steps: { type: 'string' },
+    html: { type: 'string' }, svg: { type: 'string' }, collapse: { type: 'string' }, expand: { type: 'string', multiple: true },
+    order: { type: 'string' }, 'layout-timeout': { type: 'string' },
+  },
+  async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo graph: give a FILE (see 'eligo graph --help')");
-    const c = compile(readSource(file));
+    const text = readSource(file);
+    const c = compile(text);
+    const html = str(values.html);
+    const svg = str(values.svg);
+    if (html !== undefined || svg !== undefined) {
+      const collapse = str(values.collapse) ?? 'auto';
+      if (collapse !== 'auto' && collapse !== 'all' && collapse !== 'none') throw new CliError(`--collapse must be auto, all or none, got '${collapse}'`);
+      const timeout = intOption(values['layout-timeout'], 'layout-timeout', 30, 1, 3600);
+      try {
+        const item = findItem(c, str(values.item), ['function', 'model', 'grad']);
+        const steps = values.steps !== undefined && item.kind === 'model' ? intOption(values.steps, 'steps', 3, 1, 1000) : undefined;
+        const request: GraphViewRequest = {
+          item: item.name, collapse,
+          ...(steps !== undefined ? { view: 'unrolled' as const, steps } : {}),
+          ...(Array.isArray(values.expand) ? { expand: values.expand } : {}),
+        };
+        const orderPath = str(values.order);
+        const orders: OrderSpec[] = ['forward', 'reverse', 'markowitz'];
+        if (orderPath !== undefined) orders.push(givenOrder(graphFor(c, request), orderPath));
+        const bundle = await graphViewBundle(text, request, { orders, layout: { timeoutMs: timeout * 1000 } });
+        const first = bundle.views[0]!;
+        if (html !== undefined) {
+          let path: string;
+          try {
+            path = writeGraphHtml(html, bundle);
+          } catch (e) {
+            throw new CliError(`eligo graph: ${(e as Error).message}`);
+          }
+          process.stdout.write(`wrote ${path} (${first.nodes.length} nodes, ${first.edges.length} edges${bundle.views.length > 1 ? `; ${bundle.views.length} views` : ''})\n`);
+        }
+        if (svg !== undefined) process.stdout.write(`wrote ${writeOut(svg, viewModelToSvg(first))}\n`);
+        for (const note of first.notes) process.stderr.write(`note: ${note}\n`);
+      } catch (e) {
+        if (e instanceof ItemError) throw new CliError(`${file}: ${e.message}`, 1);
+        if (e instanceof LayoutTooBigError) throw new CliError(`${file}: ${e.message}`, 1);
+        if (e instanceof UnknownVertexError || e instanceof OrderError) throw new CliError(`--order: ${e.message}`, 2);
+        throw e;
+      }
+      if (!values.json) return 0;
+    }
     let graph: Graph;
     try {
       const item = findItem(c, str(values.item), ['function', 'model', 'grad']);
