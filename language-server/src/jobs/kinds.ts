@@ -1,0 +1,13 @@
+// Every job kind the worker can run. Engines plug in here: add the kind's
+// module and one entry; the server, the runner and the protocol stay as
+// they are (`eligo/runJob` reaches any kind by name).
+
+import { findLearningRuleJob } from './learningRule.js';
+import { probeJob } from './probe.js';
+import { searchJob } from './search.js';
+import { trainJob } from './train.js';
+import type { JobKind } from './types.js';
+
+export const JOB_KINDS: ReadonlyMap<string, JobKind<never, unknown>> = new Map<string, JobKind<never, unknown>>(
+  [probeJob, searchJob, findLearningRuleJob, trainJob].map((k) => [k.kind, k as unknown as JobKind<never, unknown>]),
+);

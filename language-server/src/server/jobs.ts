@@ -1,0 +1,103 @@
+// The long requests — `eligo/search`, `eligo/findLearningRule`,
+// `eligo/train` and the generic `eligo/runJob` — as jobs in worker threads
+// (jobs/runner.ts). Each streams LSP work-done progress and the structured
+// `eligo/jobProgress` notification, stops on `$/cancelRequest` within the
+// runner's grace period, and answers with the best so far. The main loop
+// stays free: diagnostics, hovers and lenses keep flowing during a search.
+
+import type { CancellationToken, ProgressToken } from 'vscode-languageserver/node';
+import {
+  FindLearningRuleRequest, JobProgressNotification, RunJobRequest, SearchRequest, TrainRequest,
+  type FindLearningRuleParams, type JobResult, type RunJobParams, type SearchParams, type SearchResult, type TrainParams, type TrainResult,
+} from '../protocol.js';
+import { refreshCodeLenses } from './codeLens.js';
+import { guarded, runKey, type ServerContext } from './context.js';
+
+/** Progress titles; the kinds themselves live in the worker bundle. */
+const JOB_TITLES: Readonly<Record<string, string>> = {
+  search: 'Searching elimination orders',
+  findLearningRule: 'Finding a learning rule',
+  train: 'Training',
+  probe: 'Probe job',
+};
+
+interface JobRequest {
+  readonly uri?: string;
+  readonly item?: string;
+  readonly workDoneToken?: ProgressToken;
+}
+
+export async function runJobRequest(
+  ctx: ServerContext,
+  kind: string,
+  p: JobRequest,
+  params: unknown,
+  budgetSeconds: number | undefined,
+  token: CancellationToken,
+): Promise<JobResult<unknown>> {
+  const settings = ctx.settings.value;
+  const refused = (message: string): JobResult<unknown> => ({ jobId: 0, kind, status: 'refused', message, elapsedMs: 0, settings });
+  let text: string | undefined;
+  let itemName = p.item;
+  let key: string | undefined;
+  if (p.uri !== undefined) {
+    const snap = ctx.workspace.snapshot(p.uri);
+    if (!snap) return refused(`${p.uri} is not open in the editor`);
+    const item = snap.item(p.item);
+    if (!item) {
+      const names = snap.compiled.items.map((i) => i.name).join(', ');
+      return refused(p.item !== undefined ? `no item named '${p.item}' in the file (it has: ${names || 'none'})` : 'the file has no function or model');
+    }
+    if (item.hasErrors) return refused(`'${item.name}' has errors; fix them first`);
+    text = snap.text;
+    itemName = item.name;
+    const a = await ctx.analyzer.current(p.uri);
+    key = a?.items.find((r) => r.item.name === item.name)?.key;
+  }
+  const reporter = ctx.connection.window.attachWorkDoneProgress(p.workDoneToken);
+  const title = `${JOB_TITLES[kind] ?? kind}${itemName ? ` — ${itemName}` : ''}`;
+  reporter.begin(title, 0, 'starting', true);
+  const handle = ctx.jobs.start(kind, { ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(text !== undefined ? { text } : {}), ...(itemName !== undefined ? { item: itemName } : {}), settings, params }, {
+    ...(budgetSeconds !== undefined ? { budgetMs: budgetSeconds * 1000 } : {}),
+    onProgress: (r, jobId) => {
+      reporter.report(r.percentage !== undefined ? Math.round(r.percentage) : 0, r.message ?? '');
+      void ctx.connection.sendNotification(JobProgressNotification.method, {
+        jobId, kind, ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(itemName !== undefined ? { item: itemName } : {}), ...r,
+      });
+    },
+  });
+  const sub = token.onCancellationRequested(() => handle.cancel());
+  if (token.isCancellationRequested) handle.cancel();
+  const o = await handle.done;
+  sub.dispose();
+  reporter.done();
+  if (p.uri !== undefined && itemName !== undefined && key !== undefined && o.result !== undefined && (o.status === 'done' || o.status === 'cancelled' || o.status === 'budget')) {
+    if (kind === 'search') ctx.lastRuns.set(runKey(p.uri, itemName, 'search'), { kind: 'search', key, status: o.status, result: o.result as SearchResult, settings });
+    if (kind === 'train') ctx.lastRuns.set(runKey(p.uri, itemName, 'train'), { kind: 'train', key, status: o.status, result: o.result as TrainResult, settings });
+    if (kind === 'search' || kind === 'train') refreshCodeLenses(ctx);
+  }
+  return {
+    jobId: o.jobId, kind, status: o.status, ...(o.result !== undefined ? { result: o.result } : {}),
+    ...(o.message !== undefined ? { message: o.message } : {}), elapsedMs: Math.round(o.elapsedMs), settings,
+  };
+}
+
+function failed(kind: string, ctx: ServerContext): JobResult<never> {
+  return { jobId: 0, kind, status: 'failed', message: 'internal error (see the server log)', elapsedMs: 0, settings: ctx.settings.value };
+}
+
+export function registerJobs(ctx: ServerContext): void {
+  const c = ctx.connection;
+  c.onRequest(SearchRequest.method, guarded(ctx, 'eligo/search', failed('search', ctx), (p: SearchParams, token) =>
+    runJobRequest(ctx, 'search', p, { objective: p.objective, strategy: p.strategy, seed: p.seed }, p.budgetSeconds ?? ctx.settings.value.search.budgetSeconds, token)));
+  c.onRequest(FindLearningRuleRequest.method, guarded(ctx, 'eligo/findLearningRule', failed('findLearningRule', ctx), (p: FindLearningRuleParams, token) =>
+    runJobRequest(ctx, 'findLearningRule', p, { objective: p.objective, seed: p.seed }, p.budgetSeconds ?? ctx.settings.value.search.budgetSeconds, token)));
+  c.onRequest(TrainRequest.method, guarded(ctx, 'eligo/train', failed('train', ctx), (p: TrainParams, token) =>
+    runJobRequest(ctx, 'train', p, { ...ctx.settings.value.train, ...stripUndefined({ task: p.task, steps: p.steps, epochs: p.epochs, learningRate: p.learningRate, seed: p.seed }) }, undefined, token)));
+  c.onRequest(RunJobRequest.method, guarded(ctx, 'eligo/runJob', failed('runJob', ctx), (p: RunJobParams, token) =>
+    runJobRequest(ctx, String(p.kind), p, p.params, p.budgetSeconds, token)));
+}
+
+function stripUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,137 @@
+// The language server's services, wired on one connection: documents,
+// settings, the incremental analyser, the job runner, and one module per
+// feature. `main.ts` only creates the connection and calls this.
+
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import {
+  CodeActionKind, DidChangeConfigurationNotification, TextDocumentSyncKind,
+  type Connection, type InitializeParams, type InitializeResult,
+} from 'vscode-languageserver/node';
+import { JobRunner } from '../jobs/runner.js';
+import { ServerStatusNotification, TrainTasksRequest, type TrainTask } from '../protocol.js';
+import { Analyzer } from './analysis.js';
+import { registerCodeActions } from './codeActions.js';
+import { registerCodeLens } from './codeLens.js';
+import { registerCompletion } from './completion.js';
+import { guarded, type ClientSupport, type ServerContext } from './context.js';
+import { registerDiagnostics } from './diagnostics.js';
+import { Workspace } from './documents.js';
+import { registerFormatting } from './formatting.js';
+import { registerGraph } from './graph.js';
+import { registerHover } from './hover.js';
+import { registerInlayHints } from './inlayHints.js';
+import { registerJobs } from './jobs.js';
+import { registerNavigation } from './navigation.js';
+import { LEGEND, registerSemanticTokens } from './semanticTokens.js';
+import { Settings } from './settings.js';
+import { registerSignatureHelp } from './signatureHelp.js';
+import { registerSymbols } from './symbols.js';
+
+export const SERVER_NAME = 'eligo-language-server';
+
+export interface EligoServer {
+  readonly context: ServerContext;
+  /** Start listening on the connection. */
+  start(): void;
+}
+
+function envNumber(name: string, def: number): number {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : def;
+}
+
+export function createServices(connection: Connection): EligoServer {
+  const workspace = new Workspace();
+  const settings = new Settings(connection);
+  const analyzer = new Analyzer(workspace, settings);
+  const jobs = new JobRunner({
+    workerPath: join(__dirname, 'worker.js'),
+    maxConcurrent: Math.max(1, availableParallelism() - 1),
+    graceMs: envNumber('ELIGO_JOB_GRACE_MS', 100),
+    maxBytes: envNumber('ELIGO_JOB_MAX_MIB', 2048) * 2 ** 20,
+    throttleMs: 50,
+    prewarm: true,
+  });
+  const client: ClientSupport = { configuration: false, workDoneProgress: false, codeLensRefresh: false, inlayHintRefresh: false };
+  const ctx: ServerContext = { connection, workspace, settings, analyzer, jobs, client, lastRuns: new Map() };
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    const caps = params.capabilities;
+    client.configuration = caps.workspace?.configuration === true;
+    client.workDoneProgress = caps.window?.workDoneProgress === true;
+    client.codeLensRefresh = caps.workspace?.codeLens?.refreshSupport === true;
+    client.inlayHintRefresh = caps.workspace?.inlayHint?.refreshSupport === true;
+    settings.canPull = client.configuration;
+    const init = params.initializationOptions as { settings?: unknown } | undefined;
+    if (init?.settings !== undefined) settings.set(init.settings);
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+        codeLensProvider: { resolveProvider: false },
+        inlayHintProvider: true,
+        documentSymbolProvider: { label: 'Eligo' },
+        completionProvider: { triggerCharacters: ['~', '='] },
+        signatureHelpProvider: { triggerCharacters: ['(', ','], retriggerCharacters: [',', ')'] },
+        definitionProvider: true,
+        referencesProvider: true,
+        documentHighlightProvider: true,
+        renameProvider: { prepareProvider: true },
+        semanticTokensProvider: { legend: LEGEND, full: true },
+        documentFormattingProvider: true,
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+      },
+      serverInfo: { name: SERVER_NAME, version: '0.1.0' },
+    };
+  });
+
+  connection.onInitialized(() => {
+    if (client.configuration) {
+      void connection.client.register(DidChangeConfigurationNotification.type, { section: 'eligo' }).catch(() => undefined);
+      void settings.refresh();
+    }
+    void connection.sendNotification(ServerStatusNotification.method, { jobs: [] });
+  });
+
+  connection.onDidChangeConfiguration((p) => {
+    if (client.configuration) void settings.refresh();
+    else settings.set((p.settings as { eligo?: unknown } | undefined)?.eligo ?? p.settings);
+  });
+  settings.onChange(() => analyzer.invalidateAll());
+
+  workspace.documents.onDidChangeContent((e) => analyzer.changed(e.document.uri));
+  workspace.documents.onDidClose((e) => {
+    analyzer.closed(e.document.uri);
+    workspace.forget(e.document.uri);
+  });
+
+  registerDiagnostics(ctx);
+  registerCodeLens(ctx);
+  registerHover(ctx);
+  registerInlayHints(ctx);
+  registerSymbols(ctx);
+  registerCompletion(ctx);
+  registerSignatureHelp(ctx);
+  registerNavigation(ctx);
+  registerSemanticTokens(ctx);
+  registerFormatting(ctx);
+  registerCodeActions(ctx);
+  registerGraph(ctx);
+  registerJobs(ctx);
+  // Training tasks come with the training engine (train/); none until it lands.
+  connection.onRequest(TrainTasksRequest.method, guarded(ctx, 'eligo/trainTasks', [] as TrainTask[], () => [] as TrainTask[]));
+
+  connection.onShutdown(() => jobs.dispose());
+
+  return {
+    context: ctx,
+    start() {
+      // A bug in one handler is logged, never the end of the server.
+      process.on('uncaughtException', (e) => connection.console.error(`eligo: uncaught: ${e.stack ?? String(e)}`));
+      process.on('unhandledRejection', (e) => connection.console.error(`eligo: unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
+      workspace.documents.listen(connection);
+      connection.listen();
+    },
+  };
+}

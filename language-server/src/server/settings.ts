@@ -1,0 +1,138 @@
+// Settings read through `workspace/configuration` (section `eligo`), with
+// defaults and validation: whatever the client sends (`unknown` crosses a
+// process), the server works with a complete, valid EligoSettings.
+
+import type { Connection } from 'vscode-languageserver/node';
+import { memoryUnit } from '../lang/check.js';
+import type { EligoSettings, Objective } from '../protocol.js';
+
+export const DEFAULTS: EligoSettings = {
+  analysis: { steps: 10, debounceMs: 50 },
+  objective: 'multiplications',
+  hardwareProfile: 'laptop',
+  search: { budgetSeconds: 30 },
+  train: { task: 'random', steps: 100, epochs: 1, learningRate: 1e-3, batchSize: 16, seed: 0 },
+};
+
+/**
+ * Memory of the named hardware profiles, in bytes, for the analysis warning
+ * `memory.profile` (shared/reference/neuromorphic-hardware.md; figures marked
+ * [R] there are approximate). A profile may also be written as a size
+ * (`"192 KiB"`). BrainScaleS-2's limits are not a byte count (6-bit weights,
+ * correlation-sensor traces): its profile has none, and no memory warning.
+ */
+export const HARDWARE_PROFILES: ReadonlyMap<string, { readonly memoryBytes?: number; readonly doc: string }> = new Map<string, { readonly memoryBytes?: number; readonly doc: string }>([
+  ['laptop', { memoryBytes: 8 * 1024 ** 3, doc: 'a laptop CPU with 8 GiB for the job' }],
+  ['loihi2', { memoryBytes: 192 * 1024, doc: 'Intel Loihi 2, one neuro-core: about 192 KB shared by synapses, state and microcode' }],
+  ['spinnaker2', { memoryBytes: 128 * 1024, doc: 'SpiNNaker 2, one processing element: about 128 KB of local SRAM' }],
+  ['brainscales2', { doc: 'BrainScaleS-2: 6-bit weights, eligibility from correlation sensors (no byte limit modelled)' }],
+]);
+
+/** Memory limit of a profile name or a size like `128 KiB`; undefined when the profile has none or is unknown. */
+export function profileMemory(profile: string): number | undefined {
+  const named = HARDWARE_PROFILES.get(profile);
+  if (named) return named.memoryBytes;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)\s*$/.exec(profile);
+  if (!m) return undefined;
+  const unit = memoryUnit(m[2]!);
+  return unit === undefined ? undefined : Number(m[1]) * unit;
+}
+
+export function isProfile(profile: string): boolean {
+  return HARDWARE_PROFILES.has(profile) || profileMemory(profile) !== undefined;
+}
+
+const OBJECTIVES: readonly Objective[] = ['multiplications', 'memory', 'time'];
+
+function num(v: unknown, def: number, min: number, max: number, integer = false): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) return def;
+  return n;
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/**
+ * A complete EligoSettings from whatever the client sent. Accepts both the
+ * nested form (`{analysis: {steps}}`) and VS Code's dotted keys
+ * (`{"analysis.steps": 10}`).
+ */
+export function normalizeSettings(raw: unknown): EligoSettings {
+  const r = obj(raw);
+  const pick = (path: string): unknown => {
+    if (path in r) return r[path];
+    let v: unknown = r;
+    for (const part of path.split('.')) v = obj(v)[part];
+    return v;
+  };
+  const d = DEFAULTS;
+  const objective = pick('objective');
+  const profile = pick('hardwareProfile');
+  return {
+    analysis: {
+      steps: num(pick('analysis.steps'), d.analysis.steps, 1, 10000, true),
+      debounceMs: num(pick('analysis.debounceMs'), d.analysis.debounceMs, 0, 5000),
+    },
+    objective: OBJECTIVES.includes(objective as Objective) ? (objective as Objective) : d.objective,
+    hardwareProfile: typeof profile === 'string' && isProfile(profile) ? profile : d.hardwareProfile,
+    search: { budgetSeconds: num(pick('search.budgetSeconds'), d.search.budgetSeconds, 0.01, 86400) },
+    train: {
+      task: typeof pick('train.task') === 'string' && (pick('train.task') as string).trim() !== '' ? (pick('train.task') as string) : d.train.task,
+      steps: num(pick('train.steps'), d.train.steps, 1, 1e7, true),
+      epochs: num(pick('train.epochs'), d.train.epochs, 1, 1e6, true),
+      learningRate: num(pick('train.learningRate'), d.train.learningRate, 1e-12, 10),
+      batchSize: num(pick('train.batchSize'), d.train.batchSize, 1, 1e6, true),
+      seed: num(pick('train.seed'), d.train.seed, 0, 2 ** 31, true),
+    },
+  };
+}
+
+/**
+ * The current settings: pulled with `workspace/configuration` when the client
+ * supports it (and again after `didChangeConfiguration`), else the
+ * `initializationOptions.settings`, else the defaults.
+ */
+export class Settings {
+  private current: EligoSettings = DEFAULTS;
+  private pull: Promise<EligoSettings> | undefined;
+  private listeners: ((s: EligoSettings) => void)[] = [];
+
+  constructor(private readonly connection: Connection) {}
+
+  canPull = false;
+
+  get value(): EligoSettings {
+    return this.current;
+  }
+
+  /** Settings given at startup or pushed in `didChangeConfiguration`. */
+  set(raw: unknown): void {
+    this.update(normalizeSettings(raw));
+  }
+
+  /** Ask the client; the last answer wins. Never rejects. */
+  refresh(): Promise<EligoSettings> {
+    if (!this.canPull) return Promise.resolve(this.current);
+    const p = this.connection.workspace.getConfiguration('eligo').then(
+      (raw: unknown) => {
+        if (this.pull === p) this.update(normalizeSettings(raw));
+        return this.current;
+      },
+      () => this.current,
+    );
+    this.pull = p;
+    return p;
+  }
+
+  onChange(f: (s: EligoSettings) => void): void {
+    this.listeners.push(f);
+  }
+
+  private update(next: EligoSettings): void {
+    const changed = JSON.stringify(next) !== JSON.stringify(this.current);
+    this.current = next;
+    if (changed) for (const f of this.listeners) f(next);
+  }
+}
