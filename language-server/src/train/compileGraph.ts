@@ -1,0 +1,351 @@
+// A computational graph (graph/types.ts) compiled once into TensorFlow.js
+// operations: one closure per vertex, run in topological order, batched over
+// sequences. The semantics are those of graph/evaluate.ts (the Float64
+// reference), in float32: a vertex's value is either shared by the whole batch
+// (params, consts and whatever depends only on them; shape = vertex shape) or
+// batched (a leading batch axis: [B, ...shape]).
+//
+// Gradients are TF.js autodiff's, except where the graph says otherwise:
+// `spike` is the Heaviside step forward and its surrogate pseudo-derivative
+// backward (tf.customGrad; the formulas of ad/rules.ts), `stop` passes no
+// gradient, and any operand listed in `stopped` (a learning rule's dropped
+// Jacobian block, e.g. e-prop's d(u[t+1])/d(z) = 0) is read through a
+// stop-gradient inside that one vertex.
+
+import type { Tensor as TfTensor } from '@tensorflow/tfjs';
+import { broadcastAxes, concatAxis, reduceAxes, transposePerm } from '../graph/evaluate.js';
+import { sizeOf, type Graph, type Surrogate, type Vertex } from '../graph/types.js';
+import type { Tf } from './backend.js';
+
+export type T = TfTensor;
+
+/** An operand of vertex `vertex` read without gradient: `${vertex}:${operand index}`. */
+export const stopKey = (vertex: number, operand: number): string => `${vertex}:${operand}`;
+
+export interface CompileOptions {
+  /** Operands read through a stop-gradient, as stopKey(vertex, k). */
+  readonly stopped?: ReadonlySet<string>;
+}
+
+/** A vertex value: the tensor and whether it carries the leading batch axis. */
+export interface Value {
+  readonly t: T;
+  readonly batched: boolean;
+}
+
+type VertexFn = (ops: readonly Value[], B: number) => T;
+
+export class CompileError extends Error {
+  constructor(message: string, readonly vertex?: number) {
+    super(message);
+    this.name = 'CompileError';
+  }
+}
+
+export interface CompiledGraph {
+  readonly graph: Graph;
+  /**
+   * Values of every vertex (undefined for vertices nothing needed, when
+   * `wanted` restricts the run). `leaves` gives every input/param/state/target
+   * leaf (batched ones with a leading axis of size `batch`); a value given for
+   * an interior vertex replaces it (its operands are then not computed), which
+   * cuts the graph there: the equation-level blocks of a learning rule.
+   */
+  run(leaves: ReadonlyMap<number, Value>, batch: number, wanted?: readonly number[]): (Value | undefined)[];
+  /** Frees the constants. */
+  dispose(): void;
+}
+
+/** The surrogate derivative ψ(x) of ad/rules.ts `surrogateDerivative`, as tensor ops. */
+export function surrogateTensor(tf: Tf, s: Surrogate, x: T): T {
+  switch (s.kind) {
+    case 'fast_sigmoid': {
+      const d = tf.add(1, tf.mul(s.slope, tf.abs(x)));
+      return tf.reciprocal(tf.square(d));
+    }
+    case 'sigmoid': {
+      const z = tf.sigmoid(tf.mul(s.slope, x));
+      return tf.mul(s.slope, tf.mul(z, tf.sub(1, z)));
+    }
+    case 'triangle':
+      return tf.relu(tf.sub(1, tf.div(tf.abs(x), s.width)));
+    case 'exponential':
+      return tf.exp(tf.mul(-s.slope, tf.abs(x)));
+  }
+}
+
+/** Heaviside forward, surrogate backward: one custom-gradient op per surrogate. */
+function spikeOp(tf: Tf, s: Surrogate): (x: T) => T {
+  const f = tf.customGrad((...args: (T | ((ts: T[]) => void))[]) => {
+    const x = args[0] as T;
+    (args[1] as (ts: T[]) => void)([x]);
+    return {
+      value: tf.cast(tf.greater(x, 0), 'float32'),
+      gradFunc: (dy: T, saved: T[]) => [tf.mul(dy, surrogateTensor(tf, s, saved[0]!))],
+    };
+  });
+  return (x) => f(x);
+}
+
+/** Identity forward, zero gradient (TF.js has no stop_gradient op). */
+export function stopGradientOp(tf: Tf): (x: T) => T {
+  const f = tf.customGrad((...args: (T | ((ts: T[]) => void))[]) => ({ value: tf.clone(args[0] as T), gradFunc: (dy: T) => [tf.zerosLike(dy)] }));
+  return (x) => f(x);
+}
+
+/** Reshape a batched value so it broadcasts against a batched result of rank `rank` (without the batch axis). */
+function alignBatched(tf: Tf, v: Value, rank: number, B: number): T {
+  if (!v.batched) return v.t;
+  const r = v.t.rank - 1;
+  if (r === rank) return v.t;
+  // A batched scalar against a larger result: [B] → [B, 1, …, 1].
+  return tf.reshape(v.t, [B, ...new Array<number>(rank).fill(1)]);
+}
+
+function toBatch(tf: Tf, v: Value, shape: readonly number[], B: number): T {
+  return v.batched ? v.t : tf.broadcastTo(v.t, [B, ...shape]);
+}
+
+function unaryFn(tf: Tf, v: Vertex): (x: T) => T {
+  switch (v.op) {
+    case 'neg': return (x) => tf.neg(x);
+    case 'exp': return (x) => tf.exp(x);
+    case 'log': return (x) => tf.log(x);
+    case 'sqrt': return (x) => tf.sqrt(x);
+    case 'abs': return (x) => tf.abs(x);
+    case 'sin': return (x) => tf.sin(x);
+    case 'cos': return (x) => tf.cos(x);
+    case 'tan': return (x) => tf.tan(x);
+    case 'asin': return (x) => tf.asin(x);
+    case 'acos': return (x) => tf.acos(x);
+    case 'atan': return (x) => tf.atan(x);
+    case 'sinh': return (x) => tf.sinh(x);
+    case 'cosh': return (x) => tf.cosh(x);
+    case 'tanh': return (x) => tf.tanh(x);
+    case 'asinh': return (x) => tf.asinh(x);
+    case 'acosh': return (x) => tf.acosh(x);
+    case 'atanh': return (x) => tf.atanh(x);
+    case 'log1p': return (x) => tf.log1p(x);
+    case 'erf': return (x) => tf.erf(x);
+    case 'sigmoid': return (x) => tf.sigmoid(x);
+    case 'relu': return (x) => tf.relu(x);
+    case 'softplus': return (x) => tf.softplus(x);
+    case 'powc': {
+      const k = v.attrs.exponent;
+      if (k === undefined) throw new CompileError(`powc vertex ${v.id} needs attrs.exponent`, v.id);
+      if (k === 1) return (x) => x;
+      if (k === 2) return (x) => tf.square(x);
+      if (k === 0.5) return (x) => tf.sqrt(x);
+      if (k === -1) return (x) => tf.reciprocal(x);
+      return (x) => tf.pow(x, k);
+    }
+    case 'spike': {
+      const s = v.attrs.surrogate;
+      if (!s) throw new CompileError(`'spike' needs a surrogate (vertex ${v.id})`, v.id);
+      return spikeOp(tf, s);
+    }
+    case 'stop': return stopGradientOp(tf);
+    default: throw new CompileError(`'${v.op}' is not a unary op (vertex ${v.id})`, v.id);
+  }
+}
+
+function binaryFn(tf: Tf, op: string): (x: T, y: T) => T {
+  switch (op) {
+    case 'add': return (x, y) => tf.add(x, y);
+    case 'sub': return (x, y) => tf.sub(x, y);
+    case 'mul': return (x, y) => tf.mul(x, y);
+    case 'div': return (x, y) => tf.div(x, y);
+    case 'pow': return (x, y) => tf.pow(x, y);
+    case 'atan2': return (x, y) => tf.atan2(x, y);
+    case 'max': return (x, y) => tf.maximum(x, y);
+    case 'min': return (x, y) => tf.minimum(x, y);
+    default: throw new CompileError(`'${op}' is not a binary op`);
+  }
+}
+
+/** Matrix products with a batch axis on either side (graph/types.ts: [m,k]@[k,n], [m,k]@[k], [k]@[k,n], [k]@[k]). */
+function matmulFn(tf: Tf, v: Vertex, as: readonly number[], cs: readonly number[]): VertexFn {
+  const ra = as.length;
+  const rc = cs.length;
+  if ((ra !== 1 && ra !== 2) || (rc !== 1 && rc !== 2) || as[ra - 1] !== cs[0]) {
+    throw new CompileError(`matmul of [${as}] and [${cs}] (vertex ${v.id})`, v.id);
+  }
+  const outShape = v.shape;
+  return ([a, c], B) => {
+    const A = a!;
+    const C = c!;
+    if (!A.batched && !C.batched) {
+      const am = ra === 1 ? tf.reshape(A.t, [1, as[0]!]) : A.t;
+      const cm = rc === 1 ? tf.reshape(C.t, [cs[0]!, 1]) : C.t;
+      return tf.reshape(tf.matMul(am, cm), outShape as number[]);
+    }
+    // The common case of a layer: shared weights W [m,k] times a batch of vectors x [B,k]: x Wᵀ.
+    if (!A.batched && ra === 2 && rc === 1) return tf.matMul(C.t, A.t, false, true);
+    // A batch of row vectors times shared [k,n] (or [k]).
+    if (!C.batched && ra === 1) {
+      const cm = rc === 1 ? tf.reshape(C.t, [cs[0]!, 1]) : C.t;
+      const r = tf.matMul(A.t, cm);
+      return rc === 1 ? tf.reshape(r, [B]) : r;
+    }
+    // General: promote to batched matrices, multiply (batch axes broadcast), drop the vector axes.
+    const a3 = A.batched ? (ra === 1 ? tf.reshape(A.t, [B, 1, as[0]!]) : A.t) : (ra === 1 ? tf.reshape(A.t, [1, as[0]!]) : A.t);
+    const c3 = C.batched ? (rc === 1 ? tf.reshape(C.t, [B, cs[0]!, 1]) : C.t) : (rc === 1 ? tf.reshape(C.t, [cs[0]!, 1]) : C.t);
+    return tf.reshape(tf.matMul(a3, c3), [B, ...outShape]);
+  };
+}
+
+function vertexFn(tf: Tf, g: Graph, v: Vertex): VertexFn {
+  const shapeOf = (k: number): readonly number[] => g.vertices[v.inputs[k]!]!.shape;
+  const rank = v.shape.length;
+  switch (v.op) {
+    case 'matmul':
+      return matmulFn(tf, v, shapeOf(0), shapeOf(1));
+    case 'sum':
+    case 'reduce_max':
+    case 'reduce_min': {
+      const axes = reduceAxes(v, shapeOf(0));
+      const f = v.op === 'sum' ? tf.sum : v.op === 'reduce_max' ? tf.max : tf.min;
+      return ([x]) => {
+        if (axes.length === 0) return x!.t;
+        return f(x!.t, x!.batched ? axes.map((a) => a + 1) : axes);
+      };
+    }
+    case 'broadcast': {
+      const os = shapeOf(0);
+      const target = v.attrs.shape ?? v.shape;
+      const axes = broadcastAxes(v, os);
+      // Order the operand's axes as they appear in the result, then insert size-1 axes.
+      const perm = axes.map((_, k) => k).sort((p, q) => axes[p]! - axes[q]!);
+      const permuted = perm.some((p, i) => p !== i);
+      const aligned = target.map((_, r) => {
+        const k = axes.indexOf(r);
+        return k < 0 ? 1 : os[k]!;
+      });
+      return ([x], B) => {
+        let t = x!.t;
+        if (permuted) t = tf.transpose(t, x!.batched ? [0, ...perm.map((p) => p + 1)] : perm);
+        t = tf.reshape(t, x!.batched ? [B, ...aligned] : aligned);
+        return tf.broadcastTo(t, x!.batched ? [B, ...target] : [...target]);
+      };
+    }
+    case 'transpose': {
+      const perm = transposePerm(v, shapeOf(0));
+      return ([x]) => tf.transpose(x!.t, x!.batched ? [0, ...perm.map((p) => p + 1)] : perm);
+    }
+    case 'reshape':
+      return ([x], B) => tf.reshape(x!.t, x!.batched ? [B, ...v.shape] : [...v.shape]);
+    case 'slice': {
+      const os = shapeOf(0);
+      const starts = v.attrs.starts ?? os.map(() => 0);
+      const ends = v.attrs.ends ?? os;
+      const size = os.map((_, k) => ends[k]! - starts[k]!);
+      return ([x], B) => {
+        const t = x!.batched ? tf.slice(x!.t, [0, ...starts], [B, ...size]) : tf.slice(x!.t, [...starts], size);
+        return tf.reshape(t, x!.batched ? [B, ...v.shape] : [...v.shape]);
+      };
+    }
+    case 'concat': {
+      const axis = concatAxis(v);
+      return (ops, B) => {
+        const batched = ops.some((o) => o.batched);
+        const parts = ops.map((o, k) => (batched ? toBatch(tf, o, shapeOf(k), B) : o.t));
+        return tf.concat(parts, batched ? axis + 1 : axis);
+      };
+    }
+    default:
+      break;
+  }
+  if (v.inputs.length === 1) {
+    const f = unaryFn(tf, v);
+    return ([x]) => f(x!.t);
+  }
+  if (v.inputs.length === 2) {
+    const f = binaryFn(tf, v.op);
+    return ([x, y], B) => {
+      const X = x!;
+      const Y = y!;
+      if (rank === 0 || (!X.batched && !Y.batched)) return f(X.t, Y.t);
+      return f(alignBatched(tf, X, rank, B), alignBatched(tf, Y, rank, B));
+    };
+  }
+  throw new CompileError(`cannot compile op '${v.op}' with ${v.inputs.length} operands (vertex ${v.id})`, v.id);
+}
+
+const LEAVES = new Set(['input', 'param', 'state', 'target', 'const']);
+
+/** Compile `graph` to closures over tf ops; constants are uploaded once. */
+export function compileGraph(tf: Tf, graph: Graph, opts: CompileOptions = {}): CompiledGraph {
+  const stopped = opts.stopped ?? new Set<string>();
+  const stop = stopped.size ? stopGradientOp(tf) : undefined;
+  const consts = new Map<number, T>();
+  const fns: (VertexFn | undefined)[] = [];
+  try {
+    for (const v of graph.vertices) {
+      if (v.op === 'const') {
+        const value = v.attrs.value;
+        if (!value || value.length !== sizeOf(v.shape)) throw new CompileError(`const vertex ${v.id} needs attrs.value with ${sizeOf(v.shape)} numbers`, v.id);
+        consts.set(v.id, tf.tensor(Float32Array.from(value), [...v.shape], 'float32'));
+        fns.push(undefined);
+      } else if (LEAVES.has(v.op)) {
+        fns.push(undefined);
+      } else {
+        fns.push(vertexFn(tf, graph, v));
+      }
+    }
+  } catch (e) {
+    for (const t of consts.values()) t.dispose();
+    throw e;
+  }
+  // Which vertices each requested output needs, stopping at given values
+  // (computed once per wanted list and set of given vertices).
+  const needCache = new Map<string, Uint8Array>();
+  const needed = (wanted: readonly number[], given: ReadonlyMap<number, Value>): Uint8Array => {
+    const key = `${wanted.join(',')}|${[...given.keys()].join(',')}`;
+    let need = needCache.get(key);
+    if (!need) {
+      need = new Uint8Array(graph.vertices.length);
+      for (const w of wanted) need[w] = 1;
+      for (let i = graph.vertices.length - 1; i >= 0; i--) {
+        if (need[i] && !given.has(i)) for (const j of graph.vertices[i]!.inputs) need[j] = 1;
+      }
+      needCache.set(key, need);
+    }
+    return need;
+  };
+
+  return {
+    graph,
+    run(leaves, batch, wanted) {
+      const need = wanted ? needed(wanted, leaves) : undefined;
+      const values: (Value | undefined)[] = new Array(graph.vertices.length);
+      for (const v of graph.vertices) {
+        if (need && !need[v.id]) continue;
+        const given = leaves.get(v.id);
+        if (given) {
+          const want = given.batched ? [batch, ...v.shape] : [...v.shape];
+          if (given.t.shape.length !== want.length || given.t.shape.some((d, i) => d !== want[i])) {
+            throw new CompileError(`value for '${v.name ?? v.id}' has shape [${given.t.shape}]; expected [${want}]`, v.id);
+          }
+          values[v.id] = given;
+          continue;
+        }
+        if (v.op === 'const') {
+          values[v.id] = { t: consts.get(v.id)!, batched: false };
+          continue;
+        }
+        if (LEAVES.has(v.op)) throw new CompileError(`no value given for ${v.op} '${v.name ?? v.id}' (vertex ${v.id})`, v.id);
+        const ops = v.inputs.map((id, k) => {
+          const o = values[id]!;
+          return stop && stopped.has(stopKey(v.id, k)) ? { t: stop(o.t), batched: o.batched } : o;
+        });
+        const batched = ops.some((o) => o.batched);
+        values[v.id] = { t: fns[v.id]!(ops, batch), batched };
+      }
+      return values;
+    },
+    dispose() {
+      for (const t of consts.values()) t.dispose();
+      consts.clear();
+    },
+  };
+}
