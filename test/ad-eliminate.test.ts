@@ -131,3 +131,37 @@ describe('vertex elimination: graph conventions', () => {
     assert.equal(el.multiplications, 6);
   });
 });
+
+describe('vertex elimination: a tensor graph counted by hand', () => {
+  it('t = tanh(W@x), W [3,4], x [4]: eliminating W@x costs 2·3·4 and stores diag⊗x and diag·W', () => {
+    const [m, n] = [3, 4];
+    const b = new GraphBuilder();
+    const W = b.param([m, n], 'W');
+    const x = b.input([n], 'x');
+    const h = b.matmul(W, x);
+    const t = b.output(b.op('tanh', [h]));
+    const g = b.build();
+    const c = costOf(g, [h]);
+    // diag(m)·∂h/∂W (Kronecker over rows ⊗ x): m·n; diag(m)·∂h/∂x (= W, dense m×n): m·n.
+    assert.equal(c.multiplications, 2 * m * n);
+    assert.equal(c.fillIn, 2);
+    // Before: W→h stores x (n), x→h stores W (m·n), h→t stores tanh' (m). The two new edges store m·n each.
+    assert.equal(c.initialMemoryBytes, 8 * (n + m * n + m));
+    assert.equal(c.peakMemoryBytes, 8 * (n + m * n + m + 2 * m * n));
+    assert.equal(c.perVertex[0]!.liveBytes, 8 * 2 * m * n);
+    // And the numbers: ∂t_i/∂W_ij = (1 − t_i²)·x_j.
+    const Wd = [0.1, -0.2, 0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9, 1.0, 0.2, 0.3];
+    const xd = [1, -1, 0.5, 2];
+    const r = jacobian(g, leafValues(g, { [W]: Wd, [x]: xd }), [h]);
+    const dW = r.blocks[0]![0]!;
+    for (let i = 0; i < m; i++) {
+      const hi = Wd.slice(i * n, i * n + n).reduce((acc, w, j) => acc + w * xd[j]!, 0);
+      const d = 1 - Math.tanh(hi) ** 2;
+      for (let k = 0; k < m * n; k++) {
+        const expected = Math.floor(k / n) === i ? d * xd[k % n]! : 0;
+        assert.ok(Math.abs(dW.data[i * m * n + k]! - expected) < 1e-15);
+      }
+    }
+    assert.equal(t, 3);
+  });
+});
