@@ -295,8 +295,6 @@ export type PanelHostMessage =
   | { readonly type: 'train'; readonly uri: string; readonly item: string; readonly job: JobResult<TrainResult> }
   /** Progress of the job this panel shows (best so far, chart points). */
   | { readonly type: 'progress'; readonly progress: JobProgress }
-  /** Ask the webview for its drawing as a standalone SVG or HTML document (answered by `exported`). */
-  | { readonly type: 'export'; readonly format: 'svg' | 'html'; readonly requestId: number }
   | { readonly type: 'error'; readonly message: string };
 
 /** Webview → panel host. */
@@ -308,7 +306,6 @@ export type PanelWebviewMessage =
   | { readonly type: 'reveal'; readonly range: Range }
   /** Re-request the graph with other collapse / expand settings. */
   | { readonly type: 'expand'; readonly collapsed: boolean; readonly expand: readonly string[] }
-  | { readonly type: 'exported'; readonly requestId: number; readonly format: 'svg' | 'html'; readonly content: string }
   /** The cancel button of a running job. */
   | { readonly type: 'cancel' }
   /** Run a command on this panel's item (`eligo.findLearningRule`, `eligo.train`, …). */
@@ -405,3 +402,20 @@ export interface GraphWebviewState {
   readonly unrollSteps?: number;
   readonly panel?: PanelState;
 }
+
+// ---------------------------------------------------------------- language server internals (issue 7)
+
+/** What the incremental analysis of a document did for its last version: for tests, the benchmark and a status view. */
+export interface AnalysisStats {
+  readonly uri: string;
+  readonly version: number;
+  /** Items analysed afresh / taken from the cache (their text and context unchanged). */
+  readonly computed: number;
+  readonly reused: number;
+  /** Wall time of the analysis of this version (parse and check included). */
+  readonly ms: number;
+  /** Items computed since the server started. */
+  readonly totalComputed: number;
+}
+
+export const AnalysisStatsRequest = new RequestType<{ readonly uri: string }, AnalysisStats | null, void>('eligo/analysisStats');

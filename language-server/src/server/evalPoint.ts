@@ -1,16 +1,19 @@
 // Values at the evaluation point of an item, for hovers (value ranges) and
 // analysis warnings (NaN, vanishing surrogate gradients).
 //
-// A function is evaluated at its `# @eval {…}` comment (graph/inputs.ts); a
-// model is stepped T times (settings) from its initial states with
-// parameters drawn from their initialisers and random data, seeded, as
-// `eligo eval` does (graph/simulate.ts). Pure engine calls: no LSP here.
+// The point is graph/point.ts's, the one the CLI verifies Jacobians at: a
+// function's `# @eval {…}` comment (else 0.5 everywhere); for a model, its
+// parameters from their initialisers and its states after T steps on seeded
+// random data. For a model the T steps that lead there are evaluated too, so
+// a NaN is traced to the step and the operation where it first appears and a
+// surrogate is judged over the whole trajectory. Pure engine calls: no LSP.
 
 import type { Range } from '../lang/ast.js';
 import type { Compiled, NamedItem } from '../compile.js';
 import { graphOf, ItemError, modelStep } from '../compile.js';
 import { evaluate } from '../graph/evaluate.js';
-import { evalComment, inputsFromJson, InputError } from '../graph/inputs.js';
+import { InputError } from '../graph/inputs.js';
+import { evaluationPoint } from '../graph/point.js';
 import { initialParams, initialStates, randomData } from '../graph/simulate.js';
 import { sizeOf, type Graph, type Surrogate, type Tensor } from '../graph/types.js';
 import { surrogateDerivative } from '../ad/rules.js';
@@ -47,11 +50,14 @@ export interface SpikeHealth {
 }
 
 export interface EvalPoint {
-  /** "at `# @eval {…}`" or "over T = 10 steps (seed 0, random data)". */
+  /** How the point was chosen (graph/point.ts): "at the file's @eval point", "after 10 steps on random data (seed 0)". */
   readonly where: string;
+  /** Models: the steps evaluated, the point's step included (T + 1). */
   readonly steps?: number;
-  /** Value statistics of every named vertex (`let` names, leaves, `u[t+1]`, `loss`, outputs). */
+  /** Value statistics of every named vertex (`let` names, leaves, `u[t+1]`, `loss`, outputs) at the point. */
   readonly names: ReadonlyMap<string, ValueStats>;
+  /** Models: the same over every step evaluated on the way to the point. */
+  readonly trajectory?: ReadonlyMap<string, ValueStats>;
   readonly nonFinite?: NonFinite;
   readonly spikes: readonly SpikeHealth[];
 }
@@ -110,18 +116,23 @@ function hasNonFinite(t: Tensor): 'NaN' | 'Infinity' | undefined {
 /** Collects names, the first non-finite cause and spike health over one or more evaluations. */
 class Collector {
   private readonly names = new Map<string, Accumulator>();
+  private last = new Map<string, Accumulator>();
   private nonFinite: NonFinite | undefined;
   private readonly spikes = new Map<number, { acc: Accumulator; maxRatio: number; alive: number; total: number; surrogate: Surrogate; range: Range }>();
 
   constructor(private readonly graph: Graph) {}
 
   add(values: readonly Tensor[], step?: number): void {
+    this.last = new Map();
     for (const v of this.graph.vertices) {
       const value = values[v.id]!;
       if (v.name !== undefined && v.op !== 'const') {
         let acc = this.names.get(v.name);
         if (!acc) this.names.set(v.name, (acc = new Accumulator()));
         acc.add(value.data);
+        let now = this.last.get(v.name);
+        if (!now) this.last.set(v.name, (now = new Accumulator()));
+        now.add(value.data);
       }
       if (!this.nonFinite && v.inputs.length > 0) {
         const bad = hasNonFinite(value);
@@ -147,10 +158,11 @@ class Collector {
   }
 
   finish(where: string, steps?: number): EvalPoint {
+    const stats = (m: Map<string, Accumulator>): Map<string, ValueStats> => new Map([...m].map(([k, a]) => [k, a.stats()]));
     return {
       where,
-      ...(steps !== undefined ? { steps } : {}),
-      names: new Map([...this.names].map(([k, a]) => [k, a.stats()])),
+      ...(steps !== undefined ? { steps, trajectory: stats(this.names) } : {}),
+      names: stats(this.last),
       ...(this.nonFinite ? { nonFinite: this.nonFinite } : {}),
       spikes: [...this.spikes.values()].map((h) => ({
         range: h.range, surrogate: h.surrogate, maxRatio: h.maxRatio, aliveFraction: h.total ? h.alive / h.total : 0, input: h.acc.stats(),
@@ -171,22 +183,22 @@ export function evaluateItem(c: Compiled, item: NamedItem, steps: number, seed =
   try {
     if (item.kind === 'function') {
       const graph = graphOf(c, item);
-      const json = evalComment(c.text, item.range.start);
-      if (json === undefined) return { problem: "no evaluation point: add a comment '# @eval {\"x\": 1, …}' before the function" };
       if (graphValues(graph) > MAX_EVAL_VALUES) return { problem: 'too large to evaluate while editing' };
-      const values = evaluate(graph, inputsFromJson(graph, json));
+      const point = evaluationPoint(c, item, graph);
+      const values = evaluate(graph, point.leaves);
       const col = new Collector(graph);
       col.add(values);
-      return { point: col.finish(`at # @eval ${json}`) };
+      return { point: col.finish(point.description) };
     }
+    // The trajectory to graph/point.ts's point: steps 1…T, then the point itself (step T + 1).
     const { scope, graph } = modelStep(c, item);
-    if (graphValues(graph) * steps > MAX_EVAL_VALUES) return { problem: `too large to evaluate over ${steps} steps while editing` };
+    if (graphValues(graph) * (steps + 1) > MAX_EVAL_VALUES) return { problem: `too large to evaluate over ${steps} steps while editing` };
     const params = initialParams(scope, seed);
-    const data = randomData(scope, steps, seed);
+    const data = randomData(scope, steps + 1, seed);
     let states = initialStates(scope);
     const col = new Collector(graph);
     const info = graph.model;
-    for (let t = 0; t < steps; t++) {
+    for (let t = 0; t <= steps; t++) {
       const leaves = new Map<number, Tensor>();
       for (const s of info.states) leaves.set(s.leaf, states.get(s.name)!);
       for (const p of info.params) leaves.set(p.leaf, params.get(p.name)!);
@@ -195,7 +207,7 @@ export function evaluateItem(c: Compiled, item: NamedItem, steps: number, seed =
       col.add(values, t + 1);
       states = new Map(info.states.map((s) => [s.name, values[s.next]!]));
     }
-    return { point: col.finish(`over T = ${steps} steps from the initial state (parameters from their initialisers, random data, seed ${seed})`, steps) };
+    return { point: col.finish(`after ${steps} steps on random data (seed ${seed})`, steps + 1) };
   } catch (e) {
     if (e instanceof ItemError || e instanceof InputError) return { problem: e.message };
     return { problem: `evaluation failed: ${(e as Error).message}` };

@@ -46,7 +46,10 @@ export function fmtStats(s: ValueStats): string {
 
 function valueLine(point: EvalPoint | undefined, name: string): string | undefined {
   const s = point?.names.get(name);
-  return s && point ? `**${point.steps !== undefined ? `over ${point.steps} steps` : 'at the evaluation point'}:** ${fmtStats(s)}` : undefined;
+  if (!s || !point) return undefined;
+  const traj = point.trajectory?.get(name);
+  const along = traj && point.steps !== undefined ? `  \n**over the ${point.steps} steps to it:** ${fmtStats(traj)}` : '';
+  return `**at the evaluation point** — ${point.where}: ${fmtStats(s)}${along}`;
 }
 
 function declaration(snap: Snapshot, sym: Symbol): string {
@@ -73,7 +76,7 @@ function pointOf(r: ItemResult | undefined): EvalPoint | undefined {
   return r?.evaluation && 'point' in r.evaluation ? r.evaluation.point : undefined;
 }
 
-function nameHover(snap: Snapshot, occ: Occurrence, a: DocumentAnalysis | undefined, runs: ReadonlyMap<string, LastRun>): MarkupContent {
+function nameHover(snap: Snapshot, occ: Occurrence, a: DocumentAnalysis | undefined, runs: ReadonlyMap<string, LastRun>, next: boolean): MarkupContent {
   const sym = occ.symbol;
   if (sym.kind === 'item') {
     const r = a?.items.find((x) => x.item.name === sym.name && x.item.nameRange.start === sym.decl.start);
@@ -82,14 +85,12 @@ function nameHover(snap: Snapshot, occ: Occurrence, a: DocumentAnalysis | undefi
   }
   const r = itemResult(a, occ.range.start);
   const point = pointOf(r);
-  const vertexName = sym.kind === 'state' && occ.offset === 1 ? `${sym.name}[t+1]` : sym.name;
+  const vertexName = sym.kind === 'state' && (occ.offset === 1 || next) ? `${sym.name}[t+1]` : sym.name;
   const shape = sym.kind === 'dim' || sym.kind === 'const' ? undefined : `**shape** ${fmtShape(sym.shape)}`;
-  const where = point && point.names.has(vertexName) ? `_${point.where}_` : undefined;
   return md([
     code(declaration(snap, sym)),
     `${ROLE[sym.kind]}${shape ? ` · ${shape}` : ''}`,
     valueLine(point, vertexName),
-    where,
   ]);
 }
 
@@ -117,11 +118,13 @@ export function hover(snap: Snapshot, offset: number, a: DocumentAnalysis | unde
   // On the left-hand side of an equation: the name, then the equation's Jacobians.
   const eqJac = (): string | undefined => {
     if (!isEquation(stmt) || !r || r.item.hasErrors) return undefined;
-    const j = equationJacobians(c, r.item, stmt, pointOf(r));
+    const j = equationJacobians(c, r.item, stmt, a?.settings.analysis.steps ?? 10);
     return j ? jacobianMarkdown(j) : undefined;
   };
   if (occ) {
-    const content = nameHover(snap, occ, a, runs);
+    // The target of `u[t+1] = …` is the next state.
+    const next = (stmt?.kind === 'update' || stmt?.kind === 'ode') && stmt.target.range.start === occ.range.start;
+    const content = nameHover(snap, occ, a, runs, next);
     if (isEquation(stmt) && contains(lhsRange(stmt, c), offset)) {
       const j = eqJac();
       if (j) content.value += `\n\n${j}`;

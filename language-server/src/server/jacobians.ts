@@ -6,21 +6,18 @@
 // equations' results — as an independent leaf; eliminating the interior of
 // that small graph (ad/eliminate.ts) leaves one edge operand → result whose
 // Jacobian is the partial, with the sparsity the cost model sees. Values are
-// taken at the evaluation point (a function's `# @eval`, a model's first
-// step from its initial state).
+// taken at the evaluation point of graph/point.ts (a function's `# @eval`,
+// a model's state after T steps), where the CLI verifies its Jacobians.
 
 import type { Compiled, NamedItem } from '../compile.js';
 import { graphOf } from '../compile.js';
 import { evaluate } from '../graph/evaluate.js';
-import { evalComment, inputsFromJson } from '../graph/inputs.js';
-import { initialParams, initialStates, randomData } from '../graph/simulate.js';
+import { evaluationPoint } from '../graph/point.js';
 import { sizeOf, type Graph, type Tensor, type Vertex } from '../graph/types.js';
-import type { ModelStepGraph } from '../graph/build.js';
 import { Eliminator } from '../ad/eliminate.js';
 import { linearize } from '../ad/linearize.js';
 import { describeSparsity, type SparseJacobian } from '../ad/sparsity.js';
 import { fmtNumber } from './convert.js';
-import type { EvalPoint } from './evalPoint.js';
 import { equationVertexName, type Equation } from './locate.js';
 
 export interface PartialJacobian {
@@ -48,29 +45,14 @@ function operandLabel(v: Vertex): string {
   return v.name ?? `%${v.id}`;
 }
 
-/** Values of every vertex at the evaluation point, or undefined when there is none. */
-function pointValues(c: Compiled, item: NamedItem, graph: Graph): Tensor[] | undefined {
+/** Values of every vertex at the evaluation point (graph/point.ts), or undefined when it cannot be evaluated. */
+function pointValues(c: Compiled, item: NamedItem, graph: Graph, steps: number): { values: Tensor[]; where: string } | undefined {
   try {
-    if (graph.kind === 'function') {
-      const json = evalComment(c.text, item.range.start);
-      return json === undefined ? undefined : evaluate(graph, inputsFromJson(graph, json));
-    }
-    if (graph.kind === 'model-step' && item.scope?.kind === 'model') {
-      const g = graph as ModelStepGraph;
-      const scope = item.scope;
-      const params = initialParams(scope, 0);
-      const data = randomData(scope, 1, 0);
-      const states = initialStates(scope);
-      const leaves = new Map<number, Tensor>();
-      for (const s of g.model.states) leaves.set(s.leaf, states.get(s.name)!);
-      for (const p of g.model.params) leaves.set(p.leaf, params.get(p.name)!);
-      for (const d of g.model.data) leaves.set(d.leaf, data.get(d.name)![0]!);
-      return evaluate(g, leaves);
-    }
+    const point = evaluationPoint(c, item, graph, steps);
+    return { values: evaluate(graph, point.leaves), where: point.description };
   } catch {
     return undefined;
   }
-  return undefined;
 }
 
 function describe(j: SparseJacobian | null, outSize: number, inSize: number): { sparsity: string; stored: number; value?: string } {
@@ -98,14 +80,19 @@ function describe(j: SparseJacobian | null, outSize: number, inSize: number): { 
   if (s.out.every((d) => d.kind === 'dense') && s.in.every((d) => d.kind === 'dense')) {
     return { sparsity: `dense, ${fmtNumber(outSize)} × ${fmtNumber(inSize)}`, stored: s.valueCount };
   }
-  return { sparsity: `structured (${describeSparsity(s)}), ${fmtNumber(s.valueCount)} stored of ${fmtNumber(outSize * inSize)}`, stored: s.valueCount };
+  const paired = s.pairs.length;
+  const dense = [...s.out, ...s.in].filter((d) => d.kind === 'dense').length;
+  if (paired > 0 && dense > 0) {
+    return { sparsity: `Kronecker (δ on ${paired} axis pair${paired === 1 ? '' : 's'} ⊗ dense), ${fmtNumber(s.valueCount)} stored of ${fmtNumber(outSize * inSize)}`, stored: s.valueCount };
+  }
+  return { sparsity: `${describeSparsity(s)}, ${fmtNumber(s.valueCount)} stored of ${fmtNumber(outSize * inSize)}`, stored: s.valueCount };
 }
 
 /**
  * The partials of `eq` in `item`, or undefined when the item has no graph or
  * the equation has no vertex of its own (`let y = x`).
  */
-export function equationJacobians(c: Compiled, item: NamedItem, eq: Equation, point?: EvalPoint): EquationJacobians | undefined {
+export function equationJacobians(c: Compiled, item: NamedItem, eq: Equation, steps: number): EquationJacobians | undefined {
   if (item.kind !== 'function' && item.kind !== 'model') return undefined;
   let graph: Graph;
   try {
@@ -165,7 +152,8 @@ export function equationJacobians(c: Compiled, item: NamedItem, eq: Equation, po
     vertices.push({ ...w, id, inputs: w.inputs.map((u) => remap.get(u)!), role: m === result.id ? 'output' : 'op' });
   }
   const sub: Graph = { name: `${graph.name}/${name}`, kind: 'function', vertices, inputs, outputs: [remap.get(result.id)!] };
-  const full = pointValues(c, item, graph);
+  const point = pointValues(c, item, graph, steps);
+  const full = point?.values;
   let el: Eliminator;
   try {
     let values: Tensor[] | undefined;
@@ -195,7 +183,6 @@ export function equationJacobians(c: Compiled, item: NamedItem, eq: Equation, po
     const data = w.role === 'input' && graph.kind !== 'function' ? ' (data: not differentiated in training)' : w.role === 'target' ? ' (data)' : '';
     partials.push({ label: `∂${name}/∂${label}`, operand: label, sparsity: `${d.sparsity}${data}`, stored: d.stored, ...(d.value ? { value: d.value } : {}) });
   }
-  const where = full ? (graph.kind === 'function' ? 'at the evaluation point' : 'at the first step from the initial state') : undefined;
-  void point;
+  const where = point ? `at the evaluation point, ${point.where}` : undefined;
   return { result: name, ...(where ? { where } : {}), partials };
 }

@@ -7,7 +7,7 @@
 
 import type { CancellationToken, ProgressToken } from 'vscode-languageserver/node';
 import {
-  FindLearningRuleRequest, JobProgressNotification, RunJobRequest, SearchRequest, TrainRequest,
+  FindLearningRuleRequest, JobProgressNotification, RunJobRequest, SearchRequest, ServerStatusNotification, TrainRequest,
   type FindLearningRuleParams, type JobResult, type RunJobParams, type SearchParams, type SearchResult, type TrainParams, type TrainResult,
 } from '../protocol.js';
 import { refreshCodeLenses } from './codeLens.js';
@@ -20,6 +20,13 @@ const JOB_TITLES: Readonly<Record<string, string>> = {
   train: 'Training',
   probe: 'Probe job',
 };
+
+/** Jobs running now, for the `eligo/status` notification (status bar). */
+const running = new Map<number, { jobId: number; kind: string; item?: string; message?: string }>();
+
+function sendStatus(ctx: ServerContext): void {
+  void ctx.connection.sendNotification(ServerStatusNotification.method, { jobs: [...running.values()] });
+}
 
 interface JobRequest {
   readonly uri?: string;
@@ -66,11 +73,15 @@ export async function runJobRequest(
       });
     },
   });
+  running.set(handle.jobId, { jobId: handle.jobId, kind, ...(itemName !== undefined ? { item: itemName } : {}) });
+  sendStatus(ctx);
   const sub = token.onCancellationRequested(() => handle.cancel());
   if (token.isCancellationRequested) handle.cancel();
   const o = await handle.done;
   sub.dispose();
   reporter.done();
+  running.delete(handle.jobId);
+  sendStatus(ctx);
   if (p.uri !== undefined && itemName !== undefined && key !== undefined && o.result !== undefined && (o.status === 'done' || o.status === 'cancelled' || o.status === 'budget')) {
     if (kind === 'search') ctx.lastRuns.set(runKey(p.uri, itemName, 'search'), { kind: 'search', key, status: o.status, result: o.result as SearchResult, settings });
     if (kind === 'train') ctx.lastRuns.set(runKey(p.uri, itemName, 'train'), { kind: 'train', key, status: o.status, result: o.result as TrainResult, settings });

@@ -9,7 +9,7 @@ import {
   type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { JobRunner } from '../jobs/runner.js';
-import { ServerStatusNotification, TrainTasksRequest, type TrainTask } from '../protocol.js';
+import { AnalysisStatsRequest, ServerStatusNotification, TrainTasksRequest, type AnalysisStats, type TrainTask } from '../protocol.js';
 import { Analyzer } from './analysis.js';
 import { registerCodeActions } from './codeActions.js';
 import { registerCodeLens } from './codeLens.js';
@@ -121,6 +121,11 @@ export function createServices(connection: Connection): EligoServer {
   registerJobs(ctx);
   // Training tasks come with the training engine (train/); none until it lands.
   connection.onRequest(TrainTasksRequest.method, guarded(ctx, 'eligo/trainTasks', [] as TrainTask[], () => [] as TrainTask[]));
+
+  connection.onRequest(AnalysisStatsRequest.method, guarded(ctx, 'eligo/analysisStats', null as AnalysisStats | null, async (p: { uri: string }) => {
+    const a = await analyzer.current(p.uri);
+    return a ? { uri: a.uri, version: a.version, ...a.stats, totalComputed: analyzer.computedItems } : null;
+  }));
 
   connection.onShutdown(() => jobs.dispose());
 

@@ -1,0 +1,155 @@
+// A real language-server process for the tests and the benchmark: spawns
+// `node dist/server.js --stdio` and speaks JSON-RPC with
+// vscode-languageserver-protocol, as an editor would. Diagnostics are
+// collected per document version so a test can wait for the ones of the
+// version it sent.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CancellationTokenSource, ConfigurationRequest, createProtocolConnection, DidChangeTextDocumentNotification, DidCloseTextDocumentNotification,
+  DidOpenTextDocumentNotification, ExitNotification, InitializedNotification, InitializeRequest, LogMessageNotification, PublishDiagnosticsNotification,
+  RegistrationRequest, ShutdownRequest, StreamMessageReader, StreamMessageWriter, WorkDoneProgressCreateRequest,
+  type Diagnostic, type ProtocolConnection, type PublishDiagnosticsParams,
+} from 'vscode-languageserver-protocol/node';
+
+export const ROOT = join(__dirname, '..', '..');
+export const SERVER_JS = join(ROOT, 'dist', 'server.js');
+
+export interface ClientOptions {
+  /** What `workspace/configuration` answers for the section `eligo`. */
+  readonly settings?: Record<string, unknown>;
+  readonly env?: Record<string, string>;
+}
+
+export class LspClient {
+  readonly child: ChildProcess;
+  readonly connection: ProtocolConnection;
+  /** Every publishDiagnostics, in arrival order. */
+  readonly published: PublishDiagnosticsParams[] = [];
+  readonly logs: string[] = [];
+  readonly notifications: { method: string; params: unknown }[] = [];
+  settings: Record<string, unknown>;
+  private readonly versions = new Map<string, number>();
+  private waiters: { uri: string; version: number; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
+  exited = false;
+  stderr = '';
+
+  constructor(options: ClientOptions = {}) {
+    if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: run 'node esbuild.mjs' first`);
+    this.settings = options.settings ?? {};
+    this.child = spawn(process.execPath, [SERVER_JS, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    this.child.on('exit', () => { this.exited = true; });
+    this.connection = createProtocolConnection(new StreamMessageReader(this.child.stdout!), new StreamMessageWriter(this.child.stdin!));
+    this.connection.onNotification(PublishDiagnosticsNotification.type, (p) => {
+      this.published.push(p);
+      this.waiters = this.waiters.filter((w) => {
+        if (w.uri === p.uri && (p.version ?? -1) >= w.version) {
+          w.resolve(p);
+          return false;
+        }
+        return true;
+      });
+    });
+    this.connection.onNotification(LogMessageNotification.type, (p) => { this.logs.push(p.message); });
+    for (const method of ['eligo/jobProgress', 'eligo/status', '$/progress']) {
+      this.connection.onNotification(method, (params: unknown) => { this.notifications.push({ method, params }); });
+    }
+    this.connection.onRequest(ConfigurationRequest.type, (p) => p.items.map((i) => (i.section === 'eligo' ? this.settings : null)));
+    this.connection.onRequest(RegistrationRequest.type, () => undefined);
+    this.connection.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
+    this.connection.onRequest('workspace/codeLens/refresh', () => undefined);
+    this.connection.listen();
+  }
+
+  static async start(options: ClientOptions = {}): Promise<LspClient> {
+    const c = new LspClient(options);
+    await c.connection.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: null,
+      capabilities: {
+        workspace: { configuration: true, codeLens: { refreshSupport: true } },
+        window: { workDoneProgress: true },
+        textDocument: { publishDiagnostics: { relatedInformation: true, versionSupport: true } },
+      },
+      initializationOptions: {},
+    });
+    await c.connection.sendNotification(InitializedNotification.type, {});
+    return c;
+  }
+
+  async open(uri: string, text: string, version = 1): Promise<void> {
+    this.versions.set(uri, version);
+    await this.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'eligo', version, text } });
+  }
+
+  /** Replace the whole text; returns the new version. */
+  async replace(uri: string, text: string): Promise<number> {
+    const version = (this.versions.get(uri) ?? 0) + 1;
+    this.versions.set(uri, version);
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] });
+    return version;
+  }
+
+  /** An incremental edit (LSP positions); returns the new version. */
+  async edit(uri: string, range: { start: { line: number; character: number }; end: { line: number; character: number } }, text: string): Promise<number> {
+    const version = (this.versions.get(uri) ?? 0) + 1;
+    this.versions.set(uri, version);
+    await this.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ range, text }] });
+    return version;
+  }
+
+  version(uri: string): number {
+    return this.versions.get(uri) ?? 0;
+  }
+
+  async close(uri: string): Promise<void> {
+    this.versions.delete(uri);
+    await this.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
+  }
+
+  /** The first diagnostics published for `version` or later. */
+  diagnostics(uri: string, version = this.version(uri), timeoutMs = 10000): Promise<PublishDiagnosticsParams> {
+    const hit = [...this.published].reverse().find((p) => p.uri === uri && (p.version ?? -1) >= version);
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no diagnostics for ${uri} v${version} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ uri, version, resolve: (p) => { clearTimeout(timer); resolve(p); } });
+    });
+  }
+
+  /** The last diagnostics published for the document's current version, once analysis is done (waits for quiet). */
+  async settledDiagnostics(uri: string, quietMs = 300): Promise<Diagnostic[]> {
+    await this.diagnostics(uri);
+    let n = -1;
+    while (n !== this.published.length) {
+      n = this.published.length;
+      await new Promise((r) => setTimeout(r, quietMs));
+    }
+    return [...this.published].reverse().find((p) => p.uri === uri)!.diagnostics;
+  }
+
+  request<R>(method: string, params: unknown, token?: CancellationTokenSource): Promise<R> {
+    return token ? this.connection.sendRequest(method, params, token.token) : this.connection.sendRequest(method, params);
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    try {
+      await Promise.race([this.connection.sendRequest(ShutdownRequest.type), new Promise((r) => setTimeout(r, 2000))]);
+      await this.connection.sendNotification(ExitNotification.type);
+    } catch {
+      // The process may already be gone.
+    }
+    await new Promise<void>((resolve) => {
+      if (this.exited) return resolve();
+      const t = setTimeout(() => { this.child.kill('SIGKILL'); resolve(); }, 2000);
+      this.child.once('exit', () => { clearTimeout(t); resolve(); });
+    });
+    this.connection.dispose();
+  }
+}
+
+export { CancellationTokenSource };
