@@ -29,7 +29,7 @@
 // and the gradient accumulates, per parameter (the step's own loss only —
 // online, no future terms):
 //
-//   ΔW += Σ_a λ^{a} · Ĝ^{a,W}  +  ℓ^{W},     Ĝ^{a,W} = Σ_b E^{a,b} · G^{b,W}[t] + F^{a,W}
+//   ΔW += Σ_a λ^{a} · Ĝ^{a,W}  +  ℓ^{W}  (+ ℓ^{b[t]} · G^{b,W}[t] if the loss reads b[t]),     Ĝ^{a,W} = Σ_b E^{a,b} · G^{b,W}[t] + F^{a,W}
 //
 // (Ĝ leaves out the same-step terms, which λ already carries.) With nothing
 // approximated this is exact RTRL; with diagonal recurrent blocks the traces
@@ -188,6 +188,11 @@ export interface UpdateSpec {
   readonly terms: readonly UpdateTerm[];
   /** Block id of ℓ^{W} = ∂loss/∂W, when the loss reads W. */
   readonly direct?: string;
+  /**
+   * When the loss reads a state at t (a bare `z` in `loss = …`): ΔW += ℓ^{b[t]} · G^{b,W}[t],
+   * with ℓ^{b[t]} = ∂loss/∂b[t] (block id) and the trace from the previous step.
+   */
+  readonly lossPrevious: readonly { readonly block: string; readonly trace: string }[];
   readonly threeFactor: readonly ThreeFactor[];
   readonly equation: Rendered;
 }

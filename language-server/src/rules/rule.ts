@@ -1,0 +1,78 @@
+// A rule as data: its approximations and schedule, read from a `rule` item
+// (LANGUAGE.md §3) or made up by a search, and written back as Eligo text.
+
+import type { Range, RuleItem } from '../lang/ast.js';
+import type { Approximation, ApproxKind } from './blocks.js';
+
+export type ScheduleSpec =
+  | { readonly kind: 'online' | 'reverse' | 'forward'; readonly range?: Range }
+  /** Equation names (states, `loss`); each equation's copies are eliminated forward in time, equation by equation. */
+  | { readonly kind: 'order'; readonly order: readonly { readonly name: string; readonly range?: Range }[]; readonly range?: Range };
+
+export interface RuleSpec {
+  /** The rule's name; null for an unnamed candidate. */
+  readonly name: string | null;
+  readonly model: string;
+  readonly approximations: readonly Approximation[];
+  readonly schedule: ScheduleSpec;
+  readonly objectives: readonly string[];
+  /** `limit memory …` in bytes. */
+  readonly memoryLimitBytes?: number;
+  readonly range?: Range;
+  readonly nameRange?: Range;
+}
+
+const UNITS: Record<string, number> = { B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
+
+/**
+ * The rule of a `rule` item. Without a `schedule` line a rule with
+ * approximations is online (approximations exist to make a rule local) and
+ * one without is reverse (exact BPTT).
+ */
+export function ruleSpec(item: RuleItem): RuleSpec {
+  const approximations: Approximation[] = [];
+  let schedule: ScheduleSpec | undefined;
+  const objectives: string[] = [];
+  let memoryLimitBytes: number | undefined;
+  for (const s of item.body) {
+    switch (s.kind) {
+      case 'approximate':
+        approximations.push({ of: s.of.name, wrt: s.wrt.name, wrtOffset: s.wrtOffset === 1 ? 1 : 0, kind: s.approx as ApproxKind, range: s.range });
+        break;
+      case 'schedule':
+        schedule ??= s.schedule.kind === 'order'
+          ? { kind: 'order', order: s.schedule.order.map((i) => ({ name: i.name, range: i.range })), range: s.range }
+          : { kind: s.schedule.kind, range: s.range };
+        break;
+      case 'objective':
+        objectives.push(s.objective.name);
+        break;
+      case 'limit':
+        if (s.what.name === 'memory') memoryLimitBytes = s.value * (s.unit ? (UNITS[s.unit.name] ?? 1) : 1);
+        break;
+    }
+  }
+  return {
+    name: item.name.name, model: item.model.name, approximations,
+    schedule: schedule ?? { kind: approximations.length ? 'online' : 'reverse' },
+    objectives, ...(memoryLimitBytes !== undefined ? { memoryLimitBytes } : {}), range: item.range, nameRange: item.name.range,
+  };
+}
+
+function approxText(a: Approximation): string {
+  const of = a.of === 'loss' ? 'loss' : `${a.of}[t+1]`;
+  const wrt = a.wrtOffset === 1 ? `${a.wrt}[t+1]` : a.wrt;
+  const kind = a.kind === 'zero' ? '0' : a.kind;
+  return `approximate d(${of})/d(${wrt}) = ${kind}`;
+}
+
+/** Eligo text of a rule; `comments` go above it, one `# ` line each. */
+export function ruleText(spec: RuleSpec, name: string, comments: readonly string[] = []): string {
+  const lines = comments.map((c) => `# ${c}`);
+  lines.push(`rule ${name} for ${spec.model} {`);
+  for (const a of spec.approximations) lines.push(`  ${approxText(a)}`);
+  const s = spec.schedule;
+  lines.push(`  schedule ${s.kind === 'order' ? `order [${s.order.map((o) => o.name).join(', ')}]` : s.kind}`);
+  lines.push('}');
+  return lines.join('\n');
+}
