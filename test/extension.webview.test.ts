@@ -1,46 +1,58 @@
 import assert from 'node:assert/strict';
-import { buildHtml, contentSecurityPolicy, escapeHtml, jsonForScript, makeNonce } from '../extension/src/html.js';
+import { cspOf, exportGraph, panelHtml } from '../extension/src/html.js';
 import { JobRegistry, statusView } from '../extension/src/jobs.js';
-import { formatBytes, formatCount, jobSummary, paretoFront, parsePanelState, parseWebviewMessage } from '../extension/src/messages.js';
+import { formatBytes, formatCount, graphParamsFor, jobSummary, paretoFront, parsePanelState, parseViewRequest, parseWebviewMessage } from '../extension/src/messages.js';
+import type { GraphViewModel } from '../language-server/src/layout/viewmodel.js';
 import type { JobResult, LearningRuleResult } from '../language-server/src/protocol.js';
 
 const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
 
 describe('extension: the webview page', () => {
-  const nonce = makeNonce();
-  const html = buildHtml({ cspSource: CSP_SOURCE, nonce, scriptUri: `${CSP_SOURCE}/ext/dist/webview.js`, styleUris: [`${CSP_SOURCE}/ext/media/webview.css`], title: 'Graph: <lif>', initialState: { uri: 'file:///a.eligo', item: '</script><script>alert(1)</script>' } });
+  const page = (title = 'Graph: lif', nonce?: string): string =>
+    panelHtml({ cspSource: CSP_SOURCE, scriptUri: `${CSP_SOURCE}/ext/dist/webview.js`, title, ...(nonce ? { nonce } : {}) });
 
-  it('nonces are fresh and long enough', () => {
-    const a = new Set(Array.from({ length: 50 }, makeNonce));
-    assert.equal(a.size, 50);
-    assert.ok(nonce.length >= 22);
-    assert.match(nonce, /^[A-Za-z0-9_-]+$/);
+  it('each page gets a fresh nonce', () => {
+    const nonces = new Set(Array.from({ length: 20 }, () => /nonce-([A-Za-z0-9+/=_-]+)'/.exec(cspOf(page())!)![1]));
+    assert.equal(nonces.size, 20);
+    for (const n of nonces) assert.ok(n!.length >= 16, n);
   });
 
   it("the CSP denies everything by default and allows scripts only by nonce", () => {
-    const csp = contentSecurityPolicy(CSP_SOURCE, nonce);
+    const csp = cspOf(page('t', 'abc123abc123abc123'))!;
     assert.match(csp, /^default-src 'none';/);
-    assert.match(csp, new RegExp(`script-src 'nonce-${nonce}'(;|$)`));
+    assert.match(csp, /script-src 'nonce-abc123abc123abc123'(;|$)/);
     assert.doesNotMatch(csp, /script-src[^;]*(unsafe-inline|unsafe-eval|\*)/);
-    assert.match(csp, new RegExp(`img-src ${CSP_SOURCE.replace(/[.+]/g, '\\$&')}`));
+    assert.ok(csp.includes(`img-src ${CSP_SOURCE}`));
+    assert.doesNotMatch(csp, /https?:\/\/(?!file\+\.vscode-resource)/);
   });
 
-  it('every script element carries the nonce and the CSP is in a meta tag', () => {
+  it('every script element carries the nonce; the bundle comes through the webview URI', () => {
+    const html = page('t', 'n0nce0000000000000');
     const scripts = html.match(/<script\b[^>]*>/g) ?? [];
-    assert.equal(scripts.length, 2);
-    for (const s of scripts) assert.ok(s.includes(`nonce="${nonce}"`), s);
-    assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;/);
+    assert.ok(scripts.length >= 1);
+    for (const s of scripts) assert.ok(s.includes('nonce="n0nce0000000000000"'), s);
     assert.ok(html.includes(`src="${CSP_SOURCE}/ext/dist/webview.js"`));
-    assert.ok(html.includes(`href="${CSP_SOURCE}/ext/media/webview.css"`));
   });
 
-  it('escapes the title and embedded state so nothing breaks out of its element', () => {
-    assert.ok(html.includes('<title>Graph: &lt;lif&gt;</title>'));
-    assert.equal(html.match(/<\/script>/g)?.length, 2);
-    assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
-    const j = jsonForScript({ s: '</script><!-- \u2028' });
-    assert.doesNotMatch(j, /<|>|\u2028/);
-    assert.deepEqual(JSON.parse(j), { s: '</script><!-- \u2028' });
+  it('escapes the title', () => {
+    assert.ok(page('Graph: <lif>').includes('<title>Graph: &lt;lif&gt;</title>'));
+  });
+
+  it('exports the view on screen as SVG, and as a page holding every view shown', () => {
+    const view = (key: string): GraphViewModel =>
+      ({ version: 1, key, hash: 'h', request: { item: 'f' }, item: 'f', kind: 'function', title: `f ${key}`, width: 100, height: 60, nodes: [], edges: [], groups: [], groupInfo: [] }) as unknown as GraphViewModel;
+    const a = view('a');
+    const b = view('b');
+    const svg = exportGraph('svg', [a, b], b, '');
+    assert.match(svg, /^<\?xml|^<svg/);
+    const html = exportGraph('html', [a, b], b, 'console.log("bundle")');
+    assert.match(html, /<!DOCTYPE html>/);
+    const data = /<script type="application\/json" id="eligo-data">([^<]*)<\/script>/.exec(html)![1]!;
+    const bundle = JSON.parse(data) as { initial: string; views: { key: string }[] };
+    assert.equal(bundle.initial, 'b');
+    assert.deepEqual(bundle.views.map((v) => v.key), ['b', 'a']);
+    assert.ok(html.includes('console.log("bundle")'));
+    assert.match(cspOf(html)!, /^default-src 'none'/);
   });
 });
 
@@ -48,10 +60,13 @@ describe('extension: messages from the webview', () => {
   it('accepts the typed messages and rejects anything else', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
     assert.deepEqual(parseWebviewMessage({ type: 'expand', collapsed: true, expand: ['u', 3] }), { type: 'expand', collapsed: true, expand: ['u'] });
-    assert.deepEqual(parseWebviewMessage({ type: 'exported', requestId: 2, format: 'svg', content: '<svg/>' }), { type: 'exported', requestId: 2, format: 'svg', content: '<svg/>' });
+    assert.deepEqual(parseWebviewMessage({ type: 'requestView', request: { item: 'lif', view: 'unrolled', steps: 5, collapse: 'none', expand: ['u'], bogus: 1 } }), {
+      type: 'requestView',
+      request: { item: 'lif', view: 'unrolled', steps: 5, collapse: 'none', expand: ['u'] },
+    });
     const range = { start: { line: 1, character: 0 }, end: { line: 1, character: 4 } };
     assert.deepEqual(parseWebviewMessage({ type: 'reveal', range }), { type: 'reveal', range });
-    for (const bad of [null, 'ready', {}, { type: 'nope' }, { type: 'reveal', range: { start: { line: -1, character: 0 }, end: { line: 0, character: 0 } } }, { type: 'insertRule', candidate: { name: 'x', text: '  ' } }, { type: 'exported', requestId: 1, format: 'pdf', content: '' }]) {
+    for (const bad of [null, 'ready', {}, { type: 'nope' }, { type: 'reveal', range: { start: { line: -1, character: 0 }, end: { line: 0, character: 0 } } }, { type: 'insertRule', candidate: { name: 'x', text: '  ' } }, { type: 'requestView', request: { view: 'step' } }]) {
       assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
     }
   });
@@ -62,7 +77,17 @@ describe('extension: messages from the webview', () => {
     assert.equal(parseWebviewMessage({ type: 'command', command: 'eligo.restartServer' }), undefined);
   });
 
+  it('a requested view becomes graph parameters for the server', () => {
+    const state = { uri: 'file:///a.eligo', item: 'lif', view: 'graph' as const };
+    assert.deepEqual(graphParamsFor(state), { uri: 'file:///a.eligo', item: 'lif' });
+    assert.deepEqual(graphParamsFor(state, parseViewRequest({ item: 'lif', view: 'unrolled', collapse: 'all', expand: ['z'] })), {
+      uri: 'file:///a.eligo', item: 'lif', unroll: 3, collapsed: true, expand: ['z'],
+    });
+    assert.deepEqual(graphParamsFor(state, { item: 'lif', view: 'unrolled', steps: 12, collapse: 'none' }), { uri: 'file:///a.eligo', item: 'lif', unroll: 12, collapsed: false });
+  });
+
   it('restores a panel only from a well-formed saved state', () => {
+    assert.deepEqual(parsePanelState({ transform: { x: 0, y: 0, k: 1 }, panel: { uri: 'file:///a.eligo', item: 'lif', view: 'graph' } }), { uri: 'file:///a.eligo', item: 'lif', view: 'graph' });
     assert.deepEqual(parsePanelState({ uri: 'file:///a.eligo', item: 'lif', view: 'rules', expand: ['u', 1] }), { uri: 'file:///a.eligo', item: 'lif', view: 'rules', expand: ['u'] });
     assert.deepEqual(parsePanelState({ uri: 'file:///a.eligo', item: 'lif', view: 'weird' }), { uri: 'file:///a.eligo', item: 'lif', view: 'graph' });
     assert.equal(parsePanelState({ item: 'lif' }), undefined);

@@ -1,75 +1,42 @@
-// The webview's HTML page: the checklist of vscode-extension-samples'
-// webview-sample — every asset through `asWebviewUri` (passed in here as
-// strings), a Content-Security-Policy with `default-src 'none'`, scripts only
-// with a fresh nonce. Pure, so tested without VS Code (test/extension.html.test.ts).
+// The webview's HTML page and the graph exports. The page is the one the
+// graph view is built for (language-server/src/layout/html.ts), so the panel
+// and the exported HTML are the same page: every asset through
+// `asWebviewUri` (passed in as a string), a Content-Security-Policy with
+// `default-src 'none'`, scripts and styles only with a fresh nonce
+// (vscode-extension-samples' webview-sample checklist). Tested without VS
+// Code in test/extension.webview.test.ts.
 
-import { randomBytes } from 'node:crypto';
-
-/** 128 random bits, base64url: a nonce the page cannot guess. */
-export function makeNonce(): string {
-  return randomBytes(16).toString('base64url');
-}
+import { graphHtml, newNonce, webviewHtml } from '../../language-server/src/layout/html.js';
+import { viewModelToSvg } from '../../language-server/src/layout/svg.js';
+import type { GraphViewModel } from '../../language-server/src/layout/viewmodel.js';
 
 export interface PageOptions {
   /** `webview.cspSource`: where the webview may load assets from. */
   readonly cspSource: string;
-  readonly nonce: string;
   /** `asWebviewUri(dist/webview.js)`. */
   readonly scriptUri: string;
-  /** `asWebviewUri(...)` of style sheets (media/*.css, dist/webview.css). */
-  readonly styleUris?: readonly string[];
   readonly title: string;
-  /** Embedded as JSON for the first paint (the webview still sends `ready`). */
-  readonly initialState?: unknown;
+  /** A fresh nonce per page; one is made when absent. */
+  readonly nonce?: string;
 }
 
-/** The CSP: nothing by default; the bundle's own origin for assets; the nonce for scripts. */
-export function contentSecurityPolicy(cspSource: string, nonce: string): string {
-  return [
-    "default-src 'none'",
-    `img-src ${cspSource} data: blob:`,
-    // SVG drawn by the webview sets `style` attributes on elements; no script can come through styles.
-    `style-src ${cspSource} 'unsafe-inline'`,
-    `font-src ${cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-    // ELK in a worker needs a Blob URL (DESIGN.md); layout normally runs in the server.
-    'worker-src blob:',
-  ].join('; ');
+export function panelHtml(o: PageOptions): string {
+  return webviewHtml({ title: o.title, nonce: o.nonce ?? newNonce(), cspSource: o.cspSource, script: { uri: o.scriptUri } });
 }
 
-const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+/** The Content-Security-Policy a page declares (from its meta element), for checks. */
+export function cspOf(html: string): string | undefined {
+  const m = /<meta http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html);
+  return m?.[1]?.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&');
 }
 
-/** JSON safe inside a <script> element: no `</script>`, no `<!--`, no line separators. */
-export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value ?? null)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
-}
-
-export function buildHtml(o: PageOptions): string {
-  const csp = contentSecurityPolicy(o.cspSource, o.nonce);
-  const styles = (o.styleUris ?? []).map((u) => `  <link rel="stylesheet" href="${escapeHtml(u)}">`).join('\n');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <title>${escapeHtml(o.title)}</title>
-${styles}
-</head>
-<body>
-  <div id="root" data-eligo-root></div>
-  <script nonce="${escapeHtml(o.nonce)}" id="eligo-initial-state" type="application/json">${jsonForScript(o.initialState)}</script>
-  <script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
-</body>
-</html>
-`;
+/**
+ * A graph export: the picture alone (SVG), or one self-contained page
+ * (HTML: the webview bundle inlined with the views the panel showed, so it
+ * works offline from file:// with the same stepper and collapsing).
+ */
+export function exportGraph(format: 'svg' | 'html', views: readonly GraphViewModel[], current: GraphViewModel, webviewScript: string): string {
+  if (format === 'svg') return viewModelToSvg(current);
+  const all = [current, ...views.filter((v) => v.key !== current.key)];
+  return graphHtml({ title: current.title, views: all, initial: current.key }, webviewScript);
 }

@@ -2,14 +2,19 @@
 // webview, panel state restored by the serializer, the server's job results.
 // `unknown` in, typed or undefined out (STYLE.md). Pure; tested without VS Code.
 
+import type { GraphViewRequest } from '../../language-server/src/layout/viewmodel.js';
 import type {
+  GraphParams,
+  GraphWebviewMessage,
   JobProgress,
   JobResult,
   LearningRuleResult,
   PanelState,
-  PanelWebviewMessage,
   RuleCandidate,
 } from '../../language-server/src/protocol.js';
+
+/** Everything the webview may send the host. */
+export type HostBoundMessage = GraphWebviewMessage;
 
 type Obj = Record<string, unknown>;
 
@@ -27,7 +32,12 @@ function isRange(v: unknown): boolean {
 
 const VIEWS = ['graph', 'rules', 'search', 'train'] as const;
 
-export function parsePanelState(v: unknown): PanelState | undefined {
+/**
+ * The panel state the serializer gets back: the graph webview keeps it as
+ * `GraphWebviewState.panel`; a bare PanelState is accepted too.
+ */
+export function parsePanelState(saved: unknown): PanelState | undefined {
+  const v = isObj(saved) && isObj(saved.panel) ? saved.panel : saved;
   if (!isObj(v) || typeof v.uri !== 'string' || typeof v.item !== 'string' || v.uri === '') return undefined;
   const view = (VIEWS as readonly unknown[]).includes(v.view) ? (v.view as PanelState['view']) : 'graph';
   const expand = Array.isArray(v.expand) ? v.expand.filter((e): e is string => typeof e === 'string') : undefined;
@@ -48,7 +58,7 @@ export function parseCandidate(v: unknown): RuleCandidate | undefined {
 /** Commands a webview may ask the host to run on its item: nothing else. */
 export const WEBVIEW_COMMANDS = ['eligo.showGraph', 'eligo.findLearningRule', 'eligo.searchOrder', 'eligo.train', 'eligo.exportGraph'] as const;
 
-export function parseWebviewMessage(v: unknown): PanelWebviewMessage | undefined {
+export function parseWebviewMessage(v: unknown): HostBoundMessage | undefined {
   if (!isObj(v) || typeof v.type !== 'string') return undefined;
   switch (v.type) {
     case 'ready':
@@ -63,14 +73,52 @@ export function parseWebviewMessage(v: unknown): PanelWebviewMessage | undefined
     case 'expand':
       if (typeof v.collapsed !== 'boolean' || !Array.isArray(v.expand)) return undefined;
       return { type: 'expand', collapsed: v.collapsed, expand: v.expand.filter((e): e is string => typeof e === 'string') };
-    case 'exported':
-      if (!Number.isInteger(v.requestId) || (v.format !== 'svg' && v.format !== 'html') || typeof v.content !== 'string') return undefined;
-      return { type: 'exported', requestId: v.requestId as number, format: v.format, content: v.content };
+    case 'requestView': {
+      const request = parseViewRequest(v.request);
+      return request ? { type: 'requestView', request } : undefined;
+    }
     case 'command':
       return typeof v.command === 'string' && (WEBVIEW_COMMANDS as readonly string[]).includes(v.command) ? { type: 'command', command: v.command } : undefined;
     default:
       return undefined;
   }
+}
+
+const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.filter((e): e is string => typeof e === 'string') : undefined);
+
+export function parseViewRequest(v: unknown): GraphViewRequest | undefined {
+  if (!isObj(v) || typeof v.item !== 'string' || v.item === '') return undefined;
+  const expand = strings(v.expand);
+  const collapseGroups = strings(v.collapseGroups);
+  return {
+    item: v.item,
+    ...(v.view === 'step' || v.view === 'unrolled' ? { view: v.view } : {}),
+    ...(Number.isInteger(v.steps) && (v.steps as number) >= 1 ? { steps: v.steps as number } : {}),
+    ...(v.collapse === 'auto' || v.collapse === 'all' || v.collapse === 'none' ? { collapse: v.collapse } : {}),
+    ...(expand ? { expand } : {}),
+    ...(collapseGroups ? { collapseGroups } : {}),
+  };
+}
+
+/** The `eligo/graph` parameters for a panel's item, or for a view the webview asked for. */
+export function graphParamsFor(state: PanelState, request?: GraphViewRequest): GraphParams {
+  if (!request) {
+    return {
+      uri: state.uri,
+      item: state.item,
+      ...(state.collapsed !== undefined ? { collapsed: state.collapsed } : {}),
+      ...(state.expand ? { expand: state.expand } : {}),
+    };
+  }
+  return {
+    uri: state.uri,
+    item: request.item,
+    ...(request.view === 'unrolled' ? { unroll: request.steps ?? 3 } : {}),
+    ...(request.collapse === 'all' ? { collapsed: true } : request.collapse === 'none' ? { collapsed: false } : {}),
+    ...(request.expand ? { expand: request.expand } : {}),
+    // Not (yet) in GraphParams: the server may read it for groups collapsed against the default.
+    ...(request.collapseGroups ? { collapseGroups: request.collapseGroups } : {}),
+  } as GraphParams;
 }
 
 /**

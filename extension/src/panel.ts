@@ -6,19 +6,19 @@
 // between the webview and the server (the webview never talks to the server
 // itself), after the webview's `ready` handshake.
 
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
+import type { GraphViewModel, GraphViewRequest } from '../../language-server/src/layout/viewmodel.js';
 import type {
+  GraphHostMessage,
   GraphParams,
   GraphResult,
   JobProgress,
-  PanelHostMessage,
   PanelState,
-  PanelWebviewMessage,
   RuleCandidate,
 } from '../../language-server/src/protocol.js';
-import { buildHtml, makeNonce } from './html.js';
-import { parsePanelState, parseWebviewMessage } from './messages.js';
+import { exportGraph, panelHtml } from './html.js';
+import { graphParamsFor, parsePanelState, parseWebviewMessage, type HostBoundMessage } from './messages.js';
 
 export const VIEW_TYPE = 'eligo.panel';
 
@@ -38,10 +38,12 @@ function key(uri: string, item: string): string {
 
 export class EligoPanel implements vscode.Disposable {
   private ready = false;
-  private readonly queue: PanelHostMessage[] = [];
+  private readonly queue: GraphHostMessage[] = [];
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly exports = new Map<number, (content: string) => void>();
-  private nextExport = 1;
+  /** Views shown in this panel, by key (the HTML export holds them all). */
+  private readonly views = new Map<string, GraphViewModel>();
+  /** The view on screen. */
+  current: GraphViewModel | undefined;
   private graphCts: vscode.CancellationTokenSource | undefined;
   private disposed = false;
   /** Resolves once the webview said `ready` (tests and export wait on it). */
@@ -74,7 +76,7 @@ export class EligoPanel implements vscode.Disposable {
   }
 
   /** Posts now when the webview is ready, else after its `ready`. */
-  post(msg: PanelHostMessage): void {
+  post(msg: GraphHostMessage): void {
     if (this.disposed) return;
     if (!this.ready) {
       this.queue.push(msg);
@@ -92,20 +94,27 @@ export class EligoPanel implements vscode.Disposable {
     this.post({ type: 'progress', progress: p });
   }
 
-  /** Asks the server for the graph and shows it. Errors are shown in the panel, not thrown. */
-  async refreshGraph(): Promise<GraphResult | undefined> {
+  /**
+   * Asks the server for the laid-out graph (this panel's item, or the view
+   * the webview asked for) and shows it. Errors go to the panel, not thrown.
+   */
+  async refreshGraph(request?: GraphViewRequest): Promise<GraphResult | undefined> {
     this.graphCts?.cancel();
     const cts = (this.graphCts = new vscode.CancellationTokenSource());
+    const params: GraphParams = graphParamsFor(this.state, request);
     try {
-      const params: GraphParams = {
-        uri: this.state.uri,
-        item: this.state.item,
-        ...(this.state.collapsed !== undefined ? { collapsed: this.state.collapsed } : {}),
-        ...(this.state.expand ? { expand: this.state.expand } : {}),
-      };
+      this.post({ type: 'busy', message: `Laying out the graph of '${params.item ?? this.state.item}'…` });
       const result = await this.host.requestGraph(params, cts.token);
       if (cts.token.isCancellationRequested) return undefined;
-      this.post({ type: 'graph', result });
+      const problem = (result as { problem?: unknown }).problem;
+      const layout = result.layout as GraphViewModel | undefined;
+      if (layout && typeof layout === 'object' && Array.isArray(layout.nodes)) {
+        this.views.set(layout.key, layout);
+        this.current = layout;
+        this.post({ type: 'show', model: layout });
+      } else {
+        this.post({ type: 'error', message: typeof problem === 'string' ? problem : `The server sent no layout for '${this.state.item}'.` });
+      }
       return result;
     } catch (e) {
       if (!cts.token.isCancellationRequested) this.post({ type: 'error', message: `Could not get the graph of '${this.state.item}': ${(e as Error).message}` });
@@ -116,40 +125,43 @@ export class EligoPanel implements vscode.Disposable {
     }
   }
 
-  /** The webview's drawing as a standalone SVG or HTML document. */
-  async export(format: 'svg' | 'html', timeoutMs = 15_000): Promise<string> {
-    await this.whenReady;
-    const requestId = this.nextExport++;
-    return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.exports.delete(requestId);
-        reject(new Error(`the graph view did not answer the ${format.toUpperCase()} export within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      this.exports.set(requestId, (content) => {
-        clearTimeout(timer);
-        resolve(content);
-      });
-      this.post({ type: 'export', format, requestId });
-    });
+  /** The graph on screen as a standalone SVG or HTML document (computed here, from the server's layout). */
+  async export(format: 'svg' | 'html'): Promise<string> {
+    if (!this.current) await this.refreshGraph();
+    if (!this.current) throw new Error(`no graph of '${this.state.item}' to export`);
+    const script = format === 'html' ? readFileSync(vscode.Uri.joinPath(this.host.extensionUri, 'dist', 'webview.js').fsPath, 'utf8') : '';
+    return exportGraph(format, [...this.views.values()], this.current, script);
+  }
+
+  /** The editor's cursor moved in this panel's document: highlight the vertices there. */
+  select(position: vscode.Position): void {
+    if (this.state.view === 'graph' && this.ready) this.post({ type: 'select', position: { line: position.line, character: position.character } });
   }
 
   private async onMessage(raw: unknown): Promise<void> {
-    const msg: PanelWebviewMessage | undefined = parseWebviewMessage(raw);
+    const msg: HostBoundMessage | undefined = parseWebviewMessage(raw);
     if (!msg) {
       this.host.log(`panel: ignored a malformed message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
       return;
     }
     switch (msg.type) {
       case 'ready': {
-        // A reload of the webview says `ready` again: send what it needs anew.
+        // A reload of the webview says `ready` again: it gets what it needs anew.
         const first = !this.ready;
         this.ready = true;
-        void this.panel.webview.postMessage({ type: 'init', state: this.state, theme: themeKind() } satisfies PanelHostMessage);
+        void this.panel.webview.postMessage({ type: 'init', state: this.state, theme: themeKind() } satisfies GraphHostMessage);
+        if (!first && this.current) void this.panel.webview.postMessage({ type: 'show', model: this.current } satisfies GraphHostMessage);
         for (const m of this.queue.splice(0)) void this.panel.webview.postMessage(m);
         if (first) this.resolveReady();
-        else if (this.state.view === 'graph') void this.refreshGraph();
         return;
       }
+      case 'requestView':
+        if (msg.request.item !== this.state.item) {
+          this.post({ type: 'error', message: `This panel shows '${this.state.item}', not '${msg.request.item}'.` });
+          return;
+        }
+        await this.refreshGraph(msg.request);
+        return;
       case 'insertRule':
         await this.host.insertRule(this.state.uri, this.state.item, msg.candidate);
         return;
@@ -163,10 +175,6 @@ export class EligoPanel implements vscode.Disposable {
       case 'expand':
         this.state = { ...this.state, collapsed: msg.collapsed, expand: msg.expand };
         await this.refreshGraph();
-        return;
-      case 'exported':
-        this.exports.get(msg.requestId)?.(msg.content);
-        this.exports.delete(msg.requestId);
         return;
       case 'cancel':
         this.host.cancelJobsFor(this.state.uri, this.state.item);
@@ -182,7 +190,7 @@ export class EligoPanel implements vscode.Disposable {
     this.disposed = true;
     this.graphCts?.cancel();
     this.graphCts?.dispose();
-    this.exports.clear();
+    this.views.clear();
     this.onDisposed(this);
     this.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
@@ -210,18 +218,10 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
 }
 
 function pageFor(webview: vscode.Webview, extensionUri: vscode.Uri, state: PanelState): string {
-  const asset = (...p: string[]): vscode.Uri => vscode.Uri.joinPath(extensionUri, ...p);
-  // Style sheets that exist in this build (the webview may bundle its CSS or keep it in media/).
-  const styles = [['dist', 'webview.css'], ['media', 'webview.css']]
-    .filter((p) => existsSync(asset(...p).fsPath))
-    .map((p) => webview.asWebviewUri(asset(...p)).toString());
-  return buildHtml({
+  return panelHtml({
     cspSource: webview.cspSource,
-    nonce: makeNonce(),
-    scriptUri: webview.asWebviewUri(asset('dist', 'webview.js')).toString(),
-    styleUris: styles,
+    scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js')).toString(),
     title: titleOf(state),
-    initialState: state,
   });
 }
 
@@ -243,8 +243,17 @@ export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSeria
   private readonly panels = new Map<string, EligoPanel>();
   private readonly registration: vscode.Disposable;
 
+  private readonly selection: vscode.Disposable;
+
   constructor(private readonly host: PanelHost) {
     this.registration = vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, this);
+    // The graph follows the cursor: vertices of the expression under it light up.
+    this.selection = vscode.window.onDidChangeTextEditorSelection((e) => {
+      const uri = e.textEditor.document.uri.toString();
+      const at = e.selections[0]?.active;
+      if (!at) return;
+      for (const p of this.panels.values()) if (p.uri === uri) p.select(at);
+    });
   }
 
   get(uri: string, item: string): EligoPanel | undefined {
@@ -304,5 +313,6 @@ export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSeria
     for (const p of this.all) p.dispose();
     this.panels.clear();
     this.registration.dispose();
+    this.selection.dispose();
   }
 }
