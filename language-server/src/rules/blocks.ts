@@ -278,9 +278,12 @@ export function approximate(structure: StepStructure, approximations: readonly A
     let approximation: BlockApproximation = 'exact';
     if (a?.kind === 'dense') approximation = 'dense';
     if (a?.kind === 'diagonal') {
-      approximation = 'diagonal';
+      // A block that is diagonal already stays exact.
       const c = classify(raw.sparsity).form;
-      if (c !== 'scalar' && c !== 'diagonal') sparsity = diagonalSparsity(raw.sparsity.outShape);
+      if (c !== 'scalar' && c !== 'diagonal') {
+        approximation = 'diagonal';
+        sparsity = diagonalSparsity(raw.sparsity.outShape);
+      }
     }
     let { form, valueShape } = classify(sparsity);
     // Between states only scalar, diagonal and dense blocks are used by the executors.

@@ -376,7 +376,7 @@ function equations(
   const dims = (s: Shape): string => (s.length ? s.join('×') : 'scalar');
   text.push('# blocks (per step)');
   for (const b of blocks) {
-    text.push(`${b.symbol.text}: ${b.form} ${dims(b.valueShape)}${b.approximation === 'diagonal' ? ', diagonal kept (approximated)' : ''}${b.constant ? ', constant' : ''}`);
+    text.push(`${b.symbol.text}: ${b.form} ${dims(b.valueShape)}${b.approximation === 'diagonal' ? ', only its diagonal kept (approximated)' : ''}${b.constant ? ', constant' : ''}`);
   }
   text.push('# learning signals');
   for (const s of signals) {
