@@ -1,22 +1,25 @@
 // `npm run package`: the .vsix users install.
 //
-// 1. Production bundles of every entry (`node esbuild.mjs --production`).
-// 2. The node bundles that run inside the installed extension (server,
-//    worker) are rebuilt with TensorFlow.js *inside* them: esbuild.mjs keeps
-//    @tensorflow/* external for development (resolved from node_modules),
-//    but an installed extension has no node_modules. Only the native
-//    `@tensorflow/tfjs-node` stays external: it cannot be bundled (a .node
-//    addon plus libtensorflow), and where it is absent the server falls back
-//    to the wasm backend, whose .wasm binaries are copied beside the bundle
-//    (emscripten looks for them in the script's own directory).
-// 3. `vsce package --no-dependencies`: nothing from node_modules; the
-//    .vscodeignore allow-list keeps dist/, media/, examples/, docs/images/.
+// 1. Production bundles of every entry (`node esbuild.mjs --production`):
+//    the extension, the language server and its job worker, the webview.
+// 2. `vsce package`: the .vscodeignore allow-list keeps dist/, media/,
+//    examples/, docs/images/, and from node_modules only what the bundles
+//    load by name at run time (TensorFlow.js's Node entry files, the wasm
+//    binaries and their few dependencies; elkjs's layout engine for the
+//    layout worker). tfjs-node, optional and native, is not shipped: where
+//    it is absent the server runs TensorFlow.js on wasm (train/backend.ts).
+// 3. A check that the packed extension works without the repository: the
+//    .vsix is unpacked into a temporary folder and, from there, TensorFlow.js
+//    loads with the wasm backend and computes, elkjs loads, and the server
+//    bundle starts and answers `initialize` over stdio.
 //
 // Prints the .vsix path and size. `--out FILE` names the output.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -30,52 +33,65 @@ const step = (s) => console.log(`[package ${((Date.now() - t0) / 1000).toFixed(1
 step('production bundles (esbuild.mjs --production)');
 execFileSync(process.execPath, [join(root, 'esbuild.mjs'), '--production'], { cwd: root, stdio: 'inherit' });
 
-const esbuild = await import('esbuild');
-const nodeEntries = [
-  ['language-server/src/server/main.ts', 'dist/server.js'],
-  ['language-server/src/worker.ts', 'dist/worker.js'],
-].filter(([src]) => existsSync(join(root, src)));
-step(`bundling TensorFlow.js into ${nodeEntries.map(([, o]) => o).join(', ')}`);
-await Promise.all(
-  nodeEntries.map(([src, outfile]) =>
-    esbuild.build({
-      entryPoints: [join(root, src)],
-      outfile: join(root, outfile),
-      bundle: true,
-      minify: true,
-      sourcemap: false,
-      legalComments: 'none',
-      logLevel: 'warning',
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'playwright-core'],
-    }),
-  ),
-);
-
-// The wasm backend's binaries, beside the bundle that loads them.
-try {
-  const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-  const distDir = join(wasmDir, 'dist');
-  const wasm = readdirSync(distDir).filter((f) => f.endsWith('.wasm'));
-  mkdirSync(join(root, 'dist'), { recursive: true });
-  for (const f of wasm) copyFileSync(join(distDir, f), join(root, 'dist', f));
-  step(`copied ${wasm.join(', ')} to dist/`);
-} catch (e) {
-  step(`no wasm backend to copy (${e.message})`);
-}
-
 for (const f of ['dist/extension.js', 'dist/server.js', 'dist/webview.js']) {
   if (!existsSync(join(root, f))) step(`WARNING: ${f} is missing; the extension will not work without it`);
 }
 
 step(`vsce package → ${relative(root, out)}`);
 const vsce = join(dirname(require.resolve('@vscode/vsce/package.json')), 'vsce');
-execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out], {
+execFileSync(process.execPath, [vsce, 'package', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out], {
   cwd: root,
   stdio: 'inherit',
 });
 
+step('checking the packed extension on its own');
+const unpacked = mkdtempSync(join(tmpdir(), 'eligo-vsix-'));
+try {
+  // A .vsix is a zip; its files are under extension/.
+  const py = spawnSync('python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', out, unpacked], { encoding: 'utf8' });
+  if (py.status !== 0) throw new Error(`could not unpack ${out}: ${py.stderr}`);
+  const ext = join(unpacked, 'extension');
+  const probe = `
+    const tf = require('@tensorflow/tfjs');
+    const wasm = require('@tensorflow/tfjs-backend-wasm');
+    const path = require('path');
+    wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + '/');
+    require('elkjs/lib/elk.bundled.js');
+    (async () => {
+      if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not initialise');
+      const s = tf.tensor([1, 2, 3]).square().sum().dataSync()[0];
+      if (s !== 14) throw new Error('wasm computed ' + s);
+      console.log('tfjs ' + tf.version_core + ' on ' + tf.getBackend() + ': ok');
+    })().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });`;
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: join(ext, 'dist'), encoding: 'utf8', env: { ...process.env, NODE_PATH: '' } });
+  if (r.status !== 0) throw new Error(`TensorFlow.js does not load from the packed extension:\n${r.stdout}\n${r.stderr}`);
+  step(`packed extension: ${r.stdout.trim()}, elkjs: ok`);
+  if (existsSync(join(ext, 'dist', 'server.js'))) {
+    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } });
+    const msg = `Content-Length: ${Buffer.byteLength(init)}\r\n\r\n${init}`;
+    const answer = await new Promise((resolveAnswer) => {
+      const child = spawn(process.execPath, [join(ext, 'dist', 'server.js'), '--stdio'], { cwd: unpacked, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      const done = (ok) => {
+        clearTimeout(timer);
+        child.kill();
+        resolveAnswer({ ok, stdout, stderr });
+      };
+      const timer = setTimeout(() => done(false), 20_000);
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (/"capabilities"/.test(stdout)) done(true);
+      });
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('exit', () => done(/"capabilities"/.test(stdout)));
+      child.stdin.write(msg);
+    });
+    if (!answer.ok) throw new Error(`the packed server did not answer initialize:\n${answer.stdout.slice(0, 2000)}\n${answer.stderr.slice(0, 2000)}`);
+    step('packed server: answers initialize');
+  }
+} finally {
+  rmSync(unpacked, { recursive: true, force: true });
+}
 const size = statSync(out).size;
-step(`${relative(root, out)}: ${(size / 1024 / 1024).toFixed(2)} MiB (${size} bytes)`);
+step(`${relative(root, out) || out}: ${(size / 1024 / 1024).toFixed(2)} MiB (${size} bytes)`);
