@@ -17,6 +17,27 @@ import {
 export const ROOT = join(__dirname, '..', '..');
 export const SERVER_JS = join(ROOT, 'dist', 'server.js');
 
+let built = false;
+
+/**
+ * Bundles dist/server.js and dist/worker.js as esbuild.mjs does (same
+ * options), once per test process, so the tests run the code under test
+ * even when another bundle of the repository does not build.
+ */
+export function buildServer(): void {
+  if (built) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  const external = ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', 'playwright-core'];
+  for (const [entry, out] of [['language-server/src/server/main.ts', 'dist/server.js'], ['language-server/src/worker.ts', 'dist/worker.js']] as const) {
+    esbuild.buildSync({
+      entryPoints: [join(ROOT, entry)], outfile: join(ROOT, out), bundle: true, sourcemap: true, platform: 'node', format: 'cjs',
+      target: 'node20', external, logLevel: 'error', legalComments: 'none',
+    });
+  }
+  built = true;
+}
+
 export interface ClientOptions {
   /** What `workspace/configuration` answers for the section `eligo`. */
   readonly settings?: Record<string, unknown>;
@@ -35,6 +56,8 @@ export class LspClient {
   private waiters: { uri: string; version: number; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
   exited = false;
   stderr = '';
+  /** What the server answered to `initialize`. */
+  initResult: { capabilities: Record<string, unknown>; serverInfo?: { name: string } } | undefined;
 
   constructor(options: ClientOptions = {}) {
     if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: run 'node esbuild.mjs' first`);
@@ -66,7 +89,7 @@ export class LspClient {
 
   static async start(options: ClientOptions = {}): Promise<LspClient> {
     const c = new LspClient(options);
-    await c.connection.sendRequest(InitializeRequest.type, {
+    c.initResult = await c.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: null,
       capabilities: {
@@ -75,7 +98,7 @@ export class LspClient {
         textDocument: { publishDiagnostics: { relatedInformation: true, versionSupport: true } },
       },
       initializationOptions: {},
-    });
+    }) as unknown as LspClient['initResult'];
     await c.connection.sendNotification(InitializedNotification.type, {});
     return c;
   }

@@ -117,11 +117,14 @@ export class Analyzer {
     this.states.delete(uri);
   }
 
-  /** Settings changed: every cached result is stale. */
+  /**
+   * Settings changed: analyse every document again. Cached items stay: their
+   * keys hold the settings they depend on, so only those are recomputed.
+   */
   invalidateAll(): void {
     for (const [uri, s] of this.states) {
-      s.cache.clear();
       s.done = undefined;
+      s.running = undefined;
       this.changed(uri);
     }
   }
@@ -232,7 +235,7 @@ export function itemKey(c: Compiled, item: NamedItem, settings: EligoSettings): 
   for (const it of c.checked.program.items) {
     if (it.kind === 'dim' || it.kind === 'const') h.update(`${text.slice(it.range.start, it.range.end)}\n`);
   }
-  if (item.kind === 'function') h.update(`\0eval ${evalComment(text, item.range.start) ?? ''}`);
+  if (item.kind === 'function' || item.kind === 'grad') h.update(`\0eval ${evalComment(text, item.range.start) ?? ''}`);
   if (item.kind === 'model') h.update(`\0steps ${settings.analysis.steps}`);
   if (item.kind === 'rule' || item.kind === 'grad') {
     // A rule reads its model; a grad item its function.
@@ -251,7 +254,7 @@ function computeItem(c: Compiled, item: NamedItem, settings: EligoSettings): Cac
   } catch (e) {
     analysis = { name: item.name, kind: item.kind, range: item.range, nameRange: item.nameRange, problem: { message: `analysis failed: ${(e as Error).message}` } };
   }
-  const evaluation = item.kind === 'function' || item.kind === 'model' ? (item.hasErrors ? undefined : evaluateItem(c, item, settings.analysis.steps)) : undefined;
+  const evaluation = item.kind !== 'rule' && !item.hasErrors ? evaluateItem(c, item, settings.analysis.steps) : undefined;
   return { start: item.range.start, analysis, ...(evaluation ? { evaluation } : {}), warnings: itemWarnings(c, item, analysis, evaluation, settings) };
 }
 

@@ -1,4 +1,4 @@
-// Code lenses above every function, model and rule: the elimination costs
+// Code lenses above every function, model, rule and `grad` item: the elimination costs
 // computed by analyze() — forward / reverse / Markowitz (and the best a
 // search found) multiplications and peak memory — and the actions Show graph,
 // Find learning rule and Train. A rule's lens shows its schedule and, after a
@@ -28,11 +28,10 @@ export function figures(a: DocumentAnalysis, r: ItemResult, runs: ReadonlyMap<st
     if (!node) return undefined;
     return ruleFigures(node, lastRun(runs, a.uri, r, 'train'));
   }
-  if (r.item.kind === 'grad') return undefined;
   if (analysis.problem) return { title: `⚠ ${analysis.problem.message}`, tooltip: 'No costs: the item has no graph yet.' };
   const g = analysis.graph;
   if (!g) return undefined;
-  const what = r.item.kind === 'model' ? 'one time step' : 'the function';
+  const what = r.item.kind === 'model' ? 'one time step' : r.item.kind === 'grad' ? 'the gradient program' : 'the function';
   const size = `${g.vertices} vertices, ${g.edges} edges, ${g.inputs} independents, ${g.outputs} dependents`;
   if (!analysis.costs) {
     return { title: `${fmtCount(g.vertices)} vertices · ${fmtCount(g.edges)} edges`, tooltip: `Graph of ${what}: ${size}. Elimination costs appear when the cost model (ad/) is loaded.` };
@@ -71,7 +70,7 @@ export function codeLenses(a: DocumentAnalysis, runs: ReadonlyMap<string, LastRu
   const out: CodeLens[] = [];
   for (const r of a.items) {
     const { item } = r;
-    if (item.kind !== 'function' && item.kind !== 'model' && item.kind !== 'rule') continue;
+    if (item.kind !== 'function' && item.kind !== 'model' && item.kind !== 'rule' && item.kind !== 'grad') continue;
     const range = a.snapshot.range(item.range);
     const lensRange = { start: range.start, end: range.start };
     const args: ItemCommandArgs = { uri: a.uri, item: item.name };

@@ -179,9 +179,9 @@ function graphValues(g: Graph): number {
 
 /** Evaluate `item` at its evaluation point. Never throws for bad input: problems come back as text. */
 export function evaluateItem(c: Compiled, item: NamedItem, steps: number, seed = 0): EvalOutcome {
-  if (item.hasErrors || (item.kind !== 'function' && item.kind !== 'model')) return { problem: `'${item.name}' has no evaluation point` };
+  if (item.hasErrors || item.kind === 'rule') return { problem: `'${item.name}' has no evaluation point` };
   try {
-    if (item.kind === 'function') {
+    if (item.kind === 'function' || item.kind === 'grad') {
       const graph = graphOf(c, item);
       if (graphValues(graph) > MAX_EVAL_VALUES) return { problem: 'too large to evaluate while editing' };
       const point = evaluationPoint(c, item, graph);
