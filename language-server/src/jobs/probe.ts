@@ -10,8 +10,10 @@ export interface ProbeParams {
   readonly seconds: number;
   /** Never look at the cancel flag: the runner must terminate the worker. */
   readonly ignoreCancel: boolean;
-  /** Allocate this many MiB up front (to test memory refusal and limits). */
+  /** Allocate this many MiB up front (declared in its estimate: tests the refusal). */
   readonly allocateMiB: number;
+  /** Grow the JS heap without bound (undeclared: tests the worker's heap limit). */
+  readonly growHeap: boolean;
 }
 
 export interface ProbeResult {
@@ -28,11 +30,12 @@ export const probeJob: JobKind<ProbeParams, ProbeResult> = {
     if (!Number.isFinite(seconds) || seconds < 0 || seconds > 600) throw new JobRefused(`probe: 'seconds' must be between 0 and 600, got ${String(p.seconds)}`);
     const allocateMiB = p.allocateMiB === undefined ? 0 : Number(p.allocateMiB);
     if (!Number.isFinite(allocateMiB) || allocateMiB < 0) throw new JobRefused(`probe: 'allocateMiB' must be ≥ 0`);
-    return { seconds, ignoreCancel: p.ignoreCancel === true, allocateMiB };
+    return { seconds, ignoreCancel: p.ignoreCancel === true, allocateMiB, growHeap: p.growHeap === true };
   },
   estimateBytes: (_input, p) => p.allocateMiB * 2 ** 20,
   run(_input, p, ctx) {
     const hold = p.allocateMiB > 0 ? new Float64Array((p.allocateMiB * 2 ** 20) / 8).fill(1) : undefined;
+    const heap: number[][] = [];
     const t0 = Date.now();
     const end = t0 + p.seconds * 1000;
     let iterations = 0;
@@ -43,6 +46,7 @@ export const probeJob: JobKind<ProbeParams, ProbeResult> = {
       if (!p.ignoreCancel && ctx.shouldStop) break;
       // One slice of work, synchronous: the worker never yields to its event loop.
       for (let k = 0; k < 20000; k++) x = 3.9 * x * (1 - x);
+      if (p.growHeap) heap.push(Array.from({ length: 1e5 }, (_, k) => k + x));
       iterations++;
       best = Math.min(best, Math.round(1e6 * x) + 1000);
       const now = Date.now();
@@ -57,6 +61,7 @@ export const probeJob: JobKind<ProbeParams, ProbeResult> = {
       }
     }
     if (hold) x += hold[0]!;
+    if (heap.length) x += heap.length;
     return { iterations, best };
   },
 };

@@ -1,0 +1,167 @@
+// Long jobs of the language server (eligo/search, eligo/findLearningRule,
+// eligo/train, eligo/runJob): worker threads, LSP work-done progress,
+// cancellation within 200 ms with the best so far, time budgets, memory
+// refusal — and the main loop stays free while they run.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Hover } from 'vscode-languageserver-protocol';
+import type { JobResult, SearchResult } from '../language-server/src/protocol.js';
+import { buildServer, CancellationTokenSource, LspClient, ROOT } from './helpers/lspClient.js';
+
+const LIF_PATH = join(ROOT, 'examples', 'lif.eligo');
+const LIF = readFileSync(LIF_PATH, 'utf8');
+const uri = 'file:///jobs/lif.eligo';
+const hoverParams = { textDocument: { uri }, position: { line: LIF.split('\n').findIndex((l) => l.includes('u[t+1] =')), character: 2 } };
+
+function progressOf(client: LspClient, jobKind: string): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setInterval(() => {
+      if (client.notifications.some((n) => n.method === 'eligo/jobProgress' && (n.params as { kind: string }).kind === jobKind)) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 5);
+  });
+}
+
+describe('language server: long jobs in worker threads', function () {
+  this.timeout(60000);
+  let client: LspClient;
+
+  before(async () => {
+    buildServer();
+    client = await LspClient.start();
+    await client.open(uri, LIF);
+    await client.diagnostics(uri);
+  });
+
+  after(async () => {
+    await client?.stop();
+  });
+
+  it('cancels a search within 200 ms with its best order so far, and answers the next request within 200 ms', async () => {
+    client.notifications.length = 0;
+    const src = new CancellationTokenSource();
+    const job = client.request<JobResult<SearchResult>>('eligo/search', { uri, item: 'lif', budgetSeconds: 60 }, src);
+    await progressOf(client, 'search');
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    src.cancel();
+    const r = await job;
+    const cancelMs = performance.now() - t0;
+    const t1 = performance.now();
+    const h = await client.request<Hover>('textDocument/hover', hoverParams);
+    const nextMs = performance.now() - t1;
+    assert.equal(r.status, 'cancelled');
+    assert.ok(cancelMs < 200, `cancel answered after ${cancelMs.toFixed(0)} ms`);
+    assert.ok(nextMs < 200, `next request answered after ${nextMs.toFixed(0)} ms`);
+    assert.ok(h);
+    // The best so far is a real order, no worse than Markowitz (the engine's figure, via the CLI).
+    const cli = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'analyze', LIF_PATH, '--json'], { encoding: 'utf8' })) as { items: { name: string; costs: { markowitz: { multiplications: number } } }[] };
+    const markowitz = cli.items.find((i) => i.name === 'lif')!.costs.markowitz.multiplications;
+    assert.ok(r.result!.multiplications <= markowitz, `${r.result!.multiplications} > ${markowitz}`);
+    assert.ok(r.result!.order.length > 0);
+    assert.equal(r.settings.analysis.steps, 10);
+  });
+
+  it('terminates a job that ignores the cancel flag and still answers within 200 ms with the best it reported', async () => {
+    const src = new CancellationTokenSource();
+    client.notifications.length = 0;
+    const job = client.request<JobResult<{ best: number; iterations: number }>>('eligo/runJob', { kind: 'probe', params: { seconds: 30, ignoreCancel: true } }, src);
+    await progressOf(client, 'probe');
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    src.cancel();
+    const r = await job;
+    const ms = performance.now() - t0;
+    assert.equal(r.status, 'cancelled');
+    assert.ok(ms < 200, `answered after ${ms.toFixed(0)} ms`);
+    assert.ok(typeof r.result?.best === 'number' && r.result.iterations > 0, JSON.stringify(r));
+    const t1 = performance.now();
+    await client.request('textDocument/hover', hoverParams);
+    assert.ok(performance.now() - t1 < 200);
+  });
+
+  it('keeps publishing diagnostics while a job runs', async () => {
+    const src = new CancellationTokenSource();
+    client.notifications.length = 0;
+    const job = client.request<JobResult<unknown>>('eligo/runJob', { kind: 'probe', params: { seconds: 20 } }, src);
+    await progressOf(client, 'probe');
+    const latencies: number[] = [];
+    for (const text of [LIF.replace('theta * z', 'thetta * z'), LIF]) {
+      const t0 = performance.now();
+      const v = await client.replace(uri, text);
+      const d = await client.diagnostics(uri, v);
+      latencies.push(performance.now() - t0);
+      assert.equal(d.diagnostics.length, text === LIF ? 0 : 1);
+    }
+    src.cancel();
+    assert.equal((await job).status, 'cancelled');
+    assert.ok(Math.max(...latencies) < 200, `diagnostics took ${latencies.map((x) => x.toFixed(0)).join(', ')} ms during the job`);
+  });
+
+  it('reports LSP work-done progress under the token the client gave', async () => {
+    client.notifications.length = 0;
+    const r = await client.request<JobResult<SearchResult>>('eligo/search', { uri, item: 'lif', budgetSeconds: 0.4, workDoneToken: 'search-1' });
+    const progress = client.notifications.filter((n) => n.method === '$/progress' && (n.params as { token: string }).token === 'search-1').map((n) => (n.params as { value: { kind: string; title?: string } }).value);
+    assert.equal(progress[0]!.kind, 'begin');
+    assert.equal(progress[0]!.title, 'Searching elimination orders — lif');
+    assert.ok(progress.some((p) => p.kind === 'report'));
+    assert.equal(progress[progress.length - 1]!.kind, 'end');
+    // The budget ended it: the result is the best found in 0.4 s.
+    assert.equal(r.status, 'budget');
+    assert.ok(r.elapsedMs >= 350 && r.elapsedMs < 1500, `${r.elapsedMs} ms`);
+    const points = client.notifications.filter((n) => n.method === 'eligo/jobProgress').map((n) => n.params as { best?: SearchResult });
+    assert.equal(points[points.length - 1]!.best!.multiplications, r.result!.multiplications);
+  });
+
+  it('shows the best order a search found in the code lens of the item', async () => {
+    const lenses = await client.request<{ command: { title: string } }[]>('textDocument/codeLens', { textDocument: { uri } });
+    assert.match(lenses[0]!.command.title, / · best [\d.k]+ mults · peak /);
+  });
+
+  it('refuses a job on an item with errors, or on an unknown item, without starting it', async () => {
+    const v = await client.replace(uri, LIF.replace('theta * z', 'thetta * z'));
+    await client.diagnostics(uri, v);
+    const r = await client.request<JobResult<unknown>>('eligo/search', { uri, item: 'lif' });
+    assert.deepEqual([r.status, r.message], ['refused', "'lif' has errors; fix them first"]);
+    const r2 = await client.request<JobResult<unknown>>('eligo/search', { uri, item: 'nope' });
+    assert.equal(r2.status, 'refused');
+    assert.match(r2.message!, /no item named 'nope'/);
+    await client.replace(uri, LIF);
+  });
+
+  it('answers the learning-rule and training requests with a status, never silence', async () => {
+    for (const method of ['eligo/findLearningRule', 'eligo/train']) {
+      const src = new CancellationTokenSource();
+      const t = setTimeout(() => src.cancel(), 3000);
+      const r = await client.request<JobResult<unknown>>(method, { uri, item: 'lif', budgetSeconds: 2 }, src);
+      clearTimeout(t);
+      assert.ok(['done', 'budget', 'cancelled', 'unavailable', 'refused'].includes(r.status), JSON.stringify(r));
+      if (r.status === 'unavailable') assert.match(r.message!, /engine/);
+    }
+  });
+
+  it('refuses up front a job whose memory estimate is over the limit, and survives one that runs out', async () => {
+    const small = await LspClient.start({ env: { ELIGO_JOB_MAX_MIB: '128' } });
+    try {
+      const r = await small.request<JobResult<unknown>>('eligo/runJob', { kind: 'probe', params: { seconds: 1, allocateMiB: 512 } });
+      assert.equal(r.status, 'refused');
+      assert.equal(r.message, 'the job would need about 512 MiB, more than the 128 MiB a job may use');
+      const u = await small.request<JobResult<unknown>>('eligo/runJob', { kind: 'nope' });
+      assert.equal(u.status, 'unavailable');
+      // A job that outgrows its worker's heap fails alone; the server and the next job carry on.
+      const oom = await small.request<JobResult<unknown>>('eligo/runJob', { kind: 'probe', params: { seconds: 60, growHeap: true } });
+      assert.equal(oom.status, 'failed');
+      assert.equal(oom.message, 'the job ran out of memory (its limit is 128 MiB)');
+      const ok = await small.request<JobResult<{ iterations: number }>>('eligo/runJob', { kind: 'probe', params: { seconds: 0.05 } });
+      assert.equal(ok.status, 'done');
+      assert.ok(ok.result!.iterations > 0);
+    } finally {
+      await small.stop();
+    }
+  });
+});
