@@ -88,15 +88,16 @@ export type ServerState = 'starting' | 'running' | 'stopped';
 
 /** What the status bar item shows for a backend, a server state and the running jobs. */
 export function statusView(backend: Backend | undefined, server: ServerState, jobs: readonly RunningJob[], now = Date.now()): StatusView {
-  const be = backend ?? 'backend …';
+  // The server loads TensorFlow.js on the first job that needs it; until then there is no backend to name.
+  const be = backend ?? '';
   if (server === 'stopped') {
     return { text: '$(error) Eligo: stopped', tooltip: 'The Eligo language server is not running. Click to show its log; run "Eligo: Restart Server" to start it.', command: 'eligo.showOutput', busy: false };
   }
   if (jobs.length === 0) {
     const tip = backend
       ? `Eligo compute backend: ${backend}${backend === 'cpu' ? ' (plain JavaScript; slowest)' : backend === 'wasm' ? ' (WebAssembly)' : ' (native TensorFlow)'}. No job running. Click to show the log.`
-      : 'Eligo: waiting for the language server to report its compute backend.';
-    return { text: `${server === 'starting' ? '$(loading~spin)' : '$(circuit-board)'} Eligo: ${be}`, tooltip: tip, command: 'eligo.showOutput', busy: false };
+      : 'Eligo: TensorFlow.js loads with the first job that needs it (tfjs-node, else wasm, else cpu). Click to show the log.';
+    return { text: `${server === 'starting' ? '$(loading~spin)' : '$(circuit-board)'} Eligo${be ? `: ${be}` : ''}`, tooltip: tip, command: 'eligo.showOutput', busy: false };
   }
   const first = jobs[0]!;
   const secs = Math.max(0, Math.round((now - first.startedAt) / 1000));
@@ -104,8 +105,8 @@ export function statusView(backend: Backend | undefined, server: ServerState, jo
   const pct = first.percentage !== undefined ? ` ${Math.round(first.percentage)}%` : '';
   const lines = jobs.map((j) => `• ${j.title}${j.message ? `: ${j.message}` : ''}`);
   return {
-    text: `$(sync~spin) Eligo: ${first.title}${pct}${more} · ${secs}s · ${be}`,
-    tooltip: [`Compute backend: ${be}`, ...lines, 'Click to cancel.'].join('\n'),
+    text: `$(sync~spin) Eligo: ${first.title}${pct}${more} · ${secs}s${be ? ` · ${be}` : ''}`,
+    tooltip: [`Compute backend: ${be || 'not loaded yet'}`, ...lines, 'Click to cancel.'].join('\n'),
     command: 'eligo.cancelJob',
     busy: true,
   };

@@ -103,7 +103,8 @@ export class EligoPanel implements vscode.Disposable {
     const cts = (this.graphCts = new vscode.CancellationTokenSource());
     const params: GraphParams = graphParamsFor(this.state, request);
     try {
-      this.post({ type: 'busy', message: `Laying out the graph of '${params.item ?? this.state.item}'…` });
+      // A re-layout keeps the old picture up with a note; the first one has nothing to cover.
+      if (this.current) this.post({ type: 'busy', message: `Laying out the graph of '${params.item ?? this.state.item}'…` });
       const result = await this.host.requestGraph(params, cts.token);
       if (cts.token.isCancellationRequested) return undefined;
       const problem = (result as { problem?: unknown }).problem;

@@ -1,0 +1,181 @@
+// End to end, in a real VS Code: code-server serves the workbench on
+// loopback, Debian's chromium (driven by playwright-core) is the user. The
+// extension is the packaged .vsix, installed as a user would.
+//
+// Opens the LIF example, waits for the code lens with its costs, runs Show
+// Graph and finds the drawn graph inside the webview's frame, runs Find
+// Learning Rule with a 2-second budget through its quick picks and sees the
+// result, and saves a screenshot of each step in test-artifacts/e2e/ (with
+// ELIGO_E2E_IMAGES=1 also in docs/images/ for the README).
+//
+// Setup (scripts/e2e-setup.sh) installs code-server once into
+// ~/.cache/eligo-e2e; if it cannot, this test fails with the reason.
+
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
+import { ensureCodeServer, packageVsix, removeDir, ROOT, startCodeServer, type Instance } from './codeServer.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-artifacts', 'e2e');
+const KEEP_IMAGES = process.env.ELIGO_E2E_IMAGES === '1';
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  if (KEEP_IMAGES) {
+    mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
+    copyFileSync(file, join(ROOT, 'docs', 'images', `${name}.png`));
+  }
+}
+
+/** Runs a command from the palette by its full title ("Eligo: Show Graph"). */
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input').first();
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Answers a quick pick of ours by its title with its first (default) item. */
+async function acceptQuickPick(page: Page, titlePart: string): Promise<string> {
+  const title = page.locator('.quick-input-widget .quick-input-title', { hasText: titlePart });
+  await title.waitFor({ state: 'visible', timeout: 20_000 });
+  const first = page.locator('.quick-input-list .monaco-list-row').first();
+  await first.waitFor({ timeout: 10_000 });
+  const name = first.locator('.label-name').first();
+  const label = ((await name.count()) > 0 ? await name.innerText() : (await first.innerText()).split('\n')[0] ?? '').trim();
+  await page.keyboard.press('Enter');
+  await title.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+  return label;
+}
+
+/** The content frame of the (one) visible Eligo webview. */
+function webviewFrame(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+}
+
+describe('e2e: the extension in a real VS Code (code-server)', function () {
+  this.timeout(30 * 60_000);
+  let server: Instance | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let setupFailure: Error | undefined;
+
+  before(async function () {
+    try {
+      const setup = await ensureCodeServer();
+      console.log(`      code-server ready (setup ${setup.setupSeconds.toFixed(1)} s)`);
+      if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM} (apt-get install chromium)`);
+      const vsix = join(ROOT, 'test-artifacts', 'eligo-e2e.vsix');
+      mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+      await packageVsix(vsix);
+      server = await startCodeServer(setup, {
+        vsix,
+        files: {
+          'lif.eligo': readFileSync(join(ROOT, 'examples', 'lif.eligo'), 'utf8'),
+          'roeflux_1d.eligo': readFileSync(join(ROOT, 'examples', 'roeflux_1d.eligo'), 'utf8'),
+        },
+        settings: {
+          'workbench.startupEditor': 'none',
+          'workbench.tips.enabled': false,
+          'workbench.welcomePage.walkthroughs.openOnInstall': false,
+          'workbench.secondarySideBar.defaultVisibility': 'hidden',
+          'chat.disableAIFeatures': true,
+          'chat.commandCenter.enabled': false,
+          'telemetry.telemetryLevel': 'off',
+          'extensions.autoCheckUpdates': false,
+          'extensions.autoUpdate': false,
+          'extensions.ignoreRecommendations': true,
+          'update.mode': 'none',
+          'security.workspace.trust.enabled': false,
+          'workbench.colorTheme': 'Default Dark Modern',
+          'editor.minimap.enabled': false,
+          'eligo.search.budgetSeconds': 2,
+        },
+      });
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      });
+      page = await browser.newPage({ viewport: { width: 1600, height: 960 } });
+      await page.goto(server.url);
+      await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    } catch (e) {
+      setupFailure = e as Error;
+      throw new Error(`e2e setup could not complete: ${(e as Error).message}`);
+    }
+  });
+
+  after(async function () {
+    if (this.currentTest?.state === 'failed' && server) {
+      console.log(`--- code-server log (tail) ---\n${server.log().slice(-4000)}\n--- Eligo output ---\n${server.eligoLog().slice(-4000)}`);
+    }
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    if (server && !setupFailure) removeDir(server.dir);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) {
+      await shot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}`).catch(() => undefined);
+      console.log(`--- Eligo output ---\n${server?.eligoLog().slice(-3000) ?? ''}`);
+    }
+  });
+
+  it('opens an example and shows a code lens with its elimination costs', async () => {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input').first();
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill('lif.eligo');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'lif.eligo' }).first().waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .view-lines', { hasText: 'model lif' }).first().waitFor({ timeout: 30_000 });
+    // Costs come from the language server: forward / reverse / Markowitz multiplications.
+    const lens = page.locator('.codelens-decoration', { hasText: /mults/ }).first();
+    await lens.waitFor({ timeout: 90_000 });
+    const text = await lens.innerText();
+    assert.match(text, /fwd [\d.,]+\s*[kMG]?.*rev [\d.,]+/, text);
+    await shot(page, 'code-lens');
+  });
+
+  it('Show Graph draws the graph inside the webview', async () => {
+    await runCommand(page, 'Eligo: Show Graph');
+    const frame = webviewFrame(page);
+    // The laid-out graph: an SVG with one group per vertex; W_rec is a named vertex of the LIF model.
+    const svg = frame.locator('svg').first();
+    await svg.waitFor({ state: 'visible', timeout: 90_000 });
+    await frame.getByText('W_rec', { exact: false }).first().waitFor({ timeout: 60_000 });
+    const shapes = await frame.locator('svg rect, svg ellipse, svg circle, svg path').count();
+    assert.ok(shapes >= 5, `expected a drawn graph, found ${shapes} shapes`);
+    await page.waitForTimeout(500);
+    await shot(page, 'graph');
+  });
+
+  it('Find Learning Rule with a 2 s budget shows the Pareto front and inserts the chosen rule', async () => {
+    // Back to the editor so the command is about the model at the cursor.
+    await page.locator('.monaco-editor .view-lines', { hasText: 'model lif' }).first().click();
+    await runCommand(page, 'Eligo: Find Learning Rule');
+    assert.equal(await acceptQuickPick(page, '(1/3)'), 'multiplications');
+    assert.equal(await acceptQuickPick(page, '(2/3)'), 'none');
+    assert.equal(await acceptQuickPick(page, '(3/3)'), '2 s');
+    // The progress notification, then the line that says how it ended.
+    const end = page.locator('.notification-toast', { hasText: /Find Learning Rule for 'lif'(:| failed)/ }).first();
+    await end.waitFor({ timeout: 120_000 });
+    const line = await end.innerText();
+    assert.match(line, /: (done in|time budget reached)/, `the search did not finish with a result: ${line}`);
+    assert.match(line, /Best: '/, line);
+    const frame = webviewFrame(page);
+    const insert = frame.getByRole('button', { name: /insert/i }).first();
+    await insert.waitFor({ timeout: 30_000 });
+    await shot(page, 'find-learning-rule');
+    await insert.click();
+    // The rule lands in the document after the model (one WorkspaceEdit).
+    await page.locator('.monaco-editor .view-lines', { hasText: /rule \w+ for lif/ }).first().waitFor({ timeout: 20_000 });
+  });
+});
