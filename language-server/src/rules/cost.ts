@@ -8,7 +8,7 @@
 //                    the marginal cost of one more step when the unrolled equation
 //                    graph is eliminated in that order (schedules.ts).
 // Memory:
-//   online           the traces carried between steps (independent of T);
+//   online           the traces carried between steps and those held within a step (independent of T);
 //   reverse          the stored states of all T steps (runReverse recomputes blocks);
 //   forward, order   the peak of accumulated (fill-in) Jacobians of the elimination.
 //
@@ -59,9 +59,11 @@ export function ruleCost(ctx: ModelContext, rule: PreparedRule, steps: number): 
   const local = ctx.structure.local;
   if (s.kind === 'online') {
     const c = rule.derived.cost;
+    // Traces carried between steps, and those materialised within a step.
+    const traces = c.carriedBytes + c.transientBytes;
     return {
       schedule: 'online', online: true, steps, multiplicationsPerStep: c.multiplications, additionsPerStep: c.additions,
-      localMultiplicationsPerStep: c.localMultiplications, memoryBytes: c.carriedBytes, memory: { traceBytes: c.carriedBytes, historyBytes: 0 },
+      localMultiplicationsPerStep: c.localMultiplications, memoryBytes: traces, memory: { traceBytes: traces, historyBytes: 0 },
     };
   }
   const kind = s.kind === 'order' ? s.order.map((o) => o.name) : s.kind;
@@ -139,7 +141,7 @@ export function symbolicScaling(text: string, model: string, spec: RuleSpec): Sc
         compute = Math.max(compute, productDeg(blocks.get(term.block)!, src.storage, traceDeg.get(src.name)!, t.param));
       }
       compute = Math.max(compute, traceDeg.get(t.name)!);
-      if (t.carried || s !== 'online') memory = Math.max(memory, traceDeg.get(t.name)!);
+      memory = Math.max(memory, traceDeg.get(t.name)!);
     }
     for (const sig of p.signals) for (const term of sig.terms) {
       const b = blocks.get(term.block)!;

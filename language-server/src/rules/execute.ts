@@ -166,6 +166,20 @@ export interface RunInput {
   readonly initial?: ReadonlyMap<string, Tensor>;
   /** Stops between steps when aborted. */
   readonly signal?: AbortSignal;
+  /** Stops between steps after this time (Date.now() milliseconds): long synchronous runs cannot wait for an abort timer. */
+  readonly deadline?: number;
+}
+
+/** A run stopped by its signal or deadline. */
+export class StoppedError extends Error {
+  constructor() {
+    super('stopped');
+    this.name = 'StoppedError';
+  }
+}
+
+export function checkStop(input: { readonly signal?: AbortSignal; readonly deadline?: number }): void {
+  if (input.signal?.aborted || (input.deadline !== undefined && Date.now() > input.deadline)) throw new StoppedError();
 }
 
 export interface OnlineRun {
@@ -205,7 +219,7 @@ export function runOnline(program: OnlineProgram, ev: BlockEvaluator, input: Run
   for (const t of program.traces) if (t.carried) carriedBytes += 8 * sizeOf(t.valueShape);
 
   for (let t = 0; t < input.steps; t++) {
-    if (input.signal?.aborted) throw new Error('stopped');
+    checkStop(input);
     const res = ev.step({ states, params: input.params, data: dataAt(input.data, t) });
     const values: BlockValues = res.values;
     losses.push(res.loss);

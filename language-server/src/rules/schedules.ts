@@ -23,7 +23,7 @@ import type { LinearEdge, LinearizedGraph } from '../ad/linearize.js';
 import { makeSparsity, toDense, type SparseJacobian, type Sparsity } from '../ad/sparsity.js';
 import { validateOrder } from '../ad/orders.js';
 import type { Block, BlockEvaluator, StepStructure } from './blocks.js';
-import { blockAsTrace, contract, dataAt, vjp, zeroStates, pairDims, type RunInput } from './execute.js';
+import { blockAsTrace, checkStop, contract, dataAt, vjp, zeroStates, pairDims, type RunInput } from './execute.js';
 
 // ------------------------------------------------------------ the unrolled equation graph
 
@@ -183,6 +183,7 @@ export function trajectoryJacobians(ev: BlockEvaluator, input: RunInput): { jaco
   const jacobians: Map<string, SparseJacobian>[] = [];
   const losses: number[] = [];
   for (let t = 0; t < input.steps; t++) {
+    checkStop(input);
     const r = ev.step({ states, params: input.params, data: dataAt(input.data, t) });
     jacobians.push(r.jacobians);
     losses.push(r.loss);
@@ -213,6 +214,7 @@ export function runReverse(ev: BlockEvaluator, blocks: readonly Block[], input: 
   const history: Map<string, Tensor>[] = [];
   let states = new Map(input.initial ?? zeroStates(ev));
   for (let t = 0; t < input.steps; t++) {
+    checkStop(input);
     history.push(states);
     states = ev.step({ states, params: input.params, data: dataAt(input.data, t) }).next;
   }
@@ -225,7 +227,7 @@ export function runReverse(ev: BlockEvaluator, blocks: readonly Block[], input: 
   // carry[b] = Σ_a Λ^a[t+1] E^{a,b[t]} (from the step after), adjoint of b at t.
   let carry = new Map<string, Float64Array>();
   for (let t = input.steps - 1; t >= 0; t--) {
-    if (input.signal?.aborted) throw new Error('stopped');
+    checkStop(input);
     const r = ev.step({ states: history[t]!, params: input.params, data: dataAt(input.data, t) });
     losses[t] = r.loss;
     const lam = new Map<string, Float64Array>();
