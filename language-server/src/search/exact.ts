@@ -17,7 +17,8 @@
 // masks cost about one elimination each. Sets whose cost already reaches the
 // best known order (an upper bound from the heuristics) are pruned.
 //
-// Memory: 9 bytes per mask; m ≤ 24 (144 MiB) is allowed, the default cap is 22.
+// Memory: 9 bytes per mask (17 with a memory objective or limit); m ≤ 24 is
+// allowed, the default cap is 22 (36 MiB).
 
 import type { EliminationState } from '../ad/state.js';
 import type { SearchContext } from './context.js';
@@ -39,8 +40,11 @@ export interface ExactOptions {
   readonly maxVertices?: number;
   /** A known order's score: sets at or above it are pruned (default: none). */
   readonly upperBound?: number;
-  /** Use safe pre-eliminations (default true). */
-  readonly preeliminate?: boolean;
+  /**
+   * Pre-eliminate vertices of Markowitz degree ≤ this first (default 0, which
+   * keeps the optimum; false for none; 1 is AlphaGrad's, which can lose it).
+   */
+  readonly preeliminate?: boolean | number;
 }
 
 /** How many eliminable vertices exact search would face (after safe pre-eliminations). */
@@ -55,7 +59,7 @@ export function exactSearch(ctx: SearchContext, opts: ExactOptions = {}): ExactR
   const obj = ctx.objective;
   const mode: 'sum' | 'max' | null = obj.kind === 'memory' ? 'max' : obj.kind === 'weighted' && obj.wMem > 0 ? null : 'sum';
   const root = ctx.state();
-  const pre = opts.preeliminate === false ? [] : safePreeliminations(root);
+  const pre = opts.preeliminate === false ? [] : safePreeliminations(root, opts.preeliminate === true || opts.preeliminate === undefined ? 0 : opts.preeliminate);
   const verts = root.remainingVertices();
   const m = verts.length;
   if (mode === null) {
@@ -72,7 +76,8 @@ export function exactSearch(ctx: SearchContext, opts: ExactOptions = {}): ExactR
   const g = new Float64Array(full + 1).fill(Infinity);
   const choice = new Uint8Array(full + 1);
   // Max mode also needs the peak so far for the limit; sum mode tracks the peak of the chosen path per set.
-  const peak = new Float64Array(full + 1);
+  const needPeak = mode === 'max' || Number.isFinite(obj.limitBytes);
+  const peak = new Float64Array(needPeak ? full + 1 : 1);
   g[0] = mode === 'max' ? root.peakBytes : 0;
   peak[0] = root.peakBytes;
   const ub = opts.upperBound ?? Infinity;
@@ -99,19 +104,19 @@ export function exactSearch(ctx: SearchContext, opts: ExactOptions = {}): ExactR
       const T = S + bit;
       let cost: number;
       let pk: number;
-      if (mode === 'sum' && wAdd === 0 && limit === Infinity) {
+      if (!needPeak && wAdd === 0) {
         cost = gs + st.peek(verts[b]!);
         pk = 0;
       } else {
         const p = st.peekDetail(verts[b]!, peekBuf);
-        pk = Math.max(peak[S]!, p.bytesAtPeak);
+        pk = needPeak ? Math.max(peak[S]!, p.bytesAtPeak) : 0;
         if (pk > limit) continue;
         cost = mode === 'max' ? pk : gs + p.multiplications + (wAdd / Math.max(obj.wMul, 1e-300)) * p.additions;
       }
       if (cost < g[T]!) {
         g[T] = cost;
         choice[T] = b;
-        peak[T] = pk;
+        if (needPeak) peak[T] = pk;
       }
     }
   }

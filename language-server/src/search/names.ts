@@ -28,7 +28,7 @@ function naming(graph: Graph): { names: string[]; ids: Map<string, number> } {
   for (const v of graph.vertices) if (v.name !== undefined) count.set(v.name, (count.get(v.name) ?? 0) + 1);
   const taken = new Set<string>();
   const names: string[] = graph.vertices.map((v) => {
-    if (v.name !== undefined && IDENT.test(v.name) && count.get(v.name) === 1) {
+    if (v.name !== undefined && IDENT.test(v.name) && count.get(v.name) === 1 && v.op !== 'const') {
       taken.add(v.name);
       return v.name;
     }

@@ -223,10 +223,12 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
         const k = o.join(',');
         if (timed.has(k)) return timed.get(k)!;
         if (Date.now() > until && timed.size >= 4) return null;
-        const t = measureOrder(lin, o, 7, Math.max(50, Math.min(1000, (until - Date.now()) / 8))).seconds;
+        const t = measureOrder(lin, o, 9, Math.max(50, Math.min(1000, (until - Date.now()) / 8))).seconds;
         timed.set(k, t);
         return t;
       };
+      // Warm the numeric code up first, so the first order timed is not the slowest.
+      measureOrder(lin, base.reverse.order, 3, 200);
       for (const b of Object.values(base)) timeOf(b.order);
       const pool = objective.kind === 'time' ? cands.filter((c) => c.feasible).slice(0, 8) : cands.slice(0, 1);
       for (const c of pool) timeOf(c.order);

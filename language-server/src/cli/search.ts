@@ -1,0 +1,233 @@
+// `eligo search FILE`: find an elimination order for an item's Jacobian that
+// beats forward, reverse and Markowitz, and print them side by side; write the
+// order back into the file as a rule, or to JSON.
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { compile, findItem, graphOf, ItemError } from '../compile.js';
+import { evalComment, inputsFromJson, InputError } from '../graph/inputs.js';
+import type { Graph, Tensor } from '../graph/types.js';
+import { formatBytes, parseBudget, parseBytes, parseObjective, SearchOptionError, type ObjectiveSpec } from '../search/objective.js';
+import { METHODS, type Method } from '../search/plan.js';
+import { ruleObjective, ruleOrder, rulesFor, writeRule } from '../search/rule.js';
+import { search, DEFAULT_BUDGET_MS, type OrderReport, type SearchResult } from '../search/search.js';
+import { CliError, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const searchCommand: Command = {
+  name: 'search',
+  summary: [
+    'Search for an elimination order of an item\'s Jacobian (heuristics, simulated annealing, beam search, exact',
+    'optimum for small graphs, MCTS with a policy/value network) on both cores within a time budget, and compare',
+    'it with forward, reverse and Markowitz. Objectives: mults (default), memory, time (measured numeric',
+    'elimination), or a weighted sum such as mults+0.001*memory; --limit-memory makes orders above it infeasible.',
+    'A rule for the item with objective/limit lines sets the defaults. Ctrl-C stops and prints the best so far.',
+  ].join('\n'),
+  usage: 'eligo search FILE [--item NAME] [--objective mults|memory|time] [--limit-memory 128KiB] [--budget 60s] [--method mcts|anneal|beam|exact|heuristics|all] [--seed N] [--json] [--write-rule NAME] [--out order.json]',
+  options: {
+    item: { type: 'string' },
+    objective: { type: 'string' },
+    'limit-memory': { type: 'string' },
+    budget: { type: 'string' },
+    method: { type: 'string' },
+    seed: { type: 'string' },
+    json: { type: 'boolean' },
+    'write-rule': { type: 'string' },
+    out: { type: 'string' },
+    inputs: { type: 'string' },
+    threads: { type: 'string' },
+    evaluations: { type: 'string' },
+    agent: { type: 'string' },
+    'no-train': { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
+  async run({ values, positionals }) {
+    const file = positionals[0];
+    if (!file) throw new CliError("eligo search: give a FILE (see 'eligo search --help')");
+    if (positionals.length > 1) throw new CliError(`eligo search: one FILE at a time (got ${positionals.length}: ${positionals.join(' ')})`);
+    // Options first: bad flags fail fast, before any work.
+    const o = parseOptions(values);
+    const c = compile(readSource(file));
+    let graph: Graph;
+    let itemName: string;
+    try {
+      const item = findItem(c, str(values.item), ['function', 'model', 'grad']);
+      itemName = item.name;
+      graph = graphOf(c, item);
+    } catch (e) {
+      if (e instanceof ItemError) throw new CliError(`${file}: ${e.message}`, 1);
+      throw e;
+    }
+    // A rule for the item states the objective and limit, unless flags do.
+    const rules = rulesFor(c, itemName);
+    const rule = rules.find((r) => r.name.name === o.writeRule) ?? rules[0];
+    const fromRule = rule ? ruleObjective(rule) : {};
+    const objective: ObjectiveSpec = o.objective ?? (fromRule.objective ? { kind: fromRule.objective } : { kind: 'multiplications' });
+    const limitBytes = o.limitBytes ?? fromRule.limitBytes;
+    const leaves = pointOf(c.text, graph, str(values.inputs), c.items.find((i) => i.name === itemName)!.range.start);
+
+    const progress = !values.json && !values.quiet && process.stderr.isTTY;
+    const ac = new AbortController();
+    const onSigint = (): void => {
+      if (ac.signal.aborted) process.exit(130);
+      ac.abort();
+      process.stderr.write('\nstopping: the best order so far follows (Ctrl-C again to quit at once)\n');
+    };
+    process.on('SIGINT', onSigint);
+    let result: SearchResult;
+    try {
+      result = await search(graph, {
+        objective, ...(limitBytes !== undefined ? { limitBytes } : {}),
+        method: o.method, budgetMs: o.budgetMs, seed: o.seed, signal: ac.signal,
+        ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        ...(o.evaluations !== undefined ? { maxEvaluations: o.evaluations } : {}),
+        ...(o.agent !== undefined ? { agentPath: o.agent } : {}),
+        ...(values['no-train'] ? { train: false } : {}),
+        ...(leaves ? { leaves } : {}),
+        ...(progress ? {
+          onProgress: (p) => {
+            const best = Number.isFinite(p.bestMultiplications) ? `best ${formatNumber(p.bestMultiplications)} mults (${p.bestMethod})` : 'searching';
+            process.stderr.write(`\r\x1b[K  ${(p.elapsedMs / 1000).toFixed(1)} s  ${best}  ${formatNumber(p.evaluations)} orders  ${formatNumber(p.simulations)} simulations  [${[...new Set(p.phases)].join(', ')}]`);
+          },
+        } : {}),
+      });
+    } catch (e) {
+      if (e instanceof SearchOptionError) throw new CliError(`eligo search: ${e.message}`);
+      throw e;
+    } finally {
+      process.off('SIGINT', onSigint);
+      if (progress) process.stderr.write('\r\x1b[K');
+    }
+
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(jsonOf(result))}\n`);
+    } else {
+      process.stdout.write(`${textOf(result, graph)}\n`);
+    }
+    if (o.out) {
+      const b = result.best;
+      writeFileSync(o.out, `${JSON.stringify({ item: result.item, objective: result.objectiveText, ...entry(b) }, null, 2)}\n`);
+      if (!values.json) process.stdout.write(`order written to ${o.out}\n`);
+    }
+    if (o.writeRule) {
+      const next = writeRule(c, o.writeRule, itemName, result.best.names);
+      writeFileSync(file, next);
+      // Read it back: the written names must give the same order.
+      const again = compile(next);
+      const back = ruleOrder(again, o.writeRule, graphOf(again, findItem(again, itemName, ['function', 'model', 'grad'])));
+      if (!back || back.join(',') !== result.best.order.join(',')) throw new CliError(`eligo search: the rule written to ${file} does not read back to the same order (a bug; please report it)`, 3);
+      const errs = again.diagnostics.filter((d) => d.severity === 'error' && again.items.some((i) => i.name === o.writeRule && d.range.start >= i.range.start && d.range.end <= i.range.end));
+      if (!values.json) process.stdout.write(`rule '${o.writeRule}' written to ${file}\n`);
+      for (const d of errs) process.stderr.write(`note: ${file}: the checker reports on rule '${o.writeRule}': ${d.message} [${d.code}]\n`);
+    }
+    if (result.infeasible) {
+      process.stderr.write(`eligo search: ${result.infeasible.message}\n`);
+      return 1;
+    }
+    return 0;
+  },
+};
+
+interface ParsedOptions {
+  objective?: ObjectiveSpec;
+  limitBytes?: number;
+  budgetMs: number;
+  method: Method;
+  seed: number;
+  threads?: number;
+  evaluations?: number;
+  agent?: string;
+  writeRule?: string;
+  out?: string;
+}
+
+function parseOptions(values: Record<string, unknown>): ParsedOptions {
+  try {
+    const method = (str(values.method) ?? 'all') as Method;
+    if (!METHODS.includes(method)) throw new CliError(`eligo search: unknown method '${method}' (${METHODS.join(', ')})`);
+    const writeRule = str(values['write-rule']);
+    if (writeRule !== undefined && !IDENT.test(writeRule)) throw new CliError(`eligo search: --write-rule needs a rule name (letters, digits, _), got '${writeRule}'`);
+    const agent = str(values.agent);
+    if (agent !== undefined && !existsSync(agent)) throw new CliError(`eligo search: no network file '${agent}'`);
+    const o: ParsedOptions = {
+      budgetMs: values.budget !== undefined ? parseBudget(str(values.budget)!) : DEFAULT_BUDGET_MS,
+      method,
+      seed: intOption(values.seed, 'seed', 1, 0, 2 ** 31),
+    };
+    if (values.objective !== undefined) o.objective = parseObjective(str(values.objective)!);
+    if (values['limit-memory'] !== undefined) o.limitBytes = parseBytes(str(values['limit-memory'])!);
+    if (values.threads !== undefined) o.threads = intOption(values.threads, 'threads', 2, 0, 64);
+    if (values.evaluations !== undefined) o.evaluations = intOption(values.evaluations, 'evaluations', 1, 1, 1e12);
+    if (agent !== undefined) o.agent = agent;
+    if (writeRule !== undefined) o.writeRule = writeRule;
+    const out = str(values.out);
+    if (out !== undefined) o.out = out;
+    return o;
+  } catch (e) {
+    if (e instanceof SearchOptionError) throw new CliError(`eligo search: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The point for timing numeric eliminations: --inputs, else the file's # @eval comment, else none (seeded values). */
+function pointOf(text: string, graph: Graph, inputs: string | undefined, offset: number): Map<number, Tensor> | undefined {
+  let json = inputs;
+  if (json !== undefined && !json.trim().startsWith('{')) {
+    if (!existsSync(json)) throw new CliError(`eligo search: --inputs is neither a JSON object nor a file: '${json}'`);
+    json = readFileSync(json, 'utf8');
+  }
+  json ??= evalComment(text, offset);
+  if (json === undefined) return undefined;
+  try {
+    return inputsFromJson(graph, json, 0.5, inputs !== undefined);
+  } catch (e) {
+    if (e instanceof InputError) {
+      if (inputs !== undefined) throw new CliError(`eligo search: ${e.message}`);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+function entry(r: OrderReport): { method: string; order: string[]; multiplications: number; peakMemoryBytes: number; seconds: number | null } {
+  return { method: r.method, order: [...r.names], multiplications: r.multiplications, peakMemoryBytes: r.peakMemoryBytes, seconds: r.seconds };
+}
+
+/** The --json output: {item, objective, best: {...}, baselines: {forward, reverse, markowitz}}. */
+export function jsonOf(r: SearchResult): unknown {
+  return {
+    item: r.item,
+    objective: r.objectiveText,
+    best: entry(r.best),
+    baselines: { forward: entry(r.baselines.forward), reverse: entry(r.baselines.reverse), markowitz: entry(r.baselines.markowitz) },
+  };
+}
+
+function textOf(r: SearchResult, graph: Graph): string {
+  const classic = Math.min(r.baselines.forward.score, r.baselines.reverse.score, r.baselines.markowitz.score);
+  const vs = (x: OrderReport): string => {
+    if (!Number.isFinite(classic) || classic === 0) return '—';
+    const d = (x.score - classic) / classic;
+    return Math.abs(d) < 5e-4 ? '0%' : `${d > 0 ? '+' : '−'}${Math.abs(d * 100).toFixed(1)}%`;
+  };
+  const secs = (x: OrderReport): string => (x.seconds === null ? '—' : x.seconds < 1e-3 ? `${(x.seconds * 1e6).toFixed(0)} µs` : `${(x.seconds * 1e3).toFixed(2)} ms`);
+  const row = (label: string, x: OrderReport): (string | number)[] => [label, x.multiplications, x.additions, formatBytes(x.peakMemoryBytes), secs(x), vs(x)];
+  const rows = [
+    row('forward', r.baselines.forward),
+    row('reverse', r.baselines.reverse),
+    row('markowitz', r.baselines.markowitz),
+    row(`found (${r.best.method})`, r.best),
+  ];
+  const n = r.best.order.length;
+  const lines = [
+    `${r.item}: ${n} eliminable vertices (of ${graph.vertices.length}) · objective ${r.objectiveText} · ${(r.elapsedMs / 1000).toFixed(1)} s on ${r.threads || 1} thread${r.threads === 1 || r.threads === 0 ? '' : 's'}${r.stoppedBy === 'cancel' ? ' (cancelled)' : ''}`,
+    '',
+    table(['order', 'multiplications', 'additions', 'peak memory', 'time', 'vs best classic'], rows),
+    '',
+    `methods: ${Object.entries(r.methods).filter(([k]) => !['forward', 'reverse', 'markowitz'].includes(k)).map(([k, m]) => `${k} ${formatNumber(m.multiplications)}`).join(' · ')}`,
+    `searched ${formatNumber(r.evaluations)} complete orders${r.simulations ? `, ${formatNumber(r.simulations)} MCTS simulations in ${r.episodes} episode${r.episodes === 1 ? '' : 's'}` : ''}`,
+  ];
+  if (r.exact) lines.push(`exact: ${r.exact.message}`);
+  for (const note of r.notes) lines.push(`note: ${note}`);
+  return lines.join('\n');
+}
