@@ -6,8 +6,9 @@ import { checkCommand } from './cli/check.js';
 import { CliError, helpText, parseCommandArgs, type Command } from './cli/common.js';
 import { evalCommand } from './cli/eval.js';
 import { graphCommand } from './cli/graph.js';
+import { searchCommand } from './cli/search.js';
 
-const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand];
+const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand];
 
 export function registerCommand(cmd: Command): void {
   commands.push(cmd);
