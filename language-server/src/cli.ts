@@ -6,9 +6,10 @@ import { checkCommand } from './cli/check.js';
 import { CliError, helpText, parseCommandArgs, type Command } from './cli/common.js';
 import { evalCommand } from './cli/eval.js';
 import { graphCommand } from './cli/graph.js';
+import { findRuleCommand, rulesCommand } from './cli/rules.js';
 import { searchCommand } from './cli/search.js';
 
-const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand];
+const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand];
 
 export function registerCommand(cmd: Command): void {
   commands.push(cmd);
