@@ -26,7 +26,7 @@
 // buffer after the old edge is copied in.
 
 import { sizeOf, type Graph, type Shape, type Tensor, type Vertex } from '../graph/types.js';
-import { evaluateBatch, isBinary, isUnary, type BatchTensor } from '../graph/evaluate.js';
+import { evaluateBatch, isBinary, isUnary, reduceAxes, reduceMap, type BatchTensor } from '../graph/evaluate.js';
 import { SparsityTable } from './eliminate.js';
 import { DEFAULT_MAX_BYTES, denseJacobianBytes, JacobianTooLargeError, type JacobianBlock } from './jacobian.js';
 import { checkGraph, linearize, NonFiniteError } from './linearize.js';
@@ -46,6 +46,17 @@ export interface RunOptions {
   readonly maxBytes?: number;
   /** Throw NonFiniteError (vertex, source range, sample) on a NaN/Inf value or partial, as jacobian() does (default false: NaN propagates). */
   readonly checkFinite?: boolean;
+  /** Samples per chunk: the whole program runs on one chunk at a time so its arena stays in cache (default: about 256 KiB of arena). */
+  readonly chunk?: number;
+  /** Filled with the milliseconds of each phase, when given. */
+  readonly timings?: PhaseTimings;
+}
+
+/** Where a run's time goes (ms). */
+export interface PhaseTimings {
+  partials: number;
+  program: number;
+  scatter: number;
 }
 
 /** ∂outputs[output]/∂inputs[input] for every sample: data is batch × rows × cols, sample-major, row-major within a sample. */
@@ -291,8 +302,8 @@ class Arena {
 
 // ------------------------------------------------------------ edge partial kernels
 
-/** Writes the stored values of one edge partial for every sample at arena offset `off` (value-major). */
-type PartialKernel = (vals: readonly BatchTensor[], w: Float64Array, B: number) => void;
+/** Writes the stored values of one edge partial at arena offset `off` for samples b0 … b0 + B − 1 (value-major, B per value). */
+type PartialKernel = (vals: readonly BatchTensor[], w: Float64Array, B: number, b0: number) => void;
 
 interface PartialSpec {
   readonly vertex: number;
@@ -302,55 +313,77 @@ interface PartialSpec {
   readonly run: PartialKernel;
 }
 
+// Each derivative gets its own copy of the loop (a fresh function per rule), so the call to the
+// rule's formula is monomorphic there and V8 inlines it: the loop runs at the speed of the formula.
+const UNARY_LOOP = `return function (xd, yd, xs, ys, w, off, count, B, b0) {
+  const xo = b0 * xs;
+  const yo = b0 * ys;
+  for (let i = 0; i < count; i++) {
+    const base = (off + i) * B;
+    for (let b = 0; b < B; b++) w[base + b] = d(xd[xo + b * xs + i], yd[yo + b * ys + i]);
+  }
+};`;
+const BINARY_LOOP = `return function (ad, cd, yd, as, cs, ys, sa, sc, w, off, count, B, b0) {
+  const ao = b0 * as;
+  const co = b0 * cs;
+  const yo = b0 * ys;
+  for (let i = 0; i < count; i++) {
+    const base = (off + i) * B;
+    const ia = ao + i * sa;
+    const ic = co + i * sc;
+    for (let b = 0; b < B; b++) w[base + b] = d(ad[b * as + ia], cd[b * cs + ic], yd[yo + b * ys + i]);
+  }
+};`;
+type UnaryLoop = (xd: Float64Array, yd: Float64Array, xs: number, ys: number, w: Float64Array, off: number, count: number, B: number, b0: number) => void;
+type BinaryLoop = (
+  ad: Float64Array, cd: Float64Array, yd: Float64Array, as: number, cs: number, ys: number, sa: number, sc: number,
+  w: Float64Array, off: number, count: number, B: number, b0: number,
+) => void;
+const loops = new Map<string, UnaryLoop | BinaryLoop>();
+
+function specialised<L>(key: string, source: string, d: unknown): L {
+  let f = loops.get(key);
+  if (!f) {
+    // The key in a comment makes every source distinct: V8 caches compiled sources, and one
+    // shared function would see every rule at its call site (megamorphic, ~5× slower).
+    f = new Function('d', `${source}\n// ${key.replace(/[\r\n]/g, ' ')}`)(d) as UnaryLoop | BinaryLoop;
+    loops.set(key, f);
+  }
+  return f as L;
+}
+
 function partialKernel(graph: Graph, v: Vertex, k: number, s: Sparsity, off: number): PartialKernel {
   const count = s.valueCount;
   const size = sizeOf(v.shape);
   const src = v.inputs[k]!;
   if (isUnary(v.op) && v.op !== 'stop') {
-    let d: (x: number, y: number) => number;
+    let loop: UnaryLoop;
     if (v.op === 'spike') {
       const sur = v.attrs.surrogate;
       if (!sur) throw new Error(`'spike' needs a surrogate (vertex ${v.id})`);
-      d = (x) => surrogateDerivative(sur, x);
+      loop = specialised(`spike:${JSON.stringify(sur)}`, UNARY_LOOP, (x: number) => surrogateDerivative(sur, x));
     } else if (v.op === 'powc') {
       const e = v.attrs.exponent ?? NaN;
-      d = (x) => powcDerivative(x, e);
-    } else d = unaryDerivative[v.op];
-    return (vals, w, B) => {
+      loop = specialised(`powc:${e}`, UNARY_LOOP, (x: number) => powcDerivative(x, e));
+    } else loop = specialised(v.op, UNARY_LOOP, unaryDerivative[v.op]);
+    return (vals, w, B, b0) => {
       const x = vals[src]!;
       const y = vals[v.id]!;
-      const xd = x.data;
-      const yd = y.data;
-      const xs = x.shared ? 0 : size;
-      const ys = y.shared ? 0 : size;
-      for (let i = 0; i < count; i++) {
-        const base = (off + i) * B;
-        for (let b = 0; b < B; b++) w[base + b] = d(xd[b * xs + i]!, yd[b * ys + i]!);
-      }
+      loop(x.data, y.data, x.shared ? 0 : size, y.shared ? 0 : size, w, off, count, B, b0);
     };
   }
   if (isBinary(v.op)) {
-    const d = binaryDerivative[v.op][k === 0 ? 0 : 1];
+    const side = k === 0 ? 0 : 1;
+    const loop = specialised<BinaryLoop>(`${v.op}:${side}`, BINARY_LOOP, binaryDerivative[v.op][side]);
     const na = sizeOf(graph.vertices[v.inputs[0]!]!.shape);
     const nc = sizeOf(graph.vertices[v.inputs[1]!]!.shape);
     const sa = na === 1 ? 0 : 1;
     const sc = nc === 1 ? 0 : 1;
-    return (vals, w, B) => {
+    return (vals, w, B, b0) => {
       const a = vals[v.inputs[0]!]!;
       const c = vals[v.inputs[1]!]!;
       const y = vals[v.id]!;
-      const ad = a.data;
-      const cd = c.data;
-      const yd = y.data;
-      const as = a.shared ? 0 : na;
-      const cs = c.shared ? 0 : nc;
-      const ys = y.shared ? 0 : size;
-      for (let i = 0; i < count; i++) {
-        const base = (off + i) * B;
-        const ia = i * sa;
-        const ic = i * sc;
-        for (let b = 0; b < B; b++) w[base + b] = d(ad[b * as + ia]!, cd[b * cs + ic]!, yd[b * ys + i]!);
-      }
+      loop(a.data, c.data, y.data, a.shared ? 0 : na, c.shared ? 0 : nc, y.shared ? 0 : size, sa, sc, w, off, count, B, b0);
     };
   }
   if (v.op === 'matmul') {
@@ -361,29 +394,57 @@ function partialKernel(graph: Graph, v: Vertex, k: number, s: Sparsity, off: num
     const transposed = k === 0 && os.length === 2;
     const kk = os[0]!;
     const cols = os.length === 2 ? os[1]! : 1;
-    return (vals, w, B) => {
+    // Stored value i reads element q[i] of the other operand.
+    const q = Int32Array.from({ length: count }, (_, i) => (transposed ? (i % kk) * cols + Math.floor(i / kk) : i));
+    return (vals, w, B, b0) => {
       const x = vals[other]!;
       const xd = x.data;
       const xs = x.shared ? 0 : n;
       for (let i = 0; i < count; i++) {
-        // Stored value i reads element q of the other operand.
-        const q = transposed ? (i % kk) * cols + Math.floor(i / kk) : i;
+        const qi = b0 * xs + q[i]!;
         const base = (off + i) * B;
-        for (let b = 0; b < B; b++) w[base + b] = xd[b * xs + q]!;
+        for (let b = 0; b < B; b++) w[base + b] = xd[b * xs + qi]!;
       }
     };
   }
   if (v.op === 'sum') {
     return (_vals, w, B) => { w.fill(1, off * B, (off + count) * B); };
   }
-  // Anything else (reduce_max, reduce_min): the rule itself, one sample at a time.
+  if (v.op === 'reduce_max' || v.op === 'reduce_min') {
+    // The indicator of the positions that attain the extremum, over its count (rules.ts).
+    const xs = graph.vertices[src]!.shape;
+    const axes = reduceAxes(v, xs);
+    const map = reduceMap(xs, axes);
+    const reduced = reduceMap(xs, xs.map((_, i) => i).filter((i) => !axes.includes(i)));
+    const R = sizeOf(axes.map((i) => xs[i]!));
+    const nx = map.length;
+    const counts = new Float64Array(size);
+    return (vals, w, B, b0) => {
+      w.fill(0, off * B, (off + count) * B);
+      const x = vals[src]!;
+      const y = vals[v.id]!;
+      const xstride = x.shared ? 0 : nx;
+      const ystride = y.shared ? 0 : size;
+      for (let b = 0; b < B; b++) {
+        const xo = (b0 + b) * xstride;
+        const yo = (b0 + b) * ystride;
+        counts.fill(0);
+        for (let qq = 0; qq < nx; qq++) if (x.data[xo + qq] === y.data[yo + map[qq]!]) counts[map[qq]!]! += 1;
+        for (let qq = 0; qq < nx; qq++) {
+          const o = map[qq]!;
+          if (x.data[xo + qq] === y.data[yo + o]) w[(off + o * R + reduced[qq]!) * B + b] = 1 / counts[o]!;
+        }
+      }
+    };
+  }
+  // Anything else: the rule itself, one sample at a time.
   const shapes = v.inputs.map((u) => graph.vertices[u]!.shape);
-  return (vals, w, B) => {
+  return (vals, w, B, b0) => {
     for (let b = 0; b < B; b++) {
       const at = (id: number, shape: Shape): Tensor => {
         const t = vals[id]!;
         const n = sizeOf(shape);
-        return { shape, data: t.shared ? t.data : t.data.subarray(b * n, (b + 1) * n) };
+        return { shape, data: t.shared ? t.data : t.data.subarray((b0 + b) * n, (b0 + b + 1) * n) };
       };
       const j = partialJacobian(v, k, v.inputs.map((u, q) => at(u, shapes[q]!)), at(v.id, v.shape));
       const values = j?.values;
@@ -749,7 +810,7 @@ export function compileJacobianProgram(graph: Graph, order: readonly number[] | 
   const stats: ProgramStats = {
     partials: partials.length, instructions: bld.instructions, terms: bld.terms, multiplyAdds: bld.multiplyAdds, arenaValues,
   };
-  let cached: { B: number; w: Float64Array } | null = null;
+  let scratch = new Float64Array(0);
 
   return {
     graph, order: resolved, multiplications: muls, additions: adds, fillIn: fill, peakMemoryBytes: peak, stats,
@@ -757,37 +818,62 @@ export function compileJacobianProgram(graph: Graph, order: readonly number[] | 
       const B = batch;
       if (!Number.isInteger(B) || B < 1) throw new Error(`batch must be a positive integer, got ${B}`);
       if (values.length !== n) throw new Error(`expected ${n} values (evaluateBatch of '${graph.name}'), got ${values.length}`);
+      // Samples per chunk: the arena of one chunk stays in cache (≈ CHUNK_VALUES values).
+      const chunk = Math.max(1, Math.min(B, runOptions.chunk ?? Math.max(8, Math.floor(CHUNK_VALUES / Math.max(1, arenaValues) / 8) * 8)));
       const max = runOptions.maxBytes ?? 1024 * 1024 * 1024;
-      const need = 8 * B * (arenaValues + dense / 8);
+      const need = 8 * (chunk * arenaValues + B * (dense / 8));
       if (need > max) throw new JacobianTooLargeError(`the Jacobian program of '${graph.name}' at batch ${B} would take ${need} bytes, more than the limit of ${max}`, need, max, 'elimination');
       if (runOptions.checkFinite) checkValues(graph, values);
-      if (!cached || cached.B !== B) cached = { B, w: new Float64Array(Math.max(1, arenaValues * B)) };
-      const w = cached.w;
-      for (const p of partials) p.run(values, w, B);
-      if (runOptions.checkFinite) checkPartials(graph, partials, w, B);
-      if (B === 1) exec1(code, consts, w);
-      else execB(code, consts, w, B);
+      if (scratch.length < arenaValues * chunk) scratch = new Float64Array(arenaValues * chunk);
+      const w = scratch;
+      const timings = runOptions.timings;
+      const out = new Float64Array(B * (dense / 8));
+      const views = blocks.map((row) => row.map((bp) => bp.rows * bp.cols));
+      let t = timings ? performance.now() : 0;
+      for (let b0 = 0; b0 < B; b0 += chunk) {
+        const m = Math.min(chunk, B - b0);
+        for (const p of partials) p.run(values, w, m, b0);
+        if (runOptions.checkFinite) checkPartials(graph, partials, w, m, b0);
+        if (timings) { const now = performance.now(); timings.partials += now - t; t = now; }
+        if (m === 1) exec1(code, consts, w);
+        else execB(code, consts, w, m);
+        if (timings) { const now = performance.now(); timings.program += now - t; t = now; }
+        // Scatter into the blocks, laid out one after the other, each batch × rows × cols.
+        let base = 0;
+        for (const row of blocks) {
+          for (const bp of row) {
+            const size = bp.rows * bp.cols;
+            const { entries, from } = bp;
+            for (let q = 0; q < entries.length; q++) {
+              const at = base + b0 * size + entries[q]!;
+              const f = from[q]!;
+              if (f === ONE) for (let b = 0; b < m; b++) out[at + b * size] = 1;
+              else {
+                const src = f * m;
+                for (let b = 0; b < m; b++) out[at + b * size] = w[src + b]!;
+              }
+            }
+            base += size * B;
+          }
+        }
+        if (timings) { const now = performance.now(); timings.scatter += now - t; t = now; }
+      }
+      let base = 0;
       return {
         batch: B,
-        blocks: blocks.map((row) => row.map((bp): BatchJacobianBlock => {
-          const size = bp.rows * bp.cols;
-          const data = new Float64Array(size * B);
-          const { entries, from } = bp;
-          for (let q = 0; q < entries.length; q++) {
-            const e = entries[q]!;
-            const f = from[q]!;
-            if (f === ONE) for (let b = 0; b < B; b++) data[b * size + e] = 1;
-            else {
-              const base = f * B;
-              for (let b = 0; b < B; b++) data[b * size + e] = w[base + b]!;
-            }
-          }
+        blocks: blocks.map((row, k) => row.map((bp, l): BatchJacobianBlock => {
+          const size = views[k]![l]! * B;
+          const data = out.subarray(base, base + size);
+          base += size;
           return { output: graph.outputs[bp.output]!, input: graph.inputs[bp.input]!, rows: bp.rows, cols: bp.cols, batch: B, data };
         })),
       };
     },
   };
 }
+
+/** Values of the arena per chunk of samples (a chunk's arena is 8 × this many bytes). */
+const CHUNK_VALUES = 32768;
 
 // ------------------------------------------------------------ execution
 
@@ -893,8 +979,15 @@ function execB(code: Int32Array, consts: Float64Array, w: Float64Array, B: numbe
         const m = code[pc + 4]!;
         const sa = code[pc + 5]! * B;
         const sc = code[pc + 6]! * B;
-        if (op === DOT) { for (let b = 0; b < B; b++) w[t + b] = w[a + b]! * w[c + b]!; a += sa; c += sc; }
-        for (let i = op === DOT ? 1 : 0; i < m; i++, a += sa, c += sc) for (let b = 0; b < B; b++) w[t + b] += w[a + b]! * w[c + b]!;
+        let i = 0;
+        if (op === DOT) { for (let b = 0; b < B; b++) w[t + b] = w[a + b]! * w[c + b]!; a += sa; c += sc; i = 1; }
+        // Two terms per pass (the same order of additions: (w + x₁) + x₂), half the loads and stores of w[t].
+        for (; i + 1 < m; i += 2, a += 2 * sa, c += 2 * sc) {
+          const a2 = a + sa;
+          const c2 = c + sc;
+          for (let b = 0; b < B; b++) w[t + b] = w[t + b]! + w[a + b]! * w[c + b]! + w[a2 + b]! * w[c2 + b]!;
+        }
+        if (i < m) for (let b = 0; b < B; b++) w[t + b] += w[a + b]! * w[c + b]!;
         break;
       }
       default:
@@ -924,13 +1017,13 @@ function checkValues(graph: Graph, values: readonly BatchTensor[]): void {
   }
 }
 
-function checkPartials(graph: Graph, partials: readonly PartialSpec[], w: Float64Array, B: number): void {
+function checkPartials(graph: Graph, partials: readonly PartialSpec[], w: Float64Array, B: number, b0: number): void {
   for (const p of partials) {
     for (let q = p.off * B; q < (p.off + p.count) * B; q++) {
       if (!Number.isFinite(w[q]!)) {
         const v = graph.vertices[p.vertex]!;
         throw new NonFiniteError(
-          `the derivative of ${describe(graph, v.id)} with respect to its operand ${p.operand} (${describe(graph, v.inputs[p.operand]!)}) is ${w[q]} at this point (sample ${q % B})`,
+          `the derivative of ${describe(graph, v.id)} with respect to its operand ${p.operand} (${describe(graph, v.inputs[p.operand]!)}) is ${w[q]} at this point (sample ${b0 + (q % B)})`,
           v.id, v.range, 'partial', p.operand,
         );
       }
