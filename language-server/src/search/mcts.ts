@@ -292,3 +292,18 @@ export function gamma(rng: Rng, k: number): number {
     if (u < 1 - 0.0331 * x * x * x * x || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
   }
 }
+
+/** Completes `s` in place by always eliminating the network's most likely vertex (no search); returns the vertices eliminated. */
+export function policyRollout(s: EliminationState, weights: Weights): number[] {
+  const order: number[] = [];
+  while (!s.complete) {
+    const inp = tokenInput(s);
+    const out = forward(weights, inp);
+    let best = -1;
+    for (let t = 0; t < inp.n; t++) if (inp.mask[t] === 1 && (best < 0 || out.logits[t]! > out.logits[best]!)) best = t;
+    const v = inp.vertex[best]!;
+    s.eliminate(v);
+    order.push(v);
+  }
+  return order;
+}
