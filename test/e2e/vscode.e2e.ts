@@ -12,6 +12,7 @@
 // ~/.cache/eligo-e2e; if it cannot, this test fails with the reason.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
@@ -52,6 +53,29 @@ async function acceptQuickPick(page: Page, titlePart: string): Promise<string> {
   await page.keyboard.press('Enter');
   await title.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
   return label;
+}
+
+/** Puts the cursor into the LIF model (commands work on the item at the cursor). */
+async function focusEditor(page: Page): Promise<void> {
+  await page.locator('.monaco-editor .view-line', { hasText: 'u[t+1]' }).first().click();
+}
+
+async function dismissToasts(page: Page): Promise<void> {
+  for (const close of await page.locator('.notification-toast .codicon-notifications-clear, .notification-toast .codicon-close').all()) {
+    await close.click({ timeout: 2000 }).catch(() => undefined);
+  }
+}
+
+/** Process ids of the Eligo language servers of this code-server instance. */
+function serverPids(inst: Instance): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', `${inst.dir}/extensions/.*/dist/server\\.js`], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** The content frame of the (one) visible Eligo webview. */
@@ -157,15 +181,79 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     await shot(page, 'graph');
   });
 
+  it('Search Elimination Order with a 2 s budget reports the best order found', async () => {
+    await focusEditor(page);
+    await runCommand(page, 'Eligo: Search Elimination Order');
+    assert.equal(await acceptQuickPick(page, '(1/2)'), 'multiplications');
+    assert.equal(await acceptQuickPick(page, '(2/2)'), '2 s');
+    const end = page.locator('.notification-toast', { hasText: /Search Elimination Order for 'lif'(: (done in|time budget|cancelled|not started|not available)| failed)/ }).first();
+    await end.waitFor({ timeout: 60_000 });
+    const line = await end.innerText();
+    assert.match(line, /: (done in|time budget reached)/, line);
+    assert.match(line, /Best order: [\d.,]+\s*[kMG]? multiplications/, line);
+    await shot(page, 'search-order');
+    await dismissToasts(page);
+  });
+
+  it('Export Graph as HTML/SVG writes the SVG next to the file', async () => {
+    await focusEditor(page);
+    await runCommand(page, 'Eligo: Export Graph as HTML/SVG');
+    const input = page.locator('.quick-input-widget input').first();
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Export the graph' }).waitFor({ timeout: 20_000 });
+    await input.fill('SVG');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'SVG' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    // The save dialog (VS Code's own, in code-server) proposes lif.graph.svg beside lif.eligo.
+    await page.waitForFunction(() => {
+      const i = document.querySelector<HTMLInputElement>('.quick-input-widget input');
+      return !!i && i.offsetParent !== null && i.value.endsWith('lif.graph.svg');
+    }, undefined, { timeout: 20_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.notification-toast', { hasText: /exported the graph of 'lif'/ }).first().waitFor({ timeout: 20_000 });
+    const file = join(server!.workspace, 'lif.graph.svg');
+    assert.ok(existsSync(file), `${file} was not written`);
+    const svg = readFileSync(file, 'utf8');
+    assert.match(svg, /<svg[\s\S]*W_rec[\s\S]*<\/svg>/);
+    await dismissToasts(page);
+  });
+
+  it('restarts the language server with a notice when it dies', async () => {
+    const before = serverPids(server!);
+    assert.equal(before.length, 1, `expected one Eligo language server, found ${before.length}`);
+    process.kill(before[0]!, 'SIGKILL');
+    await page.locator('.notification-toast', { hasText: /stopped unexpectedly; restarting/ }).first().waitFor({ timeout: 30_000 });
+    const deadline = Date.now() + 30_000;
+    while (serverPids(server!).filter((p) => p !== before[0]).length === 0) {
+      assert.ok(Date.now() < deadline, 'the language server was not started again');
+      await page.waitForTimeout(250);
+    }
+    // Analysis works again: the code lens comes back after an edit.
+    await focusEditor(page);
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\n');
+    await page.locator('.codelens-decoration', { hasText: /mults/ }).first().waitFor({ timeout: 60_000 });
+    await page.keyboard.press('Control+Z');
+    await dismissToasts(page);
+  });
+
+  it('Restart Server restarts it on request', async () => {
+    const before = serverPids(server!);
+    await runCommand(page, 'Eligo: Restart Server');
+    await page.locator('.notification-toast', { hasText: /language server was restarted/ }).first().waitFor({ timeout: 30_000 });
+    const after = serverPids(server!);
+    assert.equal(after.length, 1, `expected one server after the restart, found ${after.join(', ')}`);
+    assert.notEqual(after[0], before[0]);
+    await dismissToasts(page);
+  });
+
   it('Find Learning Rule with a 2 s budget shows the Pareto front and inserts the chosen rule', async () => {
-    // Back to the editor so the command is about the model at the cursor.
-    await page.locator('.monaco-editor .view-lines', { hasText: 'model lif' }).first().click();
+    await focusEditor(page);
     await runCommand(page, 'Eligo: Find Learning Rule');
     assert.equal(await acceptQuickPick(page, '(1/3)'), 'multiplications');
     assert.equal(await acceptQuickPick(page, '(2/3)'), 'none');
     assert.equal(await acceptQuickPick(page, '(3/3)'), '2 s');
     // The progress notification, then the line that says how it ended.
-    const end = page.locator('.notification-toast', { hasText: /Find Learning Rule for 'lif'(:| failed)/ }).first();
+    const end = page.locator('.notification-toast', { hasText: /Find Learning Rule for 'lif'(: (done in|time budget|cancelled|not started|not available)| failed)/ }).first();
     await end.waitFor({ timeout: 120_000 });
     const line = await end.innerText();
     assert.match(line, /: (done in|time budget reached)/, `the search did not finish with a result: ${line}`);
