@@ -65,11 +65,14 @@ class ElkWorker {
       if (this.pending.size === 0) w.unref();
     });
     w.on('error', (e) => {
+      if (this.worker !== w) return;
       this.broken = true;
       this.fail(e);
     });
     w.on('exit', () => {
-      if (this.worker === w) this.worker = undefined;
+      // A worker ended on a timeout was replaced already: its exit concerns no one.
+      if (this.worker !== w) return;
+      this.worker = undefined;
       this.fail(new Error('ELK worker exited'));
     });
     this.worker = w;

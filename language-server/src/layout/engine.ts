@@ -12,6 +12,8 @@ import { bytesOf, describeSparsity, type Sparsity } from '../ad/sparsity.js';
 import type { EliminationStepView, OrderTrace, SparsityGlyph } from './viewmodel.js';
 
 export interface EdgeJacobian {
+  readonly src: number;
+  readonly dst: number;
   readonly glyph: SparsityGlyph;
   readonly sparsity: string;
   readonly bytes: number;
@@ -48,7 +50,7 @@ export function edgeJacobians(graph: Graph): Map<string, EdgeJacobian> {
   const out = new Map<string, EdgeJacobian>();
   for (const e of lin.edges) {
     const s = e.jacobian.sparsity;
-    out.set(pairKey(e.src, e.dst), { glyph: glyphOf(s), sparsity: describeSparsity(s), bytes: bytesOf(s) });
+    out.set(pairKey(e.src, e.dst), { src: e.src, dst: e.dst, glyph: glyphOf(s), sparsity: describeSparsity(s), bytes: bytesOf(s) });
   }
   return out;
 }

@@ -4,7 +4,9 @@
 // the exported page show the same picture with the same numbers.
 
 import { compile, findItem, graphOf, unrolled, type Compiled } from '../compile.js';
-import type { Graph } from '../graph/types.js';
+import { evaluate } from '../graph/evaluate.js';
+import { evaluationPoint } from '../graph/point.js';
+import type { Graph, Tensor } from '../graph/types.js';
 import { edgeJacobians, eliminableSet, traceOrder, type EdgeJacobian, type OrderSpec } from './engine.js';
 import { layoutGraph, viewKey, type LayoutSettings } from './layout.js';
 import { rulesFor } from './rules.js';
@@ -22,6 +24,8 @@ export type * from './viewmodel.js';
 export interface GraphViewOptions {
   /** Orders the stepper offers (default forward, reverse, Markowitz). */
   readonly orders?: readonly OrderSpec[];
+  /** Show values at the item's evaluation point on the vertices (default true; not for unrolled views). */
+  readonly values?: boolean;
   /** Skip elimination traces above this many eliminable vertices (the view stays usable; the stepper says why). */
   readonly traceLimit?: number;
   readonly layout?: Partial<LayoutSettings>;
@@ -59,14 +63,25 @@ export async function graphView(c: Compiled, request: GraphViewRequest, options:
   } catch (e) {
     notes.push(`Elimination engine: ${(e as Error).message}`);
   }
+  let values: Tensor[] | undefined;
+  if (options.values !== false && graph.kind !== 'model-unrolled' && graph.vertices.length <= 5000) {
+    try {
+      const point = evaluationPoint(c, findItem(c, request.item, ['function', 'model', 'grad']), graph);
+      values = evaluate(graph, point.leaves);
+      notes.push(`Values ${point.description}.`);
+    } catch (e) {
+      notes.push(`No values on the vertices: ${(e as Error).message}`);
+    }
+  }
   const rules = graph.kind === 'model-step' ? rulesFor(c, graph.name, graph) : [];
   const kindText = graph.kind === 'function' ? 'function' : graph.kind === 'model-step' ? 'model, one step' : `model unrolled over ${'steps' in graph ? String(graph.steps) : '?'} steps`;
   return layoutGraph({
     graph, text: c.text, lines: c.lines, request,
     ...(jacobians ? { jacobians } : {}),
     ...(eliminable ? { eliminable } : {}),
-    ...(orders.length ? { elimination: { orders, source: 'ad/ Eliminator (Graphax counting: multiplications per edge product, 8 bytes per stored Jacobian value)' } } : {}),
+    ...(orders.length && jacobians ? { elimination: { initialEdges: [...jacobians.values()].map((j) => [j.src, j.dst] as const), orders, source: 'ad/ Eliminator (Graphax counting: multiplications per edge product, 8 bytes per stored Jacobian value)' } } : {}),
     rules,
+    ...(values ? { values } : {}),
     title: `${graph.name} — ${kindText}`,
     notes,
   }, options.layout);

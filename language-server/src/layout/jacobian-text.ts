@@ -122,7 +122,7 @@ function partialRhs(graph: Graph, names: readonly string[], v: Vertex, k: number
   if (v.op === 'powc') {
     const e = v.attrs.exponent ?? 0;
     const pow = e - 1 === 1 ? p(a) : `${p(a)}^${fmt(e - 1)}`;
-    return d(e === 2 ? `2${p(a)}` : `${fmt(e)}·${pow}`, tensor);
+    return d(e === 2 ? `2·${p(a)}` : `${fmt(e)}·${pow}`, tensor);
   }
   if (v.op === 'spike') return d(`${v.attrs.surrogate?.kind ?? 'surrogate'}′(${a})`, tensor);
   const unary = UNARY[v.op];

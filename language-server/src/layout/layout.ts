@@ -229,11 +229,19 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
   const drawn: DrawnEdge[] = [];
   const aggregated = new Map<string, DrawnEdge>();
   const groupInPorts = new Map<string, string[]>();
+  let hiddenConstEdges = 0;
   for (const v of graph.vertices) {
     v.inputs.forEach((u, k) => {
       const s = p.nodeOf[u]!;
       const t = p.nodeOf[v.id]!;
       if (s === t) return; // inside one collapsed group
+      // A constant shared by many equations (the 1 of every `1 + …`) would tie
+      // every collapsed group to the first: long edges that cost ELK seconds
+      // and say nothing (constants carry no Jacobian). Not drawn when collapsed.
+      if (graph.vertices[u]!.op === 'const' && !t.startsWith('v')) {
+        hiddenConstEdges++;
+        return;
+      }
       const info = jac.get(pairKey(u, v.id));
       const glyph: SparsityGlyph = info?.glyph ?? 'data';
       const { lhs, rhs } = partialText(graph, names, v, k);
@@ -470,6 +478,7 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
   if ((request.collapse ?? 'auto') === 'auto' && graph.vertices.length > settings.collapseAbove && p.groups.size > 0) {
     notes.push(`${graph.vertices.length.toLocaleString('en-US')} vertices: shown collapsed, one node per equation (double-click a group to expand it).`);
   }
+  if (hiddenConstEdges > 0) notes.push(`${hiddenConstEdges.toLocaleString('en-US')} edges from constants into collapsed equations are not drawn (constants carry no Jacobian).`);
   if (!labelsOn && settings.edgeLabels === 'auto') notes.push(`Edge labels are hidden above ${settings.labelEdgeLimit} edges; hover an edge for its Jacobian.`);
 
   return {

@@ -156,6 +156,8 @@ export interface OrderTrace {
 }
 
 export interface EliminationView {
+  /** The engine's edges before any elimination (vertex pairs): what the stepper starts from. */
+  readonly initialEdges: readonly (readonly [number, number])[];
   readonly orders: readonly OrderTrace[];
   /** Where the numbers come from (shown under the counter). */
   readonly source: string;
