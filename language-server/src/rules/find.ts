@@ -243,19 +243,26 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
   let method: FindResult['method'] = 'enumeration';
   if (!timeUp()) {
     if (spaceSize <= maxExhaustive) {
+      // Every rule, cheapest to evaluate first: a short budget still covers the cheap end of the front.
       const radix = space.map((s) => s.choices.length);
       const total = radix.reduce((a, b) => a * b, 1);
-      outer: for (let code = 0; code < total; code++) {
+      const all: { choice: BlockChoice[]; schedule: Schedule; ms: number }[] = [];
+      for (let code = 0; code < total; code++) {
         const choice: BlockChoice[] = [];
         let r = code;
         for (let k = 0; k < space.length; k++) {
           choice.push(space[k]!.choices[r % radix[k]!]!);
           r = Math.floor(r / radix[k]!);
         }
-        for (const s of schedules) {
-          if (timeUp()) break outer;
-          await evaluate(choice, s);
+        for (const schedule of schedules) {
+          const rule = prepareRule(ctx, specOf(ctx, space, choice, schedule));
+          all.push({ choice, schedule, ms: exactRule(rule) ? 0 : estimateMs(ruleCost(ctx, rule, opts.steps), opts.steps, opts.samples) });
         }
+      }
+      all.sort((a, b) => a.ms - b.ms);
+      for (const a of all) {
+        if (timeUp()) break;
+        await evaluate(a.choice, a.schedule);
       }
     } else {
       method = 'annealing';
