@@ -83,7 +83,7 @@ describe('language server over stdio (LSP)', function () {
     it('publishes for every example exactly what `eligo check --json` reports (ranges, codes, messages)', async () => {
       const cliOut = cli(['check', ...exampleFiles.map((f) => join(EXAMPLES, f)), '--json']) as { diagnostics: { file: string; code: string; message: string; start: unknown; end: unknown; severity: string }[] };
       for (const f of exampleFiles) {
-        const published = await client.settledDiagnostics(uriOf(f), 100);
+        const published = await client.settledDiagnostics(uriOf(f));
         const fromCheck = published.filter((d) => !['eval.nan', 'spike.vanishing', 'memory.profile'].includes(String(d.code)));
         const expected = cliOut.diagnostics.filter((d) => d.file === join(EXAMPLES, f));
         assert.equal(fromCheck.length, expected.length, f);
@@ -101,7 +101,7 @@ describe('language server over stdio (LSP)', function () {
       const uri = 'file:///typo.eligo';
       const text = LIF.replace('- theta * z', '- thetta * z');
       await client.open(uri, text);
-      const diags = await client.settledDiagnostics(uri, 100);
+      const diags = await client.settledDiagnostics(uri);
       const expected = compile(text).diagnostics;
       assert.equal(diags.length, expected.length);
       const d = diags.find((x) => x.code === 'name.unknown')!;
@@ -148,7 +148,7 @@ describe('language server over stdio (LSP)', function () {
       const uri = 'file:///nan.eligo';
       const text = '# @eval {"x": -2}\nfunction f(x) {\n  let s = x * 3\n  let y = log(s) + 1\n  return y\n}\n';
       await client.open(uri, text);
-      const diags = await client.settledDiagnostics(uri, 100);
+      const diags = await client.settledDiagnostics(uri);
       assert.equal(diags.length, 1);
       const d = diags[0]!;
       assert.equal(d.code, 'eval.nan');
@@ -162,7 +162,7 @@ describe('language server over stdio (LSP)', function () {
       const uri = 'file:///vanish.eligo';
       const text = LIF.replace('fast_sigmoid(slope = 10)', 'triangle(width = 1)').replace('spike(u[t+1] - theta)', 'spike(u[t+1] - 50 * theta)');
       await client.open(uri, text);
-      const diags = await client.settledDiagnostics(uri, 100);
+      const diags = await client.settledDiagnostics(uri);
       const d = diags.find((x) => x.code === 'spike.vanishing');
       assert.ok(d, JSON.stringify(diags));
       assert.deepEqual(d.range, { start: pos(text, 'spike(u'), end: pos(text, '50 * theta)', 0, 11) });
@@ -170,7 +170,7 @@ describe('language server over stdio (LSP)', function () {
       // The same model with the threshold in reach keeps its gradient.
       const v = await client.replace(uri, LIF.replace('fast_sigmoid(slope = 10)', 'triangle(width = 1)'));
       await client.diagnostics(uri, v);
-      assert.deepEqual((await client.settledDiagnostics(uri, 100)).map((x) => x.code), []);
+      assert.deepEqual((await client.settledDiagnostics(uri)).map((x) => x.code), []);
       await client.close(uri);
     });
   });

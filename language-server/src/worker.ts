@@ -1,8 +1,14 @@
-// Worker-thread entry (bundled to dist/worker.js): runs one long job for
-// the language server's job runner (jobs/runner.ts) or the CLI.
+// Worker-thread entry (bundled to dist/worker.js). One script, two services:
+// the long jobs of the job runner (jobs/host.ts; one worker per job) and the
+// item analysis of the language server (server/analysisHost.ts; one
+// long-lived worker). Each ignores the other's messages.
 
 import { parentPort } from 'node:worker_threads';
 import { serveJobs, type Port } from './jobs/host.js';
 import { JOB_KINDS } from './jobs/kinds.js';
+import { serveAnalysis, type AnalysisPort } from './server/analysisHost.js';
 
-if (parentPort) serveJobs(parentPort as unknown as Port, JOB_KINDS);
+if (parentPort) {
+  serveJobs(parentPort as unknown as Port, JOB_KINDS);
+  serveAnalysis(parentPort as unknown as AnalysisPort);
+}

@@ -143,15 +143,16 @@ export class LspClient {
     });
   }
 
-  /** The last diagnostics published for the document's current version, once analysis is done (waits for quiet). */
-  async settledDiagnostics(uri: string, quietMs = 300): Promise<Diagnostic[]> {
-    await this.diagnostics(uri);
-    let n = -1;
-    while (n !== this.published.length) {
-      n = this.published.length;
-      await new Promise((r) => setTimeout(r, quietMs));
-    }
-    return [...this.published].reverse().find((p) => p.uri === uri)!.diagnostics;
+  /**
+   * The diagnostics of the document's current version once its analysis is
+   * done: `eligo/analysisStats` answers after the analysis, and the server
+   * publishes the full diagnostics before it answers.
+   */
+  async settledDiagnostics(uri: string): Promise<Diagnostic[]> {
+    const version = this.version(uri);
+    await this.diagnostics(uri, version);
+    await this.request('eligo/analysisStats', { uri });
+    return [...this.published].reverse().find((p) => p.uri === uri && (p.version ?? -1) >= version)!.diagnostics;
   }
 
   request<R>(method: string, params: unknown, token?: CancellationTokenSource): Promise<R> {

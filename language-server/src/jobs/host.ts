@@ -17,6 +17,7 @@ export function serveJobs(port: Port, kinds: ReadonlyMap<string, JobKind<never, 
       running.get(m.jobId)?.abort();
       return;
     }
+    if (m.type !== 'start') return; // another service's message (the analysis host)
     const abort = new AbortController();
     running.set(m.jobId, abort);
     void runJob(port, kinds, m, abort).finally(() => running.delete(m.jobId));

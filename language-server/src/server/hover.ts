@@ -14,7 +14,7 @@ import { guarded, type LastRun, type ServerContext } from './context.js';
 import { fmtNumber, fmtShape } from './convert.js';
 import type { Snapshot } from './documents.js';
 import type { EvalPoint, ValueStats } from './evalPoint.js';
-import { equationJacobians, type EquationJacobians } from './jacobians.js';
+import type { EquationJacobians } from './jacobians.js';
 import {
   calls, contains, equationVertexName, isEquation, lhsRange, occurrenceAt, programItemAt, statementAt, statementExprs, type Occurrence,
 } from './locate.js';
@@ -109,18 +109,47 @@ export function jacobianMarkdown(j: EquationJacobians): string {
   return [`**Partial Jacobians** of \`${j.result}\`${j.where ? ` ${j.where}` : ''}:`, ...lines].join('\n');
 }
 
-export function hover(snap: Snapshot, offset: number, a: DocumentAnalysis | undefined, runs: ReadonlyMap<string, LastRun> = new Map()): Hover | null {
+/**
+ * The equation whose Jacobians a hover at `offset` shows (on its left-hand
+ * side, or anywhere in it but on a name): its start offset, else undefined.
+ */
+export function jacobianTarget(snap: Snapshot, offset: number): number | undefined {
+  const c = snap.compiled;
+  const pItem = programItemAt(c, offset);
+  const stmt = pItem ? statementAt(pItem, offset) : undefined;
+  if (!isEquation(stmt)) return undefined;
+  const occ = occurrenceAt(c, offset);
+  return !occ || contains(lhsRange(stmt, c), offset) ? stmt.range.start : undefined;
+}
+
+/** Jacobians by item key, equation offset in the item and T: an unchanged item is not differentiated twice. */
+const jacobianCache = new Map<string, EquationJacobians | undefined>();
+const JACOBIAN_CACHE_SIZE = 256;
+
+async function jacobiansFor(ctx: ServerContext, a: DocumentAnalysis | undefined, snap: Snapshot, offset: number): Promise<EquationJacobians | undefined> {
+  const at = jacobianTarget(snap, offset);
+  if (at === undefined) return undefined;
+  const steps = a?.settings.analysis.steps ?? ctx.settings.value.analysis.steps;
+  const r = itemResult(a, at);
+  const key = r ? `${r.key}@${at - r.item.range.start}@${steps}` : undefined;
+  if (key !== undefined && jacobianCache.has(key)) return jacobianCache.get(key);
+  const j = await ctx.analyzer.backend.jacobians(snap.text, at, steps).catch(() => undefined);
+  if (key !== undefined) {
+    if (jacobianCache.size >= JACOBIAN_CACHE_SIZE) jacobianCache.delete(jacobianCache.keys().next().value!);
+    jacobianCache.set(key, j);
+  }
+  return j;
+}
+
+/** The hover at `offset`; `jacobians` are the equation's there (computed in the analysis worker). */
+export function hover(snap: Snapshot, offset: number, a: DocumentAnalysis | undefined, runs: ReadonlyMap<string, LastRun> = new Map(), jacobians?: EquationJacobians): Hover | null {
   const c = snap.compiled;
   const pItem = programItemAt(c, offset);
   const stmt = pItem ? statementAt(pItem, offset) : undefined;
   const occ = occurrenceAt(c, offset);
   const r = itemResult(a, offset);
   // On the left-hand side of an equation: the name, then the equation's Jacobians.
-  const eqJac = (): string | undefined => {
-    if (!isEquation(stmt) || !r || r.item.hasErrors) return undefined;
-    const j = equationJacobians(c, r.item, stmt, a?.settings.analysis.steps ?? 10);
-    return j ? jacobianMarkdown(j) : undefined;
-  };
+  const eqJac = (): string | undefined => (jacobians ? jacobianMarkdown(jacobians) : undefined);
   if (occ) {
     // The target of `u[t+1] = …` is the next state.
     const next = (stmt?.kind === 'update' || stmt?.kind === 'ode') && stmt.target.range.start === occ.range.start;
@@ -161,6 +190,8 @@ export function registerHover(ctx: ServerContext): void {
     if (!snap) return null;
     const a = await ctx.analyzer.current(p.textDocument.uri);
     const s = a?.snapshot ?? snap;
-    return hover(s, s.offset(p.position), a, ctx.lastRuns);
+    const offset = s.offset(p.position);
+    const jacobians = await jacobiansFor(ctx, a, s, offset);
+    return hover(s, offset, a, ctx.lastRuns, jacobians);
   }));
 }

@@ -17,7 +17,7 @@ import { sizeOf, type Graph, type Tensor, type Vertex } from '../graph/types.js'
 import { Eliminator } from '../ad/eliminate.js';
 import { linearize } from '../ad/linearize.js';
 import { describeSparsity, type SparseJacobian } from '../ad/sparsity.js';
-import { fmtNumber } from './convert.js';
+import { fmtNumber } from './numbers.js';
 import { equationVertexName, type Equation } from './locate.js';
 
 export interface PartialJacobian {

@@ -11,6 +11,7 @@ import {
 import { JobRunner } from '../jobs/runner.js';
 import { AnalysisStatsRequest, ServerStatusNotification, TrainTasksRequest, type AnalysisStats, type TrainTask } from '../protocol.js';
 import { Analyzer } from './analysis.js';
+import { AnalysisWorker } from './analysisWorker.js';
 import { registerCodeActions } from './codeActions.js';
 import { registerCodeLens } from './codeLens.js';
 import { registerCompletion } from './completion.js';
@@ -44,7 +45,10 @@ function envNumber(name: string, def: number): number {
 export function createServices(connection: Connection): EligoServer {
   const workspace = new Workspace();
   const settings = new Settings(connection);
-  const analyzer = new Analyzer(workspace, settings);
+  const analyzer = new Analyzer(workspace, settings, new AnalysisWorker(
+    process.env.ELIGO_ANALYSIS_INLINE === '1' ? undefined : join(__dirname, 'worker.js'),
+    (m) => connection.console.log(m),
+  ));
   const jobs = new JobRunner({
     workerPath: join(__dirname, 'worker.js'),
     maxConcurrent: Math.max(1, availableParallelism() - 1),
@@ -127,7 +131,10 @@ export function createServices(connection: Connection): EligoServer {
     return a ? { uri: a.uri, version: a.version, ...a.stats, totalComputed: analyzer.computedItems } : null;
   }));
 
-  connection.onShutdown(() => jobs.dispose());
+  connection.onShutdown(() => {
+    jobs.dispose();
+    analyzer.backend.dispose();
+  });
 
   return {
     context: ctx,
