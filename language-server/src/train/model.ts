@@ -9,7 +9,7 @@ import { initialParams } from '../graph/simulate.js';
 import { sizeOf, type Shape, type Tensor } from '../graph/types.js';
 import type { ModelScope } from '../lang/symbols.js';
 import type { Tf } from './backend.js';
-import { compileGraph, type CompiledGraph, type CompileOptions, type T, type Value } from './compileGraph.js';
+import { broadcastTo, compileGraph, type CompiledGraph, type CompileOptions, type T, type Value } from './compileGraph.js';
 
 export interface NamedLeaf {
   readonly name: string;
@@ -132,7 +132,7 @@ export class StepModel {
     const values = this.compiled.run(leaves, B, this.wanted);
     const batch = (id: number): T => {
       const v = values[id]!;
-      return v.batched ? v.t : this.tf.broadcastTo(v.t, [B, ...this.spec.graph.vertices[id]!.shape]);
+      return v.batched ? v.t : broadcastTo(this.tf, v.t, [B, ...this.spec.graph.vertices[id]!.shape]);
     };
     return {
       next: this.spec.states.map((s) => batch(s.next)),
