@@ -104,7 +104,7 @@ export async function startCodeServer(setup: Setup, o: StartOptions): Promise<In
   let log = '';
   const child: ChildProcess = spawn(
     setup.node22,
-    [setup.codeServer, ...common, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace],
+    [setup.codeServer, ...common, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', workspace],
     { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));

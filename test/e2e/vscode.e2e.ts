@@ -57,7 +57,14 @@ async function acceptQuickPick(page: Page, titlePart: string): Promise<string> {
 
 /** Puts the cursor into the LIF model (commands work on the item at the cursor). */
 async function focusEditor(page: Page): Promise<void> {
-  await page.locator('.monaco-editor .view-line', { hasText: 'u[t+1]' }).first().click();
+  await page.locator('.tabs-container .tab', { hasText: 'lif.eligo' }).first().click();
+  // Go to line 19, `u[t+1] = …` (Ctrl+G), inside `model lif`.
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input').first();
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(':19');
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
 }
 
 async function dismissToasts(page: Page): Promise<void> {
@@ -97,7 +104,10 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
       if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM} (apt-get install chromium)`);
       const vsix = join(ROOT, 'test-artifacts', 'eligo-e2e.vsix');
       mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+      const t1 = Date.now();
       await packageVsix(vsix);
+      console.log(`      packaged the .vsix (${((Date.now() - t1) / 1000).toFixed(1)} s)`);
+      const t2 = Date.now();
       server = await startCodeServer(setup, {
         vsix,
         files: {
@@ -116,7 +126,11 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
           'extensions.autoUpdate': false,
           'extensions.ignoreRecommendations': true,
           'update.mode': 'none',
-          'security.workspace.trust.enabled': false,
+          // The workspace opens in Restricted Mode: analysis must work there;
+          // training on a data file must ask for trust.
+          'security.workspace.trust.enabled': true,
+          'security.workspace.trust.startupPrompt': 'never',
+          'security.workspace.trust.banner': 'never',
           'workbench.colorTheme': 'Default Dark Modern',
           'editor.minimap.enabled': false,
           'eligo.search.budgetSeconds': 2,
@@ -130,6 +144,10 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
       page = await browser.newPage({ viewport: { width: 1600, height: 960 } });
       await page.goto(server.url);
       await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+      await page.locator('.statusbar').waitFor({ timeout: 60_000 });
+      // More room for the editor and the panel (and for the screenshots).
+      await page.keyboard.press('Control+B');
+      console.log(`      code-server serving, workbench loaded (${((Date.now() - t2) / 1000).toFixed(1)} s)`);
     } catch (e) {
       setupFailure = e as Error;
       throw new Error(`e2e setup could not complete: ${(e as Error).message}`);
@@ -152,7 +170,8 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     }
   });
 
-  it('opens an example and shows a code lens with its elimination costs', async () => {
+  it('opens an example in Restricted Mode and shows a code lens with its elimination costs', async () => {
+    await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor({ timeout: 30_000 });
     await page.keyboard.press('Control+P');
     const input = page.locator('.quick-input-widget input').first();
     await input.waitFor({ state: 'visible', timeout: 15_000 });
@@ -244,6 +263,23 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     assert.equal(after.length, 1, `expected one server after the restart, found ${after.join(', ')}`);
     assert.notEqual(after[0], before[0]);
     await dismissToasts(page);
+  });
+
+  it('Train asks for workspace trust before reading a data file', async () => {
+    await focusEditor(page);
+    await runCommand(page, 'Eligo: Train');
+    assert.equal(await acceptQuickPick(page, '(1/2)'), 'eprop');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(2/2)' }).waitFor({ timeout: 20_000 });
+    await page.locator('.quick-input-widget input').first().fill('Data file');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Data file' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const dialog = page.locator('.monaco-dialog-box', { hasText: /reads data files from this workspace, which is in Restricted Mode/ });
+    await dialog.waitFor({ timeout: 20_000 });
+    await shot(page, 'train-trust');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+    // Declined: nothing was started.
+    assert.equal(await page.locator('.notification-toast', { hasText: /Train 'lif'/ }).count(), 0);
   });
 
   it('Find Learning Rule with a 2 s budget shows the Pareto front and inserts the chosen rule', async () => {
