@@ -60,7 +60,7 @@ const configuration = {
       markdownDescription: 'Time steps **T** over which models are unrolled for the costs in code lenses, hovers and the graph (LANGUAGE.md §2). Costs of time-unrolled rules grow with T.',
     },
     'eligo.analysis.debounceMs': {
-      type: 'integer', default: 250, minimum: 0, maximum: 10000, order: 2,
+      type: 'integer', default: 50, minimum: 0, maximum: 5000, order: 2,
       description: 'Quiet time in milliseconds after the last keystroke before a document is analysed again.',
     },
     'eligo.objective': {
@@ -69,27 +69,30 @@ const configuration = {
       description: 'What searches minimise (Search Elimination Order, Find Learning Rule); asked again in the command, with this as the default.',
     },
     'eligo.hardwareProfile': {
-      type: 'string', default: 'none', enum: ['none', 'loihi2', 'spinnaker2', 'brainscales2'], order: 4,
+      type: 'string', default: 'laptop', enum: ['laptop', 'gpu-16g', 'microcontroller', 'neuromorphic-core', 'loihi2', 'spinnaker2', 'brainscales2'], order: 4,
       enumDescriptions: [
-        'No hardware limit.',
+        'A laptop CPU with 8 GiB for the job.',
+        'One accelerator with 16 GiB.',
+        'A microcontroller with 256 KiB of SRAM.',
+        'One neuromorphic core with 128 KiB of synaptic and state memory.',
         'Intel Loihi 2: ~192 KB per core; rules as sums of products of pre/post traces.',
         'SpiNNaker 2: ~128 KB SRAM per processing element; programmable rules.',
         'BrainScaleS-2: 6-bit weights; eligibility from correlation sensors.',
       ],
-      description: 'Hardware whose limits a learning rule must fit (memory per core, expressible terms). Asked again in Find Learning Rule.',
+      description: 'Hardware whose limits a learning rule must fit (memory, expressible terms). Asked again in Find Learning Rule.',
     },
     'eligo.search.budgetSeconds': {
-      type: 'number', default: 10, minimum: 0.1, maximum: 3600, order: 5,
+      type: 'number', default: 30, minimum: 0.1, maximum: 3600, order: 5,
       description: 'Time budget of a search in seconds; it stops there and keeps the best found.',
     },
     'eligo.train.task': {
-      type: 'string', default: 'fashion-mnist', order: 10,
+      type: 'string', default: 'random', order: 10,
       description: 'Default training task offered first by Eligo: Train (a task name the server knows).',
     },
-    'eligo.train.steps': { type: 'integer', default: 50, minimum: 1, maximum: 10000, order: 11, description: 'Time steps per training sequence.' },
+    'eligo.train.steps': { type: 'integer', default: 100, minimum: 1, maximum: 10000, order: 11, description: 'Time steps per training sequence.' },
     'eligo.train.epochs': { type: 'integer', default: 1, minimum: 1, maximum: 1000, order: 12, description: 'Passes over the training data.' },
-    'eligo.train.learningRate': { type: 'number', default: 0.01, exclusiveMinimum: 0, maximum: 10, order: 13, description: 'Learning rate of the parameter updates.' },
-    'eligo.train.batchSize': { type: 'integer', default: 32, minimum: 1, maximum: 65536, order: 14, description: 'Sequences per batch.' },
+    'eligo.train.learningRate': { type: 'number', default: 0.001, exclusiveMinimum: 0, maximum: 10, order: 13, description: 'Learning rate of the parameter updates.' },
+    'eligo.train.batchSize': { type: 'integer', default: 16, minimum: 1, maximum: 65536, order: 14, description: 'Sequences per batch.' },
     'eligo.train.seed': { type: 'integer', default: 0, minimum: 0, order: 15, description: 'Random seed of initialisation and data order, so runs repeat.' },
     'eligo.server.execArgv': {
       type: 'array', items: { type: 'string' }, default: [], order: 20, scope: 'machine',

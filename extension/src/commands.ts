@@ -116,7 +116,7 @@ function objectiveItems(current: Objective): Pick<Objective>[] {
 }
 
 function profileItems(current: string): Pick<HardwareProfile>[] {
-  const cur = (HARDWARE_PROFILES as readonly string[]).includes(current) ? (current as HardwareProfile) : 'none';
+  const cur = (HARDWARE_PROFILES as readonly string[]).includes(current) ? (current as HardwareProfile) : 'laptop';
   const order = [cur, ...HARDWARE_PROFILES.filter((p) => p !== cur)];
   return order.map((p) => ({ label: p, description: p === cur ? '(setting eligo.hardwareProfile)' : '', detail: HARDWARE_LABELS[p], value: p }));
 }
@@ -200,7 +200,7 @@ function isCancel(e: unknown): boolean {
 
 function profileNotice(ctx: Ctx, chosen: string, job: JobResult<unknown>): void {
   const used = job.settings?.hardwareProfile;
-  if (chosen !== 'none' && used !== undefined && used !== chosen) {
+  if (used !== undefined && used !== chosen) {
     ctx.output.warn(`The server used hardware profile '${used}' instead of '${chosen}' (it does not know '${chosen}').`);
     void vscode.window.showWarningMessage(`Eligo: the server does not know hardware profile '${chosen}'; it used '${used}'.`);
   }
@@ -239,7 +239,7 @@ export const commands: Readonly<Record<string, CmdFactory>> = {
           objective,
           budgetSeconds,
           workDoneToken,
-          ...(profile !== 'none' ? { hardwareProfile: profile } : {}),
+          hardwareProfile: profile,
         };
         return client.sendRequest(FindLearningRuleRequest, params, token);
       });

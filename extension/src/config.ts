@@ -10,22 +10,23 @@ export const SECTION = 'eligo';
 export const OBJECTIVES: readonly Objective[] = ['multiplications', 'memory', 'time'];
 
 /**
- * Hardware profiles a search can respect (shared/reference/neuromorphic-hardware.md):
- * `none` is no hardware limit; the others are the chips whose memory per core
- * and learning-engine constraints the search checks rules against.
+ * Hardware profiles a rule must fit: the server's named memory limits
+ * (language-server/src/server/settings.ts) and the neuromorphic chips of
+ * shared/reference/neuromorphic-hardware.md (protocol.ts CHIP_PROFILES).
+ * `laptop` is the server's default.
  */
-export const HARDWARE_PROFILES = ['none', 'loihi2', 'spinnaker2', 'brainscales2'] as const;
+export const HARDWARE_PROFILES = ['laptop', 'gpu-16g', 'microcontroller', 'neuromorphic-core', 'loihi2', 'spinnaker2', 'brainscales2'] as const;
 export type HardwareProfile = (typeof HARDWARE_PROFILES)[number];
 
 export const HARDWARE_LABELS: Readonly<Record<HardwareProfile, string>> = {
-  none: 'No hardware limit',
-  loihi2: 'Intel Loihi 2 (192 KB per core, sum-of-products rules)',
-  spinnaker2: 'SpiNNaker 2 (per-PE synapse and trace memory)',
-  brainscales2: 'BrainScaleS-2 (analog, on-chip plasticity processor)',
+  laptop: 'A laptop CPU with 8 GiB for the job',
+  'gpu-16g': 'One accelerator with 16 GiB',
+  microcontroller: 'A microcontroller with 256 KiB of SRAM',
+  'neuromorphic-core': 'One neuromorphic core with 128 KiB of synaptic and state memory',
+  loihi2: 'Intel Loihi 2: ~192 KB per core; rules as sums of products of pre/post traces',
+  spinnaker2: 'SpiNNaker 2: ~128 KB SRAM per processing element; programmable rules',
+  brainscales2: 'BrainScaleS-2: 6-bit weights; eligibility from correlation sensors',
 };
-
-/** Training tasks the server knows by name (`eligo.train.task`). */
-export const TRAIN_TASKS = ['fashion-mnist', 'copy', 'delayed-xor', 'sine'] as const;
 
 /** What the extension itself reads, beside what it passes to the server. */
 export interface ExtensionConfig extends EligoSettings {
@@ -35,12 +36,13 @@ export interface ExtensionConfig extends EligoSettings {
   };
 }
 
+/** The server's defaults (server/settings.ts; a test keeps the two equal), plus the extension's own. */
 export const DEFAULTS: ExtensionConfig = {
-  analysis: { steps: 10, debounceMs: 250 },
+  analysis: { steps: 10, debounceMs: 50 },
   objective: 'multiplications',
-  hardwareProfile: 'none',
-  search: { budgetSeconds: 10 },
-  train: { task: 'fashion-mnist', steps: 50, epochs: 1, learningRate: 0.01, batchSize: 32, seed: 0 },
+  hardwareProfile: 'laptop',
+  search: { budgetSeconds: 30 },
+  train: { task: 'random', steps: 100, epochs: 1, learningRate: 1e-3, batchSize: 16, seed: 0 },
   server: { execArgv: [] },
 };
 
@@ -75,7 +77,7 @@ export function parseConfig(get: ConfigGetter): ExtensionConfig {
       debounceMs: int(get('analysis.debounceMs'), d.analysis.debounceMs, 0, 10_000),
     },
     objective: oneOf(get('objective'), OBJECTIVES, d.objective),
-    hardwareProfile: oneOf(get('hardwareProfile'), HARDWARE_PROFILES, 'none'),
+    hardwareProfile: oneOf(get('hardwareProfile'), HARDWARE_PROFILES, d.hardwareProfile as HardwareProfile),
     search: { budgetSeconds: num(get('search.budgetSeconds'), d.search.budgetSeconds, 0.1, 3600) },
     train: {
       task: str(get('train.task'), d.train.task),
