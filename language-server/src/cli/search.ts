@@ -118,7 +118,7 @@ export const searchCommand: Command = {
       if (!back || back.join(',') !== result.best.order.join(',')) throw new CliError(`eligo search: the rule written to ${file} does not read back to the same order (a bug; please report it)`, 3);
       const errs = again.diagnostics.filter((d) => d.severity === 'error' && again.items.some((i) => i.name === o.writeRule && d.range.start >= i.range.start && d.range.end <= i.range.end));
       if (!values.json) process.stdout.write(`rule '${o.writeRule}' written to ${file}\n`);
-      for (const d of errs) process.stderr.write(`note: ${file}: the checker reports on rule '${o.writeRule}': ${d.message} [${d.code}]\n`);
+      for (const d of errs.filter((d, k) => errs.findIndex((e) => e.message === d.message) === k)) process.stderr.write(`note: ${file}: the checker reports on rule '${o.writeRule}': ${d.message} [${d.code}]\n`);
     }
     if (result.infeasible) {
       process.stderr.write(`eligo search: ${result.infeasible.message}\n`);

@@ -59,26 +59,38 @@ export function greedyComplete(s: EliminationState, opts: GreedyOptions, ctx?: S
   const tie = opts.tie ?? 'low-id';
   const rng = opts.rng;
   const noise = opts.noise ?? 0;
-  let look: EliminationState | undefined = opts.lookahead ? (scratch ?? s.clone()) : undefined;
+  const look: EliminationState | undefined = opts.lookahead ? (scratch ?? s.clone()) : undefined;
+  const keys = new Float64Array(left.length);
+  const idx: number[] = [];
   while (left.length > 0) {
+    for (let k = 0; k < left.length; k++) {
+      let key = keyOf(s, left[k]!, opts.key, ctx);
+      if (noise > 0 && rng) key *= 1 + noise * rng.next();
+      keys[k] = key;
+    }
+    if (look && left.length > 1) {
+      // Look ahead from the LOOKAHEAD cheapest candidates only: key(v) + the cheapest key after v.
+      idx.length = 0;
+      for (let k = 0; k < left.length; k++) idx.push(k);
+      idx.sort((a, b) => keys[a]! - keys[b]! || left[a]! - left[b]!);
+      const cut = Math.min(idx.length, LOOKAHEAD);
+      for (let q = 0; q < idx.length; q++) {
+        const k = idx[q]!;
+        if (q >= cut) { keys[k] = Infinity; continue; }
+        look.copyFrom(s);
+        look.eliminate(left[k]!);
+        let next = Infinity;
+        for (const w of left) if (w !== left[k]) next = Math.min(next, keyOf(look, w, opts.key, ctx));
+        keys[k] = keys[k]! + next;
+      }
+    }
     let best = -1;
     let bestKey = Infinity;
     let bestTie = Infinity;
     for (let k = 0; k < left.length; k++) {
-      const v = left[k]!;
-      let key = keyOf(s, v, opts.key, ctx);
-      if (look && left.length > 1 && key < bestKey + 1e-9) {
-        // Only worth looking ahead when this step alone could still win.
-        look.copyFrom(s);
-        look.eliminate(v);
-        let next = Infinity;
-        for (const w of left) if (w !== v) next = Math.min(next, keyOf(look, w, opts.key, ctx));
-        key += next;
-      } else if (look && left.length > 1) {
-        key = Infinity;
-      }
-      if (noise > 0 && rng) key *= 1 + noise * rng.next();
+      const key = keys[k]!;
       if (key > bestKey) continue;
+      const v = left[k]!;
       let t: number;
       switch (tie) {
         case 'low-id': t = v; break;
@@ -86,7 +98,7 @@ export function greedyComplete(s: EliminationState, opts: GreedyOptions, ctx?: S
         case 'multiplications': t = s.peek(v) * 1e6 + v; break;
         case 'random': t = rng ? rng.next() : v; break;
       }
-      if (key < bestKey || t < bestTie) {
+      if (key < bestKey || t < bestTie || best < 0) {
         best = k;
         bestKey = key;
         bestTie = t;
@@ -97,9 +109,11 @@ export function greedyComplete(s: EliminationState, opts: GreedyOptions, ctx?: S
     s.eliminate(v);
     order.push(v);
   }
-  look = undefined;
   return order;
 }
+
+/** Candidates a lookahead heuristic looks ahead from at each step (the cheapest by the key). */
+export const LOOKAHEAD = 8;
 
 /**
  * AlphaGrad's "safe" pre-eliminations: while some vertex has Markowitz degree
@@ -180,7 +194,8 @@ export function runHeuristics(ctx: SearchContext, untilFraction = 0): { name: st
   s2.run(rev);
   add('reverse', rev, s2);
   for (const h of HEURISTICS) {
-    if (h.opts.lookahead && ctx.checkNow()) break;
+    // Lookahead variants cost n× more; skip them when the budget is short.
+    if (h.opts.lookahead && (ctx.checkNow() || ctx.fractionUsed() > 0.1)) continue;
     const { order, state } = heuristicOrder(ctx, h);
     add(h.name, order, state);
   }

@@ -11,6 +11,8 @@
 // the module), the jobs run one after another in this thread, and a note says
 // so.
 
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Candidate, Progress } from './context.js';
 import { runJob, type Job, type JobResult } from './plan.js';
@@ -86,7 +88,7 @@ export async function runPool(jobs: readonly Job[], o: PoolOptions): Promise<Poo
       const data: WorkerData = { eligoSearchWorker: true, job, stop, deadline: o.deadline };
       let w: Worker;
       try {
-        w = new Worker(workerCode(o.workerEntry ?? WORKER_ENTRY), { eval: true, workerData: data, stdout: true, stderr: true });
+        w = new Worker(workerCode(o.workerEntry ?? defaultEntry()), { eval: true, workerData: data, stdout: true, stderr: true });
       } catch (e) {
         errors.push(`thread ${k}: ${(e as Error).message}`);
         startFailed = true;
@@ -138,6 +140,19 @@ export async function runPool(jobs: readonly Job[], o: PoolOptions): Promise<Poo
     return runHere(jobs, o, [`search threads could not start (${errors[0] ?? 'unknown error'}); searching in this thread`]);
   }
   return { results, bests, notes, errors, cancelled, threads: jobs.length };
+}
+
+/**
+ * The module a worker loads: a dedicated `search-worker.js` bundle beside the
+ * running bundle when the build makes one (small, quick to start), else the
+ * running bundle itself, or this source file under tsx.
+ */
+function defaultEntry(): string {
+  if (WORKER_ENTRY.endsWith('.js')) {
+    const small = join(dirname(WORKER_ENTRY), 'search-worker.js');
+    if (existsSync(small)) return small;
+  }
+  return WORKER_ENTRY;
 }
 
 /**

@@ -1,0 +1,140 @@
+// The order search on the AD benchmark tasks (vertex-elimination.md §2): for
+// each task and budget, the best multiplication count of each method, its
+// ratio to min(forward, reverse, Markowitz), MCTS simulations per second,
+// complete orders per second, and the gap to the exact optimum where the
+// graph is small enough for it.
+//
+//   npm run bench -- search                      short budgets (2 s), bench/results/search-quick.json
+//   npx tsx bench/search.ts --budgets 10s,60s    the full run, bench/results/search.json
+//
+// Every search runs on both cores (two worker threads), seed 1.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compile, graphOf } from '../language-server/src/compile.js';
+import { SearchContext } from '../language-server/src/search/context.js';
+import { exactSearch, exactSize, EXACT_DEFAULT_MAX } from '../language-server/src/search/exact.js';
+import { runHeuristics } from '../language-server/src/search/heuristics.js';
+import { loadAgent } from '../language-server/src/search/network.js';
+import { Objective, parseBudget } from '../language-server/src/search/objective.js';
+import { search, type Method } from '../language-server/src/search/search.js';
+import { writeResult } from './util.js';
+
+/** The AD benchmark tasks: file and item (black_scholes_grad is the reference's BlackScholes_Jacobian). */
+export const TASKS: readonly { readonly file: string; readonly item: string; readonly label: string }[] = [
+  { file: 'roeflux_1d', item: 'roeflux_1d', label: 'RoeFlux_1d' },
+  { file: 'roeflux_3d', item: 'roeflux_3d', label: 'RoeFlux_3d' },
+  { file: 'robot_arm', item: 'robot_arm', label: 'RobotArm_6DOF' },
+  { file: 'heart_dipole', item: 'heart_dipole', label: 'HumanHeartDipole' },
+  { file: 'propane', item: 'propane', label: 'PropaneCombustion' },
+  { file: 'black_scholes', item: 'black_scholes_grad', label: 'BlackScholes_Jacobian' },
+  { file: 'random_f', item: 'random_f', label: 'f' },
+  { file: 'random_g', item: 'random_g', label: 'g' },
+  { file: 'mlp', item: 'mlp', label: 'MLP' },
+  { file: 'transformer', item: 'transformer', label: 'Transformer' },
+];
+
+const METHODS: readonly Method[] = ['all', 'anneal', 'mcts', 'beam'];
+
+export interface SearchBenchRow {
+  readonly task: string;
+  readonly item: string;
+  readonly eliminable: number;
+  readonly budgetSeconds: number;
+  readonly forward: number;
+  readonly reverse: number;
+  readonly markowitz: number;
+  readonly bestClassic: number;
+  /** Best multiplications per method (each method ran alone with the whole budget, except 'heuristics', which every run computes first). */
+  readonly methods: Record<string, number>;
+  /** Best / bestClassic per method. */
+  readonly ratios: Record<string, number>;
+  readonly best: number;
+  readonly bestMethod: string;
+  readonly improvement: number;
+  readonly mctsSimulationsPerSecond: number;
+  readonly mctsEpisodes: number;
+  readonly ordersPerSecond: Record<string, number>;
+  /** Exact optimum and the best found's gap to it, where computable. */
+  readonly exact: { readonly status: string; readonly vertices: number; readonly optimum?: number; readonly gap?: number; readonly message: string };
+}
+
+export async function benchSearch(budgetsMs: readonly number[] = [2000], out = 'search-quick'): Promise<SearchBenchRow[]> {
+  const rows: SearchBenchRow[] = [];
+  const agent = loadAgent();
+  console.log(`search benchmark: budgets ${budgetsMs.map((b) => `${b / 1000} s`).join(', ')}; network: ${agent.message}`);
+  for (const task of TASKS) {
+    const c = compile(readFileSync(join(__dirname, '..', 'examples', `${task.file}.eligo`), 'utf8'));
+    const item = c.items.find((i) => i.name === task.item);
+    if (!item) throw new Error(`${task.file}.eligo has no item ${task.item}`);
+    const graph = graphOf(c, item);
+    // Exact optimum where the graph is small enough (once per task).
+    const ectx = new SearchContext(graph, new Objective({ kind: 'multiplications' }), { budgetMs: 60_000 });
+    const size = exactSize(ectx);
+    let exact: SearchBenchRow['exact'] = { status: 'too-large', vertices: size, message: `${size} eliminable vertices after safe pre-eliminations (exact search handles at most ${EXACT_DEFAULT_MAX})` };
+    if (size <= EXACT_DEFAULT_MAX) {
+      const h = runHeuristics(ectx);
+      const r = exactSearch(ectx, { upperBound: h[0]!.score });
+      exact = { status: r.status, vertices: r.vertices, message: r.message, ...(r.status === 'optimal' ? { optimum: ectx.best!.multiplications } : {}) };
+    }
+    for (const budgetMs of budgetsMs) {
+      const methods: Record<string, number> = {};
+      const ordersPerSecond: Record<string, number> = {};
+      let sims = 0;
+      let simSeconds = 0;
+      let episodes = 0;
+      let base = { forward: 0, reverse: 0, markowitz: 0 };
+      let best = Infinity;
+      let bestMethod = '';
+      for (const method of METHODS) {
+        const r = await search(graph, { method, budgetMs, seed: 1, threads: 2, measure: false });
+        base = { forward: r.baselines.forward.multiplications, reverse: r.baselines.reverse.multiplications, markowitz: r.baselines.markowitz.multiplications };
+        methods[method] = r.best.multiplications;
+        const h = r.methods.heuristics?.multiplications;
+        if (h !== undefined) methods.heuristics = Math.min(methods.heuristics ?? Infinity, h);
+        ordersPerSecond[method] = Math.round(r.evaluations / (r.elapsedMs / 1000));
+        if (method === 'mcts') {
+          sims = r.simulations;
+          simSeconds = r.elapsedMs / 1000;
+          episodes = r.episodes;
+        }
+        if (r.best.multiplications < best) {
+          best = r.best.multiplications;
+          bestMethod = method === 'all' ? `all (${r.best.method})` : method;
+        }
+      }
+      const bestClassic = Math.min(base.forward, base.reverse, base.markowitz);
+      const ratios: Record<string, number> = {};
+      for (const [k, v] of Object.entries(methods)) ratios[k] = Number((v / bestClassic).toFixed(4));
+      const ex = exact.optimum !== undefined ? { ...exact, gap: Number(((best - exact.optimum) / exact.optimum).toFixed(4)) } : exact;
+      const row: SearchBenchRow = {
+        task: task.label, item: task.item, eliminable: ectx.problem.eliminable.length, budgetSeconds: budgetMs / 1000,
+        ...base, bestClassic, methods, ratios, best, bestMethod, improvement: Number((1 - best / bestClassic).toFixed(4)),
+        mctsSimulationsPerSecond: simSeconds > 0 ? Math.round(sims / simSeconds) : 0, mctsEpisodes: episodes, ordersPerSecond, exact: ex,
+      };
+      rows.push(row);
+      console.log(
+        `${task.label.padEnd(22)} ${String(budgetMs / 1000).padStart(4)} s  fwd ${base.forward}  rev ${base.reverse}  mark ${base.markowitz}  | `
+        + `heur ${methods.heuristics}  beam ${methods.beam}  anneal ${methods.anneal}  mcts ${methods.mcts}  all ${methods.all}  `
+        + `→ ${best} (${((1 - best / bestClassic) * 100).toFixed(1)}% below best classic)  mcts ${row.mctsSimulationsPerSecond} sims/s`
+        + `${exact.optimum !== undefined ? `  exact ${exact.optimum}` : ''}`,
+      );
+    }
+  }
+  const path = writeResult(out, {
+    budgetsSeconds: budgetsMs.map((b) => b / 1000), threads: 2, seed: 1, network: agent.message,
+    note: 'each method runs alone with the whole budget on two worker threads; heuristics = the best greedy variant (computed first by every run); ratios are to min(forward, reverse, Markowitz); multiplications by the ad/ cost model',
+    rows,
+  });
+  console.log(`wrote ${path}`);
+  return rows;
+}
+
+if (require.main === module) {
+  const i = process.argv.indexOf('--budgets');
+  const budgets = i > 0 ? process.argv[i + 1]!.split(',').map(parseBudget) : [10_000, 60_000];
+  benchSearch(budgets, 'search').catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
