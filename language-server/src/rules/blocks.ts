@@ -303,6 +303,8 @@ export function approximate(structure: StepStructure, approximations: readonly A
 
 /** Extracts a block's stored values (program.ts layouts) from a numeric Jacobian. */
 export function blockValues(j: SparseJacobian, form: BlockForm, valueShape: Shape): Float64Array {
+  const fast = storedInLayout(j, form, valueShape);
+  if (fast) return fast;
   const s = j.sparsity;
   const out = s.outShape;
   const inn = s.inShape;
@@ -351,6 +353,27 @@ export function blockValues(j: SparseJacobian, form: BlockForm, valueShape: Shap
     }
     case 'dense':
       return toDense(j);
+  }
+}
+
+/**
+ * The engine stores values over the dense and diagonal axes in the order
+ * out then in (ad/sparsity.ts); where those are exactly the program layout's
+ * axes, the stored values are the block's values as they are.
+ */
+function storedInLayout(j: SparseJacobian, form: BlockForm, valueShape: Shape): Float64Array | null {
+  const s = j.sparsity;
+  if (!j.values || s.form !== 'tensor' || s.valueCount !== sizeOf(valueShape)) return null;
+  const stored = (d: (typeof s.out)[number]): boolean => d.kind === 'pair' && s.pairs[d.pair]!.stored;
+  switch (form) {
+    case 'scalar':
+      return s.valueCount === 1 ? j.values : null;
+    case 'diagonal':
+      return s.out.every(stored) ? j.values : null;
+    case 'shared': case 'row':
+      return s.in.slice(1).every((d) => d.kind === 'dense') && (form === 'row') === stored(s.out[0]!) ? j.values : null;
+    case 'dense':
+      return s.out.every((d) => d.kind === 'dense') && s.in.every((d) => d.kind === 'dense') ? j.values : null;
   }
 }
 

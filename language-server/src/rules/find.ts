@@ -60,6 +60,8 @@ export interface Candidate {
   readonly cost: RuleCost;
   readonly alignment: Alignment;
   readonly hardware: HardwareFit | null;
+  /** Milliseconds from the start of the search to the end of this rule's evaluation. */
+  readonly atMs: number;
 }
 
 export interface FindResult {
@@ -220,7 +222,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     ];
     if (known) figures.unshift(`${known} — found by eligo find-rule`);
     else figures.unshift('found by eligo find-rule');
-    const c: Candidate = { known, ruleName, spec: named, text: ruleText(named, ruleName, figures), cost, alignment, hardware };
+    const c: Candidate = { known, ruleName, spec: named, text: ruleText(named, ruleName, figures), cost, alignment, hardware, atMs: Date.now() - t0 };
     keys.set(key, c);
     evaluated.push(c);
     report(`${known ?? ruleName}: cosine ${alignment.cosine.toFixed(3)}, ${cost.multiplicationsPerStep.toLocaleString('en-US')} mults/step`);
