@@ -82,13 +82,14 @@ export function correlatedTask(ctx: TaskContext, p: TaskParams): Task {
   const delay = param(p, name, 'delay', 0, 0, T - 3);
   const rate = param(p, name, 'rate', 0.2, 0.001, 1, false);
   const window = param(p, name, 'window', Math.max(1, Math.round(T / 5)), 1, T - delay - 2);
-  const cue = T - delay - window;
+  // Without a delay the answer is asked for during the last steps of the cue; with one, after it.
+  const cue = delay > 0 ? T - delay - window : T;
   if (cue < 2) throw new TaskError(`${name}: T = ${T} leaves ${cue} cue steps after delay ${delay} and window ${window}; make T larger`);
   const [A, B] = groups(ctx.nIn, 2);
   return generated(ctx, {
     name: `correlated(T=${T}, correlation=${correlation}, delay=${delay})`, kind: 'classification', classes: 2, scoring: 'sequence',
     steps: T, ...sizes(p, name), chance: 0.5,
-    encoding: `inputs ${A![0]}–${A![1] - 1} and ${B![0]}–${B![1] - 1} are two groups of Poisson spike trains (rate ${rate} per step) for ${cue} steps; in the group named by the label the channels copy a common source with probability ${correlation}; then ${delay} silent steps; outputs 0/1 are scored one-hot over the last ${window} steps`,
+    encoding: `inputs ${A![0]}–${A![1] - 1} and ${B![0]}–${B![1] - 1} are two groups of Poisson spike trains (rate ${rate} per step) for ${cue} steps; in the group named by the label (0: the first) the channels copy a common source with probability ${correlation}; ${delay > 0 ? `then ${delay} silent steps; ` : ''}outputs 0/1 are scored one-hot over the last ${window} steps`,
   }, (bb, b, rng) => {
     const label = rng.int(2);
     const [cLo, cHi] = label === 0 ? A! : B!;
