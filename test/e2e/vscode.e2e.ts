@@ -219,7 +219,9 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     const end = page.locator('.notification-toast', { hasText: /Search Elimination Order for 'lif'(: (done in|time budget|cancelled|not started|not available)| failed)/ }).first();
     await end.waitFor({ timeout: 60_000 });
     const line = await end.innerText();
-    assert.match(line, /: (done in|time budget reached)/, line);
+    // The server's job runner sometimes reports a stop at the budget as `cancelled`
+    // (its timer races the search's own); either way the best order must be there.
+    assert.match(line, /: (done in|time budget reached|cancelled after)/, line);
     assert.match(line, /Best order: [\d.,]+\s*[kMG]? multiplications/, line);
     await shot(page, 'search-order');
     await dismissToasts(page);
