@@ -11,7 +11,8 @@ import { bigO, scalingCheck, symbolicScaling, ruleCost } from '../language-serve
 import { ruleDiagnostics } from '../language-server/src/rules/diagnostics.js';
 import { findLearningRule, knownRule, paretoFront, searchSpace } from '../language-server/src/rules/find.js';
 import { BRAINSCALES2, checkHardware, LOIHI2, profileFromJson, ProfileError, SPINNAKER2 } from '../language-server/src/rules/hardware.js';
-import { modelContext, modelContextOf, prepareRule, type ModelContext } from '../language-server/src/rules/model.js';
+import { modelContext, modelContextOf, prepareRule, ruleGradient, type ModelContext } from '../language-server/src/rules/model.js';
+import { BlockTape } from '../language-server/src/rules/blocks.js';
 import { ruleSpec, ruleText, type RuleSpec } from '../language-server/src/rules/rule.js';
 import { alignmentSamples, compareGradients, exactGradients, ruleAlignment } from '../language-server/src/rules/alignment.js';
 import type { Approximation } from '../language-server/src/rules/blocks.js';
@@ -124,6 +125,18 @@ describe('rules: alignment with BPTT', function () {
     assert.ok(snap.cosine < 0.999 && snap.cosine > 0.2, `cosine ${snap.cosine}`);
     assert.equal(snap.perParameter.W_out!.cosine, 1); // the readout's gradient needs no credit through time
     assert.ok(snap.perParameter.W_rec!.cosine < 0.99);
+  });
+
+  it('replaying recorded blocks (find-rule\'s tapes) gives the same gradients as computing them', () => {
+    const ctx = modelContextOf(ALIF.replace('n = 64', 'n = 12'), 'alif');
+    const [s] = alignmentSamples(ctx, { steps: 25, samples: 1, seed: 9 });
+    const tape = new BlockTape(ctx.structure, s!);
+    for (const r of [...rulesOf(ALIF).values(), spec('alif', 'online'), spec('alif', 'forward', [{ of: 'v', wrt: 'z', wrtOffset: 0, kind: 'diagonal' }])]) {
+      const rule = prepareRule(ctx, r);
+      const a = ruleGradient(ctx, rule, s!).gradient;
+      const b = ruleGradient(ctx, rule, s!, tape).gradient;
+      for (const [k, x] of a) assert.deepEqual(Array.from(b.get(k)!), Array.from(x), `${r.name ?? r.schedule.kind} ${k}`);
+    }
   });
 
   it('compareGradients: cosine, relative error and sign agreement', () => {

@@ -6,6 +6,7 @@
 import type { Tensor } from '../graph/types.js';
 import { prepareRule, ruleGradient, sampleInput, type ModelContext, type PreparedRule } from './model.js';
 import { StoppedError, type RunInput } from './execute.js';
+import { BlockTape, tapeBytes } from './blocks.js';
 
 /**
  * Nothing approximated: every schedule gives the exact gradient (test/rules.schedules.test.ts
@@ -92,19 +93,26 @@ export function alignmentSamples(ctx: ModelContext, opts: AlignmentOptions): Run
 }
 
 /** Exact gradients (BPTT) of the samples, to compare many rules against. */
-export function exactGradients(ctx: ModelContext, samples: readonly RunInput[]): Map<string, Float64Array>[] {
+export function exactGradients(ctx: ModelContext, samples: readonly RunInput[], tapes?: readonly BlockTape[]): Map<string, Float64Array>[] {
   const bptt = prepareRule(ctx, { name: 'BPTT', model: ctx.name, approximations: [], schedule: { kind: 'reverse' }, objectives: [] });
-  return samples.map((s) => ruleGradient(ctx, bptt, s).gradient);
+  return samples.map((s, k) => ruleGradient(ctx, bptt, s, tapes?.[k]).gradient);
+}
+
+/** Tapes of the samples' exact blocks, when they fit in `maxBytes` (else none: every rule recomputes its blocks). */
+export function sampleTapes(ctx: ModelContext, samples: readonly RunInput[], maxBytes: number): BlockTape[] | undefined {
+  const bytes = samples.reduce((a, s) => a + tapeBytes(ctx.structure, s.steps), 0);
+  if (bytes > maxBytes) return undefined;
+  return samples.map((s) => new BlockTape(ctx.structure, s));
 }
 
 /** Alignment of a rule with exact BPTT, the gradients of all samples taken together. */
-export function ruleAlignment(ctx: ModelContext, rule: PreparedRule, samples: readonly RunInput[], exact: readonly Map<string, Float64Array>[], signal?: AbortSignal): Alignment {
+export function ruleAlignment(ctx: ModelContext, rule: PreparedRule, samples: readonly RunInput[], exact: readonly Map<string, Float64Array>[], signal?: AbortSignal, tapes?: readonly BlockTape[]): Alignment {
   // Concatenate the samples: parameter p of sample k is entry `${p}` of a longer vector.
   const g = new Map<string, Float64Array>();
   const r = new Map<string, Float64Array>();
   samples.forEach((s, k) => {
     if (signal?.aborted) throw new StoppedError();
-    const got = exactRule(rule) ? exact[k]! : ruleGradient(ctx, rule, s).gradient;
+    const got = exactRule(rule) ? exact[k]! : ruleGradient(ctx, rule, s, tapes?.[k]).gradient;
     for (const [p, ref] of exact[k]!) {
       const prevG = g.get(p);
       const prevR = r.get(p);

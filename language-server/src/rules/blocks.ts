@@ -379,6 +379,8 @@ function storedInLayout(j: SparseJacobian, form: BlockForm, valueShape: Shape): 
 
 /** Values of all states, params and one step's data, by name. */
 export interface StepPoint {
+  /** The step's index in its sequence (0-based): a recorded tape replays by it. */
+  readonly t?: number;
   readonly states: ReadonlyMap<string, Tensor>;
   readonly params: ReadonlyMap<string, Tensor>;
   /** Input and target values for this step (x[t+1], y[t+1]). */
@@ -393,8 +395,107 @@ export interface StepResult {
   readonly values: Map<string, Float64Array>;
   /** The same blocks as the engine's sparse Jacobians (approximations applied). */
   readonly jacobians: Map<string, SparseJacobian>;
-  /** Every vertex's value at this step. */
-  readonly vertexValues: readonly Tensor[];
+  /** Every vertex's value at this step (absent when replayed from a tape). */
+  readonly vertexValues?: readonly Tensor[];
+}
+
+/** What executors step through: a model step with its (approximated) blocks. */
+export interface StepEvaluator {
+  readonly structure: StepStructure;
+  step(point: StepPoint): StepResult;
+}
+
+/** The approximated blocks' values and Jacobians from the exact blocks' Jacobians. */
+export function approximateValues(blocks: readonly Block[], exact: ReadonlyMap<string, SparseJacobian>): { values: Map<string, Float64Array>; jacobians: Map<string, SparseJacobian> } {
+  const values = new Map<string, Float64Array>();
+  const jacobians = new Map<string, SparseJacobian>();
+  for (const b of blocks) {
+    const j = exact.get(b.id);
+    let v: Float64Array;
+    let jac: SparseJacobian;
+    if (!j || j.sparsity.form === 'zero') {
+      v = new Float64Array(sizeOf(b.valueShape));
+      jac = { sparsity: b.sparsity, values: b.sparsity.hasValues ? new Float64Array(b.sparsity.valueCount) : null };
+    } else {
+      v = blockValues(j, b.form, b.valueShape);
+      // A diagonal kept from a fuller block: the engine's diagonal sparsity stores exactly these values.
+      jac = b.sparsity === b.exact ? j : { sparsity: b.sparsity, values: b.sparsity.hasValues ? (b.form === 'scalar' ? new Float64Array(b.sparsity.valueCount).fill(v[0]!) : v) : null };
+    }
+    values.set(b.id, v);
+    jacobians.set(b.id, jac);
+  }
+  return { values, jacobians };
+}
+
+/** Estimated bytes of a tape of `steps` steps: the time-varying blocks' values. */
+export function tapeBytes(structure: StepStructure, steps: number): number {
+  let perStep = 0;
+  for (const b of structure.blocks) if (!b.constant) perStep += 8 * b.sparsity.valueCount;
+  return perStep * steps;
+}
+
+/**
+ * The exact blocks of every step of one sequence, recorded once: the
+ * trajectory does not depend on the rule, so every rule evaluated on the
+ * sequence replays it (find-rule evaluates dozens).
+ */
+export class BlockTape implements StepEvaluator {
+  readonly structure: StepStructure;
+  private readonly steps: { next: Map<string, Tensor>; loss: number; exact: Map<string, SparseJacobian> }[] = [];
+  private readonly views = new WeakMap<readonly Block[], Map<number, StepResult>>();
+  private readonly exactBlocks: readonly Block[];
+  /** Bytes of the recorded Jacobian values. */
+  readonly bytes: number;
+
+  constructor(structure: StepStructure, input: { readonly steps: number; readonly params: ReadonlyMap<string, Tensor>; readonly data: ReadonlyMap<string, readonly Tensor[]>; readonly initial?: ReadonlyMap<string, Tensor> }) {
+    this.structure = structure;
+    const exact = approximate(structure, []).blocks;
+    this.exactBlocks = exact;
+    const ev = new BlockEvaluator(structure, exact);
+    let states = new Map(input.initial ?? new Map(structure.states.map((s) => [s.name, { shape: s.shape, data: new Float64Array(sizeOf(s.shape)) }])));
+    let bytes = 0;
+    const seen = new Set<Float64Array>();
+    for (let t = 0; t < input.steps; t++) {
+      const data = new Map<string, Tensor>();
+      for (const [k, seq] of input.data) data.set(k, seq[t]!);
+      const r = ev.step({ t, states, params: input.params, data });
+      this.steps.push({ next: r.next, loss: r.loss, exact: r.jacobians });
+      for (const j of r.jacobians.values()) if (j.values && !seen.has(j.values)) { seen.add(j.values); bytes += 8 * j.values.length; }
+      states = r.next;
+    }
+    this.bytes = bytes;
+  }
+
+  get length(): number {
+    return this.steps.length;
+  }
+
+  /** An evaluator of these blocks (a rule's approximation) that replays the tape. */
+  replay(blocks: readonly Block[]): StepEvaluator {
+    let cache = this.views.get(blocks);
+    if (!cache) this.views.set(blocks, (cache = new Map()));
+    const memo = cache;
+    return {
+      structure: this.structure,
+      step: (point: StepPoint): StepResult => {
+        const t = point.t;
+        if (t === undefined || t < 0 || t >= this.steps.length) throw new Error(`the tape has no step ${t}`);
+        const hit = memo.get(t);
+        if (hit) return hit;
+        const s = this.steps[t]!;
+        const { values, jacobians } = approximateValues(blocks, s.exact);
+        const r: StepResult = { next: s.next, loss: s.loss, values, jacobians };
+        // Keep only a few replayed steps: BPTT asks for each twice, far apart.
+        if (memo.size > 4) memo.delete(memo.keys().next().value!);
+        memo.set(t, r);
+        return r;
+      },
+    };
+  }
+
+  step(point: StepPoint): StepResult {
+    return this.replay(this.exactBlocks).step(point);
+  }
 }
 
 /**
@@ -402,7 +503,7 @@ export interface StepResult {
  * blocks are computed at the first step and reused; later steps linearize
  * and eliminate only the edges on paths of time-varying blocks.
  */
-export class BlockEvaluator {
+export class BlockEvaluator implements StepEvaluator {
   private constantValues: Map<string, Float64Array> | null = null;
   private constantJacobians = new Map<string, SparseJacobian>();
   private readonly varyingEdges: Set<string>;

@@ -4,7 +4,7 @@
 // TensorFlow.js trainer implements the same ones on tensors.
 
 import { sizeOf, type Shape, type Tensor } from '../graph/types.js';
-import type { BlockEvaluator } from './blocks.js';
+import type { StepEvaluator } from './blocks.js';
 import type { BlockForm, BlockValues, OnlineProgram, TraceStorage } from './program.js';
 
 /** A trace-like value: a sensitivity d(state)/d(param) in one of the trace storages. */
@@ -201,12 +201,12 @@ export function dataAt(data: ReadonlyMap<string, readonly Tensor[]>, t: number):
   return m;
 }
 
-export function zeroStates(ev: BlockEvaluator): Map<string, Tensor> {
+export function zeroStates(ev: StepEvaluator): Map<string, Tensor> {
   return new Map(ev.structure.states.map((s) => [s.name, { shape: s.shape, data: new Float64Array(sizeOf(s.shape)) }]));
 }
 
 /** Runs an online program for `steps` steps and returns the accumulated update (= the gradient when nothing is approximated). */
-export function runOnline(program: OnlineProgram, ev: BlockEvaluator, input: RunInput): OnlineRun {
+export function runOnline(program: OnlineProgram, ev: StepEvaluator, input: RunInput): OnlineRun {
   const stateShape = new Map(program.states.map((s) => [s.name, s.shape]));
   const paramShape = new Map(program.params.map((p) => [p.name, p.shape]));
   const blockSpec = new Map(program.blocks.map((b) => [b.id, b]));
@@ -220,7 +220,7 @@ export function runOnline(program: OnlineProgram, ev: BlockEvaluator, input: Run
 
   for (let t = 0; t < input.steps; t++) {
     checkStop(input);
-    const res = ev.step({ states, params: input.params, data: dataAt(input.data, t) });
+    const res = ev.step({ t, states, params: input.params, data: dataAt(input.data, t) });
     const values: BlockValues = res.values;
     losses.push(res.loss);
     // Learning signals.

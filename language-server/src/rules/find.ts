@@ -15,7 +15,7 @@
 // still places them.
 
 import { classify, type RawBlock } from './blocks.js';
-import { alignmentSamples, exactGradients, exactRule, ruleAlignment, type Alignment } from './alignment.js';
+import { alignmentSamples, exactGradients, exactRule, ruleAlignment, sampleTapes, type Alignment } from './alignment.js';
 import { StoppedError } from './execute.js';
 import { ruleCost, type RuleCost } from './cost.js';
 import { checkHardware, type HardwareFit, type HardwareProfile } from './hardware.js';
@@ -151,9 +151,9 @@ function ruleKey(rule: PreparedRule): string {
   return `${rule.spec.schedule.kind}|${b}|${d}`;
 }
 
-/** Rough wall time of evaluating a rule numerically, in ms (about 1e8 multiplications per second in Float64 loops, plus about 10 ms per step for the blocks). */
-function estimateMs(cost: RuleCost, steps: number, samples: number): number {
-  return ((cost.multiplicationsPerStep / 1e5) + 10) * steps * samples;
+/** Rough wall time of evaluating a rule numerically, in ms (about 1e8 multiplications per second in Float64 loops, plus the per-step blocks: about 10 ms, 1 ms replayed from a tape). */
+function estimateMs(cost: RuleCost, steps: number, samples: number, taped = false): number {
+  return ((cost.multiplicationsPerStep - cost.localMultiplicationsPerStep) / 1e5 + (taped ? 1 : 10)) * steps * samples;
 }
 
 export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Promise<FindResult> {
@@ -165,7 +165,9 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
   const maxExhaustive = opts.maxExhaustive ?? 256;
   const maxBytes = opts.maxBytes ?? 512 * 1024 * 1024;
   const samples = alignmentSamples(ctx, { steps: opts.steps, samples: opts.samples, seed: opts.seed });
-  const exact = exactGradients(ctx, samples);
+  // The samples' exact blocks, recorded once and replayed by every rule (when they fit in a quarter of the memory limit).
+  const tapes = sampleTapes(ctx, samples, maxBytes / 4);
+  const exact = exactGradients(ctx, samples, tapes);
   const evaluated: Candidate[] = [];
   const skipped: { text: string; why: string }[] = [];
   const keys = new Map<string, Candidate | null>();
@@ -196,7 +198,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     const ruleName = known ? SLUG[known]! : `rule_${++counter}`;
     const named: RuleSpec = { ...spec, name: ruleName };
     const cost = ruleCost(ctx, rule, opts.steps);
-    const est = exactRule(rule) ? 0 : estimateMs(cost, opts.steps, opts.samples);
+    const est = exactRule(rule) ? 0 : estimateMs(cost, opts.steps, opts.samples, tapes !== undefined);
     const runBytes = schedule === 'online' ? rule.derived.cost.carriedBytes + rule.derived.cost.transientBytes : cost.memoryBytes;
     if (runBytes > maxBytes) {
       skipped.push({ text: ruleText(named, ruleName), why: `its numeric run would hold about ${Math.round(runBytes / 2 ** 20)} MiB (limit ${Math.round(maxBytes / 2 ** 20)} MiB)` });
@@ -210,7 +212,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     await new Promise<void>((r) => setImmediate(r));
     let alignment: Alignment;
     try {
-      alignment = ruleAlignment(ctx, rule, samples.map((s) => ({ ...s, deadline, ...(opts.signal ? { signal: opts.signal } : {}) })), exact, opts.signal);
+      alignment = ruleAlignment(ctx, rule, samples.map((s) => ({ ...s, deadline, ...(opts.signal ? { signal: opts.signal } : {}) })), exact, opts.signal, tapes);
     } catch (e) {
       if (e instanceof StoppedError) return null;
       throw e;
@@ -258,7 +260,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
         }
         for (const schedule of schedules) {
           const rule = prepareRule(ctx, specOf(ctx, space, choice, schedule));
-          all.push({ choice, schedule, ms: exactRule(rule) ? 0 : estimateMs(ruleCost(ctx, rule, opts.steps), opts.steps, opts.samples) });
+          all.push({ choice, schedule, ms: exactRule(rule) ? 0 : estimateMs(ruleCost(ctx, rule, opts.steps), opts.steps, opts.samples, tapes !== undefined) });
         }
       }
       all.sort((a, b) => a.ms - b.ms);

@@ -7,7 +7,7 @@ import type { ModelScope } from '../lang/symbols.js';
 import type { ModelStepGraph } from '../graph/build.js';
 import { initialParams, initialStates, randomData } from '../graph/simulate.js';
 import type { Tensor } from '../graph/types.js';
-import { approximate, BlockEvaluator, stepStructure, type ApproximatedBlocks, type StepStructure } from './blocks.js';
+import { approximate, BlockEvaluator, stepStructure, type ApproximatedBlocks, type BlockTape, type StepStructure } from './blocks.js';
 import { deriveProgram, type Derived } from './derive.js';
 import { runOnline, type RunInput } from './execute.js';
 import type { RuleSpec } from './rule.js';
@@ -53,8 +53,8 @@ export interface GradientRun {
 }
 
 /** The rule's update direction on a sequence (the exact gradient when nothing is approximated). */
-export function ruleGradient(ctx: ModelContext, rule: PreparedRule, input: RunInput): GradientRun {
-  const ev = new BlockEvaluator(ctx.structure, rule.approx.blocks);
+export function ruleGradient(ctx: ModelContext, rule: PreparedRule, input: RunInput, tape?: BlockTape): GradientRun {
+  const ev = tape && tape.length >= input.steps ? tape.replay(rule.approx.blocks) : new BlockEvaluator(ctx.structure, rule.approx.blocks);
   const s = rule.spec.schedule;
   if (s.kind === 'online') {
     const r = runOnline(rule.derived.program, ev, input);

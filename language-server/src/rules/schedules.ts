@@ -22,7 +22,7 @@ import { Eliminator } from '../ad/eliminate.js';
 import type { LinearEdge, LinearizedGraph } from '../ad/linearize.js';
 import { makeSparsity, toDense, type SparseJacobian, type Sparsity } from '../ad/sparsity.js';
 import { validateOrder } from '../ad/orders.js';
-import type { Block, BlockEvaluator, StepStructure } from './blocks.js';
+import type { Block, StepEvaluator, StepStructure } from './blocks.js';
 import { blockAsTrace, checkStop, contract, dataAt, vjp, zeroStates, pairDims, type RunInput } from './execute.js';
 
 // ------------------------------------------------------------ the unrolled equation graph
@@ -178,13 +178,13 @@ export function eliminateGradient(eg: EquationGraph, order: readonly number[]): 
 }
 
 /** Block Jacobians of every step along a trajectory (for the numeric equation graph). */
-export function trajectoryJacobians(ev: BlockEvaluator, input: RunInput): { jacobians: Map<string, SparseJacobian>[]; losses: number[] } {
+export function trajectoryJacobians(ev: StepEvaluator, input: RunInput): { jacobians: Map<string, SparseJacobian>[]; losses: number[] } {
   let states = new Map(input.initial ?? zeroStates(ev));
   const jacobians: Map<string, SparseJacobian>[] = [];
   const losses: number[] = [];
   for (let t = 0; t < input.steps; t++) {
     checkStop(input);
-    const r = ev.step({ states, params: input.params, data: dataAt(input.data, t) });
+    const r = ev.step({ t, states, params: input.params, data: dataAt(input.data, t) });
     jacobians.push(r.jacobians);
     losses.push(r.loss);
     states = r.next;
@@ -209,14 +209,14 @@ export interface ReverseRun {
  * recomputes each step's blocks and propagates the adjoints
  *   Λ^a[t] = ℓ^a + Σ_c Λ^c[t] E^{c,a'} + Σ_c Λ^c[t+1] E^{c,a}(step t+1),  ΔW += Σ_a Λ^a[t] F^{a,W} + ℓ^W.
  */
-export function runReverse(ev: BlockEvaluator, blocks: readonly Block[], input: RunInput): ReverseRun {
+export function runReverse(ev: StepEvaluator, blocks: readonly Block[], input: RunInput): ReverseRun {
   const s = ev.structure;
   const history: Map<string, Tensor>[] = [];
   let states = new Map(input.initial ?? zeroStates(ev));
   for (let t = 0; t < input.steps; t++) {
     checkStop(input);
     history.push(states);
-    states = ev.step({ states, params: input.params, data: dataAt(input.data, t) }).next;
+    states = ev.step({ t, states, params: input.params, data: dataAt(input.data, t) }).next;
   }
   const gradient = new Map(s.params.map((p) => [p.name, new Float64Array(sizeOf(p.shape))]));
   const paramShape = new Map(s.params.map((p) => [p.name, p.shape]));
@@ -228,7 +228,7 @@ export function runReverse(ev: BlockEvaluator, blocks: readonly Block[], input: 
   let carry = new Map<string, Float64Array>();
   for (let t = input.steps - 1; t >= 0; t--) {
     checkStop(input);
-    const r = ev.step({ states: history[t]!, params: input.params, data: dataAt(input.data, t) });
+    const r = ev.step({ t, states: history[t]!, params: input.params, data: dataAt(input.data, t) });
     losses[t] = r.loss;
     const lam = new Map<string, Float64Array>();
     for (const a of [...order].reverse()) {
