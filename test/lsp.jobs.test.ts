@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hover } from 'vscode-languageserver-protocol';
-import type { JobResult, SearchResult } from '../language-server/src/protocol.js';
+import { compile } from '../language-server/src/compile.js';
+import type { JobResult, LearningRuleResult, RuleCandidate, SearchResult } from '../language-server/src/protocol.js';
 import { buildServer, CancellationTokenSource, LspClient, ROOT } from './helpers/lspClient.js';
 
 const LIF_PATH = join(ROOT, 'examples', 'lif.eligo');
@@ -81,6 +82,7 @@ describe('language server: long jobs in worker threads', function () {
       // The best so far is a real order, no worse than Markowitz (the engine's figure, via the CLI).
       assert.ok(r.result!.multiplications <= markowitz, `${r.result!.multiplications} > ${markowitz}`);
       assert.ok(r.result!.order.length > 0);
+      assert.equal((r.result!.baselines as { markowitz: number }).markowitz, markowitz);
       assert.equal(r.settings.analysis.steps, 10);
       return { cancel, next };
     });
@@ -130,17 +132,18 @@ describe('language server: long jobs in worker threads', function () {
 
   it('reports LSP work-done progress under the token the client gave', async () => {
     client.notifications.length = 0;
-    const r = await client.request<JobResult<SearchResult>>('eligo/search', { uri, item: 'lif', budgetSeconds: 0.4, workDoneToken: 'search-1' });
+    const r = await client.request<JobResult<SearchResult>>('eligo/search', { uri, item: 'lif', budgetSeconds: 2, workDoneToken: 'search-1' });
     const progress = client.notifications.filter((n) => n.method === '$/progress' && (n.params as { token: string }).token === 'search-1').map((n) => (n.params as { value: { kind: string; title?: string } }).value);
     assert.equal(progress[0]!.kind, 'begin');
     assert.equal(progress[0]!.title, 'Searching elimination orders — lif');
     assert.ok(progress.some((p) => p.kind === 'report'));
     assert.equal(progress[progress.length - 1]!.kind, 'end');
-    // The budget ended it: the result is the best found in 0.4 s.
+    // The budget ended it: the result is the best found in 2 s, the last progress reported it.
     assert.equal(r.status, 'budget');
-    assert.ok(r.elapsedMs >= 350 && r.elapsedMs < 1500, `${r.elapsedMs} ms`);
+    assert.ok(r.elapsedMs >= 1900 && r.elapsedMs < 3000, `${r.elapsedMs} ms`);
+    assert.ok(r.result!.order.length > 0);
     const points = client.notifications.filter((n) => n.method === 'eligo/jobProgress').map((n) => n.params as { best?: SearchResult });
-    assert.equal(points[points.length - 1]!.best!.multiplications, r.result!.multiplications);
+    assert.ok(points.some((p) => p.best?.multiplications === r.result!.multiplications));
   });
 
   it('shows the best order a search found in the code lens of the item', async () => {
@@ -159,15 +162,29 @@ describe('language server: long jobs in worker threads', function () {
     await client.replace(uri, LIF);
   });
 
-  it('answers the learning-rule and training requests with a status, never silence', async () => {
-    for (const method of ['eligo/findLearningRule', 'eligo/train']) {
-      const src = new CancellationTokenSource();
-      const t = setTimeout(() => src.cancel(), 3000);
-      const r = await client.request<JobResult<unknown>>(method, { uri, item: 'lif', budgetSeconds: 2 }, src);
-      clearTimeout(t);
-      assert.ok(['done', 'budget', 'cancelled', 'unavailable', 'refused'].includes(r.status), JSON.stringify(r));
-      if (r.status === 'unavailable') assert.match(r.message!, /engine/);
+  it('finds learning rules for a model: a Pareto front whose rules can be inserted into the document as they are', async () => {
+    client.notifications.length = 0;
+    const r = await client.request<JobResult<LearningRuleResult>>('eligo/findLearningRule', { uri, item: 'lif', budgetSeconds: 8 });
+    assert.ok(r.status === 'done' || r.status === 'budget', JSON.stringify(r).slice(0, 500));
+    const front = r.result!.front as readonly RuleCandidate[];
+    assert.ok(front.length >= 1);
+    assert.ok(client.notifications.some((n) => n.method === 'eligo/jobProgress' && (n.params as { kind: string }).kind === 'findLearningRule'));
+    const names = new Set(['lif', 'eprop', 'bptt']);
+    for (const f of front) {
+      assert.ok(!names.has(f.name), `${f.name} is taken`);
+      names.add(f.name);
+      const withRule = `${LIF}\n${f.text}\n`;
+      assert.deepEqual(compile(withRule).diagnostics.filter((d) => d.severity === 'error'), [], f.text);
     }
+  });
+
+  it('answers the training request with a status, never silence', async () => {
+    const src = new CancellationTokenSource();
+    const t = setTimeout(() => src.cancel(), 5000);
+    const r = await client.request<JobResult<unknown>>('eligo/train', { uri, item: 'lif' }, src);
+    clearTimeout(t);
+    assert.ok(['done', 'budget', 'cancelled', 'unavailable', 'refused'].includes(r.status), JSON.stringify(r));
+    if (r.status === 'unavailable') assert.match(r.message!, /engine/);
   });
 
   it('refuses up front a job whose memory estimate is over the limit, and survives one that runs out', async () => {

@@ -21,6 +21,7 @@ import { graphOf } from '../language-server/src/compile.js';
 import { fmtBytes, fmtCount, fmtNumber, fmtShape } from '../language-server/src/server/convert.js';
 import { formatText } from '../language-server/src/server/format.js';
 import { LEGEND } from '../language-server/src/server/semanticTokens.js';
+import { analyseRules } from '../language-server/src/rules/diagnostics.js';
 import { buildServer, LspClient, ROOT } from './helpers/lspClient.js';
 
 const EXAMPLES = join(ROOT, 'examples');
@@ -158,6 +159,45 @@ describe('language server over stdio (LSP)', function () {
       await client.close(uri);
     });
 
+    it('reports a rule whose memory at the model\'s size would be absurd (RTRL at n = 1,024), as the rules engine counts it', async () => {
+      const uri = 'file:///rtrl.eligo';
+      const text = `${LIF.replace('n = 64', 'n = 1024')}\nrule rtrl for lif {\n  schedule forward\n}\n`;
+      await client.open(uri, text);
+      const diags = await client.settledDiagnostics(uri);
+      const expected = analyseRules(compile(text), { steps: 10 }).flatMap((r) => r.diagnostics);
+      assert.equal(expected.length, 1);
+      const lines = new LineIndex(text);
+      assert.deepEqual(diags.map((d) => [d.code, d.message, d.range]), expected.map((d) => [d.code, d.message, lines.rangeToLsp(d.range)]));
+      assert.match(String(diags[0]!.message), /^rule 'rtrl' would need about [\d.]+ GiB \(for T = 10\), more than the 1\.0 GiB available$/);
+      await client.close(uri);
+    });
+
+    it('reports a rule that a chip of the configured hardware profile cannot run (eligo.hardwareProfile = loihi2)', async () => {
+      const uri = 'file:///loihi.eligo';
+      await client.open(uri, LIF);
+      client.settings = { hardwareProfile: 'loihi2' };
+      await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: null });
+      let diags: Diagnostic[] = [];
+      for (let i = 0; i < 100 && !diags.some((d) => d.code === 'rule.not-online'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        diags = await client.settledDiagnostics(uri);
+      }
+      client.settings = {};
+      await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: null });
+      const expected = analyseRules(compile(LIF), { steps: 10, hardwareProfile: 'loihi2' }).flatMap((r) => r.diagnostics);
+      const lines = new LineIndex(LIF);
+      const notOnline = expected.filter((d) => d.code === 'rule.not-online');
+      assert.equal(notOnline.length, 1);
+      assert.deepEqual(diags.filter((d) => d.code === 'rule.not-online').map((d) => [d.message, d.range]), notOnline.map((d) => [d.message, lines.rangeToLsp(d.range)]));
+      assert.deepEqual(notOnline[0]!.range, { start: LIF.indexOf('schedule reverse'), end: LIF.indexOf('schedule reverse') + 'schedule reverse'.length });
+      for (let i = 0; i < 100 && diags.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        diags = await client.settledDiagnostics(uri);
+      }
+      assert.deepEqual(diags, []);
+      await client.close(uri);
+    });
+
     it('warns when the surrogate lets no gradient through at the evaluation point', async () => {
       const uri = 'file:///vanish.eligo';
       const text = LIF.replace('fast_sigmoid(slope = 10)', 'triangle(width = 1)').replace('spike(u[t+1] - theta)', 'spike(u[t+1] - 50 * theta)');
@@ -213,10 +253,14 @@ describe('language server over stdio (LSP)', function () {
       }
     });
 
-    it("show a rule's schedule and approximations", async () => {
+    it("show a rule's schedule, approximations, cost per step and memory as `eligo rules --json` counts them", async () => {
       const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: uriOf('lif.eligo') } });
-      const eprop = lenses.filter((l) => l.range.start.line === pos(LIF, 'rule eprop').line);
-      assert.equal(eprop[0]!.command!.title, 'schedule online · 2 approximations');
+      const json = cli(['rules', join(EXAMPLES, 'lif.eligo'), '--model', 'lif', '--steps', '10', '--samples', '1', '--json']) as { rules: { name: string; online: boolean; multiplicationsPerStep: number; memoryBytes: number }[] };
+      for (const [rule, head] of [['eprop', 'schedule online · 2 approximations'], ['bptt', 'schedule reverse · 0 approximations']] as const) {
+        const r = json.rules.find((x) => x.name === rule)!;
+        const lens = lenses.find((l) => l.range.start.line === pos(LIF, `rule ${rule}`).line)!;
+        assert.equal(lens.command!.title, `${head} · ${fmtCount(r.multiplicationsPerStep)} mults/step · ${r.online ? 'traces' : 'memory'} ${fmtBytes(r.memoryBytes)}`);
+      }
     });
   });
 
@@ -255,6 +299,15 @@ describe('language server over stdio (LSP)', function () {
       assert.equal(mse, `\`\`\`eligo\n${BUILTINS.get('mse')!.signature}\n\`\`\`\n\n${BUILTINS.get('mse')!.doc}`);
       const fs = text(await hover(pos(LIF, 'fast_sigmoid', 0, 2)));
       assert.ok(fs.includes(SURROGATES.get('fast_sigmoid')!.doc), fs);
+    });
+
+    it("on a rule: the engine's cost and the derived update program of `eligo rules --program`", async () => {
+      const md = text(await hover(pos(LIF, 'rule eprop', 0, 6)));
+      assert.ok(md.startsWith('```eligo\nrule eprop\n```'), md);
+      const out = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'rules', join(EXAMPLES, 'lif.eligo'), '--model', 'lif', '--steps', '10', '--samples', '1', '--program'], { encoding: 'utf8' });
+      const program = out.slice(out.indexOf('rule eprop — online update program')).split('\n').slice(1).filter((l) => l.startsWith('  ')).map((l) => l.slice(2));
+      assert.ok(program.length > 5, out);
+      assert.ok(md.includes(`**Update program** (every step):\n\n\`\`\`eligo\n${program.join('\n')}\n\`\`\``), md);
     });
 
     it('on a dim: its value', async () => {

@@ -11,15 +11,19 @@ export interface Port {
 }
 
 export function serveJobs(port: Port, kinds: ReadonlyMap<string, JobKind<never, unknown>>): void {
-  const running = new Map<number, AbortController>();
+  const running = new Map<number, { abort: AbortController; flag: Int32Array }>();
   port.on('message', (m) => {
     if (m.type === 'cancel') {
-      running.get(m.jobId)?.abort();
+      const r = running.get(m.jobId);
+      if (r) {
+        Atomics.store(r.flag, CANCEL_INDEX, 1);
+        r.abort.abort(new Error('cancelled'));
+      }
       return;
     }
     if (m.type !== 'start') return; // another service's message (the analysis host)
     const abort = new AbortController();
-    running.set(m.jobId, abort);
+    running.set(m.jobId, { abort, flag: new Int32Array(m.cancel) });
     void runJob(port, kinds, m, abort).finally(() => running.delete(m.jobId));
   });
 }
@@ -33,7 +37,9 @@ async function runJob(port: Port, kinds: ReadonlyMap<string, JobKind<never, unkn
     return;
   }
   const flag = new Int32Array(m.cancel);
-  const cancelled = (): boolean => Atomics.load(flag, CANCEL_INDEX) === 1 || abort.signal.aborted;
+  // Cancelled: the shared flag (set by the runner, or above on a `cancel` message). The signal is
+  // also aborted at the budget, which is not a cancel.
+  const cancelled = (): boolean => Atomics.load(flag, CANCEL_INDEX) === 1;
   const overBudget = (): boolean => Date.now() >= m.deadline;
   let budgetTimer: NodeJS.Timeout | undefined;
   if (Number.isFinite(m.deadline)) {

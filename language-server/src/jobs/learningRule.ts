@@ -1,15 +1,72 @@
-// `findLearningRule`: search the space of approximations and schedules of a
-// model for a cheap rule that still learns. The rules engine (rules/) plugs
-// in here; until then the kind answers `unavailable`.
+// `findLearningRule`: the rules engine (rules/find.ts) searches the
+// approximations and schedules of a model for the Pareto front of cost,
+// memory and alignment with the exact gradient, under the hardware profile.
 
-import type { LearningRuleResult } from '../protocol.js';
-import { JobUnavailable, type JobKind } from './types.js';
+import { compile, findItem, ItemError } from '../compile.js';
+import type { LearningRuleResult, RuleCandidate } from '../protocol.js';
+import { resolveProfile } from '../rules/diagnostics.js';
+import { findLearningRule, type Candidate } from '../rules/find.js';
+import { modelContext } from '../rules/model.js';
+import { JobRefused, type JobKind } from './types.js';
 
-export const findLearningRuleJob: JobKind<unknown, LearningRuleResult> = {
+export interface FindRuleParams {
+  readonly seed: number;
+  readonly samples: number;
+  readonly steps: number;
+  readonly hardwareProfile?: string;
+}
+
+/** A rule name not yet used in the document (as `eligo find-rule --write` picks them). */
+function freshName(taken: Set<string>, base: string): string {
+  let name = taken.has(base) ? `${base}_found` : base;
+  for (let k = 2; taken.has(name); k++) name = `${base}_found${k}`;
+  taken.add(name);
+  return name;
+}
+
+function candidate(f: Candidate, taken: Set<string>): RuleCandidate {
+  const name = freshName(taken, f.ruleName);
+  return {
+    name, text: f.text.replace(`rule ${f.ruleName} for`, `rule ${name} for`), known: f.known,
+    multiplications: f.cost.multiplicationsPerStep, memoryBytes: f.cost.memoryBytes, online: f.cost.online,
+    alignment: f.alignment.cosine, signAgreement: f.alignment.signAgreement,
+    ...(f.hardware ? { fits: f.hardware.fits, reasons: f.hardware.reasons } : {}),
+  };
+}
+
+export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = {
   kind: 'findLearningRule',
   title: 'Finding a learning rule',
-  parse: (input) => input.params,
-  run() {
-    throw new JobUnavailable('finding learning rules needs the rules engine (language-server/src/rules/), which is not built yet');
+  parse(input) {
+    const p = (typeof input.params === 'object' && input.params !== null ? input.params : {}) as Record<string, unknown>;
+    if (input.text === undefined) throw new JobRefused('finding a learning rule needs a document');
+    const int = (v: unknown, d: number): number => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : d);
+    const profile = typeof p.hardwareProfile === 'string' ? p.hardwareProfile : input.settings.hardwareProfile;
+    return { seed: int(p.seed, 1), samples: int(p.samples, 2), steps: int(p.steps, input.settings.analysis.steps), hardwareProfile: profile };
+  },
+  async run(input, p, ctx) {
+    const c = compile(input.text!);
+    let model: string;
+    try {
+      model = findItem(c, input.item, ['model']).name;
+    } catch (e) {
+      if (e instanceof ItemError) throw new JobRefused(e.message);
+      throw e;
+    }
+    const rctx = modelContext(c, model);
+    const hardware = resolveProfile(p.hardwareProfile);
+    const r = await findLearningRule(rctx, {
+      budgetMs: Number.isFinite(ctx.remainingMs) ? ctx.remainingMs : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
+      ...(hardware ? { hardware } : {}),
+      onProgress: (pr) => ctx.report({ message: pr.message, percentage: pr.total > 0 ? (100 * pr.evaluated) / pr.total : 0, point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, front: pr.frontSize } } }),
+    });
+    // Names free in the document, so a candidate can be inserted as it is.
+    const taken = new Set(c.items.map((i) => i.name));
+    const front = r.front.map((f) => candidate(f, taken));
+    const first = front[0];
+    return {
+      name: first?.name ?? '', text: first?.text ?? '', front, model: r.model, spaceSize: r.spaceSize, method: r.method,
+      evaluated: r.evaluated.length, skipped: r.skipped.length, stopped: r.stopped,
+    };
   },
 };

@@ -43,6 +43,8 @@ export interface RunnerOptions {
 export interface StartOptions {
   /** Wall-clock budget; the job is stopped (status `budget`) when it is spent. */
   readonly budgetMs?: number;
+  /** This job's grace instead of the runner's (an engine that stops its own threads needs a little longer). */
+  readonly graceMs?: number;
   readonly onProgress?: (r: JobReport, jobId: number) => void;
 }
 
@@ -170,7 +172,7 @@ export class JobRunner {
     });
     if (Number.isFinite(deadline)) {
       // The job should stop itself at the deadline; past it plus the grace, it is stopped.
-      job.timers.push(setTimeout(() => this.stop(job, 'budget'), Math.max(0, deadline - Date.now()) + this.options.graceMs));
+      job.timers.push(setTimeout(() => this.stop(job, 'budget'), Math.max(0, deadline - Date.now()) + this.grace(job)));
     }
     const msg: ToWorker = {
       type: 'start', jobId: job.jobId, kind: job.kind, input: job.input, cancel: job.flag.buffer as SharedArrayBuffer,
@@ -188,7 +190,11 @@ export class JobRunner {
     }
     Atomics.store(job.flag, CANCEL_INDEX, 1);
     job.worker.postMessage({ type: 'cancel', jobId: job.jobId } satisfies ToWorker);
-    job.timers.push(setTimeout(() => this.stop(job, 'cancelled'), this.options.graceMs));
+    job.timers.push(setTimeout(() => this.stop(job, 'cancelled'), this.grace(job)));
+  }
+
+  private grace(job: Running): number {
+    return job.opts.graceMs ?? this.options.graceMs;
   }
 
   /** The job did not hand back its result in time: terminate it and return the best it reported. */

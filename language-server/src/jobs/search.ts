@@ -1,24 +1,21 @@
-// `search`: better elimination orders for an item's graph.
-//
-// Until the search engine (search/: greedy, beam, annealing, MCTS) plugs in
-// here, this kind runs a baseline that is honest about being one: minimal
-// Markowitz first, then random orders, each scored by the elimination engine
-// (ad/eliminate.ts), keeping the cheapest under the objective.
+// `search`: better elimination orders for an item's graph, by the search
+// engine (search/: heuristics, annealing, beam, exact, MCTS with the policy
+// network), under the objective of the request or `eligo.objective`, within
+// the time budget. The engine runs its own threads; this job feeds it the
+// cancel signal and turns its progress into the runner's reports.
 
 import { compile, findItem, graphOf, ItemError } from '../compile.js';
-import { Eliminator } from '../ad/eliminate.js';
-import { markowitzOrder } from '../ad/orders.js';
-import { Rng } from '../graph/random.js';
 import type { Objective, SearchResult } from '../protocol.js';
+import { METHODS, type Method } from '../search/plan.js';
+import { search, SearchOptionError } from '../search/search.js';
 import { JobRefused, type JobKind } from './types.js';
 
 export interface SearchJobParams {
   readonly objective: Objective;
-  readonly strategy: string;
+  readonly method: Method;
   readonly seed: number;
+  readonly limitBytes?: number;
 }
-
-const STRATEGIES = ['random'];
 
 export const searchJob: JobKind<SearchJobParams, SearchResult> = {
   kind: 'search',
@@ -26,51 +23,57 @@ export const searchJob: JobKind<SearchJobParams, SearchResult> = {
   parse(input) {
     const p = (typeof input.params === 'object' && input.params !== null ? input.params : {}) as Record<string, unknown>;
     const objective = (p.objective ?? input.settings.objective) as Objective;
-    if (objective !== 'multiplications' && objective !== 'memory') throw new JobRefused(`the baseline search optimises 'multiplications' or 'memory', not '${String(objective)}'`);
-    const strategy = typeof p.strategy === 'string' ? p.strategy : 'random';
-    if (!STRATEGIES.includes(strategy)) throw new JobRefused(`unknown search strategy '${strategy}' (available until the search engine lands: ${STRATEGIES.join(', ')})`);
-    const seed = Number.isInteger(p.seed) ? (p.seed as number) : 0;
+    if (!['multiplications', 'memory', 'time'].includes(objective)) throw new JobRefused(`unknown objective '${String(objective)}' (multiplications, memory, time)`);
+    const method = (p.strategy ?? 'all') as Method;
+    if (!METHODS.includes(method)) throw new JobRefused(`unknown search strategy '${String(p.strategy)}' (${METHODS.join(', ')})`);
+    const seed = Number.isInteger(p.seed) ? (p.seed as number) : 1;
     if (input.text === undefined) throw new JobRefused('a search needs a document');
-    return { objective, strategy, seed };
+    const limitBytes = typeof p.limitBytes === 'number' && p.limitBytes > 0 ? p.limitBytes : undefined;
+    return { objective, method, seed, ...(limitBytes !== undefined ? { limitBytes } : {}) };
   },
-  run(input, p, ctx) {
+  async run(input, p, ctx) {
     const c = compile(input.text!);
     let graph;
     try {
-      const item = findItem(c, input.item, ['function', 'model']);
-      graph = graphOf(c, item);
+      graph = graphOf(c, findItem(c, input.item, ['function', 'model', 'grad']));
     } catch (e) {
       if (e instanceof ItemError) throw new JobRefused(e.message);
       throw e;
     }
-    const el = Eliminator.symbolic(graph);
-    const score = (order: number[]): { muls: number; peak: number } => {
-      const muls = el.run(order);
-      return { muls, peak: el.peakBytes };
-    };
-    const value = (s: { muls: number; peak: number }): number => (p.objective === 'memory' ? s.peak : s.muls);
-    let bestOrder = markowitzOrder(graph);
-    let best = score(bestOrder);
-    let evaluated = 1;
-    const result = (): SearchResult => ({ order: bestOrder, multiplications: best.muls, peakMemoryBytes: best.peak, evaluated, strategy: `${p.strategy} (baseline)`, objective: p.objective });
-    ctx.report({ message: `Markowitz: ${best.muls} mults`, best: result() });
-    const rng = new Rng(p.seed);
-    const order = el.linearized.eliminable.slice();
-    while (!ctx.shouldStop) {
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = rng.int(i + 1);
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
-      const s = score(order);
-      evaluated++;
-      if (value(s) < value(best)) {
-        best = s;
-        bestOrder = order.slice();
-      }
-      if (evaluated % 16 === 0) {
-        ctx.report({ message: `best ${best.muls} mults after ${evaluated} orders`, best: result(), point: { x: evaluated, y: { multiplications: best.muls } } });
-      }
+    const budgetMs = Number.isFinite(ctx.remainingMs) ? Math.max(50, ctx.remainingMs) : 10_000;
+    try {
+      const r = await search(graph, {
+        objective: p.objective, method: p.method, budgetMs, seed: p.seed, signal: ctx.signal,
+        ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}),
+        // Timing orders is for objective `time` only: it would hold up a cancel.
+        measure: p.objective === 'time',
+        onProgress: (pr) => {
+          // The engine's progress has the best cost but not its order: a best-so-far
+          // handed back after a forced stop says so (`partial`, empty order).
+          const best: SearchResult | undefined = Number.isFinite(pr.bestMultiplications)
+            ? { order: [], partial: true, multiplications: pr.bestMultiplications, peakMemoryBytes: pr.bestPeakMemoryBytes, evaluated: pr.evaluations, method: pr.bestMethod }
+            : undefined;
+          ctx.report({
+            ...(best ? { best } : {}),
+            message: Number.isFinite(pr.bestMultiplications)
+              ? `best ${pr.bestMultiplications.toLocaleString('en-US')} mults (${pr.bestMethod}) after ${pr.evaluations.toLocaleString('en-US')} orders`
+              : 'searching',
+            percentage: Math.min(100, (100 * pr.elapsedMs) / budgetMs),
+            point: { x: pr.elapsedMs, y: { multiplications: pr.bestMultiplications, peakMemoryBytes: pr.bestPeakMemoryBytes } },
+          });
+        },
+      });
+      const b = r.best;
+      return {
+        order: b.order, names: b.names, multiplications: b.multiplications, additions: b.additions, peakMemoryBytes: b.peakMemoryBytes,
+        evaluated: r.evaluations, method: b.method, objective: r.objectiveText, baselines: {
+          forward: r.baselines.forward.multiplications, reverse: r.baselines.reverse.multiplications, markowitz: r.baselines.markowitz.multiplications,
+        },
+        stoppedBy: r.stoppedBy, notes: r.notes, ...(r.infeasible ? { infeasible: r.infeasible.message } : {}),
+      };
+    } catch (e) {
+      if (e instanceof SearchOptionError) throw new JobRefused(e.message);
+      throw e;
     }
-    return result();
   },
 };

@@ -18,13 +18,15 @@ import type { EligoSettings } from '../protocol.js';
 import type { Snapshot, Workspace } from './documents.js';
 import type { EvalOutcome } from './evalPoint.js';
 import type { AnalysisRun, AnalysisWorker } from './analysisWorker.js';
-import { itemKey, moveEntry, shiftDiagnostic, type ItemEntry } from './itemAnalysis.js';
+import { itemKey, moveEntry, shiftDiagnostic, type ItemEntry, type RuleFigures } from './itemAnalysis.js';
 import type { Settings } from './settings.js';
 
 export interface ItemResult {
   readonly item: NamedItem;
   readonly analysis: ItemAnalysis;
   readonly evaluation?: EvalOutcome;
+  /** A rule's cost and update program (rules engine). */
+  readonly rule?: RuleFigures;
   /** Analysis warnings of this item (NaN, vanishing surrogate, memory over the profile). */
   readonly warnings: readonly Diagnostic[];
   readonly key: string;

@@ -26,7 +26,7 @@ export function figures(a: DocumentAnalysis, r: ItemResult, runs: ReadonlyMap<st
   if (r.item.kind === 'rule') {
     const node = r.item.scope?.kind === 'rule' ? r.item.scope.item : undefined;
     if (!node) return undefined;
-    return ruleFigures(node, lastRun(runs, a.uri, r, 'train'));
+    return ruleFigures(node, r, lastRun(runs, a.uri, r, 'train'));
   }
   if (analysis.problem) return { title: `⚠ ${analysis.problem.message}`, tooltip: 'No costs: the item has no graph yet.' };
   const g = analysis.graph;
@@ -51,11 +51,20 @@ export function figures(a: DocumentAnalysis, r: ItemResult, runs: ReadonlyMap<st
   return { title, tooltip: lines.join('\n') };
 }
 
-function ruleFigures(rule: RuleItem, train: LastRun | undefined): { title: string; tooltip: string } {
+function ruleFigures(rule: RuleItem, r: ItemResult, train: LastRun | undefined): { title: string; tooltip: string } {
   const schedule = rule.body.find((s) => s.kind === 'schedule');
   const approx = rule.body.filter((s) => s.kind === 'approximate').length;
   const parts = [`schedule ${schedule?.kind === 'schedule' ? schedule.schedule.kind : 'reverse (default)'}`, `${approx} approximation${approx === 1 ? '' : 's'}`];
   const tip = [`Rule '${rule.name.name}' for model '${rule.model.name}'.`];
+  const k = r.rule;
+  if (k) {
+    parts.push(`${fmtCount(k.multiplicationsPerStep)} mults/step`, `${k.online ? 'traces' : 'memory'} ${fmtBytes(k.memoryBytes)}`);
+    tip.push(
+      `Rules engine: ${fmtNumber(k.multiplicationsPerStep)} multiplications and ${fmtNumber(k.additionsPerStep)} additions per step; memory ${fmtBytes(k.memoryBytes)} ` +
+      `(traces ${fmtBytes(k.traceBytes)}, history ${fmtBytes(k.historyBytes)}${k.online ? ', independent of T' : `, for T = ${k.steps}`}).`,
+    );
+    if (k.hardware) tip.push(`${k.hardware.profile}: ${k.hardware.fits ? 'fits' : `does not fit — ${k.hardware.reasons.join('; ')}`} (${fmtBytes(k.hardware.perCoreBytes)} per core).`);
+  }
   if (train?.kind === 'train') {
     const t = train.result;
     if (t.accuracy !== undefined) parts.push(`accuracy ${fmtNumber(100 * t.accuracy)}%`);

@@ -81,7 +81,12 @@ function nameHover(snap: Snapshot, occ: Occurrence, a: DocumentAnalysis | undefi
   if (sym.kind === 'item') {
     const r = a?.items.find((x) => x.item.name === sym.name && x.item.nameRange.start === sym.decl.start);
     const f = a && r ? figures(a, r, runs) : undefined;
-    return md([code(declaration(snap, sym)), f ? `${f.title}\n\n${f.tooltip.replace(/\n/g, '  \n')}` : undefined]);
+    const program = r?.rule?.program;
+    return md([
+      code(declaration(snap, sym)),
+      f ? `${f.title}\n\n${f.tooltip.replace(/\n/g, '  \n')}` : undefined,
+      program?.length ? `**Update program** (every step):\n\n${code(program.join('\n'))}` : undefined,
+    ]);
   }
   const r = itemResult(a, occ.range.start);
   const point = pointOf(r);

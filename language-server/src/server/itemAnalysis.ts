@@ -11,8 +11,26 @@ import { evalComment } from '../graph/inputs.js';
 import type { Diagnostic, Range } from '../lang/ast.js';
 import { formatBytes } from '../lang/check.js';
 import type { EligoSettings } from '../protocol.js';
+import { analyseRules, resolveProfile, type AnalysedRule } from '../rules/diagnostics.js';
+import { checkHardware } from '../rules/hardware.js';
 import { evaluateItem, shiftEvalPoint, VANISHING_RATIO, type EvalOutcome } from './evalPoint.js';
 import { profileMemory } from './settings.js';
+
+/** What the rules engine says about a rule item: its cost and, for an online rule, its update program. */
+export interface RuleFigures {
+  readonly schedule: string;
+  readonly online: boolean;
+  readonly steps: number;
+  readonly multiplicationsPerStep: number;
+  readonly additionsPerStep: number;
+  readonly memoryBytes: number;
+  readonly traceBytes: number;
+  readonly historyBytes: number;
+  /** The derived per-step update equations (plain text), for online rules. */
+  readonly program?: readonly string[];
+  /** Fit to the configured hardware profile, when it is a chip profile. */
+  readonly hardware?: { readonly profile: string; readonly fits: boolean; readonly reasons: readonly string[]; readonly perCoreBytes: number };
+}
 
 export interface ItemEntry {
   /** Item start offset when computed: results are moved by the difference. */
@@ -20,6 +38,7 @@ export interface ItemEntry {
   readonly analysis: ItemAnalysis;
   readonly evaluation?: EvalOutcome;
   readonly warnings: readonly Diagnostic[];
+  readonly rule?: RuleFigures;
 }
 
 export function shiftRange(r: Range, d: number): Range {
@@ -32,7 +51,7 @@ export function shiftDiagnostic(x: Diagnostic, d: number): Diagnostic {
 }
 
 /** An entry computed at another offset, moved to where `item` starts now. */
-export function moveEntry(e: ItemEntry, item: NamedItem): { analysis: ItemAnalysis; evaluation?: EvalOutcome; warnings: Diagnostic[] } {
+export function moveEntry(e: ItemEntry, item: NamedItem): { analysis: ItemAnalysis; evaluation?: EvalOutcome; warnings: Diagnostic[]; rule?: RuleFigures } {
   const d = item.range.start - e.start;
   const a = e.analysis;
   const analysis: ItemAnalysis = {
@@ -40,7 +59,7 @@ export function moveEntry(e: ItemEntry, item: NamedItem): { analysis: ItemAnalys
     ...(a.problem ? { problem: { message: a.problem.message, ...(a.problem.range ? { range: shiftRange(a.problem.range, d) } : {}) } } : {}),
   };
   const evaluation = e.evaluation && 'point' in e.evaluation ? { point: shiftEvalPoint(e.evaluation.point, d) } : e.evaluation;
-  return { analysis, ...(evaluation ? { evaluation } : {}), warnings: e.warnings.map((w) => shiftDiagnostic(w, d)) };
+  return { analysis, ...(evaluation ? { evaluation } : {}), warnings: e.warnings.map((w) => shiftDiagnostic(w, d)), ...(e.rule ? { rule: e.rule } : {}) };
 }
 
 /** Everything an item's analysis depends on, hashed. */
@@ -53,7 +72,7 @@ export function itemKey(c: Compiled, item: NamedItem, settings: EligoSettings): 
     if (it.kind === 'dim' || it.kind === 'const') h.update(`${text.slice(it.range.start, it.range.end)}\n`);
   }
   if (item.kind === 'function' || item.kind === 'grad') h.update(`\0eval ${evalComment(text, item.range.start) ?? ''}`);
-  if (item.kind === 'model') h.update(`\0steps ${settings.analysis.steps}`);
+  if (item.kind === 'model' || item.kind === 'rule') h.update(`\0steps ${settings.analysis.steps}`);
   if (item.kind === 'rule' || item.kind === 'grad') {
     // A rule reads its model; a grad item its function.
     const scope = item.scope;
@@ -65,14 +84,78 @@ export function itemKey(c: Compiled, item: NamedItem, settings: EligoSettings): 
 }
 
 export function computeItem(c: Compiled, item: NamedItem, settings: EligoSettings): ItemEntry {
+  if (item.kind === 'rule') return computeRule(c, item, settings);
   let analysis: ItemAnalysis;
   try {
     analysis = analyzeItem(c, item);
   } catch (e) {
     analysis = { name: item.name, kind: item.kind, range: item.range, nameRange: item.nameRange, problem: { message: `analysis failed: ${(e as Error).message}` } };
   }
-  const evaluation = item.kind !== 'rule' && !item.hasErrors ? evaluateItem(c, item, settings.analysis.steps) : undefined;
+  const evaluation = !item.hasErrors ? evaluateItem(c, item, settings.analysis.steps) : undefined;
   return { start: item.range.start, analysis, ...(evaluation ? { evaluation } : {}), warnings: itemWarnings(c, item, analysis, evaluation, settings) };
+}
+
+/** The rules of a compiled file, analysed once per file and settings (a file's rules share their models). */
+const ruleCache = new WeakMap<Compiled, Map<string, AnalysedRule[] | Error>>();
+
+function rulesOf(c: Compiled, settings: EligoSettings): AnalysedRule[] | Error {
+  let byKey = ruleCache.get(c);
+  if (!byKey) ruleCache.set(c, (byKey = new Map()));
+  const key = `${settings.analysis.steps}\0${settings.hardwareProfile}`;
+  let r = byKey.get(key);
+  if (!r) {
+    try {
+      r = analyseRules(c, { steps: settings.analysis.steps, hardwareProfile: settings.hardwareProfile });
+    } catch (e) {
+      r = e as Error;
+    }
+    byKey.set(key, r);
+  }
+  return r;
+}
+
+/** A rule item: the rules engine's diagnostics (memory, schedule, blocks), cost and update program. */
+function computeRule(c: Compiled, item: NamedItem, settings: EligoSettings): ItemEntry {
+  const base: ItemAnalysis = { name: item.name, kind: item.kind, range: item.range, nameRange: item.nameRange };
+  // A rule of a model with errors says nothing more: the model's error is the one to fix.
+  const model = item.scope?.kind === 'rule' ? item.scope.model?.item.name.name : undefined;
+  if (item.hasErrors || c.items.some((i) => i.kind === 'model' && i.name === model && i.hasErrors)) return { start: item.range.start, analysis: base, warnings: [] };
+  const all = rulesOf(c, settings);
+  if (all instanceof Error) {
+    return {
+      start: item.range.start, analysis: { ...base, problem: { message: `the rule could not be analysed: ${all.message}`, range: item.nameRange } },
+      warnings: [{ range: item.nameRange, severity: 'warning', code: 'rule.internal', message: `rule '${item.name}' could not be analysed: ${all.message}` }],
+    };
+  }
+  const r = all.find((x) => x.name === item.name && x.range.start === item.range.start);
+  if (!r) return { start: item.range.start, analysis: base, warnings: [] };
+  const warnings: Diagnostic[] = [...r.diagnostics];
+  let figures: RuleFigures | undefined;
+  if (r.cost) {
+    const k = r.cost;
+    const online = k.online && r.rule !== undefined;
+    const program = online ? r.rule!.derived.program : null;
+    const profile = resolveProfile(settings.hardwareProfile);
+    let hardware: RuleFigures['hardware'];
+    if (profile) {
+      const fit = checkHardware(profile, k.online, program);
+      hardware = { profile: profile.name, fits: fit.fits, reasons: fit.reasons, perCoreBytes: fit.perCoreBytes };
+      if (!fit.fits && !warnings.some((w) => w.code === 'rule.not-online')) {
+        warnings.push({
+          range: item.nameRange, severity: 'warning', code: 'rule.hardware',
+          message: `rule '${item.name}' does not fit ${profile.name}: ${fit.reasons.join('; ')}`,
+          data: { profile: profile.id, perCoreBytes: fit.perCoreBytes },
+        });
+      }
+    }
+    figures = {
+      schedule: k.schedule, online: k.online, steps: k.steps, multiplicationsPerStep: k.multiplicationsPerStep, additionsPerStep: k.additionsPerStep,
+      memoryBytes: k.memoryBytes, traceBytes: k.memory.traceBytes, historyBytes: k.memory.historyBytes,
+      ...(program ? { program: program.equations.text } : {}),
+      ...(hardware ? { hardware } : {}),
+    };
+  }
+  return { start: item.range.start, analysis: base, warnings, ...(figures ? { rule: figures } : {}) };
 }
 
 const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? String(Number(x.toPrecision(4))) : x.toExponential(2));

@@ -28,6 +28,13 @@ function sendStatus(ctx: ServerContext): void {
   void ctx.connection.sendNotification(ServerStatusNotification.method, { jobs: [...running.values()] });
 }
 
+/**
+ * How long a stopped job may take to hand back its result before it is
+ * terminated: the search engine stops its own threads (and kills a slow one
+ * after 120 ms), so it gets a little longer than the runner's default.
+ */
+const JOB_GRACE_MS: Readonly<Record<string, number>> = { search: 150 };
+
 interface JobRequest {
   readonly uri?: string;
   readonly item?: string;
@@ -66,6 +73,7 @@ export async function runJobRequest(
   reporter.begin(title, 0, 'starting', true);
   const handle = ctx.jobs.start(kind, { ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(text !== undefined ? { text } : {}), ...(itemName !== undefined ? { item: itemName } : {}), settings, params }, {
     ...(budgetSeconds !== undefined ? { budgetMs: budgetSeconds * 1000 } : {}),
+    ...(JOB_GRACE_MS[kind] !== undefined ? { graceMs: JOB_GRACE_MS[kind] } : {}),
     onProgress: (r, jobId) => {
       reporter.report(r.percentage !== undefined ? Math.round(r.percentage) : 0, r.message ?? '');
       void ctx.connection.sendNotification(JobProgressNotification.method, {
