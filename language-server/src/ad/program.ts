@@ -28,7 +28,7 @@
 import { sizeOf, type Graph, type Shape, type Tensor, type Vertex } from '../graph/types.js';
 import { evaluateBatch, isBinary, isUnary, reduceAxes, reduceMap, type BatchTensor } from '../graph/evaluate.js';
 import { SparsityTable } from './eliminate.js';
-import { DEFAULT_MAX_BYTES, denseJacobianBytes, JacobianTooLargeError, type JacobianBlock } from './jacobian.js';
+import { DEFAULT_MAX_BYTES, denseJacobianBytes, JacobianTooLargeError, type JacobianBlock, type JacobianResult } from './jacobian.js';
 import { checkGraph, linearize, NonFiniteError } from './linearize.js';
 import { resolveOrder, type OrderName } from './orders.js';
 import { binaryDerivative, partialJacobian, partialSparsity, powcDerivative, surrogateDerivative, unaryDerivative } from './rules.js';
@@ -833,7 +833,7 @@ export function compileJacobianProgram(graph: Graph, order: readonly number[] | 
       for (let b0 = 0; b0 < B; b0 += chunk) {
         const m = Math.min(chunk, B - b0);
         for (const p of partials) p.run(values, w, m, b0);
-        if (runOptions.checkFinite) checkPartials(graph, partials, w, m, b0);
+        if (runOptions.checkFinite) checkPartials(graph, partials, w, m, b0, B);
         if (timings) { const now = performance.now(); timings.partials += now - t; t = now; }
         if (m === 1) exec1(code, consts, w);
         else execB(code, consts, w, m);
@@ -1010,20 +1010,20 @@ function checkValues(graph: Graph, values: readonly BatchTensor[]): void {
     const size = sizeOf(v.shape);
     for (let q = 0; q < t.data.length; q++) {
       if (!Number.isFinite(t.data[q]!)) {
-        const sample = t.shared ? 'every sample' : `sample ${Math.floor(q / size)}`;
-        throw new NonFiniteError(`${describe(graph, v.id)} is ${t.data[q]} at this point (${sample}${size > 1 ? `, element ${q % size}` : ''})`, v.id, v.range, 'value');
+        const where = [t.shared || t.data.length === size ? '' : `sample ${Math.floor(q / size)}`, size > 1 ? `element ${q % size}` : ''].filter(Boolean).join(', ');
+        throw new NonFiniteError(`${describe(graph, v.id)} is ${t.data[q]} at this point${where ? ` (${where})` : ''}`, v.id, v.range, 'value');
       }
     }
   }
 }
 
-function checkPartials(graph: Graph, partials: readonly PartialSpec[], w: Float64Array, B: number, b0: number): void {
+function checkPartials(graph: Graph, partials: readonly PartialSpec[], w: Float64Array, B: number, b0: number, total: number): void {
   for (const p of partials) {
     for (let q = p.off * B; q < (p.off + p.count) * B; q++) {
       if (!Number.isFinite(w[q]!)) {
         const v = graph.vertices[p.vertex]!;
         throw new NonFiniteError(
-          `the derivative of ${describe(graph, v.id)} with respect to its operand ${p.operand} (${describe(graph, v.inputs[p.operand]!)}) is ${w[q]} at this point (sample ${b0 + (q % B)})`,
+          `the derivative of ${describe(graph, v.id)} with respect to its operand ${p.operand} (${describe(graph, v.inputs[p.operand]!)}) is ${w[q]} at this point${total > 1 ? ` (sample ${b0 + (q % B)})` : ''}`,
           v.id, v.range, 'partial', p.operand,
         );
       }
@@ -1039,6 +1039,23 @@ export function programJacobian(
 ): BatchJacobian {
   const program = compileJacobianProgram(graph, order);
   return program.run(evaluateBatch(graph, leaves, batch), batch, options);
+}
+
+/**
+ * jacobian()'s contract — the same result type, errors and checks (NaN/Inf
+ * values and partials as NonFiniteError, the memory limit, order validation) —
+ * computed by a Jacobian program at one point.
+ */
+export function jacobianByProgram(
+  graph: Graph, leaves: ReadonlyMap<number, Tensor>, order: readonly number[] | OrderName = 'reverse', options: ProgramOptions = {},
+): JacobianResult {
+  const program = compileJacobianProgram(graph, order, options);
+  const values = evaluateBatch(graph, leaves, 1);
+  const result = program.run(values, 1, { checkFinite: true });
+  return {
+    blocks: sampleBlocks(result, 0), values: values.map((t) => ({ shape: t.shape, data: t.data })), order: program.order,
+    multiplications: program.multiplications, additions: program.additions, fillIn: program.fillIn, peakMemoryBytes: program.peakMemoryBytes,
+  };
 }
 
 /** The blocks of one sample, shaped as jacobian()'s (copies). */
