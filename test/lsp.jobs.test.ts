@@ -146,9 +146,11 @@ describe('language server: long jobs in worker threads', function () {
     assert.ok(points.some((p) => p.best?.multiplications === r.result!.multiplications));
   });
 
-  it('shows the best order a search found in the code lens of the item', async () => {
+  it('shows the best order a search found in the code lens of the item, and offers it in the graph view to step through', async () => {
     const lenses = await client.request<{ command: { title: string } }[]>('textDocument/codeLens', { textDocument: { uri } });
     assert.match(lenses[0]!.command.title, / · best [\d.k]+ mults · peak /);
+    const g = await client.request<{ layout: { elimination?: { orders: { id: string; multiplications?: number }[] } } }>('eligo/graph', { uri, item: 'lif' });
+    assert.deepEqual(g.layout.elimination!.orders.map((o) => o.id), ['forward', 'reverse', 'markowitz', 'search']);
   });
 
   it('refuses a job on an item with errors, or on an unknown item, without starting it', async () => {

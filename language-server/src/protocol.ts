@@ -72,6 +72,12 @@ export interface GraphParams extends ItemParams {
   readonly expand?: readonly string[];
   /** Unroll a model over this many steps instead of showing one step. */
   readonly unroll?: number;
+  /**
+   * An elimination order (vertex ids) to step through besides forward,
+   * reverse and Markowitz; the last search's best order of the item is
+   * offered without it.
+   */
+  readonly order?: readonly number[];
 }
 
 export interface GraphVertexJson {

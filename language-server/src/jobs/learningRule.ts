@@ -56,7 +56,8 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
     const rctx = modelContext(c, model);
     const hardware = resolveProfile(p.hardwareProfile);
     const r = await findLearningRule(rctx, {
-      budgetMs: Number.isFinite(ctx.remainingMs) ? ctx.remainingMs : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
+      // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
+      budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
       ...(hardware ? { hardware } : {}),
       onProgress: (pr) => ctx.report({ message: pr.message, percentage: pr.total > 0 ? (100 * pr.evaluated) / pr.total : 0, point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, front: pr.frontSize } } }),
     });

@@ -10,6 +10,9 @@ import { Worker } from 'node:worker_threads';
 import type { JobStatus } from '../protocol.js';
 import { CANCEL_INDEX, type FromWorker, type JobInput, type JobReport, type ToWorker } from './types.js';
 
+/** How far past its budget a job may run to hand back its result. */
+export const BUDGET_OVERRUN_MS = 1000;
+
 export interface JobOutcome {
   readonly jobId: number;
   readonly kind: string;
@@ -171,8 +174,9 @@ export class JobRunner {
       if (!job.settled) this.finish(job, { status: 'failed', message: `the job's worker exited (code ${code})` });
     });
     if (Number.isFinite(deadline)) {
-      // The job should stop itself at the deadline; past it plus the grace, it is stopped.
-      job.timers.push(setTimeout(() => this.stop(job, 'budget'), Math.max(0, deadline - Date.now()) + this.grace(job)));
+      // The job should stop itself at the deadline; an engine finishing the step in hand may
+      // overrun a little (a second at most) before it is stopped and its last best returned.
+      job.timers.push(setTimeout(() => this.stop(job, 'budget'), Math.max(0, deadline - Date.now()) + Math.max(this.grace(job), BUDGET_OVERRUN_MS)));
     }
     const msg: ToWorker = {
       type: 'start', jobId: job.jobId, kind: job.kind, input: job.input, cancel: job.flag.buffer as SharedArrayBuffer,

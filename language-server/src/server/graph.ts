@@ -5,9 +5,9 @@
 import { ResponseError, type CancellationToken } from 'vscode-languageserver/node';
 import { findItem, graphOf, ItemError, unrolled } from '../compile.js';
 import type { Graph } from '../graph/types.js';
-import { graphView, LayoutTooBigError } from '../layout/index.js';
+import { graphView, LayoutTooBigError, type OrderSpec } from '../layout/index.js';
 import { GraphRequest, type GraphJson, type GraphParams, type GraphResult } from '../protocol.js';
-import type { ServerContext } from './context.js';
+import { runKey, type ServerContext } from './context.js';
 import type { Snapshot } from './documents.js';
 
 /** Request failed (LSP's RequestFailed): the item does not exist or has errors. */
@@ -58,13 +58,24 @@ export async function graphRequest(ctx: ServerContext, p: GraphParams, token?: C
   }
   const base = { uri: p.uri, item: item.name, version: snap.version, graph: graphJson(snap, graph), settings: ctx.settings.value };
   if (token?.isCancellationRequested) return base;
+  // Orders to step through: the classic three, a given one, and the last search's best for this item's text.
+  const orders: OrderSpec[] = ['forward', 'reverse', 'markowitz'];
+  if (steps === undefined) {
+    if (p.order?.length) orders.push({ id: 'given', label: 'Given order', order: p.order });
+    const a = await ctx.analyzer.current(p.uri);
+    const key = a?.items.find((r) => r.item.name === item.name)?.key;
+    const run = ctx.lastRuns.get(runKey(p.uri, item.name, 'search'));
+    if (run?.kind === 'search' && run.key === key && run.result.order.length > 0) {
+      orders.push({ id: 'search', label: `Best found (${String(run.result.method ?? 'search')})`, order: run.result.order });
+    }
+  }
   try {
     const layout = await graphView(c, {
       item: item.name,
       ...(steps !== undefined && item.kind === 'model' ? { view: 'unrolled' as const, steps } : {}),
       collapse: p.collapsed === undefined ? 'auto' : p.collapsed ? 'all' : 'none',
       ...(p.expand ? { expand: p.expand } : {}),
-    });
+    }, { orders });
     return { ...base, layout };
   } catch (e) {
     if (e instanceof LayoutTooBigError || e instanceof ItemError) return { ...base, problem: e.message };

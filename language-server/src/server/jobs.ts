@@ -31,9 +31,9 @@ function sendStatus(ctx: ServerContext): void {
 /**
  * How long a stopped job may take to hand back its result before it is
  * terminated: the search engine stops its own threads (and kills a slow one
- * after 120 ms), so it gets a little longer than the runner's default.
+ * after 120 ms), so the engines get a little longer than the runner's default.
  */
-const JOB_GRACE_MS: Readonly<Record<string, number>> = { search: 150 };
+const JOB_GRACE_MS: Readonly<Record<string, number>> = { search: 150, findLearningRule: 150 };
 
 interface JobRequest {
   readonly uri?: string;
