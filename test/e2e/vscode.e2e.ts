@@ -34,9 +34,17 @@ async function shot(page: Page, name: string): Promise<void> {
 
 /** Runs a command from the palette by its full title ("Eligo: Show Graph"). */
 async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input').first();
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
   await input.fill(`>${title}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
   await page.keyboard.press('Enter');
@@ -58,10 +66,18 @@ async function acceptQuickPick(page: Page, titlePart: string): Promise<string> {
 /** Puts the cursor into the LIF model (commands work on the item at the cursor). */
 async function focusEditor(page: Page): Promise<void> {
   await page.locator('.tabs-container .tab', { hasText: 'lif.eligo' }).first().click();
-  // Go to line 19, `u[t+1] = …` (Ctrl+G), inside `model lif`.
-  await page.keyboard.press('Control+G');
+  // Go to line 19, `u[t+1] = …`, inside `model lif`: the quick input in its `:` mode.
   const input = page.locator('.quick-input-widget input').first();
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
   await input.fill(':19');
   await page.keyboard.press('Enter');
   await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
