@@ -8,8 +8,9 @@ import { evalCommand } from './cli/eval.js';
 import { graphCommand } from './cli/graph.js';
 import { findRuleCommand, rulesCommand } from './cli/rules.js';
 import { searchCommand } from './cli/search.js';
+import { trainCommand } from './cli/train.js';
 
-const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand];
+const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand];
 
 export function registerCommand(cmd: Command): void {
   commands.push(cmd);

@@ -204,22 +204,28 @@ function binaryFn(tf: Tf, op: string): (x: T, y: T) => T {
  * otherwise, ~10× slower), so products with a transposed weight use a
  * transpose computed once per weight value.
  */
-const transposes = new Map<object, T>();
+const transposes = new Map<object, { readonly source: T; readonly t: T }>();
 
 export function transposeOf(tf: Tf, w: T): T {
   const key = w.dataId as object;
-  let t = transposes.get(key);
-  if (!t || t.isDisposed) {
-    if (transposes.size >= 64) releaseTransposes();
-    t = tf.keep(tf.transpose(w));
-    transposes.set(key, t);
+  const hit = transposes.get(key);
+  if (hit && !hit.t.isDisposed) return hit.t;
+  // Drop transposes whose matrix is gone or has new values (a Variable after assign).
+  for (const [k, e] of transposes) {
+    if (e.source.isDisposed || e.source.dataId !== k || e.t.isDisposed) {
+      e.t.dispose();
+      transposes.delete(k);
+    }
   }
+  if (transposes.size >= 64) releaseTransposes();
+  const t = tf.keep(tf.transpose(w));
+  transposes.set(key, { source: w, t });
   return t;
 }
 
 /** Frees the memoised transposes (after parameters change, and at the end of a run). */
 export function releaseTransposes(): void {
-  for (const t of transposes.values()) t.dispose();
+  for (const e of transposes.values()) e.t.dispose();
   transposes.clear();
 }
 

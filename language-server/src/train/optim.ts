@@ -74,7 +74,12 @@ export class Optimizer {
     const o = this.options;
     const lr = learningRateAt(o, this.step, total);
     const present = grads.filter((g): g is T => g !== undefined);
-    const norm = present.length ? Math.sqrt(tf.tidy(() => tf.addN(present.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!) : 0;
+    let norm = 0;
+    if (present.length) {
+      const sq = tf.tidy(() => tf.addN(present.map((g) => tf.sum(tf.square(g)))));
+      norm = Math.sqrt(sq.dataSync()[0]!);
+      sq.dispose();
+    }
     const scale = o.clip !== undefined && norm > o.clip ? o.clip / norm : 1;
     this.step++;
     const t = this.step;

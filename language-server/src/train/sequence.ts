@@ -191,7 +191,9 @@ export async function onlineBatch(exec: OnlineExecutor, params: readonly T[], ba
       const d = stepTensors(tf, batch, t, spec.input.shape, spec.target.shape);
       try {
         const r = exec.step(params, d);
-        loss += tf.tidy(() => tf.sum(tf.mul(r.loss, d.w))).dataSync()[0]!;
+        const l = tf.tidy(() => tf.sum(tf.mul(r.loss, d.w)));
+        loss += l.dataSync()[0]!;
+        l.dispose();
         scorer.add(t, r.prediction);
         r.loss.dispose();
         r.prediction?.dispose();

@@ -205,7 +205,9 @@ function nonFinite(tf: Tf, loss: number, grads: readonly (T | undefined)[], name
   for (let i = 0; i < grads.length; i++) {
     const g = grads[i];
     if (!g) continue;
-    const s = tf.tidy(() => tf.sum(tf.abs(g))).dataSync()[0]!;
+    const st = tf.tidy(() => tf.sum(tf.abs(g)));
+    const s = st.dataSync()[0]!;
+    st.dispose();
     if (!Number.isFinite(s)) {
       const d = g.dataSync();
       const k = d.findIndex((v) => !Number.isFinite(v));

@@ -29,6 +29,11 @@ export function checkKeys(p: TaskParams, task: string, known: readonly string[])
   if (bad.length) throw new TaskError(`${task}: unknown setting${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')} (it takes: ${known.join(', ')})`);
 }
 
+/** "inputs 3–7" or "input 3" for the channels [lo, hi). */
+function chans([lo, hi]: [number, number]): string {
+  return hi - lo === 1 ? `input ${lo}` : `inputs ${lo}–${hi - 1}`;
+}
+
 /** Splits channels [0, n) into `k` groups of ⌊n/k⌋ (the remainder goes to the last group). */
 function groups(n: number, k: number): [number, number][] {
   const size = Math.floor(n / k);
@@ -89,7 +94,7 @@ export function correlatedTask(ctx: TaskContext, p: TaskParams): Task {
   return generated(ctx, {
     name: `correlated(T=${T}, correlation=${correlation}, delay=${delay})`, kind: 'classification', classes: 2, scoring: 'sequence',
     steps: T, ...sizes(p, name), chance: 0.5,
-    encoding: `inputs ${A![0]}–${A![1] - 1} and ${B![0]}–${B![1] - 1} are two groups of Poisson spike trains (rate ${rate} per step) for ${cue} steps; in the group named by the label (0: the first) the channels copy a common source with probability ${correlation}; ${delay > 0 ? `then ${delay} silent steps; ` : ''}outputs 0/1 are scored one-hot over the last ${window} steps`,
+    encoding: `${chans(A!)} and ${chans(B!)} are two groups of Poisson spike trains (rate ${rate} per step) for ${cue} steps; in the group named by the label (0: the first) the channels copy a common source with probability ${correlation}; ${delay > 0 ? `then ${delay} silent steps; ` : ''}outputs 0/1 are scored one-hot over the last ${window} steps`,
   }, (bb, b, rng) => {
     const label = rng.int(2);
     const [cLo, cHi] = label === 0 ? A! : B!;
@@ -133,7 +138,7 @@ export function storeRecallTask(ctx: TaskContext, p: TaskParams): Task {
   return generated(ctx, {
     name: `store-recall(T=${T}, period=${period})`, kind: 'classification', classes: 2, scoring: 'sequence',
     steps: T, ...sizes(p, name), chance: 0.5,
-    encoding: `inputs ${S![0]}–${S![1] - 1} store, ${R![0]}–${R![1] - 1} recall, ${V0![0]}–${V0![1] - 1} value 0, ${V1![0]}–${V1![1] - 1} value 1: Poisson spikes (rate ${rate}) during ${period}-step periods, background rate ${noise}; a random bit every period, store in one of the first ${Math.max(1, Math.floor(periods / 2))} periods, recall in the last; outputs 0/1 are scored one-hot during the recall period`,
+    encoding: `${chans(S!)} store, ${chans(R!)} recall, ${chans(V0!)} value 0, ${chans(V1!)} value 1: Poisson spikes (rate ${rate}) during ${period}-step periods, background rate ${noise}; a random bit every period, store in one of the first ${Math.max(1, Math.floor(periods / 2))} periods, recall in the last; outputs 0/1 are scored one-hot during the recall period`,
   }, (bb, b, rng) => {
     const store = rng.int(Math.max(1, Math.floor(periods / 2)));
     const last = periods - 1;
@@ -178,7 +183,7 @@ export function evidenceTask(ctx: TaskContext, p: TaskParams): Task {
   return generated(ctx, {
     name: `evidence(T=${T}, cues=${cues})`, kind: 'classification', classes: 2, scoring: 'sequence',
     steps: T, ...sizes(p, name), chance: 0.5,
-    encoding: `inputs ${L![0]}–${L![1] - 1} left cues, ${Rt![0]}–${Rt![1] - 1} right cues, ${Rc![0]}–${Rc![1] - 1} recall, ${N![0]}–${N![1] - 1} noise (rate ${noise}); ${cues} cues of ${on} steps (Poisson rate ${rate}) every ${slot} steps, a delay, then the recall cue for the last ${recall} steps; outputs 0 (left) / 1 (right) are scored one-hot during the recall`,
+    encoding: `${chans(L!)} left cues, ${chans(Rt!)} right cues, ${chans(Rc!)} recall, ${chans(N!)} noise (rate ${noise}); ${cues} cues of ${on} steps (Poisson rate ${rate}) every ${slot} steps, a delay, then the recall cue for the last ${recall} steps; outputs 0 (left) / 1 (right) are scored one-hot during the recall`,
   }, (bb, b, rng) => {
     let left = 0;
     for (let c = 0; c < cues; c++) {
@@ -250,7 +255,7 @@ export function addingTask(ctx: TaskContext, p: TaskParams): Task {
   const [V, M] = groups(ctx.nIn, 2);
   return generated(ctx, {
     name: `adding(T=${T})`, kind: 'regression', scoring: 'sequence', steps: T, ...sizes(p, name),
-    encoding: `inputs ${V![0]}–${V![1] - 1} all carry the value (uniform in [0, 1]) of each step, inputs ${M![0]}–${M![1] - 1} the marker (1 on two steps, one in each half); the output regresses the sum of the marked values at the last step`,
+    encoding: `${chans(V!)} carry the value (uniform in [0, 1]) of each step, ${chans(M!)} the marker (1 on two steps, one in each half); the output regresses the sum of the marked values at the last step`,
   }, (bb, b, rng) => {
     const m1 = rng.int(Math.floor(T / 2));
     const m2 = Math.floor(T / 2) + rng.int(T - Math.floor(T / 2) - 1);
@@ -284,7 +289,7 @@ export function copyTask(ctx: TaskContext, p: TaskParams): Task {
   const T = 2 * length + delay + 1;
   return generated(ctx, {
     name: `copy(length=${length}, delay=${delay})`, kind: 'classification', classes: symbols, scoring: 'step', steps: T, ...sizes(p, name), chance: 1 / symbols,
-    encoding: `inputs 0–${symbols - 1} show ${length} random symbols one-hot, one per step; after ${delay} blank steps input ${symbols} is the recall cue; the next ${length} steps are scored one-hot on outputs 0–${symbols - 1}${ctx.nIn > symbols + 1 ? `; inputs ${symbols + 1}–${ctx.nIn - 1} stay 0` : ''}`,
+    encoding: `${chans([0, symbols])} show ${length} random symbols one-hot, one per step; after ${delay} blank steps input ${symbols} is the recall cue; the next ${length} steps are scored one-hot on outputs 0–${symbols - 1}${ctx.nIn > symbols + 1 ? `; ${chans([symbols + 1, ctx.nIn])} stay${ctx.nIn - symbols - 1 === 1 ? 's' : ''} 0` : ''}`,
   }, (bb, b, rng) => {
     const seq = Array.from({ length }, () => rng.int(symbols));
     seq.forEach((s, t) => bb.setX(t, b, s, 1));
