@@ -2,8 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { classicCosts, type OrderCost } from '../analyze.js';
 import { compile, findItem, graphOf, ItemError, type NamedItem } from '../compile.js';
 import { costOf } from '../ad/costs.js';
-import { JacobianTooLargeError, NonFiniteError } from '../ad/jacobian.js';
-import { jacobianByProgram } from '../ad/program.js';
+import { jacobian, JacobianTooLargeError, NonFiniteError } from '../ad/jacobian.js';
 import { OrderError } from '../ad/orders.js';
 import { verifyJacobian, type Verification } from '../ad/verify.js';
 import { formatBytes } from '../lang/check.js';
@@ -57,7 +56,7 @@ function report(c: ReturnType<typeof compile>, item: NamedItem, orderSpec: strin
     const point = evaluationPoint(c, item, graph, steps);
     const names = ['forward', 'reverse', 'markowitz'] as const;
     const best = given ?? names.reduce((a, b) => (costs[b]!.multiplications < costs[a]!.multiplications ? b : a), names[0] as (typeof names)[number]);
-    const result = jacobianByProgram(graph, point.leaves, best); // jacobian()'s contract, compiled (ad/program.ts)
+    const result = jacobian(graph, point.leaves, best);
     out.verify = { ...verifyJacobian(graph, point.leaves, result), order: Array.isArray(best) ? 'given' : best };
   }
   return out;
