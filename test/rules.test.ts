@@ -260,6 +260,8 @@ describe('rules: find learning rule', function () {
     assert.equal(knownRule(space, ['keep', 'diagonal'], 'online'), 'SnAp-1 (diagonal RTRL)');
     assert.equal(knownRule(space, ['zero', 'zero'], 'online'), 'no recurrent credit');
     assert.equal(knownRule(space, ['zero', 'keep'], 'online'), null);
+    assert.equal(knownRule(space, ['keep', 'zero'], 'reverse'), 'e-prop (reverse)');
+    assert.equal(knownRule(space, ['keep', 'diagonal'], 'reverse'), 'SnAp-1 (reverse)');
   });
 
   it('on a small LIF the front holds BPTT and e-prop, each as rule text with its figures; progress is reported', async () => {

@@ -12,7 +12,9 @@
 // for the front. (The search module's annealing and MCTS work on elimination
 // orders, a different space.) The known rules — BPTT, RTRL, e-prop,
 // SnAp-1, no recurrent credit — are evaluated first, so a short budget
-// still places them.
+// still places them. The same approximations run in reverse give the same
+// update as online (the gradient of the same approximated graph), computed
+// from the stored sequence instead of traces: those are named '… (reverse)'.
 
 import { classify, type RawBlock } from './blocks.js';
 import { alignmentSamples, exactGradients, exactRule, ruleAlignment, sampleTapes, type Alignment } from './alignment.js';
@@ -107,18 +109,21 @@ export function knownRule(space: ReturnType<typeof searchSpace>, choice: readonl
   if (space.length === 0) return null;
   const allDropped = choice.every((c) => c === 'zero');
   if (allDropped) return schedule === 'reverse' ? 'truncated BPTT (1 step)' : 'no recurrent credit';
-  if (schedule !== 'online') return null;
+  if (schedule === 'forward') return null;
+  // The same approximations in reverse give the same update, computed offline from the stored sequence.
+  const suffix = schedule === 'reverse' ? ' (reverse)' : '';
   const dense = space.map((s) => s.choices.includes('diagonal'));
   const eprop = space.every((s, k) => (dense[k] ? choice[k] === 'zero' : choice[k] === 'keep'));
-  if (eprop) return 'e-prop';
+  if (eprop) return `e-prop${suffix}`;
   const snap = space.every((s, k) => (dense[k] ? choice[k] !== 'keep' : choice[k] === 'keep')) && choice.some((c) => c === 'diagonal');
-  if (snap) return 'SnAp-1 (diagonal RTRL)';
+  if (snap) return `SnAp-1${schedule === 'reverse' ? '' : ' (diagonal RTRL)'}${suffix}`;
   return null;
 }
 
 const SLUG: Record<string, string> = {
   'BPTT': 'bptt', 'RTRL': 'rtrl', 'forward-mode RTRL': 'forward_rtrl', 'e-prop': 'eprop', 'SnAp-1 (diagonal RTRL)': 'snap1',
   'no recurrent credit': 'no_recurrent_credit', 'truncated BPTT (1 step)': 'truncated_bptt',
+  'e-prop (reverse)': 'eprop_reverse', 'SnAp-1 (reverse)': 'snap1_reverse',
 };
 
 /** a dominates b: no worse in all three objectives and better in one. */
