@@ -292,6 +292,15 @@ describe('rules: find learning rule', function () {
     assert.ok(r.evaluated.length >= 3 && r.evaluated.length < 20);
   });
 
+  it('anneals over choice vectors when the space is larger than the enumeration limit', async () => {
+    const ctx = modelContextOf(ALIF.replace('n = 64', 'n = 8'), 'alif');
+    const r = await findLearningRule(ctx, { budgetMs: 4000, steps: 15, samples: 1, seed: 2, maxExhaustive: 8 });
+    assert.equal(r.method, 'annealing');
+    assert.equal(r.stopped, 'budget');
+    assert.ok(r.evaluated.length > 10, `${r.evaluated.length} evaluated`);
+    assert.ok(r.front.some((f) => f.known === 'BPTT'));
+  });
+
   it('under Loihi 2 only rules that fit are on the front', async () => {
     const ctx = modelContextOf(LIF.replace('n = 64', 'n = 16'), 'lif');
     const r = await findLearningRule(ctx, { budgetMs: 60000, steps: 20, samples: 1, seed: 1, hardware: LOIHI2 });
