@@ -10,7 +10,7 @@ import { compile, graphOf } from '../language-server/src/compile.js';
 import { costOf } from '../language-server/src/ad/costs.js';
 import { jacobian, JacobianTooLargeError, NonFiniteError, type JacobianBlock } from '../language-server/src/ad/jacobian.js';
 import { forwardOrder, markowitzOrder, OrderError, reverseOrder } from '../language-server/src/ad/orders.js';
-import { compileJacobianProgram, programJacobian, sampleBlocks, type BatchJacobian } from '../language-server/src/ad/program.js';
+import { compileJacobianProgram, jacobianByProgram, programJacobian, sampleBlocks, type BatchJacobian } from '../language-server/src/ad/program.js';
 import { evaluateBatch } from '../language-server/src/graph/evaluate.js';
 import { evaluationPoint } from '../language-server/src/graph/point.js';
 import { sizeOf, type Graph, type Tensor } from '../language-server/src/graph/types.js';
@@ -228,6 +228,29 @@ describe('Jacobian programs: structure and guards', () => {
     const res = program.run(values, 3);
     assert.ok(Number.isNaN(res.blocks[0]![0]!.data[2]!));
     assert.ok(Math.abs(res.blocks[0]![0]!.data[0]! - Math.cos(0)) < 1e-15);
+  });
+
+  it('jacobianByProgram keeps jacobian()\'s contract: result, counts, NonFiniteError with vertex and operand, limits', () => {
+    const c = compile(readFileSync(join(EXAMPLES, 'roeflux_1d.eligo'), 'utf8'));
+    const item = c.items.find((i) => i.name === 'roeflux_1d')!;
+    const graph = graphOf(c, item);
+    const leaves = evaluationPoint(c, item, graph).leaves;
+    const ref = jacobian(graph, leaves, 'markowitz');
+    const got = jacobianByProgram(graph, leaves, 'markowitz');
+    assertSame(got.blocks, ref.blocks, 'roeflux_1d');
+    assert.deepEqual([got.multiplications, got.additions, got.fillIn, got.peakMemoryBytes, got.order], [ref.multiplications, ref.additions, ref.fillIn, ref.peakMemoryBytes, ref.order]);
+    got.values.forEach((t, k) => assert.deepEqual([...t.data], [...ref.values[k]!.data]));
+    const b = new GraphBuilder();
+    const x = b.input([], 'x');
+    const s = b.sqrt(x);
+    b.output(b.mul(s, x));
+    const g = b.build();
+    const leaf = leafValues(g, { [x]: 0 });
+    for (const f of [jacobian, jacobianByProgram]) {
+      assert.throws(() => f(g, leaf), (e: unknown) => e instanceof NonFiniteError && e.vertex === s && e.what === 'partial' && e.operand === 0
+        && e.message === 'the derivative of vertex 1 (sqrt) with respect to its operand 0 (vertex 0 (input \'x\')) is Infinity at this point');
+    }
+    assert.throws(() => jacobianByProgram(graph, leaves, 'forward', { maxBytes: 100 }), JacobianTooLargeError);
   });
 
   it('refuses an invalid order, a Jacobian over the limit, and a batch over the run limit', () => {

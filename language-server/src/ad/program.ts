@@ -26,7 +26,7 @@
 // buffer after the old edge is copied in.
 
 import { sizeOf, type Graph, type Shape, type Tensor, type Vertex } from '../graph/types.js';
-import { evaluateBatch, isBinary, isUnary, reduceAxes, reduceMap, type BatchTensor } from '../graph/evaluate.js';
+import { evaluateBatch, isBinary, isUnary, reduceAxes, reduceMap, stridesOf, type BatchTensor } from '../graph/evaluate.js';
 import { SparsityTable } from './eliminate.js';
 import { DEFAULT_MAX_BYTES, denseJacobianBytes, JacobianTooLargeError, type JacobianBlock, type JacobianResult } from './jacobian.js';
 import { checkGraph, linearize, NonFiniteError } from './linearize.js';
@@ -112,8 +112,6 @@ const DOT = 5; //       t a c n sa sc  w[t] (=|+=) Σ_i w[a+i·sa]·w[c+i·sc]
 const ACC = 8; //       flag: accumulate rather than assign
 const WIDTH = [4, 3, 3, 5, 4, 7];
 
-/** One term of a kernel before compression. a/c = −1 where that side is the constant 1. */
-interface Term { t: number; a: number; c: number; set: boolean }
 
 // ------------------------------------------------------------ positions in a sparsity
 
@@ -495,110 +493,121 @@ class Builder {
     e.off = -1;
   }
 
+  // The terms of the kernel being emitted (parallel arrays, reused): target, operands (−1: the
+  // constant 1; ≤ −2: constant −2 − a), and whether the term assigns rather than accumulates.
+  private tT: number[] = [];
+  private tA: number[] = [];
+  private tC: number[] = [];
+  private tSet: boolean[] = [];
+  private tN = 0;
+
   /**
    * Emits the terms that add `src` (stored at srcOff, or a 0/1 pattern) into target
    * layout `ts` at tOff; `written` marks the target positions already assigned.
    */
   gatherInto(src: Sparsity, srcOff: number, ts: Sparsity, tOff: number, written: Uint8Array | null): void {
-    const terms: Term[] = [];
     const counts = new Map<number, number>();
     forEachStored(ts, (pos, o, p) => {
       const e = entryPos(src, o, p);
       if (e === ZERO) return;
       if (e === ONE) counts.set(pos, (counts.get(pos) ?? 0) + 1);
-      else terms.push(this.term(tOff + pos, srcOff + e, -1, written, pos));
+      else this.term(tOff + pos, srcOff + e, -1, written, pos);
     });
-    for (const [pos, n] of counts) terms.push(this.constTerm(tOff + pos, n, written, pos));
-    this.emit(terms);
+    for (const [pos, n] of counts) this.constTerm(tOff + pos, n, written, pos);
+    this.emit();
   }
 
   /** Emits the terms that add post·pre (product sparsity `prod`) into target layout `ts` at tOff. */
   productInto(post: Sparsity, postOff: number, pre: Sparsity, preOff: number, prod: Sparsity, ts: Sparsity, tOff: number, written: Uint8Array | null): void {
-    const terms: Term[] = [];
     const counts = new Map<number, number>();
     const contract = contraction(post, pre);
-    forEachStored(ts, (pos, o, p) => {
+    let pos = 0;
+    const term = (ea: number, eb: number): void => {
+      if (ea === ONE && eb === ONE) counts.set(pos, (counts.get(pos) ?? 0) + 1);
+      else if (ea === ONE) this.term(tOff + pos, preOff + eb, -1, written, pos);
+      else if (eb === ONE) this.term(tOff + pos, postOff + ea, -1, written, pos);
+      else this.term(tOff + pos, postOff + ea, preOff + eb, written, pos);
+    };
+    forEachStored(ts, (at, o, p) => {
       if (ts !== prod && entryPos(prod, o, p) === ZERO) return;
-      contract(o, p, (ea, eb) => {
-        if (ea === ONE && eb === ONE) counts.set(pos, (counts.get(pos) ?? 0) + 1);
-        else if (ea === ONE) terms.push(this.term(tOff + pos, preOff + eb, -1, written, pos));
-        else if (eb === ONE) terms.push(this.term(tOff + pos, postOff + ea, -1, written, pos));
-        else terms.push(this.term(tOff + pos, postOff + ea, preOff + eb, written, pos));
-      });
+      pos = at;
+      contract(o, p, term);
     });
-    for (const [pos, n] of counts) terms.push(this.constTerm(tOff + pos, n, written, pos));
-    this.emit(terms);
+    for (const [at, n] of counts) this.constTerm(tOff + at, n, written, at);
+    this.emit();
   }
 
   /** Zeroes the target positions nothing assigned. */
   zeroRest(ts: Sparsity, tOff: number, written: Uint8Array): void {
-    const terms: Term[] = [];
-    forEachStored(ts, (pos) => { if (!written[pos]) terms.push(this.constTerm(tOff + pos, 0, written, pos)); });
-    this.emit(terms);
+    forEachStored(ts, (pos) => { if (!written[pos]) this.constTerm(tOff + pos, 0, written, pos); });
+    this.emit();
   }
 
-  private term(t: number, a: number, c: number, written: Uint8Array | null, pos: number): Term {
+  private push(t: number, a: number, c: number, set: boolean): void {
+    const k = this.tN++;
+    this.tT[k] = t;
+    this.tA[k] = a;
+    this.tC[k] = c;
+    this.tSet[k] = set;
+  }
+
+  private term(t: number, a: number, c: number, written: Uint8Array | null, pos: number): void {
     const set = written !== null && written[pos] === 0;
     if (written !== null) written[pos] = 1;
-    return { t, a, c, set };
+    this.push(t, a, c, set);
   }
 
-  private constTerm(t: number, value: number, written: Uint8Array | null, pos: number): Term {
+  private constTerm(t: number, value: number, written: Uint8Array | null, pos: number): void {
     const set = written !== null && written[pos] === 0;
     if (written !== null) written[pos] = 1;
-    return { t, a: -2 - this.constId(value), c: -1, set };
+    this.push(t, -2 - this.constId(value), -1, set);
   }
 
-  /** Compresses a term list into instructions: dots (one target, constant strides), runs (all +1), singles. */
-  private emit(terms: Term[]): void {
+  /** Compresses the pending terms into instructions: dots (one target, constant strides), runs (all +1), singles. */
+  private emit(): void {
     const code = this.code;
-    const n = terms.length;
+    const n = this.tN;
+    const T = this.tT;
+    const A = this.tA;
+    const C = this.tC;
+    const S = this.tSet;
+    this.tN = 0;
     this.terms += n;
-    for (const tm of terms) if (tm.c >= 0) this.multiplyAdds++;
+    for (let k = 0; k < n; k++) if (C[k]! >= 0) this.multiplyAdds++;
     let i = 0;
     while (i < n) {
-      const t0 = terms[i]!;
-      const flag = t0.set ? 0 : ACC;
-      if (t0.a <= -2) { // constant
-        code.push(CONST | flag, t0.t, -2 - t0.a);
+      const t0 = T[i]!;
+      const a0 = A[i]!;
+      const c0 = C[i]!;
+      const set0 = S[i]!;
+      const flag = set0 ? 0 : ACC;
+      if (a0 <= -2) { // constant
+        code.push(CONST | flag, t0, -2 - a0);
         this.instructions++;
         i++;
         continue;
       }
-      const isMul = t0.c >= 0;
+      const isMul = c0 >= 0;
       // A dot: same target, later terms accumulate, constant strides.
-      let dot = 1;
-      if (isMul && i + 1 < n) {
-        const t1 = terms[i + 1]!;
-        if (t1.t === t0.t && !t1.set && t1.c >= 0 && t1.a >= 0) {
-          const sa = t1.a - t0.a;
-          const sc = t1.c - t0.c;
-          dot = 2;
-          while (i + dot < n) {
-            const tk = terms[i + dot]!;
-            if (tk.t !== t0.t || tk.set || tk.c < 0 || tk.a !== t0.a + dot * sa || tk.c !== t0.c + dot * sc) break;
-            dot++;
-          }
-          if (dot >= 2) {
-            code.push(DOT | flag, t0.t, t0.a, t0.c, dot, sa, sc);
-            this.instructions++;
-            i += dot;
-            continue;
-          }
-        }
+      if (isMul && i + 1 < n && T[i + 1] === t0 && !S[i + 1] && C[i + 1]! >= 0 && A[i + 1]! >= 0) {
+        const sa = A[i + 1]! - a0;
+        const sc = C[i + 1]! - c0;
+        let dot = 2;
+        while (i + dot < n && T[i + dot] === t0 && !S[i + dot] && C[i + dot]! >= 0 && A[i + dot] === a0 + dot * sa && C[i + dot] === c0 + dot * sc) dot++;
+        code.push(DOT | flag, t0, a0, c0, dot, sa, sc);
+        this.instructions++;
+        i += dot;
+        continue;
       }
       // A run: target and operands all advance by one, same assign/accumulate.
       let run = 1;
-      while (i + run < n) {
-        const tk = terms[i + run]!;
-        if (tk.set !== t0.set || tk.t !== t0.t + run || tk.a !== t0.a + run || (isMul ? tk.c !== t0.c + run : tk.c !== -1) || tk.a < 0) break;
-        run++;
-      }
+      while (i + run < n && S[i + run] === set0 && T[i + run] === t0 + run && A[i + run] === a0 + run && A[i + run]! >= 0
+        && (isMul ? C[i + run] === c0 + run : C[i + run] === -1)) run++;
       if (run >= 2) {
-        if (isMul) code.push(MUL_RUN | flag, t0.t, t0.a, t0.c, run);
-        else code.push(COPY_RUN | flag, t0.t, t0.a, run);
-      } else if (isMul) code.push(MUL | flag, t0.t, t0.a, t0.c);
-      else code.push(COPY | flag, t0.t, t0.a);
+        if (isMul) code.push(MUL_RUN | flag, t0, a0, c0, run);
+        else code.push(COPY_RUN | flag, t0, a0, run);
+      } else if (isMul) code.push(MUL | flag, t0, a0, c0);
+      else code.push(COPY | flag, t0, a0);
       this.instructions++;
       i += run;
     }
@@ -614,6 +623,63 @@ interface BlockPlan {
   /** Entry positions in the block and the arena index they read (or ONE). */
   readonly entries: Int32Array;
   readonly from: Int32Array;
+}
+
+/**
+ * The nonzero entries of a Jacobian as a dense rows × cols block (row-major
+ * position) and where each is stored (arena index off + stored index, or ONE):
+ * enumerated from the structure, so the work is the number of nonzeros.
+ */
+function denseEntries(s: Sparsity, off: number, entries: number[], from: number[]): void {
+  if (s.form === 'zero') return;
+  const cols = sizeOf(s.inShape);
+  if (s.form === 'flat') {
+    for (let r = 0; r < cols; r++) { entries.push(r * cols + r); from.push(ONE); }
+    return;
+  }
+  const rowStride = stridesOf(s.outShape);
+  const colStride = stridesOf(s.inShape);
+  let row0 = 0;
+  let col0 = 0;
+  let val0 = 0;
+  // Each free axis: its length and how one step moves the row, the column and the stored index.
+  const len: number[] = [];
+  const dr: number[] = [];
+  const dc: number[] = [];
+  const dv: number[] = [];
+  s.out.forEach((d, a) => {
+    if (d.kind === 'select') { row0 += d.index * rowStride[a]!; return; }
+    if (d.kind === 'pair') {
+      const pr = s.pairs[d.pair]!;
+      row0 += pr.lo * rowStride[a]!;
+      col0 += (pr.lo - pr.offset) * colStride[pr.in]!;
+      val0 += pr.lo * s.outStride[a]!;
+      len.push(pr.hi - pr.lo); dr.push(rowStride[a]!); dc.push(colStride[pr.in]!); dv.push(s.outStride[a]!);
+      return;
+    }
+    len.push(s.outShape[a]!); dr.push(rowStride[a]!); dc.push(0); dv.push(s.outStride[a]!);
+  });
+  s.in.forEach((d, b) => {
+    if (d.kind === 'select') col0 += d.index * colStride[b]!;
+    else if (d.kind !== 'pair') { len.push(s.inShape[b]!); dr.push(0); dc.push(colStride[b]!); dv.push(s.inStride[b]!); }
+  });
+  if (len.some((x) => x <= 0)) return;
+  const k = len.length;
+  const idx = new Int32Array(k);
+  let row = row0;
+  let col = col0;
+  let val = val0;
+  for (;;) {
+    entries.push(row * cols + col);
+    from.push(s.hasValues ? off + val : ONE);
+    let q = k - 1;
+    for (; q >= 0; q--) {
+      if (++idx[q]! < len[q]!) { row += dr[q]!; col += dc[q]!; val += dv[q]!; break; }
+      row -= (len[q]! - 1) * dr[q]!; col -= (len[q]! - 1) * dc[q]!; val -= (len[q]! - 1) * dv[q]!;
+      idx[q] = 0;
+    }
+    if (q < 0) break;
+  }
 }
 
 /**
@@ -785,21 +851,7 @@ export function compileJacobianProgram(graph: Graph, order: readonly number[] | 
       for (let r = 0; r < rows; r++) { entries.push(r * cols + r); from.push(ONE); }
     } else {
       const e = at.get(i * n + o);
-      if (e) {
-        const s = t.get(e.sp);
-        const oi = new Int32Array(s.outShape.length);
-        const pi = new Int32Array(s.inShape.length);
-        for (let r = 0; r < rows; r++) {
-          unflatten(r, s.outShape, oi);
-          for (let c = 0; c < cols; c++) {
-            unflatten(c, s.inShape, pi);
-            const pos = entryPos(s, oi, pi);
-            if (pos === ZERO) continue;
-            entries.push(r * cols + c);
-            from.push(pos === ONE ? ONE : e.off + pos);
-          }
-        }
-      }
+      if (e) denseEntries(t.get(e.sp), e.off, entries, from);
     }
     return { output: k, input: l, rows, cols, entries: Int32Array.from(entries), from: Int32Array.from(from) };
   }));
