@@ -64,7 +64,9 @@ describe('language server: long jobs in worker threads', function () {
     const cli = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'analyze', LIF_PATH, '--json'], { encoding: 'utf8' })) as { items: { name: string; costs: { markowitz: { multiplications: number } } }[] };
     const markowitz = cli.items.find((i) => i.name === 'lif')!.costs.markowitz.multiplications;
     await client.request<Hover>('textDocument/hover', hoverParams);
-    const { best, all } = await attempts(3, (t) => t.cancel < 200 && t.next < 200, async () => {
+    // An attempt counts when both answers came in time and the engine handed back its order (a forced
+    // stop returns the best cost without the order: `partial`).
+    const { best, all } = await attempts(3, (t) => t.cancel < 200 && t.next < 200 && t.partial === 0, async () => {
       client.notifications.length = 0;
       const src = new CancellationTokenSource();
       const job = client.request<JobResult<SearchResult>>('eligo/search', { uri, item: 'lif', budgetSeconds: 60 }, src);
@@ -79,12 +81,13 @@ describe('language server: long jobs in worker threads', function () {
       const next = performance.now() - t1;
       assert.equal(r.status, 'cancelled');
       assert.ok(h);
-      // The best so far is a real order, no worse than Markowitz (the engine's figure, via the CLI).
+      // The best so far is no worse than Markowitz (the engine's figure, via the CLI).
       assert.ok(r.result!.multiplications <= markowitz, `${r.result!.multiplications} > ${markowitz}`);
+      assert.equal(r.settings.analysis.steps, 10);
+      if (r.result!.partial === true) return { cancel, next, partial: 1 };
       assert.ok(r.result!.order.length > 0);
       assert.equal((r.result!.baselines as { markowitz: number }).markowitz, markowitz);
-      assert.equal(r.settings.analysis.steps, 10);
-      return { cancel, next };
+      return { cancel, next, partial: 0 };
     });
     assert.ok(best, fmt(all));
   });

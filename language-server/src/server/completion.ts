@@ -7,7 +7,7 @@ import {
   CompletionItemKind, InsertTextFormat, type CompletionItem, type CompletionParams, type MarkupContent,
 } from 'vscode-languageserver/node';
 import type { Item } from '../lang/ast.js';
-import { BUILTINS, INITIALISERS, KEYWORDS, SURROGATES } from '../lang/builtins.js';
+import { BUILTINS, INITIALISERS, SURROGATES } from '../lang/builtins.js';
 import type { Symbol } from '../lang/symbols.js';
 import { guarded, type ServerContext } from './context.js';
 import { fmtNumber, fmtShape } from './convert.js';
@@ -103,12 +103,6 @@ export function completions(snap: Snapshot, offset: number): CompletionItem[] {
   if (item?.kind === 'rule') return [...keywords, ...(atStatementStart ? [] : names)];
   return [...keywords, ...names, ...builtinItems()];
 }
-
-/** Every keyword of the language is offered somewhere (tests check this against KEYWORDS). */
-export const OFFERED_KEYWORDS: ReadonlySet<string> = new Set([
-  ...Object.values(STATEMENT_KEYWORDS).flat(), 'online', 'reverse', 'forward', 'order', 'diagonal', 'dense', 'for',
-]);
-void KEYWORDS;
 
 export function registerCompletion(ctx: ServerContext): void {
   ctx.connection.onCompletion(guarded(ctx, 'completion', [] as CompletionItem[], (p: CompletionParams) => {

@@ -6,7 +6,7 @@ import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import type { EligoSettings, JobStatus, SearchResult, TrainResult } from '../protocol.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { Analyzer } from './analysis.js';
-import type { Snapshot, Workspace } from './documents.js';
+import type { Workspace } from './documents.js';
 import type { Settings } from './settings.js';
 
 export interface ClientSupport {
@@ -54,9 +54,4 @@ export function guarded<P, R>(
       return fallback;
     }
   };
-}
-
-/** The snapshot of an open document, or undefined for unknown URIs. */
-export function snapshotOf(ctx: ServerContext, uri: string): Snapshot | undefined {
-  return ctx.workspace.snapshot(uri);
 }

@@ -18,10 +18,6 @@ export class Snapshot {
     return this.compiledValue;
   }
 
-  get isCompiled(): boolean {
-    return this.compiledValue !== undefined;
-  }
-
   get lines(): LineIndex {
     return this.compiled.lines;
   }
