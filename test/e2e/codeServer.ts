@@ -22,7 +22,7 @@ function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: N
   return new Promise((res, rej) => {
     execFile(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, timeout: opts.timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) {
-        const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-30).join('\n');
+        const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-60).join('\n');
         rej(new Error(`${cmd} ${args.join(' ')} failed (${err.killed ? `killed after ${opts.timeoutMs / 1000} s` : `exit ${String(err.code)}`}):\n${tail}`));
       } else res({ stdout, stderr });
     });
@@ -48,7 +48,17 @@ export async function ensureCodeServer(): Promise<Setup> {
 
 /** Builds the .vsix exactly as users get it (`npm run package`). */
 export async function packageVsix(out: string): Promise<void> {
-  await run(process.execPath, [join(ROOT, 'scripts', 'package.mjs'), '--out', out], { timeoutMs: 5 * 60_000 });
+  // Once more on failure: in a shared working tree another `node esbuild.mjs`
+  // may rewrite dist/ while vsce zips it (a file changing size under yazl).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run(process.execPath, [join(ROOT, 'scripts', 'package.mjs'), '--out', out], { timeoutMs: 5 * 60_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      console.log(`      packaging failed, once more: ${(e as Error).message.split('\n').slice(-3).join(' | ')}`);
+    }
+  }
   if (!existsSync(out)) throw new Error(`packaging did not write ${out}`);
 }
 
