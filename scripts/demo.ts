@@ -3,13 +3,16 @@
 // elimination order, "find learning rule" on the LIF model, a short online
 // training run, and the graph view written as a standalone HTML page.
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { analyze } from '../language-server/src/analyze.js';
 import { formatBytes } from '../language-server/src/lang/check.js';
 import { table } from '../language-server/src/cli/common.js';
 
 const examples = join(__dirname, '..', 'examples');
+
+const TRAIN_ARGS = ['train', 'examples/lif.eligo', '--model', 'lif', '--rule', 'eprop', '--task', 'correlated', '--steps', '60', '--seed', '1'];
 
 function heading(text: string): void {
   console.log(`\n━━ ${text} ${'━'.repeat(Math.max(0, 76 - text.length))}`);
@@ -32,9 +35,35 @@ function costTable(): void {
   console.log('(models: one time step, w.r.t. states and parameters)');
 }
 
+const root = join(__dirname, '..');
+const out = join(root, 'demo-output');
+
+/** Run the real command line, as a user would, and show what it prints. */
+function eligo(title: string, args: string[]): void {
+  heading(title);
+  console.log(`$ eligo ${args.join(' ')}`);
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`eligo ${args[0]} exited with ${r.status}`);
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
+  mkdirSync(out, { recursive: true });
   costTable();
+  eligo('2. Search for a cheaper elimination order (RoeFlux_1d, 20 s on both cores)', [
+    'search', 'examples/roeflux_1d.eligo', '--budget', '20s', '--method', 'all', '--seed', '1', '--out', join('demo-output', 'roeflux_1d.order.json'),
+  ]);
+  eligo('3. Find learning rule for the LIF model (Pareto front of cost vs alignment with BPTT)', [
+    'find-rule', 'examples/lif.eligo', '--model', 'lif', '--budget', '30s', '--hardware', 'loihi2',
+  ]);
+  eligo('4. Train the LIF model online with e-prop, briefly', TRAIN_ARGS);
+  eligo('5. The graph view as a standalone page', [
+    'graph', 'examples/lif.eligo', '--item', 'lif', '--html', join('demo-output', 'lif.html'),
+  ]);
+  eligo('   …and RoeFlux_1d with the searched order in its elimination stepper', [
+    'graph', 'examples/roeflux_1d.eligo', '--html', join('demo-output', 'roeflux_1d.html'), '--order', join('demo-output', 'roeflux_1d.order.json'),
+  ]);
+  console.log(`\nOpen ${relative(process.cwd(), join(out, 'lif.html'))} in a browser to see the graph view.`);
   console.log(`\nDemo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
 }
 

@@ -1,28 +1,29 @@
 // Stable, readable names for vertices, used wherever a person writes or reads
 // an elimination order (`schedule order [...]`, `--order FILE.json`, the
-// graph view): the user's name when it is unique in the graph, else `%id`.
+// graph view). One scheme for the whole project: search/names.ts (user name
+// when unique and an identifier, else `_ID`; `%ID` is accepted on reading).
 
+import { OrderNameError, orderFromNames, vertexNames } from '../search/names.js';
 import type { Graph } from './types.js';
-
-export function vertexLabels(graph: Graph): string[] {
-  const count = new Map<string, number>();
-  for (const v of graph.vertices) if (v.name !== undefined) count.set(v.name, (count.get(v.name) ?? 0) + 1);
-  return graph.vertices.map((v) => (v.name !== undefined && count.get(v.name) === 1 && v.op !== 'const' ? v.name : `%${v.id}`));
-}
 
 export class UnknownVertexError extends Error {}
 
-/** Resolve labels (or `%id`, or plain ids) to vertex ids; unknown names are an error naming them. */
+export function vertexLabels(graph: Graph): string[] {
+  return [...vertexNames(graph)];
+}
+
+/** Resolve names (or `%id`, or plain ids) to vertex ids; an unknown name is an error naming it. */
 export function resolveLabels(graph: Graph, items: readonly (string | number)[]): number[] {
-  const labels = vertexLabels(graph);
-  const byLabel = new Map(labels.map((l, i) => [l, i]));
-  return items.map((it) => {
+  return items.map((it, k) => {
     if (typeof it === 'number') {
       if (!Number.isInteger(it) || it < 0 || it >= graph.vertices.length) throw new UnknownVertexError(`vertex ${it} does not exist in '${graph.name}' (ids 0…${graph.vertices.length - 1})`);
       return it;
     }
-    const id = byLabel.get(it) ?? (/^%\d+$/.test(it) ? Number(it.slice(1)) : undefined);
-    if (id === undefined || id >= graph.vertices.length) throw new UnknownVertexError(`'${it}' is not a vertex of '${graph.name}'`);
-    return id;
+    try {
+      return orderFromNames(graph, [it])[0]!;
+    } catch (e) {
+      if (e instanceof OrderNameError) throw new UnknownVertexError(`'${it}' is not a vertex of '${graph.name}' (order position ${k})`);
+      throw e;
+    }
   });
 }
