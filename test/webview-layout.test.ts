@@ -10,37 +10,9 @@ import {
 } from '../language-server/src/layout/index.js';
 import { textWidth, fitText } from '../language-server/src/layout/measure.js';
 import { generatedFunction } from '../bench/graph.js';
+import { LIF } from './helpers/browser.js';
 import type { GraphViewModel, NodeView } from '../language-server/src/layout/viewmodel.js';
 
-export const LIF = `model lif {
-  dim n_in = 20, n = 64, n_out = 2
-  const alpha = exp(-1 / 20), theta = 1.0
-
-  input  x: [n_in]
-  target y: [n_out]
-  param  W_in:  [n, n_in]  ~ normal(0, 0.1)
-  param  W_rec: [n, n]     ~ normal(0, 0.05)
-  param  W_out: [n_out, n] ~ normal(0, 0.1)
-  state  u: [n] = 0
-  state  z: [n] = 0
-  surrogate spike = fast_sigmoid(slope = 10)
-
-  u[t+1] = alpha * u + W_rec @ z + W_in @ x[t+1] - theta * z
-  z[t+1] = spike(u[t+1] - theta)
-  loss = mse(W_out @ z[t+1], y[t+1])
-}
-
-rule eprop for lif {
-  approximate d(u[t+1])/d(z) = 0
-  schedule online
-}
-
-function heat_flux(a, b, c: [3]) {
-  let s = sin(a * b)
-  let g = log(s) + sum(c) / b
-  return g, a * b + s
-}
-`;
 
 function overlaps(a: NodeView, b: NodeView): boolean {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;

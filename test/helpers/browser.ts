@@ -27,6 +27,13 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
+/**
+ * tsx compiles the tests with esbuild's keepNames, which wraps named inner
+ * functions in a `__name(fn, "name")` call; functions passed to
+ * page.evaluate carry that call into the page, where it must exist.
+ */
+const NAME_SHIM = 'window.__name = (f) => f;';
+
 export interface WebviewPage {
   readonly page: Page;
   /** Messages the webview posted to its host, in order. */
@@ -55,6 +62,7 @@ export async function openWebview(browser: Browser, bundleJs: string, opts: { wi
   const page = await browser.newPage({ viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 } });
   const problems = watch(page);
   await page.addInitScript(`
+    ${NAME_SHIM}
     window.__posted = [];
     window.__state = ${JSON.stringify(opts.state ?? null)};
     window.acquireVsCodeApi = () => ({
@@ -78,10 +86,10 @@ export async function openWebview(browser: Browser, bundleJs: string, opts: { wi
 }
 
 /** Opens an exported standalone page from disk (file://), with no VS Code API. */
-export async function openFile(browser: Browser, path: string, opts: { width?: number; height?: number } = {}): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 } });
+export async function openFile(browser: Browser, path: string, opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 }, ...(opts.colorScheme ? { colorScheme: opts.colorScheme } : {}) });
   const problems = watch(page);
-  await page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));`);
+  await page.addInitScript(`${NAME_SHIM} document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));`);
   await page.goto(`file://${path}`, { waitUntil: 'load' });
   return { page, problems };
 }
@@ -89,3 +97,34 @@ export async function openFile(browser: Browser, path: string, opts: { width?: n
 export function readBundle(path = 'dist/webview.js'): string {
   return readFileSync(path, 'utf8');
 }
+
+/** The LIF model of LANGUAGE.md with an e-prop rule, and a small function: the inline fixture of the graph view tests. */
+export const LIF = `model lif {
+  dim n_in = 20, n = 64, n_out = 2
+  const alpha = exp(-1 / 20), theta = 1.0
+
+  input  x: [n_in]
+  target y: [n_out]
+  param  W_in:  [n, n_in]  ~ normal(0, 0.1)
+  param  W_rec: [n, n]     ~ normal(0, 0.05)
+  param  W_out: [n_out, n] ~ normal(0, 0.1)
+  state  u: [n] = 0
+  state  z: [n] = 0
+  surrogate spike = fast_sigmoid(slope = 10)
+
+  u[t+1] = alpha * u + W_rec @ z + W_in @ x[t+1] - theta * z
+  z[t+1] = spike(u[t+1] - theta)
+  loss = mse(W_out @ z[t+1], y[t+1])
+}
+
+rule eprop for lif {
+  approximate d(u[t+1])/d(z) = 0
+  schedule online
+}
+
+function heat_flux(a, b, c: [3]) {
+  let s = sin(a * b)
+  let g = log(s) + sum(c) / b
+  return g, a * b + s
+}
+`;

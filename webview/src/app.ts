@@ -71,7 +71,7 @@ export class App {
   private readonly countEl = h('span', { class: 'count' });
   private readonly viewSelect = h('vscode-single-select', { title: 'One time step, or the model unrolled in time' }) as HTMLElement & { value: string };
   private readonly stepsField = h('vscode-textfield', { class: 'steps-field', type: 'number', min: '1', max: '50', value: '3', title: 'Time steps T of the unrolled view' }) as HTMLElement & { value: string };
-  private readonly searchField = h('vscode-textfield', { placeholder: 'Find a vertex', title: 'Find a vertex by name, op or %id (Enter: next)' }) as HTMLElement & { value: string };
+  private readonly searchField = h('vscode-textfield', { id: 'search', placeholder: 'Find a vertex', title: 'Find a vertex by name, op or %id (Enter: next)' }) as HTMLElement & { value: string };
   private readonly searchCount = h('span', { class: 'count' });
   private readonly main = h('div', { class: 'main' });
   private readonly overlay = h('div', { class: 'overlay-message', hidden: true });
@@ -130,7 +130,8 @@ export class App {
     this.main.append(this.overlay, this.toast);
     const panel = h('div', { class: 'panel' });
     const tab = (label: string, body: HTMLElement, id: string): void => {
-      this.tabs.append(h('vscode-tab-header', { slot: 'header', id: `tab-${id}` }, label), h('vscode-tab-panel', {}, body));
+      // (The component sets the headers' ids itself, for aria.)
+      this.tabs.append(h('vscode-tab-header', { slot: 'header', 'data-tab': id }, label), h('vscode-tab-panel', {}, body));
     };
     tab('Elimination', this.stepBody, 'elimination');
     tab('Rules', this.rulesBody, 'rules');
@@ -323,7 +324,7 @@ export class App {
     this.root.dataset.renderer = this.panes[0]?.renderer.stats().kind ?? '';
     const first = this.panes[0];
     if (first) {
-      if (fit || !keep) this.fit();
+      if (fit || !keep) this.home();
       else first.viewport.set(keep);
     }
     this.draw();
@@ -339,11 +340,25 @@ export class App {
     this.save();
   }
 
+  /** Everything in view (the Fit button, key 0). */
   private fit(): void {
     const vm = this.vm;
     const p = this.panes[0];
     if (!vm || !p) return;
     p.viewport.fit({ x: 0, y: vm.bands ? -16 : 0, w: vm.width, h: vm.height + (vm.bands ? 16 : 0) });
+  }
+
+  /** The first view of a graph: all of it when that stays readable, else its start (the inputs) at a readable size. */
+  private home(): void {
+    const vm = this.vm;
+    const p = this.panes[0];
+    if (!vm || !p) return;
+    this.fit();
+    const READABLE = 0.6;
+    if (p.viewport.t.k >= READABLE) return;
+    const { h } = p.viewport.size();
+    // Top-left corner (the inputs), vertically centred when the graph is shorter than the pane.
+    p.viewport.set({ k: READABLE, x: 16, y: Math.max(16, (h - vm.height * READABLE) / 2) });
   }
 
   private zoom(f: number): void {
@@ -773,12 +788,12 @@ export class App {
   }
 
   /** Read-only view of what is on screen (for tests and debugging). */
-  snapshot(): { key?: string; step: number; renderer: ReturnType<Renderer['stats']>[]; counters: { order: string; multiplications: number; memoryBytes: number }[] } {
+  snapshot(): { key?: string; step: number; transform?: Transform; renderer: ReturnType<Renderer['stats']>[]; counters: { order: string; multiplications: number; memoryBytes: number }[] } {
     const counters = [...this.stepBody.querySelectorAll<HTMLElement>('.counter')].map((c) => ({
       order: c.dataset.order ?? '',
       multiplications: Number(c.querySelector<HTMLElement>('.mults')?.dataset.value),
       memoryBytes: Number(c.querySelector<HTMLElement>('.mem')?.dataset.value),
     }));
-    return { ...(this.vm ? { key: this.vm.key } : {}), step: this.step, renderer: this.panes.map((p) => p.renderer.stats()), counters };
+    return { ...(this.vm ? { key: this.vm.key } : {}), step: this.step, ...(this.panes[0] ? { transform: this.panes[0].viewport.t } : {}), renderer: this.panes.map((p) => p.renderer.stats()), counters };
   }
 }

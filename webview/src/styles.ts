@@ -96,12 +96,14 @@ body { font-family: var(--vscode-font-family, system-ui, -apple-system, "Segoe U
 .pane svg.graph.panning, .pane canvas.graph.panning { cursor: grabbing; }
 .overlay-message { position: absolute; inset: 0; display: flex; align-items: center; justify-content: center; color: var(--muted); padding: 24px; text-align: center; white-space: pre-wrap; }
 .overlay-message.error { color: var(--vscode-errorForeground); }
+.overlay-message[hidden] { display: none; }
 
 svg.graph text { font-family: var(--graph-font); fill: var(--fg); }
 svg.graph .node rect.box { fill: var(--widget); stroke: var(--c-edge); stroke-width: 1.2; }
 svg.graph .node .label { font-size: 12px; font-weight: bold; }
 svg.graph .node .sub { font-size: 10px; fill: var(--muted); }
 svg.graph .node { cursor: pointer; }
+svg.graph .node text, svg.graph .elabel text, svg.graph .rule-mark, svg.graph .fillin { pointer-events: none; }
 svg.graph .node:hover rect.box { stroke: var(--accent); }
 svg.graph .role-input rect.box { stroke: var(--c-input); fill: color-mix(in srgb, var(--c-input) 14%, var(--bg)); }
 svg.graph .role-param rect.box { stroke: var(--c-param); fill: color-mix(in srgb, var(--c-param) 14%, var(--bg)); }
@@ -114,6 +116,8 @@ svg.graph .role-group rect.box { stroke-width: 1.6; fill: var(--widget); }
 svg.graph .role-group rect.stack { fill: var(--widget); stroke: var(--c-edge); stroke-width: 1; }
 svg.graph .group rect { fill: color-mix(in srgb, var(--muted) 7%, transparent); stroke: var(--border); stroke-dasharray: 4 3; }
 svg.graph .group .gtitle { font-size: 11px; font-weight: bold; fill: var(--muted); cursor: pointer; }
+svg.graph .literal rect { fill: var(--bg); stroke: var(--muted); stroke-dasharray: 2 2; }
+svg.graph .literal text { font-size: 10px; fill: var(--muted); }
 svg.graph .band text { font-size: 11px; fill: var(--muted); }
 svg.graph .band line { stroke: var(--border); stroke-dasharray: 2 4; }
 svg.graph .edge { fill: none; stroke: var(--c-edge); stroke-width: 1.2; }

@@ -17,7 +17,7 @@ import { pairKey, type EdgeJacobian } from './engine.js';
 import { displayNames, opLabel, partialText } from './jacobian-text.js';
 import { FONT, fitText, textWidth } from './measure.js';
 import type {
-  EdgeView, EliminationView, GraphViewModel, GraphViewRequest, GroupInfo, GroupView, NodeView, Point, RuleView,
+  EdgeView, EliminationView, GraphViewModel, GraphViewRequest, GroupInfo, GroupView, LiteralView, NodeView, Point, RuleView,
   SparsityGlyph, StepBand,
 } from './viewmodel.js';
 
@@ -230,6 +230,13 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
   const aggregated = new Map<string, DrawnEdge>();
   const groupInPorts = new Map<string, string[]>();
   let hiddenConstEdges = 0;
+  // Constants read by another equation than their own are drawn as literals
+  // beside the port that reads them (as jaxprs print literals), not as edges
+  // across the picture: a `1` or `0.5` shared by every equation would
+  // otherwise tie all groups together with long edges that say nothing.
+  const firstUser = new Map<number, number>();
+  for (const v of graph.vertices) for (const u of v.inputs) if (!firstUser.has(u)) firstUser.set(u, v.id);
+  const literals: { id: string; vertex: number; text: string; w: number; h: number; group?: string }[] = [];
   for (const v of graph.vertices) {
     v.inputs.forEach((u, k) => {
       const s = p.nodeOf[u]!;
@@ -247,6 +254,15 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
       const { lhs, rhs } = partialText(graph, names, v, k);
       const jacobian = info ? `${lhs} = ${rhs}` : `${lhs}: no Jacobian (${dataReason(graph, u, v)})`;
       const srcPort = `${s}.o`;
+      const src = graph.vertices[u]!;
+      if (src.op === 'const' && s.startsWith('v') && t.startsWith('v') && firstUser.get(u) !== v.id && p.groupOf[u] !== p.groupOf[v.id]) {
+        const id = `l${literals.length}`;
+        const text = fitText(names[u]!, FONT.edge, 80);
+        const home = p.groupOf[v.id];
+        literals.push({ id, vertex: u, text, w: Math.ceil(textWidth(text, FONT.edge) + 10), h: 16, ...(home !== undefined ? { group: home } : {}) });
+        drawn.push({ id: `e${drawn.length}`, source: id, target: t, sourcePort: `${id}.o`, targetPort: `${t}.i${k}`, pairs: [[u, v.id]], operand: k, glyph: 'data', jacobian, count: 1 });
+        return;
+      }
       if (s.startsWith('v') && t.startsWith('v')) {
         drawn.push({
           id: `e${drawn.length}`, source: s, target: t, sourcePort: srcPort, targetPort: `${t}.i${k}`,
@@ -322,6 +338,9 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
     v.inputs.forEach((_, k) => ports.push(port(`${id}.i${k}`, config.portOptions('in', k, v.inputs.length))));
     elkNodes.set(id, { id, width: size.w, height: size.h, ports, layoutOptions: config.nodeOptions(p.pins[v.id], 'ordered') });
   }
+  for (const l of literals) {
+    elkNodes.set(l.id, { id: l.id, width: l.w, height: l.h, ports: [port(`${l.id}.o`, config.portOptions('out'))], layoutOptions: config.nodeOptions(undefined, 'ordered') });
+  }
   const groupViews: Omit<GroupView, 'x' | 'y' | 'w' | 'h'>[] = [];
   const compounds: ElkNode[] = [];
   for (const [key, ids] of p.groups) {
@@ -344,7 +363,8 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
       ins.forEach((pid, k) => ports.push(port(pid, config.portOptions('in', k, ins.length))));
       elkNodes.set(gid, { id: gid, width: size.w + 6, height: size.h + 6, ports, layoutOptions: config.nodeOptions(undefined, 'ordered') });
     } else {
-      const children = ids.map((i) => elkNodes.get(`v${i}`)!);
+      // The group's vertices, and the literals its vertices read (kept beside them).
+      const children = [...ids.map((i) => elkNodes.get(`v${i}`)!), ...literals.filter((l) => l.group === key).map((l) => elkNodes.get(l.id)!)];
       const minW = Math.ceil(textWidth(title, FONT.group, true) + 20);
       compounds.push({ id: gid, children, layoutOptions: { ...config.groupOptions(), 'elk.nodeSize.minimum': `(${minW},20)`, 'elk.nodeSize.constraints': 'MINIMUM_SIZE' } });
       groupViews.push({ id: gid, key, label: title, size: ids.length, ...(first.step !== undefined ? { step: first.step } : {}), range: range({ start, end }) });
@@ -412,6 +432,10 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
       ports: { in: inPorts, out: { x: r1(b.x + b.w), y: r1(o ? o.y + o.h / 2 : b.y + b.h / 2) } },
     });
   }
+  const literalViews: LiteralView[] = literals.map((l) => {
+    const b = abs.get(l.id)!;
+    return { id: l.id, vertex: l.vertex, text: l.text, x: r1(b.x), y: r1(b.y), w: r1(b.w), h: r1(b.h) };
+  });
   const groups: GroupView[] = groupViews.map((g) => {
     const b = abs.get(g.id)!;
     return { ...g, x: r1(b.x), y: r1(b.y), w: r1(b.w), h: r1(b.h) };
@@ -493,6 +517,7 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
     width: r1(laid.width ?? 0),
     height: r1(laid.height ?? 0),
     nodes, edges, groups, groupInfo,
+    ...(literalViews.length ? { literals: literalViews } : {}),
     vertexCount: graph.vertices.length,
     edgeCount: edgeTotal,
     ...(bands ? { bands } : {}),

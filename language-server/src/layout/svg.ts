@@ -44,6 +44,8 @@ text{font-family:${GRAPH_FONT_FAMILY};fill:#1f2328}
 .elabel rect{fill:#ffffff;stroke:none;opacity:0.85}
 .elabel text{font-size:${FONT.edge}px;fill:#24292f}
 .glyph{color:#0550ae}
+.literal rect{fill:#ffffff;stroke:#8c959f;stroke-dasharray:2 2}
+.literal text{font-size:${FONT.edge}px;fill:#57606a}
 `;
 
 function nodeSvg(n: NodeView): string {
@@ -90,6 +92,9 @@ export function viewModelToSvg(vm: GraphViewModel): string {
     parts.push(`<g class="group"><rect x="${n1(g.x)}" y="${n1(g.y)}" width="${n1(g.w)}" height="${n1(g.h)}" rx="6"/><text class="gtitle" x="${n1(g.x + 8)}" y="${n1(g.y + 15)}">${esc(g.label)}</text></g>`);
   }
   for (const e of vm.edges) parts.push(edgeSvg(e));
+  for (const l of vm.literals ?? []) {
+    parts.push(`<g class="literal"><rect x="${n1(l.x)}" y="${n1(l.y)}" width="${n1(l.w)}" height="${n1(l.h)}" rx="3"/><text x="${n1(l.x + l.w / 2)}" y="${n1(l.y + l.h - 4.5)}" text-anchor="middle">${esc(l.text)}</text></g>`);
+  }
   for (const n of vm.nodes) parts.push(nodeSvg(n));
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;

@@ -72,7 +72,7 @@ export interface EdgeLabelView extends Box {
 
 export interface EdgeView {
   readonly id: string;
-  /** Node ids (`v…` or `g…`). */
+  /** Node ids (`v…`, `g…`, or `l…` for a literal). */
   readonly source: string;
   readonly target: string;
   /** The (source vertex, target vertex) pairs this drawn edge stands for (one, unless collapsed). */
@@ -101,6 +101,17 @@ export interface GroupView extends Box {
   readonly size: number;
   readonly step?: number;
   readonly range: LspRange;
+}
+
+/**
+ * A constant drawn as a literal beside a port that reads it (the constant's
+ * own node is elsewhere, in its first equation): not a vertex of its own.
+ */
+export interface LiteralView extends Box {
+  readonly id: string;
+  /** The constant vertex it stands for. */
+  readonly vertex: number;
+  readonly text: string;
 }
 
 /** A collapsible group of the graph, expanded or not. */
@@ -216,6 +227,8 @@ export interface GraphViewModel {
   readonly nodes: readonly NodeView[];
   readonly edges: readonly EdgeView[];
   readonly groups: readonly GroupView[];
+  /** Constants repeated as literals at the ports that read them (edges from them have `source` = the literal's id). */
+  readonly literals?: readonly LiteralView[];
   /** Every collapsible group, expanded or collapsed. */
   readonly groupInfo: readonly GroupInfo[];
   /** The graph's own counts (the view may aggregate). */

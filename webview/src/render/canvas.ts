@@ -150,6 +150,18 @@ export class CanvasRenderer implements Renderer {
     }
     ctx.setLineDash([]);
     const text = k >= 0.45;
+    ctx.lineWidth = 1;
+    for (const l of this.vm.literals ?? []) {
+      if (!inView(l.x, l.y, l.w, l.h)) continue;
+      ctx.strokeStyle = col.muted;
+      ctx.strokeRect(l.x, l.y, l.w, l.h);
+      if (text) {
+        ctx.fillStyle = col.muted;
+        ctx.font = `10px ${GRAPH_FONT}`;
+        ctx.textAlign = 'center';
+        ctx.fillText(l.text, l.x + l.w / 2, l.y + l.h - 4.5);
+      }
+    }
     for (const n of this.vm.nodes) {
       counts.nodes++;
       if (!inView(n.x, n.y, n.w, n.h)) continue;

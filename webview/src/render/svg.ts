@@ -42,7 +42,14 @@ export class SvgRenderer implements Renderer {
     const labels = s('g', { class: 'labels' });
     this.markLayer = s('g', { class: 'marks' });
     const nodes = s('g', { class: 'nodes' });
-    this.root.append(bands, groups, edges, this.fillLayer, labels, this.markLayer, nodes);
+    const literals = s('g', { class: 'literals' });
+    this.root.append(bands, groups, edges, this.fillLayer, labels, this.markLayer, literals, nodes);
+    for (const l of vm.literals ?? []) {
+      literals.append(s('g', { class: 'literal', 'data-vertex': l.vertex },
+        s('rect', { x: l.x, y: l.y, width: l.w, height: l.h, rx: 3 }),
+        s('text', { x: l.x + l.w / 2, y: l.y + l.h - 4.5, 'text-anchor': 'middle' }, l.text),
+        s('title', {}, `constant ${l.text} (%${l.vertex}), repeated where it is read`)));
+    }
 
     for (const b of vm.bands ?? []) {
       bands.append(s('g', { class: 'band' }, s('text', { x: b.x + b.w / 2, y: -4, 'text-anchor': 'middle' }, `t = ${b.step}`)));
