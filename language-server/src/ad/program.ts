@@ -17,13 +17,15 @@
 //   3. scatter   the edges input → output read out as dense blocks.
 //
 // Storage is value-major: stored value k of a buffer for sample b lives at
-// arena[(offset + k)·B + b], so every instruction's inner loop runs over the
-// batch (contiguous), and a run of n elementwise products is one loop of n·B.
-// At B = 1 the same code is a plain scalar program. Buffers are allocated by
-// liveness (the arena peaks with the order's live edge memory, as counted by
-// the symbolic engine), and a product is accumulated straight into its target:
-// into the existing edge when the sum keeps its sparsity, else into a fresh
-// buffer after the old edge is copied in.
+// arena[(offset + k)·m + b] for a chunk of m samples, so every instruction's
+// inner loop runs over the chunk (contiguous), and a run of n elementwise
+// products is one loop of n·m. The batch runs chunk by chunk, each chunk's
+// arena small enough to stay in cache; at m = 1 the same code is a plain
+// scalar program. Buffers are allocated by liveness (the arena peaks with the
+// order's live edge memory, as counted by the symbolic engine), and a product
+// is accumulated straight into its target: into the existing edge when the sum
+// keeps its sparsity, else into a fresh buffer after the old edge is copied
+// in. A fresh target's first write assigns, so nothing is zero-filled first.
 
 import { sizeOf, type Graph, type Shape, type Tensor, type Vertex } from '../graph/types.js';
 import { evaluateBatch, isBinary, isUnary, reduceAxes, reduceMap, stridesOf, type BatchTensor } from '../graph/evaluate.js';
