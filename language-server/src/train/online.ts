@@ -130,6 +130,8 @@ export class OnlineExecutor {
   private states: T[] = [];
   private batch = 0;
   private readonly stop: (x: T) => T;
+  /** Tensor bytes at the end of the last step, with all its temporaries alive (the step's peak). */
+  stepPeakBytes = 0;
 
   constructor(readonly model: StepModel, readonly program: OnlineProgram, blocks: readonly Block[]) {
     this.tf = model.tf;
@@ -219,6 +221,7 @@ export class OnlineExecutor {
       // tf.tidy keeps the tensors of the returned arrays and objects (not of Maps).
       const out = tf.tidy(() => {
         const r = this.stepInner(params, data, kept);
+        this.stepPeakBytes = tf.memory().numBytes;
         // A carried tensor must not be a cached constant block (it is disposed when replaced).
         const constants = new Set([...this.constants.values()].map((c) => c.t));
         const own = (t: T): T => (constants.has(t) || kept.includes(t) ? tf.clone(t) : t);

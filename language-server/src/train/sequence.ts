@@ -202,7 +202,7 @@ export async function onlineBatch(exec: OnlineExecutor, params: readonly T[], ba
         d.y.dispose();
         d.w.dispose();
       }
-      peak = Math.max(peak, tf.memory().numBytes);
+      peak = Math.max(peak, exec.stepPeakBytes, tf.memory().numBytes);
       if (performance.now() - last > 50) {
         await yieldNow();
         last = performance.now();

@@ -362,8 +362,10 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   let trainSeconds = 0;
   let trainSteps = 0;
   let step = startStep;
+  let savedStep: number | undefined = startStep > 0 ? startStep : undefined;
   const saveAt = (k: number): void => {
     if (!opts.checkpointDir) return;
+    savedStep = k;
     checkpoint = saveCheckpoint(opts.checkpointDir, {
       model: spec.name, rule: ruleName, task: task.name, seed, batch: B, step: k, total, optimizer: optimizerOptions, metrics,
     }, vars.map((v, i) => ({ name: names[i]!, shape: v.shape, data: v.dataSync() as Float32Array })), optimizer.state());
@@ -387,7 +389,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
         const bad = nonFinite(tf, res.loss, grads, names);
         if (bad) {
           stoppedBy = 'diverged';
-          message = `training diverged at update ${step + 1} of ${total}: ${bad}. Nothing was applied from this update${opts.checkpointDir ? `; the last checkpoint (update ${checkpoint ? step : startStep}) is kept` : ''}. Lower the learning rate (now ${optimizerOptions.learningRate}) or clip the gradient norm (--clip 1)`;
+          message = `training diverged at update ${step + 1} of ${total}: ${bad}. Nothing was applied from this update${opts.checkpointDir ? (savedStep !== undefined ? `; the last checkpoint (update ${savedStep}) is kept` : '; no checkpoint was written') : ''}. Lower the learning rate (now ${optimizerOptions.learningRate}) or clip the gradient norm (--clip 1)`;
           break;
         }
         const evalNow = (step + 1) % evalEvery === 0 || step + 1 === total;
@@ -395,8 +397,8 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
         if (evalNow && wantAlignment) {
           const ref = bpttBatch(exact, vars, b, task, { shouldStop });
           align = cosine(grads, ref.grads ?? [], names);
+          // (its memory is the measurement's, not the rule's: not counted in the peak)
           for (const g of ref.grads ?? []) g?.dispose();
-          peak = Math.max(peak, ref.peakBytes);
         }
         const u = optimizer.apply(grads, total);
         releaseTransposes();
@@ -433,7 +435,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   } catch (e) {
     if (!(e instanceof Cancelled)) throw e;
     stoppedBy = 'cancelled';
-    message = `cancelled after ${step} of ${total} updates${opts.checkpointDir ? '' : ''}`;
+    message = `cancelled after ${step} of ${total} updates${opts.checkpointDir && step > startStep ? `; checkpoint of update ${step} saved` : ''}`;
     // Keep what was done: a checkpoint of the last completed update.
     if (opts.checkpointDir && step > startStep) saveAt(step);
   } finally {

@@ -1,0 +1,215 @@
+// Training benchmark: e-prop against exact BPTT (and RTRL where it is
+// practical, n = 16) on the LIF and ALIF examples at n = 100, on
+// store-recall, evidence accumulation and row-by-row sequential
+// Fashion-MNIST. Two parts:
+//
+//   accuracy  T = 100: train, then the final test accuracy, wall and CPU
+//             time, throughput and peak tensor memory of each run;
+//   scaling   T = 100 and T = 1000, a few updates each: time and peak tensor
+//             memory per update (an online rule keeps only its traces, so its
+//             memory is flat in T; BPTT keeps every step, so its memory grows
+//             linearly), plus the test accuracy after those few updates.
+//
+// `npm run bench -- train` runs a short version (a few updates per run);
+// ELIGO_BENCH_FULL=1 runs the full one (the numbers in docs/results.md).
+// ELIGO_BENCH_JOBS=k runs k configurations at a time in worker threads.
+// Throughput is reported per wall second and per CPU second of the process
+// (the CPU figure is what the run costs; the wall figure depends on what else
+// the machine runs — the load average is recorded).
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { resizeModel } from '../language-server/src/rules/variants.js';
+import { table } from '../language-server/src/cli/common.js';
+import { backendInfo } from '../language-server/src/train/backend.js';
+import { train } from '../language-server/src/train/train.js';
+import { writeResult } from './util.js';
+
+export interface Config {
+  readonly part: 'accuracy' | 'scaling';
+  readonly model: 'lif' | 'alif';
+  readonly n: number;
+  /** 'eprop', 'bptt' or 'rtrl'. */
+  readonly rule: string;
+  readonly task: string;
+  readonly T: number;
+  readonly steps: number;
+  readonly batch: number;
+  readonly learningRate: number;
+}
+
+export interface Row extends Config {
+  readonly taskName: string;
+  readonly testAccuracy: number | null;
+  readonly trainAccuracy: number | null;
+  readonly loss: number;
+  readonly chance: number | null;
+  readonly wallSeconds: number;
+  readonly cpuSeconds: number;
+  /** Training time steps (batch × T per update) per wall second. */
+  readonly stepsPerSecond: number;
+  /** … per CPU second of the process. */
+  readonly stepsPerCpuSecond: number;
+  readonly peakMemoryBytes: number;
+  readonly alignment: number | null;
+  readonly backend: string;
+  readonly error?: string;
+}
+
+const RULE_TEXT: Record<string, Record<string, string>> = {
+  lif: { rtrl: '\nrule rtrl for lif {\n  schedule online\n}\n' },
+  alif: { rtrl: '\nrule rtrl for alif {\n  schedule online\n}\n' },
+};
+
+function modelText(c: Config): string {
+  const file = join(__dirname, '..', 'examples', `${c.model}.eligo`);
+  const dims: Record<string, number> = { n: c.n };
+  if (c.task.startsWith('fashion')) Object.assign(dims, { n_in: 28, n_out: 10 });
+  return resizeModel(readFileSync(file, 'utf8'), c.model, dims) + (RULE_TEXT[c.model]![c.rule] ?? '');
+}
+
+export async function runConfig(c: Config): Promise<Row> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  try {
+    const r = await train({
+      text: modelText(c), model: c.model, rule: c.rule === 'bptt' ? undefined : c.rule, task: c.task, taskSettings: { T: String(c.T) },
+      steps: c.steps, batch: c.batch, seed: 1, learningRate: c.learningRate,
+      evalEvery: c.part === 'accuracy' ? Math.max(1, Math.ceil(c.steps / 4)) : c.steps, evalSamples: 128,
+      finalSamples: c.part === 'accuracy' ? 1000 : 256, alignment: c.part === 'accuracy' && c.rule === 'eprop',
+    });
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const last = r.metrics.curve[r.metrics.curve.length - 1];
+    const trainSteps = r.updates * r.info.batch * r.info.sequenceLength;
+    return {
+      ...c, taskName: r.task, testAccuracy: r.final.testAccuracy, trainAccuracy: r.final.trainAccuracy, loss: r.final.testLoss,
+      chance: r.task.startsWith('fashion') ? 0.1 : 0.5,
+      wallSeconds: r.seconds, cpuSeconds, stepsPerSecond: r.stepsPerSecond,
+      // CPU seconds of the training updates are not separated from evaluation: this is a lower bound.
+      stepsPerCpuSecond: trainSteps / cpuSeconds, peakMemoryBytes: r.peakMemoryBytes, alignment: last?.alignment ?? null,
+      backend: backendInfo()?.summary ?? r.backend,
+    };
+  } catch (e) {
+    return {
+      ...c, taskName: c.task, testAccuracy: null, trainAccuracy: null, loss: NaN, chance: null, wallSeconds: (performance.now() - t0) / 1000,
+      cpuSeconds: 0, stepsPerSecond: 0, stepsPerCpuSecond: 0, peakMemoryBytes: 0, alignment: null, backend: backendInfo()?.summary ?? '', error: (e as Error).message,
+    };
+  }
+}
+
+export function configs(full: boolean): Config[] {
+  const out: Config[] = [];
+  const tasks = ['store-recall', 'evidence', `fashion-rows:train=${full ? 3000 : 256},test=${full ? 1000 : 128}`];
+  const acc = full ? 80 : 4;
+  for (const model of ['lif', 'alif'] as const) {
+    for (const task of tasks) {
+      for (const rule of ['eprop', 'bptt']) out.push({ part: 'accuracy', model, n: 100, rule, task, T: 100, steps: acc, batch: 32, learningRate: 0.005 });
+      if (!task.startsWith('fashion')) out.push({ part: 'accuracy', model, n: 16, rule: 'rtrl', task, T: 100, steps: acc, batch: 32, learningRate: 0.005 });
+    }
+  }
+  const few = full ? 3 : 1;
+  for (const model of ['lif', 'alif'] as const) {
+    for (const T of [100, 1000]) {
+      for (const rule of ['eprop', 'bptt']) out.push({ part: 'scaling', model, n: 100, rule, task: 'store-recall', T, steps: few, batch: 16, learningRate: 0.005 });
+      out.push({ part: 'scaling', model, n: 16, rule: 'rtrl', task: 'store-recall', T, steps: few, batch: 16, learningRate: 0.005 });
+    }
+  }
+  return out;
+}
+
+const pct = (x: number | null): string => (x === null ? '—' : `${(100 * x).toFixed(1)} %`);
+const mib = (b: number): string => (b >= 1024 ** 2 ? `${(b / 1024 ** 2).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
+const ruleName = (r: string): string => (r === 'eprop' ? 'e-prop' : r === 'bptt' ? 'BPTT' : 'RTRL');
+const taskShort = (t: string): string => t.split(':')[0]!;
+
+/** The markdown tables of docs/results.md, from the rows. */
+export function markdown(rows: readonly Row[], meta: { generatedAt: string; full: boolean; load: number[]; cpus: number; backend: string; node: string }): string {
+  const head = (cols: string[]): string => `| ${cols.join(' | ')} |\n|${cols.map(() => ' --- ').join('|')}|`;
+  const acc = rows.filter((r) => r.part === 'accuracy');
+  const sc = rows.filter((r) => r.part === 'scaling');
+  const lines: string[] = [];
+  lines.push(`Measured by \`ELIGO_BENCH_FULL=${meta.full ? 1 : 0} npm run bench -- train\` (bench/train.ts) on ${meta.generatedAt.slice(0, 10)}: ${meta.backend}, Node ${meta.node}, ${meta.cpus} cores shared with other jobs (load average ${meta.load.map((l) => l.toFixed(1)).join(', ')} at the end). Raw numbers: bench/results/train.json.`);
+  lines.push('');
+  lines.push('**Accuracy at T = 100.** Batch 32, Adam (learning rate 0.005), seed 1; final accuracy on 1,000 held-out sequences (test) and 1,000 training sequences; chance is 50 % (store-recall, evidence) and 10 % (Fashion-MNIST). Alignment: cosine between the rule\'s update and the BPTT gradient on the same batch at the last evaluation.');
+  lines.push('');
+  lines.push(head(['model', 'n', 'task', 'rule', 'updates', 'test acc', 'train acc', 'alignment', 'wall s', 'CPU s', 'steps/s (wall)', 'steps/CPU s', 'peak tensor memory']));
+  for (const r of acc) {
+    lines.push(`| ${r.model.toUpperCase()} | ${r.n} | ${taskShort(r.task)} | ${ruleName(r.rule)} | ${r.steps} | ${r.error ? `error: ${r.error.slice(0, 80)}` : pct(r.testAccuracy)} | ${pct(r.trainAccuracy)} | ${r.alignment === null ? '—' : r.alignment.toFixed(2)} | ${r.wallSeconds.toFixed(0)} | ${r.cpuSeconds.toFixed(0)} | ${Math.round(r.stepsPerSecond).toLocaleString('en-US')} | ${Math.round(r.stepsPerCpuSecond).toLocaleString('en-US')} | ${mib(r.peakMemoryBytes)} |`);
+  }
+  lines.push('');
+  lines.push(`**Memory and time against T.** Store-recall, batch 16, ${sc[0]?.steps ?? 0} update${sc[0]?.steps === 1 ? '' : 's'} per run (test accuracy after so few updates is near chance and only shows the run is sound). Peak tensor memory is TF.js's largest \`tf.memory().numBytes\` during the updates (parameters, optimizer state, traces or the BPTT tape, data tensors).`);
+  lines.push('');
+  lines.push(head(['model', 'n', 'rule', 'T', 'peak tensor memory', 'T=1000 / T=100', 'wall s / update', 'steps/s (wall)', 'steps/CPU s']));
+  for (const r of sc) {
+    const base = sc.find((q) => q.model === r.model && q.rule === r.rule && q.n === r.n && q.T === 100);
+    const ratio = r.T === 1000 && base && base.peakMemoryBytes > 0 ? `${(r.peakMemoryBytes / base.peakMemoryBytes).toFixed(2)}×` : '';
+    lines.push(`| ${r.model.toUpperCase()} | ${r.n} | ${ruleName(r.rule)} | ${r.T} | ${r.error ? `error: ${r.error.slice(0, 80)}` : mib(r.peakMemoryBytes)} | ${ratio} | ${(r.wallSeconds / r.steps).toFixed(1)} | ${Math.round(r.stepsPerSecond).toLocaleString('en-US')} | ${Math.round(r.stepsPerCpuSecond).toLocaleString('en-US')} |`);
+  }
+  return lines.join('\n');
+}
+
+const BEGIN = '<!-- bench/train.ts: begin -->';
+const END = '<!-- bench/train.ts: end -->';
+
+/** Puts the tables into docs/results.md between this benchmark's markers (other sections stay). */
+export function writeResultsDoc(md: string): string {
+  const path = join(__dirname, '..', 'docs', 'results.md');
+  const section = `${BEGIN}\n## Training: e-prop, BPTT and RTRL on TensorFlow.js\n\n${md}\n${END}`;
+  let text = existsSync(path) ? readFileSync(path, 'utf8') : '# Results\n\nEvery number here is measured by a benchmark in bench/ (`npm run bench`); each section names its command.\n';
+  const a = text.indexOf(BEGIN);
+  const b = text.indexOf(END);
+  text = a >= 0 && b > a ? `${text.slice(0, a)}${section}${text.slice(b + END.length)}` : `${text.trimEnd()}\n\n${section}\n`;
+  writeFileSync(path, text);
+  return path;
+}
+
+async function pool(list: readonly Config[], jobs: number, onRow: (r: Row, i: number) => void): Promise<Row[]> {
+  const rows: Row[] = new Array(list.length);
+  if (jobs <= 1) {
+    for (const [i, c] of list.entries()) onRow((rows[i] = await runConfig(c)), i);
+    return rows;
+  }
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < list.length) {
+      const i = next++;
+      // The worker compiles this TypeScript file with tsx's CommonJS hook (a worker does not inherit --import).
+      const w = new Worker(`require('tsx/cjs'); require(${JSON.stringify(__filename)});`, { eval: true, workerData: { config: list[i] } });
+      rows[i] = await new Promise<Row>((resolve, reject) => {
+        w.once('message', (m: Row) => resolve(m));
+        w.once('error', reject);
+      });
+      await w.terminate();
+      onRow(rows[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  return rows;
+}
+
+export async function benchTrain(): Promise<unknown> {
+  const full = process.env.ELIGO_BENCH_FULL === '1';
+  const jobs = Math.max(1, Number(process.env.ELIGO_BENCH_JOBS ?? 1));
+  const list = configs(full);
+  const started = Date.now();
+  const rows = await pool(list, jobs, (r, i) => {
+    process.stderr.write(`[${i + 1}/${list.length}] ${r.part} ${r.model} n=${r.n} ${ruleName(r.rule)} ${taskShort(r.task)} T=${r.T}: ${r.error ? `error: ${r.error}` : `test ${pct(r.testAccuracy)}, ${r.wallSeconds.toFixed(0)} s, ${mib(r.peakMemoryBytes)}`}\n`);
+  });
+  const backend = rows.find((r) => r.backend)?.backend ?? '';
+  const meta = { generatedAt: new Date().toISOString(), full, load: loadavg(), cpus: cpus().length, backend, node: process.version };
+  const path = writeResult('train', { ...meta, seconds: (Date.now() - started) / 1000, rows });
+  console.log(table(['part', 'model', 'n', 'rule', 'task', 'T', 'upd', 'test acc', 'wall s', 'steps/s', 'peak mem'], rows.map((r) => [
+    r.part, r.model, r.n, ruleName(r.rule), taskShort(r.task), r.T, r.steps, r.error ? 'error' : pct(r.testAccuracy), Number(r.wallSeconds.toFixed(1)), Math.round(r.stepsPerSecond), mib(r.peakMemoryBytes),
+  ])));
+  console.log(`wrote ${path}`);
+  if (full) console.log(`wrote ${writeResultsDoc(markdown(rows, meta))}`);
+  return rows;
+}
+
+// Worker thread: run one configuration and post its row.
+if (!isMainThread && workerData?.config) {
+  void runConfig(workerData.config as Config).then((r) => parentPort!.postMessage(r));
+}
