@@ -12,15 +12,19 @@ import { CHROMIUM, launchBrowser, openWebview, readBundle } from '../test/helper
 import { ms, writeResult } from './util.js';
 
 /**
- * A function of `lets` equations, each `sin(x·y) + z / (1 + exp(x))` over
- * earlier results: six vertices per `let`, with links near and far back.
+ * A function of `lets` equations, each `sin(x·y) + z / (1 + exp(x))`: six
+ * vertices per `let`, reading the two previous results and one a few lets
+ * back, and every tenth reading the input `c` again — local structure with
+ * some long edges, as in the AD benchmark functions (RoeFlux's inputs feed
+ * everything), not a random graph whose edges span the whole picture.
  */
 export function generatedFunction(lets: number, name = 'gen'): string {
   const lines = [`function ${name}(a, b, c) {`];
   for (let i = 0; i < lets; i++) {
     const x = i === 0 ? 'a' : `v${i - 1}`;
     const y = i < 2 ? 'b' : `v${i - 2}`;
-    const z = i < 3 ? 'c' : `v${Math.floor(i / 2)}`;
+    const back = i - 3 - ((i * 7) % 6);
+    const z = i % 10 === 0 || back < 0 ? 'c' : `v${back}`;
     lines.push(`  let v${i} = sin(${x} * ${y}) + ${z} / (1 + exp(${x}))`);
   }
   lines.push(`  return v${lets - 1}, v${Math.floor(lets / 2)}`, '}');

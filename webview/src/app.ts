@@ -305,6 +305,9 @@ export class App {
     }
     this.panes = [];
     const which: ('a' | 'b')[] = this.state.compare && this.orders().length > 0 ? ['a', 'b'] : ['a'];
+    // Two orders of a wide graph read better one above the other, of a tall one side by side.
+    const box = this.main.getBoundingClientRect();
+    this.main.classList.toggle('stacked', which.length > 1 && vm.width / Math.max(1, vm.height) > (box.width || 1) / Math.max(1, box.height || 1));
     const threshold = window.ELIGO_CANVAS_THRESHOLD ?? 2000;
     for (const w of which) {
       const el = h('div', { class: `pane pane-${w}`, 'data-pane': w });

@@ -91,6 +91,9 @@ body { font-family: var(--vscode-font-family, system-ui, -apple-system, "Segoe U
 .main { flex: 1; display: flex; min-height: 0; position: relative; }
 .pane { flex: 1; position: relative; min-width: 0; overflow: hidden; border-right: 1px solid var(--border); }
 .pane:last-child { border-right: none; }
+.main.stacked { flex-direction: column; }
+.main.stacked .pane { border-right: none; border-bottom: 1px solid var(--border); min-height: 0; }
+.main.stacked .pane:last-child { border-bottom: none; }
 .pane .pane-title { position: absolute; top: 4px; left: 8px; font-size: 12px; color: var(--muted); pointer-events: none; z-index: 2; background: var(--bg); padding: 0 4px; border-radius: 3px; }
 .pane svg.graph, .pane canvas.graph { width: 100%; height: 100%; display: block; cursor: grab; touch-action: none; user-select: none; }
 .pane svg.graph.panning, .pane canvas.graph.panning { cursor: grabbing; }

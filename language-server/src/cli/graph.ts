@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { compile, findItem, graphOf, unrolled, ItemError } from '../compile.js';
-import { OrderError } from '../ad/orders.js';
+import { OrderError, validateOrder } from '../ad/orders.js';
 import { resolveLabels, UnknownVertexError } from '../graph/names.js';
 import type { Graph } from '../graph/types.js';
 import { graphFor, graphViewBundle, type OrderSpec } from '../layout/index.js';
@@ -43,7 +43,9 @@ function givenOrder(graph: Graph, path: string): OrderSpec {
   if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' || typeof x === 'number')) {
     throw new CliError(`--order: ${path} must hold a JSON array of vertex names or ids (or {"order": [...]})`);
   }
-  return { id: 'given', label: 'Given', order: resolveLabels(graph, list as (string | number)[]) };
+  const order = resolveLabels(graph, list as (string | number)[]);
+  validateOrder(graph, order);
+  return { id: 'given', label: 'Given', order };
 }
 
 function writeOut(path: string, text: string): string {

@@ -58,7 +58,14 @@ export async function graphView(c: Compiled, request: GraphViewRequest, options:
     if (eliminable.size > (options.traceLimit ?? DEFAULT_TRACE_LIMIT)) {
       notes.push(`The stepper is off for ${eliminable.size.toLocaleString('en-US')} eliminable vertices (limit ${(options.traceLimit ?? DEFAULT_TRACE_LIMIT).toLocaleString('en-US')}); 'eligo analyze' gives the totals.`);
     } else {
-      for (const spec of options.orders ?? DEFAULT_ORDERS) orders.push(traceOrder(graph, spec));
+      for (const spec of options.orders ?? DEFAULT_ORDERS) {
+        try {
+          orders.push(traceOrder(graph, spec));
+        } catch (e) {
+          // One bad given order must not take the others away.
+          notes.push(`Order '${typeof spec === 'string' ? spec : spec.label}' not shown: ${(e as Error).message}`);
+        }
+      }
     }
   } catch (e) {
     notes.push(`Elimination engine: ${(e as Error).message}`);
