@@ -161,7 +161,7 @@ pkg.contributes = {
 pkg.scripts = {
   ...pkg.scripts,
   package: 'node scripts/package.mjs',
-  e2e: 'bash scripts/e2e-setup.sh && mocha --no-config --node-option import=tsx --timeout 600000 test/e2e/vscode.e2e.ts',
+  e2e: 'bash scripts/e2e-setup.sh && mocha --no-config --node-option import=tsx --timeout 600000 test/e2e/vscode.e2e.test.ts',
 };
 
 writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);

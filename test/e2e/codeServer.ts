@@ -60,6 +60,9 @@ export async function packageVsix(out: string): Promise<void> {
     }
   }
   if (!existsSync(out)) throw new Error(`packaging did not write ${out}`);
+  // Packaging left production bundles in dist/; the suites after this one
+  // expect the development build that `npm test` made.
+  await run(process.execPath, [join(ROOT, 'esbuild.mjs')], { timeoutMs: 5 * 60_000 });
 }
 
 function freePort(): Promise<number> {
