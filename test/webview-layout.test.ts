@@ -174,6 +174,21 @@ describe('graph view layout', function () {
     assert.ok(auto.notes.some((n) => /collapsed/.test(n)));
   });
 
+  it('connects inputs that feed many nodes of a big view through named connectors, every edge still drawn', async () => {
+    const c = compile(generatedFunction(110));
+    const g = graphOf(c, findItem(c, 'gen'));
+    const vm = await graphView(c, { item: 'gen', collapse: 'none' });
+    assert.equal(vm.edges.length, g.vertices.reduce((a, v) => a + v.inputs.length, 0));
+    const inputC = g.vertices.find((v) => v.name === 'c' && v.role === 'input')!.id;
+    const connectors = (vm.literals ?? []).filter((l) => l.vertex === inputC);
+    assert.ok(connectors.length > 0);
+    for (const l of connectors) {
+      const from = vm.edges.filter((e) => e.source === l.id);
+      assert.ok(from.length >= 1 && from.every((e) => e.pairs.every(([a]) => a === inputC) && e.glyph !== 'data'));
+    }
+    assert.ok(vm.notes.some((n) => /connector/.test(n)));
+  });
+
   it('caches layouts by the hash of what ELK is given', async () => {
     clearLayoutCache();
     const c = compile(LIF);

@@ -14,9 +14,12 @@ declare global {
   }
 }
 
+// The page's nonce, for a <style> fallback where constructed stylesheets are missing
+// (read from the running script: browsers hide nonce attributes from the DOM).
+const nonce = (document.currentScript as HTMLScriptElement | null)?.nonce || undefined;
 const root = document.getElementById('app') ?? document.body.appendChild(document.createElement('div'));
 root.id = 'app';
-installStyles(root.dataset.nonce);
+installStyles(nonce);
 const host = connectHost();
 const app = new App(root, host);
 window.eligo = app;

@@ -34,9 +34,9 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-/** JavaScript safe inside an inline <script> element. */
+/** JavaScript safe inside an inline <script> element (and without a source map link to a file that is not there). */
 function scriptText(js: string): string {
-  return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+  return js.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n').replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 }
 
 export function webviewHtml(o: WebviewHtmlOptions): string {
@@ -61,7 +61,7 @@ export function webviewHtml(o: WebviewHtmlOptions): string {
 <title>${escapeHtml(o.title)}</title>
 </head>
 <body>
-<div id="app" data-nonce="${o.nonce}"></div>
+<div id="app"></div>
 ${data}${script}
 </body>
 </html>

@@ -237,9 +237,32 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
   const firstUser = new Map<number, number>();
   for (const v of graph.vertices) for (const u of v.inputs) if (!firstUser.has(u)) firstUser.set(u, v.id);
   const literals: { id: string; vertex: number; text: string; w: number; h: number; group?: string }[] = [];
+  const literal = (u: number, home: string | undefined): string => {
+    const id = `l${literals.length}`;
+    const text = fitText(names[u]!, FONT.edge, 80);
+    literals.push({ id, vertex: u, text, w: Math.ceil(textWidth(text, FONT.edge) + 10), h: 16, ...(home !== undefined ? { group: home } : {}) });
+    return id;
+  };
+  // In a big view, a leaf that feeds many nodes (RoeFlux's inputs feed every
+  // equation) gets real edges to its first few readers and a connector — a
+  // literal with its name — beside each further one: each long edge costs ELK
+  // a dummy node per layer it crosses, thousands of them at 5,000 vertices.
+  const big = graph.vertices.length + edgeTotal > 600;
+  const FANOUT = 4;
+  const readers = new Map<number, string[]>();
+  for (const v of graph.vertices) {
+    for (const u of v.inputs) {
+      if (graph.vertices[u]!.inputs.length > 0 || graph.vertices[u]!.op === 'const') continue;
+      const l = readers.get(u) ?? [];
+      const t = p.nodeOf[v.id]!;
+      if (!l.includes(t)) l.push(t);
+      readers.set(u, l);
+    }
+  }
+  const connectors = new Map<string, string>();
   for (const v of graph.vertices) {
     v.inputs.forEach((u, k) => {
-      const s = p.nodeOf[u]!;
+      let s = p.nodeOf[u]!;
       const t = p.nodeOf[v.id]!;
       if (s === t) return; // inside one collapsed group
       // A constant shared by many equations (the 1 of every `1 + …`) would tie
@@ -253,17 +276,21 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
       const glyph: SparsityGlyph = info?.glyph ?? 'data';
       const { lhs, rhs } = partialText(graph, names, v, k);
       const jacobian = info ? `${lhs} = ${rhs}` : `${lhs}: no Jacobian (${dataReason(graph, u, v)})`;
-      const srcPort = `${s}.o`;
       const src = graph.vertices[u]!;
       if (src.op === 'const' && s.startsWith('v') && t.startsWith('v') && firstUser.get(u) !== v.id && p.groupOf[u] !== p.groupOf[v.id]) {
-        const id = `l${literals.length}`;
-        const text = fitText(names[u]!, FONT.edge, 80);
-        const home = p.groupOf[v.id];
-        literals.push({ id, vertex: u, text, w: Math.ceil(textWidth(text, FONT.edge) + 10), h: 16, ...(home !== undefined ? { group: home } : {}) });
+        const id = literal(u, p.groupOf[v.id]);
         drawn.push({ id: `e${drawn.length}`, source: id, target: t, sourcePort: `${id}.o`, targetPort: `${t}.i${k}`, pairs: [[u, v.id]], operand: k, glyph: 'data', jacobian, count: 1 });
         return;
       }
-      if (s.startsWith('v') && t.startsWith('v')) {
+      const far = readers.get(u);
+      if (big && far && far.length > FANOUT && far.indexOf(t) >= FANOUT) {
+        const ck = `${u}>${t}`;
+        let c = connectors.get(ck);
+        if (!c) connectors.set(ck, (c = literal(u, t.startsWith('v') ? p.groupOf[v.id] : undefined)));
+        s = c;
+      }
+      const srcPort = `${s}.o`;
+      if ((s.startsWith('v') || s.startsWith('l')) && t.startsWith('v')) {
         drawn.push({
           id: `e${drawn.length}`, source: s, target: t, sourcePort: srcPort, targetPort: `${t}.i${k}`,
           pairs: [[u, v.id]], operand: k, glyph, jacobian, count: 1,
@@ -503,6 +530,7 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
     notes.push(`${graph.vertices.length.toLocaleString('en-US')} vertices: shown collapsed, one node per equation (double-click a group to expand it).`);
   }
   if (hiddenConstEdges > 0) notes.push(`${hiddenConstEdges.toLocaleString('en-US')} edges from constants into collapsed equations are not drawn (constants carry no Jacobian).`);
+  if (connectors.size > 0) notes.push(`Inputs read by more than ${FANOUT} nodes reach the further ones through a connector with their name (${connectors.size.toLocaleString('en-US')} of them) instead of a long edge.`);
   if (!labelsOn && settings.edgeLabels === 'auto') notes.push(`Edge labels are hidden above ${settings.labelEdgeLimit} edges; hover an edge for its Jacobian.`);
 
   return {

@@ -105,7 +105,9 @@ export interface GroupView extends Box {
 
 /**
  * A constant drawn as a literal beside a port that reads it (the constant's
- * own node is elsewhere, in its first equation): not a vertex of its own.
+ * own node is elsewhere, in its first equation), or, in a big view, a
+ * connector standing for an input that feeds many nodes: not a vertex of its
+ * own. Edges from it have `source` = its id and `pairs` naming the vertex.
  */
 export interface LiteralView extends Box {
   readonly id: string;
