@@ -89,9 +89,9 @@ export const trainCommand: Command = {
       if (e.type === 'start') {
         const i = e.info;
         if (json) return;
-        process.stderr.write(`${i.model} · ${i.rule} (${i.method === 'online' ? 'online' : 'BPTT'}) · ${i.task} · ${i.backendInfo.summary}\n`);
+        process.stderr.write(`${i.model} · ${i.rule} (${i.method === 'online' ? 'online rule' : i.rule === 'bptt' ? 'exact gradient' : 'reverse mode'}) · ${i.task} · ${i.backendInfo.summary}\n`);
         process.stderr.write(`data: ${i.encoding}\n`);
-        process.stderr.write(`${formatNumber(i.parameters)} parameters · batch ${i.batch} × T ${i.sequenceLength} · ${formatNumber(i.total)} updates · memory estimate ${fmtBytes(i.memory.bytes)} of ${fmtBytes(i.memory.available)}\n`);
+        process.stderr.write(`${formatNumber(i.parameters)} parameters · batch ${i.batch} × T ${i.sequenceLength} · ${formatNumber(i.total)} update${i.total === 1 ? '' : 's'} · memory estimate ${fmtBytes(i.memory.bytes)} of ${fmtBytes(i.memory.available)}\n`);
         for (const n of i.notes) process.stderr.write(`note: ${n}\n`);
       } else if (e.type === 'update' && tty) {
         const now = Date.now();
@@ -142,7 +142,7 @@ export const trainCommand: Command = {
         ['loss', f.loss, f.testLoss],
       ])}\n`);
       const last = report.metrics.curve[report.metrics.curve.length - 1];
-      process.stdout.write(`${formatNumber(report.updates)} updates · ${formatNumber(Math.round(report.stepsPerSecond))} steps/s · peak tensor memory ${fmtBytes(report.peakMemoryBytes)} (estimate ${fmtBytes(acc.bytes)}) · ${report.seconds.toFixed(1)} s${last?.alignment !== null && last?.alignment !== undefined && report.method === 'online' ? ` · alignment with BPTT ${last.alignment.toFixed(3)}` : ''}\n`);
+      process.stdout.write(`${formatNumber(report.updates)} update${report.updates === 1 ? '' : 's'} · ${formatNumber(Math.round(report.stepsPerSecond))} steps/s · peak tensor memory ${fmtBytes(report.peakMemoryBytes)} (estimate ${fmtBytes(acc.bytes)}) · ${report.seconds.toFixed(1)} s${last?.alignment !== null && last?.alignment !== undefined && report.method === 'online' ? ` · alignment with BPTT ${last.alignment.toFixed(3)}` : ''}\n`);
       if (report.checkpoint) process.stdout.write(`checkpoint: ${report.checkpoint}\n`);
       if (report.message) process.stderr.write(`${report.message}\n`);
     }

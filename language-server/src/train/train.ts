@@ -261,6 +261,14 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       inputName: spec.input.name, targetName: spec.target.name, seed: opts.seed ?? 0,
     }, opts.taskSettings);
   } catch (e) {
+    if (e instanceof ItemError) {
+      // Say which errors: the first few diagnostics of the file, located.
+      const errs = c.diagnostics.filter((d) => d.severity === 'error').slice(0, 3).map((d) => {
+        const p = c.lines.positionAt(d.range.start);
+        return `${opts.file ?? 'line'}:${p.line + 1}:${p.character + 1}: ${d.message}`;
+      });
+      if (errs.length) throw new TrainError(`${where}${e.message}:\n  ${errs.join('\n  ')}`);
+    }
     userError(e, where);
   }
   if (task.kind === 'classification' && spec.prediction === undefined) {

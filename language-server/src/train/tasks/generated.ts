@@ -94,7 +94,7 @@ export function correlatedTask(ctx: TaskContext, p: TaskParams): Task {
   return generated(ctx, {
     name: `correlated(T=${T}, correlation=${correlation}, delay=${delay})`, kind: 'classification', classes: 2, scoring: 'sequence',
     steps: T, ...sizes(p, name), chance: 0.5,
-    encoding: `${chans(A!)} and ${chans(B!)} are two groups of Poisson spike trains (rate ${rate} per step) for ${cue} steps; in the group named by the label (0: the first) the channels copy a common source with probability ${correlation}; ${delay > 0 ? `then ${delay} silent steps; ` : ''}outputs 0/1 are scored one-hot over the last ${window} steps`,
+    encoding: `${chans(A!)} and ${chans(B!).replace(/^inputs? /, '')} are two groups of Poisson spike trains (rate ${rate} per step) for ${cue} steps; in the group named by the label (0: the first) the channels copy a common source with probability ${correlation}; ${delay > 0 ? `then ${delay} silent steps; ` : ''}outputs 0/1 are scored one-hot over the last ${window} steps`,
   }, (bb, b, rng) => {
     const label = rng.int(2);
     const [cLo, cHi] = label === 0 ? A! : B!;
