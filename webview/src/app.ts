@@ -360,8 +360,13 @@ export class App {
     const READABLE = 0.6;
     if (p.viewport.t.k >= READABLE) return;
     const { h } = p.viewport.size();
-    // Top-left corner (the inputs), vertically centred when the graph is shorter than the pane.
-    p.viewport.set({ k: READABLE, x: 16, y: Math.max(16, (h - vm.height * READABLE) / 2) });
+    // The left end (the inputs), centred vertically on the nodes of the first layer.
+    const minX = Math.min(...vm.nodes.map((n) => n.x));
+    const first = vm.nodes.filter((n) => n.x <= minX + 60);
+    const top = Math.min(...first.map((n) => n.y));
+    const bottom = Math.max(...first.map((n) => n.y + n.h));
+    const cy = first.length ? (top + bottom) / 2 : vm.height / 2;
+    p.viewport.set({ k: READABLE, x: 16 - minX * READABLE + 8, y: h / 2 - cy * READABLE });
   }
 
   private zoom(f: number): void {
