@@ -70,6 +70,8 @@ export interface GraphParams extends ItemParams {
   readonly collapsed?: boolean;
   /** Groups to show expanded while collapsed. */
   readonly expand?: readonly string[];
+  /** Groups to show collapsed while the rest is expanded (the webview's double-click on a group). */
+  readonly collapseGroups?: readonly string[];
   /** Unroll a model over this many steps instead of showing one step. */
   readonly unroll?: number;
   /**

@@ -75,6 +75,7 @@ export async function graphRequest(ctx: ServerContext, p: GraphParams, token?: C
       ...(steps !== undefined && item.kind === 'model' ? { view: 'unrolled' as const, steps } : {}),
       collapse: p.collapsed === undefined ? 'auto' : p.collapsed ? 'all' : 'none',
       ...(p.expand ? { expand: p.expand } : {}),
+      ...(p.collapseGroups ? { collapseGroups: p.collapseGroups } : {}),
     }, { orders });
     return { ...base, layout };
   } catch (e) {
