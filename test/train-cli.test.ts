@@ -3,7 +3,7 @@
 // summary has the documented keys, and bad input exits with a message.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,5 +81,24 @@ describe('eligo train (bundled CLI)', () => {
     const tasks = eligo('train', '--tasks');
     assert.equal(tasks.code, 0);
     assert.match(tasks.out, /store-recall +T, period/);
+  });
+
+  it('Ctrl-C stops a run inside a long BPTT batch at once (the run is in a worker that polls a shared flag), exit code 130', async function () {
+    this.timeout(60000);
+    const child = spawn(process.execPath, ['dist/cli.js', 'train', file, '--model', 'lif', '--task', 'correlated:T=20000,train=16,test=16', '--steps', '5', '--batch', '16'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    const started = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/memory estimate/.test(err)) resolve();
+    }));
+    await started;
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = performance.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const ms = performance.now() - t0;
+    assert.equal(code, 130, err);
+    assert.ok(ms < 3000, `exited ${ms.toFixed(0)} ms after Ctrl-C`);
+    assert.match(err, /stopping/);
   });
 });

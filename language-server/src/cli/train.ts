@@ -1,13 +1,54 @@
 // `eligo train`: train a model of a file with one of its rules (or exact
 // BPTT) on a task, with a live progress line on a terminal and a final table;
 // `--json` prints one JSON object at the end.
+//
+// The run happens in a worker thread, so Ctrl-C is seen at once even while
+// a BPTT batch runs synchronously (its forward loop polls a shared flag):
+// the worker stops within a time step and keeps the last checkpoint.
 
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { CliError, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
-import { backendInfo } from '../train/backend.js';
 import { fmtBytes } from '../train/memory.js';
 import { TASKS } from '../train/tasks/index.js';
-import { train, TrainError, type TrainEvent, type TrainReport } from '../train/train.js';
+import { train, TrainError, type TrainEvent, type TrainOptions, type TrainReport } from '../train/train.js';
 import type { OptimizerKind, Schedule } from '../train/optim.js';
+
+type WorkerOptions = Omit<TrainOptions, 'signal' | 'isCancelled' | 'onProgress'>;
+type FromTrainWorker =
+  | { readonly type: 'event'; readonly event: TrainEvent }
+  | { readonly type: 'done'; readonly report: TrainReport }
+  | { readonly type: 'error'; readonly message: string; readonly estimateBytes?: number; readonly user: boolean; readonly stack?: string };
+
+/** Runs train() in a worker thread; `cancel` (Int32 0 → 1) stops it between time steps. */
+function trainInWorker(opts: WorkerOptions, cancel: SharedArrayBuffer, onProgress: (e: TrainEvent) => void): Promise<TrainReport> {
+  // Under tsx (tests, bench) this file is TypeScript: the worker registers tsx's CommonJS hook first.
+  const code = `${__filename.endsWith('.ts') ? "require('tsx/cjs');" : ''} require(${JSON.stringify(__filename)});`;
+  const w = new Worker(code, { eval: true, workerData: { eligoTrain: { opts, cancel } } });
+  return new Promise<TrainReport>((resolve, reject) => {
+    w.on('message', (m: FromTrainWorker) => {
+      if (m.type === 'event') onProgress(m.event);
+      else if (m.type === 'done') resolve(m.report);
+      else if (m.user) reject(new TrainError(m.message, m.estimateBytes));
+      else reject(Object.assign(new Error(m.message), { stack: m.stack }));
+    });
+    w.on('error', reject);
+    w.on('exit', (code) => reject(new Error(`the training worker exited (code ${code})`)));
+  }).finally(() => { void w.terminate(); });
+}
+
+if (!isMainThread && (workerData as { eligoTrain?: unknown } | null)?.eligoTrain) {
+  const { opts, cancel } = (workerData as { eligoTrain: { opts: WorkerOptions; cancel: SharedArrayBuffer } }).eligoTrain;
+  const flag = new Int32Array(cancel);
+  const post = (m: FromTrainWorker): void => parentPort!.postMessage(m);
+  train({ ...opts, isCancelled: () => Atomics.load(flag, 0) === 1, onProgress: (event) => post({ type: 'event', event }) }).then(
+    (report) => post({ type: 'done', report }),
+    (e: unknown) => post({
+      type: 'error', message: (e as Error).message, user: e instanceof TrainError,
+      ...(e instanceof TrainError && e.estimateBytes !== undefined ? { estimateBytes: e.estimateBytes } : {}),
+      ...(e instanceof Error && e.stack ? { stack: e.stack } : {}),
+    }),
+  );
+}
 
 function numberOption(v: unknown, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
@@ -75,13 +116,13 @@ export const trainCommand: Command = {
     const tty = process.stderr.isTTY === true && !json;
     const text = readSource(file);
 
-    const abort = new AbortController();
+    const cancel = new SharedArrayBuffer(4);
     let interrupts = 0;
     const onSigint = (): void => {
       interrupts++;
       if (interrupts > 1) process.exit(130);
-      process.stderr.write('\nstopping after the current step (Ctrl-C again to quit at once)…\n');
-      abort.abort();
+      process.stderr.write('\nstopping (Ctrl-C again to quit at once)…\n');
+      Atomics.store(new Int32Array(cancel), 0, 1);
     };
     process.on('SIGINT', onSigint);
     let lastLine = 0;
@@ -105,7 +146,7 @@ export const trainCommand: Command = {
     };
     let report: TrainReport;
     try {
-      report = await train({
+      report = await trainInWorker({
         text, file, model: str(values.model), rule: str(values.rule), task,
         ...(length !== undefined ? { taskSettings: { T: String(length) } } : {}),
         ...(values.steps !== undefined ? { steps: intOption(values.steps, 'steps', 0, 1, 1e7) } : {}),
@@ -121,9 +162,7 @@ export const trainCommand: Command = {
         ...(str(values.metrics) ? { metricsPath: str(values.metrics)! } : {}),
         resume: values.fresh !== true,
         alignment: values['no-alignment'] !== true,
-        signal: abort.signal,
-        onProgress: progress,
-      });
+      }, cancel, progress);
     } catch (e) {
       if (e instanceof TrainError) throw new CliError(`eligo train: ${e.message}`, 1);
       throw e;
@@ -136,7 +175,7 @@ export const trainCommand: Command = {
     } else {
       const f = report.final;
       const acc = report.info.memory;
-      process.stdout.write(`${report.model} · ${report.rule} · ${report.task} · backend ${backendInfo()?.summary ?? report.backend}\n`);
+      process.stdout.write(`${report.model} · ${report.rule} · ${report.task} · backend ${report.info.backendInfo.summary}\n`);
       process.stdout.write(`${table(['', 'train', 'test'], [
         ['accuracy', pct(f.trainAccuracy), pct(f.testAccuracy)],
         ['loss', f.loss, f.testLoss],

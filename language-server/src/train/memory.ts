@@ -37,7 +37,7 @@ export function paramCount(spec: ModelSpec): number {
 /**
  * Tensor bytes of a run: parameters with their gradients and optimizer
  * slots; for BPTT every step's activations (the tape keeps each op's inputs
- * and output, about twice the values) and data; for an online rule the
+ * and output: about three times the values, measured) and data; for an online rule the
  * carried traces (old and new values and the products that update them)
  * and one step's activations through a forward and a backward pass.
  */
@@ -49,7 +49,7 @@ export function estimateBytes(spec: ModelSpec, method: Method, batch: number, st
   const parts: { what: string; bytes: number }[] = [];
   parts.push({ what: `parameters, gradients and optimizer state (${P.toLocaleString('en-US')} values)`, bytes: 4 * P * (2 + optimizerSlots) });
   const bptt = (label: string): void => {
-    parts.push({ what: `${label}: ${steps} steps × ${fmtBytes(act)} of activations, kept for the backward pass`, bytes: steps * (2 * act + 4 * batch * (nIn + nOut + 1)) });
+    parts.push({ what: `${label}: ${steps} steps × ${fmtBytes(act)} of activations, kept for the backward pass`, bytes: steps * (3 * act + 4 * batch * (nIn + nOut + 1)) });
     parts.push({ what: `${label}: one step's gradients`, bytes: 2 * act });
   };
   if (method.kind === 'bptt') {

@@ -382,7 +382,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   const window: { loss: number; correct: number; scored: number }[] = [];
 
   try {
-    for (; step < total; step++) {
+    while (step < total) {
       if (shouldStop()) throw new Cancelled();
       const b = task.batch('train', batchIndices(seed, task.trainSize, B, step));
       const tb = performance.now();
@@ -410,15 +410,17 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
         }
         const u = optimizer.apply(grads, total);
         releaseTransposes();
+        // The update is applied: from here on it counts (a cancel during the evaluation keeps it).
+        step++;
         trainSeconds += (performance.now() - tb) / 1000;
         trainSteps += b.size * b.steps;
         peak = Math.max(peak, res.peakBytes);
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
         const acc = res.scored > 0 ? res.correct / res.scored : null;
-        metrics.updates.push({ step: step + 1, loss: res.loss, accuracy: acc, learningRate: u.learningRate, gradNorm: u.gradNorm });
+        metrics.updates.push({ step, loss: res.loss, accuracy: acc, learningRate: u.learningRate, gradNorm: u.gradNorm });
         window.push({ loss: res.loss, correct: res.correct, scored: res.scored });
         opts.onProgress?.({
-          type: 'update', step: step + 1, total, loss: res.loss, accuracy: acc, learningRate: u.learningRate,
+          type: 'update', step, total, loss: res.loss, accuracy: acc, learningRate: u.learningRate,
           stepsPerSecond: trainSeconds > 0 ? trainSteps / trainSeconds : 0, seconds: (performance.now() - t0) / 1000,
         });
         if (evalNow) {
@@ -428,14 +430,14 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
           const ws = window.reduce((a, w) => a + w.scored, 0);
           window.length = 0;
           const point: CurvePoint = {
-            step: step + 1, trainLoss: wl, trainAccuracy: task.kind === 'classification' && ws > 0 ? wc / ws : null,
+            step, trainLoss: wl, trainAccuracy: task.kind === 'classification' && ws > 0 ? wc / ws : null,
             testLoss: te.loss, testAccuracy: te.accuracy, alignment: align?.all ?? (method.kind === 'bptt' && !stopped.size ? 1 : null),
             alignmentByParam: align?.byParam ?? null, seconds: (performance.now() - t0) / 1000,
           };
           metrics.curve.push(point);
           opts.onProgress?.({ type: 'eval', point });
         }
-        if (opts.checkpointDir && ((step + 1) % (opts.checkpointEvery ?? evalEvery) === 0 || step + 1 === total)) saveAt(step + 1);
+        if (opts.checkpointDir && (step % (opts.checkpointEvery ?? evalEvery) === 0 || step === total)) saveAt(step);
       } finally {
         for (const g of grads) g?.dispose();
       }
