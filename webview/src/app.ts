@@ -612,7 +612,7 @@ export class App {
     }
     if (text) {
       const v = c.vertex !== undefined ? this.vm?.nodes.find((n) => n.vertex === c.vertex || n.members?.includes(c.vertex!)) : undefined;
-      text.textContent = `Step ${c.step} / ${c.steps}${v ? ` · eliminated ${v.vertex !== undefined ? `%${c.vertex} ${v.label}` : `%${c.vertex} in ${v.label}`}` : ''}`;
+      text.textContent = `Step ${c.step} / ${c.steps}${v ? ` · eliminated ${v.vertex !== undefined ? `_${c.vertex} ${v.label}` : `_${c.vertex} in ${v.label}`}` : ''}`;
     }
     const cursor = this.stepBody.querySelectorAll<SVGLineElement>('#cost-chart line.cursor');
     if (cursor.length) this.renderChart();
