@@ -6,23 +6,9 @@ import fc from 'fast-check';
 import type { Diagnostic, Node, Program } from '../language-server/src/lang/ast.js';
 import { KEYWORDS } from '../language-server/src/lang/lexer.js';
 import { parse } from '../language-server/src/lang/parser.js';
+import { LIF_MODEL } from './helpers/models.js';
 
-const LIF = `model lif {
-  dim n_in = 20, n = 64, n_out = 2
-  const alpha = exp(-1 / 20), theta = 1.0
-  input  x: [n_in]
-  target y: [n_out]
-  param  W_in:  [n, n_in]  ~ normal(0, 0.1)
-  param  W_rec: [n, n]     ~ normal(0, 0.05)
-  param  W_out: [n_out, n] ~ normal(0, 0.1)
-  state  u: [n] = 0
-  state  z: [n] = 0
-  surrogate spike = fast_sigmoid(slope = 10)
-  u[t+1] = alpha * u + W_rec @ z + W_in @ x[t+1] - theta * z
-  z[t+1] = spike(u[t+1] - theta)
-  loss = mse(W_out @ z[t+1], y[t+1])   # summed over time steps
-}
-`;
+const LIF = LIF_MODEL;
 const BEFORE = 'function f(a, b, c: [3]) {\n  let s = sin(a * b)\n  return s, sum(c[0:2])\n}\n';
 const AFTER = 'rule eprop for lif {\n  approximate d(u[t+1])/d(z) = 0\n  schedule online\n}\n';
 

@@ -3,6 +3,7 @@
 // acquireVsCodeApi records what the webview posts; the test plays the host by
 // posting messages into the page as VS Code does (window 'message' events).
 
+import { LIF_MODEL } from './models.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { webviewHtml, newNonce } from '../../language-server/src/layout/html.js';
@@ -99,24 +100,7 @@ export function readBundle(path = 'dist/webview.js'): string {
 }
 
 /** The LIF model of LANGUAGE.md with an e-prop rule, and a small function: the inline fixture of the graph view tests. */
-export const LIF = `model lif {
-  dim n_in = 20, n = 64, n_out = 2
-  const alpha = exp(-1 / 20), theta = 1.0
-
-  input  x: [n_in]
-  target y: [n_out]
-  param  W_in:  [n, n_in]  ~ normal(0, 0.1)
-  param  W_rec: [n, n]     ~ normal(0, 0.05)
-  param  W_out: [n_out, n] ~ normal(0, 0.1)
-  state  u: [n] = 0
-  state  z: [n] = 0
-  surrogate spike = fast_sigmoid(slope = 10)
-
-  u[t+1] = alpha * u + W_rec @ z + W_in @ x[t+1] - theta * z
-  z[t+1] = spike(u[t+1] - theta)
-  loss = mse(W_out @ z[t+1], y[t+1])
-}
-
+export const LIF = `${LIF_MODEL}
 rule eprop for lif {
   approximate d(u[t+1])/d(z) = 0
   schedule online
