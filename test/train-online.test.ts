@@ -18,6 +18,7 @@ import { loadTf, type Tf } from '../language-server/src/train/backend.js';
 import { modelSpec, StepModel, toTensor, type ModelSpec } from '../language-server/src/train/model.js';
 import { OnlineExecutor } from '../language-server/src/train/online.js';
 import { bpttBatch, onlineBatch } from '../language-server/src/train/sequence.js';
+import { resolveRule } from '../language-server/src/train/rule.js';
 import type { Batch, Task } from '../language-server/src/train/tasks/types.js';
 
 const EXAMPLES = join(__dirname, '..', 'examples');
@@ -133,6 +134,37 @@ describe('train: online rules on TF.js', () => {
       }
     });
   }
+
+  it('a reverse schedule with e-prop\'s dropped blocks (stop-gradients in the compiled step) gives e-prop\'s update on LIF', async () => {
+    // In the approximated LIF graph a spike reaches the loss only through the same step's readout,
+    // so the reverse-mode gradient of that graph is exactly the online e-prop update.
+    const extra = '\nrule eprop_rev for lif {\n  approximate d(u[t+1])/d(z) = 0\n  schedule reverse\n}\n';
+    const { ctx, rule: pr, spec } = setup('lif.eligo', 'lif', 'eprop', { n: 12, n_in: 5 }, extra);
+    const rev = resolveRule(ctx.compiled, spec, 'eprop_rev');
+    assert.equal(rev.method.kind, 'bptt');
+    assert.ok(rev.method.kind === 'bptt' && rev.method.stopped.size > 0);
+    const p = params(ctx);
+    const { batch } = sequences(ctx, spec, 15, 2);
+    const stoppedModel = new StepModel(tf, spec, { stopped: rev.method.kind === 'bptt' ? rev.method.stopped : new Set() });
+    const m = new StepModel(tf, spec);
+    const ex = new OnlineExecutor(m, pr.derived.program, pr.approx.blocks);
+    const vars: Variable[] = spec.params.map((q) => tf.variable(toTensor(tf, p.get(q.name)!)));
+    try {
+      const online = await onlineBatch(ex, vars, batch, REGRESSION);
+      const reverse = bpttBatch(stoppedModel, vars, batch, REGRESSION);
+      const exact = bpttBatch(m, vars, batch, REGRESSION);
+      spec.params.forEach((q, i) => close(reverse.grads![i]!.dataSync(), online.grads![i]!.dataSync(), `d/d${q.name}`, 2e-4));
+      const w = spec.params.findIndex((q) => q.name === 'W_rec');
+      const a = exact.grads![w]!.dataSync();
+      const b = reverse.grads![w]!.dataSync();
+      assert.ok(a.some((v, k) => Math.abs(v - b[k]!) > 1e-4 * Math.max(...Array.from(a, Math.abs))), 'the stops change the gradient');
+      for (const g of [...online.grads!, ...reverse.grads!, ...exact.grads!]) g?.dispose();
+    } finally {
+      m.dispose();
+      stoppedModel.dispose();
+      for (const v of vars) v.dispose();
+    }
+  });
 
   it('keeps no history: tensor memory after 40 steps equals memory after 10 (traces only)', async () => {
     const { ctx, rule: pr, spec } = setup('lif.eligo', 'lif', 'eprop', { n: 16, n_in: 6 });
