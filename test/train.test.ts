@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { loadTf, orderFromEnv, selectBackend, type Tf } from '../language-server/src/train/backend.js';
 import { CHECKPOINT_JSON, loadCheckpoint, WEIGHTS_BIN } from '../language-server/src/train/checkpoint.js';
 import { batchIndices, train, TrainError, type TrainEvent } from '../language-server/src/train/train.js';
+import { trainJobKind } from '../language-server/src/train/job.js';
+import { JobRefused, type JobContext, type JobReport } from '../language-server/src/jobs/types.js';
+import type { EligoSettings } from '../language-server/src/protocol.js';
 
 /** A small LIF layer with a leaky readout (Bellec et al. 2020's LIF network), and e-prop for it. */
 const LIF = `
@@ -217,6 +220,21 @@ describe('train: runs', () => {
     // Exact RTRL on the 64-neuron example: n⁴-ish work per step, refused with the count and what to do.
     const lif64 = readFileSync(join(__dirname, '..', 'examples', 'lif.eligo'), 'utf8') + '\nrule rtrl for lif {\n  schedule online\n}\n';
     await assert.rejects(train({ text: lif64, rule: 'rtrl', task: 'correlated', steps: 1 }), /rule 'rtrl' carries dense sensitivities \(RTRL-like\): [\d.e+]+ multiplications per time step .*practical up to n ≈ 30/);
+  });
+
+  it('runs as the language server\'s `train` job: settings as defaults, progress and chart points, refusals as JobRefused', async () => {
+    const settings = { train: { task: 'correlated:T=10,train=32,test=32', steps: 2, epochs: 1, learningRate: 0.01, batchSize: 8, seed: 2 } } as unknown as EligoSettings;
+    const input = { text: LIF, item: 'lif', settings, params: { rule: 'eprop' } };
+    const p = trainJobKind.parse(input);
+    assert.deepEqual(p, { task: 'correlated:T=10,train=32,test=32', steps: 2, learningRate: 0.01, batch: 8, seed: 2, rule: 'eprop' });
+    const reports: JobReport[] = [];
+    const ctx = { cancelled: false, overBudget: false, shouldStop: false, signal: new AbortController().signal, remainingMs: Infinity, report: (r: JobReport) => reports.push(r), yield: async () => {} } as JobContext;
+    const r = await trainJobKind.run(input, p, ctx as never);
+    assert.equal(r.steps, 2);
+    assert.ok(typeof r.accuracy === 'number' && typeof r.alignment === 'number');
+    assert.ok(reports.some((q) => q.point && 'testLoss' in q.point.y));
+    assert.throws(() => trainJobKind.parse({ ...input, params: { steps: -1 } }), (e: unknown) => e instanceof JobRefused && /'steps' must be an integer between 1/.test(e.message));
+    await assert.rejects(Promise.resolve().then(() => trainJobKind.run(input, { ...p, task: 'nope' }, ctx as never)), (e: unknown) => e instanceof JobRefused && /unknown task 'nope'/.test(e.message));
   });
 
   it('draws batches as a seeded shuffle per epoch: every sample once per epoch, the same order for the same seed', () => {
