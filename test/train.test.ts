@@ -237,6 +237,28 @@ describe('train: runs', () => {
     await assert.rejects(Promise.resolve().then(() => trainJobKind.run(input, { ...p, task: 'nope' }, ctx as never)), (e: unknown) => e instanceof JobRefused && /unknown task 'nope'/.test(e.message));
   });
 
+  it('carries a state without an update unchanged (online and BPTT)', async () => {
+    const text = `model m {
+  dim n = 4
+  input  x: [n]
+  target y: [2]
+  param  W: [2, n] ~ normal(0, 0.5)
+  param  V: [n, n] ~ normal(0, 0.3)
+  state  h: [n] = 0
+  state  c: [n] = 1
+  h[t+1] = tanh(V @ h + x[t+1] * c)
+  loss = mse(W @ h[t+1], y[t+1])
+}
+rule snap for m {
+  approximate d(h[t+1])/d(h) = diagonal
+  schedule online
+}`;
+    for (const rule of ['snap', undefined]) {
+      const r = await train({ text, rule, task: 'correlated:T=10,train=32,test=32', steps: 2, ...FAST, batch: 8 });
+      assert.ok(Number.isFinite(r.final.loss), `${rule}: loss ${r.final.loss}`);
+    }
+  });
+
   it('draws batches as a seeded shuffle per epoch: every sample once per epoch, the same order for the same seed', () => {
     const epoch = [0, 1, 2, 3].flatMap((k) => batchIndices(7, 32, 8, k));
     assert.deepEqual([...epoch].sort((a, b) => a - b), Array.from({ length: 32 }, (_, i) => i));

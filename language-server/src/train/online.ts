@@ -224,7 +224,8 @@ export class OnlineExecutor {
         this.stepPeakBytes = tf.memory().numBytes;
         // A carried tensor must not be a cached constant block (it is disposed when replaced).
         const constants = new Set([...this.constants.values()].map((c) => c.t));
-        const own = (t: T): T => (constants.has(t) || kept.includes(t) ? tf.clone(t) : t);
+        // (and not a tensor carried in: a state without an update keeps its value)
+        const own = (t: T): T => (constants.has(t) || kept.includes(t) || this.states.includes(t) ? tf.clone(t) : t);
         return {
           states: r.states.map(own),
           traces: this.program.traces.map((t) => own(r.traces.get(t.name)!.t)),

@@ -129,7 +129,8 @@ export async function forwardBatch(model: StepModel, params: readonly T[], batch
         // (a copy: the prediction may be a state, ALIF's readout o)
         return { next: r.next, l: tf.sum(tf.mul(r.loss, d.w)), p: r.prediction ? tf.clone(r.prediction) : tf.zeros([0]) };
       });
-      for (const s of states) s.dispose();
+      // (a state without an update is carried as is: not disposed)
+      for (const s of states) if (!out.next.includes(s)) s.dispose();
       states = out.next;
       loss += out.l.dataSync()[0]!;
       scorer.add(t, out.p.size ? out.p : undefined);
