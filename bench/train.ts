@@ -50,11 +50,13 @@ export interface Row extends Config {
   readonly cpuSeconds: number;
   /** Training time steps (batch × T per update) per wall second. */
   readonly stepsPerSecond: number;
-  /** … per CPU second of the process. */
+  /** … per CPU second of the run's thread. */
   readonly stepsPerCpuSecond: number;
   readonly peakMemoryBytes: number;
   readonly alignment: number | null;
   readonly backend: string;
+  /** 1-minute load average of the machine during the run (start and end, averaged). */
+  readonly loadAverage: number;
   readonly error?: string;
 }
 
@@ -70,8 +72,27 @@ function modelText(c: Config): string {
   return resizeModel(readFileSync(file, 'utf8'), c.model, dims) + (RULE_TEXT[c.model]![c.rule] ?? '');
 }
 
+/**
+ * CPU seconds of the calling thread (a configuration runs in its own worker
+ * thread, so process.cpuUsage() would count the others): Linux's
+ * /proc/thread-self/stat utime + stime, in clock ticks of 1/100 s; the
+ * process's usage where that file does not exist.
+ */
+export function threadCpuSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3 (state): utime is field 14, stime 15.
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  }
+}
+
 export async function runConfig(c: Config): Promise<Row> {
-  const cpu0 = process.cpuUsage();
+  const cpu0 = threadCpuSeconds();
+  const load0 = loadavg()[0]!;
   const t0 = performance.now();
   try {
     const r = await train({
@@ -80,8 +101,7 @@ export async function runConfig(c: Config): Promise<Row> {
       evalEvery: c.part === 'accuracy' ? Math.max(1, Math.ceil(c.steps / 4)) : c.steps, evalSamples: 128,
       finalSamples: c.part === 'accuracy' ? 1000 : 256, alignment: c.part === 'accuracy' && c.rule === 'eprop',
     });
-    const cpu = process.cpuUsage(cpu0);
-    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const cpuSeconds = threadCpuSeconds() - cpu0;
     const last = r.metrics.curve[r.metrics.curve.length - 1];
     const trainSteps = r.updates * r.info.batch * r.info.sequenceLength;
     return {
@@ -90,12 +110,12 @@ export async function runConfig(c: Config): Promise<Row> {
       wallSeconds: r.seconds, cpuSeconds, stepsPerSecond: r.stepsPerSecond,
       // CPU seconds of the training updates are not separated from evaluation: this is a lower bound.
       stepsPerCpuSecond: trainSteps / cpuSeconds, peakMemoryBytes: r.peakMemoryBytes, alignment: last?.alignment ?? null,
-      backend: backendInfo()?.summary ?? r.backend,
+      backend: backendInfo()?.summary ?? r.backend, loadAverage: (load0 + loadavg()[0]!) / 2,
     };
   } catch (e) {
     return {
       ...c, taskName: c.task, testAccuracy: null, trainAccuracy: null, loss: NaN, chance: null, wallSeconds: (performance.now() - t0) / 1000,
-      cpuSeconds: 0, stepsPerSecond: 0, stepsPerCpuSecond: 0, peakMemoryBytes: 0, alignment: null, backend: backendInfo()?.summary ?? '', error: (e as Error).message,
+      cpuSeconds: 0, stepsPerSecond: 0, stepsPerCpuSecond: 0, peakMemoryBytes: 0, alignment: null, backend: backendInfo()?.summary ?? '', loadAverage: loadavg()[0]!, error: (e as Error).message,
     };
   }
 }
@@ -126,12 +146,13 @@ const ruleName = (r: string): string => (r === 'eprop' ? 'e-prop' : r === 'bptt'
 const taskShort = (t: string): string => t.split(':')[0]!;
 
 /** The markdown tables of docs/results.md, from the rows. */
-export function markdown(rows: readonly Row[], meta: { generatedAt: string; full: boolean; load: number[]; cpus: number; backend: string; node: string }): string {
+export function markdown(rows: readonly Row[], meta: { generatedAt: string; full: boolean; jobs: number; load: number[]; cpus: number; backend: string; node: string }): string {
   const head = (cols: string[]): string => `| ${cols.join(' | ')} |\n|${cols.map(() => ' --- ').join('|')}|`;
   const acc = rows.filter((r) => r.part === 'accuracy');
   const sc = rows.filter((r) => r.part === 'scaling');
   const lines: string[] = [];
-  lines.push(`Measured by \`ELIGO_BENCH_FULL=${meta.full ? 1 : 0} npm run bench -- train\` (bench/train.ts) on ${meta.generatedAt.slice(0, 10)}: ${meta.backend}, Node ${meta.node}, ${meta.cpus} cores shared with other jobs (load average ${meta.load.map((l) => l.toFixed(1)).join(', ')} at the end). Raw numbers: bench/results/train.json.`);
+  const loads = rows.map((r) => r.loadAverage);
+  lines.push(`Measured by \`ELIGO_BENCH_FULL=${meta.full ? 1 : 0} ELIGO_BENCH_JOBS=${meta.jobs} npm run bench -- train\` (bench/train.ts) on ${meta.generatedAt.slice(0, 10)}: ${meta.backend}, Node ${meta.node}, ${meta.cpus} cores shared with other work (1-minute load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} during the runs; ${meta.jobs} configuration${meta.jobs === 1 ? '' : 's'} at a time, each in its own thread). Wall times depend on that load; CPU seconds are those of the run's own thread. Raw numbers: bench/results/train.json.`);
   lines.push('');
   lines.push('**Accuracy at T = 100.** Batch 32, Adam (learning rate 0.005), seed 1; final accuracy on 1,000 held-out sequences (test) and 1,000 training sequences; chance is 50 % (store-recall, evidence) and 10 % (Fashion-MNIST). Alignment: cosine between the rule\'s update and the BPTT gradient on the same batch at the last evaluation.');
   lines.push('');
@@ -199,7 +220,7 @@ export async function benchTrain(): Promise<unknown> {
     process.stderr.write(`[${i + 1}/${list.length}] ${r.part} ${r.model} n=${r.n} ${ruleName(r.rule)} ${taskShort(r.task)} T=${r.T}: ${r.error ? `error: ${r.error}` : `test ${pct(r.testAccuracy)}, ${r.wallSeconds.toFixed(0)} s, ${mib(r.peakMemoryBytes)}`}\n`);
   });
   const backend = rows.find((r) => r.backend)?.backend ?? '';
-  const meta = { generatedAt: new Date().toISOString(), full, load: loadavg(), cpus: cpus().length, backend, node: process.version };
+  const meta = { generatedAt: new Date().toISOString(), full, jobs, load: loadavg(), cpus: cpus().length, backend, node: process.version };
   const path = writeResult('train', { ...meta, seconds: (Date.now() - started) / 1000, rows });
   console.log(table(['part', 'model', 'n', 'rule', 'task', 'T', 'upd', 'test acc', 'wall s', 'steps/s', 'peak mem'], rows.map((r) => [
     r.part, r.model, r.n, ruleName(r.rule), taskShort(r.task), r.T, r.steps, r.error ? 'error' : pct(r.testAccuracy), Number(r.wallSeconds.toFixed(1)), Math.round(r.stepsPerSecond), mib(r.peakMemoryBytes),
