@@ -86,7 +86,7 @@ const configuration = {
       description: 'Time budget of a search in seconds; it stops there and keeps the best found.',
     },
     'eligo.train.task': {
-      type: 'string', default: 'random', order: 10,
+      type: 'string', default: 'correlated', order: 10,
       description: 'Default training task offered first by Eligo: Train (a task name the server knows).',
     },
     'eligo.train.steps': { type: 'integer', default: 100, minimum: 1, maximum: 10000, order: 11, description: 'Time steps per training sequence.' },

@@ -9,6 +9,7 @@ import {
   type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { JobRunner } from '../jobs/runner.js';
+import { TASKS } from '../train/tasks/index.js';
 import { AnalysisStatsRequest, ServerStatusNotification, TrainTasksRequest, type AnalysisStats, type TrainTask } from '../protocol.js';
 import { Analyzer } from './analysis.js';
 import { AnalysisWorker } from './analysisWorker.js';
@@ -124,7 +125,7 @@ export function createServices(connection: Connection): EligoServer {
   registerGraph(ctx);
   registerJobs(ctx);
   // Training tasks come with the training engine (train/); none until it lands.
-  connection.onRequest(TrainTasksRequest.method, guarded(ctx, 'eligo/trainTasks', [] as TrainTask[], () => [] as TrainTask[]));
+  connection.onRequest(TrainTasksRequest.method, guarded(ctx, 'eligo/trainTasks', [] as TrainTask[], () => TASKS.map((t): TrainTask => ({ name: t.name, description: t.description, ...(t.userData ? { userData: true } : {}) }))));
 
   connection.onRequest(AnalysisStatsRequest.method, guarded(ctx, 'eligo/analysisStats', null as AnalysisStats | null, async (p: { uri: string }) => {
     const a = await analyzer.current(p.uri);

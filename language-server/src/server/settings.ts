@@ -11,7 +11,7 @@ export const DEFAULTS: EligoSettings = {
   objective: 'multiplications',
   hardwareProfile: 'laptop',
   search: { budgetSeconds: 30 },
-  train: { task: 'random', steps: 100, epochs: 1, learningRate: 1e-3, batchSize: 16, seed: 0 },
+  train: { task: 'correlated', steps: 100, epochs: 1, learningRate: 1e-3, batchSize: 16, seed: 0 },
 };
 
 /**
