@@ -6,10 +6,12 @@
 //
 //   npm run bench -- search                      short budgets (2 s), bench/results/search-quick.json
 //   npx tsx bench/search.ts --budgets 10s,60s    the full run, bench/results/search.json
+//   npx tsx bench/search.ts --tasks MLP --exact-max 25   one task again (rows merged), exact up to 25 vertices
 //
 // Every search runs on both cores (two worker threads), seed 1.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { compile, graphOf } from '../language-server/src/compile.js';
 import { SearchContext } from '../language-server/src/search/context.js';
@@ -59,11 +61,19 @@ export interface SearchBenchRow {
   readonly exact: { readonly status: string; readonly vertices: number; readonly optimum?: number; readonly gap?: number; readonly message: string };
 }
 
-export async function benchSearch(budgetsMs: readonly number[] = [2000], out = 'search-quick'): Promise<SearchBenchRow[]> {
+export interface BenchOptions {
+  /** Only these tasks (labels); their rows replace the same tasks' rows in an existing results file. */
+  readonly tasks?: readonly string[];
+  /** Largest graph (eliminable vertices after safe pre-eliminations) to solve exactly (default 22). */
+  readonly exactMax?: number;
+}
+
+export async function benchSearch(budgetsMs: readonly number[] = [2000], out = 'search-quick', o: BenchOptions = {}): Promise<SearchBenchRow[]> {
   const rows: SearchBenchRow[] = [];
+  const loadBefore = loadavg();
   const agent = loadAgent();
   console.log(`search benchmark: budgets ${budgetsMs.map((b) => `${b / 1000} s`).join(', ')}; network: ${agent.message}`);
-  for (const task of TASKS) {
+  for (const task of TASKS.filter((t) => !o.tasks || o.tasks.includes(t.label))) {
     const c = compile(readFileSync(join(__dirname, '..', 'examples', `${task.file}.eligo`), 'utf8'));
     const item = c.items.find((i) => i.name === task.item);
     if (!item) throw new Error(`${task.file}.eligo has no item ${task.item}`);
@@ -71,11 +81,14 @@ export async function benchSearch(budgetsMs: readonly number[] = [2000], out = '
     // Exact optimum where the graph is small enough (once per task).
     const ectx = new SearchContext(graph, new Objective({ kind: 'multiplications' }), { budgetMs: 60_000 });
     const size = exactSize(ectx);
-    let exact: SearchBenchRow['exact'] = { status: 'too-large', vertices: size, message: `${size} eliminable vertices after safe pre-eliminations (exact search handles at most ${EXACT_DEFAULT_MAX})` };
-    if (size <= EXACT_DEFAULT_MAX) {
+    const exactMax = o.exactMax ?? EXACT_DEFAULT_MAX;
+    let exact: SearchBenchRow['exact'] = { status: 'too-large', vertices: size, message: `${size} eliminable vertices after safe pre-eliminations (exact search was run up to ${exactMax})` };
+    if (size <= exactMax) {
       const h = runHeuristics(ectx);
-      const r = exactSearch(ectx, { upperBound: h[0]!.score });
-      exact = { status: r.status, vertices: r.vertices, message: r.message, ...(r.status === 'optimal' ? { optimum: ectx.best!.multiplications } : {}) };
+      const t0 = Date.now();
+      // The best heuristic bounds the search from above (ties kept, so the optimum is always found).
+      const r = exactSearch(ectx, { upperBound: h[0]!.score + 1e-6, maxVertices: exactMax });
+      exact = { status: r.status, vertices: r.vertices, message: `${r.message} (${((Date.now() - t0) / 1000).toFixed(1)} s)`, ...(r.status === 'optimal' ? { optimum: ectx.best!.multiplications } : {}) };
     }
     for (const budgetMs of budgetsMs) {
       const methods: Record<string, number> = {};
@@ -121,10 +134,20 @@ export async function benchSearch(budgetsMs: readonly number[] = [2000], out = '
       );
     }
   }
+  // A partial run (some tasks) keeps the other tasks' rows of the results file.
+  let all = rows;
+  const file = join(__dirname, 'results', `${out}.json`);
+  if (o.tasks && existsSync(file)) {
+    const old = JSON.parse(readFileSync(file, 'utf8')) as { rows?: SearchBenchRow[] };
+    all = [...(old.rows ?? []).filter((r) => !o.tasks!.includes(r.task)), ...rows];
+    all.sort((a, b) => TASKS.findIndex((t) => t.label === a.task) - TASKS.findIndex((t) => t.label === b.task) || a.budgetSeconds - b.budgetSeconds);
+  }
   const path = writeResult(out, {
     budgetsSeconds: budgetsMs.map((b) => b / 1000), threads: 2, seed: 1, network: agent.message,
+    // The machine is shared: its load (runnable processes on 2 cores) bounds what the speeds mean.
+    loadAverage: { before: loadBefore.map((x) => Number(x.toFixed(2))), after: loadavg().map((x) => Number(x.toFixed(2))) },
     note: 'each method runs alone with the whole budget on two worker threads; heuristics = the best greedy variant (computed first by every run); ratios are to min(forward, reverse, Markowitz); multiplications by the ad/ cost model',
-    rows,
+    rows: all,
   });
   console.log(`wrote ${path}`);
   return rows;
@@ -133,7 +156,12 @@ export async function benchSearch(budgetsMs: readonly number[] = [2000], out = '
 if (require.main === module) {
   const i = process.argv.indexOf('--budgets');
   const budgets = i > 0 ? process.argv[i + 1]!.split(',').map(parseBudget) : [10_000, 60_000];
-  benchSearch(budgets, 'search').catch((e) => {
+  const t = process.argv.indexOf('--tasks');
+  const x = process.argv.indexOf('--exact-max');
+  benchSearch(budgets, 'search', {
+    ...(t > 0 ? { tasks: process.argv[t + 1]!.split(',') } : {}),
+    ...(x > 0 ? { exactMax: Number(process.argv[x + 1]) } : {}),
+  }).catch((e) => {
     console.error(e);
     process.exitCode = 1;
   });

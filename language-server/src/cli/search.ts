@@ -204,10 +204,12 @@ export function jsonOf(r: SearchResult): unknown {
 }
 
 function textOf(r: SearchResult, graph: Graph): string {
-  const classic = Math.min(r.baselines.forward.score, r.baselines.reverse.score, r.baselines.markowitz.score);
+  // Compare by the objective: its score, or for `time` the measured seconds.
+  const value = (x: OrderReport): number => (r.objective.kind === 'time' ? x.seconds ?? NaN : x.score);
+  const classic = Math.min(value(r.baselines.forward), value(r.baselines.reverse), value(r.baselines.markowitz));
   const vs = (x: OrderReport): string => {
-    if (!Number.isFinite(classic) || classic === 0) return '—';
-    const d = (x.score - classic) / classic;
+    if (!Number.isFinite(classic) || classic === 0 || !Number.isFinite(value(x))) return '—';
+    const d = (value(x) - classic) / classic;
     return Math.abs(d) < 5e-4 ? '0%' : `${d > 0 ? '+' : '−'}${Math.abs(d * 100).toFixed(1)}%`;
   };
   const secs = (x: OrderReport): string => (x.seconds === null ? '—' : x.seconds < 1e-3 ? `${(x.seconds * 1e6).toFixed(0)} µs` : `${(x.seconds * 1e3).toFixed(2)} ms`);

@@ -17,15 +17,15 @@
 // masks cost about one elimination each. Sets whose cost already reaches the
 // best known order (an upper bound from the heuristics) are pruned.
 //
-// Memory: 9 bytes per mask (17 with a memory objective or limit); m ≤ 24 is
-// allowed, the default cap is 22 (36 MiB).
+// Memory: 9 bytes per mask (17 with a memory objective or limit); m is
+// allowed up to 25 (about 300 MiB), the default cap is 22 (36 MiB).
 
 import type { EliminationState } from '../ad/state.js';
 import type { SearchContext } from './context.js';
 import { safePreeliminations } from './heuristics.js';
 
 export const EXACT_DEFAULT_MAX = 22;
-export const EXACT_HARD_MAX = 24;
+export const EXACT_HARD_MAX = 25;
 
 export interface ExactResult {
   /** 'optimal': the order is optimal; 'stopped': the budget ran out; 'too-large': not attempted. */
