@@ -210,6 +210,8 @@ export interface TrainResult {
   /** Cosine alignment of the rule's updates with the exact gradient. */
   readonly alignment?: number;
   readonly loss?: number;
+  /** The TensorFlow.js backend the run used (drives the status bar). */
+  readonly computeBackend?: ComputeBackend;
   readonly [extra: string]: unknown;
 }
 

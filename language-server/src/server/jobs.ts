@@ -7,7 +7,7 @@
 
 import type { CancellationToken, ProgressToken } from 'vscode-languageserver/node';
 import {
-  FindLearningRuleRequest, JobProgressNotification, RunJobRequest, SearchRequest, ServerStatusNotification, TrainRequest,
+  FindLearningRuleRequest, JobProgressNotification, type ComputeBackend, RunJobRequest, SearchRequest, ServerStatusNotification, TrainRequest,
   type FindLearningRuleParams, type JobResult, type RunJobParams, type SearchParams, type SearchResult, type TrainParams, type TrainResult,
 } from '../protocol.js';
 import { refreshCodeLenses } from './codeLens.js';
@@ -24,8 +24,24 @@ const JOB_TITLES: Readonly<Record<string, string>> = {
 /** Jobs running now, for the `eligo/status` notification (status bar). */
 const running = new Map<number, { jobId: number; kind: string; item?: string; message?: string }>();
 
-function sendStatus(ctx: ServerContext): void {
-  void ctx.connection.sendNotification(ServerStatusNotification.method, { jobs: [...running.values()] });
+/**
+ * The compute backend for the status bar: what the last training run used;
+ * before any run, wasm when tfjs-node is not installed (the engine's first
+ * fallback, always installed), else unknown until a run loads it.
+ */
+let backend: ComputeBackend | undefined = tfjsNodeInstalled() ? undefined : 'wasm';
+
+function tfjsNodeInstalled(): boolean {
+  try {
+    require.resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function sendStatus(ctx: Pick<ServerContext, 'connection'>): void {
+  void ctx.connection.sendNotification(ServerStatusNotification.method, { ...(backend ? { backend } : {}), jobs: [...running.values()] });
 }
 
 /**
@@ -89,6 +105,8 @@ export async function runJobRequest(
   sub.dispose();
   reporter.done();
   running.delete(handle.jobId);
+  const used = kind === 'train' ? (o.result as TrainResult | undefined)?.computeBackend : undefined;
+  if (used) backend = used;
   sendStatus(ctx);
   if (p.uri !== undefined && itemName !== undefined && key !== undefined && o.result !== undefined && (o.status === 'done' || o.status === 'cancelled' || o.status === 'budget')) {
     if (kind === 'search') ctx.lastRuns.set(runKey(p.uri, itemName, 'search'), { kind: 'search', key, status: o.status, result: o.result as SearchResult, settings });

@@ -10,7 +10,7 @@ import {
 } from 'vscode-languageserver/node';
 import { JobRunner } from '../jobs/runner.js';
 import { TASKS } from '../train/tasks/index.js';
-import { AnalysisStatsRequest, ServerStatusNotification, TrainTasksRequest, type AnalysisStats, type TrainTask } from '../protocol.js';
+import { AnalysisStatsRequest, TrainTasksRequest, type AnalysisStats, type TrainTask } from '../protocol.js';
 import { Analyzer } from './analysis.js';
 import { AnalysisWorker } from './analysisWorker.js';
 import { registerCodeActions } from './codeActions.js';
@@ -23,7 +23,7 @@ import { registerFormatting } from './formatting.js';
 import { registerGraph } from './graph.js';
 import { registerHover } from './hover.js';
 import { registerInlayHints } from './inlayHints.js';
-import { registerJobs } from './jobs.js';
+import { registerJobs, sendStatus } from './jobs.js';
 import { registerNavigation } from './navigation.js';
 import { LEGEND, registerSemanticTokens } from './semanticTokens.js';
 import { Settings } from './settings.js';
@@ -96,7 +96,7 @@ export function createServices(connection: Connection): EligoServer {
       void connection.client.register(DidChangeConfigurationNotification.type, { section: 'eligo' }).catch(() => undefined);
       void settings.refresh();
     }
-    void connection.sendNotification(ServerStatusNotification.method, { jobs: [] });
+    sendStatus({ connection });
   });
 
   connection.onDidChangeConfiguration((p) => {
