@@ -54,6 +54,10 @@ export interface Row extends Config {
   readonly stepsPerCpuSecond: number;
   readonly peakMemoryBytes: number;
   readonly alignment: number | null;
+  /** Per parameter, at the last evaluation. */
+  readonly alignmentByParam: Readonly<Record<string, number>> | null;
+  /** Overall alignment at every evaluation. */
+  readonly alignmentCurve: readonly { readonly step: number; readonly alignment: number | null }[];
   readonly backend: string;
   /** 1-minute load average of the machine during the run (start and end, averaged). */
   readonly loadAverage: number;
@@ -99,7 +103,7 @@ export async function runConfig(c: Config): Promise<Row> {
       text: modelText(c), model: c.model, rule: c.rule === 'bptt' ? undefined : c.rule, task: c.task, taskSettings: { T: String(c.T) },
       steps: c.steps, batch: c.batch, seed: 1, learningRate: c.learningRate,
       evalEvery: c.part === 'accuracy' ? Math.max(1, Math.ceil(c.steps / 4)) : c.steps, evalSamples: 128,
-      finalSamples: c.part === 'accuracy' ? 1000 : 256, alignment: c.part === 'accuracy' && c.rule === 'eprop',
+      finalSamples: c.part === 'accuracy' ? 1000 : 256, alignment: c.part === 'accuracy' && c.rule !== 'bptt',
     });
     const cpuSeconds = threadCpuSeconds() - cpu0;
     const last = r.metrics.curve[r.metrics.curve.length - 1];
@@ -110,12 +114,13 @@ export async function runConfig(c: Config): Promise<Row> {
       wallSeconds: r.seconds, cpuSeconds, stepsPerSecond: r.stepsPerSecond,
       // CPU seconds of the training updates are not separated from evaluation: this is a lower bound.
       stepsPerCpuSecond: trainSteps / cpuSeconds, peakMemoryBytes: r.peakMemoryBytes, alignment: last?.alignment ?? null,
+      alignmentByParam: last?.alignmentByParam ?? null, alignmentCurve: r.metrics.curve.map((q) => ({ step: q.step, alignment: q.alignment })),
       backend: backendInfo()?.summary ?? r.backend, loadAverage: (load0 + loadavg()[0]!) / 2,
     };
   } catch (e) {
     return {
       ...c, taskName: c.task, testAccuracy: null, trainAccuracy: null, loss: NaN, chance: null, wallSeconds: (performance.now() - t0) / 1000,
-      cpuSeconds: 0, stepsPerSecond: 0, stepsPerCpuSecond: 0, peakMemoryBytes: 0, alignment: null, backend: backendInfo()?.summary ?? '', loadAverage: loadavg()[0]!, error: (e as Error).message,
+      cpuSeconds: 0, stepsPerSecond: 0, stepsPerCpuSecond: 0, peakMemoryBytes: 0, alignment: null, alignmentByParam: null, alignmentCurve: [], backend: backendInfo()?.summary ?? '', loadAverage: loadavg()[0]!, error: (e as Error).message,
     };
   }
 }
@@ -154,11 +159,13 @@ export function markdown(rows: readonly Row[], meta: { generatedAt: string; full
   const loads = rows.map((r) => r.loadAverage);
   lines.push(`Measured by \`ELIGO_BENCH_FULL=${meta.full ? 1 : 0} ELIGO_BENCH_JOBS=${meta.jobs} npm run bench -- train\` (bench/train.ts) on ${meta.generatedAt.slice(0, 10)}: ${meta.backend}, Node ${meta.node}, ${meta.cpus} cores shared with other work (1-minute load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} during the runs; ${meta.jobs} configuration${meta.jobs === 1 ? '' : 's'} at a time, each in its own thread). Wall times depend on that load; CPU seconds are those of the run's own thread. Raw numbers: bench/results/train.json.`);
   lines.push('');
-  lines.push('**Accuracy at T = 100.** Batch 32, Adam (learning rate 0.005), seed 1; final accuracy on 1,000 held-out sequences (test) and 1,000 training sequences; chance is 50 % (store-recall, evidence) and 10 % (Fashion-MNIST). Alignment: cosine between the rule\'s update and the BPTT gradient on the same batch at the last evaluation.');
+  lines.push('**Accuracy at T = 100.** Batch 32, Adam (learning rate 0.005), seed 1; final accuracy on 1,000 held-out sequences (test) and 1,000 training sequences; chance is 50 % (store-recall, evidence) and 10 % (Fashion-MNIST). Alignment: cosine between the rule\'s update and the BPTT gradient on the same batch and parameters at the last evaluation, over all parameters, then for W_in and W_rec alone (the readout\'s W_out gets the exact gradient from every rule here).');
   lines.push('');
-  lines.push(head(['model', 'n', 'task', 'rule', 'updates', 'test acc', 'train acc', 'alignment', 'wall s', 'CPU s', 'steps/s (wall)', 'steps/CPU s', 'peak tensor memory']));
+  lines.push(head(['model', 'n', 'task', 'rule', 'updates', 'test acc', 'train acc', 'alignment (W_in, W_rec)', 'wall s', 'CPU s', 'steps/s (wall)', 'steps/CPU s', 'peak tensor memory']));
   for (const r of acc) {
-    lines.push(`| ${r.model.toUpperCase()} | ${r.n} | ${taskShort(r.task)} | ${ruleName(r.rule)} | ${r.steps} | ${r.error ? `error: ${r.error.slice(0, 80)}` : pct(r.testAccuracy)} | ${pct(r.trainAccuracy)} | ${r.alignment === null ? '—' : r.alignment.toFixed(2)} | ${r.wallSeconds.toFixed(0)} | ${r.cpuSeconds.toFixed(0)} | ${Math.round(r.stepsPerSecond).toLocaleString('en-US')} | ${Math.round(r.stepsPerCpuSecond).toLocaleString('en-US')} | ${mib(r.peakMemoryBytes)} |`);
+    const f2 = (x: number | undefined): string => (x === undefined ? '?' : (Math.abs(x) < 0.005 ? 0 : x).toFixed(2));
+    const al = r.rule === 'bptt' ? '1 (exact)' : r.alignment === null ? '—' : `${f2(r.alignment)} (${f2(r.alignmentByParam?.W_in)}, ${f2(r.alignmentByParam?.W_rec)})`;
+    lines.push(`| ${r.model.toUpperCase()} | ${r.n} | ${taskShort(r.task)} | ${ruleName(r.rule)} | ${r.steps} | ${r.error ? `error: ${r.error.slice(0, 80)}` : pct(r.testAccuracy)} | ${pct(r.trainAccuracy)} | ${al} | ${r.wallSeconds.toFixed(0)} | ${r.cpuSeconds.toFixed(0)} | ${Math.round(r.stepsPerSecond).toLocaleString('en-US')} | ${Math.round(r.stepsPerCpuSecond).toLocaleString('en-US')} | ${mib(r.peakMemoryBytes)} |`);
   }
   lines.push('');
   lines.push(`**Memory and time against T.** Store-recall, batch 16, ${sc[0]?.steps ?? 0} update${sc[0]?.steps === 1 ? '' : 's'} per run (test accuracy after so few updates is near chance and only shows the run is sound). Peak tensor memory is TF.js's largest \`tf.memory().numBytes\` during the updates (parameters, optimizer state, traces or the BPTT tape, data tensors).`);
