@@ -59,6 +59,8 @@ export interface SearchBenchRow {
   readonly ordersPerSecond: Record<string, number>;
   /** Exact optimum and the best found's gap to it, where computable. */
   readonly exact: { readonly status: string; readonly vertices: number; readonly optimum?: number; readonly gap?: number; readonly message: string };
+  /** Load average (1 min) of the shared machine when the row was measured. */
+  readonly load: number;
 }
 
 export interface BenchOptions {
@@ -79,7 +81,7 @@ export async function benchSearch(budgetsMs: readonly number[] = [2000], out = '
     if (!item) throw new Error(`${task.file}.eligo has no item ${task.item}`);
     const graph = graphOf(c, item);
     // Exact optimum where the graph is small enough (once per task).
-    const ectx = new SearchContext(graph, new Objective({ kind: 'multiplications' }), { budgetMs: 60_000 });
+    const ectx = new SearchContext(graph, new Objective({ kind: 'multiplications' }), { budgetMs: 900_000 });
     const size = exactSize(ectx);
     const exactMax = o.exactMax ?? EXACT_DEFAULT_MAX;
     let exact: SearchBenchRow['exact'] = { status: 'too-large', vertices: size, message: `${size} eliminable vertices after safe pre-eliminations (exact search was run up to ${exactMax})` };
@@ -124,6 +126,7 @@ export async function benchSearch(budgetsMs: readonly number[] = [2000], out = '
         task: task.label, item: task.item, eliminable: ectx.problem.eliminable.length, budgetSeconds: budgetMs / 1000,
         ...base, bestClassic, methods, ratios, best, bestMethod, improvement: Number((1 - best / bestClassic).toFixed(4)),
         mctsSimulationsPerSecond: simSeconds > 0 ? Math.round(sims / simSeconds) : 0, mctsEpisodes: episodes, ordersPerSecond, exact: ex,
+        load: Number(loadavg()[0]!.toFixed(2)),
       };
       rows.push(row);
       console.log(

@@ -223,7 +223,7 @@ describe('eligo search (CLI)', function () {
   it('falls back to the untrained prior when the network file is corrupt, and says so', async () => {
     const bad = join(tmp, 'corrupt.json');
     writeFileSync(bad, '{"format":"eligo-agent"');
-    const r = await cli(['search', file, '--agent', bad, '--method', 'mcts', '--budget', '800ms', '--threads', '0', '--no-train']);
+    const r = await cli(['search', file, '--agent', bad, '--method', 'mcts', '--budget', '800ms', '--threads', '0']);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /note: the network file .* is corrupt: it is not valid JSON.*using the untrained prior/);
   });

@@ -21,6 +21,7 @@ export const searchCommand: Command = {
     'optimum for small graphs, MCTS with a policy/value network) on both cores within a time budget, and compare',
     'it with forward, reverse and Markowitz. Objectives: mults (default), memory, time (measured numeric',
     'elimination), or a weighted sum such as mults+0.001*memory; --limit-memory makes orders above it infeasible.',
+    '--train fine-tunes the network by self-play on this graph during MCTS. --evaluations N makes a run reproducible.',
     'A rule for the item with objective/limit lines sets the defaults. Ctrl-C stops and prints the best so far.',
   ].join('\n'),
   usage: 'eligo search FILE [--item NAME] [--objective mults|memory|time] [--limit-memory 128KiB] [--budget 60s] [--method mcts|anneal|beam|exact|heuristics|all] [--seed N] [--json] [--write-rule NAME] [--out order.json]',
@@ -38,7 +39,7 @@ export const searchCommand: Command = {
     threads: { type: 'string' },
     evaluations: { type: 'string' },
     agent: { type: 'string' },
-    'no-train': { type: 'boolean' },
+    train: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
   },
   async run({ values, positionals }) {
@@ -82,7 +83,7 @@ export const searchCommand: Command = {
         ...(o.threads !== undefined ? { threads: o.threads } : {}),
         ...(o.evaluations !== undefined ? { maxEvaluations: o.evaluations } : {}),
         ...(o.agent !== undefined ? { agentPath: o.agent } : {}),
-        ...(values['no-train'] ? { train: false } : {}),
+        ...(values.train ? { train: true } : {}),
         ...(leaves ? { leaves } : {}),
         ...(progress ? {
           onProgress: (p) => {

@@ -41,7 +41,10 @@ export interface SearchOptions {
   readonly onProgress?: (p: SearchProgress) => void;
   /** Agent file for MCTS (default: the shipped network; null: the untrained prior). */
   readonly agentPath?: string | null;
-  /** Self-play training of the network during MCTS (default: on when the budget is at least 5 s). */
+  /**
+   * Self-play training of the network between MCTS episodes (default off: within a minute it
+   * helped on some graphs and hurt on others, see docs/search.md).
+   */
   readonly train?: boolean;
   /** Time the best order and the baselines by numeric elimination (default true; always for objective time). */
   readonly measure?: boolean;
@@ -144,7 +147,7 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
   const requested = options.threads ?? Math.min(2, Math.max(1, cpus().length));
   const threads = method === 'heuristics' || method === 'exact' ? Math.min(1, requested) : requested;
   const nJobs = Math.max(1, threads);
-  const train = options.train ?? budgetMs >= 5000;
+  const train = options.train ?? false;
   const jobs: Job[] = Array.from({ length: nJobs }, (_, k) => ({
     graph, objective: spec, plan: planFor(method, k, nJobs), seed: seed + 7919 * k, budgetMs: budgetMs - reserve,
     ...(options.maxEvaluations !== undefined ? { maxEvaluations: options.maxEvaluations } : {}),

@@ -6,7 +6,7 @@
 import { Rng } from '../graph/random.js';
 import { AgentTrainer } from './agent.js';
 import type { Sample } from './mcts.js';
-import type { Weights } from './network.js';
+import { isUntrained, type Weights } from './network.js';
 import type { EpisodeTrainer } from './plan.js';
 
 export interface SelfPlayOptions {
@@ -24,7 +24,8 @@ export interface SelfPlayOptions {
 export async function createEpisodeTrainer(weights: Weights, o: SelfPlayOptions = {}): Promise<EpisodeTrainer | { error: string }> {
   let t: AgentTrainer;
   try {
-    t = await AgentTrainer.create(weights, { learningRate: o.learningRate ?? 1e-3 });
+    // Fine-tuning a trained network takes smaller steps than training the prior.
+    t = await AgentTrainer.create(weights, { learningRate: o.learningRate ?? (isUntrained(weights) ? 1e-3 : 2e-4) });
   } catch (e) {
     return { error: (e as Error).message.split('\n')[0]! };
   }
