@@ -84,7 +84,6 @@ describe('train: runs', () => {
       text: LIF, model: 'lif', rule: 'eprop', task: 'correlated:T=30,correlation=1,train=512,test=256', steps: 32, seed: 1, learningRate: 0.01, evalEvery: 16,
       ...FAST, onProgress: (e) => events.push(e.type),
     });
-    console.log(`      (test accuracy ${r.final.testAccuracy}, ${r.seconds.toFixed(1)} s)`);
     assert.equal(r.method, 'online');
     assert.equal(r.rule, 'eprop');
     assert.equal(r.stopped, null);
