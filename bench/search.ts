@@ -17,7 +17,9 @@ import { compile, graphOf } from '../language-server/src/compile.js';
 import { SearchContext } from '../language-server/src/search/context.js';
 import { exactSearch, exactSize, EXACT_DEFAULT_MAX } from '../language-server/src/search/exact.js';
 import { runHeuristics } from '../language-server/src/search/heuristics.js';
-import { loadAgent } from '../language-server/src/search/network.js';
+import { initialWeights, loadAgent, type Weights } from '../language-server/src/search/network.js';
+import { EliminationState } from '../language-server/src/ad/state.js';
+import { mcts, policyRollout } from '../language-server/src/search/mcts.js';
 import { Objective, parseBudget } from '../language-server/src/search/objective.js';
 import { search, type Method } from '../language-server/src/search/search.js';
 import { writeResult } from './util.js';
@@ -156,7 +158,52 @@ export async function benchSearch(budgetsMs: readonly number[] = [2000], out = '
   return rows;
 }
 
-if (require.main === module) {
+export interface NetworkRow {
+  readonly task: string;
+  /** Multiplications of the order the policy alone plays (always its most likely vertex; no search). */
+  readonly greedyPrior: number;
+  readonly greedyNetwork: number;
+  /** One MCTS episode, 32 simulations per move, seed 1, one thread. */
+  readonly mctsPrior: number;
+  readonly mctsNetwork: number;
+}
+
+/**
+ * The shipped network against the untrained prior on the benchmark tasks:
+ * deterministic (no clock), so it measures the network, not the machine.
+ */
+export function benchNetwork(): NetworkRow[] {
+  const agent = loadAgent();
+  const prior = initialWeights();
+  const rows: NetworkRow[] = [];
+  for (const task of TASKS) {
+    const c = compile(readFileSync(join(__dirname, '..', 'examples', `${task.file}.eligo`), 'utf8'));
+    const graph = graphOf(c, c.items.find((i) => i.name === task.item)!);
+    const greedy = (w: Weights): number => {
+      const s = EliminationState.of(graph);
+      policyRollout(s, w);
+      return s.multiplications;
+    };
+    const tree = (w: Weights, valueWeight: number): number => {
+      const ctx = new SearchContext(graph, new Objective({ kind: 'multiplications' }), { budgetMs: 600_000, seed: 1 });
+      mcts(ctx, { weights: w, simulationsPerMove: 32, maxEpisodes: 1, valueWeight });
+      return ctx.best!.multiplications;
+    };
+    const row = { task: task.label, greedyPrior: greedy(prior), greedyNetwork: greedy(agent.weights), mctsPrior: tree(prior, 0), mctsNetwork: tree(agent.weights, 0.25) };
+    rows.push(row);
+    console.log(`${task.label.padEnd(22)} greedy policy: prior ${row.greedyPrior}  network ${row.greedyNetwork}  | MCTS (32 sims/move, 1 episode): prior ${row.mctsPrior}  network ${row.mctsNetwork}`);
+  }
+  return rows;
+}
+
+if (require.main === module && process.argv.includes('--network')) {
+  // Adds the network comparison to bench/results/search.json (keeping its rows).
+  const rows = benchNetwork();
+  const file = join(__dirname, 'results', 'search.json');
+  const old = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> : {};
+  const { generatedAt: _g, node: _n, cpus: _c, ...rest } = old;
+  writeResult('search', { ...rest, network: { agent: loadAgent().message, rows } });
+} else if (require.main === module) {
   const i = process.argv.indexOf('--budgets');
   const budgets = i > 0 ? process.argv[i + 1]!.split(',').map(parseBudget) : [10_000, 60_000];
   const t = process.argv.indexOf('--tasks');
