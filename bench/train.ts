@@ -110,7 +110,7 @@ export async function runConfig(c: Config): Promise<Row> {
   const t0 = performance.now();
   try {
     const r = await train({
-      text: modelText(c), model: c.model, rule: c.rule === 'bptt' ? undefined : c.rule, task: c.task, taskSettings: { T: String(c.T) },
+      text: modelText(c), model: c.model, ...(c.rule === 'bptt' ? {} : { rule: c.rule }), task: c.task, taskSettings: { T: String(c.T) },
       steps: c.steps, batch: c.batch, seed: 1, learningRate: c.learningRate,
       evalEvery: c.part === 'accuracy' ? Math.max(1, Math.ceil(c.steps / 4)) : c.steps, evalSamples: 128,
       finalSamples: c.part === 'accuracy' ? 1000 : 256, alignment: c.part === 'accuracy' && c.rule !== 'bptt',

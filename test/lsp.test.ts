@@ -418,7 +418,7 @@ describe('language server over stdio (LSP)', function () {
     });
 
     it('refuses a new name that is a keyword, a builtin or already taken', async () => {
-      for (const [newName, why] of [['state', 'is a keyword'], ['exp', 'is a builtin'], ['z', "already declared in 'lif'"], ['2x', 'is not a name']]) {
+      for (const [newName, why] of [['state', 'is a keyword'], ['exp', 'is a builtin'], ['z', "already declared in 'lif'"], ['2x', 'is not a name']] as const) {
         await assert.rejects(
           client.request('textDocument/rename', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8), newName }),
           (e: Error) => e.message.includes(why),

@@ -36,7 +36,7 @@ function relErr(a: Map<string, Float64Array>, b: Map<string, Float64Array>): num
 
 function scaleParam(p: ReadonlyMap<string, Tensor>, name: string, f: number): void {
   const t = p.get(name)!;
-  for (let i = 0; i < t.data.length; i++) t.data[i] *= f;
+  for (let i = 0; i < t.data.length; i++) t.data[i] = t.data[i]! * f;
 }
 
 const fastSigmoid = (x: number): number => 1 / (1 + 10 * Math.abs(x)) ** 2;
@@ -80,9 +80,9 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
         let L = 0;
         for (let k = 0; k < nOut; k++) L += Wout[k * n + j]! * err[k]!;
         const psi = fastSigmoid(u[j]! - theta);
-        for (let i = 0; i < n; i++) dWrec[j * n + i] += L * psi * zbar[i]!;
-        for (let i = 0; i < nIn; i++) dWin[j * nIn + i] += L * psi * xbar[i]!;
-        for (let k = 0; k < nOut; k++) dWout[k * n + j] += err[k]! * z[j]!;
+        for (let i = 0; i < n; i++) dWrec[j * n + i] = dWrec[j * n + i]! + L * psi * zbar[i]!;
+        for (let i = 0; i < nIn; i++) dWin[j * nIn + i] = dWin[j * nIn + i]! + L * psi * xbar[i]!;
+        for (let k = 0; k < nOut; k++) dWout[k * n + j] = dWout[k * n + j]! + err[k]! * z[j]!;
       }
       zPrev = Float64Array.from(z);
     }
@@ -139,20 +139,20 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
           epsA[q] = rho * epsA[q]! + eRec[q]!;
           eRec[q] = psi * (zbar[i]! - beta * epsA[q]!);
           fRec[q] = kappa * fRec[q]! + eRec[q]!;
-          dWrec[q] += L * fRec[q]!;
+          dWrec[q] = dWrec[q]! + L * fRec[q]!;
         }
         for (let i = 0; i < nIn; i++) {
           const q = j * nIn + i;
           epsAin[q] = rho * epsAin[q]! + eIn[q]!;
           eIn[q] = psi * (xbar[i]! - beta * epsAin[q]!);
           fIn[q] = kappa * fIn[q]! + eIn[q]!;
-          dWin[q] += L * fIn[q]!;
+          dWin[q] = dWin[q]! + L * fIn[q]!;
         }
         fz[j] = kappa * fz[j]! + z[j]!;
-        for (let k = 0; k < nOut; k++) dWout[k * n + j] += err[k]! * fz[j]!;
+        for (let k = 0; k < nOut; k++) dWout[k * n + j] = dWout[k * n + j]! + err[k]! * fz[j]!;
       }
       fOne = kappa * fOne + 1;
-      for (let k = 0; k < nOut; k++) dB[k] += err[k]! * fOne;
+      for (let k = 0; k < nOut; k++) dB[k] = dB[k]! + err[k]! * fOne;
       zPrev = Float64Array.from(z);
     }
     assert.ok(spikes > 20, `the sample should spike (got ${spikes} spikes)`);
@@ -186,8 +186,8 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
       const dEdz = bptt.adjoints[t]!.get('z')!;
       for (let j = 0; j < n; j++) {
         const psi = fastSigmoid(u[j]! - theta);
-        for (let i = 0; i < n; i++) dWrec[j * n + i] += dEdz[j]! * psi * zbar[i]!;
-        for (let i = 0; i < nIn; i++) dWin[j * nIn + i] += dEdz[j]! * psi * xbar[i]!;
+        for (let i = 0; i < n; i++) dWrec[j * n + i] = dWrec[j * n + i]! + dEdz[j]! * psi * zbar[i]!;
+        for (let i = 0; i < nIn; i++) dWin[j * nIn + i] = dWin[j * nIn + i]! + dEdz[j]! * psi * xbar[i]!;
       }
       zPrev = Float64Array.from(tr.states[t]!.get('z')!.data);
       recurrent += zPrev.reduce((s, v) => s + v, 0);

@@ -30,7 +30,7 @@ function spec(model: string, schedule: ScheduleSpec): RuleSpec {
 
 function input(ctx: ModelContext, T: number, scale: number, seed = 5) {
   const s = sampleInput(ctx, T, seed);
-  for (const t of s.params.values()) for (let i = 0; i < t.data.length; i++) t.data[i] *= scale;
+  for (const t of s.params.values()) for (let i = 0; i < t.data.length; i++) t.data[i] = t.data[i]! * scale;
   return s;
 }
 
@@ -86,7 +86,7 @@ describe('rules: schedules give the same gradient when nothing is approximated',
         for (let k = 0; k < 3; k++) {
           const dir = new Map([...inp.params].map(([p, t]) => [p, Float64Array.from(t.data, () => rng.normal())]));
           const move = (h: number): void => {
-            for (const [p, t] of inp.params) for (let i = 0; i < t.data.length; i++) t.data[i] += h * dir.get(p)![i]!;
+            for (const [p, t] of inp.params) for (let i = 0; i < t.data.length; i++) t.data[i] = t.data[i]! + h * dir.get(p)![i]!;
           };
           // Small steps: the triangle surrogate's primitive has kinks in its second derivative.
           const h = 1e-6;

@@ -253,7 +253,7 @@ rule snap for m {
   schedule online
 }`;
     for (const rule of ['snap', undefined]) {
-      const r = await train({ text, rule, task: 'correlated:T=10,train=32,test=32', steps: 2, ...FAST, batch: 8 });
+      const r = await train({ text, ...(rule !== undefined ? { rule } : {}), task: 'correlated:T=10,train=32,test=32', steps: 2, ...FAST, batch: 8 });
       assert.ok(Number.isFinite(r.final.loss), `${rule}: loss ${r.final.loss}`);
     }
   });

@@ -319,7 +319,8 @@ export const commands: Readonly<Record<string, CmdFactory>> = {
       if (chosen.userData) {
         if (!(await ctx.requireTrust('Training on a data file'))) return;
         if (task === 'file') {
-          const files = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Train on this file', defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri });
+          const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+          const files = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Train on this file', ...(folder ? { defaultUri: folder } : {}) });
           if (!files?.[0]) return;
           dataUri = files[0].toString();
         }

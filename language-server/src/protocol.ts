@@ -404,11 +404,12 @@ export interface GraphWebviewState {
   readonly key?: string;
   readonly transform?: { readonly x: number; readonly y: number; readonly k: number };
   readonly tab?: string;
-  readonly orderA?: string;
-  readonly orderB?: string;
+  readonly orderA?: string | undefined;
+  readonly orderB?: string | undefined;
   readonly compare?: boolean;
   readonly step?: number;
-  readonly rule?: string;
+  /** No rule when absent or undefined (choosing "no rule" sets it to undefined). */
+  readonly rule?: string | undefined;
   readonly unrollSteps?: number;
   readonly panel?: PanelState;
 }

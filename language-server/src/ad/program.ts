@@ -939,11 +939,11 @@ function exec1(code: Int32Array, consts: Float64Array, w: Float64Array): void {
     const op = code[pc]!;
     switch (op) {
       case MUL: w[code[pc + 1]!] = w[code[pc + 2]!]! * w[code[pc + 3]!]!; pc += 4; break;
-      case MUL | ACC: w[code[pc + 1]!] += w[code[pc + 2]!]! * w[code[pc + 3]!]!; pc += 4; break;
+      case MUL | ACC: { const t = code[pc + 1]!; w[t] = w[t]! + w[code[pc + 2]!]! * w[code[pc + 3]!]!; pc += 4; break; }
       case COPY: w[code[pc + 1]!] = w[code[pc + 2]!]!; pc += 3; break;
-      case COPY | ACC: w[code[pc + 1]!] += w[code[pc + 2]!]!; pc += 3; break;
+      case COPY | ACC: { const t = code[pc + 1]!; w[t] = w[t]! + w[code[pc + 2]!]!; pc += 3; break; }
       case CONST: w[code[pc + 1]!] = consts[code[pc + 2]!]!; pc += 3; break;
-      case CONST | ACC: w[code[pc + 1]!] += consts[code[pc + 2]!]!; pc += 3; break;
+      case CONST | ACC: { const t = code[pc + 1]!; w[t] = w[t]! + consts[code[pc + 2]!]!; pc += 3; break; }
       case MUL_RUN:
       case MUL_RUN | ACC: {
         const t = code[pc + 1]!;
@@ -951,7 +951,7 @@ function exec1(code: Int32Array, consts: Float64Array, w: Float64Array): void {
         const c = code[pc + 3]!;
         const m = code[pc + 4]!;
         if (op === MUL_RUN) for (let i = 0; i < m; i++) w[t + i] = w[a + i]! * w[c + i]!;
-        else for (let i = 0; i < m; i++) w[t + i] += w[a + i]! * w[c + i]!;
+        else for (let i = 0; i < m; i++) w[t + i] = w[t + i]! + w[a + i]! * w[c + i]!;
         pc += 5;
         break;
       }
@@ -961,7 +961,7 @@ function exec1(code: Int32Array, consts: Float64Array, w: Float64Array): void {
         const a = code[pc + 2]!;
         const m = code[pc + 3]!;
         if (op === COPY_RUN) w.copyWithin(t, a, a + m);
-        else for (let i = 0; i < m; i++) w[t + i] += w[a + i]!;
+        else for (let i = 0; i < m; i++) w[t + i] = w[t + i]! + w[a + i]!;
         pc += 4;
         break;
       }
@@ -997,19 +997,19 @@ function execB(code: Int32Array, consts: Float64Array, w: Float64Array, B: numbe
         const a = code[pc + 2]! * B;
         const c = code[pc + 3]! * B;
         if (op === MUL) for (let b = 0; b < B; b++) w[t + b] = w[a + b]! * w[c + b]!;
-        else for (let b = 0; b < B; b++) w[t + b] += w[a + b]! * w[c + b]!;
+        else for (let b = 0; b < B; b++) w[t + b] = w[t + b]! + w[a + b]! * w[c + b]!;
         break;
       }
       case COPY: {
         const a = code[pc + 2]! * B;
         if (op === COPY) w.copyWithin(t, a, a + B);
-        else for (let b = 0; b < B; b++) w[t + b] += w[a + b]!;
+        else for (let b = 0; b < B; b++) w[t + b] = w[t + b]! + w[a + b]!;
         break;
       }
       case CONST: {
         const k = consts[code[pc + 2]!]!;
         if (op === CONST) w.fill(k, t, t + B);
-        else for (let b = 0; b < B; b++) w[t + b] += k;
+        else for (let b = 0; b < B; b++) w[t + b] = w[t + b]! + k;
         break;
       }
       case MUL_RUN: {
@@ -1017,14 +1017,14 @@ function execB(code: Int32Array, consts: Float64Array, w: Float64Array, B: numbe
         const c = code[pc + 3]! * B;
         const m = code[pc + 4]! * B;
         if (op === MUL_RUN) for (let i = 0; i < m; i++) w[t + i] = w[a + i]! * w[c + i]!;
-        else for (let i = 0; i < m; i++) w[t + i] += w[a + i]! * w[c + i]!;
+        else for (let i = 0; i < m; i++) w[t + i] = w[t + i]! + w[a + i]! * w[c + i]!;
         break;
       }
       case COPY_RUN: {
         const a = code[pc + 2]! * B;
         const m = code[pc + 3]! * B;
         if (op === COPY_RUN) w.copyWithin(t, a, a + m);
-        else for (let i = 0; i < m; i++) w[t + i] += w[a + i]!;
+        else for (let i = 0; i < m; i++) w[t + i] = w[t + i]! + w[a + i]!;
         break;
       }
       case DOT: {
@@ -1041,7 +1041,7 @@ function execB(code: Int32Array, consts: Float64Array, w: Float64Array, B: numbe
           const c2 = c + sc;
           for (let b = 0; b < B; b++) w[t + b] = w[t + b]! + w[a + b]! * w[c + b]! + w[a2 + b]! * w[c2 + b]!;
         }
-        if (i < m) for (let b = 0; b < B; b++) w[t + b] += w[a + b]! * w[c + b]!;
+        if (i < m) for (let b = 0; b < B; b++) w[t + b] = w[t + b]! + w[a + b]! * w[c + b]!;
         break;
       }
       default:

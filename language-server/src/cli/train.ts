@@ -112,6 +112,8 @@ export const trainCommand: Command = {
     else if (scheduleName === 'constant' || scheduleName === undefined) schedule = undefined;
     else throw new CliError(`--schedule must be constant or cosine, got '${scheduleName}'`);
     const length = values.length !== undefined ? intOption(values.length, 'length', 0, 1, 1000000) : undefined;
+    const model = str(values.model);
+    const rule = str(values.rule);
     const json = values.json === true;
     const tty = process.stderr.isTTY === true && !json;
     const text = readSource(file);
@@ -147,7 +149,10 @@ export const trainCommand: Command = {
     let report: TrainReport;
     try {
       report = await trainInWorker({
-        text, file, model: str(values.model), rule: str(values.rule), task,
+        text, file,
+        ...(model !== undefined ? { model } : {}),
+        ...(rule !== undefined ? { rule } : {}),
+        task,
         ...(length !== undefined ? { taskSettings: { T: String(length) } } : {}),
         ...(values.steps !== undefined ? { steps: intOption(values.steps, 'steps', 0, 1, 1e7) } : {}),
         ...(values.epochs !== undefined ? { epochs: numberOption(values.epochs, 'epochs', 0.001, 1e5)! } : {}),

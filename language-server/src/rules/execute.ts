@@ -74,7 +74,7 @@ export function blockTimesTrace(form: BlockForm, e: Float64Array, A: number, g: 
         const c = e[a * J + j]!;
         if (c === 0) continue;
         const gj = j * m;
-        for (let q = 0; q < m; q++) out[o + q] += c * v[gj + q]!;
+        for (let q = 0; q < m; q++) out[o + q] = out[o + q]! + c * v[gj + q]!;
       }
     }
   } else {
@@ -98,19 +98,19 @@ export function accumulate(target: TraceValue, src: TraceValue, d: PairDims): vo
   const s = src.values;
   const { J, R, P } = d;
   if (src.storage === target.storage) {
-    for (let k = 0; k < s.length; k++) t[k] += s[k]!;
+    for (let k = 0; k < s.length; k++) t[k] = t[k]! + s[k]!;
     return;
   }
   if (RANK[src.storage] > RANK[target.storage]) throw new Error(`cannot add a ${src.storage} trace into a ${target.storage} one`);
   if (target.storage === 'row') {
-    for (let j = 0; j < J; j++) for (let r = 0; r < R; r++) t[j * R + r] += s[r]!;
+    for (let j = 0; j < J; j++) for (let r = 0; r < R; r++) t[j * R + r] = t[j * R + r]! + s[r]!;
     return;
   }
   // Into dense: the pair (j = p) of a shared or row trace.
   for (let j = 0; j < J; j++) {
     const off = src.storage === 'row' ? j * R : 0;
     const o = (j * P + j) * R;
-    for (let r = 0; r < R; r++) t[o + r] += s[off + r]!;
+    for (let r = 0; r < R; r++) t[o + r] = t[o + r]! + s[off + r]!;
   }
 }
 
@@ -124,7 +124,7 @@ export function contract(lambda: Float64Array, g: TraceValue, d: PairDims, into:
       const l = lambda[j]!;
       if (l === 0) continue;
       const o = j * m;
-      for (let q = 0; q < m; q++) into[q] += l * v[o + q]!;
+      for (let q = 0; q < m; q++) into[q] = into[q]! + l * v[o + q]!;
     }
     return;
   }
@@ -132,7 +132,7 @@ export function contract(lambda: Float64Array, g: TraceValue, d: PairDims, into:
     const l = lambda[p]!;
     if (l === 0) continue;
     const off = g.storage === 'row' ? p * R : 0;
-    for (let r = 0; r < R; r++) into[p * R + r] += l * v[off + r]!;
+    for (let r = 0; r < R; r++) into[p * R + r] = into[p * R + r]! + l * v[off + r]!;
   }
 }
 
@@ -140,15 +140,15 @@ export function contract(lambda: Float64Array, g: TraceValue, d: PairDims, into:
 export function vjp(lambda: Float64Array, form: BlockForm, e: Float64Array, A: number, B: number, into: Float64Array): void {
   if (form === 'scalar') {
     const c = e[0]!;
-    for (let k = 0; k < B; k++) into[k] += c * lambda[k]!;
+    for (let k = 0; k < B; k++) into[k] = into[k]! + c * lambda[k]!;
   } else if (form === 'diagonal') {
-    for (let k = 0; k < B; k++) into[k] += e[k]! * lambda[k]!;
+    for (let k = 0; k < B; k++) into[k] = into[k]! + e[k]! * lambda[k]!;
   } else if (form === 'dense') {
     for (let a = 0; a < A; a++) {
       const l = lambda[a]!;
       if (l === 0) continue;
       const o = a * B;
-      for (let b = 0; b < B; b++) into[b] += l * e[o + b]!;
+      for (let b = 0; b < B; b++) into[b] = into[b]! + l * e[o + b]!;
     }
   } else {
     throw new Error(`a vector-Jacobian product with a ${form} block between states`);
@@ -230,7 +230,7 @@ export function runOnline(program: OnlineProgram, ev: StepEvaluator, input: RunI
       const l = new Float64Array(n);
       if (s.direct) {
         const v = values.get(s.direct)!;
-        for (let k = 0; k < n; k++) l[k] += v[k]!;
+        for (let k = 0; k < n; k++) l[k] = l[k]! + v[k]!;
       }
       for (const term of s.terms) {
         const b = blockSpec.get(term.block)!;
@@ -274,7 +274,7 @@ export function runOnline(program: OnlineProgram, ev: StepEvaluator, input: RunI
       for (const lp of u.lossPrevious) contract(values.get(lp.block)!, G.get(lp.trace)!, dims.get(lp.trace)!, into);
       if (u.direct) {
         const v = values.get(u.direct)!;
-        for (let k = 0; k < into.length; k++) into[k] += v[k]!;
+        for (let k = 0; k < into.length; k++) into[k] = into[k]! + v[k]!;
       }
     }
     G = fresh;

@@ -237,7 +237,7 @@ export function runReverse(ev: StepEvaluator, blocks: readonly Block[], input: R
       for (const b of blocks) {
         if (b.of === 'loss' && b.wrt.kind === 'state' && b.wrt.name === a && b.wrt.offset === 1) {
           const v = r.values.get(b.id)!;
-          for (let k = 0; k < n; k++) l[k] += v[k]!;
+          for (let k = 0; k < n; k++) l[k] = l[k]! + v[k]!;
         } else if (b.of !== 'loss' && b.wrt.kind === 'state' && b.wrt.name === a && b.wrt.offset === 1 && lam.has(b.of)) {
           vjp(lam.get(b.of)!, b.form, r.values.get(b.id)!, sizeOf(b.sparsity.outShape), n, l);
         }
@@ -251,7 +251,7 @@ export function runReverse(ev: StepEvaluator, blocks: readonly Block[], input: R
         const into = gradient.get(b.wrt.name)!;
         if (b.of === 'loss') {
           const v = r.values.get(b.id)!;
-          for (let k = 0; k < into.length; k++) into[k] += v[k]!;
+          for (let k = 0; k < into.length; k++) into[k] = into[k]! + v[k]!;
         } else {
           contract(lam.get(b.of)!, blockAsTrace(b.form, r.values.get(b.id)!), pairDims(stateShape.get(b.of)!, paramShape.get(b.wrt.name)!), into);
         }
@@ -261,7 +261,7 @@ export function runReverse(ev: StepEvaluator, blocks: readonly Block[], input: R
         next.set(b.wrt.name, into);
         if (b.of === 'loss') {
           const v = r.values.get(b.id)!;
-          for (let k = 0; k < n; k++) into[k] += v[k]!;
+          for (let k = 0; k < n; k++) into[k] = into[k]! + v[k]!;
         } else {
           vjp(lam.get(b.of)!, b.form, r.values.get(b.id)!, sizeOf(b.sparsity.outShape), n, into);
         }

@@ -184,10 +184,10 @@ function makeBatch(tf: Tf, samples: readonly Sample[]): Batch {
       const row = k * N * N + t * N;
       const a0 = inp.predOff[t]!;
       const a1 = inp.predOff[t + 1]!;
-      for (let q = a0; q < a1; q++) aIn[row + inp.predIdx[q]!] += 1 / (a1 - a0);
+      for (let q = a0; q < a1; q++) { const i = row + inp.predIdx[q]!; aIn[i] = aIn[i]! + 1 / (a1 - a0); }
       const b0 = inp.succOff[t]!;
       const b1 = inp.succOff[t + 1]!;
-      for (let q = b0; q < b1; q++) aOut[row + inp.succIdx[q]!] += 1 / (b1 - b0);
+      for (let q = b0; q < b1; q++) { const i = row + inp.succIdx[q]!; aOut[i] = aOut[i]! + 1 / (b1 - b0); }
     }
     target[k] = Math.log((s.remaining + 1) / inp.scale);
   });

@@ -120,9 +120,9 @@ export function forward(w: Weights, inp: TokenInput): NetOutput {
         const r0 = k * H;
         const r1 = (H + k) * H;
         const r2 = (2 * H + k) * H;
-        for (let j = 0; j < H; j++) upd[o + j] += a * W[r0 + j]! + c * W[r1 + j]! + d * W[r2 + j]!;
+        for (let j = 0; j < H; j++) upd[o + j] = upd[o + j]! + (a * W[r0 + j]! + c * W[r1 + j]! + d * W[r2 + j]!);
       }
-      for (let j = 0; j < H; j++) { const u = upd[o + j]!; if (u > 0) h[o + j] += u; }
+      for (let j = 0; j < H; j++) { const u = upd[o + j]!; if (u > 0) h[o + j] = h[o + j]! + u; }
     }
   }
   // Heads.
@@ -136,7 +136,7 @@ export function forward(w: Weights, inp: TokenInput): NetOutput {
     const o = i * H;
     if (inp.mask[i] === 1) {
       for (let j = 0; j < P; j++) hp[j] = p1[j]!;
-      for (let k = 0; k < H; k++) { const a = h[o + k]!; if (a !== 0) for (let j = 0; j < P; j++) hp[j] += a * P1[k * P + j]!; }
+      for (let k = 0; k < H; k++) { const a = h[o + k]!; if (a !== 0) for (let j = 0; j < P; j++) hp[j] = hp[j]! + a * P1[k * P + j]!; }
       let z = p2;
       for (let j = 0; j < P; j++) if (hp[j]! > 0) z += hp[j]! * P2[j]!;
       logits[i] = z + inp.prior[i]!;
@@ -144,8 +144,8 @@ export function forward(w: Weights, inp: TokenInput): NetOutput {
       logits[i] = -Infinity;
     }
     for (let j = 0; j < P; j++) hp[j] = v1[j]!;
-    for (let k = 0; k < H; k++) { const a = h[o + k]!; if (a !== 0) for (let j = 0; j < P; j++) hp[j] += a * V1[k * P + j]!; }
-    for (let j = 0; j < P; j++) if (hp[j]! > 0) pool[j] += hp[j]!;
+    for (let k = 0; k < H; k++) { const a = h[o + k]!; if (a !== 0) for (let j = 0; j < P; j++) hp[j] = hp[j]! + a * V1[k * P + j]!; }
+    for (let j = 0; j < P; j++) if (hp[j]! > 0) pool[j] = pool[j]! + hp[j]!;
   }
   let value = v2;
   for (let j = 0; j < P; j++) value += (pool[j]! / Math.max(1, n)) * V2[j]!;
@@ -159,7 +159,7 @@ function dense(x: Float32Array, n: number, fin: number, W: Float32Array, b: Floa
     for (let k = 0; k < fin; k++) {
       const a = x[i * fin + k]!;
       if (a === 0) continue;
-      for (let j = 0; j < fout; j++) out[o + j] += a * W[k * fout + j]!;
+      for (let j = 0; j < fout; j++) out[o + j] = out[o + j]! + a * W[k * fout + j]!;
     }
     if (relu) for (let j = 0; j < fout; j++) if (out[o + j]! < 0) out[o + j] = 0;
   }
@@ -174,10 +174,10 @@ function meanOf(h: Float32Array, n: number, H: number, off: Int32Array, idx: Int
     const o = i * H;
     for (let k = a; k < b; k++) {
       const u = idx[k]! * H;
-      for (let j = 0; j < H; j++) out[o + j] += h[u + j]!;
+      for (let j = 0; j < H; j++) out[o + j] = out[o + j]! + h[u + j]!;
     }
     const inv = 1 / (b - a);
-    for (let j = 0; j < H; j++) out[o + j] *= inv;
+    for (let j = 0; j < H; j++) out[o + j] = out[o + j]! * inv;
   }
 }
 

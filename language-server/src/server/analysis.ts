@@ -46,13 +46,13 @@ export interface DocumentAnalysis {
 }
 
 interface DocState {
-  timer?: NodeJS.Timeout;
+  timer?: NodeJS.Timeout | undefined;
   lastChange: number;
-  running?: { version: number; promise: Promise<DocumentAnalysis | undefined> };
-  done?: DocumentAnalysis;
+  running?: { version: number; promise: Promise<DocumentAnalysis | undefined> } | undefined;
+  done?: DocumentAnalysis | undefined;
   cache: Map<string, ItemEntry>;
   /** The worker run of the version being analysed. */
-  work?: AnalysisRun;
+  work?: AnalysisRun | undefined;
 }
 
 /** Hooks the presenters attach: early diagnostics after checking, full ones after analysis. */
