@@ -242,7 +242,7 @@ export const findRuleCommand: Command = {
     const onInt = (): void => ac.abort();
     process.once('SIGINT', onInt);
     const t0 = Date.now();
-    const search = searchFor(methodName as MethodName);
+    const search = searchFor(methodName as MethodName, profile !== undefined);
     let result;
     try {
       result = await discoverRules(ctx, {

@@ -1,14 +1,17 @@
 // The searches find-rule can run over choice vectors, by name (`--method`).
+// `auto` is the one the discovery benchmark found better at equal wall time
+// (bench/discovery.ts, docs/results.md).
 
 import { annealing, type RuleSearch } from '../rules/find.js';
+import { mctsSearch } from './mcts.js';
 
 export const METHODS = ['anneal', 'mcts', 'auto'] as const;
 export type MethodName = (typeof METHODS)[number];
 
-export function searchFor(name: MethodName): RuleSearch {
-  switch (name) {
-    case 'anneal': return annealing;
-    case 'mcts': return annealing;
-    case 'auto': return annealing;
-  }
+/** The method `auto` stands for. */
+export const AUTO: Exclude<MethodName, 'auto'> = 'mcts';
+
+export function searchFor(name: MethodName, hardware = false): RuleSearch {
+  const n = name === 'auto' ? AUTO : name;
+  return n === 'anneal' ? annealing : mctsSearch({ hardware });
 }
