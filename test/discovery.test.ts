@@ -299,3 +299,53 @@ describe('eligo find-rule --task (CLI)', function () {
 });
 
 export type { ModelContext };
+
+describe('find-rule: MCTS over approximation choices', function () {
+  this.timeout(120000);
+
+  it('the network\'s TF.js forward pass (training) equals the typed-array one (search), and training moves it toward the targets', async () => {
+    const { initialRuleNet, ruleNetForward, RULE_FEATURES } = await import('../language-server/src/discovery/ruleNet.js');
+    const { fitRuleNet, tfForward } = await import('../language-server/src/discovery/ruleAgent.js');
+    const rng = new Rng(4);
+    let w = initialRuleNet(undefined, 3);
+    // Random output layers too, so the comparison is not of zeros.
+    for (const k of ['p', 'pb', 'v', 'vb']) w.tensors[k] = Float32Array.from(w.tensors[k]!, () => rng.normal() * 0.3);
+    const xs = Array.from({ length: 5 }, () => Float32Array.from({ length: RULE_FEATURES }, () => rng.next()));
+    const allowed = xs.map((_, k) => [true, k % 2 === 0, true]);
+    const tfo = await tfForward(w, xs, allowed);
+    xs.forEach((x, k) => {
+      const o = ruleNetForward(w, x, allowed[k]!);
+      assert.ok(Math.abs(o.value - tfo.value[k]!) < 1e-5);
+      for (let a = 0; a < 3; a++) if (allowed[k]![a]) assert.ok(Math.abs(o.logits[a]! - tfo.logits[k]![a]!) < 1e-4);
+    });
+    const examples = xs.map((x, k) => ({ x, allowed: allowed[k]!, pi: Float64Array.from([1, 0, 0]), z: 0.5 }));
+    const before = examples.reduce((a, e) => a + (ruleNetForward(w, e.x, e.allowed).value - 0.5) ** 2, 0);
+    w = (await fitRuleNet(w, examples, { steps: 60, batch: 5 })).weights;
+    const after = examples.reduce((a, e) => a + (ruleNetForward(w, e.x, e.allowed).value - 0.5) ** 2, 0);
+    assert.ok(after < before / 2, `value error ${before} → ${after}`);
+  });
+
+  it('the shipped network loads; a corrupt file falls back to the untrained network with a message', async () => {
+    const { shippedRuleNet } = await import('../language-server/src/discovery/ruleNet.js');
+    const s = shippedRuleNet();
+    assert.match(s.source, /models\/agent\/rule-agent\.json$/);
+    const dir = mkdtempSync(join(tmpdir(), 'eligo-agent-'));
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ format: 'eligo-rule-agent', version: 1, arch: { features: 13, hidden: 32 }, tensors: { w1: 'AAAAAA==' } }));
+    const b = shippedRuleNet(bad);
+    assert.equal(b.source, 'untrained');
+    assert.match(b.note!, /tensor 'w1' has 1 values, expected 416/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('MCTS searches a space too large to enumerate (two ALIF layers: 2,304 rules) and puts what it evaluates on the front', async () => {
+    const { stackedAlif } = await import('../language-server/src/discovery/corpus.js');
+    const { mctsSearch } = await import('../language-server/src/discovery/mcts.js');
+    const ctx = modelContextOf(stackedAlif(2, 4, 4), 'alif2');
+    const r = await findLearningRule(ctx, { budgetMs: 60000, steps: 10, samples: 1, seed: 1, search: mctsSearch({ episodes: 2, simulations: 6 }) });
+    assert.equal(r.method, 'mcts');
+    assert.equal(r.spaceSize, 2304);
+    assert.ok(r.evaluated.length > 6, `${r.evaluated.length} evaluated`);
+    assert.ok(r.front.length >= 2);
+  });
+});
