@@ -79,19 +79,23 @@ async function compareMethods(): Promise<MethodRow[]> {
         runs.push({ method, seed, front: [...r.front], evaluated: r.evaluated.length });
       }
     }
-    const all = runs.flatMap((r) => r.front);
-    const cost = (c: Candidate): number => Math.log10(1 + c.cost.multiplicationsPerStep) + Math.log10(1 + c.cost.memoryBytes);
-    const lo = Math.min(...all.map(cost));
-    const hi = Math.max(...all.map(cost));
-    const norm = (c: Candidate): { c: number; a: number } => ({ c: (cost(c) - lo) / (hi - lo + 1e-9) * 0.999, a: c.alignmentMean });
-    const aRef = Math.min(...all.map((c) => c.alignmentMean)) - 0.01;
-    const union = hypervolume(all.map(norm), aRef);
-    for (const r of runs) {
-      rows.push({
-        model: m.name, method: r.method, seed: r.seed, seconds, evaluated: r.evaluated, frontSize: r.front.length,
-        relativeHypervolume: union > 0 ? hypervolume(r.front.map(norm), aRef) / union : 0, load: loadavg()[0]!,
-      });
-      console.log(`  ${m.name}, ${r.method}, seed ${r.seed}: ${r.evaluated} evaluated, front ${r.front.length}, hypervolume ${(rows.at(-1)!.relativeHypervolume * 100).toFixed(1)} % of the union`);
+    // Scored per seed: the seed draws the alignment samples, so fronts of different seeds are on different scales.
+    for (const seed of seeds) {
+      const mine = runs.filter((r) => r.seed === seed);
+      const all = mine.flatMap((r) => r.front);
+      const cost = (c: Candidate): number => Math.log10(1 + c.cost.multiplicationsPerStep) + Math.log10(1 + c.cost.memoryBytes);
+      const lo = Math.min(...all.map(cost));
+      const hi = Math.max(...all.map(cost));
+      const norm = (c: Candidate): { c: number; a: number } => ({ c: ((cost(c) - lo) / (hi - lo + 1e-9)) * 0.999, a: c.alignmentMean });
+      const aRef = Math.min(...all.map((c) => c.alignmentMean)) - 0.01;
+      const union = hypervolume(all.map(norm), aRef);
+      for (const r of mine) {
+        rows.push({
+          model: m.name, method: r.method, seed: r.seed, seconds, evaluated: r.evaluated, frontSize: r.front.length,
+          relativeHypervolume: union > 0 ? hypervolume(r.front.map(norm), aRef) / union : 0, load: loadavg()[0]!,
+        });
+        console.log(`  ${m.name}, ${r.method}, seed ${r.seed}: ${r.evaluated} evaluated, front ${r.front.length}, hypervolume ${(rows.at(-1)!.relativeHypervolume * 100).toFixed(1)} % of the union`);
+      }
     }
   }
   return rows;
@@ -192,7 +196,7 @@ function markdown(methods: MethodRow[], seed: { rows: SeedRow[]; settings: Recor
   const lines: string[] = [];
   lines.push(`Measured by \`${FULL ? 'ELIGO_BENCH_FULL=1 ' : ''}npm run bench -- discovery\` (bench/discovery.ts, ${FULL ? 'full' : 'reduced'} configuration) on ${meta.date}: ${meta.backend}, Node ${process.version}, 2 cores shared with other work (1-minute load average ${Math.min(...meta.loads).toFixed(1)}–${Math.max(...meta.loads).toFixed(1)}). Raw numbers: bench/results/discovery.json.`);
   lines.push('');
-  lines.push(`**MCTS against annealing at equal wall time.** Alignment with BPTT on random sequences (T = 15) at the initial parameters, enumeration off; each method ${methods[0]?.seconds ?? '?'} s per model and seed; score: hypervolume of the method's front of (log multiplications + log memory, alignment) as a fraction of the hypervolume of the union of all fronts found for the model.`);
+  lines.push(`**MCTS against annealing at equal wall time.** Alignment with BPTT on random sequences (T = 15) at the initial parameters, enumeration off; each method ${methods[0]?.seconds ?? '?'} s per model and seed; score: hypervolume of the method's front of (log multiplications + log memory, alignment) as a fraction of the hypervolume of the union of both methods' fronts for that model and seed (the seed draws the alignment samples).`);
   lines.push('');
   lines.push('| model | method | seed | rules evaluated | front size | hypervolume (of the union) |');
   lines.push('| --- | --- | --- | --- | --- | --- |');
@@ -232,7 +236,11 @@ export async function benchDiscovery(): Promise<void> {
   const methods = await compareMethods();
   loads.push(loadavg()[0]!);
   console.log('discovery: the seed experiment');
-  const seed = process.env.ELIGO_BENCH_SKIP_SEED === '1' ? { rows: [], settings: {} } : await seedExperiment();
+  // ELIGO_BENCH_SKIP_SEED=1 keeps the seed experiment of the last run (bench/results/discovery.json) and reruns the method comparison only.
+  const previous = join(__dirname, 'results', 'discovery.json');
+  const seed = process.env.ELIGO_BENCH_SKIP_SEED === '1' && existsSync(previous)
+    ? (JSON.parse(readFileSync(previous, 'utf8')) as { seedExperiment: Awaited<ReturnType<typeof seedExperiment>> }).seedExperiment
+    : await seedExperiment();
   loads.push(loadavg()[0]!);
   const backend = `tfjs · ${backendInfo()?.name ?? '?'}`;
   const path = writeResult('discovery', { full: FULL, backend, loads, methods, seedExperiment: seed });

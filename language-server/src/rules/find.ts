@@ -242,7 +242,9 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     opts.onProgress?.({ evaluated: evaluated.length, total: spaceSize, frontSize: paretoFront(evaluated).length, message, elapsedMs: Date.now() - t0 });
   };
 
-  const evaluate = async (choice: readonly BlockChoice[], schedule: Schedule): Promise<Candidate | null> => {
+  // The known rules get a little grace past the deadline (2 s), so that even a budget spent by the caller's other work places them.
+  const evaluate = async (choice: readonly BlockChoice[], schedule: Schedule, first = false): Promise<Candidate | null> => {
+    const until = first ? Math.max(deadline, Date.now() + 2000) : deadline;
     const spec = specOf(ctx, space, choice, schedule);
     const rule = prepareRule(ctx, spec);
     const key = ruleKey(rule);
@@ -262,7 +264,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
       skipped.push({ text: ruleText(named, ruleName), why: `its numeric run would hold about ${Math.round(runBytes / 2 ** 20)} MiB (limit ${Math.round(maxBytes / 2 ** 20)} MiB)` });
       return null;
     }
-    if (Date.now() + est > deadline) {
+    if (Date.now() + est > until) {
       skipped.push({ text: ruleText(named, ruleName), why: `its alignment would take about ${(est / 1000).toFixed(0)} s, more than the budget left` });
       return null;
     }
@@ -271,7 +273,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     const along: { label: string; updates: number; alignment: Alignment }[] = [];
     try {
       for (const set of sets) {
-        const a = ruleAlignment(ctx, rule, set.samples.map((s) => ({ ...s, deadline, ...(opts.signal ? { signal: opts.signal } : {}) })), set.exact, opts.signal, set.tapes);
+        const a = ruleAlignment(ctx, rule, set.samples.map((s) => ({ ...s, deadline: until, ...(opts.signal ? { signal: opts.signal } : {}) })), set.exact, opts.signal, set.tapes);
         along.push({ label: set.label, updates: set.updates, alignment: a });
       }
     } catch (e) {
@@ -314,8 +316,11 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     [keepAll, 'online'],
   ];
   for (const [c, s] of firsts) {
-    if (timeUp()) break;
-    await evaluate(c, s);
+    if (opts.signal?.aborted) {
+      stopped = 'cancelled';
+      break;
+    }
+    await evaluate(c, s, true);
   }
   let method = 'enumeration';
   if (!timeUp()) {
