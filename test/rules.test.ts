@@ -361,7 +361,12 @@ describe('eligo rules / find-rule (CLI)', function () {
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as { model: string; front: Record<string, unknown>[] };
     assert.equal(j.model, 'lif');
-    for (const x of j.front) assert.deepEqual(Object.keys(x), ['name', 'rule', 'online', 'multiplicationsPerStep', 'memoryBytes', 'alignment', 'hardware']);
+    // Today's keys first, then the accuracy fields (null without --task, with why).
+    for (const x of j.front) {
+      assert.deepEqual(Object.keys(x).slice(0, 7), ['name', 'rule', 'online', 'multiplicationsPerStep', 'memoryBytes', 'alignment', 'hardware']);
+      assert.equal(x.accuracy, null);
+      assert.match(x.why as string, /no --task given/);
+    }
     const names = j.front.map((x) => x.name);
     assert.ok(names.includes('e-prop') && names.includes('BPTT'), names.join(', '));
     const w = eligo('find-rule', f, '--model', 'lif', '--budget', '30s', '--steps', '20', '--hardware', 'loihi2', '--write');

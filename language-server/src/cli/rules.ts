@@ -8,7 +8,9 @@ import { compile, findItem, ItemError, type Compiled } from '../compile.js';
 import { alignmentSamples, exactGradients, ruleAlignment, type Alignment } from '../rules/alignment.js';
 import { symbolicScaling } from '../rules/cost.js';
 import { analyseRules, DEFAULT_MAX_MEMORY } from '../rules/diagnostics.js';
-import { findLearningRule, type Candidate } from '../rules/find.js';
+import type { Candidate } from '../rules/find.js';
+import { DiscoverError, discoverRules, type Discovered } from '../discovery/find.js';
+import { METHODS, searchFor, type MethodName } from '../discovery/methods.js';
 import { BUILTIN_PROFILES, checkHardware, fmtBytes, profileFromJson, ProfileError, type HardwareProfile } from '../rules/hardware.js';
 import { modelContext } from '../rules/model.js';
 import { CliError, formatDiagnostic, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
@@ -181,19 +183,34 @@ function freshName(c: Compiled, taken: Set<string>, base: string): string {
   return name;
 }
 
+const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(1)} %`);
+
+/** The accuracy lines of a found rule's text, computed in this run. */
+function accuracyComment(f: Discovered): string[] {
+  const lines: string[] = [];
+  if (f.accuracy) lines.push(`accuracy on ${f.accuracy.task}: test ${pct(f.accuracy.test)}, train ${pct(f.accuracy.train)} after ${f.accuracy.updates} updates`);
+  if (f.alignmentOnTask) lines.push(`alignment with BPTT on the task along a BPTT run: initial ${f.alignmentOnTask.initial.toFixed(3)}, trained ${f.alignmentOnTask.trained.toFixed(3)}, mean ${f.alignmentOnTask.mean.toFixed(3)}`);
+  return lines;
+}
+
 export const findRuleCommand: Command = {
   name: 'find-rule',
   summary: [
     'Find learning rules for a model: search the approximations of its blocks through time (keep, diagonal, drop)',
-    'and the schedule (online or reverse) for the Pareto front of cost (multiplications per step, memory) against',
-    'alignment with exact BPTT, within --budget. Known rules on the front are named (BPTT, RTRL, e-prop, SnAp-1,',
-    'no recurrent credit). --hardware keeps only rules that fit the chip; --write appends the front as rule items.',
-    'Ctrl-C stops and prints the front so far.',
+    'and the schedule (online or reverse). With --task (the syntax of eligo train) alignment with BPTT is measured on the',
+    'task\'s sequences at 0 %, 50 % and 100 % of a short BPTT run, and the promising rules are trained on the task',
+    '(successive halving: briefly, then the best third three times longer): the front is cost (multiplications per step,',
+    'memory, hardware fit) against test accuracy. Without --task the front is cost against alignment on random sequences.',
+    'Every rule says which parameters it updates and how; rules that update only the readout, or nothing, are labelled.',
+    '--method anneal|mcts|auto searches spaces too large to enumerate; --hardware keeps only rules that fit the chip;',
+    '--write appends the front as rule items. Ctrl-C stops and prints the front so far.',
   ].join('\n'),
-  usage: 'eligo find-rule FILE --model NAME [--budget 60s] [--hardware loihi2|spinnaker2|brainscales2|FILE] [--steps T] [--samples K] [--seed S] [--write] [--json]',
+  usage: 'eligo find-rule FILE --model NAME [--task TASK] [--budget 60s] [--hardware loihi2|spinnaker2|brainscales2|FILE] [--method anneal|mcts|auto] [--steps T] [--samples K] [--seed S] [--batch B] [--min-updates N] [--reference-updates N] [--max-trained K] [--rungs R] [--write] [--json]',
   options: {
     model: { type: 'string' }, budget: { type: 'string' }, hardware: { type: 'string' }, steps: { type: 'string' }, samples: { type: 'string' },
     seed: { type: 'string' }, write: { type: 'boolean' }, json: { type: 'boolean' }, 'max-memory': { type: 'string' }, quiet: { type: 'boolean' },
+    task: { type: 'string' }, method: { type: 'string' }, batch: { type: 'string' }, 'min-updates': { type: 'string' }, 'reference-updates': { type: 'string' },
+    'max-trained': { type: 'string' }, rungs: { type: 'string' },
   },
   async run({ values, positionals }) {
     const file = positionals[0];
@@ -202,51 +219,86 @@ export const findRuleCommand: Command = {
     const steps = intOption(values.steps, 'steps', 100, 1, 1_000_000);
     const samples = intOption(values.samples, 'samples', 2, 1, 100);
     const seed = intOption(values.seed, 'seed', 1, 0, 2 ** 31);
+    const batch = intOption(values.batch, 'batch', 16, 1, 4096);
+    const minUpdates = intOption(values['min-updates'], 'min-updates', 10, 1, 1_000_000);
+    const referenceUpdates = intOption(values['reference-updates'], 'reference-updates', 100, 1, 1_000_000);
+    const maxTrained = intOption(values['max-trained'], 'max-trained', 9, 1, 10_000);
+    const rungs = values.rungs === undefined ? undefined : intOption(values.rungs, 'rungs', 3, 1, 100);
     const maxBytes = parseBytesOption(str(values['max-memory']), 512 * 1024 ** 2);
+    const methodName = str(values.method) ?? 'auto';
+    if (!(METHODS as readonly string[]).includes(methodName)) throw new CliError(`--method must be one of ${METHODS.join(', ')}, got '${methodName}'`);
     const profile = loadProfile(str(values.hardware));
+    const task = str(values.task);
     const text = readSource(file);
     const c = compile(text);
     const model = modelOf(c, file, str(values.model));
     const ctx = modelContext(c, model);
+    const at = ((): string => {
+      const item = c.items.find((i) => i.name === model)!;
+      const p = c.lines.positionAt(item.nameRange.start);
+      return `${file}:${p.line + 1}:${p.character + 1}`;
+    })();
     const ac = new AbortController();
     const onInt = (): void => ac.abort();
     process.once('SIGINT', onInt);
     const t0 = Date.now();
+    const search = searchFor(methodName as MethodName, profile !== undefined);
     let result;
     try {
-      result = await findLearningRule(ctx, {
-        budgetMs, steps, samples, seed, maxBytes, signal: ac.signal, ...(profile ? { hardware: profile } : {}),
+      result = await discoverRules(ctx, {
+        budgetMs, steps, samples, seed, maxBytes, signal: ac.signal, batch, minUpdates, referenceUpdates, maxTrained, search, ...(rungs ? { rungs } : {}),
+        ...(profile ? { hardware: profile } : {}), ...(task !== undefined ? { task } : {}),
         onProgress: (p) => {
           if (!values.quiet && !values.json) process.stderr.write(`  [${(p.elapsedMs / 1000).toFixed(1)} s] ${p.message}\n`);
         },
       });
+    } catch (e) {
+      if (e instanceof DiscoverError) throw new CliError(`${at}: error: ${e.message}`, 1);
+      throw e;
     } finally {
       process.removeListener('SIGINT', onInt);
     }
     const taken = new Set<string>();
     const names = new Map(result.front.map((f) => [f, values.write ? freshName(c, taken, f.ruleName) : f.ruleName]));
-    const textOf = (f: Candidate): string => f.text.replace(`rule ${f.ruleName} for`, `rule ${names.get(f)!} for`);
+    const textOf = (f: Discovered): string => {
+      const t = f.text.replace(`rule ${f.ruleName} for`, `rule ${names.get(f)!} for`);
+      const extra = accuracyComment(f).map((l) => `# ${l}`);
+      if (!extra.length) return t;
+      const k = t.indexOf('\nrule ');
+      return k < 0 ? t : `${t.slice(0, k)}\n${extra.join('\n')}${t.slice(k)}`;
+    };
     if (values.write && result.front.length) {
       const block = result.front.map(textOf).join('\n\n');
       appendFileSync(file, `${text.endsWith('\n') ? '' : '\n'}\n${block}\n`);
     }
     if (values.json) {
       process.stdout.write(`${JSON.stringify({
-        model,
+        model, method: result.method, evaluations: result.evaluated.length, trained: result.trained, task: result.task,
+        frontBasis: result.frontBasis, ...(result.frontWhy ? { frontWhy: result.frontWhy } : {}), notes: result.notes,
+        reference: result.reference ? { updates: result.reference.done, planned: result.reference.planned, testAccuracy: result.reference.testAccuracy, snapshots: result.reference.snapshots } : null,
         front: result.front.map((f) => ({
           name: f.known, rule: textOf(f), online: f.cost.online, multiplicationsPerStep: f.cost.multiplicationsPerStep, memoryBytes: f.cost.memoryBytes,
           alignment: alignmentJson(f.alignment), hardware: hardwareJson(f),
+          accuracy: f.accuracy, ...(f.accuracy ? {} : { why: f.accuracyWhy ?? 'not trained' }),
+          updatedParams: f.credit.updatedParams, credit: { kind: f.credit.kind, summary: f.credit.summary, paths: f.credit.paths, warnings: f.credit.warnings },
+          alignmentOnTask: f.alignmentOnTask,
         })),
       })}\n`);
       return 0;
     }
-    const how = result.method === 'enumeration' ? 'enumerated' : 'annealing over';
-    process.stdout.write(`${model}: ${how} ${result.spaceSize} rules (${result.evaluated.length} evaluated${result.stopped ? `, stopped by ${result.stopped}` : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s; memory for T = ${steps}; alignment with BPTT on ${samples} × ${steps} steps${profile ? `; hardware ${profile.name}` : ''}\n`);
-    process.stdout.write(`Pareto front (${result.front.length}):\n`);
+    const how = result.method === 'enumeration' ? 'enumerated' : `${result.method} over`;
+    process.stdout.write(`${model}: ${how} ${result.spaceSize} rules (${result.evaluated.length} evaluated, ${result.trained} trained${result.task ? ` on ${result.task}` : ''}${result.stopped ? `, stopped by ${result.stopped}` : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s${profile ? `; hardware ${profile.name}` : ''}\n`);
+    if (result.reference) process.stdout.write(`BPTT reference run: ${result.reference.done} updates (batch ${batch}), test accuracy ${pct(result.reference.testAccuracy)}; alignment at ${result.reference.snapshots.map((s) => `${s.label} (${s.updates})`).join(', ')}\n`);
+    for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
+    process.stdout.write(`Pareto front (${result.front.length}), ${result.frontBasis === 'accuracy' ? 'cost against test accuracy' : `cost against alignment${result.frontWhy ? ` — ${result.frontWhy}` : ''}`}:\n`);
+    const tasked = result.task !== null;
     process.stdout.write(`${table(
-      ['name', 'rule', 'schedule', 'mults/step', 'memory', 'cosine', 'rel. error', ...(profile ? ['fits'] : [])],
+      ['name', 'rule', 'schedule', 'updates', 'mults/step', 'memory', ...(tasked ? ['test acc', 'train acc', 'trained for'] : []), tasked ? 'alignment (0, end, mean)' : 'cosine', ...(profile ? ['fits'] : [])],
       result.front.map((f) => [
-        f.known ?? '—', names.get(f)!, f.spec.schedule.kind, f.cost.multiplicationsPerStep, fmtBytes(f.cost.memoryBytes), f.alignment.cosine, f.alignment.relativeError,
+        f.known ?? (f.credit.kind === 'readout-only' ? 'readout only' : f.credit.kind === 'none' ? 'updates nothing' : '—'), names.get(f)!, f.spec.schedule.kind,
+        f.credit.summary, f.cost.multiplicationsPerStep, fmtBytes(f.cost.memoryBytes),
+        ...(tasked ? [pct(f.accuracy?.test), pct(f.accuracy?.train), f.accuracy ? `${f.accuracy.updates} updates` : (f.accuracyWhy ?? '—')] : []),
+        f.alignmentOnTask ? `${f.alignmentOnTask.initial.toFixed(2)}, ${f.alignmentOnTask.trained.toFixed(2)}, ${f.alignmentOnTask.mean.toFixed(2)}` : f.alignment.cosine,
         ...(profile ? [f.hardware?.fits ? 'yes' : 'no'] : []),
       ]),
     )}\n`);

@@ -1,12 +1,17 @@
-// `findLearningRule`: the rules engine (rules/find.ts) searches the
-// approximations and schedules of a model for the Pareto front of cost,
-// memory and alignment with the exact gradient, under the hardware profile.
+// `findLearningRule`: find-rule with accuracy (discovery/find.ts): a BPTT
+// reference run on the task, alignment along it, the search over the
+// approximations and schedules of the model (under the hardware profile),
+// then the promising rules trained on the task — the front is cost against
+// test accuracy. The task is the request's `task` or the `eligo.train.task`
+// setting; `task: ''` skips training (alignment-only front, labelled).
 
 import { compile, findItem, ItemError } from '../compile.js';
 import type { LearningRuleResult, RuleCandidate } from '../protocol.js';
 import { resolveProfile } from '../rules/diagnostics.js';
-import { findLearningRule, type Candidate } from '../rules/find.js';
+import { ruleSignature } from '../rules/rule.js';
 import { modelContext } from '../rules/model.js';
+import { DiscoverError, discoverRules, type Discovered } from '../discovery/find.js';
+import { searchFor } from '../discovery/methods.js';
 import { JobRefused, type JobKind } from './types.js';
 
 export interface FindRuleParams {
@@ -14,6 +19,10 @@ export interface FindRuleParams {
   readonly samples: number;
   readonly steps: number;
   readonly hardwareProfile?: string;
+  /** `--task` syntax; '' for none. */
+  readonly task: string;
+  readonly batch: number;
+  readonly learningRate: number;
 }
 
 /** A rule name not yet used in the document (as `eligo find-rule --write` picks them). */
@@ -24,12 +33,16 @@ function freshName(taken: Set<string>, base: string): string {
   return name;
 }
 
-function candidate(f: Candidate, taken: Set<string>): RuleCandidate {
+function candidate(f: Discovered, taken: Set<string>): RuleCandidate {
   const name = freshName(taken, f.ruleName);
   return {
     name, text: f.text.replace(`rule ${f.ruleName} for`, `rule ${name} for`), known: f.known,
     multiplications: f.cost.multiplicationsPerStep, memoryBytes: f.cost.memoryBytes, online: f.cost.online,
     alignment: f.alignment.cosine, signAgreement: f.alignment.signAgreement,
+    ...(f.accuracy ? { accuracy: f.accuracy.test, trainAccuracy: f.accuracy.train, task: f.accuracy.task, updates: f.accuracy.updates } : { why: f.accuracyWhy ?? 'not trained' }),
+    updatedParams: f.credit.updatedParams, credit: f.credit.summary, creditKind: f.credit.kind, warnings: f.credit.warnings,
+    ...(f.alignmentOnTask ? { alignmentOnTask: f.alignmentOnTask } : {}),
+    signature: ruleSignature(f.spec),
     ...(f.hardware ? { fits: f.hardware.fits, reasons: f.hardware.reasons } : {}),
   };
 }
@@ -42,7 +55,11 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
     if (input.text === undefined) throw new JobRefused('finding a learning rule needs a document');
     const int = (v: unknown, d: number): number => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : d);
     const profile = typeof p.hardwareProfile === 'string' ? p.hardwareProfile : input.settings.hardwareProfile;
-    return { seed: int(p.seed, 1), samples: int(p.samples, 2), steps: int(p.steps, input.settings.analysis.steps), hardwareProfile: profile };
+    const task = typeof p.task === 'string' ? p.task : input.settings.train.task;
+    return {
+      seed: int(p.seed, 1), samples: int(p.samples, 2), steps: int(p.steps, input.settings.analysis.steps), hardwareProfile: profile, task,
+      batch: int(p.batch, input.settings.train.batchSize), learningRate: typeof p.learningRate === 'number' && p.learningRate > 0 ? p.learningRate : 0.005,
+    };
   },
   async run(input, p, ctx) {
     const c = compile(input.text!);
@@ -55,19 +72,27 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
     }
     const rctx = modelContext(c, model);
     const hardware = resolveProfile(p.hardwareProfile);
-    const r = await findLearningRule(rctx, {
-      // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
-      budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
-      ...(hardware ? { hardware } : {}),
-      onProgress: (pr) => ctx.report({ message: pr.message, percentage: pr.total > 0 ? (100 * pr.evaluated) / pr.total : 0, point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, front: pr.frontSize } } }),
-    });
+    let r;
+    try {
+      r = await discoverRules(rctx, {
+        // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
+        budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
+        batch: p.batch, learningRate: p.learningRate, search: searchFor('auto', hardware !== undefined),
+        ...(p.task ? { task: p.task } : {}), ...(hardware ? { hardware } : {}),
+        onProgress: (pr) => ctx.report({ message: pr.message, percentage: pr.total > 0 ? (100 * (pr.phase === 'training' ? pr.trained : pr.evaluated)) / pr.total : 0, point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, trained: pr.trained } } }),
+      });
+    } catch (e) {
+      if (e instanceof DiscoverError) throw new JobRefused(e.message);
+      throw e;
+    }
     // Names free in the document, so a candidate can be inserted as it is.
     const taken = new Set(c.items.map((i) => i.name));
     const front = r.front.map((f) => candidate(f, taken));
     const first = front[0];
     return {
       name: first?.name ?? '', text: first?.text ?? '', front, model: r.model, spaceSize: r.spaceSize, method: r.method,
-      evaluated: r.evaluated.length, skipped: r.skipped.length, stopped: r.stopped,
+      evaluated: r.evaluated.length, skipped: r.skipped.length, stopped: r.stopped, trained: r.trained, task: r.task,
+      frontBasis: r.frontBasis, ...(r.frontWhy ? { frontWhy: r.frontWhy } : {}), notes: r.notes,
     };
   },
 };

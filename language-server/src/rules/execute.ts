@@ -168,6 +168,8 @@ export interface RunInput {
   readonly signal?: AbortSignal;
   /** Stops between steps after this time (Date.now() milliseconds): long synchronous runs cannot wait for an abort timer. */
   readonly deadline?: number;
+  /** Per-step loss weights (a training task's; rules/weighted.ts): the gradient of Σ_t w_t·loss_t. Default: every step counts 1. */
+  readonly lossWeights?: Float64Array;
 }
 
 /** A run stopped by its signal or deadline. */

@@ -76,3 +76,16 @@ export function ruleText(spec: RuleSpec, name: string, comments: readonly string
   lines.push('}');
   return lines.join('\n');
 }
+
+/**
+ * What a rule computes, independent of its name and layout: the model, the
+ * schedule and the approximations in a canonical order. Two rule items with
+ * the same signature train the same way (the editor shows a measured
+ * accuracy on every rule with that signature).
+ */
+export function ruleSignature(spec: RuleSpec): string {
+  const s = spec.schedule;
+  const sched = s.kind === 'order' ? `order[${s.order.map((o) => o.name).join(',')}]` : s.kind;
+  const approx = spec.approximations.map((a) => approxText(a).slice('approximate '.length)).sort();
+  return `${spec.model}|${sched}|${approx.join(';')}`;
+}
