@@ -28,6 +28,7 @@ import type { BlockSpec, OnlineProgram, TraceStorage } from '../../rules/program
 import { sizeOf } from '../../graph/types.js';
 import type { ModelSpec } from '../model.js';
 import { at, coneOf, GraphCode, partialReads, type Slot } from './codegen.js';
+import { fuseParam } from './fused.js';
 
 export type StepMode = 'forward' | 'online' | 'bptt';
 
@@ -60,6 +61,8 @@ export interface CompileStepOptions {
   readonly blocks?: readonly Block[];
   /** BPTT of an approximated graph: operand edges read without gradient. */
   readonly stopped?: ReadonlySet<string>;
+  /** One loop per term of every trace and update (the reference for the fused loops). */
+  readonly unfused?: boolean;
 }
 
 export class StepCompileError extends Error {
@@ -81,7 +84,7 @@ class Bump {
 
 const RANK: Record<TraceStorage, number> = { shared: 0, row: 1, dense: 2 };
 
-interface TraceBuf {
+export interface TraceBuf {
   readonly name: string;
   readonly storage: TraceStorage;
   readonly d: PairDims;
@@ -92,7 +95,7 @@ interface TraceBuf {
 }
 
 /** A block's value as the generated code reads it. */
-type BlockRef =
+export type BlockRef =
   | { readonly kind: 'buf'; readonly spec: BlockSpec; readonly off: number }
   /** F = Σ_m f_m ⊗ v_m: the adjoints at the products W @ v_m (BV offsets) and the operands' values. */
   | { readonly kind: 'factored'; readonly spec: BlockSpec; readonly f: readonly number[]; readonly v: readonly Slot[] }
@@ -272,7 +275,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     }
     const cur = (t: TraceBuf): string => `TN${t.buf}`;
     const prev = (t: TraceBuf): string => `TP${t.buf}`;
-    for (const tr of program.traces) {
+    const unfusedTrace = (tr: OnlineProgram['traces'][number]): void => {
       const t = traceBuf.get(tr.name)!;
       type Term = { code: (assign: boolean) => string; covers: boolean };
       const terms: Term[] = [];
@@ -289,10 +292,8 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
       else terms.unshift(...terms.splice(k, 1));
       terms.forEach((x, i) => parts.push(x.code(i === 0 && k >= 0)));
       code.push(`// ${tr.equation.text}\n${parts.join('\n')}`);
-    }
-
-    // ---------------- updates
-    for (const u of program.updates) {
+    };
+    const unfusedUpdate = (u: OnlineProgram['updates'][number]): void => {
       const pk = paramIdx.get(u.param)!;
       paramInfo[pk] = { ...paramInfo[pk]!, trained: true };
       const ps = paramShape.get(u.param)!;
@@ -323,6 +324,26 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         parts.push(contractCode('BV', e.off, tb.storage, prev(tb), tb.d, D));
       }
       code.push(`// ${u.equation.text}\n${parts.join('\n')}`);
+    };
+    // Per parameter: its traces and its update fused into one pass over the parameter's rows where the
+    // program's structure allows (fused.ts), else one loop per term.
+    for (const w of program.params) {
+      const trs = program.traces.filter((t) => t.param === w.name);
+      const u = program.updates.find((x) => x.param === w.name);
+      if (u) {
+        const pk = paramIdx.get(u.param)!;
+        paramInfo[pk] = { ...paramInfo[pk]!, trained: true };
+      }
+      const fused = trs.length && !opts.unfused ? fuseParam({ P: paramShape.get(w.name)!, trs, u, traceBuf, bufOf, blockRef, lam, lv, stateShape, signals: program.signals, vjp: vjpCode, unfusedTrace: (tr) => {
+        const before = code.length;
+        unfusedTrace(tr);
+        return code.splice(before).join('\n');
+      }, D: `D${paramIdx.get(w.name)!}` }) : null;
+      if (fused !== null) code.push(fused);
+      else {
+        trs.forEach(unfusedTrace);
+        if (u) unfusedUpdate(u);
+      }
     }
     // A parameter read by the loss only (a readout) is trained through its direct block.
     for (const b of program.blocks) if (b.of === 'loss' && b.wrt.kind === 'param') paramInfo[paramIdx.get(b.wrt.name)!] = { ...paramInfo[paramIdx.get(b.wrt.name)!]!, trained: true };
@@ -452,7 +473,7 @@ function copyCode(from: Slot, to: number, n: number): string {
 }
 
 /** μ[B] += λ[A]ᵀ E (a state-to-state or loss block). */
-function vjpCode(l: number, e: BlockSpec, eo: number, into: number): string {
+export function vjpCode(l: number, e: BlockSpec, eo: number, into: number): string {
   const A = sizeOf(e.outShape);
   const Bn = sizeOf(e.inShape);
   switch (e.form) {
