@@ -287,11 +287,14 @@ function scoreCompiled(task: Task, b: Batch, predictions: Float32Array): { corre
   return scorer.result();
 }
 
-/** Where a compiled run went non-finite, in words. */
-function describeNonFinite(nf: NonFiniteAt, names: readonly string[]): string {
-  const where = `at time step ${nf.step + 1} of sequence ${nf.sample + 1} of the batch${nf.phase === 'backward' ? ' (in the backward pass)' : ''}`;
-  if (nf.param !== undefined) return `the gradient of '${nf.param}' became ${nf.value} ${where} (entry ${nf.entry ?? 0} of ${names.length ? '' : ''}the parameter)`;
-  return `a value of the model became ${nf.value} ${where}`;
+/** Where a compiled run went non-finite, in words: the parameter and entry, the time step and sequence. */
+function describeNonFinite(nf: NonFiniteAt, spec: ModelSpec): string {
+  const where = `first at time step ${nf.step + 1} of sequence ${nf.sample + 1} of the batch${nf.phase === 'backward' ? ' (in the backward pass)' : ''}`;
+  if (nf.param !== undefined) {
+    const p = spec.params.find((q) => q.name === nf.param);
+    return `the gradient of '${nf.param}' is ${nf.value} (entry ${nf.entry ?? 0} of ${p ? sizeOf(p.shape) : '?'}), ${where}`;
+  }
+  return `a value of the step is ${nf.value}, ${where}`;
 }
 
 /** Memory of a compiled run: parameters with gradients and optimizer state (tensors), and the engine's buffers on every thread. */
@@ -299,7 +302,7 @@ function compiledEstimate(spec: ModelSpec, engine: CompiledEngine, batch: number
   const P = spec.params.reduce((a, p) => a + sizeOf(p.shape), 0);
   const parts = [
     { what: `parameters, gradients and optimizer state (${P.toLocaleString('en-US')} values)`, bytes: 4 * P * (3 + optimizerSlots) + 8 * P * engine.threadsUsed },
-    { what: `compiled step on ${engine.threadsUsed} thread${engine.threadsUsed === 1 ? '' : 's'}: per-sequence values, traces${engine.sources.grad?.mode === 'bptt' || engine.sources.exact ? `, the BPTT tape of ${steps} steps` : ''} and the batch`, bytes: engine.bytes(batch, steps) },
+    { what: `compiled step on ${engine.threadsUsed} thread${engine.threadsUsed === 1 ? '' : 's'}: per-sequence values${engine.sources.grad?.mode === 'online' ? ', eligibility traces' : ''}${engine.sources.grad?.mode === 'bptt' || engine.sources.exact ? `, BPTT: ${steps} steps of stored values per sequence in flight` : ''}, and the batch`, bytes: engine.bytes(batch, steps) },
   ];
   return { bytes: parts.reduce((a, p) => a + p.bytes, 0), parts };
 }
@@ -385,12 +388,14 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     secondsPerUpdateEstimate = (perStep * B * task.steps) / (COMPILED_RATE * engine.threadsUsed);
     notes.push(`compiled engine: ${engine.threadNote}; estimated ${fmtSeconds(secondsPerUpdateEstimate)} per update (${(perStep * B * task.steps).toExponential(2)} multiply-adds)`);
   }
-  if (method.kind === 'online' && engineName === 'tfjs') {
+  if (method.kind === 'online') {
     // Dense (RTRL-like) programs cost n⁴-ish per step: refuse what would take far too long.
     const perStep = method.cost.multiplications * B;
     const limit = 4e8;
     if (perStep > limit) {
-      throw new TrainError(`rule '${ruleName}' carries dense sensitivities (RTRL-like): ${perStep.toExponential(1)} multiplications per time step for a batch of ${B} (${method.cost.multiplications.toExponential(1)} per sequence), more than this trainer runs (${limit.toExponential(0)}); make the model smaller (exact RTRL is practical up to n ≈ 30 neurons), use a smaller --batch, or approximate the recurrent block ('approximate d(…)/d(…) = diagonal')`);
+      void engine?.dispose();
+      const time = secondsPerUpdateEstimate !== null ? ` (about ${fmtSeconds(secondsPerUpdateEstimate)} per update)` : '';
+      throw new TrainError(`rule '${ruleName}' carries dense sensitivities (RTRL-like): ${perStep.toExponential(1)} multiplications per time step for a batch of ${B}${time} (${method.cost.multiplications.toExponential(1)} per sequence), more than this trainer runs (${limit.toExponential(0)}); make the model smaller (exact RTRL is practical up to n ≈ 30 neurons), use a smaller --batch, or approximate the recurrent block ('approximate d(…)/d(…) = diagonal')`);
     }
   }
   const est = engine
@@ -473,7 +478,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     const grads = r.grads!.map((g, i) => (trainedByRule![i] ? tf.tensor(Float32Array.from(g), [...spec.params[i]!.shape], 'float32') : undefined));
     return {
       loss: r.loss, correct: s.correct, scored: s.scored, grads, peakBytes: engine.bytes(b.size, b.steps) + tf.memory().numBytes,
-      ...(r.nonFinite ? { diverged: describeNonFinite(r.nonFinite, names) } : {}),
+      ...(r.nonFinite ? { diverged: describeNonFinite(r.nonFinite, spec) } : {}),
     };
   };
   const referenceGradient = async (b: Batch): Promise<(T | undefined)[]> => {

@@ -385,7 +385,7 @@ export class GraphCode {
     if (isUnary(v.op)) {
       if (v.op === 'neg') return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} -= ${at(gy, 'i')};`;
       const d = this.unaryDeriv(v, 'x', 'y');
-      return `for (let i = 0; i < ${n}; i++) { const g = ${at(gy, 'i')}; if (g === 0) continue; const x = ${at(this.val(u), 'i')}, y = ${at(y, 'i')}; ${at(gx, 'i')} += g * (${d}); }`;
+      return `for (let i = 0; i < ${n}; i++) { const g = ${at(gy, 'i')}; const x = ${at(this.val(u), 'i')}, y = ${at(y, 'i')}; ${at(gx, 'i')} += g * (${d}); }`;
     }
     if (isBinary(v.op)) {
       const a = this.val(ins[0]!);
@@ -397,10 +397,11 @@ export class GraphCode {
       if (nu === n) {
         if (v.op === 'add' || (v.op === 'sub' && k === 0)) return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} += ${at(gy, 'i')};`;
         if (v.op === 'sub') return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} -= ${at(gy, 'i')};`;
-        return `for (let i = 0; i < ${n}; i++) { const g = ${at(gy, 'i')}; if (g === 0) continue; ${reads} ${at(gx, 'i')} += g * (${d}); }`;
+        return `for (let i = 0; i < ${n}; i++) { const g = ${at(gy, 'i')}; ${reads} ${at(gx, 'i')} += g * (${d}); }`;
       }
+      // (No product is skipped for a zero adjoint: 0 · ∞ must stay NaN, as in the reference.)
       // A scalar operand broadcast over the result: its adjoint sums over the elements.
-      return `{ let s = 0; for (let i = 0; i < ${n}; i++) { const g = ${at(gy, 'i')}; if (g === 0) continue; ${reads} s += g * (${d}); } ${at(gx, '0')} += s; }`;
+      return `{ let s = 0; for (let i = 0; i < ${n}; i++) { const g = ${at(gy, 'i')}; ${reads} s += g * (${d}); } ${at(gx, '0')} += s; }`;
     }
     switch (v.op) {
       case 'matmul': return this.matmulBackward(v, k, gy, gx);
@@ -449,11 +450,11 @@ export class GraphCode {
     }
     // gA[i, l] += Σ_j gY[i, j] C[l, j]
     if (n === 1) {
-      // An outer product gY ⊗ c, skipping zero entries of c (spikes).
+      // An outer product gY ⊗ c, skipping zero entries of c (spikes) — exact for a finite gY (0 · ∞ stays NaN).
       return `{
   let nz = 0; for (let l = 0; l < ${kk}; l++) if (${at(c, 'l')} !== 0) NZ[nz++] = l;
   for (let i = 0; i < ${m}; i++) { const g = ${at(gy, 'i')}; if (g === 0) continue; const o = i * ${kk};
-    if (nz === ${kk}) { for (let l = 0; l < ${kk}; l++) ${at(gx, 'o + l')} += g * ${at(c, 'l')}; }
+    if (nz === ${kk} || !Number.isFinite(g)) { for (let l = 0; l < ${kk}; l++) ${at(gx, 'o + l')} += g * ${at(c, 'l')}; }
     else for (let q = 0; q < nz; q++) { const l = NZ[q]; ${at(gx, 'o + l')} += g * ${at(c, 'l')}; } }
 }`;
     }

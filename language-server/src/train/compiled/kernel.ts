@@ -53,10 +53,15 @@ export class StepKernel {
   private readonly env: Record<string, unknown>;
   private readonly fn: Generated;
   private readonly cancel: Int32Array;
-  private tape = new Float32Array(0);
+  private tape: Float32Array | Float64Array = new Float32Array(0);
+  private readonly Store: Float32ArrayConstructor | Float64ArrayConstructor;
 
   /** `params` are the parameter values (views that the caller updates between batches); `cancel` a flag read every step. */
-  constructor(src: KernelSource, params: readonly Float32Array[], cancel?: Int32Array, grads?: readonly Float64Array[]) {
+  /**
+   * `precision` 'float64' stores values, traces and the tape in float64 (tests: the same generated code,
+   * so its algorithm is checked apart from float32 rounding); training uses 'float32'.
+   */
+  constructor(src: KernelSource, params: readonly Float32Array[], cancel?: Int32Array, grads?: readonly Float64Array[], precision: 'float32' | 'float64' = 'float32') {
     this.src = src;
     this.P = [...params];
     this.D = grads ? [...grads] : src.params.map((p) => new Float64Array(p.size));
@@ -64,12 +69,11 @@ export class StepKernel {
     const s = src.sizes;
     const TR: Record<number, Float32Array> = {};
     for (const t of s.transposes) TR[t.id] = new Float32Array(t.size);
-    const TRC = s.traces.map((n) => {
-      const a = new Float32Array(n);
-      return [a, new Float32Array(n)];
-    });
+    const Store = precision === 'float64' ? Float64Array : Float32Array;
+    this.Store = Store;
+    const TRC = s.traces.map((n) => [new Store(n), new Store(n)]);
     this.env = {
-      A: new Float32Array(s.A), G: new Float64Array(s.G), BV: new Float64Array(s.BV), LV: new Float64Array(s.LV),
+      A: new Store(s.A), G: new Float64Array(s.G), BV: new Float64Array(s.BV), LV: new Float64Array(s.LV),
       RS: new Float64Array(s.scratch), NZ: new Int32Array(s.scratch), CR: new Float64Array(s.carry), F: functions(src),
       P: this.P, D: this.D, K: src.consts, TR, TRC,
       X: new Float32Array(0), Y: new Float32Array(0), W: new Float32Array(0), PRD: new Float32Array(0), CF: this.cancel, TAPE: this.tape, B: 1, T: 0,
@@ -88,7 +92,7 @@ export class StepKernel {
     e.T = T;
     e.PRD = predictions;
     if (this.src.sizes.tape > 0 && this.tape.length < T * this.src.sizes.tape) {
-      this.tape = new Float32Array(T * this.src.sizes.tape);
+      this.tape = new this.Store(T * this.src.sizes.tape);
       e.TAPE = this.tape;
     }
     this.fn.prepare();
@@ -130,7 +134,7 @@ export class StepKernel {
   private diagnose(b: number, first: boolean): NonFiniteAt {
     const saved = this.D.map((d) => d.slice());
     this.zeroGradients();
-    const A = this.env.A as Float32Array;
+    const A = this.env.A as Float32Array | Float64Array;
     let found: NonFiniteAt | undefined;
     const backward = { on: false };
     const check = (t: number): boolean => {
@@ -161,6 +165,6 @@ export class StepKernel {
 
   /** Bytes this thread holds (arenas, traces, transposes, accumulators, the BPTT tape). */
   bytes(): number {
-    return this.src.bytesPerThread + 4 * this.tape.length;
+    return this.src.bytesPerThread + this.tape.byteLength;
   }
 }
