@@ -168,9 +168,19 @@ export class CompiledEngine {
       const k = this.kernel(which);
       k.zeroGradients();
       k.setBatch(d.x, d.y, d.w, B, T, d.p);
-      const r = k.runRange(0, B, d.l, () => Atomics.add(this.progress, 0, 1), shouldStop);
-      cancelled = r.cancelled;
-      nonFinite = r.nonFinite;
+      // Sequence by sequence, yielding to the event loop every ~20 ms so an AbortSignal's timers run
+      // (a shared flag is seen within a step: `shouldStop` is polled every step).
+      let last = performance.now();
+      for (let b = 0; b < B && !cancelled && !nonFinite; b++) {
+        const r = k.runRange(b, b + 1, d.l, () => Atomics.add(this.progress, 0, 1), shouldStop, 0);
+        cancelled = r.cancelled;
+        nonFinite = r.nonFinite;
+        if (performance.now() - last > 20 && b + 1 < B) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          last = performance.now();
+          if (shouldStop()) cancelled = true;
+        }
+      }
       grads = k.D.map((g) => g.slice());
     } else {
       const pool = await this.pool();

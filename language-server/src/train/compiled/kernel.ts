@@ -107,7 +107,7 @@ export class StepKernel {
    * sequence's weighted loss into `losses[b]`. Returns false when cancelled
    * (D then holds a partial sum), or the first non-finite value found.
    */
-  runRange(b0: number, b1: number, losses: Float64Array, onSequence?: () => void, poll?: () => boolean): { cancelled: boolean; nonFinite?: NonFiniteAt } {
+  runRange(b0: number, b1: number, losses: Float64Array, onSequence?: () => void, poll?: () => boolean, first = b0): { cancelled: boolean; nonFinite?: NonFiniteAt } {
     // A caller on this thread cannot set the flag while the kernel runs: `poll` is asked every step instead.
     const cancel = this.cancel;
     const check = poll ? (): boolean => {
@@ -116,11 +116,11 @@ export class StepKernel {
       return true;
     } : null;
     for (let b = b0; b < b1; b++) {
-      const l = this.fn.run(b, b === b0, check);
+      const l = this.fn.run(b, b === first, check);
       if (cancel[0] !== 0) return { cancelled: true };
       losses[b] = l;
       onSequence?.();
-      if (!Number.isFinite(l) || !this.finite()) return { cancelled: false, nonFinite: this.diagnose(b, b === b0) };
+      if (!Number.isFinite(l) || !this.finite()) return { cancelled: false, nonFinite: this.diagnose(b, b === first) };
     }
     return { cancelled: false };
   }
