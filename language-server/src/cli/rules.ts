@@ -6,6 +6,8 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { compile, findItem, ItemError, type Compiled } from '../compile.js';
 import { alignmentSamples, exactGradients, ruleAlignment, type Alignment } from '../rules/alignment.js';
+import { tapeBytes } from '../rules/blocks.js';
+import { availableBytes } from '../train/memory.js';
 import { symbolicScaling } from '../rules/cost.js';
 import { analyseRules, DEFAULT_MAX_MEMORY } from '../rules/diagnostics.js';
 import type { Candidate } from '../rules/find.js';
@@ -113,11 +115,23 @@ export const rulesCommand: Command = {
     }
     if (rulesOfModel.length === 0) throw new CliError(`${file}: no rule for model '${model}' (write 'rule NAME for ${model} { … }', or run eligo find-rule)`, 1);
     const ctx = all.find((r) => r.ctx)?.ctx ?? modelContext(c, model);
-    const samples = alignmentSamples(ctx, { steps, samples: samplesN, seed });
     const usable = all.filter((r) => r.rule && r.cost && !r.diagnostics.some((d) => d.severity === 'error'));
+    // Say what the alignment will cost before doing it (large models took minutes in silence), and refuse what would not fit.
+    const tape = tapeBytes(ctx.structure, steps) * samplesN;
+    const work = usable.reduce((a, r) => a + (r.cost?.multiplicationsPerStep ?? 0), 0) * steps * samplesN;
+    const mem = availableBytes('cpu');
+    const t0 = performance.now();
+    const say = (m: string): void => { process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${m}\n`); };
+    say(`${model}: ${usable.length} rule${usable.length === 1 ? '' : 's'} to align with BPTT on ${samplesN} × ${steps} steps: the exact blocks of every step take about ${fmtBytes(tape)}, the rules about ${work.toExponential(1)} multiplications (Float64 reference, roughly ${Math.max(1, Math.round(work / 2e7))} s)`);
+    if (tape > 0.8 * mem.bytes) {
+      throw new CliError(`${file}: aligning the rules of '${model}' would record ${fmtBytes(tape)} of exact blocks (${samplesN} samples × ${steps} steps), more than 80 % of ${fmtBytes(mem.bytes)} (${mem.why}); use fewer --steps or --samples`, 1);
+    }
+    const samples = alignmentSamples(ctx, { steps, samples: samplesN, seed });
+    say('recorded the sample sequences; exact gradients…');
     const exact = usable.length ? exactGradients(ctx, samples) : [];
     const rows = all.map((r) => {
       const ok = usable.includes(r);
+      if (ok) say(`rule ${r.name}: alignment…`);
       const alignment = ok ? ruleAlignment(ctx, r.rule!, samples, exact) : null;
       const scaling = ok ? symbolicScaling(c.text, model, r.spec) : null;
       return { r, alignment, scaling };

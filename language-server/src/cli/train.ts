@@ -64,7 +64,7 @@ function pct(x: number | null): string {
 /** The summary object `--json` ends with (issue: task, model, rule, backend, final, stepsPerSecond, peakMemoryBytes, seconds). */
 export function jsonSummary(r: TrainReport): Record<string, unknown> {
   return {
-    task: r.task, model: r.model, rule: r.rule, backend: r.backend,
+    task: r.task, model: r.model, rule: r.rule, backend: r.backend, engine: r.engine,
     final: { trainAccuracy: r.final.trainAccuracy, testAccuracy: r.final.testAccuracy, loss: r.final.loss },
     stepsPerSecond: r.stepsPerSecond, peakMemoryBytes: r.peakMemoryBytes, seconds: r.seconds,
     ...(r.stopped ? { stopped: r.stopped, message: r.message } : {}),
@@ -78,8 +78,9 @@ export const trainCommand: Command = {
     'rule runs its update program step by step, keeping only traces); without it the exact gradient (BPTT) is used.',
     `Tasks: ${TASKS.map((t) => t.name).join(', ')}; settings as --task NAME:key=value,… (e.g. evidence:T=200).`,
     'Data files: --task idx:images=PATH or --task csv:path=PATH (or --data PATH). --checkpoint DIR saves and resumes.',
+    '--engine compiled (default: the step compiled to fused float32 code, split over --threads) or tfjs (the TensorFlow.js path, kept to compare).',
   ].join('\n'),
-  usage: 'eligo train FILE --model NAME --rule NAME --task TASK [--steps N] [--epochs E] [--batch B] [--seed S] [--json] [--checkpoint DIR]',
+  usage: 'eligo train FILE --model NAME --rule NAME --task TASK [--steps N] [--epochs E] [--batch B] [--seed S] [--json] [--checkpoint DIR] [--engine compiled|tfjs] [--threads N]',
   options: {
     model: { type: 'string' }, rule: { type: 'string' }, task: { type: 'string' },
     steps: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' }, seed: { type: 'string' },
@@ -87,6 +88,7 @@ export const trainCommand: Command = {
     length: { type: 'string' }, data: { type: 'string' }, lr: { type: 'string' }, optimizer: { type: 'string' },
     schedule: { type: 'string' }, clip: { type: 'string' }, 'eval-every': { type: 'string' }, metrics: { type: 'string' },
     fresh: { type: 'boolean' }, 'no-alignment': { type: 'boolean' }, tasks: { type: 'boolean' },
+    engine: { type: 'string' }, threads: { type: 'string' },
   },
   async run({ values, positionals }) {
     if (values.tasks) {
@@ -104,6 +106,9 @@ export const trainCommand: Command = {
       if (!key) throw new CliError(`eligo train: --data is for the idx and csv tasks, not '${name}'`);
       task = `${task}${task.includes(':') ? ',' : ':'}${key}=${data}`;
     }
+    const engine = str(values.engine);
+    if (engine !== undefined && engine !== 'compiled' && engine !== 'tfjs') throw new CliError(`--engine must be compiled or tfjs, got '${engine}'`);
+    const threads = values.threads !== undefined ? intOption(values.threads, 'threads', 1, 1, 64) : undefined;
     const optimizer = str(values.optimizer);
     if (optimizer !== undefined && optimizer !== 'adam' && optimizer !== 'sgd') throw new CliError(`--optimizer must be adam or sgd, got '${optimizer}'`);
     const scheduleName = str(values.schedule);
@@ -132,7 +137,7 @@ export const trainCommand: Command = {
       if (e.type === 'start') {
         const i = e.info;
         if (json) return;
-        process.stderr.write(`${i.model} · ${i.rule} (${i.method === 'online' ? 'online rule' : i.rule === 'bptt' ? 'exact gradient' : 'reverse mode'}) · ${i.task} · ${i.backendInfo.summary}\n`);
+        process.stderr.write(`${i.model} · ${i.rule} (${i.method === 'online' ? 'online rule' : i.rule === 'bptt' ? 'exact gradient' : 'reverse mode'}) · ${i.task} · engine ${i.engineSummary}\n`);
         process.stderr.write(`data: ${i.encoding}\n`);
         process.stderr.write(`${formatNumber(i.parameters)} parameters · batch ${i.batch} × T ${i.sequenceLength} · ${formatNumber(i.total)} update${i.total === 1 ? '' : 's'} · memory estimate ${fmtBytes(i.memory.bytes)} of ${fmtBytes(i.memory.available)}\n`);
         for (const n of i.notes) process.stderr.write(`note: ${n}\n`);
@@ -141,6 +146,9 @@ export const trainCommand: Command = {
         if (now - lastLine < 100 && e.step !== e.total) return;
         lastLine = now;
         process.stderr.write(`\r\x1b[2Kupdate ${e.step}/${e.total} · loss ${formatNumber(e.loss)}${e.accuracy !== null ? ` · acc ${pct(e.accuracy)}` : ''} · ${formatNumber(Math.round(e.stepsPerSecond))} steps/s · ${e.seconds.toFixed(1)} s`);
+      } else if (e.type === 'work' && !json) {
+        const line = `update ${e.step}/${e.total}: ${e.done} of ${e.of} sequences · ${e.seconds.toFixed(0)} s`;
+        process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
       } else if (e.type === 'eval' && !json) {
         const p = e.point;
         process.stderr.write(`${tty ? '\r\x1b[2K' : ''}eval @ ${p.step}: test loss ${formatNumber(p.testLoss)}${p.testAccuracy !== null ? ` · test acc ${pct(p.testAccuracy)}` : ''} · train acc ${pct(p.trainAccuracy)}${p.alignment !== null ? ` · alignment with BPTT ${p.alignment.toFixed(3)}` : ''}\n`);
@@ -166,6 +174,7 @@ export const trainCommand: Command = {
         ...(str(values.checkpoint) ? { checkpointDir: str(values.checkpoint)! } : {}),
         ...(str(values.metrics) ? { metricsPath: str(values.metrics)! } : {}),
         resume: values.fresh !== true,
+        ...(engine ? { engine } : {}), ...(threads !== undefined ? { threads } : {}),
         alignment: values['no-alignment'] !== true,
       }, cancel, progress);
     } catch (e) {
@@ -180,7 +189,7 @@ export const trainCommand: Command = {
     } else {
       const f = report.final;
       const acc = report.info.memory;
-      process.stdout.write(`${report.model} · ${report.rule} · ${report.task} · backend ${report.info.backendInfo.summary}\n`);
+      process.stdout.write(`${report.model} · ${report.rule} · ${report.task} · engine ${report.info.engineSummary}\n`);
       process.stdout.write(`${table(['', 'train', 'test'], [
         ['accuracy', pct(f.trainAccuracy), pct(f.testAccuracy)],
         ['loss', f.loss, f.testLoss],

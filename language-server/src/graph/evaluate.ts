@@ -193,7 +193,7 @@ export function transposePerm(v: Vertex, operandShape: Shape): number[] {
 }
 
 /** Gather map of a pure data movement: result element r reads operand element map[r]. */
-function gatherMap(v: Vertex, operandShape: Shape): Int32Array {
+export function gatherMap(v: Vertex, operandShape: Shape): Int32Array {
   const outShape = v.shape;
   const is = stridesOf(operandShape);
   const map = new Int32Array(sizeOf(outShape));

@@ -38,7 +38,7 @@ export class RuleError extends Error {
 }
 
 /** Operand edges (vertex:k) of the step graph that carry the dropped block d(of)/d(wrt). */
-function droppedEdges(spec: ModelSpec, dropped: readonly { src: number; dst: number }[]): Set<string> {
+export function droppedEdges(spec: ModelSpec, dropped: readonly { src: number; dst: number }[]): Set<string> {
   const g = spec.graph;
   const stopped = new Set<string>();
   const nexts = new Set(spec.states.map((s) => s.next));

@@ -69,7 +69,13 @@ export class Scorer {
 
   add(t: number, prediction: T | undefined): void {
     if (!prediction || !this.wants(t)) return;
-    const p = prediction.dataSync();
+    this.addValues(t, prediction.dataSync());
+  }
+
+  /** Step t's predictions as values [B, nOut] (`offset` into a longer array). */
+  addValues(t: number, p: ArrayLike<number>, offset = 0): void {
+    if (!this.wants(t)) return;
+    if (offset) p = Array.prototype.slice.call(p, offset, offset + this.batch.size * this.task.nOut) as number[];
     const B = this.batch.size;
     const n = this.task.nOut;
     const classes = this.task.classes ?? n;
