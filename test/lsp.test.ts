@@ -13,7 +13,8 @@ import type {
 } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { compile } from '../language-server/src/compile.js';
-import { BUILTINS, SURROGATES } from '../language-server/src/lang/builtins.js';
+import { BUILTINS } from '../language-server/src/lang/builtins.js';
+import { SURROGATE_KINDS } from '../language-server/src/lang/surrogates.js';
 import { LineIndex } from '../language-server/src/lang/source.js';
 import { evaluate } from '../language-server/src/graph/evaluate.js';
 import { evaluationPoint } from '../language-server/src/graph/point.js';
@@ -298,7 +299,7 @@ describe('language server over stdio (LSP)', function () {
       const mse = text(await hover(pos(LIF, 'mse(', 0, 1)));
       assert.equal(mse, `\`\`\`eligo\n${BUILTINS.get('mse')!.signature}\n\`\`\`\n\n${BUILTINS.get('mse')!.doc}`);
       const fs = text(await hover(pos(LIF, 'fast_sigmoid', 0, 2)));
-      assert.ok(fs.includes(SURROGATES.get('fast_sigmoid')!.doc), fs);
+      assert.ok(fs.includes(SURROGATE_KINDS.get('fast_sigmoid')!.doc), fs);
     });
 
     it("on a rule: the engine's cost and the derived update program of `eligo rules --program`", async () => {
@@ -363,7 +364,7 @@ describe('language server over stdio (LSP)', function () {
       const kw = (await complete({ line: pos(LIF, 'state  u').line, character: 2 })).filter((i) => i.kind === 14).map((i) => i.label);
       assert.deepEqual(kw, ['dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', 'let', 'loss']);
       assert.deepEqual((await complete(pos(LIF, '~ normal', 0, 2))).map((i) => i.label), ['normal', 'uniform', 'zeros', 'glorot']);
-      assert.deepEqual((await complete(pos(LIF, 'fast_sigmoid'))).map((i) => i.label), [...SURROGATES.keys()]);
+      assert.deepEqual((await complete(pos(LIF, 'fast_sigmoid'))).map((i) => i.label), [...SURROGATE_KINDS.keys()]);
     });
 
     it('shows the signature and the active argument while a call is typed', async () => {

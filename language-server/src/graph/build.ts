@@ -8,7 +8,7 @@
 
 import type { Binary, Call, Expr, Index, Range, TimeRef, OdeEq, UpdateEq } from '../lang/ast.js';
 import type { Checked, FunctionScope, ModelScope } from '../lang/symbols.js';
-import { SURROGATES } from '../lang/builtins.js';
+import { DEFAULT_SURROGATE_NAME, makeSurrogate, SURROGATE_KINDS } from '../lang/surrogates.js';
 import type { Attrs, Graph, Op, Shape, Surrogate, Vertex, VertexRole } from './types.js';
 import { evaluate } from './evaluate.js';
 import { sizeOf } from './types.js';
@@ -148,7 +148,8 @@ function formatConst(v: number): string {
 /** Per-item lowering context: what each name means right now. */
 interface LowerEnv {
   readonly names: Map<string, number>;
-  readonly surrogate?: Surrogate;
+  /** The model's surrogates by name (`spike` and any `surrogate NAME = …`). */
+  readonly surrogates?: ReadonlyMap<string, Surrogate>;
   readonly checked: Checked;
 }
 
@@ -309,6 +310,8 @@ function lowerCall(g: GraphAssembler, e: Call, env: LowerEnv): number {
   const args = e.args.map((a) => lower(g, a, env));
   const x = args[0]!;
   const xs = g.shapeOf(x);
+  const surrogate = env.surrogates?.get(name);
+  if (surrogate) return g.op('spike', [x], xs, r, { surrogate });
   if (ELEMENTWISE_UNARY.has(name)) return g.op(name as Op, [x], xs, r);
   switch (name) {
     case 'atan2': return elementwise(g, 'atan2', args[0]!, args[1]!, r);
@@ -351,8 +354,9 @@ function lowerCall(g: GraphAssembler, e: Call, env: LowerEnv): number {
       return g.op('concat', parts, shape, r, { axis: 0 });
     }
     case 'spike': {
-      const surrogate = env.surrogate ?? { kind: 'fast_sigmoid', slope: SURROGATES.get('fast_sigmoid')!.default };
-      return g.op('spike', [x], xs, r, { surrogate });
+      // Only reached without a declared `spike` surrogate (the checker reports that): the default kind.
+      const d = SURROGATE_KINDS.get('fast_sigmoid')!;
+      return g.op('spike', [x], xs, r, { surrogate: makeSurrogate('fast_sigmoid', d.default, 1, DEFAULT_SURROGATE_NAME) });
     }
     case 'stop':
       return g.op('stop', [x], xs, r);
@@ -458,7 +462,7 @@ function lowerStep(g: GraphAssembler, checked: Checked, scope: ModelScope, state
       data.push({ name, leaf: id, role: sym.kind });
     }
   }
-  const env: LowerEnv = { names, checked, ...(scope.surrogate ? { surrogate: scope.surrogate } : {}) };
+  const env: LowerEnv = { names, checked, surrogates: scope.surrogates };
   const next = new Map<string, number>();
   for (const eq of scope.order) {
     if (eq.kind === 'let') {

@@ -89,14 +89,6 @@ export const INITIALISERS: ReadonlyMap<string, { arity: number; signature: strin
   ['glorot', { arity: 0, signature: 'glorot', doc: 'Glorot/Xavier uniform: ±√(6 / (fan_in + fan_out)).' }],
 ]);
 
-/** Surrogate derivatives for `surrogate spike = …`, with their parameter name and default. */
-export const SURROGATES: ReadonlyMap<string, { param: string; default: number; doc: string }> = new Map([
-  ['fast_sigmoid', { param: 'slope', default: 10, doc: 'ψ(x) = 1 / (1 + slope·|x|)² (SuperSpike, Zenke & Ganguli 2018).' }],
-  ['sigmoid', { param: 'slope', default: 10, doc: 'ψ(x) = slope·σ(slope·x)·(1 − σ(slope·x)).' }],
-  ['triangle', { param: 'width', default: 1, doc: 'ψ(x) = max(0, 1 − |x| / width), the piecewise-linear pseudo-derivative of e-prop (Bellec et al. 2020).' }],
-  ['exponential', { param: 'slope', default: 1, doc: 'ψ(x) = exp(−slope·|x|).' }],
-]);
-
 export const KEYWORDS: readonly string[] = [
   'function', 'model', 'rule', 'for', 'let', 'return', 'dim', 'const', 'input', 'target', 'param', 'state',
   'surrogate', 'loss', 'approximate', 'schedule', 'objective', 'limit',

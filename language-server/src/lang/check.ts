@@ -4,12 +4,13 @@
 // problem becomes one located diagnostic and checking goes on, so every other
 // item of the file is still analysed.
 
-import type { Shape, Surrogate } from '../graph/types.js';
+import { elementwiseShape, formatShape as fmtShape, matmulShape, sameShape, sizeOf as numel, type Shape } from './shapes.js';
+import { DEFAULT_SURROGATE_NAME, isSurrogateKind, makeSurrogate, SURROGATE_KINDS, SURROGATE_SCALE, type Surrogate } from './surrogates.js';
 import type {
   Binary, Call, ConstDecl, Diagnostic, DimDecl, Expr, FunctionItem, GradItem, Ident, Index, Item, LetStmt,
-  ModelItem, NameRef, OdeEq, Program, Range, RelatedInfo, RuleItem, ShapeAnnot, TimeRef, UpdateEq, VarDecl,
+  ModelItem, NameRef, OdeEq, Program, Range, RelatedInfo, RuleItem, ShapeAnnot, SurrogateDecl, TimeRef, UpdateEq, VarDecl,
 } from './ast.js';
-import { BUILTINS, INITIALISERS, SURROGATES } from './builtins.js';
+import { BUILTINS, INITIALISERS } from './builtins.js';
 import { didYouMean } from './suggest.js';
 import {
   readKey, type Checked, type FunctionScope, type Initialiser, type ItemScope, type ModelScope, type StepEquation, type Symbol,
@@ -23,9 +24,6 @@ export function check(program: Program, text: string): Checked {
   return new Checker(program, text).run();
 }
 
-const fmtShape = (s: Shape): string => `[${s.join(', ')}]`;
-const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-const numel = (s: Shape): number => s.reduce((a, b) => a * b, 1);
 
 type Env = {
   readonly scope: Map<string, Symbol>;
@@ -37,7 +35,8 @@ type Env = {
     reads: Set<string>;
     /** The same-step dependency edges of the current equation, with the reading range. */
     deps: { name: string; range: Range }[];
-    readonly hasSurrogate: boolean;
+    /** Declared surrogates by name (`spike` and any other `surrogate NAME = …`). */
+    readonly surrogates: ReadonlyMap<string, { readonly surrogate: Surrogate; readonly decl: Ident }>;
   };
   /** Inside a function: names defined so far (lets are sequential). */
   readonly defined?: Set<string>;
@@ -189,7 +188,7 @@ class Checker {
     const lets = new Map<string, LetStmt>();
     const initialisers = new Map<string, Initialiser>();
     const initialStates = new Map<string, number>();
-    let surrogate: Surrogate | undefined;
+    const surrogates = new Map<string, { surrogate: Surrogate; decl: Ident }>();
     let loss: Expr | undefined;
     let lossRange: Range | undefined;
 
@@ -201,7 +200,7 @@ class Checker {
     }
     for (const stmt of item.body) {
       if (stmt.kind === 'var') this.declareVar(stmt, scope, initialisers, initialStates);
-      else if (stmt.kind === 'surrogate') surrogate = this.checkSurrogate(stmt.fn, stmt.name, scope) ?? surrogate;
+      else if (stmt.kind === 'surrogate') this.declareSurrogate(stmt, scope, surrogates);
     }
     // Collect equations before inferring, so reads of `s[t+1]` and of later lets resolve.
     for (const stmt of item.body) {
@@ -246,7 +245,7 @@ class Checker {
 
     const env: Env = {
       scope,
-      model: { updates, lets, reads: new Set(), deps: [], hasSurrogate: surrogate !== undefined },
+      model: { updates, lets, reads: new Set(), deps: [], surrogates },
     };
     const deps = new Map<string, { name: string; range: Range }[]>();
     const directReads = new Map<string, Set<string>>();
@@ -329,7 +328,8 @@ class Checker {
 
     return {
       kind: 'model', item, symbols: scope, order, updates, initialisers, initialStates, reads,
-      ...(surrogate ? { surrogate } : {}), ...(loss ? { loss } : {}),
+      surrogates: new Map([...surrogates].map(([n, x]) => [n, x.surrogate])),
+      ...(surrogates.has(DEFAULT_SURROGATE_NAME) ? { surrogate: surrogates.get(DEFAULT_SURROGATE_NAME)!.surrogate } : {}), ...(loss ? { loss } : {}),
     };
   }
 
@@ -426,42 +426,78 @@ class Checker {
     }
   }
 
-  private checkSurrogate(fn: Call | NameRef, name: Ident, scope: Map<string, Symbol>): Surrogate | undefined {
-    if (name.name !== 'spike') {
-      this.error(name.range, 'surrogate.target', `surrogates are declared for 'spike': 'surrogate spike = fast_sigmoid(slope = 10)'`);
-      return undefined;
+  /**
+   * `surrogate NAME = KIND(param = v, scale = γ)`: a named pseudo-derivative,
+   * called as `NAME(x)` (`spike` is the default name). Several per model.
+   */
+  private declareSurrogate(stmt: SurrogateDecl, scope: Map<string, Symbol>, surrogates: Map<string, { surrogate: Surrogate; decl: Ident }>): void {
+    const name = stmt.name;
+    const prev = surrogates.get(name.name);
+    if (prev) {
+      this.error(name.range, 'surrogate.duplicate', `surrogate '${name.name}' is declared twice; keep one line (the second would silently replace the first)`, [{ range: prev.decl.range, message: `'${name.name}' is first declared here` }]);
+      return;
     }
+    if (name.name !== DEFAULT_SURROGATE_NAME && BUILTINS.has(name.name)) {
+      this.error(name.range, 'surrogate.name', `'${name.name}' is a builtin function; give the surrogate another name, e.g. 'surrogate ${name.name}_spike = …' (and call it as ${name.name}_spike(x))`);
+      return;
+    }
+    const clash = scope.get(name.name);
+    if (clash && this.fileSymbols.get(name.name) !== clash) {
+      this.duplicate(name, clash.decl, 'name');
+      return;
+    }
+    const surrogate = this.checkSurrogate(stmt.fn, name.name, scope);
+    if (!surrogate) return;
+    surrogates.set(name.name, { surrogate, decl: name });
+    this.references.set(name, { name: name.name, kind: 'surrogate', decl: name.range, shape: [], node: stmt });
+  }
+
+  private checkSurrogate(fn: Call | NameRef, declName: string, scope: Map<string, Symbol>): Surrogate | undefined {
     const fname = fn.kind === 'call' ? fn.callee.name : fn.name;
     const range = fn.kind === 'call' ? fn.callee.range : fn.range;
-    const spec = SURROGATES.get(fname);
-    if (!spec) {
-      const hint = didYouMean(fname, [...SURROGATES.keys()]);
-      this.error(range, 'surrogate.unknown', `unknown surrogate '${fname}'${hint ? ` — did you mean '${hint}'?` : ''} (fast_sigmoid, sigmoid, triangle, exponential)`, undefined, hint ? { suggestion: hint } : undefined);
+    const kinds = [...SURROGATE_KINDS.keys()];
+    if (!isSurrogateKind(fname)) {
+      const hint = didYouMean(fname, kinds);
+      this.error(range, 'surrogate.unknown', `unknown surrogate '${fname}'${hint ? ` — did you mean '${hint}'?` : ''} (${kinds.join(', ')})`, undefined, hint ? { suggestion: hint } : undefined);
       return undefined;
     }
+    const spec = SURROGATE_KINDS.get(fname)!;
+    const usage = `${fname}(${spec.param} = ${spec.default}, scale = 1)`;
     let value = spec.default;
+    let scale: number = SURROGATE_SCALE.default;
     if (fn.kind === 'call') {
-      if (fn.args.length > 1) this.error(fn.range, 'surrogate.arity', `'${fname}' takes one parameter: ${fname}(${spec.param} = ${spec.default})`);
-      const arg = fn.named.find((a) => a.name.name === spec.param)?.value ?? fn.args[0];
-      for (const a of fn.named) {
-        if (a.name.name !== spec.param) this.error(a.name.range, 'surrogate.param', `'${fname}' has no parameter '${a.name.name}'; it takes '${spec.param}'`);
+      if (fn.args.length > 1) {
+        this.error(fn.args[1]!.range, 'surrogate.arity', `'${fname}' takes its ${spec.param} and a scale, the scale by name: ${usage}`);
+        return undefined;
       }
-      if (arg) {
-        const v = this.fold(arg, scope);
-        if (v === undefined) return undefined;
-        if (!(v > 0)) {
-          this.error(arg.range, 'surrogate.param-range', `'${spec.param}' must be positive, got ${v}`);
+      const positional = fn.args[0];
+      const named = new Map<string, Expr>();
+      for (const a of fn.named) {
+        if (a.name.name !== spec.param && a.name.name !== SURROGATE_SCALE.name) {
+          const hint = didYouMean(a.name.name, [spec.param, SURROGATE_SCALE.name]);
+          this.error(a.name.range, 'surrogate.param', `'${fname}' has no parameter '${a.name.name}'${hint ? ` — did you mean '${hint}'?` : ''}; it takes '${spec.param}' and '${SURROGATE_SCALE.name}': ${usage}`);
           return undefined;
         }
-        value = v;
+        if (named.has(a.name.name) || (a.name.name === spec.param && positional)) {
+          this.error(a.name.range, 'surrogate.param', `'${a.name.name}' is given twice`);
+          return undefined;
+        }
+        named.set(a.name.name, a.value);
+      }
+      const sharp = named.get(spec.param) ?? positional;
+      for (const [what, arg] of [[spec.param, sharp], [SURROGATE_SCALE.name, named.get(SURROGATE_SCALE.name)]] as const) {
+        if (!arg) continue;
+        const v = this.fold(arg, scope);
+        if (v === undefined) return undefined;
+        if (!(v > 0) || !Number.isFinite(v)) {
+          this.error(arg.range, 'surrogate.param-range', `'${what}' must be a positive number, got ${v}${what === SURROGATE_SCALE.name ? ' (a scale of 0 would stop every gradient through the spikes: use stop(…) for that)' : ''}`);
+          return undefined;
+        }
+        if (what === SURROGATE_SCALE.name) scale = v;
+        else value = v;
       }
     }
-    switch (fname) {
-      case 'triangle': return { kind: 'triangle', width: value };
-      case 'fast_sigmoid': return { kind: 'fast_sigmoid', slope: value };
-      case 'sigmoid': return { kind: 'sigmoid', slope: value };
-      default: return { kind: 'exponential', slope: value };
-    }
+    return makeSurrogate(fname, value, scale, declName);
   }
 
   private checkRule(item: RuleItem): void {
@@ -799,26 +835,15 @@ class Checker {
     const b = this.infer(e.right, env);
     if (a === undefined || b === undefined) return undefined;
     if (e.op === '@') {
-      const [m, k1] = a.length === 2 ? [a[0]!, a[1]!] : a.length === 1 ? [undefined, a[0]!] : [undefined, undefined];
-      const [k2, n] = b.length === 2 ? [b[0]!, b[1]!] : b.length === 1 ? [b[0]!, undefined] : [undefined, undefined];
-      if (k1 === undefined || k2 === undefined) {
-        this.error(e.opRange, 'shape.matmul-rank', `'@' needs vectors or matrices: ${this.src(e.left)} has shape ${fmtShape(a)} and ${this.src(e.right)} has shape ${fmtShape(b)}; use '*' for scalars`);
+      const m = matmulShape(a, b);
+      if ('error' in m) {
+        if (m.error === 'rank') this.error(e.opRange, 'shape.matmul-rank', `'@' needs vectors or matrices: ${this.src(e.left)} has shape ${fmtShape(a)} and ${this.src(e.right)} has shape ${fmtShape(b)}; use '*' for scalars`);
+        else this.error(e.range, 'shape.mismatch', `shape mismatch: ${this.src(e.left)} @ ${this.src(e.right)} multiplies ${fmtShape(a)} by ${fmtShape(b)}; the inner dimensions ${m.k1} and ${m.k2} differ`);
         return undefined;
       }
-      if (k1 !== k2) {
-        this.error(e.range, 'shape.mismatch', `shape mismatch: ${this.src(e.left)} @ ${this.src(e.right)} multiplies ${fmtShape(a)} by ${fmtShape(b)}; the inner dimensions ${k1} and ${k2} differ`);
-        return undefined;
-      }
-      return [...(m !== undefined ? [m] : []), ...(n !== undefined ? [n] : [])];
+      return m;
     }
-    if (e.op === '^') {
-      if (b.length !== 0 && !sameShape(a, b) && a.length !== 0) return this.mismatch(e, a, b);
-      return a.length === 0 ? b : a;
-    }
-    if (a.length === 0) return b;
-    if (b.length === 0) return a;
-    if (!sameShape(a, b)) return this.mismatch(e, a, b);
-    return a;
+    return elementwiseShape(a, b) ?? this.mismatch(e, a, b);
   }
 
   private mismatch(e: Binary, a: Shape, b: Shape): undefined {
@@ -877,8 +902,18 @@ class Checker {
 
   private inferCall(e: Call, env: Env): Shape | undefined {
     const name = e.callee.name;
+    const declared = env.model?.surrogates.get(name);
+    if (declared && name !== DEFAULT_SURROGATE_NAME) return this.inferSurrogateCall(e, env, declared.decl);
+    if (declared) this.references.set(e.callee, { name, kind: 'surrogate', decl: declared.decl.range, shape: [] });
     const b = BUILTINS.get(name);
     if (!b) {
+      const named = env.model ? [...env.model.surrogates.keys()] : [];
+      const near = didYouMean(name, named);
+      if (near && near !== DEFAULT_SURROGATE_NAME) {
+        this.error(e.callee.range, 'surrogate.unknown-name', `unknown function '${name}' — did you mean the surrogate '${near}'? (this model declares ${named.map((n) => `'${n}'`).join(', ')})`, undefined, { suggestion: near });
+        for (const a of e.args) if (a.kind !== 'list') this.infer(a, env);
+        return undefined;
+      }
       const userFn = this.items.get(name) ?? (this.itemDecls.has(name) ? undefined : undefined);
       if (userFn || this.itemDecls.has(name)) {
         this.error(e.callee.range, 'call.user-function', `'${name}' is an item of this file; calling items is not supported yet — inline its body or use 'let'`);
@@ -963,8 +998,9 @@ class Checker {
         }
         return [args.length, ...x];
       case 'spike':
-        if (env.model && !env.model.hasSurrogate) {
-          this.error(e.callee.range, 'spike.no-surrogate', "'spike' needs a surrogate: add 'surrogate spike = fast_sigmoid(slope = 10)'", undefined, { insert: 'surrogate spike = fast_sigmoid(slope = 10)' });
+        if (env.model && !env.model.surrogates.has(DEFAULT_SURROGATE_NAME)) {
+          const others = [...env.model.surrogates.keys()];
+          this.error(e.callee.range, 'spike.no-surrogate', `'spike' needs a surrogate: add 'surrogate spike = fast_sigmoid(slope = 10)'${others.length ? ` or call a declared one (${others.map((o) => `${o}(x)`).join(', ')})` : ''}`, undefined, { insert: 'surrogate spike = fast_sigmoid(slope = 10)' });
         } else if (!env.model) {
           this.error(e.callee.range, 'spike.no-surrogate', "'spike' needs a surrogate, which only a model can declare: use it inside a model with 'surrogate spike = fast_sigmoid(slope = 10)'");
         }
@@ -993,6 +1029,20 @@ class Checker {
       default:
         return x;
     }
+  }
+
+  /** `NAME(x)` for a declared `surrogate NAME = …`: a spike with that pseudo-derivative. */
+  private inferSurrogateCall(e: Call, env: Env, decl: Ident): Shape | undefined {
+    this.references.set(e.callee, { name: e.callee.name, kind: 'surrogate', decl: decl.range, shape: [] });
+    if (e.named.length) {
+      this.error(e.named[0]!.range, 'call.named', `'${e.callee.name}' is a surrogate spike function: it takes one argument, ${e.callee.name}(x); its parameters belong to its 'surrogate' line`);
+      return undefined;
+    }
+    if (e.args.length !== 1) {
+      this.error(e.range, 'call.arity', `'${e.callee.name}' is a surrogate spike function and takes one argument: ${e.callee.name}(x)`);
+      return undefined;
+    }
+    return this.infer(e.args[0]!, env);
   }
 
   private inferShapeChange(e: Call, env: Env): Shape | undefined {

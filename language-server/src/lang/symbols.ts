@@ -1,12 +1,13 @@
 // What a name means inside an item, as the checker resolved it.
 
-import type { Shape, Surrogate } from '../graph/types.js';
+import type { Shape } from './shapes.js';
+import type { Surrogate } from './surrogates.js';
 import type {
   DimDecl, ConstDecl, FunctionItem, GradItem, LetStmt, ModelItem, OdeEq, Range, RuleItem, UpdateEq, VarDecl, FunctionParam,
-  Expr, NameRef, TimeRef, Ident, Diagnostic, Program, Call, NameRef as InitRef,
+  Expr, NameRef, TimeRef, Ident, Diagnostic, Program, Call, NameRef as InitRef, SurrogateDecl,
 } from './ast.js';
 
-export type SymbolKind = 'dim' | 'const' | 'param' | 'input' | 'target' | 'state' | 'let' | 'argument' | 'item';
+export type SymbolKind = 'dim' | 'const' | 'param' | 'input' | 'target' | 'state' | 'let' | 'argument' | 'item' | 'surrogate';
 
 export interface Symbol {
   readonly name: string;
@@ -16,7 +17,7 @@ export interface Symbol {
   readonly shape: Shape;
   /** Folded value of a dim or const. */
   readonly value?: number;
-  readonly node?: VarDecl | LetStmt | FunctionParam | DimDecl | ConstDecl | FunctionItem | ModelItem | RuleItem | GradItem;
+  readonly node?: VarDecl | LetStmt | FunctionParam | DimDecl | ConstDecl | FunctionItem | ModelItem | RuleItem | GradItem | SurrogateDecl;
 }
 
 /** A parameter initialiser, resolved: `normal(0, 0.1)`, `uniform(-1, 1)`, `zeros`, `glorot`. */
@@ -43,7 +44,10 @@ export interface ModelScope {
   readonly order: readonly StepEquation[];
   /** The update (or ODE) of each state. */
   readonly updates: Map<string, UpdateEq | OdeEq>;
+  /** The surrogate `spike(x)` uses (the one named `spike`), when declared. */
   readonly surrogate?: Surrogate;
+  /** Every declared surrogate by name, `spike` included: `NAME(x)` calls it. */
+  readonly surrogates: ReadonlyMap<string, Surrogate>;
   readonly initialisers: Map<string, Initialiser>;
   /** Initial value of each state (a folded scalar, broadcast to its shape). */
   readonly initialStates: Map<string, number>;
