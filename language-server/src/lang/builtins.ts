@@ -70,6 +70,14 @@ const list: Builtin[] = [
   { name: 'reshape', kind: 'shape', arity: [2, 2], named: [], signature: 'reshape(x, [d1, d2, …])', doc: 'Same values, new shape (same number of elements).' },
   { name: 'stack', kind: 'special', arity: [1, Infinity], named: [], signature: 'stack(a, b, …)', doc: 'Build a vector from scalars (or a tensor from equal-shaped tensors) along a new first axis.' },
   { name: 'spike', kind: 'special', arity: [1, 1], named: [], signature: 'spike(x)', doc: 'Heaviside step x > 0 forward; the model\'s surrogate derivative backward.' },
+  {
+    name: 'max_over_time', kind: 'special', arity: [1, 1], named: [], signature: 'max_over_time(x)',
+    doc: 'The running maximum of x over the steps so far, elementwise: with `loss = … at last`, the max-over-time readout of classification (Cramer et al. 2020; Zenke & Vogels 2021). A state of its own (max_over_time1, …) in the graph.',
+  },
+  {
+    name: 'mean_over_time', kind: 'special', arity: [1, 1], named: [], signature: 'mean_over_time(x)',
+    doc: 'The running mean of x over the steps so far, elementwise: with `loss = … at last`, the mean-over-time readout. A state of its own (mean_over_time1, …) and a step counter in the graph.',
+  },
   { name: 'stop', kind: 'special', arity: [1, 1], named: [], signature: 'stop(x)', doc: 'Identity forward; no gradient flows through it.' },
   { name: 'mse', kind: 'special', arity: [2, 2], named: [], signature: 'mse(a, b)', doc: 'Mean squared error mean((a − b)²), a scalar.' },
   {

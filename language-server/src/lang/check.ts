@@ -8,16 +8,20 @@ import { elementwiseShape, formatShape as fmtShape, matmulShape, sameShape, size
 import { DEFAULT_SURROGATE_NAME, isSurrogateKind, makeSurrogate, SURROGATE_KINDS, SURROGATE_SCALE, type Surrogate } from './surrogates.js';
 import type {
   Binary, Call, ConstDecl, Diagnostic, DimDecl, Expr, FunctionItem, GradItem, Ident, Index, Item, LetStmt,
-  ModelItem, NameRef, OdeEq, Program, Range, RelatedInfo, RuleItem, ShapeAnnot, SurrogateDecl, TimeRef, UpdateEq, VarDecl,
+  LossEq, ModelItem, NameRef, OdeEq, Program, Range, RelatedInfo, RuleItem, ShapeAnnot, SurrogateDecl, TimeRef, UpdateEq, VarDecl,
 } from './ast.js';
 import { BUILTINS, INITIALISERS } from './builtins.js';
 import { didYouMean } from './suggest.js';
 import {
-  readKey, type Checked, type FunctionScope, type Initialiser, type ItemScope, type ModelScope, type StepEquation, type Symbol,
+  readKey, type Checked, type FunctionScope, type HiddenState, type Initialiser, type ItemScope, type LossWindow, type ModelScope, type StepEquation, type Symbol,
 } from './symbols.js';
 
 /** Tensors larger than this are refused: 2²⁷ Float64 values is 1 GiB. */
 export const MAX_ELEMENTS = 2 ** 27;
+/** −(2 − 2⁻²³)·2¹²⁷: the lowest finite float32. */
+export const LOWEST_FLOAT32 = -3.4028234663852886e38;
+/** Longest delay `z[t-k]` accepted (each step of delay is one more copy of the state). */
+export const MAX_DELAY = 10000;
 const MAX_DIM = 2 ** 31 - 1;
 
 export function check(program: Program, text: string): Checked {
@@ -37,6 +41,10 @@ type Env = {
     deps: { name: string; range: Range }[];
     /** Declared surrogates by name (`spike` and any other `surrogate NAME = …`). */
     readonly surrogates: ReadonlyMap<string, { readonly surrogate: Surrogate; readonly decl: Ident }>;
+    /** Delayed reads `z[t-k]`: the longest delay of each quantity. */
+    readonly delays: Map<string, { depth: number; role: 'state' | 'input' | 'target'; range: Range }>;
+    /** `max_over_time(…)` / `mean_over_time(…)` calls seen. */
+    readonly readouts: Set<Call>;
   };
   /** Inside a function: names defined so far (lets are sequential). */
   readonly defined?: Set<string>;
@@ -121,15 +129,21 @@ class Checker {
   /** `dim n = 64` or `const alpha = exp(-1/20)`: fold to a number. */
   private declareFolded(decl: DimDecl | ConstDecl, scope: Map<string, Symbol>): void {
     const value = this.fold(decl.value, scope);
-    if (value === undefined) return;
+    // A declaration in error is still declared, poisoned: its uses stay quiet (one error per mistake).
+    const poison = (): void => {
+      this.declare(scope, { name: decl.name.name, kind: decl.kind, decl: decl.name.range, shape: [], poisoned: true, node: decl }, decl.name, decl.kind === 'dim' ? 'dimension' : 'constant');
+    };
+    if (value === undefined) return poison();
     if (decl.kind === 'dim') {
       if (!Number.isInteger(value) || value < 1) {
-        this.error(decl.value.range, 'dim.invalid', `dimension '${decl.name.name}' must be a positive integer, got ${value}`);
-        return;
+        this.error(decl.value.range, 'dim.invalid', value === 0
+          ? `dimension '${decl.name.name}' is 0: a tensor with a zero-sized axis holds no values; give it at least 1`
+          : `dimension '${decl.name.name}' must be a positive integer, got ${value}`);
+        return poison();
       }
       if (value > MAX_DIM) {
         this.error(decl.value.range, 'dim.too-large', `dimension '${decl.name.name}' = ${value.toExponential(2)} is larger than ${MAX_DIM} (2³¹ − 1)`);
-        return;
+        return poison();
       }
     } else if (!Number.isFinite(value)) {
       this.error(decl.value.range, 'const.not-finite', `constant '${decl.name.name}' evaluates to ${value}`);
@@ -154,7 +168,11 @@ class Checker {
     }
     for (const p of item.params) {
       const shape = p.shape ? this.shapeOf(p.shape, scope, p.name.name) : [];
-      if (shape === undefined) continue;
+      if (shape === undefined) {
+        this.declare(scope, { name: p.name.name, kind: 'argument', decl: p.name.range, shape: [], poisoned: true, node: p }, p.name, 'parameter');
+        defined.add(p.name.name);
+        continue;
+      }
       this.declare(scope, { name: p.name.name, kind: 'argument', decl: p.name.range, shape, node: p }, p.name, 'parameter');
       defined.add(p.name.name);
     }
@@ -191,6 +209,7 @@ class Checker {
     const surrogates = new Map<string, { surrogate: Surrogate; decl: Ident }>();
     let loss: Expr | undefined;
     let lossRange: Range | undefined;
+    let lossStmt: LossEq | undefined;
 
     for (const stmt of item.body) {
       if (stmt.kind === 'dim' || stmt.kind === 'const') {
@@ -235,6 +254,7 @@ class Checker {
         }
         loss = stmt.value;
         lossRange = stmt.keyword;
+        lossStmt = stmt;
       }
     }
     if (updates.has('dt') || (!scope.has('dt') && [...updates.values()].some((u) => u.kind === 'ode'))) {
@@ -245,7 +265,7 @@ class Checker {
 
     const env: Env = {
       scope,
-      model: { updates, lets, reads: new Set(), deps: [], surrogates },
+      model: { updates, lets, reads: new Set(), deps: [], surrogates, delays: new Map(), readouts: new Set() },
     };
     const deps = new Map<string, { name: string; range: Range }[]>();
     const directReads = new Map<string, Set<string>>();
@@ -284,6 +304,7 @@ class Checker {
       const state = scope.get(name)!;
       const value = eq.kind === 'ode' ? eq.value : eq.value;
       const shape = this.infer(value, env);
+      if (state.poisoned) continue;
       deps.set(`${name}@1`, env.model!.deps);
       directReads.set(`${name}@1`, env.model!.reads);
       if (shape !== undefined && !sameShape(shape, state.shape) && !(shape.length === 0)) {
@@ -326,11 +347,112 @@ class Checker {
     for (const name of updates.keys()) reads.set(name, closure(`${name}@1`));
     if (loss) reads.set('loss', closure('loss'));
 
+    const lossWindow = this.lossWindow(lossStmt, scope);
+    const { hidden, readouts } = this.hiddenStates(env.model!, scope, initialStates);
+    this.modellerWarnings(updates, lets, reads, scope, env);
+
     return {
-      kind: 'model', item, symbols: scope, order, updates, initialisers, initialStates, reads,
-      surrogates: new Map([...surrogates].map(([n, x]) => [n, x.surrogate])),
+      kind: 'model', item, symbols: scope, order, updates, initialisers, initialStates, reads, lossWindow, hidden, readouts,
+      surrogates: new Map([...surrogates].filter(([, x]) => x.surrogate !== POISONED_SURROGATE).map(([n, x]) => [n, x.surrogate])),
       ...(surrogates.has(DEFAULT_SURROGATE_NAME) ? { surrogate: surrogates.get(DEFAULT_SURROGATE_NAME)!.surrogate } : {}), ...(loss ? { loss } : {}),
     };
+  }
+
+  /** `at last`, `for last K`, `after K` on the loss, resolved. */
+  private lossWindow(stmt: LossEq | undefined, scope: Map<string, Symbol>): LossWindow {
+    const w = stmt?.when;
+    if (!w) return { kind: 'every' };
+    if (w.kind === 'last') return { kind: 'last', range: w.range };
+    const k = this.fold(w.count, scope);
+    if (k === undefined) return { kind: 'every' };
+    if (!Number.isInteger(k) || k < (w.from === 'end' ? 1 : 0)) {
+      this.error(w.count.range, 'loss.window', w.from === 'end'
+        ? `'for last K' needs a positive whole number of steps, got ${k}`
+        : `'after K' needs a whole number of steps ≥ 0 (the steps skipped at the start), got ${k}`);
+      return { kind: 'every' };
+    }
+    return { kind: 'window', from: w.from, count: k, range: w.range };
+  }
+
+  /**
+   * The shift registers of the delays and the readouts over time, as states
+   * with stable names: `z_delay1 … z_delayK` (register k holds z[t-k]),
+   * `x_delay1 …` for data (register k holds x[t+1-k]), `max_over_time1`,
+   * `mean_over_time1` and the mean's step counter `step_count`. A name the
+   * user took gets a trailing `_`.
+   */
+  private hiddenStates(m: NonNullable<Env['model']>, scope: Map<string, Symbol>, initialStates: Map<string, number>): { hidden: HiddenState[]; readouts: Map<Call, string> } {
+    const taken = new Set(scope.keys());
+    const fresh = (base: string): string => {
+      let n = base;
+      while (taken.has(n)) n = `${n}_`;
+      taken.add(n);
+      return n;
+    };
+    const hidden: HiddenState[] = [];
+    for (const [source, d] of m.delays) {
+      const sym = scope.get(source)!;
+      const initial = d.role === 'state' ? initialStates.get(source) ?? 0 : 0;
+      for (let k = 1; k <= d.depth; k++) {
+        const name = fresh(`${source}_delay${k}`);
+        hidden.push({ kind: 'delay', name, shape: sym.shape, initial, range: d.range, source, sourceRole: d.role, depth: k });
+        initialStates.set(name, initial);
+      }
+    }
+    const readouts = new Map<Call, string>();
+    const calls = [...m.readouts].sort((a, b) => a.range.start - b.range.start);
+    let count: string | undefined;
+    const seen = { max: 0, mean: 0 };
+    for (const call of calls) {
+      const kind = call.callee.name === 'max_over_time' ? 'max' : 'mean';
+      const shape = this.shapes.get(call);
+      if (!shape) continue;
+      if (kind === 'mean' && count === undefined) {
+        count = fresh('step_count');
+        hidden.push({ kind: 'count', name: count, shape: [], initial: 0, range: call.range });
+        initialStates.set(count, 0);
+      }
+      const name = fresh(`${call.callee.name}${++seen[kind]}`);
+      // The running maximum starts below every value (the lowest finite float32, so both the Float64
+      // engine and float32 TensorFlow.js hold it); the running mean at 0 (its first step overwrites it).
+      const initial = kind === 'max' ? LOWEST_FLOAT32 : 0;
+      hidden.push({ kind, name, shape, initial, range: call.range, call });
+      initialStates.set(name, initial);
+      readouts.set(call, name);
+    }
+    return { hidden, readouts };
+  }
+
+  /**
+   * Warnings a modeller wants (LANGUAGE.md §6): a state whose own coefficient
+   * in its update exceeds one in magnitude (it grows without bound), an ODE
+   * with a positive rate, a non-positive time constant, and a target read by
+   * the dynamics (the label leaks into the network).
+   */
+  private modellerWarnings(updates: Map<string, UpdateEq | OdeEq>, lets: Map<string, LetStmt>, reads: Map<string, Set<string>>, scope: Map<string, Symbol>, env: Env): void {
+    for (const [name, sym] of scope) {
+      const node = sym.node as ConstDecl | undefined;
+      if (this.fileSymbols.get(name) === sym) continue;
+      if (sym.kind === 'const' && /^tau/i.test(name) && sym.value !== undefined && sym.value <= 0 && node) {
+        this.warning(node.value.range, 'const.time-constant', `time constant '${name}' = ${sym.value} is not positive: exp(-dt/${name}) ${sym.value < 0 ? 'exceeds 1 and the state grows without bound' : 'is undefined'}`);
+      }
+    }
+    for (const [name, eq] of updates) {
+      const coef = ownCoefficient(eq.value, name, this.constants);
+      if (coef !== undefined) {
+        if (eq.kind === 'update' && Math.abs(coef) > 1) {
+          this.warning(eq.value.range, 'state.unstable', `unstable: '${name}' enters its own update with coefficient ${fmtNum(coef)}, |${fmtNum(coef)}| > 1, so it grows without bound; a decay is exp(-dt/tau) with tau > 0`);
+        } else if (eq.kind === 'ode' && coef > 0) {
+          this.warning(eq.value.range, 'state.unstable', `unstable: d${name}/dt grows with ${name} (rate ${fmtNum(coef)} > 0); a leak is -${name}/tau with tau > 0`);
+        }
+      }
+      const targets = [...(reads.get(name) ?? [])].map((r) => r.slice(0, r.lastIndexOf('@'))).filter((n) => scope.get(n)?.kind === 'target');
+      if (targets.length) {
+        const at = findRead(eq.value, targets, lets) ?? eq.target.range;
+        this.warning(at, 'target.in-dynamics', `the dynamics of '${name}' read the target '${targets[0]}': the label leaks into the network, which can then copy it instead of learning; read targets only in the loss`);
+      }
+    }
+    void env;
   }
 
   /** Make sure every let read by `e` has its shape inferred (recursion through `inferLet`). */
@@ -380,7 +502,10 @@ class Checker {
 
   private declareVar(stmt: VarDecl, scope: Map<string, Symbol>, inits: Map<string, Initialiser>, initialStates: Map<string, number>): void {
     const shape = stmt.shape ? this.shapeOf(stmt.shape, scope, stmt.name.name) : [];
-    if (shape === undefined) return;
+    if (shape === undefined) {
+      this.declare(scope, { name: stmt.name.name, kind: stmt.role, decl: stmt.name.range, shape: [], poisoned: true, node: stmt }, stmt.name, stmt.role);
+      return;
+    }
     if (!this.declare(scope, { name: stmt.name.name, kind: stmt.role, decl: stmt.name.range, shape, node: stmt }, stmt.name, stmt.role)) return;
     if (stmt.role === 'param') {
       const init = stmt.init ? this.checkInitialiser(stmt.init, scope) : { kind: 'normal' as const, mean: 0, std: 0.1 };
@@ -447,8 +572,8 @@ class Checker {
       return;
     }
     const surrogate = this.checkSurrogate(stmt.fn, name.name, scope);
-    if (!surrogate) return;
-    surrogates.set(name.name, { surrogate, decl: name });
+    // A surrogate in error is still a name: calls of it are not reported again.
+    surrogates.set(name.name, { surrogate: surrogate ?? POISONED_SURROGATE, decl: name });
     this.references.set(name, { name: name.name, kind: 'surrogate', decl: name.range, shape: [], node: stmt });
   }
 
@@ -630,6 +755,10 @@ class Checker {
         return e.value;
       case 'name': {
         const sym = scope.get(e.name);
+        if (sym?.poisoned) {
+          this.references.set(e, sym);
+          return undefined;
+        }
         if (sym && (sym.kind === 'dim' || sym.kind === 'const') && sym.value !== undefined) {
           this.references.set(e, sym);
           return sym.value;
@@ -774,6 +903,10 @@ class Checker {
       this.unknownName(e, env.scope, m ? [...m.lets.keys()] : []);
       return undefined;
     }
+    if (sym.poisoned) {
+      this.references.set(e, sym);
+      return undefined;
+    }
     if (env.defined && !env.defined.has(e.name)) {
       this.error(e.range, 'name.before-definition', `'${e.name}' is used before its definition`, [{ range: sym.decl, message: 'defined here' }]);
       return undefined;
@@ -807,6 +940,12 @@ class Checker {
     }
     this.references.set(e, sym);
     this.references.set(e.name, sym);
+    if (sym.poisoned) return undefined;
+    if (e.invalid !== undefined) {
+      this.error(e.range, 'time.index', `'${e.invalid}' is not a time index: write ${e.name.name}[t] (this step), ${e.name.name}[t+1] (the step being computed) or a constant delay ${e.name.name}[t-k] / ${e.name.name}[t+1-k] with k ≥ 1`);
+      return undefined;
+    }
+    if (e.delay) return this.inferDelayed(e, sym, m, env.scope);
     if (sym.kind === 'state') {
       if (e.offset === 1) {
         if (!m.updates.has(e.name.name)) {
@@ -819,15 +958,58 @@ class Checker {
       return sym.shape;
     }
     if (sym.kind === 'input' || sym.kind === 'target') {
-      if (e.offset !== 1) {
-        this.error(e.range, 'time.input-offset', `${sym.kind}s are read at the step being computed: write '${e.name.name}[t+1]'`);
-        return undefined;
-      }
+      // x[t] is the input one step back: a delay of one (x[t+1-1]).
+      if (e.offset === 0) return this.needDelay(e, sym, m, 1);
       m.reads.add(readKey(e.name.name, 1));
       return sym.shape;
     }
     this.error(e.range, 'time.not-temporal', `'${e.name.name}' is ${article(sym.kind)}; only states, inputs and targets have a time index`);
     return undefined;
+  }
+
+  /**
+   * `z[t-k]` or `x[t+1-k]`: the value k steps before `z[t]` / `x[t+1]`. The
+   * graph keeps a shift register of k states for it (graph/build.ts), so
+   * every schedule, trace and cost sees the delay as ordinary state.
+   */
+  private inferDelayed(e: TimeRef, sym: Symbol, m: NonNullable<Env['model']>, scope: Map<string, Symbol>): Shape | undefined {
+    const k = this.fold(e.delay!, scope);
+    if (k === undefined) return undefined;
+    if (!Number.isInteger(k) || k < 1) {
+      this.error(e.delay!.range, 'time.delay', `a delay must be a positive integer number of steps, got ${k}: write ${e.name.name}[t-1], ${e.name.name}[t-2], …`);
+      return undefined;
+    }
+    if (k > MAX_DELAY) {
+      this.error(e.delay!.range, 'time.delay', `a delay of ${k} steps is longer than ${MAX_DELAY}: Eligo keeps one copy of '${e.name.name}' per step of delay`);
+      return undefined;
+    }
+    if (sym.kind === 'state') {
+      // z[t+1-k] with k = 1 is z[t]: no delay.
+      const depth = k - e.offset;
+      if (depth === 0) {
+        m.reads.add(readKey(e.name.name, 0));
+        return sym.shape;
+      }
+      return this.needDelay(e, sym, m, depth);
+    }
+    if (sym.kind === 'input' || sym.kind === 'target') {
+      // x[t+1-k] is k steps before x[t+1]; x[t-k] is k + 1 steps before it.
+      return this.needDelay(e, sym, m, k + 1 - e.offset);
+    }
+    this.error(e.range, 'time.not-temporal', `'${e.name.name}' is ${article(sym.kind)}; only states, inputs and targets have a time index`);
+    return undefined;
+  }
+
+  private needDelay(e: TimeRef, sym: Symbol, m: NonNullable<Env['model']>, depth: number): Shape | undefined {
+    if (numel(sym.shape) * depth > MAX_ELEMENTS) {
+      this.error(e.range, 'time.delay', `a delay of ${depth} steps of '${sym.name}' ${fmtShape(sym.shape)} would hold ${(numel(sym.shape) * depth).toExponential(2)} values; the limit is ${MAX_ELEMENTS.toExponential(2)}`);
+      return undefined;
+    }
+    const prev = m.delays.get(sym.name);
+    if (!prev || prev.depth < depth) m.delays.set(sym.name, { depth, role: sym.kind as 'state' | 'input' | 'target', range: prev?.range ?? e.range });
+    // A delayed read is no same-step dependency: the register holds a value of an earlier step.
+    m.reads.add(readKey(sym.name, sym.kind === 'state' ? -depth : 1 - depth));
+    return sym.shape;
   }
 
   private inferBinary(e: Binary, env: Env): Shape | undefined {
@@ -903,6 +1085,10 @@ class Checker {
   private inferCall(e: Call, env: Env): Shape | undefined {
     const name = e.callee.name;
     const declared = env.model?.surrogates.get(name);
+    if (declared?.surrogate === POISONED_SURROGATE) {
+      for (const a of e.args) this.infer(a, env);
+      return undefined;
+    }
     if (declared && name !== DEFAULT_SURROGATE_NAME) return this.inferSurrogateCall(e, env, declared.decl);
     if (declared) this.references.set(e.callee, { name, kind: 'surrogate', decl: declared.decl.range, shape: [] });
     const b = BUILTINS.get(name);
@@ -1007,6 +1193,14 @@ class Checker {
         return x;
       case 'stop':
         return x;
+      case 'max_over_time':
+      case 'mean_over_time':
+        if (!env.model) {
+          this.error(e.callee.range, 'readout.outside-model', `'${name}' is a readout over the time steps of a model; use it inside a model`);
+          return undefined;
+        }
+        env.model.readouts.add(e);
+        return x;
       case 'mse':
         if (!sameShape(x, args[1]!) && x.length !== 0 && args[1]!.length !== 0) {
           this.error(e.range, 'shape.mismatch', `shape mismatch: ${this.src(e.args[0]!)} has shape ${fmtShape(x)} but ${this.src(e.args[1]!)} has shape ${fmtShape(args[1]!)}`);
@@ -1080,6 +1274,72 @@ class Checker {
     }
     return items.map((v) => (v === -1 ? total / known : v));
   }
+}
+
+/** Stands for a surrogate whose declaration is in error (never reaches a graph: the model has errors). */
+const POISONED_SURROGATE: Surrogate = { kind: 'fast_sigmoid', slope: 1, scale: 1, name: '(in error)' };
+
+const fmtNum = (v: number): string => String(Number(v.toPrecision(4)));
+
+/**
+ * The coefficient a of u in e when e = a·u + (terms without u) with a
+ * constant a (the form of a leaky update, a = exp(-dt/tau)); undefined when e
+ * is not of that form (then nothing is claimed about stability).
+ */
+export function ownCoefficient(e: Expr, u: string, constants: ReadonlyMap<Expr, number>): number | undefined {
+  const isU = (x: Expr): boolean => (x.kind === 'name' && x.name === u) || (x.kind === 'time' && x.name.name === u && x.offset === 0 && !x.delay && x.invalid === undefined);
+  const mentions = (x: Expr): boolean => {
+    let found = false;
+    walk(x, (y) => { if (isU(y)) found = true; });
+    return found;
+  };
+  const go = (x: Expr): number | undefined => {
+    if (isU(x)) return 1;
+    if (!mentions(x)) return 0;
+    if (x.kind === 'unary') {
+      const a = go(x.operand);
+      return a === undefined ? undefined : x.op === '-' ? -a : a;
+    }
+    if (x.kind === 'binary') {
+      if (x.op === '+' || x.op === '-') {
+        const a = go(x.left);
+        const b = go(x.right);
+        return a === undefined || b === undefined ? undefined : x.op === '+' ? a + b : a - b;
+      }
+      const l = constants.get(x.left);
+      const r = constants.get(x.right);
+      if (x.op === '*') {
+        if (l !== undefined) { const a = go(x.right); return a === undefined ? undefined : l * a; }
+        if (r !== undefined) { const a = go(x.left); return a === undefined ? undefined : r * a; }
+      }
+      if (x.op === '/' && r !== undefined) {
+        const a = go(x.left);
+        return a === undefined ? undefined : a / r;
+      }
+    }
+    return undefined;
+  };
+  return go(e);
+}
+
+/** Where `e` (or a let it reads) first reads one of `names`. */
+function findRead(e: Expr, names: readonly string[], lets: ReadonlyMap<string, LetStmt>, seen = new Set<string>()): Range | undefined {
+  let at: Range | undefined;
+  const viaLets: string[] = [];
+  walk(e, (x) => {
+    if (at) return;
+    const n = x.kind === 'name' ? x.name : x.kind === 'time' ? x.name.name : undefined;
+    if (n === undefined) return;
+    if (names.includes(n)) at = x.range;
+    else if (lets.has(n) && !seen.has(n)) viaLets.push(n);
+  });
+  if (at) return at;
+  for (const n of viaLets) {
+    seen.add(n);
+    const r = findRead(lets.get(n)!.value, names, lets, seen);
+    if (r) return r;
+  }
+  return undefined;
 }
 
 /** Scalar math usable in `const` and `dim` expressions. */
