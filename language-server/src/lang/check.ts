@@ -687,8 +687,18 @@ class Checker {
       key = of;
     }
     const wrt = model.symbols.get(stmt.wrt.name);
+    const register = model.hidden.find((h) => h.name === stmt.wrt.name);
+    if (!wrt && register?.kind === 'delay') {
+      // A delay register (`z_delay2` holds z[t-2]): the block exists when the equation reads that delay.
+      const key = readKey(register.source, register.sourceRole === 'state' ? -register.depth : 1 - register.depth);
+      if (!(model.reads.get(of === 'loss' ? 'loss' : of) ?? new Set()).has(key)) {
+        const ofLabel = of === 'loss' ? 'loss' : `${of}[t+1]`;
+        this.error(stmt.wrt.range, 'rule.no-block', `the block d(${ofLabel})/d(${stmt.wrt.name}) does not exist: ${ofLabel} does not read ${register.source} ${register.depth} step${register.depth === 1 ? '' : 's'} back, which ${stmt.wrt.name} holds`);
+      }
+      return;
+    }
     if (!wrt) {
-      this.unknownName(stmt.wrt, model.symbols);
+      this.unknownName(stmt.wrt, model.symbols, model.hidden.map((h) => h.name));
       return;
     }
     this.references.set(stmt.wrt, wrt);

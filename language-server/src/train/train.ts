@@ -22,6 +22,7 @@ import { Optimizer, type OptimizerKind, type Schedule } from './optim.js';
 import { resolveRule, RuleError, type Method } from './rule.js';
 import { bpttBatch, Cancelled, forwardBatch, onlineBatch, type BatchResult } from './sequence.js';
 import { makeTask, TaskError, type Task } from './tasks/index.js';
+import { withLossWindow } from './tasks/window.js';
 
 export interface TrainOptions {
   /** The .eligo source. */
@@ -260,6 +261,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       model: spec.name, nIn: sizeOf(spec.input.shape), nOut: sizeOf(spec.target.shape),
       inputName: spec.input.name, targetName: spec.target.name, seed: opts.seed ?? 0,
     }, opts.taskSettings);
+    task = withLossWindow(task, scope.lossWindow, spec.name);
   } catch (e) {
     if (e instanceof ItemError) {
       // Say which errors: the first few diagnostics of the file, located.
