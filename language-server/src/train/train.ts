@@ -23,6 +23,8 @@ import { resolveRule, RuleError, type Method } from './rule.js';
 import { bpttBatch, Cancelled, forwardBatch, onlineBatch, type BatchResult } from './sequence.js';
 import { makeTask, TaskError, type Task } from './tasks/index.js';
 import { withLossWindow } from './tasks/window.js';
+import { sequenceActivity } from './activity.js';
+import type { TrainActivity } from '../protocol.js';
 
 export interface TrainOptions {
   /** The .eligo source. */
@@ -137,6 +139,8 @@ export interface TrainReport {
   readonly checkpoint?: string;
   readonly info: RunInfo;
   readonly metrics: TrainMetrics;
+  /** Spikes and traces of test sequence 0 with the final parameters (absent when the run stopped early). */
+  readonly activity?: TrainActivity;
 }
 
 /** A run that cannot start or must stop; the message says what to change. */
@@ -456,6 +460,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
 
   // ---- final evaluation (skipped when cancelled: it must stop within a second)
   let final: TrainReport['final'];
+  let activity: TrainActivity | undefined;
   const ctl = { shouldStop: () => false };
   try {
     if (stoppedBy === 'cancelled') {
@@ -466,6 +471,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       const tr = await evaluate(model, vars, task, 'train', n, B, ctl);
       const te = await evaluate(model, vars, task, 'test', n, B, ctl);
       final = { trainAccuracy: tr.accuracy, testAccuracy: te.accuracy, loss: tr.loss, testLoss: te.loss };
+      activity = stoppedBy === null ? sequenceActivity(model, vars, task) : undefined;
     }
   } finally {
     model.dispose();
@@ -480,7 +486,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     task: task.name, model: spec.name, rule: ruleName, backend: backend.name, method: method.kind, final,
     stepsPerSecond: trainSeconds > 0 ? trainSteps / trainSeconds : 0, updates: step - startStep,
     peakMemoryBytes: peak, peakRssBytes: peakRss, seconds: (performance.now() - t0) / 1000, stopped: stoppedBy,
-    ...(message ? { message } : {}), ...(checkpoint ? { checkpoint } : {}), info, metrics,
+    ...(message ? { message } : {}), ...(checkpoint ? { checkpoint } : {}), info, metrics, ...(activity ? { activity } : {}),
   };
   if (opts.metricsPath) writeFileSync(opts.metricsPath, `${JSON.stringify(report, null, 1)}\n`);
   opts.onProgress?.({ type: 'done', report });
