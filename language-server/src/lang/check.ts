@@ -304,9 +304,9 @@ class Checker {
       const state = scope.get(name)!;
       const value = eq.kind === 'ode' ? eq.value : eq.value;
       const shape = this.infer(value, env);
-      if (state.poisoned) continue;
       deps.set(`${name}@1`, env.model!.deps);
       directReads.set(`${name}@1`, env.model!.reads);
+      if (state.poisoned) continue;
       if (shape !== undefined && !sameShape(shape, state.shape) && !(shape.length === 0)) {
         this.error(value.range, 'shape.mismatch', `shape mismatch: ${this.src(value)} has shape ${fmtShape(shape)} but ${name} has shape ${fmtShape(state.shape)}`);
       }
@@ -914,7 +914,10 @@ class Checker {
       return undefined;
     }
     if (sym.poisoned) {
+      // Quiet, but still a read: a rule about this equation must not report a missing block.
       this.references.set(e, sym);
+      if (m && (sym.kind === 'state' || sym.kind === 'param')) m.reads.add(readKey(e.name, 0));
+      else if (m && (sym.kind === 'input' || sym.kind === 'target')) m.reads.add(readKey(e.name, 1));
       return undefined;
     }
     if (env.defined && !env.defined.has(e.name)) {
@@ -950,7 +953,10 @@ class Checker {
     }
     this.references.set(e, sym);
     this.references.set(e.name, sym);
-    if (sym.poisoned) return undefined;
+    if (sym.poisoned) {
+      m.reads.add(readKey(e.name.name, sym.kind === 'state' ? e.offset : 1));
+      return undefined;
+    }
     if (e.invalid !== undefined) {
       this.error(e.range, 'time.index', `'${e.invalid}' is not a time index: write ${e.name.name}[t] (this step), ${e.name.name}[t+1] (the step being computed) or a constant delay ${e.name.name}[t-k] / ${e.name.name}[t+1-k] with k ≥ 1`);
       return undefined;
