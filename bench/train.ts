@@ -34,6 +34,7 @@ import { OnlineExecutor } from '../language-server/src/train/online.js';
 import { resolveRule } from '../language-server/src/train/rule.js';
 import { bpttBatch, onlineBatch } from '../language-server/src/train/sequence.js';
 import { makeTask } from '../language-server/src/train/tasks/index.js';
+import { sizeOf } from '../language-server/src/graph/types.js';
 import { train } from '../language-server/src/train/train.js';
 import { writeResult } from './util.js';
 import { peerBenchmark, type PeerConfig, type PeerResult } from './peer.js';
@@ -158,7 +159,7 @@ export async function gradientRows(): Promise<GradientRow[]> {
       const spec = modelSpec(graph, scope);
       const rule = resolveRule(c, spec, 'eprop');
       if (rule.method.kind !== 'online') throw new Error('e-prop is an online rule');
-      const task = makeTask(`store-recall:T=${T}`, { model, nIn: 20, nOut: 2, inputName: 'x', targetName: 'y', seed: 1 });
+      const task = makeTask(`store-recall:T=${T}`, { model, nIn: sizeOf(spec.input.shape), nOut: sizeOf(spec.target.shape), inputName: spec.input.name, targetName: spec.target.name, seed: 1 });
       const vars = initialVariables(tf, spec, 1);
       const m = new StepModel(tf, spec);
       const batch = task.batch('train', Array.from({ length: 32 }, (_, i) => i));

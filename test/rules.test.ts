@@ -128,7 +128,7 @@ describe('rules: alignment with BPTT', function () {
   });
 
   it('replaying recorded blocks (find-rule\'s tapes) gives the same gradients as computing them', () => {
-    const ctx = modelContextOf(ALIF.replace('n = 64', 'n = 12'), 'alif');
+    const ctx = modelContextOf(ALIF.replace('n = 100', 'n = 12'), 'alif');
     const [s] = alignmentSamples(ctx, { steps: 25, samples: 1, seed: 9 });
     const tape = new BlockTape(ctx.structure, s!);
     for (const r of [...rulesOf(ALIF).values(), spec('alif', 'online'), spec('alif', 'forward', [{ of: 'v', wrt: 'z', wrtOffset: 0, kind: 'diagonal' }])]) {
@@ -198,12 +198,12 @@ describe('rules: bad input gives located diagnostics', () => {
   const at = (text: string, range: { start: number; end: number }): string => text.slice(range.start, range.end);
 
   it('diagonal of a non-square block', () => {
-    const text = `${ALIF}\nrule r for alif {\n  approximate d(o[t+1])/d(z[t+1]) = diagonal\n  schedule online\n}\n`;
+    const text = `${ALIF}\nrule r for alif {\n  approximate d(loss)/d(zbar[t+1]) = diagonal\n  schedule online\n}\n`;
     const { d } = diags(text);
     const e = d.find((x) => x.code === 'rule.not-square')!;
     assert.ok(e, JSON.stringify(d));
     assert.match(e.message, /not square/);
-    assert.match(at(text, e.range), /^approximate d\(o\[t\+1\]\)/);
+    assert.match(at(text, e.range), /^approximate d\(loss\)/);
   });
 
   it('a block of data has no gradient to approximate', () => {
@@ -281,7 +281,7 @@ describe('rules: find learning rule', function () {
   });
 
   it('stops when cancelled, with what it has', async () => {
-    const ctx = modelContextOf(ALIF.replace('n = 64', 'n = 16'), 'alif');
+    const ctx = modelContextOf(ALIF.replace('n = 100', 'n = 16'), 'alif');
     const ac = new AbortController();
     let seen = 0;
     const r = await findLearningRule(ctx, {
@@ -293,7 +293,7 @@ describe('rules: find learning rule', function () {
   });
 
   it('anneals over choice vectors when the space is larger than the enumeration limit', async () => {
-    const ctx = modelContextOf(ALIF.replace('n = 64', 'n = 8'), 'alif');
+    const ctx = modelContextOf(ALIF.replace('n = 100', 'n = 8'), 'alif');
     const r = await findLearningRule(ctx, { budgetMs: 4000, steps: 15, samples: 1, seed: 2, maxExhaustive: 8 });
     assert.equal(r.method, 'annealing');
     assert.equal(r.stopped, 'budget');

@@ -203,6 +203,25 @@ export interface TrainParams extends ItemParams, WorkDoneProgressParams {
   readonly seed?: number;
 }
 
+/**
+ * One test sequence run through the trained model (train/activity.ts): a
+ * spike raster per spiking population (and of the input when it is spikes),
+ * the traces of a few neurons' states and the prediction over time.
+ */
+export interface TrainActivity {
+  readonly split: 'test';
+  readonly sample: number;
+  readonly steps: number;
+  /** For each population: the steps (1…T) at which each shown neuron spiked. */
+  readonly rasters: readonly { readonly name: string; readonly neurons: number; readonly spikes: readonly (readonly number[])[] }[];
+  /** State values over t = 1…T of a few neurons of the first spiking population. */
+  readonly traces: readonly { readonly state: string; readonly neuron: number; readonly values: readonly number[] }[];
+  /** The prediction (what the loss compares with the target) per output over t = 1…T, when the loss has one. */
+  readonly prediction?: readonly (readonly number[])[];
+  /** The sample's label, for classification tasks. */
+  readonly label?: number;
+}
+
 export interface TrainResult {
   readonly task: string;
   readonly steps: number;
@@ -212,6 +231,8 @@ export interface TrainResult {
   readonly loss?: number;
   /** The TensorFlow.js backend the run used (drives the status bar). */
   readonly computeBackend?: ComputeBackend;
+  /** Spikes and traces of one test sequence after training (the Training tab's raster). */
+  readonly activity?: TrainActivity;
   readonly [extra: string]: unknown;
 }
 

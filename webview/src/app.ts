@@ -4,10 +4,10 @@
 // range, another view). Every number it shows is read from the view model.
 
 import type {
-  GraphHostMessage, GraphWebviewState, JobProgress, RuleCandidate,
+  GraphHostMessage, GraphWebviewState, JobProgress, RuleCandidate, TrainActivity,
 } from '../../language-server/src/protocol.js';
 import type { EdgeView, GraphViewModel, GraphViewRequest, NodeView, OrderTrace, RuleView } from '../../language-server/src/layout/viewmodel.js';
-import { lineChart, type Series } from './chart.js';
+import { lineChart, rasterChart, type Series } from './chart.js';
 import { scatterPlot } from './scatter.js';
 import { fmtBytes, fmtInt, h, icon, s } from './dom.js';
 import type { Host } from './host.js';
@@ -38,6 +38,7 @@ interface TrainingRun {
   label: string;
   points: { x: number; y: Record<string, number> }[];
   result?: string;
+  activity?: TrainActivity;
 }
 
 const PLAY_MS = 700;
@@ -215,6 +216,7 @@ export class App {
       case 'train': {
         const run = this.training.get('run') ?? { label: m.job.result?.task ?? 'training', points: [] };
         const r = m.job.result;
+        if (r?.activity) run.activity = r.activity;
         run.result = `${m.job.status}${r?.accuracy !== undefined ? ` · accuracy ${(r.accuracy * 100).toFixed(1)}%` : ''}${r?.alignment !== undefined ? ` · alignment ${r.alignment.toFixed(3)}` : ''}${r?.loss !== undefined ? ` · loss ${r.loss.toPrecision(4)}` : ''}${m.job.message ? ` — ${m.job.message}` : ''}`;
         this.training.set('run', run);
         this.renderTraining();
@@ -790,9 +792,37 @@ export class App {
     for (const metric of order) {
       if (!this.trainingMetrics.has(metric)) continue;
       const series: Series[] = runs.map((r, i) => ({ label: r.label, cls: `s${i % 5}`, points: r.points.filter((p) => p.y[metric] !== undefined).map((p) => [p.x, p.y[metric]!] as const) }));
-      row.append(h('div', { class: 'chart', 'data-metric': metric }, lineChart({ title: metric, series, xLabel: 'step' })));
+      row.append(h('div', { class: 'chart', 'data-metric': metric }, lineChart({ title: metric, series, xLabel: 'update' })));
     }
     body.append(row);
+    for (const r of runs) if (r.activity) body.append(this.activityView(r.activity));
+  }
+
+  /** The spike rasters, a few neurons' traces and the prediction of one test sequence after training. */
+  private activityView(a: TrainActivity): HTMLElement {
+    const box = h('div', { class: 'activity', id: 'activity' });
+    box.append(h('h3', {}, `Test sequence ${a.sample} after training (${a.steps} steps${a.label !== undefined ? `, label ${a.label}` : ''})`));
+    const rasters = h('div', { class: 'charts-row' });
+    for (const r of a.rasters) {
+      const shown = r.spikes.length < r.neurons ? ` (first ${r.spikes.length} of ${r.neurons})` : '';
+      const count = r.spikes.reduce((n, t) => n + t.length, 0);
+      rasters.append(h('div', { class: 'chart', 'data-raster': r.name, 'data-spikes': String(count) }, rasterChart({ title: `${r.name}: spikes${shown}`, steps: a.steps, spikes: r.spikes })));
+    }
+    if (a.rasters.length === 0) rasters.append(h('div', { class: 'muted' }, 'No spiking population: no state of this model takes only the values 0 and 1 through a spike.'));
+    box.append(rasters);
+    const traces = h('div', { class: 'charts-row' });
+    const byState = new Map<string, TrainActivity['traces'][number][]>();
+    for (const t of a.traces) byState.set(t.state, [...(byState.get(t.state) ?? []), t]);
+    for (const [state, list] of byState) {
+      const series: Series[] = list.map((t, i) => ({ label: `${state}[${t.neuron}]`, cls: `s${i % 5}`, points: t.values.map((v, k) => [k + 1, v] as const) }));
+      traces.append(h('div', { class: 'chart', 'data-trace': state }, lineChart({ title: `${state} of neurons ${list.map((t) => t.neuron).join(', ')}`, series, xLabel: 'step' })));
+    }
+    if (a.prediction) {
+      const series: Series[] = a.prediction.map((p, k) => ({ label: `output ${k}`, cls: `s${k % 5}`, points: p.map((v, t) => [t + 1, v] as const) }));
+      traces.append(h('div', { class: 'chart', 'data-trace': 'prediction' }, lineChart({ title: 'prediction per output', series, xLabel: 'step' })));
+    }
+    box.append(traces);
+    return box;
   }
 
   // ---------------------------------------------------------------- keys, state

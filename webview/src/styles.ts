@@ -198,6 +198,9 @@ svg.graph .rule-mark.diagonal { fill: var(--c-input); }
 .badge.diagonal { color: var(--c-input); }
 .badge.dense { color: var(--c-output); }
 .charts-row { display: flex; gap: 12px; flex-wrap: wrap; }
+.chart svg.raster { height: 200px; }
+.chart .spike { fill: var(--fg); }
+.activity h3 { font-size: 12px; margin: 10px 0 4px; }
 .charts-row .chart { min-width: 240px; }
 .muted { color: var(--muted); }
 .candidates { border-collapse: collapse; font-variant-numeric: tabular-nums; }

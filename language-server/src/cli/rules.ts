@@ -14,7 +14,8 @@ import type { Candidate } from '../rules/find.js';
 import { DiscoverError, discoverRules, type Discovered } from '../discovery/find.js';
 import { METHODS, searchFor, type MethodName } from '../discovery/methods.js';
 import { BUILTIN_PROFILES, checkHardware, fmtBytes, profileFromJson, ProfileError, type HardwareProfile } from '../rules/hardware.js';
-import { modelContext } from '../rules/model.js';
+import { modelContext, sampleInput } from '../rules/model.js';
+import { gradientsJson, writeJsonAtomic } from './gradients.js';
 import { CliError, formatDiagnostic, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
 
 /** `60s`, `2m`, `500ms`, `90` (seconds) → milliseconds. */
@@ -83,10 +84,11 @@ export const rulesCommand: Command = {
     'parameters) on --samples random sequences of --steps steps. --program prints each online rule\'s update',
     'program (traces, learning signals, three-factor updates); --latex prints it as LaTeX.',
   ].join('\n'),
-  usage: 'eligo rules FILE --model NAME [--steps T] [--samples K] [--seed S] [--hardware NAME|FILE] [--max-memory 1GiB] [--program] [--latex] [--json]',
+  usage: 'eligo rules FILE --model NAME [--steps T] [--samples K] [--seed S] [--hardware NAME|FILE] [--max-memory 1GiB] [--program] [--latex] [--json] [--gradients OUT.json]',
   options: {
     model: { type: 'string' }, steps: { type: 'string' }, samples: { type: 'string' }, seed: { type: 'string' }, hardware: { type: 'string' },
     'max-memory': { type: 'string' }, program: { type: 'boolean' }, latex: { type: 'boolean' }, json: { type: 'boolean' },
+    gradients: { type: 'string' },
   },
   run({ values, positionals }) {
     const file = positionals[0];
@@ -129,6 +131,13 @@ export const rulesCommand: Command = {
     const samples = alignmentSamples(ctx, { steps, samples: samplesN, seed });
     say('recorded the sample sequences; exact gradients…');
     const exact = usable.length ? exactGradients(ctx, samples) : [];
+    const gradientsPath = str(values.gradients);
+    if (gradientsPath !== undefined) {
+      // The first sample (seed S): its inputs, initial parameters and every usable rule's update.
+      const sample = sampleInput(ctx, steps, seed);
+      writeJsonAtomic(gradientsPath, gradientsJson(file, ctx, sample, seed, usable.map((r) => ({ name: r.name, rule: r.rule! }))));
+      process.stderr.write(`wrote ${gradientsPath}: the update of ${usable.length} rule${usable.length === 1 ? '' : 's'} per parameter on sample seed ${seed}, ${steps} steps, with its inputs and initial parameters\n`);
+    }
     const rows = all.map((r) => {
       const ok = usable.includes(r);
       if (ok) say(`rule ${r.name}: alignment…`);

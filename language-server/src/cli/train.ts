@@ -6,6 +6,7 @@
 // a BPTT batch runs synchronously (its forward loop polls a shared flag):
 // the worker stops within a time step and keeps the last checkpoint.
 
+import { writeTrainingHtml } from './trainHtml.js';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { CliError, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
 import { fmtBytes } from '../train/memory.js';
@@ -80,14 +81,14 @@ export const trainCommand: Command = {
     'Data files: --task idx:images=PATH or --task csv:path=PATH (or --data PATH). --checkpoint DIR saves and resumes.',
     '--engine compiled (default: the step compiled to fused float32 code, split over --threads) or tfjs (the TensorFlow.js path, kept to compare).',
   ].join('\n'),
-  usage: 'eligo train FILE --model NAME --rule NAME --task TASK [--steps N] [--epochs E] [--batch B] [--seed S] [--json] [--checkpoint DIR] [--engine compiled|tfjs] [--threads N]',
+  usage: 'eligo train FILE --model NAME --rule NAME --task TASK [--steps N] [--epochs E] [--batch B] [--seed S] [--json] [--checkpoint DIR] [--engine compiled|tfjs] [--threads N] [--html OUT.html]',
   options: {
     model: { type: 'string' }, rule: { type: 'string' }, task: { type: 'string' },
     steps: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' }, seed: { type: 'string' },
     json: { type: 'boolean' }, checkpoint: { type: 'string' },
     length: { type: 'string' }, data: { type: 'string' }, lr: { type: 'string' }, optimizer: { type: 'string' },
     schedule: { type: 'string' }, clip: { type: 'string' }, 'eval-every': { type: 'string' }, metrics: { type: 'string' },
-    fresh: { type: 'boolean' }, 'no-alignment': { type: 'boolean' }, tasks: { type: 'boolean' },
+    fresh: { type: 'boolean' }, 'no-alignment': { type: 'boolean' }, tasks: { type: 'boolean' }, html: { type: 'string' },
     engine: { type: 'string' }, threads: { type: 'string' },
   },
   async run({ values, positionals }) {
@@ -183,6 +184,15 @@ export const trainCommand: Command = {
     } finally {
       process.off('SIGINT', onSigint);
       if (tty) process.stderr.write('\r\x1b[2K');
+    }
+    const html = str(values.html);
+    if (html !== undefined) {
+      try {
+        const path = await writeTrainingHtml(html, text, file, report);
+        process.stderr.write(`wrote ${path}: the graph view with this run in its Training tab (learning curve, spike raster and traces of test sequence 0)\n`);
+      } catch (e) {
+        throw new CliError(`eligo train --html ${html}: ${(e as Error).message}`);
+      }
     }
     if (json) {
       process.stdout.write(`${JSON.stringify(jsonSummary(report))}\n`);

@@ -3,6 +3,7 @@
 // reference semantics that the TensorFlow.js runtime (train/) must match.
 
 import type { ModelScope, Initialiser } from '../lang/symbols.js';
+import { LOSS_WEIGHT, lossWeights } from '../lang/lossWindow.js';
 import type { ModelStepGraph } from './build.js';
 import { evaluate } from './evaluate.js';
 import { Rng } from './random.js';
@@ -48,10 +49,26 @@ export function initialStates(scope: ModelScope): Map<string, Tensor> {
     if (sym.kind !== 'state') continue;
     out.set(name, { shape: sym.shape, data: new Float64Array(sizeOf(sym.shape)).fill(scope.initialStates.get(name) ?? 0) });
   }
+  // Delay registers start at their source's initial value (the state was at rest before t = 0), readouts as declared.
+  for (const h of scope.hidden) out.set(h.name, { shape: h.shape, data: new Float64Array(sizeOf(h.shape)).fill(h.initial) });
   return out;
 }
 
-/** Random data: inputs ~ Bernoulli(0.2) spikes (scaled to 1), targets ~ N(0, 1); one tensor per step. */
+/**
+ * The per-step loss weights w_t of a model whose loss has a window, as the
+ * data of its `loss_weight` leaf; nothing for a loss that counts every step.
+ * Throws LossWindowError when the window does not fit in `steps`.
+ */
+export function lossWeightData(scope: ModelScope, steps: number): Map<string, Tensor[]> {
+  if (scope.lossWindow.kind === 'every' || !scope.loss) return new Map();
+  const w = lossWeights(scope.lossWindow, steps);
+  return new Map([[LOSS_WEIGHT, Array.from(w, (v) => ({ shape: [], data: Float64Array.of(v) }))]]);
+}
+
+/**
+ * Random data: inputs ~ Bernoulli(0.2) spikes (scaled to 1), targets ~ N(0, 1); one tensor per step;
+ * with the loss weights of a windowed loss.
+ */
 export function randomData(scope: ModelScope, steps: number, seed: number): Map<string, Tensor[]> {
   const rng = new Rng(seed ^ 0x5bd1e995);
   const out = new Map<string, Tensor[]>();
@@ -65,6 +82,7 @@ export function randomData(scope: ModelScope, steps: number, seed: number): Map<
     }
     out.set(name, seq);
   }
+  for (const [k, v] of lossWeightData(scope, steps)) out.set(k, v);
   return out;
 }
 

@@ -14,8 +14,8 @@
 import type {
   ApproxKind, ApproxStmt, BinaryOp, Call, ConstDecl, Diagnostic, DimDecl, ErrorExpr, Expr, FunctionItem,
   FunctionParam, GradItem, Ident, Item, LetStmt, LimitStmt, ModelItem, ModelStmt, NameRef, NamedArg,
-  ObjectiveStmt, Program, Range, RelatedInfo, ReturnStmt, Role, RuleItem, RuleStmt, Schedule, ScheduleStmt,
-  ShapeAnnot, Subscript, SurrogateDecl, VarDecl,
+  LossWhen, ObjectiveStmt, Program, Range, RelatedInfo, ReturnStmt, Role, RuleItem, RuleStmt, Schedule, ScheduleStmt,
+  ShapeAnnot, Subscript, SurrogateDecl, TimeRef, VarDecl,
 } from './ast.js';
 import { K_EOF, K_IDENT, K_NEWLINE, K_NUMBER, K_PUNCT, lexStream, type TokenStream } from './lexer.js';
 
@@ -686,7 +686,8 @@ class Parser {
       this.next();
       this.next();
       const value = this.parseExpr();
-      return { kind: 'loss', range: this.span(this.starts[i]!), keyword: this.rangeOf(i), value };
+      const when = this.panic ? undefined : this.parseLossWhen();
+      return { kind: 'loss', range: this.span(this.starts[i]!), keyword: this.rangeOf(i), value, ...(when ? { when } : {}) };
     }
     // du/dt: lexed as `du` `/` `dt`.
     if (w.length > 1 && w[0] === 'd' && this.punctAt(a, SLASH) && this.ts.isWord(this.ahead(2), 'dt')) {
@@ -730,6 +731,72 @@ class Parser {
     return undefined;
   }
 
+  /**
+   * After a loss's value: `at last`, `for last K` or `after K` (contextual
+   * words: nothing else may follow a loss on its line).
+   */
+  private parseLossWhen(): LossWhen | undefined {
+    const i = this.pos;
+    const w = this.word(i);
+    if (w !== 'at' && w !== 'for' && w !== 'after') return undefined;
+    this.next();
+    if (w === 'at') {
+      if (!this.isWord('last')) {
+        this.expected("'last' (as in 'loss = … at last': only the last step counts)");
+        return undefined;
+      }
+      this.next();
+      return { kind: 'last', range: this.span(this.starts[i]!) };
+    }
+    if (w === 'for') {
+      if (!this.isWord('last')) {
+        this.expected("'last K' (as in 'loss = … for last 10': the last 10 steps count)");
+        return undefined;
+      }
+      this.next();
+    }
+    const count = this.parseMul();
+    return { kind: 'window', from: w === 'for' ? 'end' : 'start', count, range: this.span(this.starts[i]!) };
+  }
+
+  /**
+   * At a raw `[` followed by `t` and `]`, `+` or `-`: a time subscript
+   * `[t]`, `[t+1]`, `[t-k]` or `[t+1-k]`; any other subscript on t is kept
+   * as written (`invalid`) for the checker to explain. Consumes it.
+   */
+  private parseTimeIndex(name: Ident): TimeRef {
+    const open = this.pos;
+    this.opens.push(this.next()); // '['
+    this.next(); // 't'
+    let offset = 0;
+    let delay: Expr | undefined;
+    let ok = true;
+    if (this.isPunct(PLUS)) {
+      const one = this.ahead(1);
+      if (this.kinds[one] === K_NUMBER && this.ts.text(one) === '1') {
+        this.next();
+        this.next();
+        offset = 1;
+      } else {
+        ok = false;
+      }
+    }
+    if (ok && this.isPunct(MINUS)) {
+      this.next();
+      delay = this.parseMul();
+    }
+    if (!this.isPunct(RBRACK)) ok = false;
+    if (!ok) {
+      // Skip to the closing bracket of this subscript (or the end of the line).
+      while (!this.isPunct(RBRACK) && this.kinds[this.cur()] !== K_EOF && !this.breaksGroup(this.cur())) this.next();
+    }
+    const closed = this.close(RBRACK, "']' to close the time index");
+    this.opens.pop();
+    const range = this.span(name.range.start);
+    const written = this.text.slice(this.starts[open]!, closed ? this.lastEnd : this.ends[this.pos - 1]!);
+    return { kind: 'time', name, offset, range, ...(delay && ok ? { delay } : {}), ...(!ok ? { invalid: `${name.name}${written}` } : {}) };
+  }
+
   /** At a raw `[`: 0 for `[t]`, 1 for `[t+1]`, undefined otherwise. Consumes nothing. */
   private timeSubscript(): 0 | 1 | undefined {
     if (!this.punctAt(this.ahead(0), LBRACK) || !this.ts.isWord(this.ahead(1), 't')) return undefined;
@@ -738,6 +805,14 @@ class Parser {
     if (this.punctAt(this.ahead(2), PLUS) && this.kinds[one] === K_NUMBER && this.ts.text(one) === '1' &&
       this.punctAt(this.ahead(4), RBRACK)) return 1;
     return undefined;
+  }
+
+  /** `[t` then an operator or `]` (raw tokens): a time subscript, not an index by a name `t`. */
+  private isTimeSubscriptStart(): boolean {
+    // Any operator after `t` ([t*2], [t/2], [t^2]) is a time index too, so the checker can say which ones exist.
+    const k = this.ahead(2);
+    return this.punctAt(this.ahead(0), LBRACK) && this.ts.isWord(this.ahead(1), 't') && this.kinds[k] === K_PUNCT &&
+      !this.punctAt(k, COMMA) && !this.punctAt(k, COLON) && !this.punctAt(k, LPAREN);
   }
 
   private skipTimeSubscript(off: 0 | 1): void {
@@ -933,6 +1008,8 @@ class Parser {
         if (off !== undefined) {
           this.skipTimeSubscript(off);
           e = { kind: 'time', name: this.ident(t), offset: off, range: this.span(this.starts[t]!) };
+        } else if (bareName && this.isTimeSubscriptStart()) {
+          e = this.parseTimeIndex(this.ident(t));
         } else {
           e = this.parseIndex(e);
         }

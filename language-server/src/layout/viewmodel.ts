@@ -5,6 +5,7 @@
 //
 // Coordinates are absolute (top-left origin), in CSS pixels at zoom 1.
 
+import type { GraphHostMessage } from '../protocol.js';
 import type { VertexRole } from '../graph/types.js';
 import type { LspRange } from '../lang/source.js';
 
@@ -250,4 +251,9 @@ export interface GraphViewBundle {
   readonly views: readonly GraphViewModel[];
   /** Key of the view shown first. */
   readonly initial: string;
+  /**
+   * A training run to show in the Training tab (`eligo train --html`): the
+   * messages the panel would have received live, replayed after the first view.
+   */
+  readonly training?: readonly GraphHostMessage[];
 }

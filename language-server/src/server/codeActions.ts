@@ -15,7 +15,7 @@ import type { Snapshot } from './documents.js';
 import { programItemAt } from './locate.js';
 
 export const DID_YOU_MEAN_CODES: ReadonlySet<string> = new Set([
-  'name.unknown', 'call.unknown', 'init.unknown', 'surrogate.unknown', 'rule.unknown-model', 'rule.unknown-objective', 'grad.unknown-function',
+  'name.unknown', 'call.unknown', 'init.unknown', 'surrogate.unknown', 'surrogate.unknown-name', 'rule.unknown-model', 'rule.unknown-objective', 'grad.unknown-function',
 ]);
 
 function dataOf(d: LspDiagnostic): Record<string, unknown> {

@@ -4,6 +4,7 @@
 // Pure (no LSP): computed in the analysis worker, moved in the file by
 // shifting ranges when an edit elsewhere moves the item.
 
+import { formatSurrogate } from '../lang/surrogates.js';
 import { createHash } from 'node:crypto';
 import { analyzeItem, type ItemAnalysis } from '../analyze.js';
 import type { Compiled, NamedItem } from '../compile.js';
@@ -180,10 +181,9 @@ function itemWarnings(c: Compiled, item: NamedItem, a: ItemAnalysis, ev: EvalOut
     }
     for (const sp of p.spikes) {
       if (sp.maxRatio >= VANISHING_RATIO) continue;
-      const param = 'slope' in sp.surrogate ? `slope = ${sp.surrogate.slope}` : `width = ${sp.surrogate.width}`;
       out.push({
         range: sp.range, severity: 'warning', code: 'spike.vanishing',
-        message: `the surrogate ${sp.surrogate.kind}(${param}) makes gradients vanish at the evaluation point: ψ(x)/ψ(0) ≤ ${fmt(sp.maxRatio)} for every element${p.steps ? ` and step` : ''} (x in [${fmt(sp.input.min)}, ${fmt(sp.input.max)}]); widen the surrogate or move the threshold`,
+        message: `the surrogate ${sp.surrogate.name ? `'${sp.surrogate.name}' = ` : ''}${formatSurrogate(sp.surrogate)} makes gradients vanish at the evaluation point: ψ(x)/ψ(0) ≤ ${fmt(sp.maxRatio)} for every element${p.steps ? ` and step` : ''} (x in [${fmt(sp.input.min)}, ${fmt(sp.input.max)}]); widen the surrogate or move the threshold`,
         data: { maxRatio: sp.maxRatio, surrogate: sp.surrogate },
       });
     }

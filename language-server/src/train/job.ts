@@ -37,6 +37,7 @@ export function trainResult(r: TrainReport): TrainResult {
     trainAccuracy: r.final.trainAccuracy, stepsPerSecond: r.stepsPerSecond, peakMemoryBytes: r.peakMemoryBytes, seconds: r.seconds,
     stopped: r.stopped, ...(r.message ? { message: r.message } : {}), curve: r.metrics.curve, encoding: r.info.encoding,
     computeBackend: r.info.backendInfo.name === 'tensorflow' ? 'tfjs-node' : r.info.backendInfo.name, engine: r.engine,
+    ...(r.activity ? { activity: r.activity } : {}),
   };
 }
 

@@ -25,6 +25,9 @@ import { CompiledEngine, stepWork } from './compiled/engine.js';
 import type { NonFiniteAt } from './compiled/kernel.js';
 import type { Batch } from './tasks/types.js';
 import { makeTask, TaskError, type Task } from './tasks/index.js';
+import { withLossWindow } from './tasks/window.js';
+import { sequenceActivity } from './activity.js';
+import type { TrainActivity } from '../protocol.js';
 
 export interface TrainOptions {
   /** The .eligo source. */
@@ -161,6 +164,8 @@ export interface TrainReport {
   readonly checkpoint?: string;
   readonly info: RunInfo;
   readonly metrics: TrainMetrics;
+  /** Spikes and traces of test sequence 0 with the final parameters (absent when the run stopped early). */
+  readonly activity?: TrainActivity;
 }
 
 /** A run that cannot start or must stop; the message says what to change. */
@@ -340,6 +345,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       model: spec.name, nIn: sizeOf(spec.input.shape), nOut: sizeOf(spec.target.shape),
       inputName: spec.input.name, targetName: spec.target.name, seed: opts.seed ?? 0,
     }, opts.taskSettings);
+    task = withLossWindow(task, scope.lossWindow, spec.name);
   } catch (e) {
     if (e instanceof ItemError) {
       // Say which errors: the first few diagnostics of the file, located.
@@ -588,6 +594,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
 
   // ---- final evaluation (skipped when cancelled: it must stop within a second)
   let final: TrainReport['final'];
+  let activity: TrainActivity | undefined;
   const ctl = { shouldStop: () => false };
   try {
     if (stoppedBy === 'cancelled') {
@@ -598,6 +605,15 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       const tr = await evaluateOn('train', n, ctl);
       const te = await evaluateOn('test', n, ctl);
       final = { trainAccuracy: tr.accuracy, testAccuracy: te.accuracy, loss: tr.loss, testLoss: te.loss };
+      if (stoppedBy === null) {
+        // The compiled engine has no TF.js step model; one test sequence is replayed on a temporary one.
+        const replay = model ?? new StepModel(tf, spec);
+        try {
+          activity = sequenceActivity(replay, vars, task);
+        } finally {
+          if (replay !== model) replay.dispose();
+        }
+      }
     }
   } finally {
     model?.dispose();
@@ -613,7 +629,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     task: task.name, model: spec.name, rule: ruleName, backend: backend.name, engine: engineName, method: method.kind, final,
     stepsPerSecond: trainSeconds > 0 ? trainSteps / trainSeconds : 0, updates: step - startStep,
     peakMemoryBytes: peak, peakRssBytes: peakRss, seconds: (performance.now() - t0) / 1000, stopped: stoppedBy,
-    ...(message ? { message } : {}), ...(checkpoint ? { checkpoint } : {}), info, metrics,
+    ...(message ? { message } : {}), ...(checkpoint ? { checkpoint } : {}), info, metrics, ...(activity ? { activity } : {}),
   };
   if (opts.metricsPath) writeFileSync(opts.metricsPath, `${JSON.stringify(report, null, 1)}\n`);
   opts.onProgress?.({ type: 'done', report });
