@@ -493,8 +493,12 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     if (r.cancelled) throw new Cancelled();
     return r.grads!.map((g, i) => tf.tensor(Float32Array.from(g), [...spec.params[i]!.shape], 'float32'));
   };
-  const evaluateOn = (split: 'train' | 'test', count: number, ctl: { shouldStop: () => boolean }): Promise<{ loss: number; accuracy: number | null }> => (
-    engine ? evaluateCompiled(engine, task, split, count, B, ctl) : evaluate(model!, vars, task, split, count, B, ctl));
+  const evaluateOn = (split: 'train' | 'test', count: number, ctl: { shouldStop: () => boolean }): Promise<{ loss: number; accuracy: number | null }> => {
+    if (!engine) return evaluate(model!, vars, task, split, count, B, ctl);
+    // The engine holds a copy of the parameters from the last gradient; the optimizer has changed them since.
+    engine.setParams(vars.map((v) => v.dataSync() as Float32Array));
+    return evaluateCompiled(engine, task, split, count, B, ctl);
+  };
 
   let cancelled = false;
   const onAbort = (): void => { cancelled = true; };

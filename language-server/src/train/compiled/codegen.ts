@@ -18,6 +18,7 @@
 // transposes of the matrices that multiply per-sample vectors.
 
 import { broadcastAxes, concatAxis, concatScatter, gatherMap, isBinary, isUnary, LEAF_OPS, reduceAxes, reduceMap } from '../../graph/evaluate.js';
+import { LOSS_WEIGHT } from '../../lang/lossWindow.js';
 import { sizeOf, type Graph, type Vertex } from '../../graph/types.js';
 
 /** Where a vertex's values are: array name and offset expression. */
@@ -177,7 +178,12 @@ export class GraphCode {
     switch (v.op) {
       case 'param': return { arr: `P${this.paramIndex.get(u)!}`, off: '0' };
       case 'const': return { arr: this.consts.add(v.attrs.value ?? new Float64Array(sizeOf(v.shape)), v), off: '0' };
-      case 'input': return u === this.inputLeaf ? { arr: 'X', off: 'xo' } : { arr: 'X', off: 'xo' };
+      case 'input':
+        if (u === this.inputLeaf) return { arr: 'X', off: 'xo' };
+        // A windowed loss's w_t leaf: the trainer folds the window into the task's step
+        // weights (tasks/window.ts), so the graph's own weight is 1 here, as on the TF.js path.
+        if (v.name === LOSS_WEIGHT) return { arr: this.consts.add(new Float64Array(sizeOf(v.shape)).fill(1), LOSS_WEIGHT), off: '0' };
+        throw new Error(`the compiled engine has no data for input leaf '${v.name ?? `%${u}`}'`);
       case 'target': return { arr: 'Y', off: 'yo' };
       default: return { arr: 'A', off: String(this.aOff[u]!) };
     }
