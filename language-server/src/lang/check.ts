@@ -11,6 +11,7 @@ import type {
 } from './ast.js';
 import { BUILTINS, INITIALISERS, SURROGATES } from './builtins.js';
 import { didYouMean } from './suggest.js';
+import { formatBytes, SIZE_UNITS } from '../util/units.js';
 import {
   readKey, type Checked, type FunctionScope, type Initialiser, type ItemScope, type ModelScope, type StepEquation, type Symbol,
 } from './symbols.js';
@@ -497,7 +498,7 @@ class Checker {
         case 'limit':
           if (stmt.what.name !== 'memory') this.error(stmt.what.range, 'rule.unknown-limit', `unknown limit '${stmt.what.name}': write 'limit memory 128 KiB'`);
           if (stmt.unit && memoryUnit(stmt.unit.name) === undefined) {
-            this.error(stmt.unit.range, 'rule.unknown-unit', `unknown unit '${stmt.unit.name}' (B, KB, KiB, MB, MiB, GB, GiB)`);
+            this.error(stmt.unit.range, 'rule.unknown-unit', `unknown unit '${stmt.unit.name}' (${Object.keys(SIZE_UNITS).join(', ')})`);
           }
           if (!(stmt.value > 0)) this.error(stmt.range, 'rule.limit-range', 'a memory limit must be positive');
           break;
@@ -1094,16 +1095,9 @@ export function walk(root: Expr, visit: (e: Expr) => void): void {
   }
 }
 
+/** Bytes per unit as a rule writes it (`limit memory 128 KiB`): util/units.ts's table, units spelt as written. */
 export function memoryUnit(unit: string): number | undefined {
-  const units: Record<string, number> = { B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
-  return units[unit];
+  return Object.hasOwn(SIZE_UNITS, unit) ? SIZE_UNITS[unit] : undefined;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
+export { formatBytes };

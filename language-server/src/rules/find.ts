@@ -25,6 +25,7 @@ import { prepareRule, type ModelContext, type PreparedRule } from './model.js';
 import { ruleText, type RuleSpec } from './rule.js';
 import type { Approximation } from './blocks.js';
 import { Rng } from '../graph/random.js';
+import { formatBytes as fmtBytes } from '../util/units.js';
 
 export type BlockChoice = 'keep' | 'diagonal' | 'zero';
 
@@ -312,9 +313,3 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
   return { model: ctx.name, front, evaluated, skipped, spaceSize, method, stopped, elapsedMs: Date.now() - t0 };
 }
 
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-}

@@ -7,6 +7,7 @@
 
 import type { OnlineProgram } from './program.js';
 import { sizeOf } from '../graph/types.js';
+import { formatBytes } from '../util/units.js';
 
 export interface HardwareProfile {
   readonly id: string;
@@ -187,9 +188,5 @@ function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(2);
 }
 
-export function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-}
+/** Bytes as everything in Eligo prints them (util/units.ts). */
+export const fmtBytes = formatBytes;
