@@ -12,10 +12,11 @@ import { SURROGATES } from '../lang/builtins.js';
 import type { Attrs, Graph, Op, Shape, Surrogate, Vertex, VertexRole } from './types.js';
 import { evaluate } from './evaluate.js';
 import { sizeOf } from './types.js';
+import { EligoError } from '../util/errors.js';
 
-export class BuildError extends Error {
+export class BuildError extends EligoError {
   constructor(message: string, readonly range: Range) {
-    super(message);
+    super('graph.build', message);
   }
 }
 

@@ -11,10 +11,11 @@ import type { Range } from '../lang/ast.js';
 import { GraphAssembler } from './build.js';
 import type { Graph, Op, Shape, Surrogate, Vertex } from './types.js';
 import { sizeOf } from './types.js';
+import { EligoError } from '../util/errors.js';
 
-export class GradError extends Error {
+export class GradError extends EligoError {
   constructor(message: string, readonly range: Range) {
-    super(message);
+    super('graph.grad', message);
   }
 }
 

@@ -8,6 +8,7 @@
 import type { OnlineProgram } from './program.js';
 import { sizeOf } from '../graph/types.js';
 import { formatBytes } from '../util/units.js';
+import { EligoError } from '../util/errors.js';
 
 export interface HardwareProfile {
   readonly id: string;
@@ -73,10 +74,9 @@ export const BRAINSCALES2: HardwareProfile = {
 
 export const BUILTIN_PROFILES: ReadonlyMap<string, HardwareProfile> = new Map([LOIHI2, SPINNAKER2, BRAINSCALES2].map((p) => [p.id, p]));
 
-export class ProfileError extends Error {
+export class ProfileError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ProfileError';
+    super('rules.profile', message);
   }
 }
 

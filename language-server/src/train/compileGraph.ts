@@ -16,6 +16,7 @@ import type { Tensor as TfTensor } from '@tensorflow/tfjs';
 import { broadcastAxes, concatAxis, reduceAxes, transposePerm } from '../graph/evaluate.js';
 import { sizeOf, type Graph, type Surrogate, type Vertex } from '../graph/types.js';
 import type { Tf } from './backend.js';
+import { EligoError } from '../util/errors.js';
 
 export type T = TfTensor;
 
@@ -35,10 +36,9 @@ export interface Value {
 
 type VertexFn = (ops: readonly Value[], B: number) => T;
 
-export class CompileError extends Error {
+export class CompileError extends EligoError {
   constructor(message: string, readonly vertex?: number) {
-    super(message);
-    this.name = 'CompileError';
+    super('train.compile', message);
   }
 }
 

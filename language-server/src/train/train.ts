@@ -22,6 +22,7 @@ import { Optimizer, type OptimizerKind, type Schedule } from './optim.js';
 import { resolveRule, RuleError, type Method } from './rule.js';
 import { bpttBatch, Cancelled, forwardBatch, onlineBatch, type BatchResult } from './sequence.js';
 import { makeTask, TaskError, type Task } from './tasks/index.js';
+import { EligoError } from '../util/errors.js';
 
 export interface TrainOptions {
   /** The .eligo source. */
@@ -139,10 +140,9 @@ export interface TrainReport {
 }
 
 /** A run that cannot start or must stop; the message says what to change. */
-export class TrainError extends Error {
+export class TrainError extends EligoError {
   constructor(message: string, readonly estimateBytes?: number) {
-    super(message);
-    this.name = 'TrainError';
+    super('train.refused', message);
   }
 }
 
