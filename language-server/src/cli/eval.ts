@@ -4,7 +4,7 @@ import { evaluate } from '../graph/evaluate.js';
 import { evalComment, inputsFromJson, InputError, nest } from '../graph/inputs.js';
 import { initialParams, initialStates, randomData, simulate } from '../graph/simulate.js';
 import type { Tensor } from '../graph/types.js';
-import { CliError, formatNumber, intOption, readInputFile, readSource, str, table, type Command } from './common.js';
+import { CliError, formatDiagnostic, formatNumber, intOption, readInputFile, readSource, str, table, type Command } from './common.js';
 
 const finite = (t: Tensor): boolean => t.data.every((x) => Number.isFinite(x));
 
@@ -96,7 +96,11 @@ export const evalCommand: Command = {
       }
       return 0;
     } catch (e) {
-      if (e instanceof ItemError) throw new CliError(`${file}: ${e.message}`, 1);
+      if (e instanceof ItemError) {
+        // The errors themselves first, located, then why nothing was evaluated.
+        for (const d of c.diagnostics) if (d.severity === 'error') process.stderr.write(`${formatDiagnostic(file, c.lines, d)}\n`);
+        throw new CliError(`${file}: ${e.message}`, 1);
+      }
       if (e instanceof InputError) throw new CliError(`${file}: ${e.message}`, 2);
       throw e;
     }

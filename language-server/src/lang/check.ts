@@ -244,6 +244,16 @@ class Checker {
         if (u.kind === 'ode') this.error(u.range, 'ode.no-dt', `'d${u.target.name}/dt' needs a time step: add 'const dt = 1' to the model`);
       }
     }
+    // dt ≤ 0 (or not finite) makes every `du/dt` step meaningless: dt = 0 freezes the states at
+    // their initial values, so a model would train on constants; a negative dt runs time backwards.
+    const dtSym = scope.get('dt');
+    if (dtSym?.kind === 'const' && dtSym.value !== undefined && !(dtSym.value > 0 && Number.isFinite(dtSym.value))) {
+      for (const u of updates.values()) {
+        if (u.kind !== 'ode') continue;
+        this.error(u.range, 'ode.bad-dt', `'d${u.target.name}/dt' needs a positive, finite time step; dt = ${dtSym.value} ${dtSym.value === 0 ? `would leave ${u.target.name} at its initial value forever` : 'is not one'}`,
+          [{ range: dtSym.decl, message: 'dt is defined here' }]);
+      }
+    }
 
     const env: Env = {
       scope,
