@@ -82,11 +82,11 @@ export function formatBytes(n: number): string {
   const sign = n < 0 ? '−' : '';
   let v = Math.abs(n);
   if (Math.round(v) < 1024) return `${sign}${Math.round(v)} B`;
+  const digits = (x: number): number => (x < 10 ? 2 : x < 100 ? 1 : 0);
   let u = -1;
-  // Round first, so 1023.9 KiB prints as 1.00 MiB rather than 1024 KiB.
-  while (u < BYTE_UNITS.length - 1 && Number((v).toPrecision(3)) >= 1024) { v /= 1024; u++; }
-  const digits = v < 10 ? 2 : v < 100 ? 1 : 0;
-  return `${sign}${v.toFixed(digits)} ${BYTE_UNITS[u]!}`;
+  // Compare the value as it would print, so 1023.9 KiB prints as 1.00 MiB rather than 1024 KiB.
+  while (u < BYTE_UNITS.length - 1 && Number(v.toFixed(digits(v))) >= 1024) { v /= 1024; u++; }
+  return `${sign}${v.toFixed(digits(v))} ${BYTE_UNITS[u]!}`;
 }
 
 /** Integers with thousands separators; tiny and huge values in exponent form; else six significant digits. */
