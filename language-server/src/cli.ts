@@ -31,6 +31,8 @@ function usage(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // `eligo help COMMAND` is `eligo COMMAND --help`.
+  if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;

@@ -202,6 +202,17 @@ export function readInputFile(path: string, what: string): string {
   }
 }
 
+/** `--inputs '{"a": 1}'` or `--inputs point.json`: the JSON text either way. */
+export function jsonOrFile(v: string, what: string): string {
+  if (/^\s*[{[]/.test(v)) return v;
+  try {
+    return readInputFile(v, what);
+  } catch (e) {
+    if (e instanceof CliError && /no such file/.test(e.message)) throw new CliError(`${what} is neither a JSON object nor a file: '${v}'`);
+    throw e;
+  }
+}
+
 export function formatDiagnostic(file: string, lines: LineIndex, d: Diagnostic): string {
   const p = lines.positionAt(d.range.start);
   return `${file}:${p.line + 1}:${p.character + 1}: ${d.severity}: ${d.message} [${d.code}]`;

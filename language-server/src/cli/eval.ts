@@ -4,7 +4,7 @@ import { evaluate } from '../graph/evaluate.js';
 import { evalComment, inputsFromJson, InputError, nest } from '../graph/inputs.js';
 import { initialParams, initialStates, randomData, simulate } from '../graph/simulate.js';
 import type { Tensor } from '../graph/types.js';
-import { CliError, formatDiagnostic, formatNumber, intOption, readInputFile, readSource, str, table, type Command } from './common.js';
+import { CliError, formatDiagnostic, formatNumber, intOption, jsonOrFile, readSource, str, table, type Command } from './common.js';
 
 const finite = (t: Tensor): boolean => t.data.every((x) => Number.isFinite(x));
 
@@ -85,7 +85,7 @@ export const evalCommand: Command = {
       }
       const graph = graphOf(c, item);
       let json = str(values.inputs);
-      if (json !== undefined && !json.trim().startsWith('{')) json = readInputFile(json, 'eligo eval: --inputs');
+      if (json !== undefined) json = jsonOrFile(json, 'eligo eval: --inputs');
       json ??= evalComment(c.text, item.range.start);
       const vals = evaluate(graph, inputsFromJson(graph, json));
       const outs = graph.outputs.map((id) => ({ name: graph.vertices[id]!.name ?? `%${id}`, value: vals[id]! }));

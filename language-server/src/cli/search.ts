@@ -11,7 +11,7 @@ import { ruleObjective, ruleOrder, rulesFor, writeRule } from '../search/rule.js
 import { search, DEFAULT_BUDGET_MS, type OrderReport, type SearchResult } from '../search/search.js';
 import { EligoError } from '../util/errors.js';
 import { writeTextFileAtomic } from '../util/files.js';
-import { choiceOption, CliError, formatNumber, intOption, readInputFile, readSourceFile, str, table, type Command } from './common.js';
+import { choiceOption, CliError, formatNumber, intOption, jsonOrFile, readSourceFile, str, table, type Command } from './common.js';
 import { agentOption } from './options.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -197,7 +197,7 @@ function parseOptions(values: Record<string, unknown>): ParsedOptions {
 /** The point for timing numeric eliminations: --inputs, else the file's # @eval comment, else none (seeded values). */
 function pointOf(text: string, graph: Graph, inputs: string | undefined, offset: number): Map<number, Tensor> | undefined {
   let json = inputs;
-  if (json !== undefined && !json.trim().startsWith('{')) json = readInputFile(json, 'eligo search: --inputs');
+  if (json !== undefined) json = jsonOrFile(json, 'eligo search: --inputs');
   json ??= evalComment(text, offset);
   if (json === undefined) return undefined;
   try {
