@@ -18,7 +18,7 @@ import { formatBytes as extensionBytes } from '../extension/src/messages.js';
 import { compile } from '../language-server/src/compile.js';
 import { parse } from '../language-server/src/lang/parser.js';
 import { APPROXIMATIONS, APPROXIMATION_WORDS } from '../language-server/src/lang/approximations.js';
-import { TASK_NAMES, TASKS, makeTask, resolveTaskSpec } from '../language-server/src/train/tasks/index.js';
+import { DEFAULT_TASK, TASK_NAMES, TASKS, makeTask, resolveTaskSpec } from '../language-server/src/train/tasks/index.js';
 
 describe('util/units: one parser for durations and sizes, one formatter for bytes', () => {
   it('durations: units, compounds and plain seconds; nonsense and negatives refused with what to write', () => {
@@ -223,5 +223,7 @@ describe('one vocabulary: errors, approximation kinds, tasks', () => {
     assert.throws(() => resolveTaskSpec('evidence:cue=3'), /unknown setting 'cue' — did you mean 'cues'\?/);
     assert.throws(() => resolveTaskSpec('store-recal'), /did you mean 'store-recall'\?/);
     assert.equal(resolveTaskSpec('copy:length=5').info.name, 'copy');
+    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { contributes: { configuration: { properties: Record<string, { default?: unknown }> } } };
+    assert.equal(manifest.contributes.configuration.properties['eligo.train.task']!.default, DEFAULT_TASK, "the eligo.train.task setting's default is the registry's");
   });
 });
