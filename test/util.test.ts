@@ -130,6 +130,11 @@ describe('util/files: safe reads and atomic writes', () => {
     assert.equal(readlinkSync(link), p, 'the link is still a link');
     assert.equal(readFileSync(p, 'utf8'), `\ufeff${again.text}# ours\n`);
     assert.equal(statSync(p).mode & 0o777, 0o600);
+    const wide = join(dir, 'wide.eligo');
+    writeFileSync(wide, 'x');
+    chmodSync(wide, 0o666);
+    writeTextFileAtomic(wide, 'y');
+    assert.equal(statSync(wide).mode & 0o777, 0o666, 'the mode, not the umask');
   });
 });
 

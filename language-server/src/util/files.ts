@@ -16,7 +16,7 @@
 // no portable file API closes that window without locks editors do not take.)
 
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EligoError } from './errors.js';
 import { formatBytes } from './units.js';
@@ -153,10 +153,10 @@ const writeAll: WriteChunk = (fd, data) => {
 export function writeTextFileAtomic(path: string, text: string, o: WriteOptions = {}, write: WriteChunk = writeAll): string {
   // Write through a symbolic link to the file it names, not over the link.
   let target = path;
-  let mode = 0o666;
+  let old: Stats | undefined;
   try {
     target = realpathSync(path);
-    mode = statSync(target).mode & 0o7777;
+    old = statSync(target);
   } catch {
     // A new file.
   }
@@ -164,7 +164,7 @@ export function writeTextFileAtomic(path: string, text: string, o: WriteOptions 
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number;
   try {
-    fd = openSync(tmp, 'wx', mode);
+    fd = openSync(tmp, 'wx', 0o666);
   } catch (e) {
     throw new FileError('file.write', `cannot write '${path}': ${code(e)} (creating a temporary file in ${dirname(target)}); the file was not changed`);
   }
@@ -172,6 +172,11 @@ export function writeTextFileAtomic(path: string, text: string, o: WriteOptions 
     try { unlinkSync(tmp); } catch { /* already gone */ }
   };
   try {
+    // The replacement keeps the old file's mode (not the umask's) and, when root writes it, its owner.
+    if (old) {
+      fchmodSync(fd, old.mode & 0o7777);
+      if (process.getuid?.() === 0 && (old.uid !== 0 || old.gid !== 0)) fchownSync(fd, old.uid, old.gid);
+    }
     write(fd, data);
     fsyncSync(fd);
   } catch (e) {
