@@ -232,6 +232,15 @@ describe('eligo CLI: arguments, help and refusals', () => {
     });
   });
 
+  it('one figure is printed one way: analyze and search both show the reverse order of roeflux_1d needing 1.37 KiB (the README had 1.4 KiB and 1.37 KiB)', () => {
+    const a = eligo('analyze', 'examples/roeflux_1d.eligo');
+    const s = eligo('search', 'examples/roeflux_1d.eligo', '--method', 'heuristics', '--budget', '500ms', '--quiet');
+    for (const r of [a, s]) {
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^reverse +356 +131 .*1\.37 KiB/m);
+    }
+  });
+
   describe('writes never lose the file (temporary file and rename)', () => {
     const rule = (t: string): string => t.slice(t.indexOf('rule '));
     // The file is larger than the 1 KiB that `ulimit -f 1` lets a process write.
