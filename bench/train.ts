@@ -26,7 +26,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { resizeModel } from '../language-server/src/rules/variants.js';
-import { table } from '../language-server/src/cli/common.js';
+import { formatBytes, table } from '../language-server/src/cli/common.js';
 import { compile, findItem, modelStep } from '../language-server/src/compile.js';
 import { backendInfo, loadTf } from '../language-server/src/train/backend.js';
 import { initialVariables, modelSpec, StepModel } from '../language-server/src/train/model.js';
@@ -208,7 +208,7 @@ export function configs(full: boolean): Config[] {
 }
 
 const pct = (x: number | null): string => (x === null ? '—' : `${(100 * x).toFixed(1)} %`);
-const mib = (b: number): string => (b >= 1024 ** 2 ? `${(b / 1024 ** 2).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
+const mib = formatBytes;
 const ruleName = (r: string): string => (r === 'eprop' ? 'e-prop' : r === 'bptt' ? 'BPTT' : 'RTRL');
 const taskShort = (t: string): string => t.split(':')[0]!;
 

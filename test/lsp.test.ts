@@ -169,7 +169,7 @@ describe('language server over stdio (LSP)', function () {
       assert.equal(expected.length, 1);
       const lines = new LineIndex(text);
       assert.deepEqual(diags.map((d) => [d.code, d.message, d.range]), expected.map((d) => [d.code, d.message, lines.rangeToLsp(d.range)]));
-      assert.match(String(diags[0]!.message), /^rule 'rtrl' would need about [\d.]+ GiB \(for T = 10\), more than the 1\.0 GiB available$/);
+      assert.match(String(diags[0]!.message), /^rule 'rtrl' would need about [\d.]+ GiB \(for T = 10\), more than the 1\.00 GiB available$/);
       await client.close(uri);
     });
 

@@ -226,7 +226,7 @@ describe('rules: bad input gives located diagnostics', () => {
     const { d } = diags(text, { steps: 10, maxMemoryBytes: 64 * 1024 ** 2 } as never);
     const e = d.find((x) => x.code === 'rule.too-much-memory')!;
     assert.ok(e, JSON.stringify(d));
-    assert.match(e.message, /would need about 2\d\d\.\d MiB .* more than the 64\.0 MiB available/);
+    assert.match(e.message, /would need about 2\d\d MiB .* more than the 64\.0 MiB available/);
     assert.equal(at(text, e.range), 'rtrl');
     const bptt = diags(LIF, { steps: 100000, maxMemoryBytes: 64 * 1024 ** 2 } as never).d.find((x) => x.code === 'rule.too-much-memory')!;
     assert.match(bptt.message, /for T = 100000/);
@@ -378,8 +378,8 @@ describe('eligo rules / find-rule (CLI)', function () {
   });
 
   it('find-rule refuses a bad budget and an unknown profile', () => {
-    assert.match(eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--budget', 'soon').err, /--budget must be a duration/);
-    assert.match(eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--hardware', 'tpu').err, /--hardware must be one of loihi2, spinnaker2, brainscales2 or a JSON file/);
+    assert.match(eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--budget', 'soon').err, /cannot read --budget 'soon': write a time such as 60s/);
+    assert.match(eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--hardware', 'tpu').err, /--hardware 'tpu' is neither a profile \(loihi2, spinnaker2, brainscales2\) nor a JSON file/);
   });
 });
 

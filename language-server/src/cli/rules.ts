@@ -3,7 +3,6 @@
 // Pareto front of learning rules for the model, optionally under a hardware
 // profile, written back into the file with --write.
 
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { compile, findItem, ItemError, type Compiled } from '../compile.js';
 import { alignmentSamples, exactGradients, ruleAlignment, type Alignment } from '../rules/alignment.js';
 import { tapeBytes } from '../rules/blocks.js';
@@ -13,50 +12,15 @@ import { analyseRules, DEFAULT_MAX_MEMORY } from '../rules/diagnostics.js';
 import type { Candidate } from '../rules/find.js';
 import { DiscoverError, discoverRules, type Discovered } from '../discovery/find.js';
 import { METHODS, searchFor, type MethodName } from '../discovery/methods.js';
-import { BUILTIN_PROFILES, checkHardware, fmtBytes, profileFromJson, ProfileError, type HardwareProfile } from '../rules/hardware.js';
+import { checkHardware, type HardwareProfile } from '../rules/hardware.js';
+import { EligoError } from '../util/errors.js';
+import { writeTextFileAtomic } from '../util/files.js';
 import { modelContext, sampleInput } from '../rules/model.js';
 import { gradientsJson, writeJsonAtomic } from './gradients.js';
-import { CliError, formatDiagnostic, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
+import { choiceOption, CliError, formatBytes, formatDiagnostic, formatNumber, intOption, readSourceFile, str, table, type Command } from './common.js';
+import { durationOption, HARDWARE_NAMES, hardwareOption, sizeOption } from './options.js';
 
-/** `60s`, `2m`, `500ms`, `90` (seconds) → milliseconds. */
-export function parseDuration(v: string | undefined, def: number): number {
-  if (v === undefined) return def;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min)?\s*$/.exec(v);
-  if (!m) throw new CliError(`--budget must be a duration such as 60s, 2m or 500ms, got '${v}'`);
-  const x = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const ms = unit === 'ms' ? x : unit === 's' ? x * 1000 : x * 60000;
-  if (!(ms > 0) || ms > 24 * 3600 * 1000) throw new CliError(`--budget must be between 1 ms and 24 h, got '${v}'`);
-  return ms;
-}
-
-/** `512MiB`, `1GB`, `65536` (bytes). */
-export function parseBytesOption(v: string | undefined, def: number): number {
-  if (v === undefined) return def;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$/.exec(v);
-  if (!m) throw new CliError(`--max-memory must be a size such as 512MiB or 2GB, got '${v}'`);
-  const units: Record<string, number> = { B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
-  return Number(m[1]) * units[m[2] ?? 'B']!;
-}
-
-function loadProfile(v: string | undefined): HardwareProfile | undefined {
-  if (v === undefined) return undefined;
-  const builtin = BUILTIN_PROFILES.get(v.toLowerCase());
-  if (builtin) return builtin;
-  if (!existsSync(v)) throw new CliError(`--hardware must be one of ${[...BUILTIN_PROFILES.keys()].join(', ')} or a JSON file; '${v}' is neither`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(v, 'utf8'));
-  } catch (e) {
-    throw new CliError(`--hardware ${v}: not valid JSON (${(e as Error).message})`);
-  }
-  try {
-    return profileFromJson(json, v);
-  } catch (e) {
-    if (e instanceof ProfileError) throw new CliError(`--hardware ${e.message}`);
-    throw e;
-  }
-}
+const fmtBytes = formatBytes;
 
 function modelOf(c: Compiled, file: string, name: string | undefined): string {
   try {
@@ -74,6 +38,11 @@ function modelOf(c: Compiled, file: string, name: string | undefined): string {
   }
 }
 
+const HARDWARE_OPTION = {
+  type: 'string', value: 'NAME|FILE', defaultText: 'none (no hardware limits)', example: 'loihi2',
+  description: `Keep to what a chip can run: ${HARDWARE_NAMES.join(', ')}, or a JSON profile file.`,
+} as const;
+
 const alignmentJson = (a: Alignment | null): { cosine: number; relativeError: number } | null => (a ? { cosine: a.cosine, relativeError: a.relativeError } : null);
 
 export const rulesCommand: Command = {
@@ -86,19 +55,27 @@ export const rulesCommand: Command = {
   ].join('\n'),
   usage: 'eligo rules FILE --model NAME [--steps T] [--samples K] [--seed S] [--hardware NAME|FILE] [--max-memory 1GiB] [--program] [--latex] [--json] [--gradients OUT.json]',
   options: {
-    model: { type: 'string' }, steps: { type: 'string' }, samples: { type: 'string' }, seed: { type: 'string' }, hardware: { type: 'string' },
-    'max-memory': { type: 'string' }, program: { type: 'boolean' }, latex: { type: 'boolean' }, json: { type: 'boolean' },
-    gradients: { type: 'string' },
+    model: { type: 'string', value: 'NAME', defaultText: "the file's only model", example: 'lif', description: 'The model whose rules are listed.' },
+    steps: { type: 'string', value: 'T', default: '50', example: '100', description: 'Sequence length: memory is counted for T steps and alignment measured on sequences of T steps.' },
+    samples: { type: 'string', value: 'K', default: '2', example: '4', description: 'Random sequences the alignment with BPTT is averaged over.' },
+    seed: { type: 'string', value: 'S', default: '1', example: '7', description: 'Seed of the parameters and sequences of the alignment.' },
+    hardware: HARDWARE_OPTION,
+    'max-memory': { type: 'string', value: 'SIZE', default: '1GiB', example: '256MiB', description: 'Rules needing more memory than this for T steps are reported, not evaluated.' },
+    program: { type: 'boolean', description: "Print each online rule's update program (traces, learning signals, three-factor updates)." },
+    latex: { type: 'boolean', description: 'Print the update programs as LaTeX.' },
+    json: { type: 'boolean', description: 'Print {"model", "rules": [...]} as JSON.' },
+    gradients: { type: 'string', value: 'FILE', defaultText: 'not written', example: 'grads.json', description: "Write each rule's update per parameter on the seeded sample, with its inputs and initial parameters, as JSON." },
   },
+  examples: ['eligo rules examples/lif.eligo --model lif', 'eligo rules examples/alif.eligo --model alif --hardware loihi2 --program'],
   run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo rules: give a FILE (see 'eligo rules --help')");
     const steps = intOption(values.steps, 'steps', 50, 1, 1_000_000);
     const samplesN = intOption(values.samples, 'samples', 2, 1, 100);
     const seed = intOption(values.seed, 'seed', 1, 0, 2 ** 31);
-    const profile = loadProfile(str(values.hardware));
-    const maxMemoryBytes = parseBytesOption(str(values['max-memory']), DEFAULT_MAX_MEMORY);
-    const c = compile(readSource(file));
+    const profile = hardwareOption(str(values.hardware));
+    const maxMemoryBytes = sizeOption(str(values['max-memory']), 'max-memory', DEFAULT_MAX_MEMORY);
+    const c = compile(readSourceFile(file).text);
     const model = modelOf(c, file, str(values.model));
     const all = analyseRules(c, { steps, ...(profile ? { hardwareProfile: profile } : {}), maxMemoryBytes }).filter((r) => r.model === model);
     const rulesOfModel = c.items.filter((i) => i.kind === 'rule' && i.scope?.kind === 'rule' && i.scope.item.model.name === model);
@@ -230,15 +207,29 @@ export const findRuleCommand: Command = {
   ].join('\n'),
   usage: 'eligo find-rule FILE --model NAME [--task TASK] [--budget 60s] [--hardware loihi2|spinnaker2|brainscales2|FILE] [--method anneal|mcts|auto] [--steps T] [--samples K] [--seed S] [--batch B] [--min-updates N] [--reference-updates N] [--max-trained K] [--rungs R] [--write] [--json]',
   options: {
-    model: { type: 'string' }, budget: { type: 'string' }, hardware: { type: 'string' }, steps: { type: 'string' }, samples: { type: 'string' },
-    seed: { type: 'string' }, write: { type: 'boolean' }, json: { type: 'boolean' }, 'max-memory': { type: 'string' }, quiet: { type: 'boolean' },
-    task: { type: 'string' }, method: { type: 'string' }, batch: { type: 'string' }, 'min-updates': { type: 'string' }, 'reference-updates': { type: 'string' },
-    'max-trained': { type: 'string' }, rungs: { type: 'string' },
+    model: { type: 'string', value: 'NAME', defaultText: "the file's only model", example: 'lif', description: 'The model to find rules for.' },
+    budget: { type: 'string', value: 'DURATION', default: '60s', example: '1.5h', description: 'Time for the search; it stops there and prints the front found so far.' },
+    hardware: HARDWARE_OPTION,
+    steps: { type: 'string', value: 'T', default: '100', example: '200', description: 'Sequence length for memory and alignment.' },
+    samples: { type: 'string', value: 'K', default: '2', example: '4', description: 'Random sequences the alignment with BPTT is averaged over.' },
+    seed: { type: 'string', value: 'S', default: '1', example: '7', description: 'Seed of the search and of the alignment sequences.' },
+    write: { type: 'boolean', description: 'Append the front to FILE as rule items (refused if FILE changed during the search).' },
+    json: { type: 'boolean', description: 'Print {"model", "front": [...]} as JSON.' },
+    'max-memory': { type: 'string', value: 'SIZE', default: '512MiB', example: '2GiB', description: 'Rules needing more memory than this are not evaluated.' },
+    quiet: { type: 'boolean', description: 'No progress lines on stderr.' },
+    task: { type: 'string', value: 'TASK', defaultText: 'none: cost against alignment on random sequences', example: 'evidence:T=100', description: 'Measure alignment on this task along a BPTT run and train the promising rules on it (the syntax of eligo train).' },
+    method: { type: 'string', value: 'NAME', default: 'auto', example: 'mcts', description: `How to search spaces too large to enumerate: ${METHODS.join(', ')} (auto: annealing, the better one at equal time in the discovery benchmark).` },
+    batch: { type: 'string', value: 'B', default: '16', example: '32', description: 'Sequences per update when rules are trained.' },
+    'min-updates': { type: 'string', value: 'N', default: '10', example: '20', description: 'Updates of the first (briefest) training round.' },
+    'reference-updates': { type: 'string', value: 'N', default: '100', example: '300', description: 'Updates of the BPTT reference run whose checkpoints alignment is measured at.' },
+    'max-trained': { type: 'string', value: 'K', default: '9', example: '20', description: 'Most candidates trained in the first round.' },
+    rungs: { type: 'string', value: 'R', default: '3', example: '4', description: 'Rounds of successive halving (each trains the best third three times longer).' },
   },
+  examples: ['eligo find-rule examples/lif.eligo --model lif --budget 30s', 'eligo find-rule examples/alif.eligo --model alif --hardware loihi2 --write'],
   async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo find-rule: give a FILE (see 'eligo find-rule --help')");
-    const budgetMs = parseDuration(str(values.budget), 60_000);
+    const budgetMs = durationOption(str(values.budget), 'budget', 60_000);
     const steps = intOption(values.steps, 'steps', 100, 1, 1_000_000);
     const samples = intOption(values.samples, 'samples', 2, 1, 100);
     const seed = intOption(values.seed, 'seed', 1, 0, 2 ** 31);
@@ -247,12 +238,12 @@ export const findRuleCommand: Command = {
     const referenceUpdates = intOption(values['reference-updates'], 'reference-updates', 100, 1, 1_000_000);
     const maxTrained = intOption(values['max-trained'], 'max-trained', 9, 1, 10_000);
     const rungs = values.rungs === undefined ? undefined : intOption(values.rungs, 'rungs', 3, 1, 100);
-    const maxBytes = parseBytesOption(str(values['max-memory']), 512 * 1024 ** 2);
-    const methodName = str(values.method) ?? 'auto';
-    if (!(METHODS as readonly string[]).includes(methodName)) throw new CliError(`--method must be one of ${METHODS.join(', ')}, got '${methodName}'`);
-    const profile = loadProfile(str(values.hardware));
+    const methodName: MethodName = choiceOption(values.method, 'method', METHODS) ?? 'auto';
     const task = str(values.task);
-    const text = readSource(file);
+    const maxBytes = sizeOption(str(values['max-memory']), 'max-memory', 512 * 1024 ** 2);
+    const profile = hardwareOption(str(values.hardware));
+    const source = readSourceFile(file);
+    const text = source.text;
     const c = compile(text);
     const model = modelOf(c, file, str(values.model));
     const ctx = modelContext(c, model);
@@ -265,7 +256,7 @@ export const findRuleCommand: Command = {
     const onInt = (): void => ac.abort();
     process.once('SIGINT', onInt);
     const t0 = Date.now();
-    const search = searchFor(methodName as MethodName, profile !== undefined);
+    const search = searchFor(methodName, profile !== undefined);
     let result;
     try {
       result = await discoverRules(ctx, {
@@ -282,6 +273,7 @@ export const findRuleCommand: Command = {
       process.removeListener('SIGINT', onInt);
     }
     const taken = new Set<string>();
+    let writeError: CliError | undefined;
     const names = new Map(result.front.map((f) => [f, values.write ? freshName(c, taken, f.ruleName) : f.ruleName]));
     const textOf = (f: Discovered): string => {
       const t = f.text.replace(`rule ${f.ruleName} for`, `rule ${names.get(f)!} for`);
@@ -291,8 +283,15 @@ export const findRuleCommand: Command = {
       return k < 0 ? t : `${t.slice(0, k)}\n${extra.join('\n')}${t.slice(k)}`;
     };
     if (values.write && result.front.length) {
+      // The whole new text through a temporary file and a rename, and only if FILE is still what was read.
       const block = result.front.map(textOf).join('\n\n');
-      appendFileSync(file, `${text.endsWith('\n') ? '' : '\n'}\n${block}\n`);
+      try {
+        writeTextFileAtomic(file, `${text}${text.endsWith('\n') ? '' : '\n'}\n${block}\n`, { unchangedSince: source.fingerprint, bom: source.bom });
+      } catch (e) {
+        if (!(e instanceof EligoError)) throw e;
+        // Refused or failed: the front is still printed below, then the refusal.
+        writeError = new CliError(`eligo find-rule: ${e.message}; the rules found are printed above, add them by hand or run again`, e.code === 'file.changed' ? 1 : 2);
+      }
     }
     if (values.json) {
       process.stdout.write(`${JSON.stringify({
@@ -307,6 +306,7 @@ export const findRuleCommand: Command = {
           alignmentOnTask: f.alignmentOnTask,
         })),
       })}\n`);
+      if (writeError) throw writeError;
       return 0;
     }
     const how = result.method === 'enumeration' ? 'enumerated' : `${result.method} over`;
@@ -331,6 +331,7 @@ export const findRuleCommand: Command = {
       const unfit = result.evaluated.filter((e) => e.hardware && !e.hardware.fits);
       if (unfit.length) process.stdout.write(`${unfit.length} evaluated rule${unfit.length === 1 ? '' : 's'} do not fit ${profile.name}, e.g. ${unfit[0]!.known ?? unfit[0]!.ruleName}: ${unfit[0]!.hardware!.reasons[0]}\n`);
     }
+    if (writeError) throw writeError;
     if (values.write) process.stdout.write(`\nappended ${result.front.length} rule${result.front.length === 1 ? '' : 's'} to ${file}\n`);
     return 0;
   },

@@ -13,6 +13,7 @@
 // folder, trains from the start to the same result.
 
 import { train, TrainError, type TrainReport } from '../train/train.js';
+import { EligoError } from '../util/errors.js';
 
 export interface CandidatePayload {
   readonly version: 1;
@@ -49,10 +50,9 @@ export interface CandidateResult {
   readonly message?: string;
 }
 
-export class PayloadError extends Error {
+export class PayloadError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'PayloadError';
+    super('discovery.payload', message);
   }
 }
 

@@ -36,6 +36,7 @@ import { makeTask, TaskError, type Task } from '../train/tasks/index.js';
 import { trainCandidate, TrainError, type CandidatePayload, type CandidateResult } from './candidate.js';
 import { referenceRun, type ReferenceRun } from './reference.js';
 import { taskSamples, withParams } from './taskSamples.js';
+import { EligoError } from '../util/errors.js';
 
 export interface DiscoverOptions {
   readonly budgetMs: number;
@@ -112,10 +113,9 @@ export interface DiscoverResult extends Omit<FindResult, 'front' | 'evaluated'> 
   readonly notes: readonly string[];
 }
 
-export class DiscoverError extends Error {
+export class DiscoverError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'DiscoverError';
+    super('discovery.input', message);
   }
 }
 

@@ -19,6 +19,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Rng } from '../graph/random.js';
+import { EligoError } from '../util/errors.js';
 
 export const RULE_FEATURES = 13;
 export const ACTIONS = 3;
@@ -110,10 +111,9 @@ export function serializeRuleNet(w: RuleNetWeights, training: Record<string, unk
   return `${JSON.stringify(f, null, 1)}\n`;
 }
 
-export class RuleAgentError extends Error {
+export class RuleAgentError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'RuleAgentError';
+    super('discovery.agent', message);
   }
 }
 

@@ -13,10 +13,11 @@ import { LOSS_WEIGHT, lossWeights } from '../lang/lossWindow.js';
 import type { Attrs, Graph, Op, Shape, Surrogate, Vertex, VertexRole } from './types.js';
 import { evaluate } from './evaluate.js';
 import { sizeOf } from './types.js';
+import { EligoError } from '../util/errors.js';
 
-export class BuildError extends Error {
+export class BuildError extends EligoError {
   constructor(message: string, readonly range: Range) {
-    super(message);
+    super('graph.build', message);
   }
 }
 

@@ -15,10 +15,11 @@ import { surrogatePsi, type SurrogateOps } from '../lang/surrogates.js';
 /** The step H(x) inside a gradient graph (relu′, max′): a surrogate so sharp it is H's derivative almost everywhere (0). */
 const HEAVISIDE: Surrogate = { kind: 'exponential', slope: 1e9, scale: 1 };
 import { sizeOf } from './types.js';
+import { EligoError } from '../util/errors.js';
 
-export class GradError extends Error {
+export class GradError extends EligoError {
   constructor(message: string, readonly range: Range) {
-    super(message);
+    super('graph.grad', message);
   }
 }
 

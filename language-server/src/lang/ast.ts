@@ -227,7 +227,9 @@ export interface ModelItem extends Node {
   readonly body: readonly ModelStmt[];
 }
 
-export type ApproxKind = 'zero' | 'diagonal' | 'dense' | 'stop';
+import type { ApproxKind } from './approximations.js';
+
+export type { ApproxKind };
 
 /** `approximate d(u[t+1])/d(z) = 0` */
 export interface ApproxStmt extends Node {

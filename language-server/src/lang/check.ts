@@ -12,6 +12,7 @@ import type {
 } from './ast.js';
 import { BUILTINS, INITIALISERS } from './builtins.js';
 import { didYouMean } from './suggest.js';
+import { formatBytes, SIZE_UNITS } from '../util/units.js';
 import {
   readKey, type Checked, type FunctionScope, type HiddenState, type Initialiser, type ItemScope, type LossWindow, type ModelScope, type StepEquation, type Symbol,
 } from './symbols.js';
@@ -260,6 +261,16 @@ class Checker {
     if (updates.has('dt') || (!scope.has('dt') && [...updates.values()].some((u) => u.kind === 'ode'))) {
       for (const u of updates.values()) {
         if (u.kind === 'ode') this.error(u.range, 'ode.no-dt', `'d${u.target.name}/dt' needs a time step: add 'const dt = 1' to the model`);
+      }
+    }
+    // dt ≤ 0 (or not finite) makes every `du/dt` step meaningless: dt = 0 freezes the states at
+    // their initial values, so a model would train on constants; a negative dt runs time backwards.
+    const dtSym = scope.get('dt');
+    if (dtSym?.kind === 'const' && dtSym.value !== undefined && !(dtSym.value > 0 && Number.isFinite(dtSym.value))) {
+      for (const u of updates.values()) {
+        if (u.kind !== 'ode') continue;
+        this.error(u.range, 'ode.bad-dt', `'d${u.target.name}/dt' needs a positive, finite time step; dt = ${dtSym.value} ${dtSym.value === 0 ? `would leave ${u.target.name} at its initial value forever` : 'is not one'}`,
+          [{ range: dtSym.decl, message: 'dt is defined here' }]);
       }
     }
 
@@ -658,7 +669,7 @@ class Checker {
         case 'limit':
           if (stmt.what.name !== 'memory') this.error(stmt.what.range, 'rule.unknown-limit', `unknown limit '${stmt.what.name}': write 'limit memory 128 KiB'`);
           if (stmt.unit && memoryUnit(stmt.unit.name) === undefined) {
-            this.error(stmt.unit.range, 'rule.unknown-unit', `unknown unit '${stmt.unit.name}' (B, KB, KiB, MB, MiB, GB, GiB)`);
+            this.error(stmt.unit.range, 'rule.unknown-unit', `unknown unit '${stmt.unit.name}' (${Object.keys(SIZE_UNITS).join(', ')})`);
           }
           if (!(stmt.value > 0)) this.error(stmt.range, 'rule.limit-range', 'a memory limit must be positive');
           break;
@@ -1420,16 +1431,9 @@ export function walk(root: Expr, visit: (e: Expr) => void): void {
   }
 }
 
+/** Bytes per unit as a rule writes it (`limit memory 128 KiB`): util/units.ts's table, units spelt as written. */
 export function memoryUnit(unit: string): number | undefined {
-  const units: Record<string, number> = { B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
-  return units[unit];
+  return Object.hasOwn(SIZE_UNITS, unit) ? SIZE_UNITS[unit] : undefined;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
+export { formatBytes };

@@ -8,14 +8,14 @@
 
 import type { Range } from './ast.js';
 import type { LossWindow } from './symbols.js';
+import { EligoError } from '../util/errors.js';
 
 /** The data leaf that carries w_t into a model step graph when the loss has a clause. */
 export const LOSS_WEIGHT = 'loss_weight';
 
-export class LossWindowError extends Error {
+export class LossWindowError extends EligoError {
   constructor(message: string, readonly range?: Range) {
-    super(message);
-    this.name = 'LossWindowError';
+    super('lang.loss-window', message);
   }
 }
 

@@ -17,6 +17,7 @@ import type {
   LossWhen, ObjectiveStmt, Program, Range, RelatedInfo, ReturnStmt, Role, RuleItem, RuleStmt, Schedule, ScheduleStmt,
   ShapeAnnot, Subscript, SurrogateDecl, TimeRef, VarDecl,
 } from './ast.js';
+import { APPROXIMATION_LIST, approximationOf } from './approximations.js';
 import { K_EOF, K_IDENT, K_NEWLINE, K_NUMBER, K_PUNCT, lexStream, type TokenStream } from './lexer.js';
 
 /** Stable issue codes of the parser and lexer; code actions key off these. */
@@ -822,21 +823,21 @@ class Parser {
 
   // ------------------------------------------------------------ rule statements
 
-  /** `approximate d(u[t+1])/d(z) = 0 | diagonal | dense | stop` */
+  /** `approximate d(u[t+1])/d(z) = KIND`, KIND one of lang/approximations.ts (0, diagonal, dense, stop) */
   private parseApprox(): ApproxStmt | undefined {
     const kw = this.next();
     const of = this.parseDRef('d(u[t+1])');
     if (!of) return undefined;
     if (this.expectPunct(SLASH, `'/d(…)' as in d(u[t+1])/d(z)`) === undefined) return undefined;
     const wrt = this.parseDRef('d(z)');
-    if (!wrt || this.expectPunct(EQ, "'=' and 0, diagonal, dense or stop") === undefined) return undefined;
+    if (!wrt || this.expectPunct(EQ, `'=' and ${APPROXIMATION_LIST}`) === undefined) return undefined;
     const i = this.cur();
     const w = this.word(i);
     let approx: ApproxKind | undefined;
-    if (this.kinds[i] === K_NUMBER && this.ts.values[i] === 0) approx = 'zero';
-    else if (w === 'diagonal' || w === 'dense' || w === 'stop') approx = w;
+    if (this.kinds[i] === K_NUMBER && this.ts.values[i] === 0) approx = approximationOf('0');
+    else if (w) approx = approximationOf(w);
     if (!approx) {
-      this.expected('0, diagonal, dense or stop');
+      this.expected(APPROXIMATION_LIST);
       return undefined;
     }
     this.next();

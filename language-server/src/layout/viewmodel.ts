@@ -8,6 +8,7 @@
 import type { GraphHostMessage } from '../protocol.js';
 import type { VertexRole } from '../graph/types.js';
 import type { LspRange } from '../lang/source.js';
+import type { ApproxKind } from '../lang/approximations.js';
 
 export interface Point {
   readonly x: number;
@@ -184,7 +185,7 @@ export interface RuleBlockView {
   readonly of: string;
   /** `z` */
   readonly wrt: string;
-  readonly kind: 'zero' | 'diagonal' | 'dense' | 'stop';
+  readonly kind: ApproxKind;
   /** The graph edges (vertex pairs) that carry this block. */
   readonly pairs: readonly (readonly [number, number])[];
   readonly range: LspRange;

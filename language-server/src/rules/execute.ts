@@ -6,6 +6,7 @@
 import { sizeOf, type Shape, type Tensor } from '../graph/types.js';
 import type { StepEvaluator } from './blocks.js';
 import type { BlockForm, BlockValues, OnlineProgram, TraceStorage } from './program.js';
+import { EligoError } from '../util/errors.js';
 
 /** A trace-like value: a sensitivity d(state)/d(param) in one of the trace storages. */
 export interface TraceValue {
@@ -173,10 +174,9 @@ export interface RunInput {
 }
 
 /** A run stopped by its signal or deadline. */
-export class StoppedError extends Error {
+export class StoppedError extends EligoError {
   constructor() {
-    super('stopped');
-    this.name = 'StoppedError';
+    super('rules.stopped', 'stopped');
   }
 }
 

@@ -27,6 +27,7 @@ import { prepareRule, type ModelContext, type PreparedRule } from './model.js';
 import { ruleText, type RuleSpec } from './rule.js';
 import type { Approximation } from './blocks.js';
 import { Rng } from '../graph/random.js';
+import { formatBytes as fmtBytes } from '../util/units.js';
 
 export type BlockChoice = 'keep' | 'diagonal' | 'zero';
 
@@ -404,11 +405,4 @@ export function randomAlignmentSet(ctx: ModelContext, steps: number, samples: nu
   // The samples' exact blocks, recorded once and replayed by every rule (when they fit).
   const tapes = sampleTapes(ctx, s, maxTapeBytes);
   return { label: 'initial', updates: 0, samples: s, ...(tapes ? { tapes } : {}), exact: exactGradients(ctx, s, tapes) };
-}
-
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
 }

@@ -24,6 +24,7 @@ import { makeSparsity, toDense, type SparseJacobian, type Sparsity } from '../ad
 import { validateOrder } from '../ad/orders.js';
 import type { Block, StepEvaluator, StepStructure } from './blocks.js';
 import { blockAsTrace, checkStop, contract, dataAt, vjp, zeroStates, pairDims, type RunInput } from './execute.js';
+import { EligoError } from '../util/errors.js';
 
 // ------------------------------------------------------------ the unrolled equation graph
 
@@ -99,10 +100,9 @@ export function equationGraph(structure: StepStructure, blocks: readonly Block[]
   };
 }
 
-export class ScheduleError extends Error {
+export class ScheduleError extends EligoError {
   constructor(message: string, readonly equation?: string) {
-    super(message);
-    this.name = 'ScheduleError';
+    super('rules.schedule', message);
   }
 }
 

@@ -14,6 +14,7 @@ import { guarded, type ServerContext } from './context.js';
 import { fmtNumber, fmtShape } from './convert.js';
 import type { Snapshot } from './documents.js';
 import { programItemAt } from './locate.js';
+import { APPROXIMATION_WORDS } from '../lang/approximations.js';
 
 const STATEMENT_KEYWORDS: Record<'file' | Item['kind'], readonly string[]> = {
   file: ['function', 'model', 'rule', 'dim', 'const', 'let'],
@@ -92,7 +93,7 @@ export function completions(snap: Snapshot, offset: number): CompletionItem[] {
   if (/^\s*schedule\s+\w*$/.test(prefix)) return words(['online', 'reverse', 'forward', 'order'], 'schedule');
   if (/^\s*objective\s+\w*$/.test(prefix)) return words(['multiplications', 'memory', 'time'], 'objective');
   if (/^\s*limit\s+\w*$/.test(prefix)) return words(['memory'], 'limit');
-  if (/^\s*approximate\b.*=\s*\w*$/.test(prefix)) return words(['0', 'diagonal', 'dense', 'stop'], 'approximation');
+  if (/^\s*approximate\b.*=\s*\w*$/.test(prefix)) return words([...APPROXIMATION_WORDS], 'approximation');
   if (/\brule\s+\w+\s+for\s+\w*$/.test(prefix) || /^\s*(let\s+\w+\s*=\s*)?grad\(\w*$/.test(prefix)) {
     const want = /\bfor\s+\w*$/.test(prefix) ? 'model' : 'function';
     return c.items.filter((i) => i.kind === want).map((i) => ({ label: i.name, kind: CompletionItemKind.Module, detail: i.kind }));

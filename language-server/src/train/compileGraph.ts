@@ -17,6 +17,7 @@ import { broadcastAxes, concatAxis, reduceAxes, transposePerm } from '../graph/e
 import { sizeOf, type Graph, type Surrogate, type Vertex } from '../graph/types.js';
 import { surrogatePsi, type SurrogateOps } from '../lang/surrogates.js';
 import type { Tf } from './backend.js';
+import { EligoError } from '../util/errors.js';
 
 export type T = TfTensor;
 
@@ -36,10 +37,9 @@ export interface Value {
 
 type VertexFn = (ops: readonly Value[], B: number) => T;
 
-export class CompileError extends Error {
+export class CompileError extends EligoError {
   constructor(message: string, readonly vertex?: number) {
-    super(message);
-    this.name = 'CompileError';
+    super('train.compile', message);
   }
 }
 

@@ -10,6 +10,7 @@ import { sizeOf, type Shape, type Tensor } from '../graph/types.js';
 import type { ModelScope } from '../lang/symbols.js';
 import type { Tf } from './backend.js';
 import { broadcastTo, compileGraph, type CompiledGraph, type CompileOptions, type T, type Value } from './compileGraph.js';
+import { EligoError } from '../util/errors.js';
 
 export interface NamedLeaf {
   readonly name: string;
@@ -48,10 +49,9 @@ export interface ModelSpec {
   readonly prediction?: number;
 }
 
-export class ModelError extends Error {
+export class ModelError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ModelError';
+    super('train.model', message);
   }
 }
 

@@ -33,6 +33,7 @@ import { sizeOf, type Shape } from '../graph/types.js';
 import type { Tf } from './backend.js';
 import { broadcastTo, stopGradientOp, zerosOf, type Value } from './compileGraph.js';
 import type { ModelSpec, StepModel } from './model.js';
+import { EligoError } from '../util/errors.js';
 
 type T = TfTensor;
 
@@ -56,10 +57,9 @@ interface TraceValue {
 
 const RANK: Record<TraceStorage, number> = { shared: 0, row: 1, dense: 2 };
 
-export class OnlineError extends Error {
+export class OnlineError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'OnlineError';
+    super('train.online', message);
   }
 }
 

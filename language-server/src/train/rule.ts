@@ -12,6 +12,7 @@ import type { OnlineProgram } from '../rules/program.js';
 import { ruleSpec, type RuleSpec } from '../rules/rule.js';
 import { stopKey } from './compileGraph.js';
 import type { ModelSpec } from './model.js';
+import { EligoError } from '../util/errors.js';
 
 export type Method =
   /**
@@ -30,10 +31,9 @@ export interface ResolvedRule {
   readonly spec?: RuleSpec;
 }
 
-export class RuleError extends Error {
+export class RuleError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'RuleError';
+    super('train.rule', message);
   }
 }
 

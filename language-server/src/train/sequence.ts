@@ -9,12 +9,12 @@ import type { T } from './compileGraph.js';
 import type { StepModel } from './model.js';
 import type { OnlineExecutor } from './online.js';
 import type { Batch, Task } from './tasks/types.js';
+import { EligoError } from '../util/errors.js';
 
 /** Thrown from inside a batch when the run is cancelled; the batch's work is discarded. */
-export class Cancelled extends Error {
+export class Cancelled extends EligoError {
   constructor() {
-    super('cancelled');
-    this.name = 'Cancelled';
+    super('train.cancelled', 'cancelled');
   }
 }
 

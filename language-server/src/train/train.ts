@@ -28,6 +28,7 @@ import { makeTask, TaskError, type Task } from './tasks/index.js';
 import { withLossWindow } from './tasks/window.js';
 import { sequenceActivity } from './activity.js';
 import type { TrainActivity } from '../protocol.js';
+import { EligoError } from '../util/errors.js';
 
 export interface TrainOptions {
   /** The .eligo source. */
@@ -169,10 +170,9 @@ export interface TrainReport {
 }
 
 /** A run that cannot start or must stop; the message says what to change. */
-export class TrainError extends Error {
+export class TrainError extends EligoError {
   constructor(message: string, readonly estimateBytes?: number) {
-    super(message);
-    this.name = 'TrainError';
+    super('train.refused', message);
   }
 }
 

@@ -29,6 +29,7 @@ import { sizeOf } from '../../graph/types.js';
 import type { ModelSpec } from '../model.js';
 import { at, coneOf, GraphCode, partialReads, type Slot } from './codegen.js';
 import { fuseParam } from './fused.js';
+import { EligoError } from '../../util/errors.js';
 
 export type StepMode = 'forward' | 'online' | 'bptt';
 
@@ -65,10 +66,9 @@ export interface CompileStepOptions {
   readonly unfused?: boolean;
 }
 
-export class StepCompileError extends Error {
+export class StepCompileError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'StepCompileError';
+    super('train.compile', message);
   }
 }
 

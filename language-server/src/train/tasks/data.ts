@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Rng } from '../../graph/random.js';
-import { checkKeys, param, type TaskParams } from './generated.js';
+import { param, type TaskParams } from './generated.js';
 import { BatchBuilder, needClasses, TaskError, type Task, type TaskContext } from './types.js';
 
 // ------------------------------------------------------------ IDX
@@ -98,7 +98,6 @@ export type ImageOrder = 'rows' | 'permuted';
  * over the last `window` steps.
  */
 export function imageSequenceTask(ctx: TaskContext, p: TaskParams, name: string, order: ImageOrder, train: ImageSet, test: ImageSet, source: string): Task {
-  checkKeys(p, name, ['T', 'window', 'train', 'test']);
   const pixels = train.rows * train.cols;
   if (test.rows * test.cols !== pixels) throw new TaskError(`${name}: train samples have ${pixels} values but test samples ${test.rows * test.cols}`);
   let chunks: number;

@@ -2,6 +2,8 @@
 // for the model's `input` and `target` (time-major float32), a loss weight per
 // step (which steps count), and labels where the task is a classification.
 
+import { EligoError } from '../../util/errors.js';
+
 /** One batch, time-major: element (t, b, i) of x is x[(t * size + b) * nIn + i]. */
 export interface Batch {
   /** B: sequences in the batch. */
@@ -64,10 +66,9 @@ export interface TaskContext {
 }
 
 /** A task that cannot be built for this model or these settings; the message says what to change. */
-export class TaskError extends Error {
+export class TaskError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'TaskError';
+    super('train.task', message);
   }
 }
 
