@@ -6,11 +6,12 @@ import { checkCommand } from './cli/check.js';
 import { CliError, helpText, parseCommandArgs, type Command } from './cli/common.js';
 import { evalCommand } from './cli/eval.js';
 import { graphCommand } from './cli/graph.js';
+import { exportCommand, importCommand } from './cli/interop.js';
 import { findRuleCommand, rulesCommand } from './cli/rules.js';
 import { searchCommand } from './cli/search.js';
 import { trainCommand } from './cli/train.js';
 
-const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand];
+const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand, importCommand, exportCommand];
 
 export function registerCommand(cmd: Command): void {
   commands.push(cmd);

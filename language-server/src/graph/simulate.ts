@@ -3,7 +3,7 @@
 // reference semantics that the TensorFlow.js runtime (train/) must match.
 
 import type { Range } from '../lang/ast.js';
-import type { ModelScope, Initialiser } from '../lang/symbols.js';
+import type { ItemScope, ModelScope, Initialiser } from '../lang/symbols.js';
 import type { ModelStepGraph } from './build.js';
 import { evaluate } from './evaluate.js';
 import { Rng } from './random.js';
@@ -45,6 +45,25 @@ export function initialise(init: Initialiser, shape: Shape, rng: Rng): Tensor {
       break;
   }
   return { shape, data };
+}
+
+/**
+ * Sets the values of `data(…)` params from `values` (by param name), e.g. values
+ * loaded by interop/paramData.ts in another thread. Returns the names set.
+ */
+export function attachParamValues(scopes: Iterable<ItemScope>, values: ReadonlyMap<string, Float64Array>): string[] {
+  const set: string[] = [];
+  for (const scope of scopes) {
+    if (scope.kind !== 'model') continue;
+    for (const [name, init] of scope.initialisers) {
+      const v = values.get(name);
+      if (init.kind === 'data' && v) {
+        init.values = v;
+        set.push(name);
+      }
+    }
+  }
+  return set;
 }
 
 export function initialParams(scope: ModelScope, seed: number): Map<string, Tensor> {

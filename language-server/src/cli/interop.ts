@@ -1,0 +1,176 @@
+// `eligo import nir …` and `eligo export nir|lava|torch …`: the bridges of
+// interop/, presented. Every output goes through interop/files.ts: an
+// existing file is kept unless --force, and nothing is written on failure.
+
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { compile, findItem, ItemError, type Compiled } from '../compile.js';
+import { Hdf5Error } from '../interop/hdf5.js';
+import { OutputExistsError, writeOutputs, type OutputFile } from '../interop/files.js';
+import { checkImport } from '../interop/nir/check.js';
+import { importNir, num, type Method } from '../interop/nir/import.js';
+import { readNir } from '../interop/nir/read.js';
+import { NirError } from '../interop/nir/types.js';
+import { loadParamData, writeParamData } from '../interop/paramData.js';
+import { CliError, formatDiagnostic, intOption, readSource, str, type Command } from './common.js';
+import { runExport } from './exporters.js';
+
+function numberOpt(v: unknown, name: string, def: number | undefined): number | undefined {
+  if (v === undefined) return def;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new CliError(`--${name} must be a positive number, got '${String(v)}'`);
+  return x;
+}
+
+function methodOpt(v: unknown): Method {
+  if (v === undefined || v === 'exact') return 'exact';
+  if (v === 'euler') return 'euler';
+  throw new CliError(`--method must be exact or euler, got '${String(v)}'`);
+}
+
+/** Writes outputs, turning an existing target into the usage error that asks for --force. */
+async function write(files: OutputFile[], force: boolean): Promise<void> {
+  try {
+    await writeOutputs(files, force);
+  } catch (e) {
+    if (e instanceof OutputExistsError) throw new CliError(`eligo: ${e.message}`, 2);
+    if (e instanceof Hdf5Error) throw new CliError(`eligo: ${e.message}`, 2);
+    throw e;
+  }
+}
+
+/**
+ * Compiles FILE and loads the values of its `data(…)` params from files next
+ * to it; located errors (exit 1) when a reference cannot be loaded.
+ */
+export async function compileWithData(file: string): Promise<Compiled> {
+  const c = compile(readSource(file));
+  const problems = await loadParamData(c, { baseDir: dirname(resolve(file)), trusted: true });
+  if (problems.length) {
+    const lines = problems.map((p) => formatDiagnostic(file, c.lines, { range: p.range, severity: 'error', message: p.message, code: p.code }));
+    throw new CliError(lines.join('\n'), 1);
+  }
+  return c;
+}
+
+/** The values of FILE's `data(…)` params by name (for engines that compile the text again, in a worker). */
+export async function paramValuesOf(file: string): Promise<Map<string, Float64Array>> {
+  const c = await compileWithData(file);
+  const out = new Map<string, Float64Array>();
+  for (const scope of c.checked.items.values()) {
+    if (scope.kind !== 'model') continue;
+    for (const [name, init] of scope.initialisers) if (init.kind === 'data' && init.values) out.set(name, init.values);
+  }
+  return out;
+}
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: [
+    'Import a NIR graph (HDF5, as snnTorch, Norse, Lava-DL, Rockpool, Sinabs, Spyx … write it) as an Eligo model.',
+    'Writes FILE.eligo and, next to it, FILE.params.h5 with the weights (the model reads them with data(…)).',
+    'Options:',
+    '  --out FILE.eligo     the model file to write (required)',
+    '  --dt SECONDS         time step of the discretisation (default 0.001; use the one the network was trained with)',
+    '  --method exact|euler exact exponential integration (default, as du/dt does) or forward Euler (snnTorch\'s convention)',
+    '  --model NAME         name of the model item (default: the output file\'s name)',
+    '  --check              simulate the imported model and the NIR equations on random input; report the largest difference',
+    '  --steps T            steps of the check (default 100)',
+    '  --force              overwrite existing output files',
+    '  --json               print the mapping and the check as JSON',
+  ].join('\n'),
+  usage: 'eligo import nir FILE.nir --out FILE.eligo [--dt S] [--method exact|euler] [--model NAME] [--check] [--steps T] [--force] [--json]',
+  options: {
+    out: { type: 'string' }, dt: { type: 'string' }, method: { type: 'string' }, model: { type: 'string' }, check: { type: 'boolean' },
+    steps: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' },
+  },
+  async run({ values, positionals }) {
+    const [format, file] = positionals;
+    if (format !== 'nir') throw new CliError(`eligo import: the first argument is the format; only 'nir' is supported${format ? `, got '${format}'` : ''} (see 'eligo import --help')`);
+    if (!file) throw new CliError("eligo import nir: give a FILE.nir (see 'eligo import --help')");
+    const out = str(values.out);
+    if (!out) throw new CliError('eligo import nir: give --out FILE.eligo');
+    if (extname(out) !== '.eligo') throw new CliError(`eligo import nir: --out must end in .eligo, got '${out}'`);
+    const dtGiven = values.dt !== undefined;
+    const dt = numberOpt(values.dt, 'dt', 1e-3)!;
+    const method = methodOpt(values.method);
+    const steps = intOption(values.steps, 'steps', 100, 1, 100000);
+    const base = basename(out, '.eligo');
+    const modelName = str(values.model) ?? (base.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(?=[0-9])/, 'm') || 'nir');
+    const dataName = `${base}.params.h5`;
+    let nir, result;
+    try {
+      nir = await readNir(file);
+      result = importNir(nir, { dt, method, modelName, dataFile: dataName, source: basename(file) });
+    } catch (e) {
+      if (e instanceof NirError || e instanceof Hdf5Error) throw new CliError(`eligo import nir: ${e.message}`, 2);
+      throw e;
+    }
+    const check = values.check ? checkImport(nir, result, { steps }) : undefined;
+    const scale = check ? Math.max(1, ...check.perState.map((p) => p.scale)) : 1;
+    const checkFailed = check !== undefined && check.maxDifference > 1e-6 * scale;
+    if (!checkFailed) {
+      const files: OutputFile[] = [{ path: out, write: result.text }];
+      if (result.params.size) files.push({ path: join(dirname(out), dataName), write: (tmp) => writeParamData(tmp, result.params) });
+      await write(files, values.force === true);
+    }
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ model: result.model, out, data: result.params.size ? join(dirname(out), dataName) : null, dt, method, mapping: result.mapping, check: check ?? null, written: !checkFailed })}\n`);
+      return checkFailed ? 1 : 0;
+    }
+    process.stdout.write(`${file} (NIR ${nir.version}): ${nir.graph.nodes.size} nodes, ${nir.graph.edges.length} edges → model '${result.model}' at dt = ${num(dt)}${dtGiven ? '' : ' (the default: give --dt to match the framework that wrote the file)'}, ${method === 'exact' ? 'exact exponential' : 'forward Euler'} integration\n`);
+    for (const m of result.mapping) process.stdout.write(`  ${m}\n`);
+    if (check) {
+      process.stdout.write(`check: ${check.steps} steps of random input (seed ${check.seed}, ${check.spikes} spikes in the NIR run): largest difference ${check.maxDifference.toExponential(3)}\n`);
+      for (const p of check.perState) process.stdout.write(`  ${p.node}.${p.state} (${p.eligo}): ${p.maxDifference.toExponential(3)}${p.maxDifference > 0 ? ` at step ${p.step}` : ''} (values up to ${p.scale.toPrecision(4)})\n`);
+      if (checkFailed) {
+        process.stderr.write('eligo import nir: the imported model does not follow the NIR equations (difference above 1e-6 of the values); nothing written\n');
+        return 1;
+      }
+    }
+    process.stdout.write(`wrote ${out}${result.params.size ? ` and ${join(dirname(out), dataName)} (${result.params.size} arrays)` : ''}\n`);
+    return 0;
+  },
+};
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: [
+    'Export a model to NIR, or a learning rule to Lava (Loihi 2) or PyTorch.',
+    '  eligo export nir FILE --model NAME --out FILE.nir     the model as NIR nodes (which equation became which node, at what dt)',
+    '  eligo export lava FILE --model NAME --rule RULE --out rule.py   the rule as a Loihi 2 learning rule (dw string, traces)',
+    '  eligo export torch FILE --model NAME --rule RULE --out model.py   a PyTorch module: the model step, the rule\'s online update, BPTT',
+    'Options:',
+    '  --model NAME         the model (default: the file\'s first)',
+    '  --rule RULE          the rule item (lava, torch; torch without it exports BPTT only)',
+    '  --out PATH           the file to write (required)',
+    '  --dt SECONDS         NIR: the time step the model\'s per-step constants stand for (default: the model\'s const dt, else 0.001)',
+    '  --method exact|euler NIR: how a decay α maps to τ (exact: α = exp(−dt/τ), euler: α = 1 − dt/τ)',
+    '  --checkpoint DIR     NIR: parameter values from a training checkpoint instead of the initial ones',
+    '  --lr X               lava: learning rate folded into the rule\'s coefficients (default 0.01)',
+    '  --force              overwrite an existing output file',
+    '  --json               print what was written as JSON',
+  ].join('\n'),
+  usage: 'eligo export nir|lava|torch FILE [--model NAME] [--rule RULE] --out PATH [--dt S] [--method exact|euler] [--checkpoint DIR] [--lr X] [--force] [--json]',
+  options: {
+    model: { type: 'string' }, rule: { type: 'string' }, out: { type: 'string' }, dt: { type: 'string' }, method: { type: 'string' },
+    checkpoint: { type: 'string' }, lr: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' },
+  },
+  async run({ values, positionals }) {
+    const [format, file] = positionals;
+    if (format !== 'nir' && format !== 'lava' && format !== 'torch') throw new CliError(`eligo export: the first argument is the format: nir, lava or torch${format ? `, got '${format}'` : ''} (see 'eligo export --help')`);
+    if (!file) throw new CliError(`eligo export ${format}: give a FILE (see 'eligo export --help')`);
+    const out = str(values.out);
+    if (!out) throw new CliError(`eligo export ${format}: give --out PATH`);
+    const c = await compileWithData(file);
+    let model: string;
+    try {
+      const item = findItem(c, str(values.model), ['model']);
+      if (item.hasErrors) throw new CliError(`${file}: model '${item.name}' has errors; fix them first (eligo check ${file})`, 1);
+      model = item.name;
+    } catch (e) {
+      if (e instanceof ItemError) throw new CliError(`${file}: ${e.message}`, 1);
+      throw e;
+    }
+    return runExport(format, { c, file, model, out, values, write });
+  },
+};
