@@ -6,6 +6,7 @@
 // a BPTT batch runs synchronously (its forward loop polls a shared flag):
 // the worker stops within a time step and keeps the last checkpoint.
 
+import { paramValuesOf } from './interop.js';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { CliError, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
 import { fmtBytes } from '../train/memory.js';
@@ -117,6 +118,8 @@ export const trainCommand: Command = {
     const json = values.json === true;
     const tty = process.stderr.isTTY === true && !json;
     const text = readSource(file);
+    // `param … = data("…")` values are read here, next to the file, and passed to the worker.
+    const paramValues = await paramValuesOf(file);
 
     const cancel = new SharedArrayBuffer(4);
     let interrupts = 0;
@@ -150,6 +153,7 @@ export const trainCommand: Command = {
     try {
       report = await trainInWorker({
         text, file,
+        ...(paramValues.size ? { paramValues } : {}),
         ...(model !== undefined ? { model } : {}),
         ...(rule !== undefined ? { rule } : {}),
         task,
