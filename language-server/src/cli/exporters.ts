@@ -10,6 +10,12 @@ import { num, type Method } from '../interop/nir/import.js';
 import { NirError } from '../interop/nir/types.js';
 import { writeNir } from '../interop/nir/write.js';
 import { CheckpointError, loadCheckpoint } from '../train/checkpoint.js';
+import { exportLava, LavaExportError } from '../interop/lava.js';
+import { torchModule, TorchExportError } from '../interop/torch.js';
+import { ruleDiagnostics } from '../rules/diagnostics.js';
+import { LOIHI2 } from '../rules/hardware.js';
+import { modelContext, prepareRule, type ModelContext, type PreparedRule } from '../rules/model.js';
+import { ruleSpec, type RuleSpec } from '../rules/rule.js';
 import { CliError, formatDiagnostic, str } from './common.js';
 
 export interface ExportContext {
@@ -52,7 +58,84 @@ export function exportParams(c: Compiled, model: string, checkpoint: string | un
 
 export async function runExport(format: 'nir' | 'lava' | 'torch', ctx: ExportContext): Promise<number> {
   if (format === 'nir') return exportNirCommand(ctx);
-  throw new CliError(`eligo export ${format}: not available`, 2);
+  if (format === 'lava') return exportLavaCommand(ctx);
+  return exportTorchCommand(ctx);
+}
+
+/** The model's context and the named rule, prepared (approximations applied, program derived). */
+function ruleOf(ctx: ExportContext, ruleName: string | undefined, required: boolean): { mc: ModelContext; spec: RuleSpec | null; prepared: PreparedRule | null } {
+  const { c, file, model } = ctx;
+  const mc = modelContext(c, model);
+  if (ruleName === undefined) {
+    if (required) throw new CliError(`eligo export: give --rule RULE (rules for '${model}': ${rulesFor(c, model).join(', ') || 'none'})`, 2);
+    return { mc, spec: null, prepared: null };
+  }
+  const scope = c.checked.items.get(ruleName);
+  const item = c.items.find((i) => i.name === ruleName && i.kind === 'rule');
+  if (!scope || scope.kind !== 'rule' || !item) throw new CliError(`${file}: no rule '${ruleName}' (rules for '${model}': ${rulesFor(c, model).join(', ') || 'none'})`, 1);
+  if (scope.item.model.name !== model) throw new CliError(`${file}: rule '${ruleName}' is for model '${scope.item.model.name}', not '${model}'`, 1);
+  if (item.hasErrors) throw new CliError(`${file}: rule '${ruleName}' has errors; fix them first (eligo check ${file})`, 1);
+  const spec = ruleSpec(scope.item);
+  const prepared = prepareRule(mc, spec);
+  const errors = ruleDiagnostics(c, { steps: 10 }).filter((d) => d.severity === 'error' && d.range.start >= item.range.start && d.range.end <= item.range.end);
+  if (errors.length) throw new CliError(errors.map((d) => formatDiagnostic(file, c.lines, d)).join('\n'), 1);
+  return { mc, spec, prepared };
+}
+
+function rulesFor(c: Compiled, model: string): string[] {
+  return c.items.filter((i) => i.kind === 'rule' && i.scope?.kind === 'rule' && i.scope.item.model.name === model).map((i) => i.name);
+}
+
+async function exportTorchCommand(ctx: ExportContext): Promise<number> {
+  const { c, file, model, out, values, write } = ctx;
+  const { mc, spec, prepared } = ruleOf(ctx, str(values.rule), false);
+  let program = null;
+  if (spec && prepared) {
+    const exact = prepared.approx.dropped.length === 0 && prepared.approx.blocks.every((b) => b.approximation !== 'diagonal');
+    if (spec.schedule.kind === 'online') program = prepared.derived.program;
+    else if (!exact) throw new CliError(`${file}: rule '${spec.name}' approximates blocks under schedule ${spec.schedule.kind}; the PyTorch export runs online rules and exact BPTT (make it 'schedule online', or export without --rule for BPTT)`, 1);
+  }
+  let text: string;
+  try {
+    text = torchModule({ compiled: c, scope: mc.scope, graph: mc.graph, model, rule: spec?.name ?? null, program, source: file });
+  } catch (e) {
+    if (e instanceof TorchExportError) throw new CliError(`eligo export torch: ${e.message}`, 1);
+    throw e;
+  }
+  await write([{ path: out, write: text }], values.force === true);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ out, model, rule: spec?.name ?? null, online: program !== null })}\n`);
+    return 0;
+  }
+  process.stdout.write(`${model}${spec ? ` · rule ${spec.name}` : ''} → ${out}: PyTorch module (torch only, float64) with step(), ${program ? 'online_update() (the rule\'s online program), ' : ''}bptt_gradient(), train(); run 'python3 ${out} --iterations 20'\n`);
+  return 0;
+}
+
+async function exportLavaCommand(ctx: ExportContext): Promise<number> {
+  const { c, file, model, out, values, write } = ctx;
+  const { mc, spec, prepared } = ruleOf(ctx, str(values.rule), true);
+  if (!spec || !prepared) return 2;
+  const lr = values.lr !== undefined ? Number(values.lr) : 0.01;
+  if (!(lr > 0) || !Number.isFinite(lr)) throw new CliError(`--lr must be a positive number, got '${String(values.lr)}'`);
+  if (spec.schedule.kind !== 'online') throw new CliError(`${file}: rule '${spec.name}' does not fit Loihi 2: ${LOIHI2.name} learns on chip while the network runs: the rule must be online (schedule online), not store the sequence`, 1);
+  let res;
+  try {
+    res = exportLava(c, mc.scope, prepared.derived.program, spec.name ?? 'rule', { learningRate: lr });
+  } catch (e) {
+    if (e instanceof LavaExportError) throw new CliError(`${file}: ${e.message}`, 1);
+    throw e;
+  }
+  await write([{ path: out, write: res.text }], values.force === true);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ out, model, rule: spec.name, rules: res.rules.map((r) => ({ param: r.param, dw: r.dw, coefficient: r.coefficient, x1: r.x1 ?? null })), unfit: res.unfit })}\n`);
+    return 0;
+  }
+  process.stdout.write(`${model} · rule ${spec.name} → ${out}: ${res.rules.length} Loihi 2 learning rule${res.rules.length === 1 ? '' : 's'} (η = ${lr})\n`);
+  for (const r of res.rules) {
+    process.stdout.write(`  ${r.param}: dw = "${r.dw}"${r.x1 ? ` · x1 impulse ${r.x1.impulse}, tau ${Number(r.x1.tau.toPrecision(6))} steps (from ${r.x1.trace})` : ''} · coefficient ${r.coefficient.value.toExponential(3)} → ${r.coefficient.text} (error ${(100 * r.coefficient.relativeError).toFixed(2)} %)\n`);
+  }
+  for (const u of res.unfit) process.stdout.write(`  ${u.param}: no rule (${u.why})\n`);
+  return 0;
 }
 
 async function exportNirCommand({ c, file, model, out, values, write }: ExportContext): Promise<number> {
