@@ -2,17 +2,15 @@
 // interop/, presented. Every output goes through interop/files.ts: an
 // existing file is kept unless --force, and nothing is written on failure.
 
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { compile, findItem, ItemError, type Compiled } from '../compile.js';
 import { Hdf5Error } from '../interop/hdf5.js';
 import { OutputExistsError, writeOutputs, type OutputFile } from '../interop/files.js';
-import { checkImport } from '../interop/nir/check.js';
-import { importNir, num, type Method } from '../interop/nir/import.js';
-import { readNir } from '../interop/nir/read.js';
-import { NirError } from '../interop/nir/types.js';
-import { loadParamData, writeParamData } from '../interop/paramData.js';
+import { BridgeError, importBridge } from '../interop/bridges.js';
+import type { Method } from '../interop/nir/import.js';
+import { loadParamData } from '../interop/paramData.js';
 import { CliError, formatDiagnostic, intOption, readSource, str, type Command } from './common.js';
-import { runExport } from './exporters.js';
+import { bridgeFailure, outputFiles, runExport } from './exporters.js';
 
 function numberOpt(v: unknown, name: string, def: number | undefined): number | undefined {
   if (v === undefined) return def;
@@ -94,40 +92,28 @@ export const importCommand: Command = {
     const dt = numberOpt(values.dt, 'dt', 1e-3)!;
     const method = methodOpt(values.method);
     const steps = intOption(values.steps, 'steps', 100, 1, 100000);
-    const base = basename(out, '.eligo');
-    const modelName = str(values.model) ?? (base.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(?=[0-9])/, 'm') || 'nir');
-    const dataName = `${base}.params.h5`;
-    let nir, result;
+    let result;
     try {
-      nir = await readNir(file);
-      result = importNir(nir, { dt, method, modelName, dataFile: dataName, source: basename(file) });
+      result = await importBridge({
+        path: file, outName: out, dt, dtGiven, method, ...(values.check ? { checkSteps: steps } : {}),
+        ...(str(values.model) !== undefined ? { model: str(values.model)! } : {}),
+      });
     } catch (e) {
-      if (e instanceof NirError || e instanceof Hdf5Error) throw new CliError(`eligo import nir: ${e.message}`, 2);
+      if (e instanceof BridgeError) throw bridgeFailure(e, file, undefined, 'import nir');
       throw e;
     }
-    const check = values.check ? checkImport(nir, result, { steps }) : undefined;
-    const scale = check ? Math.max(1, ...check.perState.map((p) => p.scale)) : 1;
-    const checkFailed = check !== undefined && check.maxDifference > 1e-6 * scale;
-    if (!checkFailed) {
-      const files: OutputFile[] = [{ path: out, write: result.text }];
-      if (result.params.size) files.push({ path: join(dirname(out), dataName), write: (tmp) => writeParamData(tmp, result.params) });
-      await write(files, values.force === true);
-    }
+    if (!result.checkFailed) await write(outputFiles(result, out), values.force === true);
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ model: result.model, out, data: result.params.size ? join(dirname(out), dataName) : null, dt, method, mapping: result.mapping, check: check ?? null, written: !checkFailed })}\n`);
-      return checkFailed ? 1 : 0;
+      process.stdout.write(`${JSON.stringify({ out, ...result.json, written: !result.checkFailed })}\n`);
+      return result.checkFailed ? 1 : 0;
     }
-    process.stdout.write(`${file} (NIR ${nir.version}): ${nir.graph.nodes.size} nodes, ${nir.graph.edges.length} edges → model '${result.model}' at dt = ${num(dt)}${dtGiven ? '' : ' (the default: give --dt to match the framework that wrote the file)'}, ${method === 'exact' ? 'exact exponential' : 'forward Euler'} integration\n`);
-    for (const m of result.mapping) process.stdout.write(`  ${m}\n`);
-    if (check) {
-      process.stdout.write(`check: ${check.steps} steps of random input (seed ${check.seed}, ${check.spikes} spikes in the NIR run): largest difference ${check.maxDifference.toExponential(3)}\n`);
-      for (const p of check.perState) process.stdout.write(`  ${p.node}.${p.state} (${p.eligo}): ${p.maxDifference.toExponential(3)}${p.maxDifference > 0 ? ` at step ${p.step}` : ''} (values up to ${p.scale.toPrecision(4)})\n`);
-      if (checkFailed) {
-        process.stderr.write('eligo import nir: the imported model does not follow the NIR equations (difference above 1e-6 of the values); nothing written\n');
-        return 1;
-      }
+    process.stdout.write(`${result.lines.join('\n')}\n`);
+    if (result.checkFailed) {
+      process.stderr.write('eligo import nir: the imported model does not follow the NIR equations (difference above 1e-6 of the values); nothing written\n');
+      return 1;
     }
-    process.stdout.write(`wrote ${out}${result.params.size ? ` and ${join(dirname(out), dataName)} (${result.params.size} arrays)` : ''}\n`);
+    const data = result.files[1];
+    process.stdout.write(`wrote ${out}${data ? ` and ${join(dirname(out), data.name)}` : ''}\n`);
     return 0;
   },
 };

@@ -129,6 +129,13 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     spikeOf.set(v.name, { z, threshold: -c0 / lin[0]!.coef });
   }
   const spikeStates = new Set([...spikeOf.values()].map((s) => s.z));
+  // Updates that are a spike(…) but did not match: reported once above, not matched as membranes.
+  const failedSpikes = new Set<string>();
+  for (const [z, { poly }] of polys) {
+    const ms = [...poly.monos.values()];
+    if (!spikeStates.has(z) && ms.some((m) => m.atoms.some((k) => rd.atomOf(k).kind === 'spike'))) failedSpikes.add(z);
+  }
+  for (const z of failedSpikes) spikeStates.add(z);
 
   // ---- membranes and synaptic currents
   const decayOf = (a: number, what: string, range: Range): { tau: number; integrator: boolean } | undefined => {
@@ -182,6 +189,10 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     pops.push({ v, ...(s ? { z: s.z, threshold: s.threshold } : {}), node: '', type, params, currents, gain: 0, range });
     claimed.add(v);
   }
+  for (const p of pops) {
+    const bad = p.currents.flatMap((m) => m.atoms).map((k) => rd.atomOf(k)).find((a) => a.kind === 'state' && failedSpikes.has(a.name));
+    if (bad && bad.kind === 'state') problems.push({ message: `${p.v}[t+1]: reads ${bad.name}, whose spike does not map to a NIR node${p.v === 'a' || /adapt/.test(p.v) ? ' (NIR has no adaptive threshold, as in ALIF)' : ''}`, range: p.range });
+  }
   // A population whose only current is another state's t+1 value that nothing else reads: CubaLI/CubaLIF.
   const readers = new Map<string, number>();
   for (const p of pops) for (const m of p.currents) for (const k of m.atoms) readers.set(k, (readers.get(k) ?? 0) + 1);
@@ -220,9 +231,9 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
   }
 
   for (const [s, { range }] of polys) {
-    if (!claimed.has(s) && !synOf.has(s)) problems.push({ message: `${s}[t+1]: does not match a NIR neuron (LIF, LI, IF, I, CubaLIF, CubaLI)${s.startsWith('a') ? '; NIR has no adaptive threshold (ALIF)' : ''}`, range });
+    if (!claimed.has(s) && !synOf.has(s) && !problems.some((p) => p.message.startsWith(`${s}[t+1]:`))) problems.push({ message: `${s}[t+1]: does not match a NIR neuron (LIF, LI, IF, I, CubaLIF, CubaLI)${s.startsWith('a') ? '; NIR has no adaptive threshold (ALIF)' : ''}`, range });
   }
-  if (problems.length) throw new ExportError(problems);
+  if (problems.length) throw new ExportError(problems.sort((a, b) => a.range.start - b.range.start));
 
   // ---- nodes and edges
   const nodes = new Map<string, NirNode>();
