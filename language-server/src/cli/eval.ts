@@ -1,9 +1,10 @@
+import { compileWithData } from './interop.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { compile, findItem, graphOf, modelStep, ItemError } from '../compile.js';
+import { findItem, graphOf, modelStep, ItemError } from '../compile.js';
 import { evaluate } from '../graph/evaluate.js';
 import { evalComment, inputsFromJson, InputError, nest } from '../graph/inputs.js';
 import { initialParams, initialStates, randomData, simulate } from '../graph/simulate.js';
-import { CliError, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
+import { CliError, formatNumber, intOption, str, table, type Command } from './common.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -14,10 +15,11 @@ export const evalCommand: Command = {
   ].join('\n'),
   usage: 'eligo eval FILE --item NAME [--inputs JSON] [--steps T] [--seed S] [--json]',
   options: { item: { type: 'string' }, inputs: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
-  run({ values, positionals }) {
+  async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo eval: give a FILE (see 'eligo eval --help')");
-    const c = compile(readSource(file));
+    // data(…) params are read from files next to the model.
+    const c = await compileWithData(file);
     try {
       const item = findItem(c, str(values.item), ['function', 'model', 'grad']);
       if (item.kind === 'model') {

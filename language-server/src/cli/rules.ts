@@ -3,8 +3,9 @@
 // Pareto front of learning rules for the model, optionally under a hardware
 // profile, written back into the file with --write.
 
+import { compileWithData } from './interop.js';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { compile, findItem, ItemError, type Compiled } from '../compile.js';
+import { findItem, ItemError, type Compiled } from '../compile.js';
 import { alignmentSamples, exactGradients, ruleAlignment, type Alignment } from '../rules/alignment.js';
 import { symbolicScaling } from '../rules/cost.js';
 import { analyseRules, DEFAULT_MAX_MEMORY } from '../rules/diagnostics.js';
@@ -84,7 +85,7 @@ export const rulesCommand: Command = {
     model: { type: 'string' }, steps: { type: 'string' }, samples: { type: 'string' }, seed: { type: 'string' }, hardware: { type: 'string' },
     'max-memory': { type: 'string' }, program: { type: 'boolean' }, latex: { type: 'boolean' }, json: { type: 'boolean' },
   },
-  run({ values, positionals }) {
+  async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo rules: give a FILE (see 'eligo rules --help')");
     const steps = intOption(values.steps, 'steps', 50, 1, 1_000_000);
@@ -92,7 +93,7 @@ export const rulesCommand: Command = {
     const seed = intOption(values.seed, 'seed', 1, 0, 2 ** 31);
     const profile = loadProfile(str(values.hardware));
     const maxMemoryBytes = parseBytesOption(str(values['max-memory']), DEFAULT_MAX_MEMORY);
-    const c = compile(readSource(file));
+    const c = await compileWithData(file);
     const model = modelOf(c, file, str(values.model));
     const all = analyseRules(c, { steps, ...(profile ? { hardwareProfile: profile } : {}), maxMemoryBytes }).filter((r) => r.model === model);
     const rulesOfModel = c.items.filter((i) => i.kind === 'rule' && i.scope?.kind === 'rule' && i.scope.item.model.name === model);
@@ -205,7 +206,7 @@ export const findRuleCommand: Command = {
     const maxBytes = parseBytesOption(str(values['max-memory']), 512 * 1024 ** 2);
     const profile = loadProfile(str(values.hardware));
     const text = readSource(file);
-    const c = compile(text);
+    const c = await compileWithData(file);
     const model = modelOf(c, file, str(values.model));
     const ctx = modelContext(c, model);
     const ac = new AbortController();
