@@ -17,6 +17,8 @@ import { readNir } from '../language-server/src/interop/nir/read.js';
 import type { NirTensor } from '../language-server/src/interop/nir/types.js';
 import { writeNir } from '../language-server/src/interop/nir/write.js';
 import { dataPathProblem, loadParamData, writeParamData } from '../language-server/src/interop/paramData.js';
+import { exportBridge, exportParams } from '../language-server/src/interop/bridges.js';
+import { saveCheckpoint } from '../language-server/src/train/checkpoint.js';
 
 const PY = '/usr/bin/python3';
 const tmp = mkdtempSync(join(tmpdir(), 'eligo-nir-'));
@@ -179,6 +181,27 @@ print(json.dumps(out))
     assert.equal(out.warnings.length, 1);
     assert.match(out.warnings[0]!.message, /reset by subtraction/);
     assert.deepEqual(new Set(out.graph.edges.map((e) => e.join('→'))), new Set(['x→W_in', 'W_in→u', 'u→W_rec', 'W_rec→u', 'u→W_out', 'W_out→y']));
+  });
+
+  it('exports a training checkpoint\'s parameters (--checkpoint), and refuses one of another model', () => {
+    const c = compile(readFileSync('examples/lif.eligo', 'utf8'));
+    const scope = c.checked.items.get('lif');
+    assert.ok(scope && scope.kind === 'model');
+    const init = initialParams(scope, 0);
+    const trained = [...init].map(([name, t]) => ({ name, shape: t.shape, data: Float32Array.from(t.data, (x, i) => x + 0.001 * (i % 7)) }));
+    const ck = join(tmp, 'ck');
+    saveCheckpoint(ck, { model: 'lif', rule: 'eprop', task: 'correlated', seed: 0, batch: 8, step: 3, total: 3, optimizer: { kind: 'adam', learningRate: 0.005 }, metrics: {} }, trained, []);
+    const res = exportBridge(c, { format: 'nir', model: 'lif', outName: 'lif.nir', dt: 1e-3, checkpoint: ck });
+    assert.match(res.lines[0]!, /parameters from .*ck$/);
+    const ckOther = join(tmp, 'ck-other');
+    saveCheckpoint(ckOther, { model: 'alif', rule: 'eprop', task: 'correlated', seed: 0, batch: 8, step: 3, total: 3, optimizer: { kind: 'adam', learningRate: 0.005 }, metrics: {} }, trained, []);
+    assert.throws(() => exportBridge(c, { format: 'nir', model: 'lif', outName: 'lif.nir', checkpoint: ckOther }), /checkpoint in .* is of model 'alif', not 'lif'/);
+    const params = exportParams(c, 'lif', ck);
+    const rec = trained.find((t) => t.name === 'W_rec')!;
+    assert.deepEqual(Array.from(params.get('W_rec')!.data), Array.from(rec.data));
+    const out = exportNir(c, 'lif', { params, dt: 1e-3 });
+    const w = out.graph.nodes.get('W_rec')!;
+    assert.deepEqual(Array.from(param(w, 'weight').data), Array.from(rec.data));
   });
 
   it('a model that does not map gets a located message per equation (ALIF\'s adaptation)', () => {
