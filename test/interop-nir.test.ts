@@ -293,6 +293,17 @@ describe('eligo import nir / export nir (CLI)', function () {
     });
   }
 
+  it('a truncated NIR file: one line saying it is damaged, exit 2, nothing written', () => {
+    const f = join(dir, 'truncated.nir');
+    writeFileSync(f, readFileSync(nirFile).subarray(0, 3000));
+    const sub = mkdtempSync(join(dir, 'out-'));
+    const r = eligo('import', 'nir', f, '--out', join(sub, 'm.eligo'));
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(r.err, /truncated\.nir: HDF5 cannot read it: the file is damaged or truncated/);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.deepEqual(readdirSync(sub), []);
+  });
+
   it('a file that is not NIR at all leaves no temporary files behind', () => {
     const f = join(dir, 'plain.txt');
     writeFileSync(f, 'not a graph');

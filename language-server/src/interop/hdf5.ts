@@ -114,8 +114,15 @@ export async function readHdf5(path: string, opts: ReadOptions = {}): Promise<H5
     }
     try {
       return readGroup(f, '', path);
+    } catch (e) {
+      if (e instanceof Hdf5Error) throw e;
+      throw new Hdf5Error(`${path}: HDF5 cannot read it: the file is damaged or truncated (${(e as Error).message.split('\n')[0]})`);
     } finally {
-      f.close();
+      try {
+        f.close();
+      } catch {
+        // a damaged file may fail to close as well
+      }
     }
   });
 }
