@@ -14,7 +14,7 @@ import { checkImport } from '../language-server/src/interop/nir/check.js';
 import { exportNir, ExportError } from '../language-server/src/interop/nir/export.js';
 import { importNir } from '../language-server/src/interop/nir/import.js';
 import { readNir } from '../language-server/src/interop/nir/read.js';
-import type { NirTensor } from '../language-server/src/interop/nir/types.js';
+import { tensor, type NirGraph, type NirNode, type NirTensor } from '../language-server/src/interop/nir/types.js';
 import { writeNir } from '../language-server/src/interop/nir/write.js';
 import { dataPathProblem, loadParamData, writeParamData } from '../language-server/src/interop/paramData.js';
 import { exportBridge, exportParams } from '../language-server/src/interop/bridges.js';
@@ -164,6 +164,40 @@ print(json.dumps(out))
     assert.equal(report.dtypes['fc1/weight'], 'float32');
     assert.equal(report.dtypes['lif2/tau'], 'float64');
     assert.equal(report.dtypes['input/shape'], 'int64');
+  });
+
+  it('imports Flatten, IF, Scale, LI, Threshold and I nodes, checks them, and exports them back (Flatten and Scale folded)', async () => {
+    const v = (n: number, x: number): NirTensor => tensor([n], new Array<number>(n).fill(x));
+    const w = (r: number, c: number, seed: number): NirTensor => tensor([r, c], Array.from({ length: r * c }, (_, i) => Math.sin(seed + i * 1.7) * 1.2), 'f32');
+    const graph: NirGraph = {
+      type: 'NIRGraph',
+      nodes: new Map<string, NirNode>([
+        ['in', { type: 'Input', shape: [2, 3] }], ['flat', { type: 'Flatten', start_dim: 0, end_dim: -1 }], ['lin', { type: 'Linear', weight: w(4, 6, 1) }],
+        ['if', { type: 'IF', r: v(4, 50), v_threshold: v(4, 0.5), v_reset: v(4, 0) }], ['sc', { type: 'Scale', scale: v(4, 0.7) }],
+        ['li', { type: 'LI', tau: v(4, 0.01), r: v(4, 2), v_leak: v(4, 0.1) }], ['th', { type: 'Threshold', threshold: v(4, 0.2) }],
+        ['lin2', { type: 'Linear', weight: w(3, 4, 2) }], ['int', { type: 'I', r: v(3, 10) }], ['out', { type: 'Output', shape: [3] }],
+      ]),
+      edges: [['in', 'flat'], ['flat', 'lin'], ['lin', 'if'], ['if', 'sc'], ['sc', 'li'], ['li', 'th'], ['th', 'lin2'], ['lin2', 'int'], ['int', 'out']],
+    };
+    const path = join(tmp, 'mix.nir');
+    await writeNir(path, graph);
+    const nir = await readNir(path);
+    assert.deepEqual([...nir.graph.nodes].map(([k, n]) => `${k}:${n.type}`).sort(), [...graph.nodes].map(([k, n]) => `${k}:${n.type}`).sort());
+    const imp = importNir(nir, { dt: 1e-3, dataFile: 'mix.params.h5', modelName: 'mix' });
+    assert.match(imp.text, /v_int\[t\+1\] = v_int \+ dt \* r_int \* \(W_lin2 @ \(spike\(v_li\[t\+1\] - theta_th\)\)\)/);
+    assert.match(imp.text, /input {2}x_in: \[6\] {3}# NIR shape \[2, 3\], flattened/);
+    const res = checkImport(nir, imp, { steps: 100, rate: 0.5 });
+    assert.ok(res.spikes > 0 && res.maxDifference < 1e-9, `difference ${res.maxDifference}, ${res.spikes} spikes`);
+    const c = compile(imp.text);
+    for (const scope of c.checked.items.values()) if (scope.kind === 'model') for (const [n, i] of scope.initialisers) if (i.kind === 'data') i.values = imp.params.get(n)!.data;
+    const scope = c.checked.items.get('mix');
+    assert.ok(scope && scope.kind === 'model');
+    const out = exportNir(c, 'mix', { params: initialParams(scope, 0) });
+    assert.deepEqual(Object.fromEntries([...out.graph.nodes].map(([k, n]) => [k, n.type])), { in: 'Input', if: 'IF', li: 'LI', int: 'I', lin: 'Linear', th: 'Threshold', lin2: 'Linear', out: 'Output' });
+    // The Scale folds into LI's R: (1 − α)·R·0.7·z = (1 − α)·(0.7 R)·z.
+    assert.ok(Math.abs(param(out.graph.nodes.get('li'), 'r').data[0]! - 1.4) < 1e-12);
+    assert.ok(Math.abs(param(out.graph.nodes.get('int'), 'r').data[0]! - 10) < 1e-9);
+    assert.equal(param(out.graph.nodes.get('th'), 'threshold').data[0], 0.2);
   });
 
   it('exports the LIF example with its readout, and says the subtractive reset differs from NIR\'s', () => {

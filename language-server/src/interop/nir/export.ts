@@ -269,8 +269,31 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
       if (atom.name !== out) throw new ExportError([{ message: `'${atom.name}' feeds a current, but NIR exposes only ${p.node}'s ${p.z ? 'spikes' : 'potential'} (${out})`, range }]);
       return { node: p.node, offset: atom.offset };
     }
+    if (atom.kind === 'spike') {
+      // spike(a·s + b) of a neuron's output s: a Threshold node at −b/a after s's node.
+      const ms = [...atom.arg.monos.values()];
+      const lin = ms.filter((m) => m.atoms.length === 1);
+      const c0 = ms.find((m) => m.atoms.length === 0)?.coef ?? 0;
+      const s = lin.length === 1 && ms.length === lin.length + (c0 !== 0 ? 1 : 0) && lin[0]!.coef > 0 ? rd.atomOf(lin[0]!.atoms[0]!) : undefined;
+      if (!s || (s.kind !== 'state' && s.kind !== 'input')) throw new ExportError([{ message: 'spike(…) as an operand must read one neuron output minus a constant, as in spike(v[t+1] - 0.2)', range }]);
+      const src = sourceOf(s, range);
+      const theta = -c0 / lin[0]!.coef;
+      const key = `${src.node}|${theta}`;
+      let th = thresholdNodes.get(key);
+      if (!th) {
+        const recorded = record ? Object.entries(record.nodes).find(([n, r]) => r.type === 'Threshold' && record.edges.some(([a, b]) => a === src.node && b === n))?.[0] : undefined;
+        th = recorded && !used.has(recorded) ? recorded : nodeName('theta', `${src.node}_threshold`);
+        used.add(th);
+        thresholdNodes.set(key, th);
+        nodes.set(th, { type: 'Threshold', threshold: vec(sizeOfNode(src.node), theta) });
+        edges.push([src.node, th]);
+        matched.push({ node: th, type: 'Threshold', from: `spike(… − ${theta}) of ${src.node}` });
+      }
+      return { node: th, offset: src.offset };
+    }
     throw new ExportError([{ message: `a ${atom.kind} cannot be the operand of a weight`, range }]);
   };
+  const thresholdNodes = new Map<string, string>();
   const feed = (target: string, currents: readonly Mono[], range: Range, what: string): { offsets: { from: string; offset: 0 | 1 }[] } => {
     const offsets: { from: string; offset: 0 | 1 }[] = [];
     const biases = currents.filter((m) => rd.atomOf(m.atoms[0]!).kind === 'param');
