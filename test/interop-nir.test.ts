@@ -306,6 +306,20 @@ describe('eligo import nir / export nir (CLI)', function () {
     assert.match(ex.out, /lif1\.lif \(CubaLIF\) ← i_lif1_lif\[t\+1\], v_lif1_lif\[t\+1\], z_lif1_lif\[t\+1\] at dt = 0\.001/);
   });
 
+  it('the imported model trains (its weights read from the data file), and a missing data file is a located error', () => {
+    const out = join(dir, 'rnn.eligo');
+    const r = eligo('train', out, '--task', 'pattern:T=20', '--steps', '3', '--batch', '4', '--json', '--no-alignment');
+    assert.equal(r.code, 0, r.err);
+    const res = JSON.parse(r.out) as { model: string; final: { loss: number } };
+    assert.equal(res.model, 'rnn');
+    assert.ok(Number.isFinite(res.final.loss) && res.final.loss > 0);
+    const moved = join(dir, 'moved.eligo');
+    writeFileSync(moved, readFileSync(out, 'utf8').replaceAll('"rnn.params.h5"', '"gone.params.h5"'));
+    const m = eligo('train', moved, '--task', 'pattern:T=20', '--steps', '1');
+    assert.equal(m.code, 1);
+    assert.match(m.err, /moved\.eligo:\d+:\d+: error: no data file 'gone\.params\.h5' next to the model .* \[data\.missing\]/);
+  });
+
   const bad: [string, string, RegExp][] = [
     ['not HDF5', "open(sys.argv[1], 'w').write('hello')", /not an HDF5 file/],
     ['a wrong version', "f = h5py.File(sys.argv[1], 'w'); f.create_dataset('version', data='7.1', dtype=h5py.string_dtype()); g = f.create_group('node'); g.create_dataset('type', data='NIRGraph', dtype=h5py.string_dtype()); g.create_group('nodes')", /NIR version '7\.1'/],
