@@ -25,6 +25,7 @@ import {
 } from '../../language-server/src/protocol.js';
 import { HARDWARE_LABELS, HARDWARE_PROFILES, OBJECTIVES, type HardwareProfile } from './config.js';
 import type { Ctx } from './ctx.js';
+import { interopCommands } from './interop.js';
 import { itemAt, modelOf, rulesFor, type ItemRef } from './edits.js';
 import { formatBytes, formatCount, jobSummary, paretoFront } from './messages.js';
 
@@ -455,7 +456,7 @@ export const commands: Readonly<Record<string, CmdFactory>> = {
 };
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {
-  return Object.entries(commands).map(([id, make]) => {
+  return Object.entries({ ...commands, ...interopCommands }).map(([id, make]) => {
     const handler = make(ctx);
     return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {

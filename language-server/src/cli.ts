@@ -8,11 +8,12 @@ import { didYouMean } from './lang/suggest.js';
 import { EligoError } from './util/errors.js';
 import { evalCommand } from './cli/eval.js';
 import { graphCommand } from './cli/graph.js';
+import { exportCommand, importCommand } from './cli/interop.js';
 import { findRuleCommand, rulesCommand } from './cli/rules.js';
 import { searchCommand } from './cli/search.js';
 import { trainCommand } from './cli/train.js';
 
-const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand];
+const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand, importCommand, exportCommand];
 
 export function registerCommand(cmd: Command): void {
   commands.push(cmd);

@@ -451,3 +451,42 @@ export interface AnalysisStats {
 }
 
 export const AnalysisStatsRequest = new RequestType<{ readonly uri: string }, AnalysisStats | null, void>('eligo/analysisStats');
+
+// ---------------------------------------------------------------- eligo/interop (interop/bridges.ts)
+
+/** Import a NIR file, or export a model (NIR) or a rule (Lava, PyTorch). The server returns the files; the editor writes them. */
+export type InteropParams =
+  | {
+    readonly kind: 'importNir';
+    /** File system path of the .nir file the user chose. */
+    readonly path: string;
+    /** Name of the .eligo file to create (its base name names the model and the data file). */
+    readonly outName: string;
+    readonly dt: number;
+    readonly method?: 'exact' | 'euler';
+  }
+  | {
+    readonly kind: 'export';
+    readonly uri: string;
+    readonly format: 'nir' | 'lava' | 'torch';
+    readonly model: string;
+    readonly rule?: string;
+    readonly outName: string;
+    readonly dt?: number;
+    readonly method?: 'exact' | 'euler';
+    readonly learningRate?: number;
+    /** Whether the workspace is trusted: only then does the server read the model's data(…) files. */
+    readonly trusted: boolean;
+  };
+
+export interface InteropFile {
+  /** File name, relative to the chosen output's folder; the first is the chosen output. */
+  readonly name: string;
+  readonly base64: string;
+}
+
+export type InteropResult =
+  | { readonly ok: true; readonly files: readonly InteropFile[]; readonly lines: readonly string[]; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+export const InteropRequest = new RequestType<InteropParams, InteropResult, void>('eligo/interop');

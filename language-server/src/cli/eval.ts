@@ -1,10 +1,11 @@
-import { compile, findItem, graphOf, modelStep, ItemError, type Compiled } from '../compile.js';
+import { compileWithData } from './interop.js';
+import { findItem, graphOf, modelStep, ItemError, type Compiled } from '../compile.js';
 import type { ModelStepGraph } from '../graph/build.js';
 import { evaluate } from '../graph/evaluate.js';
 import { evalComment, inputsFromJson, InputError, nest } from '../graph/inputs.js';
 import { initialParams, initialStates, randomData, simulate } from '../graph/simulate.js';
 import type { Tensor } from '../graph/types.js';
-import { CliError, formatDiagnostic, formatNumber, intOption, jsonOrFile, readSource, str, table, type Command } from './common.js';
+import { CliError, formatDiagnostic, formatNumber, intOption, jsonOrFile, str, table, type Command } from './common.js';
 
 const finite = (t: Tensor): boolean => t.data.every((x) => Number.isFinite(x));
 
@@ -54,12 +55,13 @@ export const evalCommand: Command = {
     json: { type: 'boolean', description: 'Print the outputs (or the losses and final states of a model) as one JSON object.' },
   },
   examples: ['eligo eval examples/lif.eligo --item lif --steps 50', 'eligo eval f.eligo --item f --inputs \'{"a": 2, "c": [1, 3]}\' --json'],
-  run({ values, positionals }) {
+  async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo eval: give a FILE (see 'eligo eval --help')");
     const steps = intOption(values.steps, 'steps', 10, 1, 100000);
     const seed = intOption(values.seed, 'seed', 0, 0, 2 ** 31);
-    const c = compile(readSource(file));
+    // data(…) params are read from files next to the model.
+    const c = await compileWithData(file);
     try {
       const item = findItem(c, str(values.item), ['function', 'model', 'grad']);
       if (item.kind === 'model') {

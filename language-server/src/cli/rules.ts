@@ -3,7 +3,8 @@
 // Pareto front of learning rules for the model, optionally under a hardware
 // profile, written back into the file with --write.
 
-import { compile, findItem, ItemError, type Compiled } from '../compile.js';
+import { compileWithData } from './interop.js';
+import { findItem, ItemError, type Compiled } from '../compile.js';
 import { alignmentSamples, exactGradients, ruleAlignment, type Alignment } from '../rules/alignment.js';
 import { tapeBytes } from '../rules/blocks.js';
 import { availableBytes } from '../train/memory.js';
@@ -67,7 +68,7 @@ export const rulesCommand: Command = {
     gradients: { type: 'string', value: 'FILE', defaultText: 'not written', example: 'grads.json', description: "Write each rule's update per parameter on the seeded sample, with its inputs and initial parameters, as JSON." },
   },
   examples: ['eligo rules examples/lif.eligo --model lif', 'eligo rules examples/alif.eligo --model alif --hardware loihi2 --program'],
-  run({ values, positionals }) {
+  async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo rules: give a FILE (see 'eligo rules --help')");
     const steps = intOption(values.steps, 'steps', 50, 1, 1_000_000);
@@ -75,7 +76,7 @@ export const rulesCommand: Command = {
     const seed = intOption(values.seed, 'seed', 1, 0, 2 ** 31);
     const profile = hardwareOption(str(values.hardware));
     const maxMemoryBytes = sizeOption(str(values['max-memory']), 'max-memory', DEFAULT_MAX_MEMORY);
-    const c = compile(readSourceFile(file).text);
+    const c = await compileWithData(file);
     const model = modelOf(c, file, str(values.model));
     const all = analyseRules(c, { steps, ...(profile ? { hardwareProfile: profile } : {}), maxMemoryBytes }).filter((r) => r.model === model);
     const rulesOfModel = c.items.filter((i) => i.kind === 'rule' && i.scope?.kind === 'rule' && i.scope.item.model.name === model);
@@ -244,7 +245,7 @@ export const findRuleCommand: Command = {
     const profile = hardwareOption(str(values.hardware));
     const source = readSourceFile(file);
     const text = source.text;
-    const c = compile(text);
+    const c = await compileWithData(file, text);
     const model = modelOf(c, file, str(values.model));
     const ctx = modelContext(c, model);
     const at = ((): string => {

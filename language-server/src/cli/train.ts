@@ -6,6 +6,7 @@
 // a BPTT batch runs synchronously (its forward loop polls a shared flag):
 // the worker stops within a time step and keeps the last checkpoint.
 
+import { paramValuesOf } from './interop.js';
 import { writeTrainingHtml } from './trainHtml.js';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -204,6 +205,8 @@ export const trainCommand: Command = {
     if (checkpointDir !== undefined) checkCheckpointDir(checkpointDir);
     if (metricsPath !== undefined) checkMetricsPath(metricsPath);
     const text = readSource(file);
+    // `param … = data("…")` values are read here, next to the file, and passed to the worker.
+    const paramValues = await paramValuesOf(file);
 
     const cancel = new CancelFlag();
     let interrupts = 0;
@@ -240,6 +243,7 @@ export const trainCommand: Command = {
     try {
       report = await trainInWorker({
         text, file,
+        ...(paramValues.size ? { paramValues } : {}),
         ...(model !== undefined ? { model } : {}),
         ...(rule !== undefined ? { rule } : {}),
         task,

@@ -169,6 +169,19 @@ export interface GradItem extends Node {
 
 export type Role = 'input' | 'target' | 'param' | 'state';
 
+/**
+ * `= data("lif.params.h5", "W_in")` on a param: its initial values come from
+ * a dataset of an HDF5 file, relative to the .eligo file (an importer's or a
+ * checkpoint's weights). `dataset` defaults to the param's name.
+ */
+export interface DataRef extends Node {
+  readonly kind: 'data';
+  readonly file: string;
+  readonly fileRange: Range;
+  readonly dataset?: string;
+  readonly datasetRange?: Range;
+}
+
 /** `input x: [n_in]`, `param W: [n, m] ~ normal(0, 0.1)`, `state u: [n] = 0` */
 export interface VarDecl extends Node {
   readonly kind: 'var';
@@ -179,6 +192,8 @@ export interface VarDecl extends Node {
   readonly init?: Call | NameRef;
   /** `= 0` for states. */
   readonly initial?: Expr;
+  /** `= data("file.h5", "name")` for params. */
+  readonly data?: DataRef;
 }
 
 /** `surrogate spike = fast_sigmoid(slope = 10)` */

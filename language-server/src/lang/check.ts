@@ -519,7 +519,10 @@ class Checker {
     }
     if (!this.declare(scope, { name: stmt.name.name, kind: stmt.role, decl: stmt.name.range, shape, node: stmt }, stmt.name, stmt.role)) return;
     if (stmt.role === 'param') {
-      const init = stmt.init ? this.checkInitialiser(stmt.init, scope) : { kind: 'normal' as const, mean: 0, std: 0.1 };
+      const init: Initialiser | undefined = stmt.data
+        ? { kind: 'data', file: stmt.data.file, dataset: stmt.data.dataset ?? stmt.name.name, range: stmt.data.range }
+        : stmt.init ? this.checkInitialiser(stmt.init, scope) : { kind: 'normal' as const, mean: 0, std: 0.1 };
+      if (stmt.data && stmt.init) this.error(stmt.data.range, 'init.data-and-init', `a param takes either an initialiser '~ …' or data '= data(…)', not both`);
       if (init) inits.set(stmt.name.name, init);
     } else if (stmt.init) {
       this.error(stmt.init.range, 'var.init-not-param', `only params take an initialiser '~ …'; a ${stmt.role} ${stmt.role === 'state' ? "takes an initial value '= 0'" : 'is read from the data'}`);

@@ -15,10 +15,10 @@ import type {
   ApproxKind, ApproxStmt, BinaryOp, Call, ConstDecl, Diagnostic, DimDecl, ErrorExpr, Expr, FunctionItem,
   FunctionParam, GradItem, Ident, Item, LetStmt, LimitStmt, ModelItem, ModelStmt, NameRef, NamedArg,
   LossWhen, ObjectiveStmt, Program, Range, RelatedInfo, ReturnStmt, Role, RuleItem, RuleStmt, Schedule, ScheduleStmt,
-  ShapeAnnot, Subscript, SurrogateDecl, TimeRef, VarDecl,
+  ShapeAnnot, Subscript, SurrogateDecl, TimeRef, VarDecl, DataRef,
 } from './ast.js';
 import { APPROXIMATION_LIST, approximationOf } from './approximations.js';
-import { K_EOF, K_IDENT, K_NEWLINE, K_NUMBER, K_PUNCT, lexStream, type TokenStream } from './lexer.js';
+import { K_EOF, K_IDENT, K_NEWLINE, K_NUMBER, K_PUNCT, K_STRING, lexStream, type TokenStream } from './lexer.js';
 
 /** Stable issue codes of the parser and lexer; code actions key off these. */
 export const SyntaxCode = {
@@ -627,6 +627,7 @@ class Parser {
     let shape: ShapeAnnot | undefined;
     let init: Call | NameRef | undefined;
     let initial: Expr | undefined;
+    let data: DataRef | undefined;
     if (this.eat(COLON) !== undefined) shape = this.parseShape();
     if (!this.panic && this.isPunct(TILDE)) {
       const tilde = this.next();
@@ -639,12 +640,15 @@ class Parser {
         init = fn;
       }
     }
-    if (!this.panic && this.isPunct(EQ)) {
+    if (!this.panic && role === 'param' && this.isPunct(EQ) && this.ts.isWord(this.ahead(1), 'data')) {
+      this.next();
+      data = this.parseDataRef();
+    } else if (!this.panic && this.isPunct(EQ)) {
       const eq = this.next();
       const v = this.parseExpr();
       if (role !== 'state') {
         this.report(this.span(this.starts[eq]!), `only a state has an initial value ('= …')` +
-          (role === 'param' ? `; give a param an initialiser with '~ normal(0, 0.1)'` : ''),
+          (role === 'param' ? `; give a param an initialiser with '~ normal(0, 0.1)' or its values with '= data("file.h5", "name")'` : ''),
           SyntaxCode.MisplacedInit);
       } else {
         initial = v;
@@ -652,7 +656,40 @@ class Parser {
     }
     return {
       kind: 'var', range: this.span(this.starts[kw]!), role, name,
-      ...(shape ? { shape } : {}), ...(init ? { init } : {}), ...(initial ? { initial } : {}),
+      ...(shape ? { shape } : {}), ...(init ? { init } : {}), ...(initial ? { initial } : {}), ...(data ? { data } : {}),
+    };
+  }
+
+  /** `data("file.h5")` or `data("file.h5", "dataset")`, the `data` word current. */
+  private parseDataRef(): DataRef | undefined {
+    const start = this.starts[this.next()]!;
+    if (this.eat(LPAREN) === undefined) {
+      this.expected(`'(' and a file name: data("lif.params.h5", "W")`);
+      return undefined;
+    }
+    const str = (what: string): { value: string; range: Range } | undefined => {
+      const i = this.cur();
+      if (this.kinds[i] !== K_STRING) {
+        this.expected(what);
+        return undefined;
+      }
+      this.next();
+      return { value: this.text.slice(this.starts[i]! + 1, this.ends[i]! - 1), range: { start: this.starts[i]! + 1, end: this.ends[i]! - 1 } };
+    };
+    const file = str('a file name in double quotes, as in data("lif.params.h5", "W")');
+    if (!file) return undefined;
+    let dataset: { value: string; range: Range } | undefined;
+    if (this.eat(COMMA) !== undefined) {
+      dataset = str('a dataset name in double quotes, as in data("lif.params.h5", "W")');
+      if (!dataset) return undefined;
+    }
+    if (this.eat(RPAREN) === undefined) {
+      this.expected(`')' to close data(…)`);
+      return undefined;
+    }
+    return {
+      kind: 'data', range: this.span(start), file: file.value, fileRange: file.range,
+      ...(dataset ? { dataset: dataset.value, datasetRange: dataset.range } : {}),
     };
   }
 

@@ -30,7 +30,12 @@ export type Initialiser =
   | { readonly kind: 'normal'; readonly mean: number; readonly std: number }
   | { readonly kind: 'uniform'; readonly lo: number; readonly hi: number }
   | { readonly kind: 'zeros' }
-  | { readonly kind: 'glorot' };
+  | { readonly kind: 'glorot' }
+  /**
+   * `= data("file.h5", "name")`: values read from a file (interop/paramData.ts loads them,
+   * relative to the .eligo file); `values` is set once they are loaded, row-major.
+   */
+  | { readonly kind: 'data'; readonly file: string; readonly dataset: string; readonly range: Range; values?: Float64Array };
 
 /**
  * A state Eligo adds to a model so that every stage sees ordinary state:

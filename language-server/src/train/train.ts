@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import type { Variable } from '@tensorflow/tfjs';
 import { compile, findItem, ItemError, modelStep } from '../compile.js';
 import { Rng } from '../graph/random.js';
+import { attachParamValues } from '../graph/simulate.js';
 import { BuildError } from '../graph/build.js';
 import { sizeOf } from '../graph/types.js';
 import { backendInfo, loadTf, type BackendInfo, type Tf } from './backend.js';
@@ -83,6 +84,8 @@ export interface TrainOptions {
   readonly engine?: EngineName;
   /** Threads of the compiled engine (default: what pays, up to two). */
   readonly threads?: number;
+  /** Values of the model's `data(…)` params, by name (loaded by the caller: interop/paramData.ts). */
+  readonly paramValues?: ReadonlyMap<string, Float64Array>;
 }
 
 export type EngineName = 'compiled' | 'tfjs';
@@ -328,6 +331,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
 
   // ---- model, rule, task
   const c = compile(opts.text);
+  if (opts.paramValues) attachParamValues(c.checked.items.values(), opts.paramValues);
   let spec: ModelSpec;
   let method: Method;
   let ruleName: string;
@@ -356,6 +360,9 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       if (errs.length) throw new TrainError(`${where}${e.message}:\n  ${errs.join('\n  ')}`);
     }
     userError(e, where);
+  }
+  for (const [name, init] of spec.scope.initialisers) {
+    if (init.kind === 'data' && !init.values) throw new TrainError(`${where}param '${name}' takes its values from data("${init.file}", "${init.dataset}"), which were not loaded (eligo train reads them next to the .eligo file)`);
   }
   if (task.kind === 'classification' && spec.prediction === undefined) {
     notes.push(`the loss of '${spec.name}' does not compare a prediction with '${spec.target.name}' directly, so no accuracy can be scored (loss only)`);
