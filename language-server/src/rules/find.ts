@@ -16,8 +16,9 @@
 // update as online (the gradient of the same approximated graph), computed
 // from the stored sequence instead of traces: those are named '… (reverse)'.
 
-import { classify, type RawBlock } from './blocks.js';
-import { alignmentSamples, exactGradients, exactRule, ruleAlignment, sampleTapes, type Alignment } from './alignment.js';
+import { classify, tapeBytes, type RawBlock } from './blocks.js';
+import { exactRule, type Alignment } from './alignment.js';
+import { alignCandidate, candidateSetup } from './candidate.js';
 import { StoppedError } from './execute.js';
 import { ruleCost, type RuleCost } from './cost.js';
 import { checkHardware, type HardwareFit, type HardwareProfile } from './hardware.js';
@@ -42,7 +43,25 @@ export interface FindOptions {
   readonly maxBytes?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: FindProgress) => void;
+  /**
+   * Stop after this many rules evaluated, and skip none for time: with it (and a budget that is not
+   * reached) the result does not depend on the machine, nor on where the rules were measured.
+   */
+  readonly maxEvaluations?: number;
+  /**
+   * Measures many rules elsewhere (the job queue: jobs/queue/findRule.ts) instead of one after another
+   * here; alignments in request order, undefined for those not measured (cancelled). Each rule is
+   * measured by the same function (candidate.ts), so the result is the same.
+   */
+  readonly measure?: AlignmentMeasurer;
 }
+
+export type AlignmentMeasurer = (specs: readonly RuleSpec[], o: {
+  readonly signal?: AbortSignal;
+  /** Absolute deadline (Date.now() ms): stop waiting then. */
+  readonly deadline: number;
+  readonly onResult?: (index: number, alignment: Alignment) => void;
+}) => Promise<(Alignment | undefined)[]>;
 
 export interface FindProgress {
   readonly evaluated: number;
@@ -169,10 +188,11 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
   const spaceSize = space.reduce((a, s) => a * s.choices.length, 1) * schedules.length;
   const maxExhaustive = opts.maxExhaustive ?? 256;
   const maxBytes = opts.maxBytes ?? 512 * 1024 * 1024;
-  const samples = alignmentSamples(ctx, { steps: opts.steps, samples: opts.samples, seed: opts.seed });
-  // The samples' exact blocks, recorded once and replayed by every rule (when they fit in a quarter of the memory limit).
-  const tapes = sampleTapes(ctx, samples, maxBytes / 4);
-  const exact = exactGradients(ctx, samples, tapes);
+  // Measured remotely, the setup is made on the workers; here only the cheap part of each rule is needed.
+  const setup = opts.measure ? undefined : candidateSetup(ctx, { steps: opts.steps, samples: opts.samples, seed: opts.seed, maxBytes });
+  // Whether the samples' exact blocks are taped (as sampleTapes decides): it orders the enumeration, so it is computed the same way wherever rules are measured.
+  const taped = opts.samples * tapeBytes(ctx.structure, opts.steps) <= maxBytes / 4;
+  const deterministic = opts.maxEvaluations !== undefined;
   const evaluated: Candidate[] = [];
   const skipped: { text: string; why: string }[] = [];
   const keys = new Map<string, Candidate | null>();
@@ -193,36 +213,44 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     opts.onProgress?.({ evaluated: evaluated.length, total: spaceSize, frontSize: paretoFront(evaluated).length, message, elapsedMs: Date.now() - t0 });
   };
 
-  const evaluate = async (choice: readonly BlockChoice[], schedule: Schedule): Promise<Candidate | null> => {
+  // A rule goes through three steps: planned here (spec, cost, duplicates and memory checked, a name
+  // given: cheap and in request order), measured (alignment: the expensive part, here or on the
+  // queue), committed here in request order. So names, the evaluated list and the front are the
+  // same whether rules were measured one by one here or many at once elsewhere.
+  interface Planned {
+    readonly key: string;
+    readonly known: string | null;
+    readonly ruleName: string;
+    readonly named: RuleSpec;
+    readonly cost: RuleCost;
+    readonly est: number;
+    readonly online: boolean;
+    readonly program: PreparedRule['derived']['program'];
+  }
+  let reserved = 0;
+  const full = (): boolean => opts.maxEvaluations !== undefined && reserved >= opts.maxEvaluations;
+  const plan = (choice: readonly BlockChoice[], schedule: Schedule): Planned | null => {
     const spec = specOf(ctx, space, choice, schedule);
     const rule = prepareRule(ctx, spec);
     const key = ruleKey(rule);
-    if (keys.has(key)) return keys.get(key)!;
+    if (keys.has(key)) return null;
     keys.set(key, null);
     const known = knownRule(space, choice, schedule);
     const ruleName = known ? SLUG[known]! : `rule_${++counter}`;
     const named: RuleSpec = { ...spec, name: ruleName };
     const cost = ruleCost(ctx, rule, opts.steps);
-    const est = exactRule(rule) ? 0 : estimateMs(cost, opts.steps, opts.samples, tapes !== undefined);
+    const est = exactRule(rule) ? 0 : estimateMs(cost, opts.steps, opts.samples, taped);
     const runBytes = schedule === 'online' ? rule.derived.cost.carriedBytes + rule.derived.cost.transientBytes : cost.memoryBytes;
     if (runBytes > maxBytes) {
       skipped.push({ text: ruleText(named, ruleName), why: `its numeric run would hold about ${Math.round(runBytes / 2 ** 20)} MiB (limit ${Math.round(maxBytes / 2 ** 20)} MiB)` });
       return null;
     }
-    if (Date.now() + est > deadline) {
-      skipped.push({ text: ruleText(named, ruleName), why: `its alignment would take about ${(est / 1000).toFixed(0)} s, more than the budget left` });
-      return null;
-    }
-    // Let progress and cancellation through between candidates.
-    await new Promise<void>((r) => setImmediate(r));
-    let alignment: Alignment;
-    try {
-      alignment = ruleAlignment(ctx, rule, samples.map((s) => ({ ...s, deadline, ...(opts.signal ? { signal: opts.signal } : {}) })), exact, opts.signal, tapes);
-    } catch (e) {
-      if (e instanceof StoppedError) return null;
-      throw e;
-    }
-    const hardware = opts.hardware ? checkHardware(opts.hardware, schedule === 'online', schedule === 'online' ? rule.derived.program : null) : null;
+    reserved++;
+    return { key, known, ruleName, named, cost, est, online: schedule === 'online', program: rule.derived.program };
+  };
+  const commit = (p: Planned, alignment: Alignment): Candidate => {
+    const { known, ruleName, named, cost } = p;
+    const hardware = opts.hardware ? checkHardware(opts.hardware, p.online, p.online ? p.program : null) : null;
     const figures = [
       `${cost.multiplicationsPerStep.toLocaleString('en-US')} multiplications per step, ${fmtBytes(cost.memoryBytes)} ${cost.online ? 'of traces' : `for T = ${opts.steps}`}`,
       `alignment with BPTT: cosine ${alignment.cosine.toFixed(3)}, relative error ${alignment.relativeError.toFixed(3)} (${opts.samples} × ${opts.steps} steps)`,
@@ -230,11 +258,71 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     if (known) figures.unshift(`${known} — found by eligo find-rule`);
     else figures.unshift('found by eligo find-rule');
     const c: Candidate = { known, ruleName, spec: named, text: ruleText(named, ruleName, figures), cost, alignment, hardware, atMs: Date.now() - t0 };
-    keys.set(key, c);
+    keys.set(p.key, c);
     evaluated.push(c);
     report(`${known ?? ruleName}: cosine ${alignment.cosine.toFixed(3)}, ${cost.multiplicationsPerStep.toLocaleString('en-US')} mults/step`);
     return c;
   };
+
+  /** Evaluates rules in order; returns each one's candidate (a duplicate: the rule it equals), null where none. */
+  const evaluateAll = async (items: readonly (readonly [readonly BlockChoice[], Schedule])[]): Promise<(Candidate | null)[]> => {
+    const keyOf = (choice: readonly BlockChoice[], schedule: Schedule): string => ruleKey(prepareRule(ctx, specOf(ctx, space, choice, schedule)));
+    if (!opts.measure) {
+      const out: (Candidate | null)[] = [];
+      for (const [choice, schedule] of items) {
+        if (timeUp() || full()) break;
+        const p = plan(choice, schedule);
+        if (!p) {
+          out.push(keys.get(keyOf(choice, schedule)) ?? null);
+          continue;
+        }
+        if (!deterministic && Date.now() + p.est > deadline) {
+          reserved--;
+          skipped.push({ text: ruleText(p.named, p.ruleName), why: `its alignment would take about ${(p.est / 1000).toFixed(0)} s, more than the budget left` });
+          out.push(null);
+          continue;
+        }
+        // Let progress and cancellation through between candidates.
+        await new Promise<void>((r) => setImmediate(r));
+        let alignment: Alignment;
+        try {
+          alignment = alignCandidate(setup!, p.named, opts.signal, deadline);
+        } catch (e) {
+          if (e instanceof StoppedError) {
+            out.push(null);
+            continue;
+          }
+          throw e;
+        }
+        out.push(commit(p, alignment));
+      }
+      return out;
+    }
+    // Elsewhere: plan them all, measure them together, commit in order.
+    const planned: (Planned | null)[] = [];
+    for (const [choice, schedule] of items) {
+      if (timeUp() || full()) break;
+      planned.push(plan(choice, schedule));
+    }
+    const batch = planned.filter((p): p is Planned => p !== null);
+    if (batch.length) {
+      let arrived = 0;
+      const results = await opts.measure(batch.map((p) => p.named), {
+        ...(opts.signal ? { signal: opts.signal } : {}), deadline,
+        onResult: (k, a) => {
+          arrived++;
+          report(`${batch[k]!.known ?? batch[k]!.ruleName}: cosine ${a.cosine.toFixed(3)} (${arrived} of ${batch.length} measured)`);
+        },
+      });
+      batch.forEach((p, k) => {
+        const a = results[k];
+        if (a) commit(p, a);
+      });
+      timeUp();
+    }
+    return items.slice(0, planned.length).map(([choice, schedule]) => keys.get(keyOf(choice, schedule)) ?? null);
+  };
+  const evaluate = async (choice: readonly BlockChoice[], schedule: Schedule): Promise<Candidate | null> => (await evaluateAll([[choice, schedule]]))[0] ?? null;
 
   // Known rules first.
   const keepAll = space.map(() => 'keep' as BlockChoice);
@@ -245,12 +333,9 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     [space.map((s) => (s.choices.includes('diagonal') ? 'diagonal' : 'keep')), 'online'],
     [keepAll, 'online'],
   ];
-  for (const [c, s] of firsts) {
-    if (timeUp()) break;
-    await evaluate(c, s);
-  }
   let method: FindResult['method'] = 'enumeration';
-  if (!timeUp()) {
+  if (spaceSize > maxExhaustive || !opts.measure) await evaluateAll(firsts);
+  if (!timeUp() && !full()) {
     if (spaceSize <= maxExhaustive) {
       // Every rule, cheapest to evaluate first: a short budget still covers the cheap end of the front.
       const radix = space.map((s) => s.choices.length);
@@ -265,26 +350,24 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
         }
         for (const schedule of schedules) {
           const rule = prepareRule(ctx, specOf(ctx, space, choice, schedule));
-          all.push({ choice, schedule, ms: exactRule(rule) ? 0 : estimateMs(ruleCost(ctx, rule, opts.steps), opts.steps, opts.samples, tapes !== undefined) });
+          all.push({ choice, schedule, ms: exactRule(rule) ? 0 : estimateMs(ruleCost(ctx, rule, opts.steps), opts.steps, opts.samples, taped) });
         }
       }
       all.sort((a, b) => a.ms - b.ms);
-      for (const a of all) {
-        if (timeUp()) break;
-        await evaluate(a.choice, a.schedule);
-      }
+      // Measured elsewhere, the known rules go in the same batch (first), so the run is one flow.
+      await evaluateAll([...(opts.measure ? firsts : []), ...all.map((a) => [a.choice, a.schedule] as const)]);
     } else {
       method = 'annealing';
       const rng = new Rng(opts.seed ^ 0x2545f491);
       const score = (c: Candidate | null, w: readonly number[]): number => (c === null ? Infinity
         : w[0]! * Math.log10(1 + c.cost.multiplicationsPerStep) + w[1]! * Math.log10(1 + c.cost.memoryBytes) - w[2]! * 10 * c.alignment.cosine);
-      while (!timeUp()) {
+      while (!timeUp() && !full()) {
         const w = [rng.next(), rng.next(), rng.next()];
         let cur: BlockChoice[] = space.map((s) => s.choices[Math.floor(rng.next() * s.choices.length)]!);
         let sched: Schedule = rng.next() < 0.7 ? 'online' : 'reverse';
         let curC = await evaluate(cur, sched);
         let temp = 1;
-        for (let it = 0; it < 40 && !timeUp(); it++) {
+        for (let it = 0; it < 40 && !timeUp() && !full(); it++) {
           const next = cur.slice();
           let nextSched = sched;
           if (rng.next() < 0.15) nextSched = sched === 'online' ? 'reverse' : 'online';
