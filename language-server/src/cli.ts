@@ -9,8 +9,9 @@ import { graphCommand } from './cli/graph.js';
 import { findRuleCommand, rulesCommand } from './cli/rules.js';
 import { searchCommand } from './cli/search.js';
 import { trainCommand } from './cli/train.js';
+import { workerCommand } from './cli/worker.js';
 
-const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand];
+const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand, workerCommand];
 
 export function registerCommand(cmd: Command): void {
   commands.push(cmd);

@@ -11,6 +11,9 @@ import { analyseRules, DEFAULT_MAX_MEMORY } from '../rules/diagnostics.js';
 import { findLearningRule, type Candidate } from '../rules/find.js';
 import { BUILTIN_PROFILES, checkHardware, fmtBytes, profileFromJson, ProfileError, type HardwareProfile } from '../rules/hardware.js';
 import { modelContext } from '../rules/model.js';
+import { connectQueue } from './queue.js';
+import { queuedMeasurer } from '../jobs/queue/runs.js';
+import { TaskFailed } from '../jobs/queue/kind.js';
 import { CliError, formatDiagnostic, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
 
 /** `60s`, `2m`, `500ms`, `90` (seconds) → milliseconds. */
@@ -188,12 +191,14 @@ export const findRuleCommand: Command = {
     'and the schedule (online or reverse) for the Pareto front of cost (multiplications per step, memory) against',
     'alignment with exact BPTT, within --budget. Known rules on the front are named (BPTT, RTRL, e-prop, SnAp-1,',
     'no recurrent credit). --hardware keeps only rules that fit the chip; --write appends the front as rule items.',
-    'Ctrl-C stops and prints the front so far.',
+    '--evaluations N stops after N rules and skips none for time: a reproducible run. --redis URL measures the rules',
+    'on eligo worker processes (docs/scale-out.md), with the same result. Ctrl-C stops and prints the front so far.',
   ].join('\n'),
-  usage: 'eligo find-rule FILE --model NAME [--budget 60s] [--hardware loihi2|spinnaker2|brainscales2|FILE] [--steps T] [--samples K] [--seed S] [--write] [--json]',
+  usage: 'eligo find-rule FILE --model NAME [--budget 60s] [--hardware loihi2|spinnaker2|brainscales2|FILE] [--steps T] [--samples K] [--seed S] [--evaluations N] [--redis redis://HOST:PORT] [--write] [--json]',
   options: {
     model: { type: 'string' }, budget: { type: 'string' }, hardware: { type: 'string' }, steps: { type: 'string' }, samples: { type: 'string' },
     seed: { type: 'string' }, write: { type: 'boolean' }, json: { type: 'boolean' }, 'max-memory': { type: 'string' }, quiet: { type: 'boolean' },
+    evaluations: { type: 'string' }, redis: { type: 'string' },
   },
   async run({ values, positionals }) {
     const file = positionals[0];
@@ -204,6 +209,7 @@ export const findRuleCommand: Command = {
     const seed = intOption(values.seed, 'seed', 1, 0, 2 ** 31);
     const maxBytes = parseBytesOption(str(values['max-memory']), 512 * 1024 ** 2);
     const profile = loadProfile(str(values.hardware));
+    const evaluations = values.evaluations !== undefined ? intOption(values.evaluations, 'evaluations', 1, 1, 1_000_000) : undefined;
     const text = readSource(file);
     const c = compile(text);
     const model = modelOf(c, file, str(values.model));
@@ -211,17 +217,23 @@ export const findRuleCommand: Command = {
     const ac = new AbortController();
     const onInt = (): void => ac.abort();
     process.once('SIGINT', onInt);
+    const say = (m: string): void => { if (!values.quiet && !values.json) process.stderr.write(`${m}\n`); };
+    const queue = await connectQueue(str(values.redis), 'find-rule', say);
     const t0 = Date.now();
     let result;
     try {
       result = await findLearningRule(ctx, {
         budgetMs, steps, samples, seed, maxBytes, signal: ac.signal, ...(profile ? { hardware: profile } : {}),
-        onProgress: (p) => {
-          if (!values.quiet && !values.json) process.stderr.write(`  [${(p.elapsedMs / 1000).toFixed(1)} s] ${p.message}\n`);
-        },
+        ...(evaluations !== undefined ? { maxEvaluations: evaluations } : {}),
+        ...(queue ? { measure: queuedMeasurer(queue, { text, model, steps, samples, seed, maxBytes }, { label: `find-rule ${model}`, onEvent: (_k, m) => say(`  ${m}`) }) } : {}),
+        onProgress: (p) => say(`  [${(p.elapsedMs / 1000).toFixed(1)} s] ${p.message}`),
       });
+    } catch (e) {
+      if (e instanceof TaskFailed) throw new CliError(`eligo find-rule: ${e.message}`, 1);
+      throw e;
     } finally {
       process.removeListener('SIGINT', onInt);
+      await queue?.close();
     }
     const taken = new Set<string>();
     const names = new Map(result.front.map((f) => [f, values.write ? freshName(c, taken, f.ruleName) : f.ruleName]));
@@ -241,7 +253,7 @@ export const findRuleCommand: Command = {
       return 0;
     }
     const how = result.method === 'enumeration' ? 'enumerated' : 'annealing over';
-    process.stdout.write(`${model}: ${how} ${result.spaceSize} rules (${result.evaluated.length} evaluated${result.stopped ? `, stopped by ${result.stopped}` : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s; memory for T = ${steps}; alignment with BPTT on ${samples} × ${steps} steps${profile ? `; hardware ${profile.name}` : ''}\n`);
+    process.stdout.write(`${model}: ${how} ${result.spaceSize} rules (${result.evaluated.length} evaluated${result.stopped ? `, stopped by ${result.stopped}` : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s${queue ? ` on the ${queue.description}` : ''}; memory for T = ${steps}; alignment with BPTT on ${samples} × ${steps} steps${profile ? `; hardware ${profile.name}` : ''}\n`);
     process.stdout.write(`Pareto front (${result.front.length}):\n`);
     process.stdout.write(`${table(
       ['name', 'rule', 'schedule', 'mults/step', 'memory', 'cosine', 'rel. error', ...(profile ? ['fits'] : [])],

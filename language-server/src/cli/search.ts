@@ -11,6 +11,9 @@ import { METHODS, type Method } from '../search/plan.js';
 import { ruleObjective, ruleOrder, rulesFor, writeRule } from '../search/rule.js';
 import { search, DEFAULT_BUDGET_MS, type OrderReport, type SearchResult } from '../search/search.js';
 import { CliError, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
+import { TaskFailed } from '../jobs/queue/kind.js';
+import { queuedSearchRunner } from '../jobs/queue/runs.js';
+import { connectQueue } from './queue.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -22,9 +25,11 @@ export const searchCommand: Command = {
     'it with forward, reverse and Markowitz. Objectives: mults (default), memory, time (measured numeric',
     'elimination), or a weighted sum such as mults+0.001*memory; --limit-memory makes orders above it infeasible.',
     '--train fine-tunes the network by self-play on this graph during MCTS. --evaluations N makes a run reproducible.',
+    '--restarts N runs N independent restarts (own seeds; default one per thread); --redis URL runs them on eligo worker',
+    'processes (docs/scale-out.md), with the same result for --evaluations N.',
     'A rule for the item with objective/limit lines sets the defaults. Ctrl-C stops and prints the best so far.',
   ].join('\n'),
-  usage: 'eligo search FILE [--item NAME] [--objective mults|memory|time] [--limit-memory 128KiB] [--budget 60s] [--method mcts|anneal|beam|exact|heuristics|all] [--seed N] [--json] [--write-rule NAME] [--out order.json]',
+  usage: 'eligo search FILE [--item NAME] [--objective mults|memory|time] [--limit-memory 128KiB] [--budget 60s] [--method mcts|anneal|beam|exact|heuristics|all] [--seed N] [--evaluations N] [--threads N] [--restarts N] [--redis redis://HOST:PORT] [--json] [--write-rule NAME] [--out order.json]',
   options: {
     item: { type: 'string' },
     objective: { type: 'string' },
@@ -41,6 +46,8 @@ export const searchCommand: Command = {
     agent: { type: 'string' },
     train: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
+    restarts: { type: 'string' },
+    redis: { type: 'string' },
   },
   async run({ values, positionals }) {
     const file = positionals[0];
@@ -68,6 +75,8 @@ export const searchCommand: Command = {
     const leaves = pointOf(c.text, graph, str(values.inputs), c.items.find((i) => i.name === itemName)!.range.start);
 
     const progress = !values.json && !values.quiet && process.stderr.isTTY;
+    const say = (m: string): void => { if (!values.json && !values.quiet) process.stderr.write(`${progress ? '\r\x1b[K' : ''}${m}\n`); };
+    const queue = await connectQueue(str(values.redis), 'search', say);
     const ac = new AbortController();
     const onSigint = (): void => {
       if (ac.signal.aborted) process.exit(130);
@@ -81,6 +90,8 @@ export const searchCommand: Command = {
         objective, ...(limitBytes !== undefined ? { limitBytes } : {}),
         method: o.method, budgetMs: o.budgetMs, seed: o.seed, signal: ac.signal,
         ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        ...(o.restarts !== undefined ? { restarts: o.restarts } : {}),
+        ...(queue ? { runJobs: queuedSearchRunner(queue, { text: c.text, item: itemName, ...(o.agent !== undefined ? { agentPath: o.agent } : {}) }, { label: `search ${itemName}`, onEvent: (_k, m) => say(`  ${m}`) }) } : {}),
         ...(o.evaluations !== undefined ? { maxEvaluations: o.evaluations } : {}),
         ...(o.agent !== undefined ? { agentPath: o.agent } : {}),
         ...(values.train ? { train: true } : {}),
@@ -94,8 +105,10 @@ export const searchCommand: Command = {
       });
     } catch (e) {
       if (e instanceof SearchOptionError) throw new CliError(`eligo search: ${e.message}`);
+      if (e instanceof TaskFailed) throw new CliError(`eligo search: ${e.message}`, 1);
       throw e;
     } finally {
+      await queue?.close();
       process.off('SIGINT', onSigint);
       if (progress) process.stderr.write('\r\x1b[K');
     }
@@ -136,6 +149,7 @@ interface ParsedOptions {
   method: Method;
   seed: number;
   threads?: number;
+  restarts?: number;
   evaluations?: number;
   agent?: string;
   writeRule?: string;
@@ -158,6 +172,7 @@ function parseOptions(values: Record<string, unknown>): ParsedOptions {
     if (values.objective !== undefined) o.objective = parseObjective(str(values.objective)!);
     if (values['limit-memory'] !== undefined) o.limitBytes = parseBytes(str(values['limit-memory'])!);
     if (values.threads !== undefined) o.threads = intOption(values.threads, 'threads', 2, 0, 64);
+    if (values.restarts !== undefined) o.restarts = intOption(values.restarts, 'restarts', 2, 1, 10_000);
     if (values.evaluations !== undefined) o.evaluations = intOption(values.evaluations, 'evaluations', 1, 1, 1e12);
     if (agent !== undefined) o.agent = agent;
     if (writeRule !== undefined) o.writeRule = writeRule;
