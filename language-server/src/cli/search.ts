@@ -116,7 +116,7 @@ export const searchCommand: Command = {
     if (values.json) {
       process.stdout.write(`${JSON.stringify(jsonOf(result))}\n`);
     } else {
-      process.stdout.write(`${textOf(result, graph)}\n`);
+      process.stdout.write(`${textOf(result, graph, queue !== undefined)}\n`);
     }
     if (o.out) {
       const b = result.best;
@@ -219,7 +219,7 @@ export function jsonOf(r: SearchResult): unknown {
   };
 }
 
-function textOf(r: SearchResult, graph: Graph): string {
+function textOf(r: SearchResult, graph: Graph, queued = false): string {
   // Compare by the objective: its score, or for `time` the measured seconds.
   const value = (x: OrderReport): number => (r.objective.kind === 'time' ? x.seconds ?? NaN : x.score);
   const classic = Math.min(value(r.baselines.forward), value(r.baselines.reverse), value(r.baselines.markowitz));
@@ -238,7 +238,7 @@ function textOf(r: SearchResult, graph: Graph): string {
   ];
   const n = r.best.order.length;
   const lines = [
-    `${r.item}: ${n} eliminable vertices (of ${graph.vertices.length}) · objective ${r.objectiveText} · ${(r.elapsedMs / 1000).toFixed(1)} s on ${r.threads || 1} thread${r.threads === 1 || r.threads === 0 ? '' : 's'}${r.stoppedBy === 'cancel' ? ' (cancelled)' : ''}`,
+    `${r.item}: ${n} eliminable vertices (of ${graph.vertices.length}) · objective ${r.objectiveText} · ${(r.elapsedMs / 1000).toFixed(1)} s ${queued ? `in ${r.threads} restart${r.threads === 1 ? '' : 's'} on the queue` : `on ${r.threads || 1} thread${r.threads === 1 || r.threads === 0 ? '' : 's'}`}${r.stoppedBy === 'cancel' ? ' (cancelled)' : ''}`,
     '',
     table(['order', 'multiplications', 'additions', 'peak memory', 'time', 'vs best classic'], rows),
     '',
