@@ -19,6 +19,8 @@ import { MAX_TEXT_CHARS, ruleCandidatePayloadSchema } from '../language-server/s
 import { findLearningRule } from '../language-server/src/rules/find.js';
 import { modelContext } from '../language-server/src/rules/model.js';
 import { search } from '../language-server/src/search/search.js';
+import { statusView } from '../extension/src/jobs.js';
+import { LspClient } from './helpers/lspClient.js';
 import { eligo, startRedis, startWorker, stopAll, type RedisServer, type Spawned } from './helpers/redis.js';
 
 const LIF = readFileSync('examples/lif.eligo', 'utf8');
@@ -88,6 +90,16 @@ describe('job queue: payloads, URLs and the in-process executor', () => {
     assert.equal(queued.best.multiplications, threads.best.multiplications);
     assert.equal(queued.evaluations, threads.evaluations);
     assert.equal(queued.stoppedBy, 'evaluations');
+  });
+
+  it('the status bar says how many workers the queue has, or why it cannot be reached', () => {
+    const ok = statusView('wasm', 'running', [], 0, { url: 'redis://:***@gpu1:6379', workers: 3, slots: 12, names: ['gpu1:1', 'gpu2:7', 'gpu3:9'] });
+    assert.equal(ok.text, '$(circuit-board) Eligo: wasm · $(server-environment) 3 workers');
+    assert.match(ok.tooltip, /Job queue redis:\/\/:\*\*\*@gpu1:6379: 3 workers connected, 12 tasks at a time: gpu1:1, gpu2:7, gpu3:9/);
+    const down = statusView('wasm', 'running', [], 0, { url: 'redis://gpu1:6379', workers: 0, slots: 0, error: 'connect ECONNREFUSED' });
+    assert.match(down.text, /queue$/);
+    assert.match(down.tooltip, /ECONNREFUSED/);
+    assert.equal(statusView('wasm', 'running', []).text, '$(circuit-board) Eligo: wasm');
   });
 
   it('fails a task whose payload is invalid with the reason, in-process as on a worker', async () => {
@@ -240,6 +252,39 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
       assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
     } finally {
       await x.close();
+    }
+  });
+
+  it('with eligo.queue.redis set, the language server sends Find Learning Rule to the workers and reports how many there are', async () => {
+    const secret = 'lsp-Secret-42';
+    const guarded = await startRedis({ password: secret });
+    const a = await startWorker(guarded.url, 'wa');
+    const b = await startWorker(guarded.url, 'wb');
+    workers.push(a, b);
+    const client = await LspClient.start({ settings: { queue: { redis: guarded.url } } });
+    try {
+      const uri = 'file:///queue/lif.eligo';
+      await client.open(uri, LIF);
+      await client.diagnostics(uri);
+      const seen = async (): Promise<{ workers: number; url: string }> => {
+        for (let t = 0; t < 100; t++) {
+          const st = client.notifications.filter((n) => n.method === 'eligo/status').map((n) => (n.params as { queue?: { workers: number; url: string } }).queue).filter((q) => q && q.workers === 2);
+          if (st.length) return st[st.length - 1]!;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        throw new Error(`no eligo/status with 2 workers: ${JSON.stringify(client.notifications.filter((n) => n.method === 'eligo/status'))}`);
+      };
+      const q = await seen();
+      assert.equal(q.url, `redis://:***@127.0.0.1:${guarded.port}`);
+      const r = await client.connection.sendRequest('eligo/runJob', { kind: 'findLearningRule', uri, item: 'lif', params: { steps: 10, samples: 1, evaluations: 4 }, budgetSeconds: 120 }) as { status: string; result: { front: unknown[]; evaluated: number } };
+      assert.equal(r.status, 'done', JSON.stringify(r));
+      assert.equal(r.result.evaluated, 4);
+      const ran = [...a.out.lines, ...b.out.lines].filter((l) => /✓ rule-candidate \d+\/4 of run \w+ \(find-rule lif \(editor\)\)/.test(l));
+      assert.equal(ran.length, 4);
+      assert.ok(!JSON.stringify({ r, n: client.notifications, logs: client.logs }).includes(secret));
+    } finally {
+      await client.connection.sendRequest('shutdown');
+      client.child.kill();
     }
   });
 

@@ -7,6 +7,10 @@ import type { LearningRuleResult, RuleCandidate } from '../protocol.js';
 import { resolveProfile } from '../rules/diagnostics.js';
 import { findLearningRule, type Candidate } from '../rules/find.js';
 import { modelContext } from '../rules/model.js';
+import { QueueExecutor } from './queue/executor.js';
+import { schemaMessage } from './queue/kind.js';
+import { queuedMeasurer } from './queue/runs.js';
+import { findRuleJobParamsSchema } from './schemas.js';
 import { JobRefused, type JobKind } from './types.js';
 
 export interface FindRuleParams {
@@ -14,6 +18,7 @@ export interface FindRuleParams {
   readonly samples: number;
   readonly steps: number;
   readonly hardwareProfile?: string;
+  readonly evaluations?: number;
 }
 
 /** A rule name not yet used in the document (as `eligo find-rule --write` picks them). */
@@ -38,11 +43,14 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
   kind: 'findLearningRule',
   title: 'Finding a learning rule',
   parse(input) {
-    const p = (typeof input.params === 'object' && input.params !== null ? input.params : {}) as Record<string, unknown>;
+    const r = findRuleJobParamsSchema.safeParse(input.params ?? {});
+    if (!r.success) throw new JobRefused(`find learning rule: ${schemaMessage(r.error)}`);
+    const p = r.data;
     if (input.text === undefined) throw new JobRefused('finding a learning rule needs a document');
-    const int = (v: unknown, d: number): number => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : d);
-    const profile = typeof p.hardwareProfile === 'string' ? p.hardwareProfile : input.settings.hardwareProfile;
-    return { seed: int(p.seed, 1), samples: int(p.samples, 2), steps: int(p.steps, input.settings.analysis.steps), hardwareProfile: profile };
+    return {
+      seed: p.seed ?? 1, samples: p.samples ?? 2, steps: p.steps ?? input.settings.analysis.steps, hardwareProfile: p.hardwareProfile ?? input.settings.hardwareProfile,
+      ...(p.evaluations !== undefined ? { evaluations: p.evaluations } : {}),
+    };
   },
   async run(input, p, ctx) {
     const c = compile(input.text!);
@@ -55,12 +63,28 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
     }
     const rctx = modelContext(c, model);
     const hardware = resolveProfile(p.hardwareProfile);
-    const r = await findLearningRule(rctx, {
-      // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
-      budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
-      ...(hardware ? { hardware } : {}),
-      onProgress: (pr) => ctx.report({ message: pr.message, percentage: pr.total > 0 ? (100 * pr.evaluated) / pr.total : 0, point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, front: pr.frontSize } } }),
-    });
+    // eligo.queue.redis: the candidates are measured on the queue's workers (same result).
+    let queue: QueueExecutor | undefined;
+    if (input.queueUrl) {
+      try {
+        queue = await QueueExecutor.connect({ url: input.queueUrl });
+      } catch (e) {
+        throw new JobRefused(`${(e as Error).message} (eligo.queue.redis)`);
+      }
+    }
+    let r;
+    try {
+      r = await findLearningRule(rctx, {
+        // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
+        budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
+        ...(hardware ? { hardware } : {}),
+        ...(p.evaluations !== undefined ? { maxEvaluations: p.evaluations } : {}),
+        ...(queue ? { measure: queuedMeasurer(queue, { text: input.text!, model, steps: p.steps, samples: p.samples, seed: p.seed, maxBytes: 512 * 1024 ** 2 }, { label: `find-rule ${model} (editor)` }) } : {}),
+        onProgress: (pr) => ctx.report({ message: `${pr.message}${queue ? ` · ${queue.description}` : ''}`, percentage: pr.total > 0 ? (100 * pr.evaluated) / pr.total : 0, point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, front: pr.frontSize } } }),
+      });
+    } finally {
+      await queue?.close();
+    }
     // Names free in the document, so a candidate can be inserted as it is.
     const taken = new Set(c.items.map((i) => i.name));
     const front = r.front.map((f) => candidate(f, taken));
