@@ -5,8 +5,10 @@
 // each handled as docs/scale-out.md says. Everything started is stopped.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Job, Queue } from 'bullmq';
 import { compile, findItem, graphOf } from '../language-server/src/compile.js';
 import { parseRedisUrl, QUEUE_PREFIX, TASK_QUEUE } from '../language-server/src/jobs/queue/connection.js';
@@ -172,6 +174,31 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     assert.equal(q.best.multiplications, l.best.multiplications);
     assert.equal(q.best.method, l.best.method);
     assert.ok(b.out.lines.some((x) => new RegExp(`▶ search-restart ${k}/4 .*again`).test(x)), b.out.text);
+  });
+
+  it('npm run train-agent with self-play rounds on two workers learns exactly what the local run learns', async () => {
+    const a = await startWorker(redis.url, 'wa');
+    const b = await startWorker(redis.url, 'wb');
+    workers.push(a, b);
+    const dir = mkdtempSync(join(tmpdir(), 'eligo-agent-'));
+    const train = (out: string, extra: string[]): Promise<number | null> => {
+      const p = spawn(process.execPath, ['--import', 'tsx', 'scripts/train-agent.ts', '--episodes', '4', '--parallel', '2', '--sims', '4', '--seed', '2', '--out', join(dir, out), ...extra], { stdio: 'ignore' });
+      return new Promise((r) => p.once('exit', r));
+    };
+    const [lc, qc] = await Promise.all([train('local.json', []), train('queue.json', ['--redis', redis.url])]);
+    assert.equal(lc, 0);
+    assert.equal(qc, 0);
+    const read = (f: string): { training: { samples: number; steps: number; history: { ratio: number; policyLoss: number; valueLoss: number }[] }; tensors: unknown } => JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    const l = read('local.json');
+    const q = read('queue.json');
+    assert.ok(l.training.samples > 0);
+    assert.equal(q.training.samples, l.training.samples);
+    assert.equal(q.training.steps, l.training.steps);
+    // The losses after the last step and the held-out ratio depend on every sample and every weight update.
+    assert.deepEqual(q.training.history.map((h) => [h.ratio, h.policyLoss, h.valueLoss]), l.training.history.map((h) => [h.ratio, h.policyLoss, h.valueLoss]));
+    assert.deepEqual(q.tensors, l.tensors);
+    assert.equal([...a.out.lines, ...b.out.lines].filter((x) => /✓ selfplay-episodes/.test(x)).length, 4);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a run goes on through a Redis restart: the workers and the client reconnect and the result is the same', async () => {
