@@ -130,7 +130,7 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     await stopAll();
   });
 
-  const FIND = ['find-rule', 'examples/lif.eligo', '--model', 'lif', '--steps', '40', '--samples', '1', '--evaluations', '8', '--json'];
+  const FIND = ['find-rule', 'examples/lif.eligo', '--model', 'lif', '--steps', '40', '--samples', '1', '--evaluations', '8', '--budget', '300s', '--json'];
   let localFront: unknown;
 
   it('find-rule on two workers equals the local run, with one worker SIGKILLed in the middle of a task', async () => {
@@ -156,7 +156,7 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
   });
 
   it('search restarts on two workers equal the local run, with one worker SIGKILLed in the middle of a restart', async () => {
-    const SEARCH = ['search', 'examples/roeflux_1d.eligo', '--method', 'anneal', '--evaluations', '3000', '--restarts', '4', '--seed', '3', '--json'];
+    const SEARCH = ['search', 'examples/roeflux_1d.eligo', '--method', 'anneal', '--evaluations', '3000', '--restarts', '4', '--seed', '3', '--budget', '300s', '--json'];
     const local = eligo(SEARCH);
     const a = await startWorker(redis.url, 'wa');
     const b = await startWorker(redis.url, 'wb');
@@ -173,6 +173,8 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     assert.deepEqual(q.best.order, l.best.order);
     assert.equal(q.best.multiplications, l.best.multiplications);
     assert.equal(q.best.method, l.best.method);
+    // Every restart finished once (the killed one on wb only).
+    assert.equal([...a.out.lines, ...b.out.lines].filter((x) => /✓ search-restart/.test(x)).length, 4);
     assert.ok(b.out.lines.some((x) => new RegExp(`▶ search-restart ${k}/4 .*again`).test(x)), b.out.text);
   });
 

@@ -104,7 +104,9 @@ export const searchRestartTask: TaskKind<SearchRestartPayload, SearchRestartResu
     // Self-play training inside a restart is not offered on workers (it loads TensorFlow.js per task).
     const r = await runJob({ ...job, train: false }, {
       signal: ctx.signal,
-      onProgress: (pr) => ctx.progress({ message: `best ${Number.isFinite(pr.bestMultiplications) ? pr.bestMultiplications.toLocaleString('en-US') : '—'} mults (${pr.bestMethod || pr.phase}) after ${pr.evaluations} orders` }),
+      onProgress: (pr) => {
+        if (Number.isFinite(pr.bestMultiplications)) ctx.progress({ message: `best ${pr.bestMultiplications.toLocaleString('en-US')} mults (${pr.bestMethod}) after ${pr.evaluations.toLocaleString('en-US')} orders` });
+      },
     });
     const cand = <C extends { order: readonly number[] }>(c: C): C & { order: number[] } => ({ ...c, order: [...c.order] });
     return {
