@@ -6,7 +6,8 @@
 //     (concurrency 1 each), cold (fresh workers: each builds the run's setup —
 //     samples, tapes, exact gradients — on its first task, as the in-process
 //     run does once) and warm (a second run: the setup cached, compared with
-//     the in-process run less its setup);
+//     the in-process run less its setup); the in-process run is timed on its
+//     second go, so both sides run JIT-compiled code;
 //  2. the queue's own overhead per task: probe tasks that do no work, one
 //     worker, run one after another through a flow;
 //  3. payload sizes: the JSON BullMQ stores for each kind's payload and result.
@@ -35,6 +36,7 @@ const MODEL = 'examples/alif.eligo';
 const STEPS = 80;
 const EVALUATIONS = 32;
 const PROBES = 150;
+const REPEATS = 3;
 
 export async function benchQueue(): Promise<void> {
   const text = readFileSync(MODEL, 'utf8');
@@ -44,12 +46,22 @@ export async function benchQueue(): Promise<void> {
   const load0 = loadavg();
   const rows: { where: string; workers: number; seconds: number; perSecond: number; vsInProcess: number; evaluated: number }[] = [];
 
-  const t0 = performance.now();
-  const local = await findLearningRule(ctx, opts);
-  const localS = (performance.now() - t0) / 1000;
-  const ts = performance.now();
-  candidateSetup(ctx, { steps: STEPS, samples: 1, seed: 1, maxBytes: base.maxBytes });
-  const setupS = (performance.now() - ts) / 1000;
+  // Once untimed: the engine's code compiled (JIT) as it is in a worker by its cold run.
+  await findLearningRule(ctx, opts);
+  // The machine is shared: the best of REPEATS runs is the one least disturbed.
+  let local = await findLearningRule(ctx, opts);
+  let localS = Infinity;
+  for (let k = 0; k < REPEATS; k++) {
+    const t0 = performance.now();
+    local = await findLearningRule(ctx, opts);
+    localS = Math.min(localS, (performance.now() - t0) / 1000);
+  }
+  let setupS = Infinity;
+  for (let k = 0; k < REPEATS; k++) {
+    const ts = performance.now();
+    candidateSetup(ctx, { steps: STEPS, samples: 1, seed: 1, maxBytes: base.maxBytes });
+    setupS = Math.min(setupS, (performance.now() - ts) / 1000);
+  }
   const warmLocalS = Math.max(1e-3, localS - setupS);
   rows.push({ where: 'in process', workers: 0, seconds: localS, perSecond: local.evaluated.length / localS, vsInProcess: 1, evaluated: local.evaluated.length });
   rows.push({ where: 'in process, setup excluded', workers: 0, seconds: warmLocalS, perSecond: local.evaluated.length / warmLocalS, vsInProcess: 1, evaluated: local.evaluated.length });
@@ -67,9 +79,13 @@ export async function benchQueue(): Promise<void> {
       while (workers.length < n) workers.push(await startWorker(redis.url, `w${n}.${workers.length + 1}`));
       const measure = queuedMeasurer(x, base, { label: 'bench' });
       for (const phase of ['cold', 'warm'] as const) {
-        const t = performance.now();
-        const r = await findLearningRule(ctx, { ...opts, measure });
-        const s = (performance.now() - t) / 1000;
+        let s = Infinity;
+        let r = local;
+        for (let k = 0; k < (phase === 'cold' ? 1 : REPEATS); k++) {
+          const t = performance.now();
+          r = await findLearningRule(ctx, { ...opts, measure });
+          s = Math.min(s, (performance.now() - t) / 1000);
+        }
         if (r.evaluated.map((c) => c.alignment.cosine).join() !== local.evaluated.map((c) => c.alignment.cosine).join()) throw new Error('the queued run differs from the local one');
         const ref = phase === 'cold' ? localS : warmLocalS;
         rows.push({ where: `queue, ${phase}`, workers: n, seconds: s, perSecond: r.evaluated.length / s, vsInProcess: ref / s, evaluated: r.evaluated.length });
@@ -113,7 +129,7 @@ export async function benchQueue(): Promise<void> {
   };
   const load1 = loadavg();
 
-  console.log(`\nfind-rule on ALIF: ${EVALUATIONS} candidate rules, T = ${STEPS}, 1 sample; load average ${load0.map((l) => l.toFixed(2)).join(' ')} → ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`\nfind-rule on ALIF: ${EVALUATIONS} candidate rules, T = ${STEPS}, 1 sample, best of ${REPEATS} (cold: once); load average ${load0.map((l) => l.toFixed(2)).join(' ')} → ${load1.map((l) => l.toFixed(2)).join(' ')}`);
   console.log(table(['run', 'workers', 'seconds', 'evaluations/s', '× in-process'], rows.map((r) => [r.where, r.workers, Number(r.seconds.toFixed(2)), Number(r.perSecond.toFixed(2)), Number(r.vsInProcess.toFixed(2))])));
   console.log(`\nqueue overhead per task (${PROBES} empty tasks, one worker, one at a time): ${overheadMs.toFixed(2)} ms`);
   console.log(`\npayloads (bytes of JSON stored in Redis):`);

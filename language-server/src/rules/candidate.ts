@@ -12,7 +12,7 @@ import { compile } from '../compile.js';
 import { alignmentSamples, exactGradients, ruleAlignment, sampleTapes, type Alignment } from './alignment.js';
 import type { BlockTape } from './blocks.js';
 import type { RunInput } from './execute.js';
-import { modelContext, prepareRule, type ModelContext } from './model.js';
+import { modelContext, prepareRule, type ModelContext, type PreparedRule } from './model.js';
 import type { RuleSpec } from './rule.js';
 
 export interface CandidateSettings {
@@ -45,8 +45,9 @@ export function candidateSetupOf(text: string, model: string, settings: Candidat
 }
 
 /** Alignment of one rule with exact BPTT on the setup's samples. Throws StoppedError when `signal` aborts or `deadline` passes. */
-export function alignCandidate(setup: CandidateSetup, spec: RuleSpec, signal?: AbortSignal, deadline?: number): Alignment {
-  const rule = prepareRule(setup.ctx, spec);
+export function alignCandidate(setup: CandidateSetup, spec: RuleSpec, signal?: AbortSignal, deadline?: number, prepared?: PreparedRule): Alignment {
+  // The rule as prepared already (find-rule plans it here), or prepared from its spec (a worker).
+  const rule = prepared ?? prepareRule(setup.ctx, spec);
   const samples = setup.samples.map((s) => ({ ...s, ...(deadline !== undefined ? { deadline } : {}), ...(signal ? { signal } : {}) }));
   return ruleAlignment(setup.ctx, rule, samples, setup.exact, signal, setup.tapes);
 }

@@ -226,6 +226,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     readonly est: number;
     readonly online: boolean;
     readonly program: PreparedRule['derived']['program'];
+    readonly rule: PreparedRule;
   }
   let reserved = 0;
   const full = (): boolean => opts.maxEvaluations !== undefined && reserved >= opts.maxEvaluations;
@@ -246,7 +247,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
       return null;
     }
     reserved++;
-    return { key, known, ruleName, named, cost, est, online: schedule === 'online', program: rule.derived.program };
+    return { key, known, ruleName, named, cost, est, online: schedule === 'online', program: rule.derived.program, rule };
   };
   const commit = (p: Planned, alignment: Alignment): Candidate => {
     const { known, ruleName, named, cost } = p;
@@ -286,7 +287,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
         await new Promise<void>((r) => setImmediate(r));
         let alignment: Alignment;
         try {
-          alignment = alignCandidate(setup!, p.named, opts.signal, deadline);
+          alignment = alignCandidate(setup!, p.named, opts.signal, deadline, p.rule);
         } catch (e) {
           if (e instanceof StoppedError) {
             out.push(null);

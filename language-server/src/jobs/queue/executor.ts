@@ -91,7 +91,8 @@ export class QueueExecutor implements TaskExecutor {
     if (payloads.length === 0) return { results, cancelled: false };
     if (opts.signal?.aborted) return { results, cancelled: true };
     const c = this.connection;
-    const run = randomBytes(6).toString('hex');
+    // A letter first: BullMQ refuses a custom job id that reads as an integer (12 hex digits can be all digits).
+    const run = `r${randomBytes(6).toString('hex')}`;
     const label = opts.label ?? kind.name;
     const attempts = this.o.attempts ?? 3;
     const unreachableMs = this.o.unreachableMs ?? 30_000;
