@@ -217,10 +217,14 @@ export class QueueExecutor implements TaskExecutor {
     return done;
   }
 
-  /** Stops listening; the workers and the jobs stay. */
+  /**
+   * Stops listening; the workers and the jobs stay. With Redis gone, a graceful close would wait
+   * for a reconnect that never comes (and keep the process alive): after 3 s the connections are cut.
+   */
   async close(): Promise<void> {
     const quiet = (p: Promise<unknown> | undefined): Promise<unknown> => withTimeout(p ?? Promise.resolve(), 3000, 'timeout').catch(() => undefined);
     await Promise.all([quiet(this.events?.close()), quiet(this.flow?.close()), quiet(this.queue?.close())]);
+    await Promise.all([quiet(this.events?.disconnect()), quiet(this.flow?.disconnect()), quiet(this.queue?.disconnect())]);
     this.redis?.disconnect();
   }
 }
