@@ -29,7 +29,7 @@ import { findLearningRule } from '../language-server/src/rules/find.js';
 import { modelContext } from '../language-server/src/rules/model.js';
 import { loadAgent } from '../language-server/src/search/network.js';
 import { planFor } from '../language-server/src/search/plan.js';
-import { eligo, startRedis, startWorker, stopAll, type Spawned } from '../test/helpers/redis.js';
+import { startRedis, startWorker, stopAll, type Spawned } from '../test/helpers/redis.js';
 import { writeResult } from './util.js';
 
 const MODEL = 'examples/alif.eligo';
@@ -141,5 +141,4 @@ export async function benchQueue(): Promise<void> {
     findRule: rows, overheadPerTaskMs: overheadMs, probes: PROBES, payloadBytes: sizes, largestPayload: { what: largest[0], bytes: largest[1] },
   });
   console.log(`wrote ${path}`);
-  void eligo;
 }
