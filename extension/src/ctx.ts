@@ -18,7 +18,7 @@ import {
 import { createClient } from './client.js';
 import { needsRestart, parseConfig, SECTION, type ExtensionConfig } from './config.js';
 import { planRuleInsertion, ruleHead } from './edits.js';
-import { JobRegistry, type JobKind, type RunningJob } from './jobs.js';
+import { JobRegistry, type JobKind, type QueueView, type RunningJob } from './jobs.js';
 import { parseProgress } from './messages.js';
 import { PanelManager, type PanelHost } from './panel.js';
 import { RestartPolicy } from './restart.js';
@@ -108,6 +108,7 @@ export class Ctx implements vscode.Disposable, PanelHost {
         }),
         client.onNotification(ServerStatusNotification, (s: ServerStatus) => {
           if (s.backend && BACKENDS.includes(s.backend)) this.status.setBackend(s.backend);
+          this.status.setQueue(parseQueue(s.queue));
         }),
         client.onNotification(JobProgressNotification, (raw: JobProgress) => {
           const p = parseProgress(raw);
@@ -287,4 +288,16 @@ export class Ctx implements vscode.Disposable, PanelHost {
 function readConfig(): ExtensionConfig {
   const c = vscode.workspace.getConfiguration(SECTION);
   return parseConfig((k) => c.get(k));
+}
+
+/** The queue part of `eligo/status`, checked (it crosses a process). */
+function parseQueue(q: unknown): QueueView | undefined {
+  if (typeof q !== 'object' || q === null) return undefined;
+  const o = q as Record<string, unknown>;
+  if (typeof o.url !== 'string' || typeof o.workers !== 'number' || typeof o.slots !== 'number') return undefined;
+  return {
+    url: o.url, workers: o.workers, slots: o.slots,
+    ...(Array.isArray(o.names) ? { names: o.names.filter((n): n is string => typeof n === 'string') } : {}),
+    ...(typeof o.error === 'string' ? { error: o.error } : {}),
+  };
 }

@@ -87,7 +87,33 @@ export interface StatusView {
 export type ServerState = 'starting' | 'running' | 'stopped';
 
 /** What the status bar item shows for a backend, a server state and the running jobs. */
-export function statusView(backend: Backend | undefined, server: ServerState, jobs: readonly RunningJob[], now = Date.now()): StatusView {
+/** The job queue as the server reports it (`eligo/status`). */
+export interface QueueView {
+  readonly url: string;
+  readonly workers: number;
+  readonly slots: number;
+  readonly names?: readonly string[];
+  readonly error?: string;
+}
+
+/** The status bar's words for the queue: ` · 3 workers`, and a tooltip line. */
+export function queueText(q: QueueView | undefined): { text: string; tooltip: string } {
+  if (!q) return { text: '', tooltip: '' };
+  if (q.error) return { text: ' · $(warning) queue', tooltip: `Job queue ${q.url}: ${q.error}` };
+  const names = q.names?.length ? `: ${q.names.join(', ')}` : '';
+  return {
+    text: ` · $(server-environment) ${q.workers} worker${q.workers === 1 ? '' : 's'}`,
+    tooltip: `Job queue ${q.url}: ${q.workers} worker${q.workers === 1 ? '' : 's'} connected, ${q.slots} task${q.slots === 1 ? '' : 's'} at a time${names}`,
+  };
+}
+
+export function statusView(backend: Backend | undefined, server: ServerState, jobs: readonly RunningJob[], now = Date.now(), queue?: QueueView): StatusView {
+  const v = statusViewOf(backend, server, jobs, now);
+  const q = queueText(server === 'stopped' ? undefined : queue);
+  return q.text ? { ...v, text: v.text + q.text, tooltip: `${v.tooltip}\n${q.tooltip}` } : v;
+}
+
+function statusViewOf(backend: Backend | undefined, server: ServerState, jobs: readonly RunningJob[], now: number): StatusView {
   // The server loads TensorFlow.js on the first job that needs it; until then there is no backend to name.
   const be = backend ?? '';
   if (server === 'stopped') {

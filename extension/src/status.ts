@@ -3,12 +3,13 @@
 // when none runs). What it says is computed by jobs.ts `statusView`.
 
 import * as vscode from 'vscode';
-import { statusView, type Backend, type JobRegistry, type ServerState } from './jobs.js';
+import { statusView, type Backend, type JobRegistry, type QueueView, type ServerState } from './jobs.js';
 
 export class Status implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private backend: Backend | undefined;
   private server: ServerState = 'starting';
+  private queue: QueueView | undefined;
   private readonly sub: { dispose(): void };
   private timer: ReturnType<typeof setInterval> | undefined;
 
@@ -25,13 +26,19 @@ export class Status implements vscode.Disposable {
     this.render();
   }
 
+  /** The job queue's workers (eligo.queue.redis), as the server last reported them. */
+  setQueue(q: QueueView | undefined): void {
+    this.queue = q;
+    this.render();
+  }
+
   setServer(s: ServerState): void {
     this.server = s;
     this.render();
   }
 
   private render(): void {
-    const v = statusView(this.backend, this.server, this.jobs.running);
+    const v = statusView(this.backend, this.server, this.jobs.running, Date.now(), this.queue);
     this.item.text = v.text;
     this.item.tooltip = v.tooltip;
     this.item.command = v.command;

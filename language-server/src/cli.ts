@@ -12,8 +12,9 @@ import { exportCommand, importCommand } from './cli/interop.js';
 import { findRuleCommand, rulesCommand } from './cli/rules.js';
 import { searchCommand } from './cli/search.js';
 import { trainCommand } from './cli/train.js';
+import { workerCommand } from './cli/worker.js';
 
-const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand, importCommand, exportCommand];
+const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand, importCommand, exportCommand, workerCommand];
 
 export function registerCommand(cmd: Command): void {
   commands.push(cmd);

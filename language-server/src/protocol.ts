@@ -40,6 +40,8 @@ export interface EligoSettings {
     readonly batchSize: number;
     readonly seed: number;
   };
+  /** `eligo.queue.redis`: long jobs go to the job queue (docs/scale-out.md). The URL as shown: its password hidden. */
+  readonly queue?: { readonly redis: string };
 }
 
 // ---------------------------------------------------------------- items
@@ -266,6 +268,16 @@ export interface ServerStatus {
   readonly backend?: ComputeBackend;
   /** Jobs running in the server now (from any client request). */
   readonly jobs?: readonly { readonly jobId: number; readonly kind: string; readonly item?: string; readonly message?: string }[];
+  /** The job queue of `eligo.queue.redis`: its URL (password hidden), the workers heard from, their task slots, or why it cannot be reached. */
+  readonly queue?: QueueStatus;
+}
+
+export interface QueueStatus {
+  readonly url: string;
+  readonly workers: number;
+  readonly slots: number;
+  readonly names?: readonly string[];
+  readonly error?: string;
 }
 
 export const ServerStatusNotification = new NotificationType<ServerStatus>('eligo/status');

@@ -17,9 +17,12 @@ import { checkHardware, type HardwareProfile } from '../rules/hardware.js';
 import { EligoError } from '../util/errors.js';
 import { writeTextFileAtomic } from '../util/files.js';
 import { modelContext, sampleInput } from '../rules/model.js';
+import { candidateBase, dataParamValues, queuedMeasurer } from '../jobs/queue/runs.js';
+import { TaskFailed } from '../jobs/queue/kind.js';
 import { gradientsJson, writeJsonAtomic } from './gradients.js';
 import { choiceOption, CliError, formatBytes, formatDiagnostic, formatNumber, intOption, readSourceFile, str, table, type Command } from './common.js';
 import { durationOption, HARDWARE_NAMES, hardwareOption, sizeOption } from './options.js';
+import { connectQueue } from './queue.js';
 
 const fmtBytes = formatBytes;
 
@@ -204,9 +207,11 @@ export const findRuleCommand: Command = {
     'memory, hardware fit) against test accuracy. Without --task the front is cost against alignment on random sequences.',
     'Every rule says which parameters it updates and how; rules that update only the readout, or nothing, are labelled.',
     '--method anneal|mcts|auto searches spaces too large to enumerate; --hardware keeps only rules that fit the chip;',
-    '--write appends the front as rule items. Ctrl-C stops and prints the front so far.',
+    '--write appends the front as rule items. --evaluations N stops the search after N rules and skips none for time:',
+    'a reproducible run. --redis URL measures the rules\' alignment on eligo worker processes (docs/scale-out.md), with',
+    'the same result; the reference run and the training stay here. Ctrl-C stops and prints the front so far.',
   ].join('\n'),
-  usage: 'eligo find-rule FILE --model NAME [--task TASK] [--budget 60s] [--hardware loihi2|spinnaker2|brainscales2|FILE] [--method anneal|mcts|auto] [--steps T] [--samples K] [--seed S] [--batch B] [--min-updates N] [--reference-updates N] [--max-trained K] [--rungs R] [--write] [--json]',
+  usage: 'eligo find-rule FILE --model NAME [--task TASK] [--budget 60s] [--hardware loihi2|spinnaker2|brainscales2|FILE] [--method anneal|mcts|auto] [--steps T] [--samples K] [--seed S] [--batch B] [--min-updates N] [--reference-updates N] [--max-trained K] [--rungs R] [--evaluations N] [--redis redis://HOST:PORT] [--write] [--json]',
   options: {
     model: { type: 'string', value: 'NAME', defaultText: "the file's only model", example: 'lif', description: 'The model to find rules for.' },
     budget: { type: 'string', value: 'DURATION', default: '60s', example: '1.5h', description: 'Time for the search; it stops there and prints the front found so far.' },
@@ -225,6 +230,14 @@ export const findRuleCommand: Command = {
     'reference-updates': { type: 'string', value: 'N', default: '100', example: '300', description: 'Updates of the BPTT reference run whose checkpoints alignment is measured at.' },
     'max-trained': { type: 'string', value: 'K', default: '9', example: '20', description: 'Most candidates trained in the first round.' },
     rungs: { type: 'string', value: 'R', default: '3', example: '4', description: 'Rounds of successive halving (each trains the best third three times longer).' },
+    evaluations: {
+      type: 'string', value: 'N', defaultText: 'until the budget', example: '40',
+      description: 'Stop the search after N rules evaluated and skip none for time, so the result does not depend on the machine or the workers.',
+    },
+    redis: {
+      type: 'string', value: 'URL', defaultText: 'measure here', example: 'redis://127.0.0.1:6379',
+      description: "Measure the candidates' alignment on eligo worker processes through this Redis (docs/scale-out.md); a password in the URL is never shown.",
+    },
   },
   examples: ['eligo find-rule examples/lif.eligo --model lif --budget 30s', 'eligo find-rule examples/alif.eligo --model alif --hardware loihi2 --write'],
   async run({ values, positionals }) {
@@ -243,6 +256,7 @@ export const findRuleCommand: Command = {
     const task = str(values.task);
     const maxBytes = sizeOption(str(values['max-memory']), 'max-memory', 512 * 1024 ** 2);
     const profile = hardwareOption(str(values.hardware));
+    const evaluations = values.evaluations !== undefined ? intOption(values.evaluations, 'evaluations', 1, 1, 1_000_000) : undefined;
     const source = readSourceFile(file);
     const text = source.text;
     const c = await compileWithData(file, text);
@@ -256,22 +270,30 @@ export const findRuleCommand: Command = {
     const ac = new AbortController();
     const onInt = (): void => ac.abort();
     process.once('SIGINT', onInt);
+    const say = (m: string): void => { if (!values.quiet && !values.json) process.stderr.write(`${m}\n`); };
+    const queue = await connectQueue(str(values.redis), 'find-rule', say);
     const t0 = Date.now();
     const search = searchFor(methodName, profile !== undefined);
     let result;
     try {
+      // --redis: every candidate's alignment is measured on the workers, on the sets discovery chooses (random sequences, or the task's along the reference run).
+      const paramValues = dataParamValues(c);
+      const measurer = queue
+        ? (source: Parameters<typeof candidateBase>[1]) => queuedMeasurer(queue, candidateBase({ text, model, maxBytes, seed, paramValues }, source), { label: `find-rule ${model}`, onEvent: (_k, m) => say(`  ${m}`) })
+        : undefined;
       result = await discoverRules(ctx, {
         budgetMs, steps, samples, seed, maxBytes, signal: ac.signal, batch, minUpdates, referenceUpdates, maxTrained, search, ...(rungs ? { rungs } : {}),
         ...(profile ? { hardware: profile } : {}), ...(task !== undefined ? { task } : {}),
-        onProgress: (p) => {
-          if (!values.quiet && !values.json) process.stderr.write(`  [${(p.elapsedMs / 1000).toFixed(1)} s] ${p.message}\n`);
-        },
+        ...(evaluations !== undefined ? { maxEvaluations: evaluations } : {}), ...(measurer ? { measurer } : {}),
+        onProgress: (p) => say(`  [${(p.elapsedMs / 1000).toFixed(1)} s] ${p.message}`),
       });
     } catch (e) {
       if (e instanceof DiscoverError) throw new CliError(`${at}: error: ${e.message}`, 1);
+      if (e instanceof TaskFailed) throw new CliError(`eligo find-rule: ${e.message}`, 1);
       throw e;
     } finally {
       process.removeListener('SIGINT', onInt);
+      await queue?.close();
     }
     const taken = new Set<string>();
     let writeError: CliError | undefined;
@@ -311,7 +333,7 @@ export const findRuleCommand: Command = {
       return 0;
     }
     const how = result.method === 'enumeration' ? 'enumerated' : `${result.method} over`;
-    process.stdout.write(`${model}: ${how} ${result.spaceSize} rules (${result.evaluated.length} evaluated, ${result.trained} trained${result.task ? ` on ${result.task}` : ''}${result.stopped ? `, stopped by ${result.stopped}` : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s${profile ? `; hardware ${profile.name}` : ''}\n`);
+    process.stdout.write(`${model}: ${how} ${result.spaceSize} rules (${result.evaluated.length} evaluated, ${result.trained} trained${result.task ? ` on ${result.task}` : ''}${result.stopped ? `, stopped by ${result.stopped}` : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s${queue ? ` (measured on the ${queue.description})` : ''}${profile ? `; hardware ${profile.name}` : ''}\n`);
     if (result.reference) process.stdout.write(`BPTT reference run: ${result.reference.done} updates (batch ${batch}), test accuracy ${pct(result.reference.testAccuracy)}; alignment at ${result.reference.snapshots.map((s) => `${s.label} (${s.updates})`).join(', ')}\n`);
     for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
     process.stdout.write(`Pareto front (${result.front.length}), ${result.frontBasis === 'accuracy' ? 'cost against test accuracy' : `cost against alignment${result.frontWhy ? ` — ${result.frontWhy}` : ''}`}:\n`);

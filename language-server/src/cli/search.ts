@@ -13,6 +13,9 @@ import { EligoError } from '../util/errors.js';
 import { writeTextFileAtomic } from '../util/files.js';
 import { choiceOption, CliError, formatNumber, intOption, jsonOrFile, readSourceFile, str, table, type Command } from './common.js';
 import { agentOption } from './options.js';
+import { TaskFailed } from '../jobs/queue/kind.js';
+import { queuedSearchRunner } from '../jobs/queue/runs.js';
+import { connectQueue } from './queue.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -24,9 +27,11 @@ export const searchCommand: Command = {
     'it with forward, reverse and Markowitz. Objectives: mults (default), memory, time (measured numeric',
     'elimination), or a weighted sum such as mults+0.001*memory; --limit-memory makes orders above it infeasible.',
     '--train fine-tunes the network by self-play on this graph during MCTS. --evaluations N makes a run reproducible.',
+    '--restarts N runs N independent restarts (own seeds; default one per thread); --redis URL runs them on eligo worker',
+    'processes (docs/scale-out.md), with the same result for --evaluations N.',
     'A rule for the item with objective/limit lines sets the defaults. Ctrl-C stops and prints the best so far.',
   ].join('\n'),
-  usage: 'eligo search FILE [--item NAME] [--objective mults|memory|time] [--limit-memory 128KiB] [--budget DURATION] [--method mcts|anneal|beam|exact|heuristics|all] [--seed N] [--json] [--write-rule NAME] [--out order.json]',
+  usage: 'eligo search FILE [--item NAME] [--objective mults|memory|time] [--limit-memory 128KiB] [--budget DURATION] [--method mcts|anneal|beam|exact|heuristics|all] [--seed N] [--evaluations N] [--threads N] [--restarts N] [--redis redis://HOST:PORT] [--json] [--write-rule NAME] [--out order.json]',
   options: {
     item: { type: 'string', value: 'NAME', defaultText: "the file's only function, model or grad", example: 'roeflux_1d', description: 'The item whose Jacobian is eliminated.' },
     objective: {
@@ -49,6 +54,14 @@ export const searchCommand: Command = {
     agent: { type: 'string', value: 'FILE', defaultText: 'models/agent/agent.json', example: 'my-agent.json', description: 'The policy/value network MCTS uses (refused if it does not load).' },
     train: { type: 'boolean', description: 'Fine-tune the network by self-play on this graph during MCTS.' },
     quiet: { type: 'boolean', short: 'q', description: 'No progress line on stderr.' },
+    restarts: {
+      type: 'string', value: 'N', defaultText: 'one per search thread (--threads)', example: '8',
+      description: 'Independent restarts of the search, each with its own seed; the best of them is kept.',
+    },
+    redis: {
+      type: 'string', value: 'URL', defaultText: 'run here', example: 'redis://127.0.0.1:6379',
+      description: 'Run the restarts on eligo worker processes through this Redis (docs/scale-out.md); a password in the URL is never shown.',
+    },
   },
   examples: [
     'eligo search examples/roeflux_1d.eligo --budget 10s',
@@ -82,6 +95,8 @@ export const searchCommand: Command = {
     const leaves = pointOf(c.text, graph, str(values.inputs), c.items.find((i) => i.name === itemName)!.range.start);
 
     const progress = !values.json && !values.quiet && process.stderr.isTTY;
+    const say = (m: string): void => { if (!values.json && !values.quiet) process.stderr.write(`${progress ? '\r\x1b[K' : ''}${m}\n`); };
+    const queue = await connectQueue(str(values.redis), 'search', say);
     const ac = new AbortController();
     const onSigint = (): void => {
       if (ac.signal.aborted) process.exit(130);
@@ -95,6 +110,8 @@ export const searchCommand: Command = {
         objective, ...(limitBytes !== undefined ? { limitBytes } : {}),
         method: o.method, budgetMs: o.budgetMs, seed: o.seed, signal: ac.signal,
         ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        ...(o.restarts !== undefined ? { restarts: o.restarts } : {}),
+        ...(queue ? { runJobs: queuedSearchRunner(queue, { text: c.text, item: itemName, ...(o.agent !== undefined ? { agentPath: o.agent } : {}) }, { label: `search ${itemName}`, onEvent: (_k, m) => say(`  ${m}`) }) } : {}),
         ...(o.evaluations !== undefined ? { maxEvaluations: o.evaluations } : {}),
         ...(o.agent !== undefined ? { agentPath: o.agent } : {}),
         ...(values.train ? { train: true } : {}),
@@ -108,8 +125,10 @@ export const searchCommand: Command = {
       });
     } catch (e) {
       if (e instanceof SearchOptionError) throw new CliError(`eligo search: ${e.message}`);
+      if (e instanceof TaskFailed) throw new CliError(`eligo search: ${e.message}`, 1);
       throw e;
     } finally {
+      await queue?.close();
       process.off('SIGINT', onSigint);
       if (progress) process.stderr.write('\r\x1b[K');
     }
@@ -117,7 +136,7 @@ export const searchCommand: Command = {
     if (values.json) {
       process.stdout.write(`${JSON.stringify(jsonOf(result))}\n`);
     } else {
-      process.stdout.write(`${textOf(result, graph)}\n`);
+      process.stdout.write(`${textOf(result, graph, queue !== undefined)}\n`);
     }
     if (o.out) {
       const b = result.best;
@@ -162,6 +181,7 @@ interface ParsedOptions {
   method: Method;
   seed: number;
   threads?: number;
+  restarts?: number;
   evaluations?: number;
   agent?: string;
   writeRule?: string;
@@ -182,6 +202,7 @@ function parseOptions(values: Record<string, unknown>): ParsedOptions {
     if (values.objective !== undefined) o.objective = parseObjective(str(values.objective)!);
     if (values['limit-memory'] !== undefined) o.limitBytes = parseBytes(str(values['limit-memory'])!);
     if (values.threads !== undefined) o.threads = intOption(values.threads, 'threads', 2, 0, 64);
+    if (values.restarts !== undefined) o.restarts = intOption(values.restarts, 'restarts', 2, 1, 10_000);
     if (values.evaluations !== undefined) o.evaluations = intOption(values.evaluations, 'evaluations', 1, 1, 1e12);
     if (agent !== undefined) o.agent = agent;
     if (writeRule !== undefined) o.writeRule = writeRule;
@@ -225,7 +246,7 @@ export function jsonOf(r: SearchResult): unknown {
   };
 }
 
-function textOf(r: SearchResult, graph: Graph): string {
+function textOf(r: SearchResult, graph: Graph, queued = false): string {
   // Compare by the objective: its score, or for `time` the measured seconds.
   const value = (x: OrderReport): number => (r.objective.kind === 'time' ? x.seconds ?? NaN : x.score);
   const classic = Math.min(value(r.baselines.forward), value(r.baselines.reverse), value(r.baselines.markowitz));
@@ -244,7 +265,7 @@ function textOf(r: SearchResult, graph: Graph): string {
   ];
   const n = r.best.order.length;
   const lines = [
-    `${r.item}: ${n} eliminable vertices (of ${graph.vertices.length}) · objective ${r.objectiveText} · ${(r.elapsedMs / 1000).toFixed(1)} s on ${r.threads || 1} thread${r.threads === 1 || r.threads === 0 ? '' : 's'}${r.stoppedBy === 'cancel' ? ' (cancelled)' : ''}`,
+    `${r.item}: ${n} eliminable vertices (of ${graph.vertices.length}) · objective ${r.objectiveText} · ${(r.elapsedMs / 1000).toFixed(1)} s ${queued ? `in ${r.threads} restart${r.threads === 1 ? '' : 's'} on the queue` : `on ${r.threads || 1} thread${r.threads === 1 || r.threads === 0 ? '' : 's'}`}${r.stoppedBy === 'cancel' ? ' (cancelled)' : ''}`,
     '',
     table(['order', 'multiplications', 'additions', 'peak memory', 'time', 'vs best classic'], rows),
     '',

@@ -25,9 +25,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sizeOf } from '../graph/types.js';
-import { exactGradients, sampleTapes } from '../rules/alignment.js';
+import { alignmentSetsAt, type AlignmentSource } from '../rules/candidate.js';
 import { ruleCredit, type Credit } from '../rules/credit.js';
-import { findLearningRule, paretoFront as alignmentFront, type AlignmentSet, type Candidate, type FindResult, type RuleSearch } from '../rules/find.js';
+import { findLearningRule, paretoFront as alignmentFront, type AlignmentMeasurer, type AlignmentSet, type Candidate, type FindResult, type RuleSearch } from '../rules/find.js';
 import type { HardwareProfile } from '../rules/hardware.js';
 import { prepareRule, type ModelContext } from '../rules/model.js';
 import { ruleText } from '../rules/rule.js';
@@ -35,7 +35,7 @@ import { initialStates } from '../graph/simulate.js';
 import { makeTask, TaskError, type Task } from '../train/tasks/index.js';
 import { trainCandidate, TrainError, type CandidatePayload, type CandidateResult } from './candidate.js';
 import { referenceRun, type ReferenceRun } from './reference.js';
-import { taskSamples, withParams } from './taskSamples.js';
+import { taskSamples } from './taskSamples.js';
 import { EligoError } from '../util/errors.js';
 
 export interface DiscoverOptions {
@@ -54,6 +54,13 @@ export interface DiscoverOptions {
   readonly task?: string;
   /** The search over choice vectors when the space is too large to enumerate. */
   readonly search?: RuleSearch;
+  /** Stop the search after this many rules evaluated, skipping none for time (rules/find.ts `maxEvaluations`). */
+  readonly maxEvaluations?: number;
+  /**
+   * Where candidates' alignment is measured (the job queue's workers: jobs/queue/runs.ts), given where
+   * to measure it — known only after the reference run. Default: in this process.
+   */
+  readonly measurer?: (source: AlignmentSource) => AlignmentMeasurer;
   /** Updates of the BPTT reference run (default 100; fewer when its share of the budget runs out). */
   readonly referenceUpdates?: number;
   readonly batch?: number;
@@ -168,6 +175,7 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
   let task: Task | undefined;
   let reference: ReferenceRun | undefined;
   let sets: AlignmentSet[] | undefined;
+  let measure: AlignmentMeasurer | undefined;
   if (o.task !== undefined) {
     task = taskFor(ctx, o.task, o.seed);
     progress('reference', `BPTT reference run on ${task.name}`);
@@ -176,14 +184,15 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
       deadline: t0 + shares.reference * o.budgetMs, ...(o.signal ? { signal: o.signal } : {}),
     });
     const initial = initialStates(ctx.scope);
-    const base = taskSamples(ctx, task, o.samples, reference.snapshots[0]!.params, initial);
-    sets = reference.snapshots.map((s) => {
-      const samples = base.map((x) => withParams(x, s.params));
-      const tapes = sampleTapes(ctx, samples, maxBytes / (4 * reference!.snapshots.length));
-      return { label: s.label, updates: s.updates, samples, ...(tapes ? { tapes } : {}), exact: exactGradients(ctx, samples, tapes) };
-    });
+    // The task's sequences, measured at each snapshot's parameters: here, or sent to the measurer as data.
+    const sequences = taskSamples(ctx, task, o.samples, reference.snapshots[0]!.params, initial);
+    const at = reference.snapshots.map((s) => ({ label: s.label, updates: s.updates, params: s.params }));
+    if (o.measurer) measure = o.measurer({ kind: 'given', sequences, at });
+    else sets = alignmentSetsAt(ctx, sequences, at, maxBytes);
     if (reference.done < reference.planned) notes.push(`the BPTT reference run did ${reference.done} of ${reference.planned} updates in its share of the budget`);
     progress('reference', `reference run: ${reference.done} updates, test accuracy ${fmtAcc(reference.testAccuracy)}`);
+  } else if (o.measurer) {
+    measure = o.measurer({ kind: 'random', steps: o.steps, samples: o.samples, seed: o.seed });
   }
 
   // ---- 2. the search, scored on cost, credit and alignment
@@ -192,7 +201,8 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
     budgetMs: Math.max(1, searchEnd - Date.now()), steps: task ? task.steps : o.steps, samples: o.samples, seed: o.seed, maxBytes,
     ...(o.maxExhaustive !== undefined ? { maxExhaustive: o.maxExhaustive } : {}),
     ...(o.hardware ? { hardware: o.hardware } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(sets ? { alignmentSets: sets } : {}),
-    ...(o.search ? { search: o.search } : {}),
+    ...(o.search ? { search: o.search } : {}), ...(measure ? { measure } : {}),
+    ...(o.maxEvaluations !== undefined ? { maxEvaluations: o.maxEvaluations } : {}),
     onProgress: (p) => progress('search', p.message, p.evaluated, 0, p.total),
   });
   const pool = o.hardware ? found.evaluated.filter((c) => c.hardware?.fits) : [...found.evaluated];

@@ -12,6 +12,11 @@ import { ruleSignature } from '../rules/rule.js';
 import { modelContext } from '../rules/model.js';
 import { DiscoverError, discoverRules, type Discovered } from '../discovery/find.js';
 import { searchFor } from '../discovery/methods.js';
+import type { AlignmentSource } from '../rules/candidate.js';
+import { QueueExecutor } from './queue/executor.js';
+import { schemaMessage } from './queue/kind.js';
+import { candidateBase, queuedMeasurer } from './queue/runs.js';
+import { findRuleJobParamsSchema } from './schemas.js';
 import { JobRefused, type JobKind } from './types.js';
 
 export interface FindRuleParams {
@@ -23,6 +28,8 @@ export interface FindRuleParams {
   readonly task: string;
   readonly batch: number;
   readonly learningRate: number;
+  /** Stop the search after this many rules evaluated: a reproducible run. */
+  readonly evaluations?: number;
 }
 
 /** A rule name not yet used in the document (as `eligo find-rule --write` picks them). */
@@ -51,14 +58,14 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
   kind: 'findLearningRule',
   title: 'Finding a learning rule',
   parse(input) {
-    const p = (typeof input.params === 'object' && input.params !== null ? input.params : {}) as Record<string, unknown>;
+    const r = findRuleJobParamsSchema.safeParse(input.params ?? {});
+    if (!r.success) throw new JobRefused(`find learning rule: ${schemaMessage(r.error)}`);
+    const p = r.data;
     if (input.text === undefined) throw new JobRefused('finding a learning rule needs a document');
-    const int = (v: unknown, d: number): number => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : d);
-    const profile = typeof p.hardwareProfile === 'string' ? p.hardwareProfile : input.settings.hardwareProfile;
-    const task = typeof p.task === 'string' ? p.task : input.settings.train.task;
     return {
-      seed: int(p.seed, 1), samples: int(p.samples, 2), steps: int(p.steps, input.settings.analysis.steps), hardwareProfile: profile, task,
-      batch: int(p.batch, input.settings.train.batchSize), learningRate: typeof p.learningRate === 'number' && p.learningRate > 0 ? p.learningRate : 0.005,
+      seed: p.seed ?? 1, samples: p.samples ?? 2, steps: p.steps ?? input.settings.analysis.steps, hardwareProfile: p.hardwareProfile ?? input.settings.hardwareProfile,
+      task: p.task ?? input.settings.train.task, batch: p.batch ?? input.settings.train.batchSize, learningRate: p.learningRate ?? 0.005,
+      ...(p.evaluations !== undefined ? { evaluations: p.evaluations } : {}),
     };
   },
   async run(input, p, ctx) {
@@ -72,18 +79,37 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
     }
     const rctx = modelContext(c, model);
     const hardware = resolveProfile(p.hardwareProfile);
+    // eligo.queue.redis: the candidates' alignment is measured on the queue's workers (same result); the reference run and the training stay here.
+    let queue: QueueExecutor | undefined;
+    if (input.queueUrl) {
+      try {
+        queue = await QueueExecutor.connect({ url: input.queueUrl });
+      } catch (e) {
+        throw new JobRefused(`${(e as Error).message} (eligo.queue.redis)`);
+      }
+    }
+    const maxBytes = 512 * 1024 ** 2;
+    const measurer = queue
+      ? (source: AlignmentSource) => queuedMeasurer(queue, candidateBase({ text: input.text!, model, maxBytes, seed: p.seed }, source), { label: `find-rule ${model} (editor)` })
+      : undefined;
     let r;
     try {
       r = await discoverRules(rctx, {
         // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
         budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
-        batch: p.batch, learningRate: p.learningRate, search: searchFor('auto', hardware !== undefined),
+        batch: p.batch, learningRate: p.learningRate, search: searchFor('auto', hardware !== undefined), maxBytes,
         ...(p.task ? { task: p.task } : {}), ...(hardware ? { hardware } : {}),
-        onProgress: (pr) => ctx.report({ message: pr.message, percentage: pr.total > 0 ? (100 * (pr.phase === 'training' ? pr.trained : pr.evaluated)) / pr.total : 0, point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, trained: pr.trained } } }),
+        ...(p.evaluations !== undefined ? { maxEvaluations: p.evaluations } : {}), ...(measurer ? { measurer } : {}),
+        onProgress: (pr) => ctx.report({
+          message: `${pr.message}${queue ? ` · ${queue.description}` : ''}`, percentage: pr.total > 0 ? (100 * (pr.phase === 'training' ? pr.trained : pr.evaluated)) / pr.total : 0,
+          point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, trained: pr.trained } },
+        }),
       });
     } catch (e) {
       if (e instanceof DiscoverError) throw new JobRefused(e.message);
       throw e;
+    } finally {
+      await queue?.close();
     }
     // Names free in the document, so a candidate can be inserted as it is.
     const taken = new Set(c.items.map((i) => i.name));

@@ -8,6 +8,10 @@ import { compile, findItem, graphOf, ItemError } from '../compile.js';
 import type { Objective, SearchResult } from '../protocol.js';
 import { METHODS, type Method } from '../search/plan.js';
 import { search, SearchOptionError } from '../search/search.js';
+import { QueueExecutor } from './queue/executor.js';
+import { schemaMessage } from './queue/kind.js';
+import { queuedSearchRunner } from './queue/runs.js';
+import { searchJobParamsSchema } from './schemas.js';
 import { JobRefused, type JobKind } from './types.js';
 
 export interface SearchJobParams {
@@ -15,21 +19,30 @@ export interface SearchJobParams {
   readonly method: Method;
   readonly seed: number;
   readonly limitBytes?: number;
+  readonly evaluations?: number;
 }
 
 export const searchJob: JobKind<SearchJobParams, SearchResult> = {
   kind: 'search',
   title: 'Searching elimination orders',
   parse(input) {
-    const p = (typeof input.params === 'object' && input.params !== null ? input.params : {}) as Record<string, unknown>;
-    const objective = (p.objective ?? input.settings.objective) as Objective;
-    if (!['multiplications', 'memory', 'time'].includes(objective)) throw new JobRefused(`unknown objective '${String(objective)}' (multiplications, memory, time)`);
-    const method = (p.strategy ?? 'all') as Method;
-    if (!METHODS.includes(method)) throw new JobRefused(`unknown search strategy '${String(p.strategy)}' (${METHODS.join(', ')})`);
-    const seed = Number.isInteger(p.seed) ? (p.seed as number) : 1;
+    const r = searchJobParamsSchema.safeParse(input.params ?? {});
+    if (!r.success) {
+      const raw = (typeof input.params === 'object' && input.params !== null ? input.params : {}) as Record<string, unknown>;
+      const bad = r.error.issues[0]?.path[0];
+      if (bad === 'objective') throw new JobRefused(`unknown objective '${String(raw.objective)}' (multiplications, memory, time)`);
+      if (bad === 'strategy') throw new JobRefused(`unknown search strategy '${String(raw.strategy)}' (${METHODS.join(', ')})`);
+      throw new JobRefused(`search: ${schemaMessage(r.error)}`);
+    }
+    const p = r.data;
+    const objective: Objective = p.objective ?? input.settings.objective;
+    const method: Method = p.strategy ?? 'all';
     if (input.text === undefined) throw new JobRefused('a search needs a document');
-    const limitBytes = typeof p.limitBytes === 'number' && p.limitBytes > 0 ? p.limitBytes : undefined;
-    return { objective, method, seed, ...(limitBytes !== undefined ? { limitBytes } : {}) };
+    return {
+      objective, method, seed: p.seed ?? 1,
+      ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}),
+      ...(p.evaluations !== undefined ? { evaluations: p.evaluations } : {}),
+    };
   },
   async run(input, p, ctx) {
     const c = compile(input.text!);
@@ -41,8 +54,19 @@ export const searchJob: JobKind<SearchJobParams, SearchResult> = {
       throw e;
     }
     const budgetMs = Number.isFinite(ctx.remainingMs) ? Math.max(50, ctx.remainingMs) : 10_000;
+    // eligo.queue.redis: the restarts run on the queue's workers (same result for an evaluation budget).
+    let queue: QueueExecutor | undefined;
+    if (input.queueUrl) {
+      try {
+        queue = await QueueExecutor.connect({ url: input.queueUrl });
+      } catch (e) {
+        throw new JobRefused(`${(e as Error).message} (eligo.queue.redis)`);
+      }
+    }
     try {
       const r = await search(graph, {
+        ...(p.evaluations !== undefined ? { maxEvaluations: p.evaluations } : {}),
+        ...(queue ? { runJobs: queuedSearchRunner(queue, { text: input.text!, item: graph.name }, { label: `search ${graph.name} (editor)` }) } : {}),
         objective: p.objective, method: p.method, budgetMs, seed: p.seed, signal: ctx.signal,
         ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}),
         // Timing orders is for objective `time` only: it would hold up a cancel.
@@ -74,6 +98,8 @@ export const searchJob: JobKind<SearchJobParams, SearchResult> = {
     } catch (e) {
       if (e instanceof SearchOptionError) throw new JobRefused(e.message);
       throw e;
+    } finally {
+      await queue?.close();
     }
   },
 };

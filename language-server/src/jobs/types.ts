@@ -17,6 +17,8 @@ export interface JobInput {
   readonly settings: EligoSettings;
   /** The request's own parameters (overrides of the settings, strategy, seed, …), validated by the kind. */
   readonly params: unknown;
+  /** `eligo.queue.redis` (with its password): the kinds that can, run on the job queue's workers. */
+  readonly queueUrl?: string;
 }
 
 export interface JobReport<B = unknown> {

@@ -15,11 +15,17 @@
 // still places them. The same approximations run in reverse give the same
 // update as online (the gradient of the same approximated graph), computed
 // from the stored sequence instead of traces: those are named '… (reverse)'.
+//
+// Alignment is measured here, one rule after another, or by an injected
+// measurer (the job queue's workers, many at once: jobs/queue/runs.ts);
+// either way by the same function (candidate.ts), and every rule goes
+// through plan / measure / commit (see findLearningRule), so the names, the
+// evaluated list and the front do not depend on where rules were measured.
 
-import { classify, type BlockTape, type RawBlock } from './blocks.js';
-import { alignmentSamples, exactGradients, exactRule, ruleAlignment, sampleTapes, type Alignment } from './alignment.js';
+import { classify, type RawBlock } from './blocks.js';
+import { exactRule, type Alignment } from './alignment.js';
+import { alignAlong, randomAlignmentSet, setInfo, setsTaped, type AlignmentSet, type AlignmentSetInfo } from './candidate.js';
 import { creditLabel, ruleCredit, type Credit } from './credit.js';
-import type { RunInput } from './execute.js';
 import { StoppedError } from './execute.js';
 import { ruleCost, type RuleCost } from './cost.js';
 import { checkHardware, type HardwareFit, type HardwareProfile } from './hardware.js';
@@ -30,6 +36,8 @@ import { Rng } from '../graph/random.js';
 import { formatBytes as fmtBytes } from '../util/units.js';
 
 export type BlockChoice = 'keep' | 'diagonal' | 'zero';
+
+export type { AlignmentSet, AlignmentSetInfo } from './candidate.js';
 
 export interface FindOptions {
   /** Wall-clock budget in milliseconds. */
@@ -49,27 +57,40 @@ export interface FindOptions {
    * Where alignment is measured: one set of sample sequences per set of
    * parameters (e.g. a task's sequences at 0 %, 50 % and 100 % of a short
    * BPTT run; discovery/). Default: `samples` random sequences at the
-   * initial parameters.
+   * initial parameters. Not used with `measure` (the measurer has its own).
    */
   readonly alignmentSets?: readonly AlignmentSet[];
   /** The search over choice vectors when the space is too large to enumerate (default: annealing). */
   readonly search?: RuleSearch;
+  /**
+   * Stop after this many rules evaluated, and skip none for time: with it (and a budget that is not
+   * reached) the result does not depend on the machine, nor on where the rules were measured.
+   */
+  readonly maxEvaluations?: number;
+  /**
+   * Measures many rules elsewhere (the job queue: jobs/queue/runs.ts) instead of one after another
+   * here. Each rule is measured by the same function (candidate.ts), so the result is the same.
+   */
+  readonly measure?: AlignmentMeasurer;
 }
 
-/** Samples (with their parameters), their tapes and their exact gradients: what every rule is compared on. */
-export interface AlignmentSet {
-  /** e.g. `initial`, `50 %`, `trained`. */
-  readonly label: string;
-  /** Updates of the reference run the parameters come from (0: initial). */
-  readonly updates: number;
-  readonly samples: readonly RunInput[];
-  readonly tapes?: readonly BlockTape[];
-  readonly exact: readonly Map<string, Float64Array>[];
+/** Measures rules' alignment with exact BPTT on its alignment sets, many at once, wherever it likes. */
+export interface AlignmentMeasurer {
+  /** The sets every rule is measured on (built where the rules are measured). */
+  readonly sets: readonly AlignmentSetInfo[];
+  /** Alignments on every set (in the sets' order) per spec, in request order; undefined for those not measured (cancelled). */
+  measure(specs: readonly RuleSpec[], o: {
+    readonly signal?: AbortSignal;
+    /** Absolute deadline (Date.now() ms): stop waiting then. */
+    readonly deadline: number;
+    readonly onResult?: (index: number, along: readonly Alignment[]) => void;
+  }): Promise<(readonly Alignment[] | undefined)[]>;
 }
 
-/** What a search over choice vectors may do: evaluate rules until the time is up. */
+/** What a search over choice vectors may do: evaluate rules until the time (or the evaluations) are up. */
 export interface SearchApi {
   readonly space: ReturnType<typeof searchSpace>;
+  /** A rule already evaluated comes back from the cache (also after the time is up). */
   readonly evaluate: (choice: readonly BlockChoice[], schedule: Schedule) => Promise<Candidate | null>;
   readonly timeUp: () => boolean;
   readonly seed: number;
@@ -218,11 +239,16 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
   const spaceSize = space.reduce((a, s) => a * s.choices.length, 1) * schedules.length;
   const maxExhaustive = opts.maxExhaustive ?? 256;
   const maxBytes = opts.maxBytes ?? 512 * 1024 * 1024;
-  const sets = opts.alignmentSets ?? [randomAlignmentSet(ctx, opts.steps, opts.samples, opts.seed, maxBytes / 4)];
-  if (sets.length === 0) throw new Error('find-rule needs at least one alignment set');
-  const setSteps = sets[0]!.samples[0]?.steps ?? opts.steps;
-  const setSamples = sets.reduce((a, x) => a + x.samples.length, 0);
-  const taped = sets.every((x) => x.tapes !== undefined);
+  const measurer = opts.measure;
+  // Measured elsewhere, the sets are built there; here only the cheap part of each rule is needed.
+  const sets = measurer ? undefined : (opts.alignmentSets ?? [randomAlignmentSet(ctx, { steps: opts.steps, samples: opts.samples, seed: opts.seed, maxBytes })]);
+  const infos = measurer ? measurer.sets : setInfo(sets!, opts.steps);
+  if (infos.length === 0) throw new Error('find-rule needs at least one alignment set');
+  const setSteps = infos[0]!.steps;
+  const setSamples = infos.reduce((a, x) => a + x.samples, 0);
+  // Whether the samples' exact blocks are taped (as sampleTapes decides): it enters the time estimates, so it is computed the same way wherever rules are measured.
+  const taped = setsTaped(ctx, infos, maxBytes);
+  const deterministic = opts.maxEvaluations !== undefined;
   const evaluated: Candidate[] = [];
   const skipped: { text: string; why: string }[] = [];
   const keys = new Map<string, Candidate | null>();
@@ -243,14 +269,40 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     opts.onProgress?.({ evaluated: evaluated.length, total: spaceSize, frontSize: paretoFront(evaluated).length, message, elapsedMs: Date.now() - t0 });
   };
 
-  // The known rules get a little grace past the deadline (2 s), so that even a budget spent by the caller's other work places them.
-  const evaluate = async (choice: readonly BlockChoice[], schedule: Schedule, first = false): Promise<Candidate | null> => {
-    const until = first ? Math.max(deadline, Date.now() + 2000) : deadline;
-    const spec = specOf(ctx, space, choice, schedule);
-    const rule = prepareRule(ctx, spec);
-    const key = ruleKey(rule);
-    if (keys.has(key)) return keys.get(key)!;
+  // A rule goes through three steps: planned here (spec, cost, credit, duplicates and memory checked,
+  // a name given: cheap and in request order), measured (alignment on every set: the expensive part,
+  // here or by the measurer), committed here in request order. So names, the evaluated list and the
+  // front are the same whether rules were measured one by one here or many at once elsewhere.
+  interface Planned {
+    readonly key: string;
+    readonly known: string | null;
+    readonly lookalike: string | null;
+    readonly label: string | null;
+    readonly credit: Credit;
+    readonly ruleName: string;
+    readonly named: RuleSpec;
+    readonly cost: RuleCost;
+    readonly est: number;
+    readonly choice: readonly BlockChoice[];
+    readonly schedule: Schedule;
+    readonly rule: PreparedRule;
+  }
+  let reserved = 0;
+  const full = (): boolean => opts.maxEvaluations !== undefined && reserved >= opts.maxEvaluations;
+  // Choice vector and schedule → the effective rule's key, for those planned (a search revisits rules often).
+  const keyOf = new Map<string, string>();
+  const lookup = (choice: readonly BlockChoice[], schedule: Schedule): { key: string; rule?: PreparedRule } => {
+    const k = keyOf.get(`${schedule}|${choice.join(',')}`);
+    if (k !== undefined) return { key: k };
+    const rule = prepareRule(ctx, specOf(ctx, space, choice, schedule));
+    return { key: ruleKey(rule), rule };
+  };
+  const plan = (choice: readonly BlockChoice[], schedule: Schedule, l: { key: string; rule?: PreparedRule }): Planned | null => {
+    const { key } = l;
+    const rule = l.rule ?? prepareRule(ctx, specOf(ctx, space, choice, schedule));
     keys.set(key, null);
+    keyOf.set(`${schedule}|${choice.join(',')}`, key);
+    const spec = specOf(ctx, space, choice, schedule);
     const credit = ruleCredit(ctx.structure, rule);
     const label = creditLabel(credit);
     const lookalike = knownRule(space, choice, schedule);
@@ -265,28 +317,19 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
       skipped.push({ text: ruleText(named, ruleName), why: `its numeric run would hold about ${Math.round(runBytes / 2 ** 20)} MiB (limit ${Math.round(maxBytes / 2 ** 20)} MiB)` });
       return null;
     }
-    if (Date.now() + est > until) {
-      skipped.push({ text: ruleText(named, ruleName), why: `its alignment would take about ${(est / 1000).toFixed(0)} s, more than the budget left` });
-      return null;
-    }
-    // Let progress and cancellation through between candidates.
-    await new Promise<void>((r) => setImmediate(r));
-    const along: { label: string; updates: number; alignment: Alignment }[] = [];
-    try {
-      for (const set of sets) {
-        const a = ruleAlignment(ctx, rule, set.samples.map((s) => ({ ...s, deadline: until, ...(opts.signal ? { signal: opts.signal } : {}) })), set.exact, opts.signal, set.tapes);
-        along.push({ label: set.label, updates: set.updates, alignment: a });
-      }
-    } catch (e) {
-      if (e instanceof StoppedError) return null;
-      throw e;
-    }
-    const alignment = along[0]!.alignment;
-    const alignmentMean = along.reduce((a, x) => a + x.alignment.cosine, 0) / along.length;
-    const hardware = opts.hardware ? checkHardware(opts.hardware, schedule === 'online', schedule === 'online' ? rule.derived.program : null) : null;
+    reserved++;
+    return { key, known, lookalike, label, credit, ruleName, named, cost, est, choice: [...choice], schedule, rule };
+  };
+  const commit = (p: Planned, along: readonly Alignment[]): Candidate => {
+    if (along.length !== infos.length) throw new Error(`${p.ruleName}: measured on ${along.length} alignment sets, expected ${infos.length}`);
+    const { known, lookalike, label, credit, ruleName, named, cost, schedule } = p;
+    const alignmentAlong = infos.map((s, k) => ({ label: s.label, updates: s.updates, alignment: along[k]! }));
+    const alignment = along[0]!;
+    const alignmentMean = along.reduce((a, x) => a + x.cosine, 0) / along.length;
+    const hardware = opts.hardware ? checkHardware(opts.hardware, schedule === 'online', schedule === 'online' ? p.rule.derived.program : null) : null;
     const alignText = along.length === 1
-      ? `alignment with BPTT: cosine ${alignment.cosine.toFixed(3)}, relative error ${alignment.relativeError.toFixed(3)} (${sets[0]!.samples.length} × ${setSteps} steps)`
-      : `alignment with BPTT: cosine ${along.map((x) => `${x.alignment.cosine.toFixed(3)} (${x.label})`).join(', ')}, mean ${alignmentMean.toFixed(3)} (${sets[0]!.samples.length} × ${setSteps} steps each)`;
+      ? `alignment with BPTT: cosine ${alignment.cosine.toFixed(3)}, relative error ${alignment.relativeError.toFixed(3)} (${infos[0]!.samples} × ${setSteps} steps)`
+      : `alignment with BPTT: cosine ${alignmentAlong.map((x) => `${x.alignment.cosine.toFixed(3)} (${x.label})`).join(', ')}, mean ${alignmentMean.toFixed(3)} (${infos[0]!.samples} × ${setSteps} steps each)`;
     const figures = [
       `${cost.multiplicationsPerStep.toLocaleString('en-US')} multiplications per step, ${fmtBytes(cost.memoryBytes)} ${cost.online ? 'of traces' : `for T = ${opts.steps}`}`,
       `updates ${credit.summary}`,
@@ -298,14 +341,99 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     else if (label) figures.unshift(`${label} — found by eligo find-rule`);
     else figures.unshift('found by eligo find-rule');
     const c: Candidate = {
-      known, ruleName, spec: named, text: ruleText(named, ruleName, figures), cost, alignment, alignmentAlong: along, alignmentMean, hardware,
-      credit, lookalike, choice: [...choice], schedule, atMs: Date.now() - t0,
+      known, ruleName, spec: named, text: ruleText(named, ruleName, figures), cost, alignment, alignmentAlong, alignmentMean, hardware,
+      credit, lookalike, choice: p.choice, schedule, atMs: Date.now() - t0,
     };
-    keys.set(key, c);
+    keys.set(p.key, c);
     evaluated.push(c);
     report(`${known ?? ruleName}: cosine ${alignmentMean.toFixed(3)}${along.length > 1 ? ' (mean)' : ''}, ${cost.multiplicationsPerStep.toLocaleString('en-US')} mults/step${label ? `, ${label}` : ''}`);
     return c;
   };
+
+  /**
+   * Evaluates rules in order; returns each one's candidate (a rule evaluated before: that one, also after
+   * the time is up), null where none; shorter when the time or the evaluations ran out. The known rules
+   * (`first`) stop only for a cancel, and get a little grace past the deadline (2 s), so that even a
+   * budget spent by the caller's other work places them.
+   */
+  const evaluateAll = async (items: readonly (readonly [readonly BlockChoice[], Schedule])[], first = false): Promise<(Candidate | null)[]> => {
+    const until = first ? Math.max(deadline, Date.now() + 2000) : deadline;
+    const stop = (): boolean => {
+      if (first) {
+        if (opts.signal?.aborted) {
+          stopped = 'cancelled';
+          return true;
+        }
+      } else if (timeUp()) return true;
+      return full();
+    };
+    if (!measurer) {
+      const out: (Candidate | null)[] = [];
+      for (const [choice, schedule] of items) {
+        const l = lookup(choice, schedule);
+        if (keys.has(l.key)) {
+          out.push(keys.get(l.key)!);
+          continue;
+        }
+        if (stop()) break;
+        const p = plan(choice, schedule, l);
+        if (!p) {
+          out.push(null);
+          continue;
+        }
+        if (!deterministic && Date.now() + p.est > until) {
+          reserved--;
+          skipped.push({ text: ruleText(p.named, p.ruleName), why: `its alignment would take about ${(p.est / 1000).toFixed(0)} s, more than the budget left` });
+          out.push(null);
+          continue;
+        }
+        // Let progress and cancellation through between candidates.
+        await new Promise<void>((r) => setImmediate(r));
+        let along: Alignment[];
+        try {
+          along = alignAlong(ctx, sets!, p.rule, opts.signal, until);
+        } catch (e) {
+          if (e instanceof StoppedError) {
+            out.push(null);
+            continue;
+          }
+          throw e;
+        }
+        out.push(commit(p, along));
+      }
+      return out;
+    }
+    // Elsewhere: plan them all, measure them together, commit in order.
+    const batch: Planned[] = [];
+    let considered = 0;
+    for (const [choice, schedule] of items) {
+      const l = lookup(choice, schedule);
+      if (!keys.has(l.key)) {
+        if (stop()) break;
+        const p = plan(choice, schedule, l);
+        if (p) batch.push(p);
+      }
+      considered++;
+    }
+    if (batch.length) {
+      let arrived = 0;
+      const results = await measurer.measure(batch.map((p) => p.named), {
+        ...(opts.signal ? { signal: opts.signal } : {}), deadline: until,
+        onResult: (k, along) => {
+          arrived++;
+          const mean = along.reduce((a, x) => a + x.cosine, 0) / Math.max(1, along.length);
+          report(`${batch[k]!.known ?? batch[k]!.ruleName}: cosine ${mean.toFixed(3)}${along.length > 1 ? ' (mean)' : ''} (${arrived} of ${batch.length} measured)`);
+        },
+      });
+      batch.forEach((p, k) => {
+        const a = results[k];
+        if (a) commit(p, a);
+      });
+      timeUp();
+    }
+    return items.slice(0, considered).map(([choice, schedule]) => keys.get(lookup(choice, schedule).key) ?? null);
+  };
+  const evaluate = async (choice: readonly BlockChoice[], schedule: Schedule, first = false): Promise<Candidate | null> => (await evaluateAll([[choice, schedule]], first))[0] ?? null;
 
   // Known rules first.
   const keepAll = space.map(() => 'keep' as BlockChoice);
@@ -316,15 +444,11 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     [space.map((s) => (s.choices.includes('diagonal') ? 'diagonal' : 'keep')), 'online'],
     [keepAll, 'online'],
   ];
-  for (const [c, s] of firsts) {
-    if (opts.signal?.aborted) {
-      stopped = 'cancelled';
-      break;
-    }
-    await evaluate(c, s, true);
-  }
+  // Measured elsewhere and enumerated, the known rules go in the same batch (first), so the run is one flow.
+  const firstsInBatch = measurer !== undefined && spaceSize <= maxExhaustive;
+  if (!firstsInBatch) await evaluateAll(firsts, true);
   let method = 'enumeration';
-  if (!timeUp()) {
+  if (!timeUp() && !full()) {
     if (spaceSize <= maxExhaustive) {
       // Every rule, cheapest to evaluate first: a short budget still covers the cheap end of the front.
       const radix = space.map((s) => s.choices.length);
@@ -343,14 +467,12 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
         }
       }
       all.sort((a, b) => a.ms - b.ms);
-      for (const a of all) {
-        if (timeUp()) break;
-        await evaluate(a.choice, a.schedule);
-      }
+      await evaluateAll([...(firstsInBatch ? firsts : []), ...all.map((a) => [a.choice, a.schedule] as const)]);
     } else {
       const search = opts.search ?? annealing;
       method = search.name;
-      await search.run({ space, evaluate, timeUp, seed: opts.seed, reward: (c) => (c === null ? -Infinity : c.alignmentMean) });
+      // The search stops when the evaluations are used up too (its loops only ask timeUp).
+      await search.run({ space, evaluate: (c, s) => evaluate(c, s), timeUp: () => timeUp() || full(), seed: opts.seed, reward: (c) => (c === null ? -Infinity : c.alignmentMean) });
     }
   }
   let pool = evaluated;
@@ -399,10 +521,3 @@ export const annealing: RuleSearch = {
   },
 };
 
-/** Today's default alignment set: random sequences at the model's initial parameters (graph/simulate.ts). */
-export function randomAlignmentSet(ctx: ModelContext, steps: number, samples: number, seed: number, maxTapeBytes: number): AlignmentSet {
-  const s = alignmentSamples(ctx, { steps, samples, seed });
-  // The samples' exact blocks, recorded once and replayed by every rule (when they fit).
-  const tapes = sampleTapes(ctx, s, maxTapeBytes);
-  return { label: 'initial', updates: 0, samples: s, ...(tapes ? { tapes } : {}), exact: exactGradients(ctx, s, tapes) };
-}

@@ -50,6 +50,8 @@ export interface Job {
   readonly maxEvaluations?: number;
   /** Agent file (undefined: the shipped one; null: the untrained prior). */
   readonly agentPath?: string | null;
+  /** The network's weights themselves (a job from the queue carries them: workers read no file named by a job); over agentPath. */
+  readonly agentWeights?: Weights;
   /** Train the network on the search's own episodes (needs TensorFlow.js). */
   readonly train?: boolean;
   /** Exact search: largest number of vertices to attempt. */
@@ -146,7 +148,9 @@ export async function runJob(job: Job, hooks: JobHooks = {}): Promise<JobResult>
         break;
       }
       case 'mcts': {
-        const agent = job.agentPath === null
+        const agent = job.agentWeights
+          ? { weights: job.agentWeights, source: 'file' as const, message: 'the network sent with the job' }
+          : job.agentPath === null
           ? { weights: initialWeights(), source: 'prior' as const, message: 'the untrained prior (fewest multiplications first)' }
           : loadAgent(job.agentPath);
         if (agent.source === 'prior' && job.agentPath !== null) note(agent.message);

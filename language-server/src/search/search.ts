@@ -17,7 +17,7 @@ import { measureOrder, numericGraph, MeasureError } from './measure.js';
 import { orderToNames } from './names.js';
 import { checkBudget, formatBytes, Objective, parseObjective, SearchOptionError, type ObjectiveSpec } from './objective.js';
 import { METHODS, planFor, type Job, type JobResult, type Method } from './plan.js';
-import { runPool } from './pool.js';
+import { runPool, type PoolOptions, type PoolResult } from './pool.js';
 
 export { SearchOptionError } from './objective.js';
 export type { Method } from './plan.js';
@@ -36,6 +36,13 @@ export interface SearchOptions {
   readonly maxEvaluations?: number;
   /** Worker threads (default: the number of cores, at most 2); 0 searches in the calling thread. */
   readonly threads?: number;
+  /** Independent restarts (each a plan with its own seed; default: one per thread). */
+  readonly restarts?: number;
+  /**
+   * Runs the restarts elsewhere (the job queue: jobs/queue/runs.ts) instead of in this process's
+   * threads; the same Jobs, the same engine (plan.ts runJob), the same result for an evaluation budget.
+   */
+  readonly runJobs?: (jobs: readonly Job[], o: PoolOptions) => Promise<PoolResult>;
   readonly signal?: AbortSignal;
   /** Called at most every 100 ms while searching. */
   readonly onProgress?: (p: SearchProgress) => void;
@@ -146,7 +153,10 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
 
   const requested = options.threads ?? Math.min(2, Math.max(1, cpus().length));
   const threads = method === 'heuristics' || method === 'exact' ? Math.min(1, requested) : requested;
-  const nJobs = Math.max(1, threads);
+  if (options.restarts !== undefined && !(Number.isInteger(options.restarts) && options.restarts >= 1 && options.restarts <= 10_000)) {
+    throw new SearchOptionError(`restarts must be an integer between 1 and 10000, got ${options.restarts}`);
+  }
+  const nJobs = options.restarts ?? Math.max(1, threads);
   const train = options.train ?? false;
   const jobs: Job[] = Array.from({ length: nJobs }, (_, k) => ({
     graph, objective: spec, plan: planFor(method, k, nJobs), seed: seed + 7919 * k, budgetMs: budgetMs - reserve,
@@ -157,7 +167,7 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
     ...(options.simulationsPerMove !== undefined ? { simulationsPerMove: options.simulationsPerMove } : {}),
   }));
   let lastReport = 0;
-  const pool = await runPool(jobs, {
+  const pool = await (options.runJobs ?? runPool)(jobs, {
     threads, deadline,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.workerEntry ? { workerEntry: options.workerEntry } : {}),

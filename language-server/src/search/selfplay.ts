@@ -5,7 +5,10 @@
 
 import { Rng } from '../graph/random.js';
 import { AgentTrainer } from './agent.js';
-import type { Sample } from './mcts.js';
+import { SearchContext } from './context.js';
+import { corpusGraph } from './corpus.js';
+import { mcts, type Sample } from './mcts.js';
+import { Objective } from './objective.js';
 import { isUntrained, type Weights } from './network.js';
 import type { EpisodeTrainer } from './plan.js';
 
@@ -44,4 +47,35 @@ export async function createEpisodeTrainer(weights: Weights, o: SelfPlayOptions 
       t.dispose();
     },
   };
+}
+
+export interface EpisodeSpec {
+  /** corpusGraph(graphSeed) is the graph played on. */
+  readonly graphSeed: number;
+  /** Seed of the search's random stream (root noise). */
+  readonly searchSeed: number;
+}
+
+export interface PlayedEpisode {
+  readonly multiplications: number;
+  readonly simulations: number;
+  readonly samples: Sample[];
+}
+
+/**
+ * Self-play episodes with fixed weights, one per spec: what a round of
+ * `npm run train-agent` plays before training on it, here or as a queue task
+ * on a worker. A pure function of its arguments: a fixed number of
+ * simulations per move and one episode per graph, never the clock.
+ */
+export function playEpisodes(weights: Weights, specs: readonly EpisodeSpec[], simulationsPerMove: number, stop?: () => boolean): PlayedEpisode[] {
+  const out: PlayedEpisode[] = [];
+  for (const e of specs) {
+    if (stop?.()) break;
+    const g = corpusGraph(e.graphSeed);
+    const ctx = new SearchContext(g, new Objective({ kind: 'multiplications' }), { budgetMs: 24 * 3600 * 1000, seed: e.searchSeed });
+    const eps = mcts(ctx, { weights, simulationsPerMove, maxEpisodes: 1 });
+    for (const ep of eps) out.push({ multiplications: ep.multiplications, simulations: ep.simulations, samples: ep.samples });
+  }
+  return out;
 }

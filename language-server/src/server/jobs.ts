@@ -12,6 +12,7 @@ import {
 } from '../protocol.js';
 import { refreshCodeLenses } from './codeLens.js';
 import { guarded, runKey, type ServerContext } from './context.js';
+import { queueStatus, watchQueue } from './queueStatus.js';
 
 /** Progress titles; the kinds themselves live in the worker bundle. */
 const JOB_TITLES: Readonly<Record<string, string>> = {
@@ -41,7 +42,8 @@ function tfjsNodeInstalled(): boolean {
 }
 
 export function sendStatus(ctx: Pick<ServerContext, 'connection'>): void {
-  void ctx.connection.sendNotification(ServerStatusNotification.method, { ...(backend ? { backend } : {}), jobs: [...running.values()] });
+  const queue = queueStatus();
+  void ctx.connection.sendNotification(ServerStatusNotification.method, { ...(backend ? { backend } : {}), jobs: [...running.values()], ...(queue ? { queue } : {}) });
 }
 
 /**
@@ -87,7 +89,8 @@ export async function runJobRequest(
   const reporter = ctx.connection.window.attachWorkDoneProgress(p.workDoneToken);
   const title = `${JOB_TITLES[kind] ?? kind}${itemName ? ` — ${itemName}` : ''}`;
   reporter.begin(title, 0, 'starting', true);
-  const handle = ctx.jobs.start(kind, { ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(text !== undefined ? { text } : {}), ...(itemName !== undefined ? { item: itemName } : {}), settings, params }, {
+  const queueUrl = ctx.settings.queueUrl;
+  const handle = ctx.jobs.start(kind, { ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(text !== undefined ? { text } : {}), ...(itemName !== undefined ? { item: itemName } : {}), settings, params, ...(queueUrl ? { queueUrl } : {}) }, {
     ...(budgetSeconds !== undefined ? { budgetMs: budgetSeconds * 1000 } : {}),
     ...(JOB_GRACE_MS[kind] !== undefined ? { graceMs: JOB_GRACE_MS[kind] } : {}),
     onProgress: (r, jobId) => {
@@ -136,6 +139,9 @@ function failed(kind: string, ctx: ServerContext): JobResult<never> {
 
 export function registerJobs(ctx: ServerContext): void {
   const c = ctx.connection;
+  // The status bar's worker count: watched while eligo.queue.redis is set.
+  watchQueue(() => ctx.settings.queueUrl, () => sendStatus(ctx));
+  ctx.settings.onChange(() => watchQueue(() => ctx.settings.queueUrl, () => sendStatus(ctx)));
   c.onRequest(SearchRequest.method, guarded(ctx, 'eligo/search', failed('search', ctx), (p: SearchParams, token) =>
     runJobRequest(ctx, 'search', p, { objective: p.objective, strategy: p.strategy, seed: p.seed }, p.budgetSeconds ?? ctx.settings.value.search.budgetSeconds, token)));
   c.onRequest(FindLearningRuleRequest.method, guarded(ctx, 'eligo/findLearningRule', failed('findLearningRule', ctx), (p: FindLearningRuleParams, token) =>

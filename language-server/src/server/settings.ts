@@ -5,6 +5,7 @@
 import type { Connection } from 'vscode-languageserver/node';
 import { memoryUnit } from '../lang/check.js';
 import type { EligoSettings, Objective } from '../protocol.js';
+import { parseRedisUrl } from '../jobs/queue/connection.js';
 
 export const DEFAULTS: EligoSettings = {
   analysis: { steps: 10, debounceMs: 50 },
@@ -60,6 +61,7 @@ function obj(v: unknown): Record<string, unknown> {
  * (`{"analysis.steps": 10}`).
  */
 export function normalizeSettings(raw: unknown): EligoSettings {
+  const queue = queueUrlOf(raw);
   const r = obj(raw);
   const pick = (path: string): unknown => {
     if (path in r) return r[path];
@@ -86,7 +88,24 @@ export function normalizeSettings(raw: unknown): EligoSettings {
       batchSize: num(pick('train.batchSize'), d.train.batchSize, 1, 1e6, true),
       seed: num(pick('train.seed'), d.train.seed, 0, 2 ** 31, true),
     },
+    ...(queue ? { queue: { redis: queue.shown } } : {}),
   };
+}
+
+/**
+ * `eligo.queue.redis`: the URL and the form that may be shown (password hidden), or undefined when
+ * unset or not a Redis URL. The URL itself stays out of EligoSettings, which are echoed in results
+ * and traced: only the job that uses the queue gets it (JobInput.queueUrl).
+ */
+export function queueUrlOf(raw: unknown): { url: string; shown: string } | undefined {
+  const r = obj(raw);
+  const v = 'queue.redis' in r ? r['queue.redis'] : obj(r.queue).redis;
+  if (typeof v !== 'string' || v.trim() === '') return undefined;
+  try {
+    return { url: v.trim(), shown: parseRedisUrl(v).shown };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -96,6 +115,8 @@ export function normalizeSettings(raw: unknown): EligoSettings {
  */
 export class Settings {
   private current: EligoSettings = DEFAULTS;
+  /** The job queue's URL, with its password (never sent back to the client). */
+  queueUrl: string | undefined;
   private pull: Promise<EligoSettings> | undefined;
   private listeners: ((s: EligoSettings) => void)[] = [];
 
@@ -109,6 +130,7 @@ export class Settings {
 
   /** Settings given at startup or pushed in `didChangeConfiguration`. */
   set(raw: unknown): void {
+    this.queueUrl = queueUrlOf(raw)?.url;
     this.update(normalizeSettings(raw));
   }
 
@@ -117,7 +139,10 @@ export class Settings {
     if (!this.canPull) return Promise.resolve(this.current);
     const p = this.connection.workspace.getConfiguration('eligo').then(
       (raw: unknown) => {
-        if (this.pull === p) this.update(normalizeSettings(raw));
+        if (this.pull === p) {
+          this.queueUrl = queueUrlOf(raw)?.url;
+          this.update(normalizeSettings(raw));
+        }
         return this.current;
       },
       () => this.current,
