@@ -226,7 +226,7 @@ describe('train: the compiled step', () => {
 
   it('random rules from find-rule\'s space (online and reverse), T = 1 … 200, equal the Float64 executor', function () {
     this.timeout(120000);
-    const setups = MODELS.map(([f, m]) => setup(f, m, { n: 4, n_in: 3 }));
+    const setups = MODELS.map(([f, m]) => setup(f, m, { n: 4, n_in: 3, n1: 4, n2: 3 }));
     fc.assert(fc.property(
       fc.integer({ min: 0, max: setups.length - 1 }), fc.integer({ min: 1, max: 200 }), fc.array(fc.constantFrom<BlockChoice>('keep', 'diagonal', 'zero'), { minLength: 8, maxLength: 8 }), fc.boolean(),
       (mi, T, picks, online) => {
@@ -249,7 +249,7 @@ describe('train: the compiled step', () => {
           s.spec.params.forEach((q, i) => close(got[i]!, want.get(q.name)!, `${s.spec.name} [${choice.join(',')}] reverse T=${T} Δ${q.name}`, 1e-9));
         }
       },
-    ), { numRuns: 10, seed: 13 });
+    ), { numRuns: 16, seed: 13 });
   });
 
   it('two threads give the update of one (the batch split, partial sums added)', async function () {
