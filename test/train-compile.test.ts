@@ -95,6 +95,45 @@ describe('train: graphs compiled to TensorFlow.js', () => {
     }
   }
 
+  it('at kinks TF.js gradients are the Float64 engine\'s: max/min split a tie ½/½, abs has 0 at 0, max(x)/min(x) share among tied entries', () => {
+    // x and y tie in entries 0 and 1 (max and min), x is 0 in entry 0 (abs), max(x) ties in entries 2 and 3, min(y) too;
+    // max(x, 1) ties with a broadcast scalar in entry 1.
+    // TF.js's own kernels give x all of a max/min tie, −1 for abs at 0, and each tied entry the whole max(x).
+    const text = `function kinks(x: [4], y: [4], v: [4]) {
+  return sum(v * max(x, y)) + 2 * sum(v * min(x, y)) + 5 * sum(abs(x)) + 7 * max(x) + 11 * min(y) + 13 * sum(max(x, 1))
+}`;
+    const c = compile(text);
+    const item = findItem(c, 'kinks', ['function']);
+    const graph = graphOf(c, item);
+    const leaves = inputsFromJson(graph, JSON.stringify({ x: [0, 1, 2, 2], y: [0, 1, -1, -1], v: [1, 2, 3, 4] }));
+    const jac = jacobian(graph, leaves);
+    const cg = compileGraph(tf, graph);
+    try {
+      tf.tidy(() => {
+        const ids = graph.inputs;
+        const f = (...xs: ReturnType<typeof toTensor>[]): ReturnType<typeof toTensor> => {
+          const vals = cg.run(new Map(ids.map((id, k) => [id, { t: xs[k]!, batched: false }])), 1, graph.outputs);
+          return tf.sum(vals[graph.outputs[0]!]!.t);
+        };
+        const grads = tf.grads(f)(ids.map((id) => toTensor(tf, leaves.get(id)!)));
+        const want = ids.map((_, l) => Array.from(jac.blocks[0]![l]!.data));
+        // By hand: d/dx = v·[½, ½, 1, 1] + 2v·[½, ½, 0, 0] + 5·sign(x) + 7·[0, 0, ½, ½] + 13·[0, ½, 1, 1]; d/dy = v·[½, ½, 0, 0] + 2v·[½, ½, 1, 1] + 11·[0, 0, ½, ½].
+        assert.deepEqual(want[0], [1.5, 14.5, 24.5, 25.5]);
+        assert.deepEqual(want[1], [1.5, 3, 11.5, 13.5]);
+        ids.forEach((id, l) => close(grads[l]!.dataSync(), want[l]!, `d kinks / d ${graph.vertices[id]!.name ?? id}`, 1e-6, 1e-6));
+        // Batched (a leading axis of 2, the constant 1 shared): each sample's gradient is the same.
+        const fb = (...xs: ReturnType<typeof toTensor>[]): ReturnType<typeof toTensor> => {
+          const vals = cg.run(new Map(ids.map((id, k) => [id, { t: xs[k]!, batched: true }])), 2, graph.outputs);
+          return tf.sum(vals[graph.outputs[0]!]!.t);
+        };
+        const gb = tf.grads(fb)(ids.map((id) => tf.stack([0, 1].map(() => toTensor(tf, leaves.get(id)!)))));
+        ids.forEach((id, l) => close(gb[l]!.dataSync(), [...want[l]!, ...want[l]!], `batched d kinks / d ${graph.vertices[id]!.name ?? id}`, 1e-6, 1e-6));
+      });
+    } finally {
+      cg.dispose();
+    }
+  });
+
   for (const [file, model] of [['lif.eligo', 'lif'], ['alif.eligo', 'alif'], ['rnn.eligo', 'rnn']] as const) {
     it(`${model}: one batched step equals evaluateBatch (states, loss) at random states`, () => {
       const c = compile(readFileSync(join(EXAMPLES, file), 'utf8'));

@@ -19,6 +19,7 @@ import { modelContextOf, prepareRule, sampleInput, type ModelContext, type Prepa
 import { ruleSpec } from '../language-server/src/rules/rule.js';
 import { runReverse } from '../language-server/src/rules/schedules.js';
 import { resizeModel } from '../language-server/src/rules/variants.js';
+import { initialParams } from '../language-server/src/graph/simulate.js';
 import { sizeOf, type Tensor } from '../language-server/src/graph/types.js';
 import { modelSpec, type ModelSpec } from '../language-server/src/train/model.js';
 import { CompiledEngine } from '../language-server/src/train/compiled/engine.js';
@@ -32,24 +33,41 @@ const MODELS: readonly [file: string, model: string, dims: Record<string, number
   ['lif.eligo', 'lif', { n: 7, n_in: 4 }],
   ['alif.eligo', 'alif', { n: 6, n_in: 4 }],
   ['rnn.eligo', 'rnn', { n: 5 }],
+  // Issue 15's constructs: a delay register (S[t-1], S1[t-2]), a loss window (at last), readouts over time
+  // (max, mean), refractoriness through stop(), two named surrogates with different scales.
+  ['zenke_lif.eligo', 'zenke_lif', { n: 6, n_in: 4 }],
+  ['two_layer.eligo', 'two_layer', { n1: 5, n2: 4, n_in: 4 }],
 ];
 
 interface Setup { ctx: ModelContext; spec: ModelSpec; text: string }
 
-function setup(file: string, model: string, dims: Record<string, number>): Setup {
-  const text = resizeModel(readFileSync(join(EXAMPLES, file), 'utf8'), model, dims);
+function setup(file: string, model: string, dims: Record<string, number>, edit: (text: string) => string = (t) => t): Setup {
+  const text = edit(resizeModel(readFileSync(join(EXAMPLES, file), 'utf8'), model, dims));
   const ctx = modelContextOf(text, model);
   return { ctx, spec: modelSpec(ctx.graph, ctx.scope), text };
 }
 
+/** `text` with each [from, to] replaced once (each must occur). */
+function edited(...edits: readonly [string, string][]): (text: string) => string {
+  return (text) => edits.reduce((t, [from, to]) => {
+    assert.ok(t.includes(from), `the example has '${from}'`);
+    return t.replace(from, to);
+  }, text);
+}
+
+function rulesOf(s: Setup, model: string): RuleItem[] {
+  return s.ctx.compiled.checked.program.items.filter((i): i is RuleItem => i.kind === 'rule' && i.model.name === model);
+}
+
 /** Parameters drawn by the model's initialisers, rounded to float32 so both sides see the same numbers. */
 function params(ctx: ModelContext, seed = 5): ReadonlyMap<string, Tensor> {
-  const p = sampleInput(ctx, 1, seed).params;
+  // (the seed's draws of sampleInput(ctx, T, seed).params, without its data: a loss window may not fit T = 1)
+  const p = initialParams(ctx.scope, seed);
   for (const t of p.values()) (t.data as Float64Array).set(Float32Array.from(t.data));
   return p;
 }
 
-/** B random sequences (the rules engine's sampleInput, one seed each) as one batch, loss weight 1 per step. */
+/** B random sequences (the rules engine's sampleInput, one seed each) as one batch, loss weight 1 per step (w_t of a loss window). */
 function sequences(s: Setup, T: number, B: number, seed = 11): { batch: Batch; inputs: ReturnType<typeof sampleInput>[] } {
   const inputs = Array.from({ length: B }, (_, b) => sampleInput(s.ctx, T, seed + b));
   // The batch holds float32 data: the reference reads the same numbers.
@@ -64,7 +82,12 @@ function sequences(s: Setup, T: number, B: number, seed = 11): { batch: Batch; i
       y.set(inp.data.get(s.spec.target.name)![t]!.data, (t * B + b) * nOut);
     }
   });
-  return { batch: { size: B, steps: T, x, y, weight: new Float32Array(T * B).fill(1) }, inputs };
+  // A windowed loss: the reference reads w_t from its loss_weight data (randomData), the compiled step (whose
+  // loss_weight leaf is 1) from the batch's step weights, as the trainer feeds it.
+  const w = s.spec.weight ? inputs[0]!.data.get(s.spec.weight.name)! : undefined;
+  const weight = new Float32Array(T * B);
+  for (let t = 0; t < T; t++) weight.fill(w ? w[t]!.data[0]! : 1, t * B, (t + 1) * B);
+  return { batch: { size: B, steps: T, x, y, weight }, inputs };
 }
 
 /** Max |a − e| ≤ rel · max |e| per parameter (float32 against Float64). */
@@ -134,6 +157,21 @@ function compare(s: Setup, rule: PreparedRule, T: number, B: number, what: strin
   }
 }
 
+/**
+ * Float32's precision of an update over T steps: 1e-5 of the largest entry, except over longer sequences (T > 7)
+ * of these models. ALIF's exact gradient grows
+ * like e^{t/τ} along the sequence (docs/results.md), and with it float32's rounding: 1e-4. SuperSpike with
+ * slope 100 (zenke_lif, two_layer) has ψ'/ψ up to 2·100 per unit of membrane, so a membrane's float32 rounding
+ * (6e-8 relative) moves ψ by up to ~1.2e-5 relative; TF.js's float32 BPTT misses the Float64 gradient by as
+ * much (7e-6 … 4e-5 of the largest entry on these models): 2e-5. (In float64 storage they match to 1e-9.)
+ */
+function rel32Of(model: string, online: boolean, T: number): number {
+  if (T <= 7) return 1e-5;
+  if (model === 'alif' && !online) return 1e-4;
+  if (model === 'zenke_lif' || model === 'two_layer') return 2e-5;
+  return 1e-5;
+}
+
 describe('train: the compiled step', () => {
   describe('equals the Float64 reference for every rule of every example', () => {
     for (const [file, model, dims] of MODELS) {
@@ -143,14 +181,13 @@ describe('train: the compiled step', () => {
         const rule = prepareRule(s.ctx, ruleSpec(item));
         const kind = rule.spec.schedule.kind === 'online' ? 'runOnline' : 'runReverse (Float64 BPTT)';
         for (const T of [1, 7, 40]) {
-          // ALIF's exact gradient grows like e^{t/τ} along the sequence (docs/results.md), and with it float32's rounding: 1e-4 there.
-          const rel32 = model === 'alif' && rule.spec.schedule.kind !== 'online' && T > 20 ? 1e-4 : 1e-5;
+          const rel32 = rel32Of(model, rule.spec.schedule.kind === 'online', T);
           it(`${model} ${item.name.name}, T = ${T}: the update equals ${kind}`, () => compare(s, rule, T, 2, `${model} ${item.name.name} T=${T}`, {}, rel32));
         }
       }
       it(`${model}: exact RTRL (an online rule with nothing approximated) equals ${'runOnline'} and its fused loops equal the unfused ones`, () => {
         const rtrl = prepareRule(s.ctx, { name: 'rtrl', model, approximations: [], schedule: { kind: 'online' }, objectives: [] });
-        compare(s, rtrl, 12, 2, `${model} rtrl`);
+        compare(s, rtrl, 12, 2, `${model} rtrl`, {}, rel32Of(model, true, 12));
         const p = params(s.ctx);
         const { batch } = sequences(s, 12, 2);
         const eprop = s.ctx.compiled.checked.program.items.find((i): i is RuleItem => i.kind === 'rule' && i.model.name === model && i.name.name !== 'bptt');
@@ -164,9 +201,32 @@ describe('train: the compiled step', () => {
     }
   });
 
+  describe('issue 15\'s constructs: loss windows, readouts over time, delays in traces, named surrogates with scale', () => {
+    // T long enough that the steps a window leaves out have a gradient (in two_layer a change of W1 reaches the readout after 8 steps).
+    const VARIANTS: readonly [what: string, file: string, model: string, dims: Record<string, number>, T: number, edit: (text: string) => string][] = [
+      ['zenke_lif, loss for the last 3 steps of a max-over-time readout', 'zenke_lif.eligo', 'zenke_lif', { n: 6, n_in: 4 }, 12, edited([') at last', ') for last 3'])],
+      ['two_layer, loss after a burn-in of 12 steps of a mean-over-time readout, both surrogates scaled (0.3, 0.5)', 'two_layer.eligo', 'two_layer', { n1: 5, n2: 4, n_in: 4 }, 20,
+        edited([') at last', ') after 12'], ['fast_sigmoid(slope = 100)', 'fast_sigmoid(slope = 100, scale = 0.3)'])],
+      // A delayed input x[t-1] (data registers), recurrent spikes two steps back, e-prop whose W_rec trace reads z[t-2].
+      ['lif with delays: W_rec @ z[t-2], W_in @ x[t-1]; e-prop, RTRL and BPTT', 'lif.eligo', 'lif', { n: 6, n_in: 4 }, 12, edited(
+        ['W_rec @ z + W_in @ x[t+1]', 'W_rec @ z[t-2] + W_in @ x[t-1]'],
+        ['approximate d(u[t+1])/d(z) = 0 ', 'approximate d(u[t+1])/d(z_delay2) = 0\n  approximate d(u[t+1])/d(z) = 0 '],
+        ['rule bptt for lif {', 'rule rtrl for lif {\n  schedule online\n}\n\nrule bptt for lif {'],
+      )],
+    ];
+    for (const [what, file, model, dims, T, edit] of VARIANTS) {
+      const s = setup(file, model, dims, edit);
+      for (const item of rulesOf(s, model)) {
+        const rule = prepareRule(s.ctx, ruleSpec(item));
+        const kind = rule.spec.schedule.kind === 'online' ? 'runOnline' : 'runReverse';
+        it(`${what} · ${item.name.name}, T = ${T}: the update equals ${kind}`, () => compare(s, rule, T, 2, `${model} (${what}) ${item.name.name}`, {}, rel32Of(model, rule.spec.schedule.kind === 'online', T)));
+      }
+    }
+  });
+
   it('random rules from find-rule\'s space (online and reverse), T = 1 … 200, equal the Float64 executor', function () {
     this.timeout(120000);
-    const setups = MODELS.map(([f, m]) => setup(f, m, { n: 4, n_in: 3 }));
+    const setups = MODELS.map(([f, m]) => setup(f, m, { n: 4, n_in: 3, n1: 4, n2: 3 }));
     fc.assert(fc.property(
       fc.integer({ min: 0, max: setups.length - 1 }), fc.integer({ min: 1, max: 200 }), fc.array(fc.constantFrom<BlockChoice>('keep', 'diagonal', 'zero'), { minLength: 8, maxLength: 8 }), fc.boolean(),
       (mi, T, picks, online) => {
@@ -189,7 +249,7 @@ describe('train: the compiled step', () => {
           s.spec.params.forEach((q, i) => close(got[i]!, want.get(q.name)!, `${s.spec.name} [${choice.join(',')}] reverse T=${T} Δ${q.name}`, 1e-9));
         }
       },
-    ), { numRuns: 10, seed: 13 });
+    ), { numRuns: 16, seed: 13 });
   });
 
   it('two threads give the update of one (the batch split, partial sums added)', async function () {

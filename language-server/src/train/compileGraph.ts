@@ -96,6 +96,66 @@ export function stopGradientOp(tf: Tf): (x: T) => T {
   return (x) => f(x);
 }
 
+/**
+ * max / min with the Float64 engine's partials (ad/rules.ts, as JAX): a tie
+ * (or a NaN) splits the gradient equally, where TF.js's Maximum gives all of
+ * it to the first operand. A running `max_over_time` ties at every step where
+ * the readout repeats its maximum (a readout at rest: 0 = 0), so this decides
+ * which steps get the credit. Both operands have the result's shape.
+ */
+function extremumOp(tf: Tf, op: 'max' | 'min'): (x: T, y: T) => T {
+  const f = tf.customGrad((...args: (T | ((ts: T[]) => void))[]) => {
+    const x = args[0] as T;
+    const y = args[1] as T;
+    (args[2] as (ts: T[]) => void)([x, y]);
+    return {
+      value: op === 'max' ? tf.maximum(x, y) : tf.minimum(x, y),
+      gradFunc: (dy: T, saved: T[]) => {
+        const [a, b] = [saved[0]!, saved[1]!];
+        // ∂/∂a = 1 where a wins, 0 where b wins, ½ otherwise: ½(1 + [a wins] − [b wins]).
+        const aWins = tf.cast(op === 'max' ? tf.greater(a, b) : tf.less(a, b), 'float32');
+        const bWins = tf.cast(op === 'max' ? tf.less(a, b) : tf.greater(a, b), 'float32');
+        const da = tf.mul(0.5, tf.add(1, tf.sub(aWins, bWins)));
+        return [tf.mul(dy, da), tf.mul(dy, tf.sub(1, da))];
+      },
+    };
+  });
+  return (x, y) => f(x, y);
+}
+
+/** |x| with the Float64 engine's subgradient sign(x), 0 at 0 (TF.js's Abs gives −1 there). */
+function absOp(tf: Tf): (x: T) => T {
+  const f = tf.customGrad((...args: (T | ((ts: T[]) => void))[]) => {
+    const x = args[0] as T;
+    (args[1] as (ts: T[]) => void)([x]);
+    return { value: tf.abs(x), gradFunc: (dy: T, saved: T[]) => [tf.mul(dy, tf.sign(saved[0]!))] };
+  });
+  return (x) => f(x);
+}
+
+/**
+ * reduce_max / reduce_min over `axes` with the Float64 engine's partial: the
+ * indicator of the entries that attain the extremum divided by their count
+ * (TF.js gives each tied entry the whole gradient).
+ */
+function reduceExtremumOp(tf: Tf, op: 'max' | 'min', axes: readonly number[]): (x: T) => T {
+  const f = tf.customGrad((...args: (T | ((ts: T[]) => void))[]) => {
+    const x = args[0] as T;
+    const kept = op === 'max' ? tf.max(x, [...axes], true) : tf.min(x, [...axes], true);
+    (args[1] as (ts: T[]) => void)([x, kept]);
+    const shape = x.shape.filter((_, i) => !axes.includes(i));
+    return {
+      value: tf.reshape(kept, shape),
+      gradFunc: (dy: T, saved: T[]) => {
+        const [xs, ks] = [saved[0]!, saved[1]!];
+        const hit = tf.cast(tf.equal(xs, ks), 'float32');
+        return [tf.mul(tf.reshape(dy, ks.shape), tf.divNoNan(hit, tf.sum(hit, [...axes], true)))];
+      },
+    };
+  });
+  return (x) => f(x);
+}
+
 /** Reshape a batched value so it broadcasts against a batched result of rank `rank` (without the batch axis). */
 function alignBatched(tf: Tf, v: Value, rank: number, B: number): T {
   if (!v.batched) return v.t;
@@ -147,7 +207,7 @@ function unaryFn(tf: Tf, v: Vertex): (x: T) => T {
     case 'exp': return (x) => tf.exp(x);
     case 'log': return (x) => tf.log(x);
     case 'sqrt': return (x) => tf.sqrt(x);
-    case 'abs': return (x) => tf.abs(x);
+    case 'abs': return absOp(tf);
     case 'sin': return (x) => tf.sin(x);
     case 'cos': return (x) => tf.cos(x);
     case 'tan': return (x) => tf.tan(x);
@@ -192,8 +252,8 @@ function binaryFn(tf: Tf, op: string): (x: T, y: T) => T {
     case 'div': return (x, y) => tf.div(x, y);
     case 'pow': return (x, y) => tf.pow(x, y);
     case 'atan2': return (x, y) => tf.atan2(x, y);
-    case 'max': return (x, y) => tf.maximum(x, y);
-    case 'min': return (x, y) => tf.minimum(x, y);
+    case 'max': return extremumOp(tf, 'max');
+    case 'min': return extremumOp(tf, 'min');
     default: throw new CompileError(`'${op}' is not a binary op`);
   }
 }
@@ -295,10 +355,15 @@ function vertexFn(tf: Tf, g: Graph, v: Vertex): VertexFn {
     case 'reduce_max':
     case 'reduce_min': {
       const axes = reduceAxes(v, shapeOf(0));
-      const f = v.op === 'sum' ? tf.sum : v.op === 'reduce_max' ? tf.max : tf.min;
+      if (v.op !== 'sum') {
+        const op = v.op === 'reduce_max' ? 'max' : 'min';
+        const shared = reduceExtremumOp(tf, op, axes);
+        const batched = reduceExtremumOp(tf, op, axes.map((a) => a + 1));
+        return ([x]) => (axes.length === 0 ? x!.t : (x!.batched ? batched : shared)(x!.t));
+      }
       return ([x]) => {
         if (axes.length === 0) return x!.t;
-        return f(x!.t, x!.batched ? axes.map((a) => a + 1) : axes);
+        return tf.sum(x!.t, x!.batched ? axes.map((a) => a + 1) : axes);
       };
     }
     case 'broadcast': {
@@ -352,6 +417,15 @@ function vertexFn(tf: Tf, g: Graph, v: Vertex): VertexFn {
   }
   if (v.inputs.length === 2) {
     const f = binaryFn(tf, v.op);
+    if (v.op === 'max' || v.op === 'min') {
+      // Their custom gradient takes operands of the result's shape (the broadcasting add reduces the gradient of a broadcast operand).
+      return ([x, y], B) => {
+        const X = x!;
+        const Y = y!;
+        const shape = X.batched || Y.batched ? [B, ...v.shape] : [...v.shape];
+        return f(broadcastTo(tf, alignBatched(tf, X, rank, B), shape), broadcastTo(tf, alignBatched(tf, Y, rank, B), shape));
+      };
+    }
     return ([x, y], B) => {
       const X = x!;
       const Y = y!;
