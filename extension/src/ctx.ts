@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { State, WorkDoneProgress, type LanguageClient, type RequestType, type WorkDoneProgressBegin, type WorkDoneProgressReport } from 'vscode-languageclient/node';
 import {
+  DidChangeTrustNotification,
   GraphRequest,
   JobProgressNotification,
   ServerStatusNotification,
@@ -68,7 +69,11 @@ export class Ctx implements vscode.Disposable, PanelHost {
       }),
       // `when` clauses (Cancel Running Job in the palette) see whether a job runs.
       this.jobs.onChange(() => void vscode.commands.executeCommand('setContext', 'eligo.jobRunning', this.jobs.running.length > 0)),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => this.output.info('Workspace trusted: training on workspace data files is allowed.')),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        this.output.info('Workspace trusted: training on workspace data files is allowed.');
+        // The server reads files only after it is told (initializationOptions.trusted, then this).
+        if (this.client?.state === State.Running) void this.client.sendNotification(DidChangeTrustNotification, { trusted: true });
+      }),
     );
   }
 

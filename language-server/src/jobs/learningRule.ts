@@ -3,17 +3,20 @@
 // memory and alignment with the exact gradient, under the hardware profile.
 
 import { compile, findItem, ItemError } from '../compile.js';
-import type { LearningRuleResult, RuleCandidate } from '../protocol.js';
-import { resolveProfile } from '../rules/diagnostics.js';
+import { FindRuleJobParamsSchema, validate, type LearningRuleResult, type Objective, type RuleCandidate } from '../protocol.js';
+import { lookupProfile, profileChip, unknownProfileMessage } from '../rules/profiles.js';
 import { findLearningRule, type Candidate } from '../rules/find.js';
 import { modelContext } from '../rules/model.js';
 import { JobRefused, type JobKind } from './types.js';
 
-export interface FindRuleParams {
+/** The search's parameters after defaults: what it ran with (echoed in the result as `run`). */
+export interface FindRuleRunParams {
+  readonly objective: Objective;
   readonly seed: number;
   readonly samples: number;
   readonly steps: number;
-  readonly hardwareProfile?: string;
+  /** The profile's name as the registry spells it (rules/profiles.ts). */
+  readonly hardwareProfile: string;
 }
 
 /** A rule name not yet used in the document (as `eligo find-rule --write` picks them). */
@@ -34,15 +37,31 @@ function candidate(f: Candidate, taken: Set<string>): RuleCandidate {
   };
 }
 
-export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = {
+/**
+ * The front, best first under the objective: fewest multiplications per step
+ * (`time` too: the cost model's time is its multiplications), or least memory;
+ * alignment with the exact gradient breaks ties.
+ */
+export function orderFront(front: readonly RuleCandidate[], objective: Objective): RuleCandidate[] {
+  const cost = (c: RuleCandidate): number => (objective === 'memory' ? c.memoryBytes : c.multiplications) ?? Infinity;
+  return [...front].sort((a, b) => cost(a) - cost(b) || (b.alignment ?? -Infinity) - (a.alignment ?? -Infinity));
+}
+
+export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult> = {
   kind: 'findLearningRule',
   title: 'Finding a learning rule',
   parse(input) {
-    const p = (typeof input.params === 'object' && input.params !== null ? input.params : {}) as Record<string, unknown>;
+    const r = validate(FindRuleJobParamsSchema, input.params ?? {});
+    if (!r.ok) throw new JobRefused(`invalid parameters: ${r.message}`);
+    const p = r.value;
     if (input.text === undefined) throw new JobRefused('finding a learning rule needs a document');
-    const int = (v: unknown, d: number): number => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : d);
-    const profile = typeof p.hardwareProfile === 'string' ? p.hardwareProfile : input.settings.hardwareProfile;
-    return { seed: int(p.seed, 1), samples: int(p.samples, 2), steps: int(p.steps, input.settings.analysis.steps), hardwareProfile: profile };
+    const name = p.hardwareProfile ?? input.settings.hardwareProfile;
+    const profile = lookupProfile(name);
+    if (!profile) throw new JobRefused(unknownProfileMessage(name));
+    return {
+      objective: p.objective ?? input.settings.objective, seed: p.seed ?? 1, samples: p.samples ?? 2, steps: p.steps ?? input.settings.analysis.steps,
+      hardwareProfile: profile.id,
+    };
   },
   async run(input, p, ctx) {
     const c = compile(input.text!);
@@ -54,7 +73,7 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
       throw e;
     }
     const rctx = modelContext(c, model);
-    const hardware = resolveProfile(p.hardwareProfile);
+    const hardware = profileChip(p.hardwareProfile);
     const r = await findLearningRule(rctx, {
       // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
       budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
@@ -63,11 +82,11 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
     });
     // Names free in the document, so a candidate can be inserted as it is.
     const taken = new Set(c.items.map((i) => i.name));
-    const front = r.front.map((f) => candidate(f, taken));
+    const front = orderFront(r.front.map((f) => candidate(f, taken)), p.objective);
     const first = front[0];
     return {
       name: first?.name ?? '', text: first?.text ?? '', front, model: r.model, spaceSize: r.spaceSize, method: r.method,
-      evaluated: r.evaluated.length, skipped: r.skipped.length, stopped: r.stopped,
+      evaluated: r.evaluated.length, skipped: r.skipped.length, stopped: r.stopped, run: p,
     };
   },
 };

@@ -5,31 +5,30 @@
 // cancel signal and turns its progress into the runner's reports.
 
 import { compile, findItem, graphOf, ItemError } from '../compile.js';
-import type { Objective, SearchResult } from '../protocol.js';
+import { SearchJobParamsSchema, validate, type Objective, type SearchResult } from '../protocol.js';
 import { METHODS, type Method } from '../search/plan.js';
 import { search, SearchOptionError } from '../search/search.js';
 import { JobRefused, type JobKind } from './types.js';
 
-export interface SearchJobParams {
+/** The search's parameters after defaults: what it ran with (echoed in the result as `run`). */
+export interface SearchRunParams {
   readonly objective: Objective;
   readonly method: Method;
   readonly seed: number;
   readonly limitBytes?: number;
 }
 
-export const searchJob: JobKind<SearchJobParams, SearchResult> = {
+export const searchJob: JobKind<SearchRunParams, SearchResult> = {
   kind: 'search',
   title: 'Searching elimination orders',
   parse(input) {
-    const p = (typeof input.params === 'object' && input.params !== null ? input.params : {}) as Record<string, unknown>;
-    const objective = (p.objective ?? input.settings.objective) as Objective;
-    if (!['multiplications', 'memory', 'time'].includes(objective)) throw new JobRefused(`unknown objective '${String(objective)}' (multiplications, memory, time)`);
+    const r = validate(SearchJobParamsSchema, input.params ?? {});
+    if (!r.ok) throw new JobRefused(`invalid search parameters: ${r.message}`);
+    const p = r.value;
     const method = (p.strategy ?? 'all') as Method;
-    if (!METHODS.includes(method)) throw new JobRefused(`unknown search strategy '${String(p.strategy)}' (${METHODS.join(', ')})`);
-    const seed = Number.isInteger(p.seed) ? (p.seed as number) : 1;
+    if (!METHODS.includes(method)) throw new JobRefused(`unknown search strategy '${p.strategy}' (${METHODS.join(', ')})`);
     if (input.text === undefined) throw new JobRefused('a search needs a document');
-    const limitBytes = typeof p.limitBytes === 'number' && p.limitBytes > 0 ? p.limitBytes : undefined;
-    return { objective, method, seed, ...(limitBytes !== undefined ? { limitBytes } : {}) };
+    return { objective: p.objective ?? input.settings.objective, method, seed: p.seed ?? 1, ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}) };
   },
   async run(input, p, ctx) {
     const c = compile(input.text!);
@@ -70,6 +69,7 @@ export const searchJob: JobKind<SearchJobParams, SearchResult> = {
           forward: r.baselines.forward.multiplications, reverse: r.baselines.reverse.multiplications, markowitz: r.baselines.markowitz.multiplications,
         },
         stoppedBy: r.stoppedBy, notes: r.notes, ...(r.infeasible ? { infeasible: r.infeasible.message } : {}),
+        run: { objective: p.objective, strategy: p.method, seed: p.seed, ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}) },
       };
     } catch (e) {
       if (e instanceof SearchOptionError) throw new JobRefused(e.message);

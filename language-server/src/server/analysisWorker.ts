@@ -6,10 +6,10 @@
 // Without a worker (none could be started) the same code runs inline.
 
 import { Worker } from 'node:worker_threads';
-import type { EligoSettings } from '../protocol.js';
+import type { AnalyzeSettings } from '../analysis/settings.js';
 import { analyzeItems, jacobiansAt, type FromAnalysis, type ToAnalysis } from './analysisHost.js';
-import type { ItemEntry } from './itemAnalysis.js';
-import type { EquationJacobians } from './jacobians.js';
+import type { ItemEntry } from '../analysis/itemAnalysis.js';
+import type { EquationJacobians } from '../analysis/jacobians.js';
 
 interface Pending {
   readonly message: ToAnalysis;
@@ -105,7 +105,7 @@ export class AnalysisWorker {
     }
   }
 
-  analyze(text: string, settings: EligoSettings, items: readonly { index: number; key: string }[], onItem: (key: string, entry: ItemEntry) => void): AnalysisRun {
+  analyze(text: string, settings: AnalyzeSettings, items: readonly { index: number; key: string }[], onItem: (key: string, entry: ItemEntry) => void): AnalysisRun {
     const w = this.current();
     if (!w) {
       let stop = false;

@@ -5,7 +5,7 @@
 // training run, the run's accuracy and alignment with the task and steps.
 
 import { CodeLensRefreshRequest, type CodeLens, type CodeLensParams } from 'vscode-languageserver/node';
-import type { OrderName } from '../analyze.js';
+import type { OrderName } from '../analysis/costs.js';
 import type { RuleItem } from '../lang/ast.js';
 import { Commands, type ItemCommandArgs } from '../protocol.js';
 import type { DocumentAnalysis, ItemResult } from './analysis.js';

@@ -2,12 +2,14 @@
 // connection, the open documents, the settings, the incremental analyser and
 // the job runner. Each feature module registers its handlers on it.
 
-import type { CancellationToken, Connection } from 'vscode-languageserver/node';
-import type { EligoSettings, JobStatus, SearchResult, TrainResult } from '../protocol.js';
+import { ErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
+import type { z } from 'zod';
+import { validate, type EligoSettings, type JobStatus, type SearchResult, type TrainResult } from '../protocol.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { Analyzer } from './analysis.js';
 import type { Workspace } from './documents.js';
 import type { Settings } from './settings.js';
+import type { Trust } from './trust.js';
 
 export interface ClientSupport {
   configuration: boolean;
@@ -29,6 +31,8 @@ export interface ServerContext {
   readonly analyzer: Analyzer;
   readonly jobs: JobRunner;
   readonly client: ClientSupport;
+  /** The workspace's trust and folders, as the client said. */
+  readonly trust: Trust;
   /**
    * The last finished search and training of each item (`uri#item#kind`),
    * shown in its code lens while the item's text (its analysis key) is unchanged.
@@ -53,5 +57,29 @@ export function guarded<P, R>(
       ctx.connection.console.error(`eligo: ${name} failed: ${(e as Error).stack ?? String(e)}`);
       return fallback;
     }
+  };
+}
+
+/**
+ * A custom request's handler behind its schema (protocol/params.ts): params
+ * that do not match are answered with a JSON-RPC InvalidParams error naming
+ * the field (and logged), and a failing handler answers `fallback` and logs
+ * its stack: every request gets a response, and no stack reaches the client.
+ */
+export function validated<P, R>(
+  ctx: { connection: Connection },
+  name: string,
+  schema: z.ZodType<P>,
+  fallback: R,
+  handler: (params: P, token: CancellationToken) => R | Promise<R>,
+): (params: unknown, token: CancellationToken) => Promise<R | ResponseError<void>> {
+  const run = guarded(ctx, name, fallback, handler);
+  return async (raw, token) => {
+    const v = validate(schema, raw);
+    if (!v.ok) {
+      ctx.connection.console.warn(`eligo: ${name}: invalid params: ${v.message}`);
+      return new ResponseError(ErrorCodes.InvalidParams, `${name}: ${v.message}`);
+    }
+    return run(v.value, token);
   };
 }

@@ -13,11 +13,11 @@ import { figures } from './codeLens.js';
 import { guarded, type LastRun, type ServerContext } from './context.js';
 import { fmtNumber, fmtShape } from './convert.js';
 import type { Snapshot } from './documents.js';
-import type { EvalPoint, ValueStats } from './evalPoint.js';
-import type { EquationJacobians } from './jacobians.js';
+import type { EvalPoint, ValueStats } from '../analysis/evalPoint.js';
+import type { EquationJacobians } from '../analysis/jacobians.js';
 import {
   calls, contains, equationVertexName, isEquation, lhsRange, occurrenceAt, programItemAt, statementAt, statementExprs, type Occurrence,
-} from './locate.js';
+} from '../analysis/locate.js';
 
 const ROLE: Record<Symbol['kind'], string> = {
   dim: 'dimension',

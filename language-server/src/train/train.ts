@@ -22,6 +22,7 @@ import { Optimizer, type OptimizerKind, type Schedule } from './optim.js';
 import { resolveRule, RuleError, type Method } from './rule.js';
 import { bpttBatch, Cancelled, forwardBatch, onlineBatch, type BatchResult } from './sequence.js';
 import { makeTask, TaskError, type Task } from './tasks/index.js';
+import type { FileAccessPolicy } from './tasks/files.js';
 
 export interface TrainOptions {
   /** The .eligo source. */
@@ -36,6 +37,8 @@ export interface TrainOptions {
   readonly task: string;
   /** Extra task settings (e.g. `{ T: '1000' }` from --length). */
   readonly taskSettings?: Readonly<Record<string, string>>;
+  /** Which data files the task may read (tasks/files.ts); absent: anywhere (the CLI). */
+  readonly files?: FileAccessPolicy;
   /** Optimizer updates; default: `epochs` passes over the training set. */
   readonly steps?: number;
   readonly epochs?: number;
@@ -258,7 +261,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     if (method.kind === 'bptt' && method.note) notes.push(method.note);
     task = makeTask(opts.task, {
       model: spec.name, nIn: sizeOf(spec.input.shape), nOut: sizeOf(spec.target.shape),
-      inputName: spec.input.name, targetName: spec.target.name, seed: opts.seed ?? 0,
+      inputName: spec.input.name, targetName: spec.target.name, seed: opts.seed ?? 0, ...(opts.files ? { files: opts.files } : {}),
     }, opts.taskSettings);
   } catch (e) {
     if (e instanceof ItemError) {
