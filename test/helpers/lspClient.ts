@@ -42,6 +42,10 @@ export interface ClientOptions {
   /** What `workspace/configuration` answers for the section `eligo`. */
   readonly settings?: Record<string, unknown>;
   readonly env?: Record<string, string>;
+  /** Sent as `initializationOptions` (default `{}`: nothing said about trust, so untrusted). */
+  readonly initializationOptions?: Record<string, unknown>;
+  /** Workspace folder URIs (`workspaceFolders` of initialize). */
+  readonly workspaceFolders?: readonly string[];
 }
 
 export class LspClient {
@@ -91,13 +95,14 @@ export class LspClient {
     const c = new LspClient(options);
     c.initResult = await c.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
-      rootUri: null,
+      rootUri: options.workspaceFolders?.[0] ?? null,
+      ...(options.workspaceFolders ? { workspaceFolders: options.workspaceFolders.map((u, i) => ({ uri: u, name: `folder${i}` })) } : {}),
       capabilities: {
         workspace: { configuration: true, codeLens: { refreshSupport: true } },
         window: { workDoneProgress: true },
         textDocument: { publishDiagnostics: { relatedInformation: true, versionSupport: true } },
       },
-      initializationOptions: {},
+      initializationOptions: options.initializationOptions ?? {},
     }) as unknown as LspClient['initResult'];
     await c.connection.sendNotification(InitializedNotification.type, {});
     return c;
