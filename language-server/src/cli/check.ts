@@ -1,5 +1,4 @@
-import { compile } from '../compile.js';
-import { ruleDiagnostics } from '../rules/diagnostics.js';
+import { analyze, DEFAULT_SETTINGS } from '../analysis/index.js';
 import { CliError, formatDiagnostic, intOption, readSource, type Command } from './common.js';
 
 export const checkCommand: Command = {
@@ -12,10 +11,11 @@ export const checkCommand: Command = {
     let errors = 0;
     const json: unknown[] = [];
     for (const file of positionals) {
-      const c = compile(readSource(file));
-      // The same diagnostics the language server shows: the checker's, then the rules engine's.
-      const settings = { steps: intOption(values.steps, 'steps', 10, 1, 1e6), ...(typeof values.hardware === 'string' ? { hardwareProfile: values.hardware } : {}) };
-      const all = [...c.diagnostics, ...ruleDiagnostics(c, settings)].sort((a, b) => a.range.start - b.range.start);
+      // Exactly the diagnostics the language server shows (analysis/index.ts): the checker's, then every item's analysis warnings.
+      const settings = { steps: intOption(values.steps, 'steps', 10, 1, 1e6), hardwareProfile: typeof values.hardware === 'string' ? values.hardware : DEFAULT_SETTINGS.hardwareProfile };
+      const a = analyze(readSource(file), settings);
+      const c = a.compiled;
+      const all = a.diagnostics;
       for (const d of all) {
         if (d.severity === 'error') errors++;
         if (values.json) json.push({ file, ...d, start: c.lines.positionAt(d.range.start), end: c.lines.positionAt(d.range.end) });
