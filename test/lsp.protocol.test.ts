@@ -160,3 +160,36 @@ describe('language server: the protocol is a contract', function () {
     assert.ok(client.logs.some((l) => /probe job \d+ failed: Error: probe failed on purpose[^]*\n\s+at /.test(l)), client.logs.join('\n'));
   });
 });
+
+describe('language server: hardware profiles from one registry', function () {
+  this.timeout(60000);
+  before(() => buildServer());
+
+  it('an unknown eligo.hardwareProfile is a diagnostic on the setting (with did-you-mean), not a silent fallback', async () => {
+    const client = await LspClient.start({ settings: { hardwareProfile: 'gpu-32g' }, initializationOptions: { settings: { hardwareProfile: 'gpu-32g' } } });
+    try {
+      await client.open(uri, LIF);
+      const d = (await client.settledDiagnostics(uri)).find((x) => x.code === 'settings.hardware-profile');
+      assert.ok(d, 'no settings diagnostic');
+      assert.equal(d.message, "setting eligo.hardwareProfile: unknown hardware profile 'gpu-32g' (did you mean 'gpu-16g'?); known: laptop, gpu-16g, microcontroller, neuromorphic-core, loihi2, spinnaker2, brainscales2, or a size such as '192 KiB'; using 'laptop'");
+      assert.deepEqual(d.range, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } });
+      // Jobs run with (and say) the profile the server used.
+      const r = await client.request<JobResult<unknown>>('eligo/runJob', { kind: 'probe', params: { seconds: 0 } });
+      assert.equal(r.settings.hardwareProfile, 'laptop');
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it('the profiles the settings offer are the server\'s: microcontroller limits the Jacobian to 256 KiB (memory.profile)', async () => {
+    const client = await LspClient.start({ settings: { hardwareProfile: 'microcontroller' }, initializationOptions: { settings: { hardwareProfile: 'microcontroller' } } });
+    try {
+      await client.open(uri, readFileSync(join(ROOT, 'examples', 'alif.eligo'), 'utf8'));
+      const d = (await client.settledDiagnostics(uri)).find((x) => x.code === 'memory.profile');
+      assert.ok(d, 'no memory.profile warning');
+      assert.match(d.message, /more than the 256 KiB of hardware profile 'microcontroller'/);
+    } finally {
+      await client.stop();
+    }
+  });
+});
