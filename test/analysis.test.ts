@@ -63,7 +63,7 @@ describe('analyze(): eligo check reports exactly the diagnostics of the language
           const uri = pathToFileURL(file).toString();
           await client.open(uri, readFileSync(file, 'utf8'));
           const server = (await client.settledDiagnostics(uri)).map((d): Row => ({
-            code: String(d.code), severity: SEVERITY[d.severity ?? 0]!, message: d.message, start: d.range.start, end: d.range.end,
+            code: String(d.code), severity: SEVERITY[d.severity ?? 0]!, message: String(d.message), start: d.range.start, end: d.range.end,
           }));
           const cli = cliCheck(file, profile);
           assert.deepEqual(cli, server, `${file} under ${profile}`);

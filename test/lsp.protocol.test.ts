@@ -187,7 +187,7 @@ describe('language server: hardware profiles from one registry', function () {
       await client.open(uri, readFileSync(join(ROOT, 'examples', 'alif.eligo'), 'utf8'));
       const d = (await client.settledDiagnostics(uri)).find((x) => x.code === 'memory.profile');
       assert.ok(d, 'no memory.profile warning');
-      assert.match(d.message, /more than the 256 KiB of hardware profile 'microcontroller'/);
+      assert.match(String(d.message), /more than the 256 KiB of hardware profile 'microcontroller'/);
     } finally {
       await client.stop();
     }
