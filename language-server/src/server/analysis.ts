@@ -20,6 +20,7 @@ import type { EvalOutcome } from '../analysis/evalPoint.js';
 import type { AnalysisRun, AnalysisWorker } from './analysisWorker.js';
 import { documentDiagnostics } from '../analysis/index.js';
 import { itemKey, moveEntry, shiftDiagnostic, type ItemEntry, type RuleFigures } from '../analysis/itemAnalysis.js';
+import { StaleRequest } from './context.js';
 import { analyzeSettings, type Settings } from './settings.js';
 
 export interface ItemResult {
@@ -125,15 +126,22 @@ export class Analyzer {
     return this.states.get(uri)?.done;
   }
 
-  /** The analysis of the document's current version, computed now if needed (requests do not wait for the debounce). */
-  async current(uri: string): Promise<DocumentAnalysis | undefined> {
+  /**
+   * The analysis of the document's current version, computed now if needed
+   * (requests do not wait for the debounce). With `asked`, the version the
+   * request was made for: once a newer edit replaces it the request is stale
+   * (StaleRequest) instead of chasing every later version.
+   */
+  async current(uri: string, asked?: number): Promise<DocumentAnalysis | undefined> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const version = this.workspace.version(uri);
       if (version === undefined) return undefined;
+      if (asked !== undefined && version !== asked) throw new StaleRequest(uri);
       const s = this.state(uri);
       if (s.done?.version === version) return s.done;
       const a = await this.ensure(uri);
       if (a && a.version === this.workspace.version(uri)) return a;
+      if (asked !== undefined && this.workspace.version(uri) !== asked) throw new StaleRequest(uri);
     }
     return this.states.get(uri)?.done;
   }

@@ -94,7 +94,7 @@ export function codeLenses(a: DocumentAnalysis, runs: ReadonlyMap<string, LastRu
 
 export function registerCodeLens(ctx: ServerContext): void {
   ctx.connection.onCodeLens(guarded(ctx, 'codeLens', [] as CodeLens[], async (p: CodeLensParams) => {
-    const a = await ctx.analyzer.current(p.textDocument.uri);
+    const a = await ctx.analyzer.current(p.textDocument.uri, ctx.workspace.version(p.textDocument.uri));
     return a ? codeLenses(a, ctx.lastRuns) : [];
   }));
 }

@@ -2,7 +2,7 @@
 // connection, the open documents, the settings, the incremental analyser and
 // the job runner. Each feature module registers its handlers on it.
 
-import { ErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
+import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
 import type { z } from 'zod';
 import { validate, type EligoSettings, type JobStatus, type SearchResult, type TrainResult } from '../protocol.js';
 import type { JobRunner } from '../jobs/runner.js';
@@ -41,8 +41,21 @@ export interface ServerContext {
 }
 
 /**
+ * A request about a document version that a newer edit has replaced: answered
+ * with LSP's ContentModified instead of being computed (the client asks again
+ * for the new text), so a burst of edits does not queue a burst of stale work.
+ */
+export class StaleRequest extends Error {
+  constructor(readonly uri: string) {
+    super(`${uri} changed while the request waited`);
+  }
+}
+
+/**
  * Wraps a handler so that a bug in one feature answers `fallback` (and logs)
  * instead of failing the request or the server: every request gets a response.
+ * A request cancelled before it starts, or made stale by a newer edit, is
+ * answered at once with RequestCancelled / ContentModified.
  */
 export function guarded<P, R>(
   ctx: { connection: Connection },
@@ -51,14 +64,18 @@ export function guarded<P, R>(
   handler: (params: P, token: CancellationToken) => R | Promise<R>,
 ): (params: P, token: CancellationToken) => Promise<R> {
   return async (params, token) => {
+    // Cast: vscode-languageserver answers a returned ResponseError as the error it is.
+    if (token?.isCancellationRequested) return new ResponseError(LSPErrorCodes.RequestCancelled, `${name}: cancelled`) as unknown as R;
     try {
       return await handler(params, token);
     } catch (e) {
+      if (e instanceof StaleRequest) return new ResponseError(LSPErrorCodes.ContentModified, `${name}: ${e.message}`) as unknown as R;
       ctx.connection.console.error(`eligo: ${name} failed: ${(e as Error).stack ?? String(e)}`);
       return fallback;
     }
   };
 }
+
 
 /**
  * A custom request's handler behind its schema (protocol/params.ts): params

@@ -193,7 +193,7 @@ export function registerHover(ctx: ServerContext): void {
   ctx.connection.onHover(guarded(ctx, 'hover', null as Hover | null, async (p: HoverParams) => {
     const snap = ctx.workspace.snapshot(p.textDocument.uri);
     if (!snap) return null;
-    const a = await ctx.analyzer.current(p.textDocument.uri);
+    const a = await ctx.analyzer.current(p.textDocument.uri, snap.version);
     const s = a?.snapshot ?? snap;
     const offset = s.offset(p.position);
     const jacobians = await jacobiansFor(ctx, a, s, offset);
