@@ -46,6 +46,8 @@ export interface ClientOptions {
   readonly initializationOptions?: Record<string, unknown>;
   /** Workspace folder URIs (`workspaceFolders` of initialize). */
   readonly workspaceFolders?: readonly string[];
+  /** Another entry script in front of the server (a profiler's wrapper). */
+  readonly script?: string;
 }
 
 export class LspClient {
@@ -66,7 +68,7 @@ export class LspClient {
   constructor(options: ClientOptions = {}) {
     if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: run 'node esbuild.mjs' first`);
     this.settings = options.settings ?? {};
-    this.child = spawn(process.execPath, [SERVER_JS, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    this.child = spawn(process.execPath, [options.script ?? SERVER_JS, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
     this.child.on('exit', () => { this.exited = true; });
     this.connection = createProtocolConnection(new StreamMessageReader(this.child.stdout!), new StreamMessageWriter(this.child.stdin!));

@@ -41,7 +41,10 @@ function itemLimit(item: Item): Diagnostic | undefined {
         return { range: n.range, severity: 'error', code: 'limit.arguments', message: `this call has ${n.args.length.toLocaleString('en-US')} arguments, more than the ${MAX_CALL_ARGUMENTS.toLocaleString('en-US')} Eligo accepts; use a tensor argument (x: [n]) instead of listing elements` };
       }
     }
-    for (const [k, x] of Object.entries(v)) if (k !== 'range' && typeof x === 'object' && x !== null) stack.push(x);
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      if (k !== 'range' && typeof x === 'object' && x !== null) stack.push(x);
+    }
   }
   return undefined;
 }
@@ -51,6 +54,9 @@ export function checkLimits(program: Program): { readonly over: ReadonlySet<Item
   const over = new Set<Item>();
   const diagnostics: Diagnostic[] = [];
   for (const item of program.items) {
+    // A call of more than MAX_CALL_ARGUMENTS arguments needs that many commas, a node is at least a character:
+    // a shorter item keeps both limits and is not walked (the walk would cost every keystroke of a large file).
+    if (item.range.end - item.range.start < 2 * MAX_CALL_ARGUMENTS) continue;
     const d = itemLimit(item as Item);
     if (d) {
       over.add(item as Item);
