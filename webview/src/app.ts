@@ -233,14 +233,13 @@ export class App {
   }
 
   private message(text: string, error: boolean, keepGraph = false): void {
+    // With a graph on screen the message is a passing note, never an overlay painted over the graph.
+    if (keepGraph) return this.flash(text);
     this.overlay.textContent = text;
     this.overlay.classList.toggle('error', error);
     this.overlay.hidden = false;
-    if (!keepGraph) {
-      for (const p of this.panes) p.el.remove();
-      this.panes = [];
-    }
-    if (keepGraph) this.flash(text);
+    for (const p of this.panes) p.el.remove();
+    this.panes = [];
   }
 
   private flash(text: string): void {
@@ -343,30 +342,40 @@ export class App {
     this.save();
   }
 
-  /** Everything in view (the Fit button, key 0). */
-  private fit(): void {
+  /**
+   * Everything in view (the Fit button, key 0), never below a readable zoom
+   * (READABLE_K): returns false when the graph is larger than the window at
+   * that zoom, and then shows it from its start.
+   */
+  private fit(hint = true): boolean {
     const vm = this.vm;
     const p = this.panes[0];
-    if (!vm || !p) return;
-    p.viewport.fit({ x: 0, y: vm.bands ? -16 : 0, w: vm.width, h: vm.height + (vm.bands ? 16 : 0) });
+    if (!vm || !p) return true;
+    const fits = p.viewport.fit({ x: 0, y: vm.bands ? -16 : 0, w: vm.width, h: vm.height + (vm.bands ? 16 : 0) });
+    if (!fits && hint) this.flash(vm.groupInfo.some((g) => !g.collapsed) ? 'The graph is larger than the window at a readable size: pan to see the rest, or collapse the equations.' : 'The graph is larger than the window at a readable size: pan to see the rest.');
+    return fits;
   }
 
-  /** The first view of a graph: all of it when that stays readable, else its start (the inputs) at a readable size. */
+  /** Views whose first fit asked for the collapsed view already (by item and view), so it is asked once. */
+  private readonly autoCollapsed = new Set<string>();
+
+  /**
+   * The first view of a graph: all of it at a readable zoom. When the expanded
+   * graph is too large for that and its equations can be collapsed, the view
+   * collapsed by equation is asked for instead (once: expanding it again is
+   * the reader's choice), as the layout does for large graphs.
+   */
   private home(): void {
     const vm = this.vm;
-    const p = this.panes[0];
-    if (!vm || !p) return;
-    this.fit();
-    const READABLE = 0.6;
-    if (p.viewport.t.k >= READABLE) return;
-    const { h } = p.viewport.size();
-    // The left end (the inputs), centred vertically on the nodes of the first layer.
-    const minX = Math.min(...vm.nodes.map((n) => n.x));
-    const first = vm.nodes.filter((n) => n.x <= minX + 60);
-    const top = Math.min(...first.map((n) => n.y));
-    const bottom = Math.max(...first.map((n) => n.y + n.h));
-    const cy = first.length ? (top + bottom) / 2 : vm.height / 2;
-    p.viewport.set({ k: READABLE, x: 16 - minX * READABLE + 8, y: h / 2 - cy * READABLE });
+    if (!vm) return;
+    const key = `${vm.request.item}\u0000${vm.request.view ?? 'step'}\u0000${vm.request.steps ?? ''}`;
+    const auto = (vm.request.collapse ?? 'auto') === 'auto' && !vm.request.expand?.length && !vm.request.collapseGroups?.length;
+    const canCollapse = auto && vm.groupInfo.some((g) => !g.collapsed) && !this.autoCollapsed.has(key);
+    if (this.fit(!canCollapse)) return;
+    if (canCollapse) {
+      this.autoCollapsed.add(key);
+      this.request({ collapse: 'all' });
+    }
   }
 
   private zoom(f: number): void {
@@ -612,7 +621,10 @@ export class App {
     }
     if (text) {
       const v = c.vertex !== undefined ? this.vm?.nodes.find((n) => n.vertex === c.vertex || n.members?.includes(c.vertex!)) : undefined;
-      text.textContent = `Step ${c.step} / ${c.steps}${v ? ` · eliminated ${v.vertex !== undefined ? `_${c.vertex} ${v.label}` : `_${c.vertex} in ${v.label}`}` : ''}`;
+      text.textContent = `Step ${c.step} / ${c.steps}${v ? ` · eliminated ${v.vertex !== undefined ? v.label : `a vertex of ${v.label}`}` : ''}`;
+      // The engine's vertex id stays out of the text (readers see labels) but on the element, for tools and tests.
+      if (c.vertex !== undefined) text.dataset.vertex = String(c.vertex);
+      else delete text.dataset.vertex;
     }
     const cursor = this.stepBody.querySelectorAll<SVGLineElement>('#cost-chart line.cursor');
     if (cursor.length) this.renderChart();
