@@ -205,6 +205,11 @@ export class EligoPanel implements vscode.Disposable {
       case 'command':
         await vscode.commands.executeCommand(msg.command, { uri: this.state.uri, item: this.state.item });
         return;
+      default: {
+        // Exhaustive: a new webview message must be handled here.
+        const never: never = msg;
+        void never;
+      }
     }
   }
 

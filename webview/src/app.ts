@@ -604,7 +604,7 @@ export class App {
   private updateCounters(): void {
     const stepper = this.stepper;
     const box = this.stepBody.querySelector('#counters');
-    const text = this.stepBody.querySelector('#step-text');
+    const text = this.stepBody.querySelector<HTMLElement>('#step-text');
     const slider = this.stepBody.querySelector<HTMLInputElement>('#step-slider');
     if (!stepper || !box) return;
     const a = this.orderTrace('a');

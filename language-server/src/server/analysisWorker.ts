@@ -81,6 +81,11 @@ export class AnalysisWorker {
         this.pending.delete(m.id);
         p.reject(new Error(m.message));
         return;
+      default: {
+        // Exhaustive: a new message kind must be handled here.
+        const never: never = m;
+        void never;
+      }
     }
   }
 
