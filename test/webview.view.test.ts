@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { compile } from '../language-server/src/compile.js';
@@ -82,6 +82,33 @@ describe('graph page: first view, readable zoom, labels, exported page', functio
     // Not asked again: expanding it now is the reader's choice.
     assert.equal((await w.posted()).filter((m) => m.type === 'requestView').length, 1);
     await w.page.screenshot({ path: join(ARTIFACTS, 'first-view-lif.png') });
+    await w.page.close();
+  });
+
+  it('the README\'s picture: LIF\'s first view with forward and reverse side by side, every node readable and in view (ELIGO_E2E_IMAGES=1 writes docs/images/graph-view.png)', async () => {
+    const c = compile(LIF);
+    const w = await show(await graphView(c, { item: 'lif', collapse: 'all' }), 1600, 1000);
+    await w.page.locator('#compare').click();
+    await w.page.waitForSelector('.pane-b .node');
+    // A few steps in: the stepper's counters and the faded eliminated vertices show.
+    for (let k = 0; k < 4; k++) await w.page.locator('#step-next').click();
+    const t = (await snapshot(w)).transform!;
+    assert.ok(t.k >= READABLE_K, `zoom ${t.k}`);
+    for (const pane of ['a', 'b']) {
+      const inView = await w.page.evaluate((p) => {
+        const box = document.querySelector(`.pane-${p} svg.graph`)!.getBoundingClientRect();
+        return [...document.querySelectorAll(`.pane-${p} .nodes > .node rect.box`)].every((r) => {
+          const b = r.getBoundingClientRect();
+          return b.left >= box.left && b.right <= box.right && b.top >= box.top && b.bottom <= box.bottom;
+        });
+      }, pane);
+      if (!inView) await w.page.screenshot({ path: join(ARTIFACTS, 'graph-view-failed.png') });
+      assert.ok(inView, `pane ${pane}: a node is out of view`);
+    }
+    await w.page.mouse.move(0, 0);
+    const file = join(ARTIFACTS, 'graph-view.png');
+    await w.page.screenshot({ path: file });
+    if (process.env.ELIGO_E2E_IMAGES === '1') copyFileSync(file, join('docs', 'images', 'graph-view.png'));
     await w.page.close();
   });
 

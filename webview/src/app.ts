@@ -565,7 +565,8 @@ export class App {
     const compare = h('vscode-checkbox', { id: 'compare', label: 'Compare with', ...(this.state.compare ? { checked: true } : {}) }) as HTMLElement & { checked: boolean };
     compare.addEventListener('change', () => {
       this.state = { ...this.state, compare: compare.checked };
-      this.rebuildPanes(false);
+      // The panes change size (one becomes two): fit again, or half of the graph is out of view.
+      this.rebuildPanes(true);
       this.renderChart();
       this.save();
     });
