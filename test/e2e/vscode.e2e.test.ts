@@ -26,6 +26,12 @@ const KEEP_IMAGES = process.env.ELIGO_E2E_IMAGES === '1';
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
+  // Pictures for the README show the feature, not the notices of earlier steps (a restarted server's toast);
+  // a failure's picture keeps everything.
+  if (!name.startsWith('failed-')) {
+    await dismissToasts(page);
+    await page.waitForTimeout(300);
+  }
   const file = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file });
   if (KEEP_IMAGES && !name.startsWith('failed-')) {
