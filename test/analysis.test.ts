@@ -24,15 +24,18 @@ const TRIGGERS: Record<string, string> = {
 
 interface Row { code: string; severity: string; message: string; start: { line: number; character: number }; end: { line: number; character: number } }
 
-function cliCheck(file: string, profile: string): Row[] {
+/** `eligo check FILE… --json --hardware PROFILE`, once for all files: each file's diagnostics. */
+function cliCheck(files: readonly string[], profile: string): Map<string, Row[]> {
   let out: string;
   try {
-    out = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'check', file, '--json', '--hardware', profile], { encoding: 'utf8' });
+    out = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'check', ...files, '--json', '--hardware', profile], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   } catch (e) {
-    out = (e as { stdout: string }).stdout; // exit 1: the file has errors; the JSON is still printed
+    out = (e as { stdout: string }).stdout; // exit 1: a file has errors; the JSON is still printed
   }
-  const j = JSON.parse(out) as { diagnostics: (Row & { code: string })[] };
-  return j.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message, start: d.start, end: d.end }));
+  const j = JSON.parse(out) as { diagnostics: (Row & { file: string })[] };
+  const by = new Map<string, Row[]>(files.map((f) => [f, []]));
+  for (const d of j.diagnostics) by.get(d.file)!.push({ code: d.code, severity: d.severity, message: d.message, start: d.start, end: d.end });
+  return by;
 }
 
 describe('analyze(): eligo check reports exactly the diagnostics of the language server', function () {
@@ -58,6 +61,7 @@ describe('analyze(): eligo check reports exactly the diagnostics of the language
       // As the extension does: the settings at initialize too, so the first analysis already has them.
       const client = await LspClient.start({ settings: { hardwareProfile: profile }, initializationOptions: { settings: { hardwareProfile: profile } } });
       const seen = new Set<string>();
+      const cliAll = cliCheck(files, profile);
       try {
         for (const file of files) {
           const uri = pathToFileURL(file).toString();
@@ -65,7 +69,7 @@ describe('analyze(): eligo check reports exactly the diagnostics of the language
           const server = (await client.settledDiagnostics(uri)).map((d): Row => ({
             code: String(d.code), severity: SEVERITY[d.severity ?? 0]!, message: String(d.message), start: d.range.start, end: d.range.end,
           }));
-          const cli = cliCheck(file, profile);
+          const cli = cliAll.get(file)!;
           assert.deepEqual(cli, server, `${file} under ${profile}`);
           // And analyze() in-process is what both present.
           assert.deepEqual(analyze(readFileSync(file, 'utf8'), { steps: 10, hardwareProfile: profile }).diagnostics.map((d) => d.code), server.map((d) => d.code));
