@@ -28,12 +28,16 @@ async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   // Pictures for the README show the feature, not the notices of earlier steps (a restarted server's toast);
   // a failure's picture keeps everything.
-  if (!name.startsWith('failed-')) {
+  const clean = !name.startsWith('failed-');
+  if (clean) {
     await dismissToasts(page);
-    await page.waitForTimeout(300);
+    // A toast whose close button only shows on hover: hidden for the picture, shown again after it.
+    await page.evaluate(() => document.body.classList.add('eligo-shot'));
+    await page.addStyleTag({ content: 'body.eligo-shot .notifications-toasts { visibility: hidden !important; }' });
   }
   const file = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file });
+  if (clean) await page.evaluate(() => document.body.classList.remove('eligo-shot'));
   if (KEEP_IMAGES && !name.startsWith('failed-')) {
     mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
     copyFileSync(file, join(ROOT, 'docs', 'images', `${name}.png`));

@@ -261,6 +261,8 @@ export class App {
     const sameView = this.state.key === vm.key;
     this.vm = vm;
     this.overlay.hidden = true;
+    // A note about the view before ("Laying out …") is over once this one shows.
+    this.toast.hidden = true;
     this.stopPlay();
     this.stepper = new Stepper(vm, vm.elimination ? { ...vm.elimination, orders: this.orders() } : undefined);
     const ids = this.orders().map((o) => o.id);
@@ -356,26 +358,20 @@ export class App {
     return fits;
   }
 
-  /** Views whose first fit asked for the collapsed view already (by item and view), so it is asked once. */
-  private readonly autoCollapsed = new Set<string>();
-
   /**
    * The first view of a graph: all of it at a readable zoom. When the expanded
    * graph is too large for that and its equations can be collapsed, the view
    * collapsed by equation is asked for instead (once: expanding it again is
-   * the reader's choice), as the layout does for large graphs.
+   * the reader's choice: Expand all asks for `collapse: 'none'`, which is never
+   * collapsed again), as the layout does for large graphs.
    */
   private home(): void {
     const vm = this.vm;
     if (!vm) return;
-    const key = `${vm.request.item}\u0000${vm.request.view ?? 'step'}\u0000${vm.request.steps ?? ''}`;
     const auto = (vm.request.collapse ?? 'auto') === 'auto' && !vm.request.expand?.length && !vm.request.collapseGroups?.length;
-    const canCollapse = auto && vm.groupInfo.some((g) => !g.collapsed) && !this.autoCollapsed.has(key);
+    const canCollapse = auto && vm.groupInfo.some((g) => !g.collapsed);
     if (this.fit(!canCollapse)) return;
-    if (canCollapse) {
-      this.autoCollapsed.add(key);
-      this.request({ collapse: 'all' });
-    }
+    if (canCollapse) this.request({ collapse: 'all' });
   }
 
   private zoom(f: number): void {
