@@ -12,8 +12,9 @@ const common = {
   logLevel: 'warning',
   legalComments: 'none',
 };
-// tfjs-node is optional: resolved at run time when installed, never bundled.
-const nodeExternals = ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', 'playwright-core'];
+// tfjs-node is optional: resolved at run time when installed, never bundled. h5wasm (4 MB of
+// wasm, ESM only) is loaded by interop/hdf5.ts with import() when a bridge first needs it.
+const nodeExternals = ['vscode', 'h5wasm', 'h5wasm/node', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', 'playwright-core'];
 
 const entries = [
   { entryPoints: ['language-server/src/cli.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },

@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { compile, findItem, graphOf } from '../language-server/src/compile.js';
-import { table } from '../language-server/src/cli/common.js';
+import { formatBytes, table } from '../language-server/src/cli/common.js';
 import { clearLayoutCache, disposeLayoutWorker, graphView } from '../language-server/src/layout/index.js';
 import type { GraphViewModel } from '../language-server/src/layout/viewmodel.js';
 import { CHROMIUM, launchBrowser, openWebview, readBundle } from '../test/helpers/browser.js';
@@ -116,7 +116,7 @@ export async function benchGraph(): Promise<unknown> {
   }
   console.log('\nGraph view: layout (cold cache) and first paint in Chromium, generated functions');
   console.log(table(['vertices', 'edges', 'view', 'nodes', 'view (ms)', 'ELK + model (ms)', 'first paint (ms)', 'renderer', 'view model'], rows.map((r) => [
-    r.vertices, r.edges, r.view, r.nodes, ms(r.viewMs), ms(r.layoutMs), r.firstPaintMs !== undefined ? ms(r.firstPaintMs) : '—', r.renderer ?? '—', `${(r.viewModelBytes / 1024).toFixed(0)} KiB`,
+    r.vertices, r.edges, r.view, r.nodes, ms(r.viewMs), ms(r.layoutMs), r.firstPaintMs !== undefined ? ms(r.firstPaintMs) : '—', r.renderer ?? '—', formatBytes(r.viewModelBytes),
   ])));
   if (!browser) console.log('(no Chromium at /usr/bin/chromium or no dist/webview.js: first paint not measured)');
   const path = writeResult('graph', {

@@ -11,7 +11,7 @@
 
 import { readFileSync } from 'node:fs';
 import { compile } from '../language-server/src/compile.js';
-import { table } from '../language-server/src/cli/common.js';
+import { formatBytes, table } from '../language-server/src/cli/common.js';
 import { ruleCost, slope, symbolicScaling } from '../language-server/src/rules/cost.js';
 import { findLearningRule } from '../language-server/src/rules/find.js';
 import { modelContext, prepareRule, ruleGradient, sampleInput } from '../language-server/src/rules/model.js';
@@ -50,9 +50,7 @@ interface Row {
   note?: string;
 }
 
-function mib(b: number): string {
-  return b < 1024 ** 2 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 1024 ** 2).toFixed(1)} MiB`;
-}
+const mib = formatBytes;
 
 export async function benchRules(): Promise<unknown> {
   const lif = readFileSync('examples/lif.eligo', 'utf8');

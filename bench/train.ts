@@ -26,7 +26,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { resizeModel } from '../language-server/src/rules/variants.js';
-import { table } from '../language-server/src/cli/common.js';
+import { formatBytes, table } from '../language-server/src/cli/common.js';
 import { compile, findItem, modelStep } from '../language-server/src/compile.js';
 import { backendInfo, loadTf } from '../language-server/src/train/backend.js';
 import { initialVariables, modelSpec, StepModel } from '../language-server/src/train/model.js';
@@ -34,8 +34,10 @@ import { OnlineExecutor } from '../language-server/src/train/online.js';
 import { resolveRule } from '../language-server/src/train/rule.js';
 import { bpttBatch, onlineBatch } from '../language-server/src/train/sequence.js';
 import { makeTask } from '../language-server/src/train/tasks/index.js';
+import { sizeOf } from '../language-server/src/graph/types.js';
 import { train } from '../language-server/src/train/train.js';
 import { writeResult } from './util.js';
+import { peerBenchmark, type PeerConfig, type PeerResult } from './peer.js';
 
 export interface Config {
   readonly part: 'accuracy' | 'scaling';
@@ -157,7 +159,7 @@ export async function gradientRows(): Promise<GradientRow[]> {
       const spec = modelSpec(graph, scope);
       const rule = resolveRule(c, spec, 'eprop');
       if (rule.method.kind !== 'online') throw new Error('e-prop is an online rule');
-      const task = makeTask(`store-recall:T=${T}`, { model, nIn: 20, nOut: 2, inputName: 'x', targetName: 'y', seed: 1 });
+      const task = makeTask(`store-recall:T=${T}`, { model, nIn: sizeOf(spec.input.shape), nOut: sizeOf(spec.target.shape), inputName: spec.input.name, targetName: spec.target.name, seed: 1 });
       const vars = initialVariables(tf, spec, 1);
       const m = new StepModel(tf, spec);
       const batch = task.batch('train', Array.from({ length: 32 }, (_, i) => i));
@@ -206,7 +208,7 @@ export function configs(full: boolean): Config[] {
 }
 
 const pct = (x: number | null): string => (x === null ? '—' : `${(100 * x).toFixed(1)} %`);
-const mib = (b: number): string => (b >= 1024 ** 2 ? `${(b / 1024 ** 2).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
+const mib = formatBytes;
 const ruleName = (r: string): string => (r === 'eprop' ? 'e-prop' : r === 'bptt' ? 'BPTT' : 'RTRL');
 const taskShort = (t: string): string => t.split(':')[0]!;
 
@@ -298,8 +300,76 @@ async function pool(list: readonly Config[], jobs: number, onRow: (r: Row, i: nu
   return rows;
 }
 
+/** The peer benchmark's configurations: LIF and ALIF at n = 100 and 256, T = 100 and 1000, batch 32. */
+export function peerConfigs(full: boolean): PeerConfig[] {
+  const out: PeerConfig[] = [];
+  for (const T of [100, 1000]) {
+    for (const n of [100, 256]) {
+      for (const model of ['lif', 'alif'] as const) out.push({ model, n, T, batch: 32, rounds: T >= 1000 ? (full ? 3 : 1) : 3, tfjs: full || (n === 100 && T === 100) });
+    }
+  }
+  return out;
+}
+
+const fmtS = (x: number | null): string => (x === null ? '—' : x < 0.1 ? `${(x * 1000).toFixed(1)} ms` : `${x.toFixed(3)} s`);
+
+/** The peer table (docs/results.md), from the peer benchmark's result. */
+export function peerMarkdown(p: PeerResult, meta: { generatedAt: string; node: string; cpus: number }): string {
+  const lines: string[] = [];
+  const torch = 'version' in p.torch ? `PyTorch ${p.torch.version} (1 thread; its float32 1024² matrix product runs at ${p.torch.sgemmGflops.toFixed(1)} GFLOP/s here)` : `no PyTorch peer (${p.torch.missing})`;
+  lines.push(`Measured by \`npm run bench -- train\` (bench/train.ts, bench/peer.ts, bench/peer/torch_bptt.py) on ${meta.generatedAt.slice(0, 10)}, Node ${meta.node}, ${meta.cpus} cores shared with other work (1-minute load average ${Math.min(...p.loadAverage).toFixed(1)}–${Math.max(...p.loadAverage).toFixed(1)}); ${torch}. Every row of a configuration ran in the same rounds, one update of each engine after the other; the median over the rounds is shown, and its ratio to PyTorch BPTT's median. Data: one batch of 32 \`evidence\` sequences, the examples' LIF and ALIF at n neurons (20 inputs, 2 outputs), parameters from seed 1. Memory: the compiled engine's buffers on all its threads; TF.js's peak tensor memory; the PyTorch process's peak RSS (with the interpreter and torch itself).`);
+  lines.push('');
+  lines.push('| model | n | T | engine | threads | median / update | steps/s | memory | ÷ PyTorch BPTT |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const mib = (b: number | null): string => (b === null ? '—' : b >= 1024 ** 2 ? `${(b / 1024 ** 2).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
+  for (const r of p.rows) {
+    lines.push(`| ${r.model.toUpperCase()} | ${r.n} | ${r.T} | ${r.engine} | ${r.medianSeconds === null ? '' : r.threads} | ${r.note ?? fmtS(r.medianSeconds)} | ${r.stepsPerSecond === null ? '—' : Math.round(r.stepsPerSecond).toLocaleString('en-US')} | ${mib(r.memoryBytes)} | ${r.ratioToTorch === null ? '—' : `${r.ratioToTorch.toFixed(2)}×`} |`);
+  }
+  lines.push('');
+  lines.push('**Floor.** The floating-point floor of one e-prop update is its multiply-adds as the rules engine counts them (per step, × batch × T), × 2 flops, divided by the peak above (one core):');
+  lines.push('');
+  lines.push('| model | n | T | flops / update | floor | compiled e-prop ÷ floor |');
+  lines.push('| --- | --- | --- | --- | --- | --- |');
+  for (const f of p.floors) lines.push(`| ${f.model.toUpperCase()} | ${f.n} | ${f.T} | ${f.flops.toExponential(2)} | ${fmtS(f.seconds)} | ${f.ratio === null ? '—' : `${f.ratio.toFixed(1)}×`} |`);
+  if (p.agreement.length) {
+    lines.push('');
+    lines.push(`Same model, same gradient: ‖∂L/∂W_rec‖ of compiled BPTT against PyTorch's: ${p.agreement.map((a) => `${a.model.toUpperCase()} n=${a.n} T=${a.T}: ${a.eligo.toPrecision(5)} vs ${a.torch.toPrecision(5)}`).join('; ')}.`);
+  }
+  return lines.join('\n');
+}
+
+const PEER_BEGIN = '<!-- bench/train.ts peer: begin -->';
+const PEER_END = '<!-- bench/train.ts peer: end -->';
+
+export function writePeerDoc(md: string): string {
+  const path = join(__dirname, '..', 'docs', 'results.md');
+  const section = `${PEER_BEGIN}\n## Training speed: the compiled engine against PyTorch BPTT\n\n${md}\n${PEER_END}`;
+  let text = readFileSync(path, 'utf8');
+  const a = text.indexOf(PEER_BEGIN);
+  const b = text.indexOf(PEER_END);
+  text = a >= 0 && b > a ? `${text.slice(0, a)}${section}${text.slice(b + PEER_END.length)}` : `${text.trimEnd()}\n\n${section}\n`;
+  writeFileSync(path, text);
+  return path;
+}
+
 export async function benchTrain(): Promise<unknown> {
   const full = process.env.ELIGO_BENCH_FULL === '1';
+  // The peer benchmark (issue 13) always; the accuracy runs of the TF.js era with ELIGO_BENCH_ACCURACY=1.
+  const peerStarted = Date.now();
+  const only = process.env.ELIGO_BENCH_PEER;
+  const pcs = peerConfigs(full).filter((c) => !only || only.split(',').includes(`${c.model}-${c.n}-${c.T}`));
+  const peer = await peerBenchmark(pcs, (s) => process.stderr.write(`${s}\n`));
+  const pmeta = { generatedAt: new Date().toISOString(), node: process.version, cpus: cpus().length };
+  console.log(table(['model', 'n', 'T', 'engine', 'threads', 'median s', 'steps/s', 'memory MiB', '÷ torch'], peer.rows.map((r) => [
+    r.model, r.n, r.T, r.engine, r.threads, r.medianSeconds === null ? '—' : Number(r.medianSeconds.toFixed(4)), r.stepsPerSecond === null ? '—' : Math.round(r.stepsPerSecond),
+    r.memoryBytes === null ? '—' : Number((r.memoryBytes / 1024 ** 2).toFixed(1)), r.ratioToTorch === null ? '—' : Number(r.ratioToTorch.toFixed(2)),
+  ])));
+  console.log(`wrote ${writePeerDoc(peerMarkdown(peer, pmeta))}`);
+  if (process.env.ELIGO_BENCH_ACCURACY !== '1') {
+    const path = writeResult('train', { ...pmeta, seconds: (Date.now() - peerStarted) / 1000, peer });
+    console.log(`wrote ${path}`);
+    return peer;
+  }
   const jobs = Math.max(1, Number(process.env.ELIGO_BENCH_JOBS ?? 1));
   const list = configs(full);
   const started = Date.now();
@@ -309,7 +379,7 @@ export async function benchTrain(): Promise<unknown> {
   const grads = await gradientRows();
   const backend = rows.find((r) => r.backend)?.backend ?? '';
   const meta = { generatedAt: new Date().toISOString(), full, jobs, load: loadavg(), cpus: cpus().length, backend, node: process.version };
-  const path = writeResult('train', { ...meta, seconds: (Date.now() - started) / 1000, rows, gradients: grads });
+  const path = writeResult('train', { ...meta, seconds: (Date.now() - started) / 1000, rows, gradients: grads, peer });
   console.log(table(['part', 'model', 'n', 'rule', 'task', 'T', 'upd', 'test acc', 'wall s', 'steps/s', 'peak mem'], rows.map((r) => [
     r.part, r.model, r.n, ruleName(r.rule), taskShort(r.task), r.T, r.steps, r.error ? 'error' : pct(r.testAccuracy), Number(r.wallSeconds.toFixed(1)), Math.round(r.stepsPerSecond), mib(r.peakMemoryBytes),
   ])));

@@ -142,14 +142,18 @@ describe('elemental rules vs central finite differences', () => {
 describe('surrogate derivatives of spike', () => {
   // Each surrogate is the derivative of a smooth step F; finite differences of F check the formula.
   const cases: [Surrogate, (x: number) => number, (x: number) => number][] = [
-    [{ kind: 'fast_sigmoid', slope: 10 }, (x) => 1 / (1 + 10 * Math.abs(x)) ** 2, (x) => x / (1 + 10 * Math.abs(x))],
-    [{ kind: 'sigmoid', slope: 4 }, (x) => { const s = 1 / (1 + Math.exp(-4 * x)); return 4 * s * (1 - s); }, (x) => 1 / (1 + Math.exp(-4 * x))],
-    [{ kind: 'triangle', width: 0.5 }, (x) => Math.max(0, 1 - Math.abs(x) / 0.5),
+    [{ kind: 'fast_sigmoid', slope: 10, scale: 1 }, (x) => 1 / (1 + 10 * Math.abs(x)) ** 2, (x) => x / (1 + 10 * Math.abs(x))],
+    [{ kind: 'sigmoid', slope: 4, scale: 1 }, (x) => { const s = 1 / (1 + Math.exp(-4 * x)); return 4 * s * (1 - s); }, (x) => 1 / (1 + Math.exp(-4 * x))],
+    [{ kind: 'triangle', width: 0.5, scale: 1 }, (x) => Math.max(0, 1 - Math.abs(x) / 0.5),
       (x) => (Math.abs(x) < 0.5 ? x - Math.sign(x) * x * x / (2 * 0.5) : Math.sign(x) * 0.25)],
-    [{ kind: 'exponential', slope: 3 }, (x) => Math.exp(-3 * Math.abs(x)), (x) => Math.sign(x) * (1 - Math.exp(-3 * Math.abs(x))) / 3],
+    // Bellec et al. 2020: γ·max(0, 1 − |x|), γ = 0.3 (the dampening factor), as `triangle(width = 1, scale = 0.3)`.
+    [{ kind: 'triangle', width: 1, scale: 0.3 }, (x) => 0.3 * Math.max(0, 1 - Math.abs(x)),
+      (x) => 0.3 * (Math.abs(x) < 1 ? x - Math.sign(x) * x * x / 2 : Math.sign(x) * 0.5)],
+    [{ kind: 'fast_sigmoid', slope: 25, scale: 2 }, (x) => 2 / (1 + 25 * Math.abs(x)) ** 2, (x) => 2 * x / (1 + 25 * Math.abs(x))],
+    [{ kind: 'exponential', slope: 3, scale: 1 }, (x) => Math.exp(-3 * Math.abs(x)), (x) => Math.sign(x) * (1 - Math.exp(-3 * Math.abs(x))) / 3],
   ];
   for (const [s, formula, step] of cases) {
-    it(`${s.kind}: the spike edge carries the formula, which is the derivative of its smooth step`, () => {
+    it(`${s.kind}(scale ${s.scale}): the spike edge carries the formula, which is the derivative of its smooth step`, () => {
       const xs = [-0.8, -0.3, -0.05, 0.02, 0.3, 0.7];
       const b = new GraphBuilder();
       const x = b.input([xs.length]);

@@ -99,7 +99,7 @@ describe('graph builder', () => {
     assert.deepEqual(roles('loss'), ['loss']);
     assert.deepEqual(graph.outputs.map((o) => graph.vertices[o]!.name), ['u[t+1]', 'z[t+1]', 'loss']);
     const spike = graph.vertices.find((v) => v.op === 'spike')!;
-    assert.deepEqual(spike.attrs.surrogate, { kind: 'fast_sigmoid', slope: 10 });
+    assert.deepEqual(spike.attrs.surrogate, { kind: 'fast_sigmoid', slope: 10, scale: 1, name: 'spike' });
   });
 
   it('unrolls a model over T steps with states linking the steps', () => {

@@ -317,6 +317,22 @@ describe('media/eligo.tmLanguage.json', () => {
       expectScope(slice, ':', 'punctuation.separator.colon.eligo');
     });
 
+    it('delays, named surrogates with a scale, loss windows and readouts over time (issue 15)', () => {
+      const d = '  I[t+1] = alpha * I + V1 @ S[t-1] + W1 @ x[t+1-d]';
+      expectScope(d, 't', 'variable.language.time.eligo', 1);
+      expectScope(d, '1', 'constant.numeric.delay.eligo', 2); // the 1 of S[t-1] (after t+1 and V1)
+      expectScope(d, 'd', 'constant.numeric.delay.eligo');
+      const sur = '  surrogate fast = triangle(width = 1, scale = 0.3)';
+      expectScope(sur, 'fast', 'entity.name.function.eligo');
+      expectScope(sur, 'scale', 'variable.parameter.eligo');
+      const last = '  loss = cross_entropy(max_over_time(O[t+1]), y[t+1]) at last';
+      expectScope(last, 'max_over_time', 'support.function.builtin.eligo');
+      expectScope(last, 'at', 'keyword.other.loss-window.eligo');
+      expectScope(last, 'last', 'keyword.other.loss-window.eligo');
+      expectScope('  loss = mse(o, y[t+1]) for last 10', 'last', 'keyword.other.loss-window.eligo');
+      expectScope('  loss = mse(o, y[t+1]) after 50', 'after', 'keyword.other.loss-window.eligo');
+    });
+
     it('rules: approximate d(...)/d(...) = kind, schedule, objective, limit', () => {
       const ap = '  approximate d(u[t+1])/d(z) = 0       # drop recurrent credit';
       expectScope(ap, 'approximate', 'keyword.other.approximate.eligo');

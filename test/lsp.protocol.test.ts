@@ -77,11 +77,13 @@ describe('language server: the protocol is a contract', function () {
   it('eligo/findLearningRule with every field: the hardware profile picked is the one the rules were checked against', async () => {
     const params: Required<Omit<FindLearningRuleParams, 'partialResultToken'>> = {
       uri, item: 'lif', workDoneToken: 'find-contract', objective: 'memory', budgetSeconds: 3, seed: 5, hardwareProfile: 'spinnaker2', samples: 1, steps: 6,
+      // No task: the alignment-only front (training the candidates would take the budget); batch and rate are then unused but echoed.
+      task: '', batchSize: 4, learningRate: 0.01,
     };
     assert.deepEqual(Object.keys(params).sort(), keysOf(FindLearningRuleParamsSchema));
     const r = await client.request<JobResult<LearningRuleResult>>('eligo/findLearningRule', params);
     assert.ok(r.status === 'done' || r.status === 'budget', JSON.stringify(r).slice(0, 400));
-    assert.deepEqual(r.result!.run, { objective: 'memory', seed: 5, samples: 1, steps: 6, hardwareProfile: 'spinnaker2' });
+    assert.deepEqual(r.result!.run, { objective: 'memory', seed: 5, samples: 1, steps: 6, hardwareProfile: 'spinnaker2', task: '', batchSize: 4, learningRate: 0.01 });
     const front = r.result!.front;
     assert.ok(front.length > 0);
     // Checked against the chip: every candidate says whether it fits (only fitting ones are on the front).

@@ -13,7 +13,8 @@ import type {
 } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { compile } from '../language-server/src/compile.js';
-import { BUILTINS, SURROGATES } from '../language-server/src/lang/builtins.js';
+import { BUILTINS } from '../language-server/src/lang/builtins.js';
+import { SURROGATE_KINDS } from '../language-server/src/lang/surrogates.js';
 import { LineIndex } from '../language-server/src/lang/source.js';
 import { evaluate } from '../language-server/src/graph/evaluate.js';
 import { evaluationPoint } from '../language-server/src/graph/point.js';
@@ -168,7 +169,7 @@ describe('language server over stdio (LSP)', function () {
       assert.equal(expected.length, 1);
       const lines = new LineIndex(text);
       assert.deepEqual(diags.map((d) => [d.code, d.message, d.range]), expected.map((d) => [d.code, d.message, lines.rangeToLsp(d.range)]));
-      assert.match(String(diags[0]!.message), /^rule 'rtrl' would need about [\d.]+ GiB \(for T = 10\), more than the 1\.0 GiB available$/);
+      assert.match(String(diags[0]!.message), /^rule 'rtrl' would need about [\d.]+ GiB \(for T = 10\), more than the 1\.00 GiB available$/);
       await client.close(uri);
     });
 
@@ -206,7 +207,7 @@ describe('language server over stdio (LSP)', function () {
       const d = diags.find((x) => x.code === 'spike.vanishing');
       assert.ok(d, JSON.stringify(diags));
       assert.deepEqual(d.range, { start: pos(text, 'spike(u'), end: pos(text, '50 * theta)', 0, 11) });
-      assert.match(String(d.message), /^the surrogate triangle\(width = 1\) makes gradients vanish at the evaluation point/);
+      assert.match(String(d.message), /^the surrogate 'spike' = triangle\(width = 1\) makes gradients vanish at the evaluation point/);
       // The same model with the threshold in reach keeps its gradient.
       const v = await client.replace(uri, LIF.replace('fast_sigmoid(slope = 10)', 'triangle(width = 1)'));
       await client.diagnostics(uri, v);
@@ -298,7 +299,7 @@ describe('language server over stdio (LSP)', function () {
       const mse = text(await hover(pos(LIF, 'mse(', 0, 1)));
       assert.equal(mse, `\`\`\`eligo\n${BUILTINS.get('mse')!.signature}\n\`\`\`\n\n${BUILTINS.get('mse')!.doc}`);
       const fs = text(await hover(pos(LIF, 'fast_sigmoid', 0, 2)));
-      assert.ok(fs.includes(SURROGATES.get('fast_sigmoid')!.doc), fs);
+      assert.ok(fs.includes(SURROGATE_KINDS.get('fast_sigmoid')!.doc), fs);
     });
 
     it("on a rule: the engine's cost and the derived update program of `eligo rules --program`", async () => {
@@ -363,7 +364,7 @@ describe('language server over stdio (LSP)', function () {
       const kw = (await complete({ line: pos(LIF, 'state  u').line, character: 2 })).filter((i) => i.kind === 14).map((i) => i.label);
       assert.deepEqual(kw, ['dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', 'let', 'loss']);
       assert.deepEqual((await complete(pos(LIF, '~ normal', 0, 2))).map((i) => i.label), ['normal', 'uniform', 'zeros', 'glorot']);
-      assert.deepEqual((await complete(pos(LIF, 'fast_sigmoid'))).map((i) => i.label), [...SURROGATES.keys()]);
+      assert.deepEqual((await complete(pos(LIF, 'fast_sigmoid'))).map((i) => i.label), [...SURROGATE_KINDS.keys()]);
     });
 
     it('shows the signature and the active argument while a call is typed', async () => {
@@ -375,7 +376,7 @@ describe('language server over stdio (LSP)', function () {
       assert.equal(h.activeParameter, 1);
       await client.close(uri2);
       const s = await client.request<SignatureHelp>('textDocument/signatureHelp', { textDocument: { uri }, position: pos(LIF, 'slope = 10', 0, 8) });
-      assert.equal(s.signatures[0]!.label, 'fast_sigmoid(slope = 10)');
+      assert.equal(s.signatures[0]!.label, 'fast_sigmoid(slope = 10, scale = 1)');
       assert.equal(s.activeParameter, 0);
     });
   });
@@ -445,7 +446,9 @@ describe('language server over stdio (LSP)', function () {
     const at = (p: { line: number; character: number }): (typeof decoded)[number] | undefined => decoded.find((t) => t.line === p.line && t.character === p.character);
     assert.deepEqual(at(pos(LIF, 'W_rec:')), { ...pos(LIF, 'W_rec:'), length: 5, type: 'property', mods: ['declaration'] });
     assert.equal(at(pos(LIF, 'W_rec @'))!.type, 'property');
-    assert.deepEqual(at(pos(LIF, 'spike(u'))!.mods, ['defaultLibrary']);
+    // spike(…) calls the model's `surrogate spike = …`: a function of the file, not the library.
+    assert.deepEqual(at(pos(LIF, 'spike(u'))!, { ...pos(LIF, 'spike(u'), length: 5, type: 'function', mods: [] });
+    assert.deepEqual(at(pos(LIF, 'fast_sigmoid'))!.mods, ['defaultLibrary']);
     assert.equal(at(pos(LIF, 'state  u'))!.type, 'keyword');
     assert.deepEqual(at(pos(LIF, 'n_in ='))!, { ...pos(LIF, 'n_in ='), length: 4, type: 'enumMember', mods: ['declaration', 'readonly'] });
     assert.equal(at(pos(LIF, 'x[t+1]'))!.type, 'parameter');

@@ -22,7 +22,7 @@ function show(e: Expr): string {
     case 'call': return `${e.callee.name}(${[...e.args.map(show), ...e.named.map((a) => `${a.name.name}=${show(a.value)}`)].join(', ')})`;
     case 'index': return `${show(e.target)}[${e.subscripts.map((s) =>
       s.kind === 'at' ? show(s.index) : `${s.start ? show(s.start) : ''}:${s.end ? show(s.end) : ''}`).join(', ')}]`;
-    case 'time': return `${e.name.name}@${e.offset}`;
+    case 'time': return e.invalid !== undefined ? `${e.name.name}@?` : e.delay ? `${e.name.name}@${e.offset}-${show(e.delay)}` : `${e.name.name}@${e.offset}`;
     case 'list': return `[${e.items.map(show).join(', ')}]`;
     case 'error': return '<error>';
   }
@@ -256,7 +256,13 @@ describe('parser: expressions and precedence (LANGUAGE.md §4)', () => {
     ['s[t+1]', 's@1'],
     ['s[t + 1]', 's@1'],
     ['x[t+1][0]', 'x@1[0]'],
-    ['x[t-1]', 'x[(t - 1)]'],
+    // Delays: z[t-k] and x[t+1-k] read k steps back (the checker folds k).
+    ['x[t-1]', 'x@0-1'],
+    ['x[t+1-3]', 'x@1-3'],
+    ['z[t-d]', 'z@0-d'],
+    ['z[t - 2] + 1', '(z@0-2 + 1)'],
+    ['z[t+2]', 'z@?'],
+    ['z[t*2]', 'z@?'],
     ['f(\n  a,\n  b\n)', 'f(a, b)'],
   ];
   for (const [src, tree] of cases) {

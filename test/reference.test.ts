@@ -208,23 +208,30 @@ describe('reference transcriptions of the examples', () => {
       assert.equal(tr.loss, 1);
     });
 
-    it('ALIF: one neuron by hand (the adaptive threshold suppresses the third spike)', () => {
-      const { alpha, rho, kappa, v_th, beta } = ALIF_CONSTS;
+    it('ALIF: one neuron by hand (refractoriness, then the adaptive threshold, suppress spikes)', () => {
+      const { alpha, rho, kappa, v_th } = ALIF_CONSTS;
+      const beta = 1.8;
       const tr = simulateAlif(
-        { W_in: [[2]], W_rec: [[0]], W_out: [[1]], b_out: [0] },
-        { x: [[1], [1], [0]], y: [[0], [0], [0]] },
-        3,
+        { W_in: [[2]], W_rec: [[0]], W_out: [[1], [-1]], beta, n_ref: 2 },
+        { x: [[1], [1], [1], [0]], y: [[1, 0], [1, 0], [0, 1], [0, 1]] },
+        4,
       );
+      // t = 1: v = 2 > v_th = A: spike, refractory for 2 steps.
+      close(tr.v[1]![0]!, 2, 1e-15, 'v1');
+      assert.deepEqual(tr.r.map((r) => r[0]), [0, 1, 0, 1, 0]);
+      // t = 2: v = 2α + 2 − v_th is above A = v_th + β·1, but the neuron is refractory.
       const v2 = alpha * 2 + 2 - v_th;
       close(tr.v[2]![0]!, v2, 1e-15, 'v2');
-      close(tr.a[2]![0]!, 1, 1e-15, 'a2');
-      assert.ok(v2 > v_th + beta * 1, 'spikes at t = 2 above A = v_th + beta');
-      const v3 = alpha * v2 - v_th;
-      const a3 = rho + 1;
+      assert.ok(v2 > v_th + beta, 'above the adapted threshold');
+      // t = 3: no reset at t = 2 (no spike); a = ρ·1 since the spike of t = 1; it spikes again.
+      const v3 = alpha * v2 + 2;
       close(tr.v[3]![0]!, v3, 1e-15, 'v3');
-      assert.ok(v3 > v_th && v3 < v_th + beta * a3, 'above v_th but below the adapted threshold');
-      assert.deepEqual(tr.z.map((z) => z[0]), [0, 1, 1, 0]);
-      close(tr.o[3]![0]!, kappa * (kappa * 1 + 1), 1e-15, 'o3');
+      assert.deepEqual(tr.z.map((z) => z[0]), [0, 1, 0, 1, 0]);
+      close(tr.a[3]![0]!, rho, 1e-15, 'a3');
+      close(tr.zbar[1]![0]!, 1 - kappa, 1e-15, 'zbar1');
+      // cross-entropy of the readout [zbar, -zbar] against class 0 at t = 1
+      const l1 = -Math.log(1 / (1 + Math.exp(-2 * (1 - kappa))));
+      close(tr.losses[0]!, l1, 1e-14, 'loss1');
     });
 
     it('RNN: one unit by hand', () => {
@@ -258,8 +265,11 @@ describe('reference transcriptions of the examples', () => {
       assert.match(lif, /dim n_in = 20, n = 64, n_out = 2/);
       assert.match(lif, /const alpha = exp\(-1 \/ 20\), theta = 1\.0/);
       const alif = readExample(MODEL_EXAMPLES.alif);
-      assert.match(alif, /const rho = exp\(-1 \/ 200\)/);
-      assert.match(alif, /const v_th = 0\.6, beta = 1\.8/);
+      assert.match(alif, /const tau_m = 20, tau_a = 2000, tau_out = 20/);
+      assert.match(alif, /const v_th = 0\.6 /);
+      assert.match(alif, /const beta = 1\.7 \* \(1 - rho\) \/ \(1 - alpha\)/);
+      assert.match(alif, /const n_ref = 5 /);
+      assert.match(alif, /dim n_in = 40, n = 100, n_out = 2/);
       const rnn = readExample(MODEL_EXAMPLES.rnn);
       assert.match(rnn, /dim n_in = 4, n = 32, n_out = 2/);
       assert.equal(parseEvalComment(lif), undefined);

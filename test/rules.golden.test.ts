@@ -91,14 +91,20 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
     assert.ok(relErr(derived, closed) < 1e-12, `relative error ${relErr(derived, closed)}`);
   });
 
-  it('ALIF: the derived e-prop has the two-component eligibility vector (z̄, ε^a) and the readout filter F_κ', () => {
+  it('ALIF: the derived e-prop has the two-component eligibility vector (z̄, ε^a), ψ with γ = 0.3 and refractoriness, and the readout filter F_κ', () => {
     const { ctx, rules } = load('alif.eligo', 'alif');
     const T = 60;
     const input = sampleInput(ctx, T, 5);
+    // Larger input weights so that the sample spikes (and neurons go refractory) within 60 steps.
+    for (let i = 0; i < input.params.get('W_in')!.data.length; i++) input.params.get('W_in')!.data[i]! *= 4;
     const derived = ruleGradient(ctx, prepareRule(ctx, rules.get('eprop')!), input).gradient;
 
-    const n = 64, nIn = 20, nOut = 2;
-    const alpha = Math.exp(-1 / 20), rho = Math.exp(-1 / 200), kappa = Math.exp(-1 / 20), vth = 0.6, beta = 1.8;
+    // Bellec et al. 2020, Methods: e_ji = ψ_j (z̄_i − β ε^a_ji), ε^a ← ρ ε^a + e (previous step),
+    // ψ_j = γ/v_th · max(0, 1 − |v_j − A_j|/v_th), 0 while refractory; ΔW_ji = Σ_t L_j^t F_κ(e_ji)^t with
+    // the readout's filter F_κ(e)^t = κ F^{t−1} + (1 − κ) e^t and L_j = Σ_k W_out,kj (∂loss/∂logit_k).
+    const n = 100, nIn = 40, nOut = 2;
+    const alpha = Math.exp(-1 / 20), rho = Math.exp(-1 / 2000), kappa = Math.exp(-1 / 20), vth = 0.6;
+    const beta = (1.7 * (1 - rho)) / (1 - alpha), gamma = 0.3;
     const tr = simulate(ctx.graph, input.params as Map<string, Tensor>, input.data as Map<string, Tensor[]>, T, input.initial);
     const Wout = input.params.get('W_out')!.data;
     const zbar = new Float64Array(n); // ε^v for W_rec: presynaptic spikes filtered by α
@@ -109,54 +115,57 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
     const eIn = new Float64Array(n * nIn);
     const fRec = new Float64Array(n * n); // F_κ(e_ji)
     const fIn = new Float64Array(n * nIn);
-    const fz = new Float64Array(n); // F_κ(z) for W_out
     let zPrev = new Float64Array(n);
+    let rPrev = new Float64Array(n);
     const dWrec = new Float64Array(n * n);
     const dWin = new Float64Array(n * nIn);
     const dWout = new Float64Array(nOut * n);
-    const dB = new Float64Array(nOut);
-    let fOne = 0;
     let spikes = 0;
+    let refractory = 0;
     for (let t = 0; t < T; t++) {
       const v = tr.states[t]!.get('v')!.data;
       const a = tr.states[t]!.get('a')!.data;
       const z = tr.states[t]!.get('z')!.data;
-      const o = tr.states[t]!.get('o')!.data;
+      const zb = tr.states[t]!.get('zbar')!.data;
       const x = input.data.get('x')![t]!.data;
       const y = input.data.get('y')![t]!.data;
       for (let i = 0; i < n; i++) zbar[i] = alpha * zbar[i]! + zPrev[i]!;
       for (let i = 0; i < nIn; i++) xbar[i] = alpha * xbar[i]! + x[i]!;
-      // ε^a[t+1] = ρ ε^a[t] + e[t];   e[t+1] = ψ_j (z̄_i − β ε^a_ji),  ψ = triangle((v − A)/v_th) / v_th.
-      const err = new Float64Array(nOut);
-      for (let k = 0; k < nOut; k++) err[k] = (2 * (o[k]! - y[k]!)) / nOut;
+      // ∂ cross_entropy(l, y)/∂l_k = softmax(l)_k · Σ y − y_k, l = W_out z̄ (the readout's filtered spikes).
+      const logits = new Float64Array(nOut);
+      for (let k = 0; k < nOut; k++) for (let j = 0; j < n; j++) logits[k] = logits[k]! + Wout[k * n + j]! * zb[j]!;
+      const m = Math.max(...logits);
+      const ex = Array.from(logits, (l) => Math.exp(l - m));
+      const sy = Array.from(y).reduce((p, q) => p + q, 0);
+      const err = ex.map((e, k) => (e / ex.reduce((p, q) => p + q, 0)) * sy - y[k]!);
       for (let j = 0; j < n; j++) {
         spikes += z[j]!;
-        const psi = triangle((v[j]! - (vth + beta * a[j]!)) / vth) / vth;
-        let L = 0; // L_j = Σ_k B_jk (o_k − y_k) with B = W_outᵀ (symmetric e-prop)
+        if (rPrev[j]! > 0) refractory++;
+        const psi = rPrev[j]! > 0 ? 0 : (gamma * triangle((v[j]! - (vth + beta * a[j]!)) / vth)) / vth;
+        let L = 0; // L_j = Σ_k B_jk err_k with B = W_outᵀ (symmetric e-prop)
         for (let k = 0; k < nOut; k++) L += Wout[k * n + j]! * err[k]!;
         for (let i = 0; i < n; i++) {
           const q = j * n + i;
           epsA[q] = rho * epsA[q]! + eRec[q]!;
           eRec[q] = psi * (zbar[i]! - beta * epsA[q]!);
-          fRec[q] = kappa * fRec[q]! + eRec[q]!;
+          fRec[q] = kappa * fRec[q]! + (1 - kappa) * eRec[q]!;
           dWrec[q] = dWrec[q]! + L * fRec[q]!;
         }
         for (let i = 0; i < nIn; i++) {
           const q = j * nIn + i;
           epsAin[q] = rho * epsAin[q]! + eIn[q]!;
           eIn[q] = psi * (xbar[i]! - beta * epsAin[q]!);
-          fIn[q] = kappa * fIn[q]! + eIn[q]!;
+          fIn[q] = kappa * fIn[q]! + (1 - kappa) * eIn[q]!;
           dWin[q] = dWin[q]! + L * fIn[q]!;
         }
-        fz[j] = kappa * fz[j]! + z[j]!;
-        for (let k = 0; k < nOut; k++) dWout[k * n + j] = dWout[k * n + j]! + err[k]! * fz[j]!;
+        for (let k = 0; k < nOut; k++) dWout[k * n + j] = dWout[k * n + j]! + err[k]! * zb[j]!;
       }
-      fOne = kappa * fOne + 1;
-      for (let k = 0; k < nOut; k++) dB[k] = dB[k]! + err[k]! * fOne;
       zPrev = Float64Array.from(z);
+      rPrev = Float64Array.from(tr.states[t]!.get('r')!.data);
     }
     assert.ok(spikes > 20, `the sample should spike (got ${spikes} spikes)`);
-    const closed = new Map([['W_in', dWin], ['W_rec', dWrec], ['W_out', dWout], ['b_out', dB]]);
+    assert.ok(refractory > 0, 'some neuron should be refractory in the sample');
+    const closed = new Map([['W_in', dWin], ['W_rec', dWrec], ['W_out', dWout]]);
     assert.ok(relErr(derived, closed) < 1e-12, `relative error ${relErr(derived, closed)}`);
   });
 

@@ -128,7 +128,7 @@ describe('rules: alignment with BPTT', function () {
   });
 
   it('replaying recorded blocks (find-rule\'s tapes) gives the same gradients as computing them', () => {
-    const ctx = modelContextOf(ALIF.replace('n = 64', 'n = 12'), 'alif');
+    const ctx = modelContextOf(ALIF.replace('n = 100', 'n = 12'), 'alif');
     const [s] = alignmentSamples(ctx, { steps: 25, samples: 1, seed: 9 });
     const tape = new BlockTape(ctx.structure, s!);
     for (const r of [...rulesOf(ALIF).values(), spec('alif', 'online'), spec('alif', 'forward', [{ of: 'v', wrt: 'z', wrtOffset: 0, kind: 'diagonal' }])]) {
@@ -198,12 +198,12 @@ describe('rules: bad input gives located diagnostics', () => {
   const at = (text: string, range: { start: number; end: number }): string => text.slice(range.start, range.end);
 
   it('diagonal of a non-square block', () => {
-    const text = `${ALIF}\nrule r for alif {\n  approximate d(o[t+1])/d(z[t+1]) = diagonal\n  schedule online\n}\n`;
+    const text = `${ALIF}\nrule r for alif {\n  approximate d(loss)/d(zbar[t+1]) = diagonal\n  schedule online\n}\n`;
     const { d } = diags(text);
     const e = d.find((x) => x.code === 'rule.not-square')!;
     assert.ok(e, JSON.stringify(d));
     assert.match(e.message, /not square/);
-    assert.match(at(text, e.range), /^approximate d\(o\[t\+1\]\)/);
+    assert.match(at(text, e.range), /^approximate d\(loss\)/);
   });
 
   it('a block of data has no gradient to approximate', () => {
@@ -226,7 +226,7 @@ describe('rules: bad input gives located diagnostics', () => {
     const { d } = diags(text, { steps: 10, maxMemoryBytes: 64 * 1024 ** 2 } as never);
     const e = d.find((x) => x.code === 'rule.too-much-memory')!;
     assert.ok(e, JSON.stringify(d));
-    assert.match(e.message, /would need about 2\d\d\.\d MiB .* more than the 64\.0 MiB available/);
+    assert.match(e.message, /would need about 2\d\d MiB .* more than the 64\.0 MiB available/);
     assert.equal(at(text, e.range), 'rtrl');
     const bptt = diags(LIF, { steps: 100000, maxMemoryBytes: 64 * 1024 ** 2 } as never).d.find((x) => x.code === 'rule.too-much-memory')!;
     assert.match(bptt.message, /for T = 100000/);
@@ -281,7 +281,7 @@ describe('rules: find learning rule', function () {
   });
 
   it('stops when cancelled, with what it has', async () => {
-    const ctx = modelContextOf(ALIF.replace('n = 64', 'n = 16'), 'alif');
+    const ctx = modelContextOf(ALIF.replace('n = 100', 'n = 16'), 'alif');
     const ac = new AbortController();
     let seen = 0;
     const r = await findLearningRule(ctx, {
@@ -293,7 +293,7 @@ describe('rules: find learning rule', function () {
   });
 
   it('anneals over choice vectors when the space is larger than the enumeration limit', async () => {
-    const ctx = modelContextOf(ALIF.replace('n = 64', 'n = 8'), 'alif');
+    const ctx = modelContextOf(ALIF.replace('n = 100', 'n = 8'), 'alif');
     const r = await findLearningRule(ctx, { budgetMs: 4000, steps: 15, samples: 1, seed: 2, maxExhaustive: 8 });
     assert.equal(r.method, 'annealing');
     assert.equal(r.stopped, 'budget');
@@ -361,7 +361,12 @@ describe('eligo rules / find-rule (CLI)', function () {
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as { model: string; front: Record<string, unknown>[] };
     assert.equal(j.model, 'lif');
-    for (const x of j.front) assert.deepEqual(Object.keys(x), ['name', 'rule', 'online', 'multiplicationsPerStep', 'memoryBytes', 'alignment', 'hardware']);
+    // Today's keys first, then the accuracy fields (null without --task, with why).
+    for (const x of j.front) {
+      assert.deepEqual(Object.keys(x).slice(0, 7), ['name', 'rule', 'online', 'multiplicationsPerStep', 'memoryBytes', 'alignment', 'hardware']);
+      assert.equal(x.accuracy, null);
+      assert.match(x.why as string, /no --task given/);
+    }
     const names = j.front.map((x) => x.name);
     assert.ok(names.includes('e-prop') && names.includes('BPTT'), names.join(', '));
     const w = eligo('find-rule', f, '--model', 'lif', '--budget', '30s', '--steps', '20', '--hardware', 'loihi2', '--write');
@@ -373,8 +378,8 @@ describe('eligo rules / find-rule (CLI)', function () {
   });
 
   it('find-rule refuses a bad budget and an unknown profile', () => {
-    assert.match(eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--budget', 'soon').err, /--budget must be a duration/);
-    assert.match(eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--hardware', 'tpu').err, /--hardware must be one of loihi2, spinnaker2, brainscales2 or a JSON file/);
+    assert.match(eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--budget', 'soon').err, /cannot read --budget 'soon': write a time such as 60s/);
+    assert.match(eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--hardware', 'tpu').err, /--hardware 'tpu' is neither a profile \(loihi2, spinnaker2, brainscales2\) nor a JSON file/);
   });
 });
 

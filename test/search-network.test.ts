@@ -203,10 +203,10 @@ describe('eligo search (CLI)', function () {
       [['--budget', '9999999h'], /absurdly long/],
       [['--budget', 'forever'], /cannot read budget 'forever'/],
       [['--objective', 'speed'], /unknown objective 'speed'/],
-      [['--method', 'magic'], /unknown method 'magic'/],
+      [['--method', 'magic'], /--method must be mcts, anneal, beam, exact, heuristics or all, got 'magic'/],
       [['--limit-memory', 'lots'], /cannot read memory 'lots'/],
       [['--seed', 'x'], /--seed must be an integer/],
-      [['--agent', join(tmp, 'missing.json')], /no network file/],
+      [['--agent', join(tmp, 'missing.json')], /--agent: cannot open '.*missing\.json': no such file/],
     ] as [string[], RegExp][]) {
       const r = await cli(['search', file, ...args]);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
@@ -220,12 +220,14 @@ describe('eligo search (CLI)', function () {
     assert.match(r.err, /no elimination order can stay within 16 B: .* the smallest peak memory found is/);
   });
 
-  it('falls back to the untrained prior when the network file is corrupt, and says so', async () => {
+  it('refuses a corrupt --agent file the user named (one line, exit 2) rather than searching with the untrained prior', async () => {
     const bad = join(tmp, 'corrupt.json');
     writeFileSync(bad, '{"format":"eligo-agent"');
     const r = await cli(['search', file, '--agent', bad, '--method', 'mcts', '--budget', '800ms', '--threads', '0']);
-    assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /note: the network file .* is corrupt: it is not valid JSON.*using the untrained prior/);
+    assert.equal(r.code, 2, r.err);
+    assert.equal(r.err.trim().split('\n').length, 1);
+    assert.match(r.err, /--agent '.*corrupt\.json' is not a network Eligo can use: it is not valid JSON/);
+    assert.equal(r.out, '');
   });
 
   it('writes the order back into the file as a rule that reads back', async () => {

@@ -51,13 +51,19 @@ describe('eligo train (bundled CLI)', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('--json ends with {task, model, rule, backend, final: {trainAccuracy, testAccuracy, loss}, stepsPerSecond, peakMemoryBytes, seconds}', function () {
+  it('--json ends with {task, model, rule, backend, engine, final: {trainAccuracy, testAccuracy, loss}, stepsPerSecond, peakMemoryBytes, seconds}', function () {
     this.timeout(60000);
     const r = eligo('train', file, '--model', 'lif', '--rule', 'eprop', '--task', 'correlated:T=10,train=32,test=32', '--steps', '2', '--batch', '8', '--seed', '3', '--json');
     assert.equal(r.code, 0, r.err);
     const lines = r.out.trim().split('\n');
     const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(summary), ['task', 'model', 'rule', 'backend', 'final', 'stepsPerSecond', 'peakMemoryBytes', 'seconds']);
+    assert.deepEqual(Object.keys(summary), ['task', 'model', 'rule', 'backend', 'engine', 'final', 'stepsPerSecond', 'peakMemoryBytes', 'seconds']);
+    assert.equal(summary.engine, 'compiled', 'the compiled engine is the default');
+    const old = eligo('train', file, '--model', 'lif', '--rule', 'eprop', '--task', 'correlated:T=10,train=32,test=32', '--steps', '2', '--batch', '8', '--seed', '3', '--json', '--engine', 'tfjs');
+    assert.equal(old.code, 0, old.err);
+    const prev = JSON.parse(old.out.trim().split('\n').pop()!) as Record<string, unknown>;
+    assert.equal(prev.engine, 'tfjs', '--engine tfjs keeps the TensorFlow.js path');
+    assert.equal(eligo('train', file, '--model', 'lif', '--task', 'correlated', '--engine', 'gpu').code, 2);
     assert.deepEqual(Object.keys(summary.final as object), ['trainAccuracy', 'testAccuracy', 'loss']);
     assert.equal(summary.backend, 'wasm', 'tfjs-node is not installed here: the wasm binaries load from node_modules');
     assert.equal(summary.rule, 'eprop');
@@ -68,7 +74,7 @@ describe('eligo train (bundled CLI)', () => {
     this.timeout(60000);
     const ok = eligo('train', file, '--model', 'lif', '--task', 'correlated:T=10,train=32,test=32', '--steps', '1', '--batch', '8');
     assert.equal(ok.code, 0, ok.err);
-    assert.match(ok.err, /lif · bptt \(exact gradient\) · correlated\(T=10.*tfjs 4\.\d+\.\d+ · wasm/);
+    assert.match(ok.err, /lif · bptt \(exact gradient\) · correlated\(T=10.* · engine compiled \(generated float32 code, (one thread|\d threads)/);
     assert.match(ok.err, /data: inputs 0–1 and 2–3 are two groups of Poisson spike trains/);
     assert.match(ok.out, /accuracy +\d/);
     assert.match(ok.out, /1 update · .* steps\/s · peak tensor memory/);

@@ -192,8 +192,13 @@ describe('train: runs', () => {
 
   it('refuses up front a run whose memory estimate exceeds what is available, with the estimate', async () => {
     await assert.rejects(
-      train({ text: LIF, model: 'lif', task: 'correlated:T=2000', steps: 1, batch: 64, maxBytes: 8 * 1024 * 1024 }),
+      train({ text: LIF, model: 'lif', task: 'correlated:T=2000', steps: 1, batch: 64, maxBytes: 8 * 1024 * 1024, engine: 'tfjs' }),
       (e: unknown) => e instanceof TrainError && /would need about [\d.]+ MiB \(.*BPTT: 2000 steps/.test(e.message) && e.estimateBytes! > 8 * 1024 * 1024 && /online rule/.test(e.message),
+    );
+    // The compiled engine keeps the stored steps of the sequences in flight only (one per thread): less, still linear in T.
+    await assert.rejects(
+      train({ text: LIF, model: 'lif', task: 'correlated:T=20000', steps: 1, batch: 64, maxBytes: 8 * 1024 * 1024 }),
+      (e: unknown) => e instanceof TrainError && /would need about [\d.]+ MiB \(.*BPTT: 20000 steps of stored values/.test(e.message) && e.estimateBytes! > 8 * 1024 * 1024 && /online rule/.test(e.message),
     );
   });
 

@@ -13,7 +13,8 @@ import { costOf } from '../language-server/src/ad/costs.js';
 import { namedOrder, type OrderName } from '../language-server/src/ad/orders.js';
 import type { Graph } from '../language-server/src/graph/types.js';
 import { disposeLayoutWorker, graphView } from '../language-server/src/layout/index.js';
-import type { GraphViewModel } from '../language-server/src/layout/viewmodel.js';
+import type { GraphViewBundle, GraphViewModel } from '../language-server/src/layout/viewmodel.js';
+import type { GraphHostMessage } from '../language-server/src/protocol.js';
 import { main as cli } from '../language-server/src/cli.js';
 import { generatedFunction } from '../bench/graph.js';
 import { CHROMIUM, LIF, launchBrowser, openFile, openWebview, readBundle, waitForChromium, type WebviewPage } from './helpers/browser.js';
@@ -426,6 +427,51 @@ describe('graph view in Chromium', function () {
       assert.equal(await svgPage.page.locator('g.node').count(), graph.vertices.length);
       await svgPage.page.screenshot({ path: join(ARTIFACTS, 'export-lif-svg.png') });
       await svgPage.page.close();
+    });
+
+    it('eligo train --html shows the run: learning curve, spike rasters, traces and prediction of a test sequence', async function () {
+      this.timeout(120000);
+      const out = resolve(ARTIFACTS, 'export');
+      mkdirSync(out, { recursive: true });
+      const html = join(out, 'alif-trained.html');
+      const err = process.stderr.write.bind(process.stderr);
+      const std = process.stdout.write.bind(process.stdout);
+      let printed = '';
+      process.stderr.write = ((s: string) => { printed += s; return true; }) as typeof process.stderr.write;
+      process.stdout.write = ((s: string) => { printed += s; return true; }) as typeof process.stdout.write;
+      let code: number;
+      try {
+        code = await cli(['train', 'examples/alif.eligo', '--model', 'alif', '--rule', 'eprop', '--task', 'store-recall:T=40,train=16,test=16', '--steps', '2', '--batch', '8', '--eval-every', '1', '--html', html]);
+      } finally {
+        process.stderr.write = err;
+        process.stdout.write = std;
+      }
+      assert.equal(code, 0, printed);
+      assert.match(printed, /wrote .*alif-trained\.html/);
+      // What the page must draw, read from the data embedded in it.
+      const text = readFileSync(html, 'utf8');
+      const data = JSON.parse(/<script type="application\/json" id="eligo-data">([\s\S]*?)<\/script>/.exec(text)![1]!) as GraphViewBundle;
+      const done = data.training!.at(-1)! as Extract<GraphHostMessage, { type: 'train' }>;
+      const activity = done.job.result!.activity!;
+      assert.deepEqual(activity.rasters.map((r) => r.name), ['x', 'z'], 'the input spikes and the network spikes');
+      const { page, problems } = await openFile(browser, html);
+      await page.waitForSelector('.pane-a .node');
+      await page.locator('vscode-tab-header[data-tab="training"]').click();
+      await page.waitForSelector('#activity');
+      for (const r of activity.rasters) {
+        const expected = r.spikes.reduce((n, t) => n + t.length, 0);
+        assert.ok(expected > 0, `${r.name} spikes in the sample`);
+        assert.equal(await page.locator(`#activity [data-raster="${r.name}"] rect.spike`).count(), expected, `${r.name}: one tick per spike`);
+        assert.equal(await page.locator(`#activity [data-raster="${r.name}"]`).getAttribute('data-spikes'), String(expected));
+      }
+      const traced = [...new Set(activity.traces.map((t) => t.state))];
+      assert.deepEqual(await page.$$eval('#activity [data-trace]', (els) => els.map((e) => (e as HTMLElement).dataset.trace)), [...traced, 'prediction']);
+      assert.ok(traced.includes('v') && traced.includes('a'), 'membrane and adaptation traces of ALIF');
+      // The learning curve: one point per evaluation, as the run recorded them.
+      assert.ok(await page.locator('#training .chart[data-metric="testLoss"] path.series').count() >= 1);
+      await page.screenshot({ path: join(ARTIFACTS, 'export-alif-training.png'), fullPage: true });
+      assert.deepEqual(problems, []);
+      await page.close();
     });
   });
 });

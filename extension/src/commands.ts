@@ -24,6 +24,7 @@ import {
 import { HARDWARE_PROFILES, namedProfile } from '../../language-server/src/rules/profiles.js';
 import { OBJECTIVES } from './config.js';
 import type { Ctx } from './ctx.js';
+import { interopCommands } from './interop.js';
 import { itemAt, modelOf, rulesFor, type ItemRef } from './edits.js';
 import { formatBytes, formatCount, jobSummary, paretoFront } from './messages.js';
 
@@ -448,7 +449,7 @@ export const commands: Readonly<Record<string, CmdFactory>> = {
 };
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {
-  return Object.entries(commands).map(([id, make]) => {
+  return Object.entries({ ...commands, ...interopCommands }).map(([id, make]) => {
     const handler = make(ctx);
     return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {

@@ -150,17 +150,8 @@ export function formatCount(n: number): string {
   return String(Math.round(n));
 }
 
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${Math.round(v)} B` : `${v.toPrecision(3)} ${units[i]}`;
-}
+/** Bytes as everything in Eligo prints them (the engine's formatter). */
+export { formatBytes } from '../../language-server/src/util/units.js';
 
 /** One line describing how a job ended, for notifications. */
 export function jobSummary(what: string, job: Pick<JobResult<unknown>, 'status' | 'message' | 'elapsedMs'>): string {

@@ -4,13 +4,16 @@
 import { analyzeCommand } from './cli/analyze.js';
 import { checkCommand } from './cli/check.js';
 import { CliError, helpText, parseCommandArgs, type Command } from './cli/common.js';
+import { didYouMean } from './lang/suggest.js';
+import { EligoError } from './util/errors.js';
 import { evalCommand } from './cli/eval.js';
 import { graphCommand } from './cli/graph.js';
+import { exportCommand, importCommand } from './cli/interop.js';
 import { findRuleCommand, rulesCommand } from './cli/rules.js';
 import { searchCommand } from './cli/search.js';
 import { trainCommand } from './cli/train.js';
 
-const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand];
+const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand, importCommand, exportCommand];
 
 export function registerCommand(cmd: Command): void {
   commands.push(cmd);
@@ -29,13 +32,16 @@ function usage(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // `eligo help COMMAND` is `eligo COMMAND --help`.
+  if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    process.stderr.write(`eligo: unknown command '${name}'\n\n${usage()}\n`);
+    const hint = didYouMean(name, commands.map((c) => c.name));
+    process.stderr.write(`eligo: unknown command '${name}'${hint ? ` — did you mean '${hint}'?` : ''}\n\n${usage()}\n`);
     return 2;
   }
   try {
@@ -50,6 +56,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return e.exitCode;
     }
+    // An engine's refusal (bad input, a limit) that the command did not word itself: one line with its code.
+    if (e instanceof EligoError) {
+      process.stderr.write(`eligo ${name}: ${e.message} [${e.code}]\n`);
+      return 2;
+    }
+    // Plain Errors raised on purpose by code that predates EligoError; TypeError and friends are bugs.
     if (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError) && !(e instanceof ReferenceError)) {
       process.stderr.write(`eligo ${name}: ${e.message}\n`);
       return 2;

@@ -10,6 +10,7 @@ import type { Checked, ItemScope, ModelScope } from './lang/symbols.js';
 import { BuildError, buildFunction, buildModelStep, unrollModel, type ModelStepGraph, type UnrolledGraph } from './graph/build.js';
 import type { Graph } from './graph/types.js';
 import { GradError, gradientGraph } from './graph/grad.js';
+import { EligoError } from './util/errors.js';
 
 export interface Compiled {
   readonly text: string;
@@ -98,9 +99,9 @@ function checkSafely(program: Parameters<typeof check>[0], text: string): Checke
   }
 }
 
-export class ItemError extends Error {
+export class ItemError extends EligoError {
   constructor(message: string, readonly range?: Range) {
-    super(message);
+    super('compile.item', message);
   }
 }
 

@@ -11,8 +11,10 @@ import { JOB_KINDS } from './jobs/kinds.js';
 import { serveAnalysis, type AnalysisPort } from './server/analysisHost.js';
 
 const searchThread = typeof workerData === 'object' && workerData !== null && (workerData as { eligoSearchWorker?: boolean }).eligoSearchWorker === true;
+// The compiled trainer's threads (train/compiled/threads.ts) start on this file too and serve only themselves.
+const stepThread = typeof workerData === 'object' && workerData !== null && (workerData as { eligoCompiledStep?: boolean }).eligoCompiledStep === true;
 
-if (parentPort && !searchThread) {
+if (parentPort && !searchThread && !stepThread) {
   serveJobs(parentPort as unknown as Port, JOB_KINDS);
   serveAnalysis(parentPort as unknown as AnalysisPort);
 }

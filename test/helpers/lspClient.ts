@@ -28,7 +28,7 @@ export function buildServer(): void {
   if (built) return;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
-  const external = ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', 'playwright-core'];
+  const external = ['vscode', 'h5wasm', 'h5wasm/node', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', 'playwright-core'];
   for (const [entry, out] of [['language-server/src/server/main.ts', 'dist/server.js'], ['language-server/src/worker.ts', 'dist/worker.js']] as const) {
     esbuild.buildSync({
       entryPoints: [join(ROOT, entry)], outfile: join(ROOT, out), bundle: true, sourcemap: true, platform: 'node', format: 'cjs',

@@ -4,10 +4,11 @@
 // range, another view). Every number it shows is read from the view model.
 
 import type {
-  GraphHostMessage, GraphWebviewState, JobProgress, RuleCandidate,
+  GraphHostMessage, GraphWebviewState, JobProgress, RuleCandidate, TrainActivity,
 } from '../../language-server/src/protocol.js';
 import type { EdgeView, GraphViewModel, GraphViewRequest, NodeView, OrderTrace, RuleView } from '../../language-server/src/layout/viewmodel.js';
-import { lineChart, type Series } from './chart.js';
+import { lineChart, rasterChart, type Series } from './chart.js';
+import { scatterPlot } from './scatter.js';
 import { fmtBytes, fmtInt, h, icon, s } from './dom.js';
 import type { Host } from './host.js';
 import { CanvasRenderer } from './render/canvas.js';
@@ -37,6 +38,7 @@ interface TrainingRun {
   label: string;
   points: { x: number; y: Record<string, number> }[];
   result?: string;
+  activity?: TrainActivity;
 }
 
 const PLAY_MS = 700;
@@ -214,6 +216,7 @@ export class App {
       case 'train': {
         const run = this.training.get('run') ?? { label: m.job.result?.task ?? 'training', points: [] };
         const r = m.job.result;
+        if (r?.activity) run.activity = r.activity;
         run.result = `${m.job.status}${r?.accuracy !== undefined ? ` · accuracy ${(r.accuracy * 100).toFixed(1)}%` : ''}${r?.alignment !== undefined ? ` · alignment ${r.alignment.toFixed(3)}` : ''}${r?.loss !== undefined ? ` · loss ${r.loss.toPrecision(4)}` : ''}${m.job.message ? ` — ${m.job.message}` : ''}`;
         this.training.set('run', run);
         this.renderTraining();
@@ -225,7 +228,7 @@ export class App {
         break;
       }
       case 'rules':
-        this.renderCandidates(m.front, m.job.status, m.job.message);
+        this.renderCandidates(m.front, m.job.status, m.job.message, m.job.result as Readonly<Record<string, unknown>> | undefined);
         break;
       default:
         break;
@@ -715,20 +718,45 @@ export class App {
     if (keep) body.append(keep);
   }
 
-  private renderCandidates(front: readonly RuleCandidate[], status: string, message: string | undefined): void {
+  private renderCandidates(front: readonly RuleCandidate[], status: string, message: string | undefined, job?: Readonly<Record<string, unknown>>): void {
     this.rulesBody.querySelector('#candidates')?.remove();
     const box = h('div', { id: 'candidates' }, h('h4', {}, `Learning rules found (${status})${message ? ` — ${message}` : ''}`));
+    const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+    const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+    const pct = (v: number | undefined): string => (v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
+    const byAccuracy = front.some((c) => num(c.accuracy) !== undefined);
+    const task = str(job?.task);
+    const basis = byAccuracy ? `test accuracy on ${task ?? 'the task'}` : str(job?.frontWhy) ?? 'alignment with BPTT (nothing was trained)';
+    box.append(h('div', { class: 'muted', id: 'front-basis' }, `Front: cost against ${basis}.${num(job?.trained) !== undefined ? ` ${num(job?.trained)} rules trained of ${num(job?.evaluated) ?? '?'} evaluated (${str(job?.method) ?? ''}).` : ''}`));
+    for (const n of Array.isArray(job?.notes) ? (job!.notes as unknown[]) : []) if (typeof n === 'string') box.append(h('div', { class: 'note' }, n));
+    const label = (c: RuleCandidate): string => str(c.known) ?? (c.creditKind === 'readout-only' ? 'readout only' : c.creditKind === 'none' ? 'updates nothing' : c.name);
+    box.append(scatterPlot({
+      points: front.map((c) => ({
+        id: c.name, label: label(c), x: num(c.multiplications) ?? 0, y: (byAccuracy ? num(c.accuracy) : num(c.alignment)) ?? NaN,
+        ...(typeof c.fits === 'boolean' ? { fits: c.fits } : {}),
+        title: `${c.name}: ${fmtInt(num(c.multiplications) ?? 0)} multiplications per step, ${byAccuracy ? `test accuracy ${pct(num(c.accuracy))}` : `alignment ${(num(c.alignment) ?? 0).toFixed(3)}`}`,
+      })),
+      xLabel: 'multiplications per step', yLabel: byAccuracy ? 'test accuracy' : 'alignment with BPTT', yPercent: byAccuracy,
+    }));
     const table = h('table', { class: 'candidates' },
-      h('tr', {}, ...['rule', 'multiplications', 'memory', 'alignment', 'accuracy', ''].map((t) => h('th', {}, t))));
+      h('tr', {}, ...['rule', 'updates', 'multiplications', 'memory', 'test acc', 'train acc', 'trained', 'alignment (0 / end / mean)', 'hardware', ''].map((t) => h('th', {}, t))));
     for (const c of front) {
       const insert = h('vscode-button', { secondary: true }, 'Insert');
       insert.addEventListener('click', () => this.host.post({ type: 'insertRule', candidate: c }));
-      table.append(h('tr', {},
-        h('td', { title: c.text }, c.name),
-        h('td', {}, c.multiplications !== undefined ? fmtInt(c.multiplications) : '—'),
-        h('td', {}, c.memoryBytes !== undefined ? fmtBytes(c.memoryBytes) : '—'),
-        h('td', {}, c.alignment !== undefined ? c.alignment.toFixed(3) : '—'),
-        h('td', {}, c.accuracy !== undefined ? `${(c.accuracy * 100).toFixed(1)}%` : '—'),
+      const along = c.alignmentOnTask as { initial?: number; trained?: number; mean?: number } | undefined;
+      const reasons = Array.isArray(c.reasons) ? (c.reasons as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+      const warnings = Array.isArray(c.warnings) ? (c.warnings as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+      const params = Array.isArray(c.updatedParams) ? (c.updatedParams as unknown[]).join(', ') : '—';
+      table.append(h('tr', { 'data-rule': c.name, ...(c.creditKind === 'readout-only' || c.creditKind === 'none' ? { class: 'flagged' } : {}) },
+        h('td', { title: c.text }, label(c) === c.name ? c.name : `${label(c)} (${c.name})`),
+        h('td', { title: [str(c.credit) ?? '', ...warnings].join('\n') }, params || 'nothing'),
+        h('td', {}, num(c.multiplications) !== undefined ? fmtInt(num(c.multiplications)!) : '—'),
+        h('td', {}, num(c.memoryBytes) !== undefined ? fmtBytes(num(c.memoryBytes)!) : '—'),
+        h('td', { class: 'acc' }, pct(num(c.accuracy))),
+        h('td', {}, pct(num(c.trainAccuracy))),
+        h('td', { title: str(c.why) ?? '' }, num(c.updates) !== undefined ? `${num(c.updates)} updates` : (str(c.why) ? 'not trained' : '—')),
+        h('td', {}, along ? `${(along.initial ?? 0).toFixed(2)} / ${(along.trained ?? 0).toFixed(2)} / ${(along.mean ?? 0).toFixed(2)}` : num(c.alignment) !== undefined ? num(c.alignment)!.toFixed(3) : '—'),
+        h('td', { title: reasons.join('\n') }, c.fits === undefined ? '—' : c.fits ? 'fits' : 'does not fit'),
         h('td', {}, insert)));
     }
     box.append(table);
@@ -773,9 +801,37 @@ export class App {
     for (const metric of order) {
       if (!this.trainingMetrics.has(metric)) continue;
       const series: Series[] = runs.map((r, i) => ({ label: r.label, cls: `s${i % 5}`, points: r.points.filter((p) => p.y[metric] !== undefined).map((p) => [p.x, p.y[metric]!] as const) }));
-      row.append(h('div', { class: 'chart', 'data-metric': metric }, lineChart({ title: metric, series, xLabel: 'step' })));
+      row.append(h('div', { class: 'chart', 'data-metric': metric }, lineChart({ title: metric, series, xLabel: 'update' })));
     }
     body.append(row);
+    for (const r of runs) if (r.activity) body.append(this.activityView(r.activity));
+  }
+
+  /** The spike rasters, a few neurons' traces and the prediction of one test sequence after training. */
+  private activityView(a: TrainActivity): HTMLElement {
+    const box = h('div', { class: 'activity', id: 'activity' });
+    box.append(h('h3', {}, `Test sequence ${a.sample} after training (${a.steps} steps${a.label !== undefined ? `, label ${a.label}` : ''})`));
+    const rasters = h('div', { class: 'charts-row' });
+    for (const r of a.rasters) {
+      const shown = r.spikes.length < r.neurons ? ` (first ${r.spikes.length} of ${r.neurons})` : '';
+      const count = r.spikes.reduce((n, t) => n + t.length, 0);
+      rasters.append(h('div', { class: 'chart', 'data-raster': r.name, 'data-spikes': String(count) }, rasterChart({ title: `${r.name}: spikes${shown}`, steps: a.steps, spikes: r.spikes })));
+    }
+    if (a.rasters.length === 0) rasters.append(h('div', { class: 'muted' }, 'No spiking population: no state of this model takes only the values 0 and 1 through a spike.'));
+    box.append(rasters);
+    const traces = h('div', { class: 'charts-row' });
+    const byState = new Map<string, TrainActivity['traces'][number][]>();
+    for (const t of a.traces) byState.set(t.state, [...(byState.get(t.state) ?? []), t]);
+    for (const [state, list] of byState) {
+      const series: Series[] = list.map((t, i) => ({ label: `${state}[${t.neuron}]`, cls: `s${i % 5}`, points: t.values.map((v, k) => [k + 1, v] as const) }));
+      traces.append(h('div', { class: 'chart', 'data-trace': state }, lineChart({ title: `${state} of neurons ${list.map((t) => t.neuron).join(', ')}`, series, xLabel: 'step' })));
+    }
+    if (a.prediction) {
+      const series: Series[] = a.prediction.map((p, k) => ({ label: `output ${k}`, cls: `s${k % 5}`, points: p.map((v, t) => [t + 1, v] as const) }));
+      traces.append(h('div', { class: 'chart', 'data-trace': 'prediction' }, lineChart({ title: 'prediction per output', series, xLabel: 'step' })));
+    }
+    box.append(traces);
+    return box;
   }
 
   // ---------------------------------------------------------------- keys, state

@@ -29,6 +29,41 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
+export interface RasterOptions {
+  readonly title: string;
+  /** Steps 1…T. */
+  readonly steps: number;
+  /** Per neuron (row), the steps at which it spiked. */
+  readonly spikes: readonly (readonly number[])[];
+  readonly width?: number;
+}
+
+/** A spike raster: one row per neuron, one tick per spike, time to the right. */
+export function rasterChart(o: RasterOptions): SVGSVGElement {
+  const W = o.width ?? 420;
+  const rows = o.spikes.length;
+  const row = rows > 40 ? 2 : rows > 20 ? 3 : 5;
+  const L = 44;
+  const R = 8;
+  const T = 16;
+  const B = 20;
+  const H = T + B + Math.max(1, rows) * row;
+  const sx = (t: number): number => L + ((t - 0.5) / Math.max(1, o.steps)) * (W - L - R);
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'xMidYMid meet', role: 'img', 'aria-label': o.title, class: 'raster' });
+  svg.append(s('text', { class: 'title', x: L, y: 11 }, o.title));
+  svg.append(s('text', { x: L - 4, y: T + row, 'text-anchor': 'end' }, '0'));
+  svg.append(s('text', { x: L - 4, y: T + rows * row, 'text-anchor': 'end' }, String(Math.max(0, rows - 1))));
+  svg.append(s('line', { class: 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }));
+  svg.append(s('text', { x: L, y: H - 6 }, '1'));
+  svg.append(s('text', { x: W - R, y: H - 6, 'text-anchor': 'end' }, String(o.steps)));
+  svg.append(s('text', { x: (L + W - R) / 2, y: H - 6, 'text-anchor': 'middle' }, 'step'));
+  const w = Math.max(1, ((W - L - R) / Math.max(1, o.steps)) * 0.8);
+  o.spikes.forEach((times, i) => {
+    for (const t of times) svg.append(s('rect', { class: 'spike', x: (sx(t) - w / 2).toFixed(1), y: T + i * row, width: w.toFixed(1), height: Math.max(1, row - 0.5), 'data-neuron': i, 'data-step': t }));
+  });
+  return svg;
+}
+
 export function lineChart(o: ChartOptions): SVGSVGElement {
   const W = o.width ?? 420;
   const H = o.height ?? 150;

@@ -41,11 +41,8 @@ export function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-export function fmtBytes(b: number): string {
-  if (b < 1024) return `${fmtInt(b)} B`;
-  if (b < 1024 * 1024) return `${(b / 1024).toFixed(b < 10 * 1024 ? 2 : 1)} KiB`;
-  return `${(b / 1024 / 1024).toFixed(2)} MiB`;
-}
+/** Bytes as everything in Eligo prints them (the engine's formatter, bundled). */
+export { formatBytes as fmtBytes } from '../../language-server/src/util/units.js';
 
 /** 1.2k, 3.4M for chart axes. */
 export function fmtShort(n: number): string {

@@ -76,6 +76,8 @@ function standaloneHost(bundle: GraphViewBundle | undefined): Host {
         const view = (wanted && bundle.views.find((v) => sameRequest(v.request, wanted)))
           ?? bundle.views.find((v) => v.key === bundle.initial) ?? bundle.views[0];
         if (view) answer({ type: 'show', model: view });
+        // An exported training run: the same messages the panel gets live.
+        for (const t of bundle.training ?? []) answer(t);
       } else if (m.type === 'requestView') {
         const view = bundle.views.find((v) => sameRequest(v.request, m.request));
         if (view) answer({ type: 'show', model: view });

@@ -198,9 +198,19 @@ svg.graph .rule-mark.diagonal { fill: var(--c-input); }
 .badge.diagonal { color: var(--c-input); }
 .badge.dense { color: var(--c-output); }
 .charts-row { display: flex; gap: 12px; flex-wrap: wrap; }
+.chart svg.raster { height: 200px; }
+.chart .spike { fill: var(--fg); }
+.activity h3 { font-size: 12px; margin: 10px 0 4px; }
 .charts-row .chart { min-width: 240px; }
 .muted { color: var(--muted); }
 .candidates { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+.candidates tr.flagged td:first-child { color: var(--vscode-editorWarning-foreground, #b58900); }
+svg.scatter { display: block; margin: 6px 0; }
+svg.scatter .frame, svg.scatter .grid { stroke: var(--border); }
+svg.scatter .grid { stroke-dasharray: 2 3; }
+svg.scatter .tick, svg.scatter .axis, svg.scatter .plabel { fill: var(--fg, currentColor); font-size: 10px; }
+svg.scatter .point { fill: var(--vscode-charts-blue, #3794ff); stroke: var(--vscode-charts-blue, #3794ff); }
+svg.scatter .point.unfit { fill: none; }
 .candidates td, .candidates th { padding: 2px 8px; text-align: left; border-bottom: 1px solid var(--border); }
 body.vscode-high-contrast svg.graph .node rect.box { stroke-width: 2; }
 body.vscode-high-contrast svg.graph .edge { stroke: var(--fg); }

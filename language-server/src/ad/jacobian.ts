@@ -8,14 +8,14 @@ import { Eliminator } from './eliminate.js';
 import { checkGraph, linearize } from './linearize.js';
 import { resolveOrder, type OrderName } from './orders.js';
 import { toDense } from './sparsity.js';
+import { EligoError } from '../util/errors.js';
 
 export { NonFiniteError } from './linearize.js';
 
 /** Refused up front: the job would need more memory than allowed. */
-export class JacobianTooLargeError extends Error {
+export class JacobianTooLargeError extends EligoError {
   constructor(message: string, readonly estimateBytes: number, readonly limitBytes: number, readonly what: 'jacobian' | 'elimination') {
-    super(message);
-    this.name = 'JacobianTooLargeError';
+    super('ad.too-large', message);
   }
 }
 

@@ -14,6 +14,7 @@ import type { Range } from '../lang/ast.js';
 import { LEAF_OPS } from '../graph/evaluate.js';
 import { partialJacobian, partialSparsity } from './rules.js';
 import { addJacobians, addSparsity, type SparseJacobian } from './sparsity.js';
+import { EligoError } from '../util/errors.js';
 
 export interface LinearEdge {
   readonly src: number;
@@ -36,7 +37,7 @@ export interface LinearizedGraph {
 }
 
 /** A value or partial derivative that is NaN or infinite at the evaluation point. */
-export class NonFiniteError extends Error {
+export class NonFiniteError extends EligoError {
   constructor(
     message: string,
     readonly vertex: number,
@@ -45,8 +46,7 @@ export class NonFiniteError extends Error {
     readonly what: 'value' | 'partial',
     readonly operand?: number,
   ) {
-    super(message);
-    this.name = 'NonFiniteError';
+    super('ad.non-finite', message);
   }
 }
 

@@ -11,14 +11,14 @@
 import type { Graph } from '../graph/types.js';
 import { Eliminator } from './eliminate.js';
 import { eliminableVertices } from './linearize.js';
+import { EligoError } from '../util/errors.js';
 
 export type OrderErrorReason = 'unknown' | 'not-eliminable' | 'duplicate' | 'missing';
 
 /** An elimination order that is not valid for its graph. `vertex` is the offending vertex. */
-export class OrderError extends Error {
+export class OrderError extends EligoError {
   constructor(message: string, readonly reason: OrderErrorReason, readonly vertex: number, readonly position?: number) {
-    super(message);
-    this.name = 'OrderError';
+    super('ad.order', message);
   }
 }
 

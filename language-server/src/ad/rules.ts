@@ -3,7 +3,8 @@
 // The conventions follow Graphax's primitives.py (vertex-elimination.md §1);
 // where Eligo differs, docs/elimination.md says so.
 
-import { sizeOf, type Shape, type Tensor, type Vertex, type UnaryOp, type BinaryOp, type Surrogate } from '../graph/types.js';
+import { sizeOf, type Shape, type Tensor, type Vertex, type UnaryOp, type BinaryOp } from '../graph/types.js';
+import { surrogateDerivative } from '../lang/surrogates.js';
 import {
   sigmoid, reduceAxes, reduceMap, broadcastAxes, transposePerm, concatAxis, LEAF_OPS, isUnary, isBinary,
 } from '../graph/evaluate.js';
@@ -45,30 +46,9 @@ export function powcDerivative(x: number, k: number): number {
   return k === 0 ? 0 : k * Math.pow(x, k - 1);
 }
 
-/**
- * The surrogate pseudo-derivative of spike(x) = H(x):
- *   fast_sigmoid(slope)  1/(1 + slope·|x|)²            (SuperSpike, Zenke & Ganguli 2018)
- *   sigmoid(slope)       slope·σ(slope·x)(1 − σ(slope·x))
- *   triangle(width)      max(0, 1 − |x|/width)          (e-prop's piecewise-linear ψ without its
- *                                                       γ_pd/v_th factor: peak 1, as the others)
- *   exponential(slope)   exp(−slope·|x|)
- */
-export function surrogateDerivative(s: Surrogate, x: number): number {
-  switch (s.kind) {
-    case 'fast_sigmoid': {
-      const d = 1 + s.slope * Math.abs(x);
-      return 1 / (d * d);
-    }
-    case 'sigmoid': {
-      const z = sigmoid(s.slope * x);
-      return s.slope * z * (1 - z);
-    }
-    case 'triangle':
-      return Math.max(0, 1 - Math.abs(x) / s.width);
-    case 'exponential':
-      return Math.exp(-s.slope * Math.abs(x));
-  }
-}
+// The surrogate pseudo-derivative of spike(x) = H(x) lives with the other
+// surrogate formulas in lang/surrogates.ts (one registry for every stage).
+export { surrogateDerivative };
 
 type Partial2 = (x: number, y: number, z: number) => number;
 

@@ -4,6 +4,7 @@
 // Pure (no LSP): computed in the analysis worker, moved in the file by
 // shifting ranges when an edit elsewhere moves the item.
 
+import { formatSurrogate } from '../lang/surrogates.js';
 import { createHash } from 'node:crypto';
 import { analyzeItem, type ItemAnalysis } from './costs.js';
 import type { Compiled, NamedItem } from '../compile.js';
@@ -13,8 +14,7 @@ import { formatBytes } from '../lang/check.js';
 import { analyseRules, resolveProfile, type AnalysedRule } from '../rules/diagnostics.js';
 import { checkHardware } from '../rules/hardware.js';
 import { evaluateItem, shiftEvalPoint, VANISHING_RATIO, type EvalOutcome } from './evalPoint.js';
-import { profileMemory } from '../rules/profiles.js';
-import type { AnalyzeSettings } from './settings.js';
+import { profileKey, profileName, settingsMemory, type AnalyzeSettings } from './settings.js';
 
 /** What the rules engine says about a rule item: its cost and, for an online rule, its update program. */
 export interface RuleFigures {
@@ -97,7 +97,7 @@ export function itemKey(c: Compiled, item: NamedItem, settings: AnalyzeSettings)
     const target = scope?.kind === 'rule' ? scope.model?.item : scope?.kind === 'grad' ? scope.of?.item : undefined;
     if (target) h.update(`\0of ${text.slice(target.range.start, target.range.end)}`);
   }
-  h.update(`\0profile ${settings.hardwareProfile}`);
+  h.update(`\0profile ${profileKey(settings.hardwareProfile)}`);
   return h.digest('base64');
 }
 
@@ -119,7 +119,7 @@ const ruleCache = new WeakMap<Compiled, Map<string, AnalysedRule[] | Error>>();
 function rulesOf(c: Compiled, settings: AnalyzeSettings): AnalysedRule[] | Error {
   let byKey = ruleCache.get(c);
   if (!byKey) ruleCache.set(c, (byKey = new Map()));
-  const key = `${settings.steps}\0${settings.hardwareProfile}`;
+  const key = `${settings.steps}\0${profileKey(settings.hardwareProfile)}`;
   let r = byKey.get(key);
   if (!r) {
     try {
@@ -198,21 +198,20 @@ function itemWarnings(c: Compiled, item: NamedItem, a: ItemAnalysis, ev: EvalOut
     }
     for (const sp of p.spikes) {
       if (sp.maxRatio >= VANISHING_RATIO) continue;
-      const param = 'slope' in sp.surrogate ? `slope = ${sp.surrogate.slope}` : `width = ${sp.surrogate.width}`;
       out.push({
         range: sp.range, severity: 'warning', code: 'spike.vanishing',
-        message: `the surrogate ${sp.surrogate.kind}(${param}) makes gradients vanish at the evaluation point: ψ(x)/ψ(0) ≤ ${fmt(sp.maxRatio)} for every element${p.steps ? ` and step` : ''} (x in [${fmt(sp.input.min)}, ${fmt(sp.input.max)}]); widen the surrogate or move the threshold`,
+        message: `the surrogate ${sp.surrogate.name ? `'${sp.surrogate.name}' = ` : ''}${formatSurrogate(sp.surrogate)} makes gradients vanish at the evaluation point: ψ(x)/ψ(0) ≤ ${fmt(sp.maxRatio)} for every element${p.steps ? ` and step` : ''} (x in [${fmt(sp.input.min)}, ${fmt(sp.input.max)}]); widen the surrogate or move the threshold`,
         data: { maxRatio: sp.maxRatio, surrogate: sp.surrogate },
       });
     }
   }
-  const limit = profileMemory(settings.hardwareProfile);
+  const limit = settingsMemory(settings.hardwareProfile);
   if (a.costs && limit !== undefined) {
     const least = Math.min(...Object.values(a.costs).map((k) => k.peakMemoryBytes));
     if (least > limit) {
       out.push({
         range: item.nameRange, severity: 'warning', code: 'memory.profile',
-        message: `'${item.name}' needs at least ${formatBytes(least)} for its Jacobian (best of forward, reverse, Markowitz), more than the ${formatBytes(limit)} of hardware profile '${settings.hardwareProfile}'`,
+        message: `'${item.name}' needs at least ${formatBytes(least)} for its Jacobian (best of forward, reverse, Markowitz), more than the ${formatBytes(limit)} of hardware profile '${profileName(settings.hardwareProfile)}'`,
         data: { peakMemoryBytes: least, limitBytes: limit },
       });
     }

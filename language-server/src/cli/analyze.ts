@@ -1,15 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { classicCosts, type OrderCost } from '../analyze.js';
 import { compile, findItem, graphOf, ItemError, type NamedItem } from '../compile.js';
 import { costOf } from '../ad/costs.js';
 import { jacobian, JacobianTooLargeError, NonFiniteError } from '../ad/jacobian.js';
 import { OrderError } from '../ad/orders.js';
 import { verifyJacobian, type Verification } from '../ad/verify.js';
-import { formatBytes } from '../lang/check.js';
 import { resolveLabels, UnknownVertexError } from '../graph/names.js';
 import { evaluationPoint } from '../graph/point.js';
 import type { Graph } from '../graph/types.js';
-import { CliError, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
+import { CliError, formatBytes, formatNumber, intOption, readInputFile, readSource, str, table, type Command } from './common.js';
 
 interface ItemReport {
   name: string;
@@ -22,10 +20,16 @@ interface ItemReport {
 
 function givenOrder(graph: Graph, spec: string): number[] {
   if (spec === 'forward' || spec === 'reverse' || spec === 'markowitz') return [];
-  if (!existsSync(spec)) throw new CliError(`--order: '${spec}' is neither forward, reverse, markowitz nor a JSON file`);
+  let text: string;
+  try {
+    text = readInputFile(spec, '--order');
+  } catch (e) {
+    if (e instanceof CliError && /no such file/.test(e.message)) throw new CliError(`--order: '${spec}' is neither forward, reverse, markowitz nor a JSON file`);
+    throw e;
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(spec, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new CliError(`--order: ${spec} is not valid JSON: ${(e as Error).message}`);
   }
@@ -70,7 +74,17 @@ export const analyzeCommand: Command = {
     'Jacobian at the evaluation point and its maximum error against central finite differences.',
   ].join('\n'),
   usage: 'eligo analyze FILE [--item NAME] [--order forward|reverse|markowitz|FILE.json] [--steps T] [--json] [--verify]',
-  options: { item: { type: 'string' }, order: { type: 'string' }, json: { type: 'boolean' }, verify: { type: 'boolean' }, steps: { type: 'string' } },
+  options: {
+    item: { type: 'string', value: 'NAME', defaultText: 'every function, model and grad of the file', example: 'roeflux_1d', description: 'Analyse only this item.' },
+    order: {
+      type: 'string', value: 'ORDER', defaultText: 'forward, reverse and Markowitz only', example: 'order.json',
+      description: "Also cost a given elimination order: forward, reverse, markowitz, or a JSON file of vertex names or ids (as 'eligo search --out' writes).",
+    },
+    json: { type: 'boolean', description: 'Print {"items": [...]} as JSON.' },
+    verify: { type: 'boolean', description: 'Compute the numeric Jacobian with the cheapest order and compare it with central finite differences.' },
+    steps: { type: 'string', value: 'T', default: '10', example: '50', description: 'Time steps of the evaluation point of a model (for --verify).' },
+  },
+  examples: ['eligo analyze examples/roeflux_1d.eligo --verify', 'eligo analyze examples/lif.eligo --item lif --order order.json --json'],
   run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo analyze: give a FILE (see 'eligo analyze --help')");

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { compile, findItem, graphOf, unrolled, ItemError } from '../compile.js';
 import { OrderError, validateOrder } from '../ad/orders.js';
@@ -9,7 +9,9 @@ import { LayoutTooBigError } from '../layout/layout.js';
 import { writeGraphHtml } from '../layout/html.js';
 import { viewModelToSvg } from '../layout/svg.js';
 import type { GraphViewRequest } from '../layout/viewmodel.js';
-import { CliError, intOption, readSource, str, type Command } from './common.js';
+import { writeTextFileAtomic } from '../util/files.js';
+import { EligoError } from '../util/errors.js';
+import { choiceOption, CliError, intOption, readInputFile, readSource, str, type Command } from './common.js';
 
 /** The JSON form of a graph: vertices with shapes and source ranges, and operand edges. */
 export function graphJson(graph: Graph, lines: { positionAt(o: number): { line: number; character: number } }): unknown {
@@ -32,10 +34,10 @@ export function graphJson(graph: Graph, lines: { positionAt(o: number): { line: 
 
 /** `--order FILE.json`: a JSON array of vertex names / `%id` / ids (or {"order": [...]}), as `eligo analyze` reads it. */
 function givenOrder(graph: Graph, path: string): OrderSpec {
-  if (!existsSync(path)) throw new CliError(`--order: no such file '${path}'`);
+  const text = readInputFile(path, '--order');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new CliError(`--order: ${path} is not valid JSON: ${(e as Error).message}`);
   }
@@ -52,8 +54,9 @@ function writeOut(path: string, text: string): string {
   const abs = resolve(path);
   try {
     mkdirSync(dirname(abs), { recursive: true });
-    writeFileSync(abs, text);
+    writeTextFileAtomic(abs, text);
   } catch (e) {
+    if (e instanceof EligoError) throw new CliError(`eligo graph: ${e.message}`);
     throw new CliError(`eligo graph: cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return abs;
@@ -69,21 +72,31 @@ export const graphCommand: Command = {
   ].join('\n'),
   usage: 'eligo graph FILE [--item NAME] [--steps T] [--json] [--html OUT.html] [--svg OUT.svg] [--collapse auto|all|none] [--expand GROUP] [--order FILE.json] [--layout-timeout S]',
   options: {
-    item: { type: 'string' }, json: { type: 'boolean' }, steps: { type: 'string' },
-    html: { type: 'string' }, svg: { type: 'string' }, collapse: { type: 'string' }, expand: { type: 'string', multiple: true },
-    order: { type: 'string' }, 'layout-timeout': { type: 'string' },
+    item: { type: 'string', value: 'NAME', defaultText: "the file's only function, model or grad", example: 'lif', description: 'The function, model or grad to show.' },
+    json: { type: 'boolean', description: 'Print the graph as JSON: vertices with op, shape, role and source range; operand edges.' },
+    steps: { type: 'string', value: 'T', defaultText: 'one time step', example: '3', description: 'Unroll a model over T time steps.' },
+    html: { type: 'string', value: 'OUT.html', defaultText: 'no page', example: 'lif.html', description: 'Write a standalone page of the graph view (works offline).' },
+    svg: { type: 'string', value: 'OUT.svg', defaultText: 'no picture', example: 'lif.svg', description: 'Write the laid-out graph as an SVG picture.' },
+    collapse: {
+      type: 'string', value: 'MODE', default: 'auto', example: 'all',
+      description: 'Nodes per equation for --html/--svg: all (one node per equation), none (every vertex), auto (collapse above 1,000 vertices).',
+    },
+    expand: { type: 'string', value: 'GROUP', multiple: true, defaultText: 'none', example: 'u', description: 'Show this collapsed equation vertex by vertex.' },
+    order: { type: 'string', value: 'FILE.json', defaultText: 'forward, reverse and Markowitz', example: 'order.json', description: "A given elimination order for the page's stepper." },
+    'layout-timeout': { type: 'string', value: 'SECONDS', default: '30', example: '120', description: 'Give up the ELK layout after this many seconds.' },
   },
+  examples: ['eligo graph examples/lif.eligo --item lif', 'eligo graph examples/lif.eligo --item lif --steps 3 --html lif.html', 'eligo graph examples/alif.eligo --svg alif.svg --collapse all'],
   async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo graph: give a FILE (see 'eligo graph --help')");
+    // Options first, whether or not a page is written: a bad value is refused before any work.
+    const collapse = choiceOption(values.collapse, 'collapse', ['auto', 'all', 'none'] as const) ?? 'auto';
+    const timeout = intOption(values['layout-timeout'], 'layout-timeout', 30, 1, 3600);
     const text = readSource(file);
     const c = compile(text);
     const html = str(values.html);
     const svg = str(values.svg);
     if (html !== undefined || svg !== undefined) {
-      const collapse = str(values.collapse) ?? 'auto';
-      if (collapse !== 'auto' && collapse !== 'all' && collapse !== 'none') throw new CliError(`--collapse must be auto, all or none, got '${collapse}'`);
-      const timeout = intOption(values['layout-timeout'], 'layout-timeout', 30, 1, 3600);
       try {
         const item = findItem(c, str(values.item), ['function', 'model', 'grad']);
         const steps = values.steps !== undefined && item.kind === 'model' ? intOption(values.steps, 'steps', 3, 1, 1000) : undefined;

@@ -3,55 +3,25 @@
 // Pareto front of learning rules for the model, optionally under a hardware
 // profile, written back into the file with --write.
 
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { compile, findItem, ItemError, type Compiled } from '../compile.js';
+import { compileWithData } from './interop.js';
+import { findItem, ItemError, type Compiled } from '../compile.js';
 import { alignmentSamples, exactGradients, ruleAlignment, type Alignment } from '../rules/alignment.js';
+import { tapeBytes } from '../rules/blocks.js';
+import { availableBytes } from '../train/memory.js';
 import { symbolicScaling } from '../rules/cost.js';
 import { analyseRules, DEFAULT_MAX_MEMORY } from '../rules/diagnostics.js';
-import { findLearningRule, type Candidate } from '../rules/find.js';
-import { BUILTIN_PROFILES, checkHardware, fmtBytes, profileFromJson, ProfileError, type HardwareProfile } from '../rules/hardware.js';
-import { modelContext } from '../rules/model.js';
-import { CliError, formatDiagnostic, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
+import type { Candidate } from '../rules/find.js';
+import { DiscoverError, discoverRules, type Discovered } from '../discovery/find.js';
+import { METHODS, searchFor, type MethodName } from '../discovery/methods.js';
+import { checkHardware, type HardwareProfile } from '../rules/hardware.js';
+import { EligoError } from '../util/errors.js';
+import { writeTextFileAtomic } from '../util/files.js';
+import { modelContext, sampleInput } from '../rules/model.js';
+import { gradientsJson, writeJsonAtomic } from './gradients.js';
+import { choiceOption, CliError, formatBytes, formatDiagnostic, formatNumber, intOption, readSourceFile, str, table, type Command } from './common.js';
+import { durationOption, HARDWARE_NAMES, hardwareOption, sizeOption } from './options.js';
 
-/** `60s`, `2m`, `500ms`, `90` (seconds) → milliseconds. */
-export function parseDuration(v: string | undefined, def: number): number {
-  if (v === undefined) return def;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min)?\s*$/.exec(v);
-  if (!m) throw new CliError(`--budget must be a duration such as 60s, 2m or 500ms, got '${v}'`);
-  const x = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const ms = unit === 'ms' ? x : unit === 's' ? x * 1000 : x * 60000;
-  if (!(ms > 0) || ms > 24 * 3600 * 1000) throw new CliError(`--budget must be between 1 ms and 24 h, got '${v}'`);
-  return ms;
-}
-
-/** `512MiB`, `1GB`, `65536` (bytes). */
-export function parseBytesOption(v: string | undefined, def: number): number {
-  if (v === undefined) return def;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$/.exec(v);
-  if (!m) throw new CliError(`--max-memory must be a size such as 512MiB or 2GB, got '${v}'`);
-  const units: Record<string, number> = { B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
-  return Number(m[1]) * units[m[2] ?? 'B']!;
-}
-
-function loadProfile(v: string | undefined): HardwareProfile | undefined {
-  if (v === undefined) return undefined;
-  const builtin = BUILTIN_PROFILES.get(v.toLowerCase());
-  if (builtin) return builtin;
-  if (!existsSync(v)) throw new CliError(`--hardware must be one of ${[...BUILTIN_PROFILES.keys()].join(', ')} or a JSON file; '${v}' is neither`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(v, 'utf8'));
-  } catch (e) {
-    throw new CliError(`--hardware ${v}: not valid JSON (${(e as Error).message})`);
-  }
-  try {
-    return profileFromJson(json, v);
-  } catch (e) {
-    if (e instanceof ProfileError) throw new CliError(`--hardware ${e.message}`);
-    throw e;
-  }
-}
+const fmtBytes = formatBytes;
 
 function modelOf(c: Compiled, file: string, name: string | undefined): string {
   try {
@@ -69,6 +39,11 @@ function modelOf(c: Compiled, file: string, name: string | undefined): string {
   }
 }
 
+const HARDWARE_OPTION = {
+  type: 'string', value: 'NAME|FILE', defaultText: 'none (no hardware limits)', example: 'loihi2',
+  description: `Keep to what a chip can run: ${HARDWARE_NAMES.join(', ')}, or a JSON profile file.`,
+} as const;
+
 const alignmentJson = (a: Alignment | null): { cosine: number; relativeError: number } | null => (a ? { cosine: a.cosine, relativeError: a.relativeError } : null);
 
 export const rulesCommand: Command = {
@@ -79,20 +54,29 @@ export const rulesCommand: Command = {
     'parameters) on --samples random sequences of --steps steps. --program prints each online rule\'s update',
     'program (traces, learning signals, three-factor updates); --latex prints it as LaTeX.',
   ].join('\n'),
-  usage: 'eligo rules FILE --model NAME [--steps T] [--samples K] [--seed S] [--hardware NAME|FILE] [--max-memory 1GiB] [--program] [--latex] [--json]',
+  usage: 'eligo rules FILE --model NAME [--steps T] [--samples K] [--seed S] [--hardware NAME|FILE] [--max-memory 1GiB] [--program] [--latex] [--json] [--gradients OUT.json]',
   options: {
-    model: { type: 'string' }, steps: { type: 'string' }, samples: { type: 'string' }, seed: { type: 'string' }, hardware: { type: 'string' },
-    'max-memory': { type: 'string' }, program: { type: 'boolean' }, latex: { type: 'boolean' }, json: { type: 'boolean' },
+    model: { type: 'string', value: 'NAME', defaultText: "the file's only model", example: 'lif', description: 'The model whose rules are listed.' },
+    steps: { type: 'string', value: 'T', default: '50', example: '100', description: 'Sequence length: memory is counted for T steps and alignment measured on sequences of T steps.' },
+    samples: { type: 'string', value: 'K', default: '2', example: '4', description: 'Random sequences the alignment with BPTT is averaged over.' },
+    seed: { type: 'string', value: 'S', default: '1', example: '7', description: 'Seed of the parameters and sequences of the alignment.' },
+    hardware: HARDWARE_OPTION,
+    'max-memory': { type: 'string', value: 'SIZE', default: '1GiB', example: '256MiB', description: 'Rules needing more memory than this for T steps are reported, not evaluated.' },
+    program: { type: 'boolean', description: "Print each online rule's update program (traces, learning signals, three-factor updates)." },
+    latex: { type: 'boolean', description: 'Print the update programs as LaTeX.' },
+    json: { type: 'boolean', description: 'Print {"model", "rules": [...]} as JSON.' },
+    gradients: { type: 'string', value: 'FILE', defaultText: 'not written', example: 'grads.json', description: "Write each rule's update per parameter on the seeded sample, with its inputs and initial parameters, as JSON." },
   },
-  run({ values, positionals }) {
+  examples: ['eligo rules examples/lif.eligo --model lif', 'eligo rules examples/alif.eligo --model alif --hardware loihi2 --program'],
+  async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo rules: give a FILE (see 'eligo rules --help')");
     const steps = intOption(values.steps, 'steps', 50, 1, 1_000_000);
     const samplesN = intOption(values.samples, 'samples', 2, 1, 100);
     const seed = intOption(values.seed, 'seed', 1, 0, 2 ** 31);
-    const profile = loadProfile(str(values.hardware));
-    const maxMemoryBytes = parseBytesOption(str(values['max-memory']), DEFAULT_MAX_MEMORY);
-    const c = compile(readSource(file));
+    const profile = hardwareOption(str(values.hardware));
+    const maxMemoryBytes = sizeOption(str(values['max-memory']), 'max-memory', DEFAULT_MAX_MEMORY);
+    const c = await compileWithData(file);
     const model = modelOf(c, file, str(values.model));
     const all = analyseRules(c, { steps, ...(profile ? { hardwareProfile: profile } : {}), maxMemoryBytes }).filter((r) => r.model === model);
     const rulesOfModel = c.items.filter((i) => i.kind === 'rule' && i.scope?.kind === 'rule' && i.scope.item.model.name === model);
@@ -111,11 +95,30 @@ export const rulesCommand: Command = {
     }
     if (rulesOfModel.length === 0) throw new CliError(`${file}: no rule for model '${model}' (write 'rule NAME for ${model} { … }', or run eligo find-rule)`, 1);
     const ctx = all.find((r) => r.ctx)?.ctx ?? modelContext(c, model);
-    const samples = alignmentSamples(ctx, { steps, samples: samplesN, seed });
     const usable = all.filter((r) => r.rule && r.cost && !r.diagnostics.some((d) => d.severity === 'error'));
+    // Say what the alignment will cost before doing it (large models took minutes in silence), and refuse what would not fit.
+    const tape = tapeBytes(ctx.structure, steps) * samplesN;
+    const work = usable.reduce((a, r) => a + (r.cost?.multiplicationsPerStep ?? 0), 0) * steps * samplesN;
+    const mem = availableBytes('cpu');
+    const t0 = performance.now();
+    const say = (m: string): void => { process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${m}\n`); };
+    say(`${model}: ${usable.length} rule${usable.length === 1 ? '' : 's'} to align with BPTT on ${samplesN} × ${steps} steps: the exact blocks of every step take about ${fmtBytes(tape)}, the rules about ${work.toExponential(1)} multiplications (Float64 reference, roughly ${Math.max(1, Math.round(work / 2e7))} s)`);
+    if (tape > 0.8 * mem.bytes) {
+      throw new CliError(`${file}: aligning the rules of '${model}' would record ${fmtBytes(tape)} of exact blocks (${samplesN} samples × ${steps} steps), more than 80 % of ${fmtBytes(mem.bytes)} (${mem.why}); use fewer --steps or --samples`, 1);
+    }
+    const samples = alignmentSamples(ctx, { steps, samples: samplesN, seed });
+    say('recorded the sample sequences; exact gradients…');
     const exact = usable.length ? exactGradients(ctx, samples) : [];
+    const gradientsPath = str(values.gradients);
+    if (gradientsPath !== undefined) {
+      // The first sample (seed S): its inputs, initial parameters and every usable rule's update.
+      const sample = sampleInput(ctx, steps, seed);
+      writeJsonAtomic(gradientsPath, gradientsJson(file, ctx, sample, seed, usable.map((r) => ({ name: r.name, rule: r.rule! }))));
+      process.stderr.write(`wrote ${gradientsPath}: the update of ${usable.length} rule${usable.length === 1 ? '' : 's'} per parameter on sample seed ${seed}, ${steps} steps, with its inputs and initial parameters\n`);
+    }
     const rows = all.map((r) => {
       const ok = usable.includes(r);
+      if (ok) say(`rule ${r.name}: alignment…`);
       const alignment = ok ? ruleAlignment(ctx, r.rule!, samples, exact) : null;
       const scaling = ok ? symbolicScaling(c.text, model, r.spec) : null;
       return { r, alignment, scaling };
@@ -181,72 +184,145 @@ function freshName(c: Compiled, taken: Set<string>, base: string): string {
   return name;
 }
 
+const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(1)} %`);
+
+/** The accuracy lines of a found rule's text, computed in this run. */
+function accuracyComment(f: Discovered): string[] {
+  const lines: string[] = [];
+  if (f.accuracy) lines.push(`accuracy on ${f.accuracy.task}: test ${pct(f.accuracy.test)}, train ${pct(f.accuracy.train)} after ${f.accuracy.updates} updates`);
+  if (f.alignmentOnTask) lines.push(`alignment with BPTT on the task along a BPTT run: initial ${f.alignmentOnTask.initial.toFixed(3)}, trained ${f.alignmentOnTask.trained.toFixed(3)}, mean ${f.alignmentOnTask.mean.toFixed(3)}`);
+  return lines;
+}
+
 export const findRuleCommand: Command = {
   name: 'find-rule',
   summary: [
     'Find learning rules for a model: search the approximations of its blocks through time (keep, diagonal, drop)',
-    'and the schedule (online or reverse) for the Pareto front of cost (multiplications per step, memory) against',
-    'alignment with exact BPTT, within --budget. Known rules on the front are named (BPTT, RTRL, e-prop, SnAp-1,',
-    'no recurrent credit). --hardware keeps only rules that fit the chip; --write appends the front as rule items.',
-    'Ctrl-C stops and prints the front so far.',
+    'and the schedule (online or reverse). With --task (the syntax of eligo train) alignment with BPTT is measured on the',
+    'task\'s sequences at 0 %, 50 % and 100 % of a short BPTT run, and the promising rules are trained on the task',
+    '(successive halving: briefly, then the best third three times longer): the front is cost (multiplications per step,',
+    'memory, hardware fit) against test accuracy. Without --task the front is cost against alignment on random sequences.',
+    'Every rule says which parameters it updates and how; rules that update only the readout, or nothing, are labelled.',
+    '--method anneal|mcts|auto searches spaces too large to enumerate; --hardware keeps only rules that fit the chip;',
+    '--write appends the front as rule items. Ctrl-C stops and prints the front so far.',
   ].join('\n'),
-  usage: 'eligo find-rule FILE --model NAME [--budget 60s] [--hardware loihi2|spinnaker2|brainscales2|FILE] [--steps T] [--samples K] [--seed S] [--write] [--json]',
+  usage: 'eligo find-rule FILE --model NAME [--task TASK] [--budget 60s] [--hardware loihi2|spinnaker2|brainscales2|FILE] [--method anneal|mcts|auto] [--steps T] [--samples K] [--seed S] [--batch B] [--min-updates N] [--reference-updates N] [--max-trained K] [--rungs R] [--write] [--json]',
   options: {
-    model: { type: 'string' }, budget: { type: 'string' }, hardware: { type: 'string' }, steps: { type: 'string' }, samples: { type: 'string' },
-    seed: { type: 'string' }, write: { type: 'boolean' }, json: { type: 'boolean' }, 'max-memory': { type: 'string' }, quiet: { type: 'boolean' },
+    model: { type: 'string', value: 'NAME', defaultText: "the file's only model", example: 'lif', description: 'The model to find rules for.' },
+    budget: { type: 'string', value: 'DURATION', default: '60s', example: '1.5h', description: 'Time for the search; it stops there and prints the front found so far.' },
+    hardware: HARDWARE_OPTION,
+    steps: { type: 'string', value: 'T', default: '100', example: '200', description: 'Sequence length for memory and alignment.' },
+    samples: { type: 'string', value: 'K', default: '2', example: '4', description: 'Random sequences the alignment with BPTT is averaged over.' },
+    seed: { type: 'string', value: 'S', default: '1', example: '7', description: 'Seed of the search and of the alignment sequences.' },
+    write: { type: 'boolean', description: 'Append the front to FILE as rule items (refused if FILE changed during the search).' },
+    json: { type: 'boolean', description: 'Print {"model", "front": [...]} as JSON.' },
+    'max-memory': { type: 'string', value: 'SIZE', default: '512MiB', example: '2GiB', description: 'Rules needing more memory than this are not evaluated.' },
+    quiet: { type: 'boolean', description: 'No progress lines on stderr.' },
+    task: { type: 'string', value: 'TASK', defaultText: 'none: cost against alignment on random sequences', example: 'evidence:T=100', description: 'Measure alignment on this task along a BPTT run and train the promising rules on it (the syntax of eligo train).' },
+    method: { type: 'string', value: 'NAME', default: 'auto', example: 'mcts', description: `How to search spaces too large to enumerate: ${METHODS.join(', ')} (auto: annealing, the better one at equal time in the discovery benchmark).` },
+    batch: { type: 'string', value: 'B', default: '16', example: '32', description: 'Sequences per update when rules are trained.' },
+    'min-updates': { type: 'string', value: 'N', default: '10', example: '20', description: 'Updates of the first (briefest) training round.' },
+    'reference-updates': { type: 'string', value: 'N', default: '100', example: '300', description: 'Updates of the BPTT reference run whose checkpoints alignment is measured at.' },
+    'max-trained': { type: 'string', value: 'K', default: '9', example: '20', description: 'Most candidates trained in the first round.' },
+    rungs: { type: 'string', value: 'R', default: '3', example: '4', description: 'Rounds of successive halving (each trains the best third three times longer).' },
   },
+  examples: ['eligo find-rule examples/lif.eligo --model lif --budget 30s', 'eligo find-rule examples/alif.eligo --model alif --hardware loihi2 --write'],
   async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo find-rule: give a FILE (see 'eligo find-rule --help')");
-    const budgetMs = parseDuration(str(values.budget), 60_000);
+    const budgetMs = durationOption(str(values.budget), 'budget', 60_000);
     const steps = intOption(values.steps, 'steps', 100, 1, 1_000_000);
     const samples = intOption(values.samples, 'samples', 2, 1, 100);
     const seed = intOption(values.seed, 'seed', 1, 0, 2 ** 31);
-    const maxBytes = parseBytesOption(str(values['max-memory']), 512 * 1024 ** 2);
-    const profile = loadProfile(str(values.hardware));
-    const text = readSource(file);
-    const c = compile(text);
+    const batch = intOption(values.batch, 'batch', 16, 1, 4096);
+    const minUpdates = intOption(values['min-updates'], 'min-updates', 10, 1, 1_000_000);
+    const referenceUpdates = intOption(values['reference-updates'], 'reference-updates', 100, 1, 1_000_000);
+    const maxTrained = intOption(values['max-trained'], 'max-trained', 9, 1, 10_000);
+    const rungs = values.rungs === undefined ? undefined : intOption(values.rungs, 'rungs', 3, 1, 100);
+    const methodName: MethodName = choiceOption(values.method, 'method', METHODS) ?? 'auto';
+    const task = str(values.task);
+    const maxBytes = sizeOption(str(values['max-memory']), 'max-memory', 512 * 1024 ** 2);
+    const profile = hardwareOption(str(values.hardware));
+    const source = readSourceFile(file);
+    const text = source.text;
+    const c = await compileWithData(file, text);
     const model = modelOf(c, file, str(values.model));
     const ctx = modelContext(c, model);
+    const at = ((): string => {
+      const item = c.items.find((i) => i.name === model)!;
+      const p = c.lines.positionAt(item.nameRange.start);
+      return `${file}:${p.line + 1}:${p.character + 1}`;
+    })();
     const ac = new AbortController();
     const onInt = (): void => ac.abort();
     process.once('SIGINT', onInt);
     const t0 = Date.now();
+    const search = searchFor(methodName, profile !== undefined);
     let result;
     try {
-      result = await findLearningRule(ctx, {
-        budgetMs, steps, samples, seed, maxBytes, signal: ac.signal, ...(profile ? { hardware: profile } : {}),
+      result = await discoverRules(ctx, {
+        budgetMs, steps, samples, seed, maxBytes, signal: ac.signal, batch, minUpdates, referenceUpdates, maxTrained, search, ...(rungs ? { rungs } : {}),
+        ...(profile ? { hardware: profile } : {}), ...(task !== undefined ? { task } : {}),
         onProgress: (p) => {
           if (!values.quiet && !values.json) process.stderr.write(`  [${(p.elapsedMs / 1000).toFixed(1)} s] ${p.message}\n`);
         },
       });
+    } catch (e) {
+      if (e instanceof DiscoverError) throw new CliError(`${at}: error: ${e.message}`, 1);
+      throw e;
     } finally {
       process.removeListener('SIGINT', onInt);
     }
     const taken = new Set<string>();
+    let writeError: CliError | undefined;
     const names = new Map(result.front.map((f) => [f, values.write ? freshName(c, taken, f.ruleName) : f.ruleName]));
-    const textOf = (f: Candidate): string => f.text.replace(`rule ${f.ruleName} for`, `rule ${names.get(f)!} for`);
+    const textOf = (f: Discovered): string => {
+      const t = f.text.replace(`rule ${f.ruleName} for`, `rule ${names.get(f)!} for`);
+      const extra = accuracyComment(f).map((l) => `# ${l}`);
+      if (!extra.length) return t;
+      const k = t.indexOf('\nrule ');
+      return k < 0 ? t : `${t.slice(0, k)}\n${extra.join('\n')}${t.slice(k)}`;
+    };
     if (values.write && result.front.length) {
+      // The whole new text through a temporary file and a rename, and only if FILE is still what was read.
       const block = result.front.map(textOf).join('\n\n');
-      appendFileSync(file, `${text.endsWith('\n') ? '' : '\n'}\n${block}\n`);
+      try {
+        writeTextFileAtomic(file, `${text}${text.endsWith('\n') ? '' : '\n'}\n${block}\n`, { unchangedSince: source.fingerprint, bom: source.bom });
+      } catch (e) {
+        if (!(e instanceof EligoError)) throw e;
+        // Refused or failed: the front is still printed below, then the refusal.
+        writeError = new CliError(`eligo find-rule: ${e.message}; the rules found are printed above, add them by hand or run again`, e.code === 'file.changed' ? 1 : 2);
+      }
     }
     if (values.json) {
       process.stdout.write(`${JSON.stringify({
-        model,
+        model, method: result.method, evaluations: result.evaluated.length, trained: result.trained, task: result.task,
+        frontBasis: result.frontBasis, ...(result.frontWhy ? { frontWhy: result.frontWhy } : {}), notes: result.notes,
+        reference: result.reference ? { updates: result.reference.done, planned: result.reference.planned, testAccuracy: result.reference.testAccuracy, snapshots: result.reference.snapshots } : null,
         front: result.front.map((f) => ({
           name: f.known, rule: textOf(f), online: f.cost.online, multiplicationsPerStep: f.cost.multiplicationsPerStep, memoryBytes: f.cost.memoryBytes,
           alignment: alignmentJson(f.alignment), hardware: hardwareJson(f),
+          accuracy: f.accuracy, ...(f.accuracy ? {} : { why: f.accuracyWhy ?? 'not trained' }),
+          updatedParams: f.credit.updatedParams, credit: { kind: f.credit.kind, summary: f.credit.summary, paths: f.credit.paths, warnings: f.credit.warnings },
+          alignmentOnTask: f.alignmentOnTask,
         })),
       })}\n`);
+      if (writeError) throw writeError;
       return 0;
     }
-    const how = result.method === 'enumeration' ? 'enumerated' : 'annealing over';
-    process.stdout.write(`${model}: ${how} ${result.spaceSize} rules (${result.evaluated.length} evaluated${result.stopped ? `, stopped by ${result.stopped}` : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s; memory for T = ${steps}; alignment with BPTT on ${samples} × ${steps} steps${profile ? `; hardware ${profile.name}` : ''}\n`);
-    process.stdout.write(`Pareto front (${result.front.length}):\n`);
+    const how = result.method === 'enumeration' ? 'enumerated' : `${result.method} over`;
+    process.stdout.write(`${model}: ${how} ${result.spaceSize} rules (${result.evaluated.length} evaluated, ${result.trained} trained${result.task ? ` on ${result.task}` : ''}${result.stopped ? `, stopped by ${result.stopped}` : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s${profile ? `; hardware ${profile.name}` : ''}\n`);
+    if (result.reference) process.stdout.write(`BPTT reference run: ${result.reference.done} updates (batch ${batch}), test accuracy ${pct(result.reference.testAccuracy)}; alignment at ${result.reference.snapshots.map((s) => `${s.label} (${s.updates})`).join(', ')}\n`);
+    for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
+    process.stdout.write(`Pareto front (${result.front.length}), ${result.frontBasis === 'accuracy' ? 'cost against test accuracy' : `cost against alignment${result.frontWhy ? ` — ${result.frontWhy}` : ''}`}:\n`);
+    const tasked = result.task !== null;
     process.stdout.write(`${table(
-      ['name', 'rule', 'schedule', 'mults/step', 'memory', 'cosine', 'rel. error', ...(profile ? ['fits'] : [])],
+      ['name', 'rule', 'schedule', 'updates', 'mults/step', 'memory', ...(tasked ? ['test acc', 'train acc', 'trained for'] : []), tasked ? 'alignment (0, end, mean)' : 'cosine', ...(profile ? ['fits'] : [])],
       result.front.map((f) => [
-        f.known ?? '—', names.get(f)!, f.spec.schedule.kind, f.cost.multiplicationsPerStep, fmtBytes(f.cost.memoryBytes), f.alignment.cosine, f.alignment.relativeError,
+        f.known ?? (f.credit.kind === 'readout-only' ? 'readout only' : f.credit.kind === 'none' ? 'updates nothing' : '—'), names.get(f)!, f.spec.schedule.kind,
+        f.credit.summary, f.cost.multiplicationsPerStep, fmtBytes(f.cost.memoryBytes),
+        ...(tasked ? [pct(f.accuracy?.test), pct(f.accuracy?.train), f.accuracy ? `${f.accuracy.updates} updates` : (f.accuracyWhy ?? '—')] : []),
+        f.alignmentOnTask ? `${f.alignmentOnTask.initial.toFixed(2)}, ${f.alignmentOnTask.trained.toFixed(2)}, ${f.alignmentOnTask.mean.toFixed(2)}` : f.alignment.cosine,
         ...(profile ? [f.hardware?.fits ? 'yes' : 'no'] : []),
       ]),
     )}\n`);
@@ -256,6 +332,7 @@ export const findRuleCommand: Command = {
       const unfit = result.evaluated.filter((e) => e.hardware && !e.hardware.fits);
       if (unfit.length) process.stdout.write(`${unfit.length} evaluated rule${unfit.length === 1 ? '' : 's'} do not fit ${profile.name}, e.g. ${unfit[0]!.known ?? unfit[0]!.ruleName}: ${unfit[0]!.hardware!.reasons[0]}\n`);
     }
+    if (writeError) throw writeError;
     if (values.write) process.stdout.write(`\nappended ${result.front.length} rule${result.front.length === 1 ? '' : 's'} to ${file}\n`);
     return 0;
   },

@@ -2,7 +2,6 @@
 // beats forward, reverse and Markowitz, and print them side by side; write the
 // order back into the file as a rule, or to JSON.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { compile, findItem, graphOf, ItemError } from '../compile.js';
 import { evalComment, inputsFromJson, InputError } from '../graph/inputs.js';
 import type { Graph, Tensor } from '../graph/types.js';
@@ -10,7 +9,10 @@ import { formatBytes, parseBudget, parseBytes, parseObjective, SearchOptionError
 import { METHODS, type Method } from '../search/plan.js';
 import { ruleObjective, ruleOrder, rulesFor, writeRule } from '../search/rule.js';
 import { search, DEFAULT_BUDGET_MS, type OrderReport, type SearchResult } from '../search/search.js';
-import { CliError, formatNumber, intOption, readSource, str, table, type Command } from './common.js';
+import { EligoError } from '../util/errors.js';
+import { writeTextFileAtomic } from '../util/files.js';
+import { choiceOption, CliError, formatNumber, intOption, jsonOrFile, readSourceFile, str, table, type Command } from './common.js';
+import { agentOption } from './options.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -24,31 +26,43 @@ export const searchCommand: Command = {
     '--train fine-tunes the network by self-play on this graph during MCTS. --evaluations N makes a run reproducible.',
     'A rule for the item with objective/limit lines sets the defaults. Ctrl-C stops and prints the best so far.',
   ].join('\n'),
-  usage: 'eligo search FILE [--item NAME] [--objective mults|memory|time] [--limit-memory 128KiB] [--budget 60s] [--method mcts|anneal|beam|exact|heuristics|all] [--seed N] [--json] [--write-rule NAME] [--out order.json]',
+  usage: 'eligo search FILE [--item NAME] [--objective mults|memory|time] [--limit-memory 128KiB] [--budget DURATION] [--method mcts|anneal|beam|exact|heuristics|all] [--seed N] [--json] [--write-rule NAME] [--out order.json]',
   options: {
-    item: { type: 'string' },
-    objective: { type: 'string' },
-    'limit-memory': { type: 'string' },
-    budget: { type: 'string' },
-    method: { type: 'string' },
-    seed: { type: 'string' },
-    json: { type: 'boolean' },
-    'write-rule': { type: 'string' },
-    out: { type: 'string' },
-    inputs: { type: 'string' },
-    threads: { type: 'string' },
-    evaluations: { type: 'string' },
-    agent: { type: 'string' },
-    train: { type: 'boolean' },
-    quiet: { type: 'boolean', short: 'q' },
+    item: { type: 'string', value: 'NAME', defaultText: "the file's only function, model or grad", example: 'roeflux_1d', description: 'The item whose Jacobian is eliminated.' },
+    objective: {
+      type: 'string', value: 'OBJECTIVE', defaultText: "the item's rule's objective, else mults", example: 'mults+0.001*memory',
+      description: 'What to minimise: mults, memory, time (measured), or a weighted sum of mults and memory.',
+    },
+    'limit-memory': { type: 'string', value: 'SIZE', defaultText: "the item's rule's limit, else none", example: '128KiB', description: 'Orders whose peak memory exceeds this are infeasible.' },
+    budget: { type: 'string', value: 'DURATION', default: `${DEFAULT_BUDGET_MS / 1000}s`, example: '1.5h', description: 'Time for the search; it stops there and keeps the best found.' },
+    method: { type: 'string', value: 'METHOD', default: 'all', example: 'mcts', description: `Search method: ${METHODS.join(', ')}.` },
+    seed: { type: 'string', value: 'N', default: '1', example: '7', description: 'Seed of the randomised methods.' },
+    json: { type: 'boolean', description: 'Print {"item", "objective", "best", "baselines"} as JSON.' },
+    'write-rule': {
+      type: 'string', value: 'NAME', defaultText: 'nothing written', example: 'fast',
+      description: 'Write the best order into FILE as rule NAME (through a temporary file; refused if FILE changed during the search).',
+    },
+    out: { type: 'string', value: 'FILE.json', defaultText: 'nothing written', example: 'order.json', description: "Write the best order as JSON (what 'eligo analyze --order' reads)." },
+    inputs: { type: 'string', value: 'JSON|FILE', defaultText: "the file's '# @eval' comment", example: `'{"x": 0.3}'`, description: 'The point at which orders are timed for --objective time.' },
+    threads: { type: 'string', value: 'N', defaultText: 'the number of cores, at most 2', example: '1', description: 'Search threads; 0 searches in this thread.' },
+    evaluations: { type: 'string', value: 'N', defaultText: 'no limit', example: '5000', description: 'Stop after N complete orders, so a run is reproducible.' },
+    agent: { type: 'string', value: 'FILE', defaultText: 'models/agent/agent.json', example: 'my-agent.json', description: 'The policy/value network MCTS uses (refused if it does not load).' },
+    train: { type: 'boolean', description: 'Fine-tune the network by self-play on this graph during MCTS.' },
+    quiet: { type: 'boolean', short: 'q', description: 'No progress line on stderr.' },
   },
+  examples: [
+    'eligo search examples/roeflux_1d.eligo --budget 10s',
+    'eligo search examples/lif.eligo --item lif --objective memory --limit-memory 256KiB --out order.json',
+    'eligo search model.eligo --item f --budget 1.5h --write-rule fast',
+  ],
   async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo search: give a FILE (see 'eligo search --help')");
     if (positionals.length > 1) throw new CliError(`eligo search: one FILE at a time (got ${positionals.length}: ${positionals.join(' ')})`);
     // Options first: bad flags fail fast, before any work.
     const o = parseOptions(values);
-    const c = compile(readSource(file));
+    const source = readSourceFile(file);
+    const c = compile(source.text);
     let graph: Graph;
     let itemName: string;
     try {
@@ -107,12 +121,14 @@ export const searchCommand: Command = {
     }
     if (o.out) {
       const b = result.best;
-      writeFileSync(o.out, `${JSON.stringify({ item: result.item, objective: result.objectiveText, ...entry(b) }, null, 2)}\n`);
+      write(o.out, `${JSON.stringify({ item: result.item, objective: result.objectiveText, ...entry(b) }, null, 2)}\n`);
       if (!values.json) process.stdout.write(`order written to ${o.out}\n`);
     }
     if (o.writeRule) {
       const next = writeRule(c, o.writeRule, itemName, result.best.names);
-      writeFileSync(file, next);
+      // Through a temporary file and a rename, and only if FILE still holds what the search read:
+      // a failed write leaves it whole, and edits made during the search are kept.
+      write(file, next, { unchangedSince: source.fingerprint, bom: source.bom }, 'the order is printed above; write it with --out instead, or run again');
       // Read it back: the written names must give the same order.
       const again = compile(next);
       const back = ruleOrder(again, o.writeRule, graphOf(again, findItem(again, itemName, ['function', 'model', 'grad'])));
@@ -129,6 +145,16 @@ export const searchCommand: Command = {
   },
 };
 
+/** Writes a file of the search's results; a failure or a refusal is one line, exit 1 (file changed) or 2. */
+function write(path: string, text: string, o: Parameters<typeof writeTextFileAtomic>[2] = {}, then = 'nothing was written'): void {
+  try {
+    writeTextFileAtomic(path, text, o);
+  } catch (e) {
+    if (e instanceof EligoError) throw new CliError(`eligo search: ${e.message}; ${then}`, e.code === 'file.changed' ? 1 : 2);
+    throw e;
+  }
+}
+
 interface ParsedOptions {
   objective?: ObjectiveSpec;
   limitBytes?: number;
@@ -144,12 +170,10 @@ interface ParsedOptions {
 
 function parseOptions(values: Record<string, unknown>): ParsedOptions {
   try {
-    const method = (str(values.method) ?? 'all') as Method;
-    if (!METHODS.includes(method)) throw new CliError(`eligo search: unknown method '${method}' (${METHODS.join(', ')})`);
+    const method: Method = choiceOption(values.method, 'method', METHODS) ?? 'all';
     const writeRule = str(values['write-rule']);
     if (writeRule !== undefined && !IDENT.test(writeRule)) throw new CliError(`eligo search: --write-rule needs a rule name (letters, digits, _), got '${writeRule}'`);
-    const agent = str(values.agent);
-    if (agent !== undefined && !existsSync(agent)) throw new CliError(`eligo search: no network file '${agent}'`);
+    const agent = agentOption(str(values.agent), 'search');
     const o: ParsedOptions = {
       budgetMs: values.budget !== undefined ? parseBudget(str(values.budget)!) : DEFAULT_BUDGET_MS,
       method,
@@ -173,10 +197,7 @@ function parseOptions(values: Record<string, unknown>): ParsedOptions {
 /** The point for timing numeric eliminations: --inputs, else the file's # @eval comment, else none (seeded values). */
 function pointOf(text: string, graph: Graph, inputs: string | undefined, offset: number): Map<number, Tensor> | undefined {
   let json = inputs;
-  if (json !== undefined && !json.trim().startsWith('{')) {
-    if (!existsSync(json)) throw new CliError(`eligo search: --inputs is neither a JSON object nor a file: '${json}'`);
-    json = readFileSync(json, 'utf8');
-  }
+  if (json !== undefined) json = jsonOrFile(json, 'eligo search: --inputs');
   json ??= evalComment(text, offset);
   if (json === undefined) return undefined;
   try {

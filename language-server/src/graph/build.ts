@@ -8,14 +8,16 @@
 
 import type { Binary, Call, Expr, Index, Range, TimeRef, OdeEq, UpdateEq } from '../lang/ast.js';
 import type { Checked, FunctionScope, ModelScope } from '../lang/symbols.js';
-import { SURROGATES } from '../lang/builtins.js';
+import { DEFAULT_SURROGATE_NAME, makeSurrogate, SURROGATE_KINDS } from '../lang/surrogates.js';
+import { LOSS_WEIGHT, lossWeights } from '../lang/lossWindow.js';
 import type { Attrs, Graph, Op, Shape, Surrogate, Vertex, VertexRole } from './types.js';
 import { evaluate } from './evaluate.js';
 import { sizeOf } from './types.js';
+import { EligoError } from '../util/errors.js';
 
-export class BuildError extends Error {
+export class BuildError extends EligoError {
   constructor(message: string, readonly range: Range) {
-    super(message);
+    super('graph.build', message);
   }
 }
 
@@ -153,8 +155,13 @@ function formatConst(v: number): string {
 /** Per-item lowering context: what each name means right now. */
 interface LowerEnv {
   readonly names: Map<string, number>;
-  readonly surrogate?: Surrogate;
+  /** The model's surrogates by name (`spike` and any `surrogate NAME = …`). */
+  readonly surrogates?: ReadonlyMap<string, Surrogate>;
   readonly checked: Checked;
+  /** A model step: the readouts over time, and where their next values are recorded. */
+  readonly readouts?: ReadonlyMap<Call, string>;
+  readonly hiddenNext?: Map<string, number>;
+  readonly stepCount?: string;
 }
 
 function unsupported(e: { range: Range }, what: string): never {
@@ -193,8 +200,11 @@ export function lower(g: GraphAssembler, e: Expr, env: LowerEnv): number {
 }
 
 function lowerTime(e: TimeRef, env: LowerEnv): number {
-  const id = env.names.get(`${e.name.name}@${e.offset}`) ?? (e.offset === 0 ? env.names.get(e.name.name) : undefined);
-  if (id === undefined) return unsupported(e, `'${e.name.name}[t${e.offset ? '+1' : ''}]' has no value here`);
+  // z[t-k] / x[t+1-k] read the delay registers, keyed by the step they hold (z@-k, x@(1-k)).
+  const k = e.delay ? env.checked.constants.get(e.delay) ?? NaN : 0;
+  const at = e.offset - k;
+  const id = env.names.get(`${e.name.name}@${at}`) ?? (at === 0 ? env.names.get(e.name.name) : undefined);
+  if (id === undefined) return unsupported(e, `'${e.name.name}[t${at > 0 ? `+${at}` : at < 0 ? at : ''}]' has no value here`);
   return id;
 }
 
@@ -314,6 +324,8 @@ function lowerCall(g: GraphAssembler, e: Call, env: LowerEnv): number {
   const args = e.args.map((a) => lower(g, a, env));
   const x = args[0]!;
   const xs = g.shapeOf(x);
+  const surrogate = env.surrogates?.get(name);
+  if (surrogate) return g.op('spike', [x], xs, r, { surrogate });
   if (ELEMENTWISE_UNARY.has(name)) return g.op(name as Op, [x], xs, r);
   switch (name) {
     case 'atan2': return elementwise(g, 'atan2', args[0]!, args[1]!, r);
@@ -356,11 +368,15 @@ function lowerCall(g: GraphAssembler, e: Call, env: LowerEnv): number {
       return g.op('concat', parts, shape, r, { axis: 0 });
     }
     case 'spike': {
-      const surrogate = env.surrogate ?? { kind: 'fast_sigmoid', slope: SURROGATES.get('fast_sigmoid')!.default };
-      return g.op('spike', [x], xs, r, { surrogate });
+      // Only reached without a declared `spike` surrogate (the checker reports that): the default kind.
+      const d = SURROGATE_KINDS.get('fast_sigmoid')!;
+      return g.op('spike', [x], xs, r, { surrogate: makeSurrogate('fast_sigmoid', d.default, 1, DEFAULT_SURROGATE_NAME) });
     }
     case 'stop':
       return g.op('stop', [x], xs, r);
+    case 'max_over_time':
+    case 'mean_over_time':
+      return lowerReadout(g, e, x, env);
     case 'mse': {
       const d = elementwise(g, 'sub', args[0]!, args[1]!, r);
       const ds = g.shapeOf(d);
@@ -379,6 +395,32 @@ function lowerCall(g: GraphAssembler, e: Call, env: LowerEnv): number {
     default:
       return unsupported(e.callee, `'${name}' cannot appear here`);
   }
+}
+
+/**
+ * A readout over time is a state of its own (lang/check.ts hiddenStates):
+ * the running max m[t+1] = max(m, x), or the running mean
+ * m[t+1] = m + (x − m) / c[t+1] with the step counter c[t+1] = c + 1.
+ */
+function lowerReadout(g: GraphAssembler, e: Call, x: number, env: LowerEnv): number {
+  const name = env.readouts?.get(e);
+  const leaf = name !== undefined ? env.names.get(name) : undefined;
+  if (name === undefined || leaf === undefined || !env.hiddenNext) return unsupported(e, `'${e.callee.name}' is only meaningful in a model step`);
+  const r = e.range;
+  const xs = g.shapeOf(x);
+  let next: number;
+  if (e.callee.name === 'max_over_time') {
+    next = elementwise(g, 'max', leaf, x, r);
+  } else {
+    const count = env.stepCount !== undefined ? env.hiddenNext.get(env.stepCount) : undefined;
+    if (count === undefined) return unsupported(e, 'the step counter of a running mean is missing');
+    const delta = elementwise(g, 'sub', x, leaf, r);
+    next = elementwise(g, 'add', leaf, elementwise(g, 'div', delta, count, r), r);
+  }
+  if (g.shapeOf(next).length !== xs.length) next = g.op('broadcast', [next], xs, r, { shape: xs, axes: [] });
+  next = g.name(next, `${name}[t+1]`, 'state-next', r);
+  env.hiddenNext.set(name, next);
+  return next;
 }
 
 // ---------------------------------------------------------------- functions
@@ -425,7 +467,8 @@ export function buildFunction(checked: Checked, scope: FunctionScope): Graph {
 export interface ModelGraphInfo {
   readonly states: readonly { readonly name: string; readonly leaf: number; readonly next: number }[];
   readonly params: readonly { readonly name: string; readonly leaf: number }[];
-  readonly data: readonly { readonly name: string; readonly leaf: number; readonly role: 'input' | 'target' }[];
+  /** Data leaves: the model's inputs and targets, and `loss_weight` (w_t) when the loss has a window. */
+  readonly data: readonly { readonly name: string; readonly leaf: number; readonly role: 'input' | 'target' | 'weight' }[];
   readonly loss?: number;
 }
 
@@ -446,10 +489,14 @@ export interface UnrolledGraph extends Graph {
   readonly totalLoss?: number;
 }
 
-/** Lower one time step of `scope` into `g`, with states at t given by `stateIds`. */
-function lowerStep(g: GraphAssembler, checked: Checked, scope: ModelScope, stateIds: Map<string, number>, paramIds: Map<string, number>): ModelGraphInfo {
+/**
+ * Lower one time step of `scope` into `g`, with states at t given by
+ * `stateIds`. `lossWeight` is the step's w_t when known (an unrolled graph),
+ * or 'leaf' for a data leaf (the step graph of a model whose loss has a window).
+ */
+function lowerStep(g: GraphAssembler, checked: Checked, scope: ModelScope, stateIds: Map<string, number>, paramIds: Map<string, number>, lossWeight: number | 'leaf' = 1): ModelGraphInfo {
   const names = new Map<string, number>();
-  const data: { name: string; leaf: number; role: 'input' | 'target' }[] = [];
+  const data: { name: string; leaf: number; role: 'input' | 'target' | 'weight' }[] = [];
   for (const [name, id] of paramIds) names.set(name, id);
   for (const [name, id] of stateIds) {
     names.set(name, id);
@@ -463,8 +510,26 @@ function lowerStep(g: GraphAssembler, checked: Checked, scope: ModelScope, state
       data.push({ name, leaf: id, role: sym.kind });
     }
   }
-  const env: LowerEnv = { names, checked, ...(scope.surrogate ? { surrogate: scope.surrogate } : {}) };
   const next = new Map<string, number>();
+  // Delay lines shift by one register per step: d1[t+1] = z[t] (or x[t+1]), dk[t+1] = d(k−1)[t].
+  let stepCount: string | undefined;
+  for (const h of scope.hidden) {
+    if (h.kind === 'delay') {
+      const at = h.sourceRole === 'state' ? -h.depth : 1 - h.depth;
+      names.set(`${h.source}@${at}`, stateIds.get(h.name)!);
+      const from = h.depth === 1 ? names.get(h.sourceRole === 'state' ? `${h.source}@0` : `${h.source}@1`)! : stateIds.get(delayName(scope, h.source, h.depth - 1))!;
+      g.group = `delay ${h.source}`;
+      next.set(h.name, g.name(from, `${h.name}[t+1]`, 'state-next', h.range));
+    } else if (h.kind === 'count') {
+      g.group = 'step count';
+      stepCount = h.name;
+      next.set(h.name, g.name(elementwise(g, 'add', stateIds.get(h.name)!, g.constant(1, h.range), h.range), `${h.name}[t+1]`, 'state-next', h.range));
+    } else {
+      names.set(h.name, stateIds.get(h.name)!);
+    }
+  }
+  g.group = undefined;
+  const env: LowerEnv = { names, checked, surrogates: scope.surrogates, readouts: scope.readouts, hiddenNext: next, ...(stepCount !== undefined ? { stepCount } : {}) };
   for (const eq of scope.order) {
     if (eq.kind === 'let') {
       g.group = eq.name.name;
@@ -484,13 +549,29 @@ function lowerStep(g: GraphAssembler, checked: Checked, scope: ModelScope, state
     names.set(`${name}@1`, id);
   }
   let loss: number | undefined;
-  if (scope.loss) {
+  if (scope.loss && lossWeight !== 0) {
     g.group = 'loss';
-    loss = g.name(lower(g, scope.loss, env), 'loss', 'loss', scope.loss.range);
+    let l = lower(g, scope.loss, env);
+    if (lossWeight === 'leaf') {
+      // w_t · loss_t: the weight is data (no Jacobian edge), given per step like an input.
+      const w = g.leaf('input', LOSS_WEIGHT, [], scope.lossWindow.kind === 'every' ? scope.loss.range : scope.lossWindow.range);
+      data.push({ name: LOSS_WEIGHT, leaf: w, role: 'weight' });
+      l = elementwise(g, 'mul', w, l, scope.loss.range);
+    } else if (lossWeight !== 1) {
+      l = elementwise(g, 'mul', g.constant(lossWeight, scope.loss.range), l, scope.loss.range);
+    }
+    loss = g.name(l, 'loss', 'loss', scope.loss.range);
   }
   g.group = undefined;
   const states = [...stateIds].map(([name, leaf]) => ({ name, leaf, next: next.get(name) ?? leaf }));
   return { states, params: [...paramIds].map(([name, leaf]) => ({ name, leaf })), data, ...(loss !== undefined ? { loss } : {}) };
+}
+
+/** The register of `source`'s delay line that holds it `depth` steps back. */
+function delayName(scope: ModelScope, source: string, depth: number): string {
+  const h = scope.hidden.find((x) => x.kind === 'delay' && x.source === source && x.depth === depth);
+  if (!h) throw new BuildError(`internal: no register ${depth} of the delay of '${source}'`, scope.item.name.range);
+  return h.name;
 }
 
 function modelLeaves(g: GraphAssembler, scope: ModelScope): { stateIds: Map<string, number>; paramIds: Map<string, number> } {
@@ -499,6 +580,12 @@ function modelLeaves(g: GraphAssembler, scope: ModelScope): { stateIds: Map<stri
   for (const [name, sym] of scope.symbols) {
     if (sym.kind === 'state') stateIds.set(name, g.leaf('state', name, sym.shape, sym.decl));
   }
+  // States Eligo adds (delay registers, readouts over time) follow the model's own.
+  for (const h of scope.hidden) {
+    g.group = h.kind === 'delay' ? `delay ${h.source}` : h.kind === 'count' ? 'step count' : h.name;
+    stateIds.set(h.name, g.leaf('state', h.name, h.shape, h.range));
+  }
+  g.group = undefined;
   for (const [name, sym] of scope.symbols) {
     if (sym.kind === 'param') paramIds.set(name, g.leaf('param', name, sym.shape, sym.decl));
   }
@@ -508,7 +595,7 @@ function modelLeaves(g: GraphAssembler, scope: ModelScope): { stateIds: Map<stri
 export function buildModelStep(checked: Checked, scope: ModelScope): ModelStepGraph {
   const g = new GraphAssembler();
   const { stateIds, paramIds } = modelLeaves(g, scope);
-  const raw = lowerStep(g, checked, scope, stateIds, paramIds);
+  const raw = lowerStep(g, checked, scope, stateIds, paramIds, scope.lossWindow.kind === 'every' ? 1 : 'leaf');
   const m = g.compact();
   const info = remapInfo(raw, m);
   const outputs = [...info.states.filter((s) => s.next !== s.leaf).map((s) => s.next), ...(info.loss !== undefined ? [info.loss] : [])];
@@ -526,12 +613,14 @@ export function unrollModel(checked: Checked, scope: ModelScope, steps: number):
   const perStep: ModelGraphInfo[] = [];
   let current = stateIds;
   let total: number | undefined;
+  const weights = lossWeights(scope.lossWindow, steps);
   for (let t = 0; t < steps; t++) {
     g.step = t;
-    const info = lowerStep(g, checked, scope, current, paramIds);
+    const info = lowerStep(g, checked, scope, current, paramIds, weights[t]!);
     perStep.push(info);
     current = new Map(info.states.map((s) => [s.name, s.next]));
-    if (info.loss !== undefined) {
+    // Steps outside the loss window add nothing to the total.
+    if (info.loss !== undefined && weights[t] !== 0) {
       g.group = 'loss';
       total = total === undefined ? info.loss : g.op('add', [total, info.loss], [], scope.loss!.range);
       g.group = undefined;

@@ -7,12 +7,12 @@
 // done once.
 
 import { sizeOf, type Graph, type Shape, type Tensor, type Vertex, type UnaryOp, type BinaryOp } from './types.js';
+import { EligoError } from '../util/errors.js';
 
 /** An evaluation that cannot proceed: a missing leaf, a malformed vertex. Names the vertex. */
-export class EvaluationError extends Error {
+export class EvaluationError extends EligoError {
   constructor(message: string, readonly vertex: number) {
-    super(message);
-    this.name = 'EvaluationError';
+    super('graph.evaluation', message);
   }
 }
 
@@ -193,7 +193,7 @@ export function transposePerm(v: Vertex, operandShape: Shape): number[] {
 }
 
 /** Gather map of a pure data movement: result element r reads operand element map[r]. */
-function gatherMap(v: Vertex, operandShape: Shape): Int32Array {
+export function gatherMap(v: Vertex, operandShape: Shape): Int32Array {
   const outShape = v.shape;
   const is = stridesOf(operandShape);
   const map = new Int32Array(sizeOf(outShape));

@@ -10,11 +10,16 @@
 import type { Range } from '../lang/ast.js';
 import { GraphAssembler } from './build.js';
 import type { Graph, Op, Shape, Surrogate, Vertex } from './types.js';
-import { sizeOf } from './types.js';
+import { surrogatePsi, type SurrogateOps } from '../lang/surrogates.js';
 
-export class GradError extends Error {
+/** The step H(x) inside a gradient graph (relu′, max′): a surrogate so sharp it is H's derivative almost everywhere (0). */
+const HEAVISIDE: Surrogate = { kind: 'exponential', slope: 1e9, scale: 1 };
+import { sizeOf } from './types.js';
+import { EligoError } from '../util/errors.js';
+
+export class GradError extends EligoError {
   constructor(message: string, readonly range: Range) {
-    super(message);
+    super('graph.grad', message);
   }
 }
 
@@ -103,19 +108,22 @@ class Builder {
   }
 }
 
+/** ψ(x) of lang/surrogates.ts as vertices of the gradient graph (the same formula the evaluator runs). */
 function surrogateDerivative(b: Builder, s: Surrogate, x: number, r: Range): number {
-  switch (s.kind) {
-    case 'fast_sigmoid': // 1 / (1 + k|x|)²
-      return b.un('powc', b.add(b.c(1, r), b.mul(b.c(s.slope, r), b.un('abs', x, r), r), r), r, { exponent: -2 });
-    case 'sigmoid': { // k σ(kx)(1 − σ(kx))
-      const sg = b.un('sigmoid', b.mul(b.c(s.slope, r), x, r), r);
-      return b.mul(b.c(s.slope, r), b.mul(sg, b.sub(b.c(1, r), sg, r), r), r);
-    }
-    case 'triangle': // max(0, 1 − |x|/w)
-      return b.un('relu', b.sub(b.c(1, r), b.div(b.un('abs', x, r), b.c(s.width, r), r), r), r);
-    case 'exponential':
-      return b.un('exp', b.neg(b.mul(b.c(s.slope, r), b.un('abs', x, r), r), r), r);
-  }
+  const ops: SurrogateOps<number> = {
+    abs: (a) => b.un('abs', a, r),
+    mulc: (a, k) => b.mul(b.c(k, r), a, r),
+    divc: (a, k) => b.div(a, b.c(k, r), r),
+    addc: (a, k) => b.add(a, b.c(k, r), r),
+    rsubc: (k, a) => b.sub(b.c(k, r), a, r),
+    mul: (p, q) => b.mul(p, q, r),
+    reciprocal: (a) => b.un('powc', a, r, { exponent: -1 }),
+    square: (a) => b.sq(a, r),
+    sigmoid: (a) => b.un('sigmoid', a, r),
+    exp: (a) => b.un('exp', a, r),
+    relu: (a) => b.un('relu', a, r),
+  };
+  return surrogatePsi(ops, s, x);
 }
 
 /** Vector-Jacobian products: the adjoint contribution to each operand of v. */
@@ -146,7 +154,7 @@ function vjp(b: Builder, v: Vertex, gbar: number, xs: number[], y: number, f: Gr
     case 'erf': return times(b.mul(b.c(2 / Math.sqrt(Math.PI), r), b.un('exp', b.neg(b.sq(x0, r), r), r), r));
     case 'sigmoid': return times(b.mul(y, b.sub(one, y, r), r));
     case 'softplus': return times(b.un('sigmoid', x0, r));
-    case 'relu': return times(b.un('spike', x0, r, { surrogate: { kind: 'exponential', slope: 1e9 } }));
+    case 'relu': return times(b.un('spike', x0, r, { surrogate: HEAVISIDE }));
     case 'powc': {
       const k = v.attrs.exponent!;
       return times(k === 2 ? b.mul(b.c(2, r), x0, r) : b.mul(b.c(k, r), b.un('powc', x0, r, { exponent: k - 1 }), r));
@@ -169,7 +177,7 @@ function vjp(b: Builder, v: Vertex, gbar: number, xs: number[], y: number, f: Gr
     case 'min': {
       // Indicator of the chosen operand (ties go to the second, as in jax.lax.max's rule).
       const d = v.op === 'max' ? b.sub(x0, x1, r) : b.sub(x1, x0, r);
-      const pick = b.un('spike', d, r, { surrogate: { kind: 'exponential', slope: 1e9 } });
+      const pick = b.un('spike', d, r, { surrogate: HEAVISIDE });
       return [b.mul(gbar, pick, r), b.mul(gbar, b.sub(one, pick, r), r)];
     }
     case 'matmul': return matmulVjp(b, gbar, x0, x1, r);

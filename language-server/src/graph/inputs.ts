@@ -3,8 +3,13 @@
 
 import type { Graph, Tensor } from './types.js';
 import { sizeOf } from './types.js';
+import { EligoError } from '../util/errors.js';
 
-export class InputError extends Error {}
+export class InputError extends EligoError {
+  constructor(message: string) {
+    super('graph.input', message);
+  }
+}
 
 /** The `# @eval {...}` comment nearest before `offset` (else the first in the file). */
 export function evalComment(text: string, offset: number): string | undefined {

@@ -9,13 +9,13 @@
 // Reading accepts those names and also `%ID` (the `eligo graph` notation).
 
 import type { Graph } from './types.js';
+import { EligoError } from '../util/errors.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export class OrderNameError extends Error {
+export class OrderNameError extends EligoError {
   constructor(message: string, readonly vertexName: string, readonly position: number) {
-    super(message);
-    this.name = 'OrderNameError';
+    super('graph.order-name', message);
   }
 }
 
@@ -84,7 +84,11 @@ export function orderFromNames(graph: Graph, names: readonly string[]): number[]
 
 // ---------------------------------------------------------------- labels for the CLI and the graph view
 
-export class UnknownVertexError extends Error {}
+export class UnknownVertexError extends EligoError {
+  constructor(message: string) {
+    super('graph.unknown-vertex', message);
+  }
+}
 
 export function vertexLabels(graph: Graph): string[] {
   return [...vertexNames(graph)];

@@ -2,11 +2,21 @@
 // initialisation, seeded data, and T steps of the step graph. This is the
 // reference semantics that the TensorFlow.js runtime (train/) must match.
 
-import type { ModelScope, Initialiser } from '../lang/symbols.js';
+import type { Range } from '../lang/ast.js';
+import type { ItemScope, ModelScope, Initialiser } from '../lang/symbols.js';
+import { LOSS_WEIGHT, lossWeights } from '../lang/lossWindow.js';
 import type { ModelStepGraph } from './build.js';
 import { evaluate } from './evaluate.js';
 import { Rng } from './random.js';
 import { sizeOf, type Shape, type Tensor } from './types.js';
+
+/** A param whose values come from data that was not loaded or does not fit: a user error with its location. */
+export class ParamDataError extends Error {
+  constructor(message: string, readonly range: Range) {
+    super(message);
+    this.name = 'ParamDataError';
+  }
+}
 
 export function initialise(init: Initialiser, shape: Shape, rng: Rng): Tensor {
   const n = sizeOf(shape);
@@ -28,8 +38,33 @@ export function initialise(init: Initialiser, shape: Shape, rng: Rng): Tensor {
     }
     case 'zeros':
       break;
+    case 'data':
+      // Loaded by interop/paramData.ts; a front door that did not load them must not run on made-up values.
+      if (!init.values) throw new ParamDataError(`the values of data("${init.file}", "${init.dataset}") are not loaded`, init.range);
+      if (init.values.length !== n) throw new ParamDataError(`data("${init.file}", "${init.dataset}") has ${init.values.length} values; the param has shape [${shape.join(', ')}] (${n})`, init.range);
+      data.set(init.values);
+      break;
   }
   return { shape, data };
+}
+
+/**
+ * Sets the values of `data(…)` params from `values` (by param name), e.g. values
+ * loaded by interop/paramData.ts in another thread. Returns the names set.
+ */
+export function attachParamValues(scopes: Iterable<ItemScope>, values: ReadonlyMap<string, Float64Array>): string[] {
+  const set: string[] = [];
+  for (const scope of scopes) {
+    if (scope.kind !== 'model') continue;
+    for (const [name, init] of scope.initialisers) {
+      const v = values.get(name);
+      if (init.kind === 'data' && v) {
+        init.values = v;
+        set.push(name);
+      }
+    }
+  }
+  return set;
 }
 
 export function initialParams(scope: ModelScope, seed: number): Map<string, Tensor> {
@@ -48,10 +83,26 @@ export function initialStates(scope: ModelScope): Map<string, Tensor> {
     if (sym.kind !== 'state') continue;
     out.set(name, { shape: sym.shape, data: new Float64Array(sizeOf(sym.shape)).fill(scope.initialStates.get(name) ?? 0) });
   }
+  // Delay registers start at their source's initial value (the state was at rest before t = 0), readouts as declared.
+  for (const h of scope.hidden) out.set(h.name, { shape: h.shape, data: new Float64Array(sizeOf(h.shape)).fill(h.initial) });
   return out;
 }
 
-/** Random data: inputs ~ Bernoulli(0.2) spikes (scaled to 1), targets ~ N(0, 1); one tensor per step. */
+/**
+ * The per-step loss weights w_t of a model whose loss has a window, as the
+ * data of its `loss_weight` leaf; nothing for a loss that counts every step.
+ * Throws LossWindowError when the window does not fit in `steps`.
+ */
+export function lossWeightData(scope: ModelScope, steps: number): Map<string, Tensor[]> {
+  if (scope.lossWindow.kind === 'every' || !scope.loss) return new Map();
+  const w = lossWeights(scope.lossWindow, steps);
+  return new Map([[LOSS_WEIGHT, Array.from(w, (v) => ({ shape: [], data: Float64Array.of(v) }))]]);
+}
+
+/**
+ * Random data: inputs ~ Bernoulli(0.2) spikes (scaled to 1), targets ~ N(0, 1); one tensor per step;
+ * with the loss weights of a windowed loss.
+ */
 export function randomData(scope: ModelScope, steps: number, seed: number): Map<string, Tensor[]> {
   const rng = new Rng(seed ^ 0x5bd1e995);
   const out = new Map<string, Tensor[]>();
@@ -65,6 +116,7 @@ export function randomData(scope: ModelScope, steps: number, seed: number): Map<
     }
     out.set(name, seq);
   }
+  for (const [k, v] of lossWeightData(scope, steps)) out.set(k, v);
   return out;
 }
 

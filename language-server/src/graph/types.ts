@@ -10,8 +10,14 @@
 // stored row-major in Float64Array.
 
 import type { Range } from '../lang/ast.js';
+import type { Shape } from '../lang/shapes.js';
+import type { Surrogate } from '../lang/surrogates.js';
 
-export type Shape = readonly number[];
+// Shapes and surrogates belong to the language (lang/ infers and checks them);
+// the graph re-exports them so later stages import one module.
+export type { Shape } from '../lang/shapes.js';
+export type { Surrogate } from '../lang/surrogates.js';
+export { sizeOf } from '../lang/shapes.js';
 
 /**
  * Elemental operations. Composite builtins of the language (`mse`,
@@ -53,12 +59,6 @@ export type Op =
   | 'slice'
   /** Concatenate operands along attrs.axis (stack of scalars = concat of [1]-shaped reshapes). */
   | 'concat';
-
-export type Surrogate =
-  | { readonly kind: 'fast_sigmoid'; readonly slope: number }
-  | { readonly kind: 'sigmoid'; readonly slope: number }
-  | { readonly kind: 'triangle'; readonly width: number }
-  | { readonly kind: 'exponential'; readonly slope: number };
 
 export interface Attrs {
   readonly axes?: readonly number[];
@@ -123,10 +123,4 @@ export interface Graph {
 export interface Tensor {
   readonly shape: Shape;
   readonly data: Float64Array;
-}
-
-export function sizeOf(shape: Shape): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
 }

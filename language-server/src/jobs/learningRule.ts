@@ -1,12 +1,17 @@
-// `findLearningRule`: the rules engine (rules/find.ts) searches the
-// approximations and schedules of a model for the Pareto front of cost,
-// memory and alignment with the exact gradient, under the hardware profile.
+// `findLearningRule`: find-rule with accuracy (discovery/find.ts): a BPTT
+// reference run on the task, alignment along it, the search over the
+// approximations and schedules of the model (under the hardware profile),
+// then the promising rules trained on the task — the front is cost against
+// test accuracy. The task is the request's `task` or the `eligo.train.task`
+// setting; `task: ''` skips training (alignment-only front, labelled).
 
 import { compile, findItem, ItemError } from '../compile.js';
 import { FindRuleJobParamsSchema, validate, type LearningRuleResult, type Objective, type RuleCandidate } from '../protocol.js';
 import { lookupProfile, profileChip, unknownProfileMessage } from '../rules/profiles.js';
-import { findLearningRule, type Candidate } from '../rules/find.js';
+import { ruleSignature } from '../rules/rule.js';
 import { modelContext } from '../rules/model.js';
+import { DiscoverError, discoverRules, type Discovered } from '../discovery/find.js';
+import { searchFor } from '../discovery/methods.js';
 import { JobRefused, type JobKind } from './types.js';
 
 /** The search's parameters after defaults: what it ran with (echoed in the result as `run`). */
@@ -17,6 +22,10 @@ export interface FindRuleRunParams {
   readonly steps: number;
   /** The profile's name as the registry spells it (rules/profiles.ts). */
   readonly hardwareProfile: string;
+  /** `--task` syntax; '' for none (alignment-only front). */
+  readonly task: string;
+  readonly batchSize: number;
+  readonly learningRate: number;
 }
 
 /** A rule name not yet used in the document (as `eligo find-rule --write` picks them). */
@@ -27,12 +36,16 @@ function freshName(taken: Set<string>, base: string): string {
   return name;
 }
 
-function candidate(f: Candidate, taken: Set<string>): RuleCandidate {
+function candidate(f: Discovered, taken: Set<string>): RuleCandidate {
   const name = freshName(taken, f.ruleName);
   return {
     name, text: f.text.replace(`rule ${f.ruleName} for`, `rule ${name} for`), known: f.known,
     multiplications: f.cost.multiplicationsPerStep, memoryBytes: f.cost.memoryBytes, online: f.cost.online,
     alignment: f.alignment.cosine, signAgreement: f.alignment.signAgreement,
+    ...(f.accuracy ? { accuracy: f.accuracy.test, trainAccuracy: f.accuracy.train, task: f.accuracy.task, updates: f.accuracy.updates } : { why: f.accuracyWhy ?? 'not trained' }),
+    updatedParams: f.credit.updatedParams, credit: f.credit.summary, creditKind: f.credit.kind, warnings: f.credit.warnings,
+    ...(f.alignmentOnTask ? { alignmentOnTask: f.alignmentOnTask } : {}),
+    signature: ruleSignature(f.spec),
     ...(f.hardware ? { fits: f.hardware.fits, reasons: f.hardware.reasons } : {}),
   };
 }
@@ -40,11 +53,11 @@ function candidate(f: Candidate, taken: Set<string>): RuleCandidate {
 /**
  * The front, best first under the objective: fewest multiplications per step
  * (`time` too: the cost model's time is its multiplications), or least memory;
- * alignment with the exact gradient breaks ties.
+ * then test accuracy, then alignment with the exact gradient.
  */
 export function orderFront(front: readonly RuleCandidate[], objective: Objective): RuleCandidate[] {
   const cost = (c: RuleCandidate): number => (objective === 'memory' ? c.memoryBytes : c.multiplications) ?? Infinity;
-  return [...front].sort((a, b) => cost(a) - cost(b) || (b.alignment ?? -Infinity) - (a.alignment ?? -Infinity));
+  return [...front].sort((a, b) => cost(a) - cost(b) || (b.accuracy ?? -Infinity) - (a.accuracy ?? -Infinity) || (b.alignment ?? -Infinity) - (a.alignment ?? -Infinity));
 }
 
 export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult> = {
@@ -60,7 +73,7 @@ export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult>
     if (!profile) throw new JobRefused(unknownProfileMessage(name));
     return {
       objective: p.objective ?? input.settings.objective, seed: p.seed ?? 1, samples: p.samples ?? 2, steps: p.steps ?? input.settings.analysis.steps,
-      hardwareProfile: profile.id,
+      hardwareProfile: profile.id, task: p.task ?? input.settings.train.task, batchSize: p.batchSize ?? input.settings.train.batchSize, learningRate: p.learningRate ?? 0.005,
     };
   },
   async run(input, p, ctx) {
@@ -74,19 +87,29 @@ export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult>
     }
     const rctx = modelContext(c, model);
     const hardware = profileChip(p.hardwareProfile);
-    const r = await findLearningRule(rctx, {
-      // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
-      budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
-      ...(hardware ? { hardware } : {}),
-      onProgress: (pr) => ctx.report({ message: pr.message, percentage: pr.total > 0 ? (100 * pr.evaluated) / pr.total : 0, point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, front: pr.frontSize } } }),
-    });
+    let r;
+    try {
+      r = await discoverRules(rctx, {
+        // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
+        budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
+        batch: p.batchSize, learningRate: p.learningRate, search: searchFor('auto', hardware !== undefined),
+        ...(p.task ? { task: p.task } : {}), ...(hardware ? { hardware } : {}),
+        // The task's data files are read under the workspace's trust (train/tasks/files.ts); a job told nothing reads none.
+        files: input.files ?? { trusted: false },
+        onProgress: (pr) => ctx.report({ message: pr.message, percentage: pr.total > 0 ? (100 * (pr.phase === 'training' ? pr.trained : pr.evaluated)) / pr.total : 0, point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, trained: pr.trained } } }),
+      });
+    } catch (e) {
+      if (e instanceof DiscoverError) throw new JobRefused(e.message);
+      throw e;
+    }
     // Names free in the document, so a candidate can be inserted as it is.
     const taken = new Set(c.items.map((i) => i.name));
     const front = orderFront(r.front.map((f) => candidate(f, taken)), p.objective);
     const first = front[0];
     return {
       name: first?.name ?? '', text: first?.text ?? '', front, model: r.model, spaceSize: r.spaceSize, method: r.method,
-      evaluated: r.evaluated.length, skipped: r.skipped.length, stopped: r.stopped, run: p,
+      evaluated: r.evaluated.length, skipped: r.skipped.length, stopped: r.stopped, trained: r.trained, task: r.task,
+      frontBasis: r.frontBasis, ...(r.frontWhy ? { frontWhy: r.frontWhy } : {}), notes: r.notes, run: p,
     };
   },
 };

@@ -6,7 +6,8 @@
 // returned instead. The same happens at the time budget. A worker that runs
 // out of its memory limit fails that job only.
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { CancelFlag, WorkerThread } from '../util/worker.js';
 import type { JobStatus } from '../protocol.js';
 import { CANCEL_INDEX, MAX_TIMER_MS, type FromWorker, type JobInput, type JobReport, type ToWorker } from './types.js';
 
@@ -58,7 +59,7 @@ interface Running {
   readonly kind: string;
   readonly input: JobInput;
   readonly opts: StartOptions;
-  readonly flag: Int32Array;
+  readonly flag: CancelFlag;
   readonly t0: number;
   worker?: Worker;
   lastBest?: unknown;
@@ -89,7 +90,7 @@ export class JobRunner {
     let resolve!: (o: JobOutcome) => void;
     const done = new Promise<JobOutcome>((r) => { resolve = r; });
     const job: Running = {
-      jobId, kind, input, opts, flag: new Int32Array(new SharedArrayBuffer(4)), t0: performance.now(),
+      jobId, kind, input, opts, flag: new CancelFlag(undefined, CANCEL_INDEX), t0: performance.now(),
       settled: false, resolve, timers: [],
     };
     this.queue.push(job);
@@ -114,13 +115,8 @@ export class JobRunner {
   }
 
   private newWorker(): Worker {
-    const w = new Worker(this.options.workerPath, {
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(64, Math.floor(this.options.maxBytes / 2 ** 20)) },
-      stdout: false,
-      stderr: false,
-    });
-    w.unref();
-    return w;
+    // Each job brings its own cancel flag (a spare thread is started before its job is known).
+    return WorkerThread.start({ entry: this.options.workerPath, maxHeapBytes: this.options.maxBytes, unref: true }).worker;
   }
 
   private takeWorker(): Worker {
@@ -187,7 +183,7 @@ export class JobRunner {
       job.timers.push(setTimeout(() => this.stop(job, 'budget'), Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now()) + Math.max(this.grace(job), BUDGET_OVERRUN_MS))));
     }
     const msg: ToWorker = {
-      type: 'start', jobId: job.jobId, kind: job.kind, input: job.input, cancel: job.flag.buffer as SharedArrayBuffer,
+      type: 'start', jobId: job.jobId, kind: job.kind, input: job.input, cancel: job.flag.buffer,
       deadline, maxBytes: this.options.maxBytes, throttleMs: this.options.throttleMs,
     };
     w.postMessage(msg);
@@ -200,7 +196,7 @@ export class JobRunner {
       this.finish(job, { status: 'cancelled', message: 'cancelled before it started' });
       return;
     }
-    Atomics.store(job.flag, CANCEL_INDEX, 1);
+    job.flag.set();
     job.worker.postMessage({ type: 'cancel', jobId: job.jobId } satisfies ToWorker);
     job.timers.push(setTimeout(() => this.stop(job, 'cancelled'), this.grace(job)));
   }

@@ -8,6 +8,7 @@
 
 import type { EligoSettings } from '../protocol.js';
 import type { FileAccessPolicy } from '../train/tasks/files.js';
+import { EligoError } from '../util/errors.js';
 
 /** What every job gets: the document text (compiled again in the worker), the item and the settings. */
 export interface JobInput {
@@ -60,18 +61,16 @@ export interface JobKind<P = unknown, R = unknown> {
 }
 
 /** The job will not start: bad parameters, an item with errors, too much memory. */
-export class JobRefused extends Error {
+export class JobRefused extends EligoError {
   constructor(message: string, readonly estimateBytes?: number) {
-    super(message);
-    this.name = 'JobRefused';
+    super('job.refused', message);
   }
 }
 
 /** The engine behind the job kind is not built (yet). */
-export class JobUnavailable extends Error {
+export class JobUnavailable extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'JobUnavailable';
+    super('job.unavailable', message);
   }
 }
 

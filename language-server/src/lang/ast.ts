@@ -89,11 +89,17 @@ export interface Index extends Node {
 /**
  * `s[t]` or `s[t+1]` (also `x[t+1]` for inputs and targets): a read of a
  * time-indexed quantity. `offset` is 0 for `[t]` and 1 for `[t+1]`.
+ * A delay reads further back: `z[t-k]` (offset 0) and `x[t+1-k]` (offset 1)
+ * carry the constant k in `delay`; the step read is t + offset − k.
  */
 export interface TimeRef extends Node {
   readonly kind: 'time';
   readonly name: Ident;
   readonly offset: number;
+  /** k of `[t-k]` / `[t+1-k]`: a constant expression the checker folds (a positive integer). */
+  readonly delay?: Expr;
+  /** A subscript on `t` that is none of the forms above (`[t+2]`, `[t*2]`): the text as written, for the checker's message. */
+  readonly invalid?: string;
 }
 
 /** `[1, 0]` — used for shapes and permutations in `reshape`/`transpose`. */
@@ -163,6 +169,19 @@ export interface GradItem extends Node {
 
 export type Role = 'input' | 'target' | 'param' | 'state';
 
+/**
+ * `= data("lif.params.h5", "W_in")` on a param: its initial values come from
+ * a dataset of an HDF5 file, relative to the .eligo file (an importer's or a
+ * checkpoint's weights). `dataset` defaults to the param's name.
+ */
+export interface DataRef extends Node {
+  readonly kind: 'data';
+  readonly file: string;
+  readonly fileRange: Range;
+  readonly dataset?: string;
+  readonly datasetRange?: Range;
+}
+
 /** `input x: [n_in]`, `param W: [n, m] ~ normal(0, 0.1)`, `state u: [n] = 0` */
 export interface VarDecl extends Node {
   readonly kind: 'var';
@@ -173,6 +192,8 @@ export interface VarDecl extends Node {
   readonly init?: Call | NameRef;
   /** `= 0` for states. */
   readonly initial?: Expr;
+  /** `= data("file.h5", "name")` for params. */
+  readonly data?: DataRef;
 }
 
 /** `surrogate spike = fast_sigmoid(slope = 10)` */
@@ -196,11 +217,21 @@ export interface OdeEq extends Node {
   readonly value: Expr;
 }
 
-/** `loss = EXPR` */
+/**
+ * Which steps a loss counts (LANGUAGE.md: loss over time). Without one, every
+ * step counts with weight 1: `at last` only the last step T, `for last K` the
+ * last K steps, `after K` every step after the first K.
+ */
+export type LossWhen =
+  | { readonly kind: 'last'; readonly range: Range }
+  | { readonly kind: 'window'; readonly from: 'end' | 'start'; readonly count: Expr; readonly range: Range };
+
+/** `loss = EXPR`, optionally `at last`, `for last K`, `after K` */
 export interface LossEq extends Node {
   readonly kind: 'loss';
   readonly keyword: Range;
   readonly value: Expr;
+  readonly when?: LossWhen;
 }
 
 export type ModelStmt = DimDecl | ConstDecl | VarDecl | SurrogateDecl | LetStmt | UpdateEq | OdeEq | LossEq;
@@ -211,7 +242,9 @@ export interface ModelItem extends Node {
   readonly body: readonly ModelStmt[];
 }
 
-export type ApproxKind = 'zero' | 'diagonal' | 'dense' | 'stop';
+import type { ApproxKind } from './approximations.js';
+
+export type { ApproxKind };
 
 /** `approximate d(u[t+1])/d(z) = 0` */
 export interface ApproxStmt extends Node {

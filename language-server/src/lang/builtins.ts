@@ -70,6 +70,14 @@ const list: Builtin[] = [
   { name: 'reshape', kind: 'shape', arity: [2, 2], named: [], signature: 'reshape(x, [d1, d2, …])', doc: 'Same values, new shape (same number of elements).' },
   { name: 'stack', kind: 'special', arity: [1, Infinity], named: [], signature: 'stack(a, b, …)', doc: 'Build a vector from scalars (or a tensor from equal-shaped tensors) along a new first axis.' },
   { name: 'spike', kind: 'special', arity: [1, 1], named: [], signature: 'spike(x)', doc: 'Heaviside step x > 0 forward; the model\'s surrogate derivative backward.' },
+  {
+    name: 'max_over_time', kind: 'special', arity: [1, 1], named: [], signature: 'max_over_time(x)',
+    doc: 'The running maximum of x over the steps so far, elementwise: with `loss = … at last`, the max-over-time readout of classification (Cramer et al. 2020; Zenke & Vogels 2021). A state of its own (max_over_time1, …) in the graph.',
+  },
+  {
+    name: 'mean_over_time', kind: 'special', arity: [1, 1], named: [], signature: 'mean_over_time(x)',
+    doc: 'The running mean of x over the steps so far, elementwise: with `loss = … at last`, the mean-over-time readout. A state of its own (mean_over_time1, …) and a step counter in the graph.',
+  },
   { name: 'stop', kind: 'special', arity: [1, 1], named: [], signature: 'stop(x)', doc: 'Identity forward; no gradient flows through it.' },
   { name: 'mse', kind: 'special', arity: [2, 2], named: [], signature: 'mse(a, b)', doc: 'Mean squared error mean((a − b)²), a scalar.' },
   {
@@ -87,14 +95,6 @@ export const INITIALISERS: ReadonlyMap<string, { arity: number; signature: strin
   ['uniform', { arity: 2, signature: 'uniform(lo, hi)', doc: 'Uniform on [lo, hi).' }],
   ['zeros', { arity: 0, signature: 'zeros', doc: 'All zeros.' }],
   ['glorot', { arity: 0, signature: 'glorot', doc: 'Glorot/Xavier uniform: ±√(6 / (fan_in + fan_out)).' }],
-]);
-
-/** Surrogate derivatives for `surrogate spike = …`, with their parameter name and default. */
-export const SURROGATES: ReadonlyMap<string, { param: string; default: number; doc: string }> = new Map([
-  ['fast_sigmoid', { param: 'slope', default: 10, doc: 'ψ(x) = 1 / (1 + slope·|x|)² (SuperSpike, Zenke & Ganguli 2018).' }],
-  ['sigmoid', { param: 'slope', default: 10, doc: 'ψ(x) = slope·σ(slope·x)·(1 − σ(slope·x)).' }],
-  ['triangle', { param: 'width', default: 1, doc: 'ψ(x) = max(0, 1 − |x| / width), the piecewise-linear pseudo-derivative of e-prop (Bellec et al. 2020).' }],
-  ['exponential', { param: 'slope', default: 1, doc: 'ψ(x) = exp(−slope·|x|).' }],
 ]);
 
 export const KEYWORDS: readonly string[] = [

@@ -4,28 +4,31 @@
 // problem becomes one located diagnostic and checking goes on, so every other
 // item of the file is still analysed.
 
-import type { Shape, Surrogate } from '../graph/types.js';
+import { elementwiseShape, formatShape as fmtShape, matmulShape, sameShape, sizeOf as numel, type Shape } from './shapes.js';
+import { DEFAULT_SURROGATE_NAME, isSurrogateKind, makeSurrogate, SURROGATE_KINDS, SURROGATE_SCALE, type Surrogate } from './surrogates.js';
 import type {
   Binary, Call, ConstDecl, Diagnostic, DimDecl, Expr, FunctionItem, GradItem, Ident, Index, Item, LetStmt,
-  ModelItem, NameRef, OdeEq, Program, Range, RelatedInfo, RuleItem, ShapeAnnot, TimeRef, UpdateEq, VarDecl,
+  LossEq, ModelItem, NameRef, OdeEq, Program, Range, RelatedInfo, RuleItem, ShapeAnnot, SurrogateDecl, TimeRef, UpdateEq, VarDecl,
 } from './ast.js';
-import { BUILTINS, INITIALISERS, SURROGATES } from './builtins.js';
+import { BUILTINS, INITIALISERS } from './builtins.js';
 import { didYouMean } from './suggest.js';
+import { formatBytes, SIZE_UNITS } from '../util/units.js';
 import {
-  readKey, type Checked, type FunctionScope, type Initialiser, type ItemScope, type ModelScope, type StepEquation, type Symbol,
+  readKey, type Checked, type FunctionScope, type HiddenState, type Initialiser, type ItemScope, type LossWindow, type ModelScope, type StepEquation, type Symbol,
 } from './symbols.js';
 
 /** Tensors larger than this are refused: 2²⁷ Float64 values is 1 GiB. */
 export const MAX_ELEMENTS = 2 ** 27;
+/** −(2 − 2⁻²³)·2¹²⁷: the lowest finite float32. */
+export const LOWEST_FLOAT32 = -3.4028234663852886e38;
+/** Longest delay `z[t-k]` accepted (each step of delay is one more copy of the state). */
+export const MAX_DELAY = 10000;
 const MAX_DIM = 2 ** 31 - 1;
 
 export function check(program: Program, text: string): Checked {
   return new Checker(program, text).run();
 }
 
-const fmtShape = (s: Shape): string => `[${s.join(', ')}]`;
-const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-const numel = (s: Shape): number => s.reduce((a, b) => a * b, 1);
 
 type Env = {
   readonly scope: Map<string, Symbol>;
@@ -37,7 +40,12 @@ type Env = {
     reads: Set<string>;
     /** The same-step dependency edges of the current equation, with the reading range. */
     deps: { name: string; range: Range }[];
-    readonly hasSurrogate: boolean;
+    /** Declared surrogates by name (`spike` and any other `surrogate NAME = …`). */
+    readonly surrogates: ReadonlyMap<string, { readonly surrogate: Surrogate; readonly decl: Ident }>;
+    /** Delayed reads `z[t-k]`: the longest delay of each quantity. */
+    readonly delays: Map<string, { depth: number; role: 'state' | 'input' | 'target'; range: Range }>;
+    /** `max_over_time(…)` / `mean_over_time(…)` calls seen. */
+    readonly readouts: Set<Call>;
   };
   /** Inside a function: names defined so far (lets are sequential). */
   readonly defined?: Set<string>;
@@ -122,15 +130,21 @@ class Checker {
   /** `dim n = 64` or `const alpha = exp(-1/20)`: fold to a number. */
   private declareFolded(decl: DimDecl | ConstDecl, scope: Map<string, Symbol>): void {
     const value = this.fold(decl.value, scope);
-    if (value === undefined) return;
+    // A declaration in error is still declared, poisoned: its uses stay quiet (one error per mistake).
+    const poison = (): void => {
+      this.declare(scope, { name: decl.name.name, kind: decl.kind, decl: decl.name.range, shape: [], poisoned: true, node: decl }, decl.name, decl.kind === 'dim' ? 'dimension' : 'constant');
+    };
+    if (value === undefined) return poison();
     if (decl.kind === 'dim') {
       if (!Number.isInteger(value) || value < 1) {
-        this.error(decl.value.range, 'dim.invalid', `dimension '${decl.name.name}' must be a positive integer, got ${value}`);
-        return;
+        this.error(decl.value.range, 'dim.invalid', value === 0
+          ? `dimension '${decl.name.name}' is 0: a tensor with a zero-sized axis holds no values; give it at least 1`
+          : `dimension '${decl.name.name}' must be a positive integer, got ${value}`);
+        return poison();
       }
       if (value > MAX_DIM) {
         this.error(decl.value.range, 'dim.too-large', `dimension '${decl.name.name}' = ${value.toExponential(2)} is larger than ${MAX_DIM} (2³¹ − 1)`);
-        return;
+        return poison();
       }
     } else if (!Number.isFinite(value)) {
       this.error(decl.value.range, 'const.not-finite', `constant '${decl.name.name}' evaluates to ${value}`);
@@ -155,7 +169,11 @@ class Checker {
     }
     for (const p of item.params) {
       const shape = p.shape ? this.shapeOf(p.shape, scope, p.name.name) : [];
-      if (shape === undefined) continue;
+      if (shape === undefined) {
+        this.declare(scope, { name: p.name.name, kind: 'argument', decl: p.name.range, shape: [], poisoned: true, node: p }, p.name, 'parameter');
+        defined.add(p.name.name);
+        continue;
+      }
       this.declare(scope, { name: p.name.name, kind: 'argument', decl: p.name.range, shape, node: p }, p.name, 'parameter');
       defined.add(p.name.name);
     }
@@ -189,9 +207,10 @@ class Checker {
     const lets = new Map<string, LetStmt>();
     const initialisers = new Map<string, Initialiser>();
     const initialStates = new Map<string, number>();
-    let surrogate: Surrogate | undefined;
+    const surrogates = new Map<string, { surrogate: Surrogate; decl: Ident }>();
     let loss: Expr | undefined;
     let lossRange: Range | undefined;
+    let lossStmt: LossEq | undefined;
 
     for (const stmt of item.body) {
       if (stmt.kind === 'dim' || stmt.kind === 'const') {
@@ -201,7 +220,7 @@ class Checker {
     }
     for (const stmt of item.body) {
       if (stmt.kind === 'var') this.declareVar(stmt, scope, initialisers, initialStates);
-      else if (stmt.kind === 'surrogate') surrogate = this.checkSurrogate(stmt.fn, stmt.name, scope) ?? surrogate;
+      else if (stmt.kind === 'surrogate') this.declareSurrogate(stmt, scope, surrogates);
     }
     // Collect equations before inferring, so reads of `s[t+1]` and of later lets resolve.
     for (const stmt of item.body) {
@@ -236,6 +255,7 @@ class Checker {
         }
         loss = stmt.value;
         lossRange = stmt.keyword;
+        lossStmt = stmt;
       }
     }
     if (updates.has('dt') || (!scope.has('dt') && [...updates.values()].some((u) => u.kind === 'ode'))) {
@@ -243,10 +263,20 @@ class Checker {
         if (u.kind === 'ode') this.error(u.range, 'ode.no-dt', `'d${u.target.name}/dt' needs a time step: add 'const dt = 1' to the model`);
       }
     }
+    // dt ≤ 0 (or not finite) makes every `du/dt` step meaningless: dt = 0 freezes the states at
+    // their initial values, so a model would train on constants; a negative dt runs time backwards.
+    const dtSym = scope.get('dt');
+    if (dtSym?.kind === 'const' && dtSym.value !== undefined && !(dtSym.value > 0 && Number.isFinite(dtSym.value))) {
+      for (const u of updates.values()) {
+        if (u.kind !== 'ode') continue;
+        this.error(u.range, 'ode.bad-dt', `'d${u.target.name}/dt' needs a positive, finite time step; dt = ${dtSym.value} ${dtSym.value === 0 ? `would leave ${u.target.name} at its initial value forever` : 'is not one'}`,
+          [{ range: dtSym.decl, message: 'dt is defined here' }]);
+      }
+    }
 
     const env: Env = {
       scope,
-      model: { updates, lets, reads: new Set(), deps: [], hasSurrogate: surrogate !== undefined },
+      model: { updates, lets, reads: new Set(), deps: [], surrogates, delays: new Map(), readouts: new Set() },
     };
     const deps = new Map<string, { name: string; range: Range }[]>();
     const directReads = new Map<string, Set<string>>();
@@ -287,6 +317,7 @@ class Checker {
       const shape = this.infer(value, env);
       deps.set(`${name}@1`, env.model!.deps);
       directReads.set(`${name}@1`, env.model!.reads);
+      if (state.poisoned) continue;
       if (shape !== undefined && !sameShape(shape, state.shape) && !(shape.length === 0)) {
         this.error(value.range, 'shape.mismatch', `shape mismatch: ${this.src(value)} has shape ${fmtShape(shape)} but ${name} has shape ${fmtShape(state.shape)}`);
       }
@@ -327,10 +358,112 @@ class Checker {
     for (const name of updates.keys()) reads.set(name, closure(`${name}@1`));
     if (loss) reads.set('loss', closure('loss'));
 
+    const lossWindow = this.lossWindow(lossStmt, scope);
+    const { hidden, readouts } = this.hiddenStates(env.model!, scope, initialStates);
+    this.modellerWarnings(updates, lets, reads, scope, env);
+
     return {
-      kind: 'model', item, symbols: scope, order, updates, initialisers, initialStates, reads,
-      ...(surrogate ? { surrogate } : {}), ...(loss ? { loss } : {}),
+      kind: 'model', item, symbols: scope, order, updates, initialisers, initialStates, reads, lossWindow, hidden, readouts,
+      surrogates: new Map([...surrogates].filter(([, x]) => x.surrogate !== POISONED_SURROGATE).map(([n, x]) => [n, x.surrogate])),
+      ...(surrogates.has(DEFAULT_SURROGATE_NAME) ? { surrogate: surrogates.get(DEFAULT_SURROGATE_NAME)!.surrogate } : {}), ...(loss ? { loss } : {}),
     };
+  }
+
+  /** `at last`, `for last K`, `after K` on the loss, resolved. */
+  private lossWindow(stmt: LossEq | undefined, scope: Map<string, Symbol>): LossWindow {
+    const w = stmt?.when;
+    if (!w) return { kind: 'every' };
+    if (w.kind === 'last') return { kind: 'last', range: w.range };
+    const k = this.fold(w.count, scope);
+    if (k === undefined) return { kind: 'every' };
+    if (!Number.isInteger(k) || k < (w.from === 'end' ? 1 : 0)) {
+      this.error(w.count.range, 'loss.window', w.from === 'end'
+        ? `'for last K' needs a positive whole number of steps, got ${k}`
+        : `'after K' needs a whole number of steps ≥ 0 (the steps skipped at the start), got ${k}`);
+      return { kind: 'every' };
+    }
+    return { kind: 'window', from: w.from, count: k, range: w.range };
+  }
+
+  /**
+   * The shift registers of the delays and the readouts over time, as states
+   * with stable names: `z_delay1 … z_delayK` (register k holds z[t-k]),
+   * `x_delay1 …` for data (register k holds x[t+1-k]), `max_over_time1`,
+   * `mean_over_time1` and the mean's step counter `step_count`. A name the
+   * user took gets a trailing `_`.
+   */
+  private hiddenStates(m: NonNullable<Env['model']>, scope: Map<string, Symbol>, initialStates: Map<string, number>): { hidden: HiddenState[]; readouts: Map<Call, string> } {
+    const taken = new Set(scope.keys());
+    const fresh = (base: string): string => {
+      let n = base;
+      while (taken.has(n)) n = `${n}_`;
+      taken.add(n);
+      return n;
+    };
+    const hidden: HiddenState[] = [];
+    for (const [source, d] of m.delays) {
+      const sym = scope.get(source)!;
+      const initial = d.role === 'state' ? initialStates.get(source) ?? 0 : 0;
+      for (let k = 1; k <= d.depth; k++) {
+        const name = fresh(`${source}_delay${k}`);
+        hidden.push({ kind: 'delay', name, shape: sym.shape, initial, range: d.range, source, sourceRole: d.role, depth: k });
+        initialStates.set(name, initial);
+      }
+    }
+    const readouts = new Map<Call, string>();
+    const calls = [...m.readouts].sort((a, b) => a.range.start - b.range.start);
+    let count: string | undefined;
+    const seen = { max: 0, mean: 0 };
+    for (const call of calls) {
+      const kind = call.callee.name === 'max_over_time' ? 'max' : 'mean';
+      const shape = this.shapes.get(call);
+      if (!shape) continue;
+      if (kind === 'mean' && count === undefined) {
+        count = fresh('step_count');
+        hidden.push({ kind: 'count', name: count, shape: [], initial: 0, range: call.range });
+        initialStates.set(count, 0);
+      }
+      const name = fresh(`${call.callee.name}${++seen[kind]}`);
+      // The running maximum starts below every value (the lowest finite float32, so both the Float64
+      // engine and float32 TensorFlow.js hold it); the running mean at 0 (its first step overwrites it).
+      const initial = kind === 'max' ? LOWEST_FLOAT32 : 0;
+      hidden.push({ kind, name, shape, initial, range: call.range, call });
+      initialStates.set(name, initial);
+      readouts.set(call, name);
+    }
+    return { hidden, readouts };
+  }
+
+  /**
+   * Warnings a modeller wants (LANGUAGE.md §6): a state whose own coefficient
+   * in its update exceeds one in magnitude (it grows without bound), an ODE
+   * with a positive rate, a non-positive time constant, and a target read by
+   * the dynamics (the label leaks into the network).
+   */
+  private modellerWarnings(updates: Map<string, UpdateEq | OdeEq>, lets: Map<string, LetStmt>, reads: Map<string, Set<string>>, scope: Map<string, Symbol>, env: Env): void {
+    for (const [name, sym] of scope) {
+      const node = sym.node as ConstDecl | undefined;
+      if (this.fileSymbols.get(name) === sym) continue;
+      if (sym.kind === 'const' && /^tau/i.test(name) && sym.value !== undefined && sym.value <= 0 && node) {
+        this.warning(node.value.range, 'const.time-constant', `time constant '${name}' = ${sym.value} is not positive: exp(-dt/${name}) ${sym.value < 0 ? 'exceeds 1 and the state grows without bound' : 'is undefined'}`);
+      }
+    }
+    for (const [name, eq] of updates) {
+      const coef = ownCoefficient(eq.value, name, this.constants);
+      if (coef !== undefined) {
+        if (eq.kind === 'update' && Math.abs(coef) > 1) {
+          this.warning(eq.value.range, 'state.unstable', `unstable: '${name}' enters its own update with coefficient ${fmtNum(coef)}, |${fmtNum(coef)}| > 1, so it grows without bound; a decay is exp(-dt/tau) with tau > 0`);
+        } else if (eq.kind === 'ode' && coef > 0) {
+          this.warning(eq.value.range, 'state.unstable', `unstable: d${name}/dt grows with ${name} (rate ${fmtNum(coef)} > 0); a leak is -${name}/tau with tau > 0`);
+        }
+      }
+      const targets = [...(reads.get(name) ?? [])].map((r) => r.slice(0, r.lastIndexOf('@'))).filter((n) => scope.get(n)?.kind === 'target');
+      if (targets.length) {
+        const at = findRead(eq.value, targets, lets) ?? eq.target.range;
+        this.warning(at, 'target.in-dynamics', `the dynamics of '${name}' read the target '${targets[0]}': the label leaks into the network, which can then copy it instead of learning; read targets only in the loss`);
+      }
+    }
+    void env;
   }
 
   /** Make sure every let read by `e` has its shape inferred (recursion through `inferLet`). */
@@ -380,10 +513,16 @@ class Checker {
 
   private declareVar(stmt: VarDecl, scope: Map<string, Symbol>, inits: Map<string, Initialiser>, initialStates: Map<string, number>): void {
     const shape = stmt.shape ? this.shapeOf(stmt.shape, scope, stmt.name.name) : [];
-    if (shape === undefined) return;
+    if (shape === undefined) {
+      this.declare(scope, { name: stmt.name.name, kind: stmt.role, decl: stmt.name.range, shape: [], poisoned: true, node: stmt }, stmt.name, stmt.role);
+      return;
+    }
     if (!this.declare(scope, { name: stmt.name.name, kind: stmt.role, decl: stmt.name.range, shape, node: stmt }, stmt.name, stmt.role)) return;
     if (stmt.role === 'param') {
-      const init = stmt.init ? this.checkInitialiser(stmt.init, scope) : { kind: 'normal' as const, mean: 0, std: 0.1 };
+      const init: Initialiser | undefined = stmt.data
+        ? { kind: 'data', file: stmt.data.file, dataset: stmt.data.dataset ?? stmt.name.name, range: stmt.data.range }
+        : stmt.init ? this.checkInitialiser(stmt.init, scope) : { kind: 'normal' as const, mean: 0, std: 0.1 };
+      if (stmt.data && stmt.init) this.error(stmt.data.range, 'init.data-and-init', `a param takes either an initialiser '~ …' or data '= data(…)', not both`);
       if (init) inits.set(stmt.name.name, init);
     } else if (stmt.init) {
       this.error(stmt.init.range, 'var.init-not-param', `only params take an initialiser '~ …'; a ${stmt.role} ${stmt.role === 'state' ? "takes an initial value '= 0'" : 'is read from the data'}`);
@@ -426,42 +565,78 @@ class Checker {
     }
   }
 
-  private checkSurrogate(fn: Call | NameRef, name: Ident, scope: Map<string, Symbol>): Surrogate | undefined {
-    if (name.name !== 'spike') {
-      this.error(name.range, 'surrogate.target', `surrogates are declared for 'spike': 'surrogate spike = fast_sigmoid(slope = 10)'`);
-      return undefined;
+  /**
+   * `surrogate NAME = KIND(param = v, scale = γ)`: a named pseudo-derivative,
+   * called as `NAME(x)` (`spike` is the default name). Several per model.
+   */
+  private declareSurrogate(stmt: SurrogateDecl, scope: Map<string, Symbol>, surrogates: Map<string, { surrogate: Surrogate; decl: Ident }>): void {
+    const name = stmt.name;
+    const prev = surrogates.get(name.name);
+    if (prev) {
+      this.error(name.range, 'surrogate.duplicate', `surrogate '${name.name}' is declared twice; keep one line (the second would silently replace the first)`, [{ range: prev.decl.range, message: `'${name.name}' is first declared here` }]);
+      return;
     }
+    if (name.name !== DEFAULT_SURROGATE_NAME && BUILTINS.has(name.name)) {
+      this.error(name.range, 'surrogate.name', `'${name.name}' is a builtin function; give the surrogate another name, e.g. 'surrogate ${name.name}_spike = …' (and call it as ${name.name}_spike(x))`);
+      return;
+    }
+    const clash = scope.get(name.name);
+    if (clash && this.fileSymbols.get(name.name) !== clash) {
+      this.duplicate(name, clash.decl, 'name');
+      return;
+    }
+    const surrogate = this.checkSurrogate(stmt.fn, name.name, scope);
+    // A surrogate in error is still a name: calls of it are not reported again.
+    surrogates.set(name.name, { surrogate: surrogate ?? POISONED_SURROGATE, decl: name });
+    this.references.set(name, { name: name.name, kind: 'surrogate', decl: name.range, shape: [], node: stmt });
+  }
+
+  private checkSurrogate(fn: Call | NameRef, declName: string, scope: Map<string, Symbol>): Surrogate | undefined {
     const fname = fn.kind === 'call' ? fn.callee.name : fn.name;
     const range = fn.kind === 'call' ? fn.callee.range : fn.range;
-    const spec = SURROGATES.get(fname);
-    if (!spec) {
-      const hint = didYouMean(fname, [...SURROGATES.keys()]);
-      this.error(range, 'surrogate.unknown', `unknown surrogate '${fname}'${hint ? ` — did you mean '${hint}'?` : ''} (fast_sigmoid, sigmoid, triangle, exponential)`, undefined, hint ? { suggestion: hint } : undefined);
+    const kinds = [...SURROGATE_KINDS.keys()];
+    if (!isSurrogateKind(fname)) {
+      const hint = didYouMean(fname, kinds);
+      this.error(range, 'surrogate.unknown', `unknown surrogate '${fname}'${hint ? ` — did you mean '${hint}'?` : ''} (${kinds.join(', ')})`, undefined, hint ? { suggestion: hint } : undefined);
       return undefined;
     }
+    const spec = SURROGATE_KINDS.get(fname)!;
+    const usage = `${fname}(${spec.param} = ${spec.default}, scale = 1)`;
     let value = spec.default;
+    let scale: number = SURROGATE_SCALE.default;
     if (fn.kind === 'call') {
-      if (fn.args.length > 1) this.error(fn.range, 'surrogate.arity', `'${fname}' takes one parameter: ${fname}(${spec.param} = ${spec.default})`);
-      const arg = fn.named.find((a) => a.name.name === spec.param)?.value ?? fn.args[0];
-      for (const a of fn.named) {
-        if (a.name.name !== spec.param) this.error(a.name.range, 'surrogate.param', `'${fname}' has no parameter '${a.name.name}'; it takes '${spec.param}'`);
+      if (fn.args.length > 1) {
+        this.error(fn.args[1]!.range, 'surrogate.arity', `'${fname}' takes its ${spec.param} and a scale, the scale by name: ${usage}`);
+        return undefined;
       }
-      if (arg) {
-        const v = this.fold(arg, scope);
-        if (v === undefined) return undefined;
-        if (!(v > 0)) {
-          this.error(arg.range, 'surrogate.param-range', `'${spec.param}' must be positive, got ${v}`);
+      const positional = fn.args[0];
+      const named = new Map<string, Expr>();
+      for (const a of fn.named) {
+        if (a.name.name !== spec.param && a.name.name !== SURROGATE_SCALE.name) {
+          const hint = didYouMean(a.name.name, [spec.param, SURROGATE_SCALE.name]);
+          this.error(a.name.range, 'surrogate.param', `'${fname}' has no parameter '${a.name.name}'${hint ? ` — did you mean '${hint}'?` : ''}; it takes '${spec.param}' and '${SURROGATE_SCALE.name}': ${usage}`);
           return undefined;
         }
-        value = v;
+        if (named.has(a.name.name) || (a.name.name === spec.param && positional)) {
+          this.error(a.name.range, 'surrogate.param', `'${a.name.name}' is given twice`);
+          return undefined;
+        }
+        named.set(a.name.name, a.value);
+      }
+      const sharp = named.get(spec.param) ?? positional;
+      for (const [what, arg] of [[spec.param, sharp], [SURROGATE_SCALE.name, named.get(SURROGATE_SCALE.name)]] as const) {
+        if (!arg) continue;
+        const v = this.fold(arg, scope);
+        if (v === undefined) return undefined;
+        if (!(v > 0) || !Number.isFinite(v)) {
+          this.error(arg.range, 'surrogate.param-range', `'${what}' must be a positive number, got ${v}${what === SURROGATE_SCALE.name ? ' (a scale of 0 would stop every gradient through the spikes: use stop(…) for that)' : ''}`);
+          return undefined;
+        }
+        if (what === SURROGATE_SCALE.name) scale = v;
+        else value = v;
       }
     }
-    switch (fname) {
-      case 'triangle': return { kind: 'triangle', width: value };
-      case 'fast_sigmoid': return { kind: 'fast_sigmoid', slope: value };
-      case 'sigmoid': return { kind: 'sigmoid', slope: value };
-      default: return { kind: 'exponential', slope: value };
-    }
+    return makeSurrogate(fname, value, scale, declName);
   }
 
   private checkRule(item: RuleItem): void {
@@ -497,7 +672,7 @@ class Checker {
         case 'limit':
           if (stmt.what.name !== 'memory') this.error(stmt.what.range, 'rule.unknown-limit', `unknown limit '${stmt.what.name}': write 'limit memory 128 KiB'`);
           if (stmt.unit && memoryUnit(stmt.unit.name) === undefined) {
-            this.error(stmt.unit.range, 'rule.unknown-unit', `unknown unit '${stmt.unit.name}' (B, KB, KiB, MB, MiB, GB, GiB)`);
+            this.error(stmt.unit.range, 'rule.unknown-unit', `unknown unit '${stmt.unit.name}' (${Object.keys(SIZE_UNITS).join(', ')})`);
           }
           if (!(stmt.value > 0)) this.error(stmt.range, 'rule.limit-range', 'a memory limit must be positive');
           break;
@@ -526,8 +701,18 @@ class Checker {
       key = of;
     }
     const wrt = model.symbols.get(stmt.wrt.name);
+    const register = model.hidden.find((h) => h.name === stmt.wrt.name);
+    if (!wrt && register?.kind === 'delay') {
+      // A delay register (`z_delay2` holds z[t-2]): the block exists when the equation reads that delay.
+      const key = readKey(register.source, register.sourceRole === 'state' ? -register.depth : 1 - register.depth);
+      if (!(model.reads.get(of === 'loss' ? 'loss' : of) ?? new Set()).has(key)) {
+        const ofLabel = of === 'loss' ? 'loss' : `${of}[t+1]`;
+        this.error(stmt.wrt.range, 'rule.no-block', `the block d(${ofLabel})/d(${stmt.wrt.name}) does not exist: ${ofLabel} does not read ${register.source} ${register.depth} step${register.depth === 1 ? '' : 's'} back, which ${stmt.wrt.name} holds`);
+      }
+      return;
+    }
     if (!wrt) {
-      this.unknownName(stmt.wrt, model.symbols);
+      this.unknownName(stmt.wrt, model.symbols, model.hidden.map((h) => h.name));
       return;
     }
     this.references.set(stmt.wrt, wrt);
@@ -594,6 +779,10 @@ class Checker {
         return e.value;
       case 'name': {
         const sym = scope.get(e.name);
+        if (sym?.poisoned) {
+          this.references.set(e, sym);
+          return undefined;
+        }
         if (sym && (sym.kind === 'dim' || sym.kind === 'const') && sym.value !== undefined) {
           this.references.set(e, sym);
           return sym.value;
@@ -738,6 +927,13 @@ class Checker {
       this.unknownName(e, env.scope, m ? [...m.lets.keys()] : []);
       return undefined;
     }
+    if (sym.poisoned) {
+      // Quiet, but still a read: a rule about this equation must not report a missing block.
+      this.references.set(e, sym);
+      if (m && (sym.kind === 'state' || sym.kind === 'param')) m.reads.add(readKey(e.name, 0));
+      else if (m && (sym.kind === 'input' || sym.kind === 'target')) m.reads.add(readKey(e.name, 1));
+      return undefined;
+    }
     if (env.defined && !env.defined.has(e.name)) {
       this.error(e.range, 'name.before-definition', `'${e.name}' is used before its definition`, [{ range: sym.decl, message: 'defined here' }]);
       return undefined;
@@ -771,6 +967,15 @@ class Checker {
     }
     this.references.set(e, sym);
     this.references.set(e.name, sym);
+    if (sym.poisoned) {
+      m.reads.add(readKey(e.name.name, sym.kind === 'state' ? e.offset : 1));
+      return undefined;
+    }
+    if (e.invalid !== undefined) {
+      this.error(e.range, 'time.index', `'${e.invalid}' is not a time index: write ${e.name.name}[t] (this step), ${e.name.name}[t+1] (the step being computed) or a constant delay ${e.name.name}[t-k] / ${e.name.name}[t+1-k] with k ≥ 1`);
+      return undefined;
+    }
+    if (e.delay) return this.inferDelayed(e, sym, m, env.scope);
     if (sym.kind === 'state') {
       if (e.offset === 1) {
         if (!m.updates.has(e.name.name)) {
@@ -783,10 +988,8 @@ class Checker {
       return sym.shape;
     }
     if (sym.kind === 'input' || sym.kind === 'target') {
-      if (e.offset !== 1) {
-        this.error(e.range, 'time.input-offset', `${sym.kind}s are read at the step being computed: write '${e.name.name}[t+1]'`);
-        return undefined;
-      }
+      // x[t] is the input one step back: a delay of one (x[t+1-1]).
+      if (e.offset === 0) return this.needDelay(e, sym, m, 1);
       m.reads.add(readKey(e.name.name, 1));
       return sym.shape;
     }
@@ -794,31 +997,65 @@ class Checker {
     return undefined;
   }
 
+  /**
+   * `z[t-k]` or `x[t+1-k]`: the value k steps before `z[t]` / `x[t+1]`. The
+   * graph keeps a shift register of k states for it (graph/build.ts), so
+   * every schedule, trace and cost sees the delay as ordinary state.
+   */
+  private inferDelayed(e: TimeRef, sym: Symbol, m: NonNullable<Env['model']>, scope: Map<string, Symbol>): Shape | undefined {
+    const k = this.fold(e.delay!, scope);
+    if (k === undefined) return undefined;
+    if (!Number.isInteger(k) || k < 1) {
+      this.error(e.delay!.range, 'time.delay', `a delay must be a positive integer number of steps, got ${k}: write ${e.name.name}[t-1], ${e.name.name}[t-2], …`);
+      return undefined;
+    }
+    if (k > MAX_DELAY) {
+      this.error(e.delay!.range, 'time.delay', `a delay of ${k} steps is longer than ${MAX_DELAY}: Eligo keeps one copy of '${e.name.name}' per step of delay`);
+      return undefined;
+    }
+    if (sym.kind === 'state') {
+      // z[t+1-k] with k = 1 is z[t]: no delay.
+      const depth = k - e.offset;
+      if (depth === 0) {
+        m.reads.add(readKey(e.name.name, 0));
+        return sym.shape;
+      }
+      return this.needDelay(e, sym, m, depth);
+    }
+    if (sym.kind === 'input' || sym.kind === 'target') {
+      // x[t+1-k] is k steps before x[t+1]; x[t-k] is k + 1 steps before it.
+      return this.needDelay(e, sym, m, k + 1 - e.offset);
+    }
+    this.error(e.range, 'time.not-temporal', `'${e.name.name}' is ${article(sym.kind)}; only states, inputs and targets have a time index`);
+    return undefined;
+  }
+
+  private needDelay(e: TimeRef, sym: Symbol, m: NonNullable<Env['model']>, depth: number): Shape | undefined {
+    if (numel(sym.shape) * depth > MAX_ELEMENTS) {
+      this.error(e.range, 'time.delay', `a delay of ${depth} steps of '${sym.name}' ${fmtShape(sym.shape)} would hold ${(numel(sym.shape) * depth).toExponential(2)} values; the limit is ${MAX_ELEMENTS.toExponential(2)}`);
+      return undefined;
+    }
+    const prev = m.delays.get(sym.name);
+    if (!prev || prev.depth < depth) m.delays.set(sym.name, { depth, role: sym.kind as 'state' | 'input' | 'target', range: prev?.range ?? e.range });
+    // A delayed read is no same-step dependency: the register holds a value of an earlier step.
+    m.reads.add(readKey(sym.name, sym.kind === 'state' ? -depth : 1 - depth));
+    return sym.shape;
+  }
+
   private inferBinary(e: Binary, env: Env): Shape | undefined {
     const a = this.infer(e.left, env);
     const b = this.infer(e.right, env);
     if (a === undefined || b === undefined) return undefined;
     if (e.op === '@') {
-      const [m, k1] = a.length === 2 ? [a[0]!, a[1]!] : a.length === 1 ? [undefined, a[0]!] : [undefined, undefined];
-      const [k2, n] = b.length === 2 ? [b[0]!, b[1]!] : b.length === 1 ? [b[0]!, undefined] : [undefined, undefined];
-      if (k1 === undefined || k2 === undefined) {
-        this.error(e.opRange, 'shape.matmul-rank', `'@' needs vectors or matrices: ${this.src(e.left)} has shape ${fmtShape(a)} and ${this.src(e.right)} has shape ${fmtShape(b)}; use '*' for scalars`);
+      const m = matmulShape(a, b);
+      if ('error' in m) {
+        if (m.error === 'rank') this.error(e.opRange, 'shape.matmul-rank', `'@' needs vectors or matrices: ${this.src(e.left)} has shape ${fmtShape(a)} and ${this.src(e.right)} has shape ${fmtShape(b)}; use '*' for scalars`);
+        else this.error(e.range, 'shape.mismatch', `shape mismatch: ${this.src(e.left)} @ ${this.src(e.right)} multiplies ${fmtShape(a)} by ${fmtShape(b)}; the inner dimensions ${m.k1} and ${m.k2} differ`);
         return undefined;
       }
-      if (k1 !== k2) {
-        this.error(e.range, 'shape.mismatch', `shape mismatch: ${this.src(e.left)} @ ${this.src(e.right)} multiplies ${fmtShape(a)} by ${fmtShape(b)}; the inner dimensions ${k1} and ${k2} differ`);
-        return undefined;
-      }
-      return [...(m !== undefined ? [m] : []), ...(n !== undefined ? [n] : [])];
+      return m;
     }
-    if (e.op === '^') {
-      if (b.length !== 0 && !sameShape(a, b) && a.length !== 0) return this.mismatch(e, a, b);
-      return a.length === 0 ? b : a;
-    }
-    if (a.length === 0) return b;
-    if (b.length === 0) return a;
-    if (!sameShape(a, b)) return this.mismatch(e, a, b);
-    return a;
+    return elementwiseShape(a, b) ?? this.mismatch(e, a, b);
   }
 
   private mismatch(e: Binary, a: Shape, b: Shape): undefined {
@@ -877,8 +1114,22 @@ class Checker {
 
   private inferCall(e: Call, env: Env): Shape | undefined {
     const name = e.callee.name;
+    const declared = env.model?.surrogates.get(name);
+    if (declared?.surrogate === POISONED_SURROGATE) {
+      for (const a of e.args) this.infer(a, env);
+      return undefined;
+    }
+    if (declared && name !== DEFAULT_SURROGATE_NAME) return this.inferSurrogateCall(e, env, declared.decl);
+    if (declared) this.references.set(e.callee, { name, kind: 'surrogate', decl: declared.decl.range, shape: [] });
     const b = BUILTINS.get(name);
     if (!b) {
+      const named = env.model ? [...env.model.surrogates.keys()] : [];
+      const near = didYouMean(name, named);
+      if (near && near !== DEFAULT_SURROGATE_NAME) {
+        this.error(e.callee.range, 'surrogate.unknown-name', `unknown function '${name}' — did you mean the surrogate '${near}'? (this model declares ${named.map((n) => `'${n}'`).join(', ')})`, undefined, { suggestion: near });
+        for (const a of e.args) if (a.kind !== 'list') this.infer(a, env);
+        return undefined;
+      }
       const userFn = this.items.get(name) ?? (this.itemDecls.has(name) ? undefined : undefined);
       if (userFn || this.itemDecls.has(name)) {
         this.error(e.callee.range, 'call.user-function', `'${name}' is an item of this file; calling items is not supported yet — inline its body or use 'let'`);
@@ -963,13 +1214,22 @@ class Checker {
         }
         return [args.length, ...x];
       case 'spike':
-        if (env.model && !env.model.hasSurrogate) {
-          this.error(e.callee.range, 'spike.no-surrogate', "'spike' needs a surrogate: add 'surrogate spike = fast_sigmoid(slope = 10)'", undefined, { insert: 'surrogate spike = fast_sigmoid(slope = 10)' });
+        if (env.model && !env.model.surrogates.has(DEFAULT_SURROGATE_NAME)) {
+          const others = [...env.model.surrogates.keys()];
+          this.error(e.callee.range, 'spike.no-surrogate', `'spike' needs a surrogate: add 'surrogate spike = fast_sigmoid(slope = 10)'${others.length ? ` or call a declared one (${others.map((o) => `${o}(x)`).join(', ')})` : ''}`, undefined, { insert: 'surrogate spike = fast_sigmoid(slope = 10)' });
         } else if (!env.model) {
           this.error(e.callee.range, 'spike.no-surrogate', "'spike' needs a surrogate, which only a model can declare: use it inside a model with 'surrogate spike = fast_sigmoid(slope = 10)'");
         }
         return x;
       case 'stop':
+        return x;
+      case 'max_over_time':
+      case 'mean_over_time':
+        if (!env.model) {
+          this.error(e.callee.range, 'readout.outside-model', `'${name}' is a readout over the time steps of a model; use it inside a model`);
+          return undefined;
+        }
+        env.model.readouts.add(e);
         return x;
       case 'mse':
         if (!sameShape(x, args[1]!) && x.length !== 0 && args[1]!.length !== 0) {
@@ -993,6 +1253,20 @@ class Checker {
       default:
         return x;
     }
+  }
+
+  /** `NAME(x)` for a declared `surrogate NAME = …`: a spike with that pseudo-derivative. */
+  private inferSurrogateCall(e: Call, env: Env, decl: Ident): Shape | undefined {
+    this.references.set(e.callee, { name: e.callee.name, kind: 'surrogate', decl: decl.range, shape: [] });
+    if (e.named.length) {
+      this.error(e.named[0]!.range, 'call.named', `'${e.callee.name}' is a surrogate spike function: it takes one argument, ${e.callee.name}(x); its parameters belong to its 'surrogate' line`);
+      return undefined;
+    }
+    if (e.args.length !== 1) {
+      this.error(e.range, 'call.arity', `'${e.callee.name}' is a surrogate spike function and takes one argument: ${e.callee.name}(x)`);
+      return undefined;
+    }
+    return this.infer(e.args[0]!, env);
   }
 
   private inferShapeChange(e: Call, env: Env): Shape | undefined {
@@ -1030,6 +1304,72 @@ class Checker {
     }
     return items.map((v) => (v === -1 ? total / known : v));
   }
+}
+
+/** Stands for a surrogate whose declaration is in error (never reaches a graph: the model has errors). */
+const POISONED_SURROGATE: Surrogate = { kind: 'fast_sigmoid', slope: 1, scale: 1, name: '(in error)' };
+
+const fmtNum = (v: number): string => String(Number(v.toPrecision(4)));
+
+/**
+ * The coefficient a of u in e when e = a·u + (terms without u) with a
+ * constant a (the form of a leaky update, a = exp(-dt/tau)); undefined when e
+ * is not of that form (then nothing is claimed about stability).
+ */
+export function ownCoefficient(e: Expr, u: string, constants: ReadonlyMap<Expr, number>): number | undefined {
+  const isU = (x: Expr): boolean => (x.kind === 'name' && x.name === u) || (x.kind === 'time' && x.name.name === u && x.offset === 0 && !x.delay && x.invalid === undefined);
+  const mentions = (x: Expr): boolean => {
+    let found = false;
+    walk(x, (y) => { if (isU(y)) found = true; });
+    return found;
+  };
+  const go = (x: Expr): number | undefined => {
+    if (isU(x)) return 1;
+    if (!mentions(x)) return 0;
+    if (x.kind === 'unary') {
+      const a = go(x.operand);
+      return a === undefined ? undefined : x.op === '-' ? -a : a;
+    }
+    if (x.kind === 'binary') {
+      if (x.op === '+' || x.op === '-') {
+        const a = go(x.left);
+        const b = go(x.right);
+        return a === undefined || b === undefined ? undefined : x.op === '+' ? a + b : a - b;
+      }
+      const l = constants.get(x.left);
+      const r = constants.get(x.right);
+      if (x.op === '*') {
+        if (l !== undefined) { const a = go(x.right); return a === undefined ? undefined : l * a; }
+        if (r !== undefined) { const a = go(x.left); return a === undefined ? undefined : r * a; }
+      }
+      if (x.op === '/' && r !== undefined) {
+        const a = go(x.left);
+        return a === undefined ? undefined : a / r;
+      }
+    }
+    return undefined;
+  };
+  return go(e);
+}
+
+/** Where `e` (or a let it reads) first reads one of `names`. */
+function findRead(e: Expr, names: readonly string[], lets: ReadonlyMap<string, LetStmt>, seen = new Set<string>()): Range | undefined {
+  let at: Range | undefined;
+  const viaLets: string[] = [];
+  walk(e, (x) => {
+    if (at) return;
+    const n = x.kind === 'name' ? x.name : x.kind === 'time' ? x.name.name : undefined;
+    if (n === undefined) return;
+    if (names.includes(n)) at = x.range;
+    else if (lets.has(n) && !seen.has(n)) viaLets.push(n);
+  });
+  if (at) return at;
+  for (const n of viaLets) {
+    seen.add(n);
+    const r = findRead(lets.get(n)!.value, names, lets, seen);
+    if (r) return r;
+  }
+  return undefined;
 }
 
 /** Scalar math usable in `const` and `dim` expressions. */
@@ -1094,16 +1434,9 @@ export function walk(root: Expr, visit: (e: Expr) => void): void {
   }
 }
 
+/** Bytes per unit as a rule writes it (`limit memory 128 KiB`): util/units.ts's table, units spelt as written. */
 export function memoryUnit(unit: string): number | undefined {
-  const units: Record<string, number> = { B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
-  return units[unit];
+  return Object.hasOwn(SIZE_UNITS, unit) ? SIZE_UNITS[unit] : undefined;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
+export { formatBytes };

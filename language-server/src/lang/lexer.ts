@@ -16,11 +16,13 @@
 
 import type { Diagnostic } from './ast.js';
 
-export type TokenKind = 'ident' | 'number' | 'punct' | 'newline' | 'eof';
+export type TokenKind = 'ident' | 'number' | 'punct' | 'newline' | 'eof' | 'string';
 
 /** Token kinds in `TokenStream.kinds`. */
 export const K_IDENT = 1, K_NUMBER = 2, K_PUNCT = 3, K_NEWLINE = 4, K_EOF = 5;
-const KIND_NAMES: readonly TokenKind[] = ['eof', 'ident', 'number', 'punct', 'newline', 'eof'];
+/** A double-quoted string on one line, `"lif.params.h5"`: only `data("file", "dataset")` reads them. */
+export const K_STRING = 6;
+const KIND_NAMES: readonly TokenKind[] = ['eof', 'ident', 'number', 'punct', 'newline', 'eof', 'string'];
 
 export interface Token {
   readonly kind: TokenKind;
@@ -80,7 +82,7 @@ export class TokenStream {
   /** The text of token `i` as written. */
   text(i: number): string {
     switch (this.kinds[i]) {
-      case K_IDENT: case K_NUMBER: return this.source.slice(this.starts[i]!, this.ends[i]!);
+      case K_IDENT: case K_NUMBER: case K_STRING: return this.source.slice(this.starts[i]!, this.ends[i]!);
       case K_PUNCT: return String.fromCharCode(this.codes[i]!);
       case K_NEWLINE: return this.codes[i] === 59 ? ';' : '\n';
       default: return '';
@@ -116,7 +118,7 @@ export function lex(text: string): LexResult {
 }
 
 // Character classes, indexed by char code (ASCII only; everything else is bad).
-const C_BAD = 0, C_SPACE = 1, C_NEWLINE = 2, C_IDSTART = 3, C_DIGIT = 4, C_PUNCT = 5, C_HASH = 6, C_DOT = 7, C_SEMI = 8;
+const C_BAD = 0, C_SPACE = 1, C_NEWLINE = 2, C_IDSTART = 3, C_DIGIT = 4, C_PUNCT = 5, C_HASH = 6, C_DOT = 7, C_SEMI = 8, C_QUOTE = 9;
 const CLASS = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c);
@@ -128,6 +130,7 @@ for (let c = 0; c < 128; c++) {
   else if (ch === '#') CLASS[c] = C_HASH;
   else if (ch === '.') CLASS[c] = C_DOT;
   else if (ch === ';') CLASS[c] = C_SEMI;
+  else if (ch === '"') CLASS[c] = C_QUOTE;
   else CLASS[c] = C_BAD;
 }
 
@@ -211,6 +214,21 @@ export function lexStream(text: string): { stream: TokenStream; diagnostics: Dia
         ts.push(K_PUNCT, i, i + 1, c, 0);
         i++;
         break;
+      case C_QUOTE: {
+        // No escapes: a file name or dataset path needs none, and a string ends on its line.
+        const start = i++;
+        while (i < n && text.charCodeAt(i) !== 34 && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
+        if (text.charCodeAt(i) === 34) {
+          i++;
+          ts.push(K_STRING, start, i, 0, 0);
+        } else {
+          diagnostics.push({
+            range: { start, end: i }, severity: 'error', code: 'syntax.unclosed-string',
+            message: `this string is not closed: end it with '"' on the same line`,
+          });
+        }
+        break;
+      }
       default: {
         // One diagnostic for a whole run of bad characters (binary junk, unicode).
         const start = i++;

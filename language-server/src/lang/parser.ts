@@ -14,10 +14,11 @@
 import type {
   ApproxKind, ApproxStmt, BinaryOp, Call, ConstDecl, Diagnostic, DimDecl, ErrorExpr, Expr, FunctionItem,
   FunctionParam, GradItem, Ident, Item, LetStmt, LimitStmt, ModelItem, ModelStmt, NameRef, NamedArg,
-  ObjectiveStmt, Program, Range, RelatedInfo, ReturnStmt, Role, RuleItem, RuleStmt, Schedule, ScheduleStmt,
-  ShapeAnnot, Subscript, SurrogateDecl, VarDecl,
+  LossWhen, ObjectiveStmt, Program, Range, RelatedInfo, ReturnStmt, Role, RuleItem, RuleStmt, Schedule, ScheduleStmt,
+  ShapeAnnot, Subscript, SurrogateDecl, TimeRef, VarDecl, DataRef,
 } from './ast.js';
-import { K_EOF, K_IDENT, K_NEWLINE, K_NUMBER, K_PUNCT, lexStream, type TokenStream } from './lexer.js';
+import { APPROXIMATION_LIST, approximationOf } from './approximations.js';
+import { K_EOF, K_IDENT, K_NEWLINE, K_NUMBER, K_PUNCT, K_STRING, lexStream, type TokenStream } from './lexer.js';
 
 /** Stable issue codes of the parser and lexer; code actions key off these. */
 export const SyntaxCode = {
@@ -626,6 +627,7 @@ class Parser {
     let shape: ShapeAnnot | undefined;
     let init: Call | NameRef | undefined;
     let initial: Expr | undefined;
+    let data: DataRef | undefined;
     if (this.eat(COLON) !== undefined) shape = this.parseShape();
     if (!this.panic && this.isPunct(TILDE)) {
       const tilde = this.next();
@@ -638,12 +640,15 @@ class Parser {
         init = fn;
       }
     }
-    if (!this.panic && this.isPunct(EQ)) {
+    if (!this.panic && role === 'param' && this.isPunct(EQ) && this.ts.isWord(this.ahead(1), 'data')) {
+      this.next();
+      data = this.parseDataRef();
+    } else if (!this.panic && this.isPunct(EQ)) {
       const eq = this.next();
       const v = this.parseExpr();
       if (role !== 'state') {
         this.report(this.span(this.starts[eq]!), `only a state has an initial value ('= …')` +
-          (role === 'param' ? `; give a param an initialiser with '~ normal(0, 0.1)'` : ''),
+          (role === 'param' ? `; give a param an initialiser with '~ normal(0, 0.1)' or its values with '= data("file.h5", "name")'` : ''),
           SyntaxCode.MisplacedInit);
       } else {
         initial = v;
@@ -651,7 +656,40 @@ class Parser {
     }
     return {
       kind: 'var', range: this.span(this.starts[kw]!), role, name,
-      ...(shape ? { shape } : {}), ...(init ? { init } : {}), ...(initial ? { initial } : {}),
+      ...(shape ? { shape } : {}), ...(init ? { init } : {}), ...(initial ? { initial } : {}), ...(data ? { data } : {}),
+    };
+  }
+
+  /** `data("file.h5")` or `data("file.h5", "dataset")`, the `data` word current. */
+  private parseDataRef(): DataRef | undefined {
+    const start = this.starts[this.next()]!;
+    if (this.eat(LPAREN) === undefined) {
+      this.expected(`'(' and a file name: data("lif.params.h5", "W")`);
+      return undefined;
+    }
+    const str = (what: string): { value: string; range: Range } | undefined => {
+      const i = this.cur();
+      if (this.kinds[i] !== K_STRING) {
+        this.expected(what);
+        return undefined;
+      }
+      this.next();
+      return { value: this.text.slice(this.starts[i]! + 1, this.ends[i]! - 1), range: { start: this.starts[i]! + 1, end: this.ends[i]! - 1 } };
+    };
+    const file = str('a file name in double quotes, as in data("lif.params.h5", "W")');
+    if (!file) return undefined;
+    let dataset: { value: string; range: Range } | undefined;
+    if (this.eat(COMMA) !== undefined) {
+      dataset = str('a dataset name in double quotes, as in data("lif.params.h5", "W")');
+      if (!dataset) return undefined;
+    }
+    if (this.eat(RPAREN) === undefined) {
+      this.expected(`')' to close data(…)`);
+      return undefined;
+    }
+    return {
+      kind: 'data', range: this.span(start), file: file.value, fileRange: file.range,
+      ...(dataset ? { dataset: dataset.value, datasetRange: dataset.range } : {}),
     };
   }
 
@@ -686,7 +724,8 @@ class Parser {
       this.next();
       this.next();
       const value = this.parseExpr();
-      return { kind: 'loss', range: this.span(this.starts[i]!), keyword: this.rangeOf(i), value };
+      const when = this.panic ? undefined : this.parseLossWhen();
+      return { kind: 'loss', range: this.span(this.starts[i]!), keyword: this.rangeOf(i), value, ...(when ? { when } : {}) };
     }
     // du/dt: lexed as `du` `/` `dt`.
     if (w.length > 1 && w[0] === 'd' && this.punctAt(a, SLASH) && this.ts.isWord(this.ahead(2), 'dt')) {
@@ -730,6 +769,72 @@ class Parser {
     return undefined;
   }
 
+  /**
+   * After a loss's value: `at last`, `for last K` or `after K` (contextual
+   * words: nothing else may follow a loss on its line).
+   */
+  private parseLossWhen(): LossWhen | undefined {
+    const i = this.pos;
+    const w = this.word(i);
+    if (w !== 'at' && w !== 'for' && w !== 'after') return undefined;
+    this.next();
+    if (w === 'at') {
+      if (!this.isWord('last')) {
+        this.expected("'last' (as in 'loss = … at last': only the last step counts)");
+        return undefined;
+      }
+      this.next();
+      return { kind: 'last', range: this.span(this.starts[i]!) };
+    }
+    if (w === 'for') {
+      if (!this.isWord('last')) {
+        this.expected("'last K' (as in 'loss = … for last 10': the last 10 steps count)");
+        return undefined;
+      }
+      this.next();
+    }
+    const count = this.parseMul();
+    return { kind: 'window', from: w === 'for' ? 'end' : 'start', count, range: this.span(this.starts[i]!) };
+  }
+
+  /**
+   * At a raw `[` followed by `t` and `]`, `+` or `-`: a time subscript
+   * `[t]`, `[t+1]`, `[t-k]` or `[t+1-k]`; any other subscript on t is kept
+   * as written (`invalid`) for the checker to explain. Consumes it.
+   */
+  private parseTimeIndex(name: Ident): TimeRef {
+    const open = this.pos;
+    this.opens.push(this.next()); // '['
+    this.next(); // 't'
+    let offset = 0;
+    let delay: Expr | undefined;
+    let ok = true;
+    if (this.isPunct(PLUS)) {
+      const one = this.ahead(1);
+      if (this.kinds[one] === K_NUMBER && this.ts.text(one) === '1') {
+        this.next();
+        this.next();
+        offset = 1;
+      } else {
+        ok = false;
+      }
+    }
+    if (ok && this.isPunct(MINUS)) {
+      this.next();
+      delay = this.parseMul();
+    }
+    if (!this.isPunct(RBRACK)) ok = false;
+    if (!ok) {
+      // Skip to the closing bracket of this subscript (or the end of the line).
+      while (!this.isPunct(RBRACK) && this.kinds[this.cur()] !== K_EOF && !this.breaksGroup(this.cur())) this.next();
+    }
+    const closed = this.close(RBRACK, "']' to close the time index");
+    this.opens.pop();
+    const range = this.span(name.range.start);
+    const written = this.text.slice(this.starts[open]!, closed ? this.lastEnd : this.ends[this.pos - 1]!);
+    return { kind: 'time', name, offset, range, ...(delay && ok ? { delay } : {}), ...(!ok ? { invalid: `${name.name}${written}` } : {}) };
+  }
+
   /** At a raw `[`: 0 for `[t]`, 1 for `[t+1]`, undefined otherwise. Consumes nothing. */
   private timeSubscript(): 0 | 1 | undefined {
     if (!this.punctAt(this.ahead(0), LBRACK) || !this.ts.isWord(this.ahead(1), 't')) return undefined;
@@ -740,6 +845,14 @@ class Parser {
     return undefined;
   }
 
+  /** `[t` then an operator or `]` (raw tokens): a time subscript, not an index by a name `t`. */
+  private isTimeSubscriptStart(): boolean {
+    // Any operator after `t` ([t*2], [t/2], [t^2]) is a time index too, so the checker can say which ones exist.
+    const k = this.ahead(2);
+    return this.punctAt(this.ahead(0), LBRACK) && this.ts.isWord(this.ahead(1), 't') && this.kinds[k] === K_PUNCT &&
+      !this.punctAt(k, COMMA) && !this.punctAt(k, COLON) && !this.punctAt(k, LPAREN);
+  }
+
   private skipTimeSubscript(off: 0 | 1): void {
     this.pos += off === 0 ? 3 : 5;
     this.lastEnd = this.ends[this.pos - 1]!;
@@ -747,21 +860,21 @@ class Parser {
 
   // ------------------------------------------------------------ rule statements
 
-  /** `approximate d(u[t+1])/d(z) = 0 | diagonal | dense | stop` */
+  /** `approximate d(u[t+1])/d(z) = KIND`, KIND one of lang/approximations.ts (0, diagonal, dense, stop) */
   private parseApprox(): ApproxStmt | undefined {
     const kw = this.next();
     const of = this.parseDRef('d(u[t+1])');
     if (!of) return undefined;
     if (this.expectPunct(SLASH, `'/d(…)' as in d(u[t+1])/d(z)`) === undefined) return undefined;
     const wrt = this.parseDRef('d(z)');
-    if (!wrt || this.expectPunct(EQ, "'=' and 0, diagonal, dense or stop") === undefined) return undefined;
+    if (!wrt || this.expectPunct(EQ, `'=' and ${APPROXIMATION_LIST}`) === undefined) return undefined;
     const i = this.cur();
     const w = this.word(i);
     let approx: ApproxKind | undefined;
-    if (this.kinds[i] === K_NUMBER && this.ts.values[i] === 0) approx = 'zero';
-    else if (w === 'diagonal' || w === 'dense' || w === 'stop') approx = w;
+    if (this.kinds[i] === K_NUMBER && this.ts.values[i] === 0) approx = approximationOf('0');
+    else if (w) approx = approximationOf(w);
     if (!approx) {
-      this.expected('0, diagonal, dense or stop');
+      this.expected(APPROXIMATION_LIST);
       return undefined;
     }
     this.next();
@@ -933,6 +1046,8 @@ class Parser {
         if (off !== undefined) {
           this.skipTimeSubscript(off);
           e = { kind: 'time', name: this.ident(t), offset: off, range: this.span(this.starts[t]!) };
+        } else if (bareName && this.isTimeSubscriptStart()) {
+          e = this.parseTimeIndex(this.ident(t));
         } else {
           e = this.parseIndex(e);
         }

@@ -5,15 +5,16 @@
 // started (ELK's file not found next to a bundle), it runs in-process and
 // only the up-front size limit protects the caller.
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { WorkerThread } from '../util/worker.js';
 import type { ElkNode } from 'elkjs/lib/elk-api.js';
 import ELK from 'elkjs/lib/elk.bundled.js';
+import { EligoError } from '../util/errors.js';
 
 /** The layout did not finish in time, or the graph is refused up front. */
-export class LayoutTooBigError extends Error {
+export class LayoutTooBigError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'LayoutTooBigError';
+    super('layout.too-big', message);
   }
 }
 
@@ -54,8 +55,7 @@ class ElkWorker {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { elkPath: elkPath() } });
-    w.unref();
+    const w = WorkerThread.start({ code: WORKER_SOURCE, workerData: { elkPath: elkPath() }, unref: true }).worker;
     w.on('message', (m: { id: number; result?: ElkNode; error?: string }) => {
       const p = this.pending.get(m.id);
       if (!p) return;

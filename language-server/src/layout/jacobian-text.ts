@@ -156,7 +156,11 @@ function partialRhs(graph: Graph, names: readonly string[], v: Vertex, k: number
     const pow = e - 1 === 1 ? p(a) : `${p(a)}^${fmt(e - 1)}`;
     return d(e === 2 ? `2·${p(a)}` : `${fmt(e)}·${pow}`, tensor);
   }
-  if (v.op === 'spike') return d(`${v.attrs.surrogate?.kind ?? 'surrogate'}′(${a})`, tensor);
+  if (v.op === 'spike') {
+    const sur = v.attrs.surrogate;
+    const amp = sur && sur.scale !== 1 ? `${fmt(sur.scale)}·` : '';
+    return d(`${amp}${sur?.kind ?? 'surrogate'}′(${a})`, tensor);
+  }
   const unary = UNARY[v.op];
   if (unary) return d(unary(a, y), tensor);
 

@@ -5,8 +5,10 @@
 //
 // Coordinates are absolute (top-left origin), in CSS pixels at zoom 1.
 
+import type { GraphHostMessage } from '../protocol.js';
 import type { VertexRole } from '../graph/types.js';
 import type { LspRange } from '../lang/source.js';
+import type { ApproxKind } from '../lang/approximations.js';
 
 export interface Point {
   readonly x: number;
@@ -183,7 +185,7 @@ export interface RuleBlockView {
   readonly of: string;
   /** `z` */
   readonly wrt: string;
-  readonly kind: 'zero' | 'diagonal' | 'dense' | 'stop';
+  readonly kind: ApproxKind;
   /** The graph edges (vertex pairs) that carry this block. */
   readonly pairs: readonly (readonly [number, number])[];
   readonly range: LspRange;
@@ -250,4 +252,9 @@ export interface GraphViewBundle {
   readonly views: readonly GraphViewModel[];
   /** Key of the view shown first. */
   readonly initial: string;
+  /**
+   * A training run to show in the Training tab (`eligo train --html`): the
+   * messages the panel would have received live, replayed after the first view.
+   */
+  readonly training?: readonly GraphHostMessage[];
 }

@@ -5,10 +5,10 @@
 
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type {
-  AnalysisStatsParams, DidChangeTrustParams, FindLearningRuleParams, GraphParams, ItemParams, RunJobParams, SearchParams, TrainParams,
+  AnalysisStatsParams, DidChangeTrustParams, FindLearningRuleParams, GraphParams, InteropParams, ItemParams, RunJobParams, SearchParams, TrainParams,
 } from './params.js';
 import type {
-  AnalysisStats, GraphResult, JobProgress, JobResult, LearningRuleResult, SearchResult, ServerStatus, TrainResult, TrainTask,
+  AnalysisStats, GraphResult, InteropResult, JobProgress, JobResult, LearningRuleResult, SearchResult, ServerStatus, TrainResult, TrainTask,
 } from './results.js';
 
 export const GraphRequest = new RequestType<GraphParams, GraphResult, void>('eligo/graph');
@@ -19,6 +19,8 @@ export const RunJobRequest = new RequestType<RunJobParams, JobResult<unknown>, v
 /** The tasks `eligo/train` accepts for an item (the extension's task picker). */
 export const TrainTasksRequest = new RequestType<ItemParams, readonly TrainTask[], void>('eligo/trainTasks');
 export const AnalysisStatsRequest = new RequestType<AnalysisStatsParams, AnalysisStats | null, void>('eligo/analysisStats');
+/** Import a NIR file, or export a model or a rule (interop/): the server returns the files, the editor writes them. */
+export const InteropRequest = new RequestType<InteropParams, InteropResult, void>('eligo/interop');
 
 export const JobProgressNotification = new NotificationType<JobProgress>('eligo/jobProgress');
 export const ServerStatusNotification = new NotificationType<ServerStatus>('eligo/status');

@@ -92,6 +92,12 @@ const findRuleOptions = {
   samples: z.number().int().min(1).max(64).exactOptional(),
   /** Length of the sample sequences (and T of the memory figures); default `eligo.analysis.steps`. */
   steps: z.number().int().min(1).max(10_000).exactOptional(),
+  /** The task the promising rules are trained on (`correlated`, `csv:path=…`); default `eligo.train.task`; '' for none (alignment only). */
+  task: z.string().max(8192).exactOptional(),
+  /** Batch of those trainings; default `eligo.train.batchSize`. */
+  batchSize: z.number().int().min(1).max(65_536).exactOptional(),
+  /** Learning rate of those trainings (default 0.005). */
+  learningRate: z.number().min(1e-9).max(10).exactOptional(),
 };
 export const FindLearningRuleParamsSchema = z.strictObject({ ...item, ...workDone, ...findRuleOptions });
 export type FindLearningRuleParams = z.infer<typeof FindLearningRuleParamsSchema>;
@@ -144,6 +150,33 @@ export const InitializationOptionsSchema = z.object({
   workspaceFolders: z.array(z.string().max(8192)).max(1000).exactOptional(),
 });
 export type InitializationOptions = z.infer<typeof InitializationOptionsSchema>;
+
+/** Import a NIR file, or export a model (NIR) or a rule (Lava, PyTorch). The server returns the files; the editor writes them. */
+export const InteropParamsSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('importNir'),
+    /** File system path of the .nir file the user chose. */
+    path: z.string().min(1).max(8192),
+    /** Name of the .eligo file to create (its base name names the model and the data file). */
+    outName: z.string().min(1).max(1024),
+    dt: z.number().positive(),
+    method: z.enum(['exact', 'euler']).exactOptional(),
+  }),
+  z.strictObject({
+    kind: z.literal('export'),
+    uri,
+    format: z.enum(['nir', 'lava', 'torch']),
+    model: name,
+    rule: name.exactOptional(),
+    outName: z.string().min(1).max(1024),
+    dt: z.number().positive().exactOptional(),
+    method: z.enum(['exact', 'euler']).exactOptional(),
+    learningRate: z.number().positive().exactOptional(),
+    /** Whether the workspace is trusted: only then does the server read the model's data(…) files. */
+    trusted: z.boolean(),
+  }),
+]);
+export type InteropParams = z.infer<typeof InteropParamsSchema>;
 
 /** Validates `raw` against `schema`: the value, or one line naming every problem with its field. */
 export function validate<T>(schema: z.ZodType<T>, raw: unknown): { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string } {

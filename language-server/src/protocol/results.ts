@@ -132,6 +132,21 @@ export interface RuleCandidate {
   readonly fits?: boolean;
   /** Why it does not fit. */
   readonly reasons?: readonly string[];
+  /** Train accuracy of its longest training on the task, its task and updates (find-rule with accuracy). */
+  readonly trainAccuracy?: number;
+  readonly task?: string;
+  readonly updates?: number;
+  /** Why it has no accuracy (not trained, diverged, …). */
+  readonly why?: string;
+  /** The parameters it updates, its credit in words (`W_in, W_rec: eligibility × learning signal; W_out: exact`) and kind. */
+  readonly updatedParams?: readonly string[];
+  readonly credit?: string;
+  readonly creditKind?: 'full' | 'partial' | 'readout-only' | 'none';
+  readonly warnings?: readonly string[];
+  /** Alignment along the reference run on the task's data. */
+  readonly alignmentOnTask?: { readonly initial: number; readonly trained: number; readonly mean: number };
+  /** The rule's approximations and schedule in one line: equal signatures, equal rules. */
+  readonly signature?: string;
 }
 
 /** The parameters a Find Learning Rule ran with, after defaults. */
@@ -141,6 +156,9 @@ export interface FindRuleRun {
   readonly samples: number;
   readonly steps: number;
   readonly hardwareProfile: string;
+  readonly task: string;
+  readonly batchSize: number;
+  readonly learningRate: number;
 }
 
 export interface LearningRuleResult {
@@ -154,6 +172,14 @@ export interface LearningRuleResult {
   readonly evaluated?: number;
   readonly skipped?: number;
   readonly stopped?: 'budget' | 'cancelled' | null;
+  /** Candidates trained at least once, on `task` (null: none). */
+  readonly trained?: number;
+  readonly task?: string | null;
+  /** What the front ranks by: test accuracy, or alignment when nothing could be trained (`frontWhy`). */
+  readonly frontBasis?: 'accuracy' | 'alignment';
+  readonly frontWhy?: string;
+  /** What the user should know: parameters nothing reaches, a chip nothing fits, a budget too short. */
+  readonly notes?: readonly string[];
   readonly run?: FindRuleRun;
 }
 
@@ -184,6 +210,25 @@ export interface TrainRun {
   readonly rule?: string;
 }
 
+/**
+ * One test sequence run through the trained model (train/activity.ts): a
+ * spike raster per spiking population (and of the input when it is spikes),
+ * the traces of a few neurons' states and the prediction over time.
+ */
+export interface TrainActivity {
+  readonly split: 'test';
+  readonly sample: number;
+  readonly steps: number;
+  /** For each population: the steps (1…T) at which each shown neuron spiked. */
+  readonly rasters: readonly { readonly name: string; readonly neurons: number; readonly spikes: readonly (readonly number[])[] }[];
+  /** State values over t = 1…T of a few neurons of the first spiking population. */
+  readonly traces: readonly { readonly state: string; readonly neuron: number; readonly values: readonly number[] }[];
+  /** The prediction (what the loss compares with the target) per output over t = 1…T, when the loss has one. */
+  readonly prediction?: readonly (readonly number[])[];
+  /** The sample's label, for classification tasks. */
+  readonly label?: number;
+}
+
 export interface TrainResult {
   readonly task: string;
   /** Optimizer updates done. */
@@ -198,6 +243,8 @@ export interface TrainResult {
   readonly method?: 'bptt' | 'online';
   /** The backend in words. */
   readonly backend?: string;
+  /** The training engine that ran (`tfjs`, `compiled`: train/compiled/). */
+  readonly engine?: string;
   /** The TensorFlow.js backend the run used (drives the status bar). */
   readonly computeBackend?: ComputeBackend;
   readonly trainAccuracy?: number | null;
@@ -208,6 +255,8 @@ export interface TrainResult {
   readonly message?: string;
   readonly curve?: readonly TrainCurvePoint[];
   readonly encoding?: string;
+  /** Spikes and traces of one test sequence after training (the Training tab's raster). */
+  readonly activity?: TrainActivity;
   readonly run?: TrainRun;
 }
 
@@ -240,3 +289,15 @@ export interface AnalysisStats {
   /** Items computed since the server started. */
   readonly totalComputed: number;
 }
+
+// ---------------------------------------------------------------- eligo/interop (interop/bridges.ts)
+
+export interface InteropFile {
+  /** File name, relative to the chosen output's folder; the first is the chosen output. */
+  readonly name: string;
+  readonly base64: string;
+}
+
+export type InteropResult =
+  | { readonly ok: true; readonly files: readonly InteropFile[]; readonly lines: readonly string[]; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly problems: readonly string[] };

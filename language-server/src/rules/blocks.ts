@@ -167,7 +167,8 @@ export function stepStructure(scope: ModelScope, graph: ModelStepGraph): StepStr
 
 // ------------------------------------------------------------ approximations
 
-export type ApproxKind = 'zero' | 'diagonal' | 'dense' | 'stop';
+export type { ApproxKind } from '../lang/approximations.js';
+import type { ApproxKind } from '../lang/approximations.js';
 
 /** One `approximate d(A)/d(B) = kind` line, resolved to names. */
 export interface Approximation {

@@ -6,6 +6,7 @@
 import { sizeOf, type Shape, type Tensor } from '../graph/types.js';
 import type { StepEvaluator } from './blocks.js';
 import type { BlockForm, BlockValues, OnlineProgram, TraceStorage } from './program.js';
+import { EligoError } from '../util/errors.js';
 
 /** A trace-like value: a sensitivity d(state)/d(param) in one of the trace storages. */
 export interface TraceValue {
@@ -168,13 +169,14 @@ export interface RunInput {
   readonly signal?: AbortSignal;
   /** Stops between steps after this time (Date.now() milliseconds): long synchronous runs cannot wait for an abort timer. */
   readonly deadline?: number;
+  /** Per-step loss weights (a training task's; rules/weighted.ts): the gradient of Σ_t w_t·loss_t. Default: every step counts 1. */
+  readonly lossWeights?: Float64Array;
 }
 
 /** A run stopped by its signal or deadline. */
-export class StoppedError extends Error {
+export class StoppedError extends EligoError {
   constructor() {
-    super('stopped');
-    this.name = 'StoppedError';
+    super('rules.stopped', 'stopped');
   }
 }
 

@@ -16,8 +16,10 @@
 // update as online (the gradient of the same approximated graph), computed
 // from the stored sequence instead of traces: those are named '… (reverse)'.
 
-import { classify, type RawBlock } from './blocks.js';
+import { classify, type BlockTape, type RawBlock } from './blocks.js';
 import { alignmentSamples, exactGradients, exactRule, ruleAlignment, sampleTapes, type Alignment } from './alignment.js';
+import { creditLabel, ruleCredit, type Credit } from './credit.js';
+import type { RunInput } from './execute.js';
 import { StoppedError } from './execute.js';
 import { ruleCost, type RuleCost } from './cost.js';
 import { checkHardware, type HardwareFit, type HardwareProfile } from './hardware.js';
@@ -25,6 +27,7 @@ import { prepareRule, type ModelContext, type PreparedRule } from './model.js';
 import { ruleText, type RuleSpec } from './rule.js';
 import type { Approximation } from './blocks.js';
 import { Rng } from '../graph/random.js';
+import { formatBytes as fmtBytes } from '../util/units.js';
 
 export type BlockChoice = 'keep' | 'diagonal' | 'zero';
 
@@ -42,6 +45,41 @@ export interface FindOptions {
   readonly maxBytes?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: FindProgress) => void;
+  /**
+   * Where alignment is measured: one set of sample sequences per set of
+   * parameters (e.g. a task's sequences at 0 %, 50 % and 100 % of a short
+   * BPTT run; discovery/). Default: `samples` random sequences at the
+   * initial parameters.
+   */
+  readonly alignmentSets?: readonly AlignmentSet[];
+  /** The search over choice vectors when the space is too large to enumerate (default: annealing). */
+  readonly search?: RuleSearch;
+}
+
+/** Samples (with their parameters), their tapes and their exact gradients: what every rule is compared on. */
+export interface AlignmentSet {
+  /** e.g. `initial`, `50 %`, `trained`. */
+  readonly label: string;
+  /** Updates of the reference run the parameters come from (0: initial). */
+  readonly updates: number;
+  readonly samples: readonly RunInput[];
+  readonly tapes?: readonly BlockTape[];
+  readonly exact: readonly Map<string, Float64Array>[];
+}
+
+/** What a search over choice vectors may do: evaluate rules until the time is up. */
+export interface SearchApi {
+  readonly space: ReturnType<typeof searchSpace>;
+  readonly evaluate: (choice: readonly BlockChoice[], schedule: Schedule) => Promise<Candidate | null>;
+  readonly timeUp: () => boolean;
+  readonly seed: number;
+  /** The objective a search maximises for a candidate (higher is better; -Infinity for none). */
+  readonly reward: (c: Candidate | null) => number;
+}
+
+export interface RuleSearch {
+  readonly name: string;
+  run(api: SearchApi): Promise<void>;
 }
 
 export interface FindProgress {
@@ -60,8 +98,19 @@ export interface Candidate {
   readonly spec: RuleSpec;
   readonly text: string;
   readonly cost: RuleCost;
+  /** Alignment on the first alignment set (the initial parameters). */
   readonly alignment: Alignment;
+  /** Alignment on every set (the first is `alignment`). */
+  readonly alignmentAlong: readonly { readonly label: string; readonly updates: number; readonly alignment: Alignment }[];
+  /** Mean cosine over the sets: what the search ranks by. */
+  readonly alignmentMean: number;
   readonly hardware: HardwareFit | null;
+  /** Which parameters it updates and how (readout-only and no-update rules are labelled, never named as a known rule). */
+  readonly credit: Credit;
+  /** The known rule whose approximations it has, when the model leaves it unable to learn its hidden weights (then `known` is null). */
+  readonly lookalike: string | null;
+  readonly choice: readonly BlockChoice[];
+  readonly schedule: Schedule;
   /** Milliseconds from the start of the search to the end of this rule's evaluation. */
   readonly atMs: number;
 }
@@ -74,7 +123,7 @@ export interface FindResult {
   /** Rules not evaluated, with why (too slow or too big for the budget). */
   readonly skipped: readonly { readonly text: string; readonly why: string }[];
   readonly spaceSize: number;
-  readonly method: 'enumeration' | 'annealing';
+  readonly method: string;
   readonly stopped: 'budget' | 'cancelled' | null;
   readonly elapsedMs: number;
 }
@@ -90,7 +139,7 @@ export function searchSpace(ctx: ModelContext): { block: RawBlock; choices: Bloc
     });
 }
 
-type Schedule = 'online' | 'reverse';
+export type Schedule = 'online' | 'reverse';
 
 export function specOf(ctx: ModelContext, space: ReturnType<typeof searchSpace>, choice: readonly BlockChoice[], schedule: Schedule): RuleSpec {
   const approximations: Approximation[] = [];
@@ -128,8 +177,8 @@ const SLUG: Record<string, string> = {
 
 /** a dominates b: no worse in all three objectives and better in one. */
 function dominates(a: Candidate, b: Candidate): boolean {
-  const ca = a.alignment.cosine;
-  const cb = b.alignment.cosine;
+  const ca = a.alignmentMean;
+  const cb = b.alignmentMean;
   const noWorse = a.cost.multiplicationsPerStep <= b.cost.multiplicationsPerStep && a.cost.memoryBytes <= b.cost.memoryBytes && ca >= cb - 1e-12;
   const better = a.cost.multiplicationsPerStep < b.cost.multiplicationsPerStep || a.cost.memoryBytes < b.cost.memoryBytes || ca > cb + 1e-12;
   return noWorse && better;
@@ -141,12 +190,12 @@ export function paretoFront(cands: readonly Candidate[]): Candidate[] {
   const seen = new Set<string>();
   const out: Candidate[] = [];
   for (const c of front) {
-    const k = `${c.cost.multiplicationsPerStep}|${c.cost.memoryBytes}|${c.alignment.cosine.toFixed(12)}`;
+    const k = `${c.cost.multiplicationsPerStep}|${c.cost.memoryBytes}|${c.alignmentMean.toFixed(12)}`;
     if (seen.has(k)) continue;
     seen.add(k);
     out.push(c);
   }
-  return out.sort((a, b) => b.alignment.cosine - a.alignment.cosine || a.cost.multiplicationsPerStep - b.cost.multiplicationsPerStep);
+  return out.sort((a, b) => b.alignmentMean - a.alignmentMean || a.cost.multiplicationsPerStep - b.cost.multiplicationsPerStep);
 }
 
 /** The effective rule after approximation (a diagonal of a diagonal block is no change): equal keys, equal rules. */
@@ -169,10 +218,11 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
   const spaceSize = space.reduce((a, s) => a * s.choices.length, 1) * schedules.length;
   const maxExhaustive = opts.maxExhaustive ?? 256;
   const maxBytes = opts.maxBytes ?? 512 * 1024 * 1024;
-  const samples = alignmentSamples(ctx, { steps: opts.steps, samples: opts.samples, seed: opts.seed });
-  // The samples' exact blocks, recorded once and replayed by every rule (when they fit in a quarter of the memory limit).
-  const tapes = sampleTapes(ctx, samples, maxBytes / 4);
-  const exact = exactGradients(ctx, samples, tapes);
+  const sets = opts.alignmentSets ?? [randomAlignmentSet(ctx, opts.steps, opts.samples, opts.seed, maxBytes / 4)];
+  if (sets.length === 0) throw new Error('find-rule needs at least one alignment set');
+  const setSteps = sets[0]!.samples[0]?.steps ?? opts.steps;
+  const setSamples = sets.reduce((a, x) => a + x.samples.length, 0);
+  const taped = sets.every((x) => x.tapes !== undefined);
   const evaluated: Candidate[] = [];
   const skipped: { text: string; why: string }[] = [];
   const keys = new Map<string, Candidate | null>();
@@ -193,46 +243,67 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     opts.onProgress?.({ evaluated: evaluated.length, total: spaceSize, frontSize: paretoFront(evaluated).length, message, elapsedMs: Date.now() - t0 });
   };
 
-  const evaluate = async (choice: readonly BlockChoice[], schedule: Schedule): Promise<Candidate | null> => {
+  // The known rules get a little grace past the deadline (2 s), so that even a budget spent by the caller's other work places them.
+  const evaluate = async (choice: readonly BlockChoice[], schedule: Schedule, first = false): Promise<Candidate | null> => {
+    const until = first ? Math.max(deadline, Date.now() + 2000) : deadline;
     const spec = specOf(ctx, space, choice, schedule);
     const rule = prepareRule(ctx, spec);
     const key = ruleKey(rule);
     if (keys.has(key)) return keys.get(key)!;
     keys.set(key, null);
-    const known = knownRule(space, choice, schedule);
-    const ruleName = known ? SLUG[known]! : `rule_${++counter}`;
+    const credit = ruleCredit(ctx.structure, rule);
+    const label = creditLabel(credit);
+    const lookalike = knownRule(space, choice, schedule);
+    // A rule that learns only the readout (or nothing) is never given a known rule's name: on this model the name would promise credit it does not carry.
+    const known = label ? null : lookalike;
+    const ruleName = known ? SLUG[known]! : label ? `${credit.kind === 'none' ? 'no_update' : 'readout_only'}_${++counter}` : `rule_${++counter}`;
     const named: RuleSpec = { ...spec, name: ruleName };
     const cost = ruleCost(ctx, rule, opts.steps);
-    const est = exactRule(rule) ? 0 : estimateMs(cost, opts.steps, opts.samples, tapes !== undefined);
+    const est = exactRule(rule) ? 0 : estimateMs(cost, setSteps, setSamples, taped);
     const runBytes = schedule === 'online' ? rule.derived.cost.carriedBytes + rule.derived.cost.transientBytes : cost.memoryBytes;
     if (runBytes > maxBytes) {
       skipped.push({ text: ruleText(named, ruleName), why: `its numeric run would hold about ${Math.round(runBytes / 2 ** 20)} MiB (limit ${Math.round(maxBytes / 2 ** 20)} MiB)` });
       return null;
     }
-    if (Date.now() + est > deadline) {
+    if (Date.now() + est > until) {
       skipped.push({ text: ruleText(named, ruleName), why: `its alignment would take about ${(est / 1000).toFixed(0)} s, more than the budget left` });
       return null;
     }
     // Let progress and cancellation through between candidates.
     await new Promise<void>((r) => setImmediate(r));
-    let alignment: Alignment;
+    const along: { label: string; updates: number; alignment: Alignment }[] = [];
     try {
-      alignment = ruleAlignment(ctx, rule, samples.map((s) => ({ ...s, deadline, ...(opts.signal ? { signal: opts.signal } : {}) })), exact, opts.signal, tapes);
+      for (const set of sets) {
+        const a = ruleAlignment(ctx, rule, set.samples.map((s) => ({ ...s, deadline: until, ...(opts.signal ? { signal: opts.signal } : {}) })), set.exact, opts.signal, set.tapes);
+        along.push({ label: set.label, updates: set.updates, alignment: a });
+      }
     } catch (e) {
       if (e instanceof StoppedError) return null;
       throw e;
     }
+    const alignment = along[0]!.alignment;
+    const alignmentMean = along.reduce((a, x) => a + x.alignment.cosine, 0) / along.length;
     const hardware = opts.hardware ? checkHardware(opts.hardware, schedule === 'online', schedule === 'online' ? rule.derived.program : null) : null;
+    const alignText = along.length === 1
+      ? `alignment with BPTT: cosine ${alignment.cosine.toFixed(3)}, relative error ${alignment.relativeError.toFixed(3)} (${sets[0]!.samples.length} × ${setSteps} steps)`
+      : `alignment with BPTT: cosine ${along.map((x) => `${x.alignment.cosine.toFixed(3)} (${x.label})`).join(', ')}, mean ${alignmentMean.toFixed(3)} (${sets[0]!.samples.length} × ${setSteps} steps each)`;
     const figures = [
       `${cost.multiplicationsPerStep.toLocaleString('en-US')} multiplications per step, ${fmtBytes(cost.memoryBytes)} ${cost.online ? 'of traces' : `for T = ${opts.steps}`}`,
-      `alignment with BPTT: cosine ${alignment.cosine.toFixed(3)}, relative error ${alignment.relativeError.toFixed(3)} (${opts.samples} × ${opts.steps} steps)`,
+      `updates ${credit.summary}`,
+      ...credit.warnings.map((w) => `warning: ${w}`),
+      alignText,
     ];
     if (known) figures.unshift(`${known} — found by eligo find-rule`);
+    else if (label && lookalike) figures.unshift(`${label}: has the approximations of ${lookalike}, but on this model they leave only ${credit.updatedParams.length ? credit.updatedParams.join(', ') : 'nothing'} to learn — found by eligo find-rule`);
+    else if (label) figures.unshift(`${label} — found by eligo find-rule`);
     else figures.unshift('found by eligo find-rule');
-    const c: Candidate = { known, ruleName, spec: named, text: ruleText(named, ruleName, figures), cost, alignment, hardware, atMs: Date.now() - t0 };
+    const c: Candidate = {
+      known, ruleName, spec: named, text: ruleText(named, ruleName, figures), cost, alignment, alignmentAlong: along, alignmentMean, hardware,
+      credit, lookalike, choice: [...choice], schedule, atMs: Date.now() - t0,
+    };
     keys.set(key, c);
     evaluated.push(c);
-    report(`${known ?? ruleName}: cosine ${alignment.cosine.toFixed(3)}, ${cost.multiplicationsPerStep.toLocaleString('en-US')} mults/step`);
+    report(`${known ?? ruleName}: cosine ${alignmentMean.toFixed(3)}${along.length > 1 ? ' (mean)' : ''}, ${cost.multiplicationsPerStep.toLocaleString('en-US')} mults/step${label ? `, ${label}` : ''}`);
     return c;
   };
 
@@ -246,10 +317,13 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     [keepAll, 'online'],
   ];
   for (const [c, s] of firsts) {
-    if (timeUp()) break;
-    await evaluate(c, s);
+    if (opts.signal?.aborted) {
+      stopped = 'cancelled';
+      break;
+    }
+    await evaluate(c, s, true);
   }
-  let method: FindResult['method'] = 'enumeration';
+  let method = 'enumeration';
   if (!timeUp()) {
     if (spaceSize <= maxExhaustive) {
       // Every rule, cheapest to evaluate first: a short budget still covers the cheap end of the front.
@@ -265,7 +339,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
         }
         for (const schedule of schedules) {
           const rule = prepareRule(ctx, specOf(ctx, space, choice, schedule));
-          all.push({ choice, schedule, ms: exactRule(rule) ? 0 : estimateMs(ruleCost(ctx, rule, opts.steps), opts.steps, opts.samples, tapes !== undefined) });
+          all.push({ choice, schedule, ms: exactRule(rule) ? 0 : estimateMs(ruleCost(ctx, rule, opts.steps), setSteps, setSamples, taped) });
         }
       }
       all.sort((a, b) => a.ms - b.ms);
@@ -274,35 +348,9 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
         await evaluate(a.choice, a.schedule);
       }
     } else {
-      method = 'annealing';
-      const rng = new Rng(opts.seed ^ 0x2545f491);
-      const score = (c: Candidate | null, w: readonly number[]): number => (c === null ? Infinity
-        : w[0]! * Math.log10(1 + c.cost.multiplicationsPerStep) + w[1]! * Math.log10(1 + c.cost.memoryBytes) - w[2]! * 10 * c.alignment.cosine);
-      while (!timeUp()) {
-        const w = [rng.next(), rng.next(), rng.next()];
-        let cur: BlockChoice[] = space.map((s) => s.choices[Math.floor(rng.next() * s.choices.length)]!);
-        let sched: Schedule = rng.next() < 0.7 ? 'online' : 'reverse';
-        let curC = await evaluate(cur, sched);
-        let temp = 1;
-        for (let it = 0; it < 40 && !timeUp(); it++) {
-          const next = cur.slice();
-          let nextSched = sched;
-          if (rng.next() < 0.15) nextSched = sched === 'online' ? 'reverse' : 'online';
-          else {
-            const k = Math.floor(rng.next() * space.length);
-            const opts2 = space[k]!.choices.filter((c) => c !== cur[k]);
-            next[k] = opts2[Math.floor(rng.next() * opts2.length)]!;
-          }
-          const nc = await evaluate(next, nextSched);
-          const d = score(nc, w) - score(curC, w);
-          if (d <= 0 || rng.next() < Math.exp(-d / temp)) {
-            cur = next;
-            sched = nextSched;
-            curC = nc;
-          }
-          temp *= 0.9;
-        }
-      }
+      const search = opts.search ?? annealing;
+      method = search.name;
+      await search.run({ space, evaluate, timeUp, seed: opts.seed, reward: (c) => (c === null ? -Infinity : c.alignmentMean) });
     }
   }
   let pool = evaluated;
@@ -312,9 +360,49 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
   return { model: ctx.name, front, evaluated, skipped, spaceSize, method, stopped, elapsedMs: Date.now() - t0 };
 }
 
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+/**
+ * Simulated annealing over choice vectors (Kirkpatrick et al. 1983) with
+ * random scalarisations of cost, memory and alignment: restarts from random
+ * vectors, 40 moves each (one block's choice, or the schedule), cooling by 0.9.
+ */
+export const annealing: RuleSearch = {
+  name: 'annealing',
+  async run({ space, evaluate, timeUp, seed }) {
+    const rng = new Rng(seed ^ 0x2545f491);
+    const score = (c: Candidate | null, w: readonly number[]): number => (c === null ? Infinity
+      : w[0]! * Math.log10(1 + c.cost.multiplicationsPerStep) + w[1]! * Math.log10(1 + c.cost.memoryBytes) - w[2]! * 10 * c.alignmentMean);
+    while (!timeUp()) {
+      const w = [rng.next(), rng.next(), rng.next()];
+      let cur: BlockChoice[] = space.map((s) => s.choices[Math.floor(rng.next() * s.choices.length)]!);
+      let sched: Schedule = rng.next() < 0.7 ? 'online' : 'reverse';
+      let curC = await evaluate(cur, sched);
+      let temp = 1;
+      for (let it = 0; it < 40 && !timeUp(); it++) {
+        const next = cur.slice();
+        let nextSched = sched;
+        if (rng.next() < 0.15) nextSched = sched === 'online' ? 'reverse' : 'online';
+        else {
+          const k = Math.floor(rng.next() * space.length);
+          const opts2 = space[k]!.choices.filter((c) => c !== cur[k]);
+          next[k] = opts2[Math.floor(rng.next() * opts2.length)]!;
+        }
+        const nc = await evaluate(next, nextSched);
+        const d = score(nc, w) - score(curC, w);
+        if (d <= 0 || rng.next() < Math.exp(-d / temp)) {
+          cur = next;
+          sched = nextSched;
+          curC = nc;
+        }
+        temp *= 0.9;
+      }
+    }
+  },
+};
+
+/** Today's default alignment set: random sequences at the model's initial parameters (graph/simulate.ts). */
+export function randomAlignmentSet(ctx: ModelContext, steps: number, samples: number, seed: number, maxTapeBytes: number): AlignmentSet {
+  const s = alignmentSamples(ctx, { steps, samples, seed });
+  // The samples' exact blocks, recorded once and replayed by every rule (when they fit).
+  const tapes = sampleTapes(ctx, s, maxTapeBytes);
+  return { label: 'initial', updates: 0, samples: s, ...(tapes ? { tapes } : {}), exact: exactGradients(ctx, s, tapes) };
 }

@@ -7,6 +7,8 @@
 
 import type { OnlineProgram } from './program.js';
 import { sizeOf } from '../graph/types.js';
+import { formatBytes } from '../util/units.js';
+import { EligoError } from '../util/errors.js';
 
 export interface HardwareProfile {
   readonly id: string;
@@ -72,10 +74,9 @@ export const BRAINSCALES2: HardwareProfile = {
 
 export const BUILTIN_PROFILES: ReadonlyMap<string, HardwareProfile> = new Map([LOIHI2, SPINNAKER2, BRAINSCALES2].map((p) => [p.id, p]));
 
-export class ProfileError extends Error {
+export class ProfileError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ProfileError';
+    super('rules.profile', message);
   }
 }
 
@@ -187,9 +188,5 @@ function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(2);
 }
 
-export function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-}
+/** Bytes as everything in Eligo prints them (util/units.ts). */
+export const fmtBytes = formatBytes;

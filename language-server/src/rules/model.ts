@@ -11,6 +11,7 @@ import { approximate, BlockEvaluator, stepStructure, type ApproximatedBlocks, ty
 import { deriveProgram, type Derived } from './derive.js';
 import { runOnline, type RunInput } from './execute.js';
 import type { RuleSpec } from './rule.js';
+import { weightedEvaluator } from './weighted.js';
 import { eliminateGradient, equationGraph, runReverse, scheduleOrder, trajectoryJacobians } from './schedules.js';
 
 export interface ModelContext {
@@ -54,8 +55,10 @@ export interface GradientRun {
 
 /** The rule's update direction on a sequence (the exact gradient when nothing is approximated). */
 export function ruleGradient(ctx: ModelContext, rule: PreparedRule, input: RunInput, tape?: BlockTape): GradientRun {
-  const ev = tape && tape.length >= input.steps ? tape.replay(rule.approx.blocks) : new BlockEvaluator(ctx.structure, rule.approx.blocks);
+  const raw = tape && tape.length >= input.steps ? tape.replay(rule.approx.blocks) : new BlockEvaluator(ctx.structure, rule.approx.blocks);
+  const ev = input.lossWeights ? weightedEvaluator(raw, input.lossWeights) : raw;
   const s = rule.spec.schedule;
+  if (input.lossWeights && s.kind !== 'online' && s.kind !== 'reverse') throw new Error(`per-step loss weights are applied by the online and reverse schedules, not by schedule ${s.kind}`);
   if (s.kind === 'online') {
     const r = runOnline(rule.derived.program, ev, input);
     return { gradient: r.gradient, totalLoss: r.totalLoss };

@@ -3,6 +3,7 @@
 
 import type { Range, RuleItem } from '../lang/ast.js';
 import type { Approximation, ApproxKind } from './blocks.js';
+import { memoryUnit } from '../lang/check.js';
 
 export type ScheduleSpec =
   | { readonly kind: 'online' | 'reverse' | 'forward'; readonly range?: Range }
@@ -22,7 +23,6 @@ export interface RuleSpec {
   readonly nameRange?: Range;
 }
 
-const UNITS: Record<string, number> = { B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
 
 /**
  * The rule of a `rule` item. Without a `schedule` line a rule with
@@ -48,7 +48,7 @@ export function ruleSpec(item: RuleItem): RuleSpec {
         objectives.push(s.objective.name);
         break;
       case 'limit':
-        if (s.what.name === 'memory') memoryLimitBytes = s.value * (s.unit ? (UNITS[s.unit.name] ?? 1) : 1);
+        if (s.what.name === 'memory') memoryLimitBytes = s.value * (s.unit ? (memoryUnit(s.unit.name) ?? 1) : 1);
         break;
     }
   }
@@ -75,4 +75,17 @@ export function ruleText(spec: RuleSpec, name: string, comments: readonly string
   lines.push(`  schedule ${s.kind === 'order' ? `order [${s.order.map((o) => o.name).join(', ')}]` : s.kind}`);
   lines.push('}');
   return lines.join('\n');
+}
+
+/**
+ * What a rule computes, independent of its name and layout: the model, the
+ * schedule and the approximations in a canonical order. Two rule items with
+ * the same signature train the same way (the editor shows a measured
+ * accuracy on every rule with that signature).
+ */
+export function ruleSignature(spec: RuleSpec): string {
+  const s = spec.schedule;
+  const sched = s.kind === 'order' ? `order[${s.order.map((o) => o.name).join(',')}]` : s.kind;
+  const approx = spec.approximations.map((a) => approxText(a).slice('approximate '.length)).sort();
+  return `${spec.model}|${sched}|${approx.join(';')}`;
 }

@@ -24,6 +24,7 @@ import { makeSparsity, toDense, type SparseJacobian, type Sparsity } from '../ad
 import { validateOrder } from '../ad/orders.js';
 import type { Block, StepEvaluator, StepStructure } from './blocks.js';
 import { blockAsTrace, checkStop, contract, dataAt, vjp, zeroStates, pairDims, type RunInput } from './execute.js';
+import { EligoError } from '../util/errors.js';
 
 // ------------------------------------------------------------ the unrolled equation graph
 
@@ -70,7 +71,8 @@ export function equationGraph(structure: StepStructure, blocks: readonly Block[]
       const shape: Shape = of === 'loss' ? [] : structure.states.find((s) => s.name === of)!.shape;
       const mine = byOf.get(of) ?? [];
       const srcs = mine.map((b) => (b.wrt.kind === 'param' ? paramVertex.get(b.wrt.name)! : at.get(`${b.wrt.name}@${t - 1 + b.wrt.offset}`)!));
-      const id = add({ op: 'add', shape, inputs: [...new Set(srcs)].sort((a, b) => a - b), role: of === 'loss' ? 'loss' : 'state-next', name: of === 'loss' ? `loss_${t}` : `${of}[${t}]`, step: t - 1 });
+      // An equation without blocks (a state updated only through stop()) is a constant of the gradient: a leaf.
+      const id = add({ op: srcs.length ? 'add' : 'const', shape, inputs: [...new Set(srcs)].sort((a, b) => a - b), role: of === 'loss' ? 'loss' : 'state-next', name: of === 'loss' ? `loss_${t}` : `${of}[${t}]`, step: t - 1 });
       mine.forEach((b, k) => {
         const src = srcs[k]!;
         // Initial states are data: nothing depends on the parameters through them.
@@ -98,10 +100,9 @@ export function equationGraph(structure: StepStructure, blocks: readonly Block[]
   };
 }
 
-export class ScheduleError extends Error {
+export class ScheduleError extends EligoError {
   constructor(message: string, readonly equation?: string) {
-    super(message);
-    this.name = 'ScheduleError';
+    super('rules.schedule', message);
   }
 }
 
@@ -120,7 +121,13 @@ export function scheduleOrder(eg: EquationGraph, schedule: 'forward' | 'reverse'
   const seen = new Set<string>();
   const names = [...schedule.filter((n) => !seen.has(n) && (seen.add(n), true)), ...eg.equations.filter((e) => !schedule.includes(e))];
   const order: number[] = [];
-  for (const n of names) for (let t = 1; t <= eg.steps; t++) order.push(eg.vertexOf(n, t));
+  // An equation with no blocks at all (a state updated through stop(), a refractory counter) has no
+  // vertex to eliminate: it carries no gradient.
+  const eliminable = new Set(el);
+  for (const n of names) for (let t = 1; t <= eg.steps; t++) {
+    const v = eg.vertexOf(n, t);
+    if (eliminable.has(v)) order.push(v);
+  }
   validateOrder(eg.lin.graph, order);
   return order;
 }

@@ -4,7 +4,7 @@
 import { compile } from '../compile.js';
 import type { Call, Expr, ModelItem } from '../lang/ast.js';
 import { walk } from '../lang/check.js';
-import type { Surrogate } from '../graph/types.js';
+import { surrogatePrimitive } from '../lang/surrogates.js';
 
 function modelItem(text: string, model: string): ModelItem {
   const c = compile(text);
@@ -58,26 +58,10 @@ export function neuronDim(text: string, model: string): string | undefined {
   return undefined;
 }
 
-/**
- * An expression of x whose derivative is the surrogate's pseudo-derivative
- * (ad/rules.ts surrogateDerivative), so that finite differences of the twin
- * equal the surrogate gradient of the spiking model's graph:
- *   fast_sigmoid(s):  x / (1 + s|x|)
- *   sigmoid(s):       σ(s x)
- *   triangle(w):      c − c|c|/(2w) with c = clip(x, −w, w)
- *   exponential(s):   sign(x)(1 − e^{−s|x|})/s, written (x/|x|)… as x·(1 − e^{−s|x|})/(s|x|)
- */
-export function surrogatePrimitive(s: Surrogate, x: string): string {
-  switch (s.kind) {
-    case 'fast_sigmoid': return `((${x}) / (1 + ${s.slope} * abs(${x})))`;
-    case 'sigmoid': return `sigmoid(${s.slope} * (${x}))`;
-    case 'triangle': {
-      const c = `min(max(${x}, ${-s.width}), ${s.width})`;
-      return `(${c} - ${c} * abs(${c}) / ${2 * s.width})`;
-    }
-    case 'exponential': return `((${x}) * (1 - exp(-${s.slope} * abs(${x}))) / (${s.slope} * abs(${x}) + 1e-300))`;
-  }
-}
+// surrogatePrimitive (lang/surrogates.ts): an expression of x whose derivative
+// is the surrogate's pseudo-derivative, scale included, so that finite
+// differences of the twin equal the surrogate gradient of the spiking model.
+export { surrogatePrimitive };
 
 /** The model with every `spike(x)` replaced by the surrogate's primitive: a smooth model with the same gradient graph. */
 export function smoothTwin(text: string, model: string): string {
@@ -85,16 +69,16 @@ export function smoothTwin(text: string, model: string): string {
   const scope = c.checked.items.get(model);
   if (scope?.kind !== 'model') throw new Error(`no model '${model}'`);
   const item = scope.item;
-  const surrogate = scope.surrogate;
   const edits: { start: number; end: number; text: string }[] = [];
   for (const s of item.body) {
     if (s.kind !== 'update' && s.kind !== 'ode' && s.kind !== 'let' && s.kind !== 'loss') continue;
     const calls: Call[] = [];
-    walk(s.value, (e) => { if (e.kind === 'call' && e.callee.name === 'spike') calls.push(e); });
+    walk(s.value, (e) => { if (e.kind === 'call' && (e.callee.name === 'spike' || scope.surrogates.has(e.callee.name))) calls.push(e); });
     // Outermost first; nested spikes are rare, and an inner one inside an outer one is rewritten with it.
     const outer = calls.filter((a) => !calls.some((b) => b !== a && b.range.start <= a.range.start && b.range.end >= a.range.end));
     for (const call of outer) {
-      if (!surrogate) throw new Error(`model '${model}' uses spike() without a surrogate`);
+      const surrogate = scope.surrogates.get(call.callee.name);
+      if (!surrogate) throw new Error(`model '${model}' uses ${call.callee.name}() without a surrogate`);
       const arg = call.args[0]!;
       const inner = text.slice(arg.range.start, arg.range.end);
       edits.push({ start: call.range.start, end: call.range.end, text: surrogatePrimitive(surrogate, inner) });

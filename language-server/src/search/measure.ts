@@ -9,11 +9,11 @@ import { linearize, NonFiniteError, type LinearizedGraph } from '../ad/linearize
 import { evaluate, LEAF_OPS } from '../graph/evaluate.js';
 import { Rng } from '../graph/random.js';
 import { sizeOf, type Graph, type Tensor } from '../graph/types.js';
+import { EligoError } from '../util/errors.js';
 
-export class MeasureError extends Error {
+export class MeasureError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'MeasureError';
+    super('search.measure', message);
   }
 }
 

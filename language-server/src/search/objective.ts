@@ -12,6 +12,11 @@
 // far larger than any cost) plus their excess, so local moves still lead
 // towards feasibility.
 
+import { EligoError } from '../util/errors.js';
+import { formatBytes, parseDuration, parseSize, UnitError } from '../util/units.js';
+
+export { formatBytes };
+
 export type ObjectiveKind = 'multiplications' | 'memory' | 'time' | 'weighted';
 
 export interface ObjectiveSpec {
@@ -22,10 +27,9 @@ export interface ObjectiveSpec {
   readonly limitBytes?: number;
 }
 
-export class SearchOptionError extends Error {
+export class SearchOptionError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SearchOptionError';
+    super('search.option', message);
   }
 }
 
@@ -122,17 +126,16 @@ export function parseObjective(text: string): ObjectiveSpec {
   throw new SearchOptionError(`unknown objective '${text}'${hint ? ` — did you mean '${hint}'?` : ''} (mults, memory, time, or a weighted sum such as 'mults+0.001*memory')`);
 }
 
-const UNITS: Record<string, number> = {
-  b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4, k: 1024, m: 1024 ** 2, g: 1024 ** 3,
-};
-
-/** `128KiB`, `128 KiB`, `1.5MB`, `4096` (bytes). */
+/** `128KiB`, `128 KiB`, `1.5MB`, `4096` (bytes): util/units.ts's parser, with a search's limits. */
 export function parseBytes(text: string): number {
-  const m = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = m ? (m[2] === '' ? 1 : UNITS[m[2]!.toLowerCase()]) : undefined;
-  if (!m || unit === undefined) throw new SearchOptionError(`cannot read memory '${text}': write e.g. 128KiB, 1.5MB or 4096 (bytes)`);
-  const bytes = Number(m[1]) * unit;
-  if (!(bytes > 0) || !Number.isFinite(bytes)) throw new SearchOptionError(`a memory limit must be positive, got '${text}'`);
+  let bytes: number;
+  try {
+    bytes = parseSize(text, 'memory');
+  } catch (e) {
+    if (e instanceof UnitError) throw new SearchOptionError(/negative/.test(e.message) ? `a memory limit must be positive, got '${text}'` : e.message);
+    throw e;
+  }
+  if (!(bytes > 0)) throw new SearchOptionError(`a memory limit must be positive, got '${text}'`);
   if (bytes > 2 ** 60) throw new SearchOptionError(`a memory limit of '${text}' is beyond any machine; leave the limit out instead`);
   return bytes;
 }
@@ -140,12 +143,17 @@ export function parseBytes(text: string): number {
 /** Longest budget a search accepts: a day. */
 export const MAX_BUDGET_MS = 24 * 3600 * 1000;
 
-/** `60s`, `500ms`, `2m`, `1.5h`, or a plain number of seconds. */
+/** `60s`, `500ms`, `2m`, `1.5h`, or a plain number of seconds: util/units.ts's parser, with a search's limits. */
 export function parseBudget(text: string): number {
-  const m = /^\s*(-?[0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*(ms|s|sec|m|min|h)?\s*$/i.exec(text);
-  if (!m) throw new SearchOptionError(`cannot read budget '${text}': write e.g. 60s, 500ms, 2m`);
-  const scale = { ms: 1, s: 1000, sec: 1000, m: 60000, min: 60000, h: 3600000 }[(m[2] ?? 's').toLowerCase() as 'ms'] ?? 1000;
-  return checkBudget(Number(m[1]) * scale, text);
+  if (text.trim().startsWith('-')) throw new SearchOptionError(`budget '${text}' must be positive (e.g. 10s)`);
+  let ms: number;
+  try {
+    ms = parseDuration(text, 'budget');
+  } catch (e) {
+    if (e instanceof UnitError) throw new SearchOptionError(e.message);
+    throw e;
+  }
+  return checkBudget(ms, text);
 }
 
 /** Checks a budget in milliseconds. */
@@ -155,14 +163,4 @@ export function checkBudget(ms: number, as: string = `${ms} ms`): number {
   if (ms < 10) throw new SearchOptionError(`budget '${as}' is too short to search; give at least 10ms`);
   if (ms > MAX_BUDGET_MS) throw new SearchOptionError(`budget '${as}' is absurdly long; the most a search takes is 24h`);
   return ms;
-}
-
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }

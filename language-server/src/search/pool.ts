@@ -13,10 +13,10 @@
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { Candidate, Progress } from './context.js';
 import { runJob, type Job, type JobResult } from './plan.js';
 import { createEpisodeTrainer } from './selfplay.js';
+import { CancelFlag, WorkerThread } from '../util/worker.js';
 import { WORKER_ENTRY, type WorkerData, type WorkerMessage } from './worker.js';
 
 export interface PoolOptions {
@@ -45,8 +45,9 @@ export interface PoolResult {
 
 export async function runPool(jobs: readonly Job[], o: PoolOptions): Promise<PoolResult> {
   if (o.threads <= 0) return runHere(jobs, o, []);
-  const stop = new SharedArrayBuffer(4);
-  const flag = new Int32Array(stop);
+  // One flag for every thread of the search: the first stop reason stops them all.
+  const flag = new CancelFlag();
+  const stop = flag.buffer;
   const results: (JobResult | null)[] = jobs.map(() => null);
   const bests: (Candidate | null)[] = jobs.map(() => null);
   const progress: (Progress | null)[] = jobs.map(() => null);
@@ -59,7 +60,7 @@ export async function runPool(jobs: readonly Job[], o: PoolOptions): Promise<Poo
 
   await new Promise<void>((resolveAll) => {
     let open = jobs.length;
-    const workers: (Worker | null)[] = [];
+    const workers: (WorkerThread | null)[] = [];
     let killTimer: NodeJS.Timeout | undefined;
     const finish = (k: number): void => {
       if (workers[k] === null) return;
@@ -74,7 +75,7 @@ export async function runPool(jobs: readonly Job[], o: PoolOptions): Promise<Poo
       }
     };
     const stopAll = (): void => {
-      Atomics.store(flag, 0, 1);
+      flag.set();
       killTimer ??= setTimeout(() => workers.forEach((_, k) => finish(k)), o.graceMs ?? 120);
     };
     const onAbort = (): void => {
@@ -86,9 +87,10 @@ export async function runPool(jobs: readonly Job[], o: PoolOptions): Promise<Poo
     o.signal?.addEventListener('abort', onAbort);
     jobs.forEach((job, k) => {
       const data: WorkerData = { eligoSearchWorker: true, job, stop, deadline: o.deadline };
-      let w: Worker;
+      let t: WorkerThread;
       try {
-        w = new Worker(workerCode(o.workerEntry ?? defaultEntry()), { eval: true, workerData: data, stdout: true, stderr: true });
+        // stdout dropped: tfjs and wasm print banners; the search's output is the result only.
+        t = WorkerThread.start({ entry: o.workerEntry ?? defaultEntry(), workerData: data, stdout: 'ignore', stderr: 'capture', cancel: flag });
       } catch (e) {
         errors.push(`thread ${k}: ${(e as Error).message}`);
         startFailed = true;
@@ -96,10 +98,8 @@ export async function runPool(jobs: readonly Job[], o: PoolOptions): Promise<Poo
         open--;
         return;
       }
-      workers.push(w);
-      w.stdout.resume(); // tfjs and wasm print banners; the search's output is the result only
-      let err = '';
-      w.stderr.on('data', (b: Buffer) => { if (err.length < 4000) err += b.toString(); });
+      workers.push(t);
+      const w = t.worker;
       let heard = false;
       w.on('message', (m: WorkerMessage) => {
         heard = true;
@@ -128,7 +128,8 @@ export async function runPool(jobs: readonly Job[], o: PoolOptions): Promise<Poo
       });
       w.on('error', (e) => {
         if (!heard) startFailed = true;
-        errors.push(`thread ${k}: ${e.message.split('\n')[0]}${err ? ` (${err.trim().split('\n').slice(-1)[0]})` : ''}`);
+        const err = t.stderrTail();
+        errors.push(`thread ${k}: ${e.message.split('\n')[0]}${err ? ` (${err})` : ''}`);
         finish(k);
       });
       w.on('exit', () => finish(k));
@@ -153,22 +154,6 @@ function defaultEntry(): string {
     if (existsSync(small)) return small;
   }
   return WORKER_ENTRY;
-}
-
-/**
- * The code a worker runs: require the entry. Under tsx (tests, benchmarks) the
- * entry is TypeScript source, so the worker registers tsx's require hook
- * first; the bundles in dist/ are plain JavaScript.
- */
-function workerCode(entry: string): string {
-  if (!/\.[cm]?ts$/.test(entry)) return `require(${JSON.stringify(entry)});`;
-  let api: string;
-  try {
-    api = require.resolve('tsx/cjs/api');
-  } catch {
-    throw new Error(`the search worker is TypeScript source (${entry}) and tsx is not installed to load it`);
-  }
-  return `require(${JSON.stringify(api)}).register(); require(${JSON.stringify(entry)});`;
 }
 
 /** The jobs in this thread, one after another, splitting the time left. */

@@ -5,7 +5,8 @@
 // the newest text; items it finished before are kept by the caller's cache.
 // Without a worker (none could be started) the same code runs inline.
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { WorkerThread } from '../util/worker.js';
 import type { AnalyzeSettings } from '../analysis/settings.js';
 import { analyzeItems, jacobiansAt, type FromAnalysis, type ToAnalysis } from './analysisHost.js';
 import type { ItemEntry } from '../analysis/itemAnalysis.js';
@@ -38,8 +39,7 @@ export class AnalysisWorker {
 
   private spawn(): Worker | undefined {
     try {
-      const w = new Worker(this.workerPath!, { stdout: false, stderr: false });
-      w.unref();
+      const w = WorkerThread.start({ entry: this.workerPath!, unref: true }).worker;
       w.on('message', (m: FromAnalysis) => this.receive(w, m));
       w.on('error', (e) => this.lost(w, e));
       w.on('exit', () => this.lost(w, new Error('the analysis worker exited')));

@@ -15,7 +15,7 @@ import type { Snapshot } from './documents.js';
 import { programItemAt } from '../analysis/locate.js';
 
 export const DID_YOU_MEAN_CODES: ReadonlySet<string> = new Set([
-  'name.unknown', 'call.unknown', 'init.unknown', 'surrogate.unknown', 'rule.unknown-model', 'rule.unknown-objective', 'grad.unknown-function',
+  'name.unknown', 'call.unknown', 'init.unknown', 'surrogate.unknown', 'surrogate.unknown-name', 'rule.unknown-model', 'rule.unknown-objective', 'grad.unknown-function',
 ]);
 
 function dataOf(d: LspDiagnostic): Record<string, unknown> {
@@ -87,9 +87,30 @@ export function codeActions(snap: Snapshot, diagnostics: readonly LspDiagnostic[
   return out;
 }
 
+/** A refactor sub-kind: VS Code shows it in the light bulb and the Refactor… menu. */
+export const EXPORT_KIND = `${CodeActionKind.Refactor}.export`;
+
+/**
+ * On a rule item: "Export to Lava (Loihi 2)" and "Export to PyTorch" — the
+ * editor's eligo.export command with the rule and its model (interop/).
+ */
+export function ruleExportActions(snap: Snapshot, offset: number): CodeAction[] {
+  const item = programItemAt(snap.compiled, offset);
+  if (item?.kind !== 'rule') return [];
+  const args = (format: 'lava' | 'torch') => [{ uri: snap.uri, format, model: item.model.name, rule: item.name.name }];
+  return [
+    { title: `Export rule '${item.name.name}' to Lava (Loihi 2)…`, kind: EXPORT_KIND, command: { title: 'Export to Lava', command: 'eligo.export', arguments: args('lava') } },
+    { title: `Export rule '${item.name.name}' to PyTorch…`, kind: EXPORT_KIND, command: { title: 'Export to PyTorch', command: 'eligo.export', arguments: args('torch') } },
+  ];
+}
+
 export function registerCodeActions(ctx: ServerContext): void {
   ctx.connection.onCodeAction(guarded(ctx, 'codeAction', [] as CodeAction[], (p: CodeActionParams) => {
     const snap = ctx.workspace.snapshot(p.textDocument.uri);
-    return snap ? codeActions(snap, p.context.diagnostics) : [];
+    if (!snap) return [];
+    const only = p.context.only;
+    const fixes = codeActions(snap, p.context.diagnostics);
+    if (only && !only.some((k) => EXPORT_KIND.startsWith(k))) return fixes;
+    return [...fixes, ...ruleExportActions(snap, snap.offset(p.range.start))];
   }));
 }

@@ -7,6 +7,7 @@
 import { CodeLensRefreshRequest, type CodeLens, type CodeLensParams } from 'vscode-languageserver/node';
 import type { OrderName } from '../analysis/costs.js';
 import type { RuleItem } from '../lang/ast.js';
+import { ruleSignature, ruleSpec } from '../rules/rule.js';
 import { Commands, type ItemCommandArgs } from '../protocol.js';
 import type { DocumentAnalysis, ItemResult } from './analysis.js';
 import { guarded, runKey, type LastRun, type ServerContext } from './context.js';
@@ -26,7 +27,8 @@ export function figures(a: DocumentAnalysis, r: ItemResult, runs: ReadonlyMap<st
   if (r.item.kind === 'rule') {
     const node = r.item.scope?.kind === 'rule' ? r.item.scope.item : undefined;
     if (!node) return undefined;
-    return ruleFigures(node, r, lastRun(runs, a.uri, r, 'train'));
+    const measured = runs.get(runKey(a.uri, ruleSignature(ruleSpec(node)), 'measured'));
+    return ruleFigures(node, r, lastRun(runs, a.uri, r, 'train'), measured?.kind === 'measured' ? measured : undefined);
   }
   if (analysis.problem) return { title: `⚠ ${analysis.problem.message}`, tooltip: 'No costs: the item has no graph yet.' };
   const g = analysis.graph;
@@ -51,7 +53,7 @@ export function figures(a: DocumentAnalysis, r: ItemResult, runs: ReadonlyMap<st
   return { title, tooltip: lines.join('\n') };
 }
 
-function ruleFigures(rule: RuleItem, r: ItemResult, train: LastRun | undefined): { title: string; tooltip: string } {
+function ruleFigures(rule: RuleItem, r: ItemResult, train: LastRun | undefined, measured?: Extract<LastRun, { kind: 'measured' }>): { title: string; tooltip: string } {
   const schedule = rule.body.find((s) => s.kind === 'schedule');
   const approx = rule.body.filter((s) => s.kind === 'approximate').length;
   const parts = [`schedule ${schedule?.kind === 'schedule' ? schedule.schedule.kind : 'reverse (default)'}`, `${approx} approximation${approx === 1 ? '' : 's'}`];
@@ -71,6 +73,9 @@ function ruleFigures(rule: RuleItem, r: ItemResult, train: LastRun | undefined):
     if (t.alignment !== undefined) parts.push(`alignment ${fmtNumber(t.alignment)}`);
     parts.push(`(${t.task}, ${fmtNumber(t.steps)} steps${train.status !== 'done' ? `, ${train.status}` : ''})`);
     tip.push(`Last training run: task ${t.task}, ${t.steps} steps, learning rate ${train.settings.train.learningRate}, seed ${train.settings.train.seed}${t.loss !== undefined ? `, final loss ${fmtNumber(t.loss)}` : ''}.`);
+  } else if (measured) {
+    parts.push(`accuracy ${fmtNumber(100 * measured.accuracy)}% on ${measured.task} (find-rule, ${fmtNumber(measured.updates)} updates)`);
+    tip.push(`Measured by Find learning rule at ${measured.at}: test accuracy ${fmtNumber(100 * measured.accuracy)}%${measured.trainAccuracy !== undefined ? `, train ${fmtNumber(100 * measured.trainAccuracy)}%` : ''} on ${measured.task} after ${measured.updates} updates (a rule with the same approximations and schedule).`);
   }
   return { title: parts.join(' · '), tooltip: tip.join('\n') };
 }

@@ -7,12 +7,14 @@ import {
   CompletionItemKind, InsertTextFormat, type CompletionItem, type CompletionParams, type MarkupContent,
 } from 'vscode-languageserver/node';
 import type { Item } from '../lang/ast.js';
-import { BUILTINS, INITIALISERS, SURROGATES } from '../lang/builtins.js';
+import { BUILTINS, INITIALISERS } from '../lang/builtins.js';
+import { SURROGATE_KINDS, SURROGATE_SCALE } from '../lang/surrogates.js';
 import type { Symbol } from '../lang/symbols.js';
 import { guarded, type ServerContext } from './context.js';
 import { fmtNumber, fmtShape } from './convert.js';
 import type { Snapshot } from './documents.js';
 import { programItemAt } from '../analysis/locate.js';
+import { APPROXIMATION_WORDS } from '../lang/approximations.js';
 
 const STATEMENT_KEYWORDS: Record<'file' | Item['kind'], readonly string[]> = {
   file: ['function', 'model', 'rule', 'dim', 'const', 'let'],
@@ -28,6 +30,7 @@ const SYMBOL_KIND: Record<Symbol['kind'], CompletionItemKind> = {
   dim: CompletionItemKind.Constant, const: CompletionItemKind.Constant, param: CompletionItemKind.Field,
   input: CompletionItemKind.Variable, target: CompletionItemKind.Variable, state: CompletionItemKind.Property,
   let: CompletionItemKind.Variable, argument: CompletionItemKind.Variable, item: CompletionItemKind.Module,
+  surrogate: CompletionItemKind.Function,
 };
 
 const md = (value: string): MarkupContent => ({ kind: 'markdown', value });
@@ -75,9 +78,10 @@ export function completions(snap: Snapshot, offset: number): CompletionItem[] {
   const item = programItemAt(c, offset);
   const inBody = item !== undefined && item.kind !== 'dim' && item.kind !== 'const' && offset > text.indexOf('{', item.range.start);
   if (/^\s*surrogate\s+\w+\s*=\s*\w*$/.test(prefix)) {
-    return [...SURROGATES].map(([name, s]) => ({
-      label: name, kind: CompletionItemKind.Function, detail: `${name}(${s.param} = ${s.default})`, documentation: md(s.doc),
-      insertText: `${name}(${s.param} = \${1:${s.default}})`, insertTextFormat: InsertTextFormat.Snippet,
+    return [...SURROGATE_KINDS].map(([name, s]) => ({
+      label: name, kind: CompletionItemKind.Function, detail: `${name}(${s.param} = ${s.default}, ${SURROGATE_SCALE.name} = ${SURROGATE_SCALE.default})`,
+      documentation: md(`ψ(x) = ${SURROGATE_SCALE.name} · ${s.formula}: ${s.doc}`),
+      insertText: `${name}(${s.param} = \${1:${s.default}}, ${SURROGATE_SCALE.name} = \${2:${SURROGATE_SCALE.default}})`, insertTextFormat: InsertTextFormat.Snippet,
     }));
   }
   if (/~\s*\w*$/.test(prefix)) {
@@ -89,7 +93,7 @@ export function completions(snap: Snapshot, offset: number): CompletionItem[] {
   if (/^\s*schedule\s+\w*$/.test(prefix)) return words(['online', 'reverse', 'forward', 'order'], 'schedule');
   if (/^\s*objective\s+\w*$/.test(prefix)) return words(['multiplications', 'memory', 'time'], 'objective');
   if (/^\s*limit\s+\w*$/.test(prefix)) return words(['memory'], 'limit');
-  if (/^\s*approximate\b.*=\s*\w*$/.test(prefix)) return words(['0', 'diagonal', 'dense', 'stop'], 'approximation');
+  if (/^\s*approximate\b.*=\s*\w*$/.test(prefix)) return words([...APPROXIMATION_WORDS], 'approximation');
   if (/\brule\s+\w+\s+for\s+\w*$/.test(prefix) || /^\s*(let\s+\w+\s*=\s*)?grad\(\w*$/.test(prefix)) {
     const want = /\bfor\s+\w*$/.test(prefix) ? 'model' : 'function';
     return c.items.filter((i) => i.kind === want).map((i) => ({ label: i.name, kind: CompletionItemKind.Module, detail: i.kind }));

@@ -20,7 +20,9 @@ export interface ClientSupport {
 
 export type LastRun =
   | { readonly kind: 'search'; readonly key: string; readonly status: JobStatus; readonly result: SearchResult; readonly settings: EligoSettings }
-  | { readonly kind: 'train'; readonly key: string; readonly status: JobStatus; readonly result: TrainResult; readonly settings: EligoSettings };
+  | { readonly kind: 'train'; readonly key: string; readonly status: JobStatus; readonly result: TrainResult; readonly settings: EligoSettings }
+  /** A rule's accuracy measured by find-rule, keyed by the rule's signature (rules/rule.ts ruleSignature), not its name. */
+  | { readonly kind: 'measured'; readonly key: string; readonly accuracy: number; readonly trainAccuracy?: number; readonly task: string; readonly updates: number; readonly at: string };
 
 export const runKey = (uri: string, item: string, kind: LastRun['kind']): string => `${uri}#${item}#${kind}`;
 

@@ -6,7 +6,8 @@
 
 import type { Hover, HoverParams, MarkupContent } from 'vscode-languageserver/node';
 import type { Expr, Item } from '../lang/ast.js';
-import { BUILTINS, INITIALISERS, SURROGATES } from '../lang/builtins.js';
+import { BUILTINS, INITIALISERS } from '../lang/builtins.js';
+import { SURROGATE_KINDS, SURROGATE_SCALE, isSurrogateKind } from '../lang/surrogates.js';
 import type { Symbol } from '../lang/symbols.js';
 import type { DocumentAnalysis, ItemResult } from './analysis.js';
 import { figures } from './codeLens.js';
@@ -29,6 +30,7 @@ const ROLE: Record<Symbol['kind'], string> = {
   let: 'value (`let`)',
   argument: 'argument: an independent variable of the Jacobian',
   item: 'item',
+  surrogate: 'surrogate spike function: Heaviside step forward, its pseudo-derivative backward',
 };
 
 function md(lines: (string | undefined)[]): MarkupContent {
@@ -91,7 +93,7 @@ function nameHover(snap: Snapshot, occ: Occurrence, a: DocumentAnalysis | undefi
   const r = itemResult(a, occ.range.start);
   const point = pointOf(r);
   const vertexName = sym.kind === 'state' && (occ.offset === 1 || next) ? `${sym.name}[t+1]` : sym.name;
-  const shape = sym.kind === 'dim' || sym.kind === 'const' ? undefined : `**shape** ${fmtShape(sym.shape)}`;
+  const shape = sym.kind === 'dim' || sym.kind === 'const' || sym.kind === 'surrogate' ? undefined : `**shape** ${fmtShape(sym.shape)}`;
   return md([
     code(declaration(snap, sym)),
     `${ROLE[sym.kind]}${shape ? ` · ${shape}` : ''}`,
@@ -100,8 +102,11 @@ function nameHover(snap: Snapshot, occ: Occurrence, a: DocumentAnalysis | undefi
 }
 
 function builtinHover(name: string, inSurrogate: boolean, inInit: boolean): MarkupContent | undefined {
-  const s = SURROGATES.get(name);
-  if (s && inSurrogate) return md([code(`${name}(${s.param} = ${s.default})`), `surrogate derivative for \`spike\`: ${s.doc}`]);
+  const s = isSurrogateKind(name) ? SURROGATE_KINDS.get(name) : undefined;
+  if (s && inSurrogate) {
+    return md([code(`${name}(${s.param} = ${s.default}, ${SURROGATE_SCALE.name} = ${SURROGATE_SCALE.default})`),
+      `surrogate derivative: ψ(x) = ${SURROGATE_SCALE.name} · ${s.formula}; ${s.doc} \`${SURROGATE_SCALE.name}\`: ${SURROGATE_SCALE.doc}.`]);
+  }
   const i = INITIALISERS.get(name);
   if (i && inInit) return md([code(i.signature), `initialiser: ${i.doc}`]);
   const b = BUILTINS.get(name);

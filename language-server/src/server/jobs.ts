@@ -119,7 +119,18 @@ export async function runJobRequest(
   if (p.uri !== undefined && itemName !== undefined && key !== undefined && o.result !== undefined && (o.status === 'done' || o.status === 'cancelled' || o.status === 'budget')) {
     if (kind === 'search') ctx.lastRuns.set(runKey(p.uri, itemName, 'search'), { kind: 'search', key, status: o.status, result: o.result as SearchResult, settings });
     if (kind === 'train') ctx.lastRuns.set(runKey(p.uri, itemName, 'train'), { kind: 'train', key, status: o.status, result: o.result as TrainResult, settings });
-    if (kind === 'search' || kind === 'train') refreshCodeLenses(ctx);
+    if (kind === 'findLearningRule') {
+      // Every rule find-rule trained: its accuracy shows in the lens of any rule item with the same approximations and schedule.
+      const front = (o.result as { front?: readonly Record<string, unknown>[] }).front ?? [];
+      for (const c of front) {
+        if (typeof c.signature !== 'string' || typeof c.accuracy !== 'number' || typeof c.task !== 'string') continue;
+        ctx.lastRuns.set(runKey(p.uri, c.signature, 'measured'), {
+          kind: 'measured', key: c.signature, accuracy: c.accuracy, task: c.task, updates: typeof c.updates === 'number' ? c.updates : 0,
+          ...(typeof c.trainAccuracy === 'number' ? { trainAccuracy: c.trainAccuracy } : {}), at: new Date().toISOString(),
+        });
+      }
+    }
+    if (kind === 'search' || kind === 'train' || kind === 'findLearningRule') refreshCodeLenses(ctx);
   }
   return {
     jobId: o.jobId, kind, status: o.status, ...(o.result !== undefined ? { result: o.result } : {}),

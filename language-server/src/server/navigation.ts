@@ -8,7 +8,8 @@ import {
   type DefinitionParams, type DocumentHighlight, type DocumentHighlightParams, type Location, type PrepareRenameParams,
   type Range as LspRange, type ReferenceParams, type RenameParams, type WorkspaceEdit,
 } from 'vscode-languageserver/node';
-import { BUILTINS, INITIALISERS, SURROGATES } from '../lang/builtins.js';
+import { BUILTINS, INITIALISERS } from '../lang/builtins.js';
+import { isSurrogateKind } from '../lang/surrogates.js';
 import { KEYWORDS } from '../lang/lexer.js';
 import type { Symbol } from '../lang/symbols.js';
 import { guarded, type ServerContext } from './context.js';
@@ -49,7 +50,7 @@ export function prepareRename(snap: Snapshot, offset: number): { range: LspRange
 export function renameProblem(snap: Snapshot, sym: Symbol, name: string): string | undefined {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return `'${name}' is not a name: use letters, digits and '_', not starting with a digit`;
   if (KEYWORDS.has(name)) return `'${name}' is a keyword`;
-  if (BUILTINS.has(name) || SURROGATES.has(name) || INITIALISERS.has(name)) return `'${name}' is a builtin`;
+  if (BUILTINS.has(name) || isSurrogateKind(name) || INITIALISERS.has(name)) return `'${name}' is a builtin`;
   if (name === 't' || name === 'dt') return `'${name}' has a meaning in models (time index, time step)`;
   if (name === sym.name) return undefined;
   const c = snap.compiled;

@@ -4,7 +4,8 @@
 // and comments.
 
 import { SemanticTokensBuilder, type SemanticTokens, type SemanticTokensLegend, type SemanticTokensParams } from 'vscode-languageserver/node';
-import { BUILTINS, INITIALISERS, SURROGATES } from '../lang/builtins.js';
+import { BUILTINS, INITIALISERS } from '../lang/builtins.js';
+import { isSurrogateKind } from '../lang/surrogates.js';
 import { KEYWORDS, lex } from '../lang/lexer.js';
 import type { Symbol } from '../lang/symbols.js';
 import { guarded, type ServerContext } from './context.js';
@@ -28,6 +29,7 @@ function symbolType(s: Symbol): { type: TokenType; mods: number } {
     case 'param': return { type: 'property', mods: 0 };
     case 'input': case 'target': case 'argument': return { type: 'parameter', mods: 0 };
     case 'state': case 'let': return { type: 'variable', mods: 0 };
+    case 'surrogate': return { type: 'function', mods: 0 };
     case 'item': {
       const kind = (s.node as { kind?: string } | undefined)?.kind;
       return { type: kind === 'model' ? 'class' : kind === 'rule' ? 'interface' : 'function', mods: 0 };
@@ -64,7 +66,7 @@ export function semanticTokenList(snap: Snapshot): RawToken[] {
       }
       const next = tokens[i + 1];
       const isCall = next?.kind === 'punct' && next.text === '(';
-      if (isCall && (BUILTINS.has(t.text) || SURROGATES.has(t.text) || INITIALISERS.has(t.text))) {
+      if (isCall && (BUILTINS.has(t.text) || isSurrogateKind(t.text) || INITIALISERS.has(t.text))) {
         out.push({ start: t.start, length, type: T('function'), mods: M.defaultLibrary });
       } else if (INITIALISERS.has(t.text) && tokens[i - 1]?.text === '~') {
         out.push({ start: t.start, length, type: T('function'), mods: M.defaultLibrary });

@@ -26,6 +26,7 @@ import { registerFormatting } from './formatting.js';
 import { registerGraph } from './graph.js';
 import { registerHover } from './hover.js';
 import { registerInlayHints } from './inlayHints.js';
+import { registerInterop } from './interop.js';
 import { registerJobs, sendStatus } from './jobs.js';
 import { registerNavigation } from './navigation.js';
 import { LEGEND, registerSemanticTokens } from './semanticTokens.js';
@@ -95,7 +96,7 @@ export function createServices(connection: Connection): EligoServer {
         renameProvider: { prepareProvider: true },
         semanticTokensProvider: { legend: LEGEND, full: true },
         documentFormattingProvider: true,
-        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, `${CodeActionKind.Refactor}.export`] },
       },
       serverInfo: { name: SERVER_NAME, version: '0.1.0' },
     };
@@ -132,6 +133,7 @@ export function createServices(connection: Connection): EligoServer {
   registerSemanticTokens(ctx);
   registerFormatting(ctx);
   registerCodeActions(ctx);
+  registerInterop(ctx);
   registerGraph(ctx);
   registerJobs(ctx);
   connection.onRequest(TrainTasksRequest.method, validated(ctx, 'eligo/trainTasks', ItemParamsSchema, [] as TrainTask[], () => TASKS.map((t): TrainTask => ({ name: t.name, description: t.description, ...(t.userData ? { userData: true } : {}) }))));

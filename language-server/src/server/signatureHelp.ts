@@ -4,7 +4,8 @@
 // call is still unfinished.
 
 import type { ParameterInformation, SignatureHelp, SignatureHelpParams, SignatureInformation } from 'vscode-languageserver/node';
-import { BUILTINS, INITIALISERS, SURROGATES } from '../lang/builtins.js';
+import { BUILTINS, INITIALISERS } from '../lang/builtins.js';
+import { SURROGATE_KINDS, SURROGATE_SCALE, isSurrogateKind } from '../lang/surrogates.js';
 import { guarded, type ServerContext } from './context.js';
 import type { Snapshot } from './documents.js';
 
@@ -60,11 +61,11 @@ export function signatureHelp(snap: Snapshot, offset: number): SignatureHelp | n
   const call = enclosingCall(snap.text, offset);
   if (!call) return null;
   const b = BUILTINS.get(call.name);
-  const s = SURROGATES.get(call.name);
+  const s = isSurrogateKind(call.name) ? SURROGATE_KINDS.get(call.name) : undefined;
   const init = INITIALISERS.get(call.name);
   let sigs: SignatureInformation[];
   if (b) sigs = signatures(b.signature, b.doc);
-  else if (s) sigs = signatures(`${call.name}(${s.param} = ${s.default})`, s.doc);
+  else if (s) sigs = signatures(`${call.name}(${s.param} = ${s.default}, ${SURROGATE_SCALE.name} = ${SURROGATE_SCALE.default})`, `ψ(x) = ${SURROGATE_SCALE.name} · ${s.formula}: ${s.doc}`);
   else if (init) sigs = signatures(init.signature, init.doc);
   else return null;
   const labelOf = (p: ParameterInformation, sig: SignatureInformation): string => (typeof p.label === 'string' ? p.label : sig.label.slice(p.label[0], p.label[1]));

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OptimizerOptions } from './optim.js';
+import { EligoError } from '../util/errors.js';
 
 export const CHECKPOINT_JSON = 'checkpoint.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -48,10 +49,9 @@ export interface NamedArray {
   readonly data: Float32Array;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'CheckpointError';
+    super('train.checkpoint', message);
   }
 }
 

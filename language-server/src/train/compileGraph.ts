@@ -15,7 +15,9 @@
 import type { Tensor as TfTensor } from '@tensorflow/tfjs';
 import { broadcastAxes, concatAxis, reduceAxes, transposePerm } from '../graph/evaluate.js';
 import { sizeOf, type Graph, type Surrogate, type Vertex } from '../graph/types.js';
+import { surrogatePsi, type SurrogateOps } from '../lang/surrogates.js';
 import type { Tf } from './backend.js';
+import { EligoError } from '../util/errors.js';
 
 export type T = TfTensor;
 
@@ -35,10 +37,9 @@ export interface Value {
 
 type VertexFn = (ops: readonly Value[], B: number) => T;
 
-export class CompileError extends Error {
+export class CompileError extends EligoError {
   constructor(message: string, readonly vertex?: number) {
-    super(message);
-    this.name = 'CompileError';
+    super('train.compile', message);
   }
 }
 
@@ -58,22 +59,22 @@ export interface CompiledGraph {
   dispose(): void;
 }
 
-/** The surrogate derivative ψ(x) of ad/rules.ts `surrogateDerivative`, as tensor ops. */
+/** The surrogate derivative ψ(x) of lang/surrogates.ts, as tensor ops (the same formula the Float64 engine runs). */
 export function surrogateTensor(tf: Tf, s: Surrogate, x: T): T {
-  switch (s.kind) {
-    case 'fast_sigmoid': {
-      const d = tf.add(1, tf.mul(s.slope, tf.abs(x)));
-      return tf.reciprocal(tf.square(d));
-    }
-    case 'sigmoid': {
-      const z = tf.sigmoid(tf.mul(s.slope, x));
-      return tf.mul(s.slope, tf.mul(z, tf.sub(1, z)));
-    }
-    case 'triangle':
-      return tf.relu(tf.sub(1, tf.div(tf.abs(x), s.width)));
-    case 'exponential':
-      return tf.exp(tf.mul(-s.slope, tf.abs(x)));
-  }
+  const ops: SurrogateOps<T> = {
+    abs: (a) => tf.abs(a),
+    mulc: (a, k) => tf.mul(k, a),
+    divc: (a, k) => tf.div(a, k),
+    addc: (a, k) => tf.add(a, k),
+    rsubc: (k, a) => tf.sub(k, a),
+    mul: (a, b) => tf.mul(a, b),
+    reciprocal: (a) => tf.reciprocal(a),
+    square: (a) => tf.square(a),
+    sigmoid: (a) => tf.sigmoid(a),
+    exp: (a) => tf.exp(a),
+    relu: (a) => tf.relu(a),
+  };
+  return surrogatePsi(ops, s, x);
 }
 
 /** Heaviside forward, surrogate backward: one custom-gradient op per surrogate. */

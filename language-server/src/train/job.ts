@@ -65,7 +65,8 @@ export function trainResult(r: TrainReport, run?: TrainRun): TrainResult {
     loss: r.final.testLoss, model: r.model, rule: r.rule, backend: r.info.backendInfo.summary, method: r.method,
     trainAccuracy: r.final.trainAccuracy, stepsPerSecond: r.stepsPerSecond, peakMemoryBytes: r.peakMemoryBytes, seconds: r.seconds,
     stopped: r.stopped, ...(r.message ? { message: r.message } : {}), curve: r.metrics.curve, encoding: r.info.encoding,
-    computeBackend: r.info.backendInfo.name === 'tensorflow' ? 'tfjs-node' : r.info.backendInfo.name,
+    computeBackend: r.info.backendInfo.name === 'tensorflow' ? 'tfjs-node' : r.info.backendInfo.name, engine: r.engine,
+    ...(r.activity ? { activity: r.activity } : {}),
     ...(run ? { run } : {}),
   };
 }

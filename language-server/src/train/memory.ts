@@ -10,6 +10,7 @@ import type { BackendName } from './backend.js';
 import type { ModelSpec } from './model.js';
 import { traceBytes } from './online.js';
 import type { Method } from './rule.js';
+import { formatBytes } from '../util/units.js';
 
 export interface MemoryEstimate {
   readonly bytes: number;
@@ -82,9 +83,5 @@ export function availableBytes(backend: BackendName): { bytes: number; why: stri
   return { bytes: avail, why };
 }
 
-export function fmtBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
-}
+/** Bytes as everything in Eligo prints them (util/units.ts). */
+export const fmtBytes = formatBytes;

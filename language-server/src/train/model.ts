@@ -10,6 +10,7 @@ import { sizeOf, type Shape, type Tensor } from '../graph/types.js';
 import type { ModelScope } from '../lang/symbols.js';
 import type { Tf } from './backend.js';
 import { broadcastTo, compileGraph, type CompiledGraph, type CompileOptions, type T, type Value } from './compileGraph.js';
+import { EligoError } from '../util/errors.js';
 
 export interface NamedLeaf {
   readonly name: string;
@@ -35,6 +36,12 @@ export interface ModelSpec {
   readonly target: NamedLeaf;
   readonly loss: number;
   /**
+   * The `loss_weight` leaf of a windowed loss (`at last`, …): the trainer
+   * applies the window to the task's step weights (tasks/window.ts), so the
+   * graph's own weight is fed 1 here.
+   */
+  readonly weight?: NamedLeaf;
+  /**
    * The vertex the loss compares with the target (mse's first operand,
    * cross_entropy's log-probabilities): the model's prediction, whose arg-max
    * is the predicted class. Absent when the loss does not read the target that way.
@@ -42,10 +49,9 @@ export interface ModelSpec {
   readonly prediction?: number;
 }
 
-export class ModelError extends Error {
+export class ModelError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ModelError';
+    super('train.model', message);
   }
 }
 
@@ -72,6 +78,7 @@ export function modelSpec(graph: ModelStepGraph, scope: ModelScope): ModelSpec {
   const info = graph.model;
   const name = graph.name;
   const inputs = info.data.filter((d) => d.role === 'input');
+  const weights = info.data.filter((d) => d.role === 'weight');
   const targets = info.data.filter((d) => d.role === 'target');
   if (inputs.length !== 1) {
     throw new ModelError(`model '${name}' has ${inputs.length === 0 ? 'no input' : `${inputs.length} inputs (${inputs.map((d) => d.name).join(', ')})`}; training feeds one input sequence: declare exactly one 'input x: [n_in]'`);
@@ -90,6 +97,7 @@ export function modelSpec(graph: ModelStepGraph, scope: ModelScope): ModelSpec {
     input: leaf(inputs[0]!),
     target,
     loss: info.loss,
+    ...(weights[0] ? { weight: leaf(weights[0]) } : {}),
     ...(prediction !== undefined ? { prediction } : {}),
   };
 }
@@ -129,6 +137,7 @@ export class StepModel {
     this.spec.params.forEach((p, i) => leaves.set(p.leaf, { t: params[i]!, batched: batchedParams }));
     leaves.set(this.spec.input.leaf, { t: x, batched: true });
     leaves.set(this.spec.target.leaf, { t: y, batched: true });
+    if (this.spec.weight) leaves.set(this.spec.weight.leaf, { t: this.one(), batched: false });
     const values = this.compiled.run(leaves, B, this.wanted);
     const batch = (id: number): T => {
       const v = values[id]!;
@@ -141,8 +150,16 @@ export class StepModel {
     };
   }
 
+  private unit: T | undefined;
+
+  /** The scalar 1 fed to a windowed loss's weight leaf (kept for the model's life). */
+  one(): T {
+    return (this.unit ??= this.tf.keep(this.tf.scalar(1, 'float32')));
+  }
+
   dispose(): void {
     this.compiled.dispose();
+    this.unit?.dispose();
   }
 }
 

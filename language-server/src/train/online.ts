@@ -33,6 +33,7 @@ import { sizeOf, type Shape } from '../graph/types.js';
 import type { Tf } from './backend.js';
 import { broadcastTo, stopGradientOp, zerosOf, type Value } from './compileGraph.js';
 import type { ModelSpec, StepModel } from './model.js';
+import { EligoError } from '../util/errors.js';
 
 type T = TfTensor;
 
@@ -56,10 +57,9 @@ interface TraceValue {
 
 const RANK: Record<TraceStorage, number> = { shared: 0, row: 1, dense: 2 };
 
-export class OnlineError extends Error {
+export class OnlineError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'OnlineError';
+    super('train.online', message);
   }
 }
 
@@ -161,7 +161,7 @@ export class OnlineExecutor {
     }
     // Every state equation runs in the pass (its value is the next state), blocks or not.
     const nexts = spec.states.filter((s) => s.next !== s.leaf).sort((a, b) => a.next - b.next);
-    const leafIds = new Set<number>([...spec.states.map((s) => s.leaf), ...spec.params.map((p) => p.leaf), spec.input.leaf, spec.target.leaf]);
+    const leafIds = new Set<number>([...spec.states.map((s) => s.leaf), ...spec.params.map((p) => p.leaf), spec.input.leaf, spec.target.leaf, ...(spec.weight ? [spec.weight.leaf] : [])]);
     const nextIds = new Set(nexts.map((s) => s.next));
     const eqs = [...nexts.map((s) => ({ of: s.name, dst: s.next })), { of: 'loss', dst: spec.loss }];
     this.plans = eqs.map(({ of, dst }) => {
@@ -343,6 +343,7 @@ export class OnlineExecutor {
     spec.params.forEach((p, i) => base.set(p.leaf, { t: params[i]!, batched: false }));
     base.set(spec.input.leaf, { t: data.x, batched: true });
     base.set(spec.target.leaf, { t: data.y, batched: true });
+    if (spec.weight) base.set(spec.weight.leaf, { t: this.model.one(), batched: false });
     return base;
   }
 

@@ -12,6 +12,7 @@ import type { OnlineProgram } from '../rules/program.js';
 import { ruleSpec, type RuleSpec } from '../rules/rule.js';
 import { stopKey } from './compileGraph.js';
 import type { ModelSpec } from './model.js';
+import { EligoError } from '../util/errors.js';
 
 export type Method =
   /**
@@ -30,15 +31,14 @@ export interface ResolvedRule {
   readonly spec?: RuleSpec;
 }
 
-export class RuleError extends Error {
+export class RuleError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'RuleError';
+    super('train.rule', message);
   }
 }
 
 /** Operand edges (vertex:k) of the step graph that carry the dropped block d(of)/d(wrt). */
-function droppedEdges(spec: ModelSpec, dropped: readonly { src: number; dst: number }[]): Set<string> {
+export function droppedEdges(spec: ModelSpec, dropped: readonly { src: number; dst: number }[]): Set<string> {
   const g = spec.graph;
   const stopped = new Set<string>();
   const nexts = new Set(spec.states.map((s) => s.next));

@@ -9,12 +9,12 @@ import type { T } from './compileGraph.js';
 import type { StepModel } from './model.js';
 import type { OnlineExecutor } from './online.js';
 import type { Batch, Task } from './tasks/types.js';
+import { EligoError } from '../util/errors.js';
 
 /** Thrown from inside a batch when the run is cancelled; the batch's work is discarded. */
-export class Cancelled extends Error {
+export class Cancelled extends EligoError {
   constructor() {
-    super('cancelled');
-    this.name = 'Cancelled';
+    super('train.cancelled', 'cancelled');
   }
 }
 
@@ -69,7 +69,13 @@ export class Scorer {
 
   add(t: number, prediction: T | undefined): void {
     if (!prediction || !this.wants(t)) return;
-    const p = prediction.dataSync();
+    this.addValues(t, prediction.dataSync());
+  }
+
+  /** Step t's predictions as values [B, nOut] (`offset` into a longer array). */
+  addValues(t: number, p: ArrayLike<number>, offset = 0): void {
+    if (!this.wants(t)) return;
+    if (offset) p = Array.prototype.slice.call(p, offset, offset + this.batch.size * this.task.nOut) as number[];
     const B = this.batch.size;
     const n = this.task.nOut;
     const classes = this.task.classes ?? n;

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import type { Variable } from '@tensorflow/tfjs';
 import { compile, findItem, ItemError, modelStep } from '../compile.js';
 import { Rng } from '../graph/random.js';
+import { attachParamValues } from '../graph/simulate.js';
 import { BuildError } from '../graph/build.js';
 import { sizeOf } from '../graph/types.js';
 import { backendInfo, loadTf, type BackendInfo, type Tf } from './backend.js';
@@ -20,9 +21,16 @@ import { initialVariables, ModelError, modelSpec, StepModel, type ModelSpec } fr
 import { OnlineError, OnlineExecutor } from './online.js';
 import { Optimizer, type OptimizerKind, type Schedule } from './optim.js';
 import { resolveRule, RuleError, type Method } from './rule.js';
-import { bpttBatch, Cancelled, forwardBatch, onlineBatch, type BatchResult } from './sequence.js';
+import { bpttBatch, Cancelled, forwardBatch, onlineBatch, Scorer, type BatchResult } from './sequence.js';
+import { CompiledEngine, stepWork } from './compiled/engine.js';
+import type { NonFiniteAt } from './compiled/kernel.js';
+import type { Batch } from './tasks/types.js';
 import { makeTask, TaskError, type Task } from './tasks/index.js';
 import type { FileAccessPolicy } from './tasks/files.js';
+import { withLossWindow } from './tasks/window.js';
+import { sequenceActivity } from './activity.js';
+import type { TrainActivity } from '../protocol.js';
+import { EligoError } from '../util/errors.js';
 
 export interface TrainOptions {
   /** The .eligo source. */
@@ -71,7 +79,22 @@ export interface TrainOptions {
   readonly onProgress?: (e: TrainEvent) => void;
   /** Memory the run may use; default: availableBytes() of the backend. */
   readonly maxBytes?: number;
+  /**
+   * 'compiled' (default): the step and the rule compiled to one fused float32 function per sequence
+   * (train/compiled/), the batch split over threads where that pays; 'tfjs': the TensorFlow.js path
+   * (autodiff per step), kept for one release to compare.
+   */
+  readonly engine?: EngineName;
+  /** Threads of the compiled engine (default: what pays, up to two). */
+  readonly threads?: number;
+  /** Values of the model's `data(…)` params, by name (loaded by the caller: interop/paramData.ts). */
+  readonly paramValues?: ReadonlyMap<string, Float64Array>;
 }
+
+export type EngineName = 'compiled' | 'tfjs';
+
+/** Multiply-adds per second one thread of the compiled engine sustains (bench/train.ts measures it), for time estimates before a run. */
+export const COMPILED_RATE = 4e8;
 
 export interface CurvePoint {
   /** Updates done. */
@@ -99,6 +122,8 @@ export type TrainEvent =
   | { readonly type: 'update'; readonly step: number; readonly total: number; readonly loss: number; readonly accuracy: number | null; readonly learningRate: number; readonly stepsPerSecond: number; readonly seconds: number }
   | { readonly type: 'eval'; readonly point: CurvePoint }
   | { readonly type: 'checkpoint'; readonly step: number; readonly path: string }
+  /** Within an update: sequences of the batch done so far (long updates, large models). */
+  | { readonly type: 'work'; readonly step: number; readonly total: number; readonly done: number; readonly of: number; readonly seconds: number }
   | { readonly type: 'done'; readonly report: TrainReport };
 
 export interface RunInfo {
@@ -109,6 +134,12 @@ export interface RunInfo {
   readonly encoding: string;
   readonly backend: string;
   readonly backendInfo: BackendInfo;
+  /** Which engine runs the steps. */
+  readonly engine: EngineName;
+  /** The engine in words (threads, why). */
+  readonly engineSummary: string;
+  /** Estimated seconds per update before the first one ran (compiled engine; null for tfjs). */
+  readonly secondsPerUpdateEstimate: number | null;
   readonly batch: number;
   readonly sequenceLength: number;
   readonly total: number;
@@ -123,6 +154,7 @@ export interface TrainReport {
   readonly model: string;
   readonly rule: string;
   readonly backend: string;
+  readonly engine: EngineName;
   readonly method: 'bptt' | 'online';
   readonly final: { readonly trainAccuracy: number | null; readonly testAccuracy: number | null; readonly loss: number; readonly testLoss: number };
   /** Sequence time steps per second of training: batch × T per update over the updates' wall time. */
@@ -139,13 +171,14 @@ export interface TrainReport {
   readonly checkpoint?: string;
   readonly info: RunInfo;
   readonly metrics: TrainMetrics;
+  /** Spikes and traces of test sequence 0 with the final parameters (absent when the run stopped early). */
+  readonly activity?: TrainActivity;
 }
 
 /** A run that cannot start or must stop; the message says what to change. */
-export class TrainError extends Error {
+export class TrainError extends EligoError {
   constructor(message: string, readonly estimateBytes?: number) {
-    super(message);
-    this.name = 'TrainError';
+    super('train.refused', message);
   }
 }
 
@@ -237,6 +270,61 @@ async function evaluate(model: StepModel, params: readonly T[], task: Task, spli
   return { loss: loss / n, accuracy: task.kind === 'classification' && scored > 0 ? correct / scored : null };
 }
 
+/** The compiled engine's forward pass over `count` samples of a split: mean loss and accuracy. */
+async function evaluateCompiled(engine: CompiledEngine, task: Task, split: 'train' | 'test', count: number, batch: number, ctl: { shouldStop: () => boolean }): Promise<{ loss: number; accuracy: number | null }> {
+  const n = Math.min(count, split === 'train' ? task.trainSize : task.testSize);
+  let loss = 0;
+  let correct = 0;
+  let scored = 0;
+  const B = Math.max(1, Math.min(n, batch * 4));
+  for (let i = 0; i < n; i += B) {
+    const idx = Array.from({ length: Math.min(B, n - i) }, (_, k) => i + k);
+    const b = task.batch(split, idx);
+    const r = await engine.run('forward', b, ctl.shouldStop);
+    if (r.cancelled) throw new Cancelled();
+    const s = scoreCompiled(task, b, r.predictions);
+    loss += r.loss * idx.length;
+    correct += s.correct;
+    scored += s.scored;
+  }
+  return { loss: loss / n, accuracy: task.kind === 'classification' && scored > 0 ? correct / scored : null };
+}
+
+/** Accuracy from the compiled engine's predictions [T, B, nOut] (the Scorer's rules). */
+function scoreCompiled(task: Task, b: Batch, predictions: Float32Array): { correct: number; scored: number } {
+  const scorer = new Scorer(task, b);
+  const m = b.size * task.nOut;
+  for (let t = 0; t < b.steps; t++) scorer.addValues(t, predictions.subarray(t * m, (t + 1) * m));
+  return scorer.result();
+}
+
+/** Where a compiled run went non-finite, in words: the parameter and entry, the time step and sequence. */
+function describeNonFinite(nf: NonFiniteAt, spec: ModelSpec): string {
+  const where = `first at time step ${nf.step + 1} of sequence ${nf.sample + 1} of the batch${nf.phase === 'backward' ? ' (in the backward pass)' : ''}`;
+  if (nf.param !== undefined) {
+    const p = spec.params.find((q) => q.name === nf.param);
+    return `the gradient of '${nf.param}' is ${nf.value} (entry ${nf.entry ?? 0} of ${p ? sizeOf(p.shape) : '?'}), ${where}`;
+  }
+  return `a value of the step is ${nf.value}, ${where}`;
+}
+
+/** Memory of a compiled run: parameters with gradients and optimizer state (tensors), and the engine's buffers on every thread. */
+function compiledEstimate(spec: ModelSpec, engine: CompiledEngine, batch: number, steps: number, optimizerSlots: number): MemoryEstimate {
+  const P = spec.params.reduce((a, p) => a + sizeOf(p.shape), 0);
+  const parts = [
+    { what: `parameters, gradients and optimizer state (${P.toLocaleString('en-US')} values)`, bytes: 4 * P * (3 + optimizerSlots) + 8 * P * engine.threadsUsed },
+    { what: `compiled step on ${engine.threadsUsed} thread${engine.threadsUsed === 1 ? '' : 's'}: per-sequence values${engine.sources.grad?.mode === 'online' ? ', eligibility traces' : ''}${engine.sources.grad?.mode === 'bptt' || engine.sources.exact ? `, BPTT: ${steps} steps of stored values per sequence in flight` : ''}, and the batch`, bytes: engine.bytes(batch, steps) },
+  ];
+  return { bytes: parts.reduce((a, p) => a + p.bytes, 0), parts };
+}
+
+function fmtSeconds(s: number): string {
+  if (s < 1) return `${(s * 1000).toPrecision(2)} ms`;
+  if (s < 120) return `${s.toPrecision(2)} s`;
+  if (s < 7200) return `${(s / 60).toPrecision(2)} min`;
+  return `${(s / 3600).toPrecision(2)} h`;
+}
+
 /** Runs a training job to the end, a cancel, or a divergence. */
 export async function train(opts: TrainOptions): Promise<TrainReport> {
   const t0 = performance.now();
@@ -246,6 +334,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
 
   // ---- model, rule, task
   const c = compile(opts.text);
+  if (opts.paramValues) attachParamValues(c.checked.items.values(), opts.paramValues);
   let spec: ModelSpec;
   let method: Method;
   let ruleName: string;
@@ -263,6 +352,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       model: spec.name, nIn: sizeOf(spec.input.shape), nOut: sizeOf(spec.target.shape),
       inputName: spec.input.name, targetName: spec.target.name, seed: opts.seed ?? 0, ...(opts.files ? { files: opts.files } : {}),
     }, opts.taskSettings);
+    task = withLossWindow(task, scope.lossWindow, spec.name);
   } catch (e) {
     if (e instanceof ItemError) {
       // Say which errors: the first few diagnostics of the file, located.
@@ -273,6 +363,9 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       if (errs.length) throw new TrainError(`${where}${e.message}:\n  ${errs.join('\n  ')}`);
     }
     userError(e, where);
+  }
+  for (const [name, init] of spec.scope.initialisers) {
+    if (init.kind === 'data' && !init.values) throw new TrainError(`${where}param '${name}' takes its values from data("${init.file}", "${init.dataset}"), which were not loaded (eligo train reads them next to the .eligo file)`);
   }
   if (task.kind === 'classification' && spec.prediction === undefined) {
     notes.push(`the loss of '${spec.name}' does not compare a prediction with '${spec.target.name}' directly, so no accuracy can be scored (loss only)`);
@@ -293,17 +386,40 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     ...(opts.clip !== undefined ? { clip: opts.clip } : {}), ...(opts.momentum !== undefined ? { momentum: opts.momentum } : {}),
   } as const;
   const wantAlignment = method.kind === 'online' && opts.alignment !== false;
+  const engineName: EngineName = opts.engine ?? 'compiled';
+  const stoppedEdges = method.kind === 'bptt' ? method.stopped : new Set<string>();
+  let engine: CompiledEngine | undefined;
+  let secondsPerUpdateEstimate: number | null = null;
+  if (engineName === 'compiled') {
+    try {
+      engine = CompiledEngine.create(spec, {
+        method: method.kind === 'online' ? { kind: 'online', program: method.program, blocks: method.blocks } : { kind: 'bptt', stopped: stoppedEdges },
+        exact: wantAlignment || stoppedEdges.size > 0,
+      }, opts.threads !== undefined ? { threads: opts.threads } : {}, { batch: B, steps: task.steps });
+    } catch (e) {
+      throw new TrainError(`${where}the compiled engine cannot run model '${spec.name}': ${(e as Error).message}; run it with --engine tfjs`);
+    }
+    // Multiply-adds of one update: the rule's per-step count (the rules engine's cost) or BPTT's forward and backward passes.
+    const perStep = method.kind === 'online' ? method.cost.multiplications + stepWork(spec) : 3 * stepWork(spec);
+    secondsPerUpdateEstimate = (perStep * B * task.steps) / (COMPILED_RATE * engine.threadsUsed);
+    notes.push(`compiled engine: ${engine.threadNote}; estimated ${fmtSeconds(secondsPerUpdateEstimate)} per update (${(perStep * B * task.steps).toExponential(2)} multiply-adds)`);
+  }
   if (method.kind === 'online') {
     // Dense (RTRL-like) programs cost n⁴-ish per step: refuse what would take far too long.
     const perStep = method.cost.multiplications * B;
     const limit = 4e8;
     if (perStep > limit) {
-      throw new TrainError(`rule '${ruleName}' carries dense sensitivities (RTRL-like): ${perStep.toExponential(1)} multiplications per time step for a batch of ${B} (${method.cost.multiplications.toExponential(1)} per sequence), more than this trainer runs (${limit.toExponential(0)}); make the model smaller (exact RTRL is practical up to n ≈ 30 neurons), use a smaller --batch, or approximate the recurrent block ('approximate d(…)/d(…) = diagonal')`);
+      void engine?.dispose();
+      const time = secondsPerUpdateEstimate !== null ? ` (about ${fmtSeconds(secondsPerUpdateEstimate)} per update)` : '';
+      throw new TrainError(`rule '${ruleName}' carries dense sensitivities (RTRL-like): ${perStep.toExponential(1)} multiplications per time step for a batch of ${B}${time} (${method.cost.multiplications.toExponential(1)} per sequence), more than this trainer runs (${limit.toExponential(0)}); make the model smaller (exact RTRL is practical up to n ≈ 30 neurons), use a smaller --batch, or approximate the recurrent block ('approximate d(…)/d(…) = diagonal')`);
     }
   }
-  const est = estimateBytes(spec, method, B, task.steps, Optimizer.slotsPerValue(optimizerOptions), wantAlignment);
+  const est = engine
+    ? compiledEstimate(spec, engine, B, task.steps, Optimizer.slotsPerValue(optimizerOptions))
+    : estimateBytes(spec, method, B, task.steps, Optimizer.slotsPerValue(optimizerOptions), wantAlignment);
   const avail = opts.maxBytes !== undefined ? { bytes: opts.maxBytes, why: 'the given limit' } : availableBytes(backend.name);
   if (est.bytes > avail.bytes * 0.8) {
+    void engine?.dispose();
     throw new TrainError(
       `this run would need about ${fmtBytes(est.bytes)} (${est.parts.map((p) => `${p.what}: ${fmtBytes(p.bytes)}`).join('; ')}), `
       + `more than 80 % of ${fmtBytes(avail.bytes)} (${avail.why}); use a smaller --batch or shorter sequences${method.kind === 'bptt' ? ', or an online rule (its memory does not grow with T)' : ''}`,
@@ -348,16 +464,51 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
 
   const info: RunInfo = {
     model: spec.name, rule: ruleName, method: method.kind, task: task.name, encoding: task.encoding, backend: backend.name, backendInfo: backend,
+    engine: engineName, engineSummary: engine ? `compiled (generated float32 code, ${engine.threadNote})` : `tfjs (${backend.summary})`, secondsPerUpdateEstimate,
     batch: B, sequenceLength: task.steps, total, startStep, parameters: vars.reduce((a, v) => a + v.size, 0),
     memory: { ...est, available: avail.bytes, availableWhy: avail.why }, notes,
   };
   opts.onProgress?.({ type: 'start', info });
 
   // ---- compiled models
-  const stopped = method.kind === 'bptt' ? method.stopped : new Set<string>();
-  const model = new StepModel(tf, spec, { stopped });
-  const exact = wantAlignment || stopped.size ? new StepModel(tf, spec) : model;
-  const exec = method.kind === 'online' ? new OnlineExecutor(model, method.program, method.blocks) : undefined;
+  const stopped = stoppedEdges;
+  const model = engine ? undefined : new StepModel(tf, spec, { stopped });
+  const exact = engine ? undefined : wantAlignment || stopped.size ? new StepModel(tf, spec) : model;
+  const exec = model && method.kind === 'online' ? new OnlineExecutor(model, method.program, method.blocks) : undefined;
+  const trainedByRule = engine?.trained('grad');
+  /** One update's gradient on a batch, by the engine in use. */
+  const gradient = async (b: Batch, k: number): Promise<BatchResult & { diverged?: string }> => {
+    if (!engine) return method.kind === 'online' ? onlineBatch(exec!, vars, b, task, { shouldStop }) : bpttBatch(model!, vars, b, task, { shouldStop });
+    engine.setParams(vars.map((v) => v.dataSync() as Float32Array));
+    const timer = opts.onProgress && secondsPerUpdateEstimate !== null && secondsPerUpdateEstimate > 2
+      ? setInterval(() => opts.onProgress!({ type: 'work', step: k, total, done: engine.sequencesDone(), of: b.size, seconds: (performance.now() - t0) / 1000 }), 500)
+      : undefined;
+    let r;
+    try {
+      r = await engine.run('grad', b, shouldStop);
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+    if (r.cancelled) throw new Cancelled();
+    const s = scoreCompiled(task, b, r.predictions);
+    const grads = r.grads!.map((g, i) => (trainedByRule![i] ? tf.tensor(Float32Array.from(g), [...spec.params[i]!.shape], 'float32') : undefined));
+    return {
+      loss: r.loss, correct: s.correct, scored: s.scored, grads, peakBytes: engine.bytes(b.size, b.steps) + tf.memory().numBytes,
+      ...(r.nonFinite ? { diverged: describeNonFinite(r.nonFinite, spec) } : {}),
+    };
+  };
+  const referenceGradient = async (b: Batch): Promise<(T | undefined)[]> => {
+    if (!engine) return bpttBatch(exact!, vars, b, task, { shouldStop }).grads ?? [];
+    const r = await engine.run('exact', b, shouldStop);
+    if (r.cancelled) throw new Cancelled();
+    return r.grads!.map((g, i) => tf.tensor(Float32Array.from(g), [...spec.params[i]!.shape], 'float32'));
+  };
+  const evaluateOn = (split: 'train' | 'test', count: number, ctl: { shouldStop: () => boolean }): Promise<{ loss: number; accuracy: number | null }> => {
+    if (!engine) return evaluate(model!, vars, task, split, count, B, ctl);
+    // The engine holds a copy of the parameters from the last gradient; the optimizer has changed them since.
+    engine.setParams(vars.map((v) => v.dataSync() as Float32Array));
+    return evaluateCompiled(engine, task, split, count, B, ctl);
+  };
 
   let cancelled = false;
   const onAbort = (): void => { cancelled = true; };
@@ -389,15 +540,15 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       if (shouldStop()) throw new Cancelled();
       const b = task.batch('train', batchIndices(seed, task.trainSize, B, step));
       const tb = performance.now();
-      let res: BatchResult;
+      let res: BatchResult & { diverged?: string };
       try {
-        res = method.kind === 'online' ? await onlineBatch(exec!, vars, b, task, { shouldStop }) : bpttBatch(model, vars, b, task, { shouldStop });
+        res = await gradient(b, step + 1);
       } catch (e) {
         userError(e, where);
       }
       const grads = res.grads ?? [];
       try {
-        const bad = nonFinite(tf, res.loss, grads, names);
+        const bad = res.diverged ?? nonFinite(tf, res.loss, grads, names);
         if (bad) {
           stoppedBy = 'diverged';
           message = `training diverged at update ${step + 1} of ${total}: ${bad}. Nothing was applied from this update${opts.checkpointDir ? (savedStep !== undefined ? `; the last checkpoint (update ${savedStep}) is kept` : '; no checkpoint was written') : ''}. Lower the learning rate (now ${optimizerOptions.learningRate}) or clip the gradient norm (--clip 1)`;
@@ -406,10 +557,10 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
         const evalNow = (step + 1) % evalEvery === 0 || step + 1 === total;
         let align: { all: number; byParam: Record<string, number> } | undefined;
         if (evalNow && wantAlignment) {
-          const ref = bpttBatch(exact, vars, b, task, { shouldStop });
-          align = cosine(grads, ref.grads ?? [], names);
+          const ref = await referenceGradient(b);
+          align = cosine(grads, ref, names);
           // (its memory is the measurement's, not the rule's: not counted in the peak)
-          for (const g of ref.grads ?? []) g?.dispose();
+          for (const g of ref) g?.dispose();
         }
         const u = optimizer.apply(grads, total);
         releaseTransposes();
@@ -427,7 +578,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
           stepsPerSecond: trainSeconds > 0 ? trainSteps / trainSeconds : 0, seconds: (performance.now() - t0) / 1000,
         });
         if (evalNow) {
-          const te = await evaluate(model, vars, task, 'test', opts.evalSamples ?? 256, B, { shouldStop });
+          const te = await evaluateOn('test', opts.evalSamples ?? 256, { shouldStop });
           const wl = window.reduce((a, w) => a + w.loss, 0) / window.length;
           const wc = window.reduce((a, w) => a + w.correct, 0);
           const ws = window.reduce((a, w) => a + w.scored, 0);
@@ -457,6 +608,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
 
   // ---- final evaluation (skipped when cancelled: it must stop within a second)
   let final: TrainReport['final'];
+  let activity: TrainActivity | undefined;
   const ctl = { shouldStop: () => false };
   try {
     if (stoppedBy === 'cancelled') {
@@ -464,24 +616,34 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       final = { trainAccuracy: last?.trainAccuracy ?? null, testAccuracy: last?.testAccuracy ?? null, loss: last?.trainLoss ?? NaN, testLoss: last?.testLoss ?? NaN };
     } else {
       const n = opts.finalSamples ?? 2000;
-      const tr = await evaluate(model, vars, task, 'train', n, B, ctl);
-      const te = await evaluate(model, vars, task, 'test', n, B, ctl);
+      const tr = await evaluateOn('train', n, ctl);
+      const te = await evaluateOn('test', n, ctl);
       final = { trainAccuracy: tr.accuracy, testAccuracy: te.accuracy, loss: tr.loss, testLoss: te.loss };
+      if (stoppedBy === null) {
+        // The compiled engine has no TF.js step model; one test sequence is replayed on a temporary one.
+        const replay = model ?? new StepModel(tf, spec);
+        try {
+          activity = sequenceActivity(replay, vars, task);
+        } finally {
+          if (replay !== model) replay.dispose();
+        }
+      }
     }
   } finally {
-    model.dispose();
-    if (exact !== model) exact.dispose();
+    model?.dispose();
+    if (exact !== model) exact?.dispose();
     exec?.dispose();
+    await engine?.dispose();
     optimizer.dispose();
     for (const v of vars) v.dispose();
     releaseTransposes();
   }
 
   const report: TrainReport = {
-    task: task.name, model: spec.name, rule: ruleName, backend: backend.name, method: method.kind, final,
+    task: task.name, model: spec.name, rule: ruleName, backend: backend.name, engine: engineName, method: method.kind, final,
     stepsPerSecond: trainSeconds > 0 ? trainSteps / trainSeconds : 0, updates: step - startStep,
     peakMemoryBytes: peak, peakRssBytes: peakRss, seconds: (performance.now() - t0) / 1000, stopped: stoppedBy,
-    ...(message ? { message } : {}), ...(checkpoint ? { checkpoint } : {}), info, metrics,
+    ...(message ? { message } : {}), ...(checkpoint ? { checkpoint } : {}), info, metrics, ...(activity ? { activity } : {}),
   };
   if (opts.metricsPath) writeFileSync(opts.metricsPath, `${JSON.stringify(report, null, 1)}\n`);
   opts.onProgress?.({ type: 'done', report });

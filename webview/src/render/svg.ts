@@ -3,6 +3,7 @@
 // thousand nodes (canvas.ts beyond).
 
 import type { EdgeView, GraphViewModel, NodeView } from '../../../language-server/src/layout/viewmodel.js';
+import { APPROXIMATIONS } from '../../../language-server/src/lang/approximations.js';
 import { s } from '../dom.js';
 import type { Transform } from '../viewport.js';
 import { GLYPHS } from './glyphs.js';
@@ -161,7 +162,7 @@ export class SvgRenderer implements Renderer {
       for (const [a, c] of e.pairs) rule ??= ruleKind.get(key(a, c));
       path.classList.toggle('dead', dead);
       path.classList.toggle('updated', updated && !dead);
-      for (const k of ['zero', 'stop', 'diagonal', 'dense']) path.classList.toggle(`rule-${k}`, rule === k);
+      for (const { kind } of APPROXIMATIONS) path.classList.toggle(`rule-${kind}`, rule === kind);
       label?.classList.toggle('dead', dead);
       if (rule) {
         const m = midpoint(e.points);

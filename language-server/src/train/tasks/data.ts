@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../graph/random.js';
-import { checkKeys, param, type TaskParams } from './generated.js';
+import { param, type TaskParams } from './generated.js';
 import { CLI_FILE_ACCESS, FileAccess } from './files.js';
 import { BatchBuilder, needClasses, TaskError, type Task, type TaskContext } from './types.js';
 
@@ -95,7 +95,6 @@ export type ImageOrder = 'rows' | 'permuted';
  * over the last `window` steps.
  */
 export function imageSequenceTask(ctx: TaskContext, p: TaskParams, name: string, order: ImageOrder, train: ImageSet, test: ImageSet, source: string): Task {
-  checkKeys(p, name, ['T', 'window', 'train', 'test']);
   const pixels = train.rows * train.cols;
   if (test.rows * test.cols !== pixels) throw new TaskError(`${name}: train samples have ${pixels} values but test samples ${test.rows * test.cols}`);
   let chunks: number;

@@ -23,12 +23,6 @@ export function param(p: TaskParams, task: string, key: string, def: number, min
   return v;
 }
 
-/** Rejects settings a task does not know (a typo must not be ignored silently). */
-export function checkKeys(p: TaskParams, task: string, known: readonly string[]): void {
-  const bad = Object.keys(p).filter((k) => !known.includes(k));
-  if (bad.length) throw new TaskError(`${task}: unknown setting${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')} (it takes: ${known.join(', ')})`);
-}
-
 /** "inputs 3–7" or "input 3" for the channels [lo, hi). */
 function chans([lo, hi]: [number, number]): string {
   return hi - lo === 1 ? `input ${lo}` : `inputs ${lo}–${hi - 1}`;
@@ -43,8 +37,6 @@ function groups(n: number, k: number): [number, number][] {
 function needInputs(ctx: TaskContext, task: string, min: number, why: string): void {
   if (ctx.nIn < min) throw new TaskError(`${task} needs at least ${min} input channels (${why}); model '${ctx.model}' has input ${ctx.inputName}: [${ctx.nIn}]`);
 }
-
-const SIZES = ['train', 'test'];
 
 function sizes(p: TaskParams, task: string, train = 2000, test = 500): { trainSize: number; testSize: number } {
   return { trainSize: param(p, task, 'train', train, 1, 1e7), testSize: param(p, task, 'test', test, 1, 1e7) };
@@ -79,7 +71,6 @@ function generated(
  */
 export function correlatedTask(ctx: TaskContext, p: TaskParams): Task {
   const name = 'correlated';
-  checkKeys(p, name, ['T', 'correlation', 'delay', 'rate', 'window', ...SIZES]);
   needInputs(ctx, name, 2, 'two groups of channels');
   needClasses(ctx, name, 2);
   const T = param(p, name, 'T', 50, 4, 100000);
@@ -123,7 +114,6 @@ export function correlatedTask(ctx: TaskContext, p: TaskParams): Task {
  */
 export function storeRecallTask(ctx: TaskContext, p: TaskParams): Task {
   const name = 'store-recall';
-  checkKeys(p, name, ['T', 'period', 'rate', 'noise', ...SIZES]);
   needInputs(ctx, name, 4, 'store, recall, value 0 and value 1 groups');
   needClasses(ctx, name, 2);
   const T = param(p, name, 'T', 100, 8, 100000);
@@ -167,7 +157,6 @@ export function storeRecallTask(ctx: TaskContext, p: TaskParams): Task {
  */
 export function evidenceTask(ctx: TaskContext, p: TaskParams): Task {
   const name = 'evidence';
-  checkKeys(p, name, ['T', 'cues', 'rate', 'noise', ...SIZES]);
   needInputs(ctx, name, 4, 'left, right, recall and noise groups');
   needClasses(ctx, name, 2);
   const T = param(p, name, 'T', 100, 20, 100000);
@@ -208,7 +197,6 @@ export function evidenceTask(ctx: TaskContext, p: TaskParams): Task {
  */
 export function patternTask(ctx: TaskContext, p: TaskParams): Task {
   const name = 'pattern';
-  checkKeys(p, name, ['T', 'components', 'rate']);
   const T = param(p, name, 'T', 100, 2, 100000);
   const components = param(p, name, 'components', 4, 1, 16);
   const rate = param(p, name, 'rate', 0.05, 0, 1, false);
@@ -248,7 +236,6 @@ export function patternTask(ctx: TaskContext, p: TaskParams): Task {
  */
 export function addingTask(ctx: TaskContext, p: TaskParams): Task {
   const name = 'adding';
-  checkKeys(p, name, ['T', ...SIZES]);
   needInputs(ctx, name, 2, 'a value channel and a marker channel');
   if (ctx.nOut !== 1) throw new TaskError(`${name} regresses one number; model '${ctx.model}' has target ${ctx.targetName}: [${ctx.nOut}]: give it one output ('dim n_out = 1')`);
   const T = param(p, name, 'T', 50, 4, 100000);
@@ -280,7 +267,6 @@ export function addingTask(ctx: TaskContext, p: TaskParams): Task {
  */
 export function copyTask(ctx: TaskContext, p: TaskParams): Task {
   const name = 'copy';
-  checkKeys(p, name, ['length', 'delay', ...SIZES]);
   const symbols = ctx.nOut;
   if (symbols < 2) throw new TaskError(`${name}: the symbols are the model's outputs; model '${ctx.model}' has target ${ctx.targetName}: [${ctx.nOut}]: give it at least 2`);
   needInputs(ctx, name, symbols + 1, `${symbols} symbol channels (one per output) and a recall cue`);

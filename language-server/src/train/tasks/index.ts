@@ -1,14 +1,26 @@
-// The tasks by name, and `--task NAME[:key=value,…]` parsing.
+// The tasks by name — the one registry of task names and their settings, which
+// the CLI (`eligo train --task`, `--tasks`), the language server
+// (`eligo/trainTasks`) and the editor's task picker read — and
+// `--task NAME[:key=value,…]` parsing. A task's settings are checked here
+// against its entry, so a typo is refused before any data is made.
 
+import { didYouMean } from '../../lang/suggest.js';
 import { fashionTask, csvTask, idxTask } from './data.js';
 import { addingTask, copyTask, correlatedTask, evidenceTask, patternTask, storeRecallTask, type TaskParams } from './generated.js';
 import { TaskError, type Task, type TaskContext } from './types.js';
+
+/** Every task name, in the order they are listed. */
+export const TASK_NAMES = ['correlated', 'store-recall', 'evidence', 'pattern', 'adding', 'copy', 'fashion-rows', 'fashion-permuted', 'idx', 'csv'] as const;
+export type TaskName = (typeof TASK_NAMES)[number];
+
+/** The task the editor offers first (the `eligo.train.task` setting's default). */
+export const DEFAULT_TASK: TaskName = 'correlated';
 
 export { TaskError } from './types.js';
 export type { Batch, Task, TaskContext } from './types.js';
 
 export interface TaskInfo {
-  readonly name: string;
+  readonly name: TaskName;
   readonly description: string;
   /** Settings it takes (`key=value`). */
   readonly settings: readonly string[];
@@ -48,10 +60,32 @@ export function parseTaskSpec(spec: string): { name: string; params: Record<stri
   return { name, params };
 }
 
+const BY_NAME: ReadonlyMap<string, TaskInfo> = new Map(TASKS.map((t) => [t.name, t]));
+
+/** The registry entry of `name`, or undefined. */
+export function findTask(name: string): TaskInfo | undefined {
+  return BY_NAME.get(name);
+}
+
+/** The entry of a task and its settings, after checking the name and every key against the registry. */
+export function resolveTaskSpec(spec: string, extra: Readonly<Record<string, string>> = {}): { info: TaskInfo; params: Record<string, string> } {
+  const { name, params } = parseTaskSpec(spec);
+  const info = findTask(name);
+  if (!info) {
+    const hint = didYouMean(name, TASK_NAMES);
+    throw new TaskError(`unknown task '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (tasks: ${TASK_NAMES.join(', ')})`);
+  }
+  const all = { ...extra, ...params };
+  const bad = Object.keys(all).filter((k) => !info.settings.includes(k));
+  if (bad.length) {
+    const hint = bad.length === 1 ? didYouMean(bad[0]!, info.settings) : undefined;
+    throw new TaskError(`${name}: unknown setting${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}${hint ? ` — did you mean '${hint}'?` : ''} (it takes: ${info.settings.join(', ')})`);
+  }
+  return { info, params: all };
+}
+
 /** Builds a task for a model from `--task` text. */
 export function makeTask(spec: string, ctx: TaskContext, extra: Record<string, string> = {}): Task {
-  const { name, params } = parseTaskSpec(spec);
-  const info = TASKS.find((t) => t.name === name);
-  if (!info) throw new TaskError(`unknown task '${name}' (tasks: ${TASKS.map((t) => t.name).join(', ')})`);
-  return info.make(ctx, { ...extra, ...params });
+  const { info, params } = resolveTaskSpec(spec, extra);
+  return info.make(ctx, params);
 }

@@ -3,6 +3,7 @@
 // step (which steps count), and labels where the task is a classification.
 
 import type { FileAccessPolicy } from './files.js';
+import { EligoError } from '../../util/errors.js';
 
 /** One batch, time-major: element (t, b, i) of x is x[(t * size + b) * nIn + i]. */
 export interface Batch {
@@ -68,10 +69,9 @@ export interface TaskContext {
 }
 
 /** A task that cannot be built for this model or these settings; the message says what to change. */
-export class TaskError extends Error {
+export class TaskError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'TaskError';
+    super('train.task', message);
   }
 }
 

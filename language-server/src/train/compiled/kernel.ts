@@ -1,0 +1,170 @@
+// A compiled step (program.ts) made runnable on one thread: its buffers are
+// allocated once, its generated function is built once, and each batch only
+// points it at new data. Nothing is allocated per step or per sequence.
+
+import { binaryForward, unaryForward } from '../../graph/evaluate.js';
+import type { Surrogate } from '../../graph/types.js';
+import { binaryDerivative, powcDerivative, surrogateDerivative, unaryDerivative } from '../../ad/rules.js';
+import type { KernelSource } from './program.js';
+
+/** Where a sequence went non-finite: the first time step, and the first gradient entry (or vertex value) that is NaN or ±Inf. */
+export interface NonFiniteAt {
+  /** Sample index in the batch. */
+  readonly sample: number;
+  /** 0-based time step (for BPTT: the step whose backward pass produced it). */
+  readonly step: number;
+  readonly phase: 'forward' | 'backward';
+  /** Parameter name and entry, when a gradient entry is non-finite. */
+  readonly param?: string;
+  readonly entry?: number;
+  readonly value: number;
+}
+
+interface Generated {
+  prepare(): void;
+  run(b: number, first: boolean, check: ((t: number) => boolean) | null): number;
+}
+
+/** The table functions a kernel calls, by the names codegen.ts gives them. */
+function functions(src: KernelSource): Record<string, unknown> {
+  const F: Record<string, unknown> = {};
+  for (const h of src.helpers) {
+    const [kind, ...rest] = h.split('_');
+    const op = kind === 'BD' ? rest.slice(0, -1).join('_') : rest.join('_');
+    if (kind === 'UF') F[h] = (unaryForward as Record<string, unknown>)[op];
+    else if (kind === 'BF') F[h] = (binaryForward as Record<string, unknown>)[op];
+    else if (kind === 'UD') F[h] = (unaryDerivative as Record<string, unknown>)[op];
+    else if (kind === 'BD') F[h] = (binaryDerivative as Record<string, readonly unknown[]>)[op]?.[Number(rest[rest.length - 1])];
+    else if (h === 'PD') F[h] = powcDerivative;
+    if (typeof F[h] !== 'function') throw new Error(`internal: no function for '${h}'`);
+  }
+  for (const s of src.surrogates) {
+    const sur = s.surrogate as Surrogate;
+    F[`SG${s.id}`] = (x: number): number => surrogateDerivative(sur, x);
+  }
+  return F;
+}
+
+export class StepKernel {
+  readonly src: KernelSource;
+  readonly P: Float32Array[];
+  /** Gradient accumulators of this thread, in model parameter order (float64). */
+  readonly D: Float64Array[];
+  private readonly env: Record<string, unknown>;
+  private readonly fn: Generated;
+  private readonly cancel: Int32Array;
+  private tape: Float32Array | Float64Array = new Float32Array(0);
+  private readonly Store: Float32ArrayConstructor | Float64ArrayConstructor;
+
+  /** `params` are the parameter values (views that the caller updates between batches); `cancel` a flag read every step. */
+  /**
+   * `precision` 'float64' stores values, traces and the tape in float64 (tests: the same generated code,
+   * so its algorithm is checked apart from float32 rounding); training uses 'float32'.
+   */
+  constructor(src: KernelSource, params: readonly Float32Array[], cancel?: Int32Array, grads?: readonly Float64Array[], precision: 'float32' | 'float64' = 'float32') {
+    this.src = src;
+    this.P = [...params];
+    this.D = grads ? [...grads] : src.params.map((p) => new Float64Array(p.size));
+    this.cancel = cancel ?? new Int32Array(1);
+    const s = src.sizes;
+    const TR: Record<number, Float32Array> = {};
+    for (const t of s.transposes) TR[t.id] = new Float32Array(t.size);
+    const Store = precision === 'float64' ? Float64Array : Float32Array;
+    this.Store = Store;
+    const TRC = s.traces.map((n) => [new Store(n), new Store(n)]);
+    this.env = {
+      A: new Store(s.A), G: new Float64Array(s.G), BV: new Float64Array(s.BV), LV: new Float64Array(s.LV),
+      RS: new Float64Array(s.scratch), NZ: new Int32Array(s.scratch), CR: new Float64Array(s.carry), F: functions(src),
+      P: this.P, D: this.D, K: src.consts, TR, TRC,
+      X: new Float32Array(0), Y: new Float32Array(0), W: new Float32Array(0), PRD: new Float32Array(0), CF: this.cancel, TAPE: this.tape, B: 1, T: 0,
+    };
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    this.fn = new Function('E', src.code)(this.env) as Generated;
+  }
+
+  /** Points the kernel at a batch (time-major arrays as tasks/types.ts Batch) and computes the shared values of the current parameters. */
+  setBatch(x: Float32Array, y: Float32Array, weight: Float32Array, B: number, T: number, predictions: Float32Array): void {
+    const e = this.env;
+    e.X = x;
+    e.Y = y;
+    e.W = weight;
+    e.B = B;
+    e.T = T;
+    e.PRD = predictions;
+    if (this.src.sizes.tape > 0 && this.tape.length < T * this.src.sizes.tape) {
+      this.tape = new this.Store(T * this.src.sizes.tape);
+      e.TAPE = this.tape;
+    }
+    this.fn.prepare();
+  }
+
+  zeroGradients(): void {
+    for (const d of this.D) d.fill(0);
+  }
+
+  /**
+   * Runs sequences b0 … b1−1, adding their gradients into D and writing each
+   * sequence's weighted loss into `losses[b]`. Returns false when cancelled
+   * (D then holds a partial sum), or the first non-finite value found.
+   */
+  runRange(b0: number, b1: number, losses: Float64Array, onSequence?: () => void, poll?: () => boolean, first = b0): { cancelled: boolean; nonFinite?: NonFiniteAt } {
+    // A caller on this thread cannot set the flag while the kernel runs: `poll` is asked every step instead.
+    const cancel = this.cancel;
+    const check = poll ? (): boolean => {
+      if (!poll()) return false;
+      cancel[0] = 1;
+      return true;
+    } : null;
+    for (let b = b0; b < b1; b++) {
+      const l = this.fn.run(b, b === first, check);
+      if (cancel[0] !== 0) return { cancelled: true };
+      losses[b] = l;
+      onSequence?.();
+      if (!Number.isFinite(l) || !this.finite()) return { cancelled: false, nonFinite: this.diagnose(b, b === first) };
+    }
+    return { cancelled: false };
+  }
+
+  private finite(): boolean {
+    for (const d of this.D) for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false;
+    return true;
+  }
+
+  /** Runs sequence b again on fresh accumulators, checking every step, to name where it went non-finite. */
+  private diagnose(b: number, first: boolean): NonFiniteAt {
+    const saved = this.D.map((d) => d.slice());
+    this.zeroGradients();
+    const A = this.env.A as Float32Array | Float64Array;
+    let found: NonFiniteAt | undefined;
+    const backward = { on: false };
+    const check = (t: number): boolean => {
+      if (found) return true;
+      const phase = this.src.mode === 'bptt' && backward.on ? 'backward' : 'forward';
+      for (let k = 0; k < this.D.length; k++) {
+        const d = this.D[k]!;
+        for (let i = 0; i < d.length; i++) {
+          if (!Number.isFinite(d[i]!)) {
+            found = { sample: b, step: t, phase, param: this.src.params[k]!.name, entry: i, value: d[i]! };
+            return true;
+          }
+        }
+      }
+      for (let i = 0; i < A.length; i++) {
+        if (!Number.isFinite(A[i]!)) {
+          found = { sample: b, step: t, phase, value: A[i]! };
+          return true;
+        }
+      }
+      if (this.src.mode === 'bptt' && !backward.on && t === (this.env.T as number) - 1) backward.on = true;
+      return false;
+    };
+    this.fn.run(b, first, check);
+    this.D.forEach((d, k) => d.set(saved[k]!));
+    return found ?? { sample: b, step: (this.env.T as number) - 1, phase: 'forward', value: NaN };
+  }
+
+  /** Bytes this thread holds (arenas, traces, transposes, accumulators, the BPTT tape). */
+  bytes(): number {
+    return this.src.bytesPerThread + this.tape.byteLength;
+  }
+}
