@@ -10,6 +10,7 @@ import type { Analyzer } from './analysis.js';
 import type { Workspace } from './documents.js';
 import type { Settings } from './settings.js';
 import type { Trust } from './trust.js';
+import { EligoError } from '../util/errors.js';
 
 export interface ClientSupport {
   configuration: boolean;
@@ -47,9 +48,9 @@ export interface ServerContext {
  * with LSP's ContentModified instead of being computed (the client asks again
  * for the new text), so a burst of edits does not queue a burst of stale work.
  */
-export class StaleRequest extends Error {
+export class StaleRequest extends EligoError {
   constructor(readonly uri: string) {
-    super(`${uri} changed while the request waited`);
+    super('server.stale-request', `${uri} changed while the request waited`);
   }
 }
 
