@@ -9,6 +9,7 @@
 
 import type { Expr, Range } from '../lang/ast.js';
 import type { Checked, ModelScope } from '../lang/symbols.js';
+import { EligoError } from '../util/errors.js';
 
 export type Atom =
   | { readonly kind: 'state'; readonly name: string; readonly offset: 0 | 1 }
@@ -29,10 +30,9 @@ export interface Poly {
   readonly atoms: ReadonlyMap<string, Atom>;
 }
 
-export class EquationError extends Error {
+export class EquationError extends EligoError {
   constructor(message: string, readonly range: Range) {
-    super(message);
-    this.name = 'EquationError';
+    super('interop.equation', message);
   }
 }
 

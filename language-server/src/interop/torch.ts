@@ -18,11 +18,11 @@ import type { ModelStepGraph } from '../graph/build.js';
 import type { Surrogate, Vertex } from '../graph/types.js';
 import type { ModelScope } from '../lang/symbols.js';
 import type { OnlineProgram } from '../rules/program.js';
+import { EligoError } from '../util/errors.js';
 
-export class TorchExportError extends Error {
+export class TorchExportError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'TorchExportError';
+    super('interop.torch', message);
   }
 }
 

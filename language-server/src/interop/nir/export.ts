@@ -21,6 +21,7 @@ import type { Tensor } from '../../graph/types.js';
 import { EquationError, EquationReader, type Atom, type Mono, type Poly } from '../equations.js';
 import type { Method, NirRecord } from './import.js';
 import { NirError, type NirGraph, type NirNode, type NirTensor } from './types.js';
+import { EligoError } from '../../util/errors.js';
 
 export interface ExportOptions {
   readonly dt?: number;
@@ -40,10 +41,9 @@ export interface ExportResult {
 }
 
 /** Every equation that does not map, located; thrown when the model has any. */
-export class ExportError extends Error {
+export class ExportError extends EligoError {
   constructor(readonly problems: readonly { readonly message: string; readonly range: Range }[]) {
-    super(problems.map((p) => p.message).join('; '));
-    this.name = 'ExportError';
+    super('interop.nir-export', problems.map((p) => p.message).join('; '));
   }
 }
 
