@@ -25,3 +25,7 @@ const entries = [
 ].filter((e) => existsSync(e.entryPoints[0]));
 
 await Promise.all(entries.map((e) => esbuild.build({ ...common, ...e })));
+
+// The manifest's generated enums (hardware profiles) from the registries.
+const { writeEnums } = await import('./scripts/manifest-enums.mjs');
+if (writeEnums()) console.log('package.json: generated settings enums updated');

@@ -5,6 +5,7 @@
 // Idempotent: `node scripts/package-manifest.mjs` after changing this file.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { applyEnums } from './manifest-enums.mjs';
 
 const file = fileURLToPath(new URL('../package.json', import.meta.url));
 const pkg = JSON.parse(readFileSync(file, 'utf8'));
@@ -69,16 +70,8 @@ const configuration = {
       description: 'What searches minimise (Search Elimination Order, Find Learning Rule); asked again in the command, with this as the default.',
     },
     'eligo.hardwareProfile': {
-      type: 'string', default: 'laptop', enum: ['laptop', 'gpu-16g', 'microcontroller', 'neuromorphic-core', 'loihi2', 'spinnaker2', 'brainscales2'], order: 4,
-      enumDescriptions: [
-        'A laptop CPU with 8 GiB for the job.',
-        'One accelerator with 16 GiB.',
-        'A microcontroller with 256 KiB of SRAM.',
-        'One neuromorphic core with 128 KiB of synaptic and state memory.',
-        'Intel Loihi 2: ~192 KB per core; rules as sums of products of pre/post traces.',
-        'SpiNNaker 2: ~128 KB SRAM per processing element; programmable rules.',
-        'BrainScaleS-2: 6-bit weights; eligibility from correlation sensors.',
-      ],
+      // enum and enumDescriptions: generated from the hardware registry (scripts/manifest-enums.mjs).
+      type: 'string', default: 'laptop', order: 4,
       description: 'Hardware whose limits a learning rule must fit (memory, expressible terms). Asked again in Find Learning Rule.',
     },
     'eligo.search.budgetSeconds': {
@@ -89,7 +82,7 @@ const configuration = {
       type: 'string', default: 'correlated', order: 10,
       description: 'Default training task offered first by Eligo: Train (a task name the server knows).',
     },
-    'eligo.train.steps': { type: 'integer', default: 100, minimum: 1, maximum: 10000, order: 11, description: 'Time steps per training sequence.' },
+    'eligo.train.steps': { type: 'integer', default: 100, minimum: 1, maximum: 10000, order: 11, description: 'Optimizer updates (batches) of a training run; the sequence length is the task\'s T (e.g. correlated:T=200).' },
     'eligo.train.epochs': { type: 'integer', default: 1, minimum: 1, maximum: 1000, order: 12, description: 'Passes over the training data.' },
     'eligo.train.learningRate': { type: 'number', default: 0.001, exclusiveMinimum: 0, maximum: 10, order: 13, description: 'Learning rate of the parameter updates.' },
     'eligo.train.batchSize': { type: 'integer', default: 16, minimum: 1, maximum: 65536, order: 14, description: 'Sequences per batch.' },
@@ -164,5 +157,5 @@ pkg.scripts = {
   e2e: 'bash scripts/e2e-setup.sh && mocha --no-config --node-option import=tsx --timeout 600000 test/e2e/vscode.e2e.test.ts',
 };
 
-writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify(applyEnums(pkg), null, 2)}\n`);
 console.log('package.json: manifest keys written');

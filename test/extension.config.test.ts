@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DEFAULTS, HARDWARE_PROFILES, needsRestart, objectGetter, OBJECTIVES, parseConfig, serverSettings } from '../extension/src/config.js';
+import { DEFAULTS, needsRestart, objectGetter, OBJECTIVES, parseConfig, serverSettings } from '../extension/src/config.js';
 import { RestartPolicy } from '../extension/src/restart.js';
-import { DEFAULTS as SERVER_DEFAULTS, HARDWARE_PROFILES as SERVER_PROFILES, normalizeSettings } from '../language-server/src/server/settings.js';
+import { PROFILE_IDS } from '../language-server/src/rules/profiles.js';
+import { DEFAULTS as SERVER_DEFAULTS, normalizeSettings } from '../language-server/src/server/settings.js';
 
 const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
 const props: Record<string, { default?: unknown; enum?: unknown[]; description?: string; markdownDescription?: string }> = manifest.contributes.configuration.properties;
@@ -17,7 +18,8 @@ describe('extension: settings', () => {
     assert.equal(c.analysis.steps, 25);
     assert.equal(c.analysis.debounceMs, DEFAULTS.analysis.debounceMs);
     assert.equal(c.objective, 'memory');
-    assert.equal(c.hardwareProfile, 'laptop');
+    // Passed on as written: the server knows the profiles and says when one is unknown (settings.hardware-profile).
+    assert.equal(c.hardwareProfile, 'loihi9');
     assert.equal(c.search.budgetSeconds, DEFAULTS.search.budgetSeconds);
     assert.equal(c.train.learningRate, 0.5);
     assert.equal(c.train.seed, DEFAULTS.train.seed);
@@ -60,7 +62,7 @@ describe('extension: settings', () => {
     }
     for (const [k, p] of Object.entries(props)) assert.ok(p.description ?? p.markdownDescription, `${k} has a description`);
     assert.deepEqual(props['eligo.objective']!.enum, [...OBJECTIVES]);
-    assert.deepEqual(props['eligo.hardwareProfile']!.enum, [...HARDWARE_PROFILES]);
+    assert.deepEqual(props['eligo.hardwareProfile']!.enum, [...PROFILE_IDS]);
   });
 });
 
@@ -70,7 +72,8 @@ describe('extension: settings agree with the server', () => {
   });
 
   it('every profile the server knows is offered, and the server reads what the extension sends', () => {
-    for (const name of SERVER_PROFILES.keys()) assert.ok((HARDWARE_PROFILES as readonly string[]).includes(name), name);
+    // Every name the manifest offers is one the server keeps (it used to fall back to 'laptop' for three of them).
+    for (const name of props['eligo.hardwareProfile']!.enum as string[]) assert.equal(normalizeSettings({ hardwareProfile: name }).hardwareProfile, name);
     const sent = serverSettings(parseConfig(objectGetter({ analysis: { steps: 40 }, objective: 'memory', search: { budgetSeconds: 5 } })));
     assert.deepEqual(normalizeSettings(sent), sent);
   });

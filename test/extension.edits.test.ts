@@ -77,13 +77,30 @@ describe('extension: inserting a found rule', () => {
     assert.ok(after.endsWith(`${rule}\n`));
   });
 
-  it('replaces a rule of the same name for the same model in place', () => {
+  it('never overwrites a rule of the same name written since the search: the found one goes in under a fresh name', () => {
     const first = applyPlan(SMALL, planRuleInsertion(SMALL, RULE)!);
-    const changed = RULE.replace('diagonal', '0');
-    const second = applyPlan(first, planRuleInsertion(first, changed)!);
-    assert.equal(rulesFor(second, 'm').length, 1);
-    assert.ok(second.includes('= 0\n  schedule online'));
-    assert.ok(!second.includes('diagonal'));
+    // The user edited the inserted rule (or wrote their own 'sparse') while a new search ran.
+    const edited = first.replace('= diagonal', '= 0');
+    const plan = planRuleInsertion(edited, RULE)!;
+    assert.equal(plan.name, 'sparse_2');
+    const second = applyPlan(edited, plan);
+    assert.deepEqual(rulesFor(second, 'm'), ['sparse', 'sparse_2']);
+    assert.ok(second.includes('rule sparse for m {\n  approximate d(u[t+1])/d(u) = 0\n'), second);
+    assert.ok(second.includes('rule sparse_2 for m {\n  approximate d(u[t+1])/d(u) = diagonal\n'), second);
+  });
+
+  it('inserts nothing when the same rule is in the text already (clicked twice)', () => {
+    const first = applyPlan(SMALL, planRuleInsertion(SMALL, RULE)!);
+    const again = planRuleInsertion(first, RULE)!;
+    assert.equal(again.present, true);
+    assert.equal(applyPlan(first, again), first);
+  });
+
+  it('plans against the text at insertion: lines added above the model since the search move the insertion with them', () => {
+    const grown = `# a comment added while the search ran\nfunction g(x) {\n  return x\n}\n\n${SMALL}`;
+    const after = applyPlan(grown, planRuleInsertion(grown, RULE)!);
+    assert.ok(after.includes(`  u[t+1] = 0.5 * u\n}\n\n${RULE}\n`), after);
+    assert.deepEqual(scanItems(after).map((i) => i.name), ['g', 'f', 'm', 'sparse']);
   });
 
   it('uses the given model for a rule text without a head, and refuses an unknown model', () => {

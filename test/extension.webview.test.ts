@@ -3,7 +3,7 @@ import { cspOf, exportGraph, panelHtml } from '../extension/src/html.js';
 import { JobRegistry, statusView } from '../extension/src/jobs.js';
 import { formatBytes, formatCount, graphParamsFor, jobSummary, paretoFront, parsePanelState, parseViewRequest, parseWebviewMessage } from '../extension/src/messages.js';
 import type { GraphViewModel } from '../language-server/src/layout/viewmodel.js';
-import type { JobResult, LearningRuleResult } from '../language-server/src/protocol.js';
+import type { JobResult, LearningRuleResult, RuleCandidate } from '../language-server/src/protocol.js';
 
 const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
 
@@ -99,9 +99,9 @@ describe('extension: job results', () => {
   const base = { jobId: 1, kind: 'findLearningRule', elapsedMs: 2500, settings: {} as JobResult<unknown>['settings'] };
 
   it('the Pareto front is the server front, else its one rule', () => {
-    const one: JobResult<LearningRuleResult> = { ...base, status: 'done', result: { name: 'r', text: 'rule r for m {}' } };
+    const one: JobResult<LearningRuleResult> = { ...base, status: 'done', result: { name: 'r', text: 'rule r for m {}' } as unknown as LearningRuleResult };
     assert.deepEqual(paretoFront(one).map((c) => c.name), ['r']);
-    const front: JobResult<LearningRuleResult> = { ...base, status: 'budget', result: { name: 'a', text: 'rule a for m {}', front: [{ name: 'a', text: 'rule a for m {}', multiplications: 10 }, { name: 'bad' }, { name: 'b', text: 'rule b for m {}', alignment: 0.9 }] } };
+    const front: JobResult<LearningRuleResult> = { ...base, status: 'budget', result: { name: 'a', text: 'rule a for m {}', front: [{ name: 'a', text: 'rule a for m {}', multiplications: 10 }, { name: 'bad' } as unknown as RuleCandidate, { name: 'b', text: 'rule b for m {}', alignment: 0.9 }] } };
     assert.deepEqual(paretoFront(front).map((c) => c.name), ['a', 'b']);
     assert.deepEqual(paretoFront({ ...base, status: 'unavailable' }), []);
   });

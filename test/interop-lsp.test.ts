@@ -81,6 +81,8 @@ describe('bridges in the language server (eligo/interop, code actions)', functio
     const untrusted = await client.connection.sendRequest(InteropRequest.method, { kind: 'export', uri, format: 'nir', model: 'm', outName: 'm.nir', trusted: false }) as InteropResult;
     assert.ok(!untrusted.ok);
     assert.match(untrusted.problems[0]!, /^line 4:\d+: data\("m.params.h5"\) is not read in an untrusted workspace/);
+    // The server reads them once it is told the workspace is trusted (as the extension does when the user grants trust).
+    await client.connection.sendNotification('eligo/didChangeTrust', { trusted: true });
     const trusted = await client.connection.sendRequest(InteropRequest.method, { kind: 'export', uri, format: 'nir', model: 'm', outName: 'm.nir', trusted: true }) as InteropResult;
     assert.ok(trusted.ok, JSON.stringify(trusted));
     assert.ok(trusted.lines.some((l) => /u \(LI\) ← u\[t\+1\]/.test(l)), trusted.lines.join('\n'));

@@ -20,7 +20,7 @@ import { evaluate } from '../language-server/src/graph/evaluate.js';
 import { evaluationPoint } from '../language-server/src/graph/point.js';
 import { graphOf } from '../language-server/src/compile.js';
 import { fmtBytes, fmtCount, fmtNumber, fmtShape } from '../language-server/src/server/convert.js';
-import { formatText } from '../language-server/src/server/format.js';
+import { formatText } from '../language-server/src/analysis/format.js';
 import { LEGEND } from '../language-server/src/server/semanticTokens.js';
 import { analyseRules } from '../language-server/src/rules/diagnostics.js';
 import { buildServer, LspClient, ROOT } from './helpers/lspClient.js';

@@ -17,7 +17,8 @@ import { InProcessExecutor, TaskFailed } from '../language-server/src/jobs/queue
 import { candidateBase, queuedMeasurer, queuedSearchRunner } from '../language-server/src/jobs/queue/runs.js';
 import { probeTask, ruleCandidateTask, searchRestartTask } from '../language-server/src/jobs/queue/tasks.js';
 import { decodeWire, encodeWire } from '../language-server/src/jobs/queue/wire.js';
-import { MAX_TEXT_CHARS, ruleCandidatePayloadSchema } from '../language-server/src/jobs/schemas.js';
+import { MAX_TEXT_CHARS, ruleCandidatePayloadSchema, searchRestartPayloadSchema } from '../language-server/src/jobs/schemas.js';
+import { FindLearningRuleParamsSchema, SearchParamsSchema } from '../language-server/src/protocol.js';
 import { discoverRules } from '../language-server/src/discovery/find.js';
 import type { AlignmentSource } from '../language-server/src/rules/candidate.js';
 import { findLearningRule } from '../language-server/src/rules/find.js';
@@ -68,6 +69,32 @@ describe('job queue: payloads, URLs and the in-process executor', () => {
     assert.ok(!extra.success && /dataPath/.test(extra.error.message));
     const big = ruleCandidatePayloadSchema.safeParse({ ...ok, text: 'x'.repeat(MAX_TEXT_CHARS + 1) });
     assert.ok(!big.success && /16 MiB/.test(big.error.message));
+  });
+
+  it("validates a payload's run parameters with the LSP protocol's schema: what the editor may ask, a worker accepts, and no more", () => {
+    const candidate = { text: LIF, model: 'lif', steps: 10, samples: 1, seed: 1, maxBytes: 1e8, spec: { name: null, model: 'lif', approximations: [], schedule: { kind: 'reverse' }, objectives: [] } };
+    const restart = { text: ROEFLUX, item: 'roeflux_1d', objective: { kind: 'multiplications' }, plan: [{ kind: 'anneal', until: 1 }], seed: 1, budgetMs: 1000, agent: { kind: 'shipped' }, train: false };
+    assert.ok(searchRestartPayloadSchema.safeParse(restart).success);
+    // Each value on either side of a bound: the LSP request and the queue payload agree on every one.
+    const cases: [string, number, typeof FindLearningRuleParamsSchema | typeof SearchParamsSchema, typeof ruleCandidatePayloadSchema | typeof searchRestartPayloadSchema, object][] = [];
+    for (const v of [0, 1, 100, 101, 1.5]) cases.push(['samples', v, FindLearningRuleParamsSchema, ruleCandidatePayloadSchema, candidate]);
+    for (const v of [0, 1, 1_000_000, 1_000_001]) cases.push(['steps', v, FindLearningRuleParamsSchema, ruleCandidatePayloadSchema, candidate]);
+    for (const v of [-1, 0, 2 ** 32, 2 ** 32 + 1, 0.5]) {
+      cases.push(['seed', v, FindLearningRuleParamsSchema, ruleCandidatePayloadSchema, candidate]);
+      cases.push(['seed', v, SearchParamsSchema, searchRestartPayloadSchema, restart]);
+    }
+    for (const v of [0, 1, 1e12, 1e12 + 1]) cases.push(['evaluations', v, SearchParamsSchema, searchRestartPayloadSchema, restart]);
+    let refused = 0;
+    for (const [field, v, lsp, payload, base] of cases) {
+      const asked = lsp.safeParse({ uri: 'file:///m.eligo', [field]: v }).success;
+      assert.equal(payload.safeParse({ ...base, [field]: v }).success, asked, `${field} = ${v}`);
+      if (!asked) refused++;
+    }
+    assert.ok(refused >= 10, `${refused} of ${cases.length} values refused`);
+    // A payload must carry the run's parameters the client defaulted; the request may leave them out.
+    const { seed: _seed, ...unseeded } = restart;
+    assert.ok(!searchRestartPayloadSchema.safeParse(unseeded).success);
+    assert.ok(SearchParamsSchema.safeParse({ uri: 'file:///m.eligo' }).success);
   });
 
   it('find-rule measured through the executor interface equals find-rule measured inline', async function () {

@@ -12,6 +12,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
+import type { InitializationOptions } from '../../language-server/src/protocol.js';
 import { serverSettings, type ExtensionConfig } from './config.js';
 import { RestartPolicy } from './restart.js';
 
@@ -43,7 +44,8 @@ export function createClient(
     ],
     // The server pulls `workspace/configuration` for section `eligo`; it gets
     // the same settings at start-up so the first analysis is already right.
-    initializationOptions: { settings: serverSettings(config) },
+    // Trust is said explicitly: a server told nothing reads no data files.
+    initializationOptions: { settings: serverSettings(config), trusted: vscode.workspace.isTrusted } satisfies InitializationOptions,
     synchronize: { configurationSection: 'eligo' },
     outputChannel: output,
     traceOutputChannel: trace,

@@ -12,7 +12,6 @@ import {
   TrainRequest,
   TrainTasksRequest,
   type FindLearningRuleParams,
-  type HardwareParams,
   type JobResult,
   type LearningRuleResult,
   type Objective,
@@ -20,10 +19,10 @@ import {
   type SearchResult,
   type TrainParams,
   type TrainResult,
-  type TrainRuleParams,
   type TrainTask,
 } from '../../language-server/src/protocol.js';
-import { HARDWARE_LABELS, HARDWARE_PROFILES, OBJECTIVES, type HardwareProfile } from './config.js';
+import { HARDWARE_PROFILES, namedProfile } from '../../language-server/src/rules/profiles.js';
+import { OBJECTIVES } from './config.js';
 import type { Ctx } from './ctx.js';
 import { interopCommands } from './interop.js';
 import { itemAt, modelOf, rulesFor, type ItemRef } from './edits.js';
@@ -116,10 +115,13 @@ function objectiveItems(current: Objective): Pick<Objective>[] {
   return order.map((o) => ({ label: o, description: o === current ? '(setting eligo.objective)' : '', detail: OBJECTIVE_DOC[o], value: o }));
 }
 
-function profileItems(current: string): Pick<HardwareProfile>[] {
-  const cur = (HARDWARE_PROFILES as readonly string[]).includes(current) ? (current as HardwareProfile) : 'laptop';
-  const order = [cur, ...HARDWARE_PROFILES.filter((p) => p !== cur)];
-  return order.map((p) => ({ label: p, description: p === cur ? '(setting eligo.hardwareProfile)' : '', detail: HARDWARE_LABELS[p], value: p }));
+/** The hardware quick pick: the registry's profiles (rules/profiles.ts), the setting's first (a size such as `192 KiB` too). */
+function profileItems(current: string): Pick<string>[] {
+  const listed = HARDWARE_PROFILES.map((p) => ({ id: p.id, label: p.label }));
+  const cur = namedProfile(current)?.id ?? current;
+  const mine = listed.find((p) => p.id === cur) ?? { id: cur, label: 'the setting eligo.hardwareProfile' };
+  const order = [mine, ...listed.filter((p) => p.id !== mine.id)];
+  return order.map((p) => ({ label: p.id, description: p.id === mine.id ? '(setting eligo.hardwareProfile)' : '', detail: p.label, value: p.id }));
 }
 
 /** Budget choices: the setting first, then a ladder; "custom" asks for a number. */
@@ -149,7 +151,7 @@ async function pickBudget(current: number, title: string, step: [number, number]
 /** Optional overrides a caller (a test, a walkthrough link) may pass to skip the pickers. */
 interface JobOverrides {
   objective?: Objective;
-  hardwareProfile?: HardwareProfile;
+  hardwareProfile?: string;
   budgetSeconds?: number;
   task?: string;
   rule?: string;
@@ -161,7 +163,7 @@ function overrides(args: readonly unknown[]): JobOverrides {
   const o = plain(args[0]) ? args[0] : plain(args[1]) ? args[1] : {};
   const r: JobOverrides = {};
   if ((OBJECTIVES as readonly unknown[]).includes(o.objective)) r.objective = o.objective as Objective;
-  if ((HARDWARE_PROFILES as readonly unknown[]).includes(o.hardwareProfile)) r.hardwareProfile = o.hardwareProfile as HardwareProfile;
+  if (typeof o.hardwareProfile === 'string') r.hardwareProfile = o.hardwareProfile;
   if (typeof o.budgetSeconds === 'number' && o.budgetSeconds > 0) r.budgetSeconds = o.budgetSeconds;
   if (typeof o.task === 'string') r.task = o.task;
   if (typeof o.rule === 'string') r.rule = o.rule;
@@ -199,14 +201,6 @@ function isCancel(e: unknown): boolean {
   return e instanceof Error && /cancel/i.test(e.message);
 }
 
-function profileNotice(ctx: Ctx, chosen: string, job: JobResult<unknown>): void {
-  const used = job.settings?.hardwareProfile;
-  if (used !== undefined && used !== chosen) {
-    ctx.output.warn(`The server used hardware profile '${used}' instead of '${chosen}' (it does not know '${chosen}').`);
-    void vscode.window.showWarningMessage(`Eligo: the server does not know hardware profile '${chosen}'; it used '${used}'.`);
-  }
-}
-
 // ------------------------------------------------------------------ the commands
 
 export const commands: Readonly<Record<string, CmdFactory>> = {
@@ -234,7 +228,7 @@ export const commands: Readonly<Record<string, CmdFactory>> = {
     const panel = ctx.panels.show(t.uri, model, 'rules');
     try {
       const job = await ctx.runJob('findLearningRule', title, { uri: t.uri, item: model }, (client, workDoneToken, token) => {
-        const params: FindLearningRuleParams & HardwareParams = {
+        const params: FindLearningRuleParams = {
           uri: t.uri,
           item: model,
           objective,
@@ -246,7 +240,6 @@ export const commands: Readonly<Record<string, CmdFactory>> = {
       });
       if (!job) return;
       panel.post({ type: 'rules', uri: t.uri, item: model, job, front: paretoFront(job) });
-      profileNotice(ctx, profile, job);
       notifyEnd(title, job, ruleLine(job));
     } catch (e) {
       if (isCancel(e)) return void vscode.window.showInformationMessage(`${title}: cancelled.`);
@@ -332,13 +325,13 @@ export const commands: Readonly<Record<string, CmdFactory>> = {
     const tr = ctx.config.train;
     try {
       const job = await ctx.runJob('train', `${title} on ${task}${rule ? ` with '${rule}'` : ''}`, { uri: t.uri, item: model }, (client, workDoneToken, token) => {
-        const params: TrainParams & TrainRuleParams = {
+        const params: TrainParams = {
           uri: t.uri,
           item: model,
           task: task!,
           steps: tr.steps,
-          epochs: tr.epochs,
           learningRate: tr.learningRate,
+          batchSize: tr.batchSize,
           seed: tr.seed,
           workDoneToken,
           ...(rule ? { rule } : {}),

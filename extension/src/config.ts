@@ -3,30 +3,12 @@
 // settings.json, so every field is checked and falls back to its default.
 // Pure functions only, so the parsing is tested without VS Code.
 
-import type { EligoSettings, Objective } from '../../language-server/src/protocol.js';
+import { OBJECTIVES as PROTOCOL_OBJECTIVES, type EligoSettings, type Objective } from '../../language-server/src/protocol.js';
+import { DEFAULT_PROFILE } from '../../language-server/src/rules/profiles.js';
 
 export const SECTION = 'eligo';
 
-export const OBJECTIVES: readonly Objective[] = ['multiplications', 'memory', 'time'];
-
-/**
- * Hardware profiles a rule must fit: the server's named memory limits
- * (language-server/src/server/settings.ts) and the neuromorphic chips of
- * shared/reference/neuromorphic-hardware.md (protocol.ts CHIP_PROFILES).
- * `laptop` is the server's default.
- */
-export const HARDWARE_PROFILES = ['laptop', 'gpu-16g', 'microcontroller', 'neuromorphic-core', 'loihi2', 'spinnaker2', 'brainscales2'] as const;
-export type HardwareProfile = (typeof HARDWARE_PROFILES)[number];
-
-export const HARDWARE_LABELS: Readonly<Record<HardwareProfile, string>> = {
-  laptop: 'A laptop CPU with 8 GiB for the job',
-  'gpu-16g': 'One accelerator with 16 GiB',
-  microcontroller: 'A microcontroller with 256 KiB of SRAM',
-  'neuromorphic-core': 'One neuromorphic core with 128 KiB of synaptic and state memory',
-  loihi2: 'Intel Loihi 2: ~192 KB per core; rules as sums of products of pre/post traces',
-  spinnaker2: 'SpiNNaker 2: ~128 KB SRAM per processing element; programmable rules',
-  brainscales2: 'BrainScaleS-2: 6-bit weights; eligibility from correlation sensors',
-};
+export const OBJECTIVES: readonly Objective[] = PROTOCOL_OBJECTIVES;
 
 /** What the extension itself reads, beside what it passes to the server. */
 export interface ExtensionConfig extends EligoSettings {
@@ -40,7 +22,7 @@ export interface ExtensionConfig extends EligoSettings {
 export const DEFAULTS: ExtensionConfig = {
   analysis: { steps: 10, debounceMs: 50 },
   objective: 'multiplications',
-  hardwareProfile: 'laptop',
+  hardwareProfile: DEFAULT_PROFILE,
   search: { budgetSeconds: 30 },
   train: { task: 'correlated', steps: 100, epochs: 1, learningRate: 1e-3, batchSize: 16, seed: 0 },
   server: { execArgv: [] },
@@ -77,7 +59,8 @@ export function parseConfig(get: ConfigGetter): ExtensionConfig {
       debounceMs: int(get('analysis.debounceMs'), d.analysis.debounceMs, 0, 10_000),
     },
     objective: oneOf(get('objective'), OBJECTIVES, d.objective),
-    hardwareProfile: oneOf(get('hardwareProfile'), HARDWARE_PROFILES, d.hardwareProfile as HardwareProfile),
+    // Passed as written: the server knows the profiles (rules/profiles.ts) and says so on an unknown one.
+    hardwareProfile: str(get('hardwareProfile'), d.hardwareProfile),
     search: { budgetSeconds: num(get('search.budgetSeconds'), d.search.budgetSeconds, 0.1, 3600) },
     train: {
       task: str(get('train.task'), d.train.task),

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { State, WorkDoneProgress, type LanguageClient, type RequestType, type WorkDoneProgressBegin, type WorkDoneProgressReport } from 'vscode-languageclient/node';
 import {
+  DidChangeTrustNotification,
   GraphRequest,
   JobProgressNotification,
   ServerStatusNotification,
@@ -68,7 +69,11 @@ export class Ctx implements vscode.Disposable, PanelHost {
       }),
       // `when` clauses (Cancel Running Job in the palette) see whether a job runs.
       this.jobs.onChange(() => void vscode.commands.executeCommand('setContext', 'eligo.jobRunning', this.jobs.running.length > 0)),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => this.output.info('Workspace trusted: training on workspace data files is allowed.')),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        this.output.info('Workspace trusted: training on workspace data files is allowed.');
+        // The server reads files only after it is told (initializationOptions.trusted, then this).
+        if (this.client?.state === State.Running) void this.client.sendNotification(DidChangeTrustNotification, { trusted: true });
+      }),
     );
   }
 
@@ -232,32 +237,43 @@ export class Ctx implements vscode.Disposable, PanelHost {
 
   // ------------------------------------------------------------ edits
 
-  /** Puts a rule into the document as one WorkspaceEdit (undoable), then shows it. */
+  /**
+   * Puts a rule into the document as one undoable edit, then shows it. The
+   * plan is made against the text as it is now (the search may have run while
+   * the user typed), and applied with the editor's version check: if the text
+   * changed between plan and apply, it is planned again on the new text.
+   */
   async insertRule(uri: string, item: string, candidate: RuleCandidate): Promise<void> {
     const docUri = vscode.Uri.parse(uri);
     const doc = await vscode.workspace.openTextDocument(docUri);
     const model = ruleHead(candidate.text)?.model ?? item;
-    const plan = planRuleInsertion(doc.getText(), candidate.text, model);
-    if (!plan) {
-      void vscode.window.showErrorMessage(`Eligo: model '${model}' is not in ${vscode.workspace.asRelativePath(docUri)} any more; the rule was not inserted.`);
-      return;
-    }
-    const range = new vscode.Range(plan.range.start.line, plan.range.start.character, plan.range.end.line, plan.range.end.character);
-    const edit = new vscode.WorkspaceEdit();
-    edit.replace(docUri, range, plan.newText, { label: `Insert rule '${candidate.name}'`, needsConfirmation: false });
-    if (!(await vscode.workspace.applyEdit(edit))) {
-      void vscode.window.showErrorMessage(`Eligo: the rule '${candidate.name}' could not be inserted (the document changed?).`);
-      return;
-    }
     const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
-    const text = doc.getText();
-    const at = text.indexOf(candidate.text.trim());
-    if (at >= 0) {
-      const sel = new vscode.Selection(doc.positionAt(at), doc.positionAt(at + candidate.text.trim().length));
-      editor.selection = sel;
-      editor.revealRange(sel, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const plan = planRuleInsertion(doc.getText(), candidate.text, model);
+      if (!plan) {
+        void vscode.window.showErrorMessage(`Eligo: model '${model}' is not in ${vscode.workspace.asRelativePath(docUri)} any more; the rule was not inserted.`);
+        return;
+      }
+      const name = plan.name ?? candidate.name;
+      if (plan.present) {
+        void vscode.window.showInformationMessage(`Eligo: rule '${name}' is in the file already.`);
+        return;
+      }
+      const range = new vscode.Range(plan.range.start.line, plan.range.start.character, plan.range.end.line, plan.range.end.character);
+      // TextEditor.edit refuses when the document's version moved since the plan: plan again.
+      if (!(await editor.edit((b) => b.replace(range, plan.newText)))) continue;
+      const text = doc.getText();
+      const at = text.indexOf(`rule ${name} for`);
+      if (at >= 0) {
+        const end = text.indexOf('\n}', at);
+        const sel = new vscode.Selection(doc.positionAt(at), doc.positionAt(end >= 0 ? end + 2 : at));
+        editor.selection = sel;
+        editor.revealRange(sel, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+      }
+      this.output.info(`Inserted rule '${name}' for '${model}' into ${uri}${name !== candidate.name ? ` (renamed from '${candidate.name}': that name is taken now)` : ''}.`);
+      return;
     }
-    this.output.info(`Inserted rule '${candidate.name}' for '${model}' into ${uri}.`);
+    void vscode.window.showErrorMessage(`Eligo: the rule '${candidate.name}' could not be inserted: the document kept changing.`);
   }
 
   // ------------------------------------------------------------ trust

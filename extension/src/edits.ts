@@ -2,10 +2,12 @@
 // tested without VS Code (test/extension.edits.test.ts). The command turns
 // the result into a WorkspaceEdit, so the insertion is one undoable step.
 //
-// Placement: a rule with the same name for the same model is replaced in
-// place (running the search again updates it); otherwise the rule goes right
-// after the last rule for that model, or else right after the model itself,
-// separated by one blank line.
+// Placement: the rule goes right after the last rule for that model, or else
+// right after the model itself, separated by one blank line. The plan is made
+// against the document's text at the moment of insertion, which may have
+// changed since the search began: a rule of the same name written since is
+// never overwritten — the found rule goes in under a fresh name — and the same
+// rule already in the text is not inserted twice.
 
 export interface Pos {
   readonly line: number;
@@ -15,6 +17,10 @@ export interface Pos {
 export interface TextEditPlan {
   readonly range: { readonly start: Pos; readonly end: Pos };
   readonly newText: string;
+  /** The rule's name as inserted (renamed when the found name is taken by now). */
+  readonly name?: string;
+  /** The same rule is in the text already: nothing to insert. */
+  readonly present?: boolean;
 }
 
 interface Span {
@@ -118,10 +124,20 @@ export function planRuleInsertion(text: string, ruleText: string, model?: string
   const head = ruleHead(ruleText);
   const target = model ?? head?.model;
   if (!target) return undefined;
-  const body = ruleText.trim();
+  let body = ruleText.trim();
   const items = scanItems(text);
-  const same = head && items.find((i) => i.kind === 'rule' && i.name === head.name && i.target === target);
-  if (same) return { range: { start: positionAt(text, same.start), end: positionAt(text, same.end) }, newText: body };
+  let name = head?.name;
+  const same = head && items.find((i) => i.kind === 'rule' && i.name === head.name);
+  if (same) {
+    const at = positionAt(text, same.start);
+    if (normalise(text.slice(same.start, same.end)) === normalise(body)) return { range: { start: at, end: at }, newText: '', name: head.name, present: true };
+    // Taken since the search (the user's rule, or another found one): keep it, rename ours.
+    const taken = new Set(items.map((i) => i.name));
+    let k = 2;
+    while (taken.has(`${head.name}_${k}`)) k++;
+    name = `${head.name}_${k}`;
+    body = body.replace(/(^|\n)([ \t]*rule[ \t]+)([A-Za-z_][A-Za-z0-9_]*)/, (_m, a: string, b: string) => `${a}${b}${name}`);
+  }
   const modelItem = items.find((i) => i.kind === 'model' && i.name === target);
   if (!modelItem) return undefined;
   const after = items.filter((i) => i.kind === 'rule' && i.target === target && i.start > modelItem.start).reduce((a, i) => Math.max(a, i.end), modelItem.end);
@@ -129,7 +145,12 @@ export function planRuleInsertion(text: string, ruleText: string, model?: string
   // One blank line before, and one before whatever follows on later lines.
   const rest = text.slice(after).replace(/\r/g, '');
   const trailing = rest === '' ? '\n' : rest.startsWith('\n\n') || rest.trim() === '' ? '' : rest.startsWith('\n') ? '\n' : '\n\n';
-  return { range: { start: at, end: at }, newText: `\n\n${body}${trailing}` };
+  return { range: { start: at, end: at }, newText: `\n\n${body}${trailing}`, ...(name !== undefined ? { name } : {}) };
+}
+
+/** Text compared for "the same rule": whitespace runs and comments do not count. */
+function normalise(t: string): string {
+  return t.replace(/#[^\n]*/g, '').replace(/\s+/g, ' ').trim();
 }
 
 /** Applies a plan to text (what VS Code will do); for tests and previews. */

@@ -52,7 +52,7 @@ export function parsePanelState(saved: unknown): PanelState | undefined {
 
 export function parseCandidate(v: unknown): RuleCandidate | undefined {
   if (!isObj(v) || typeof v.name !== 'string' || typeof v.text !== 'string' || v.text.trim() === '') return undefined;
-  return v as RuleCandidate;
+  return v as unknown as RuleCandidate;
 }
 
 /** Commands a webview may ask the host to run on its item: nothing else. */

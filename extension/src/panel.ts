@@ -130,8 +130,30 @@ export class EligoPanel implements vscode.Disposable {
   async export(format: 'svg' | 'html'): Promise<string> {
     if (!this.current) await this.refreshGraph();
     if (!this.current) throw new Error(`no graph of '${this.state.item}' to export`);
+    if (format === 'html') await this.addCollapseVariants(this.current);
     const script = format === 'html' ? readFileSync(vscode.Uri.joinPath(this.host.extensionUri, 'dist', 'webview.js').fsPath, 'utf8') : '';
     return exportGraph(format, [...this.views.values()], this.current, script);
+  }
+
+  /**
+   * The exported page answers "Collapse all" and "Expand all" from the views it
+   * holds: lay those out too (the server's layout), unless it holds them already.
+   */
+  private async addCollapseVariants(current: GraphViewModel): Promise<void> {
+    const r = current.request;
+    for (const collapse of ['all', 'none'] as const) {
+      const want: GraphViewRequest = { item: r.item, ...(r.view ? { view: r.view } : {}), ...(r.steps !== undefined ? { steps: r.steps } : {}), collapse };
+      const held = [...this.views.values()].some((v) => v.request.item === want.item && (v.request.view ?? 'step') === (want.view ?? 'step')
+        && (v.request.collapse ?? 'auto') === collapse && !v.request.expand?.length && !v.request.collapseGroups?.length);
+      if (held) continue;
+      try {
+        const result = await this.host.requestGraph(graphParamsFor(this.state, want));
+        const layout = result.layout as GraphViewModel | undefined;
+        if (layout && typeof layout === 'object' && Array.isArray(layout.nodes)) this.views.set(layout.key, layout);
+      } catch {
+        // A page without that view says so when asked; the export goes on.
+      }
+    }
   }
 
   /** The editor's cursor moved in this panel's document: highlight the vertices there. */
@@ -183,6 +205,11 @@ export class EligoPanel implements vscode.Disposable {
       case 'command':
         await vscode.commands.executeCommand(msg.command, { uri: this.state.uri, item: this.state.item });
         return;
+      default: {
+        // Exhaustive: a new webview message must be handled here.
+        const never: never = msg;
+        void never;
+      }
     }
   }
 

@@ -4,6 +4,7 @@
 import type { Diagnostic, Item, Range } from './lang/ast.js';
 import { parse } from './lang/parser.js';
 import { check } from './lang/check.js';
+import { checkLimits } from './lang/limits.js';
 import { LineIndex } from './lang/source.js';
 import type { Checked, ItemScope, ModelScope } from './lang/symbols.js';
 import { BuildError, buildFunction, buildModelStep, unrollModel, type ModelStepGraph, type UnrolledGraph } from './graph/build.js';
@@ -33,15 +34,19 @@ export interface NamedItem {
 
 export function compile(text: string): Compiled {
   const { program, diagnostics: syntax } = parse(text);
-  const checked = checkSafely(program, text);
-  const diagnostics = [...syntax, ...checked.diagnostics].sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
+  // Items over a size limit (lang/limits.ts) get their error and are not checked: the checker's time and memory stay bounded.
+  const limits = checkLimits(program);
+  const checkedProgram = limits.over.size ? { ...program, items: program.items.filter((i) => !limits.over.has(i)) } : program;
+  const checked = checkSafely(checkedProgram, text);
+  const diagnostics = [...syntax, ...limits.diagnostics, ...checked.diagnostics].sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
   const errors = diagnostics.filter((d) => d.severity === 'error');
+  const overlapsError = errorIndex(errors);
+  // A file-level dim/const error poisons every item that might use it.
+  const fileLevelError = program.items.some((it) => (it.kind === 'dim' || it.kind === 'const') && errors.some((d) => d.range.start >= it.range.start && d.range.end <= it.range.end));
   const items: NamedItem[] = [];
   for (const item of program.items as readonly Item[]) {
     if (item.kind === 'dim' || item.kind === 'const') continue;
-    const hasErrors = errors.some((d) => d.range.start < item.range.end && d.range.end > item.range.start)
-      // A file-level dim/const error poisons every item that might use it.
-      || errors.some((d) => program.items.some((it) => (it.kind === 'dim' || it.kind === 'const') && d.range.start >= it.range.start && d.range.end <= it.range.end));
+    const hasErrors = fileLevelError || overlapsError(item.range.start, item.range.end);
     const scope = checked.items.get(item.name.name);
     items.push({
       name: item.name.name, kind: item.kind, range: item.range, nameRange: item.name.range,
@@ -50,6 +55,29 @@ export function compile(text: string): Compiled {
     });
   }
   return { text, lines: new LineIndex(text), checked, diagnostics, items };
+}
+
+/**
+ * Whether an error overlaps [start, end) (start < end of range, end > start),
+ * in O(log n) per question: the errors are sorted by start, and the largest
+ * end among those that start before `end` decides. A quadratic scan here made
+ * a file of 10,000 items with errors take seconds per keystroke.
+ */
+function errorIndex(errors: readonly Diagnostic[]): (start: number, end: number) => boolean {
+  const sorted = [...errors].sort((a, b) => a.range.start - b.range.start);
+  const maxEnd: number[] = [];
+  let m = -Infinity;
+  for (const d of sorted) maxEnd.push((m = Math.max(m, d.range.end)));
+  return (start, end) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]!.range.start < end) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && maxEnd[lo - 1]! > start;
+  };
 }
 
 /**

@@ -26,8 +26,18 @@ const KEEP_IMAGES = process.env.ELIGO_E2E_IMAGES === '1';
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
+  // Pictures for the README show the feature, not the notices of earlier steps (a restarted server's toast);
+  // a failure's picture keeps everything.
+  const clean = !name.startsWith('failed-');
+  if (clean) {
+    await dismissToasts(page);
+    // A toast whose close button only shows on hover: hidden for the picture, shown again after it.
+    await page.evaluate(() => document.body.classList.add('eligo-shot'));
+    await page.addStyleTag({ content: 'body.eligo-shot .notifications-toasts { visibility: hidden !important; }' });
+  }
   const file = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file });
+  if (clean) await page.evaluate(() => document.body.classList.remove('eligo-shot'));
   if (KEEP_IMAGES && !name.startsWith('failed-')) {
     mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
     copyFileSync(file, join(ROOT, 'docs', 'images', `${name}.png`));

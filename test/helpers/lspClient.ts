@@ -42,6 +42,12 @@ export interface ClientOptions {
   /** What `workspace/configuration` answers for the section `eligo`. */
   readonly settings?: Record<string, unknown>;
   readonly env?: Record<string, string>;
+  /** Sent as `initializationOptions` (default `{}`: nothing said about trust, so untrusted). */
+  readonly initializationOptions?: Record<string, unknown>;
+  /** Workspace folder URIs (`workspaceFolders` of initialize). */
+  readonly workspaceFolders?: readonly string[];
+  /** Another entry script in front of the server (a profiler's wrapper). */
+  readonly script?: string;
 }
 
 export class LspClient {
@@ -62,7 +68,7 @@ export class LspClient {
   constructor(options: ClientOptions = {}) {
     if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: run 'node esbuild.mjs' first`);
     this.settings = options.settings ?? {};
-    this.child = spawn(process.execPath, [SERVER_JS, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    this.child = spawn(process.execPath, [options.script ?? SERVER_JS, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
     this.child.on('exit', () => { this.exited = true; });
     this.connection = createProtocolConnection(new StreamMessageReader(this.child.stdout!), new StreamMessageWriter(this.child.stdin!));
@@ -91,13 +97,14 @@ export class LspClient {
     const c = new LspClient(options);
     c.initResult = await c.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
-      rootUri: null,
+      rootUri: options.workspaceFolders?.[0] ?? null,
+      ...(options.workspaceFolders ? { workspaceFolders: options.workspaceFolders.map((u, i) => ({ uri: u, name: `folder${i}` })) } : {}),
       capabilities: {
         workspace: { configuration: true, codeLens: { refreshSupport: true } },
         window: { workDoneProgress: true },
         textDocument: { publishDiagnostics: { relatedInformation: true, versionSupport: true } },
       },
-      initializationOptions: {},
+      initializationOptions: options.initializationOptions ?? {},
     }) as unknown as LspClient['initResult'];
     await c.connection.sendNotification(InitializedNotification.type, {});
     return c;

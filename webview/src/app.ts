@@ -236,14 +236,13 @@ export class App {
   }
 
   private message(text: string, error: boolean, keepGraph = false): void {
+    // With a graph on screen the message is a passing note, never an overlay painted over the graph.
+    if (keepGraph) return this.flash(text);
     this.overlay.textContent = text;
     this.overlay.classList.toggle('error', error);
     this.overlay.hidden = false;
-    if (!keepGraph) {
-      for (const p of this.panes) p.el.remove();
-      this.panes = [];
-    }
-    if (keepGraph) this.flash(text);
+    for (const p of this.panes) p.el.remove();
+    this.panes = [];
   }
 
   private flash(text: string): void {
@@ -265,6 +264,8 @@ export class App {
     const sameView = this.state.key === vm.key;
     this.vm = vm;
     this.overlay.hidden = true;
+    // A note about the view before ("Laying out …") is over once this one shows.
+    this.toast.hidden = true;
     this.stopPlay();
     this.stepper = new Stepper(vm, vm.elimination ? { ...vm.elimination, orders: this.orders() } : undefined);
     const ids = this.orders().map((o) => o.id);
@@ -346,30 +347,34 @@ export class App {
     this.save();
   }
 
-  /** Everything in view (the Fit button, key 0). */
-  private fit(): void {
+  /**
+   * Everything in view (the Fit button, key 0), never below a readable zoom
+   * (READABLE_K): returns false when the graph is larger than the window at
+   * that zoom, and then shows it from its start.
+   */
+  private fit(hint = true): boolean {
     const vm = this.vm;
     const p = this.panes[0];
-    if (!vm || !p) return;
-    p.viewport.fit({ x: 0, y: vm.bands ? -16 : 0, w: vm.width, h: vm.height + (vm.bands ? 16 : 0) });
+    if (!vm || !p) return true;
+    const fits = p.viewport.fit({ x: 0, y: vm.bands ? -16 : 0, w: vm.width, h: vm.height + (vm.bands ? 16 : 0) });
+    if (!fits && hint) this.flash(vm.groupInfo.some((g) => !g.collapsed) ? 'The graph is larger than the window at a readable size: pan to see the rest, or collapse the equations.' : 'The graph is larger than the window at a readable size: pan to see the rest.');
+    return fits;
   }
 
-  /** The first view of a graph: all of it when that stays readable, else its start (the inputs) at a readable size. */
+  /**
+   * The first view of a graph: all of it at a readable zoom. When the expanded
+   * graph is too large for that and its equations can be collapsed, the view
+   * collapsed by equation is asked for instead (once: expanding it again is
+   * the reader's choice: Expand all asks for `collapse: 'none'`, which is never
+   * collapsed again), as the layout does for large graphs.
+   */
   private home(): void {
     const vm = this.vm;
-    const p = this.panes[0];
-    if (!vm || !p) return;
-    this.fit();
-    const READABLE = 0.6;
-    if (p.viewport.t.k >= READABLE) return;
-    const { h } = p.viewport.size();
-    // The left end (the inputs), centred vertically on the nodes of the first layer.
-    const minX = Math.min(...vm.nodes.map((n) => n.x));
-    const first = vm.nodes.filter((n) => n.x <= minX + 60);
-    const top = Math.min(...first.map((n) => n.y));
-    const bottom = Math.max(...first.map((n) => n.y + n.h));
-    const cy = first.length ? (top + bottom) / 2 : vm.height / 2;
-    p.viewport.set({ k: READABLE, x: 16 - minX * READABLE + 8, y: h / 2 - cy * READABLE });
+    if (!vm) return;
+    const auto = (vm.request.collapse ?? 'auto') === 'auto' && !vm.request.expand?.length && !vm.request.collapseGroups?.length;
+    const canCollapse = auto && vm.groupInfo.some((g) => !g.collapsed);
+    if (this.fit(!canCollapse)) return;
+    if (canCollapse) this.request({ collapse: 'all' });
   }
 
   private zoom(f: number): void {
@@ -559,7 +564,8 @@ export class App {
     const compare = h('vscode-checkbox', { id: 'compare', label: 'Compare with', ...(this.state.compare ? { checked: true } : {}) }) as HTMLElement & { checked: boolean };
     compare.addEventListener('change', () => {
       this.state = { ...this.state, compare: compare.checked };
-      this.rebuildPanes(false);
+      // The panes change size (one becomes two): fit again, or half of the graph is out of view.
+      this.rebuildPanes(true);
       this.renderChart();
       this.save();
     });
@@ -598,7 +604,7 @@ export class App {
   private updateCounters(): void {
     const stepper = this.stepper;
     const box = this.stepBody.querySelector('#counters');
-    const text = this.stepBody.querySelector('#step-text');
+    const text = this.stepBody.querySelector<HTMLElement>('#step-text');
     const slider = this.stepBody.querySelector<HTMLInputElement>('#step-slider');
     if (!stepper || !box) return;
     const a = this.orderTrace('a');
@@ -615,7 +621,10 @@ export class App {
     }
     if (text) {
       const v = c.vertex !== undefined ? this.vm?.nodes.find((n) => n.vertex === c.vertex || n.members?.includes(c.vertex!)) : undefined;
-      text.textContent = `Step ${c.step} / ${c.steps}${v ? ` · eliminated ${v.vertex !== undefined ? `_${c.vertex} ${v.label}` : `_${c.vertex} in ${v.label}`}` : ''}`;
+      text.textContent = `Step ${c.step} / ${c.steps}${v ? ` · eliminated ${v.vertex !== undefined ? v.label : `a vertex of ${v.label}`}` : ''}`;
+      // The engine's vertex id stays out of the text (readers see labels) but on the element, for tools and tests.
+      if (c.vertex !== undefined) text.dataset.vertex = String(c.vertex);
+      else delete text.dataset.vertex;
     }
     const cursor = this.stepBody.querySelectorAll<SVGLineElement>('#cost-chart line.cursor');
     if (cursor.length) this.renderChart();

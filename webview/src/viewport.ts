@@ -13,6 +13,13 @@ export interface Transform {
 const MIN_K = 0.02;
 const MAX_K = 4;
 
+/**
+ * The smallest zoom that fits and the first view use: node labels (12 px)
+ * stay at 8.4 px and edge labels (10 px) at 7 px on screen. Below it a fit
+ * showed text of about 3 px: a picture of a graph, not one to read.
+ */
+export const READABLE_K = 0.7;
+
 export class Viewport {
   t: Transform = { x: 0, y: 0, k: 1 };
   /** True when the last pointer gesture moved (so it was a pan, not a click). */
@@ -38,11 +45,23 @@ export class Viewport {
     this.onChange(this.t);
   }
 
-  /** Show `b` whole, centred, never enlarged beyond `maxK`. */
-  fit(b: Box, maxK = 1.5, pad = 24): void {
+  /**
+   * Show `b` whole, centred, never enlarged beyond `maxK` nor shrunk below
+   * `minK` (readable text). Returns false when `b` does not fit at `minK`: it
+   * is then shown from its start (the inputs, on the left), centred where it fits.
+   */
+  fit(b: Box, maxK = 1.5, pad = 24, minK = READABLE_K): boolean {
     const { w, h } = this.size();
-    const k = Math.min(maxK, (w - 2 * pad) / Math.max(1, b.w), (h - 2 * pad) / Math.max(1, b.h));
-    this.set({ k, x: (w - b.w * k) / 2 - b.x * k, y: (h - b.h * k) / 2 - b.y * k });
+    const whole = Math.min(maxK, (w - 2 * pad) / Math.max(1, b.w), (h - 2 * pad) / Math.max(1, b.h));
+    const k = Math.max(whole, Math.min(minK, maxK));
+    const fitsX = b.w * k <= w - 2 * pad + 0.5;
+    const fitsY = b.h * k <= h - 2 * pad + 0.5;
+    this.set({
+      k,
+      x: fitsX ? (w - b.w * k) / 2 - b.x * k : pad - b.x * k,
+      y: fitsY ? (h - b.h * k) / 2 - b.y * k : pad - b.y * k,
+    });
+    return fitsX && fitsY;
   }
 
   /** Centre `b`, zooming in to at least `minK`. */

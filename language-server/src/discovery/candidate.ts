@@ -12,6 +12,7 @@
 // saved with the weights). A payload without it, or on a machine without the
 // folder, trains from the start to the same result.
 
+import type { FileAccessPolicy } from '../train/tasks/files.js';
 import { train, TrainError, type TrainReport } from '../train/train.js';
 import { EligoError } from '../util/errors.js';
 
@@ -80,13 +81,15 @@ export function parsePayload(value: unknown): CandidatePayload {
 }
 
 /** Trains the payload's rule; a run the trainer refuses (too big, diverged) is a TrainError the caller records. */
-export async function trainCandidate(p: CandidatePayload, ctl: { readonly isCancelled?: () => boolean } = {}): Promise<CandidateResult> {
+export async function trainCandidate(p: CandidatePayload, ctl: { readonly isCancelled?: () => boolean; readonly files?: FileAccessPolicy } = {}): Promise<CandidateResult> {
   const r = await train({
     text: p.text, model: p.model, rule: p.rule, task: p.task, steps: p.updates, batch: p.batch, seed: p.seed, learningRate: p.learningRate,
     // One evaluation, at the end (the final one below is the figure); no alignment (measured by find-rule itself).
     evalEvery: p.updates, evalSamples: Math.min(32, p.evalSamples), finalSamples: p.evalSamples, alignment: false,
     ...(p.checkpointDir ? { checkpointDir: p.checkpointDir, checkpointEvery: p.updates } : {}),
     ...(ctl.isCancelled ? { isCancelled: ctl.isCancelled } : {}),
+    // The local caller's data-file policy (the server's workspace trust); a queued job reads what its worker may.
+    ...(ctl.files ? { files: ctl.files } : {}),
   });
   return {
     test: r.final.testAccuracy, train: r.final.trainAccuracy, testLoss: r.final.testLoss, task: r.task, updates: r.updates + r.info.startStep,

@@ -33,6 +33,7 @@ import { prepareRule, type ModelContext } from '../rules/model.js';
 import { ruleText } from '../rules/rule.js';
 import { initialStates } from '../graph/simulate.js';
 import { makeTask, TaskError, type Task } from '../train/tasks/index.js';
+import type { FileAccessPolicy } from '../train/tasks/files.js';
 import { trainCandidate, TrainError, type CandidatePayload, type CandidateResult } from './candidate.js';
 import { referenceRun, type ReferenceRun } from './reference.js';
 import { taskSamples } from './taskSamples.js';
@@ -52,6 +53,8 @@ export interface DiscoverOptions {
   readonly onProgress?: (p: DiscoverProgress) => void;
   /** `--task` syntax; without it no training (alignment-only front). */
   readonly task?: string;
+  /** Which data files the task may read (train/tasks/files.ts); absent: anywhere (the CLI). The server passes the workspace's. */
+  readonly files?: FileAccessPolicy;
   /** The search over choice vectors when the space is too large to enumerate. */
   readonly search?: RuleSearch;
   /** Stop the search after this many rules evaluated, skipping none for time (rules/find.ts `maxEvaluations`). */
@@ -132,7 +135,7 @@ export function reachable(ctx: ModelContext): Credit {
 }
 
 /** Task of a model, built as the trainer builds it (same sizes, same seed); TaskError → DiscoverError naming the model. */
-export function taskFor(ctx: ModelContext, spec: string, seed: number): Task {
+export function taskFor(ctx: ModelContext, spec: string, seed: number, files?: FileAccessPolicy): Task {
   const data = ctx.graph.model.data;
   const input = data.find((d) => ctx.scope.symbols.get(d.name)?.kind === 'input');
   const target = data.find((d) => ctx.scope.symbols.get(d.name)?.kind === 'target');
@@ -140,7 +143,7 @@ export function taskFor(ctx: ModelContext, spec: string, seed: number): Task {
   try {
     return makeTask(spec, {
       model: ctx.name, nIn: sizeOf(ctx.graph.vertices[input.leaf]!.shape), nOut: sizeOf(ctx.graph.vertices[target.leaf]!.shape),
-      inputName: input.name, targetName: target.name, seed,
+      inputName: input.name, targetName: target.name, seed, ...(files ? { files } : {}),
     });
   } catch (e) {
     if (e instanceof TaskError) throw new DiscoverError(`--task ${spec} does not fit model '${ctx.name}': ${e.message}`);
@@ -177,11 +180,11 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
   let sets: AlignmentSet[] | undefined;
   let measure: AlignmentMeasurer | undefined;
   if (o.task !== undefined) {
-    task = taskFor(ctx, o.task, o.seed);
+    task = taskFor(ctx, o.task, o.seed, o.files);
     progress('reference', `BPTT reference run on ${task.name}`);
     reference = await referenceRun(ctx, {
       text: ctx.compiled.text, model: ctx.name, task: o.task, updates: o.referenceUpdates ?? 100, batch, seed: o.seed, learningRate,
-      deadline: t0 + shares.reference * o.budgetMs, ...(o.signal ? { signal: o.signal } : {}),
+      deadline: t0 + shares.reference * o.budgetMs, ...(o.signal ? { signal: o.signal } : {}), ...(o.files ? { files: o.files } : {}),
     });
     const initial = initialStates(ctx.scope);
     // The task's sequences, measured at each snapshot's parameters: here, or sent to the measurer as data.
@@ -255,7 +258,7 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
           };
           progress('training', `rung ${r + 1}: training ${c.known ?? c.ruleName} for ${updates} updates (${k + 1} of ${rung.length})`, found.evaluated.length, trained, n0);
           try {
-            const res = await trainCandidate(payload, { isCancelled: () => Date.now() > deadline || (o.signal?.aborted ?? false) });
+            const res = await trainCandidate(payload, { isCancelled: () => Date.now() > deadline || (o.signal?.aborted ?? false), ...(o.files ? { files: o.files } : {}) });
             if (res.stopped === 'cancelled') {
               stoppedByBudget = true;
               if (!results.has(c)) why.set(c, `the budget ran out while it was training (${res.updates} of ${updates} updates)`);

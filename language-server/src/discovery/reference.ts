@@ -9,6 +9,7 @@
 // checkpoint written is read back at once, so the run's parameters at its
 // halfway point and at its end are kept without changing the trainer.
 
+import type { FileAccessPolicy } from '../train/tasks/files.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +48,8 @@ export interface ReferenceOptions {
   /** Date.now() after which the run stops (what it has is kept). */
   readonly deadline: number;
   readonly signal?: AbortSignal;
+  /** Which data files the task may read (train/tasks/files.ts). */
+  readonly files?: FileAccessPolicy;
 }
 
 function toTensors(params: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>): Map<string, Tensor> {
@@ -62,6 +65,7 @@ export async function referenceRun(ctx: ModelContext, o: ReferenceOptions): Prom
     const r = await train({
       text: o.text, model: o.model, task: o.task, steps: o.updates, batch: o.batch, seed: o.seed, learningRate: o.learningRate,
       evalEvery: o.updates, evalSamples: 32, finalSamples: 256, alignment: false, checkpointDir: dir, checkpointEvery: half, resume: false,
+      ...(o.files ? { files: o.files } : {}),
       isCancelled: () => Date.now() > o.deadline || (o.signal?.aborted ?? false),
       onProgress: (e) => {
         if (e.type !== 'checkpoint') return;

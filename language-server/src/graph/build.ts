@@ -21,6 +21,9 @@ export class BuildError extends EligoError {
   }
 }
 
+/** The largest graph built (vertices): beyond it, a diagnostic instead of memory growth. */
+export const MAX_GRAPH_VERTICES = 1_000_000;
+
 type MutableVertex = { -readonly [K in keyof Vertex]: Vertex[K] };
 
 const ELEMENTWISE_UNARY = new Set([
@@ -135,6 +138,8 @@ export class GraphAssembler {
 
   private push(v: Omit<MutableVertex, 'id'>): number {
     const id = this.vertices.length;
+    // A graph this large would take the editor's memory, not analyse: refused with its size (issue 12).
+    if (id >= MAX_GRAPH_VERTICES) throw new BuildError(`the graph has more than ${MAX_GRAPH_VERTICES.toLocaleString('en-US')} vertices, more than Eligo analyses; split the item or unroll fewer steps`, v.range);
     const full: MutableVertex = { id, ...v };
     if (this.group !== undefined && full.group === undefined) full.group = this.group;
     if (this.step !== undefined) full.step = this.step;

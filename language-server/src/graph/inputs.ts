@@ -13,14 +13,28 @@ export class InputError extends EligoError {
 
 /** The `# @eval {...}` comment nearest before `offset` (else the first in the file). */
 export function evalComment(text: string, offset: number): string | undefined {
-  const re = /^[ \t]*#[ \t]*@eval[ \t]+(\{.*\})[ \t]*$/gm;
-  let best: string | undefined;
-  let first: string | undefined;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    first ??= m[1];
-    if (m.index < offset) best = m[1];
+  const all = evalComments(text);
+  // The last comment before `offset`, else the file's first (binary search: this runs once per item).
+  let lo = 0;
+  let hi = all.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (all[mid]!.index < offset) lo = mid + 1;
+    else hi = mid;
   }
-  return best ?? first;
+  return lo > 0 ? all[lo - 1]!.value : all[0]?.value;
+}
+
+/** Every `# @eval {…}` comment of the last text asked about, in order: scanned once per text, not once per item. */
+let lastComments: { readonly text: string; readonly comments: readonly { readonly index: number; readonly value: string }[] } | undefined;
+
+function evalComments(text: string): readonly { readonly index: number; readonly value: string }[] {
+  if (lastComments?.text === text) return lastComments.comments;
+  const re = /^[ \t]*#[ \t]*@eval[ \t]+(\{.*\})[ \t]*$/gm;
+  const comments: { index: number; value: string }[] = [];
+  for (let m = re.exec(text); m; m = re.exec(text)) comments.push({ index: m.index, value: m[1]! });
+  lastComments = { text, comments };
+  return comments;
 }
 
 function flatten(v: unknown, out: number[], path: string): number[] {

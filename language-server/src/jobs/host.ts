@@ -3,7 +3,7 @@
 // ways: a shared flag (seen even by a job that never yields) and a `cancel`
 // message (aborts `signal` for async work).
 
-import { CANCEL_INDEX, JobRefused, JobUnavailable, type FromWorker, type JobContext, type JobKind, type JobReport, type ToWorker } from './types.js';
+import { CANCEL_INDEX, JobRefused, MAX_TIMER_MS, JobUnavailable, type FromWorker, type JobContext, type JobKind, type JobReport, type ToWorker } from './types.js';
 
 export interface Port {
   on(event: 'message', f: (m: ToWorker) => void): void;
@@ -43,7 +43,7 @@ async function runJob(port: Port, kinds: ReadonlyMap<string, JobKind<never, unkn
   const overBudget = (): boolean => Date.now() >= m.deadline;
   let budgetTimer: NodeJS.Timeout | undefined;
   if (Number.isFinite(m.deadline)) {
-    budgetTimer = setTimeout(() => abort.abort(new Error('budget')), Math.max(0, m.deadline - Date.now()));
+    budgetTimer = setTimeout(() => abort.abort(new Error('budget')), Math.min(MAX_TIMER_MS, Math.max(0, m.deadline - Date.now())));
   }
   let lastSent = 0;
   let pending: JobReport | undefined;
@@ -88,7 +88,7 @@ async function runJob(port: Port, kinds: ReadonlyMap<string, JobKind<never, unkn
     if (e instanceof JobRefused) post({ type: 'refused', jobId, message });
     else if (e instanceof JobUnavailable) post({ type: 'unavailable', jobId, message });
     else if (cancelled() && lastBest !== undefined) post({ type: 'done', jobId, result: lastBest, stopped: 'cancelled' });
-    else post({ type: 'failed', jobId, message: (e as Error).stack ?? message });
+    else post({ type: 'failed', jobId, message, ...((e as Error).stack ? { detail: (e as Error).stack! } : {}) });
   } finally {
     if (budgetTimer) clearTimeout(budgetTimer);
     if (flushTimer) clearTimeout(flushTimer);

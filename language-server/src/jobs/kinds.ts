@@ -1,6 +1,6 @@
 // Every job kind the worker can run. Engines plug in here: add the kind's
-// module and one entry; the server, the runner and the protocol stay as
-// they are (`eligo/runJob` reaches any kind by name).
+// module, one entry here and its title in catalog.ts (the main thread's
+// list); the runner stays as it is (`eligo/runJob` reaches any kind by name).
 
 import { findLearningRuleJob } from './learningRule.js';
 import { probeJob } from './probe.js';

@@ -6,27 +6,28 @@
 // setting; `task: ''` skips training (alignment-only front, labelled).
 
 import { compile, findItem, ItemError } from '../compile.js';
-import type { LearningRuleResult, RuleCandidate } from '../protocol.js';
-import { resolveProfile } from '../rules/diagnostics.js';
+import { FindRuleJobParamsSchema, validate, type LearningRuleResult, type Objective, type RuleCandidate } from '../protocol.js';
+import { lookupProfile, profileChip, unknownProfileMessage } from '../rules/profiles.js';
 import { ruleSignature } from '../rules/rule.js';
 import { modelContext } from '../rules/model.js';
 import { DiscoverError, discoverRules, type Discovered } from '../discovery/find.js';
 import { searchFor } from '../discovery/methods.js';
 import type { AlignmentSource } from '../rules/candidate.js';
 import { QueueExecutor } from './queue/executor.js';
-import { schemaMessage } from './queue/kind.js';
-import { candidateBase, queuedMeasurer } from './queue/runs.js';
-import { findRuleJobParamsSchema } from './schemas.js';
+import { candidateBase, dataParamValues, queuedMeasurer } from './queue/runs.js';
 import { JobRefused, type JobKind } from './types.js';
 
-export interface FindRuleParams {
+/** The search's parameters after defaults: what it ran with (echoed in the result as `run`). */
+export interface FindRuleRunParams {
+  readonly objective: Objective;
   readonly seed: number;
   readonly samples: number;
   readonly steps: number;
-  readonly hardwareProfile?: string;
-  /** `--task` syntax; '' for none. */
+  /** The profile's name as the registry spells it (rules/profiles.ts). */
+  readonly hardwareProfile: string;
+  /** `--task` syntax; '' for none (alignment-only front). */
   readonly task: string;
-  readonly batch: number;
+  readonly batchSize: number;
   readonly learningRate: number;
   /** Stop the search after this many rules evaluated: a reproducible run. */
   readonly evaluations?: number;
@@ -54,17 +55,30 @@ function candidate(f: Discovered, taken: Set<string>): RuleCandidate {
   };
 }
 
-export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = {
+/**
+ * The front, best first under the objective: fewest multiplications per step
+ * (`time` too: the cost model's time is its multiplications), or least memory;
+ * then test accuracy, then alignment with the exact gradient.
+ */
+export function orderFront(front: readonly RuleCandidate[], objective: Objective): RuleCandidate[] {
+  const cost = (c: RuleCandidate): number => (objective === 'memory' ? c.memoryBytes : c.multiplications) ?? Infinity;
+  return [...front].sort((a, b) => cost(a) - cost(b) || (b.accuracy ?? -Infinity) - (a.accuracy ?? -Infinity) || (b.alignment ?? -Infinity) - (a.alignment ?? -Infinity));
+}
+
+export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult> = {
   kind: 'findLearningRule',
   title: 'Finding a learning rule',
   parse(input) {
-    const r = findRuleJobParamsSchema.safeParse(input.params ?? {});
-    if (!r.success) throw new JobRefused(`find learning rule: ${schemaMessage(r.error)}`);
-    const p = r.data;
+    const r = validate(FindRuleJobParamsSchema, input.params ?? {});
+    if (!r.ok) throw new JobRefused(`invalid parameters: ${r.message}`);
+    const p = r.value;
     if (input.text === undefined) throw new JobRefused('finding a learning rule needs a document');
+    const name = p.hardwareProfile ?? input.settings.hardwareProfile;
+    const profile = lookupProfile(name);
+    if (!profile) throw new JobRefused(unknownProfileMessage(name));
     return {
-      seed: p.seed ?? 1, samples: p.samples ?? 2, steps: p.steps ?? input.settings.analysis.steps, hardwareProfile: p.hardwareProfile ?? input.settings.hardwareProfile,
-      task: p.task ?? input.settings.train.task, batch: p.batch ?? input.settings.train.batchSize, learningRate: p.learningRate ?? 0.005,
+      objective: p.objective ?? input.settings.objective, seed: p.seed ?? 1, samples: p.samples ?? 2, steps: p.steps ?? input.settings.analysis.steps,
+      hardwareProfile: profile.id, task: p.task ?? input.settings.train.task, batchSize: p.batchSize ?? input.settings.train.batchSize, learningRate: p.learningRate ?? 0.005,
       ...(p.evaluations !== undefined ? { evaluations: p.evaluations } : {}),
     };
   },
@@ -78,7 +92,7 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
       throw e;
     }
     const rctx = modelContext(c, model);
-    const hardware = resolveProfile(p.hardwareProfile);
+    const hardware = profileChip(p.hardwareProfile);
     // eligo.queue.redis: the candidates' alignment is measured on the queue's workers (same result); the reference run and the training stay here.
     let queue: QueueExecutor | undefined;
     if (input.queueUrl) {
@@ -89,17 +103,21 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
       }
     }
     const maxBytes = 512 * 1024 ** 2;
+    // Workers read no file: the model's data(…) params go with the payload, as loaded here.
+    const paramValues = dataParamValues(c);
     const measurer = queue
-      ? (source: AlignmentSource) => queuedMeasurer(queue, candidateBase({ text: input.text!, model, maxBytes, seed: p.seed }, source), { label: `find-rule ${model} (editor)` })
+      ? (source: AlignmentSource) => queuedMeasurer(queue, candidateBase({ text: input.text!, model, maxBytes, seed: p.seed, paramValues }, source), { label: `find-rule ${model} (editor)` })
       : undefined;
     let r;
     try {
       r = await discoverRules(rctx, {
         // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
         budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
-        batch: p.batch, learningRate: p.learningRate, search: searchFor('auto', hardware !== undefined), maxBytes,
+        batch: p.batchSize, learningRate: p.learningRate, search: searchFor('auto', hardware !== undefined), maxBytes,
         ...(p.task ? { task: p.task } : {}), ...(hardware ? { hardware } : {}),
         ...(p.evaluations !== undefined ? { maxEvaluations: p.evaluations } : {}), ...(measurer ? { measurer } : {}),
+        // The task's data files are read under the workspace's trust (train/tasks/files.ts); a job told nothing reads none.
+        files: input.files ?? { trusted: false },
         onProgress: (pr) => ctx.report({
           message: `${pr.message}${queue ? ` · ${queue.description}` : ''}`, percentage: pr.total > 0 ? (100 * (pr.phase === 'training' ? pr.trained : pr.evaluated)) / pr.total : 0,
           point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, trained: pr.trained } },
@@ -113,12 +131,12 @@ export const findLearningRuleJob: JobKind<FindRuleParams, LearningRuleResult> = 
     }
     // Names free in the document, so a candidate can be inserted as it is.
     const taken = new Set(c.items.map((i) => i.name));
-    const front = r.front.map((f) => candidate(f, taken));
+    const front = orderFront(r.front.map((f) => candidate(f, taken)), p.objective);
     const first = front[0];
     return {
       name: first?.name ?? '', text: first?.text ?? '', front, model: r.model, spaceSize: r.spaceSize, method: r.method,
       evaluated: r.evaluated.length, skipped: r.skipped.length, stopped: r.stopped, trained: r.trained, task: r.task,
-      frontBasis: r.frontBasis, ...(r.frontWhy ? { frontWhy: r.frontWhy } : {}), notes: r.notes,
+      frontBasis: r.frontBasis, ...(r.frontWhy ? { frontWhy: r.frontWhy } : {}), notes: r.notes, run: p,
     };
   },
 };

@@ -14,6 +14,8 @@ export interface ProbeParams {
   readonly allocateMiB: number;
   /** Grow the JS heap without bound (undeclared: tests the worker's heap limit). */
   readonly growHeap: boolean;
+  /** Throw after the first slice (tests that a failure's stack goes to the log, not the result). */
+  readonly fail: boolean;
 }
 
 export interface ProbeResult {
@@ -30,7 +32,7 @@ export const probeJob: JobKind<ProbeParams, ProbeResult> = {
     if (!Number.isFinite(seconds) || seconds < 0 || seconds > 600) throw new JobRefused(`probe: 'seconds' must be between 0 and 600, got ${String(p.seconds)}`);
     const allocateMiB = p.allocateMiB === undefined ? 0 : Number(p.allocateMiB);
     if (!Number.isFinite(allocateMiB) || allocateMiB < 0) throw new JobRefused(`probe: 'allocateMiB' must be ≥ 0`);
-    return { seconds, ignoreCancel: p.ignoreCancel === true, allocateMiB, growHeap: p.growHeap === true };
+    return { seconds, ignoreCancel: p.ignoreCancel === true, allocateMiB, growHeap: p.growHeap === true, fail: p.fail === true };
   },
   estimateBytes: (_input, p) => p.allocateMiB * 2 ** 20,
   run(_input, p, ctx) {
@@ -48,6 +50,7 @@ export const probeJob: JobKind<ProbeParams, ProbeResult> = {
       for (let k = 0; k < 20000; k++) x = 3.9 * x * (1 - x);
       if (p.growHeap) heap.push(Array.from({ length: 1e5 }, (_, k) => k + x));
       iterations++;
+      if (p.fail) throw new Error(`probe failed on purpose after ${iterations} slice`);
       best = Math.min(best, Math.round(1e6 * x) + 1000);
       const now = Date.now();
       if (now - lastReport >= 10) {

@@ -9,7 +9,7 @@
 import type { Worker } from 'node:worker_threads';
 import { CancelFlag, WorkerThread } from '../util/worker.js';
 import type { JobStatus } from '../protocol.js';
-import { CANCEL_INDEX, type FromWorker, type JobInput, type JobReport, type ToWorker } from './types.js';
+import { CANCEL_INDEX, MAX_TIMER_MS, type FromWorker, type JobInput, type JobReport, type ToWorker } from './types.js';
 
 /** How far past its budget a job may run to hand back its result. */
 export const BUDGET_OVERRUN_MS = 1000;
@@ -20,6 +20,8 @@ export interface JobOutcome {
   readonly status: JobStatus;
   readonly result?: unknown;
   readonly message?: string;
+  /** For the log only (a failure's stack): never shown to the user. */
+  readonly detail?: string;
   readonly elapsedMs: number;
 }
 
@@ -153,9 +155,15 @@ export class JobRunner {
           break;
         case 'refused':
         case 'unavailable':
-        case 'failed':
           this.finish(job, { status: m.type, message: m.message });
           break;
+        case 'failed':
+          this.finish(job, { status: 'failed', message: m.message, ...(m.detail !== undefined ? { detail: m.detail } : {}) });
+          break;
+        default: {
+          const never: never = m;
+          void never;
+        }
       }
     });
     w.on('error', (e: Error & { code?: string }) => {
@@ -172,7 +180,7 @@ export class JobRunner {
     if (Number.isFinite(deadline)) {
       // The job should stop itself at the deadline; an engine finishing the step in hand may
       // overrun a little (a second at most) before it is stopped and its last best returned.
-      job.timers.push(setTimeout(() => this.stop(job, 'budget'), Math.max(0, deadline - Date.now()) + Math.max(this.grace(job), BUDGET_OVERRUN_MS)));
+      job.timers.push(setTimeout(() => this.stop(job, 'budget'), Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now()) + Math.max(this.grace(job), BUDGET_OVERRUN_MS))));
     }
     const msg: ToWorker = {
       type: 'start', jobId: job.jobId, kind: job.kind, input: job.input, cancel: job.flag.buffer,

@@ -1,10 +1,16 @@
-// The schemas of everything a job takes and gives back across a process:
-// the parameters of the language server's long jobs (search, find learning
-// rule; they arrive from the LSP as `unknown`) and the payloads and results
-// of the tasks that run on `eligo worker` processes through Redis. One zod
-// schema each; the TypeScript types are inferred from them (`z.infer`), so
-// the validation and the types cannot drift apart. The LSP protocol's
-// params types (protocol/) are meant to be these.
+// The schemas of what crosses a process in the job queue: the payloads and
+// results of the tasks that run on `eligo worker` processes through Redis.
+// One zod schema each; the TypeScript types are inferred from them
+// (`z.infer`), so the validation and the types cannot drift apart.
+//
+// The params of the language server's long jobs are not defined here: they
+// are the LSP protocol's (protocol/params.ts, `SearchOptionsSchema`,
+// `FindRuleOptionsSchema`), and the payloads of a search's restarts and of
+// find-rule's candidates are composed of those same schemas (`pick` of the
+// fields a task depends on, required here because the client applied the
+// defaults, `extend`ed with what a worker needs as data: the model's text,
+// the rule, sequences, weights). One definition of each parameter, validated
+// the same at the LSP boundary, in the worker-thread job and on a worker.
 //
 // Payloads are data only: a model's text (never a path a worker would
 // read), seeds, counts, weights. Object schemas are strict: an unknown key
@@ -12,6 +18,7 @@
 // client fails with its name.
 
 import { z } from 'zod';
+import { FindRuleOptionsSchema, SearchOptionsSchema } from '../protocol/params.js';
 import { FEATURES } from '../search/features.js';
 
 /** Model files are read up to 16 MiB (cli/common.ts readSource): a payload's text is held to the same. */
@@ -19,7 +26,8 @@ export const MAX_TEXT_CHARS = 16 * 1024 * 1024;
 
 const text = z.string().max(MAX_TEXT_CHARS, 'the model text is over 16 MiB');
 const ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a name (letters, digits, _)').max(200);
-const seed = z.number().int().min(0).max(2 ** 32);
+/** The protocol's seed (protocol/params.ts), for the seeds of self-play episodes. */
+const seed = SearchOptionsSchema.shape.seed.unwrap();
 const positiveInt = (max: number): z.ZodNumber => z.number().int().min(1).max(max);
 /** Any number, Infinity and NaN included (JSON cannot hold them; the wire encoding does). */
 const anyNumber = z.custom<number>((v) => typeof v === 'number', 'expected a number');
@@ -27,40 +35,6 @@ const f32 = z.custom<Float32Array>((v) => v instanceof Float32Array, 'expected f
 const f64 = z.custom<Float64Array>((v) => v instanceof Float64Array, 'expected float64 values');
 const i32 = z.custom<Int32Array>((v) => v instanceof Int32Array, 'expected int32 values');
 const u8 = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes');
-
-// ---------------------------------------------------------------- the language server's job params
-
-export const objectiveNameSchema = z.enum(['multiplications', 'memory', 'time']);
-export const searchMethodSchema = z.enum(['mcts', 'anneal', 'beam', 'exact', 'heuristics', 'all']);
-
-/** `eligo/search` → the `search` job (jobs/search.ts). Absent fields take the settings' values. */
-export const searchJobParamsSchema = z.object({
-  objective: objectiveNameSchema.optional(),
-  strategy: searchMethodSchema.optional(),
-  seed: seed.optional(),
-  limitBytes: z.number().positive().optional(),
-  /** Stop each restart after this many complete orders: a reproducible run. */
-  evaluations: positiveInt(1e12).optional(),
-});
-export type SearchJobParamsInput = z.infer<typeof searchJobParamsSchema>;
-
-/** `eligo/findLearningRule` → the `findLearningRule` job (jobs/learningRule.ts). */
-export const findRuleJobParamsSchema = z.object({
-  seed: seed.optional(),
-  samples: positiveInt(100).optional(),
-  steps: positiveInt(1_000_000).optional(),
-  hardwareProfile: z.string().max(200).optional(),
-  /** Stop after this many rules evaluated: a reproducible run. */
-  evaluations: positiveInt(1e6).optional(),
-  /** Accepted for the request's shape; find-rule's objective is the Pareto front. */
-  objective: z.string().optional(),
-  /** `--task` syntax (discovery/find.ts); '' trains nothing (alignment-only front). Default: the eligo.train.task setting. */
-  task: z.string().max(1000).optional(),
-  /** Sequences per update when candidates are trained. Default: eligo.train.batchSize. */
-  batch: positiveInt(4096).optional(),
-  learningRate: z.number().positive().max(1e3).optional(),
-});
-export type FindRuleJobParamsInput = z.infer<typeof findRuleJobParamsSchema>;
 
 // ---------------------------------------------------------------- tasks: find-rule candidate
 
@@ -106,12 +80,9 @@ export const alignmentSetsSchema = z.strictObject({
  * random sequences of `steps` steps from `seed`, or on the `sets` given (then `steps` and `samples`
  * describe them). `paramValues`: the model's `data(…)` params as the client loaded them (a worker reads no file).
  */
-export const ruleCandidatePayloadSchema = z.strictObject({
+export const ruleCandidatePayloadSchema = FindRuleOptionsSchema.pick({ steps: true, samples: true, seed: true }).required().extend({
   text,
   model: ident,
-  steps: positiveInt(1_000_000),
-  samples: positiveInt(100),
-  seed,
   maxBytes: z.number().positive().max(2 ** 45),
   sets: alignmentSetsSchema.optional(),
   paramValues: z.record(name, f64).optional(),
@@ -137,7 +108,8 @@ export type AlignmentAlongResult = z.infer<typeof alignmentAlongSchema>;
 export const objectiveSpecSchema = z.strictObject({
   kind: z.enum(['multiplications', 'memory', 'time', 'weighted']),
   weights: z.strictObject({ multiplications: z.number().optional(), memory: z.number().optional() }).optional(),
-  limitBytes: z.number().positive().optional(),
+  /** The search's `limitBytes` (protocol/params.ts). */
+  limitBytes: SearchOptionsSchema.shape.limitBytes,
 });
 
 export const planStepSchema = z.strictObject({
@@ -166,14 +138,12 @@ export const agentChoiceSchema = z.discriminatedUnion('kind', [
 ]);
 
 /** One restart of an order search: a plan of methods with its own seed, on the item's graph (search/plan.ts Job). */
-export const searchRestartPayloadSchema = z.strictObject({
+export const searchRestartPayloadSchema = SearchOptionsSchema.pick({ seed: true, evaluations: true }).required({ seed: true }).extend({
   text,
   item: ident,
   objective: objectiveSpecSchema,
   plan: z.array(planStepSchema).min(1).max(16),
-  seed,
   budgetMs: z.number().positive().max(24 * 3600 * 1000),
-  maxEvaluations: positiveInt(1e12).optional(),
   agent: agentChoiceSchema,
   train: z.boolean(),
   exactMax: positiveInt(1000).optional(),

@@ -5,41 +5,35 @@
 // cancel signal and turns its progress into the runner's reports.
 
 import { compile, findItem, graphOf, ItemError } from '../compile.js';
-import type { Objective, SearchResult } from '../protocol.js';
+import { SearchJobParamsSchema, validate, type Objective, type SearchResult } from '../protocol.js';
 import { METHODS, type Method } from '../search/plan.js';
 import { search, SearchOptionError } from '../search/search.js';
 import { QueueExecutor } from './queue/executor.js';
-import { schemaMessage } from './queue/kind.js';
 import { queuedSearchRunner } from './queue/runs.js';
-import { searchJobParamsSchema } from './schemas.js';
 import { JobRefused, type JobKind } from './types.js';
 
-export interface SearchJobParams {
+/** The search's parameters after defaults: what it ran with (echoed in the result as `run`). */
+export interface SearchRunParams {
   readonly objective: Objective;
   readonly method: Method;
   readonly seed: number;
   readonly limitBytes?: number;
+  /** Stop each restart after this many complete orders: a reproducible run. */
   readonly evaluations?: number;
 }
 
-export const searchJob: JobKind<SearchJobParams, SearchResult> = {
+export const searchJob: JobKind<SearchRunParams, SearchResult> = {
   kind: 'search',
   title: 'Searching elimination orders',
   parse(input) {
-    const r = searchJobParamsSchema.safeParse(input.params ?? {});
-    if (!r.success) {
-      const raw = (typeof input.params === 'object' && input.params !== null ? input.params : {}) as Record<string, unknown>;
-      const bad = r.error.issues[0]?.path[0];
-      if (bad === 'objective') throw new JobRefused(`unknown objective '${String(raw.objective)}' (multiplications, memory, time)`);
-      if (bad === 'strategy') throw new JobRefused(`unknown search strategy '${String(raw.strategy)}' (${METHODS.join(', ')})`);
-      throw new JobRefused(`search: ${schemaMessage(r.error)}`);
-    }
-    const p = r.data;
-    const objective: Objective = p.objective ?? input.settings.objective;
-    const method: Method = p.strategy ?? 'all';
+    const r = validate(SearchJobParamsSchema, input.params ?? {});
+    if (!r.ok) throw new JobRefused(`invalid search parameters: ${r.message}`);
+    const p = r.value;
+    const method = (p.strategy ?? 'all') as Method;
+    if (!METHODS.includes(method)) throw new JobRefused(`unknown search strategy '${p.strategy}' (${METHODS.join(', ')})`);
     if (input.text === undefined) throw new JobRefused('a search needs a document');
     return {
-      objective, method, seed: p.seed ?? 1,
+      objective: p.objective ?? input.settings.objective, method, seed: p.seed ?? 1,
       ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}),
       ...(p.evaluations !== undefined ? { evaluations: p.evaluations } : {}),
     };
@@ -94,6 +88,10 @@ export const searchJob: JobKind<SearchJobParams, SearchResult> = {
           forward: r.baselines.forward.multiplications, reverse: r.baselines.reverse.multiplications, markowitz: r.baselines.markowitz.multiplications,
         },
         stoppedBy: r.stoppedBy, notes: r.notes, ...(r.infeasible ? { infeasible: r.infeasible.message } : {}),
+        run: {
+          objective: p.objective, strategy: p.method, seed: p.seed, ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}),
+          ...(p.evaluations !== undefined ? { evaluations: p.evaluations } : {}),
+        },
       };
     } catch (e) {
       if (e instanceof SearchOptionError) throw new JobRefused(e.message);

@@ -7,6 +7,7 @@
 // Engines plug in by adding a kind to `kinds.ts`; nothing else changes.
 
 import type { EligoSettings } from '../protocol.js';
+import type { FileAccessPolicy } from '../train/tasks/files.js';
 import { EligoError } from '../util/errors.js';
 
 /** What every job gets: the document text (compiled again in the worker), the item and the settings. */
@@ -17,6 +18,8 @@ export interface JobInput {
   readonly settings: EligoSettings;
   /** The request's own parameters (overrides of the settings, strategy, seed, …), validated by the kind. */
   readonly params: unknown;
+  /** Which data files the job may read: the workspace's trust and folders (train/tasks/files.ts); absent: none. */
+  readonly files?: FileAccessPolicy;
   /** `eligo.queue.redis` (with its password): the kinds that can, run on the job queue's workers. */
   readonly queueUrl?: string;
 }
@@ -82,7 +85,12 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'progress'; readonly jobId: number; readonly report: JobReport }
   | { readonly type: 'done'; readonly jobId: number; readonly result: unknown; readonly stopped: 'cancelled' | 'budget' | null }
-  | { readonly type: 'refused' | 'unavailable' | 'failed'; readonly jobId: number; readonly message: string };
+  | { readonly type: 'refused' | 'unavailable'; readonly jobId: number; readonly message: string }
+  /** `message` is for the user (no stack); `detail` (the stack) goes to the server's log only. */
+  | { readonly type: 'failed'; readonly jobId: number; readonly message: string; readonly detail?: string };
+
+/** The longest delay a Node timer can wait (2³¹ − 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Cancel flag layout: Int32 at index 0, 1 = cancel requested. */
 export const CANCEL_INDEX = 0;

@@ -96,13 +96,26 @@ export async function graphView(c: Compiled, request: GraphViewRequest, options:
 
 /**
  * The views an exported page holds for one item: the graph (step graph for a
- * model) and, for a model, its unrolled graph over `steps` when that is small
- * enough to lay out.
+ * model), the same collapsed and expanded by equation (the page's Collapse all
+ * and Expand all), and, for a model, its unrolled graph over `steps` when that
+ * is small enough to lay out.
  */
 export async function graphViewBundle(text: string, request: GraphViewRequest, options: GraphViewOptions = {}): Promise<GraphViewBundle> {
   const c = compile(text);
   const first = await graphView(c, request, options);
   const views: GraphViewModel[] = [first];
+  // "Collapse all" and "Expand all" of the page are answered from the views it holds.
+  if (!request.expand?.length && !request.collapseGroups?.length) {
+    for (const collapse of ['all', 'none'] as const) {
+      if ((request.collapse ?? 'auto') === collapse) continue;
+      try {
+        const v = await graphView(c, { ...request, collapse }, options);
+        if (!views.some((x) => x.key === v.key)) views.push(v);
+      } catch {
+        // Too large to lay out expanded: the page says so when asked.
+      }
+    }
+  }
   const item = findItem(c, request.item, ['function', 'model', 'grad']);
   if (item.kind === 'model' && request.view !== 'unrolled') {
     const unrolledRequest: GraphViewRequest = { ...request, view: 'unrolled', steps: request.steps ?? 3 };

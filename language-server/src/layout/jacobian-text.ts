@@ -39,8 +39,9 @@ const MAX_NAME = 22;
 /**
  * A short readable name per vertex: the user's name; else the source
  * expression when it is short, on one line, and no other vertex shares that
- * range (composites such as `mse` expand into several vertices with one
- * range); else `%id` as the CLI prints it.
+ * range; else (composites such as `mse` expand into several vertices with one
+ * range) the vertex written from its operands' names, `ŷ − y`, shortened
+ * with `…` where long. Never the internal `%id`: the view is read by people.
  */
 export function displayNames(graph: Graph, text: string): string[] {
   const rangeCount = new Map<string, number>();
@@ -48,17 +49,48 @@ export function displayNames(graph: Graph, text: string): string[] {
     const k = `${v.range.start}:${v.range.end}`;
     rangeCount.set(k, (rangeCount.get(k) ?? 0) + 1);
   }
-  return graph.vertices.map((v) => {
+  const names: string[] = [];
+  // Vertices come in topological order: operands are named before the vertices that use them.
+  for (const v of graph.vertices) {
     const src = text.slice(v.range.start, v.range.end);
+    let name: string;
     if (v.op === 'const') {
       // A named constant reads better by its name (alpha → α) than by its folded value.
-      return /^[A-Za-z_][A-Za-z0-9_]*$/.test(src) ? prettyExpr(src) : (v.name ?? '%' + v.id);
+      name = /^[A-Za-z_][A-Za-z0-9_]*$/.test(src) ? prettyExpr(src) : (v.name ?? constText(v));
+    } else if (v.name !== undefined) {
+      name = v.name;
+    } else {
+      const unique = rangeCount.get(`${v.range.start}:${v.range.end}`) === 1;
+      name = unique && src.length > 0 && src.length <= MAX_NAME && !src.includes('\n') ? prettyExpr(src) : composedName(v, names);
     }
-    if (v.name !== undefined) return v.name;
-    const unique = rangeCount.get(`${v.range.start}:${v.range.end}`) === 1;
-    if (unique && src.length > 0 && src.length <= MAX_NAME && !src.includes('\n')) return prettyExpr(src);
-    return `%${v.id}`;
-  });
+    names[v.id] = name;
+  }
+  return names;
+}
+
+function constText(v: Vertex): string {
+  const x = v.attrs.value;
+  return x && x.length === 1 ? String(Number(x[0]!.toPrecision(4))) : 'const';
+}
+
+const INFIX: Partial<Record<string, string>> = { add: ' + ', sub: ' − ', mul: '·', div: '/', matmul: ' @ ', pow: '^', max: ' max ', min: ' min ' };
+
+/** A vertex written from its operands' names (`ŷ − y`, `Σ (ŷ − y)²`), at most MAX_NAME long. */
+function composedName(v: Vertex, names: readonly string[]): string {
+  const operands = v.inputs.map((i) => names[i] ?? '…');
+  const write = (xs: readonly string[]): string => {
+    const infix = INFIX[v.op];
+    if (infix && xs.length === 2) return `${p(xs[0]!)}${infix}${p(xs[1]!)}`;
+    if (v.op === 'neg') return `−${p(xs[0] ?? '…')}`;
+    if (v.op === 'powc') return `${p(xs[0] ?? '…')}^${String(v.attrs.exponent ?? '?')}`;
+    if (v.op === 'sum') return `Σ ${p(xs[0] ?? '…')}`;
+    return `${v.op}(${xs.join(', ')})`;
+  };
+  const full = write(operands);
+  if (full.length <= MAX_NAME) return full;
+  // Long operands shortened to `…`, the operator kept: the reader still sees what the vertex does.
+  const short = write(operands.map((o) => (o.length <= 8 ? o : '…')));
+  return short.length <= MAX_NAME ? short : write(operands.map(() => '…'));
 }
 
 /** Parenthesise a name that is not atomic, for use inside a larger expression. */

@@ -7,7 +7,8 @@
 
 import type { Compiled } from '../compile.js';
 import type { Diagnostic, Range } from '../lang/ast.js';
-import { BUILTIN_PROFILES, fmtBytes, type HardwareProfile } from './hardware.js';
+import { fmtBytes, type HardwareProfile } from './hardware.js';
+import { profileChip } from './profiles.js';
 import { modelContext, prepareRule, type ModelContext, type PreparedRule } from './model.js';
 import { ruleSpec, type RuleSpec } from './rule.js';
 import { ruleCost, type RuleCost } from './cost.js';
@@ -16,7 +17,7 @@ import { equationGraph, scheduleOrder, ScheduleError } from './schedules.js';
 export interface RuleSettings {
   /** Sequence length T for memory figures (LANGUAGE.md §2: default 10 for analysis). */
   readonly steps: number;
-  /** A built-in profile name (`loihi2`, `spinnaker2`, `brainscales2`) or a profile; other names are ignored. */
+  /** A profile name of rules/profiles.ts (its chip, if any, is checked) or a profile. */
   readonly hardwareProfile?: string | HardwareProfile;
   /** Refuse rules that would need more memory than this (bytes; default 1 GiB). */
   readonly maxMemoryBytes?: number;
@@ -27,7 +28,7 @@ export const DEFAULT_MAX_MEMORY = 1024 ** 3;
 export function resolveProfile(p: string | HardwareProfile | undefined): HardwareProfile | undefined {
   if (p === undefined) return undefined;
   if (typeof p !== 'string') return p;
-  return BUILTIN_PROFILES.get(p.toLowerCase().replace(/[-_ ]/g, '').replace(/core$/, ''));
+  return profileChip(p);
 }
 
 /** One rule of a file, analysed: its spec, the prepared rule (when it could be built) and its diagnostics. */

@@ -11,15 +11,17 @@
 // the analysis worker (analysisWorker.ts), off the main loop; work on a
 // version that a newer edit has made stale is abandoned.
 
-import type { ItemAnalysis } from '../analyze.js';
+import type { ItemAnalysis } from '../analysis/costs.js';
 import type { NamedItem } from '../compile.js';
 import type { Diagnostic } from '../lang/ast.js';
 import type { EligoSettings } from '../protocol.js';
 import type { Snapshot, Workspace } from './documents.js';
-import type { EvalOutcome } from './evalPoint.js';
+import type { EvalOutcome } from '../analysis/evalPoint.js';
 import type { AnalysisRun, AnalysisWorker } from './analysisWorker.js';
-import { itemKey, moveEntry, shiftDiagnostic, type ItemEntry, type RuleFigures } from './itemAnalysis.js';
-import type { Settings } from './settings.js';
+import { documentDiagnostics } from '../analysis/index.js';
+import { itemKey, moveEntry, shiftDiagnostic, type ItemEntry, type RuleFigures } from '../analysis/itemAnalysis.js';
+import { StaleRequest } from './context.js';
+import { analyzeSettings, type Settings } from './settings.js';
 
 export interface ItemResult {
   readonly item: NamedItem;
@@ -124,15 +126,22 @@ export class Analyzer {
     return this.states.get(uri)?.done;
   }
 
-  /** The analysis of the document's current version, computed now if needed (requests do not wait for the debounce). */
-  async current(uri: string): Promise<DocumentAnalysis | undefined> {
+  /**
+   * The analysis of the document's current version, computed now if needed
+   * (requests do not wait for the debounce). With `asked`, the version the
+   * request was made for: once a newer edit replaces it the request is stale
+   * (StaleRequest) instead of chasing every later version.
+   */
+  async current(uri: string, asked?: number): Promise<DocumentAnalysis | undefined> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const version = this.workspace.version(uri);
       if (version === undefined) return undefined;
+      if (asked !== undefined && version !== asked) throw new StaleRequest(uri);
       const s = this.state(uri);
       if (s.done?.version === version) return s.done;
       const a = await this.ensure(uri);
       if (a && a.version === this.workspace.version(uri)) return a;
+      if (asked !== undefined && this.workspace.version(uri) !== asked) throw new StaleRequest(uri);
     }
     return this.states.get(uri)?.done;
   }
@@ -166,9 +175,10 @@ export class Analyzer {
     if (!snap) return undefined;
     const t0 = performance.now();
     const settings = this.settings.value;
+    const as = analyzeSettings(settings);
     const s = this.state(uri);
     const c = snap.compiled;
-    const keys = c.items.map((item) => itemKey(c, item, settings));
+    const keys = c.items.map((item) => itemKey(c, item, as));
     const reusedWarnings: Diagnostic[] = [];
     keys.forEach((k, i) => {
       const hit = s.cache.get(k);
@@ -190,7 +200,7 @@ export class Analyzer {
     });
     let computed = 0;
     if (missing.length > 0) {
-      const work = this.backend.analyze(snap.text, settings, missing, (key, entry) => {
+      const work = this.backend.analyze(snap.text, as, missing, (key, entry) => {
         s.cache.set(key, entry);
         computed++;
         this.computedItems++;
@@ -212,7 +222,7 @@ export class Analyzer {
     const warnings = results.flatMap((r) => r.warnings);
     const analysis: DocumentAnalysis = {
       uri, version: snap.version, snapshot: snap, settings, items: results,
-      diagnostics: [...c.diagnostics, ...warnings].sort((a, b) => a.range.start - b.range.start),
+      diagnostics: documentDiagnostics(c, warnings),
       stats: { computed, reused: results.length - computed, ms: performance.now() - t0 },
     };
     if (this.workspace.version(uri) === snap.version) {

@@ -1,17 +1,18 @@
 // The analysis worker's side (it runs in dist/worker.js beside the job
-// host): compiles the text it is sent and computes the items asked for,
-// posting each as soon as it is done, and answers the equation Jacobians of
+// host): the messages, and a loop that hands them to analysis/items.ts,
+// posting each item as soon as it is done, and the equation Jacobians of
 // a hover. The language server's main loop only parses, checks and
 // presents, so it stays responsive while a large model is analysed.
 
-import { compile, type Compiled } from '../compile.js';
-import type { EligoSettings } from '../protocol.js';
-import { computeItem, type ItemEntry } from './itemAnalysis.js';
-import { equationJacobians, type EquationJacobians } from './jacobians.js';
-import { isEquation, programItemAt, statementAt } from './locate.js';
+import { analyzeItems, jacobiansAt } from '../analysis/items.js';
+import type { ItemEntry } from '../analysis/itemAnalysis.js';
+import type { EquationJacobians } from '../analysis/jacobians.js';
+import type { AnalyzeSettings } from '../analysis/settings.js';
+
+export { analyzeItems, jacobiansAt } from '../analysis/items.js';
 
 export type ToAnalysis =
-  | { readonly type: 'analyze'; readonly id: number; readonly text: string; readonly settings: EligoSettings; readonly items: readonly { readonly index: number; readonly key: string }[] }
+  | { readonly type: 'analyze'; readonly id: number; readonly text: string; readonly settings: AnalyzeSettings; readonly items: readonly { readonly index: number; readonly key: string }[] }
   | { readonly type: 'jacobians'; readonly id: number; readonly text: string; readonly offset: number; readonly steps: number }
   | { readonly type: 'abort'; readonly id: number };
 
@@ -24,39 +25,6 @@ export type FromAnalysis =
 export interface AnalysisPort {
   on(event: 'message', f: (m: ToAnalysis | { type: string }) => void): void;
   postMessage(m: FromAnalysis): void;
-}
-
-/** The last text compiled: a hover's Jacobians usually ask about the text just analysed. */
-let last: { text: string; compiled: Compiled } | undefined;
-
-function compiled(text: string): Compiled {
-  if (last?.text !== text) last = { text, compiled: compile(text) };
-  return last.compiled;
-}
-
-/** The Jacobians of the equation at `offset` (main thread or worker: the same code). */
-export function jacobiansAt(text: string, offset: number, steps: number): EquationJacobians | undefined {
-  const c = compiled(text);
-  const pItem = programItemAt(c, offset);
-  const stmt = pItem ? statementAt(pItem, offset) : undefined;
-  const item = c.items.find((i) => i.range.start <= offset && offset <= i.range.end);
-  if (!item || item.hasErrors || !isEquation(stmt)) return undefined;
-  return equationJacobians(c, item, stmt, steps);
-}
-
-/** Compute `items` of `text`, calling `post` after each; `aborted` is checked between items. */
-export async function analyzeItems(
-  text: string, settings: EligoSettings, items: readonly { index: number; key: string }[],
-  post: (key: string, entry: ItemEntry) => void, aborted: () => boolean, yieldBetween: boolean,
-): Promise<void> {
-  const c = compiled(text);
-  for (const { index, key } of items) {
-    if (aborted()) return;
-    const item = c.items[index];
-    if (!item) continue;
-    post(key, computeItem(c, item, settings));
-    if (yieldBetween) await new Promise((r) => setImmediate(r));
-  }
 }
 
 export function serveAnalysis(port: AnalysisPort): void {

@@ -7,10 +7,10 @@
 
 import type { Worker } from 'node:worker_threads';
 import { WorkerThread } from '../util/worker.js';
-import type { EligoSettings } from '../protocol.js';
+import type { AnalyzeSettings } from '../analysis/settings.js';
 import { analyzeItems, jacobiansAt, type FromAnalysis, type ToAnalysis } from './analysisHost.js';
-import type { ItemEntry } from './itemAnalysis.js';
-import type { EquationJacobians } from './jacobians.js';
+import type { ItemEntry } from '../analysis/itemAnalysis.js';
+import type { EquationJacobians } from '../analysis/jacobians.js';
 
 interface Pending {
   readonly message: ToAnalysis;
@@ -81,6 +81,11 @@ export class AnalysisWorker {
         this.pending.delete(m.id);
         p.reject(new Error(m.message));
         return;
+      default: {
+        // Exhaustive: a new message kind must be handled here.
+        const never: never = m;
+        void never;
+      }
     }
   }
 
@@ -105,7 +110,7 @@ export class AnalysisWorker {
     }
   }
 
-  analyze(text: string, settings: EligoSettings, items: readonly { index: number; key: string }[], onItem: (key: string, entry: ItemEntry) => void): AnalysisRun {
+  analyze(text: string, settings: AnalyzeSettings, items: readonly { index: number; key: string }[], onItem: (key: string, entry: ItemEntry) => void): AnalysisRun {
     const w = this.current();
     if (!w) {
       let stop = false;

@@ -12,7 +12,7 @@ import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic
 import type { ModelItem } from '../lang/ast.js';
 import { guarded, type ServerContext } from './context.js';
 import type { Snapshot } from './documents.js';
-import { programItemAt } from './locate.js';
+import { programItemAt } from '../analysis/locate.js';
 
 export const DID_YOU_MEAN_CODES: ReadonlySet<string> = new Set([
   'name.unknown', 'call.unknown', 'init.unknown', 'surrogate.unknown', 'surrogate.unknown-name', 'rule.unknown-model', 'rule.unknown-objective', 'grad.unknown-function',

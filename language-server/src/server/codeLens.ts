@@ -5,7 +5,7 @@
 // training run, the run's accuracy and alignment with the task and steps.
 
 import { CodeLensRefreshRequest, type CodeLens, type CodeLensParams } from 'vscode-languageserver/node';
-import type { OrderName } from '../analyze.js';
+import type { OrderName } from '../analysis/costs.js';
 import type { RuleItem } from '../lang/ast.js';
 import { ruleSignature, ruleSpec } from '../rules/rule.js';
 import { Commands, type ItemCommandArgs } from '../protocol.js';
@@ -99,7 +99,7 @@ export function codeLenses(a: DocumentAnalysis, runs: ReadonlyMap<string, LastRu
 
 export function registerCodeLens(ctx: ServerContext): void {
   ctx.connection.onCodeLens(guarded(ctx, 'codeLens', [] as CodeLens[], async (p: CodeLensParams) => {
-    const a = await ctx.analyzer.current(p.textDocument.uri);
+    const a = await ctx.analyzer.current(p.textDocument.uri, ctx.workspace.version(p.textDocument.uri));
     return a ? codeLenses(a, ctx.lastRuns) : [];
   }));
 }

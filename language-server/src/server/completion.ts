@@ -13,7 +13,7 @@ import type { Symbol } from '../lang/symbols.js';
 import { guarded, type ServerContext } from './context.js';
 import { fmtNumber, fmtShape } from './convert.js';
 import type { Snapshot } from './documents.js';
-import { programItemAt } from './locate.js';
+import { programItemAt } from '../analysis/locate.js';
 import { APPROXIMATION_WORDS } from '../lang/approximations.js';
 
 const STATEMENT_KEYWORDS: Record<'file' | Item['kind'], readonly string[]> = {

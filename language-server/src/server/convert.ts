@@ -24,4 +24,4 @@ export function toLspDiagnostic(snap: Snapshot, d: Diagnostic): LspDiagnostic {
   };
 }
 
-export { fmtBytes, fmtCount, fmtNumber, fmtShape } from './numbers.js';
+export { fmtBytes, fmtCount, fmtNumber, fmtShape } from '../analysis/numbers.js';

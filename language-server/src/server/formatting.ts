@@ -5,7 +5,7 @@
 import type { DocumentFormattingParams, TextEdit } from 'vscode-languageserver/node';
 import { guarded, type ServerContext } from './context.js';
 import type { Snapshot } from './documents.js';
-import { formatText, tokenTexts } from './format.js';
+import { formatText, tokenTexts } from '../analysis/format.js';
 
 export function formatEdits(snap: Snapshot): TextEdit[] | { error: string } {
   const formatted = formatText(snap.text);

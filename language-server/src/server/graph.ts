@@ -2,19 +2,17 @@
 // by layout/ (ELK, collapsed by equation when large, with the elimination
 // stepper's traces) — the same view the CLI exports.
 
-import { ResponseError, type CancellationToken } from 'vscode-languageserver/node';
+import { ErrorCodes, ResponseError, type CancellationToken } from 'vscode-languageserver/node';
 import { findItem, graphOf, ItemError, unrolled } from '../compile.js';
 import type { Graph } from '../graph/types.js';
 import { graphView, LayoutTooBigError, type OrderSpec } from '../layout/index.js';
-import { GraphRequest, type GraphJson, type GraphParams, type GraphResult } from '../protocol.js';
+import { GraphParamsSchema, GraphRequest, validate, type GraphJson, type GraphParams, type GraphResult } from '../protocol.js';
 import { runKey, type ServerContext } from './context.js';
 import type { Snapshot } from './documents.js';
 
 /** Request failed (LSP's RequestFailed): the item does not exist or has errors. */
 const REQUEST_FAILED = -32803;
 
-/** The largest unrolling the graph view accepts (each step repeats the model's graph). */
-export const MAX_UNROLL = 1000;
 
 export function graphJson(snap: Snapshot, g: Graph): GraphJson {
   return {
@@ -44,9 +42,6 @@ export async function graphRequest(ctx: ServerContext, p: GraphParams, token?: C
   if (!snap) return new ResponseError(REQUEST_FAILED, `${p.uri} is not open`);
   const c = snap.compiled;
   const steps = p.unroll;
-  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1 || steps > MAX_UNROLL)) {
-    return new ResponseError(REQUEST_FAILED, `unroll must be an integer between 1 and ${MAX_UNROLL}, got ${String(steps)}`);
-  }
   let item;
   let graph: Graph;
   try {
@@ -85,9 +80,11 @@ export async function graphRequest(ctx: ServerContext, p: GraphParams, token?: C
 }
 
 export function registerGraph(ctx: ServerContext): void {
-  ctx.connection.onRequest(GraphRequest.method, async (p: GraphParams, token: CancellationToken) => {
+  ctx.connection.onRequest(GraphRequest.method, async (raw: unknown, token: CancellationToken) => {
+    const v = validate(GraphParamsSchema, raw);
+    if (!v.ok) return new ResponseError(ErrorCodes.InvalidParams, `eligo/graph: ${v.message}`);
     try {
-      return await graphRequest(ctx, p, token);
+      return await graphRequest(ctx, v.value, token);
     } catch (e) {
       ctx.connection.console.error(`eligo: eligo/graph failed: ${(e as Error).stack ?? String(e)}`);
       return new ResponseError(REQUEST_FAILED, `eligo/graph failed: ${(e as Error).message}`);

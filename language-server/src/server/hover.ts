@@ -14,11 +14,11 @@ import { figures } from './codeLens.js';
 import { guarded, type LastRun, type ServerContext } from './context.js';
 import { fmtNumber, fmtShape } from './convert.js';
 import type { Snapshot } from './documents.js';
-import type { EvalPoint, ValueStats } from './evalPoint.js';
-import type { EquationJacobians } from './jacobians.js';
+import type { EvalPoint, ValueStats } from '../analysis/evalPoint.js';
+import type { EquationJacobians } from '../analysis/jacobians.js';
 import {
   calls, contains, equationVertexName, isEquation, lhsRange, occurrenceAt, programItemAt, statementAt, statementExprs, type Occurrence,
-} from './locate.js';
+} from '../analysis/locate.js';
 
 const ROLE: Record<Symbol['kind'], string> = {
   dim: 'dimension',
@@ -198,7 +198,7 @@ export function registerHover(ctx: ServerContext): void {
   ctx.connection.onHover(guarded(ctx, 'hover', null as Hover | null, async (p: HoverParams) => {
     const snap = ctx.workspace.snapshot(p.textDocument.uri);
     if (!snap) return null;
-    const a = await ctx.analyzer.current(p.textDocument.uri);
+    const a = await ctx.analyzer.current(p.textDocument.uri, snap.version);
     const s = a?.snapshot ?? snap;
     const offset = s.offset(p.position);
     const jacobians = await jacobiansFor(ctx, a, s, offset);

@@ -6,7 +6,7 @@ import { InlayHintKind, type InlayHint, type InlayHintParams } from 'vscode-lang
 import { guarded, type ServerContext } from './context.js';
 import { fmtShape } from './convert.js';
 import type { Snapshot } from './documents.js';
-import { lhsRange, statements } from './locate.js';
+import { lhsRange, statements } from '../analysis/locate.js';
 
 export function inlayHints(snap: Snapshot, from = 0, to = Infinity): InlayHint[] {
   const c = snap.compiled;

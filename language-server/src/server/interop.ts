@@ -12,8 +12,9 @@ import { compile } from '../compile.js';
 import { BridgeError, exportBridge, importBridge, type BridgeResult } from '../interop/bridges.js';
 import { dataRefs, loadParamData } from '../interop/paramData.js';
 import type { LineIndex } from '../lang/source.js';
-import { InteropRequest, type InteropFile, type InteropParams, type InteropResult } from '../protocol.js';
-import { guarded, type ServerContext } from './context.js';
+import { InteropParamsSchema, InteropRequest, type InteropFile, type InteropParams, type InteropResult } from '../protocol.js';
+import { FileAccess, FileAccessError } from '../train/tasks/files.js';
+import { validated, type ServerContext } from './context.js';
 
 async function materialise(res: BridgeResult): Promise<InteropFile[]> {
   const dir = mkdtempSync(join(tmpdir(), 'eligo-interop-'));
@@ -51,9 +52,10 @@ export async function interop(ctx: ServerContext, p: InteropParams): Promise<Int
     if (!c) {
       let text: string;
       try {
-        text = readFileSync(fileURLToPath(p.uri), 'utf8');
-      } catch {
-        return { ok: false, problems: [`${p.uri} is not open and cannot be read`] };
+        // A file that is not open is read under the workspace's trust and folders, as data files are.
+        text = new FileAccess({ ...ctx.trust.policy(), maxBytes: 16 * 2 ** 20 }).read(fileURLToPath(p.uri), 'export').toString('utf8');
+      } catch (e) {
+        return { ok: false, problems: [e instanceof FileAccessError ? e.message : `${p.uri} is not open and cannot be read`] };
       }
       c = compile(text);
     } else {
@@ -63,7 +65,8 @@ export async function interop(ctx: ServerContext, p: InteropParams): Promise<Int
     lines = c.lines;
     if (dataRefs(c).length) {
       if (!p.uri.startsWith('file:')) return { ok: false, problems: ['the model reads data(…) files, which need a file on disk'] };
-      const problems = await loadParamData(c, { baseDir: dirname(fileURLToPath(p.uri)), trusted: p.trusted });
+      // Trusted only when both say so: the client's flag, and what the server was told (initializationOptions, eligo/didChangeTrust).
+      const problems = await loadParamData(c, { baseDir: dirname(fileURLToPath(p.uri)), trusted: p.trusted && ctx.trust.trusted });
       if (problems.length) return { ok: false, problems: problems.map((q) => located(c!.lines, q)) };
     }
     const res = exportBridge(c, {
@@ -79,6 +82,6 @@ export async function interop(ctx: ServerContext, p: InteropParams): Promise<Int
 }
 
 export function registerInterop(ctx: ServerContext): void {
-  ctx.connection.onRequest(InteropRequest.method, guarded(ctx, 'eligo/interop', { ok: false, problems: ['internal error: see the Eligo log'] } as InteropResult,
+  ctx.connection.onRequest(InteropRequest.method, validated(ctx, 'eligo/interop', InteropParamsSchema, { ok: false, problems: ['internal error: see the Eligo log'] } as InteropResult,
     (p: InteropParams) => interop(ctx, p)));
 }

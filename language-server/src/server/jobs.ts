@@ -6,21 +6,15 @@
 // stays free: diagnostics, hovers and lenses keep flowing during a search.
 
 import type { CancellationToken, ProgressToken } from 'vscode-languageserver/node';
+import { JOB_CATALOG } from '../jobs/catalog.js';
 import {
-  FindLearningRuleRequest, JobProgressNotification, type ComputeBackend, RunJobRequest, SearchRequest, ServerStatusNotification, TrainRequest,
-  type FindLearningRuleParams, type JobResult, type RunJobParams, type SearchParams, type SearchResult, type TrainParams, type TrainResult,
+  FindLearningRuleParamsSchema, FindLearningRuleRequest, JobProgressNotification, MAX_BUDGET_SECONDS, RunJobParamsSchema, RunJobRequest,
+  SearchParamsSchema, SearchRequest, ServerStatusNotification, TrainParamsSchema, TrainRequest,
+  type ComputeBackend, type JobResult, type SearchResult, type TrainResult,
 } from '../protocol.js';
 import { refreshCodeLenses } from './codeLens.js';
-import { guarded, runKey, type ServerContext } from './context.js';
+import { runKey, validated, type ServerContext } from './context.js';
 import { queueStatus, watchQueue } from './queueStatus.js';
-
-/** Progress titles; the kinds themselves live in the worker bundle. */
-const JOB_TITLES: Readonly<Record<string, string>> = {
-  search: 'Searching elimination orders',
-  findLearningRule: 'Finding a learning rule',
-  train: 'Training',
-  probe: 'Probe job',
-};
 
 /** Jobs running now, for the `eligo/status` notification (status bar). */
 const running = new Map<number, { jobId: number; kind: string; item?: string; message?: string }>();
@@ -46,19 +40,22 @@ export function sendStatus(ctx: Pick<ServerContext, 'connection'>): void {
   void ctx.connection.sendNotification(ServerStatusNotification.method, { ...(backend ? { backend } : {}), jobs: [...running.values()], ...(queue ? { queue } : {}) });
 }
 
-/**
- * How long a stopped job may take to hand back its result before it is
- * terminated: the search engine stops its own threads (and kills a slow one
- * after 120 ms), so the engines get a little longer than the runner's default.
- */
-const JOB_GRACE_MS: Readonly<Record<string, number>> = { search: 150, findLearningRule: 150 };
-
 interface JobRequest {
   readonly uri?: string;
   readonly item?: string;
   readonly workDoneToken?: ProgressToken;
 }
 
+/** A budget the runner's timers can keep: at most MAX_BUDGET_SECONDS (a day), never one that overflows a timer and ends at once. */
+export function clampBudget(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : Math.min(seconds, MAX_BUDGET_SECONDS);
+}
+
+/**
+ * Runs job `kind` for a request: `params` are the request's validated params,
+ * handed to the job as they are (the kind validates them again in its worker,
+ * with the same schema). `p` names the document and item.
+ */
 export async function runJobRequest(
   ctx: ServerContext,
   kind: string,
@@ -69,6 +66,10 @@ export async function runJobRequest(
 ): Promise<JobResult<unknown>> {
   const settings = ctx.settings.value;
   const refused = (message: string): JobResult<unknown> => ({ jobId: 0, kind, status: 'refused', message, elapsedMs: 0, settings });
+  const info = JOB_CATALOG.get(kind);
+  if (!info) {
+    return { jobId: 0, kind, status: 'unavailable', message: `unknown job kind '${kind.slice(0, 64)}' (known: ${[...JOB_CATALOG.keys()].join(', ')})`, elapsedMs: 0, settings };
+  }
   let text: string | undefined;
   let itemName = p.item;
   let key: string | undefined;
@@ -87,12 +88,18 @@ export async function runJobRequest(
     key = a?.items.find((r) => r.item.name === item.name)?.key;
   }
   const reporter = ctx.connection.window.attachWorkDoneProgress(p.workDoneToken);
-  const title = `${JOB_TITLES[kind] ?? kind}${itemName ? ` — ${itemName}` : ''}`;
+  const title = `${info.title}${itemName ? ` — ${itemName}` : ''}`;
   reporter.begin(title, 0, 'starting', true);
+  const budget = clampBudget(budgetSeconds);
+  // eligo.queue.redis (with its password) goes to the job only, never into the settings echoed in results.
   const queueUrl = ctx.settings.queueUrl;
-  const handle = ctx.jobs.start(kind, { ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(text !== undefined ? { text } : {}), ...(itemName !== undefined ? { item: itemName } : {}), settings, params, ...(queueUrl ? { queueUrl } : {}) }, {
-    ...(budgetSeconds !== undefined ? { budgetMs: budgetSeconds * 1000 } : {}),
-    ...(JOB_GRACE_MS[kind] !== undefined ? { graceMs: JOB_GRACE_MS[kind] } : {}),
+  const input = {
+    ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(text !== undefined ? { text } : {}), ...(itemName !== undefined ? { item: itemName } : {}),
+    settings, params, files: ctx.trust.policy(), ...(queueUrl ? { queueUrl } : {}),
+  };
+  const handle = ctx.jobs.start(kind, input, {
+    ...(budget !== undefined ? { budgetMs: budget * 1000 } : {}),
+    ...(info.graceMs !== undefined ? { graceMs: info.graceMs } : {}),
     onProgress: (r, jobId) => {
       reporter.report(r.percentage !== undefined ? Math.round(r.percentage) : 0, r.message ?? '');
       void ctx.connection.sendNotification(JobProgressNotification.method, {
@@ -106,6 +113,8 @@ export async function runJobRequest(
   if (token.isCancellationRequested) handle.cancel();
   const o = await handle.done;
   sub.dispose();
+  // A failure's stack is for the log; the client gets the one-line message.
+  if (o.detail !== undefined) ctx.connection.console.error(`eligo: ${kind} job ${o.jobId} failed: ${o.detail}`);
   reporter.done();
   running.delete(handle.jobId);
   const used = kind === 'train' ? (o.result as TrainResult | undefined)?.computeBackend : undefined;
@@ -137,21 +146,23 @@ function failed(kind: string, ctx: ServerContext): JobResult<never> {
   return { jobId: 0, kind, status: 'failed', message: 'internal error (see the server log)', elapsedMs: 0, settings: ctx.settings.value };
 }
 
+/**
+ * The job requests. Each hands its validated params to the job unchanged:
+ * the job (jobs/, train/job.ts) applies the settings' defaults and echoes
+ * what it ran with in its result (`run`).
+ */
 export function registerJobs(ctx: ServerContext): void {
   const c = ctx.connection;
   // The status bar's worker count: watched while eligo.queue.redis is set.
   watchQueue(() => ctx.settings.queueUrl, () => sendStatus(ctx));
   ctx.settings.onChange(() => watchQueue(() => ctx.settings.queueUrl, () => sendStatus(ctx)));
-  c.onRequest(SearchRequest.method, guarded(ctx, 'eligo/search', failed('search', ctx), (p: SearchParams, token) =>
-    runJobRequest(ctx, 'search', p, { objective: p.objective, strategy: p.strategy, seed: p.seed }, p.budgetSeconds ?? ctx.settings.value.search.budgetSeconds, token)));
-  c.onRequest(FindLearningRuleRequest.method, guarded(ctx, 'eligo/findLearningRule', failed('findLearningRule', ctx), (p: FindLearningRuleParams, token) =>
-    runJobRequest(ctx, 'findLearningRule', p, { objective: p.objective, seed: p.seed }, p.budgetSeconds ?? ctx.settings.value.search.budgetSeconds, token)));
-  c.onRequest(TrainRequest.method, guarded(ctx, 'eligo/train', failed('train', ctx), (p: TrainParams, token) =>
-    runJobRequest(ctx, 'train', p, { ...ctx.settings.value.train, ...stripUndefined({ task: p.task, steps: p.steps, epochs: p.epochs, learningRate: p.learningRate, seed: p.seed }) }, undefined, token)));
-  c.onRequest(RunJobRequest.method, guarded(ctx, 'eligo/runJob', failed('runJob', ctx), (p: RunJobParams, token) =>
-    runJobRequest(ctx, String(p.kind), p, p.params, p.budgetSeconds, token)));
-}
-
-function stripUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const budget = (b: number | undefined): number => b ?? ctx.settings.value.search.budgetSeconds;
+  c.onRequest(SearchRequest.method, validated(ctx, 'eligo/search', SearchParamsSchema, failed('search', ctx), (p, token) =>
+    runJobRequest(ctx, 'search', p, p, budget(p.budgetSeconds), token)));
+  c.onRequest(FindLearningRuleRequest.method, validated(ctx, 'eligo/findLearningRule', FindLearningRuleParamsSchema, failed('findLearningRule', ctx), (p, token) =>
+    runJobRequest(ctx, 'findLearningRule', p, p, budget(p.budgetSeconds), token)));
+  c.onRequest(TrainRequest.method, validated(ctx, 'eligo/train', TrainParamsSchema, failed('train', ctx), (p, token) =>
+    runJobRequest(ctx, 'train', p, p, undefined, token)));
+  c.onRequest(RunJobRequest.method, validated(ctx, 'eligo/runJob', RunJobParamsSchema, failed('runJob', ctx), (p, token) =>
+    runJobRequest(ctx, p.kind, p, p.params, p.budgetSeconds, token)));
 }

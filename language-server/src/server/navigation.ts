@@ -14,7 +14,7 @@ import { KEYWORDS } from '../lang/lexer.js';
 import type { Symbol } from '../lang/symbols.js';
 import { guarded, type ServerContext } from './context.js';
 import type { Snapshot } from './documents.js';
-import { occurrenceAt, refIndex, type Occurrence } from './locate.js';
+import { occurrenceAt, refIndex, type Occurrence } from '../analysis/locate.js';
 
 /** Invalid params (LSP): the new name is not usable. */
 const INVALID_PARAMS = -32602;

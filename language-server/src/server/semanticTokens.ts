@@ -10,7 +10,7 @@ import { KEYWORDS, lex } from '../lang/lexer.js';
 import type { Symbol } from '../lang/symbols.js';
 import { guarded, type ServerContext } from './context.js';
 import type { Snapshot } from './documents.js';
-import { occurrenceAt } from './locate.js';
+import { occurrenceAt } from '../analysis/locate.js';
 
 export const TOKEN_TYPES = ['keyword', 'function', 'class', 'interface', 'variable', 'parameter', 'property', 'enumMember', 'number', 'comment', 'operator'] as const;
 export const TOKEN_MODIFIERS = ['declaration', 'readonly', 'defaultLibrary'] as const;

@@ -10,13 +10,16 @@ import {
 } from 'vscode-languageserver/node';
 import { JobRunner } from '../jobs/runner.js';
 import { TASKS } from '../train/tasks/index.js';
-import { AnalysisStatsRequest, TrainTasksRequest, type AnalysisStats, type TrainTask } from '../protocol.js';
+import {
+  AnalysisStatsParamsSchema, AnalysisStatsRequest, DidChangeTrustNotification, DidChangeTrustParamsSchema, InitializationOptionsSchema, ItemParamsSchema,
+  TrainTasksRequest, validate, type AnalysisStats, type TrainTask,
+} from '../protocol.js';
 import { Analyzer } from './analysis.js';
 import { AnalysisWorker } from './analysisWorker.js';
 import { registerCodeActions } from './codeActions.js';
 import { registerCodeLens } from './codeLens.js';
 import { registerCompletion } from './completion.js';
-import { guarded, type ClientSupport, type ServerContext } from './context.js';
+import { validated, type ClientSupport, type ServerContext } from './context.js';
 import { registerDiagnostics } from './diagnostics.js';
 import { Workspace } from './documents.js';
 import { registerFormatting } from './formatting.js';
@@ -30,6 +33,7 @@ import { LEGEND, registerSemanticTokens } from './semanticTokens.js';
 import { Settings } from './settings.js';
 import { registerSignatureHelp } from './signatureHelp.js';
 import { registerSymbols } from './symbols.js';
+import { Trust } from './trust.js';
 
 export const SERVER_NAME = 'eligo-language-server';
 
@@ -60,7 +64,8 @@ export function createServices(connection: Connection): EligoServer {
     prewarm: true,
   });
   const client: ClientSupport = { configuration: false, workDoneProgress: false, codeLensRefresh: false, inlayHintRefresh: false };
-  const ctx: ServerContext = { connection, workspace, settings, analyzer, jobs, client, lastRuns: new Map() };
+  const trust = new Trust();
+  const ctx: ServerContext = { connection, workspace, settings, analyzer, jobs, client, trust, lastRuns: new Map() };
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     const caps = params.capabilities;
@@ -69,8 +74,13 @@ export function createServices(connection: Connection): EligoServer {
     client.codeLensRefresh = caps.workspace?.codeLens?.refreshSupport === true;
     client.inlayHintRefresh = caps.workspace?.inlayHint?.refreshSupport === true;
     settings.canPull = client.configuration;
-    const init = params.initializationOptions as { settings?: unknown } | undefined;
-    if (init?.settings !== undefined) settings.set(init.settings);
+    // Trust: only an explicit `trusted: true` lets jobs read data files (absent = untrusted).
+    const init = validate(InitializationOptionsSchema, params.initializationOptions ?? {});
+    if (!init.ok) connection.console.warn(`eligo: initializationOptions ignored: ${init.message}`);
+    const options = init.ok ? init.value : {};
+    trust.trusted = options.trusted === true;
+    trust.setFolders(params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []));
+    if (options.settings !== undefined) settings.set(options.settings);
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -126,10 +136,16 @@ export function createServices(connection: Connection): EligoServer {
   registerInterop(ctx);
   registerGraph(ctx);
   registerJobs(ctx);
-  // Training tasks come with the training engine (train/); none until it lands.
-  connection.onRequest(TrainTasksRequest.method, guarded(ctx, 'eligo/trainTasks', [] as TrainTask[], () => TASKS.map((t): TrainTask => ({ name: t.name, description: t.description, ...(t.userData ? { userData: true } : {}) }))));
+  connection.onRequest(TrainTasksRequest.method, validated(ctx, 'eligo/trainTasks', ItemParamsSchema, [] as TrainTask[], () => TASKS.map((t): TrainTask => ({ name: t.name, description: t.description, ...(t.userData ? { userData: true } : {}) }))));
 
-  connection.onRequest(AnalysisStatsRequest.method, guarded(ctx, 'eligo/analysisStats', null as AnalysisStats | null, async (p: { uri: string }) => {
+  connection.onNotification(DidChangeTrustNotification.method, (raw: unknown) => {
+    const v = validate(DidChangeTrustParamsSchema, raw);
+    if (!v.ok) return connection.console.warn(`eligo: eligo/didChangeTrust ignored: ${v.message}`);
+    trust.trusted = v.value.trusted;
+    connection.console.log(`eligo: the workspace is ${trust.trusted ? 'trusted: jobs may read its data files' : 'not trusted: jobs read no files'}`);
+  });
+
+  connection.onRequest(AnalysisStatsRequest.method, validated(ctx, 'eligo/analysisStats', AnalysisStatsParamsSchema, null as AnalysisStats | null, async (p) => {
     const a = await analyzer.current(p.uri);
     return a ? { uri: a.uri, version: a.version, ...a.stats, totalComputed: analyzer.computedItems } : null;
   }));

@@ -3,47 +3,25 @@
 // process), the server works with a complete, valid EligoSettings.
 
 import type { Connection } from 'vscode-languageserver/node';
-import { memoryUnit } from '../lang/check.js';
-import type { EligoSettings, Objective } from '../protocol.js';
+import type { AnalyzeSettings } from '../analysis/settings.js';
+import { DEFAULT_PROFILE, isProfile, namedProfile, unknownProfileMessage } from '../rules/profiles.js';
+import { OBJECTIVES, type EligoSettings, type Objective } from '../protocol.js';
 import { parseRedisUrl } from '../jobs/queue/connection.js';
 
 export const DEFAULTS: EligoSettings = {
   analysis: { steps: 10, debounceMs: 50 },
   objective: 'multiplications',
-  hardwareProfile: 'laptop',
+  hardwareProfile: DEFAULT_PROFILE,
   search: { budgetSeconds: 30 },
   train: { task: 'correlated', steps: 100, epochs: 1, learningRate: 1e-3, batchSize: 16, seed: 0 },
 };
 
-/**
- * Memory of the named hardware profiles, in bytes, for the analysis warning
- * `memory.profile` (shared/reference/neuromorphic-hardware.md; figures marked
- * [R] there are approximate). A profile may also be written as a size
- * (`"192 KiB"`). BrainScaleS-2's limits are not a byte count (6-bit weights,
- * correlation-sensor traces): its profile has none, and no memory warning.
- */
-export const HARDWARE_PROFILES: ReadonlyMap<string, { readonly memoryBytes?: number; readonly doc: string }> = new Map<string, { readonly memoryBytes?: number; readonly doc: string }>([
-  ['laptop', { memoryBytes: 8 * 1024 ** 3, doc: 'a laptop CPU with 8 GiB for the job' }],
-  ['loihi2', { memoryBytes: 192 * 1024, doc: 'Intel Loihi 2, one neuro-core: about 192 KB shared by synapses, state and microcode' }],
-  ['spinnaker2', { memoryBytes: 128 * 1024, doc: 'SpiNNaker 2, one processing element: about 128 KB of local SRAM' }],
-  ['brainscales2', { doc: 'BrainScaleS-2: 6-bit weights, eligibility from correlation sensors (no byte limit modelled)' }],
-]);
+export { isProfile, profileMemory } from '../rules/profiles.js';
 
-/** Memory limit of a profile name or a size like `128 KiB`; undefined when the profile has none or is unknown. */
-export function profileMemory(profile: string): number | undefined {
-  const named = HARDWARE_PROFILES.get(profile);
-  if (named) return named.memoryBytes;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)\s*$/.exec(profile);
-  if (!m) return undefined;
-  const unit = memoryUnit(m[2]!);
-  return unit === undefined ? undefined : Number(m[1]) * unit;
+/** The two settings an analysis depends on (analysis/settings.ts), as the CLI passes them too. */
+export function analyzeSettings(s: EligoSettings): AnalyzeSettings {
+  return { steps: s.analysis.steps, hardwareProfile: s.hardwareProfile };
 }
-
-export function isProfile(profile: string): boolean {
-  return HARDWARE_PROFILES.has(profile) || profileMemory(profile) !== undefined;
-}
-
-const OBJECTIVES: readonly Objective[] = ['multiplications', 'memory', 'time'];
 
 function num(v: unknown, def: number, min: number, max: number, integer = false): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
@@ -78,7 +56,8 @@ export function normalizeSettings(raw: unknown): EligoSettings {
       debounceMs: num(pick('analysis.debounceMs'), d.analysis.debounceMs, 0, 5000),
     },
     objective: OBJECTIVES.includes(objective as Objective) ? (objective as Objective) : d.objective,
-    hardwareProfile: typeof profile === 'string' && isProfile(profile) ? profile : d.hardwareProfile,
+    // A named profile as the registry spells it (`Loihi2` → `loihi2`); a size as written.
+    hardwareProfile: typeof profile === 'string' && isProfile(profile) ? namedProfile(profile)?.id ?? profile.trim() : d.hardwareProfile,
     search: { budgetSeconds: num(pick('search.budgetSeconds'), d.search.budgetSeconds, 0.01, 86400) },
     train: {
       task: typeof pick('train.task') === 'string' && (pick('train.task') as string).trim() !== '' ? (pick('train.task') as string) : d.train.task,
@@ -90,6 +69,25 @@ export function normalizeSettings(raw: unknown): EligoSettings {
     },
     ...(queue ? { queue: { redis: queue.shown } } : {}),
   };
+}
+
+/** A setting the server could not use: which, and why (shown as a diagnostic in every open document). */
+export interface SettingProblem {
+  readonly setting: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** What in the client's settings the server cannot use (and replaced by its default). */
+export function settingsProblems(raw: unknown): SettingProblem[] {
+  const r = obj(raw);
+  const profile = 'hardwareProfile' in r ? r.hardwareProfile : undefined;
+  const out: SettingProblem[] = [];
+  if (profile !== undefined && (typeof profile !== 'string' || !isProfile(profile))) {
+    const why = typeof profile === 'string' ? unknownProfileMessage(profile) : `the hardware profile must be a name, got ${JSON.stringify(profile)}`;
+    out.push({ setting: 'eligo.hardwareProfile', code: 'settings.hardware-profile', message: `setting eligo.hardwareProfile: ${why}; using '${DEFAULTS.hardwareProfile}'` });
+  }
+  return out;
 }
 
 /**
@@ -124,6 +122,9 @@ export class Settings {
 
   canPull = false;
 
+  /** What the last settings received had that the server could not use. */
+  problems: readonly SettingProblem[] = [];
+
   get value(): EligoSettings {
     return this.current;
   }
@@ -131,7 +132,7 @@ export class Settings {
   /** Settings given at startup or pushed in `didChangeConfiguration`. */
   set(raw: unknown): void {
     this.queueUrl = queueUrlOf(raw)?.url;
-    this.update(normalizeSettings(raw));
+    this.update(normalizeSettings(raw), settingsProblems(raw));
   }
 
   /** Ask the client; the last answer wins. Never rejects. */
@@ -141,7 +142,7 @@ export class Settings {
       (raw: unknown) => {
         if (this.pull === p) {
           this.queueUrl = queueUrlOf(raw)?.url;
-          this.update(normalizeSettings(raw));
+          this.update(normalizeSettings(raw), settingsProblems(raw));
         }
         return this.current;
       },
@@ -155,9 +156,10 @@ export class Settings {
     this.listeners.push(f);
   }
 
-  private update(next: EligoSettings): void {
-    const changed = JSON.stringify(next) !== JSON.stringify(this.current);
+  private update(next: EligoSettings, problems: readonly SettingProblem[]): void {
+    const changed = JSON.stringify(next) !== JSON.stringify(this.current) || JSON.stringify(problems) !== JSON.stringify(this.problems);
     this.current = next;
+    this.problems = problems;
     if (changed) for (const f of this.listeners) f(next);
   }
 }

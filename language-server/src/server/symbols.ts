@@ -6,7 +6,7 @@ import type { Item } from '../lang/ast.js';
 import { guarded, type ServerContext } from './context.js';
 import { fmtNumber, fmtShape } from './convert.js';
 import type { Snapshot } from './documents.js';
-import { equationVertexName, statements, type Statement } from './locate.js';
+import { equationVertexName, statements, type Statement } from '../analysis/locate.js';
 
 const ROLE_KIND = { input: SymbolKind.Variable, target: SymbolKind.Variable, param: SymbolKind.Field, state: SymbolKind.Property } as const;
 

@@ -5,30 +5,59 @@
 // and a run the memory check refuses becomes JobRefused with the estimate.
 
 import { fileURLToPath } from 'node:url';
-import type { TrainParams, TrainResult, TrainRuleParams } from '../protocol.js';
+import { compile, findItem, ItemError } from '../compile.js';
+import { TrainJobParamsSchema, validate, type TrainResult, type TrainRun } from '../protocol.js';
+import type { FileAccessPolicy } from './tasks/files.js';
 import { JobRefused, type JobKind } from '../jobs/types.js';
 import { train, TrainError, type TrainReport } from './train.js';
 
-export interface TrainJobParams {
+/** The run's parameters after defaults: what it trained with (echoed in the result as `run`). */
+export interface TrainRunParams {
   readonly task: string;
-  readonly steps: number;
+  readonly steps?: number;
   readonly epochs?: number;
   readonly learningRate: number;
-  readonly batch: number;
+  readonly batchSize: number;
   readonly seed: number;
   readonly rule?: string;
+  /** The file the user picked in a dialog (`dataUri`), for the idx and csv tasks. */
+  readonly dataPath?: string;
 }
 
-function num(v: unknown, name: string, min: number, max: number, integer: boolean): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new JobRefused(`'${name}' must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got ${JSON.stringify(v)}`);
+/** The idx or csv task with the picked file as its data (`images=` or `path=`). */
+function withDataFile(task: string, path: string): string {
+  const name = task.split(':')[0]!;
+  const key = name === 'idx' ? 'images' : name === 'csv' ? 'path' : undefined;
+  if (!key) throw new JobRefused(`a data file is for the idx and csv tasks, not '${name}'`);
+  if (path.includes(',')) throw new JobRefused(`the data file's path holds a ',', which task settings cannot: rename '${path}'`);
+  return `${task}${task.includes(':') ? ',' : ':'}${key}=${path}`;
+}
+
+/**
+ * Refuses a rule the document does not have for the model, naming the ones it
+ * has, before TensorFlow.js is loaded (`bptt` without such a rule is the exact gradient).
+ */
+function checkRule(text: string, model: string | undefined, rule: string): void {
+  const c = compile(text);
+  let m: string;
+  try {
+    m = findItem(c, model, ['model']).name;
+  } catch (e) {
+    if (e instanceof ItemError) throw new JobRefused(e.message);
+    throw e;
   }
-  return v;
+  const rules = c.items.filter((i) => i.kind === 'rule');
+  const forModel = rules.filter((r) => r.scope?.kind === 'rule' && r.scope.item.model.name === m).map((r) => r.name);
+  const named = rules.find((r) => r.name === rule);
+  if (!named && rule === 'bptt') return;
+  if (!named) {
+    throw new JobRefused(`no rule named '${rule}' for model '${m}' in the file (it has ${forModel.length ? forModel.map((n) => `'${n}'`).join(', ') : 'none'}; without a rule the exact gradient, BPTT, is used)`);
+  }
+  if (!forModel.includes(rule)) throw new JobRefused(`rule '${rule}' is not a rule for model '${m}' (rules for '${m}': ${forModel.join(', ') || 'none'})`);
 }
 
 /** The result the panel shows, from a report (also the best-so-far while running). */
-export function trainResult(r: TrainReport): TrainResult {
+export function trainResult(r: TrainReport, run?: TrainRun): TrainResult {
   const last = r.metrics.curve[r.metrics.curve.length - 1];
   return {
     task: r.task, steps: r.updates, ...(r.final.testAccuracy !== null ? { accuracy: r.final.testAccuracy } : {}),
@@ -38,43 +67,52 @@ export function trainResult(r: TrainReport): TrainResult {
     stopped: r.stopped, ...(r.message ? { message: r.message } : {}), curve: r.metrics.curve, encoding: r.info.encoding,
     computeBackend: r.info.backendInfo.name === 'tensorflow' ? 'tfjs-node' : r.info.backendInfo.name, engine: r.engine,
     ...(r.activity ? { activity: r.activity } : {}),
+    ...(run ? { run } : {}),
   };
 }
 
-export const trainJobKind: JobKind<TrainJobParams, TrainResult> = {
+export const trainJobKind: JobKind<TrainRunParams, TrainResult> = {
   kind: 'train',
   title: 'Training',
   parse(input) {
-    const p = (input.params ?? {}) as Partial<TrainParams & TrainRuleParams> & { batch?: unknown };
-    if (typeof p !== 'object') throw new JobRefused('the training request has no parameters');
+    const r = validate(TrainJobParamsSchema, input.params ?? {});
+    if (!r.ok) throw new JobRefused(`invalid training parameters: ${r.message}`);
+    const p = r.value;
     const s = input.settings.train;
-    let task = typeof p.task === 'string' && p.task ? p.task : s.task;
+    let dataPath: string | undefined;
     if (p.dataUri !== undefined) {
-      if (typeof p.dataUri !== 'string') throw new JobRefused("'dataUri' must be a file URI");
-      const name = task.split(':')[0];
-      const key = name === 'idx' ? 'images' : name === 'csv' ? 'path' : undefined;
-      if (!key) throw new JobRefused(`a data file is for the idx and csv tasks, not '${name}'`);
-      task = `${task}${task.includes(':') ? ',' : ':'}${key}=${fileURLToPath(p.dataUri)}`;
+      if (!p.dataUri.startsWith('file:')) throw new JobRefused(`'dataUri' must be a file URI, got '${p.dataUri.slice(0, 80)}'`);
+      try {
+        dataPath = fileURLToPath(p.dataUri);
+      } catch (e) {
+        throw new JobRefused(`'dataUri' is not a file URI: ${(e as Error).message}`);
+      }
     }
-    if (p.rule !== undefined && typeof p.rule !== 'string') throw new JobRefused("'rule' must be a rule name");
-    const epochs = num(p.epochs, 'epochs', 0.001, 1e5, false);
+    if (p.rule !== undefined && input.text !== undefined) checkRule(input.text, input.item, p.rule);
+    // Updates: the request's, else its epochs, else the setting's.
+    const steps = p.steps ?? (p.epochs === undefined ? s.steps : undefined);
     return {
-      task,
-      steps: num(p.steps, 'steps', 1, 1e7, true) ?? s.steps,
-      ...(epochs !== undefined ? { epochs } : {}),
-      learningRate: num(p.learningRate, 'learningRate', 1e-9, 10, false) ?? s.learningRate,
-      batch: num(p.batch, 'batch', 1, 65536, true) ?? s.batchSize,
-      seed: num(p.seed, 'seed', 0, 2 ** 31, true) ?? s.seed,
-      ...(p.rule ? { rule: p.rule } : {}),
+      task: p.task ?? s.task, learningRate: p.learningRate ?? s.learningRate, batchSize: p.batchSize ?? s.batchSize, seed: p.seed ?? s.seed,
+      ...(steps !== undefined ? { steps } : {}), ...(p.epochs !== undefined ? { epochs: p.epochs } : {}),
+      ...(p.rule !== undefined ? { rule: p.rule } : {}), ...(dataPath !== undefined ? { dataPath } : {}),
     };
   },
   async run(input, p, ctx) {
     if (!input.text) throw new JobRefused('no document text to train');
     let best: TrainResult | undefined;
+    // A job reads only what its policy allows; without one (a client that said nothing), nothing.
+    const policy = input.files ?? { trusted: false };
+    const files: FileAccessPolicy = p.dataPath !== undefined ? { ...policy, picked: [...(policy.picked ?? []), p.dataPath] } : policy;
+    const task = p.dataPath !== undefined ? withDataFile(p.task, p.dataPath) : p.task;
+    const run: TrainRun = {
+      task: p.task, learningRate: p.learningRate, batchSize: p.batchSize, seed: p.seed,
+      ...(p.steps !== undefined ? { steps: p.steps } : {}), ...(p.epochs !== undefined ? { epochs: p.epochs } : {}), ...(p.rule !== undefined ? { rule: p.rule } : {}),
+    };
     try {
       const report = await train({
         text: input.text, ...(input.uri ? { file: input.uri } : {}), ...(input.item ? { model: input.item } : {}), ...(p.rule ? { rule: p.rule } : {}),
-        task: p.task, steps: p.steps, ...(p.epochs !== undefined ? { epochs: p.epochs } : {}), learningRate: p.learningRate, batch: p.batch, seed: p.seed,
+        task, ...(p.steps !== undefined ? { steps: p.steps } : {}), ...(p.epochs !== undefined ? { epochs: p.epochs } : {}), learningRate: p.learningRate, batch: p.batchSize, seed: p.seed,
+        files,
         signal: ctx.signal, isCancelled: () => ctx.shouldStop,
         onProgress: (e) => {
           if (e.type === 'start') ctx.report({ message: `${e.info.model} · ${e.info.rule} · ${e.info.task} · ${e.info.backendInfo.summary}`, percentage: 0 });
@@ -85,12 +123,12 @@ export const trainJobKind: JobKind<TrainJobParams, TrainResult> = {
             if (q.trainAccuracy !== null) y.trainAccuracy = q.trainAccuracy;
             if (q.testAccuracy !== null) y.testAccuracy = q.testAccuracy;
             if (q.alignment !== null) y.alignment = q.alignment;
-            best = { task: p.task, steps: q.step, loss: q.testLoss, ...(q.testAccuracy !== null ? { accuracy: q.testAccuracy } : {}), ...(q.alignment !== null ? { alignment: q.alignment } : {}) };
+            best = { task: p.task, steps: q.step, run, loss: q.testLoss, ...(q.testAccuracy !== null ? { accuracy: q.testAccuracy } : {}), ...(q.alignment !== null ? { alignment: q.alignment } : {}) };
             ctx.report({ point: { x: q.step, y }, best });
           }
         },
       });
-      return trainResult(report);
+      return trainResult(report, run);
     } catch (e) {
       if (e instanceof TrainError) throw new JobRefused(e.message, e.estimateBytes);
       throw e;

@@ -26,6 +26,7 @@ import { CompiledEngine, stepWork } from './compiled/engine.js';
 import type { NonFiniteAt } from './compiled/kernel.js';
 import type { Batch } from './tasks/types.js';
 import { makeTask, TaskError, type Task } from './tasks/index.js';
+import type { FileAccessPolicy } from './tasks/files.js';
 import { withLossWindow } from './tasks/window.js';
 import { sequenceActivity } from './activity.js';
 import type { TrainActivity } from '../protocol.js';
@@ -44,6 +45,8 @@ export interface TrainOptions {
   readonly task: string;
   /** Extra task settings (e.g. `{ T: '1000' }` from --length). */
   readonly taskSettings?: Readonly<Record<string, string>>;
+  /** Which data files the task may read (tasks/files.ts); absent: anywhere (the CLI). */
+  readonly files?: FileAccessPolicy;
   /** Optimizer updates; default: `epochs` passes over the training set. */
   readonly steps?: number;
   readonly epochs?: number;
@@ -347,7 +350,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     if (method.kind === 'bptt' && method.note) notes.push(method.note);
     task = makeTask(opts.task, {
       model: spec.name, nIn: sizeOf(spec.input.shape), nOut: sizeOf(spec.target.shape),
-      inputName: spec.input.name, targetName: spec.target.name, seed: opts.seed ?? 0,
+      inputName: spec.input.name, targetName: spec.target.name, seed: opts.seed ?? 0, ...(opts.files ? { files: opts.files } : {}),
     }, opts.taskSettings);
     task = withLossWindow(task, scope.lossWindow, spec.name);
   } catch (e) {

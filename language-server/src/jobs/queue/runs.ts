@@ -129,7 +129,7 @@ export function queuedSearchRunner(executor: TaskExecutor, source: { text: strin
         ...(j.objective.limitBytes !== undefined ? { limitBytes: j.objective.limitBytes } : {}),
       },
       plan: j.plan.map((s) => ({ kind: s.kind, until: s.until })), seed: j.seed, budgetMs: j.budgetMs, agent: agent.choice, train: false,
-      ...(j.maxEvaluations !== undefined ? { maxEvaluations: j.maxEvaluations } : {}),
+      ...(j.maxEvaluations !== undefined ? { evaluations: j.maxEvaluations } : {}),
       ...(j.exactMax !== undefined ? { exactMax: j.exactMax } : {}),
       ...(j.simulationsPerMove !== undefined ? { simulationsPerMove: j.simulationsPerMove } : {}),
     }));

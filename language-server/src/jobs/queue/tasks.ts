@@ -105,7 +105,7 @@ export function searchJobOf(p: SearchRestartPayload): Job {
       ...(o.limitBytes !== undefined ? { limitBytes: o.limitBytes } : {}),
     },
     plan: p.plan, seed: p.seed, budgetMs: p.budgetMs, train: p.train,
-    ...(p.maxEvaluations !== undefined ? { maxEvaluations: p.maxEvaluations } : {}),
+    ...(p.evaluations !== undefined ? { maxEvaluations: p.evaluations } : {}),
     ...(p.agent.kind === 'prior' ? { agentPath: null } : {}),
     ...(p.agent.kind === 'weights' ? { agentWeights: weightsOf(p.agent.weights) } : {}),
     ...(p.exactMax !== undefined ? { exactMax: p.exactMax } : {}),
@@ -118,7 +118,7 @@ export const searchRestartTask: TaskKind<SearchRestartPayload, SearchRestartResu
   title: 'one restart of an elimination-order search',
   payload: searchRestartPayloadSchema,
   result: searchRestartResultSchema,
-  describe: (p) => `${p.item}: ${p.plan.map((s) => s.kind).join(' → ')}, seed ${p.seed}${p.maxEvaluations !== undefined ? `, ${p.maxEvaluations} orders` : `, ${(p.budgetMs / 1000).toFixed(1)} s`}`,
+  describe: (p) => `${p.item}: ${p.plan.map((s) => s.kind).join(' → ')}, seed ${p.seed}${p.evaluations !== undefined ? `, ${p.evaluations} orders` : `, ${(p.budgetMs / 1000).toFixed(1)} s`}`,
   async run(p, ctx) {
     const job = searchJobOf(p);
     // Self-play training inside a restart is not offered on workers (it loads TensorFlow.js per task).

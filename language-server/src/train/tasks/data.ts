@@ -4,11 +4,11 @@
 // (row-by-row sequential) or `n_in` pixels per step in a fixed random order
 // (permuted sequential) — and the label is asked for over the last steps.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { Rng } from '../../graph/random.js';
 import { param, type TaskParams } from './generated.js';
+import { CLI_FILE_ACCESS, FileAccess } from './files.js';
 import { BatchBuilder, needClasses, TaskError, type Task, type TaskContext } from './types.js';
 
 // ------------------------------------------------------------ IDX
@@ -29,17 +29,14 @@ const IDX_TYPES: Record<number, { bytes: number; read: (b: Buffer, o: number) =>
   0x0e: { bytes: 8, read: (b, o) => b.readDoubleBE(o), name: 'double' },
 };
 
-/** Reads an IDX file, gzip-compressed or not (detected by its first bytes). */
-export function readIdx(path: string): IdxArray {
-  if (!existsSync(path)) throw new TaskError(`no such file: '${path}'`);
-  let buf: Buffer = readFileSync(path);
-  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
-    try {
-      buf = gunzipSync(buf);
-    } catch (e) {
-      throw new TaskError(`'${path}' looks gzip-compressed but does not decompress: ${(e as Error).message}`);
-    }
-  }
+/** The files a task's context may read: the CLI's (anywhere) unless the caller says otherwise. */
+function access(ctx: TaskContext | undefined): FileAccess {
+  return new FileAccess(ctx?.files ?? CLI_FILE_ACCESS);
+}
+
+/** Reads an IDX file, gzip-compressed or not (detected by its first bytes), through the file guard. */
+export function readIdx(path: string, files: FileAccess = new FileAccess(CLI_FILE_ACCESS)): IdxArray {
+  const buf = files.read(path, 'idx');
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new TaskError(`'${path}' is not an IDX file (its first bytes are not 00 00 TYPE NDIM)`);
   const type = IDX_TYPES[buf[2]!];
   const ndim = buf[3]!;
@@ -218,12 +215,13 @@ export function idxTask(ctx: TaskContext, p: TaskParams): Task {
   };
   const order = (p.order ?? 'rows') as ImageOrder;
   if (order !== 'rows' && order !== 'permuted') throw new TaskError(`idx: order must be rows or permuted, got '${p.order}'`);
-  const all = imageSetFromIdx(readIdx(images), readIdx(p.labels ?? guess(images)), `idx '${images}'`);
+  const files = access(ctx);
+  const all = imageSetFromIdx(readIdx(images, files), readIdx(p.labels ?? guess(images), files), `idx '${images}'`);
   let train: ImageSet;
   let test: ImageSet;
   if (p['test-images']) {
     train = all;
-    test = imageSetFromIdx(readIdx(p['test-images']), readIdx(p['test-labels'] ?? guess(p['test-images'])), `idx '${p['test-images']}'`);
+    test = imageSetFromIdx(readIdx(p['test-images'], files), readIdx(p['test-labels'] ?? guess(p['test-images']), files), `idx '${p['test-images']}'`);
   } else {
     [train, test] = holdOut(all, 1 / 6);
   }
@@ -243,11 +241,8 @@ function holdOut(all: ImageSet, fraction: number): [ImageSet, ImageSet] {
 }
 
 /** Parses a CSV of numbers: one sample per row, the class label in the first or last column. */
-export function readCsv(path: string, labelColumn: 'first' | 'last'): ImageSet {
-  if (!existsSync(path)) throw new TaskError(`no such file: '${path}'`);
-  if (statSync(path).isDirectory()) throw new TaskError(`'${path}' is a directory, not a CSV file`);
-  let text = readFileSync(path);
-  if (text.length >= 2 && text[0] === 0x1f && text[1] === 0x8b) text = gunzipSync(text);
+export function readCsv(path: string, labelColumn: 'first' | 'last', files: FileAccess = new FileAccess(CLI_FILE_ACCESS)): ImageSet {
+  const text = files.read(path, 'csv');
   const lines = text.toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
   const rows: number[][] = [];
   lines.forEach((line, k) => {
@@ -292,8 +287,9 @@ export function csvTask(ctx: TaskContext, p: TaskParams): Task {
   if (!path) throw new TaskError(`csv: give the file: --task csv:path=PATH[,test=PATH][,label=last|first]`);
   const label = (p.label ?? 'last') as 'first' | 'last';
   if (label !== 'first' && label !== 'last') throw new TaskError(`csv: label must be first or last, got '${p.label}'`);
-  const all = readCsv(path, label);
-  const [train, test] = p.test ? [all, readCsv(p.test, label)] : holdOut(all, 1 / 5);
+  const files = access(ctx);
+  const all = readCsv(path, label, files);
+  const [train, test] = p.test ? [all, readCsv(p.test, label, files)] : holdOut(all, 1 / 5);
   const F = train.cols;
   if (F % ctx.nIn !== 0) {
     const divisors = Array.from({ length: F }, (_, i) => i + 1).filter((d) => F % d === 0 && d > 1);

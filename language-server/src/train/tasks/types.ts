@@ -2,6 +2,7 @@
 // for the model's `input` and `target` (time-major float32), a loss weight per
 // step (which steps count), and labels where the task is a classification.
 
+import type { FileAccessPolicy } from './files.js';
 import { EligoError } from '../../util/errors.js';
 
 /** One batch, time-major: element (t, b, i) of x is x[(t * size + b) * nIn + i]. */
@@ -63,6 +64,8 @@ export interface TaskContext {
   readonly targetName: string;
   /** Seed of the data (generated tasks) and of any subset choice. */
   readonly seed: number;
+  /** Which data files the task may read (files.ts); absent: the CLI's, anywhere. */
+  readonly files?: FileAccessPolicy;
 }
 
 /** A task that cannot be built for this model or these settings; the message says what to change. */
