@@ -342,7 +342,8 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     await shot(page, 'find-learning-rule');
     // Insert a rule the file does not have yet: it goes after the model's last rule.
     const names: string[] = [];
-    for (const r of await rows.all()) names.push(((await r.locator('td').first().innerText()) || '').trim());
+    // The rule's name is the row's data-rule: the first cell labels a known rule by what it is (`no recurrent credit (no_recurrent_credit)`).
+    for (const r of await rows.all()) names.push(((await r.getAttribute('data-rule')) ?? '').trim());
     const fresh = names.findIndex((n) => n !== 'eprop' && n !== 'bptt');
     assert.ok(fresh >= 0, `the front holds only rules the file already has: ${names.join(', ')}`);
     await rows.nth(fresh).getByRole('button', { name: /insert/i }).click();
