@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportLava, LavaExportError, quantise } from '../language-server/src/interop/lava.js';
@@ -65,6 +65,9 @@ describe('PyTorch export (python3 + torch)', function () {
   this.timeout(180000);
 
   it('the exported updates equal the Float64 executor to 1e-5: every rule of every model example', () => {
+    // Every example with a model is here: a new one has to be added (and pass).
+    const withModels = readdirSync('examples').filter((f) => f.endsWith('.eligo') && /^model /m.test(readFileSync(`examples/${f}`, 'utf8'))).map((f) => f.replace(/\.eligo$/, ''));
+    assert.deepEqual(withModels.sort(), EXAMPLES.map((e) => e.example).sort());
     const cases: Record<string, unknown>[] = [];
     const expected = new Map<string, { grad: Map<string, Float64Array>; loss: number; initial: Map<string, Tensor>; weights: number[] | undefined }>();
     for (const { example, dims, steps } of EXAMPLES) {
