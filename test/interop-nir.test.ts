@@ -238,15 +238,24 @@ print(json.dumps(out))
     assert.deepEqual(Array.from(param(w, 'weight').data), Array.from(rec.data));
   });
 
-  it('a model that does not map gets a located message per equation (ALIF\'s adaptation)', () => {
+  it('a model that does not map gets a located message per equation (ALIF: refractoriness, adaptation)', () => {
     const text = readFileSync('examples/alif.eligo', 'utf8');
     const c = compile(text);
     const scope = c.checked.items.get('alif');
     assert.ok(scope && scope.kind === 'model');
+    const lineOf = (prefix: string): number => text.split('\n').findIndex((l) => l.trimStart().startsWith(prefix)) + 1;
     assert.throws(() => exportNir(c, 'alif', { params: initialParams(scope, 0) }), (e: unknown) => {
       assert.ok(e instanceof ExportError);
       const msgs = e.problems.map((p) => `${c.lines.positionAt(p.range.start).line + 1}: ${p.message}`);
-      assert.ok(msgs.some((m) => /^\d+: z\[t\+1\]: spike\(…\) must read one membrane state/.test(m)), msgs.join('\n'));
+      // One message per equation, on that equation's line: the spike gated by the refractory counter (min(r, 1))
+      // and the counter itself do not map; the membrane, the adaptation and the readout filter read those spikes.
+      assert.deepEqual(msgs, [
+        `${lineOf('v[t+1]')}: v[t+1]: reads z, whose update does not map to a NIR node`,
+        `${lineOf('a[t+1]')}: a[t+1]: reads z, whose update does not map to a NIR node (NIR has no adaptive threshold, as in ALIF)`,
+        `${lineOf('z[t+1]')}: z[t+1]: min(…) of a varying quantity does not match a NIR node`,
+        `${lineOf('r[t+1]')}: r[t+1]: min(…) of a varying quantity does not match a NIR node`,
+        `${lineOf('zbar[t+1]')}: zbar[t+1]: reads z, whose update does not map to a NIR node`,
+      ]);
       assert.ok(e.problems.every((p) => p.range.end > p.range.start));
       return true;
     });
