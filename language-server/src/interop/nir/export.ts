@@ -91,6 +91,11 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
   const problems: { message: string; range: Range }[] = [];
   const warnings: { message: string; range: Range }[] = [];
   const matched: { node: string; type: string; from: string }[] = [];
+  const dtSym = scope.symbols.get('dt');
+  if (opts.dt === undefined && dtSym?.kind === 'const' && dtSym.value === dt && dt >= 0.1) {
+    // NIR's time constants are in seconds by convention (the frameworks step their files at dt ~ 1e-3 s).
+    warnings.push({ message: `dt = ${dt} (the model's const dt) is taken as ${dt} s: NIR's time constants are in seconds; if the model counts in milliseconds, pass --dt 0.001 (a step in seconds)`, range: dtSym.decl });
+  }
 
   // Names from the importer's record: Eligo name (by role) → NIR node name.
   const recName = new Map<string, string>();
