@@ -163,6 +163,17 @@ describe('Lava export (Loihi 2 learning rules)', () => {
     assert.equal(py.status, 0, py.stderr);
   });
 
+  it('zenke_lif e-prop does not fit: the leaky readout and max over time need full sensitivities, more learning-state words than the chip has', () => {
+    const { ctx, rule } = prepared('zenke_lif', 'zenke_lif', 'eprop');
+    assert.throws(() => exportLava(ctx.compiled, ctx.scope, rule.derived.program, 'eprop', { learningRate: 0.01 }), (e: unknown) => {
+      assert.ok(e instanceof LavaExportError);
+      assert.match(e.message, /^rule 'eprop' does not fit Loihi 2: /);
+      assert.match(e.message, /the update of W1 needs full sensitivities \(G_F_W1, G_O_W1, G_max_over_time1_W1\)/);
+      assert.match(e.message, /9 learning-state words per synapse of W1, more than the 2 the chip has/);
+      return true;
+    });
+  });
+
   it('ALIF e-prop does not fit and says which limit it breaks', () => {
     const { ctx, rule } = prepared('alif', 'alif', 'eprop');
     assert.throws(() => exportLava(ctx.compiled, ctx.scope, rule.derived.program, 'eprop', { learningRate: 0.01 }), (e: unknown) => {
