@@ -9,12 +9,12 @@ import type { ModelStepGraph } from './build.js';
 import { evaluate } from './evaluate.js';
 import { Rng } from './random.js';
 import { sizeOf, type Shape, type Tensor } from './types.js';
+import { EligoError } from '../util/errors.js';
 
 /** A param whose values come from data that was not loaded or does not fit: a user error with its location. */
-export class ParamDataError extends Error {
+export class ParamDataError extends EligoError {
   constructor(message: string, readonly range: Range) {
-    super(message);
-    this.name = 'ParamDataError';
+    super('graph.param-data', message);
   }
 }
 

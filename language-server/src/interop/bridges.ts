@@ -23,14 +23,14 @@ import { NirError } from './nir/types.js';
 import { writeNir } from './nir/write.js';
 import { writeParamData } from './paramData.js';
 import { torchModule, TorchExportError } from './torch.js';
+import { EligoError } from '../util/errors.js';
 
 export type ExportFormat = 'nir' | 'lava' | 'torch';
 
 /** Problems that stop a bridge, located in the .eligo text when they come from it. */
-export class BridgeError extends Error {
+export class BridgeError extends EligoError {
   constructor(readonly problems: readonly { readonly message: string; readonly range?: Range }[], readonly exitCode = 1) {
-    super(problems.map((p) => p.message).join('\n'));
-    this.name = 'BridgeError';
+    super('interop.bridge', problems.map((p) => p.message).join('\n'));
   }
 }
 

@@ -9,6 +9,7 @@
 
 import type { Expr, Range } from '../lang/ast.js';
 import type { Checked, ModelScope } from '../lang/symbols.js';
+import { EligoError } from '../util/errors.js';
 
 /**
  * `offset` is the step read, relative to t: 1 for s[t+1] (and an input's x[t+1]), 0 for s[t],
@@ -34,10 +35,9 @@ export interface Poly {
   readonly atoms: ReadonlyMap<string, Atom>;
 }
 
-export class EquationError extends Error {
+export class EquationError extends EligoError {
   constructor(message: string, readonly range: Range) {
-    super(message);
-    this.name = 'EquationError';
+    super('interop.equation', message);
   }
 }
 

@@ -5,11 +5,11 @@
 
 import { existsSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { EligoError } from '../util/errors.js';
 
-export class OutputExistsError extends Error {
+export class OutputExistsError extends EligoError {
   constructor(readonly path: string) {
-    super(`${path} exists; pass --force to overwrite it`);
-    this.name = 'OutputExistsError';
+    super('interop.output-exists', `${path} exists; pass --force to overwrite it`);
   }
 }
 

@@ -9,6 +9,7 @@
 // is swallowed here and the failure becomes one `Hdf5Error` line.
 
 import fs from 'node:fs';
+import { EligoError } from '../util/errors.js';
 
 export type H5Dtype = 'f32' | 'f64' | 'i64' | 'i32' | 'string' | 'other';
 
@@ -29,10 +30,9 @@ export interface H5Group {
 
 export type H5Node = H5Group | H5Dataset;
 
-export class Hdf5Error extends Error {
+export class Hdf5Error extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'Hdf5Error';
+    super('interop.hdf5', message);
   }
 }
 

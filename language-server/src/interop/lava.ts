@@ -24,6 +24,7 @@ import type { ModelScope } from '../lang/symbols.js';
 import { checkHardware, LOIHI2 } from '../rules/hardware.js';
 import type { OnlineProgram, TraceSpec } from '../rules/program.js';
 import { EquationReader } from './equations.js';
+import { EligoError } from '../util/errors.js';
 
 export interface LavaOptions {
   /** Learning rate η folded into the coefficients (ΔW = −η · gradient estimate). */
@@ -60,10 +61,9 @@ export interface LavaExport {
   readonly text: string;
 }
 
-export class LavaExportError extends Error {
+export class LavaExportError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'LavaExportError';
+    super('interop.lava', message);
   }
 }
 

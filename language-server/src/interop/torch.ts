@@ -21,11 +21,11 @@ import { describeLossWindow } from '../lang/lossWindow.js';
 import type { LossWindow, ModelScope } from '../lang/symbols.js';
 import { formatSurrogate, SURROGATE_KINDS, surrogatePsi, type SurrogateOps } from '../lang/surrogates.js';
 import type { OnlineProgram } from '../rules/program.js';
+import { EligoError } from '../util/errors.js';
 
-export class TorchExportError extends Error {
+export class TorchExportError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'TorchExportError';
+    super('interop.torch', message);
   }
 }
 

@@ -24,6 +24,7 @@ import type { FlatGraph } from './flatten.js';
 import type { Method, NirRecord } from './import.js';
 import { schedule } from './schedule.js';
 import { NirError, type NirGraph, type NirNode, type NirTensor } from './types.js';
+import { EligoError } from '../../util/errors.js';
 
 export interface ExportOptions {
   readonly dt?: number;
@@ -43,10 +44,9 @@ export interface ExportResult {
 }
 
 /** Every equation that does not map, located; thrown when the model has any. */
-export class ExportError extends Error {
+export class ExportError extends EligoError {
   constructor(readonly problems: readonly { readonly message: string; readonly range: Range }[]) {
-    super(problems.map((p) => p.message).join('; '));
-    this.name = 'ExportError';
+    super('interop.nir-export', problems.map((p) => p.message).join('; '));
   }
 }
 

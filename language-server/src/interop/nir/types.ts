@@ -15,6 +15,8 @@
 // Edges are identity connections: a node's input is the sum of the outputs
 // of the nodes with an edge into it. Cycles are allowed (recurrence).
 
+import { EligoError } from '../../util/errors.js';
+
 export interface NirTensor {
   readonly shape: readonly number[];
   readonly data: Float64Array;
@@ -73,10 +75,9 @@ export const UNSUPPORTED_TYPES: ReadonlySet<string> = new Set(['Conv1d', 'Conv2d
 /** The NIR version whose layout Eligo writes (neuromorphs/NIR 1.0: v_reset stored, edges as strings). */
 export const NIR_VERSION = '1.0.7';
 
-export class NirError extends Error {
+export class NirError extends EligoError {
   constructor(message: string) {
-    super(message);
-    this.name = 'NirError';
+    super('interop.nir', message);
   }
 }
 
