@@ -43,7 +43,8 @@ export function createClient(
     ],
     // The server pulls `workspace/configuration` for section `eligo`; it gets
     // the same settings at start-up so the first analysis is already right.
-    initializationOptions: { settings: serverSettings(config) },
+    // Trust is said explicitly: a server told nothing reads no data files (hovers of data(…) params).
+    initializationOptions: { settings: serverSettings(config), trusted: vscode.workspace.isTrusted },
     synchronize: { configurationSection: 'eligo' },
     outputChannel: output,
     traceOutputChannel: trace,

@@ -42,6 +42,8 @@ export interface ClientOptions {
   /** What `workspace/configuration` answers for the section `eligo`. */
   readonly settings?: Record<string, unknown>;
   readonly env?: Record<string, string>;
+  /** Sent as `initializationOptions` (default `{}`: nothing said about trust, so untrusted). */
+  readonly initializationOptions?: Record<string, unknown>;
 }
 
 export class LspClient {
@@ -97,7 +99,7 @@ export class LspClient {
         window: { workDoneProgress: true },
         textDocument: { publishDiagnostics: { relatedInformation: true, versionSupport: true } },
       },
-      initializationOptions: {},
+      initializationOptions: options.initializationOptions ?? {},
     }) as unknown as LspClient['initResult'];
     await c.connection.sendNotification(InitializedNotification.type, {});
     return c;

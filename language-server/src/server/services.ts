@@ -23,7 +23,7 @@ import { registerFormatting } from './formatting.js';
 import { registerGraph } from './graph.js';
 import { registerHover } from './hover.js';
 import { registerInlayHints } from './inlayHints.js';
-import { registerInterop } from './interop.js';
+import { dataTrust, registerInterop } from './interop.js';
 import { registerJobs, sendStatus } from './jobs.js';
 import { registerNavigation } from './navigation.js';
 import { LEGEND, registerSemanticTokens } from './semanticTokens.js';
@@ -69,8 +69,10 @@ export function createServices(connection: Connection): EligoServer {
     client.codeLensRefresh = caps.workspace?.codeLens?.refreshSupport === true;
     client.inlayHintRefresh = caps.workspace?.inlayHint?.refreshSupport === true;
     settings.canPull = client.configuration;
-    const init = params.initializationOptions as { settings?: unknown } | undefined;
+    const init = params.initializationOptions as { settings?: unknown; trusted?: unknown } | undefined;
     if (init?.settings !== undefined) settings.set(init.settings);
+    // Only an explicit `trusted: true` lets hovers read data(…) files (absent = untrusted).
+    dataTrust.trusted = init?.trusted === true;
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
