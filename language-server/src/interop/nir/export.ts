@@ -286,7 +286,7 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
 
   // ---- the loss's prediction (read before anything is built, so that its problems are reported with the others)
   const loss = scope.loss;
-  let prediction: { poly: Poly; target: string; range: Range } | undefined;
+  let prediction: { poly: Poly; target: string; range: Range; text: string } | undefined;
   if (loss && loss.kind === 'call' && (loss.callee.name === 'mse' || loss.callee.name === 'cross_entropy') && loss.args.length === 2) {
     const target = loss.args[1]!;
     const tname = target.kind === 'time' ? target.name.name : target.kind === 'name' ? target.name : 'y';
@@ -303,7 +303,7 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
       warnings.push({ message: `loss: the loss window (${describeLossWindow(scope.lossWindow)}) is not part of a NIR graph; the Output node carries the prediction at every step`, range: scope.lossWindow.range });
     }
     try {
-      prediction = { poly: rd.of(pred), target: tname, range: loss.range };
+      prediction = { poly: rd.of(pred), target: tname, range: loss.range, text: text(pred) };
     } catch (e) {
       if (!(e instanceof EquationError)) throw e;
       problems.push({ message: `loss: the prediction ${text(pred)}: ${e.message}`, range: e.range });
@@ -478,7 +478,7 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     const on = nodeName('y', prediction.target);
     const sym = scope.symbols.get(prediction.target);
     nodes.set(on, { type: 'Output', shape: sym && sym.shape.length ? sym.shape : [1] });
-    matched.push({ node: on, type: 'Output', from: `the loss's prediction (${[...prediction.poly.monos.values()].length} term${prediction.poly.monos.size === 1 ? '' : 's'}: ${c.text.slice(loss!.kind === 'call' ? loss!.args[0]!.range.start : 0, loss!.kind === 'call' ? loss!.args[0]!.range.end : 0)})` });
+    matched.push({ node: on, type: 'Output', from: `the loss's prediction (${prediction.text})` });
     feed(on, [...prediction.poly.monos.values()], prediction.range, 'loss');
   }
 

@@ -120,7 +120,7 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
         break;
       }
       case 'Delay': s = node.delay.data.length; break;
-      case 'Unsupported': throw new NirError(`node '${name}' is a ${node.nirType}: Eligo models have no convolutions or pooling; only Affine, Linear, Scale, neurons, Threshold and Flatten import`);
+      case 'Unsupported': throw new NirError(`node '${name}' is a ${node.nirType}: Eligo models have no convolutions or pooling; only Affine, Linear, Scale, neurons, Threshold, Delay and Flatten import`);
       default: s = neuronSize(name, node);
     }
     size.set(name, s);
