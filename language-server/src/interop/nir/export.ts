@@ -237,7 +237,8 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
   for (const p of pops) {
     const bad = statesIn(p.currents).find((a) => unmapped.has(a.name));
     if (!bad) continue;
-    const adaptive = /^(a|adapt.*|b|theta.*)$/.test(p.v) && statesIn(p.currents).some((a) => a.name === bad.name);
+    // A state named like Bellec et al.'s threshold adaptation a (or 'adapt…') that integrates the spikes.
+    const adaptive = p.v === 'a' || /^adapt/.test(p.v);
     problems.push({ message: `${p.v}[t+1]: reads ${bad.name}, whose update does not map to a NIR node${adaptive ? ' (NIR has no adaptive threshold, as in ALIF)' : ''}`, range: p.range });
   }
   // A population whose only current is another state, I[t+1] or I[t], that nothing else reads: CubaLIF / CubaLI.
