@@ -1,11 +1,14 @@
 // A model and a learning rule → one self-contained Python module (torch only).
 //
 // The module has the model's step, generated vertex by vertex from the step
-// graph (graph/build.ts) with `spike` as a torch.autograd.Function whose
-// backward is the model's surrogate (ad/rules.ts surrogateDerivative), the
+// graph (graph/build.ts) — delay registers and readouts over time are states
+// there like any other, a windowed loss reads its weight as data — with each
+// spike vertex a torch.autograd.Function whose backward is that vertex's
+// surrogate with its scale (the registry's ψ of lang/surrogates.ts, written
+// in torch, the formula ad/rules.ts runs), the
 // rule's online update program (rules/program.ts: blocks → learning signals →
 // traces → weight update, the kernels of rules/execute.ts) under
-// torch.no_grad(), and exact BPTT through autograd with the same surrogate.
+// torch.no_grad(), and exact BPTT through autograd with the same surrogates.
 // Blocks are partial Jacobians of one equation w.r.t. one operand it reads
 // directly; the step cuts every other equation's t+1 value into a fresh leaf
 // so that autograd gives exactly those (a vector-Jacobian product with ones
