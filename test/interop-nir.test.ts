@@ -293,6 +293,30 @@ print(json.dumps(out))
     assert.throws(() => importNir({ version: '1.0.7', graph: graph(tensor([2], [1e-3, 2e-3])) }, { dt: 1e-3, dataFile: 'x.h5' }), /node 'd' \(Delay\): the delay differs across its 2 channels \(0.001 … 0.002\)/);
   });
 
+  it('a Delay after a weight exports before it (named after its source): NIR\'s equations give the same states on both graphs', () => {
+    const v = (n: number, x: number): NirTensor => tensor([n], new Array<number>(n).fill(x));
+    const g: NirGraph = {
+      type: 'NIRGraph',
+      nodes: new Map<string, NirNode>([
+        ['in', { type: 'Input', shape: [3] }], ['fc', { type: 'Affine', weight: tensor([4, 3], [1, -2, 3, 0.5, 1, 1, 2, 2, -1, 1, 1, 1], 'f32'), bias: tensor([4], [0.1, 0.2, 0.3, 0.4], 'f32') }],
+        ['d', { type: 'Delay', delay: v(4, 2e-3) }], ['lif', { type: 'LIF', tau: v(4, 0.01), r: v(4, 5), v_leak: v(4, 0), v_threshold: v(4, 0.5), v_reset: v(4, 0) }], ['out', { type: 'Output', shape: [4] }],
+      ]),
+      edges: [['in', 'fc'], ['fc', 'd'], ['d', 'lif'], ['lif', 'out']],
+    };
+    const imp = importNir({ version: '1.0.7', graph: g }, { dt: 1e-3, dataFile: 'd.h5', modelName: 'm' });
+    assert.match(imp.text, /W_fc @ x_in\[t-1\] \+ b_fc/);
+    const c = compile(imp.text);
+    for (const scope of c.checked.items.values()) if (scope.kind === 'model') for (const [n, i] of scope.initialisers) if (i.kind === 'data') i.values = imp.params.get(n)!.data;
+    const out = exportNir(c, 'm', { params: initialParams(c.checked.items.get('m') as Parameters<typeof initialParams>[0], 0) });
+    assert.deepEqual(out.graph.edges.map((e) => e.join('→')), ['in→in_delay2', 'in_delay2→fc', 'fc→lif', 'lif→out']);
+    const xs = Array.from({ length: 60 }, (_, t) => Float64Array.from([t % 3 === 0 ? 1 : 0, t % 5 === 0 ? 1 : 0, t % 2]));
+    const a = simulateNir({ version: '1.0.7', graph: g }, 1e-3, 'exact', new Map([['in', xs]]), 60).get('lif')!;
+    const b = simulateNir({ version: '1.0.7', graph: out.graph }, 1e-3, 'exact', new Map([['in', xs]]), 60).get('lif')!;
+    let spikes = 0;
+    for (const k of ['v', 'z']) a.get(k)!.forEach((ref, t) => ref.forEach((x, j) => { assert.equal(b.get(k)![t]![j], x, `${k}[${t}][${j}]`); if (k === 'z') spikes += x; }));
+    assert.ok(spikes > 20, `spikes ${spikes}`);
+  });
+
   it('Zenke\'s current-based LIF and the two-layer network export as CubaLIF/CubaLI with Delay nodes; the NIR equations run the same network', async () => {
     for (const example of ['zenke_lif', 'two_layer'] as const) {
       const faithful = readFileSync(`examples/${example}.eligo`, 'utf8');

@@ -194,7 +194,7 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
         const k = delaySteps(name, node.delay);
         delays.set(name, k);
         record[name] = { type: 'Delay', names: {} };
-        mapping.push(`${name} (Delay ${num(node.delay.data[0]!)} = ${k} step${k === 1 ? '' : 's'} of dt) → its input read ${k} step${k === 1 ? '' : 's'} earlier (z[t-k], x[t+1-k])`);
+        mapping.push(`${name} (Delay ${num(node.delay.data[0]!)} = ${k} step${k === 1 ? '' : 's'} of dt) → its input read ${k} step${k === 1 ? '' : 's'} earlier (z[t-k], x[t-k])`);
         break;
       }
       case 'Output':
@@ -214,8 +214,8 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
   const memo = new Map<string, string>();
   const at = (base: string, lag: number, input: boolean): string => {
     if (lag === 0) return `${base}[t+1]`;
-    if (input) return lag === 1 ? `${base}[t]` : `${base}[t+1-${lag}]`;
-    return lag === 1 ? base : `${base}[t-${lag - 1}]`;
+    if (lag === 1) return input ? `${base}[t]` : base;
+    return `${base}[t-${lag - 1}]`;
   };
   const out = (name: string, lag: number, via: string): string => {
     const key = `${name}@${lag}`;
