@@ -88,4 +88,35 @@ describe('bridges in the language server (eligo/interop, code actions)', functio
     assert.ok(trusted.lines.some((l) => /u \(LI\) ← u\[t\+1\]/.test(l)), trusted.lines.join('\n'));
     await client.close(uri);
   });
+
+  it('hovers show a data(…) param\'s values only when the client says the workspace is trusted', async () => {
+    await writeParamData(join(dir, 'h.params.h5'), new Map([['W', { shape: [2, 2], data: [0.5, -1, 0, 2.5] }]]));
+    const text = 'model h {\n  input x: [2]\n  target y: [2]\n  param W: [2, 2] = data("h.params.h5")\n  state u: [2] = 0\n  u[t+1] = exp(-1 / 10) * u + W @ x[t+1]\n  loss = mse(u[t+1], y[t+1])\n}\n';
+    const file = join(dir, 'h.eligo');
+    writeFileSync(file, text);
+    const uri = pathToFileURL(file).toString();
+    const lines = new LineIndex(text);
+    const hoverAt = async (c: LspClient, at: number): Promise<string> => {
+      const h = await c.connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: lines.positionAt(at) }) as { contents: { value: string } } | null;
+      return h?.contents.value ?? '';
+    };
+    const untrusted = await LspClient.start();
+    const trusted = await LspClient.start({ initializationOptions: { trusted: true } });
+    try {
+      for (const c of [untrusted, trusted]) await c.open(uri, text);
+      const decl = text.indexOf('W: [2, 2]');
+      const use = text.indexOf('W @ x');
+      assert.match(await hoverAt(untrusted, decl), /\*\*initial values\*\* from `data\("h.params.h5", "W"\)`: not read, the workspace is not trusted/);
+      // At the declaration and at a use: the values as the file holds them.
+      for (const at of [decl, use]) assert.match(await hoverAt(trusted, at), /\*\*initial values\*\* from `data\("h.params.h5", "W"\)`: min -1 · mean 0.5 · max 2.5 \(4 values\) — \[0.5, -1, 0, 2.5\]/);
+      // A changed file is read again; a wrong shape is the loader's message.
+      await writeParamData(join(dir, 'h.params.h5'), new Map([['W', { shape: [3], data: [1, 2, 3] }]]));
+      assert.match(await hoverAt(trusted, decl), /h.params.h5\/W has shape \[3\] but param 'W' has shape \[2, 2\]/);
+      // Not a data param: no line.
+      assert.doesNotMatch(await hoverAt(trusted, text.indexOf('u: [2]')), /initial values/);
+    } finally {
+      await untrusted.stop();
+      await trusted.stop();
+    }
+  });
 });

@@ -8,9 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compile } from '../language-server/src/compile.js';
-import { initialParams } from '../language-server/src/graph/simulate.js';
-import { checkImport } from '../language-server/src/interop/nir/check.js';
+import { compile, modelStep } from '../language-server/src/compile.js';
+import { initialParams, initialStates, randomData, simulate } from '../language-server/src/graph/simulate.js';
+import { Rng } from '../language-server/src/graph/random.js';
+import { checkImport, simulateNir } from '../language-server/src/interop/nir/check.js';
 import { exportNir, ExportError } from '../language-server/src/interop/nir/export.js';
 import { importNir } from '../language-server/src/interop/nir/import.js';
 import { readNir } from '../language-server/src/interop/nir/read.js';
@@ -200,6 +201,184 @@ print(json.dumps(out))
     assert.equal(param(out.graph.nodes.get('th'), 'threshold').data[0], 0.2);
   });
 
+  it('a Delay written by h5py as NIR lays it out: read, imported as z[t-k] and x[t], checked, exported back to the same graph', async () => {
+    const path = join(tmp, 'delay.nir');
+    // input → d_in (1 step) → fc → lif1; lif1 → d_rec (2 steps) → w_rec → lif1 (recurrent); lif1 → d_ax (3 steps) → fc2 → lif2 → output.
+    const values = JSON.parse(python(`
+import h5py, numpy as np, json, sys
+rng = np.random.default_rng(3)
+n_in, n1, n2 = 4, 6, 3
+vals = {}
+with h5py.File(sys.argv[1], 'w') as f:
+  f.create_dataset('version', data='1.0.7', dtype=h5py.string_dtype())
+  g = f.create_group('node')
+  g.create_dataset('type', data='NIRGraph', dtype=h5py.string_dtype())
+  g.create_dataset('edges', data=[('input', 'd_in'), ('d_in', 'fc'), ('fc', 'lif1'), ('lif1', 'd_rec'), ('d_rec', 'w_rec'), ('w_rec', 'lif1'),
+                                  ('lif1', 'd_ax'), ('d_ax', 'fc2'), ('fc2', 'lif2'), ('lif2', 'output')])
+  nodes = g.create_group('nodes')
+  def node(name, typ, **ds):
+    h = nodes.create_group(name)
+    h.create_dataset('type', data=typ, dtype=h5py.string_dtype())
+    for k, v in ds.items():
+      h.create_dataset(k, data=v, dtype=v.dtype, compression='gzip')
+      vals[name + '/' + k] = [float(x) for x in np.asarray(v).reshape(-1)]
+  node('input', 'Input', shape=np.array([n_in], dtype=np.int64))
+  node('output', 'Output', shape=np.array([n2], dtype=np.int64))
+  node('d_in', 'Delay', delay=np.full(n_in, 1e-3))
+  node('fc', 'Affine', weight=rng.normal(0, 1.5, (n1, n_in)).astype(np.float32), bias=rng.normal(0, 0.1, n1).astype(np.float32))
+  node('lif1', 'LIF', tau=np.full(n1, 5e-3), r=np.full(n1, 4.0), v_leak=np.zeros(n1), v_threshold=np.full(n1, 0.5), v_reset=np.zeros(n1))
+  node('d_rec', 'Delay', delay=np.full(n1, 2e-3))
+  node('w_rec', 'Linear', weight=rng.normal(0, 0.6, (n1, n1)).astype(np.float32))
+  node('d_ax', 'Delay', delay=np.full(n1, 3e-3))
+  node('fc2', 'Linear', weight=rng.normal(0, 1.0, (n2, n1)).astype(np.float32))
+  node('lif2', 'CubaLIF', tau_syn=np.full(n2, 2e-3), tau_mem=np.full(n2, 1e-2), r=np.full(n2, 8.0), v_leak=np.zeros(n2),
+       v_threshold=np.full(n2, 1.0), v_reset=np.zeros(n2), w_in=np.full(n2, 1.5))
+print(json.dumps(vals))
+`, path)) as Record<string, number[]>;
+    const nir = await readNir(path);
+    assert.equal(nir.graph.nodes.get('d_ax')!.type, 'Delay');
+    assert.deepEqual(Array.from(param(nir.graph.nodes.get('d_ax'), 'delay').data), values['d_ax/delay']);
+    const imp = importNir(nir, { dt: 1e-3, dataFile: 'delay.params.h5', modelName: 'delayed' });
+    // The input one step back, the recurrent spikes 1 + 2 steps back (the back edge and d_rec), the axonal delay 3 steps.
+    assert.match(imp.text, /W_fc @ x_input\[t\] \+ b_fc/);
+    assert.match(imp.text, /W_w_rec @ z_lif1\[t-2\]/);
+    assert.match(imp.text, /W_fc2 @ z_lif1\[t-2\]/);
+    const c = compile(imp.text);
+    assert.deepEqual(c.diagnostics.filter((d) => d.severity === 'error'), []);
+    const res = checkImport(nir, imp, { steps: 150, rate: 0.4 });
+    assert.ok(res.spikes > 20, `the check should see spikes (saw ${res.spikes})`);
+    assert.ok(res.maxDifference < 1e-9, `largest difference ${res.maxDifference}`);
+    // The check sees a wrong delay: the same model with the axonal delay one step shorter differs.
+    const shorter = { ...imp, text: imp.text.replace('W_fc2 @ z_lif1[t-2]', 'W_fc2 @ z_lif1[t-1]') };
+    assert.notEqual(shorter.text, imp.text);
+    assert.ok(checkImport(nir, shorter, { steps: 150, rate: 0.4 }).maxDifference > 1e-3);
+
+    for (const scope of c.checked.items.values()) if (scope.kind === 'model') for (const [n, i] of scope.initialisers) if (i.kind === 'data') i.values = imp.params.get(n)!.data;
+    const scope = c.checked.items.get('delayed');
+    assert.ok(scope && scope.kind === 'model');
+    const out = exportNir(c, 'delayed', { params: initialParams(scope, 0) });
+    assert.deepEqual(out.warnings, []);
+    const back = join(tmp, 'delay-back.nir');
+    await writeNir(back, out.graph);
+    const report = JSON.parse(python(`
+import h5py, json, sys, numpy as np
+a, b = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
+edges = lambda f: [tuple(x.decode() for x in e) for e in f['node/edges'][()]]
+out = {'nodes': sorted(b['node/nodes'].keys()), 'same_nodes': sorted(a['node/nodes'].keys()) == sorted(b['node/nodes'].keys()),
+       'edges': edges(a) == edges(b), 'types': {}, 'worst': 0.0, 'delay_dtype': str(b['node/nodes/d_ax/delay'].dtype)}
+for n in a['node/nodes']:
+  ga, gb = a['node/nodes'][n], b['node/nodes'][n]
+  out['types'][n] = [ga['type'][()].decode(), gb['type'][()].decode()]
+  for k in ga:
+    if k == 'type': continue
+    x, y = np.asarray(ga[k][()], dtype=float), np.asarray(gb[k][()], dtype=float)
+    out['worst'] = max(out['worst'], float(np.max(np.abs(x - y) / np.maximum(1e-12, np.abs(x)))))
+print(json.dumps(out))
+`, path, back)) as { nodes: string[]; same_nodes: boolean; edges: boolean; types: Record<string, [string, string]>; worst: number; delay_dtype: string };
+    assert.ok(report.same_nodes, report.nodes.join(', '));
+    assert.ok(report.edges, 'the same edges in the same order');
+    for (const [n, [t1, t2]] of Object.entries(report.types)) assert.equal(t2, t1, `type of ${n}`);
+    assert.ok(report.worst < 1e-6, `largest relative parameter difference ${report.worst}`);
+    assert.equal(report.delay_dtype, 'float64');
+  });
+
+  it('a Delay that is not a whole number of steps, or differs across channels, is one line naming the node', () => {
+    const v = (n: number, x: number): NirTensor => tensor([n], new Array<number>(n).fill(x));
+    const graph = (delay: NirTensor): NirGraph => ({
+      type: 'NIRGraph',
+      nodes: new Map<string, NirNode>([['in', { type: 'Input', shape: [2] }], ['d', { type: 'Delay', delay }], ['li', { type: 'LI', tau: v(2, 0.01), r: v(2, 1), v_leak: v(2, 0) }], ['out', { type: 'Output', shape: [2] }]]),
+      edges: [['in', 'd'], ['d', 'li'], ['li', 'out']],
+    });
+    assert.throws(() => importNir({ version: '1.0.7', graph: graph(v(2, 2.5e-3)) }, { dt: 1e-3, dataFile: 'x.h5' }), /^NirError: node 'd' \(Delay\): a delay of 0.0025 is 2.5 steps of dt = 0.001; Eligo delays by whole steps/);
+    assert.throws(() => importNir({ version: '1.0.7', graph: graph(tensor([2], [1e-3, 2e-3])) }, { dt: 1e-3, dataFile: 'x.h5' }), /node 'd' \(Delay\): the delay differs across its 2 channels \(0.001 … 0.002\)/);
+  });
+
+  it('a Delay after a weight exports before it (named after its source): NIR\'s equations give the same states on both graphs', () => {
+    const v = (n: number, x: number): NirTensor => tensor([n], new Array<number>(n).fill(x));
+    const g: NirGraph = {
+      type: 'NIRGraph',
+      nodes: new Map<string, NirNode>([
+        ['in', { type: 'Input', shape: [3] }], ['fc', { type: 'Affine', weight: tensor([4, 3], [1, -2, 3, 0.5, 1, 1, 2, 2, -1, 1, 1, 1], 'f32'), bias: tensor([4], [0.1, 0.2, 0.3, 0.4], 'f32') }],
+        ['d', { type: 'Delay', delay: v(4, 2e-3) }], ['lif', { type: 'LIF', tau: v(4, 0.01), r: v(4, 5), v_leak: v(4, 0), v_threshold: v(4, 0.5), v_reset: v(4, 0) }], ['out', { type: 'Output', shape: [4] }],
+      ]),
+      edges: [['in', 'fc'], ['fc', 'd'], ['d', 'lif'], ['lif', 'out']],
+    };
+    const imp = importNir({ version: '1.0.7', graph: g }, { dt: 1e-3, dataFile: 'd.h5', modelName: 'm' });
+    assert.match(imp.text, /W_fc @ x_in\[t-1\] \+ b_fc/);
+    const c = compile(imp.text);
+    for (const scope of c.checked.items.values()) if (scope.kind === 'model') for (const [n, i] of scope.initialisers) if (i.kind === 'data') i.values = imp.params.get(n)!.data;
+    const out = exportNir(c, 'm', { params: initialParams(c.checked.items.get('m') as Parameters<typeof initialParams>[0], 0) });
+    assert.deepEqual(out.graph.edges.map((e) => e.join('→')), ['in→in_delay2', 'in_delay2→fc', 'fc→lif', 'lif→out']);
+    const xs = Array.from({ length: 60 }, (_, t) => Float64Array.from([t % 3 === 0 ? 1 : 0, t % 5 === 0 ? 1 : 0, t % 2]));
+    const a = simulateNir({ version: '1.0.7', graph: g }, 1e-3, 'exact', new Map([['in', xs]]), 60).get('lif')!;
+    const b = simulateNir({ version: '1.0.7', graph: out.graph }, 1e-3, 'exact', new Map([['in', xs]]), 60).get('lif')!;
+    let spikes = 0;
+    for (const k of ['v', 'z']) a.get(k)!.forEach((ref, t) => ref.forEach((x, j) => { assert.equal(b.get(k)![t]![j], x, `${k}[${t}][${j}]`); if (k === 'z') spikes += x; }));
+    assert.ok(spikes > 20, `spikes ${spikes}`);
+  });
+
+  it('Zenke\'s current-based LIF and the two-layer network export as CubaLIF/CubaLI with Delay nodes; the NIR equations run the same network', async () => {
+    for (const example of ['zenke_lif', 'two_layer'] as const) {
+      const faithful = readFileSync(`examples/${example}.eligo`, 'utf8');
+      // NIR's neurons reset the membrane only; the examples' (β·U + I)·(1 − S) also clears the step's input.
+      // The same network with the input kept after a spike is what NIR can say exactly.
+      const nirForm = faithful.replace(/U(\d?)\[t\+1\] = \(beta \* U(\d?) \+ I(\d?)\) \* \(1 - stop\(S(\d?)\)\)/g, 'U$1[t+1] = beta * U$2 * (1 - stop(S$4)) + I$3');
+      assert.notEqual(nirForm, faithful);
+      for (const [text, exact] of [[faithful, false], [nirForm, true]] as const) {
+        const c = compile(text);
+        const item = c.items.find((i) => i.name === example)!;
+        const { scope, graph } = modelStep(c, item);
+        const params = initialParams(scope, 3);
+        const out = exportNir(c, example, { params, dt: 1e-3 });
+        const types = [...out.graph.nodes.values()].map((n) => n.type).sort();
+        assert.deepEqual(types, example === 'zenke_lif'
+          ? ['CubaLI', 'CubaLIF', 'Delay', 'Delay', 'Input', 'Linear', 'Linear', 'Linear', 'Output']
+          : ['CubaLI', 'CubaLIF', 'CubaLIF', 'Delay', 'Delay', 'Delay', 'Input', 'Linear', 'Linear', 'Linear', 'Output']);
+        const warned = out.warnings.map((w) => w.message);
+        assert.equal(warned.some((m) => /the reset also clears the step's input/.test(m)), !exact, warned.join('\n'));
+        assert.ok(warned.some((m) => /NIR has no readout over time/.test(m)));
+        // τ_syn = 5 ms, τ_mem = 10 ms at dt = 1 ms; w_in and r carry the gains (1 and 1 of the equations).
+        const lif = [...out.graph.nodes.values()].find((n) => n.type === 'CubaLIF')!;
+        assert.ok(Math.abs(param(lif, 'tau_syn').data[0]! - 5e-3) < 1e-15 && Math.abs(param(lif, 'tau_mem').data[0]! - 1e-2) < 1e-15);
+        assert.ok(Math.abs((1 - Math.exp(-1 / 5)) * param(lif, 'w_in').data[0]! - 1) < 1e-12 && Math.abs((1 - Math.exp(-1 / 10)) * param(lif, 'r').data[0]! - 1) < 1e-12);
+        // Eligo's model and NIR's equations (nir/check.ts) on the same input.
+        const steps = 120;
+        const rng = new Rng(11);
+        const xs = Array.from({ length: steps }, () => Float64Array.from({ length: 40 }, () => (rng.next() < 0.3 ? 1 : 0)));
+        const data = randomData(scope, steps, 0);
+        data.set('x', xs.map((d) => ({ shape: [40], data: d })));
+        const traj = simulate(graph, params, data, steps, initialStates(scope));
+        const nir = simulateNir({ version: '1.0.7', graph: out.graph }, 1e-3, 'exact', new Map([['x', xs]]), steps);
+        // NIR's synaptic current is the model's I one step later (U reads I[t]); the membranes, spikes and readout are the same states.
+        const pairs = example === 'zenke_lif'
+          ? [['U', 'v', 'U', 0], ['U', 'z', 'S', 0], ['U', 'i', 'I', 1], ['O', 'v', 'O', 0], ['O', 'i', 'F', 1]] as const
+          : [['U1', 'v', 'U1', 0], ['U1', 'z', 'S1', 0], ['U2', 'v', 'U2', 0], ['U2', 'z', 'S2', 0], ['U2', 'i', 'I2', 1], ['O', 'v', 'O', 0], ['O', 'i', 'F', 1]] as const;
+        let worst = 0, spikes = 0;
+        for (const [node, key, state, lag] of pairs) {
+          const seq = nir.get(node)!.get(key)!;
+          for (let t = lag; t < steps; t++) {
+            const mine = traj.states[t - lag]!.get(state)!.data;
+            const ref = seq[t]!;
+            for (let j = 0; j < ref.length; j++) worst = Math.max(worst, Math.abs(mine[j]! - ref[j]!));
+            if (key === 'z') spikes += ref.reduce((a, b) => a + b, 0);
+          }
+        }
+        assert.ok(spikes > 50, `${example}: the comparison should see spikes (saw ${spikes})`);
+        if (exact) assert.ok(worst < 1e-9, `${example} (NIR form): largest difference ${worst}`);
+        else assert.ok(worst > 1e-3, `${example}: the faithful model clears the input on a reset, which NIR cannot say (difference ${worst})`);
+        // Written, read back and imported with --check: the imported model follows the NIR equations.
+        if (exact) {
+          const file = join(tmp, `${example}.nir`);
+          await writeNir(file, out.graph);
+          const back = await readNir(file);
+          const imp = importNir(back, { dt: 1e-3, dataFile: `${example}.params.h5`, modelName: example });
+          const res = checkImport(back, imp, { steps: 120, rate: 0.3 });
+          assert.ok(res.spikes > 0 && res.maxDifference < 1e-9, `${example}: check ${res.maxDifference}, ${res.spikes} spikes`);
+        }
+      }
+    }
+  });
+
   it('exports the LIF example with its readout, and says the subtractive reset differs from NIR\'s', () => {
     const c = compile(readFileSync('examples/lif.eligo', 'utf8'));
     const scope = c.checked.items.get('lif');
@@ -238,15 +417,24 @@ print(json.dumps(out))
     assert.deepEqual(Array.from(param(w, 'weight').data), Array.from(rec.data));
   });
 
-  it('a model that does not map gets a located message per equation (ALIF\'s adaptation)', () => {
+  it('a model that does not map gets a located message per equation (ALIF: refractoriness, adaptation)', () => {
     const text = readFileSync('examples/alif.eligo', 'utf8');
     const c = compile(text);
     const scope = c.checked.items.get('alif');
     assert.ok(scope && scope.kind === 'model');
+    const lineOf = (prefix: string): number => text.split('\n').findIndex((l) => l.trimStart().startsWith(prefix)) + 1;
     assert.throws(() => exportNir(c, 'alif', { params: initialParams(scope, 0) }), (e: unknown) => {
       assert.ok(e instanceof ExportError);
       const msgs = e.problems.map((p) => `${c.lines.positionAt(p.range.start).line + 1}: ${p.message}`);
-      assert.ok(msgs.some((m) => /^\d+: z\[t\+1\]: spike\(…\) must read one membrane state/.test(m)), msgs.join('\n'));
+      // One message per equation, on that equation's line: the spike gated by the refractory counter (min(r, 1))
+      // and the counter itself do not map; the membrane, the adaptation and the readout filter read those spikes.
+      assert.deepEqual(msgs, [
+        `${lineOf('v[t+1]')}: v[t+1]: reads z, whose update does not map to a NIR node`,
+        `${lineOf('a[t+1]')}: a[t+1]: reads z, whose update does not map to a NIR node (NIR has no adaptive threshold, as in ALIF)`,
+        `${lineOf('z[t+1]')}: z[t+1]: min(…) of a varying quantity does not match a NIR node`,
+        `${lineOf('r[t+1]')}: r[t+1]: min(…) of a varying quantity does not match a NIR node`,
+        `${lineOf('zbar[t+1]')}: zbar[t+1]: reads z, whose update does not map to a NIR node`,
+      ]);
       assert.ok(e.problems.every((p) => p.range.end > p.range.start));
       return true;
     });

@@ -11,9 +11,14 @@ import type { Expr, Range } from '../lang/ast.js';
 import type { Checked, ModelScope } from '../lang/symbols.js';
 import { EligoError } from '../util/errors.js';
 
+/**
+ * `offset` is the step read, relative to t: 1 for s[t+1] (and an input's x[t+1]), 0 for s[t],
+ * −k for s[t-k] (graph/build.ts keys delay registers the same way). Its lag, 1 − offset, is the
+ * number of steps between the value read and the step being computed.
+ */
 export type Atom =
-  | { readonly kind: 'state'; readonly name: string; readonly offset: 0 | 1 }
-  | { readonly kind: 'input'; readonly name: string }
+  | { readonly kind: 'state'; readonly name: string; readonly offset: number }
+  | { readonly kind: 'input'; readonly name: string; readonly offset: number }
   | { readonly kind: 'param'; readonly name: string }
   | { readonly kind: 'matvec'; readonly W: string; readonly operand: Poly }
   | { readonly kind: 'spike'; readonly arg: Poly };
@@ -39,7 +44,7 @@ export class EquationError extends EligoError {
 export function atomKey(a: Atom): string {
   switch (a.kind) {
     case 'state': return `${a.name}@${a.offset}`;
-    case 'input': return `${a.name}@in`;
+    case 'input': return a.offset === 1 ? `${a.name}@in` : `${a.name}@in${a.offset}`;
     case 'param': return `${a.name}`;
     case 'matvec': return `${a.W}@(${polyKey(a.operand)})`;
     case 'spike': return `spike(${polyKey(a.arg)})`;
@@ -103,8 +108,12 @@ export class EquationReader {
     if (c !== undefined) return this.constant(c);
     switch (e.kind) {
       case 'number': return this.constant(e.value);
-      case 'name': return this.name(e.name, 0, e.range);
-      case 'time': return this.name(e.name.name, e.offset === 1 ? 1 : 0, e.range);
+      case 'name': return this.name(e.name, 'bare', e.range);
+      case 'time': {
+        const k = e.delay ? this.checked.constants.get(e.delay) : 0;
+        if (k === undefined || !Number.isInteger(k)) throw new EquationError('a delay that is not a whole number of steps', e.range);
+        return this.name(e.name.name, e.offset - k, e.range);
+      }
       case 'unary': return e.op === '-' ? this.scale(this.of(e.operand), -1) : this.of(e.operand);
       case 'binary': {
         if (e.op === '+' || e.op === '-') return this.add(this.of(e.left), this.of(e.right), e.op === '-' ? -1 : 1);
@@ -132,21 +141,25 @@ export class EquationReader {
       }
       case 'call':
         if (e.callee.name === 'spike' && e.args.length === 1) return this.atom({ kind: 'spike', arg: this.of(e.args[0]!) });
+        // A named surrogate is a spike with another backward pass: the same forward step.
+        if (this.scope.surrogates.has(e.callee.name) && e.args.length === 1) return this.atom({ kind: 'spike', arg: this.of(e.args[0]!) });
+        if (e.callee.name === 'stop' && e.args.length === 1) return this.of(e.args[0]!);
         throw new EquationError(`${e.callee.name}(…) of a varying quantity does not match a NIR node`, e.range);
       default:
         throw new EquationError('this expression does not match a NIR node', e.range);
     }
   }
 
-  private name(name: string, offset: 0 | 1, range: Range): Poly {
+  /** A name read at `offset`; 'bare' is a name without a time index: s[t] for a state, x[t+1] for an input. */
+  private name(name: string, at: number | 'bare', range: Range): Poly {
     const sym = this.scope.symbols.get(name);
     if (!sym) throw new EquationError(`unknown name '${name}'`, range);
     switch (sym.kind) {
       case 'const': case 'dim':
         if (sym.value === undefined) throw new EquationError(`'${name}' has no value`, range);
         return this.constant(sym.value);
-      case 'state': return this.atom({ kind: 'state', name, offset });
-      case 'input': case 'target': return this.atom({ kind: 'input', name });
+      case 'state': return this.atom({ kind: 'state', name, offset: at === 'bare' ? 0 : at });
+      case 'input': case 'target': return this.atom({ kind: 'input', name, offset: at === 'bare' ? 1 : at });
       case 'param': return this.atom({ kind: 'param', name });
       case 'let': {
         const node = sym.node;
@@ -176,5 +189,31 @@ export class EquationReader {
 
   atomOf(key: string): Atom {
     return this.atoms.get(key)!;
+  }
+
+  /** The atom read `s` steps earlier: every state and input in it moved back by s (W @ z[t] → W @ z[t-s]). */
+  shiftAtom(key: string, s: number): string {
+    if (s === 0) return key;
+    const a = this.atomOf(key);
+    let b: Atom;
+    switch (a.kind) {
+      case 'state': case 'input': b = { ...a, offset: a.offset - s }; break;
+      case 'param': return key;
+      case 'matvec': b = { ...a, operand: this.shift(a.operand, s) }; break;
+      case 'spike': b = { ...a, arg: this.shift(a.arg, s) }; break;
+    }
+    const k = atomKey(b);
+    this.atoms.set(k, b);
+    return k;
+  }
+
+  /** The polynomial read `s` steps earlier. */
+  shift(p: Poly, s: number): Poly {
+    const out = new Map<string, Mono>();
+    for (const m of p.monos.values()) {
+      const atoms = m.atoms.map((k) => this.shiftAtom(k, s)).sort();
+      out.set(atoms.join('*'), { atoms, coef: m.coef });
+    }
+    return this.make(out);
   }
 }

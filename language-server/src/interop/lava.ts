@@ -143,7 +143,8 @@ function presynapticTrace(rd: EquationReader, program: OnlineProgram, tr: TraceS
   const op = [...atom.operand.monos.values()];
   if (op.length !== 1 || op[0]!.atoms.length !== 1) return `${tr.param} multiplies a product, not a presynaptic spike train`;
   const src = rd.atomOf(op[0]!.atoms[0]!);
-  const source = src.kind === 'state' ? `${src.name}${src.offset === 1 ? '[t+1]' : '[t]'}` : src.kind === 'input' ? `${src.name}[t+1]` : '?';
+  const at = (o: number): string => (o === 1 ? '[t+1]' : o === 0 ? '[t]' : `[t${o}]`);
+  const source = src.kind === 'state' || src.kind === 'input' ? `${src.name}${at(src.offset)}` : '?';
   return { decay, gain: terms[0]!.coef * op[0]!.coef, source };
 }
 

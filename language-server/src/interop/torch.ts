@@ -1,11 +1,14 @@
 // A model and a learning rule → one self-contained Python module (torch only).
 //
 // The module has the model's step, generated vertex by vertex from the step
-// graph (graph/build.ts) with `spike` as a torch.autograd.Function whose
-// backward is the model's surrogate (ad/rules.ts surrogateDerivative), the
+// graph (graph/build.ts) — delay registers and readouts over time are states
+// there like any other, a windowed loss reads its weight as data — with each
+// spike vertex a torch.autograd.Function whose backward is that vertex's
+// surrogate with its scale (the registry's ψ of lang/surrogates.ts, written
+// in torch, the formula ad/rules.ts runs), the
 // rule's online update program (rules/program.ts: blocks → learning signals →
 // traces → weight update, the kernels of rules/execute.ts) under
-// torch.no_grad(), and exact BPTT through autograd with the same surrogate.
+// torch.no_grad(), and exact BPTT through autograd with the same surrogates.
 // Blocks are partial Jacobians of one equation w.r.t. one operand it reads
 // directly; the step cuts every other equation's t+1 value into a fresh leaf
 // so that autograd gives exactly those (a vector-Jacobian product with ones
@@ -16,7 +19,10 @@
 import type { Compiled } from '../compile.js';
 import type { ModelStepGraph } from '../graph/build.js';
 import type { Surrogate, Vertex } from '../graph/types.js';
-import type { ModelScope } from '../lang/symbols.js';
+import { walk } from '../lang/check.js';
+import { describeLossWindow } from '../lang/lossWindow.js';
+import type { LossWindow, ModelScope } from '../lang/symbols.js';
+import { formatSurrogate, SURROGATE_KINDS, surrogatePsi, type SurrogateOps } from '../lang/surrogates.js';
 import type { OnlineProgram } from '../rules/program.js';
 import { EligoError } from '../util/errors.js';
 
@@ -44,7 +50,7 @@ const UNARY: Record<string, (x: string) => string> = {
   asin: (x) => `torch.asin(${x})`, acos: (x) => `torch.acos(${x})`, atan: (x) => `torch.atan(${x})`, sinh: (x) => `torch.sinh(${x})`,
   cosh: (x) => `torch.cosh(${x})`, tanh: (x) => `torch.tanh(${x})`, asinh: (x) => `torch.asinh(${x})`, acosh: (x) => `torch.acosh(${x})`,
   atanh: (x) => `torch.atanh(${x})`, log1p: (x) => `torch.log1p(${x})`, erf: (x) => `torch.erf(${x})`, sigmoid: (x) => `torch.sigmoid(${x})`,
-  relu: (x) => `torch.relu(${x})`, softplus: (x) => `_softplus(${x})`, stop: (x) => `${x}.detach()`, spike: (x) => `Spike.apply(${x})`,
+  relu: (x) => `torch.relu(${x})`, softplus: (x) => `_softplus(${x})`, stop: (x) => `${x}.detach()`,
 };
 
 const BINARY: Record<string, (x: string, y: string) => string> = {
@@ -55,21 +61,71 @@ const BINARY: Record<string, (x: string, y: string) => string> = {
 const py = (xs: readonly number[]): string => `(${xs.join(', ')}${xs.length === 1 ? ',' : ''})`;
 const pyNum = (x: number): string => (Number.isFinite(x) ? String(x) : x > 0 ? 'float("inf")' : x < 0 ? 'float("-inf")' : 'float("nan")');
 
-function surrogateCode(s: Surrogate | undefined): string {
-  if (!s) return '    raise RuntimeError("this model has no surrogate for spike")';
-  switch (s.kind) {
-    case 'fast_sigmoid': return `    return 1.0 / (1.0 + ${pyNum(s.slope)} * torch.abs(x)) ** 2   # fast_sigmoid(slope = ${s.slope}) (SuperSpike)`;
-    case 'sigmoid': return `    s = torch.sigmoid(${pyNum(s.slope)} * x)\n    return ${pyNum(s.slope)} * s * (1.0 - s)   # sigmoid(slope = ${s.slope})`;
-    case 'triangle': return `    return torch.clamp(1.0 - torch.abs(x) / ${pyNum(s.width)}, min=0.0)   # triangle(width = ${s.width}) (e-prop)`;
-    case 'exponential': return `    return torch.exp(-${pyNum(s.slope)} * torch.abs(x))   # exponential(slope = ${s.slope})`;
-    default: throw new TorchExportError(`surrogate '${(s as { kind: string }).kind}' has no PyTorch export yet`);
+/** Python text for the registry's surrogate formulas (lang/surrogates.ts): the one definition of ψ, written in torch. */
+const PY_OPS: SurrogateOps<string> = {
+  abs: (x) => `torch.abs(${x})`,
+  mulc: (x, k) => `(${pyNum(k)} * ${x})`,
+  divc: (x, k) => `(${x} / ${pyNum(k)})`,
+  addc: (x, k) => `(${x} + ${pyNum(k)})`,
+  rsubc: (k, x) => `(${pyNum(k)} - ${x})`,
+  mul: (a, b) => `(${a} * ${b})`,
+  reciprocal: (x) => `(1.0 / ${x})`,
+  square: (x) => `(${x} * ${x})`,
+  sigmoid: (x) => `torch.sigmoid(${x})`,
+  exp: (x) => `torch.exp(${x})`,
+  relu: (x) => `torch.clamp(${x}, min=0.0)`,
+};
+
+/** The surrogates the step's spike vertices use, each once (a model may declare several, each with its scale). */
+function surrogatesOf(graph: ModelStepGraph): Map<string, { readonly cls: string; readonly surrogate: Surrogate }> {
+  const out = new Map<string, { cls: string; surrogate: Surrogate }>();
+  const used = new Set<string>();
+  for (const v of graph.vertices) {
+    if (v.op !== 'spike') continue;
+    const s = v.attrs.surrogate;
+    if (!s) throw new TorchExportError(`vertex ${v.id} (spike) has no surrogate`);
+    if (!SURROGATE_KINDS.has(s.kind)) throw new TorchExportError(`surrogate '${s.kind}' has no PyTorch export yet`);
+    const key = surrogateKey(s);
+    if (out.has(key)) continue;
+    const base = (s.name ?? 'spike').replace(/[^A-Za-z0-9_]/g, '_');
+    let cls = `Spike_${base}`;
+    for (let k = 2; used.has(cls); k++) cls = `Spike_${base}${k}`;
+    used.add(cls);
+    out.set(key, { cls, surrogate: s });
   }
+  return out;
+}
+
+const surrogateKey = (s: Surrogate): string => `${s.name ?? ''}|${formatSurrogate(s)}`;
+
+function surrogateClasses(surrogates: ReadonlyMap<string, { readonly cls: string; readonly surrogate: Surrogate }>): string[] {
+  const lines: string[] = [];
+  for (const { cls, surrogate } of surrogates.values()) {
+    lines.push(
+      '',
+      '',
+      `class ${cls}(torch.autograd.Function):`,
+      `    """${surrogate.name ?? 'spike'}(x): Heaviside step forward; backward the pseudo-derivative of surrogate ${surrogate.name ?? 'spike'} = ${formatSurrogate(surrogate)}."""`,
+      '',
+      '    @staticmethod',
+      '    def forward(ctx, x):',
+      '        ctx.save_for_backward(x)',
+      '        return (x > 0).to(x.dtype)',
+      '',
+      '    @staticmethod',
+      '    def backward(ctx, g):',
+      '        (x,) = ctx.saved_tensors',
+      `        return g * ${surrogatePsi(PY_OPS, surrogate, 'x')}`,
+    );
+  }
+  return lines;
 }
 
 /** The step function's body: one line per vertex. */
-function stepCode(graph: ModelStepGraph, consts: string[]): string[] {
+function stepCode(graph: ModelStepGraph, consts: string[], surrogates: ReadonlyMap<string, { readonly cls: string }>): string[] {
   const lines: string[] = [];
-  const next = new Map(graph.model.states.map((s) => [s.next, s.name]));
+  // A state without an update has its leaf as "next": reads of the leaf stay reads of s[t].
+  const next = new Map(graph.model.states.filter((s) => s.next !== s.leaf).map((s) => [s.next, s.name]));
   const ref = (id: number): string => (next.has(id) ? `c_${next.get(id)!}` : `v${id}`);
   for (const v of graph.vertices) {
     const a = v.inputs.map(ref);
@@ -93,6 +149,7 @@ function stepCode(graph: ModelStepGraph, consts: string[]): string[] {
       case 'reshape': e = `${a[0]}.reshape(${py(v.shape)})`; break;
       case 'slice': e = `_slice(${a[0]}, ${py(v.attrs.starts ?? [])}, ${py(v.attrs.ends ?? [])}, ${py(v.attrs.squeeze ?? [])})`; break;
       case 'concat': e = `torch.cat([${a.join(', ')}], dim=${v.attrs.axis ?? 0})`; break;
+      case 'spike': e = `${surrogates.get(surrogateKey(v.attrs.surrogate!))!.cls}.apply(${a[0]})`; break;
       default:
         if (UNARY[v.op]) e = UNARY[v.op]!(a[0]!);
         else if (BINARY[v.op]) e = BINARY[v.op]!(`_b(${a[0]}, ${py(v.shape)})`, `_b(${a[1]}, ${py(v.shape)})`);
@@ -102,6 +159,28 @@ function stepCode(graph: ModelStepGraph, consts: string[]): string[] {
     if (next.has(v.id)) lines.push(`c_${next.get(v.id)!} = v${v.id}.detach().requires_grad_(True) if cut else v${v.id}   # ${next.get(v.id)}[t+1] as read by other equations`);
   }
   return lines;
+}
+
+/** The targets the loss reads as the labels of a cross-entropy (its second argument): their random data is one-hot. */
+function classTargets(scope: ModelScope): Set<string> {
+  const out = new Set<string>();
+  if (!scope.loss) return out;
+  walk(scope.loss, (e) => {
+    if (e.kind !== 'call' || e.callee.name !== 'cross_entropy' || !e.args[1]) return;
+    walk(e.args[1], (a) => {
+      const name = a.kind === 'name' ? a.name : a.kind === 'time' ? a.name.name : undefined;
+      if (name !== undefined && scope.symbols.get(name)?.kind === 'target') out.add(name);
+    });
+  });
+  return out;
+}
+
+function lossWindowPy(w: LossWindow): string {
+  switch (w.kind) {
+    case 'every': return '("every", 0)';
+    case 'last': return '("last", 1)';
+    case 'window': return w.from === 'end' ? `("for_last", ${w.count})` : `("after", ${w.count})`;
+  }
 }
 
 function comment(v: Vertex): string {
@@ -125,10 +204,14 @@ function programJson(p: OnlineProgram): string {
 export function torchModule(inp: TorchExportInput): string {
   const { graph, scope, model, rule, program } = inp;
   const consts: string[] = [];
-  const step = stepCode(graph, consts);
-  const states = graph.model.states.map((s) => ({ name: s.name, shape: graph.vertices[s.leaf]!.shape, initial: scope.initialStates.get(s.name) ?? 0 }));
+  const surrogates = surrogatesOf(graph);
+  const step = stepCode(graph, consts, surrogates);
+  // Hidden states (delay registers, readouts over time) start where graph/simulate.ts initialStates starts them.
+  const hidden = new Map(scope.hidden.map((h) => [h.name, h.initial]));
+  const states = graph.model.states.map((s) => ({ name: s.name, shape: graph.vertices[s.leaf]!.shape, initial: hidden.get(s.name) ?? scope.initialStates.get(s.name) ?? 0 }));
   const params = graph.model.params.map((p) => ({ name: p.name, shape: graph.vertices[p.leaf]!.shape, init: scope.initialisers.get(p.name) ?? { kind: 'normal', mean: 0, std: 0.1 } }));
-  const data = graph.model.data.map((d) => ({ name: d.name, role: d.role, shape: graph.vertices[d.leaf]!.shape }));
+  const classes = classTargets(scope);
+  const data = graph.model.data.map((d) => ({ name: d.name, role: d.role === 'target' && classes.has(d.name) ? 'class' : d.role, shape: graph.vertices[d.leaf]!.shape }));
   const inits = params.map((p) => {
     const i = p.init;
     const spec = i.kind === 'normal' ? `('normal', ${pyNum(i.mean)}, ${pyNum(i.std)})` : i.kind === 'uniform' ? `('uniform', ${pyNum(i.lo)}, ${pyNum(i.hi)})`
@@ -164,23 +247,8 @@ export function torchModule(inp: TorchExportInput): string {
     '}',
     '',
     '',
-    'def _surrogate(x):',
-    '    """The pseudo-derivative of spike(x) = H(x) used on the way back."""',
-    surrogateCode(scope.surrogate),
-    '',
-    '',
-    'class Spike(torch.autograd.Function):',
-    '    """Heaviside step forward, the surrogate derivative backward."""',
-    '',
-    '    @staticmethod',
-    '    def forward(ctx, x):',
-    '        ctx.save_for_backward(x)',
-    '        return (x > 0).to(x.dtype)',
-    '',
-    '    @staticmethod',
-    '    def backward(ctx, g):',
-    '        (x,) = ctx.saved_tensors',
-    '        return g * _surrogate(x)',
+    `LOSS_WINDOW = ${lossWindowPy(scope.lossWindow)}   # which steps the loss counts: ${describeLossWindow(scope.lossWindow)}`,
+    ...surrogateClasses(surrogates),
     '',
     '',
     'def _b(x, shape):',
@@ -256,15 +324,40 @@ export function torchModule(inp: TorchExportInput): string {
     '    return out',
     '',
     '',
+    'def loss_weights(steps):',
+    '    """w_t of the loss window for t = 1…steps (lang/lossWindow.ts): the weight data a windowed loss reads."""',
+    '    kind, count = LOSS_WINDOW',
+    '    w = torch.zeros(steps, dtype=DTYPE)',
+    '    if kind == "every":',
+    '        w[:] = 1.0',
+    '    elif kind == "last":',
+    '        w[steps - 1] = 1.0',
+    '    elif kind == "for_last":',
+    '        if count > steps:',
+    '            raise ValueError(f"the loss counts the last {count} steps but the sequence has {steps}")',
+    '        w[steps - count:] = 1.0',
+    '    else:',
+    '        if count >= steps:',
+    '            raise ValueError(f"the loss counts the steps after the first {count} but the sequence has {steps}")',
+    '        w[count:] = 1.0',
+    '    return w',
+    '',
+    '',
     'def random_data(steps, seed=0):',
-    '    """Inputs: Bernoulli(0.2) spikes; targets: standard normal (as Eligo\'s randomData)."""',
+    '    """Inputs: Bernoulli(0.2) spikes; targets: standard normal (as Eligo\'s randomData), or for the labels',
+    '    of a cross-entropy one random class per sequence, one-hot; the loss window\'s weights."""',
     '    g = torch.Generator().manual_seed(seed)',
     '    out = {}',
     '    for name, role, shape in DATA:',
     '        if role == "input":',
     '            out[name] = (torch.rand((steps, *shape), generator=g, dtype=DTYPE) < 0.2).to(DTYPE)',
-    '        else:',
+    '        elif role == "target":',
     '            out[name] = torch.randn((steps, *shape), generator=g, dtype=DTYPE)',
+    '        elif role == "class":',
+    '            label = int(torch.randint(shape[-1], (), generator=g))',
+    '            out[name] = torch.nn.functional.one_hot(torch.full((steps, *shape[:-1]), label), shape[-1]).to(DTYPE)',
+    '        else:',
+    '            out[name] = loss_weights(steps).reshape(steps, *shape)',
     '    return out',
     '',
     '',

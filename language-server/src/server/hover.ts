@@ -16,6 +16,7 @@ import { fmtNumber, fmtShape } from './convert.js';
 import type { Snapshot } from './documents.js';
 import type { EvalPoint, ValueStats } from '../analysis/evalPoint.js';
 import type { EquationJacobians } from '../analysis/jacobians.js';
+import { dataHover } from './interop.js';
 import {
   calls, contains, equationVertexName, isEquation, lhsRange, occurrenceAt, programItemAt, statementAt, statementExprs, type Occurrence,
 } from '../analysis/locate.js';
@@ -202,6 +203,11 @@ export function registerHover(ctx: ServerContext): void {
     const s = a?.snapshot ?? snap;
     const offset = s.offset(p.position);
     const jacobians = await jacobiansFor(ctx, a, s, offset);
-    return hover(s, offset, a, ctx.lastRuns, jacobians);
+    const h = hover(s, offset, a, ctx.lastRuns, jacobians);
+    // A param initialised from data(…): its values, read only in a trusted workspace (server/interop.ts).
+    const occ = h ? occurrenceAt(s.compiled, offset) : undefined;
+    const data = occ ? await dataHover(p.textDocument.uri, s.text, occ.symbol, s.compiled.checked.items.values(), ctx.trust.trusted) : undefined;
+    if (h && data && typeof h.contents === 'object' && 'kind' in h.contents) h.contents.value += `\n\n${data}`;
+    return h;
   }));
 }

@@ -4,17 +4,19 @@
 // overwrite — the server writes nothing into the workspace. A model's data(…)
 // files are read only when the client says the workspace is trusted.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../compile.js';
 import { BridgeError, exportBridge, importBridge, type BridgeResult } from '../interop/bridges.js';
-import { dataRefs, loadParamData } from '../interop/paramData.js';
+import { dataPathProblem, dataRefs, loadParamData } from '../interop/paramData.js';
+import type { Initialiser, ItemScope, Symbol } from '../lang/symbols.js';
 import type { LineIndex } from '../lang/source.js';
 import { InteropParamsSchema, InteropRequest, type InteropFile, type InteropParams, type InteropResult } from '../protocol.js';
 import { FileAccess, FileAccessError } from '../train/tasks/files.js';
 import { validated, type ServerContext } from './context.js';
+
 
 async function materialise(res: BridgeResult): Promise<InteropFile[]> {
   const dir = mkdtempSync(join(tmpdir(), 'eligo-interop-'));
@@ -84,4 +86,61 @@ export async function interop(ctx: ServerContext, p: InteropParams): Promise<Int
 export function registerInterop(ctx: ServerContext): void {
   ctx.connection.onRequest(InteropRequest.method, validated(ctx, 'eligo/interop', InteropParamsSchema, { ok: false, problems: ['internal error: see the Eligo log'] } as InteropResult,
     (p: InteropParams) => interop(ctx, p)));
+}
+
+/** The last data hovers, by model file, data reference and the data file's size and time: a file is read again only when it changed. */
+const dataHoverCache = new Map<string, string>();
+const DATA_HOVER_CACHE = 64;
+
+const fmt = (x: number): string => String(Number(x.toPrecision(5)));
+
+/**
+ * The hover line of a param whose initial values come from data(…): their
+ * range (and the values themselves when there are a few), read under the
+ * same checks as everywhere (interop/paramData.ts), or why they were not read.
+ * Undefined when the param has no data(…) initialiser.
+ */
+export async function dataHover(uri: string, text: string, symbol: Symbol, scopes: Iterable<ItemScope>, trusted: boolean): Promise<string | undefined> {
+  if (symbol.kind !== 'param') return undefined;
+  let init: Extract<Initialiser, { kind: 'data' }> | undefined;
+  for (const scope of scopes) {
+    if (scope.kind !== 'model' || scope.symbols.get(symbol.name) !== symbol) continue;
+    const i = scope.initialisers.get(symbol.name);
+    if (i?.kind === 'data') init = i;
+  }
+  if (!init) return undefined;
+  const head = `**initial values** from \`data("${init.file}", "${init.dataset}")\``;
+  if (!trusted) return `${head}: not read, the workspace is not trusted (trust it to see them)`;
+  if (!uri.startsWith('file:')) return `${head}: not read, the model is not a file on disk`;
+  const base = dirname(fileURLToPath(uri));
+  const bad = dataPathProblem(init.file, base);
+  if (bad) return `${head}: ${bad}`;
+  let stamp = 'missing';
+  try {
+    const st = statSync(join(base, normalize(init.file)));
+    stamp = `${st.size}:${st.mtimeMs}`;
+  } catch {
+    // loadParamData says what is wrong.
+  }
+  const key = `${uri}\u0000${init.file}\u0000${init.dataset}\u0000${symbol.shape.join('x')}\u0000${stamp}`;
+  const hit = dataHoverCache.get(key);
+  if (hit !== undefined) return hit;
+  // A fresh copy: the analysis's compiled file is shared and never gets values.
+  const c = compile(text);
+  const problems = await loadParamData(c, { baseDir: base, trusted });
+  const mine = dataRefs(c).find((r) => r.param === symbol.name && r.init.file === init!.file && r.init.dataset === init!.dataset && r.init.range.start === init!.range.start);
+  let line: string;
+  const values = mine?.init.values;
+  if (!values) {
+    const problem = problems.find((q) => q.range.start === init!.range.start);
+    line = `${head}: ${problem?.message ?? 'not read'}`;
+  } else {
+    let lo = Infinity, hi = -Infinity, sum = 0;
+    for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); sum += v; }
+    const list = values.length <= 12 ? ` — [${Array.from(values, fmt).join(', ')}]` : '';
+    line = values.length === 1 ? `${head}: ${fmt(values[0]!)}` : `${head}: min ${fmt(lo)} · mean ${fmt(sum / values.length)} · max ${fmt(hi)} (${values.length} values)${list}`;
+  }
+  if (dataHoverCache.size >= DATA_HOVER_CACHE) dataHoverCache.delete(dataHoverCache.keys().next().value!);
+  dataHoverCache.set(key, line);
+  return line;
 }

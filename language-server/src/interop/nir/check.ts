@@ -52,10 +52,13 @@ export function simulateNir(file: NirFile, dt: number, method: Method, inputs: R
     traces.set(name, new Map([['v', []], ...(cuba ? [['i', []] as [string, Vec[]]] : []), ...(spiking ? [['z', []] as [string, Vec[]]] : [])]));
   }
   let prevOut = new Map<string, Vec>();
+  // Delay nodes: y(t) = x(t − τ) with τ = k·dt, a line of the last k inputs (oldest first).
+  const delayOf = (node: { delay: NirTensor }): number => Math.round(node.delay.data[0]! / dt);
+  const lines = new Map<string, Vec[]>();
   for (const [name, node] of nodes) {
     // Every node's output before the first step: zero.
     const n = node.type === 'Affine' || node.type === 'Linear' ? node.weight.shape[0]! : node.type === 'Input' || node.type === 'Output' ? node.shape.reduce((a, b) => a * b, 1)
-      : 'r' in node ? size(node.r) : node.type === 'Scale' ? size(node.scale) : node.type === 'Threshold' ? size(node.threshold) : 0;
+      : 'r' in node ? size(node.r) : node.type === 'Scale' ? size(node.scale) : node.type === 'Threshold' ? size(node.threshold) : node.type === 'Delay' ? size(node.delay) : 0;
     prevOut.set(name, new Float64Array(n));
   }
   // Flatten nodes take their size from their input.
@@ -80,7 +83,9 @@ export function simulateNir(file: NirFile, dt: number, method: Method, inputs: R
         });
         return acc;
       };
-      init.set(name, stepNode(name, node, inputOf, zero, 0, dt, method, new Map(), prevOut));
+      init.set(name, stepNode(name, node, inputOf, zero, 0, dt, method, new Map(), prevOut, new Map()));
+      // A Delay's line holds what its input was before t = 0: the network at rest (zero states, biases through).
+      if (node.type === 'Delay') lines.set(name, Array.from({ length: delayOf(node) }, () => Float64Array.from(init.get(name)!)));
     }
     prevOut = init;
   }
@@ -98,7 +103,7 @@ export function simulateNir(file: NirFile, dt: number, method: Method, inputs: R
     };
     for (const name of order) {
       const node = nodes.get(name)!;
-      outNow.set(name, stepNode(name, node, inputOf, inputs, t, dt, method, stateOf, prevOut));
+      outNow.set(name, stepNode(name, node, inputOf, inputs, t, dt, method, stateOf, prevOut, lines));
       const st = stateOf.get(name);
       if (st) {
         const tr = traces.get(name)!;
@@ -114,13 +119,20 @@ export function simulateNir(file: NirFile, dt: number, method: Method, inputs: R
 
 function stepNode(
   name: string, node: Exclude<NirNode, { type: 'NIRGraph' }>, inputOf: (name: string, n: number) => Vec, inputs: ReadonlyMap<string, Vec[]>,
-  t: number, dt: number, method: Method, stateOf: Map<string, { v: Vec; i?: Vec; z?: Vec }>, prevOut: Map<string, Vec>,
+  t: number, dt: number, method: Method, stateOf: Map<string, { v: Vec; i?: Vec; z?: Vec }>, prevOut: Map<string, Vec>, lines: Map<string, Vec[]>,
 ): Vec {
   const decay = (tau: number): { a: number; gain: number } => (method === 'exact' ? { a: Math.exp(-dt / tau), gain: 1 - Math.exp(-dt / tau) } : { a: 1 - dt / tau, gain: dt / tau });
   switch (node.type) {
     case 'Input': return inputs.get(name)![t]!;
     case 'Output': return inputOf(name, node.shape.reduce((a, b) => a * b, 1));
     case 'Flatten': return inputOf(name, prevOut.get(name)!.length);
+    case 'Delay': {
+      const x = inputOf(name, node.delay.data.length);
+      const line = lines.get(name);
+      if (!line || line.length === 0) return x; // a delay of zero steps (or the rest state before t = 0)
+      line.push(x);
+      return line.shift()!;
+    }
     case 'Affine': case 'Linear': {
       const [m, n] = node.weight.shape as [number, number];
       const x = inputOf(name, n);

@@ -19,7 +19,10 @@ import type { ModelScope } from '../../lang/symbols.js';
 import type { Compiled } from '../../compile.js';
 import type { Tensor } from '../../graph/types.js';
 import { EquationError, EquationReader, type Atom, type Mono, type Poly } from '../equations.js';
+import { describeLossWindow } from '../../lang/lossWindow.js';
+import type { FlatGraph } from './flatten.js';
 import type { Method, NirRecord } from './import.js';
+import { schedule } from './schedule.js';
 import { NirError, type NirGraph, type NirNode, type NirTensor } from './types.js';
 import { EligoError } from '../../util/errors.js';
 
@@ -73,6 +76,8 @@ interface Population {
   currents: Mono[];
   gain: number;
   range: Range;
+  /** 1 when the membrane reads its synaptic current at t (I[t]) rather than at t+1: NIR's current is then I one step later. */
+  iLag?: number;
 }
 
 export function exportNir(c: Compiled, model: string, opts: ExportOptions): ExportResult {
@@ -86,6 +91,11 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
   const problems: { message: string; range: Range }[] = [];
   const warnings: { message: string; range: Range }[] = [];
   const matched: { node: string; type: string; from: string }[] = [];
+  const dtSym = scope.symbols.get('dt');
+  if (opts.dt === undefined && dtSym?.kind === 'const' && dtSym.value === dt && dt >= 0.1) {
+    // NIR's time constants are in seconds by convention (the frameworks step their files at dt ~ 1e-3 s).
+    warnings.push({ message: `dt = ${dt} (the model's const dt) is taken as ${dt} s: NIR's time constants are in seconds; if the model counts in milliseconds, pass --dt 0.001 (a step in seconds)`, range: dtSym.decl });
+  }
 
   // Names from the importer's record: Eligo name (by role) → NIR node name.
   const recName = new Map<string, string>();
@@ -152,6 +162,7 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     const s = spikeOf.get(v);
     const a = poly.monos.get(`${v}@0`)?.coef ?? 0;
     const currents: Mono[] = [];
+    const gated: Mono[] = [];
     let c0 = 0, reset = 0, resetProduct = 0;
     let bad = false;
     for (const m of poly.monos.values()) {
@@ -160,10 +171,27 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
       if (m.atoms.length === 0) { c0 = m.coef; continue; }
       if (s && key === [`${v}@0`, `${s.z}@0`].sort().join('*')) { resetProduct = m.coef; continue; }
       if (s && key === `${s.z}@0`) { reset = m.coef; continue; }
+      // (… + c·I)·(1 − z): the reset also clears the step's input (SpyTorch's form); matched below against the currents.
+      if (s && m.atoms.length === 2 && m.atoms.includes(`${s.z}@0`)) { gated.push(m); continue; }
       if (m.atoms.length > 1) { problems.push({ message: `${v}[t+1]: the product ${key.replace(/@0/g, '').replace(/@1/g, '[t+1]')} does not match a NIR neuron`, range }); bad = true; break; }
       currents.push(m);
     }
     if (bad) continue;
+    if (gated.length) {
+      const unmatched = gated.filter((g) => {
+        const other = g.atoms.find((k) => k !== `${s!.z}@0`)!;
+        const cur = currents.find((m) => m.atoms[0] === other);
+        return !cur || Math.abs(cur.coef + g.coef) > 1e-12 * Math.abs(cur.coef);
+      });
+      if (unmatched.length) {
+        problems.push({ message: `${v}[t+1]: the product ${unmatched[0]!.atoms.join('*').replace(/@0/g, '').replace(/@1/g, '[t+1]')} does not match a NIR neuron`, range });
+        continue;
+      }
+      warnings.push({
+        message: `${v}[t+1]: the reset also clears the step's input ((… + ${gated.map((g) => g.atoms.find((k) => k !== `${s!.z}@0`)!.replace(/@0$/, '').replace(/@1$/, '[t+1]')).join(' + ')})·(1 − ${s!.z})); NIR's neurons reset the membrane only, so the exported network adds that input on the step after a spike`,
+        range,
+      });
+    }
     const decay = decayOf(a, `${v}[t+1]`, range);
     if (!decay) continue;
     const params: Record<string, number> = {};
@@ -189,23 +217,46 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     pops.push({ v, ...(s ? { z: s.z, threshold: s.threshold } : {}), node: '', type, params, currents, gain: 0, range });
     claimed.add(v);
   }
-  for (const p of pops) {
-    const bad = p.currents.flatMap((m) => m.atoms).map((k) => rd.atomOf(k)).find((a) => a.kind === 'state' && failedSpikes.has(a.name));
-    if (bad && bad.kind === 'state') problems.push({ message: `${p.v}[t+1]: reads ${bad.name}, whose spike does not map to a NIR node${p.v === 'a' || /adapt/.test(p.v) ? ' (NIR has no adaptive threshold, as in ALIF)' : ''}`, range: p.range });
+  // An equation that reads a state whose own update does not map does not map either: say so once, at the equation.
+  const unmapped = new Set<string>(failedSpikes);
+  for (const pr of problems) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\[t\+1\]:/.exec(pr.message);
+    if (m) unmapped.add(m[1]!);
   }
-  // A population whose only current is another state's t+1 value that nothing else reads: CubaLI/CubaLIF.
+  const statesIn = (ms: readonly Mono[]): Extract<Atom, { kind: 'state' }>[] => {
+    const out: Extract<Atom, { kind: 'state' }>[] = [];
+    const visit = (k: string): void => {
+      const a = rd.atomOf(k);
+      if (a.kind === 'state') out.push(a);
+      else if (a.kind === 'matvec') for (const m of a.operand.monos.values()) m.atoms.forEach(visit);
+      else if (a.kind === 'spike') for (const m of a.arg.monos.values()) m.atoms.forEach(visit);
+    };
+    for (const m of ms) m.atoms.forEach(visit);
+    return out;
+  };
+  for (const p of pops) {
+    const bad = statesIn(p.currents).find((a) => unmapped.has(a.name));
+    if (!bad) continue;
+    // A state named like Bellec et al.'s threshold adaptation a (or 'adapt…') that integrates the spikes.
+    const adaptive = p.v === 'a' || /^adapt/.test(p.v);
+    problems.push({ message: `${p.v}[t+1]: reads ${bad.name}, whose update does not map to a NIR node${adaptive ? ' (NIR has no adaptive threshold, as in ALIF)' : ''}`, range: p.range });
+  }
+  // A population whose only current is another state, I[t+1] or I[t], that nothing else reads: CubaLIF / CubaLI.
+  // Read at t (Zenke & Vogels' U[t+1] = β·U + I), the synaptic current is NIR's one step later: its inputs are read one step further back.
   const readers = new Map<string, number>();
-  for (const p of pops) for (const m of p.currents) for (const k of m.atoms) readers.set(k, (readers.get(k) ?? 0) + 1);
+  for (const p of pops) for (const a of statesIn(p.currents)) readers.set(a.name, (readers.get(a.name) ?? 0) + 1);
   for (const p of pops) {
     if (p.currents.length !== 1) continue;
     const atom = rd.atomOf(p.currents[0]!.atoms[0]!);
-    if (atom.kind !== 'state' || atom.offset !== 1) continue;
+    if (atom.kind !== 'state' || (atom.offset !== 1 && atom.offset !== 0)) continue;
     const syn = pops.find((q) => q.v === atom.name && !q.z && q.type === 'LI');
-    if (!syn || readers.get(`${syn.v}@1`) !== 1 || syn.params.v_leak !== 0 || lossReads(scope, syn.v)) continue;
+    if (!syn || syn === p || readers.get(syn.v) !== 1 || syn.params.v_leak !== 0 || lossReads(scope, syn.v) || synOf.has(syn.v)) continue;
+    if (p.type !== 'LIF' && p.type !== 'LI') continue;
     // Merge: syn's decay is τ_syn, its currents (gain c_s) drive I; p's current gain is (1 − α_m)·r.
+    const lag = 1 - atom.offset;
     p.i = syn.v;
-    p.type = p.type === 'LIF' ? 'CubaLIF' : p.type === 'LI' ? 'CubaLI' : p.type;
-    if (p.type !== 'CubaLIF' && p.type !== 'CubaLI') continue;
+    p.iLag = lag;
+    p.type = p.type === 'LIF' ? 'CubaLIF' : 'CubaLI';
     p.params.tau_syn = syn.params.tau!;
     p.params.tau_mem = p.params.tau!;
     delete p.params.tau;
@@ -213,7 +264,7 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     const synGain = commonGain(syn.currents);
     p.params.w_in = method === 'exact' ? synGain / (1 - aSyn) : (synGain * syn.params.tau!) / dt;
     p.gain = p.currents[0]!.coef;
-    p.currents = syn.currents.map((m) => ({ atoms: m.atoms, coef: m.coef / synGain }));
+    p.currents = syn.currents.map((m) => ({ atoms: m.atoms.map((k) => rd.shiftAtom(k, lag)), coef: m.coef / synGain }));
     synOf.set(syn.v, p.v);
   }
   const populations = pops.filter((p) => !synOf.has(p.v));
@@ -232,6 +283,38 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
 
   for (const [s, { range }] of polys) {
     if (!claimed.has(s) && !synOf.has(s) && !problems.some((p) => p.message.startsWith(`${s}[t+1]:`))) problems.push({ message: `${s}[t+1]: does not match a NIR neuron (LIF, LI, IF, I, CubaLIF, CubaLI)${s.startsWith('a') ? '; NIR has no adaptive threshold (ALIF)' : ''}`, range });
+  }
+
+  // ---- the loss's prediction (read before anything is built, so that its problems are reported with the others)
+  const loss = scope.loss;
+  let prediction: { poly: Poly; target: string; range: Range; text: string } | undefined;
+  if (loss && loss.kind === 'call' && (loss.callee.name === 'mse' || loss.callee.name === 'cross_entropy') && loss.args.length === 2) {
+    const target = loss.args[1]!;
+    const tname = target.kind === 'time' ? target.name.name : target.kind === 'name' ? target.name : 'y';
+    let pred = loss.args[0]!;
+    const text = (e: { range: Range }): string => c.text.slice(e.range.start, e.range.end);
+    if (pred.kind === 'call' && (pred.callee.name === 'max_over_time' || pred.callee.name === 'mean_over_time') && pred.args.length === 1) {
+      const inner = pred.args[0]!;
+      warnings.push({
+        message: `loss: NIR has no readout over time; the Output node carries ${text(inner)} at every step, and the ${pred.callee.name === 'max_over_time' ? 'maximum' : 'mean'} over time (${text(pred)}${scope.lossWindow.kind !== 'every' ? `, scored ${describeLossWindow(scope.lossWindow)}` : ''}) is for the reader's training loop, as in the frameworks`,
+        range: pred.range,
+      });
+      pred = inner;
+    } else if (scope.lossWindow.kind !== 'every') {
+      warnings.push({ message: `loss: the loss window (${describeLossWindow(scope.lossWindow)}) is not part of a NIR graph; the Output node carries the prediction at every step`, range: scope.lossWindow.range });
+    }
+    try {
+      prediction = { poly: rd.of(pred), target: tname, range: loss.range, text: text(pred) };
+    } catch (e) {
+      if (!(e instanceof EquationError)) throw e;
+      problems.push({ message: `loss: the prediction ${text(pred)}: ${e.message}`, range: e.range });
+    }
+    if (prediction) {
+      const bad = statesIn([...prediction.poly.monos.values()]).find((a) => unmapped.has(a.name));
+      if (bad) problems.push({ message: `loss: the prediction reads ${bad.name}, whose update does not map to a NIR node`, range: loss.args[0]!.range });
+    }
+  } else if (loss) {
+    warnings.push({ message: 'the loss is not mse(prediction, target) or cross_entropy(…): no Output node is written', range: loss.range });
   }
   if (problems.length) throw new ExportError(problems.sort((a, b) => a.range.start - b.range.start));
 
@@ -259,15 +342,32 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
   };
   const vec = (n: number, x: number): NirTensor => ({ shape: [n], data: new Float64Array(n).fill(x), dtype: 'f64' });
   const weightNodes = new Map<string, string>();
-  /** The NIR node whose output is the atom's value (a state's population, an input). */
-  const sourceOf = (atom: Atom, range: Range): { node: string; offset: 0 | 1 } => {
-    if (atom.kind === 'input') return { node: inputNode.get(atom.name)!, offset: 1 };
+  const thresholdNodes = new Map<string, string>();
+  /**
+   * Every read of a neuron's output or an input, with the lag Eligo reads it at (1 − offset: 0 for z[t+1],
+   * 1 for z[t], k + 1 for z[t-k]) and the chain of edges it travels to its equation. Delay nodes are
+   * placed once the graph's schedule says which of those edges the NIR readers step one step late.
+   */
+  const reads: { source: string; lag: number; chain: number[]; target: string; range: Range; what: string }[] = [];
+  const edge = (a: string, b: string): number => {
+    const k = edges.findIndex(([x, y]) => x === a && y === b);
+    if (k >= 0) return k;
+    edges.push([a, b]);
+    return edges.length - 1;
+  };
+  /** The NIR node whose output is the atom's value (a state's population, an input, a Threshold of one), the lag it is read at, and the edges from it. */
+  const sourceOf = (atom: Atom, range: Range): { node: string; source: string; lag: number; chain: number[] } => {
+    if (atom.kind === 'input') {
+      const n = inputNode.get(atom.name);
+      if (!n) throw new ExportError([{ message: `target '${atom.name}' read by the dynamics: NIR graphs have only inputs`, range }]);
+      return { node: n, source: n, lag: 1 - atom.offset, chain: [] };
+    }
     if (atom.kind === 'state') {
       const p = popOfState.get(atom.name);
       if (!p) throw new ExportError([{ message: `'${atom.name}' feeds a current but is not a neuron's output`, range }]);
       const out = p.z ?? p.v;
       if (atom.name !== out) throw new ExportError([{ message: `'${atom.name}' feeds a current, but NIR exposes only ${p.node}'s ${p.z ? 'spikes' : 'potential'} (${out})`, range }]);
-      return { node: p.node, offset: atom.offset };
+      return { node: p.node, source: p.node, lag: 1 - atom.offset, chain: [] };
     }
     if (atom.kind === 'spike') {
       // spike(a·s + b) of a neuron's output s: a Threshold node at −b/a after s's node.
@@ -278,7 +378,7 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
       if (!s || (s.kind !== 'state' && s.kind !== 'input')) throw new ExportError([{ message: 'spike(…) as an operand must read one neuron output minus a constant, as in spike(v[t+1] - 0.2)', range }]);
       const src = sourceOf(s, range);
       const theta = -c0 / lin[0]!.coef;
-      const key = `${src.node}|${theta}`;
+      const key = `${src.node}|${theta}|${src.lag}`;
       let th = thresholdNodes.get(key);
       if (!th) {
         const recorded = record ? Object.entries(record.nodes).find(([n, r]) => r.type === 'Threshold' && record.edges.some(([a, b]) => a === src.node && b === n))?.[0] : undefined;
@@ -286,16 +386,13 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
         used.add(th);
         thresholdNodes.set(key, th);
         nodes.set(th, { type: 'Threshold', threshold: vec(sizeOfNode(src.node), theta) });
-        edges.push([src.node, th]);
         matched.push({ node: th, type: 'Threshold', from: `spike(… − ${theta}) of ${src.node}` });
       }
-      return { node: th, offset: src.offset };
+      return { node: th, source: src.source, lag: src.lag, chain: [...src.chain, edge(src.node, th)] };
     }
     throw new ExportError([{ message: `a ${atom.kind} cannot be the operand of a weight`, range }]);
   };
-  const thresholdNodes = new Map<string, string>();
-  const feed = (target: string, currents: readonly Mono[], range: Range, what: string): { offsets: { from: string; offset: 0 | 1 }[] } => {
-    const offsets: { from: string; offset: 0 | 1 }[] = [];
+  const feed = (target: string, currents: readonly Mono[], range: Range, what: string): void => {
     const biases = currents.filter((m) => rd.atomOf(m.atoms[0]!).kind === 'param');
     const rest = currents.filter((m) => !biases.includes(m));
     const biasFor = new Map<string, string>();
@@ -314,12 +411,14 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     for (const m of rest) {
       const atom = rd.atomOf(m.atoms[0]!);
       let from: string;
+      let src: ReturnType<typeof sourceOf>;
       if (atom.kind === 'matvec') {
         const opKeys = [...atom.operand.monos.values()];
         if (opKeys.length !== 1 || opKeys[0]!.atoms.length !== 1) throw new ExportError([{ message: `${what}: ${atom.W} @ (…) of a product does not match a Linear node`, range }]);
-        const src = sourceOf(rd.atomOf(opKeys[0]!.atoms[0]!), range);
+        src = sourceOf(rd.atomOf(opKeys[0]!.atoms[0]!), range);
+        if (opKeys[0]!.coef !== 1) throw new ExportError([{ message: `${what}: ${atom.W} @ (${opKeys[0]!.coef} · …) does not match a Linear node; write the factor outside the product`, range }]);
         const bias = biasFor.get(m.atoms[0]!);
-        const key = `${atom.W}|${src.node}|${bias ?? ''}`;
+        const key = `${atom.W}|${src.node}|${bias ?? ''}|${src.lag}`;
         let wn = weightNodes.get(key);
         if (!wn) {
           wn = nodeName('W', atom.W);
@@ -331,24 +430,21 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
             nodes.set(wn, { type: 'Affine', weight, bias: { shape: b.shape, data: b.data, dtype: 'f32' } });
           } else nodes.set(wn, { type: 'Linear', weight });
           matched.push({ node: wn, type: bias ? 'Affine' : 'Linear', from: `${atom.W} @ …${bias ? ` + ${bias}` : ''}` });
-          edges.push([src.node, wn]);
         }
-        offsets.push({ from: src.node, offset: src.offset });
+        src = { ...src, chain: [...src.chain, edge(src.node, wn)] };
         from = wn;
       } else {
-        const src = sourceOf(atom, range);
-        offsets.push({ from: src.node, offset: src.offset });
+        src = sourceOf(atom, range);
         from = src.node;
       }
       if (Math.abs(m.coef - 1) > 1e-12) {
         const sn = nodeName('s', `${from}_scale`);
         nodes.set(sn, { type: 'Scale', scale: vec(sizeOfNode(from), m.coef) });
-        edges.push([from, sn]);
+        src = { ...src, chain: [...src.chain, edge(from, sn)] };
         from = sn;
       }
-      edges.push([from, target]);
+      reads.push({ source: src.source, lag: src.lag, chain: [...src.chain, edge(from, target)], target, range, what });
     }
-    return { offsets };
   };
   const sizeOfNode = (n: string): number => {
     const node = nodes.get(n);
@@ -373,32 +469,58 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     }
     nodes.set(p.node, node);
     const shown = Object.entries(p.params).map(([k, v]) => `${k} = ${Number(v.toPrecision(6))}`).join(', ');
-    matched.push({ node: p.node, type: p.type, from: `${[p.i, p.v, p.z].filter(Boolean).map((s) => `${s}[t+1]`).join(', ')} at dt = ${dt} (${shown})` });
+    const eqs = [p.i, p.v, p.z].filter(Boolean).map((s) => `${s}[t+1]`).join(', ');
+    matched.push({ node: p.node, type: p.type, from: `${eqs} at dt = ${dt} (${shown})${p.iLag ? `; ${p.v} reads ${p.i}[t], so NIR's synaptic current is ${p.i} one step later and its inputs are read one step further back` : ''}` });
   }
-  const feeds: { target: string; offsets: { from: string; offset: 0 | 1 }[]; range: Range }[] = [];
-  for (const p of populations) feeds.push({ target: p.node, ...feed(p.node, p.currents, p.range, `${p.i ?? p.v}[t+1]`), range: p.range });
+  for (const p of populations) feed(p.node, p.currents, p.range, `${p.i ?? p.v}[t+1]`);
 
   // ---- the loss's prediction → Output
-  const loss = scope.loss;
-  if (loss && loss.kind === 'call' && (loss.callee.name === 'mse' || loss.callee.name === 'cross_entropy') && loss.args.length === 2) {
-    const target = loss.args[1]!;
-    const tname = target.kind === 'time' ? target.name.name : target.kind === 'name' ? target.name : 'y';
-    const on = nodeName('y', tname);
-    const pred = rd.of(loss.args[0]!);
-    const sym = scope.symbols.get(tname);
+  if (prediction) {
+    const on = nodeName('y', prediction.target);
+    const sym = scope.symbols.get(prediction.target);
     nodes.set(on, { type: 'Output', shape: sym && sym.shape.length ? sym.shape : [1] });
-    matched.push({ node: on, type: 'Output', from: `the loss's prediction (${c.text.slice(loss.args[0]!.range.start, loss.args[0]!.range.end)})` });
-    feeds.push({ target: on, ...feed(on, [...pred.monos.values()], loss.range, 'loss'), range: loss.range });
-  } else if (loss) {
-    warnings.push({ message: 'the loss is not mse(prediction, target) or cross_entropy(…): no Output node is written', range: loss.range });
+    matched.push({ node: on, type: 'Output', from: `the loss's prediction (${prediction.text})` });
+    feed(on, [...prediction.poly.monos.values()], prediction.range, 'loss');
   }
 
-  // ---- does the graph's timing match Eligo's? (an edge read at t must close a cycle)
-  for (const f of feeds) {
-    for (const o of f.offsets) {
-      const inCycle = reaches(edges, f.target, o.from);
-      if (o.offset === 0 && !inCycle) warnings.push({ message: `'${f.target}' reads '${o.from}' of the previous step, but the edge is not recurrent: NIR readers step it within the same step (one step earlier than Eligo)`, range: f.range });
+  // ---- delays: NIR readers step a node after its forward predecessors and read the edges that close a
+  // cycle one step late (schedule.ts, as the importer and the frameworks do). A read whose lag is more
+  // than its chain gives travels through a Delay node of the difference, placed right after the source
+  // (an axonal delay: W·z(t − τ) = (W·z)(t − τ) for a constant W).
+  const delayNodes = new Map<string, string>();
+  {
+    const sched = schedule({ nodes: nodes as FlatGraph['nodes'], edges });
+    const inserts = new Map<number, number>(); // first edge of a chain → steps of delay
+    for (const r of reads) {
+      const late = r.chain.filter((k) => sched.back.has(k)).length;
+      const k = r.lag - late;
+      if (k < 0) throw new ExportError([{ message: `${r.what}: reads ${r.source} at the step being computed, but NIR readers step that edge one step late (it closes a cycle)`, range: r.range }]);
+      if (k === 0) continue;
+      const first = r.chain[0]!;
+      const prev = inserts.get(first);
+      if (prev !== undefined && prev !== k) throw new ExportError([{ message: `${r.what}: reads ${r.source} with two different delays through one edge; NIR's Delay sits on an edge`, range: r.range }]);
+      inserts.set(first, k);
     }
+    // Rewrite edges in place (same order, so the schedule's back edges stay the same edges).
+    const rewritten: [string, string][] = [];
+    edges.forEach(([a, b], idx) => {
+      const k = inserts.get(idx);
+      if (k === undefined) { rewritten.push([a, b]); return; }
+      const key = `${a}|${k}`;
+      let d = delayNodes.get(key);
+      if (!d) {
+        const recorded = record ? Object.entries(record.nodes).find(([n, r]) => r.type === 'Delay' && !used.has(n) && record.edges.some(([x, y]) => x === a && y === n) && record.edges.some(([x, y]) => x === n && y === b))?.[0] : undefined;
+        d = recorded ?? nodeName('d', `${a}_delay${k}`);
+        used.add(d);
+        delayNodes.set(key, d);
+        nodes.set(d, { type: 'Delay', delay: vec(sizeOfNode(a), k * dt) });
+        matched.push({ node: d, type: 'Delay', from: `${k} step${k === 1 ? '' : 's'} of ${a} (${k} · dt = ${Number((k * dt).toPrecision(6))})` });
+        rewritten.push([a, d]);
+      }
+      rewritten.push([d, b]);
+    });
+    edges.length = 0;
+    edges.push(...rewritten);
   }
   // Keep the importer's edge order when the edges are the same set.
   let ordered = edges;
@@ -419,17 +541,4 @@ function commonGain(ms: readonly Mono[]): number {
 function lossReads(scope: ModelScope, state: string): boolean {
   const r = scope.reads.get('loss');
   return !!r && (r.has(`${state}@1`) || r.has(`${state}@0`));
-}
-
-function reaches(edges: readonly [string, string][], from: string, to: string): boolean {
-  const seen = new Set<string>();
-  const stack = [from];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (n === to) return true;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    for (const [a, b] of edges) if (a === n) stack.push(b);
-  }
-  return false;
 }

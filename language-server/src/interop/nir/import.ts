@@ -119,8 +119,8 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
         s = sizeOf(ins[0]![0]);
         break;
       }
-      case 'Delay': throw new NirError(`node '${name}' is a Delay: delays need z[t-k] in the language, which is not there yet; remove the Delay or wait for delay support`);
-      case 'Unsupported': throw new NirError(`node '${name}' is a ${node.nirType}: Eligo models have no convolutions or pooling; only Affine, Linear, Scale, neurons, Threshold and Flatten import`);
+      case 'Delay': s = node.delay.data.length; break;
+      case 'Unsupported': throw new NirError(`node '${name}' is a ${node.nirType}: Eligo models have no convolutions or pooling; only Affine, Linear, Scale, neurons, Threshold, Delay and Flatten import`);
       default: s = neuronSize(name, node);
     }
     size.set(name, s);
@@ -136,6 +136,7 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
   }
 
   // ---- declarations per node (in the schedule's order, so the text reads input → output)
+  const delays = new Map<string, number>();
   const stateOf = new Map<string, { out: string }>();
   const inputName = new Map<string, string>();
   for (const name of sched.order) {
@@ -189,6 +190,13 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
         record[name] = { type: 'Flatten', names: {} };
         mapping.push(`${name} (Flatten) → identity on ${sizeOf(name)} values`);
         break;
+      case 'Delay': {
+        const k = delaySteps(name, node.delay);
+        delays.set(name, k);
+        record[name] = { type: 'Delay', names: {} };
+        mapping.push(`${name} (Delay ${num(node.delay.data[0]!)} = ${k} step${k === 1 ? '' : 's'} of dt) → its input read ${k} step${k === 1 ? '' : 's'} earlier (z[t-k], x[t-k])`);
+        break;
+      }
       case 'Output':
         break;
       default:
@@ -201,43 +209,46 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
   }
 
   // ---- expressions
+  // A node's output read `lag` steps before the step being computed (0: z[t+1], 1: z[t], k + 1: z[t-k]);
+  // a back edge adds one step, a Delay node its number of steps (y(t) = x(t − τ) with τ = k·dt).
   const memo = new Map<string, string>();
-  const out = (name: string, offset: 0 | 1, via: string): string => {
-    const key = `${name}@${offset}`;
+  const at = (base: string, lag: number, input: boolean): string => {
+    if (lag === 0) return `${base}[t+1]`;
+    if (lag === 1) return input ? `${base}[t]` : base;
+    return `${base}[t-${lag - 1}]`;
+  };
+  const out = (name: string, lag: number, via: string): string => {
+    const key = `${name}@${lag}`;
     const m = memo.get(key);
     if (m !== undefined) return m;
     const node = g.nodes.get(name)!;
     let e: string;
     const st = stateOf.get(name);
-    if (st) e = offset === 1 ? `${st.out}[t+1]` : st.out;
+    if (st) e = at(st.out, lag, false);
     else {
       switch (node.type) {
-        case 'Input':
-          if (offset === 0) throw new NirError(`'${via}' reads Input '${name}' one step late through a cycle; Eligo reads inputs at the current step only`);
-          e = `${inputName.get(name)!}[t+1]`;
-          break;
+        case 'Input': e = at(inputName.get(name)!, lag, true); break;
         case 'Affine': case 'Linear': {
           const r = record[name]!.names;
-          const x = inputOf(name, offset);
+          const x = inputOf(name, lag);
           e = `${r.W!} @ ${wrap(x)}${r.b ? ` + ${r.b}` : ''}`;
           break;
         }
-        case 'Scale': e = `${record[name]!.names.s!} * ${wrap(inputOf(name, offset))}`; break;
-        case 'Threshold': e = `spike(${inputOf(name, offset)} - ${record[name]!.names.theta!})`; break;
-        case 'Flatten': e = inputOf(name, offset); break;
+        case 'Scale': e = `${record[name]!.names.s!} * ${wrap(inputOf(name, lag))}`; break;
+        case 'Threshold': e = `spike(${inputOf(name, lag)} - ${record[name]!.names.theta!})`; break;
+        case 'Flatten': e = inputOf(name, lag); break;
+        case 'Delay': e = inputOf(name, lag + delays.get(name)!); break;
         default: throw new NirError(`node '${name}' (${node.type}) cannot feed '${via}'`);
       }
     }
     memo.set(key, e);
     return e;
   };
-  const inputOf = (name: string, offset: 0 | 1): string => {
+  const inputOf = (name: string, lag: number): string => {
     const terms: string[] = [];
     g.edges.forEach(([a, b], k) => {
       if (b !== name) return;
-      const back = sched.back.has(k);
-      if (back && offset === 0) throw new NirError(`'${name}' would read '${a}' two steps back (two cycles in a row without a neuron between them)`);
-      terms.push(out(a, back ? 0 : offset, name));
+      terms.push(out(a, sched.back.has(k) ? lag + 1 : lag, name));
     });
     if (terms.length === 0) throw new NirError(`node '${name}' (${g.nodes.get(name)!.type}) has no input edge`);
     return terms.join(' + ');
@@ -246,7 +257,7 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
   for (const name of sched.order) {
     const node = g.nodes.get(name)!;
     if (!isStateful(node.type)) continue;
-    neuronEquations(name, node, inputOf(name, 1));
+    neuronEquations(name, node, inputOf(name, 0));
   }
 
   // ---- outputs and the loss
@@ -256,7 +267,7 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
     if (node.type !== 'Output') continue;
     const y = fresh(`y_${tag(name)}`);
     decls.push(`target ${y}: [${sizeOf(name)}]`);
-    losses.push(`mse(${inputOf(name, 1)}, ${y}[t+1])`);
+    losses.push(`mse(${inputOf(name, 0)}, ${y}[t+1])`);
     record[name] = { type: 'Output', names: { y } };
     mapping.push(`${name} (Output [${node.shape.join(', ')}]) → target ${y}, mse loss on the signal into it`);
   }
@@ -287,6 +298,19 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
     const first = Object.values(rec).find((v): v is NirTensor => typeof v === 'object' && v !== null && 'data' in v)!;
     if (first.shape.length !== 1) throw new NirError(`node '${name}' (${node.type}) has parameters of shape [${first.shape.join(', ')}]; Eligo imports populations that are vectors`);
     return first.data.length;
+  }
+
+  /** A Delay's τ in whole steps of dt (the language's delays are whole steps, one per population). */
+  function delaySteps(name: string, t: NirTensor): number {
+    const u = uniform(t);
+    if (u === undefined) {
+      let lo = Infinity, hi = -Infinity;
+      for (const v of t.data) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      throw new NirError(`node '${name}' (Delay): the delay differs across its ${t.data.length} channels (${num(lo)} … ${num(hi)}); Eligo delays a whole population by one number of steps`);
+    }
+    const k = Math.round(u / dt);
+    if (!(u >= 0) || Math.abs(u / dt - k) > 1e-6 * Math.max(1, k)) throw new NirError(`node '${name}' (Delay): a delay of ${num(u)} is ${num(u / dt)} steps of dt = ${num(dt)}; Eligo delays by whole steps: choose a dt that divides it`);
+    return k;
   }
 
   function neuronConst(name: string, type: string, p: string, t: NirTensor): number {
@@ -376,7 +400,7 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
 
 /** Parenthesised unless it is one name or call. */
 function wrap(e: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*(\[t\+1\])?$/.test(e) ? e : `(${e})`;
+  return /^[A-Za-z_][A-Za-z0-9_]*(\[t(\+1)?(-\d+)?\])?$/.test(e) ? e : `(${e})`;
 }
 
 function uniform(t: NirTensor): number | undefined {
