@@ -185,7 +185,8 @@ export function deriveProgram(structure: StepStructure, approx: ApproximatedBloc
       G = joined;
       if (!changed) break;
     }
-    const factored = factorFilters(structure, approx, w.name, G, stateBlocks, paramBlock, lossBlocks);
+    const stored = (a: string): number => sizeOf(storageOf(G.get(a)!, stateShape.get(a)!, w.shape).valueShape);
+    const factored = factorFilters(structure, approx, w.name, G, stateBlocks, paramBlock, lossBlocks, stored);
     const nameOf = (a: string): string => (factored.has(a) ? `H_${a}_${w.name}` : traceName(a, w.name));
     const symOf = (a: string, time?: 't' | 't+1'): Rendered => (factored.has(a) ? filteredSymbol(a, w.name, time) : traceSymbol(a, w.name, time));
     // Terms of every trace of this parameter.
@@ -334,10 +335,13 @@ export function deriveProgram(structure: StepStructure, approx: ApproximatedBloc
     for (const term of t.terms) {
       // A pulled term adds its source trace as it is (its block is in the filter's chain).
       const e = blocks.find((b) => b.id === term.block)!;
-      let p = term.pulled ? { sparsity: traceSparsity.get(term.trace)!, multiplications: 0 } : mulSparsity(e.sparsity, traceSparsity.get(term.trace)!);
-      // A filter's decay c·I scales each stored value of the trace once (the engine's product rule counts one per
-      // element along the Kronecker pair, as if the shared vector were repeated on every row).
-      if (!term.pulled && e.approximation === 'filter' && e.form === 'scalar') p = { sparsity: p.sparsity, multiplications: p.sparsity.valueCount };
+      const src = traceSparsity.get(term.trace)!;
+      // A filter's c·I scales each stored value of the trace once (the engine's product rule counts one per element
+      // along the Kronecker pair, as if a shared vector were repeated on every row); a factored trace is stored in
+      // its input's shape, which c·I leaves as it is.
+      const p = term.pulled ? { sparsity: src, multiplications: 0 }
+        : e.approximation === 'filter' && e.form === 'scalar' ? { sparsity: src, multiplications: src.valueCount }
+          : mulSparsity(e.sparsity, src);
       muls += p.multiplications;
       if (acc !== null) adds += addSparsity(acc, p.sparsity).additions;
       acc = sumInto(acc, p.sparsity);
@@ -455,8 +459,8 @@ function makeUpdate(
     const post: string[] = [];
     for (;;) {
       if (sig.direct || sig.terms.length !== 1) break;
-      const e = blockById.get(sig.terms[0]!.block)!;
-      if (e.form !== 'diagonal' && e.form !== 'scalar') break;
+      const e = blockById.get(sig.terms[0]!.block);
+      if (!e || (e.form !== 'diagonal' && e.form !== 'scalar')) break;
       post.unshift(e.id);
       sig = sigByName.get(sig.terms[0]!.signal)!;
     }
@@ -590,6 +594,7 @@ interface Factored {
 function factorFilters(
   structure: StepStructure, approx: ApproximatedBlocks, param: string, G: ReadonlyMap<string, Sparsity>,
   stateBlocks: (a: string) => Block[], paramBlock: (a: string, w: string) => Block | undefined, lossBlocks: readonly Block[],
+  stored: (state: string) => number,
 ): Map<string, Factored> {
   const filters = approx.filters;
   if (!filters?.size) return new Map();
@@ -610,8 +615,10 @@ function factorFilters(
       if (filters.has(b) && !out.has(b) && order.indexOf(b) > order.indexOf(a)) continue;
       const inner = out.get(b);
       const chain = [...(pulled ? [e.id] : []), ...(inner?.chain ?? [])];
-      if (!chain.length) continue; // nothing to pull out: the trace is no smaller than its input's
-      out.set(a, { base: inner ? inner.base : b, chain, self: self.id, source: e.id, pulled });
+      const base = inner ? inner.base : b;
+      // Only where it pays: a trace shaped like the input's (RTRL's dense sensitivity of a hidden layer) can be larger than the filter's own.
+      if (!chain.length || stored(base) >= stored(a)) continue;
+      out.set(a, { base, chain, self: self.id, source: e.id, pulled });
     }
     // Every reader of a factored state (other than the loss at t+1) must factor through it.
     let bad: string | null = null;
