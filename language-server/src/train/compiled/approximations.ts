@@ -53,6 +53,13 @@ export function localCopy(b: BlockSpec, off: number, consts: ConstAdder): string
   return `if (first) for (let k = 0; k < ${sizeOf(b.valueShape)}; k++) BV[${off} + k] = ${R}[k];`;
 }
 
+/** top(k): the dense block's entries outside its mask set to zero (after its sweeps, every step). */
+export function maskCode(b: BlockSpec, off: number): string {
+  const keep = new Uint8Array(sizeOf(b.valueShape));
+  for (const i of b.mask!) keep[i] = 1;
+  return `// top(k) mask of ${b.id}\n{ const M = ${JSON.stringify(Array.from(keep))}; for (let k = 0; k < ${keep.length}; k++) if (M[k] === 0) BV[${off} + k] = 0; }`;
+}
+
 /** Generated helpers the code below calls. */
 export const HELPERS_SOURCE = QUANTIZE_SOURCE;
 

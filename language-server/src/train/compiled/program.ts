@@ -30,7 +30,7 @@ import type { ModelSpec } from '../model.js';
 import { at, coneOf, GraphCode, partialReads, type Slot } from './codegen.js';
 import { fuseParam } from './fused.js';
 import { EligoError } from '../../util/errors.js';
-import { extendedParam, extendedParamCode, feedbackCopy, HELPERS_SOURCE, localCopy, truncateCode } from './approximations.js';
+import { extendedParam, extendedParamCode, feedbackCopy, HELPERS_SOURCE, localCopy, maskCode, truncateCode } from './approximations.js';
 
 export type StepMode = 'forward' | 'online' | 'bptt';
 
@@ -243,6 +243,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         const body = gc.sweep({ cone, sources, params, seed: `G[${d} + hot] = 1;` });
         const allConst = tiled.every((b) => b.constant);
         code.push(`// dense blocks of ${eq.of}: one sweep per output element\nif (${allConst ? 'first' : 'true'}) for (let hot = 0; hot < ${A}; hot++) {\n${body}\n${rows.join('\n')}\n}`);
+        for (const b of tiled) if (b.mask) code.push(maskCode(b, (refs.get(b.id) as { off: number }).off));
       }
     }
     const blockRef = (id: string): BlockRef => {
