@@ -9,6 +9,8 @@ import type { Graph, Shape, Vertex } from '../graph/types.js';
 import { sizeOf } from '../graph/types.js';
 import { Rng } from '../graph/random.js';
 import { makeSparsity, type Sparsity } from '../ad/sparsity.js';
+import type { Range } from '../lang/ast.js';
+import type { RuleSpec } from './rule.js';
 
 /** A vertex whose value is the same in every element: a scalar, or a constant tensor of one repeated value. */
 function uniformValued(g: Graph, id: number): boolean {
@@ -182,4 +184,23 @@ export function quantizeTrace(v: Float64Array | Float32Array, bits: number, stoc
     else if (n < -top) n = -top;
     v[i] = n * q;
   }
+}
+
+/**
+ * Kinds that need a particular schedule: `local` (a learning signal the online program adds), `top(k)` (a
+ * SnAp-2 trace pattern) and quantised traces are online; `truncate` runs online or in reverse.
+ */
+export function scheduleProblems(spec: RuleSpec): { readonly message: string; readonly range?: Range }[] {
+  const s = spec.schedule.kind;
+  const out: { message: string; range?: Range }[] = [];
+  if (s !== 'online') {
+    for (const a of spec.approximations) {
+      if (a.kind === 'local' || a.kind === 'top') {
+        out.push({ message: `'${a.kind}' needs 'schedule online': ${a.kind === 'local' ? 'the layer\'s feedback is a learning signal of the online program' : 'its SnAp-2 pattern is a pattern of the online traces'}`, ...(a.range ? { range: a.range } : {}) });
+      }
+    }
+    if (spec.quantize) out.push({ message: "'quantize traces' needs 'schedule online': only online rules carry traces" });
+  }
+  if (spec.truncate !== undefined && s !== 'online' && s !== 'reverse') out.push({ message: `'truncate' runs with schedule online or reverse, not ${s}` });
+  return out;
 }

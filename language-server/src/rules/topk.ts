@@ -18,6 +18,7 @@ import { BlockEvaluator, approximate } from './blocks.js';
 import { deriveProgram } from './derive.js';
 import { runOnline, type RunInput, type TraceValue } from './execute.js';
 import type { ModelContext } from './model.js';
+import { weightedEvaluator } from './weighted.js';
 
 /** The approximated blocks with each top(k) block's mask chosen on `data` (the rule's approximations as written). */
 export function chooseMasks(ctx: ModelContext, approximations: readonly Approximation[], approx: ApproximatedBlocks, data: readonly RunInput[]): ApproximatedBlocks {
@@ -33,8 +34,9 @@ export function chooseMasks(ctx: ModelContext, approximations: readonly Approxim
   });
   const score = new Map(tops.map((b) => [b.id, new Float64Array(sizeOf(b.valueShape))]));
   for (const input of data) {
-    const ev = new BlockEvaluator(ctx.structure, probe.blocks);
-    const evTop = new BlockEvaluator(ctx.structure, exactTops);
+    const w = input.lossWeights;
+    const ev = w ? weightedEvaluator(new BlockEvaluator(ctx.structure, probe.blocks), w) : new BlockEvaluator(ctx.structure, probe.blocks);
+    const evTop = w ? weightedEvaluator(new BlockEvaluator(ctx.structure, exactTops), w) : new BlockEvaluator(ctx.structure, exactTops);
     runOnline(program, ev, { ...input, onStep: (point, previous) => {
       const values = evTop.step(point).values;
       for (const b of tops) {
