@@ -152,6 +152,8 @@ export function symbolicScaling(text: string, model: string, spec: RuleSpec): Sc
       compute = Math.max(compute, b.form === 'dense' ? deg(b.sparsity.outShape) + deg(b.sparsity.inShape) : deg(b.sparsity.inShape));
     }
     compute = Math.max(compute, localDeg);
+    // Every update touches each entry of its parameter once per step (ΔW += λ ⊗ z̄ is n² even with O(n) traces).
+    for (const u of p.updates) compute = Math.max(compute, paramDeg.get(u.param)!);
   } else {
     // BPTT: vector-Jacobian products with every block, per step; the states of every step are stored.
     for (const b of rule.approx.blocks) {
@@ -160,7 +162,8 @@ export function symbolicScaling(text: string, model: string, spec: RuleSpec): Sc
     }
     compute = Math.max(compute, localDeg);
     memory = Math.max(0, ...[...stateDeg.values()]);
-    growsT = true;
+    // Truncated BPTT holds K steps, not T.
+    growsT = spec.truncate === undefined;
   }
   return {
     computeDegree: compute, memoryDegree: memory, memoryGrowsWithT: growsT,
