@@ -13,16 +13,18 @@ import { Job, Queue } from 'bullmq';
 import { compile, findItem, graphOf } from '../language-server/src/compile.js';
 import { parseRedisUrl, QUEUE_PREFIX, TASK_QUEUE } from '../language-server/src/jobs/queue/connection.js';
 import { QueueExecutor } from '../language-server/src/jobs/queue/executor.js';
-import { InProcessExecutor, TaskFailed } from '../language-server/src/jobs/queue/kind.js';
+import { InProcessExecutor, TaskFailed, type TaskExecutor } from '../language-server/src/jobs/queue/kind.js';
 import { candidateBase, queuedMeasurer, queuedSearchRunner } from '../language-server/src/jobs/queue/runs.js';
-import { probeTask, ruleCandidateTask, searchRestartTask } from '../language-server/src/jobs/queue/tasks.js';
+import { probeTask, ruleCandidateTask, ruleSpecOf, searchRestartTask } from '../language-server/src/jobs/queue/tasks.js';
 import { decodeWire, encodeWire } from '../language-server/src/jobs/queue/wire.js';
-import { MAX_TEXT_CHARS, ruleCandidatePayloadSchema, searchRestartPayloadSchema } from '../language-server/src/jobs/schemas.js';
+import { MAX_TEXT_CHARS, ruleCandidatePayloadSchema, searchRestartPayloadSchema, type RuleCandidatePayload } from '../language-server/src/jobs/schemas.js';
 import { FindLearningRuleParamsSchema, SearchParamsSchema } from '../language-server/src/protocol.js';
 import { discoverRules } from '../language-server/src/discovery/find.js';
-import type { AlignmentSource } from '../language-server/src/rules/candidate.js';
+import { alignCandidate, candidateSetup, type AlignmentSource } from '../language-server/src/rules/candidate.js';
 import { findLearningRule } from '../language-server/src/rules/find.js';
 import { modelContext } from '../language-server/src/rules/model.js';
+import { LOIHI2 } from '../language-server/src/rules/hardware.js';
+import { resizeModel } from '../language-server/src/rules/variants.js';
 import { search } from '../language-server/src/search/search.js';
 import { statusView } from '../extension/src/jobs.js';
 import { LspClient } from './helpers/lspClient.js';
@@ -170,6 +172,27 @@ describe('job queue: payloads, URLs and the in-process executor', () => {
     const x = new InProcessExecutor();
     await assert.rejects(x.map(searchRestartTask, [{ text: ROEFLUX, item: 'not a name' } as never]), (e: Error) => e instanceof TaskFailed && /item: expected a name/.test(e.message));
   });
+
+  it('measures the rule a payload names or refuses it: a top(k) pattern that does not fit, an argument a kind does not take, a kind where it cannot apply', async () => {
+    const x = new InProcessExecutor();
+    const base = { text: LIF, model: 'lif', steps: 10, samples: 1, seed: 1, maxBytes: 1e8 };
+    const spec = (a: object, schedule = 'online'): object => ({ name: 'r', model: 'lif', approximations: [{ of: 'u', wrt: 'z', wrtOffset: 0, ...a }], schedule: { kind: schedule }, objectives: [] });
+    const refused = async (s: object, why: RegExp): Promise<void> => {
+      await assert.rejects(x.map(ruleCandidateTask, [{ ...base, spec: s } as never]), (e: Error) => e instanceof TaskFailed && why.test(e.message), why.source);
+    };
+    // 64 rows of u[t+1]/z: two entries each, not two in all; nor a column twice.
+    await refused(spec({ kind: 'top', args: { k: 2 }, mask: [0, 1] }), /top\(2\) of .*the given pattern is not 2 ascending columns in each of its 64 rows/);
+    await refused(spec({ kind: 'top', args: { k: 1 }, mask: Array.from({ length: 64 }, (_, r) => (r === 5 ? 64 * 4 : 64 * r)) }), /the given pattern is not 1 ascending columns/);
+    await refused(spec({ kind: 'top', args: { k: 2, scale: 1 } }), /args\.scale: 'top' has no argument 'scale'/);
+    await refused(spec({ kind: 'random', args: { scale: 0 } }), /'scale' of 'random' must be a number > 0/);
+    await refused(spec({ kind: 'diagonal', mask: [0] }), /a pattern is for top\(k\), not 'diagonal'/);
+    await refused(spec({ kind: 'local' }), /rule r for lif: .*output state/);
+    await refused(spec({ kind: 'top', args: { k: 2 } }, 'reverse'), /'top' needs 'schedule online'/);
+    await refused({ ...spec({ kind: 'zero' }), quantize: { bits: 40, rounding: 'nearest', seed: 0 } }, /quantize\.bits/);
+    // A valid pattern is measured as given.
+    const ok = await x.map(ruleCandidateTask, [{ ...base, spec: spec({ kind: 'top', args: { k: 1 }, mask: Array.from({ length: 64 }, (_, r) => 64 * r + r) }) } as never]);
+    assert.ok(ok.results[0]![0]!.cosine > 0);
+  });
 });
 
 describe('job queue: BullMQ on a real redis-server with eligo worker processes', function () {
@@ -233,6 +256,77 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     const ran = [...a.out.lines, ...b.out.lines].filter((l) => /✓ rule-candidate \d+\/6/.test(l));
     assert.equal(ran.length, 6);
     assert.ok([...a.out.lines, ...b.out.lines].some((l) => /▶ rule-candidate .* at 3 parameter points/.test(l)));
+  });
+
+  it('find-rule with the new kinds on a worker equals the local run: filters, random feedback, truncation, top(k) with its pattern chosen here, quantised traces', async () => {
+    const text = resizeModel(LIF, 'lif', { n: 10, n_in: 4 });
+    const ctx = modelContext(compile(text), 'lif');
+    // The known rules and every known rule with a variant (16 on this LIF under Loihi 2's 7-bit traces).
+    const opts = { budgetMs: 300_000, steps: 12, samples: 2, seed: 3, hardware: LOIHI2, maxEvaluations: 16 };
+    const local = await findLearningRule(ctx, opts);
+    const w = await startWorker(redis.url, 'wk');
+    workers.push(w);
+    const q = await QueueExecutor.connect({ url: redis.url });
+    const sent: RuleCandidatePayload[] = [];
+    const spy: TaskExecutor = {
+      description: q.description, parallelism: q.parallelism, close: () => q.close(),
+      map: (kind, payloads, o) => {
+        sent.push(...(payloads as unknown as RuleCandidatePayload[]));
+        return q.map(kind, payloads, o);
+      },
+    };
+    let queued;
+    try {
+      const base = candidateBase({ text, model: 'lif', maxBytes: 512 * 1024 ** 2, seed: 3 }, { kind: 'random', steps: 12, samples: 2, seed: 3 });
+      queued = await findLearningRule(ctx, { ...opts, measure: queuedMeasurer(spy, base, { label: 'kinds' }) });
+    } finally {
+      await q.close();
+    }
+    const names = queued.evaluated.map((c) => c.known);
+    for (const n of ['e-prop (factored filters)', 'random e-prop', 'truncated BPTT (3 steps)', 'SnAp-2 (top-k)', 'e-prop (7-bit traces)']) assert.ok(names.includes(n), `${n} among ${names.join(', ')}`);
+    const along = (r: typeof local): unknown => r.evaluated.map((c) => [c.ruleName, c.text, c.alignmentAlong.map((a) => a.alignment), c.cost]);
+    assert.deepEqual(along(queued), along(local));
+    assert.deepEqual(queued.front.map((c) => c.text), local.front.map((c) => c.text));
+    // Every rule went to the worker; SnAp-2's pattern (one entry per row of u[t+1]/z) was chosen here and sent with it.
+    assert.equal(sent.length, 16);
+    assert.equal(w.out.lines.filter((l) => /✓ rule-candidate \d+\/16/.test(l)).length, 16);
+    const snap = local.evaluated.find((c) => c.known === 'SnAp-2 (top-k)')!;
+    const mask = snap.spec.approximations.find((a) => a.kind === 'top')!.mask!;
+    assert.equal(mask.length, 10);
+    assert.ok(mask.every((i, r) => Math.floor(i / 10) === r));
+    const payload = sent.find((p) => p.spec.name === snap.ruleName)!;
+    assert.deepEqual(payload.spec.approximations.find((a) => a.kind === 'top')!.mask, [...mask]);
+    assert.ok(sent.some((p) => p.spec.quantize?.bits === 7 && p.spec.quantize.rounding === 'stochastic'));
+    assert.ok(sent.some((p) => p.spec.truncate === 3));
+  });
+
+  it('rules with every new kind and their arguments measured on a worker equal the same rules measured here, bit for bit (layer-local e-prop included)', async () => {
+    const lif = resizeModel(LIF, 'lif', { n: 8, n_in: 3 });
+    const two = resizeModel(readFileSync('examples/two_layer.eligo', 'utf8'), 'two_layer', { n1: 6, n2: 5, n_in: 4 });
+    const A = (of: string, wrt: string, kind: string, args?: Record<string, number>, wrtOffset: 0 | 1 = 0) => ({ of, wrt, wrtOffset, kind, ...(args ? { args } : {}) });
+    const spec = (model: string, approximations: object[], schedule: 'online' | 'reverse', extra: object = {}) => ({ name: 'r', model, approximations, schedule: { kind: schedule }, objectives: [], ...extra });
+    const cases: [string, string, ReturnType<typeof spec>][] = [
+      [lif, 'lif', spec('lif', [A('u', 'z', 'zero'), A('u', 'u', 'filter')], 'online', { quantize: { bits: 6, rounding: 'nearest', seed: 0 } })],
+      [lif, 'lif', spec('lif', [A('u', 'z', 'zero'), A('loss', 'z', 'random', { scale: 0.3, seed: 7 }, 1)], 'online')],
+      [lif, 'lif', spec('lif', [A('u', 'z', 'top', { k: 2 })], 'online', { quantize: { bits: 8, rounding: 'stochastic', seed: 5 } })],
+      [lif, 'lif', spec('lif', [], 'reverse', { truncate: 4 })],
+      [two, 'two_layer', spec('two_layer', [A('I2', 'S1_delay2', 'local', { scale: 0.5, seed: 2 })], 'online')],
+    ];
+    const w = await startWorker(redis.url, 'wk');
+    workers.push(w);
+    const q = await QueueExecutor.connect({ url: redis.url });
+    try {
+      for (const [text, model, s] of cases) {
+        const here = candidateSetup(modelContext(compile(text), model), { steps: 10, samples: 2, seed: 4, maxBytes: 512 * 1024 ** 2 });
+        const want = alignCandidate(here, ruleSpecOf(s as RuleCandidatePayload['spec']));
+        const base = candidateBase({ text, model, maxBytes: 512 * 1024 ** 2, seed: 4 }, { kind: 'random', steps: 10, samples: 2, seed: 4 });
+        const got = await q.map(ruleCandidateTask, [{ ...base, spec: s } as RuleCandidatePayload]);
+        assert.deepEqual(got.results[0], want, JSON.stringify(s));
+        assert.ok(want.every((a) => a.cosine < 1 - 1e-9), `${JSON.stringify(s)}: an approximation`);
+      }
+    } finally {
+      await q.close();
+    }
   });
 
   it('search restarts on two workers equal the local run, with one worker SIGKILLed in the middle of a restart', async () => {

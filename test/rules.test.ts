@@ -13,7 +13,7 @@ import { findLearningRule, knownRule, paretoFront, searchSpace } from '../langua
 import { BRAINSCALES2, checkHardware, LOIHI2, profileFromJson, ProfileError, SPINNAKER2 } from '../language-server/src/rules/hardware.js';
 import { modelContext, modelContextOf, prepareRule, ruleGradient, type ModelContext } from '../language-server/src/rules/model.js';
 import { BlockTape } from '../language-server/src/rules/blocks.js';
-import { ruleSpec, ruleText, type RuleSpec } from '../language-server/src/rules/rule.js';
+import { ruleSignature, ruleSpec, ruleText, type RuleSpec } from '../language-server/src/rules/rule.js';
 import { alignmentSamples, compareGradients, exactGradients, ruleAlignment } from '../language-server/src/rules/alignment.js';
 import type { Approximation } from '../language-server/src/rules/blocks.js';
 
@@ -269,13 +269,21 @@ describe('rules: find learning rule', function () {
     const progress: string[] = [];
     const r = await findLearningRule(ctx, { budgetMs: 60000, steps: 40, samples: 2, seed: 1, onProgress: (p) => progress.push(p.message) });
     const names = r.front.map((f) => f.known);
-    assert.ok(names.includes('BPTT') && names.includes('e-prop'), names.join(', '));
+    // e-prop with factored filters (Bellec et al. 2020's F_κ) is e-prop's update from presynaptic traces: it dominates plain e-prop.
+    assert.ok(names.includes('BPTT') && names.includes('e-prop (factored filters)'), names.join(', '));
+    const plain = r.evaluated.find((f) => f.known === 'e-prop')!;
+    const eprop = r.front.find((f) => f.known === 'e-prop (factored filters)')!;
+    assert.ok(Math.abs(plain.alignmentMean - eprop.alignmentMean) < 1e-9, `${plain.alignmentMean} vs ${eprop.alignmentMean}`);
+    assert.ok(eprop.cost.memoryBytes < plain.cost.memoryBytes && !r.front.includes(plain));
     assert.equal(r.method, 'enumeration');
-    assert.equal(r.evaluated.length, 12);
-    const eprop = r.front.find((f) => f.known === 'e-prop')!;
-    assert.match(eprop.text, /^# e-prop — found by eligo find-rule\n# [\d,]+ multiplications per step/);
-    assert.ok(rulesOf(`${LIF}\n${eprop.text}\n`).has('eprop'));
-    assert.ok(progress.length >= 12);
+    // The 12 choice vectors × schedules, and the variants that change them; no rule twice.
+    assert.equal(r.evaluated.filter((c) => Object.keys(c.variant).length === 0).length, 12);
+    assert.ok(r.evaluated.length > 12);
+    assert.equal(new Set(r.evaluated.map((c) => ruleSignature(c.spec))).size, r.evaluated.length);
+    assert.match(eprop.text, /^# e-prop \(factored filters\) — found by eligo find-rule\n# [\d,]+ multiplications per step/);
+    assert.ok(rulesOf(`${LIF}\n${eprop.text}\n`).has('e_prop_factored_filters'));
+    assert.ok(rulesOf(`${LIF}\n${plain.text.replace('rule eprop ', 'rule eprop_plain ')}\n`).has('eprop_plain'));
+    assert.ok(progress.length >= r.evaluated.length);
     // The front is non-dominated.
     assert.deepEqual(paretoFront(r.front).length, r.front.length);
   });
@@ -306,7 +314,7 @@ describe('rules: find learning rule', function () {
     const r = await findLearningRule(ctx, { budgetMs: 60000, steps: 20, samples: 1, seed: 1, hardware: LOIHI2 });
     assert.ok(r.front.length > 0);
     assert.ok(r.front.every((f) => f.hardware?.fits));
-    assert.ok(r.front.some((f) => f.known === 'e-prop'));
+    assert.ok(r.front.some((f) => f.known === 'e-prop (factored filters)'), r.front.map((f) => f.known).join(', '));
     assert.ok(!r.front.some((f) => f.known === 'BPTT'));
   });
 });
@@ -368,13 +376,13 @@ describe('eligo rules / find-rule (CLI)', function () {
       assert.match(x.why as string, /no --task given/);
     }
     const names = j.front.map((x) => x.name);
-    assert.ok(names.includes('e-prop') && names.includes('BPTT'), names.join(', '));
+    assert.ok(names.includes('e-prop (factored filters)') && names.includes('BPTT'), names.join(', '));
     const w = eligo('find-rule', f, '--model', 'lif', '--budget', '30s', '--steps', '20', '--hardware', 'loihi2', '--write');
     assert.equal(w.code, 0, w.err);
     assert.match(w.out, /appended \d+ rules? to/);
     const after = compile(readFileSync(f, 'utf8'));
     assert.deepEqual(after.diagnostics.filter((d) => d.severity === 'error'), []);
-    assert.ok(after.items.some((i) => i.name === 'eprop_found'));
+    assert.ok(after.items.some((i) => i.name === 'e_prop_factored_filters'), after.items.map((i) => i.name).join(', '));
   });
 
   it('find-rule refuses a bad budget and an unknown profile', () => {

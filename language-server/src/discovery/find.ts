@@ -250,7 +250,8 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
             continue;
           }
           const name = freshRuleName(taken, found.evaluated.indexOf(c));
-          const trainedSpec = c.spec.schedule.kind === 'reverse' && c.spec.approximations.some((a) => a.kind === 'diagonal')
+          // The trainer runs diagonals and random feedback online only; the same approximations online give the same update.
+          const trainedSpec = c.spec.schedule.kind === 'reverse' && c.spec.approximations.some((a) => a.kind === 'diagonal' || a.kind === 'random')
             ? { ...c.spec, schedule: { kind: 'online' as const } } : c.spec;
           const payload: CandidatePayload = {
             version: 1, text: `${ctx.compiled.text}\n\n${ruleText(trainedSpec, name)}\n`, model: ctx.name, rule: name, task: o.task!, updates,

@@ -20,6 +20,7 @@
 import { z } from 'zod';
 import { FindRuleOptionsSchema, SearchOptionsSchema } from '../protocol/params.js';
 import { FEATURES } from '../search/features.js';
+import { APPROXIMATIONS, approximationArgs, ROUNDINGS, type ApproxKind } from '../lang/approximations.js';
 
 /** Model files are read up to 16 MiB (cli/common.ts readSource): a payload's text is held to the same. */
 export const MAX_TEXT_CHARS = 16 * 1024 * 1024;
@@ -38,11 +39,30 @@ const u8 = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes'
 
 // ---------------------------------------------------------------- tasks: find-rule candidate
 
+const APPROX_KINDS = APPROXIMATIONS.map((a) => a.kind) as [ApproxKind, ...ApproxKind[]];
+
+/**
+ * One approximation of a rule (rules/blocks.ts Approximation): its kind's arguments by name (ranges as the checker
+ * holds them, lang/check.ts; the rules engine refuses what does not fit its block), and a top(k) pattern as the
+ * client chose it on its data (flat indices; checked against the block on the worker).
+ */
 export const approximationSchema = z.strictObject({
   of: ident,
   wrt: ident,
   wrtOffset: z.union([z.literal(0), z.literal(1)]),
-  kind: z.enum(['zero', 'diagonal', 'dense', 'stop']),
+  kind: z.enum(APPROX_KINDS),
+  args: z.record(ident, z.number().finite()).optional(),
+  mask: z.array(z.number().int().min(0).max(2 ** 40)).max(10_000_000).optional(),
+}).superRefine((a, c) => {
+  const known = approximationArgs(a.kind);
+  for (const [k, v] of Object.entries(a.args ?? {})) {
+    const arg = known.find((x) => x.name === k);
+    if (!arg) c.addIssue({ code: 'custom', path: ['args', k], message: `'${a.kind}' has no argument '${k}'` });
+    else if ((arg.integer && !Number.isInteger(v)) || (arg.exclusiveMin ? v <= arg.min : v < arg.min)) {
+      c.addIssue({ code: 'custom', path: ['args', k], message: `'${k}' of '${a.kind}' must be ${arg.integer ? 'a whole number' : 'a number'} ${arg.exclusiveMin ? '>' : '≥'} ${arg.min}` });
+    }
+  }
+  if (a.mask && a.kind !== 'top') c.addIssue({ code: 'custom', path: ['mask'], message: `a pattern is for top(k), not '${a.kind}'` });
 });
 
 export const ruleSpecSchema = z.strictObject({
@@ -52,6 +72,9 @@ export const ruleSpecSchema = z.strictObject({
   schedule: z.strictObject({ kind: z.enum(['online', 'reverse', 'forward']) }),
   objectives: z.array(z.string().max(200)).max(100),
   memoryLimitBytes: z.number().positive().optional(),
+  /** `truncate K` and `quantize traces B bits …` (rules/rule.ts), in the checker's ranges. */
+  truncate: positiveInt(1_000_000).optional(),
+  quantize: z.strictObject({ bits: z.number().int().min(2).max(24), rounding: z.enum(ROUNDINGS), seed: z.number().int().min(0).max(2 ** 32) }).optional(),
 });
 
 const name = z.string().min(1).max(200);

@@ -257,6 +257,30 @@ export interface ApproxStmt extends Node {
   readonly wrtOffset: number;
   readonly approx: ApproxKind;
   readonly approxRange: Range;
+  /** `random(scale = 0.1, seed = 2)`, `top(4)`: the kind's arguments as written (names filled in for positional ones). */
+  readonly args?: readonly ApproxArg[];
+}
+
+export interface ApproxArg {
+  readonly name: string;
+  readonly value: number;
+  readonly range: Range;
+}
+
+/** `truncate 20`: credit through time kept within windows of K steps. */
+export interface TruncateStmt extends Node {
+  readonly kind: 'truncate';
+  readonly steps: number;
+  readonly stepsRange: Range;
+}
+
+/** `quantize traces 7 bits stochastic seed 3`: carried traces in B-bit fixed point. */
+export interface QuantizeStmt extends Node {
+  readonly kind: 'quantize';
+  readonly bits: number;
+  readonly bitsRange: Range;
+  readonly rounding: 'nearest' | 'stochastic';
+  readonly seed: number;
 }
 
 export type Schedule =
@@ -283,7 +307,7 @@ export interface LimitStmt extends Node {
   readonly unit?: Ident;
 }
 
-export type RuleStmt = ApproxStmt | ScheduleStmt | ObjectiveStmt | LimitStmt;
+export type RuleStmt = ApproxStmt | ScheduleStmt | ObjectiveStmt | LimitStmt | TruncateStmt | QuantizeStmt;
 
 export interface RuleItem extends Node {
   readonly kind: 'rule';

@@ -11,6 +11,7 @@ import type {
   LossEq, ModelItem, NameRef, OdeEq, Program, Range, RelatedInfo, RuleItem, ShapeAnnot, SurrogateDecl, TimeRef, UpdateEq, VarDecl,
 } from './ast.js';
 import { BUILTINS, INITIALISERS } from './builtins.js';
+import { APPROXIMATIONS, approximationArgs } from './approximations.js';
 import { didYouMean } from './suggest.js';
 import { formatBytes, SIZE_UNITS } from '../util/units.js';
 import {
@@ -655,6 +656,8 @@ class Checker {
       if (!model.loss) this.error(item.model.range, 'rule.no-loss', `model '${item.model.name}' has no loss: add 'loss = …' so a rule has something to minimise`);
     }
     let schedules = 0;
+    let truncates = 0;
+    let quantizes = 0;
     for (const stmt of item.body) {
       switch (stmt.kind) {
         case 'approximate':
@@ -669,6 +672,15 @@ class Checker {
             this.error(stmt.objective.range, 'rule.unknown-objective', `unknown objective '${stmt.objective.name}'${hint ? ` — did you mean '${hint}'?` : ''} (multiplications, memory, time)`, undefined, hint ? { suggestion: hint } : undefined);
           }
           break;
+        case 'truncate':
+          if (++truncates > 1) this.error(stmt.range, 'rule.two-truncations', 'a rule truncates once');
+          if (!Number.isInteger(stmt.steps) || stmt.steps < 1) this.error(stmt.stepsRange, 'rule.truncate-range', `truncate needs a whole number of steps ≥ 1, got ${stmt.steps}`);
+          break;
+        case 'quantize':
+          if (++quantizes > 1) this.error(stmt.range, 'rule.two-quantizations', 'a rule quantizes its traces once');
+          if (!Number.isInteger(stmt.bits) || stmt.bits < 2 || stmt.bits > 24) this.error(stmt.bitsRange, 'rule.quantize-range', `quantize traces needs 2 to 24 bits (a sign bit and at least one more), got ${stmt.bits}`);
+          if (!Number.isInteger(stmt.seed) || stmt.seed < 0) this.error(stmt.range, 'rule.quantize-range', `the seed of stochastic rounding is a whole number ≥ 0, got ${stmt.seed}`);
+          break;
         case 'limit':
           if (stmt.what.name !== 'memory') this.error(stmt.what.range, 'rule.unknown-limit', `unknown limit '${stmt.what.name}': write 'limit memory 128 KiB'`);
           if (stmt.unit && memoryUnit(stmt.unit.name) === undefined) {
@@ -682,6 +694,7 @@ class Checker {
   }
 
   private checkApprox(stmt: Extract<RuleItem['body'][number], { kind: 'approximate' }>, model: ModelScope): void {
+    this.checkApproxArgs(stmt);
     const of = stmt.of.name;
     let key: string;
     if (of === 'loss') {
@@ -723,6 +736,35 @@ class Checker {
       const wrtLabel = offset === 1 && wrt.kind === 'state' ? `${stmt.wrt.name}[t+1]` : stmt.wrt.name;
       const has = [...reads].map((r) => (r.endsWith('@1') && model.symbols.get(r.slice(0, -2))?.kind === 'state' ? `${r.slice(0, -2)}[t+1]` : r.split('@')[0]!));
       this.error(stmt.wrt.range, 'rule.no-block', `the block d(${ofLabel})/d(${wrtLabel}) does not exist: ${ofLabel} does not read ${wrtLabel}${has.length ? ` (it reads ${[...new Set(has)].join(', ')})` : ''}`);
+    }
+  }
+
+  /** The arguments of `random(scale = 0.1, seed = 2)`, `top(4)`: known names, once each, in range; required ones present. */
+  private checkApproxArgs(stmt: Extract<RuleItem['body'][number], { kind: 'approximate' }>): void {
+    const known = approximationArgs(stmt.approx);
+    const written = APPROXIMATIONS.find((a) => a.kind === stmt.approx)!.written;
+    const args = stmt.args ?? [];
+    if (!known.length && args.length) {
+      this.error(stmt.approxRange, 'rule.approx-args', `'${written}' takes no arguments`);
+      return;
+    }
+    const seen = new Set<string>();
+    for (const a of args) {
+      const k = known.find((x) => x.name === a.name);
+      if (!k) {
+        this.error(a.range, 'rule.approx-args', a.name.startsWith('#')
+          ? `'${written}' takes ${known.length} argument${known.length === 1 ? '' : 's'} (${known.map((x) => x.name).join(', ')}), not ${args.length}`
+          : `'${written}' has no argument '${a.name}' (it takes ${known.map((x) => x.name).join(', ')})`);
+        continue;
+      }
+      if (seen.has(a.name)) this.error(a.range, 'rule.approx-args', `'${a.name}' is given twice`);
+      seen.add(a.name);
+      if ((k.integer && !Number.isInteger(a.value)) || (k.exclusiveMin ? a.value <= k.min : a.value < k.min)) {
+        this.error(a.range, 'rule.approx-args', `'${a.name}' of '${written}' must be ${k.integer ? 'a whole number' : 'a number'} ${k.exclusiveMin ? '>' : '≥'} ${k.min}, got ${a.value}`);
+      }
+    }
+    for (const k of known) {
+      if (k.default === null && !seen.has(k.name)) this.error(stmt.approxRange, 'rule.approx-args', `'${written}' needs '${k.name}' (${k.description}), as in ${written}(${k.name === 'k' ? 4 : 1})`);
     }
   }
 

@@ -13,11 +13,11 @@
 
 import type {
   ApproxKind, ApproxStmt, BinaryOp, Call, ConstDecl, Diagnostic, DimDecl, ErrorExpr, Expr, FunctionItem,
-  FunctionParam, GradItem, Ident, Item, LetStmt, LimitStmt, ModelItem, ModelStmt, NameRef, NamedArg,
+  FunctionParam, GradItem, Ident, Item, LetStmt, LimitStmt, QuantizeStmt, TruncateStmt, ApproxArg, ModelItem, ModelStmt, NameRef, NamedArg,
   LossWhen, ObjectiveStmt, Program, Range, RelatedInfo, ReturnStmt, Role, RuleItem, RuleStmt, Schedule, ScheduleStmt,
   ShapeAnnot, Subscript, SurrogateDecl, TimeRef, VarDecl, DataRef,
 } from './ast.js';
-import { APPROXIMATION_LIST, approximationOf } from './approximations.js';
+import { APPROXIMATION_LIST, approximationArgs, approximationOf } from './approximations.js';
 import { K_EOF, K_IDENT, K_NEWLINE, K_NUMBER, K_PUNCT, K_STRING, lexStream, type TokenStream } from './lexer.js';
 
 /** Stable issue codes of the parser and lexer; code actions key off these. */
@@ -76,7 +76,7 @@ const LPAREN = 40, RPAREN = 41, STAR = 42, PLUS = 43, COMMA = 44, MINUS = 45, SL
 
 const MODEL_STMT = "a model statement ('dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', " +
   "'let', 'u[t+1] = …', 'du/dt = …' or 'loss = …')";
-const RULE_STMT = "a rule statement ('approximate', 'schedule', 'objective' or 'limit')";
+const RULE_STMT = "a rule statement ('approximate', 'schedule', 'truncate', 'quantize', 'objective' or 'limit')";
 
 class Parser {
   private readonly ts: TokenStream;
@@ -545,6 +545,8 @@ class Parser {
         case 'schedule': s = this.parseSchedule(); break;
         case 'objective': s = this.parseObjective(); break;
         case 'limit': s = this.parseLimit(); break;
+        case 'truncate': s = this.parseTruncate(); break;
+        case 'quantize': s = this.parseQuantize(); break;
         default: this.expected(RULE_STMT, SyntaxCode.UnexpectedToken);
       }
       if (s) body.push(s);
@@ -878,10 +880,88 @@ class Parser {
       return undefined;
     }
     this.next();
+    let args: ApproxArg[] | undefined;
+    if (this.isPunct(LPAREN)) {
+      args = this.parseApproxArgs(approx);
+      if (!args) return undefined;
+    }
     return {
       kind: 'approximate', range: this.span(this.starts[kw]!), of: of.name, ofOffset: of.offset,
-      wrt: wrt.name, wrtOffset: wrt.offset, approx, approxRange: this.rangeOf(i),
+      wrt: wrt.name, wrtOffset: wrt.offset, approx, approxRange: this.span(this.starts[i]!), ...(args ? { args } : {}),
     };
+  }
+
+  /** `(scale = 0.1, seed = 2)` or `(4)`: numbers, by name or (the first) by position. The checker checks names and ranges. */
+  private parseApproxArgs(kind: ApproxKind): ApproxArg[] | undefined {
+    const known = approximationArgs(kind);
+    this.opens.push(this.next());
+    const args: ApproxArg[] = [];
+    if (!this.isPunct(RPAREN)) {
+      do {
+        if (this.isPunct(RPAREN)) break;
+        const start = this.starts[this.cur()]!;
+        let name: string | undefined;
+        if (this.kinds[this.cur()] === K_IDENT && this.punctAt(this.ahead(1), EQ)) {
+          name = this.word(this.next());
+          this.next();
+        }
+        const n = this.cur();
+        if (this.kinds[n] !== K_NUMBER) {
+          this.expected(known.length ? `a number for ${known.map((a) => a.name).join(' or ')}` : 'a number');
+          this.opens.pop();
+          return undefined;
+        }
+        this.next();
+        args.push({ name: name ?? known[args.length]?.name ?? `#${args.length + 1}`, value: this.ts.values[n]!, range: this.span(start) });
+      } while (!this.panic && this.eat(COMMA) !== undefined);
+    }
+    if (!this.panic) this.close(RPAREN, "',' or ')'");
+    this.opens.pop();
+    return this.panic ? undefined : args;
+  }
+
+  /** `truncate 20` */
+  private parseTruncate(): TruncateStmt | undefined {
+    const kw = this.next();
+    const n = this.cur();
+    if (this.kinds[n] !== K_NUMBER) {
+      this.expected("the number of steps credit is kept for, as in 'truncate 20'");
+      return undefined;
+    }
+    this.next();
+    if (this.isWord('steps')) this.next();
+    return { kind: 'truncate', range: this.span(this.starts[kw]!), steps: this.ts.values[n]!, stepsRange: this.rangeOf(n) };
+  }
+
+  /** `quantize traces 7 bits [nearest|stochastic] [seed 3]` */
+  private parseQuantize(): QuantizeStmt | undefined {
+    const kw = this.next();
+    if (!this.isWord('traces')) {
+      this.expected("'traces', as in 'quantize traces 7 bits stochastic'");
+      return undefined;
+    }
+    this.next();
+    const n = this.cur();
+    if (this.kinds[n] !== K_NUMBER) {
+      this.expected("the number of bits, as in 'quantize traces 7 bits'");
+      return undefined;
+    }
+    this.next();
+    if (this.isWord('bits')) this.next();
+    let rounding: 'nearest' | 'stochastic' = 'nearest';
+    if (this.isWord('nearest') || this.isWord('stochastic')) rounding = this.word(this.next()) as 'nearest' | 'stochastic';
+    let seed = 1;
+    if (this.isWord('seed')) {
+      this.next();
+      const s = this.cur();
+      if (this.kinds[s] !== K_NUMBER) {
+        this.expected("a number after 'seed'");
+        return undefined;
+      }
+      this.next();
+      seed = this.ts.values[s]!;
+    }
+    return { kind: 'quantize', range: this.span(this.starts[kw]!), bits: this.ts.values[n]!, bitsRange: this.rangeOf(n), rounding, seed };
   }
 
   /** `d(NAME)`, `d(NAME[t])`, `d(NAME[t+1])` */

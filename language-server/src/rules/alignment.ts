@@ -13,7 +13,9 @@ import { BlockTape, tapeBytes } from './blocks.js';
  * checks it to 1e-8), so the samples' exact gradients stand in for running it again.
  */
 export function exactRule(rule: PreparedRule): boolean {
-  return rule.approx.dropped.length === 0 && rule.approx.blocks.every((b) => b.approximation !== 'diagonal');
+  // A scalar filter is exact (read as its structure guarantees); random, local and top blocks, truncation and rounding are not.
+  return rule.approx.dropped.length === 0 && rule.approx.blocks.every((b) => b.approximation === 'exact' || b.approximation === 'dense' || b.approximation === 'filter')
+    && !rule.approx.feedback?.length && rule.spec.truncate === undefined && rule.spec.quantize === undefined;
 }
 
 export interface AlignmentFigures {

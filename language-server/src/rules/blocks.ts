@@ -23,7 +23,9 @@ import {
   addJacobians, diagonalSparsity, entryAt, shapesEqual, toDense,
   type Sparsity, type SparseJacobian,
 } from '../ad/sparsity.js';
-import type { BlockApproximation, BlockForm, Operand } from './program.js';
+import type { BlockApproximation, BlockForm, FeedbackSpec, Operand } from './program.js';
+import { defaultFeedbackScale, feedbackMatrix, feedbackProducts, pathVertices, sharedParamBlock, uniformPath } from './kinds.js';
+import { scaledIdentitySparsity } from '../ad/sparsity.js';
 
 // ------------------------------------------------------------ structure
 
@@ -178,6 +180,14 @@ export interface Approximation {
   /** 0: B[t] (or a parameter), 1: B[t+1]. */
   readonly wrtOffset: 0 | 1;
   readonly kind: ApproxKind;
+  /** The kind's arguments as written (`random(scale = 0.1)`), by name. */
+  readonly args?: Readonly<Record<string, number>>;
+  /**
+   * `top(k)`: the pattern as chosen on data (flat indices row·n + column, k per row, ascending; rules/topk.ts),
+   * when it was chosen elsewhere — find-rule chooses it while planning and sends it with the rule to a worker.
+   * Not written in rule text: a rule's text chooses its pattern on the data it runs on.
+   */
+  readonly mask?: readonly number[];
   readonly range?: Range;
 }
 
@@ -196,18 +206,39 @@ export interface Block {
   readonly form: BlockForm;
   readonly valueShape: Shape;
   readonly constant: boolean;
+  /** `random`: the fixed matrices used in place of W at the block's `W @ operand` products. */
+  readonly feedback?: FeedbackSpec;
+  /** `top(k)`: entries kept per row; `mask` (chosen from data, rules/topk.ts) the kept flat indices. */
+  readonly top?: number;
+  readonly mask?: readonly number[];
+}
+
+/** A learning signal the rule adds (`local`): λ^{to} += λ^{from} · R, R a fixed random [size(from) × size(to)] matrix. */
+export interface FeedbackBlock {
+  readonly id: string;
+  /** The output state whose learning signal is fed back. */
+  readonly from: string;
+  /** The layer's state that receives it (the operand of the `local` block, through delay registers). */
+  readonly to: string;
+  readonly shape: Shape;
+  readonly feedback: FeedbackSpec;
 }
 
 export interface ApproximatedBlocks {
   readonly blocks: readonly Block[];
-  readonly dropped: readonly { readonly of: string; readonly wrt: Operand; readonly approximation: 'zero' | 'stop'; readonly src: number; readonly dst: number }[];
+  readonly dropped: readonly { readonly of: string; readonly wrt: Operand; readonly approximation: 'zero' | 'stop' | 'local'; readonly src: number; readonly dst: number }[];
   /** Approximations that could not be applied (located when the approximation has a range). */
   readonly problems: readonly ApproxProblem[];
+  /** States marked `filter` (their self block is a scalar decay). */
+  readonly filters?: ReadonlySet<string>;
+  /** Learning signals added by `local` blocks. */
+  readonly feedback?: readonly FeedbackBlock[];
 }
 
 export interface ApproxProblem {
   readonly approximation: Approximation;
-  readonly code: 'rule.no-block' | 'rule.data-block' | 'rule.not-square' | 'rule.zero-block' | 'rule.duplicate-approximation';
+  readonly code: 'rule.no-block' | 'rule.data-block' | 'rule.not-square' | 'rule.zero-block' | 'rule.duplicate-approximation'
+    | 'rule.not-filter' | 'rule.no-feedback' | 'rule.not-local' | 'rule.top-range';
   readonly severity: 'error' | 'warning';
   readonly message: string;
 }
@@ -239,6 +270,7 @@ function sameOperand(a: Operand, name: string, offset: 0 | 1): boolean {
 /** Applies approximations to the exact blocks. Unknown or inapplicable ones become problems, never exceptions. */
 export function approximate(structure: StepStructure, approximations: readonly Approximation[]): ApproximatedBlocks {
   const problems: ApproxProblem[] = [];
+  const interior = interiorMask(structure);
   const chosen = new Map<RawBlock, Approximation>();
   const scope = structure.scope;
   for (const a of approximations) {
@@ -265,19 +297,45 @@ export function approximate(structure: StepStructure, approximations: readonly A
       problems.push({ approximation: a, code: 'rule.not-square', severity: 'error', message: `the block ${label} is [${raw.sparsity.outShape}]×[${raw.sparsity.inShape}], not square: it has no diagonal to keep` });
       continue;
     }
+    const why = kindProblem(structure, raw, a, label, interior);
+    if (why) {
+      problems.push(why);
+      continue;
+    }
     chosen.set(raw, a);
   }
+  const filters = new Set([...chosen].filter(([, a]) => a.kind === 'filter').map(([raw]) => raw.of));
+  const feedback: FeedbackBlock[] = [];
   const blocks: Block[] = [];
   const dropped: ApproximatedBlocks['dropped'][number][] = [];
   for (const raw of structure.blocks) {
     const a = chosen.get(raw);
-    if (a && (a.kind === 'zero' || a.kind === 'stop')) {
+    if (a && (a.kind === 'zero' || a.kind === 'stop' || a.kind === 'local')) {
       dropped.push({ of: raw.of, wrt: raw.wrt, approximation: a.kind, src: raw.src, dst: raw.dst });
+      if (a.kind === 'local') feedback.push(...localFeedback(structure, raw, a, feedback.length));
       continue;
     }
     let sparsity = raw.sparsity;
     let approximation: BlockApproximation = 'exact';
+    let extra: Pick<Block, 'feedback' | 'top'> = {};
     if (a?.kind === 'dense') approximation = 'dense';
+    if (filters.has(raw.of) && raw.of !== 'loss') {
+      // A scalar filter's blocks, read as the structure guarantees (exact): c·I where every partial on the
+      // way is one (the decay κ, a sum's ±1), the shared vector δ(j = j')·v[r] of a parameter read only as W @ v.
+      const f = filterSparsity(structure, raw, interior);
+      if (f) {
+        sparsity = f;
+        approximation = 'filter';
+      }
+    }
+    if (a?.kind === 'random') {
+      approximation = 'random';
+      extra = { feedback: randomFeedback(structure, raw, a, interior) };
+    }
+    if (a?.kind === 'top') {
+      approximation = 'top';
+      extra = { top: a.args?.k ?? 1, ...(a.mask ? { mask: a.mask } : {}) };
+    }
     if (a?.kind === 'diagonal') {
       // A block that is diagonal already stays exact.
       const c = classify(raw.sparsity).form;
@@ -294,10 +352,112 @@ export function approximate(structure: StepStructure, approximations: readonly A
     }
     blocks.push({
       id: blockId(raw.of, raw.wrt), of: raw.of, wrt: raw.wrt, src: raw.src, dst: raw.dst, exact: raw.sparsity, sparsity,
-      approximation, form, valueShape, constant: raw.constant,
+      approximation, form, valueShape, constant: raw.constant, ...extra,
     });
   }
-  return { blocks, dropped, problems };
+  return { blocks, dropped, problems, ...(filters.size ? { filters } : {}), ...(feedback.length ? { feedback } : {}) };
+}
+
+function interiorMask(structure: StepStructure): Uint8Array {
+  const m = new Uint8Array(structure.graph.vertices.length);
+  for (const v of structure.interior) m[v] = 1;
+  return m;
+}
+
+/** Why a `filter`, `random`, `local` or `top` line cannot apply to its block (null: it can). */
+function kindProblem(structure: StepStructure, raw: RawBlock, a: Approximation, label: string, interior: Uint8Array): ApproxProblem | null {
+  const g = structure.graph;
+  const err = (code: ApproxProblem['code'], message: string): ApproxProblem => ({ approximation: a, code, severity: 'error', message });
+  switch (a.kind) {
+    case 'filter':
+      if (raw.of === 'loss' || raw.wrt.kind !== 'state' || raw.wrt.name !== raw.of || raw.wrt.offset !== 0) {
+        return err('rule.not-filter', `'filter' names a state's decay, d(o[t+1])/d(o) for a filter o[t+1] = κ·o + …; ${label} is not a state's dependence on itself`);
+      }
+      if (!uniformPath(g, interior, raw.src, raw.dst)) {
+        return err('rule.not-filter', `${label} is not a scalar decay κ·I (every path from ${raw.of} to ${raw.of}[t+1] must be a sum or a product with one scalar): the eligibility trace cannot be filtered in place of one trace per element`);
+      }
+      return null;
+    case 'random': {
+      if (raw.wrt.kind !== 'state') return err('rule.no-feedback', `random feedback replaces the matrix through which a learning signal reaches a state; ${label} is with respect to a parameter`);
+      const p = feedbackProducts(g, interior, raw.src, raw.dst);
+      if (typeof p === 'string') return err('rule.no-feedback', `random feedback cannot replace ${label}: ${p}`);
+      return null;
+    }
+    case 'local': {
+      if (raw.of === 'loss' || raw.wrt.kind !== 'state') return err('rule.not-local', `'local' cuts the credit from one layer's state to another's (d(I2[t+1])/d(S1)); ${label} is ${raw.of === 'loss' ? 'the loss' : 'a parameter block'}`);
+      const src = sourceState(structure, raw.wrt.name);
+      const outs = outputStates(structure);
+      if (!outs.length) return err('rule.not-local', `the loss reads no state at t+1, so there is no output error to feed back to ${src}; use 'random' on the loss's block instead`);
+      const order = structure.updated.map((x) => x.name);
+      const late = outs.filter((o) => order.indexOf(o) <= order.indexOf(src));
+      if (outs.includes(src)) return err('rule.not-local', `${src} is an output state the loss reads: it has its learning signal already`);
+      if (late.length) return err('rule.not-local', `the output state${late.length === 1 ? '' : 's'} ${late.join(', ')} ${late.length === 1 ? 'is' : 'are'} computed before ${src} in a step: its learning signal cannot feed back to ${src} within the step`);
+      return null;
+    }
+    case 'top': {
+      const f = classify(raw.sparsity).form;
+      const k = a.args?.k ?? 0;
+      if (f !== 'dense' || raw.wrt.kind !== 'state' || raw.wrt.offset !== 0 || raw.of === 'loss') {
+        return err('rule.top-range', `top(k) sparsifies a dense block between states across a step (d(u[t+1])/d(z)); ${label} is ${raw.of === 'loss' ? 'a loss block' : raw.wrt.kind === 'param' ? 'a parameter block' : raw.wrt.offset === 1 ? 'within the step' : f}`);
+      }
+      const row = sizeOf(raw.sparsity.inShape);
+      if (!(k >= 1) || k > row) return err('rule.top-range', `top(${k}) of ${label}: k must be between 1 and its row length ${row}`);
+      if (a.mask) {
+        // A pattern that came with the rule (from another process): k ascending columns in every row.
+        const rows = sizeOf(raw.sparsity.outShape);
+        const m = a.mask;
+        const ok = m.length === rows * k && m.every((i, n) => Number.isInteger(i) && Math.floor(i / row) === Math.floor(n / k) && (n % k === 0 || i > m[n - 1]!));
+        if (!ok) return err('rule.top-range', `top(${k}) of ${label}: the given pattern is not ${k} ascending columns in each of its ${rows} rows (${rows * row} entries)`);
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** The state a delay register holds (z_delay2 → z), or the state itself. */
+export function sourceState(structure: StepStructure, name: string): string {
+  const h = structure.scope.hidden.find((x) => x.name === name);
+  return h?.kind === 'delay' && h.sourceRole === 'state' ? sourceState(structure, h.source) : name;
+}
+
+/** The states the loss reads at t+1: the network's output, whose learning signal is the output error. */
+export function outputStates(structure: StepStructure): string[] {
+  return [...new Set(structure.blocks.filter((b) => b.of === 'loss' && b.wrt.kind === 'state' && b.wrt.offset === 1).map((b) => b.wrt.name))];
+}
+
+/** A scalar filter's block as its structure guarantees it: c·I, or the shared vector of a parameter block; null: as it is. */
+function filterSparsity(structure: StepStructure, raw: RawBlock, interior: Uint8Array): Sparsity | null {
+  const g = structure.graph;
+  const { outShape, inShape } = raw.sparsity;
+  if (raw.wrt.kind === 'state') return shapesEqual(outShape, inShape) && uniformPath(g, interior, raw.src, raw.dst) ? scaledIdentitySparsity(outShape) : null;
+  return sharedParamBlock(g, interior, raw.src, raw.dst, outShape, inShape);
+}
+
+function randomFeedback(structure: StepStructure, raw: RawBlock, a: Approximation, interior: Uint8Array): FeedbackSpec {
+  const g = structure.graph;
+  const products = feedbackProducts(g, interior, raw.src, raw.dst) as { matmul: number; param: number }[];
+  const seed = a.args?.seed ?? 1;
+  const scale = a.args?.scale ?? defaultFeedbackScale(sizeOf(g.vertices[raw.src]!.shape));
+  return {
+    seed, scale,
+    matrices: products.map((p, k) => ({ param: g.vertices[p.param]!.name ?? null, matmul: p.matmul, shape: g.vertices[p.param]!.shape, seed: seed + k })),
+  };
+}
+
+function localFeedback(structure: StepStructure, raw: RawBlock, a: Approximation, counter: number): FeedbackBlock[] {
+  const to = sourceState(structure, raw.wrt.name);
+  const size = sizeOf(structure.states.find((x) => x.name === to)!.shape);
+  const seed = a.args?.seed ?? 1;
+  const scale = a.args?.scale ?? defaultFeedbackScale(size);
+  return outputStates(structure).map((from, k) => {
+    const shape = [sizeOf(structure.states.find((x) => x.name === from)!.shape), size];
+    return {
+      id: `feedback ${from}→${to}`, from, to, shape,
+      feedback: { seed, scale, matrices: [{ param: null, matmul: -1, shape, seed: seed + 101 * (counter + k) }] },
+    };
+  });
 }
 
 // ------------------------------------------------------------ values
@@ -418,14 +578,66 @@ export function approximateValues(blocks: readonly Block[], exact: ReadonlyMap<s
       v = new Float64Array(sizeOf(b.valueShape));
       jac = { sparsity: b.sparsity, values: b.sparsity.hasValues ? new Float64Array(b.sparsity.valueCount) : null };
     } else {
+      if (b.feedback) throw new Error(`internal: the random feedback block ${b.id} cannot be replayed from the exact blocks`);
       v = blockValues(j, b.form, b.valueShape);
+      if (b.mask) v = masked(v, b.mask);
       // A diagonal kept from a fuller block: the engine's diagonal sparsity stores exactly these values.
-      jac = b.sparsity === b.exact ? j : { sparsity: b.sparsity, values: b.sparsity.hasValues ? (b.form === 'scalar' ? new Float64Array(b.sparsity.valueCount).fill(v[0]!) : v) : null };
+      jac = b.sparsity === b.exact && !b.mask ? j : { sparsity: b.sparsity, values: b.sparsity.hasValues ? (b.form === 'scalar' ? new Float64Array(b.sparsity.valueCount).fill(v[0]!) : v) : null };
     }
     values.set(b.id, v);
     jacobians.set(b.id, jac);
   }
   return { values, jacobians };
+}
+
+/** A copy of dense block values with only the masked entries kept (top(k)). */
+export function masked(v: Float64Array, mask: readonly number[]): Float64Array {
+  const out = new Float64Array(v.length);
+  for (const i of mask) out[i] = v[i]!;
+  return out;
+}
+
+/** Whether a tape of exact blocks can stand in for a rule's blocks (random feedback blocks are computed with other matrices). */
+export function replayable(blocks: readonly Block[]): boolean {
+  return blocks.every((b) => !b.feedback);
+}
+
+/**
+ * A random feedback block's value: the block's cone eliminated again with the partial of every
+ * `W @ operand` product taken with the fixed matrix R in place of W (rules/kinds.ts feedbackMatrix).
+ */
+export function feedbackJacobian(structure: StepStructure, b: Block, values: readonly Tensor[]): SparseJacobian | null {
+  const g = structure.graph;
+  const interior = new Uint8Array(g.vertices.length);
+  for (const v of structure.interior) interior[v] = 1;
+  const on = pathVertices(g, interior, b.src, b.dst);
+  const swap = new Map(b.feedback!.matrices.map((m) => [m.matmul, { shape: m.shape, data: feedbackMatrix(m.seed, m.shape, b.feedback!.scale) } as Tensor]));
+  const edges: LinearEdge[] = [];
+  for (const id of [...on].sort((x, y) => x - y)) {
+    if (id === b.src) continue;
+    const v = g.vertices[id]!;
+    const seen = new Set<number>();
+    for (const u of v.inputs) {
+      if (!on.has(u) || seen.has(u)) continue;
+      seen.add(u);
+      let acc: SparseJacobian | null = null;
+      v.inputs.forEach((w, k) => {
+        if (w !== u) return;
+        const ins = v.inputs.map((x) => values[x]!);
+        const r = swap.get(id);
+        if (r && k === 1) ins[0] = r;
+        const j = partialJacobian(v, k, ins, values[id]!);
+        if (!j || j.sparsity.form === 'zero') return;
+        acc = acc === null ? j : sumJ(acc, j);
+      });
+      if (acc) edges.push({ src: u, dst: id, jacobian: acc });
+    }
+  }
+  edges.sort((x, y) => x.dst - y.dst || x.src - y.src);
+  const base = linearize(g);
+  const el = Eliminator.of({ graph: g, edges, eliminable: base.eliminable, feedingOutputs: base.feedingOutputs, active: base.active, numeric: true });
+  for (const v of structure.interior) if (on.has(v)) el.eliminate(v);
+  return el.edge(b.src, b.dst) ?? null;
 }
 
 /** Estimated bytes of a tape of `steps` steps: the time-varying blocks' values. */
@@ -581,12 +793,15 @@ export class BlockEvaluator implements StepEvaluator {
         jacobians.set(b.id, this.constantJacobians.get(b.id)!);
         continue;
       }
-      const j = el.edge(b.src, b.dst);
+      const j = b.feedback ? feedbackJacobian(s, b, values) : el.edge(b.src, b.dst);
       let v: Float64Array;
       let jac: SparseJacobian;
       if (!j || j.sparsity.form === 'zero') {
         v = new Float64Array(sizeOf(b.valueShape));
         jac = { sparsity: b.sparsity, values: b.sparsity.hasValues ? new Float64Array(b.sparsity.valueCount) : null };
+      } else if (b.mask) {
+        v = masked(blockValues(j, b.form, b.valueShape), b.mask);
+        jac = { sparsity: b.sparsity, values: v };
       } else {
         v = blockValues(j, b.form, b.valueShape);
         // A diagonal kept from a fuller block: the engine's diagonal sparsity stores exactly these values.

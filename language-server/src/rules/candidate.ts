@@ -85,6 +85,27 @@ export function alignmentSetsOf(ctx: ModelContext, source: AlignmentSource, maxB
   return source.kind === 'random' ? [randomAlignmentSet(ctx, { ...source, maxBytes })] : alignmentSetsAt(ctx, source.sequences, source.at, maxBytes);
 }
 
+/**
+ * The sequences top(k) patterns are chosen on (rules/topk.ts): the last set's first four — the task's at the
+ * end of the reference run, or the random ones. The same from the sets built here or from their source as
+ * data, so a run that measures elsewhere chooses the same patterns (and sends them in the spec).
+ */
+export const PATTERN_SAMPLES = 4;
+
+export function setPatternSamples(sets: readonly AlignmentSet[]): RunInput[] {
+  const last = sets[sets.length - 1];
+  if (!last) throw new Error('no alignment set to choose top(k) patterns on');
+  return last.samples.slice(0, PATTERN_SAMPLES);
+}
+
+/** setPatternSamples of the sets `source` describes, without building them (no tapes, no exact gradients). */
+export function patternSamples(ctx: ModelContext, source: AlignmentSource): RunInput[] {
+  if (source.kind === 'random') return alignmentSamples(ctx, { steps: source.steps, samples: Math.min(source.samples, PATTERN_SAMPLES), seed: source.seed });
+  const last = source.at[source.at.length - 1];
+  if (!last) throw new Error('no parameter point to choose top(k) patterns at');
+  return source.sequences.slice(0, PATTERN_SAMPLES).map((s) => ({ ...s, params: last.params }));
+}
+
 export function setInfo(sets: readonly AlignmentSet[], steps: number): AlignmentSetInfo[] {
   return sets.map((s) => ({ label: s.label, updates: s.updates, samples: s.samples.length, steps: s.samples[0]?.steps ?? steps }));
 }
@@ -125,6 +146,6 @@ export function alignAlong(ctx: ModelContext, sets: readonly AlignmentSet[], rul
 
 /** Alignment of one rule on the setup's sets. */
 export function alignCandidate(setup: CandidateSetup, spec: RuleSpec, signal?: AbortSignal, deadline?: number, prepared?: PreparedRule): Alignment[] {
-  // The rule as prepared already (find-rule plans it here), or prepared from its spec (a worker).
-  return alignAlong(setup.ctx, setup.sets, prepared ?? prepareRule(setup.ctx, spec), signal, deadline);
+  // The rule as prepared already (find-rule plans it here), or prepared from its spec (top(k) patterns, unless it carries them, chosen as find-rule would).
+  return alignAlong(setup.ctx, setup.sets, prepared ?? prepareRule(setup.ctx, spec, setPatternSamples(setup.sets)), signal, deadline);
 }

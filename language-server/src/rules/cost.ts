@@ -71,7 +71,8 @@ export function ruleCost(ctx: ModelContext, rule: PreparedRule, steps: number): 
   if (s.kind === 'reverse') {
     let stateBytes = 0;
     for (const x of ctx.structure.states) stateBytes += 8 * sizeOf(x.shape);
-    const history = stateBytes * steps;
+    // Truncated BPTT runs window by window: only K steps are held at once.
+    const history = stateBytes * (rule.spec.truncate !== undefined ? Math.min(rule.spec.truncate, steps) : steps);
     return {
       schedule: 'reverse', online: false, steps, multiplicationsPerStep: per.muls + local.multiplications, additionsPerStep: per.adds + local.additions,
       localMultiplicationsPerStep: local.multiplications, memoryBytes: history, memory: { traceBytes: 0, historyBytes: history },
@@ -118,13 +119,16 @@ export function symbolicScaling(text: string, model: string, spec: RuleSpec): Sc
   const deg = (shape: Shape): number => shape.filter((d) => d === N).length;
   const blocks = new Map(rule.approx.blocks.map((b) => [b.id, b]));
   const p = rule.derived.program;
-  const traceDeg = new Map(p.traces.map((t) => [t.name, deg(t.valueShape)]));
+  // A SnAp-2 trace (top(k)) holds (1 + k)·n of its n × n state–row pairs: one degree less.
+  const traceDeg = new Map(p.traces.map((t) => [t.name, deg(t.valueShape) - (t.pattern ? 1 : 0)]));
   const paramDeg = new Map(p.params.map((w) => [w.name, deg(w.shape)]));
   const stateDeg = new Map(p.states.map((s) => [s.name, deg(s.shape)]));
   // The cost of E·G: a dense E [A×B] sums over B for every result value of a dense G; otherwise one product per result value.
-  const productDeg = (b: Block, gStorage: string, gDeg: number, param: string): number => {
+  const productDeg = (b: Block, gStorage: string, gDeg: number, param: string, into?: string): number => {
     const A = deg(b.sparsity.outShape);
     const B = deg(b.sparsity.inShape);
+    // Into a SnAp-2 trace: each kept entry sums over the k kept entries of a row of the block.
+    if (into && p.traces.find((x) => x.name === into)?.pattern) return traceDeg.get(into)!;
     if (b.form !== 'dense') return gStorage === 'shared' && b.form === 'diagonal' ? A + paramDeg.get(param)! - 1 : gDeg;
     return gStorage === 'dense' ? A + B + paramDeg.get(param)! : A + paramDeg.get(param)!;
   };
@@ -138,7 +142,7 @@ export function symbolicScaling(text: string, model: string, spec: RuleSpec): Sc
     for (const t of p.traces) {
       for (const term of t.terms) {
         const src = p.traces.find((x) => x.name === term.trace)!;
-        compute = Math.max(compute, productDeg(blocks.get(term.block)!, src.storage, traceDeg.get(src.name)!, t.param));
+        compute = Math.max(compute, term.pulled ? traceDeg.get(src.name)! : productDeg(blocks.get(term.block)!, src.storage, traceDeg.get(src.name)!, t.param, t.name));
       }
       compute = Math.max(compute, traceDeg.get(t.name)!);
       memory = Math.max(memory, traceDeg.get(t.name)!);
@@ -148,6 +152,8 @@ export function symbolicScaling(text: string, model: string, spec: RuleSpec): Sc
       compute = Math.max(compute, b.form === 'dense' ? deg(b.sparsity.outShape) + deg(b.sparsity.inShape) : deg(b.sparsity.inShape));
     }
     compute = Math.max(compute, localDeg);
+    // Every update touches each entry of its parameter once per step (ΔW += λ ⊗ z̄ is n² even with O(n) traces).
+    for (const u of p.updates) compute = Math.max(compute, paramDeg.get(u.param)!);
   } else {
     // BPTT: vector-Jacobian products with every block, per step; the states of every step are stored.
     for (const b of rule.approx.blocks) {
@@ -156,7 +162,8 @@ export function symbolicScaling(text: string, model: string, spec: RuleSpec): Sc
     }
     compute = Math.max(compute, localDeg);
     memory = Math.max(0, ...[...stateDeg.values()]);
-    growsT = true;
+    // Truncated BPTT holds K steps, not T.
+    growsT = spec.truncate === undefined;
   }
   return {
     computeDegree: compute, memoryDegree: memory, memoryGrowsWithT: growsT,

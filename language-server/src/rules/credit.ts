@@ -22,7 +22,11 @@ export type CreditPath =
   /** Credit within the step only: no trace is carried to the next step (no credit through time). */
   | 'within-step'
   /** The adjoint recursion over the stored sequence (BPTT), through the kept blocks. */
-  | 'bptt';
+  | 'bptt'
+  /** BPTT within windows of K steps (`truncate K`). */
+  | 'truncated-bptt'
+  /** Carried traces times a learning signal that comes through a fixed random matrix (`random`, `local`). */
+  | 'feedback';
 
 export const CREDIT_TEXT: Readonly<Record<CreditPath, string>> = {
   'exact': 'exact',
@@ -30,6 +34,8 @@ export const CREDIT_TEXT: Readonly<Record<CreditPath, string>> = {
   'sensitivity': 'full sensitivity (RTRL) × learning signal',
   'within-step': 'within-step credit × learning signal (none through time)',
   'bptt': 'backpropagation through time',
+  'truncated-bptt': 'truncated backpropagation through time',
+  'feedback': 'eligibility × random feedback (a fixed random matrix, not the transpose)',
 };
 
 export interface Credit {
@@ -105,6 +111,7 @@ function pathOf(u: UpdateSpec, program: OnlineProgram, exactReadout: boolean): C
   const used = new Set<string>();
   for (const t of u.terms) if (t.factor.kind !== 'direct') used.add(t.factor.trace);
   for (const lp of u.lossPrevious) used.add(lp.trace);
+  for (const ft of u.filtered ?? []) used.add(ft.trace);
   // The traces an update reads, and the traces those read (a trace's terms name its sources).
   const todo = [...used];
   while (todo.length) {
@@ -112,7 +119,7 @@ function pathOf(u: UpdateSpec, program: OnlineProgram, exactReadout: boolean): C
     for (const term of t?.terms ?? []) if (!used.has(term.trace)) { used.add(term.trace); todo.push(term.trace); }
   }
   const read = [...used].map((n) => traces.get(n)).filter((t) => t !== undefined);
-  if (read.length === 0) return u.terms.length === 0 && u.lossPrevious.length === 0 ? 'exact' : 'within-step';
+  if (read.length === 0) return u.terms.length === 0 && u.lossPrevious.length === 0 && !u.filtered?.length ? 'exact' : 'within-step';
   if (read.some((t) => t.carried && t.storage === 'dense')) return 'sensitivity';
   if (read.some((t) => t.carried)) return 'eligibility';
   return 'within-step';
@@ -129,12 +136,22 @@ export function ruleCredit(structure: StepStructure, rule: PreparedRule): Credit
   // A readout's update is exact when the rule approximates none of the readout states' own blocks (and none of the loss's).
   const readoutStates = new Set(structure.states.map((s) => s.name).filter((s) => !hidden.has(s)));
   const approximatedReadout = rule.approx.dropped.some((d) => d.of === 'loss' || readoutStates.has(d.of))
-    || rule.approx.blocks.some((b) => b.approximation === 'diagonal' && (b.of === 'loss' || readoutStates.has(b.of)));
+    || rule.approx.blocks.some((b) => (b.approximation === 'diagonal' || b.approximation === 'top') && (b.of === 'loss' || readoutStates.has(b.of)))
+    || rule.spec.truncate !== undefined || rule.spec.quantize !== undefined;
   const reverse = rule.spec.schedule.kind !== 'online';
   const paths: Record<string, CreditPath> = {};
+  // Learning signals that reach their state through a random or local feedback block.
+  const fed = new Set<string>();
+  for (const sg of program.signals) {
+    if (sg.terms.some((t) => fed.has(t.signal) || program.blocks.find((b) => b.id === t.block)?.feedback)) fed.add(sg.name);
+    if (sg.direct && program.blocks.find((b) => b.id === sg.direct)?.feedback) fed.add(sg.name);
+  }
   for (const u of program.updates) {
     const isReadout = readout.includes(u.param);
-    paths[u.param] = isReadout && !approximatedReadout ? 'exact' : reverse ? 'bptt' : pathOf(u, program, false);
+    const viaFeedback = [...u.terms.map((t) => t.signal), ...(u.filtered ?? []).map((t) => t.signal)].some((sg) => fed.has(sg));
+    paths[u.param] = isReadout && !approximatedReadout ? 'exact'
+      : reverse ? (rule.spec.truncate !== undefined ? 'truncated-bptt' : 'bptt')
+        : viaFeedback && pathOf(u, program, false) !== 'within-step' ? 'feedback' : pathOf(u, program, false);
   }
   const hiddenParams = params.filter((p) => !readout.includes(p));
   const kind: Credit['kind'] = updated.length === 0 ? 'none'

@@ -13,6 +13,7 @@ import { modelContext, prepareRule, type ModelContext, type PreparedRule } from 
 import { ruleSpec, type RuleSpec } from './rule.js';
 import { ruleCost, type RuleCost } from './cost.js';
 import { equationGraph, scheduleOrder, ScheduleError } from './schedules.js';
+import { scheduleProblems } from './kinds.js';
 
 export interface RuleSettings {
   /** Sequence length T for memory figures (LANGUAGE.md §2: default 10 for analysis). */
@@ -76,6 +77,7 @@ export function analyseRules(compiled: Compiled, settings: RuleSettings): Analys
     for (const p of rule.approx.problems) {
       diagnostics.push({ range: at(p.approximation.range), severity: p.severity, code: p.code, message: p.message });
     }
+    for (const p of scheduleProblems(spec)) diagnostics.push({ range: at(p.range ?? spec.schedule.range), severity: 'error', code: 'rule.kind-schedule', message: p.message });
     const s = spec.schedule;
     if (s.kind === 'order') {
       try {

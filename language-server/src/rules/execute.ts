@@ -4,8 +4,10 @@
 // TensorFlow.js trainer implements the same ones on tensors.
 
 import { sizeOf, type Shape, type Tensor } from '../graph/types.js';
-import type { StepEvaluator } from './blocks.js';
-import type { BlockForm, BlockValues, OnlineProgram, TraceStorage } from './program.js';
+import type { StepEvaluator, StepPoint } from './blocks.js';
+import type { BlockForm, BlockSpec, BlockValues, OnlineProgram, TraceStorage } from './program.js';
+import { feedbackMatrix, quantizeTrace } from './kinds.js';
+import { keepPattern } from './topk.js';
 import { EligoError } from '../util/errors.js';
 
 /** A trace-like value: a sensitivity d(state)/d(param) in one of the trace storages. */
@@ -171,6 +173,10 @@ export interface RunInput {
   readonly deadline?: number;
   /** Per-step loss weights (a training task's; rules/weighted.ts): the gradient of Σ_t w_t·loss_t. Default: every step counts 1. */
   readonly lossWeights?: Float64Array;
+  /** Reverse schedules: credit through time within windows of K steps (truncated BPTT; rules/schedules.ts runReverse). */
+  readonly truncate?: number;
+  /** Called every step of runOnline before the step runs, with its point and the traces from the step before (rules/topk.ts measures with it). */
+  readonly onStep?: (point: StepPoint, previous: ReadonlyMap<string, TraceValue>) => void;
 }
 
 /** A run stopped by its signal or deadline. */
@@ -191,6 +197,19 @@ export interface OnlineRun {
   readonly totalLoss: number;
   /** Largest bytes held by carried traces between two steps. */
   readonly carriedBytes: number;
+}
+
+/** Values of the blocks an online program holds itself (`local` feedback matrices), by id. */
+export function programBlockValues(program: OnlineProgram): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  for (const b of program.blocks) if (b.approximation === 'local') out.set(b.id, localMatrix(b));
+  return out;
+}
+
+/** A `local` block's fixed random matrix (rules/kinds.ts feedbackMatrix). */
+export function localMatrix(b: BlockSpec): Float64Array {
+  const m = b.feedback!.matrices[0]!;
+  return feedbackMatrix(m.seed, m.shape, b.feedback!.scale);
 }
 
 export function dataAt(data: ReadonlyMap<string, readonly Tensor[]>, t: number): Map<string, Tensor> {
@@ -214,16 +233,23 @@ export function runOnline(program: OnlineProgram, ev: StepEvaluator, input: RunI
   const blockSpec = new Map(program.blocks.map((b) => [b.id, b]));
   const dims = new Map(program.traces.map((t) => [t.name, pairDims(stateShape.get(t.state)!, paramShape.get(t.param)!)]));
   const gradient = new Map(program.params.map((p) => [p.name, new Float64Array(sizeOf(p.shape))]));
-  let G = new Map<string, TraceValue>(program.traces.map((t) => [t.name, { storage: t.storage, values: new Float64Array(sizeOf(t.valueShape)) }]));
+  const zeros = (): Map<string, TraceValue> => new Map<string, TraceValue>(program.traces.map((t) => [t.name, { storage: t.storage, values: new Float64Array(sizeOf(t.valueShape)) }]));
+  let G = zeros();
   let states = new Map(input.initial ?? zeroStates(ev));
   const losses: number[] = [];
   let carriedBytes = 0;
   for (const t of program.traces) if (t.carried) carriedBytes += 8 * sizeOf(t.valueShape);
+  // Blocks the program itself holds (`local` feedback): fixed random matrices, not computed from the model.
+  const own = programBlockValues(program);
 
   for (let t = 0; t < input.steps; t++) {
     checkStop(input);
-    const res = ev.step({ t, states, params: input.params, data: dataAt(input.data, t) });
-    const values: BlockValues = res.values;
+    // Truncation: the credit of steps before t = K, 2K, … is cut (traces restart).
+    if (program.truncate !== undefined && t > 0 && t % program.truncate === 0) G = zeros();
+    const point = { t, states, params: input.params, data: dataAt(input.data, t) };
+    input.onStep?.(point, G);
+    const res = ev.step(point);
+    const values: BlockValues = own.size ? new Map([...res.values, ...own]) : res.values;
     losses.push(res.loss);
     // Learning signals.
     const lambda = new Map<string, Float64Array>();
@@ -250,10 +276,16 @@ export function runOnline(program: OnlineProgram, ev: StepEvaluator, input: RunI
         const b = blockSpec.get(term.block)!;
         const src = term.time === 'previous' ? G.get(term.trace)! : fresh.get(term.trace)!;
         const srcDims = dims.get(term.trace)!;
-        accumulate(acc, blockTimesTrace(b.form, values.get(b.id)!, sizeOf(b.outShape), src, srcDims), d);
+        // A pulled term (factored filter): the block is applied to the learning signal instead.
+        accumulate(acc, term.pulled ? src : blockTimesTrace(b.form, values.get(b.id)!, sizeOf(b.outShape), src, srcDims), d);
       }
       if (tr.direct) accumulate(acc, blockAsTrace(blockSpec.get(tr.direct)!.form, values.get(tr.direct)!), d);
+      if (tr.pattern) keepPattern(acc.values, tr.pattern, d.R, d.J, d.P);
       fresh.set(tr.name, acc);
+    }
+    if (program.quantize) {
+      const q = program.quantize;
+      program.traces.forEach((tr, k) => { if (tr.carried) quantizeTrace(fresh.get(tr.name)!.values, q.bits, q.rounding === 'stochastic', q.seed, t, k); });
     }
     // Updates.
     for (const u of program.updates) {
@@ -274,6 +306,17 @@ export function runOnline(program: OnlineProgram, ev: StepEvaluator, input: RunI
         }
       }
       for (const lp of u.lossPrevious) contract(values.get(lp.block)!, G.get(lp.trace)!, dims.get(lp.trace)!, into);
+      for (const ft of u.filtered ?? []) {
+        // μ = λ (· E^{a,a}) · C_1 ⋯ C_m, then ΔW += μ · H.
+        let mu = lambda.get(ft.signal)!;
+        for (const id of [...(ft.scale ? [ft.scale] : []), ...ft.chain]) {
+          const b = blockSpec.get(id)!;
+          const next = new Float64Array(sizeOf(b.inShape));
+          vjp(mu, b.form, values.get(id)!, sizeOf(b.outShape), next.length, next);
+          mu = next;
+        }
+        contract(mu, (ft.time === 'current' ? fresh : G).get(ft.trace)!, dims.get(ft.trace)!, into);
+      }
       if (u.direct) {
         const v = values.get(u.direct)!;
         for (let k = 0; k < into.length; k++) into[k] = into[k]! + v[k]!;

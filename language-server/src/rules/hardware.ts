@@ -148,7 +148,11 @@ export function checkHardware(profile: HardwareProfile, online: boolean, program
     let preHere = 0;
     for (const t of traces) {
       if (t.storage === 'shared') preHere++;
-      else words += sizeOf(t.valueShape) / paramSize.get(u.param)!;
+      // A SnAp-2 trace holds its pattern's entries only.
+      else {
+        const shape = program.params.find((x) => x.name === t.param)!.shape;
+        words += (t.pattern ? t.pattern.length * sizeOf(shape.slice(1)) : sizeOf(t.valueShape)) / paramSize.get(u.param)!;
+      }
     }
     const signals = new Set(u.terms.map((t) => t.signal));
     if (words > perSynapse) {
@@ -176,7 +180,11 @@ export function checkHardware(profile: HardwareProfile, online: boolean, program
   const fraction = neurons > 0 ? perCoreNeurons / neurons : 1;
   let bits = 0;
   for (const [, n] of paramSize) bits += n * profile.weightBits;
-  for (const t of program.traces) if (t.carried) bits += sizeOf(t.valueShape) * profile.traceBits;
+  for (const t of program.traces) {
+    if (!t.carried) continue;
+    const shape = program.params.find((x) => x.name === t.param)!.shape;
+    bits += (t.pattern ? t.pattern.length * sizeOf(shape.slice(1)) : sizeOf(t.valueShape)) * profile.traceBits;
+  }
   const perCoreBytes = Math.ceil((bits * fraction) / 8);
   if (profile.memoryPerCoreBytes !== null && perCoreBytes > profile.memoryPerCoreBytes) {
     reasons.push(`needs ${fmtBytes(perCoreBytes)} per core for weights and traces (${perCoreNeurons} neurons), more than the ${fmtBytes(profile.memoryPerCoreBytes)} a core has`);

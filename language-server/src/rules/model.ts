@@ -7,7 +7,8 @@ import type { ModelScope } from '../lang/symbols.js';
 import type { ModelStepGraph } from '../graph/build.js';
 import { initialParams, initialStates, randomData } from '../graph/simulate.js';
 import type { Tensor } from '../graph/types.js';
-import { approximate, BlockEvaluator, stepStructure, type ApproximatedBlocks, type BlockTape, type StepStructure } from './blocks.js';
+import { approximate, BlockEvaluator, replayable, stepStructure, type ApproximatedBlocks, type BlockTape, type StepStructure } from './blocks.js';
+import { chooseMasks } from './topk.js';
 import { deriveProgram, type Derived } from './derive.js';
 import { runOnline, type RunInput } from './execute.js';
 import type { RuleSpec } from './rule.js';
@@ -38,9 +39,16 @@ export interface PreparedRule {
   readonly derived: Derived;
 }
 
-export function prepareRule(ctx: ModelContext, spec: RuleSpec): PreparedRule {
-  const approx = approximate(ctx.structure, spec.approximations);
-  return { spec, approx, derived: deriveProgram(ctx.structure, approx, spec.name) };
+/**
+ * Approximations applied, online program derived. `data`: sequences to choose top(k) patterns on
+ * (rules/topk.ts; default: two of the model's random sequences at its initial parameters), unless the
+ * spec carries them (Approximation.mask: chosen elsewhere, used as given).
+ */
+export function prepareRule(ctx: ModelContext, spec: RuleSpec, data?: readonly RunInput[]): PreparedRule {
+  let approx = approximate(ctx.structure, spec.approximations);
+  if (approx.blocks.some((b) => b.top !== undefined && !b.mask)) approx = chooseMasks(ctx, spec.approximations, approx, data ?? [sampleInput(ctx, 20, 1), sampleInput(ctx, 20, 2)]);
+  const opts = { ...(spec.truncate !== undefined ? { truncate: spec.truncate } : {}), ...(spec.quantize ? { quantize: spec.quantize } : {}) };
+  return { spec, approx, derived: deriveProgram(ctx.structure, approx, spec.name, opts) };
 }
 
 /** A sample: initial parameters, states and random data, all from a seed (graph/simulate.ts). */
@@ -55,7 +63,7 @@ export interface GradientRun {
 
 /** The rule's update direction on a sequence (the exact gradient when nothing is approximated). */
 export function ruleGradient(ctx: ModelContext, rule: PreparedRule, input: RunInput, tape?: BlockTape): GradientRun {
-  const raw = tape && tape.length >= input.steps ? tape.replay(rule.approx.blocks) : new BlockEvaluator(ctx.structure, rule.approx.blocks);
+  const raw = tape && tape.length >= input.steps && replayable(rule.approx.blocks) ? tape.replay(rule.approx.blocks) : new BlockEvaluator(ctx.structure, rule.approx.blocks);
   const ev = input.lossWeights ? weightedEvaluator(raw, input.lossWeights) : raw;
   const s = rule.spec.schedule;
   if (input.lossWeights && s.kind !== 'online' && s.kind !== 'reverse') throw new Error(`per-step loss weights are applied by the online and reverse schedules, not by schedule ${s.kind}`);
@@ -64,7 +72,7 @@ export function ruleGradient(ctx: ModelContext, rule: PreparedRule, input: RunIn
     return { gradient: r.gradient, totalLoss: r.totalLoss };
   }
   if (s.kind === 'reverse') {
-    const r = runReverse(ev, rule.approx.blocks, input);
+    const r = runReverse(ev, rule.approx.blocks, rule.spec.truncate !== undefined ? { ...input, truncate: rule.spec.truncate } : input);
     return { gradient: r.gradient, totalLoss: r.totalLoss };
   }
   const { jacobians, losses } = trajectoryJacobians(ev, input);

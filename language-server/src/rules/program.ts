@@ -60,8 +60,24 @@ export type BlockForm = 'scalar' | 'diagonal' | 'dense' | 'shared' | 'row';
 /** Storage of a trace: the forms a sensitivity w.r.t. a parameter can take. */
 export type TraceStorage = 'shared' | 'row' | 'dense';
 
-/** What an approximation did to a block (`exact`: nothing; `dense`: kept as is, stated explicitly). */
-export type BlockApproximation = 'exact' | 'dense' | 'diagonal';
+/**
+ * What an approximation did to a block (`exact`: nothing; `dense`: kept as is, stated explicitly;
+ * `filter`: exact, read as the scalar c·I or the shared vector its structure guarantees; `random`:
+ * computed with fixed random matrices in place of W at its `W @ operand` products; `local`: a
+ * feedback block the rule adds, from an output state's learning signal to a layer's spikes).
+ */
+export type BlockApproximation = 'exact' | 'dense' | 'diagonal' | 'filter' | 'random' | 'local' | 'top';
+
+/** The fixed random matrices of a `random` or `local` block (rules/kinds.ts feedbackMatrix). */
+export interface FeedbackSpec {
+  readonly seed: number;
+  readonly scale: number;
+  /**
+   * `random`: one matrix per product W @ operand (vertex `matmul` of the step graph, W's shape, seed + k);
+   * `local`: one matrix [output size, layer size] (`matrices[0]`, vertex −1).
+   */
+  readonly matrices: readonly { readonly param: string | null; readonly matmul: number; readonly shape: Shape; readonly seed: number }[];
+}
 
 /** A readable symbol or equation, in plain text (Unicode) and LaTeX. */
 export interface Rendered {
@@ -94,13 +110,18 @@ export interface BlockSpec {
   /** The engine's sparsity of the block, in words (ad/sparsity.ts describeSparsity). */
   readonly sparsity: string;
   readonly symbol: Rendered;
+  /** `random` and `local` blocks: their matrices. */
+  readonly feedback?: FeedbackSpec;
+  /** `top(k)`: the entries kept, row-major flat indices into the block's dense values (ascending). */
+  readonly mask?: readonly number[];
 }
 
 /** A block dropped by the rule (`= 0` or `= stop`): listed for display; nothing is computed. */
 export interface DroppedBlock {
   readonly of: string;
   readonly wrt: Operand;
-  readonly approximation: 'zero' | 'stop';
+  /** `local`: dropped, and the operand's layer gets a feedback signal instead (a `local` BlockSpec). */
+  readonly approximation: 'zero' | 'stop' | 'local';
 }
 
 /** One term E · G of a trace recursion. */
@@ -111,6 +132,8 @@ export interface TraceTerm {
   readonly trace: string;
   /** 'previous': G^{b,W}[t] (from the last step); 'current': G^{b,W}[t+1] (already updated this step). */
   readonly time: 'previous' | 'current';
+  /** The block is not applied here: it is a factor of the trace's `filtered.chain` (a factored scalar filter). */
+  readonly pulled?: true;
 }
 
 /** A sensitivity G^{a,W} = d a / d W carried forward in time (an eligibility trace or vector). */
@@ -134,6 +157,14 @@ export interface TraceSpec {
   readonly symbol: Rendered;
   /** The recursion as an equation. */
   readonly equation: Rendered;
+  /**
+   * A factored scalar filter (Bellec et al. 2020's F_κ): this trace H, stored as a trace of `state` (the
+   * filter's input), stands for G^{of,W} = C_1 · … · C_m · H with C the constant blocks of `chain`
+   * (outermost first). The filter state `of` has no trace of its own.
+   */
+  readonly filtered?: { readonly of: string; readonly chain: readonly string[] };
+  /** `top(k)` (SnAp-2): entries (j, p) of a dense trace kept, as flat j·P + p (ascending); the others are dropped every step. */
+  readonly pattern?: readonly number[];
 }
 
 /** λ^{a}: the step's loss's sensitivity to a[t+1] within the step. Signals are listed in evaluation order. */
@@ -158,6 +189,18 @@ export type UpdateFactor =
   | { readonly kind: 'product'; readonly block: string; readonly trace: string }
   /** F^{a,W}. */
   | { readonly kind: 'direct'; readonly block: string };
+
+/**
+ * An update term through a factored filter's trace H (TraceSpec.filtered): μ = λ^{signal} (· E^{a,a},
+ * `scale`, for the previous step's part) · C_1 · … · C_m, then ΔW += μ · H (at t+1, or at t with `scale`).
+ */
+export interface FilteredTerm {
+  readonly signal: string;
+  readonly trace: string;
+  readonly chain: readonly string[];
+  readonly time: 'current' | 'previous';
+  readonly scale?: string;
+}
 
 export interface UpdateTerm {
   /** Signal name λ^{a}. */
@@ -193,6 +236,8 @@ export interface UpdateSpec {
    * with ℓ^{b[t]} = ∂loss/∂b[t] (block id) and the trace from the previous step.
    */
   readonly lossPrevious: readonly { readonly block: string; readonly trace: string }[];
+  /** Terms through factored filters (absent when the rule factors none for this parameter). */
+  readonly filtered?: readonly FilteredTerm[];
   readonly threeFactor: readonly ThreeFactor[];
   readonly equation: Rendered;
 }
@@ -216,6 +261,10 @@ export interface OnlineProgram {
   readonly updates: readonly UpdateSpec[];
   /** Parameters that get no update under the rule. */
   readonly untrained: readonly string[];
+  /** `truncate K`: every carried trace restarts from zero at steps K, 2K, … (the gradient of truncated BPTT over windows of K). */
+  readonly truncate?: number;
+  /** `quantize traces …`: every carried trace is rounded (rules/kinds.ts quantizeTrace) as it is written, before the updates read it. */
+  readonly quantize?: { readonly bits: number; readonly rounding: 'nearest' | 'stochastic'; readonly seed: number };
   /** The whole program as equations, one line each, plain text and LaTeX. */
   readonly equations: { readonly text: readonly string[]; readonly latex: readonly string[] };
 }
@@ -224,6 +273,17 @@ export interface OnlineProgram {
 export type BlockValues = ReadonlyMap<string, Float64Array>;
 
 /** Bytes carried between steps by a program: its carried traces at 8 bytes per value. */
+/**
+ * Whether a program uses structures beyond keep/diagonal/drop (factored filters, feedback or masked
+ * blocks, truncation, quantisation): executors that do not know them must refuse it.
+ */
+export function usesExtendedKinds(p: OnlineProgram): boolean {
+  return p.truncate !== undefined || p.quantize !== undefined
+    || p.blocks.some((b) => b.feedback !== undefined || b.mask !== undefined)
+    || p.traces.some((t) => t.filtered !== undefined || t.pattern !== undefined || t.terms.some((x) => x.pulled))
+    || p.updates.some((u) => (u.filtered?.length ?? 0) > 0);
+}
+
 export function carriedBytes(p: OnlineProgram): number {
   let n = 0;
   for (const t of p.traces) if (t.carried) n += 8 * t.valueShape.reduce((a, b) => a * b, 1);

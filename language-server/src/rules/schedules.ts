@@ -252,7 +252,7 @@ export function runReverse(ev: StepEvaluator, blocks: readonly Block[], input: R
       lam.set(a, l);
     }
     adjoints[t] = lam;
-    const next = new Map<string, Float64Array>();
+    let next = new Map<string, Float64Array>();
     for (const b of blocks) {
       if (b.wrt.kind === 'param') {
         const into = gradient.get(b.wrt.name)!;
@@ -274,6 +274,8 @@ export function runReverse(ev: StepEvaluator, blocks: readonly Block[], input: R
         }
       }
     }
+    // Truncated BPTT: no credit from step t back to the steps before it when t starts a window (t = K, 2K, …).
+    if (input.truncate !== undefined && t > 0 && t % input.truncate === 0) next = new Map();
     carry = next;
   }
   let historyBytes = 0;

@@ -20,7 +20,7 @@ const STATEMENT_KEYWORDS: Record<'file' | Item['kind'], readonly string[]> = {
   file: ['function', 'model', 'rule', 'dim', 'const', 'let'],
   function: ['let', 'return', 'dim', 'const'],
   model: ['dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', 'let', 'loss'],
-  rule: ['approximate', 'schedule', 'objective', 'limit'],
+  rule: ['approximate', 'schedule', 'truncate', 'quantize', 'objective', 'limit'],
   grad: [],
   dim: [],
   const: [],

@@ -13,6 +13,10 @@ import { ruleSpec, type RuleSpec } from '../rules/rule.js';
 import { stopKey } from './compileGraph.js';
 import type { ModelSpec } from './model.js';
 import { EligoError } from '../util/errors.js';
+import { scheduleProblems } from '../rules/kinds.js';
+import { chooseMasks } from '../rules/topk.js';
+import { sampleInput, type ModelContext } from '../rules/model.js';
+import type { RunInput } from '../rules/execute.js';
 
 export type Method =
   /**
@@ -21,7 +25,7 @@ export type Method =
    * (`= 0`, `= stop`): read through a stop-gradient, the gradient is that of
    * the approximated graph.
    */
-  | { readonly kind: 'bptt'; readonly stopped: ReadonlySet<string>; readonly note?: string }
+  | { readonly kind: 'bptt'; readonly stopped: ReadonlySet<string>; readonly note?: string; readonly truncate?: number }
   | { readonly kind: 'online'; readonly program: OnlineProgram; readonly blocks: readonly Block[]; readonly cost: OnlineCost };
 
 export interface ResolvedRule {
@@ -62,7 +66,7 @@ export function droppedEdges(spec: ModelSpec, dropped: readonly { src: number; d
  * The rule named `name` for the model (or exact BPTT for undefined/'bptt'
  * when the file has no rule of that name).
  */
-export function resolveRule(c: Compiled, spec: ModelSpec, name: string | undefined): ResolvedRule {
+export function resolveRule(c: Compiled, spec: ModelSpec, name: string | undefined, maskData?: (ctx: ModelContext) => readonly RunInput[]): ResolvedRule {
   const rules = c.items.filter((i) => i.kind === 'rule');
   if (name === undefined || (name === 'bptt' && !rules.some((r) => r.name === 'bptt'))) {
     return { name: 'bptt', method: { kind: 'bptt', stopped: new Set() } };
@@ -76,17 +80,28 @@ export function resolveRule(c: Compiled, spec: ModelSpec, name: string | undefin
   const rs = ruleSpec(item.scope.item);
   if (rs.model !== spec.name) throw new RuleError(`rule '${name}' is for model '${rs.model}', not '${spec.name}' (use --model ${rs.model}, or a rule written for '${spec.name}')`);
   const structure = stepStructure(spec.scope, spec.graph);
-  const approx = approximate(structure, rs.approximations);
+  let approx = approximate(structure, rs.approximations);
+  if (approx.blocks.some((b) => b.top !== undefined) && !approx.problems.some((p) => p.severity === 'error')) {
+    const ctx: ModelContext = { compiled: c, name: spec.name, scope: spec.scope, graph: spec.graph, structure };
+    approx = chooseMasks(ctx, rs.approximations, approx, maskData ? maskData(ctx) : [sampleInput(ctx, 20, 1), sampleInput(ctx, 20, 2)]);
+  }
   const errors = approx.problems.filter((p) => p.severity === 'error');
   if (errors.length) throw new RuleError(`rule '${name}': ${errors.map((p) => p.message).join('; ')}`);
+  const wrong = scheduleProblems(rs);
+  if (wrong.length) throw new RuleError(`rule '${name}': ${wrong.map((p) => p.message).join('; ')}`);
   if (rs.schedule.kind === 'online') {
-    const derived = deriveProgram(structure, approx, rs.name);
+    const derived = deriveProgram(structure, approx, rs.name, { ...(rs.truncate !== undefined ? { truncate: rs.truncate } : {}), ...(rs.quantize ? { quantize: rs.quantize } : {}) });
     return { name, spec: rs, method: { kind: 'online', program: derived.program, blocks: approx.blocks, cost: derived.cost } };
   }
+  const random = approx.blocks.filter((b) => b.feedback);
+  if (random.length) {
+    throw new RuleError(`rule '${name}' uses random feedback in ${random.map((b) => b.id).join(', ')} with a ${rs.schedule.kind} schedule; the trainer runs random feedback online only (write 'schedule online')`);
+  }
+  if (rs.truncate !== undefined && rs.schedule.kind !== 'reverse') throw new RuleError(`rule '${name}': truncate runs with schedule online or reverse`);
   const diagonal = approx.blocks.filter((b) => b.approximation === 'diagonal');
   if (diagonal.length) {
     throw new RuleError(`rule '${name}' keeps only the diagonal of ${diagonal.map((b) => b.id).join(', ')} with a ${rs.schedule.kind} schedule; the trainer runs diagonal approximations online only (write 'schedule online')`);
   }
   const note = rs.schedule.kind === 'reverse' ? undefined : `schedule ${rs.schedule.kind}: the gradient is computed in reverse mode (the elimination order changes the cost, not the value)`;
-  return { name, spec: rs, method: { kind: 'bptt', stopped: droppedEdges(spec, approx.dropped), ...(note ? { note } : {}) } };
+  return { name, spec: rs, method: { kind: 'bptt', stopped: droppedEdges(spec, approx.dropped), ...(note ? { note } : {}), ...(rs.truncate !== undefined ? { truncate: rs.truncate } : {}) } };
 }

@@ -23,6 +23,9 @@ import { Optimizer, type OptimizerKind, type Schedule } from './optim.js';
 import { resolveRule, RuleError, type Method } from './rule.js';
 import { bpttBatch, Cancelled, forwardBatch, onlineBatch, Scorer, type BatchResult } from './sequence.js';
 import { CompiledEngine, stepWork } from './compiled/engine.js';
+import { usesExtendedKinds } from '../rules/program.js';
+import { taskSamples } from '../discovery/taskSamples.js';
+import { initialParams, initialStates } from '../graph/simulate.js';
 import type { NonFiniteAt } from './compiled/kernel.js';
 import type { Batch } from './tasks/types.js';
 import { makeTask, TaskError, type Task } from './tasks/index.js';
@@ -344,15 +347,17 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     const item = findItem(c, opts.model, ['model']);
     const { scope, graph } = modelStep(c, item);
     spec = modelSpec(graph, scope);
-    const resolved = resolveRule(c, spec, opts.rule);
-    method = resolved.method;
-    ruleName = resolved.name;
-    if (method.kind === 'bptt' && method.note) notes.push(method.note);
     task = makeTask(opts.task, {
       model: spec.name, nIn: sizeOf(spec.input.shape), nOut: sizeOf(spec.target.shape),
       inputName: spec.input.name, targetName: spec.target.name, seed: opts.seed ?? 0, ...(opts.files ? { files: opts.files } : {}),
     }, opts.taskSettings);
     task = withLossWindow(task, scope.lossWindow, spec.name);
+    // top(k) patterns are chosen on the task's data: its first training sequences at the initial parameters.
+    const t0task = task;
+    const resolved = resolveRule(c, spec, opts.rule, (ctx) => taskSamples(ctx, t0task, 4, initialParams(scope, opts.seed ?? 0), initialStates(scope)));
+    method = resolved.method;
+    ruleName = resolved.name;
+    if (method.kind === 'bptt' && method.note) notes.push(method.note);
   } catch (e) {
     if (e instanceof ItemError) {
       // Say which errors: the first few diagnostics of the file, located.
@@ -388,13 +393,17 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   const wantAlignment = method.kind === 'online' && opts.alignment !== false;
   const engineName: EngineName = opts.engine ?? 'compiled';
   const stoppedEdges = method.kind === 'bptt' ? method.stopped : new Set<string>();
+  // The TF.js path runs keep/diagonal/drop rules; the kinds of rules/kinds.ts run on the compiled engine.
+  if (engineName === 'tfjs' && ((method.kind === 'online' && usesExtendedKinds(method.program)) || (method.kind === 'bptt' && method.truncate !== undefined))) {
+    throw new TrainError(`${where}rule '${ruleName}' uses ${method.kind === 'bptt' ? 'truncate' : 'filter, random, local, top, truncate or quantize'}, which the TF.js engine does not run; train it with the compiled engine (--engine compiled, the default)`);
+  }
   let engine: CompiledEngine | undefined;
   let secondsPerUpdateEstimate: number | null = null;
   if (engineName === 'compiled') {
     try {
       engine = CompiledEngine.create(spec, {
-        method: method.kind === 'online' ? { kind: 'online', program: method.program, blocks: method.blocks } : { kind: 'bptt', stopped: stoppedEdges },
-        exact: wantAlignment || stoppedEdges.size > 0,
+        method: method.kind === 'online' ? { kind: 'online', program: method.program, blocks: method.blocks } : { kind: 'bptt', stopped: stoppedEdges, ...(method.truncate !== undefined ? { truncate: method.truncate } : {}) },
+        exact: wantAlignment || stoppedEdges.size > 0 || (method.kind === 'bptt' && method.truncate !== undefined),
       }, opts.threads !== undefined ? { threads: opts.threads } : {}, { batch: B, steps: task.steps });
     } catch (e) {
       throw new TrainError(`${where}the compiled engine cannot run model '${spec.name}': ${(e as Error).message}; run it with --engine tfjs`);

@@ -18,7 +18,7 @@ import type { PoolOptions, PoolResult } from '../../search/pool.js';
 import type { EpisodeSpec, PlayedEpisode } from '../../search/selfplay.js';
 import type { RuleCandidatePayload, SearchRestartPayload } from '../schemas.js';
 import type { TaskExecutor } from './kind.js';
-import { ruleCandidateTask, searchRestartTask, selfPlayTask } from './tasks.js';
+import { ruleCandidateTask, searchRestartTask, selfPlayTask, sourceOf } from './tasks.js';
 
 export interface RunHooks {
   /** What the run is, for the workers' logs ("find-rule lif"). */
@@ -31,10 +31,14 @@ export interface RunHooks {
 export function specPayload(s: RuleSpec): RuleCandidatePayload['spec'] {
   return {
     name: s.name, model: s.model,
-    approximations: s.approximations.map((a) => ({ of: a.of, wrt: a.wrt, wrtOffset: a.wrtOffset, kind: a.kind })),
+    approximations: s.approximations.map((a) => ({
+      of: a.of, wrt: a.wrt, wrtOffset: a.wrtOffset, kind: a.kind, ...(a.args ? { args: { ...a.args } } : {}), ...(a.mask ? { mask: [...a.mask] } : {}),
+    })),
     schedule: { kind: s.schedule.kind === 'order' ? 'forward' : s.schedule.kind },
     objectives: [...s.objectives],
     ...(s.memoryLimitBytes !== undefined ? { memoryLimitBytes: s.memoryLimitBytes } : {}),
+    ...(s.truncate !== undefined ? { truncate: s.truncate } : {}),
+    ...(s.quantize ? { quantize: { ...s.quantize } } : {}),
   };
 }
 
@@ -56,6 +60,7 @@ export function queuedMeasurer(executor: TaskExecutor, base: Omit<RuleCandidateP
     : [{ label: 'initial', updates: 0, samples: base.samples, steps: base.steps }];
   return {
     sets,
+    source: sourceOf(base),
     async measure(specs, o) {
       const stop = until(o.signal, o.deadline);
       try {

@@ -7,7 +7,9 @@
 import { createHash } from 'node:crypto';
 import { compile, findItem, graphOf, ItemError } from '../../compile.js';
 import type { Tensor } from '../../graph/types.js';
-import { alignCandidate, candidateSetupOf, type AlignmentSource, type CandidateSetup } from '../../rules/candidate.js';
+import { alignCandidate, candidateSetupOf, setPatternSamples, type AlignmentSource, type CandidateSetup } from '../../rules/candidate.js';
+import { scheduleProblems } from '../../rules/kinds.js';
+import { prepareRule } from '../../rules/model.js';
 import type { RunInput } from '../../rules/execute.js';
 import { StoppedError } from '../../rules/execute.js';
 import type { RuleSpec } from '../../rules/rule.js';
@@ -25,8 +27,13 @@ import { encodeWire } from './wire.js';
 /** The spec as the engine types it (the schema's optional fields are exact here). */
 export function ruleSpecOf(s: RuleCandidatePayload['spec']): RuleSpec {
   return {
-    name: s.name, model: s.model, approximations: s.approximations, schedule: s.schedule, objectives: s.objectives,
+    name: s.name, model: s.model, schedule: s.schedule, objectives: s.objectives,
+    approximations: s.approximations.map((a) => ({
+      of: a.of, wrt: a.wrt, wrtOffset: a.wrtOffset, kind: a.kind, ...(a.args ? { args: a.args } : {}), ...(a.mask ? { mask: a.mask } : {}),
+    })),
     ...(s.memoryLimitBytes !== undefined ? { memoryLimitBytes: s.memoryLimitBytes } : {}),
+    ...(s.truncate !== undefined ? { truncate: s.truncate } : {}),
+    ...(s.quantize ? { quantize: s.quantize } : {}),
   };
 }
 
@@ -34,7 +41,7 @@ const tensorOf = (t: { shape: number[]; data: Float64Array }): Tensor => ({ shap
 const tensorsOf = (r: Record<string, { shape: number[]; data: Float64Array }>): Map<string, Tensor> => new Map(Object.entries(r).map(([k, t]) => [k, tensorOf(t)]));
 
 /** Where a payload's rule is measured, as the engine types it. */
-export function sourceOf(p: RuleCandidatePayload): AlignmentSource {
+export function sourceOf(p: Omit<RuleCandidatePayload, 'spec'>): AlignmentSource {
   if (!p.sets) return { kind: 'random', steps: p.steps, samples: p.samples, seed: p.seed };
   const sequences: RunInput[] = p.sets.sequences.map((q) => ({
     steps: q.steps, params: new Map(), data: new Map(Object.entries(q.data).map(([k, ts]) => [k, ts.map(tensorOf)])),
@@ -73,8 +80,13 @@ export const ruleCandidateTask: TaskKind<RuleCandidatePayload, AlignmentAlongRes
   describe: (p) => `${p.spec.name ?? 'rule'} for ${p.model} (${p.spec.schedule.kind}, ${p.spec.approximations.length} approximation${p.spec.approximations.length === 1 ? '' : 's'}, ${p.samples} × ${p.steps} steps${p.sets ? ` at ${p.sets.at.length} parameter points` : ''})`,
   run(p, ctx) {
     const setup = setupFor(p);
+    const spec = ruleSpecOf(p.spec);
+    // The rule as the client planned it (top(k) patterns come in the spec), or refused: never measured with an approximation left out.
+    const rule = prepareRule(setup.ctx, spec, setPatternSamples(setup.sets));
+    const wrong = [...rule.approx.problems.filter((x) => x.severity === 'error'), ...scheduleProblems(spec)];
+    if (wrong.length) throw new TaskInvalid(`rule ${spec.name ?? '(unnamed)'} for ${spec.model}: ${wrong.map((x) => x.message).join('; ')}`);
     try {
-      return alignCandidate(setup, ruleSpecOf(p.spec), ctx.signal);
+      return alignCandidate(setup, spec, ctx.signal, undefined, rule);
     } catch (e) {
       if (e instanceof StoppedError) throw new TaskCancelled();
       throw e;

@@ -20,7 +20,7 @@ export type KernelName = 'grad' | 'exact' | 'forward';
 
 export interface EngineSpec {
   /** The rule's gradient: an online program, or BPTT (optionally of a graph with dropped blocks). */
-  readonly method: { readonly kind: 'online'; readonly program: OnlineProgram; readonly blocks: readonly Block[] } | { readonly kind: 'bptt'; readonly stopped?: ReadonlySet<string> };
+  readonly method: { readonly kind: 'online'; readonly program: OnlineProgram; readonly blocks: readonly Block[] } | { readonly kind: 'bptt'; readonly stopped?: ReadonlySet<string>; readonly truncate?: number };
   /** Also compile exact BPTT (the alignment's reference). */
   readonly exact?: boolean;
 }
@@ -85,8 +85,8 @@ export class CompiledEngine {
   static create(spec: ModelSpec, es: EngineSpec, opts: EngineOptions = {}, typical?: { batch: number; steps: number }): CompiledEngine {
     const grad = es.method.kind === 'online'
       ? compileStep(spec, 'online', { program: es.method.program, blocks: es.method.blocks })
-      : compileStep(spec, 'bptt', es.method.stopped?.size ? { stopped: es.method.stopped } : {});
-    const exact = es.exact ? (es.method.kind === 'bptt' && !es.method.stopped?.size ? grad : compileStep(spec, 'bptt')) : undefined;
+      : compileStep(spec, 'bptt', { ...(es.method.stopped?.size ? { stopped: es.method.stopped } : {}), ...(es.method.truncate !== undefined ? { truncate: es.method.truncate } : {}) });
+    const exact = es.exact ? (es.method.kind === 'bptt' && !es.method.stopped?.size && es.method.truncate === undefined ? grad : compileStep(spec, 'bptt')) : undefined;
     const forward = compileStep(spec, 'forward');
     const cores = Math.max(1, availableParallelism());
     let threads = opts.threads ?? 0;

@@ -30,6 +30,7 @@ import type { ModelSpec } from '../model.js';
 import { at, coneOf, GraphCode, partialReads, type Slot } from './codegen.js';
 import { fuseParam } from './fused.js';
 import { EligoError } from '../../util/errors.js';
+import { extendedParam, extendedParamCode, feedbackCopy, HELPERS_SOURCE, localCopy, maskCode, truncateCode } from './approximations.js';
 
 export type StepMode = 'forward' | 'online' | 'bptt';
 
@@ -64,6 +65,8 @@ export interface CompileStepOptions {
   readonly stopped?: ReadonlySet<string>;
   /** One loop per term of every trace and update (the reference for the fused loops). */
   readonly unfused?: boolean;
+  /** BPTT: credit through time within windows of K steps (a rule's `truncate K`). */
+  readonly truncate?: number;
 }
 
 export class StepCompileError extends EligoError {
@@ -153,6 +156,13 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     const code: string[] = [];
     const byOf = new Map<string, BlockSpec[]>();
     for (const b of program.blocks) {
+      if (b.approximation === 'local') {
+        // A fixed feedback matrix the program holds (approximations.ts), not a block of the model.
+        const o = bv.alloc(sizeOf(b.valueShape));
+        code.push(localCopy(b, o, gc.consts));
+        refs.set(b.id, { kind: 'buf', spec: b, off: o });
+        continue;
+      }
       if (!raw.has(b.id)) throw new StepCompileError(`internal: block '${b.id}' of the program is not among the rule's blocks`);
       const l = byOf.get(b.of) ?? [];
       l.push(b);
@@ -204,7 +214,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
           const n = sizeOf(b.valueShape);
           const o = bv.alloc(n);
           // The block's values in program layout: the adjoint of its source (a shared block is the first row).
-          into.push(copyCode({ arr: 'G', off: String(gc.gSlot(src)) }, o, n));
+          into.push(b.feedback ? feedbackCopy(b, o, '0', (v) => gc.gSlot(v), gc.consts) : copyCode({ arr: 'G', off: String(gc.gSlot(src)) }, o, n));
           refs.set(b.id, { kind: 'buf', spec: b, off: o });
         }
         const seed = isLoss
@@ -224,7 +234,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
           const N = sizeOf(b.inShape);
           const o = bv.alloc(sizeOf(b.valueShape));
           const gs = gc.gSlot(src);
-          rows.push(b.form === 'dense'
+          rows.push(b.feedback ? feedbackCopy(b, o, 'hot', (v) => gc.gSlot(v), gc.consts) : b.form === 'dense'
             ? `for (let j = 0; j < ${N}; j++) BV[${o} + hot * ${N} + j] = G[${gs} + j];`
             : (b.form === 'scalar' ? `if (hot === 0) BV[${o}] = G[${gs}];` : `BV[${o} + hot] = G[${gs} + hot];`));
           refs.set(b.id, { kind: 'buf', spec: b, off: o });
@@ -233,6 +243,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         const body = gc.sweep({ cone, sources, params, seed: `G[${d} + hot] = 1;` });
         const allConst = tiled.every((b) => b.constant);
         code.push(`// dense blocks of ${eq.of}: one sweep per output element\nif (${allConst ? 'first' : 'true'}) for (let hot = 0; hot < ${A}; hot++) {\n${body}\n${rows.join('\n')}\n}`);
+        for (const b of tiled) if (b.mask) code.push(maskCode(b, (refs.get(b.id) as { off: number }).off));
       }
     }
     const blockRef = (id: string): BlockRef => {
@@ -334,6 +345,18 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         const pk = paramIdx.get(u.param)!;
         paramInfo[pk] = { ...paramInfo[pk]!, trained: true };
       }
+      if (extendedParam(program, w.name)) {
+        const asText = (f: () => void): string => {
+          const before = code.length;
+          f();
+          return code.splice(before).join('\n');
+        };
+        code.push(extendedParamCode({
+          program, param: w.name, traceBuf, bufOf, lam, lv, stateShape, paramShape: paramShape.get(w.name)!, vjp: vjpCode, contract: contractCode, D: `D${paramIdx.get(w.name)!}`,
+          unfusedTrace: (tr) => asText(() => unfusedTrace(tr)), unfusedUpdate: (x) => asText(() => unfusedUpdate(x)),
+        }));
+        continue;
+      }
       const fused = trs.length && !opts.unfused ? fuseParam({ P: paramShape.get(w.name)!, trs, u, traceBuf, bufOf, blockRef, lam, lv, stateShape, signals: program.signals, vjp: vjpCode, unfusedTrace: (tr) => {
         const before = code.length;
         unfusedTrace(tr);
@@ -350,7 +373,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
 
     const swap = traces.filter((t) => t.carried).map((t) => `{ const s = TP${t.buf}; TP${t.buf} = TN${t.buf}; TN${t.buf} = s; }`).join('\n');
     initCode = traces.filter((t) => t.carried).map((t) => `TP${t.buf}.fill(0);`).join('\n');
-    stepCode = `${forwardCode}\n${code.join('\n')}\n${stepTail.join('\n')}\n${advance}\n${swap}`;
+    stepCode = `${truncateCode(program, traces)}\n${forwardCode}\n${code.join('\n')}\n${stepTail.join('\n')}\n${advance}\n${swap}`;
   } else if (mode === 'bptt') {
     // Backward: one sweep over the whole step. Sources: the states at t (their adjoints carry to the
     // step before) and the parameters (into the gradient accumulators).
@@ -400,7 +423,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     }
     tape = [tapeSize];
     stepCode = `${forwardCode}\n${save.join('\n')}\n${stepTail.join('\n')}\n${advance}`;
-    backwardCode = `${load.join('\n')}\n${body}\n${saveCarry}`;
+    backwardCode = `${load.join('\n')}\n${body}\n${saveCarry}${opts.truncate !== undefined ? `\nif (t > 0 && t % ${opts.truncate} === 0) CR.fill(0);` : ''}`;
     initCode = 'CR.fill(0);';
   } else {
     stepCode = `${forwardCode}\n${stepTail.join('\n')}\n${advance}`;
@@ -417,6 +440,7 @@ ${paramBind}
 ${constBind}
 ${trBind}
 ${gc.bindings()}
+${HELPERS_SOURCE}
 /** Shared values (parameters and constants only) and transposes: once per batch. */
 function prepare() {
 ${sharedCode}
@@ -485,7 +509,7 @@ export function vjpCode(l: number, e: BlockSpec, eo: number, into: number): stri
 }
 
 /** E · G^{src} added into the target trace (its storage embeds the product's: shared ⊂ row ⊂ dense). */
-function blockTimesTrace(e: BlockSpec, eo: number, src: TraceBuf, S: string, tgt: TraceBuf, T: string): { code: (assign: boolean) => string; covers: boolean } {
+export function blockTimesTrace(e: BlockSpec, eo: number, src: TraceBuf, S: string, tgt: TraceBuf, T: string): { code: (assign: boolean) => string; covers: boolean } {
   const { J, P, R } = tgt.d;
   const Js = src.d.J;
   const PR = P * R;
@@ -552,7 +576,7 @@ function directTerm(ref: BlockRef, tgt: TraceBuf, T: string): { code: (assign: b
 }
 
 /** ΔW[p, r] += Σ_j λ[j] G[j, p, r] (λ in `arr` at `l`, G's values at `G[go + …]`). */
-function contractCode(arr: string, l: number, storage: TraceStorage, G: string, d: PairDims, D: string, go = 0): string {
+export function contractCode(arr: string, l: number, storage: TraceStorage, G: string, d: PairDims, D: string, go = 0): string {
   const { J, P, R } = d;
   const PR = P * R;
   const base = go ? `${go} + ` : '';
