@@ -7,6 +7,7 @@ import type { AnalyzeSettings } from '../analysis/settings.js';
 import { DEFAULT_PROFILE, isProfile, namedProfile, unknownProfileMessage } from '../rules/profiles.js';
 import { OBJECTIVES, type EligoSettings, type Objective } from '../protocol.js';
 import { parseRedisUrl } from '../jobs/queue/connection.js';
+import type { DiagnosticCodeOf } from '../util/codes.js';
 
 export const DEFAULTS: EligoSettings = {
   analysis: { steps: 10, debounceMs: 50 },
@@ -74,7 +75,7 @@ export function normalizeSettings(raw: unknown): EligoSettings {
 /** A setting the server could not use: which, and why (shown as a diagnostic in every open document). */
 export interface SettingProblem {
   readonly setting: string;
-  readonly code: string;
+  readonly code: DiagnosticCodeOf<'warning'>;
   readonly message: string;
 }
 
