@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Diagnostic } from '../language-server/src/lang/ast.js';
 import { compile } from '../language-server/src/compile.js';
-import { CODES, codeInfo, fixOf, isDiagnosticCode, type Code } from '../language-server/src/util/codes.js';
+import { CODES, codeInfo, fixOf, isDiagnosticCode, type Code, type CodeEntry } from '../language-server/src/util/codes.js';
 import { EligoError } from '../language-server/src/util/errors.js';
 import { codesMarkdown, DIAGNOSTICS_DOC } from '../scripts/codes-doc.js';
 
@@ -107,12 +107,12 @@ describe('the catalogue of diagnostic and error codes', () => {
 
   it('every catalogue entry is raised somewhere in the sources, or says why it is reserved', () => {
     const unraised = codes.filter((c) => {
-      const e: { readonly reserved?: string } = CODES[c];
+      const e: CodeEntry = CODES[c];
       return !e.reserved && !(found.get(c) ?? []).some((o) => o.raised);
     });
     assert.deepEqual(unraised, [], 'raise them, remove them, or mark them reserved with a reason');
     for (const c of codes) {
-      const e: { readonly reserved?: string } = CODES[c];
+      const e: CodeEntry = CODES[c];
       if (e.reserved) assert.ok(!(found.get(c) ?? []).some((o) => o.raised), `${c} is raised: it is not reserved any more`);
     }
   });
