@@ -100,11 +100,19 @@ export async function loadParamData(c: Compiled, policy: DataPolicy): Promise<Da
     }
     const full = join(base, normalize(init.file));
     let real: string;
+    let regular: boolean;
     try {
       real = realpathSync(full);
-      if (statSync(real).isDirectory()) throw new Error('directory');
+      const st = statSync(real);
+      if (st.isDirectory()) throw new Error('directory');
+      regular = st.isFile();
     } catch {
       problems.push({ range: init.range, code: 'data.missing', message: `no data file '${init.file}' next to the model (looked for ${full})` });
+      continue;
+    }
+    // A FIFO would block the read for ever and a device never end: refused before opening (as train/tasks/files.ts does).
+    if (!regular) {
+      problems.push({ range: init.range, code: 'data.read', message: `'${init.file}' is not a regular file (a device, FIFO or socket); Eligo reads data from files` });
       continue;
     }
     const rel = relative(base, real);
