@@ -24,6 +24,7 @@ const NOT_CODES: Readonly<Record<string, string>> = {
   'train.steps': 'the setting eligo.train.steps',
   'train.epochs': 'the setting eligo.train.epochs',
   'train.seed': 'the setting eligo.train.seed',
+  'graph.inputs': 'a field of the graph data (docs/elimination.md)',
 };
 
 /** File names (`train.csv`, `lif.params.h5`) are no codes. */
@@ -121,6 +122,21 @@ describe('the catalogue of diagnostic and error codes', () => {
     assert.equal(readFileSync(DIAGNOSTICS_DOC, 'utf8'), codesMarkdown());
     const doc = readFileSync(DIAGNOSTICS_DOC, 'utf8');
     for (const c of codes) assert.ok(doc.includes(`| \`${c}\` |`), c);
+  });
+
+  it('the docs name only catalogued codes', () => {
+    const docs = join(ROOT, 'docs');
+    const unknown: string[] = [];
+    for (const name of readdirSync(docs).filter((n) => n.endsWith('.md'))) {
+      const text = readFileSync(join(docs, name), 'utf8');
+      for (const m of text.matchAll(/`([a-z][a-z0-9]*\.[a-z][a-z0-9-]*)`/g)) {
+        const lit = m[1]!;
+        if (areas.has(lit.split('.')[0]!) && !codeInfo(lit) && !NOT_CODES[lit] && !FILE_NAME.test(lit)) unknown.push(`docs/${name}: ${lit}`);
+      }
+      // `[code]` at the end of a printed diagnostic line.
+      for (const m of text.matchAll(/ \[([a-z][a-z0-9]*\.[a-z][a-z0-9-]*)\]$/gm)) if (!codeInfo(m[1]!)) unknown.push(`docs/${name}: [${m[1]}]`);
+    }
+    assert.deepEqual(unknown, []);
   });
 
   it("the checker's diagnostics carry the catalogue's codes with the catalogue's severities", () => {
