@@ -162,6 +162,8 @@ describe("language server: Train on a model whose params read data(…) files", 
     symlinkSync(join(dir, 'outside', 'secret.params.h5'), join(ws, 'link.params.h5'));
     execFileSync('mkfifo', [join(ws, 'pipe.params.h5')]);
     for (const f of ['one', 'two', 'link', 'pipe', 'missing']) writeFileSync(join(ws, `${f}.eligo`), model(`${f}.params.h5`));
+    // Two models: only the trained one's data files are read (the other's file is missing).
+    writeFileSync(join(ws, 'both.eligo'), `${model('one.params.h5')}\n${model('nothing-here.params.h5').replace('model m {', 'model other {')}`);
     // A model outside the workspace folders: its data file is next to it, and outside them too.
     writeFileSync(join(dir, 'outside', 'away.eligo'), model('secret.params.h5'));
   });
@@ -212,6 +214,9 @@ describe("language server: Train on a model whose params read data(…) files", 
       assert.notEqual(ref1, ref2, 'the values matter to the loss');
       assert.equal(one.result!.loss, ref1);
       assert.equal(two.result!.loss, ref2);
+      const both = await train(c, join(ws, 'both.eligo'));
+      assert.equal(both.status, 'done', JSON.stringify(both).slice(0, 300));
+      assert.equal(both.result!.loss, ref1);
       const refused = async (path: string, why: RegExp): Promise<void> => {
         const r = await train(c, path);
         assert.equal(r.status, 'refused', `${path}: ${JSON.stringify(r).slice(0, 300)}`);

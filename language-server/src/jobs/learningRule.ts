@@ -94,7 +94,7 @@ export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult>
       throw e;
     }
     // The model's data(…) params, read under the workspace's trust and folders (refused, saying why, otherwise).
-    attachParamValues(c.checked.items.values(), await jobParamValues(input.text!, input.uri, input.files ?? { trusted: false }));
+    attachParamValues(c.checked.items.values(), await jobParamValues(input.text!, input.uri, model, input.files ?? { trusted: false }));
     const rctx = modelContext(c, model);
     const hardware = profileChip(p.hardwareProfile);
     // eligo.queue.redis: the candidates' alignment is measured on the queue's workers (same result); the reference run and the training stay here.

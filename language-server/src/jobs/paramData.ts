@@ -10,18 +10,27 @@
 
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compile } from '../compile.js';
+import { compile, findItem, ItemError } from '../compile.js';
 import { DEFAULT_DATA_MAX_BYTES, dataPathProblem, dataRefs, loadParamData } from '../interop/paramData.js';
 import { FileAccess, FileAccessError, type FileAccessPolicy } from '../train/tasks/files.js';
 import { JobRefused } from './types.js';
 
 /**
- * The values of every `data(…)` param of `text` by param name (empty when it has none), read under
- * `policy` for the document at `uri`. Throws JobRefused, located (`line L:C: …`), when one cannot be read.
+ * The values of the `data(…)` params of the model the job runs on (`item`, or the file's model) by param
+ * name (empty when it has none), read under `policy` for the document at `uri`; the file's other models'
+ * data files are not read. Throws JobRefused, located (`line L:C: …`), when one cannot be read.
  */
-export async function jobParamValues(text: string, uri: string | undefined, policy: FileAccessPolicy): Promise<Map<string, Float64Array>> {
+export async function jobParamValues(text: string, uri: string | undefined, item: string | undefined, policy: FileAccessPolicy): Promise<Map<string, Float64Array>> {
   const c = compile(text);
-  const refs = dataRefs(c);
+  let model: string;
+  try {
+    model = findItem(c, item, ['model']).name;
+  } catch (e) {
+    // No such model: the engine refuses the job in its own words.
+    if (e instanceof ItemError) return new Map();
+    throw e;
+  }
+  const refs = dataRefs(c, [model]);
   const values = new Map<string, Float64Array>();
   if (refs.length === 0) return values;
   const named = [...new Set(refs.map((r) => `data("${r.init.file}", "${r.init.dataset}")`))].join(', ');
@@ -53,7 +62,7 @@ export async function jobParamValues(text: string, uri: string | undefined, poli
       throw e;
     }
   }
-  const problems = await loadParamData(c, { baseDir, trusted: true, maxBytes: policy.maxBytes ?? DEFAULT_DATA_MAX_BYTES });
+  const problems = await loadParamData(c, { baseDir, trusted: true, maxBytes: policy.maxBytes ?? DEFAULT_DATA_MAX_BYTES, models: [model] });
   if (problems.length) throw new JobRefused(problems.map((p) => `${at(p.range)}: ${p.message}`).join('; '));
   for (const r of refs) if (r.init.values) values.set(r.param, r.init.values);
   return values;

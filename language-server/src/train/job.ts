@@ -106,7 +106,7 @@ export const trainJobKind: JobKind<TrainRunParams, TrainResult> = {
     const files: FileAccessPolicy = p.dataPath !== undefined ? { ...policy, picked: [...(policy.picked ?? []), p.dataPath] } : policy;
     const task = p.dataPath !== undefined ? withDataFile(p.task, p.dataPath) : p.task;
     // The model's data(…) params, read here under the workspace's trust and folders (refused, saying why, otherwise).
-    const paramValues = await jobParamValues(input.text, input.uri, policy);
+    const paramValues = await jobParamValues(input.text, input.uri, input.item, policy);
     const run: TrainRun = {
       task: p.task, learningRate: p.learningRate, batchSize: p.batchSize, seed: p.seed,
       ...(p.steps !== undefined ? { steps: p.steps } : {}), ...(p.epochs !== undefined ? { epochs: p.epochs } : {}), ...(p.rule !== undefined ? { rule: p.rule } : {}),
