@@ -29,8 +29,9 @@ import type { Batch } from '../language-server/src/train/tasks/types.js';
 
 const EXAMPLES = join(__dirname, '..', 'examples');
 const MODELS: readonly [file: string, model: string, dims: Record<string, number>][] = [
-  ['lif.eligo', 'lif', { n: 7, n_in: 4 }],
-  ['alif.eligo', 'alif', { n: 6, n_in: 4 }],
+  // Rows of 8 and 4 values run in WebAssembly's 4 lanes; ALIF's W_in (rows of 5) stays in JavaScript.
+  ['lif.eligo', 'lif', { n: 8, n_in: 4 }],
+  ['alif.eligo', 'alif', { n: 8, n_in: 5 }],
   ['rnn.eligo', 'rnn', { n: 5 }],
 ];
 
@@ -87,7 +88,10 @@ function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: str
 
 /** The compiled step's gradient over the batch (weights 1/B: the mean of the sequences'). */
 function compiled(s: Setup, p: ReadonlyMap<string, Tensor>, batch: Batch, mode: 'online' | 'bptt', opts: CompileStepOptions = {}, precision: 'float32' | 'float64' = 'float32'): Float64Array[] {
-  const k = new StepKernel(compileStep(s.spec, mode, opts), s.spec.params.map((q) => Float32Array.from(p.get(q.name)!.data)), undefined, undefined, precision);
+  const src = compileStep(s.spec, mode, opts);
+  // Asked for WebAssembly, every loop whose rows fit 4 lanes runs there.
+  for (const l of src.loops) assert.equal(l.backend, opts.backend === 'wasm' && !l.why?.includes('lanes') ? 'wasm' : 'js', `${l.what}: ${l.backend} (${l.why ?? ''})`);
+  const k = new StepKernel(src, s.spec.params.map((q) => Float32Array.from(p.get(q.name)!.data)), undefined, undefined, precision);
   k.setBatch(batch.x, batch.y, batch.weight, batch.size, batch.steps, new Float32Array(batch.steps * batch.size * sizeOf(s.spec.target.shape)));
   const r = k.runRange(0, batch.size, new Float64Array(batch.size));
   assert.equal(r.cancelled, false);
@@ -122,14 +126,15 @@ function compare(s: Setup, rule: PreparedRule, T: number, B: number, what: strin
   const online = rule.spec.schedule.kind === 'online';
   const o = online ? { program: rule.derived.program, blocks: rule.approx.blocks, ...opts } : opts;
   const want = reference(s, rule, p, inputs);
-  for (const [precision, rel] of [['float64', 1e-9], ['float32', rel32]] as const) {
-    const got = compiled(s, p, batch, online ? 'online' : 'bptt', o, precision);
+  // float64 storage runs the JavaScript loops; float32 runs both the JavaScript and the WebAssembly SIMD loops.
+  for (const [precision, rel, backend] of [['float64', 1e-9, 'js'], ['float32', rel32, 'js'], ['float32', rel32, 'wasm']] as const) {
+    const got = compiled(s, p, batch, online ? 'online' : 'bptt', { ...o, backend }, precision);
     s.spec.params.forEach((q, i) => {
       if (online && rule.derived.program.untrained.includes(q.name)) {
         assert.ok(got[i]!.every((v) => v === 0), `${what}: untrained ${q.name} has no update`);
         return;
       }
-      close(got[i]!, want.get(q.name)!, `${what} (${precision}) Δ${q.name}`, rel);
+      close(got[i]!, want.get(q.name)!, `${what} (${precision}, ${backend}) Δ${q.name}`, rel);
     });
   }
 }
@@ -156,9 +161,11 @@ describe('train: the compiled step', () => {
         const eprop = s.ctx.compiled.checked.program.items.find((i): i is RuleItem => i.kind === 'rule' && i.model.name === model && i.name.name !== 'bptt');
         for (const r of [rtrl, ...(eprop ? [prepareRule(s.ctx, ruleSpec(eprop))] : [])]) {
           const o = { program: r.derived.program, blocks: r.approx.blocks };
-          const a = compiled(s, p, batch, 'online', o);
           const b = compiled(s, p, batch, 'online', { ...o, unfused: true });
-          a.forEach((g, i) => close(g, b[i]!, `${model} ${r.spec.name} fused vs unfused ${s.spec.params[i]!.name}`, 1e-6));
+          for (const backend of ['js', 'wasm'] as const) {
+            const a = compiled(s, p, batch, 'online', { ...o, backend });
+            a.forEach((g, i) => close(g, b[i]!, `${model} ${r.spec.name} fused (${backend}) vs unfused ${s.spec.params[i]!.name}`, backend === 'js' ? 1e-6 : 1e-5));
+          }
         }
       });
     }

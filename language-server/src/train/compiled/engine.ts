@@ -28,6 +28,8 @@ export interface EngineSpec {
 export interface EngineOptions {
   /** Threads to split a batch over (default: what pays, up to the cores; 1 runs on this thread). */
   readonly threads?: number;
+  /** The fused loops' code (program.ts CompileStepOptions.backend; default 'auto'). */
+  readonly backend?: 'js' | 'wasm' | 'auto';
 }
 
 export interface EngineResult {
@@ -83,9 +85,10 @@ export class CompiledEngine {
 
   /** Compiles the kernels; starts the threads on the first run that uses them. */
   static create(spec: ModelSpec, es: EngineSpec, opts: EngineOptions = {}, typical?: { batch: number; steps: number }): CompiledEngine {
+    const backend = opts.backend ? { backend: opts.backend } : {};
     const grad = es.method.kind === 'online'
-      ? compileStep(spec, 'online', { program: es.method.program, blocks: es.method.blocks })
-      : compileStep(spec, 'bptt', es.method.stopped?.size ? { stopped: es.method.stopped } : {});
+      ? compileStep(spec, 'online', { program: es.method.program, blocks: es.method.blocks, ...backend })
+      : compileStep(spec, 'bptt', { ...(es.method.stopped?.size ? { stopped: es.method.stopped } : {}), ...backend });
     const exact = es.exact ? (es.method.kind === 'bptt' && !es.method.stopped?.size ? grad : compileStep(spec, 'bptt')) : undefined;
     const forward = compileStep(spec, 'forward');
     const cores = Math.max(1, availableParallelism());

@@ -9,15 +9,71 @@
 // read and one write of each trace value per step instead of one per term.
 // The arithmetic is that of the unfused loops (program.ts), term for term;
 // anything else (dense × dense, embeddings) returns null and runs unfused.
+//
+// The loop is built as a small description (`FusedLoop`: per-row
+// coefficients, per-element values, the update) that two emitters read:
+// `fusedJs` below (JavaScript over typed arrays) and simd.ts (WebAssembly,
+// f32x4 along r). Because every value at (p, r) is read before any is
+// written, the row and dense traces of a fused parameter are stored in place
+// (one buffer, not a previous and a current one), which halves the memory the
+// loop streams through; a trace that is not carried to the next step is never
+// stored at all.
 
 import { sizeOf, type Shape } from '../../graph/types.js';
 import type { BlockSpec, OnlineProgram, SignalSpec } from '../../rules/program.js';
-import { at } from './codegen.js';
+import { at, type Slot } from './codegen.js';
 import type { BlockRef, TraceBuf } from './program.js';
 
+/** A per-row coefficient, evaluated once per row p (in float64). */
+export type Coef =
+  | { readonly k: 'mem'; readonly arr: 'BV' | 'LV'; readonly off: number; readonly row: boolean }
+  | { readonly k: 'mul'; readonly a: Coef; readonly b: Coef }
+  | { readonly k: 'sum'; readonly terms: readonly Coef[] };
+
+/** A value at element (p, r), q = p·R + r. */
+export type Val =
+  /** A row or dense trace's value of the last step: buffer `buf` at comp + q (read before this step writes it). */
+  | { readonly k: 'trace'; readonly buf: number; readonly comp: number }
+  /** A shared trace (one value per r) of this step or the last. */
+  | { readonly k: 'shared'; readonly buf: number; readonly time: 'previous' | 'current' }
+  /** A per-sample float32 vector at r (the operand of W @ v). */
+  | { readonly k: 'vec'; readonly slot: Slot }
+  /** A parameter block's values (float64) at q or at r. */
+  | { readonly k: 'block'; readonly off: number; readonly at: 'q' | 'r' }
+  /** A value computed earlier in this element's body. */
+  | { readonly k: 'fresh'; readonly id: number };
+
+export interface Term {
+  /** Index into `coefs`, or null (the value alone). */
+  readonly coef: number | null;
+  readonly x: Val;
+}
+
+export interface Fresh {
+  readonly terms: readonly Term[];
+  /** Where it is stored (a carried trace, in place), or null (used within the element only). */
+  readonly store: { readonly buf: number; readonly comp: number } | null;
+}
+
+export interface FusedLoop {
+  readonly P: number;
+  readonly R: number;
+  readonly coefs: readonly Coef[];
+  /** Computed in order; `fresh` values refer to earlier ones by index. */
+  readonly fresh: readonly Fresh[];
+  /** ΔW[q] += Σ terms (the parameter's index), or null. */
+  readonly update: { readonly param: number; readonly terms: readonly Term[] } | null;
+  /** JavaScript run before the loop (shared traces, products λᵀE). */
+  readonly pre: string;
+  readonly comment: string;
+  /** Trace buffers the loop stores in place (their previous and current values share one buffer). */
+  readonly inPlace: readonly number[];
+}
+
 export interface FuseInput {
-  /** The parameter's shape. */
+  /** The parameter's shape and index (ΔW is D<index>). */
   readonly P: Shape;
+  readonly param: number;
   readonly trs: readonly OnlineProgram['traces'][number][];
   readonly u: OnlineProgram['updates'][number] | undefined;
   readonly traceBuf: ReadonlyMap<string, TraceBuf>;
@@ -30,40 +86,40 @@ export interface FuseInput {
   readonly vjp: (l: number, e: BlockSpec, eo: number, into: number) => string;
   /** The unfused code of a trace (shared traces run before the loop). */
   readonly unfusedTrace: (tr: OnlineProgram['traces'][number]) => string;
-  /** The gradient accumulator's name. */
-  readonly D: string;
 }
 
 const MAX_COMPONENTS = 8;
 
-export function fuseParam(f: FuseInput): string | null {
+const mem = (arr: 'BV' | 'LV', off: number, row: boolean): Coef => ({ k: 'mem', arr, off, row });
+
+export function fuseParam(f: FuseInput): FusedLoop | null {
   const ps = f.P;
   const P = ps.length ? ps[0]! : 1;
   const R = ps.length ? sizeOf(ps.slice(1)) : 1;
   const PR = P * R;
   const pre: string[] = [];
-  const rowConsts: string[] = [];
-  const body: string[] = [];
-  let nc = 0;
-  const coef = (expr: string): string => {
-    const name = `c${nc++}`;
-    rowConsts.push(`const ${name} = ${expr};`);
-    return name;
+  const coefs: Coef[] = [];
+  const fresh: Fresh[] = [];
+  const coef = (c: Coef): number => {
+    coefs.push(c);
+    return coefs.length - 1;
   };
-  /** Local variables holding this step's new values: trace name → one per component (row/shared: [0]). */
-  const fresh = new Map<string, string[]>();
+  /** This step's new values: trace name → fresh id per component (row/shared: [0]). */
+  const freshOf = new Map<string, number[]>();
   const own = new Set(f.trs.map((t) => t.name));
+  const inPlace = new Set<number>();
 
-  /** Element (p, r) — component j of a dense trace — of a trace at t (prev) or t+1 (cur). */
-  const elem = (t: TraceBuf, time: 'previous' | 'current', j: number | null): string | null => {
+  /** Element (p, r) — component j of a dense trace — of a trace at t (previous) or t+1 (current). */
+  const elem = (t: TraceBuf, time: 'previous' | 'current', j: number | null): Val | null => {
     if (!own.has(t.name)) return null;
-    if (t.storage === 'shared') return time === 'current' ? `TN${t.buf}[r]` : `TP${t.buf}[r]`;
+    if (t.storage === 'shared') return { k: 'shared', buf: t.buf, time };
     if (time === 'current') {
-      const v = fresh.get(t.name);
-      return v ? (v[t.storage === 'dense' ? j ?? -1 : 0] ?? null) : null;
+      const v = freshOf.get(t.name);
+      const id = v ? v[t.storage === 'dense' ? j ?? -1 : 0] : undefined;
+      return id === undefined ? null : { k: 'fresh', id };
     }
-    if (t.storage === 'row') return `TP${t.buf}[q]`;
-    return j === null ? null : `TP${t.buf}[${j * PR} + q]`;
+    if (t.storage === 'row') return { k: 'trace', buf: t.buf, comp: 0 };
+    return j === null ? null : { k: 'trace', buf: t.buf, comp: j * PR };
   };
 
   for (const tr of f.trs) {
@@ -75,10 +131,11 @@ export function fuseParam(f: FuseInput): string | null {
     if (t.storage === 'dense' && t.d.J > MAX_COMPONENTS) return null;
     if (t.storage === 'row' && t.d.J !== P) return null;
     if (t.d.P !== P || t.d.R !== R) return null;
+    inPlace.add(t.buf);
     const comps = t.storage === 'row' ? [null] : Array.from({ length: t.d.J }, (_, j) => j);
-    const names: string[] = [];
+    const ids: number[] = [];
     for (const j of comps) {
-      const terms: string[] = [];
+      const terms: Term[] = [];
       for (const term of tr.terms) {
         const e = f.blockRef(term.block);
         if (e.kind !== 'buf') return null;
@@ -87,59 +144,58 @@ export function fuseParam(f: FuseInput): string | null {
         if (e.spec.form === 'scalar') {
           const x = t.storage === 'row' ? (src.storage === 'dense' ? null : elem(src, term.time, null)) : (src.storage === 'dense' ? elem(src, term.time, j) : null);
           if (!x) return null;
-          terms.push(`${coef(`BV[${eo}]`)} * ${x}`);
+          terms.push({ coef: coef(mem('BV', eo, false)), x });
         } else if (e.spec.form === 'diagonal') {
           if (t.storage === 'row' && src.storage !== 'dense') {
             const x = elem(src, term.time, null);
             if (!x) return null;
-            terms.push(`${coef(`BV[${eo} + p]`)} * ${x}`);
+            terms.push({ coef: coef(mem('BV', eo, true)), x });
           } else if (t.storage === 'dense' && src.storage === 'dense') {
             const x = elem(src, term.time, j);
             if (!x) return null;
-            terms.push(`${coef(`BV[${eo + j!}]`)} * ${x}`);
+            terms.push({ coef: coef(mem('BV', eo + j!, false)), x });
           } else return null;
         } else if (e.spec.form === 'dense') {
           // (E·G)[a, p, r] = E[a, p] · G[p, r] for a row (or shared) source.
           if (t.storage !== 'dense' || src.storage === 'dense' || src.d.J !== P) return null;
           const x = elem(src, term.time, null);
           if (!x) return null;
-          terms.push(`${coef(`BV[${eo + j! * src.d.J} + p]`)} * ${x}`);
+          terms.push({ coef: coef(mem('BV', eo + j! * src.d.J, true)), x });
         } else return null;
       }
       if (tr.direct) {
         const ref = f.blockRef(tr.direct);
         if (ref.kind === 'factored') {
           if (t.storage !== 'row') return null;
-          ref.v.forEach((v, m) => terms.push(`${coef(ref.spec.form === 'shared' ? `BV[${ref.f[m]!}]` : `BV[${ref.f[m]!} + p]`)} * ${at(v, 'r')}`));
+          ref.v.forEach((v, m) => terms.push({ coef: coef(mem('BV', ref.f[m]!, ref.spec.form !== 'shared')), x: { k: 'vec', slot: v } }));
         } else if (ref.kind === 'buf') {
           const form = ref.spec.form;
-          if ((form === 'row' || form === 'diagonal') && t.storage === 'row') terms.push(`BV[${ref.off} + q]`);
-          else if ((form === 'shared' || form === 'scalar') && t.storage === 'row') terms.push(`BV[${ref.off} + r]`);
-          else if (form === 'dense' && t.storage === 'dense') terms.push(`BV[${ref.off + j! * PR} + q]`);
+          if ((form === 'row' || form === 'diagonal') && t.storage === 'row') terms.push({ coef: null, x: { k: 'block', off: ref.off, at: 'q' } });
+          else if ((form === 'shared' || form === 'scalar') && t.storage === 'row') terms.push({ coef: null, x: { k: 'block', off: ref.off, at: 'r' } });
+          else if (form === 'dense' && t.storage === 'dense') terms.push({ coef: null, x: { k: 'block', off: ref.off + j! * PR, at: 'q' } });
           else return null;
         } else return null;
       }
-      const name = `n${t.buf}_${j ?? 0}`;
-      names.push(name);
-      body.push(`const ${name} = ${terms.length ? terms.join(' + ') : '0'}; TN${t.buf}[${j === null ? 'q' : `${j * PR} + q`}] = ${name};`);
+      fresh.push({ terms, store: tr.carried ? { buf: t.buf, comp: j === null ? 0 : j * PR } : null });
+      ids.push(fresh.length - 1);
     }
-    fresh.set(tr.name, names);
+    freshOf.set(tr.name, ids);
   }
 
   // ΔW[p, r] += Σ λ · (trace, block or product) at (p, r).
-  const upd: string[] = [];
-  const contract = (lArr: string, l: number, t: TraceBuf, time: 'previous' | 'current'): boolean => {
+  const upd: Term[] = [];
+  const contract = (lArr: 'BV' | 'LV', l: number, t: TraceBuf, time: 'previous' | 'current'): boolean => {
     if (t.storage === 'dense') {
       for (let j = 0; j < t.d.J; j++) {
         const x = elem(t, time, j);
         if (!x) return false;
-        upd.push(`${coef(`${lArr}[${l + j}]`)} * ${x}`);
+        upd.push({ coef: coef(mem(lArr, l + j, false)), x });
       }
       return true;
     }
     const x = elem(t, time, null);
     if (!x) return false;
-    upd.push(`${coef(`${lArr}[${l} + p]`)} * ${x}`);
+    upd.push({ coef: coef(mem(lArr, l, true)), x });
     return true;
   };
   if (f.u) {
@@ -151,14 +207,14 @@ export function fuseParam(f: FuseInput): string | null {
       } else if (fac.kind === 'direct') {
         const ref = f.blockRef(fac.block);
         if (ref.kind === 'factored') {
-          ref.v.forEach((v, m) => upd.push(`${coef(`LV[${l} + p] * ${ref.spec.form === 'shared' ? `BV[${ref.f[m]!}]` : `BV[${ref.f[m]!} + p]`}`)} * ${at(v, 'r')}`));
+          ref.v.forEach((v, m) => upd.push({ coef: coef({ k: 'mul', a: mem('LV', l, true), b: mem('BV', ref.f[m]!, ref.spec.form !== 'shared') }), x: { k: 'vec', slot: v } }));
         } else if (ref.kind === 'buf') {
           const form = ref.spec.form;
           const sig = f.signals.find((s) => s.name === term.signal)!;
           const J = sizeOf(f.stateShape.get(sig.state)!);
-          if (form === 'row' || form === 'diagonal') upd.push(`${coef(`LV[${l} + p]`)} * BV[${ref.off} + q]`);
-          else if (form === 'shared' || form === 'scalar') upd.push(`${coef(`LV[${l} + p]`)} * BV[${ref.off} + r]`);
-          else if (J <= MAX_COMPONENTS) for (let j = 0; j < J; j++) upd.push(`${coef(`LV[${l + j}]`)} * BV[${ref.off + j * PR} + q]`);
+          if (form === 'row' || form === 'diagonal') upd.push({ coef: coef(mem('LV', l, true)), x: { k: 'block', off: ref.off, at: 'q' } });
+          else if (form === 'shared' || form === 'scalar') upd.push({ coef: coef(mem('LV', l, true)), x: { k: 'block', off: ref.off, at: 'r' } });
+          else if (J <= MAX_COMPONENTS) for (let j = 0; j < J; j++) upd.push({ coef: coef(mem('LV', l + j, false)), x: { k: 'block', off: ref.off + j * PR, at: 'q' } });
           else return null;
         } else return null;
       } else {
@@ -173,17 +229,57 @@ export function fuseParam(f: FuseInput): string | null {
       const e = f.bufOf(lp.block);
       if (!contract('BV', e.off, f.traceBuf.get(lp.trace)!, 'previous')) return null;
     }
-    if (upd.length) body.push(`${f.D}[q] += ${upd.join(' + ')};`);
   }
   const names = f.trs.map((t) => t.name).join(', ');
-  return `// fused over the rows of the parameter: ${names}${f.u ? ` and ${f.u.equation.text}` : ''}
-${pre.join('\n')}
-for (let p = 0; p < ${P}; p++) {
-  const o = p * ${R};
-  ${rowConsts.join(' ')}
-  for (let r = 0; r < ${R}; r++) {
+  return {
+    P, R, coefs, fresh, update: f.u && upd.length ? { param: f.param, terms: upd } : null, pre: pre.join('\n'),
+    comment: `fused over the rows of the parameter: ${names}${f.u ? ` and ${f.u.equation.text}` : ''}`, inPlace: [...inPlace],
+  };
+}
+
+// ------------------------------------------------------------ JavaScript
+
+function coefJs(c: Coef): string {
+  switch (c.k) {
+    case 'mem': return c.row ? `${c.arr}[${c.off} + p]` : `${c.arr}[${c.off}]`;
+    case 'mul': return `${coefJs(c.a)} * ${coefJs(c.b)}`;
+    case 'sum': return c.terms.length ? `(${c.terms.map(coefJs).join(' + ')})` : '0';
+  }
+}
+
+/** The loop as JavaScript: float64 arithmetic, each stored value rounded by its typed array. */
+export function fusedJs(l: FusedLoop): string {
+  const PR = l.P * l.R;
+  const loads = new Map<string, string>();
+  const val = (x: Val): string => {
+    switch (x.k) {
+      case 'trace': {
+        const key = `${x.buf}_${x.comp}`;
+        if (!loads.has(key)) loads.set(key, `const g${key} = TP${x.buf}[${x.comp ? `${x.comp} + ` : ''}q];`);
+        return `g${key}`;
+      }
+      case 'shared': return `${x.time === 'current' ? 'TN' : 'TP'}${x.buf}[r]`;
+      case 'vec': return at(x.slot, 'r');
+      case 'block': return `BV[${x.off} + ${x.at}]`;
+      case 'fresh': return `n${x.id}`;
+    }
+  };
+  const sum = (ts: readonly Term[]): string => (ts.length ? ts.map((t) => (t.coef === null ? val(t.x) : `c${t.coef} * ${val(t.x)}`)).join(' + ') : '0');
+  const body: string[] = [];
+  l.fresh.forEach((fr, id) => {
+    const s = `const n${id} = ${sum(fr.terms)};`;
+    body.push(fr.store ? `${s} TN${fr.store.buf}[${fr.store.comp ? `${fr.store.comp} + ` : ''}q] = n${id};` : s);
+  });
+  if (l.update) body.push(`D${l.update.param}[q] += ${sum(l.update.terms)};`);
+  void PR;
+  return `// ${l.comment}
+${l.pre}
+for (let p = 0; p < ${l.P}; p++) {
+  const o = p * ${l.R};
+  ${l.coefs.map((c, k) => `const c${k} = ${coefJs(c)};`).join(' ')}
+  for (let r = 0; r < ${l.R}; r++) {
     const q = o + r;
-    ${body.join('\n    ')}
+    ${[...loads.values(), ...body].join('\n    ')}
   }
 }`;
 }

@@ -55,6 +55,8 @@ export class StepKernel {
   private readonly cancel: Int32Array;
   private tape: Float32Array | Float64Array = new Float32Array(0);
   private readonly Store: Float32ArrayConstructor | Float64ArrayConstructor;
+  /** The accumulators the generated code adds into: D itself, or (WebAssembly) views of the kernel's memory, added into D after each range. */
+  private readonly acc: Float64Array[];
 
   /** `params` are the parameter values (views that the caller updates between batches); `cancel` a flag read every step. */
   /**
@@ -67,15 +69,42 @@ export class StepKernel {
     this.D = grads ? [...grads] : src.params.map((p) => new Float64Array(p.size));
     this.cancel = cancel ?? new Int32Array(1);
     const s = src.sizes;
-    const TR: Record<number, Float32Array> = {};
-    for (const t of s.transposes) TR[t.id] = new Float32Array(t.size);
     const Store = precision === 'float64' ? Float64Array : Float32Array;
     this.Store = Store;
-    const TRC = s.traces.map((n) => [new Store(n), new Store(n)]);
+    const inPlace = new Set(s.inPlace);
+    const pair = <X>(i: number, make: () => X): [X, X] => {
+      const a = make();
+      return [a, inPlace.has(i) ? a : make()];
+    };
+    let buffers: Record<string, unknown>;
+    if (src.wasm) {
+      // Every buffer the WebAssembly loops touch lies in one memory at the offsets the module was built for.
+      if (precision !== 'float32') throw new Error('internal: a WebAssembly step runs in float32 storage only');
+      const L = src.wasm.layout;
+      const memory = new WebAssembly.Memory({ initial: src.wasm.pages });
+      const buf = memory.buffer;
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(src.wasm.module), { e: { m: memory } });
+      const TR: Record<number, Float32Array> = {};
+      for (const t of s.transposes) TR[t.id] = new Float32Array(buf, L.TR.get(t.id)!, t.size);
+      this.acc = src.params.map((p, k) => new Float64Array(buf, L.D[k]!, p.size));
+      buffers = {
+        A: new Float32Array(buf, L.A, s.A), G: new Float64Array(buf, L.G, s.G), BV: new Float64Array(buf, L.BV, s.BV), LV: new Float64Array(buf, L.LV, s.LV),
+        RS: new Float64Array(buf, L.RS, s.scratch), NZ: new Int32Array(buf, L.NZ, s.scratch), CR: new Float64Array(buf, L.CR, s.carry),
+        XS: new Float32Array(buf, L.XS, src.nIn), TR, D: this.acc, WX: instance.exports,
+        TRC: s.traces.map((n, i) => [new Float32Array(buf, L.traces[i]![0], n), new Float32Array(buf, L.traces[i]![1], n)]),
+      };
+    } else {
+      const TR: Record<number, Float32Array> = {};
+      for (const t of s.transposes) TR[t.id] = new Float32Array(t.size);
+      this.acc = this.D;
+      buffers = {
+        A: new Store(s.A), G: new Float64Array(s.G), BV: new Float64Array(s.BV), LV: new Float64Array(s.LV),
+        RS: new Float64Array(s.scratch), NZ: new Int32Array(s.scratch), CR: new Float64Array(s.carry), XS: new Float32Array(src.nIn), TR, D: this.D, WX: {},
+        TRC: s.traces.map((n, i) => pair(i, () => new Store(n))),
+      };
+    }
     this.env = {
-      A: new Store(s.A), G: new Float64Array(s.G), BV: new Float64Array(s.BV), LV: new Float64Array(s.LV),
-      RS: new Float64Array(s.scratch), NZ: new Int32Array(s.scratch), CR: new Float64Array(s.carry), F: functions(src),
-      P: this.P, D: this.D, K: src.consts, TR, TRC,
+      ...buffers, F: functions(src), P: this.P, K: src.consts,
       X: new Float32Array(0), Y: new Float32Array(0), W: new Float32Array(0), PRD: new Float32Array(0), CF: this.cancel, TAPE: this.tape, B: 1, T: 0,
     };
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
@@ -100,6 +129,17 @@ export class StepKernel {
 
   zeroGradients(): void {
     for (const d of this.D) d.fill(0);
+    if (this.acc !== this.D) for (const d of this.acc) d.fill(0);
+  }
+
+  /** Adds the kernel memory's accumulators into D (WebAssembly steps) and clears them. */
+  private flush(): void {
+    if (this.acc === this.D) return;
+    this.acc.forEach((a, k) => {
+      const d = this.D[k]!;
+      for (let i = 0; i < a.length; i++) d[i] = d[i]! + a[i]!;
+      a.fill(0);
+    });
   }
 
   /**
@@ -117,31 +157,39 @@ export class StepKernel {
     } : null;
     for (let b = b0; b < b1; b++) {
       const l = this.fn.run(b, b === first, check);
-      if (cancel[0] !== 0) return { cancelled: true };
+      if (cancel[0] !== 0) {
+        this.flush();
+        return { cancelled: true };
+      }
       losses[b] = l;
       onSequence?.();
-      if (!Number.isFinite(l) || !this.finite()) return { cancelled: false, nonFinite: this.diagnose(b, b === first) };
+      if (!Number.isFinite(l) || !this.finite()) {
+        const nonFinite = this.diagnose(b, b === first);
+        this.flush();
+        return { cancelled: false, nonFinite };
+      }
     }
+    this.flush();
     return { cancelled: false };
   }
 
   private finite(): boolean {
-    for (const d of this.D) for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false;
+    for (const d of this.acc) for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false;
     return true;
   }
 
   /** Runs sequence b again on fresh accumulators, checking every step, to name where it went non-finite. */
   private diagnose(b: number, first: boolean): NonFiniteAt {
-    const saved = this.D.map((d) => d.slice());
-    this.zeroGradients();
+    const saved = this.acc.map((d) => d.slice());
+    for (const d of this.acc) d.fill(0);
     const A = this.env.A as Float32Array | Float64Array;
     let found: NonFiniteAt | undefined;
     const backward = { on: false };
     const check = (t: number): boolean => {
       if (found) return true;
       const phase = this.src.mode === 'bptt' && backward.on ? 'backward' : 'forward';
-      for (let k = 0; k < this.D.length; k++) {
-        const d = this.D[k]!;
+      for (let k = 0; k < this.acc.length; k++) {
+        const d = this.acc[k]!;
         for (let i = 0; i < d.length; i++) {
           if (!Number.isFinite(d[i]!)) {
             found = { sample: b, step: t, phase, param: this.src.params[k]!.name, entry: i, value: d[i]! };
@@ -159,7 +207,7 @@ export class StepKernel {
       return false;
     };
     this.fn.run(b, first, check);
-    this.D.forEach((d, k) => d.set(saved[k]!));
+    this.acc.forEach((d, k) => d.set(saved[k]!));
     return found ?? { sample: b, step: (this.env.T as number) - 1, phase: 'forward', value: NaN };
   }
 

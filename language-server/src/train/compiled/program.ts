@@ -28,7 +28,10 @@ import type { BlockSpec, OnlineProgram, TraceStorage } from '../../rules/program
 import { sizeOf } from '../../graph/types.js';
 import type { ModelSpec } from '../model.js';
 import { at, coneOf, GraphCode, partialReads, type Slot } from './codegen.js';
-import { fuseParam } from './fused.js';
+import { fuseParam, fusedJs, type FusedLoop } from './fused.js';
+import { layoutOf, pagesFor, type Layout } from './layout.js';
+import { fusedWasm, wasmUnfit } from './simd.js';
+import { wasmModule, wasmSimdSupported, type WasmFn } from './wasm.js';
 
 export type StepMode = 'forward' | 'online' | 'bptt';
 
@@ -42,7 +45,13 @@ export interface KernelSource {
     readonly A: number; readonly G: number; readonly BV: number; readonly LV: number; readonly scratch: number;
     readonly traces: readonly number[]; readonly transposes: readonly { readonly id: number; readonly size: number }[];
     readonly tape: number; readonly carry: number;
+    /** Trace buffers stored in place (one buffer for the previous and current values). */
+    readonly inPlace: readonly number[];
   };
+  /** The WebAssembly loops, when the step uses them: the module and where every buffer lies in its memory. */
+  readonly wasm?: { readonly module: Uint8Array<ArrayBuffer>; readonly layout: Layout; readonly pages: number };
+  /** Each fused loop and the code that runs it ('wasm' or 'js', and why JavaScript where it is). */
+  readonly loops: readonly { readonly what: string; readonly backend: 'js' | 'wasm'; readonly why?: string }[];
   /** Parameter sizes, in model order. */
   readonly params: readonly { readonly name: string; readonly size: number; readonly trained: boolean }[];
   /** Spike vertices and their surrogates, and the table functions called. */
@@ -63,7 +72,15 @@ export interface CompileStepOptions {
   readonly stopped?: ReadonlySet<string>;
   /** One loop per term of every trace and update (the reference for the fused loops). */
   readonly unfused?: boolean;
+  /**
+   * The fused loops' code: 'wasm' (WebAssembly SIMD where a loop fits, JavaScript elsewhere), 'js', or
+   * 'auto' (the default: the faster one as measured, docs/training.md; 'js' where WebAssembly SIMD is missing).
+   */
+  readonly backend?: 'js' | 'wasm' | 'auto';
 }
+
+/** What 'auto' picks for the fused loops (docs/training.md, measured by `npm run bench -- train`). */
+export const AUTO_BACKEND: 'js' | 'wasm' = 'wasm';
 
 export class StepCompileError extends Error {
   constructor(message: string) {
@@ -117,6 +134,8 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
   const paramTrained = new Set<string>();
   let tape: number[] = [];
   let carrySize = 0;
+  const loops: FusedLoop[] = [];
+  const inPlace = new Set<number>();
 
   const perSample = V.filter((v) => !leafIds.has(v.id) && !gc.shared[v.id]).map((v) => v.id);
   const sharedIds = V.filter((v) => !leafIds.has(v.id) && gc.shared[v.id]).map((v) => v.id);
@@ -334,13 +353,17 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         const pk = paramIdx.get(u.param)!;
         paramInfo[pk] = { ...paramInfo[pk]!, trained: true };
       }
-      const fused = trs.length && !opts.unfused ? fuseParam({ P: paramShape.get(w.name)!, trs, u, traceBuf, bufOf, blockRef, lam, lv, stateShape, signals: program.signals, vjp: vjpCode, unfusedTrace: (tr) => {
+      const fused = trs.length && !opts.unfused ? fuseParam({ P: paramShape.get(w.name)!, param: paramIdx.get(w.name)!, trs, u, traceBuf, bufOf, blockRef, lam, lv, stateShape, signals: program.signals, vjp: vjpCode, unfusedTrace: (tr) => {
         const before = code.length;
         unfusedTrace(tr);
         return code.splice(before).join('\n');
-      }, D: `D${paramIdx.get(w.name)!}` }) : null;
-      if (fused !== null) code.push(fused);
-      else {
+      } }) : null;
+      if (fused !== null) {
+        // A placeholder: the loop's code (JavaScript or a WebAssembly call) is chosen once the memory layout is known.
+        code.push(`/*@loop ${loops.length}@*/`);
+        loops.push(fused);
+        for (const b of fused.inPlace) inPlace.add(b);
+      } else {
         trs.forEach(unfusedTrace);
         if (u) unfusedUpdate(u);
       }
@@ -348,7 +371,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     // A parameter read by the loss only (a readout) is trained through its direct block.
     for (const b of program.blocks) if (b.of === 'loss' && b.wrt.kind === 'param') paramInfo[paramIdx.get(b.wrt.name)!] = { ...paramInfo[paramIdx.get(b.wrt.name)!]!, trained: true };
 
-    const swap = traces.filter((t) => t.carried).map((t) => `{ const s = TP${t.buf}; TP${t.buf} = TN${t.buf}; TN${t.buf} = s; }`).join('\n');
+    const swap = traces.filter((t) => t.carried && !inPlace.has(t.buf)).map((t) => `{ const s = TP${t.buf}; TP${t.buf} = TN${t.buf}; TN${t.buf} = s; }`).join('\n');
     initCode = traces.filter((t) => t.carried).map((t) => `TP${t.buf}.fill(0);`).join('\n');
     stepCode = `${forwardCode}\n${code.join('\n')}\n${stepTail.join('\n')}\n${advance}\n${swap}`;
   } else if (mode === 'bptt') {
@@ -406,13 +429,40 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     stepCode = `${forwardCode}\n${stepTail.join('\n')}\n${advance}`;
   }
 
+  const scratch = Math.max(1, ...V.map((v) => sizeOf(v.shape)));
+  const sizes = {
+    A: gc.aSize, G: gc.gSize, BV: bv.size, LV: lv.size, scratch, traces: traces.map((t) => t.size),
+    transposes: [...gc.transposed].map((id) => ({ id, size: sizeOf(V[id]!.shape) })), tape: tape[0] ?? 0, carry: carrySize, inPlace: [...inPlace],
+  };
+  // The fused loops: WebAssembly where asked (or picked) and a loop fits, JavaScript otherwise.
+  const want = opts.backend ?? 'auto';
+  const useWasm = loops.length > 0 && (want === 'wasm' || (want === 'auto' && AUTO_BACKEND === 'wasm')) && wasmSimdSupported();
+  const layout = useWasm ? layoutOf(sizes, paramInfo.map((p) => p.size), nIn) : undefined;
+  const fns: WasmFn[] = [];
+  const loopInfo: { what: string; backend: 'js' | 'wasm'; why?: string }[] = [];
+  let readsX = false;
+  const loopCode = loops.map((l, k) => {
+    const what = l.comment.replace(/^fused over the rows of the parameter: /, '');
+    const w = layout ? fusedWasm(l, layout, `f${k}`) : null;
+    if (!w) {
+      loopInfo.push({ what, backend: 'js', why: !layout ? (want === 'js' ? 'asked' : loops.length && !wasmSimdSupported() ? 'no WebAssembly SIMD here' : 'JavaScript is the faster here') : wasmUnfit(l) ?? '' });
+      return fusedJs(l);
+    }
+    loopInfo.push({ what, backend: 'wasm' });
+    fns.push(w.fn);
+    if (JSON.stringify(l.fresh).includes('"arr":"X"') || JSON.stringify(l.update ?? {}).includes('"arr":"X"')) readsX = true;
+    return `// ${l.comment} (WebAssembly)\n${l.pre}\nWX.f${k}(${w.args.join(', ')});`;
+  });
+  const wasm = layout && fns.length ? { module: wasmModule(fns, pagesFor(layout.bytes)), layout, pages: pagesFor(layout.bytes) } : undefined;
+  if (readsX && wasm) stepCode = `for (let i = 0; i < ${nIn}; i++) XS[i] = X[xo + i];\n${stepCode}`;
+  stepCode = stepCode.replace(/\/\*@loop (\d+)@\*\//g, (_m, k: string) => loopCode[Number(k)]!);
   // ---------------- the function
   const paramBind = spec.params.map((_, k) => `const P${k} = E.P[${k}], D${k} = E.D[${k}];`).join('\n');
   const constBind = gc.consts.items.map((_, k) => `const K${k} = E.K[${k}];`).join('\n');
   const trBind = [...gc.transposed].map((id) => `const TR${id} = E.TR[${id}];`).join('\n');
   const traceBind = traces.map((t) => `let TN${t.buf} = E.TRC[${t.buf}][0], TP${t.buf} = E.TRC[${t.buf}][1];`).join('\n');
   const code = `"use strict";
-const A = E.A, G = E.G, BV = E.BV, LV = E.LV, RS = E.RS, NZ = E.NZ, CR = E.CR, F = E.F;
+const A = E.A, G = E.G, BV = E.BV, LV = E.LV, RS = E.RS, NZ = E.NZ, CR = E.CR, F = E.F, WX = E.WX, XS = E.XS;
 ${paramBind}
 ${constBind}
 ${trBind}
@@ -452,15 +502,11 @@ ${traces.length ? `  E.TRC.forEach((p, k) => { p[0] = [${traces.map((t) => `TN${
 }
 return { prepare, run };
 `;
-  const scratch = Math.max(1, ...V.map((v) => sizeOf(v.shape)));
-  const aBytes = 4 * gc.aSize + 8 * (gc.gSize + bv.size + lv.size) + traces.reduce((a, t) => a + 4 * t.size * (t.carried ? 2 : 1), 0)
+  const aBytes = 4 * gc.aSize + 8 * (gc.gSize + bv.size + lv.size) + traces.reduce((a, t) => a + 4 * t.size * (t.carried && !inPlace.has(t.buf) ? 2 : 1), 0)
     + [...gc.transposed].reduce((a, id) => a + 4 * sizeOf(V[id]!.shape), 0) + 8 * spec.params.reduce((a, p) => a + sizeOf(p.shape), 0);
   return {
     mode, code, consts: gc.consts.items,
-    sizes: {
-      A: gc.aSize, G: gc.gSize, BV: bv.size, LV: lv.size, scratch, traces: traces.map((t) => t.size),
-      transposes: [...gc.transposed].map((id) => ({ id, size: sizeOf(V[id]!.shape) })), tape: tape[0] ?? 0, carry: carrySize,
-    },
+    sizes, ...(wasm ? { wasm } : {}), loops: loopInfo,
     params: paramInfo, surrogates: [...gc.surrogates].map((id) => ({ id, surrogate: V[id]!.attrs.surrogate })), helpers: [...gc.helpers],
     nIn, nOut, hasPrediction: spec.prediction !== undefined, bytesPerThread: aBytes, tapeBytesPerStep: 4 * (tape[0] ?? 0),
   };

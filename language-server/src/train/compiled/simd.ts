@@ -1,0 +1,158 @@
+// A fused trace-and-update loop (fused.ts) as WebAssembly with 128-bit SIMD:
+// four float32 lanes along r, the row's coefficients splatted once per row,
+// every trace value loaded once and stored once per step, and the update's
+// four lanes promoted to float64 and added into the gradient accumulator.
+// The buffers lie at fixed offsets of the kernel's memory (layout.ts), so
+// every address is a base baked into the instruction plus q·4 (or q·8).
+//
+// Arithmetic differs from the JavaScript loop in one way: values are
+// multiplied and added in float32 (JavaScript computes in float64 and rounds
+// at the store), so a trace value carries a few float32 roundings per step
+// instead of one; tests hold both to the Float64 executor at 1e-5.
+
+import type { Coef, FusedLoop, Term, Val } from './fused.js';
+import type { Layout } from './layout.js';
+import { I32, V128, WasmFn } from './wasm.js';
+
+export interface WasmLoop {
+  readonly fn: WasmFn;
+  /** JavaScript expressions for the function's arguments (byte offsets of double-buffered shared traces). */
+  readonly args: readonly string[];
+}
+
+/** Why a loop stays in JavaScript, or null when it can be emitted. */
+export function wasmUnfit(l: FusedLoop): string | null {
+  if (l.R % 4 !== 0) return `a row of ${l.R} values (not a multiple of 4 lanes)`;
+  return null;
+}
+
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+const LOW_PAIRS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+
+export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | null {
+  if (wasmUnfit(l)) return null;
+  // Shared traces are double-buffered: their current offsets are arguments.
+  const sharedKey = (x: { buf: number; time: 'previous' | 'current' }): string => `${x.time === 'current' ? 'TN' : 'TP'}${x.buf}`;
+  const shared: string[] = [];
+  const visit = (ts: readonly Term[]): void => {
+    for (const t of ts) if (t.x.k === 'shared' && !shared.includes(sharedKey(t.x))) shared.push(sharedKey(t.x));
+  };
+  l.fresh.forEach((f) => visit(f.terms));
+  if (l.update) visit(l.update.terms);
+  const fn = new WasmFn(name, shared.map(() => I32));
+  const p = fn.local(I32);
+  const rowB = fn.local(I32);
+  const rb = fn.local(I32);
+  const qb = fn.local(I32);
+  const c = l.coefs.map(() => fn.local(V128));
+  const loads = new Map<string, number>();
+  const freshL = l.fresh.map(() => fn.local(V128));
+  const acc = fn.local(V128);
+  const qd = fn.local(I32);
+  const R4 = l.R * 4;
+
+  const coef = (x: Coef): void => {
+    switch (x.k) {
+      case 'mem': {
+        const base = (x.arr === 'BV' ? lay.BV : lay.LV) + 8 * x.off;
+        if (x.row) fn.get(p).i32(8).i32Mul();
+        else fn.i32(0);
+        fn.f64Load(base);
+        return;
+      }
+      case 'mul':
+        coef(x.a);
+        coef(x.b);
+        fn.f64Mul();
+        return;
+      case 'sum':
+        if (!x.terms.length) {
+          fn.f64Const(0);
+          return;
+        }
+        x.terms.forEach((t, i) => {
+          coef(t);
+          if (i) fn.f64Add();
+        });
+    }
+  };
+  /** Pushes the four lanes of a value at the element. */
+  const val = (x: Val): void => {
+    switch (x.k) {
+      case 'trace': fn.get(loads.get(`${x.buf}_${x.comp}`)!); return;
+      case 'shared': fn.get(shared.indexOf(sharedKey(x))).get(rb).i32Add().v128Load(0); return;
+      case 'vec':
+        if (x.slot.arr === 'A') fn.get(rb).v128Load(lay.A + 4 * Number(x.slot.off));
+        else if (x.slot.arr === 'X') fn.get(rb).v128Load(lay.XS);
+        else throw new Error(`internal: a vector operand in ${x.slot.arr}`);
+        return;
+      case 'block': {
+        // Four float64 values demoted to float32 and joined.
+        const idx = x.at === 'q' ? qb : rb;
+        const base = lay.BV + 8 * x.off;
+        fn.get(idx).get(idx).i32Add().v128Load(base).f32x4DemoteZero();
+        fn.get(idx).get(idx).i32Add().v128Load(base + 16).f32x4DemoteZero();
+        fn.shuffle(LOW_PAIRS);
+        return;
+      }
+      case 'fresh': fn.get(freshL[x.id]!); return;
+    }
+  };
+  const sum = (ts: readonly Term[]): void => {
+    if (!ts.length) {
+      fn.v128Const(new Array(16).fill(0));
+      return;
+    }
+    ts.forEach((t, i) => {
+      val(t.x);
+      if (t.coef !== null) fn.get(c[t.coef]!).f32x4Mul();
+      if (i) fn.f32x4Add();
+    });
+  };
+  const traceBase = (buf: number, comp: number): number => lay.traces[buf]![0] + 4 * comp;
+
+  fn.i32(0).set(p).i32(0).set(rowB);
+  fn.loop();
+  l.coefs.forEach((x, k) => {
+    coef(x);
+    fn.f32Demote().f32x4Splat().set(c[k]!);
+  });
+  fn.i32(0).set(rb);
+  fn.loop();
+  fn.get(rowB).get(rb).i32Add().set(qb);
+  // Every previous trace value first (the buffers are updated in place).
+  const seen = new Set<string>();
+  const collect = (ts: readonly Term[]): void => {
+    for (const t of ts) {
+      if (t.x.k !== 'trace') continue;
+      const key = `${t.x.buf}_${t.x.comp}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const v = fn.local(V128);
+      loads.set(key, v);
+      fn.get(qb).v128Load(traceBase(t.x.buf, t.x.comp)).set(v);
+    }
+  };
+  l.fresh.forEach((f) => collect(f.terms));
+  if (l.update) collect(l.update.terms);
+  l.fresh.forEach((f, id) => {
+    sum(f.terms);
+    fn.set(freshL[id]!);
+    if (f.store) fn.get(qb).get(freshL[id]!).v128Store(traceBase(f.store.buf, f.store.comp));
+  });
+  if (l.update) {
+    sum(l.update.terms);
+    fn.set(acc);
+    const D = lay.D[l.update.param]!;
+    // D[q..q+1] += lanes 0–1, D[q+2..q+3] += lanes 2–3 (float64).
+    fn.get(qb).get(qb).i32Add().set(qd);
+    fn.get(qd).get(qd).v128Load(D).get(acc).f64x2PromoteLow().f64x2Add().v128Store(D);
+    fn.get(qd).get(qd).v128Load(D + 16).get(acc).get(acc).shuffle(HIGH_HALF).f64x2PromoteLow().f64x2Add().v128Store(D + 16);
+  }
+  fn.get(rb).i32(16).i32Add().tee(rb).i32(R4).i32LtU().brIf(0);
+  fn.end();
+  fn.get(rowB).i32(R4).i32Add().set(rowB);
+  fn.get(p).i32(1).i32Add().tee(p).i32(l.P).i32LtU().brIf(0);
+  fn.end();
+  return { fn, args: shared.map((s) => `${s}.byteOffset`) };
+}
