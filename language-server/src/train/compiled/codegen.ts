@@ -97,6 +97,18 @@ export interface GraphCodeOptions {
   readonly stopped?: ReadonlySet<string>;
 }
 
+/**
+ * A matrix kernel of the step, kept apart so it can run as WebAssembly (simd.ts): the code holds a
+ * placeholder `/*@mk N@*\/` that program.ts replaces with a call or with `js`.
+ *   mv:    y = M @ c (M shared [m, kk] with its transpose TR, c a per-sample vector), adding only c's nonzero columns;
+ *   mvT:   gx += Mᵀ · gy (the adjoint through the product to c);
+ *   outer: gA += gy ⊗ c (the adjoint of M, into a gradient accumulator), when c has many nonzeros.
+ */
+export type MatKernel =
+  | { readonly k: 'mv'; readonly m: number; readonly kk: number; readonly tr: number; readonly c: Slot; readonly y: Slot }
+  | { readonly k: 'mvT'; readonly m: number; readonly kk: number; readonly tr: number; readonly gy: Slot; readonly gx: Slot }
+  | { readonly k: 'outer'; readonly m: number; readonly kk: number; readonly gy: Slot; readonly c: Slot; readonly gx: Slot };
+
 /** Adjoint targets of one sweep. */
 export interface SweepSpec {
   /** The vertices whose adjoints propagate to their operands (the equation's cone: its output and what it computes from its sources). */
@@ -130,6 +142,8 @@ export class GraphCode {
   readonly surrogates = new Set<number>();
   /** Table functions the code calls (`UF_exp`, `UD_erf`, `BD_pow_1`, …). */
   readonly helpers = new Set<string>();
+  /** The matrix kernels met so far, each with its JavaScript. */
+  readonly kernels: { readonly spec: MatKernel; readonly js: string; readonly withCall?: (call: string) => string }[] = [];
   private readonly stopped: ReadonlySet<string>;
 
   constructor(graph: Graph, params: readonly { readonly leaf: number }[], readonly inputLeaf: number, readonly targetLeaf: number, opts: GraphCodeOptions = {}) {
@@ -281,6 +295,11 @@ export class GraphCode {
     return { m: a.length === 2 ? a[0]! : 1, k: a[a.length - 1]!, n: c.length === 2 ? c[1]! : 1, ra: a.length, rc: c.length };
   }
 
+  private kernel(spec: MatKernel, js: string, withCall?: (call: string) => string): string {
+    this.kernels.push({ spec, js, ...(withCall ? { withCall } : {}) });
+    return `/*@mk ${this.kernels.length - 1}@*/`;
+  }
+
   private matmulForward(v: Vertex): string {
     const { m, k, n } = this.dims(v);
     const y = this.val(v.id);
@@ -290,7 +309,7 @@ export class GraphCode {
       // A shared matrix times a per-sample vector. Spikes are mostly zero: skip the zero columns
       // (event-driven, as the hardware does) when fewer than a quarter are nonzero, else row dot products.
       const tr = `TR${v.inputs[0]!}`;
-      return `{
+      return this.kernel({ k: 'mv', m, kk: k, tr: v.inputs[0]!, c, y }, `{
   let nz = 0; for (let l = 0; l < ${k}; l++) if (${at(c, 'l')} !== 0) NZ[nz++] = l;
   if (nz * 4 < ${k}) {
     for (let i = 0; i < ${m}; i++) ${at(y, 'i')} = 0;
@@ -298,7 +317,7 @@ export class GraphCode {
   } else {
     for (let i = 0; i < ${m}; i++) { let s = 0; const o = i * ${k}; for (let l = 0; l < ${k}; l++) s += ${at(a, 'o + l')} * ${at(c, 'l')}; ${at(y, 'i')} = s; }
   }
-}`;
+}`);
     }
     return `for (let i = 0; i < ${m}; i++) for (let j = 0; j < ${n}; j++) { let s = 0; for (let l = 0; l < ${k}; l++) s += ${at(a, `i * ${k} + l`)} * ${at(c, `l * ${n} + j`)}; ${at(y, `i * ${n} + j`)} = s; }`;
   }
@@ -444,19 +463,22 @@ export class GraphCode {
       // gC[l, j] += Σ_i A[i, l] gY[i, j]
       if (this.transposed.has(v.inputs[0]!) && n === 1) {
         const tr = `TR${v.inputs[0]!}`;
-        return `for (let l = 0; l < ${kk}; l++) { let s = 0; const o = l * ${m}; for (let i = 0; i < ${m}; i++) s += ${tr}[o + i] * ${at(gy, 'i')}; ${at(gx, 'l')} += s; }`;
+        return this.kernel({ k: 'mvT', m, kk, tr: v.inputs[0]!, gy, gx },
+          `for (let l = 0; l < ${kk}; l++) { let s = 0; const o = l * ${m}; for (let i = 0; i < ${m}; i++) s += ${tr}[o + i] * ${at(gy, 'i')}; ${at(gx, 'l')} += s; }`);
       }
       return `for (let l = 0; l < ${kk}; l++) for (let j = 0; j < ${n}; j++) { let s = 0; for (let i = 0; i < ${m}; i++) s += ${at(a, `i * ${kk} + l`)} * ${at(gy, `i * ${n} + j`)}; ${at(gx, `l * ${n} + j`)} += s; }`;
     }
     // gA[i, l] += Σ_j gY[i, j] C[l, j]
     if (n === 1) {
       // An outer product gY ⊗ c, skipping zero entries of c (spikes) — exact for a finite gY (0 · ∞ stays NaN).
-      return `{
+      // As WebAssembly, the dense loop runs there where c has many nonzeros (a quarter or more).
+      const body = (dense: string): string => `{
   let nz = 0; for (let l = 0; l < ${kk}; l++) if (${at(c, 'l')} !== 0) NZ[nz++] = l;
-  for (let i = 0; i < ${m}; i++) { const g = ${at(gy, 'i')}; if (g === 0) continue; const o = i * ${kk};
+  ${dense ? `if (nz * 4 >= ${kk}) ${dense}\n  else ` : ''}for (let i = 0; i < ${m}; i++) { const g = ${at(gy, 'i')}; if (g === 0) continue; const o = i * ${kk};
     if (nz === ${kk} || !Number.isFinite(g)) { for (let l = 0; l < ${kk}; l++) ${at(gx, 'o + l')} += g * ${at(c, 'l')}; }
     else for (let q = 0; q < nz; q++) { const l = NZ[q]; ${at(gx, 'o + l')} += g * ${at(c, 'l')}; } }
 }`;
+      return this.kernel({ k: 'outer', m, kk, gy, c, gx }, body(''), body);
     }
     return `for (let i = 0; i < ${m}; i++) for (let l = 0; l < ${kk}; l++) { let s = 0; for (let j = 0; j < ${n}; j++) s += ${at(gy, `i * ${n} + j`)} * ${at(c, `l * ${n} + j`)}; ${at(gx, `i * ${kk} + l`)} += s; }`;
   }

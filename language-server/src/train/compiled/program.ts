@@ -30,7 +30,7 @@ import type { ModelSpec } from '../model.js';
 import { at, coneOf, GraphCode, partialReads, type Slot } from './codegen.js';
 import { fuseParam, fusedJs, type FusedLoop } from './fused.js';
 import { layoutOf, pagesFor, type Layout } from './layout.js';
-import { fusedWasm, wasmUnfit } from './simd.js';
+import { fusedWasm, matUnfit, matWasm, wasmUnfit } from './simd.js';
 import { wasmModule, wasmSimdSupported, type WasmFn } from './wasm.js';
 
 export type StepMode = 'forward' | 'online' | 'bptt';
@@ -436,16 +436,17 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
   };
   // The fused loops: WebAssembly where asked (or picked) and a loop fits, JavaScript otherwise.
   const want = opts.backend ?? 'auto';
-  const useWasm = loops.length > 0 && (want === 'wasm' || (want === 'auto' && AUTO_BACKEND === 'wasm')) && wasmSimdSupported();
+  const useWasm = loops.length + gc.kernels.length > 0 && (want === 'wasm' || (want === 'auto' && AUTO_BACKEND === 'wasm')) && wasmSimdSupported();
   const layout = useWasm ? layoutOf(sizes, paramInfo.map((p) => p.size), nIn) : undefined;
   const fns: WasmFn[] = [];
+  const jsWhy = (unfit: string | null): string => (!layout ? (want === 'js' ? 'asked' : !wasmSimdSupported() ? 'no WebAssembly SIMD here' : 'JavaScript is the faster here') : unfit ?? '');
   const loopInfo: { what: string; backend: 'js' | 'wasm'; why?: string }[] = [];
   let readsX = false;
   const loopCode = loops.map((l, k) => {
     const what = l.comment.replace(/^fused over the rows of the parameter: /, '');
     const w = layout ? fusedWasm(l, layout, `f${k}`) : null;
     if (!w) {
-      loopInfo.push({ what, backend: 'js', why: !layout ? (want === 'js' ? 'asked' : loops.length && !wasmSimdSupported() ? 'no WebAssembly SIMD here' : 'JavaScript is the faster here') : wasmUnfit(l) ?? '' });
+      loopInfo.push({ what, backend: 'js', why: jsWhy(wasmUnfit(l)) });
       return fusedJs(l);
     }
     loopInfo.push({ what, backend: 'wasm' });
@@ -453,9 +454,25 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     if (JSON.stringify(l.fresh).includes('"arr":"X"') || JSON.stringify(l.update ?? {}).includes('"arr":"X"')) readsX = true;
     return `// ${l.comment} (WebAssembly)\n${l.pre}\nWX.f${k}(${w.args.join(', ')});`;
   });
+  const kernelCode = gc.kernels.map((kern, k) => {
+    const m = kern.spec;
+    const what = `${m.k === 'mv' ? 'M @ v' : m.k === 'mvT' ? 'Mᵀ · adjoint' : 'adjoint ⊗ v'} (${m.m} × ${m.kk})`;
+    const w = layout ? matWasm(m, layout, `m${k}`) : null;
+    if (!w) {
+      loopInfo.push({ what, backend: 'js', why: jsWhy(layout ? matUnfit(m, layout) : null) });
+      return kern.js;
+    }
+    loopInfo.push({ what, backend: 'wasm' });
+    fns.push(w);
+    if ((m.k === 'mv' || m.k === 'outer') && m.c.arr === 'X') readsX = true;
+    return kern.withCall ? kern.withCall(`WX.m${k}();`) : `WX.m${k}();`;
+  });
   const wasm = layout && fns.length ? { module: wasmModule(fns, pagesFor(layout.bytes)), layout, pages: pagesFor(layout.bytes) } : undefined;
-  if (readsX && wasm) stepCode = `for (let i = 0; i < ${nIn}; i++) XS[i] = X[xo + i];\n${stepCode}`;
-  stepCode = stepCode.replace(/\/\*@loop (\d+)@\*\//g, (_m, k: string) => loopCode[Number(k)]!);
+  const copyX = readsX && wasm ? `for (let i = 0; i < ${nIn}; i++) XS[i] = X[xo + i];\n` : '';
+  const resolve = (c: string): string => c.replace(/\/\*@loop (\d+)@\*\//g, (_m, k: string) => loopCode[Number(k)]!).replace(/\/\*@mk (\d+)@\*\//g, (_m, k: string) => kernelCode[Number(k)]!);
+  stepCode = copyX + resolve(stepCode);
+  if (backwardCode) backwardCode = copyX + resolve(backwardCode);
+  const preparedShared = resolve(sharedCode);
   // ---------------- the function
   const paramBind = spec.params.map((_, k) => `const P${k} = E.P[${k}], D${k} = E.D[${k}];`).join('\n');
   const constBind = gc.consts.items.map((_, k) => `const K${k} = E.K[${k}];`).join('\n');
@@ -469,7 +486,7 @@ ${trBind}
 ${gc.bindings()}
 /** Shared values (parameters and constants only) and transposes: once per batch. */
 function prepare() {
-${sharedCode}
+${preparedShared}
 ${gc.transposes()}
 }
 /**

@@ -11,6 +11,7 @@
 // instead of one; tests hold both to the Float64 executor at 1e-5.
 
 import type { Coef, FusedLoop, Term, Val } from './fused.js';
+import type { MatKernel, Slot } from './codegen.js';
 import type { Layout } from './layout.js';
 import { I32, V128, WasmFn } from './wasm.js';
 
@@ -155,4 +156,102 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | n
   fn.get(p).i32(1).i32Add().tee(p).i32(l.P).i32LtU().brIf(0);
   fn.end();
   return { fn, args: shared.map((s) => `${s}.byteOffset`) };
+}
+
+// ------------------------------------------------------------ matrix kernels (codegen.ts MatKernel)
+
+/** A slot's byte address in the kernel's memory and its element size, or null where it is not there (parameters, constants). */
+function slotAddr(s: Slot, lay: Layout): { base: number; size: 4 | 8 } | null {
+  if (s.arr === 'A') return { base: lay.A + 4 * Number(s.off), size: 4 };
+  if (s.arr === 'X') return { base: lay.XS, size: 4 };
+  if (s.arr === 'G') return { base: lay.G + 8 * Number(s.off), size: 8 };
+  const d = /^D(\d+)$/.exec(s.arr);
+  if (d && s.off === '0') return { base: lay.D[Number(d[1])]!, size: 8 };
+  return null;
+}
+
+/** Why a matrix kernel stays in JavaScript, or null. */
+export function matUnfit(m: MatKernel, lay: Layout): string | null {
+  const lanes = m.k === 'outer' ? m.kk : m.m;
+  if (lanes % 4 !== 0) return `${lanes} values along the SIMD axis (not a multiple of 4)`;
+  const slots = m.k === 'mv' ? [m.c, m.y] : m.k === 'mvT' ? [m.gy, m.gx] : [m.gy, m.c, m.gx];
+  const want = m.k === 'mv' ? [4, 4] : m.k === 'mvT' ? [8, 8] : [8, 4, 8];
+  for (const [i, s] of slots.entries()) {
+    const a = slotAddr(s, lay);
+    if (!a || a.size !== want[i]) return `an operand in ${s.arr}`;
+  }
+  return null;
+}
+
+const ZERO = new Array(16).fill(0);
+
+export function matWasm(m: MatKernel, lay: Layout, name: string): WasmFn | null {
+  if (matUnfit(m, lay)) return null;
+  const fn = new WasmFn(name, []);
+  const i = fn.local(I32);
+  const l = fn.local(I32);
+  const ob = fn.local(I32);
+  if (m.k === 'mv') {
+    // y = Σ_l c[l] · TR[l, :] over the nonzero c[l] (float32 lanes along y).
+    const c = slotAddr(m.c, lay)!.base;
+    const y = slotAddr(m.y, lay)!.base;
+    const tr = lay.TR.get(m.tr)!;
+    const cv = fn.local(V128);
+    const m4 = 4 * m.m;
+    fn.i32(0).set(i).loop().get(i).v128Const(ZERO).v128Store(y).get(i).i32(16).i32Add().tee(i).i32(m4).i32LtU().brIf(0).end();
+    fn.i32(0).set(l).i32(0).set(ob).loop();
+    fn.get(l).f32Load(c).f32Ne0();
+    fn.if();
+    fn.get(l).f32Load(c).f32x4Splat().set(cv);
+    fn.i32(0).set(i).loop();
+    fn.get(i).get(i).v128Load(y).get(ob).get(i).i32Add().v128Load(tr).get(cv).f32x4Mul().f32x4Add().v128Store(y);
+    fn.get(i).i32(16).i32Add().tee(i).i32(m4).i32LtU().brIf(0).end();
+    fn.end();
+    fn.get(ob).i32(m4).i32Add().set(ob);
+    fn.get(l).i32(4).i32Add().tee(l).i32(4 * m.kk).i32LtU().brIf(0).end();
+    return fn;
+  }
+  if (m.k === 'mvT') {
+    // gx[l] += Σ_i TR[l, i] · gy[i], in float64 (two lanes, two accumulators).
+    const gy = slotAddr(m.gy, lay)!.base;
+    const gx = slotAddr(m.gx, lay)!.base;
+    const tr = lay.TR.get(m.tr)!;
+    const a0 = fn.local(V128);
+    const a1 = fn.local(V128);
+    const t = fn.local(V128);
+    const ib = fn.local(I32);
+    fn.i32(0).set(l).i32(0).set(ob).loop();
+    fn.v128Const(ZERO).set(a0).v128Const(ZERO).set(a1).i32(0).set(i).i32(0).set(ib).loop();
+    fn.get(ob).get(i).i32Add().v128Load(tr).set(t);
+    fn.get(a0).get(t).f64x2PromoteLow().get(ib).v128Load(gy).f64x2Mul().f64x2Add().set(a0);
+    fn.get(a1).get(t).get(t).shuffle(HIGH_HALF).f64x2PromoteLow().get(ib).v128Load(gy + 16).f64x2Mul().f64x2Add().set(a1);
+    fn.get(ib).i32(32).i32Add().set(ib);
+    fn.get(i).i32(16).i32Add().tee(i).i32(4 * m.m).i32LtU().brIf(0).end();
+    fn.get(a0).get(a1).f64x2Add().set(a0);
+    fn.get(l).get(l).i32Add().get(l).get(l).i32Add().f64Load(gx).get(a0).f64x2ExtractLane(0).get(a0).f64x2ExtractLane(1).f64Add().f64Add().f64Store(gx);
+    fn.get(ob).i32(4 * m.m).i32Add().set(ob);
+    fn.get(l).i32(4).i32Add().tee(l).i32(4 * m.kk).i32LtU().brIf(0).end();
+    return fn;
+  }
+  // outer: gx[i, :] += gy[i] · c (float64 accumulators, c promoted from float32), rows with gy[i] = 0 skipped.
+  const gy = slotAddr(m.gy, lay)!.base;
+  const c = slotAddr(m.c, lay)!.base;
+  const gx = slotAddr(m.gx, lay)!.base;
+  const g = fn.local(V128);
+  const t = fn.local(V128);
+  const lb = fn.local(I32);
+  fn.i32(0).set(i).i32(0).set(ob).loop();
+  fn.get(i).f64Load(gy).f64Ne0();
+  fn.if();
+  fn.get(i).f64Load(gy).f64x2Splat().set(g);
+  fn.i32(0).set(l).i32(0).set(lb).loop();
+  fn.get(l).v128Load(c).set(t);
+  fn.get(ob).get(lb).i32Add().get(ob).get(lb).i32Add().v128Load(gx).get(t).f64x2PromoteLow().get(g).f64x2Mul().f64x2Add().v128Store(gx);
+  fn.get(ob).get(lb).i32Add().get(ob).get(lb).i32Add().v128Load(gx + 16).get(t).get(t).shuffle(HIGH_HALF).f64x2PromoteLow().get(g).f64x2Mul().f64x2Add().v128Store(gx + 16);
+  fn.get(lb).i32(32).i32Add().set(lb);
+  fn.get(l).i32(16).i32Add().tee(l).i32(4 * m.kk).i32LtU().brIf(0).end();
+  fn.end();
+  fn.get(ob).i32(8 * m.kk).i32Add().set(ob);
+  fn.get(i).i32(8).i32Add().tee(i).i32(8 * m.m).i32LtU().brIf(0).end();
+  return fn;
 }

@@ -109,6 +109,11 @@ export class WasmFn {
   f64Mul(): this { return this.op(0xa2); }
   f64Add(): this { return this.op(0xa0); }
   f64Eq(): this { return this.op(0x61); }
+  f64Ne(): this { return this.op(0x62); }
+  f32Ne(): this { return this.op(0x5c); }
+  /** x ≠ 0 (true for NaN). */
+  f32Ne0(): this { this.code.push(0x43, 0, 0, 0, 0); return this.f32Ne(); }
+  f64Ne0(): this { return this.f64Const(0).f64Ne(); }
   f64Const(x: number): this {
     this.code.push(0x44);
     const b = new Uint8Array(new Float64Array([x]).buffer);
@@ -127,6 +132,7 @@ export class WasmFn {
   f64x2Add(): this { return this.simd(0xf0); }
   f64x2Mul(): this { return this.simd(0xf2); }
   f64x2PromoteLow(): this { return this.simd(0x5f); }
+  f64x2ExtractLane(lane: number): this { return this.simd(0x21, lane); }
   f32x4DemoteZero(): this { return this.simd(0x5e); }
   /** i8x16.shuffle with 16 lane indices (0–31 over the two operands). */
   shuffle(lanes: readonly number[]): this { return this.simd(0x0d, ...lanes); }
