@@ -510,3 +510,39 @@ export function coneOf(graph: Graph, dst: number, stops: ReadonlySet<number>): S
 }
 
 export { broadcastAxes };
+
+/**
+ * Whether every partial on every path from `src` to `dst` within the cone is the same for all elements:
+ * sums and differences (±1), negation, reshapes, and products or quotients by a single value (a scalar
+ * constant, parameter or per-sample scalar). Then a diagonal block ∂dst/∂src — or the adjoint at `src` of a
+ * sweep seeded with ones at `dst` — has one value repeated over its elements (e.g. ∂v[t+1]/∂v[t] = α·1, or
+ * ∂v[t+1]/∂(W_rec @ z) = 1), which lets a trace be kept once per column instead of once per element.
+ */
+export function uniformPath(graph: Graph, cone: ReadonlySet<number>, src: number, dst: number): boolean {
+  const V = graph.vertices;
+  if (sizeOf(V[src]!.shape) !== sizeOf(V[dst]!.shape)) return false;
+  // Vertices of the cone reached from src (the cone is in topological order by id).
+  const reached = new Set<number>([src]);
+  const ids = [...cone].sort((a, b) => a - b);
+  for (const v of ids) {
+    if (v === src || !V[v]!.inputs.some((u) => reached.has(u))) continue;
+    if (v !== dst && !cone.has(v)) continue;
+    reached.add(v);
+  }
+  if (!reached.has(dst)) return false;
+  const scalar = (u: number): boolean => sizeOf(V[u]!.shape) === 1;
+  for (const v of reached) {
+    if (v === src) continue;
+    const vx = V[v]!;
+    for (const [k, u] of vx.inputs.entries()) {
+      if (!reached.has(u)) continue;
+      const other = vx.inputs[1 - k];
+      const ok = vx.op === 'add' || vx.op === 'sub' || vx.op === 'neg' || vx.op === 'reshape' || vx.op === 'stop'
+        || (vx.op === 'mul' && other !== undefined && !reached.has(other) && scalar(other) && sizeOf(vx.shape) === sizeOf(V[u]!.shape))
+        || (vx.op === 'div' && k === 0 && other !== undefined && !reached.has(other) && scalar(other) && sizeOf(vx.shape) === sizeOf(V[u]!.shape));
+      if (!ok) return false;
+      if ((vx.op === 'add' || vx.op === 'sub') && sizeOf(V[u]!.shape) !== sizeOf(vx.shape)) return false;
+    }
+  }
+  return true;
+}

@@ -36,6 +36,8 @@ export type Val =
   | { readonly k: 'trace'; readonly buf: number; readonly comp: number }
   /** A shared trace (one value per r) of this step or the last. */
   | { readonly k: 'shared'; readonly buf: number; readonly time: 'previous' | 'current' }
+  /** A column trace (a row trace equal in every row, kept once): this step's at [0, R) of its buffer, the last step's at [R, 2R). */
+  | { readonly k: 'col'; readonly buf: number; readonly time: 'previous' | 'current' }
   /** A per-sample float32 vector at r (the operand of W @ v). */
   | { readonly k: 'vec'; readonly slot: Slot }
   /** A parameter block's values (float64) at q or at r. */
@@ -58,7 +60,11 @@ export interface Fresh {
 export interface FusedLoop {
   readonly P: number;
   readonly R: number;
+  /** Column traces, updated in a loop over r before the rows: S[r] = Σ terms (coefficients read at row 0, uniform). */
+  readonly cols: readonly { readonly buf: number; readonly terms: readonly Term[] }[];
   readonly coefs: readonly Coef[];
+  /** Skip a row whose update coefficients are all zero (nothing is stored per element, every update term has a coefficient). */
+  readonly skipZeroRows: boolean;
   /** Computed in order; `fresh` values refer to earlier ones by index. */
   readonly fresh: readonly Fresh[];
   /** ΔW[q] += Σ terms (the parameter's index), or null. */
@@ -109,10 +115,16 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
   const own = new Set(f.trs.map((t) => t.name));
   const inPlace = new Set<number>();
 
+  const cols: { buf: number; terms: Term[] }[] = [];
+  const colSet = columnTraces(f, P);
+  const factored = factoredTraces(f, P, colSet);
+
   /** Element (p, r) — component j of a dense trace — of a trace at t (previous) or t+1 (current). */
   const elem = (t: TraceBuf, time: 'previous' | 'current', j: number | null): Val | null => {
     if (!own.has(t.name)) return null;
     if (t.storage === 'shared') return { k: 'shared', buf: t.buf, time };
+    if (colSet.has(t.name)) return j === null ? { k: 'col', buf: t.buf, time } : null;
+    if (factored.has(t.name)) return null;
     if (time === 'current') {
       const v = freshOf.get(t.name);
       const id = v ? v[t.storage === 'dense' ? j ?? -1 : 0] : undefined;
@@ -126,6 +138,37 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
     const t = f.traceBuf.get(tr.name)!;
     if (t.storage === 'shared') {
       pre.push(f.unfusedTrace(tr));
+      continue;
+    }
+    if (colSet.has(tr.name)) {
+      // Uniform coefficients (read at row 0) over per-column values.
+      inPlace.add(t.buf);
+      const terms: Term[] = [];
+      for (const term of tr.terms) {
+        const e = f.blockRef(term.block) as Extract<BlockRef, { kind: 'buf' }>;
+        const src = f.traceBuf.get(term.trace)!;
+        const x: Val = src.storage === 'shared' ? { k: 'shared', buf: src.buf, time: term.time } : { k: 'col', buf: src.buf, time: term.time };
+        terms.push({ coef: coef(mem('BV', e.off, false)), x });
+      }
+      if (tr.direct) {
+        const ref = f.blockRef(tr.direct);
+        if (ref.kind === 'factored') ref.v.forEach((v, m) => terms.push({ coef: coef(mem('BV', ref.f[m]!, false)), x: { k: 'vec', slot: v } }));
+        else if (ref.kind === 'buf') terms.push({ coef: null, x: { k: 'block', off: ref.off, at: 'r' } });
+      }
+      cols.push({ buf: t.buf, terms });
+      continue;
+    }
+    const fac = factored.get(tr.name);
+    if (fac) {
+      // G(o, W)[j, p, r] = Σ_m E_m[j, p] · Ḡ_m[p, r] with Ḡ_m = d · Ḡ_m + G(s_m, W): one filtered row trace per source.
+      inPlace.add(t.buf);
+      fac.forEach((m, i) => {
+        const src = f.traceBuf.get(m.source)!;
+        const x = elem(src, m.time, null);
+        if (!x) throw new Error(`internal: factored trace ${tr.name} reads ${m.source}`);
+        fresh.push({ terms: [{ coef: coef(mem('BV', m.decay, false)), x: { k: 'trace', buf: t.buf, comp: i * PR } }, { coef: null, x }], store: tr.carried ? { buf: t.buf, comp: i * PR } : null });
+        m.fresh = fresh.length - 1;
+      });
       continue;
     }
     if (t.storage === 'dense' && t.d.J > MAX_COMPONENTS) return null;
@@ -185,6 +228,15 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
   // ΔW[p, r] += Σ λ · (trace, block or product) at (p, r).
   const upd: Term[] = [];
   const contract = (lArr: 'BV' | 'LV', l: number, t: TraceBuf, time: 'previous' | 'current'): boolean => {
+    const fac = factored.get(t.name);
+    if (fac) {
+      // Σ_j λ[j] G[j, p, r] = Σ_m (Σ_j λ[j] E_m[j, p]) · Ḡ_m[p, r].
+      fac.forEach((m, i) => {
+        const c: Coef = { k: 'sum', terms: Array.from({ length: t.d.J }, (_, j) => ({ k: 'mul', a: mem(lArr, l + j, false), b: mem('BV', m.block + j * m.Js, true) }) as Coef) };
+        upd.push({ coef: coef(c), x: time === 'current' ? { k: 'fresh', id: m.fresh } : { k: 'trace', buf: t.buf, comp: i * PR } });
+      });
+      return true;
+    }
     if (t.storage === 'dense') {
       for (let j = 0; j < t.d.J; j++) {
         const x = elem(t, time, j);
@@ -231,10 +283,80 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
     }
   }
   const names = f.trs.map((t) => t.name).join(', ');
+  const update = f.u && upd.length ? { param: f.param, terms: upd } : null;
   return {
-    P, R, coefs, fresh, update: f.u && upd.length ? { param: f.param, terms: upd } : null, pre: pre.join('\n'),
+    P, R, cols, coefs, skipZeroRows: update !== null && fresh.every((x) => x.store === null) && update.terms.every((t) => t.coef !== null),
+    fresh, update, pre: pre.join('\n'),
     comment: `fused over the rows of the parameter: ${names}${f.u ? ` and ${f.u.equation.text}` : ''}`, inPlace: [...inPlace],
   };
+}
+
+/**
+ * Row traces that are the same in every row (a greatest fixpoint): every term is a uniform (or scalar) block
+ * times the trace itself, a column trace or a shared trace, and the direct term is W @ v with a uniform
+ * adjoint (or a shared block). E.g. e-prop's G(v, W_rec)[p, r] = α·G + 1·z[r]: the filtered presynaptic
+ * spikes, one value per column r (Bellec et al. 2020, z̄_i).
+ */
+function columnTraces(f: FuseInput, P: number): Set<string> {
+  const cand = new Set(f.trs.filter((t) => t.storage === 'row' && P >= 2 && f.traceBuf.get(t.name)!.d.J === P).map((t) => t.name));
+  const ok = (tr: OnlineProgram['traces'][number]): boolean => {
+    for (const term of tr.terms) {
+      const e = f.blockRef(term.block);
+      if (e.kind !== 'buf' || !(e.spec.form === 'scalar' || (e.spec.form === 'diagonal' && e.uniform))) return false;
+      const src = f.traceBuf.get(term.trace)!;
+      if (!f.trs.some((t) => t.name === term.trace)) return false;
+      if (src.storage !== 'shared' && !cand.has(term.trace)) return false;
+    }
+    if (tr.direct) {
+      const ref = f.blockRef(tr.direct);
+      if (ref.kind === 'factored') return ref.uniform;
+      if (ref.kind === 'buf') return ref.spec.form === 'shared' || ref.spec.form === 'scalar';
+      return false;
+    }
+    return true;
+  };
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const tr of f.trs) if (cand.has(tr.name) && !ok(tr)) { cand.delete(tr.name); changed = true; }
+  }
+  return cand;
+}
+
+interface FactoredSource { readonly source: string; readonly time: 'previous' | 'current'; readonly block: number; readonly Js: number; readonly decay: number; fresh: number }
+
+/**
+ * Dense traces that factor through constant blocks: G(o, W) = d·G(o, W) + Σ_m E_m · G(s_m, W) with d a
+ * uniform constant diagonal (a leaky readout's κ) and E_m constant within the batch (W_out) equals
+ * Σ_m E_m[j, p] · Ḡ_m[p, r] with Ḡ_m = d·Ḡ_m + G(s_m, W) — exact, both start at zero. This is Bellec et
+ * al.'s F_κ filtering of the eligibility trace (2020, Methods): one filtered value per synapse and source
+ * instead of one per output.
+ */
+function factoredTraces(f: FuseInput, P: number, cols: ReadonlySet<string>): Map<string, FactoredSource[]> {
+  const out = new Map<string, FactoredSource[]>();
+  for (const tr of f.trs) {
+    const t = f.traceBuf.get(tr.name)!;
+    if (t.storage !== 'dense' || tr.direct || t.d.P !== P) continue;
+    if (f.trs.some((o) => o !== tr && o.terms.some((x) => x.trace === tr.name))) continue;
+    let decay: number | null = null;
+    const srcs: FactoredSource[] = [];
+    let fit = true;
+    for (const term of tr.terms) {
+      const e = f.blockRef(term.block);
+      if (e.kind !== 'buf' || !e.spec.constant) { fit = false; break; }
+      if (term.trace === tr.name) {
+        if (decay !== null || term.time !== 'previous' || !(e.spec.form === 'scalar' || (e.spec.form === 'diagonal' && e.uniform))) { fit = false; break; }
+        decay = e.off;
+        continue;
+      }
+      const src = f.traceBuf.get(term.trace)!;
+      if (e.spec.form !== 'dense' || !f.trs.some((x) => x.name === term.trace) || src.storage !== 'row' || src.d.J !== P) { fit = false; break; }
+      srcs.push({ source: term.trace, time: term.time, block: e.off, Js: src.d.J, decay: -1, fresh: -1 });
+      void cols;
+    }
+    if (!fit || decay === null || !srcs.length || srcs.length >= t.d.J) continue;
+    out.set(tr.name, srcs.map((x) => ({ ...x, decay: decay! })));
+  }
+  return out;
 }
 
 // ------------------------------------------------------------ JavaScript
@@ -259,6 +381,7 @@ export function fusedJs(l: FusedLoop): string {
         return `g${key}`;
       }
       case 'shared': return `${x.time === 'current' ? 'TN' : 'TP'}${x.buf}[r]`;
+      case 'col': return x.time === 'current' ? `TN${x.buf}[r]` : `TN${x.buf}[${l.R} + r]`;
       case 'vec': return at(x.slot, 'r');
       case 'block': return `BV[${x.off} + ${x.at}]`;
       case 'fresh': return `n${x.id}`;
@@ -272,11 +395,30 @@ export function fusedJs(l: FusedLoop): string {
   });
   if (l.update) body.push(`D${l.update.param}[q] += ${sum(l.update.terms)};`);
   void PR;
+  // Column traces: every last-step value read, kept at [R, 2R), then this step's computed in order.
+  let colLoop = '';
+  if (l.cols.length) {
+    const done = new Set<number>();
+    const cval = (x: Val): string => {
+      if (x.k === 'col') return x.time === 'previous' ? `s${x.buf}` : (done.has(x.buf) ? `m${x.buf}` : `TN${x.buf}[r]`);
+      return val(x);
+    };
+    const lines = l.cols.map((c) => `const s${c.buf} = TN${c.buf}[r]; TN${c.buf}[${l.R} + r] = s${c.buf};`);
+    for (const c of l.cols) {
+      lines.push(`const m${c.buf} = ${c.terms.length ? c.terms.map((t) => (t.coef === null ? cval(t.x) : `${coefJs(l.coefs[t.coef]!)} * ${cval(t.x)}`)).join(' + ') : '0'}; TN${c.buf}[r] = m${c.buf};`);
+      done.add(c.buf);
+    }
+    colLoop = `for (let r = 0; r < ${l.R}; r++) {\n  ${lines.join('\n  ')}\n}\n`;
+  }
+  const colCoefs = new Set(l.cols.flatMap((c) => c.terms.map((t) => t.coef)));
+  const rowCoefs = l.coefs.map((c, k) => (colCoefs.has(k) ? '' : `const c${k} = ${coefJs(c)};`)).filter(Boolean);
+  const skip = l.skipZeroRows && l.update ? `if (${l.update.terms.map((t) => `c${t.coef!} === 0`).join(' && ')}) continue;` : '';
   return `// ${l.comment}
 ${l.pre}
-for (let p = 0; p < ${l.P}; p++) {
+${colLoop}for (let p = 0; p < ${l.P}; p++) {
   const o = p * ${l.R};
-  ${l.coefs.map((c, k) => `const c${k} = ${coefJs(c)};`).join(' ')}
+  ${rowCoefs.join(' ')}
+  ${skip}
   for (let r = 0; r < ${l.R}; r++) {
     const q = o + r;
     ${[...loads.values(), ...body].join('\n    ')}

@@ -38,9 +38,12 @@ function functions(src: KernelSource): Record<string, unknown> {
     else if (h === 'PD') F[h] = powcDerivative;
     if (typeof F[h] !== 'function') throw new Error(`internal: no function for '${h}'`);
   }
+  // The function itself, not the module binding: under a CommonJS loader (tsx) an imported name is a getter,
+  // read on every call, which keeps the optimiser from inlining the surrogate (and boxes its result).
+  const sd = surrogateDerivative;
   for (const s of src.surrogates) {
     const sur = s.surrogate as Surrogate;
-    F[`SG${s.id}`] = (x: number): number => surrogateDerivative(sur, x);
+    F[`SG${s.id}`] = (x: number): number => sd(sur, x);
   }
   return F;
 }

@@ -27,7 +27,7 @@ import { pairDims, type PairDims } from '../../rules/execute.js';
 import type { BlockSpec, OnlineProgram, TraceStorage } from '../../rules/program.js';
 import { sizeOf } from '../../graph/types.js';
 import type { ModelSpec } from '../model.js';
-import { at, coneOf, GraphCode, partialReads, type Slot } from './codegen.js';
+import { at, coneOf, GraphCode, partialReads, uniformPath, type Slot } from './codegen.js';
 import { fuseParam, fusedJs, type FusedLoop } from './fused.js';
 import { layoutOf, pagesFor, type Layout } from './layout.js';
 import { fusedWasm, matUnfit, matWasm, wasmUnfit } from './simd.js';
@@ -113,9 +113,10 @@ export interface TraceBuf {
 
 /** A block's value as the generated code reads it. */
 export type BlockRef =
-  | { readonly kind: 'buf'; readonly spec: BlockSpec; readonly off: number }
-  /** F = Σ_m f_m ⊗ v_m: the adjoints at the products W @ v_m (BV offsets) and the operands' values. */
-  | { readonly kind: 'factored'; readonly spec: BlockSpec; readonly f: readonly number[]; readonly v: readonly Slot[] }
+  /** uniform: every element has the same value (codegen.ts uniformPath), e.g. a leak α·1. */
+  | { readonly kind: 'buf'; readonly spec: BlockSpec; readonly off: number; readonly uniform: boolean }
+  /** F = Σ_m f_m ⊗ v_m: the adjoints at the products W @ v_m (BV offsets) and the operands' values; uniform: every f_m is one value repeated. */
+  | { readonly kind: 'factored'; readonly spec: BlockSpec; readonly f: readonly number[]; readonly v: readonly Slot[]; readonly uniform: boolean }
   /** ℓ^W: added into the gradient by the loss's sweep. */
   | { readonly kind: 'grad'; readonly spec: BlockSpec };
 
@@ -215,7 +216,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
                 into.push(copyCode({ arr: 'G', off: String(gc.gSlot(m)) }, o, sizeOf(V[m]!.shape)));
                 return o;
               });
-              refs.set(b.id, { kind: 'factored', spec: b, f, v: readers.map((m) => gc.val(V[m]!.inputs[1]!)) });
+              refs.set(b.id, { kind: 'factored', spec: b, f, v: readers.map((m) => gc.val(V[m]!.inputs[1]!)), uniform: readers.every((m) => uniformPath(g, cone, m, eq.dst)) });
               continue;
             }
             params.set(src, 'G');
@@ -224,7 +225,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
           const o = bv.alloc(n);
           // The block's values in program layout: the adjoint of its source (a shared block is the first row).
           into.push(copyCode({ arr: 'G', off: String(gc.gSlot(src)) }, o, n));
-          refs.set(b.id, { kind: 'buf', spec: b, off: o });
+          refs.set(b.id, { kind: 'buf', spec: b, off: o, uniform: !isLoss && (b.form === 'diagonal' || b.form === 'scalar') && uniformPath(g, cone, src, eq.dst) });
         }
         const seed = isLoss
           ? `G[${gc.gSlot(eq.dst)}] = w;`
@@ -246,7 +247,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
           rows.push(b.form === 'dense'
             ? `for (let j = 0; j < ${N}; j++) BV[${o} + hot * ${N} + j] = G[${gs} + j];`
             : (b.form === 'scalar' ? `if (hot === 0) BV[${o}] = G[${gs}];` : `BV[${o} + hot] = G[${gs} + hot];`));
-          refs.set(b.id, { kind: 'buf', spec: b, off: o });
+          refs.set(b.id, { kind: 'buf', spec: b, off: o, uniform: false });
         }
         const d = gc.gSlot(eq.dst);
         const body = gc.sweep({ cone, sources, params, seed: `G[${d} + hot] = 1;` });
@@ -259,7 +260,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
       if (!r) throw new StepCompileError(`internal: block '${id}' has no value`);
       return r;
     };
-    const bufOf = (id: string): { spec: BlockSpec; off: number } => {
+    const bufOf = (id: string): { spec: BlockSpec; off: number; uniform: boolean } => {
       const r = blockRef(id);
       if (r.kind !== 'buf') throw new StepCompileError(`internal: block '${id}' is used as a state block`);
       return r;
@@ -495,6 +496,11 @@ ${gc.transposes()}
  * sequence on this thread (constant blocks are computed then).
  */
 function run(b, first, check) {
+  // The buffers again as locals of this function (the optimiser keeps them in registers, not context slots).
+  const A = E.A, G = E.G, BV = E.BV, LV = E.LV, RS = E.RS, NZ = E.NZ, CR = E.CR, WX = E.WX, XS = E.XS;
+${paramBind}
+${constBind}
+${trBind}
   const X = E.X, Y = E.Y, WT = E.W, PRD = E.PRD, CF = E.CF, TAPE = E.TAPE;
   const B = E.B, T = E.T, invB = 1 / B;
   ${traceBind}

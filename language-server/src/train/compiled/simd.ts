@@ -39,6 +39,7 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | n
     for (const t of ts) if (t.x.k === 'shared' && !shared.includes(sharedKey(t.x))) shared.push(sharedKey(t.x));
   };
   l.fresh.forEach((f) => visit(f.terms));
+  l.cols.forEach((f) => visit(f.terms));
   if (l.update) visit(l.update.terms);
   const fn = new WasmFn(name, shared.map(() => I32));
   const p = fn.local(I32);
@@ -82,6 +83,12 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | n
     switch (x.k) {
       case 'trace': fn.get(loads.get(`${x.buf}_${x.comp}`)!); return;
       case 'shared': fn.get(shared.indexOf(sharedKey(x))).get(rb).i32Add().v128Load(0); return;
+      case 'col': {
+        const s = colLocal(x);
+        if (s !== null) fn.get(s);
+        else fn.get(rb).v128Load(traceBase(x.buf, 0) + (x.time === 'previous' ? R4 : 0));
+        return;
+      }
       case 'vec':
         if (x.slot.arr === 'A') fn.get(rb).v128Load(lay.A + 4 * Number(x.slot.off));
         else if (x.slot.arr === 'X') fn.get(rb).v128Load(lay.XS);
@@ -111,13 +118,52 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | n
     });
   };
   const traceBase = (buf: number, comp: number): number => lay.traces[buf]![0] + 4 * comp;
+  // Inside the column loop, column values are in locals: the last step's of every column trace, and this step's once computed.
+  let colLocal = (_x: { buf: number; time: 'previous' | 'current' }): number | null => null;
+  const colCoefs = new Set(l.cols.flatMap((x) => x.terms.map((t) => t.coef).filter((k): k is number => k !== null)));
+  if (l.cols.length) {
+    for (const k of colCoefs) {
+      coef(l.coefs[k]!);
+      fn.f32Demote().f32x4Splat().set(c[k]!);
+    }
+    const prevL = new Map(l.cols.map((x) => [x.buf, fn.local(V128)]));
+    const curL = new Map<number, number>();
+    colLocal = (x) => (x.time === 'previous' ? prevL.get(x.buf) ?? null : curL.get(x.buf) ?? null);
+    fn.i32(0).set(rb).loop();
+    for (const x of l.cols) {
+      const base = traceBase(x.buf, 0);
+      fn.get(rb).v128Load(base).set(prevL.get(x.buf)!);
+      fn.get(rb).get(prevL.get(x.buf)!).v128Store(base + R4);
+    }
+    for (const x of l.cols) {
+      sum(x.terms);
+      const m = fn.local(V128);
+      fn.set(m);
+      fn.get(rb).get(m).v128Store(traceBase(x.buf, 0));
+      curL.set(x.buf, m);
+    }
+    fn.get(rb).i32(16).i32Add().tee(rb).i32(R4).i32LtU().brIf(0);
+    fn.end();
+    colLocal = () => null;
+  }
 
   fn.i32(0).set(p).i32(0).set(rowB);
   fn.loop();
+  fn.block();
   l.coefs.forEach((x, k) => {
+    if (colCoefs.has(k)) return;
     coef(x);
     fn.f32Demote().f32x4Splat().set(c[k]!);
   });
+  if (l.skipZeroRows && l.update) {
+    // A row whose update coefficients are all zero adds nothing (as the JavaScript loop's `continue`).
+    l.update.terms.forEach((t, i) => {
+      coef(l.coefs[t.coef!]!);
+      fn.f64Ne0();
+      if (i) fn.i32Or();
+    });
+    fn.i32Eqz().brIf(0);
+  }
   fn.i32(0).set(rb);
   fn.loop();
   fn.get(rowB).get(rb).i32Add().set(qb);
@@ -151,6 +197,7 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | n
     fn.get(qd).get(qd).v128Load(D + 16).get(acc).get(acc).shuffle(HIGH_HALF).f64x2PromoteLow().f64x2Add().v128Store(D + 16);
   }
   fn.get(rb).i32(16).i32Add().tee(rb).i32(R4).i32LtU().brIf(0);
+  fn.end();
   fn.end();
   fn.get(rowB).i32(R4).i32Add().set(rowB);
   fn.get(p).i32(1).i32Add().tee(p).i32(l.P).i32LtU().brIf(0);

@@ -101,6 +101,7 @@ export class WasmFn {
   i32Mul(): this { return this.op(0x6c); }
   i32LtU(): this { return this.op(0x49); }
   i32Eqz(): this { return this.op(0x45); }
+  i32Or(): this { return this.op(0x72); }
   // f32 / f64 scalars
   f64Load(offset = 0): this { this.code.push(0x2b); this.memarg(3, offset); return this; }
   f32Load(offset = 0): this { this.code.push(0x2a); this.memarg(2, offset); return this; }
