@@ -23,6 +23,7 @@ import { sizeOf, type Tensor } from '../language-server/src/graph/types.js';
 import { modelSpec, type ModelSpec } from '../language-server/src/train/model.js';
 import { CompiledEngine } from '../language-server/src/train/compiled/engine.js';
 import { StepKernel } from '../language-server/src/train/compiled/kernel.js';
+import { REFINEMENTS, type Refinement } from '../language-server/src/train/compiled/fused.js';
 import { compileStep, type CompileStepOptions } from '../language-server/src/train/compiled/program.js';
 import { droppedEdges } from '../language-server/src/train/rule.js';
 import type { Batch } from '../language-server/src/train/tasks/types.js';
@@ -168,9 +169,13 @@ describe('train: the compiled step', () => {
         for (const r of [rtrl, ...(eprop ? [prepareRule(s.ctx, ruleSpec(eprop))] : [])]) {
           const o = { program: r.derived.program, blocks: r.approx.blocks };
           const b = compiled(s, p, batch, 'online', { ...o, unfused: true });
+          // Every set of refinements (exact rewrites of the traces) gives the unfused loops' update.
+          const sets: Refinement[][] = [[], ['columns'], ['columns', 'factored'], [...REFINEMENTS]];
           for (const backend of ['js', 'wasm'] as const) {
-            const a = compiled(s, p, batch, 'online', { ...o, backend });
-            a.forEach((g, i) => close(g, b[i]!, `${model} ${r.spec.name} fused (${backend}) vs unfused ${s.spec.params[i]!.name}`, backend === 'js' ? 1e-6 : 1e-5));
+            for (const set of sets) {
+              const a = compiled(s, p, batch, 'online', { ...o, backend, refine: new Set(set) });
+              a.forEach((g, i) => close(g, b[i]!, `${model} ${r.spec.name} fused (${backend}; ${set.join(', ') || 'no refinements'}) vs unfused ${s.spec.params[i]!.name}`, backend === 'js' ? 1e-6 : 1e-5));
+            }
           }
         }
       });
@@ -205,6 +210,22 @@ describe('train: the compiled step', () => {
         }
       },
     ), { numRuns: 10, seed: 13 });
+  });
+
+  it('rewrites e-prop\'s traces exactly: presynaptic traces kept per column, the leaky readout\'s trace factored (F_κ), ALIF\'s G(z, W) recomputed', () => {
+    const refinedOf = (file: string, model: string, refine?: ReadonlySet<Refinement>): Record<string, string> => {
+      const s = setup(file, model, { n: 8, n_in: 4 });
+      const item = s.ctx.compiled.checked.program.items.find((i): i is RuleItem => i.kind === 'rule' && i.model.name === model && i.name.name === 'eprop')!;
+      const rule = prepareRule(s.ctx, ruleSpec(item));
+      const src = compileStep(s.spec, 'online', { program: rule.derived.program, blocks: rule.approx.blocks, ...(refine ? { refine } : {}) });
+      return Object.assign({}, ...src.loops.map((l) => l.refined ?? {}));
+    };
+    assert.deepEqual(refinedOf('lif.eligo', 'lif'), { G_u_W_in: 'columns', G_u_W_rec: 'columns' });
+    // (G(o, W_out)[k, r] = κ·G + z[r]: the readout's filtered spikes, the same for every output k.)
+    assert.deepEqual(refinedOf('alif.eligo', 'alif'), { G_v_W_in: 'columns', G_v_W_rec: 'columns', G_o_W_in: 'factored', G_o_W_rec: 'factored', G_o_W_out: 'columns' });
+    assert.deepEqual(refinedOf('alif.eligo', 'alif', new Set(REFINEMENTS)), {
+      G_v_W_in: 'columns', G_v_W_rec: 'columns', G_o_W_in: 'factored', G_o_W_rec: 'factored', G_o_W_out: 'columns', G_z_W_in: 'derived', G_z_W_rec: 'derived',
+    });
   });
 
   it('two threads give the update of one (the batch split, partial sums added)', async function () {

@@ -212,6 +212,11 @@ export class GraphCode {
     const ins = v.inputs;
     const x0 = this.val(ins[0]!);
     if (isUnary(v.op)) {
+      if (v.op !== 'powc' && !UNARY_INLINE[v.op]) {
+        // A table function: one call per vertex and step, the loop inside it (kernel.ts), not a call per element.
+        this.helpers.add(`VF_${v.op}`);
+        return `VF_${v.op}(${x0.arr}, ${x0.off}, ${y.arr}, ${y.off}, ${n});`;
+      }
       const f = this.unaryExpr(v, 'x');
       return `for (let i = 0; i < ${n}; i++) { const x = ${at(x0, 'i')}; ${at(y, 'i')} = ${f}; }`;
     }
@@ -403,6 +408,12 @@ export class GraphCode {
     const y = this.val(v.id);
     if (isUnary(v.op)) {
       if (v.op === 'neg') return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} -= ${at(gy, 'i')};`;
+      const xs = this.val(u);
+      if (v.op === 'spike') return `VS${v.id}(${gy.arr}, ${gy.off}, ${xs.arr}, ${xs.off}, ${gx.arr}, ${gx.off}, ${n});`;
+      if (v.op !== 'powc' && !UNARY_DERIV_INLINE[v.op]) {
+        this.helpers.add(`VD_${v.op}`);
+        return `VD_${v.op}(${gy.arr}, ${gy.off}, ${xs.arr}, ${xs.off}, ${y.arr}, ${y.off}, ${gx.arr}, ${gx.off}, ${n});`;
+      }
       const d = this.unaryDeriv(v, 'x', 'y');
       return `for (let i = 0; i < ${n}; i++) { const g = ${at(gy, 'i')}; const x = ${at(this.val(u), 'i')}, y = ${at(y, 'i')}; ${at(gx, 'i')} += g * (${d}); }`;
     }
@@ -487,7 +498,7 @@ export class GraphCode {
   bindings(): string {
     const names = [...this.helpers];
     const lines = names.map((h) => `const ${h} = F.${h};`);
-    for (const id of this.surrogates) lines.push(`const SG${id} = F.SG${id};`);
+    for (const id of this.surrogates) lines.push(`const SG${id} = F.SG${id}, VS${id} = F.VS${id};`);
     return lines.join('\n');
   }
 }

@@ -13,6 +13,7 @@ import { sizeOf } from '../../graph/types.js';
 import type { ModelSpec } from '../model.js';
 import type { Batch } from '../tasks/types.js';
 import { StepKernel, type NonFiniteAt } from './kernel.js';
+import type { Refinement } from './fused.js';
 import { compileStep, type KernelSource } from './program.js';
 import { StepThreads } from './threads.js';
 
@@ -30,6 +31,8 @@ export interface EngineOptions {
   readonly threads?: number;
   /** The fused loops' code (program.ts CompileStepOptions.backend; default 'auto'). */
   readonly backend?: 'js' | 'wasm' | 'auto';
+  /** Exact refinements of the fused loops (fused.ts; measurements). */
+  readonly refine?: ReadonlySet<Refinement>;
 }
 
 export interface EngineResult {
@@ -85,7 +88,7 @@ export class CompiledEngine {
 
   /** Compiles the kernels; starts the threads on the first run that uses them. */
   static create(spec: ModelSpec, es: EngineSpec, opts: EngineOptions = {}, typical?: { batch: number; steps: number }): CompiledEngine {
-    const backend = opts.backend ? { backend: opts.backend } : {};
+    const backend = { ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.refine ? { refine: opts.refine } : {}) };
     const grad = es.method.kind === 'online'
       ? compileStep(spec, 'online', { program: es.method.program, blocks: es.method.blocks, ...backend })
       : compileStep(spec, 'bptt', { ...(es.method.stopped?.size ? { stopped: es.method.stopped } : {}), ...backend });

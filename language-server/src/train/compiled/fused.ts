@@ -65,6 +65,10 @@ export interface FusedLoop {
   readonly coefs: readonly Coef[];
   /** Skip a row whose update coefficients are all zero (nothing is stored per element, every update term has a coefficient). */
   readonly skipZeroRows: boolean;
+  /** Per row, after its coefficients are read: LV[to + p] = coefficient `coef` (kept for the next step's recomputed traces). */
+  readonly saves: readonly { readonly coef: number; readonly to: number }[];
+  /** LV ranges [offset, length) zeroed at the start of every sequence (the saved coefficients). */
+  readonly resets: readonly (readonly [number, number])[];
   /** Computed in order; `fresh` values refer to earlier ones by index. */
   readonly fresh: readonly Fresh[];
   /** ΔW[q] += Σ terms (the parameter's index), or null. */
@@ -74,6 +78,8 @@ export interface FusedLoop {
   readonly comment: string;
   /** Trace buffers the loop stores in place (their previous and current values share one buffer). */
   readonly inPlace: readonly number[];
+  /** The traces a refinement rewrote, by trace name. */
+  readonly refined: Readonly<Record<string, Refinement>>;
 }
 
 export interface FuseInput {
@@ -92,7 +98,19 @@ export interface FuseInput {
   readonly vjp: (l: number, e: BlockSpec, eo: number, into: number) => string;
   /** The unfused code of a trace (shared traces run before the loop). */
   readonly unfusedTrace: (tr: OnlineProgram['traces'][number]) => string;
+  /** The refinements to apply (default DEFAULT_REFINEMENTS). */
+  readonly refine?: ReadonlySet<Refinement>;
 }
+
+/**
+ * The exact rewrites of a parameter's traces (each described at its function below), and float32 partial
+ * sums of the SIMD update (16 steps, then float64). All give the same update to rounding (tests); which ones
+ * pay was measured (docs/training.md): columns and factored do, derived and f32-partials cost time (the
+ * loops are bound by instructions, not memory, once the traces fit the cache), so they are off by default.
+ */
+export type Refinement = 'columns' | 'factored' | 'derived' | 'f32-partials';
+export const REFINEMENTS: readonly Refinement[] = ['columns', 'factored', 'derived', 'f32-partials'];
+export const DEFAULT_REFINEMENTS: ReadonlySet<Refinement> = new Set<Refinement>(['columns', 'factored']);
 
 const MAX_COMPONENTS = 8;
 
@@ -116,8 +134,14 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
   const inPlace = new Set<number>();
 
   const cols: { buf: number; terms: Term[] }[] = [];
-  const colSet = columnTraces(f, P);
-  const factored = factoredTraces(f, P, colSet);
+  const use = f.refine ?? DEFAULT_REFINEMENTS;
+  const colSet = use.has('columns') ? columnTraces(f, P) : new Set<string>();
+  const factored = use.has('factored') ? factoredTraces(f, P, colSet) : new Map<string, FactoredSource[]>();
+  const derived = use.has('derived') ? derivedTraces(f, P, colSet, factored) : new Set<string>();
+  const saves: { coef: number; to: number }[] = [];
+  const resets: [number, number][] = [];
+  /** A derived trace's value of the last step, recomputed from the last step's coefficients and its sources' last values. */
+  const derivedPrev = new Map<string, number>();
 
   /** Element (p, r) — component j of a dense trace — of a trace at t (previous) or t+1 (current). */
   const elem = (t: TraceBuf, time: 'previous' | 'current', j: number | null): Val | null => {
@@ -125,6 +149,10 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
     if (t.storage === 'shared') return { k: 'shared', buf: t.buf, time };
     if (colSet.has(t.name)) return j === null ? { k: 'col', buf: t.buf, time } : null;
     if (factored.has(t.name)) return null;
+    if (time === 'previous' && derived.has(t.name)) {
+      const id = derivedPrev.get(t.name);
+      return id === undefined ? null : { k: 'fresh', id };
+    }
     if (time === 'current') {
       const v = freshOf.get(t.name);
       const id = v ? v[t.storage === 'dense' ? j ?? -1 : 0] : undefined;
@@ -134,6 +162,23 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
     return j === null ? null : { k: 'trace', buf: t.buf, comp: j * PR };
   };
 
+  // Derived traces' last values first: Σ E[t] · G_src[t], each E[t] the coefficient saved by the last step.
+  for (const tr of f.trs) {
+    if (!derived.has(tr.name)) continue;
+    const terms: Term[] = [];
+    for (const term of tr.terms) {
+      const e = f.bufOf(term.block);
+      const saved = f.lv.alloc(P);
+      resets.push([saved, P]);
+      const cur = coef(mem('BV', e.off, e.spec.form !== 'scalar'));
+      saves.push({ coef: cur, to: saved });
+      const x = elem(f.traceBuf.get(term.trace)!, 'previous', null);
+      if (!x) throw new Error(`internal: derived trace ${tr.name} reads ${term.trace}`);
+      terms.push({ coef: coef(mem('LV', saved, true)), x });
+    }
+    fresh.push({ terms, store: null });
+    derivedPrev.set(tr.name, fresh.length - 1);
+  }
   for (const tr of f.trs) {
     const t = f.traceBuf.get(tr.name)!;
     if (t.storage === 'shared') {
@@ -219,7 +264,7 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
           else return null;
         } else return null;
       }
-      fresh.push({ terms, store: tr.carried ? { buf: t.buf, comp: j === null ? 0 : j * PR } : null });
+      fresh.push({ terms, store: tr.carried && !derived.has(tr.name) ? { buf: t.buf, comp: j === null ? 0 : j * PR } : null });
       ids.push(fresh.length - 1);
     }
     freshOf.set(tr.name, ids);
@@ -285,8 +330,9 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
   const names = f.trs.map((t) => t.name).join(', ');
   const update = f.u && upd.length ? { param: f.param, terms: upd } : null;
   return {
-    P, R, cols, coefs, skipZeroRows: update !== null && fresh.every((x) => x.store === null) && update.terms.every((t) => t.coef !== null),
+    P, R, cols, coefs, saves, resets, skipZeroRows: update !== null && !saves.length && fresh.every((x) => x.store === null) && update.terms.every((t) => t.coef !== null),
     fresh, update, pre: pre.join('\n'),
+    refined: Object.fromEntries([...[...colSet].map((n) => [n, 'columns']), ...[...factored.keys()].map((n) => [n, 'factored']), ...[...derived].map((n) => [n, 'derived'])]),
     comment: `fused over the rows of the parameter: ${names}${f.u ? ` and ${f.u.equation.text}` : ''}`, inPlace: [...inPlace],
   };
 }
@@ -320,6 +366,33 @@ function columnTraces(f: FuseInput, P: number): Set<string> {
     for (const tr of f.trs) if (cand.has(tr.name) && !ok(tr)) { cand.delete(tr.name); changed = true; }
   }
   return cand;
+}
+
+/**
+ * Carried row traces that need not be stored: every term is a same-step block (diagonal or scalar) times a
+ * same-step trace whose last value the loop reads anyway (a column, shared or stored row trace), and no
+ * direct term — e.g. ALIF's G(z, W) = ψ_v·G(v, W) + ψ_a·G(a, W). Its last value is recomputed from the
+ * last step's coefficients (saved per row) and its sources' last values: a few multiplications per element
+ * instead of a load and a store of a whole trace.
+ */
+function derivedTraces(f: FuseInput, P: number, cols: ReadonlySet<string>, factored: ReadonlyMap<string, unknown>): Set<string> {
+  const out = new Set<string>();
+  for (const tr of f.trs) {
+    const t = f.traceBuf.get(tr.name)!;
+    if (t.storage !== 'row' || t.d.J !== P || !tr.carried || tr.direct || cols.has(tr.name) || !tr.terms.length) continue;
+    const ok = tr.terms.every((term) => {
+      const e = f.blockRef(term.block);
+      if (term.time !== 'current' || e.kind !== 'buf' || !(e.spec.form === 'diagonal' || e.spec.form === 'scalar')) return false;
+      const src = f.traceBuf.get(term.trace);
+      if (!src || !f.trs.some((x) => x.name === term.trace) || factored.has(term.trace) || out.has(term.trace)) return false;
+      return src.storage === 'shared' || cols.has(term.trace) || (src.storage === 'row' && src.d.J === P);
+    });
+    // Its sources must be stored (not derived themselves): checked in order, so a later trace never derives from an earlier derived one.
+    if (ok) out.add(tr.name);
+  }
+  // A derived trace read as a source by another derived one is kept stored.
+  for (const tr of f.trs) if (out.has(tr.name) && tr.terms.some((x) => out.has(x.trace))) out.delete(tr.name);
+  return out;
 }
 
 interface FactoredSource { readonly source: string; readonly time: 'previous' | 'current'; readonly block: number; readonly Js: number; readonly decay: number; fresh: number }
@@ -413,11 +486,12 @@ export function fusedJs(l: FusedLoop): string {
   const colCoefs = new Set(l.cols.flatMap((c) => c.terms.map((t) => t.coef)));
   const rowCoefs = l.coefs.map((c, k) => (colCoefs.has(k) ? '' : `const c${k} = ${coefJs(c)};`)).filter(Boolean);
   const skip = l.skipZeroRows && l.update ? `if (${l.update.terms.map((t) => `c${t.coef!} === 0`).join(' && ')}) continue;` : '';
+  const saves = l.saves.map((x) => `LV[${x.to} + p] = c${x.coef};`).join(' ');
   return `// ${l.comment}
 ${l.pre}
 ${colLoop}for (let p = 0; p < ${l.P}; p++) {
   const o = p * ${l.R};
-  ${rowCoefs.join(' ')}
+  ${rowCoefs.join(' ')} ${saves}
   ${skip}
   for (let r = 0; r < ${l.R}; r++) {
     const q = o + r;

@@ -30,6 +30,17 @@ function functions(src: KernelSource): Record<string, unknown> {
   const F: Record<string, unknown> = {};
   for (const h of src.helpers) {
     const [kind, ...rest] = h.split('_');
+    if (kind === 'VF' || kind === 'VD') {
+      // Loops over a vertex's elements around a table function; each built from its own source text, so the
+      // optimiser sees one callee per loop and inlines it.
+      const op = rest.join('_');
+      const f = (kind === 'VF' ? unaryForward : unaryDerivative as Record<string, unknown>)[op as keyof typeof unaryForward];
+      if (typeof f !== 'function') throw new Error(`internal: no function for '${h}'`);
+      F[h] = kind === 'VF'
+        ? new Function('f', 'return function (xa, xo, ya, yo, n) { for (let i = 0; i < n; i++) ya[yo + i] = f(xa[xo + i]); };')(f)
+        : new Function('f', 'return function (ga, go, xa, xo, ya, yo, da, d0, n) { for (let i = 0; i < n; i++) da[d0 + i] += ga[go + i] * f(xa[xo + i], ya[yo + i]); };')(f);
+      continue;
+    }
     const op = kind === 'BD' ? rest.slice(0, -1).join('_') : rest.join('_');
     if (kind === 'UF') F[h] = (unaryForward as Record<string, unknown>)[op];
     else if (kind === 'BF') F[h] = (binaryForward as Record<string, unknown>)[op];
@@ -44,6 +55,7 @@ function functions(src: KernelSource): Record<string, unknown> {
   for (const s of src.surrogates) {
     const sur = s.surrogate as Surrogate;
     F[`SG${s.id}`] = (x: number): number => sd(sur, x);
+    F[`VS${s.id}`] = new Function('sd', 's', 'return function (ga, go, xa, xo, da, d0, n) { for (let i = 0; i < n; i++) da[d0 + i] += ga[go + i] * sd(s, xa[xo + i]); };')(sd, sur);
   }
   return F;
 }
@@ -60,6 +72,7 @@ export class StepKernel {
   private readonly Store: Float32ArrayConstructor | Float64ArrayConstructor;
   /** The accumulators the generated code adds into: D itself, or (WebAssembly) views of the kernel's memory, added into D after each range. */
   private readonly acc: Float64Array[];
+  private acc32: Float32Array[] = [];
 
   /** `params` are the parameter values (views that the caller updates between batches); `cancel` a flag read every step. */
   /**
@@ -90,6 +103,7 @@ export class StepKernel {
       const TR: Record<number, Float32Array> = {};
       for (const t of s.transposes) TR[t.id] = new Float32Array(buf, L.TR.get(t.id)!, t.size);
       this.acc = src.params.map((p, k) => new Float64Array(buf, L.D[k]!, p.size));
+      this.acc32 = src.params.map((p, k) => new Float32Array(buf, L.D32[k]!, p.size));
       buffers = {
         A: new Float32Array(buf, L.A, s.A), G: new Float64Array(buf, L.G, s.G), BV: new Float64Array(buf, L.BV, s.BV), LV: new Float64Array(buf, L.LV, s.LV),
         RS: new Float64Array(buf, L.RS, s.scratch), NZ: new Int32Array(buf, L.NZ, s.scratch), CR: new Float64Array(buf, L.CR, s.carry),
@@ -133,6 +147,7 @@ export class StepKernel {
   zeroGradients(): void {
     for (const d of this.D) d.fill(0);
     if (this.acc !== this.D) for (const d of this.acc) d.fill(0);
+    for (const d of this.acc32) d.fill(0);
   }
 
   /** Adds the kernel memory's accumulators into D (WebAssembly steps) and clears them. */

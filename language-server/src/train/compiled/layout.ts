@@ -30,8 +30,9 @@ export interface Layout {
   /** Per trace: its two buffers (the same offset twice for a trace stored in place). */
   readonly traces: readonly (readonly [number, number])[];
   readonly TR: ReadonlyMap<number, number>;
-  /** Per parameter: its float64 gradient accumulator. */
+  /** Per parameter: its float64 gradient accumulator, and a float32 one the SIMD loops add into (flushed into it every few steps); both padded to 4 lanes. */
   readonly D: readonly number[];
+  readonly D32: readonly number[];
   readonly bytes: number;
 }
 
@@ -56,8 +57,10 @@ export function layoutOf(s: LayoutSizes, paramSizes: readonly number[], nIn: num
     return [a, inPlace.has(i) ? a : take(4 * n)];
   });
   const TR = new Map(s.transposes.map((t) => [t.id, take(4 * t.size)]));
-  const D = paramSizes.map((n) => take(8 * n));
-  return { A, G, BV, LV, RS, NZ, CR, XS, traces, TR, D, bytes: at };
+  const lanes = (n: number): number => Math.ceil(n / 4) * 4;
+  const D = paramSizes.map((n) => take(8 * lanes(n)));
+  const D32 = paramSizes.map((n) => take(4 * lanes(n)));
+  return { A, G, BV, LV, RS, NZ, CR, XS, traces, TR, D, D32, bytes: at };
 }
 
 /** 64 KiB pages holding `bytes`. */

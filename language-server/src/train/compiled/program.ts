@@ -28,9 +28,9 @@ import type { BlockSpec, OnlineProgram, TraceStorage } from '../../rules/program
 import { sizeOf } from '../../graph/types.js';
 import type { ModelSpec } from '../model.js';
 import { at, coneOf, GraphCode, partialReads, uniformPath, type Slot } from './codegen.js';
-import { fuseParam, fusedJs, type FusedLoop } from './fused.js';
+import { DEFAULT_REFINEMENTS, fuseParam, fusedJs, type FusedLoop, type Refinement } from './fused.js';
 import { layoutOf, pagesFor, type Layout } from './layout.js';
-import { fusedWasm, matUnfit, matWasm, wasmUnfit } from './simd.js';
+import { flushWasm, fusedWasm, matUnfit, matWasm, wasmUnfit } from './simd.js';
 import { wasmModule, wasmSimdSupported, type WasmFn } from './wasm.js';
 
 export type StepMode = 'forward' | 'online' | 'bptt';
@@ -51,7 +51,7 @@ export interface KernelSource {
   /** The WebAssembly loops, when the step uses them: the module and where every buffer lies in its memory. */
   readonly wasm?: { readonly module: Uint8Array<ArrayBuffer>; readonly layout: Layout; readonly pages: number };
   /** Each fused loop and the code that runs it ('wasm' or 'js', and why JavaScript where it is). */
-  readonly loops: readonly { readonly what: string; readonly backend: 'js' | 'wasm'; readonly why?: string }[];
+  readonly loops: readonly { readonly what: string; readonly backend: 'js' | 'wasm'; readonly why?: string; readonly refined?: Readonly<Record<string, Refinement>> }[];
   /** Parameter sizes, in model order. */
   readonly params: readonly { readonly name: string; readonly size: number; readonly trained: boolean }[];
   /** Spike vertices and their surrogates, and the table functions called. */
@@ -77,6 +77,8 @@ export interface CompileStepOptions {
    * 'auto' (the default: the faster one as measured, docs/training.md; 'js' where WebAssembly SIMD is missing).
    */
   readonly backend?: 'js' | 'wasm' | 'auto';
+  /** Exact refinements of the fused loops (fused.ts; default DEFAULT_REFINEMENTS): other sets for measurements and tests. */
+  readonly refine?: ReadonlySet<Refinement>;
 }
 
 /** What 'auto' picks for the fused loops (docs/training.md, measured by `npm run bench -- train`). */
@@ -358,7 +360,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         const before = code.length;
         unfusedTrace(tr);
         return code.splice(before).join('\n');
-      } }) : null;
+      }, ...(opts.refine ? { refine: opts.refine } : {}) }) : null;
       if (fused !== null) {
         // A placeholder: the loop's code (JavaScript or a WebAssembly call) is chosen once the memory layout is known.
         code.push(`/*@loop ${loops.length}@*/`);
@@ -373,7 +375,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     for (const b of program.blocks) if (b.of === 'loss' && b.wrt.kind === 'param') paramInfo[paramIdx.get(b.wrt.name)!] = { ...paramInfo[paramIdx.get(b.wrt.name)!]!, trained: true };
 
     const swap = traces.filter((t) => t.carried && !inPlace.has(t.buf)).map((t) => `{ const s = TP${t.buf}; TP${t.buf} = TN${t.buf}; TN${t.buf} = s; }`).join('\n');
-    initCode = traces.filter((t) => t.carried).map((t) => `TP${t.buf}.fill(0);`).join('\n');
+    initCode = [...traces.filter((t) => t.carried).map((t) => `TP${t.buf}.fill(0);`), ...loops.flatMap((l) => l.resets.map(([o, n]) => `LV.fill(0, ${o}, ${o + n});`))].join('\n');
     stepCode = `${forwardCode}\n${code.join('\n')}\n${stepTail.join('\n')}\n${advance}\n${swap}`;
   } else if (mode === 'bptt') {
     // Backward: one sweep over the whole step. Sources: the states at t (their adjoints carry to the
@@ -437,21 +439,25 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
   };
   // The fused loops: WebAssembly where asked (or picked) and a loop fits, JavaScript otherwise.
   const want = opts.backend ?? 'auto';
+  const refine = opts.refine ?? DEFAULT_REFINEMENTS;
   const useWasm = loops.length + gc.kernels.length > 0 && (want === 'wasm' || (want === 'auto' && AUTO_BACKEND === 'wasm')) && wasmSimdSupported();
   const layout = useWasm ? layoutOf(sizes, paramInfo.map((p) => p.size), nIn) : undefined;
   const fns: WasmFn[] = [];
   const jsWhy = (unfit: string | null): string => (!layout ? (want === 'js' ? 'asked' : !wasmSimdSupported() ? 'no WebAssembly SIMD here' : 'JavaScript is the faster here') : unfit ?? '');
-  const loopInfo: { what: string; backend: 'js' | 'wasm'; why?: string }[] = [];
+  const loopInfo: { what: string; backend: 'js' | 'wasm'; why?: string; refined?: Readonly<Record<string, Refinement>> }[] = [];
   let readsX = false;
+  /** Parameters whose update a SIMD loop adds into the float32 accumulator. */
+  const f32Acc = new Set<number>();
   const loopCode = loops.map((l, k) => {
     const what = l.comment.replace(/^fused over the rows of the parameter: /, '');
-    const w = layout ? fusedWasm(l, layout, `f${k}`) : null;
+    const w = layout ? fusedWasm(l, layout, `f${k}`, refine.has('f32-partials')) : null;
     if (!w) {
-      loopInfo.push({ what, backend: 'js', why: jsWhy(wasmUnfit(l)) });
+      loopInfo.push({ what, backend: 'js', why: jsWhy(wasmUnfit(l)), refined: l.refined });
       return fusedJs(l);
     }
-    loopInfo.push({ what, backend: 'wasm' });
+    loopInfo.push({ what, backend: 'wasm', refined: l.refined });
     fns.push(w.fn);
+    if (l.update && refine.has('f32-partials')) f32Acc.add(l.update.param);
     if (JSON.stringify(l.fresh).includes('"arr":"X"') || JSON.stringify(l.update ?? {}).includes('"arr":"X"')) readsX = true;
     return `// ${l.comment} (WebAssembly)\n${l.pre}\nWX.f${k}(${w.args.join(', ')});`;
   });
@@ -468,6 +474,10 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     if ((m.k === 'mv' || m.k === 'outer') && m.c.arr === 'X') readsX = true;
     return kern.withCall ? kern.withCall(`WX.m${k}();`) : `WX.m${k}();`;
   });
+  if (layout && f32Acc.size) fns.push(flushWasm([...f32Acc].map((k) => ({ k, size: paramInfo[k]!.size })), layout));
+  // Float32 partial sums of at most 16 steps (every step while a replay checks each one), then float64.
+  const flushStep = layout && f32Acc.size ? 'if ((t & 15) === 15 || check !== null) WX.flush();' : '';
+  const flushEnd = layout && f32Acc.size ? 'WX.flush();' : '';
   const wasm = layout && fns.length ? { module: wasmModule(fns, pagesFor(layout.bytes)), layout, pages: pagesFor(layout.bytes) } : undefined;
   const copyX = readsX && wasm ? `for (let i = 0; i < ${nIn}; i++) XS[i] = X[xo + i];\n` : '';
   const resolve = (c: string): string => c.replace(/\/\*@loop (\d+)@\*\//g, (_m, k: string) => loopCode[Number(k)]!).replace(/\/\*@mk (\d+)@\*\//g, (_m, k: string) => kernelCode[Number(k)]!);
@@ -511,9 +521,11 @@ ${initCode}
     if (CF[0] !== 0) return NaN;
     const xo = (t * B + b) * ${nIn}, yo = (t * B + b) * ${nOut}, w = WT[t * B + b] * invB;
 ${stepCode}
+    ${flushStep}
     if (check !== null && check(t)) break;
     first = false;
   }
+  ${flushEnd}
 ${mode === 'bptt' ? `  for (let t = T - 1; t >= 0; t--) {
     if (CF[0] !== 0) return NaN;
     const xo = (t * B + b) * ${nIn}, yo = (t * B + b) * ${nOut}, w = WT[t * B + b] * invB;

@@ -30,7 +30,7 @@ export function wasmUnfit(l: FusedLoop): string | null {
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 const LOW_PAIRS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
-export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | null {
+export function fusedWasm(l: FusedLoop, lay: Layout, name: string, f32Partials = true): WasmLoop | null {
   if (wasmUnfit(l)) return null;
   // Shared traces are double-buffered: their current offsets are arguments.
   const sharedKey = (x: { buf: number; time: 'previous' | 'current' }): string => `${x.time === 'current' ? 'TN' : 'TP'}${x.buf}`;
@@ -78,8 +78,20 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | n
         });
     }
   };
+  /** Values read more than once per element are loaded once into a local (set when the element starts). */
+  const cached = new Map<string, number>();
+  const keyOf = (x: Val): string | null => (x.k === 'col' || x.k === 'vec' || x.k === 'shared' || x.k === 'block' ? JSON.stringify(x) : null);
   /** Pushes the four lanes of a value at the element. */
   const val = (x: Val): void => {
+    const key = keyOf(x);
+    const loc = key === null ? undefined : cached.get(key);
+    if (loc !== undefined) {
+      fn.get(loc);
+      return;
+    }
+    load(x);
+  };
+  const load = (x: Val): void => {
     switch (x.k) {
       case 'trace': fn.get(loads.get(`${x.buf}_${x.comp}`)!); return;
       case 'shared': fn.get(shared.indexOf(sharedKey(x))).get(rb).i32Add().v128Load(0); return;
@@ -145,6 +157,7 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | n
     fn.get(rb).i32(16).i32Add().tee(rb).i32(R4).i32LtU().brIf(0);
     fn.end();
     colLocal = () => null;
+    cached.clear();
   }
 
   fn.i32(0).set(p).i32(0).set(rowB);
@@ -155,6 +168,12 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | n
     coef(x);
     fn.f32Demote().f32x4Splat().set(c[k]!);
   });
+  // The coefficients the next step's recomputed traces read (float64, as computed).
+  for (const sv of l.saves) {
+    fn.get(p).i32(8).i32Mul();
+    coef(l.coefs[sv.coef]!);
+    fn.f64Store(lay.LV + 8 * sv.to);
+  }
   if (l.skipZeroRows && l.update) {
     // A row whose update coefficients are all zero adds nothing (as the JavaScript loop's `continue`).
     l.update.terms.forEach((t, i) => {
@@ -182,6 +201,18 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | n
   };
   l.fresh.forEach((f) => collect(f.terms));
   if (l.update) collect(l.update.terms);
+  const uses = new Map<string, { n: number; x: Val }>();
+  for (const t of [...l.fresh.flatMap((f) => f.terms), ...(l.update?.terms ?? [])]) {
+    const key = keyOf(t.x);
+    if (key !== null) uses.set(key, { n: (uses.get(key)?.n ?? 0) + 1, x: t.x });
+  }
+  for (const [key, u] of uses) {
+    if (u.n < 2) continue;
+    const v = fn.local(V128);
+    load(u.x);
+    fn.set(v);
+    cached.set(key, v);
+  }
   l.fresh.forEach((f, id) => {
     sum(f.terms);
     fn.set(freshL[id]!);
@@ -190,11 +221,17 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string): WasmLoop | n
   if (l.update) {
     sum(l.update.terms);
     fn.set(acc);
-    const D = lay.D[l.update.param]!;
-    // D[q..q+1] += lanes 0–1, D[q+2..q+3] += lanes 2–3 (float64).
-    fn.get(qb).get(qb).i32Add().set(qd);
-    fn.get(qd).get(qd).v128Load(D).get(acc).f64x2PromoteLow().f64x2Add().v128Store(D);
-    fn.get(qd).get(qd).v128Load(D + 16).get(acc).get(acc).shuffle(HIGH_HALF).f64x2PromoteLow().f64x2Add().v128Store(D + 16);
+    if (f32Partials) {
+      // Into the float32 accumulator (flushed into the float64 one every few steps: flushWasm).
+      const D = lay.D32[l.update.param]!;
+      fn.get(qb).get(qb).v128Load(D).get(acc).f32x4Add().v128Store(D);
+    } else {
+      // D[q..q+1] += lanes 0–1, D[q+2..q+3] += lanes 2–3 (float64).
+      const D = lay.D[l.update.param]!;
+      fn.get(qb).get(qb).i32Add().set(qd);
+      fn.get(qd).get(qd).v128Load(D).get(acc).f64x2PromoteLow().f64x2Add().v128Store(D);
+      fn.get(qd).get(qd).v128Load(D + 16).get(acc).get(acc).shuffle(HIGH_HALF).f64x2PromoteLow().f64x2Add().v128Store(D + 16);
+    }
   }
   fn.get(rb).i32(16).i32Add().tee(rb).i32(R4).i32LtU().brIf(0);
   fn.end();
@@ -300,5 +337,23 @@ export function matWasm(m: MatKernel, lay: Layout, name: string): WasmFn | null 
   fn.end();
   fn.get(ob).i32(8 * m.kk).i32Add().set(ob);
   fn.get(i).i32(8).i32Add().tee(i).i32(8 * m.m).i32LtU().brIf(0).end();
+  return fn;
+}
+
+/** D[k] += D32[k] and D32[k] = 0 for the given parameters (float32 partial sums of a few steps into float64). */
+export function flushWasm(params: readonly { readonly k: number; readonly size: number }[], lay: Layout): WasmFn {
+  const fn = new WasmFn('flush', []);
+  const i = fn.local(I32);
+  const t = fn.local(V128);
+  for (const { k, size } of params) {
+    const d = lay.D[k]!;
+    const d32 = lay.D32[k]!;
+    fn.i32(0).set(i).loop();
+    fn.get(i).v128Load(d32).set(t);
+    fn.get(i).get(i).i32Add().get(i).get(i).i32Add().v128Load(d).get(t).f64x2PromoteLow().f64x2Add().v128Store(d);
+    fn.get(i).get(i).i32Add().get(i).get(i).i32Add().v128Load(d + 16).get(t).get(t).shuffle(HIGH_HALF).f64x2PromoteLow().f64x2Add().v128Store(d + 16);
+    fn.get(i).v128Const(ZERO).v128Store(d32);
+    fn.get(i).i32(16).i32Add().tee(i).i32(4 * Math.ceil(size / 4) * 4).i32LtU().brIf(0).end();
+  }
   return fn;
 }
