@@ -105,12 +105,13 @@ export interface FuseInput {
 /**
  * The exact rewrites of a parameter's traces (each described at its function below), and float32 partial
  * sums of the SIMD update (16 steps, then float64). All give the same update to rounding (tests); which ones
- * pay was measured (docs/training.md): columns and factored do, derived and f32-partials cost time (the
- * loops are bound by instructions, not memory, once the traces fit the cache), so they are off by default.
+ * pay was measured (docs/training.md): columns, factored and f32-partials do; derived costs time (the loop is
+ * bound by instructions, not memory, once the traces fit the cache: recomputing costs more than storing), so
+ * it is off by default.
  */
 export type Refinement = 'columns' | 'factored' | 'derived' | 'f32-partials';
 export const REFINEMENTS: readonly Refinement[] = ['columns', 'factored', 'derived', 'f32-partials'];
-export const DEFAULT_REFINEMENTS: ReadonlySet<Refinement> = new Set<Refinement>(['columns', 'factored']);
+export const DEFAULT_REFINEMENTS: ReadonlySet<Refinement> = new Set<Refinement>(['columns', 'factored', 'f32-partials']);
 
 const MAX_COMPONENTS = 8;
 

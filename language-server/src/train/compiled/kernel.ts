@@ -22,7 +22,8 @@ export interface NonFiniteAt {
 
 interface Generated {
   prepare(): void;
-  run(b: number, first: boolean, check: ((t: number) => boolean) | null): number;
+  /** everyStep: the gradient accumulators are exact after every step (a replay that checks each step). */
+  run(b: number, first: boolean, check: ((t: number) => boolean) | null, everyStep: boolean): number;
 }
 
 /** The table functions a kernel calls, by the names codegen.ts gives them. */
@@ -174,7 +175,7 @@ export class StepKernel {
       return true;
     } : null;
     for (let b = b0; b < b1; b++) {
-      const l = this.fn.run(b, b === first, check);
+      const l = this.fn.run(b, b === first, check, false);
       if (cancel[0] !== 0) {
         this.flush();
         return { cancelled: true };
@@ -224,7 +225,7 @@ export class StepKernel {
       if (this.src.mode === 'bptt' && !backward.on && t === (this.env.T as number) - 1) backward.on = true;
       return false;
     };
-    this.fn.run(b, first, check);
+    this.fn.run(b, first, check, true);
     this.acc.forEach((d, k) => d.set(saved[k]!));
     return found ?? { sample: b, step: (this.env.T as number) - 1, phase: 'forward', value: NaN };
   }

@@ -476,7 +476,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
   });
   if (layout && f32Acc.size) fns.push(flushWasm([...f32Acc].map((k) => ({ k, size: paramInfo[k]!.size })), layout));
   // Float32 partial sums of at most 16 steps (every step while a replay checks each one), then float64.
-  const flushStep = layout && f32Acc.size ? 'if ((t & 15) === 15 || check !== null) WX.flush();' : '';
+  const flushStep = layout && f32Acc.size ? 'if ((t & 15) === 15 || everyStep) WX.flush();' : '';
   const flushEnd = layout && f32Acc.size ? 'WX.flush();' : '';
   const wasm = layout && fns.length ? { module: wasmModule(fns, pagesFor(layout.bytes)), layout, pages: pagesFor(layout.bytes) } : undefined;
   const copyX = readsX && wasm ? `for (let i = 0; i < ${nIn}; i++) XS[i] = X[xo + i];\n` : '';
@@ -505,7 +505,7 @@ ${gc.transposes()}
  * when cancelled (the flag is read every step). first: the batch's first
  * sequence on this thread (constant blocks are computed then).
  */
-function run(b, first, check) {
+function run(b, first, check, everyStep) {
   // The buffers again as locals of this function (the optimiser keeps them in registers, not context slots).
   const A = E.A, G = E.G, BV = E.BV, LV = E.LV, RS = E.RS, NZ = E.NZ, CR = E.CR, WX = E.WX, XS = E.XS;
 ${paramBind}
