@@ -282,6 +282,38 @@ describe('train: the compiled step', () => {
     void s;
   });
 
+  it('names the step and parameter of a non-finite online update, in the JavaScript and the WebAssembly loops (float32 partial sums)', () => {
+    // As above, with rows of 4 (WebAssembly's lanes): λ(h) = ∂loss/∂h is infinite at step 1, where h = 0.
+    const text = `model m {
+  dim n_in = 4, n = 4, n_out = 1
+  input x: [n_in]
+  target y: [n_out]
+  param W_in: [n, n_in] ~ normal(0, 0.5)
+  param W_out: [n_out, n] ~ normal(0, 0.5)
+  state h: [n] = 0
+  h[t+1] = 0.5 * h + W_in @ x[t+1]
+  loss = mse(W_out @ sqrt(h[t+1] * h[t+1] * 0 + abs(h[t+1])), y[t+1])
+}`;
+    const ctx = modelContextOf(text, 'm');
+    const spec = modelSpec(ctx.graph, ctx.scope);
+    const rule = prepareRule(ctx, { name: 'rtrl', model: 'm', approximations: [], schedule: { kind: 'online' }, objectives: [] });
+    const T = 40;
+    const x = new Float32Array(T * 4).fill(1);
+    x.fill(0, 0, 4);
+    const batch: Batch = { size: 1, steps: T, x, y: new Float32Array(T).fill(1), weight: new Float32Array(T).fill(1) };
+    const p = params(ctx);
+    for (const backend of ['js', 'wasm'] as const) {
+      const src = compileStep(spec, 'online', { program: rule.derived.program, blocks: rule.approx.blocks, backend });
+      if (backend === 'wasm') assert.ok(src.loops.some((l) => l.backend === 'wasm' && l.what.includes('W_in')), 'W_in\'s loop runs as WebAssembly');
+      const k = new StepKernel(src, spec.params.map((q) => Float32Array.from(p.get(q.name)!.data)));
+      k.setBatch(batch.x, batch.y, batch.weight, 1, T, new Float32Array(T));
+      const r = k.runRange(0, 1, new Float64Array(1));
+      assert.ok(r.nonFinite, `${backend}: the run is reported non-finite`);
+      assert.equal(r.nonFinite!.param, 'W_in', backend);
+      assert.equal(r.nonFinite!.step, 0, `${backend}: the first step`);
+    }
+  });
+
   it('stops within one time step of a cancel', () => {
     const s = setup('lif.eligo', 'lif', { n: 7, n_in: 4 });
     const p = params(s.ctx);
