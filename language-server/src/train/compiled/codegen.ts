@@ -530,8 +530,13 @@ export { broadcastAxes };
  * ∂v[t+1]/∂(W_rec @ z) = 1), which lets a trace be kept once per column instead of once per element.
  */
 export function uniformPath(graph: Graph, cone: ReadonlySet<number>, src: number, dst: number): boolean {
+  return pathKind(graph, cone, src, dst) !== null;
+}
+
+/** 'unit' when every partial on the paths is exactly 1 (sums, reshapes): the block is 1 in every element; 'uniform' as uniformPath; else null. */
+export function pathKind(graph: Graph, cone: ReadonlySet<number>, src: number, dst: number): 'unit' | 'uniform' | null {
   const V = graph.vertices;
-  if (sizeOf(V[src]!.shape) !== sizeOf(V[dst]!.shape)) return false;
+  if (sizeOf(V[src]!.shape) !== sizeOf(V[dst]!.shape)) return null;
   // Vertices of the cone reached from src (the cone is in topological order by id).
   const reached = new Set<number>([src]);
   const ids = [...cone].sort((a, b) => a - b);
@@ -540,7 +545,8 @@ export function uniformPath(graph: Graph, cone: ReadonlySet<number>, src: number
     if (v !== dst && !cone.has(v)) continue;
     reached.add(v);
   }
-  if (!reached.has(dst)) return false;
+  if (!reached.has(dst)) return null;
+  let unit = true;
   const scalar = (u: number): boolean => sizeOf(V[u]!.shape) === 1;
   for (const v of reached) {
     if (v === src) continue;
@@ -551,9 +557,12 @@ export function uniformPath(graph: Graph, cone: ReadonlySet<number>, src: number
       const ok = vx.op === 'add' || vx.op === 'sub' || vx.op === 'neg' || vx.op === 'reshape' || vx.op === 'stop'
         || (vx.op === 'mul' && other !== undefined && !reached.has(other) && scalar(other) && sizeOf(vx.shape) === sizeOf(V[u]!.shape))
         || (vx.op === 'div' && k === 0 && other !== undefined && !reached.has(other) && scalar(other) && sizeOf(vx.shape) === sizeOf(V[u]!.shape));
-      if (!ok) return false;
-      if ((vx.op === 'add' || vx.op === 'sub') && sizeOf(V[u]!.shape) !== sizeOf(vx.shape)) return false;
+      if (!ok) return null;
+      if ((vx.op === 'add' || vx.op === 'sub') && sizeOf(V[u]!.shape) !== sizeOf(vx.shape)) return null;
+      if (!(vx.op === 'add' || (vx.op === 'sub' && k === 0) || vx.op === 'reshape')) unit = false;
     }
   }
-  return true;
+  // (A vertex reached along two paths adds their products: 2, not 1.)
+  if (unit && [...reached].some((v) => v !== src && V[v]!.inputs.filter((u) => reached.has(u)).length > 1)) unit = false;
+  return unit ? 'unit' : 'uniform';
 }

@@ -20,7 +20,7 @@
 // stored at all.
 
 import { sizeOf, type Shape } from '../../graph/types.js';
-import type { BlockSpec, OnlineProgram, SignalSpec } from '../../rules/program.js';
+import type { BlockSpec, OnlineProgram, SignalSpec, UpdateTerm } from '../../rules/program.js';
 import { at, type Slot } from './codegen.js';
 import type { BlockRef, TraceBuf } from './program.js';
 
@@ -89,7 +89,7 @@ export interface FuseInput {
   readonly trs: readonly OnlineProgram['traces'][number][];
   readonly u: OnlineProgram['updates'][number] | undefined;
   readonly traceBuf: ReadonlyMap<string, TraceBuf>;
-  readonly bufOf: (id: string) => { spec: BlockSpec; off: number };
+  readonly bufOf: (id: string) => { spec: BlockSpec; off: number; unit?: boolean };
   readonly blockRef: (id: string) => BlockRef;
   readonly lam: ReadonlyMap<string, number>;
   readonly lv: { alloc(n: number): number };
@@ -230,15 +230,17 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
         if (e.kind !== 'buf') return null;
         const src = f.traceBuf.get(term.trace)!;
         const eo = e.off;
+        // A block that is 1 in every element (a sum's partial) multiplies nothing.
+        const unit = e.unit === true;
         if (e.spec.form === 'scalar') {
           const x = t.storage === 'row' ? (src.storage === 'dense' ? null : elem(src, term.time, null)) : (src.storage === 'dense' ? elem(src, term.time, j) : null);
           if (!x) return null;
-          terms.push({ coef: coef(mem('BV', eo, false)), x });
+          terms.push({ coef: unit ? null : coef(mem('BV', eo, false)), x });
         } else if (e.spec.form === 'diagonal') {
           if (t.storage === 'row' && src.storage !== 'dense') {
             const x = elem(src, term.time, null);
             if (!x) return null;
-            terms.push({ coef: coef(mem('BV', eo, true)), x });
+            terms.push({ coef: unit ? null : coef(mem('BV', eo, true)), x });
           } else if (t.storage === 'dense' && src.storage === 'dense') {
             const x = elem(src, term.time, j);
             if (!x) return null;
@@ -297,7 +299,7 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
     return true;
   };
   if (f.u) {
-    for (const term of f.u.terms) {
+    for (const term of contractThrough(f, use)) {
       const l = f.lam.get(term.signal)!;
       const fac = term.factor;
       if (fac.kind === 'trace') {
@@ -336,6 +338,41 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
     refined: Object.fromEntries([...[...colSet].map((n) => [n, 'columns']), ...[...factored.keys()].map((n) => [n, 'factored']), ...[...derived].map((n) => [n, 'derived'])]),
     comment: `fused over the rows of the parameter: ${names}${f.u ? ` and ${f.u.equation.text}` : ''}`, inPlace: [...inPlace],
   };
+}
+
+/**
+ * The update's terms with λ(a_i)·G(a_i) summed over i replaced by λ(c)·G(c) where the program has
+ * λ(a_i) = λ(c)·E_i (one term, no direct part) and G(c) = Σ_i E_i·G(a_i) (the same diagonal blocks, this
+ * step's traces): λ(c)[p]·Σ_i E_i[p]·G(a_i)[p, r] is the same sum, with one multiplication per element
+ * instead of one per term (e-prop on ALIF: λ(v)·G(v) + λ(a)·G(a) = λ(z)·G(z), Bellec et al.'s
+ * learning signal times eligibility trace). Part of the 'factored' refinement.
+ */
+function contractThrough(f: FuseInput, use: ReadonlySet<Refinement>): readonly UpdateTerm[] {
+  const terms = f.u?.terms ?? [];
+  if (!use.has('factored')) return terms;
+  const sig = new Map(f.signals.map((s) => [s.name, s]));
+  let out = [...terms];
+  for (const x of f.trs) {
+    if (!x.terms.length || x.direct || x.terms.some((t) => t.time !== 'current')) continue;
+    const matched: UpdateTerm[] = [];
+    let via: string | null = null;
+    for (const t of x.terms) {
+      const e = f.blockRef(t.block);
+      if (e.kind !== 'buf' || !(e.spec.form === 'diagonal' || e.spec.form === 'scalar')) break;
+      const u = out.find((q) => q.factor.kind === 'trace' && q.factor.trace === t.trace && !matched.includes(q));
+      const s = u ? sig.get(u.signal) : undefined;
+      if (!u || !s || s.direct || s.terms.length !== 1 || s.terms[0]!.block !== t.block) break;
+      const c = sig.get(s.terms[0]!.signal);
+      if (!c || c.state !== x.state || (via !== null && via !== c.name)) break;
+      via = c.name;
+      matched.push(u);
+    }
+    if (via === null || matched.length !== x.terms.length || matched.length < 2) continue;
+    const at = out.indexOf(matched[0]!);
+    out = out.filter((q) => !matched.includes(q));
+    out.splice(at, 0, { signal: via, factor: { kind: 'trace', trace: x.name } });
+  }
+  return out;
 }
 
 /**

@@ -27,7 +27,7 @@ import { pairDims, type PairDims } from '../../rules/execute.js';
 import type { BlockSpec, OnlineProgram, TraceStorage } from '../../rules/program.js';
 import { sizeOf } from '../../graph/types.js';
 import type { ModelSpec } from '../model.js';
-import { at, coneOf, GraphCode, partialReads, uniformPath, type Slot } from './codegen.js';
+import { at, coneOf, GraphCode, partialReads, pathKind, uniformPath, type Slot } from './codegen.js';
 import { DEFAULT_REFINEMENTS, fuseParam, fusedJs, type FusedLoop, type Refinement } from './fused.js';
 import { layoutOf, pagesFor, type Layout } from './layout.js';
 import { flushWasm, fusedWasm, matUnfit, matWasm, wasmUnfit } from './simd.js';
@@ -116,7 +116,7 @@ export interface TraceBuf {
 /** A block's value as the generated code reads it. */
 export type BlockRef =
   /** uniform: every element has the same value (codegen.ts uniformPath), e.g. a leak α·1. */
-  | { readonly kind: 'buf'; readonly spec: BlockSpec; readonly off: number; readonly uniform: boolean }
+  | { readonly kind: 'buf'; readonly spec: BlockSpec; readonly off: number; readonly uniform: boolean; readonly unit?: boolean }
   /** F = Σ_m f_m ⊗ v_m: the adjoints at the products W @ v_m (BV offsets) and the operands' values; uniform: every f_m is one value repeated. */
   | { readonly kind: 'factored'; readonly spec: BlockSpec; readonly f: readonly number[]; readonly v: readonly Slot[]; readonly uniform: boolean }
   /** ℓ^W: added into the gradient by the loss's sweep. */
@@ -227,7 +227,8 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
           const o = bv.alloc(n);
           // The block's values in program layout: the adjoint of its source (a shared block is the first row).
           into.push(copyCode({ arr: 'G', off: String(gc.gSlot(src)) }, o, n));
-          refs.set(b.id, { kind: 'buf', spec: b, off: o, uniform: !isLoss && (b.form === 'diagonal' || b.form === 'scalar') && uniformPath(g, cone, src, eq.dst) });
+          const kind = !isLoss && (b.form === 'diagonal' || b.form === 'scalar') ? pathKind(g, cone, src, eq.dst) : null;
+          refs.set(b.id, { kind: 'buf', spec: b, off: o, uniform: kind !== null, unit: kind === 'unit' });
         }
         const seed = isLoss
           ? `G[${gc.gSlot(eq.dst)}] = w;`
@@ -262,7 +263,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
       if (!r) throw new StepCompileError(`internal: block '${id}' has no value`);
       return r;
     };
-    const bufOf = (id: string): { spec: BlockSpec; off: number; uniform: boolean } => {
+    const bufOf = (id: string): { spec: BlockSpec; off: number; uniform: boolean; unit?: boolean } => {
       const r = blockRef(id);
       if (r.kind !== 'buf') throw new StepCompileError(`internal: block '${id}' is used as a state block`);
       return r;
