@@ -105,7 +105,8 @@ class Peer {
     this.proc.stdin.write(`${JSON.stringify(m)}\n`);
     const r = await this.lines.next();
     if (r.done) throw new Error('the PyTorch peer exited');
-    return JSON.parse(r.value) as Record<string, unknown>;
+    // Python's json writes a non-finite float as NaN or Infinity (ALIF's exact gradient overflows float32 at T = 1000): read them as null.
+    return JSON.parse(r.value.replace(/-?\bInfinity\b|\bNaN\b/g, 'null')) as Record<string, unknown>;
   }
 }
 
@@ -216,7 +217,7 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
         engine: 'PyTorch BPTT', backend: 'torch', threads: 1, times: [], memoryWhat: 'peak RSS of the PyTorch process',
         run: async () => {
           const r = await peer!.ask({ cmd: 'step' });
-          torchNorm = (r.grads as Record<string, number[]>).W_rec![0]!;
+          torchNorm = (r.grads as Record<string, (number | null)[]>).W_rec![0] ?? Infinity;
           return r.seconds as number;
         },
         memory: () => 0,
