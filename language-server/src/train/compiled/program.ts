@@ -27,7 +27,7 @@ import { pairDims, type PairDims } from '../../rules/execute.js';
 import type { BlockSpec, OnlineProgram, TraceStorage } from '../../rules/program.js';
 import { sizeOf } from '../../graph/types.js';
 import type { ModelSpec } from '../model.js';
-import { at, coneOf, GraphCode, partialReads, pathKind, uniformPath, type Slot } from './codegen.js';
+import { at, coneOf, GraphCode, partialReads, pathKind, type Slot } from './codegen.js';
 import { DEFAULT_REFINEMENTS, fuseParam, fusedJs, type FusedLoop, type Refinement } from './fused.js';
 import { layoutOf, pagesFor, type Layout } from './layout.js';
 import { flushWasm, fusedWasm, matUnfit, matWasm, wasmUnfit } from './simd.js';
@@ -198,7 +198,8 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         for (const b of ones) {
           const src = raw.get(b.id)!.src;
           sources.add(src);
-          const into = b.constant ? constCopies : copies;
+          // A block that is 1 in every element (a sum's partial) is as constant as one the program marks so.
+          let into = b.constant ? constCopies : copies;
           if (b.wrt.kind === 'param') {
             if (isLoss) {
               params.set(src, 'D');
@@ -212,29 +213,35 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
             });
             if (viaMatmul) {
               params.set(src, 'skip');
+              const kinds = readers.map((m) => pathKind(g, cone, m, eq.dst));
+              if (kinds.every((k) => k === 'unit')) into = constCopies;
               const f = readers.map((m) => {
                 sources.add(m);
                 const o = bv.alloc(sizeOf(V[m]!.shape));
                 into.push(copyCode({ arr: 'G', off: String(gc.gSlot(m)) }, o, sizeOf(V[m]!.shape)));
                 return o;
               });
-              refs.set(b.id, { kind: 'factored', spec: b, f, v: readers.map((m) => gc.val(V[m]!.inputs[1]!)), uniform: readers.every((m) => uniformPath(g, cone, m, eq.dst)) });
+              refs.set(b.id, { kind: 'factored', spec: b, f, v: readers.map((m) => gc.val(V[m]!.inputs[1]!)), uniform: kinds.every((k) => k !== null) });
               continue;
             }
             params.set(src, 'G');
           }
           const n = sizeOf(b.valueShape);
           const o = bv.alloc(n);
+          const kind = !isLoss && (b.form === 'diagonal' || b.form === 'scalar') ? pathKind(g, cone, src, eq.dst) : null;
+          if (kind === 'unit') into = constCopies;
           // The block's values in program layout: the adjoint of its source (a shared block is the first row).
           into.push(copyCode({ arr: 'G', off: String(gc.gSlot(src)) }, o, n));
-          const kind = !isLoss && (b.form === 'diagonal' || b.form === 'scalar') ? pathKind(g, cone, src, eq.dst) : null;
           refs.set(b.id, { kind: 'buf', spec: b, off: o, uniform: kind !== null, unit: kind === 'unit' });
         }
         const seed = isLoss
           ? `G[${gc.gSlot(eq.dst)}] = w;`
           : (A === 1 ? `G[${gc.gSlot(eq.dst)}] = 1;` : `G.fill(1, ${gc.gSlot(eq.dst)}, ${gc.gSlot(eq.dst) + A});`);
         const body = gc.sweep({ cone, sources, params, seed });
-        code.push(`// blocks of ${eq.of}\n${body}\n${copies.join('\n')}${constCopies.length ? `\nif (first) {\n${constCopies.join('\n')}\n}` : ''}`);
+        if (!isLoss && !copies.length) {
+          // Every block of the equation is constant within the batch: the sweep runs at the batch's first step only.
+          code.push(`// blocks of ${eq.of} (constant)\nif (first) {\n${body}\n${constCopies.join('\n')}\n}`);
+        } else code.push(`// blocks of ${eq.of}\n${body}\n${copies.join('\n')}${constCopies.length ? `\nif (first) {\n${constCopies.join('\n')}\n}` : ''}`);
       }
       if (tiled.length) {
         const sources = new Set<number>();
