@@ -201,6 +201,13 @@ export class GraphCode {
     return sizeOf(this.graph.vertices[u]!.shape);
   }
 
+  /** Element `i` of u's values as an expression: a scalar constant is written as its number (no load per element). */
+  elem(u: number, i: string): string {
+    const v = this.graph.vertices[u]!;
+    if (v.op === 'const' && sizeOf(v.shape) === 1 && v.attrs.value) return `(${num(v.attrs.value[0]!)})`;
+    return at(this.val(u), i);
+  }
+
   // ------------------------------------------------------------ forward
 
   /** Code computing vertex v's values from its operands. */
@@ -218,13 +225,12 @@ export class GraphCode {
         return `VF_${v.op}(${x0.arr}, ${x0.off}, ${y.arr}, ${y.off}, ${n});`;
       }
       const f = this.unaryExpr(v, 'x');
-      return `for (let i = 0; i < ${n}; i++) { const x = ${at(x0, 'i')}; ${at(y, 'i')} = ${f}; }`;
+      return `for (let i = 0; i < ${n}; i++) { const x = ${this.elem(ins[0]!, 'i')}; ${at(y, 'i')} = ${f}; }`;
     }
     if (isBinary(v.op)) {
-      const x1 = this.val(ins[1]!);
       const ia = this.size(ins[0]!) === n ? 'i' : '0';
       const ib = this.size(ins[1]!) === n ? 'i' : '0';
-      return `for (let i = 0; i < ${n}; i++) { const a = ${at(x0, ia)}, b = ${at(x1, ib)}; ${at(y, 'i')} = ${this.binaryExpr(v.op, 'a', 'b')}; }`;
+      return `for (let i = 0; i < ${n}; i++) { const a = ${this.elem(ins[0]!, ia)}, b = ${this.elem(ins[1]!, ib)}; ${at(y, 'i')} = ${this.binaryExpr(v.op, 'a', 'b')}; }`;
     }
     switch (v.op) {
       case 'matmul': return this.matmulForward(v);
@@ -418,12 +424,10 @@ export class GraphCode {
       return `for (let i = 0; i < ${n}; i++) { const g = ${at(gy, 'i')}; const x = ${at(this.val(u), 'i')}, y = ${at(y, 'i')}; ${at(gx, 'i')} += g * (${d}); }`;
     }
     if (isBinary(v.op)) {
-      const a = this.val(ins[0]!);
-      const b = this.val(ins[1]!);
       const ia = this.size(ins[0]!) === n ? 'i' : '0';
       const ib = this.size(ins[1]!) === n ? 'i' : '0';
       const d = this.binaryDeriv(v.op, k, 'a', 'b', 'y');
-      const reads = `const a = ${at(a, ia)}, b = ${at(b, ib)}, y = ${at(y, 'i')};`;
+      const reads = `const a = ${this.elem(ins[0]!, ia)}, b = ${this.elem(ins[1]!, ib)}, y = ${at(y, 'i')};`;
       if (nu === n) {
         if (v.op === 'add' || (v.op === 'sub' && k === 0)) return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} += ${at(gy, 'i')};`;
         if (v.op === 'sub') return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} -= ${at(gy, 'i')};`;
