@@ -304,7 +304,7 @@ export function peerConfigs(full: boolean): PeerConfig[] {
   const out: PeerConfig[] = [];
   for (const T of [100, 1000]) {
     for (const n of [100, 256]) {
-      for (const model of ['lif', 'alif'] as const) out.push({ model, n, T, batch: 32, rounds: 3, tfjs: full || (n === 100 && T === 100) });
+      for (const model of ['lif', 'alif'] as const) out.push({ model, n, T, batch: 32, rounds: T >= 1000 ? 5 : 7, tfjs: full || (n === 100 && T === 100) });
     }
   }
   return out;
