@@ -162,7 +162,7 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
     for (const { name, backend, e } of engines) {
       e.setParams(values);
       runners.push({
-        engine: name, backend, threads: e.threadsUsed, times: [], memoryWhat: 'buffers on every thread',
+        engine: name, backend, threads: e.threadsUsed, times: [], memoryWhat: 'buffers on every thread (arenas, traces, the BPTT tape) and the parameters, without the batch data',
         run: async () => {
           const t0 = performance.now();
           const r = await e.run('grad', batch);
@@ -170,7 +170,8 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
           if (e === bpttEngine) bpttGrad = r.grads!;
           return dt;
         },
-        memory: () => e.bytes(c.batch, c.T), done: () => e.dispose(),
+        // The engine's own buffers: without the batch's data (inputs, targets, weights, predictions), which every engine holds and which grows with T.
+        memory: () => e.bytes(c.batch, c.T) - 4 * c.batch * c.T * (20 + 2 * 2 + 1), done: () => e.dispose(),
       });
     }
     if (c.tfjs) {
