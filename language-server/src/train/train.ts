@@ -453,7 +453,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
 
   const info: RunInfo = {
     model: spec.name, rule: ruleName, method: method.kind, task: task.name, encoding: task.encoding, backend: backend.name, backendInfo: backend,
-    engine: engineName, engineSummary: engine ? `compiled (generated float32 code, ${engine.threadNote})` : `tfjs (${backend.summary})`, secondsPerUpdateEstimate,
+    engine: engineName, engineSummary: engine ? `compiled (generated float32 code, ${engine.threadNote}, ${engine.loopsNote})` : `tfjs (${backend.summary})`, secondsPerUpdateEstimate,
     batch: B, sequenceLength: task.steps, total, startStep, parameters: vars.reduce((a, v) => a + v.size, 0),
     memory: { ...est, available: avail.bytes, availableWhy: avail.why }, notes,
   };

@@ -112,6 +112,15 @@ export class CompiledEngine {
     return this.threadCount;
   }
 
+  /** Where the gradient kernel's loops run, in words (e.g. 'WebAssembly SIMD for 6 of 8 loops'). */
+  get loopsNote(): string {
+    const loops = this.sources.grad?.loops ?? [];
+    const w = loops.filter((l) => l.backend === 'wasm').length;
+    if (!loops.length) return 'JavaScript';
+    if (!w) return `JavaScript loops (${loops[0]!.why ?? 'no loop fits 4 lanes'})`;
+    return `WebAssembly SIMD for ${w} of ${loops.length} loops`;
+  }
+
   setParams(values: readonly ArrayLike<number>[]): void {
     values.forEach((v, i) => this.params[i]!.set(v));
   }
