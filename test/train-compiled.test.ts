@@ -23,7 +23,8 @@ import { initialParams } from '../language-server/src/graph/simulate.js';
 import { sizeOf, type Tensor } from '../language-server/src/graph/types.js';
 import { modelSpec, type ModelSpec } from '../language-server/src/train/model.js';
 import { CompiledEngine } from '../language-server/src/train/compiled/engine.js';
-import { StepKernel } from '../language-server/src/train/compiled/kernel.js';
+import { StepKernel, surrogateFunction } from '../language-server/src/train/compiled/kernel.js';
+import { makeSurrogate, SURROGATE_KINDS, surrogateDerivative } from '../language-server/src/lang/surrogates.js';
 import { REFINEMENTS, type Refinement } from '../language-server/src/train/compiled/fused.js';
 import { compileStep, type CompileStepOptions } from '../language-server/src/train/compiled/program.js';
 import { droppedEdges } from '../language-server/src/train/rule.js';
@@ -309,6 +310,17 @@ describe('train: the compiled step', () => {
       for (const backend of ['js', 'wasm'] as const) {
         const a = compiled(s, p, batch, 'online', { ...o, backend, refine: new Set(set) });
         a.forEach((g, i) => close(g, b[i]!, `leaky readout fused (${backend}; ${set.join(', ') || 'no refinements'}) vs unfused ${s.spec.params[i]!.name}`, backend === 'js' ? 1e-6 : 1e-5));
+      }
+    }
+  });
+
+  it('runs every surrogate kind as the registry\'s ψ, bit for bit (straight-line code from lang/surrogates.ts)', () => {
+    const xs = [0, -0, 1e-9, -0.3, 0.3, 0.999, 1, -1, 2.5, -7, 40, -800, 1e300, Infinity, -Infinity, NaN];
+    for (const kind of SURROGATE_KINDS.keys()) {
+      for (const [p, scale] of [[SURROGATE_KINDS.get(kind)!.default, 1], [0.7, 0.3], [100, 2]] as const) {
+        const s = makeSurrogate(kind, p, scale);
+        const f = surrogateFunction(s);
+        for (const x of xs) assert.ok(Object.is(f(x), surrogateDerivative(s, x)), `${kind}(${p}, scale ${scale}) at ${x}: ${f(x)} vs ${surrogateDerivative(s, x)}`);
       }
     }
   });

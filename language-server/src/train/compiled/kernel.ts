@@ -4,7 +4,8 @@
 
 import { binaryForward, unaryForward } from '../../graph/evaluate.js';
 import type { Surrogate } from '../../graph/types.js';
-import { binaryDerivative, powcDerivative, surrogateDerivative, unaryDerivative } from '../../ad/rules.js';
+import { binaryDerivative, powcDerivative, unaryDerivative } from '../../ad/rules.js';
+import { surrogatePsi, type SurrogateOps } from '../../lang/surrogates.js';
 import type { KernelSource } from './program.js';
 
 /** Where a sequence went non-finite: the first time step, and the first gradient entry (or vertex value) that is NaN or ±Inf. */
@@ -50,15 +51,49 @@ function functions(src: KernelSource): Record<string, unknown> {
     else if (h === 'PD') F[h] = powcDerivative;
     if (typeof F[h] !== 'function') throw new Error(`internal: no function for '${h}'`);
   }
-  // The function itself, not the module binding: under a CommonJS loader (tsx) an imported name is a getter,
-  // read on every call, which keeps the optimiser from inlining the surrogate (and boxes its result).
-  const sd = surrogateDerivative;
+  // Each surrogate's ψ as straight-line code inside its loop: lang/surrogates.ts's formula for the kind, built
+  // through string ops, so the arithmetic is the registry's, operation for operation (the generic
+  // surrogateDerivative dispatches through a map and an ops object on every element, which the optimiser
+  // does not inline: 1.4× on LIF e-prop's step).
   for (const s of src.surrogates) {
-    const sur = s.surrogate as Surrogate;
-    F[`SG${s.id}`] = (x: number): number => sd(sur, x);
-    F[`VS${s.id}`] = new Function('sd', 's', 'return function (ga, go, xa, xo, da, d0, n) { for (let i = 0; i < n; i++) da[d0 + i] += ga[go + i] * sd(s, xa[xo + i]); };')(sd, sur);
+    const { body, value } = surrogateJs(s.surrogate as Surrogate);
+    F[`SG${s.id}`] = surrogateFunction(s.surrogate as Surrogate);
+    F[`VS${s.id}`] = new Function(`return function (ga, go, xa, xo, da, d0, n) { for (let i = 0; i < n; i++) { const x = xa[xo + i]; ${body} da[d0 + i] += ga[go + i] * ${value}; } };`)();
   }
   return F;
+}
+
+/** ψ of a surrogate as a compiled function of one number (equal to lang/surrogates.ts surrogateDerivative, bit for bit). */
+export function surrogateFunction(sur: Surrogate): (x: number) => number {
+  const { body, value } = surrogateJs(sur);
+  return new Function(`return function (x) { ${body} return ${value}; };`)() as (x: number) => number;
+}
+
+/** ψ(x) of a surrogate as JavaScript statements (temporaries s0, s1, …) and the expression of its value. */
+function surrogateJs(sur: Surrogate): { body: string; value: string } {
+  const lines: string[] = [];
+  const tmp = (e: string): string => {
+    const name = `s${lines.length}`;
+    lines.push(`const ${name} = ${e};`);
+    return name;
+  };
+  const c = (k: number): string => `(${String(k)})`;
+  // The same operations, in the same order, as the registry's number ops (lang/surrogates.ts NUMBER_OPS).
+  const ops: SurrogateOps<string> = {
+    abs: (x) => tmp(`Math.abs(${x})`),
+    mulc: (x, k) => tmp(`${c(k)} * ${x}`),
+    divc: (x, k) => tmp(`${x} / ${c(k)}`),
+    addc: (x, k) => tmp(`${x} + ${c(k)}`),
+    rsubc: (k, x) => tmp(`${c(k)} - ${x}`),
+    mul: (a, b) => tmp(`${a} * ${b}`),
+    reciprocal: (x) => tmp(`1 / ${x}`),
+    square: (x) => tmp(`${x} * ${x}`),
+    sigmoid: (x) => tmp(`${x} >= 0 ? 1 / (1 + Math.exp(-${x})) : Math.exp(${x}) / (1 + Math.exp(${x}))`),
+    exp: (x) => tmp(`Math.exp(${x})`),
+    relu: (x) => tmp(`Math.max(0, ${x})`),
+  };
+  const value = surrogatePsi(ops, sur, 'x');
+  return { body: lines.join(' '), value };
 }
 
 export class StepKernel {

@@ -536,7 +536,7 @@ ${paramBind}
 ${constBind}
 ${trBind}
 ${gc.bindings()}
-${HELPERS_SOURCE}
+${mode === 'online' && opts.program?.quantize ? HELPERS_SOURCE : ''}
 /** Shared values (parameters and constants only) and transposes: once per batch. */
 function prepare() {
 ${preparedShared}
