@@ -23,6 +23,7 @@ import { OnlineExecutor } from '../language-server/src/train/online.js';
 import { resolveRule } from '../language-server/src/train/rule.js';
 import { bpttBatch, onlineBatch } from '../language-server/src/train/sequence.js';
 import { makeTask } from '../language-server/src/train/tasks/index.js';
+import { measureFloorRate, type FloorRate } from './floor.js';
 
 export const PYTHON = '/usr/bin/python3';
 
@@ -43,6 +44,8 @@ export interface PeerRow {
   readonly T: number;
   readonly batch: number;
   readonly engine: string;
+  /** What ran the loops: 'wasm' (the compiled engine's WebAssembly SIMD loops, JavaScript elsewhere), 'js' (JavaScript only), 'tfjs', 'torch'. */
+  readonly backend: 'wasm' | 'js' | 'tfjs' | 'torch';
   readonly threads: number;
   readonly medianSeconds: number | null;
   readonly minSeconds: number | null;
@@ -57,10 +60,18 @@ export interface PeerRow {
 
 export interface PeerResult {
   readonly rows: PeerRow[];
-  /** PyTorch's version and its single-thread float32 matrix-product rate (the floor's machine peak), or why it is missing. */
+  /** PyTorch's version and its single-thread float32 matrix-product rate (for reference), or why it is missing. */
   readonly torch: { readonly version: string; readonly sgemmGflops: number } | { readonly missing: string };
-  /** The floating-point floor of one e-prop update per configuration: its multiply-adds × 2 / the peak rate. */
-  readonly floors: { readonly model: string; readonly n: number; readonly T: number; readonly flops: number; readonly seconds: number | null; readonly ratio: number | null }[];
+  /** The machine's single-thread rate measured by bench/floor.ts (best over the session): WebAssembly f32x4 and JavaScript multiply-adds. */
+  readonly rate: FloorRate;
+  /**
+   * The floating-point floor of one e-prop update per configuration: the program's multiplications and additions
+   * per step (the rules engine's count) × batch × T, over the WebAssembly rate on one thread; ratio: the
+   * one-thread WebAssembly e-prop median over it.
+   */
+  readonly floors: { readonly model: string; readonly n: number; readonly T: number; readonly flops: number; readonly seconds: number; readonly ratio: number | null }[];
+  /** Per configuration, where each loop of the e-prop and BPTT kernels ran (program.ts KernelSource.loops). */
+  readonly loops: { readonly model: string; readonly n: number; readonly T: number; readonly rule: string; readonly loops: readonly { readonly what: string; readonly backend: string; readonly why?: string }[] }[];
   /** Gradient agreement: compiled BPTT against PyTorch BPTT (norms of W_rec). */
   readonly agreement: { readonly model: string; readonly n: number; readonly T: number; readonly eligo: number; readonly torch: number; readonly relative: number }[];
   readonly loadAverage: readonly number[];
@@ -94,7 +105,8 @@ class Peer {
     this.proc.stdin.write(`${JSON.stringify(m)}\n`);
     const r = await this.lines.next();
     if (r.done) throw new Error('the PyTorch peer exited');
-    return JSON.parse(r.value) as Record<string, unknown>;
+    // Python's json writes a non-finite float as NaN or Infinity (ALIF's exact gradient overflows float32 at T = 1000): read them as null.
+    return JSON.parse(r.value.replace(/-?\bInfinity\b|\bNaN\b/g, 'null')) as Record<string, unknown>;
   }
 }
 
@@ -109,7 +121,9 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
   const gflops = avail.ok ? sgemmRate() : NaN;
   if (!avail.ok) log(`PyTorch peer missing: ${avail.why}; measuring Eligo alone`);
   const rows: PeerRow[] = [];
+  let rate = measureFloorRate();
   const floors: PeerResult['floors'][number][] = [];
+  const loopRecords: PeerResult['loops'][number][] = [];
   const agreement: PeerResult['agreement'][number][] = [];
   const loads: number[] = [];
   for (const c of configs) {
@@ -129,15 +143,26 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
     writeFileSync(join(dir, 'y.f32'), Buffer.from(batch.y.buffer, batch.y.byteOffset, batch.y.byteLength));
     writeFileSync(join(dir, 'weight.f32'), Buffer.from(batch.weight.buffer, batch.weight.byteOffset, batch.weight.byteLength));
 
-    type Runner = { engine: string; threads: number; run: () => Promise<number>; memory: () => number; memoryWhat: string; times: number[]; note?: string; done?: () => Promise<void> };
+    type Runner = { engine: string; backend: PeerRow['backend']; threads: number; run: () => Promise<number>; memory: () => number; memoryWhat: string; times: number[]; note?: string; done?: () => Promise<void> };
     const runners: Runner[] = [];
-    const epropEngine = CompiledEngine.create(spec, { method: { kind: 'online', program: eprop.method.program, blocks: eprop.method.blocks } }, {}, { batch: c.batch, steps: c.T });
-    const bpttEngine = CompiledEngine.create(spec, { method: { kind: 'bptt' } }, {}, { batch: c.batch, steps: c.T });
+    // The compiled engine as it runs by default (WebAssembly SIMD loops, the threads it picks), on one thread,
+    // and with JavaScript loops only (one thread): JavaScript against WebAssembly, one thread against two.
+    const epropMethod = { kind: 'online' as const, program: eprop.method.program, blocks: eprop.method.blocks };
+    const typical = { batch: c.batch, steps: c.T };
+    const engines: { name: string; rule: 'e-prop' | 'BPTT'; backend: 'wasm' | 'js'; e: CompiledEngine }[] = [];
+    for (const [rule, method] of [['e-prop', epropMethod], ['BPTT', { kind: 'bptt' as const }]] as const) {
+      const auto = CompiledEngine.create(spec, { method }, {}, typical);
+      engines.push({ name: `Eligo ${rule} (compiled)`, rule, backend: 'wasm', e: auto });
+      engines.push({ name: `Eligo ${rule} (compiled)`, rule, backend: 'wasm', e: CompiledEngine.create(spec, { method }, { threads: auto.threadsUsed > 1 ? 1 : 2 }, typical) });
+      engines.push({ name: `Eligo ${rule} (compiled)`, rule, backend: 'js', e: CompiledEngine.create(spec, { method }, { threads: 1, backend: 'js' }, typical) });
+      loopRecords.push({ model: c.model, n: c.n, T: c.T, rule, loops: auto.sources.grad!.loops.map((l) => ({ what: l.what, backend: l.backend, ...(l.why ? { why: l.why } : {}) })) });
+    }
+    const bpttEngine = engines.find((x) => x.rule === 'BPTT')!.e;
     let bpttGrad: Float64Array[] = [];
-    for (const [name, e] of [['Eligo e-prop (compiled)', epropEngine], ['Eligo BPTT (compiled)', bpttEngine]] as const) {
+    for (const { name, backend, e } of engines) {
       e.setParams(values);
       runners.push({
-        engine: name, threads: e.threadsUsed, times: [], memoryWhat: 'buffers on every thread',
+        engine: name, backend, threads: e.threadsUsed, times: [], memoryWhat: 'buffers on every thread (arenas, traces, the BPTT tape) and the parameters, without the batch data',
         run: async () => {
           const t0 = performance.now();
           const r = await e.run('grad', batch);
@@ -145,7 +170,8 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
           if (e === bpttEngine) bpttGrad = r.grads!;
           return dt;
         },
-        memory: () => e.bytes(c.batch, c.T), done: () => e.dispose(),
+        // The engine's own buffers: without the batch's data (inputs, targets, weights, predictions), which every engine holds and which grows with T.
+        memory: () => e.bytes(c.batch, c.T) - 4 * c.batch * c.T * (20 + 2 * 2 + 1), done: () => e.dispose(),
       });
     }
     if (c.tfjs) {
@@ -155,7 +181,7 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
       let peakE = 0;
       let peakB = 0;
       runners.push({
-        engine: 'Eligo e-prop (TF.js)', threads: 1, times: [], memoryWhat: 'peak tensor memory',
+        engine: 'Eligo e-prop (TF.js)', backend: 'tfjs', threads: 1, times: [], memoryWhat: 'peak tensor memory',
         run: async () => {
           const t0 = performance.now();
           const r = await onlineBatch(exec, vars, batch, task);
@@ -167,7 +193,7 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
         memory: () => peakE,
       });
       runners.push({
-        engine: 'Eligo BPTT (TF.js)', threads: 1, times: [], memoryWhat: 'peak tensor memory',
+        engine: 'Eligo BPTT (TF.js)', backend: 'tfjs', threads: 1, times: [], memoryWhat: 'peak tensor memory',
         run: async () => {
           const t0 = performance.now();
           const r = bpttBatch(m, vars, batch, task);
@@ -189,10 +215,10 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
       peer = new Peer();
       await peer.ask({ cmd: 'load', dir, model: c.model, n: c.n, nIn: 20, nOut: 2, T: c.T, B: c.batch, threads: 1 });
       runners.push({
-        engine: 'PyTorch BPTT', threads: 1, times: [], memoryWhat: 'peak RSS of the PyTorch process',
+        engine: 'PyTorch BPTT', backend: 'torch', threads: 1, times: [], memoryWhat: 'peak RSS of the PyTorch process',
         run: async () => {
           const r = await peer!.ask({ cmd: 'step' });
-          torchNorm = (r.grads as Record<string, number[]>).W_rec![0]!;
+          torchNorm = (r.grads as Record<string, (number | null)[]>).W_rec![0] ?? Infinity;
           return r.seconds as number;
         },
         memory: () => 0,
@@ -205,7 +231,10 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
         if (round > 0) r.times.push(s);
       }
       loads.push(loadavg()[0]!);
-      log(`  ${c.model} n=${c.n} T=${c.T} round ${round}${round === 0 ? ' (warm-up)' : ''}: ${runners.map((r) => `${r.engine} ${r.times.length ? r.times[r.times.length - 1]!.toFixed(3) : '-'} s`).join(' · ')}`);
+      // The calibration kernel once a round too: the floor's rate is the best seen in the session.
+      const rr = measureFloorRate(3);
+      rate = { wasmGflops: Math.max(rate.wasmGflops, rr.wasmGflops), jsGflops: Math.max(rate.jsGflops, rr.jsGflops) };
+      log(`  ${c.model} n=${c.n} T=${c.T} round ${round}${round === 0 ? ' (warm-up)' : ''}: ${runners.map((r) => `${r.engine} ${r.backend} ${r.threads}t ${r.times.length ? r.times[r.times.length - 1]!.toFixed(3) : '-'} s`).join(' · ')}`);
     }
     let torchRss = 0;
     if (peer) torchRss = (await peer.ask({ cmd: 'quit' })).maxRssBytes as number;
@@ -213,21 +242,26 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
     for (const r of runners) {
       const med = median(r.times);
       rows.push({
-        model: c.model, n: c.n, T: c.T, batch: c.batch, engine: r.engine, threads: r.threads, medianSeconds: med, minSeconds: Math.min(...r.times),
+        model: c.model, n: c.n, T: c.T, batch: c.batch, engine: r.engine, backend: r.backend, threads: r.threads, medianSeconds: med, minSeconds: Math.min(...r.times),
         stepsPerSecond: (c.batch * c.T) / med, memoryBytes: r.engine === 'PyTorch BPTT' ? torchRss : r.memory(), memoryWhat: r.memoryWhat,
         ratioToTorch: torchMedian ? med / torchMedian : null,
       });
       await r.done?.();
     }
-    if (!c.tfjs) rows.push({ model: c.model, n: c.n, T: c.T, batch: c.batch, engine: 'Eligo e-prop (TF.js)', threads: 1, medianSeconds: null, minSeconds: null, stepsPerSecond: null, memoryBytes: null, memoryWhat: '', ratioToTorch: null, note: 'not run at this size (ELIGO_BENCH_FULL=1 runs it)' });
+    if (!c.tfjs) rows.push({ model: c.model, n: c.n, T: c.T, batch: c.batch, engine: 'Eligo e-prop (TF.js)', backend: 'tfjs', threads: 1, medianSeconds: null, minSeconds: null, stepsPerSecond: null, memoryBytes: null, memoryWhat: '', ratioToTorch: null, note: 'not run at this size (ELIGO_BENCH_FULL=1 runs it)' });
     const wrec = spec.params.findIndex((p) => p.name === 'W_rec');
     const eligoNorm = Math.sqrt(bpttGrad[wrec]!.reduce((a, v) => a + v * v, 0));
     if (Number.isFinite(torchNorm)) agreement.push({ model: c.model, n: c.n, T: c.T, eligo: eligoNorm, torch: torchNorm, relative: Math.abs(eligoNorm - torchNorm) / torchNorm });
-    const flops = 2 * (eprop.method.cost.multiplications * c.batch * c.T);
-    const floorSeconds = Number.isFinite(gflops) ? flops / (gflops * 1e9) : null;
-    const ep = rows.find((r) => r.model === c.model && r.n === c.n && r.T === c.T && r.engine === 'Eligo e-prop (compiled)');
-    floors.push({ model: c.model, n: c.n, T: c.T, flops, seconds: floorSeconds, ratio: floorSeconds && ep?.medianSeconds ? ep.medianSeconds / floorSeconds : null });
+    const flops = (eprop.method.cost.multiplications + eprop.method.cost.additions) * c.batch * c.T;
+    const ep = rows.find((r) => r.model === c.model && r.n === c.n && r.T === c.T && r.engine === 'Eligo e-prop (compiled)' && r.backend === 'wasm' && r.threads === 1);
+    floors.push({ model: c.model, n: c.n, T: c.T, flops, seconds: flops / (rate.wasmGflops * 1e9), ratio: ep?.medianSeconds ? ep.medianSeconds / (flops / (rate.wasmGflops * 1e9)) : null });
     rmSync(dir, { recursive: true, force: true });
   }
-  return { rows, torch: avail.ok ? { version: avail.version, sgemmGflops: gflops } : { missing: avail.why }, floors, agreement, loadAverage: loads };
+  // The floors at the session's best rate (measured again every round).
+  const best = floors.map((f) => {
+    const ep = rows.find((r) => r.model === f.model && r.n === f.n && r.T === f.T && r.engine === 'Eligo e-prop (compiled)' && r.backend === 'wasm' && r.threads === 1);
+    const seconds = f.flops / (rate.wasmGflops * 1e9);
+    return { ...f, seconds, ratio: ep?.medianSeconds ? ep.medianSeconds / seconds : null };
+  });
+  return { rows, torch: avail.ok ? { version: avail.version, sgemmGflops: gflops } : { missing: avail.why }, rate, floors: best, loops: loopRecords, agreement, loadAverage: loads };
 }

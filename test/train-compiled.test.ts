@@ -23,15 +23,18 @@ import { initialParams } from '../language-server/src/graph/simulate.js';
 import { sizeOf, type Tensor } from '../language-server/src/graph/types.js';
 import { modelSpec, type ModelSpec } from '../language-server/src/train/model.js';
 import { CompiledEngine } from '../language-server/src/train/compiled/engine.js';
-import { StepKernel } from '../language-server/src/train/compiled/kernel.js';
+import { StepKernel, surrogateFunction } from '../language-server/src/train/compiled/kernel.js';
+import { makeSurrogate, SURROGATE_KINDS, surrogateDerivative } from '../language-server/src/lang/surrogates.js';
+import { REFINEMENTS, type Refinement } from '../language-server/src/train/compiled/fused.js';
 import { compileStep, type CompileStepOptions } from '../language-server/src/train/compiled/program.js';
 import { droppedEdges } from '../language-server/src/train/rule.js';
 import type { Batch } from '../language-server/src/train/tasks/types.js';
 
 const EXAMPLES = join(__dirname, '..', 'examples');
 const MODELS: readonly [file: string, model: string, dims: Record<string, number>][] = [
-  ['lif.eligo', 'lif', { n: 7, n_in: 4 }],
-  ['alif.eligo', 'alif', { n: 6, n_in: 4 }],
+  // Rows of 8 and 4 values run in WebAssembly's 4 lanes; ALIF's W_in (rows of 5) stays in JavaScript.
+  ['lif.eligo', 'lif', { n: 8, n_in: 4 }],
+  ['alif.eligo', 'alif', { n: 8, n_in: 5 }],
   ['rnn.eligo', 'rnn', { n: 5 }],
   // Issue 15's constructs: a delay register (S[t-1], S1[t-2]), a loss window (at last), readouts over time
   // (max, mean), refractoriness through stop(), two named surrogates with different scales.
@@ -40,6 +43,13 @@ const MODELS: readonly [file: string, model: string, dims: Record<string, number
 ];
 
 interface Setup { ctx: ModelContext; spec: ModelSpec; text: string }
+
+/** ALIF with the leaky readout of Bellec et al. 2020 (y_k = κ·y_k + Σ_j W_out[k, j]·z_j) in place of W_out · zbar. */
+const LEAKY_READOUT = (text: string): string => edited(
+  ['state  zbar: [n] = 0', 'state  o: [n_out] = 0'],
+  ['zbar[t+1] = kappa * zbar + (1 - kappa) * z[t+1]', 'o[t+1] = kappa * o + W_out @ z[t+1]'],
+  ['loss = cross_entropy(W_out @ zbar[t+1], y[t+1])', 'loss = cross_entropy(o[t+1], y[t+1])'],
+)(text);
 
 function setup(file: string, model: string, dims: Record<string, number>, edit: (text: string) => string = (t) => t): Setup {
   const text = edit(resizeModel(readFileSync(join(EXAMPLES, file), 'utf8'), model, dims));
@@ -110,7 +120,16 @@ function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: str
 
 /** The compiled step's gradient over the batch (weights 1/B: the mean of the sequences'). */
 function compiled(s: Setup, p: ReadonlyMap<string, Tensor>, batch: Batch, mode: 'online' | 'bptt', opts: CompileStepOptions = {}, precision: 'float32' | 'float64' = 'float32'): Float64Array[] {
-  const k = new StepKernel(compileStep(s.spec, mode, opts), s.spec.params.map((q) => Float32Array.from(p.get(q.name)!.data)), undefined, undefined, precision);
+  const src = compileStep(s.spec, mode, opts);
+  // Asked for WebAssembly, every loop and matrix kernel whose SIMD axis fits 4 lanes runs there (the models here have such rows).
+  for (const l of src.loops) {
+    if (opts.backend === 'wasm') assert.ok(l.backend === 'wasm' || /multiple of 4|an operand in/.test(l.why ?? ''), `${l.what}: ${l.backend} (${l.why ?? ''})`);
+    else if (opts.backend === 'js') assert.equal(l.backend, 'js', l.what);
+  }
+  if (opts.backend === 'wasm' && s.spec.params.some((q) => q.shape.length === 2 && q.shape[1]! % 4 === 0 && q.shape[0]! % 4 === 0)) {
+    assert.ok(src.loops.some((l) => l.backend === 'wasm'), 'some loop runs as WebAssembly');
+  }
+  const k = new StepKernel(src, s.spec.params.map((q) => Float32Array.from(p.get(q.name)!.data)), undefined, undefined, precision);
   k.setBatch(batch.x, batch.y, batch.weight, batch.size, batch.steps, new Float32Array(batch.steps * batch.size * sizeOf(s.spec.target.shape)));
   const r = k.runRange(0, batch.size, new Float64Array(batch.size));
   assert.equal(r.cancelled, false);
@@ -145,14 +164,15 @@ function compare(s: Setup, rule: PreparedRule, T: number, B: number, what: strin
   const online = rule.spec.schedule.kind === 'online';
   const o = online ? { program: rule.derived.program, blocks: rule.approx.blocks, ...opts } : opts;
   const want = reference(s, rule, p, inputs);
-  for (const [precision, rel] of [['float64', 1e-9], ['float32', rel32]] as const) {
-    const got = compiled(s, p, batch, online ? 'online' : 'bptt', o, precision);
+  // float64 storage runs the JavaScript loops; float32 runs both the JavaScript and the WebAssembly SIMD loops.
+  for (const [precision, rel, backend] of [['float64', 1e-9, 'js'], ['float32', rel32, 'js'], ['float32', rel32, 'wasm']] as const) {
+    const got = compiled(s, p, batch, online ? 'online' : 'bptt', { ...o, backend }, precision);
     s.spec.params.forEach((q, i) => {
       if (online && rule.derived.program.untrained.includes(q.name)) {
         assert.ok(got[i]!.every((v) => v === 0), `${what}: untrained ${q.name} has no update`);
         return;
       }
-      close(got[i]!, want.get(q.name)!, `${what} (${precision}) Δ${q.name}`, rel);
+      close(got[i]!, want.get(q.name)!, `${what} (${precision}, ${backend}) Δ${q.name}`, rel);
     });
   }
 }
@@ -193,9 +213,15 @@ describe('train: the compiled step', () => {
         const eprop = s.ctx.compiled.checked.program.items.find((i): i is RuleItem => i.kind === 'rule' && i.model.name === model && i.name.name !== 'bptt');
         for (const r of [rtrl, ...(eprop ? [prepareRule(s.ctx, ruleSpec(eprop))] : [])]) {
           const o = { program: r.derived.program, blocks: r.approx.blocks };
-          const a = compiled(s, p, batch, 'online', o);
           const b = compiled(s, p, batch, 'online', { ...o, unfused: true });
-          a.forEach((g, i) => close(g, b[i]!, `${model} ${r.spec.name} fused vs unfused ${s.spec.params[i]!.name}`, 1e-6));
+          // Every set of refinements (exact rewrites of the traces) gives the unfused loops' update.
+          const sets: Refinement[][] = [[], ['columns'], ['columns', 'factored'], [...REFINEMENTS]];
+          for (const backend of ['js', 'wasm'] as const) {
+            for (const set of sets) {
+              const a = compiled(s, p, batch, 'online', { ...o, backend, refine: new Set(set) });
+              a.forEach((g, i) => close(g, b[i]!, `${model} ${r.spec.name} fused (${backend}; ${set.join(', ') || 'no refinements'}) vs unfused ${s.spec.params[i]!.name}`, backend === 'js' ? 1e-6 : 1e-5));
+            }
+          }
         }
       });
     }
@@ -244,12 +270,59 @@ describe('train: the compiled step', () => {
           const stopped = droppedEdges(s.spec, approx.dropped);
           const p = params(s.ctx);
           const { batch, inputs } = sequences(s, T, 2);
-          const got = compiled(s, p, batch, 'bptt', { stopped }, 'float64');
+          const got = compiled(s, p, batch, 'bptt', { stopped, backend: 'js' }, 'float64');
           const want = reference(s, rule, p, inputs);
           s.spec.params.forEach((q, i) => close(got[i]!, want.get(q.name)!, `${s.spec.name} [${choice.join(',')}] reverse T=${T} Δ${q.name}`, 1e-9));
+          const simd = compiled(s, p, batch, 'bptt', { stopped, backend: 'wasm' });
+          s.spec.params.forEach((q, i) => close(simd[i]!, want.get(q.name)!, `${s.spec.name} [${choice.join(',')}] reverse T=${T} Δ${q.name} (float32, wasm)`, 1e-4));
         }
       },
     ), { numRuns: 16, seed: 13 });
+  });
+
+  it('rewrites e-prop\'s traces exactly: presynaptic traces kept per column, a leaky readout\'s trace factored (F_κ), ALIF\'s G(z, W) recomputed', () => {
+    const refinedOf = (file: string, model: string, refine?: ReadonlySet<Refinement>, edit?: (t: string) => string): Record<string, string> => {
+      const s = setup(file, model, { n: 8, n_in: 4 }, edit);
+      const item = s.ctx.compiled.checked.program.items.find((i): i is RuleItem => i.kind === 'rule' && i.model.name === model && i.name.name === 'eprop')!;
+      const rule = prepareRule(s.ctx, ruleSpec(item));
+      const src = compileStep(s.spec, 'online', { program: rule.derived.program, blocks: rule.approx.blocks, ...(refine ? { refine } : {}) });
+      return Object.assign({}, ...src.loops.map((l) => l.refined ?? {}));
+    };
+    assert.deepEqual(refinedOf('lif.eligo', 'lif'), { G_u_W_in: 'columns', G_u_W_rec: 'columns' });
+    // The example's readout W_out · zbar (zbar per neuron) gives row traces only: nothing dense to factor.
+    assert.deepEqual(refinedOf('alif.eligo', 'alif'), { G_v_W_in: 'columns', G_v_W_rec: 'columns' });
+    assert.deepEqual(refinedOf('alif.eligo', 'alif', new Set(REFINEMENTS)), { G_v_W_in: 'columns', G_v_W_rec: 'columns', G_z_W_in: 'derived', G_z_W_rec: 'derived' });
+    // A leaky readout o[t+1] = κ·o + W_out @ z[t+1] (Bellec et al. 2020's y_k): its dense trace G(o, W) factors
+    // through the constant W_out; G(o, W_out)[k, r] = κ·G + z[r] is the readout's filtered spikes, the same for every k.
+    assert.deepEqual(refinedOf('alif.eligo', 'alif', undefined, LEAKY_READOUT), { G_v_W_in: 'columns', G_v_W_rec: 'columns', G_o_W_in: 'factored', G_o_W_rec: 'factored', G_o_W_out: 'columns' });
+  });
+
+  it('a leaky readout\'s factored trace (F_κ) gives runOnline\'s update, with both backends and every set of refinements', () => {
+    const s = setup('alif.eligo', 'alif', { n: 8, n_in: 4 }, LEAKY_READOUT);
+    const item = s.ctx.compiled.checked.program.items.find((i): i is RuleItem => i.kind === 'rule' && i.model.name === 'alif' && i.name.name === 'eprop')!;
+    const rule = prepareRule(s.ctx, ruleSpec(item));
+    compare(s, rule, 30, 2, 'alif, leaky readout, eprop', {}, rel32Of('alif', true, 30));
+    const p = params(s.ctx);
+    const { batch } = sequences(s, 30, 2);
+    const o = { program: rule.derived.program, blocks: rule.approx.blocks };
+    const b = compiled(s, p, batch, 'online', { ...o, unfused: true, backend: 'js' }, 'float64');
+    for (const set of [[], ['factored'], REFINEMENTS] as const) {
+      for (const backend of ['js', 'wasm'] as const) {
+        const a = compiled(s, p, batch, 'online', { ...o, backend, refine: new Set(set) });
+        a.forEach((g, i) => close(g, b[i]!, `leaky readout fused (${backend}; ${set.join(', ') || 'no refinements'}) vs unfused ${s.spec.params[i]!.name}`, backend === 'js' ? 1e-6 : 1e-5));
+      }
+    }
+  });
+
+  it('runs every surrogate kind as the registry\'s ψ, bit for bit (straight-line code from lang/surrogates.ts)', () => {
+    const xs = [0, -0, 1e-9, -0.3, 0.3, 0.999, 1, -1, 2.5, -7, 40, -800, 1e300, Infinity, -Infinity, NaN];
+    for (const kind of SURROGATE_KINDS.keys()) {
+      for (const [p, scale] of [[SURROGATE_KINDS.get(kind)!.default, 1], [0.7, 0.3], [100, 2]] as const) {
+        const s = makeSurrogate(kind, p, scale);
+        const f = surrogateFunction(s);
+        for (const x of xs) assert.ok(Object.is(f(x), surrogateDerivative(s, x)), `${kind}(${p}, scale ${scale}) at ${x}: ${f(x)} vs ${surrogateDerivative(s, x)}`);
+      }
+    }
   });
 
   it('two threads give the update of one (the batch split, partial sums added)', async function () {
@@ -304,6 +377,38 @@ describe('train: the compiled step', () => {
     assert.equal(r.nonFinite!.step, 0, 'the first step (backward pass of step 1)');
     assert.equal(r.nonFinite!.phase, 'backward');
     void s;
+  });
+
+  it('names the step and parameter of a non-finite online update, in the JavaScript and the WebAssembly loops (float32 partial sums)', () => {
+    // As above, with rows of 4 (WebAssembly's lanes): λ(h) = ∂loss/∂h is infinite at step 1, where h = 0.
+    const text = `model m {
+  dim n_in = 4, n = 4, n_out = 1
+  input x: [n_in]
+  target y: [n_out]
+  param W_in: [n, n_in] ~ normal(0, 0.5)
+  param W_out: [n_out, n] ~ normal(0, 0.5)
+  state h: [n] = 0
+  h[t+1] = 0.5 * h + W_in @ x[t+1]
+  loss = mse(W_out @ sqrt(h[t+1] * h[t+1] * 0 + abs(h[t+1])), y[t+1])
+}`;
+    const ctx = modelContextOf(text, 'm');
+    const spec = modelSpec(ctx.graph, ctx.scope);
+    const rule = prepareRule(ctx, { name: 'rtrl', model: 'm', approximations: [], schedule: { kind: 'online' }, objectives: [] });
+    const T = 40;
+    const x = new Float32Array(T * 4).fill(1);
+    x.fill(0, 0, 4);
+    const batch: Batch = { size: 1, steps: T, x, y: new Float32Array(T).fill(1), weight: new Float32Array(T).fill(1) };
+    const p = params(ctx);
+    for (const backend of ['js', 'wasm'] as const) {
+      const src = compileStep(spec, 'online', { program: rule.derived.program, blocks: rule.approx.blocks, backend });
+      if (backend === 'wasm') assert.ok(src.loops.some((l) => l.backend === 'wasm' && l.what.includes('W_in')), 'W_in\'s loop runs as WebAssembly');
+      const k = new StepKernel(src, spec.params.map((q) => Float32Array.from(p.get(q.name)!.data)));
+      k.setBatch(batch.x, batch.y, batch.weight, 1, T, new Float32Array(T));
+      const r = k.runRange(0, 1, new Float64Array(1));
+      assert.ok(r.nonFinite, `${backend}: the run is reported non-finite`);
+      assert.equal(r.nonFinite!.param, 'W_in', backend);
+      assert.equal(r.nonFinite!.step, 0, `${backend}: the first step`);
+    }
   });
 
   it('stops within one time step of a cancel', () => {

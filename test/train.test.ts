@@ -230,14 +230,14 @@ describe('train: runs', () => {
     const settings = { train: { task: 'correlated:T=10,train=32,test=32', steps: 2, epochs: 1, learningRate: 0.01, batchSize: 8, seed: 2 } } as unknown as EligoSettings;
     const input = { text: LIF, item: 'lif', settings, params: { rule: 'eprop' } };
     const p = trainJobKind.parse(input);
-    assert.deepEqual(p, { task: 'correlated:T=10,train=32,test=32', steps: 2, learningRate: 0.01, batch: 8, seed: 2, rule: 'eprop' });
+    assert.deepEqual(p, { task: 'correlated:T=10,train=32,test=32', steps: 2, learningRate: 0.01, batchSize: 8, seed: 2, rule: 'eprop' });
     const reports: JobReport[] = [];
     const ctx = { cancelled: false, overBudget: false, shouldStop: false, signal: new AbortController().signal, remainingMs: Infinity, report: (r: JobReport) => reports.push(r), yield: async () => {} } as JobContext;
     const r = await trainJobKind.run(input, p, ctx as never);
     assert.equal(r.steps, 2);
     assert.ok(typeof r.accuracy === 'number' && typeof r.alignment === 'number');
     assert.ok(reports.some((q) => q.point && 'testLoss' in q.point.y));
-    assert.throws(() => trainJobKind.parse({ ...input, params: { steps: -1 } }), (e: unknown) => e instanceof JobRefused && /'steps' must be an integer between 1/.test(e.message));
+    assert.throws(() => trainJobKind.parse({ ...input, params: { steps: -1 } }), (e: unknown) => e instanceof JobRefused && /'steps': Too small: expected number to be >=1/.test(e.message));
     await assert.rejects(Promise.resolve().then(() => trainJobKind.run(input, { ...p, task: 'nope' }, ctx as never)), (e: unknown) => e instanceof JobRefused && /unknown task 'nope'/.test(e.message));
   });
 

@@ -210,7 +210,7 @@ describe('one vocabulary: errors, approximation kinds, tasks', () => {
   });
 
   it('the approximation kinds are one list: the parser accepts exactly those words, and its message lists them', () => {
-    assert.deepEqual(APPROXIMATION_WORDS, ['0', 'diagonal', 'dense', 'stop']);
+    assert.deepEqual(APPROXIMATION_WORDS, ['0', 'diagonal', 'dense', 'stop', 'filter', 'random', 'local', 'top']);
     const model = 'model m {\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n  loss = sum(u[t+1])\n}\n';
     for (const a of APPROXIMATIONS) {
       const { program } = parse(`${model}rule r for m {\n  approximate d(u[t+1])/d(u) = ${a.written}\n}\n`);
@@ -220,7 +220,7 @@ describe('one vocabulary: errors, approximation kinds, tasks', () => {
       assert.equal(stmt && stmt.kind === 'approximate' ? stmt.approx : undefined, a.kind);
     }
     const bad = compile(`${model}rule r for m {\n  approximate d(u[t+1])/d(u) = sparse\n}\n`);
-    assert.ok(bad.diagnostics.some((d) => d.message.includes('0, diagonal, dense or stop')));
+    assert.ok(bad.diagnostics.some((d) => d.message.includes('0, diagonal, dense, stop, filter, random, local or top')));
   });
 
   it('task names are one registry: the list, the entries and their settings agree, and settings are checked once', () => {

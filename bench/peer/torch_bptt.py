@@ -25,7 +25,8 @@ class FastSigmoidSpike(torch.autograd.Function):
         return g / (1 + FastSigmoidSpike.slope * x.abs()) ** 2
 
 class TriangleSpike(torch.autograd.Function):
-    """Heaviside forward; max(0, 1 - |x|/width) backward (ad/rules.ts triangle, width 1)."""
+    """Heaviside forward; scale * max(0, 1 - |x|/width) backward (lang/surrogates.ts triangle, width 1, scale 0.3: Bellec et al.'s gamma)."""
+    scale = 0.3
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -33,7 +34,7 @@ class TriangleSpike(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * torch.clamp(1 - x.abs(), min=0)
+        return g * TriangleSpike.scale * torch.clamp(1 - x.abs(), min=0)
 
 def mse(a, b):
     return ((a - b) ** 2).mean(dim=-1)
@@ -51,19 +52,24 @@ def lif_loss(p, x, y, w):
     return total
 
 def alif_loss(p, x, y, w):
-    alpha, rho, kappa = math.exp(-1 / 20), math.exp(-1 / 200), math.exp(-1 / 20)
-    v_th, beta = 0.6, 1.8
+    # examples/alif.eligo (Bellec et al. 2020): refractory steps through a detached counter, the readout
+    # W_out @ zbar with zbar the exponentially filtered spikes, cross-entropy of the readout at every step.
+    alpha, rho, kappa = math.exp(-1 / 20), math.exp(-1 / 2000), math.exp(-1 / 20)
+    v_th, n_ref = 0.6, 5
+    beta = 1.7 * (1 - rho) / (1 - alpha)
     T, B, _ = x.shape
     n = p["W_rec"].shape[0]
-    v = torch.zeros(B, n); a = torch.zeros(B, n); z = torch.zeros(B, n); o = torch.zeros(B, p["W_out"].shape[0])
+    v = torch.zeros(B, n); a = torch.zeros(B, n); z = torch.zeros(B, n); r = torch.zeros(B, n); zbar = torch.zeros(B, n)
     total = 0
     for t in range(T):
         v_new = alpha * v + z @ p["W_rec"].T + x[t] @ p["W_in"].T - v_th * z
         a_new = rho * a + z
-        z = TriangleSpike.apply((v_new - (v_th + beta * a_new)) / v_th)
-        o = kappa * o + z @ p["W_out"].T + p["b_out"]
-        v, a = v_new, a_new
-        total = total + (w[t] * mse(o, y[t])).sum()
+        z_new = (1 - torch.clamp(r, max=1).detach()) * TriangleSpike.apply((v_new - (v_th + beta * a_new)) / v_th)
+        r = torch.clamp(torch.clamp(r + n_ref * z_new - 1, min=0), max=n_ref).detach()
+        zbar = kappa * zbar + (1 - kappa) * z_new
+        v, a, z = v_new, a_new, z_new
+        logp = torch.log_softmax(zbar @ p["W_out"].T, dim=-1)
+        total = total + (w[t] * -(y[t] * logp).sum(dim=-1)).sum()
     return total
 
 def main():
@@ -74,8 +80,8 @@ def main():
             torch.set_num_threads(int(m.get("threads", 1)))
             d, T, B = m["dir"], m["T"], m["B"]
             rd = lambda name, shape: torch.from_numpy(np.fromfile(f"{d}/{name}.f32", dtype=np.float32).reshape(shape).copy())
-            names = ["W_in", "W_rec", "W_out"] + (["b_out"] if m["model"] == "alif" else [])
-            shapes = {"W_in": (m["n"], m["nIn"]), "W_rec": (m["n"], m["n"]), "W_out": (m["nOut"], m["n"]), "b_out": (m["nOut"],)}
+            names = ["W_in", "W_rec", "W_out"]
+            shapes = {"W_in": (m["n"], m["nIn"]), "W_rec": (m["n"], m["n"]), "W_out": (m["nOut"], m["n"])}
             p = {k: rd(k, shapes[k]).requires_grad_(True) for k in names}
             x = rd("x", (T, B, m["nIn"])); y = rd("y", (T, B, m["nOut"]))
             # The step's loss weight divided by B, as the trainer weighs it.

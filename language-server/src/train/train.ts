@@ -96,8 +96,13 @@ export interface TrainOptions {
 
 export type EngineName = 'compiled' | 'tfjs';
 
-/** Multiply-adds per second one thread of the compiled engine sustains (bench/train.ts measures it), for time estimates before a run. */
-export const COMPILED_RATE = 4e8;
+/**
+ * Multiply-adds per second one thread of the compiled engine sustains, for time estimates before a run: an online
+ * rule's count (the rules engine's, which the engine's exact rewrites undercut) and BPTT's three passes. From
+ * `npm run bench -- train` (docs/results.md: about 2.5·10¹⁰ and 4–7·10⁹ on an idle core), rounded down for load.
+ */
+export const COMPILED_RATE = 1e10;
+export const COMPILED_BPTT_RATE = 3e9;
 
 export interface CurvePoint {
   /** Updates done. */
@@ -410,7 +415,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     }
     // Multiply-adds of one update: the rule's per-step count (the rules engine's cost) or BPTT's forward and backward passes.
     const perStep = method.kind === 'online' ? method.cost.multiplications + stepWork(spec) : 3 * stepWork(spec);
-    secondsPerUpdateEstimate = (perStep * B * task.steps) / (COMPILED_RATE * engine.threadsUsed);
+    secondsPerUpdateEstimate = (perStep * B * task.steps) / ((method.kind === 'online' ? COMPILED_RATE : COMPILED_BPTT_RATE) * engine.threadsUsed);
     notes.push(`compiled engine: ${engine.threadNote}; estimated ${fmtSeconds(secondsPerUpdateEstimate)} per update (${(perStep * B * task.steps).toExponential(2)} multiply-adds)`);
   }
   if (method.kind === 'online') {
@@ -473,7 +478,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
 
   const info: RunInfo = {
     model: spec.name, rule: ruleName, method: method.kind, task: task.name, encoding: task.encoding, backend: backend.name, backendInfo: backend,
-    engine: engineName, engineSummary: engine ? `compiled (generated float32 code, ${engine.threadNote})` : `tfjs (${backend.summary})`, secondsPerUpdateEstimate,
+    engine: engineName, engineSummary: engine ? `compiled (generated float32 code, ${engine.threadNote}, ${engine.loopsNote})` : `tfjs (${backend.summary})`, secondsPerUpdateEstimate,
     batch: B, sequenceLength: task.steps, total, startStep, parameters: vars.reduce((a, v) => a + v.size, 0),
     memory: { ...est, available: avail.bytes, availableWhy: avail.why }, notes,
   };

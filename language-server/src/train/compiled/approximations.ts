@@ -63,12 +63,15 @@ export function maskCode(b: BlockSpec, off: number): string {
 /** Generated helpers the code below calls. */
 export const HELPERS_SOURCE = QUANTIZE_SOURCE;
 
-/** Restarting the carried traces at steps K, 2K, … (truncate K), at the top of a step. */
-export function truncateCode(program: OnlineProgram, traces: readonly TraceBuf[]): string {
+/**
+ * Restarting the carried traces at steps K, 2K, … (truncate K), at the top of a step; `resets`: the rest of the
+ * carried state the fused loops keep (program.ts: their saved coefficients), restarted with the traces.
+ */
+export function truncateCode(program: OnlineProgram, traces: readonly TraceBuf[], resets: readonly string[] = []): string {
   if (program.truncate === undefined) return '';
   const carried = traces.filter((t) => t.carried);
-  if (!carried.length) return '';
-  return `if (t > 0 && t % ${program.truncate} === 0) { ${carried.map((t) => `TP${t.buf}.fill(0);`).join(' ')} }`;
+  if (!carried.length && !resets.length) return '';
+  return `if (t > 0 && t % ${program.truncate} === 0) { ${[...carried.map((t) => `TP${t.buf}.fill(0);`), ...resets].join(' ')} }`;
 }
 
 export interface ExtendedInput {

@@ -98,6 +98,18 @@ export interface GraphCodeOptions {
   readonly stopped?: ReadonlySet<string>;
 }
 
+/**
+ * A matrix kernel of the step, kept apart so it can run as WebAssembly (simd.ts): the code holds a
+ * placeholder `/*@mk N@*\/` that program.ts replaces with a call or with `js`.
+ *   mv:    y = M @ c (M shared [m, kk] with its transpose TR, c a per-sample vector), adding only c's nonzero columns;
+ *   mvT:   gx += Mᵀ · gy (the adjoint through the product to c);
+ *   outer: gA += gy ⊗ c (the adjoint of M, into a gradient accumulator), when c has many nonzeros.
+ */
+export type MatKernel =
+  | { readonly k: 'mv'; readonly m: number; readonly kk: number; readonly tr: number; readonly c: Slot; readonly y: Slot }
+  | { readonly k: 'mvT'; readonly m: number; readonly kk: number; readonly tr: number; readonly gy: Slot; readonly gx: Slot }
+  | { readonly k: 'outer'; readonly m: number; readonly kk: number; readonly gy: Slot; readonly c: Slot; readonly gx: Slot };
+
 /** Adjoint targets of one sweep. */
 export interface SweepSpec {
   /** The vertices whose adjoints propagate to their operands (the equation's cone: its output and what it computes from its sources). */
@@ -131,6 +143,8 @@ export class GraphCode {
   readonly surrogates = new Set<number>();
   /** Table functions the code calls (`UF_exp`, `UD_erf`, `BD_pow_1`, …). */
   readonly helpers = new Set<string>();
+  /** The matrix kernels met so far, each with its JavaScript. */
+  readonly kernels: { readonly spec: MatKernel; readonly js: string; readonly withCall?: (call: string) => string }[] = [];
   private readonly stopped: ReadonlySet<string>;
 
   constructor(graph: Graph, params: readonly { readonly leaf: number }[], readonly inputLeaf: number, readonly targetLeaf: number, opts: GraphCodeOptions = {}) {
@@ -193,6 +207,13 @@ export class GraphCode {
     return sizeOf(this.graph.vertices[u]!.shape);
   }
 
+  /** Element `i` of u's values as an expression: a scalar constant is written as its number (no load per element). */
+  elem(u: number, i: string): string {
+    const v = this.graph.vertices[u]!;
+    if (v.op === 'const' && sizeOf(v.shape) === 1 && v.attrs.value) return `(${num(v.attrs.value[0]!)})`;
+    return at(this.val(u), i);
+  }
+
   // ------------------------------------------------------------ forward
 
   /** Code computing vertex v's values from its operands. */
@@ -204,14 +225,18 @@ export class GraphCode {
     const ins = v.inputs;
     const x0 = this.val(ins[0]!);
     if (isUnary(v.op)) {
+      if (v.op !== 'powc' && !UNARY_INLINE[v.op]) {
+        // A table function: one call per vertex and step, the loop inside it (kernel.ts), not a call per element.
+        this.helpers.add(`VF_${v.op}`);
+        return `VF_${v.op}(${x0.arr}, ${x0.off}, ${y.arr}, ${y.off}, ${n});`;
+      }
       const f = this.unaryExpr(v, 'x');
-      return `for (let i = 0; i < ${n}; i++) { const x = ${at(x0, 'i')}; ${at(y, 'i')} = ${f}; }`;
+      return `for (let i = 0; i < ${n}; i++) { const x = ${this.elem(ins[0]!, 'i')}; ${at(y, 'i')} = ${f}; }`;
     }
     if (isBinary(v.op)) {
-      const x1 = this.val(ins[1]!);
       const ia = this.size(ins[0]!) === n ? 'i' : '0';
       const ib = this.size(ins[1]!) === n ? 'i' : '0';
-      return `for (let i = 0; i < ${n}; i++) { const a = ${at(x0, ia)}, b = ${at(x1, ib)}; ${at(y, 'i')} = ${this.binaryExpr(v.op, 'a', 'b')}; }`;
+      return `for (let i = 0; i < ${n}; i++) { const a = ${this.elem(ins[0]!, ia)}, b = ${this.elem(ins[1]!, ib)}; ${at(y, 'i')} = ${this.binaryExpr(v.op, 'a', 'b')}; }`;
     }
     switch (v.op) {
       case 'matmul': return this.matmulForward(v);
@@ -287,6 +312,11 @@ export class GraphCode {
     return { m: a.length === 2 ? a[0]! : 1, k: a[a.length - 1]!, n: c.length === 2 ? c[1]! : 1, ra: a.length, rc: c.length };
   }
 
+  private kernel(spec: MatKernel, js: string, withCall?: (call: string) => string): string {
+    this.kernels.push({ spec, js, ...(withCall ? { withCall } : {}) });
+    return `/*@mk ${this.kernels.length - 1}@*/`;
+  }
+
   private matmulForward(v: Vertex): string {
     const { m, k, n } = this.dims(v);
     const y = this.val(v.id);
@@ -296,7 +326,7 @@ export class GraphCode {
       // A shared matrix times a per-sample vector. Spikes are mostly zero: skip the zero columns
       // (event-driven, as the hardware does) when fewer than a quarter are nonzero, else row dot products.
       const tr = `TR${v.inputs[0]!}`;
-      return `{
+      return this.kernel({ k: 'mv', m, kk: k, tr: v.inputs[0]!, c, y }, `{
   let nz = 0; for (let l = 0; l < ${k}; l++) if (${at(c, 'l')} !== 0) NZ[nz++] = l;
   if (nz * 4 < ${k}) {
     for (let i = 0; i < ${m}; i++) ${at(y, 'i')} = 0;
@@ -304,7 +334,7 @@ export class GraphCode {
   } else {
     for (let i = 0; i < ${m}; i++) { let s = 0; const o = i * ${k}; for (let l = 0; l < ${k}; l++) s += ${at(a, 'o + l')} * ${at(c, 'l')}; ${at(y, 'i')} = s; }
   }
-}`;
+}`);
     }
     return `for (let i = 0; i < ${m}; i++) for (let j = 0; j < ${n}; j++) { let s = 0; for (let l = 0; l < ${k}; l++) s += ${at(a, `i * ${k} + l`)} * ${at(c, `l * ${n} + j`)}; ${at(y, `i * ${n} + j`)} = s; }`;
   }
@@ -390,16 +420,20 @@ export class GraphCode {
     const y = this.val(v.id);
     if (isUnary(v.op)) {
       if (v.op === 'neg') return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} -= ${at(gy, 'i')};`;
+      const xs = this.val(u);
+      if (v.op === 'spike') return `VS${v.id}(${gy.arr}, ${gy.off}, ${xs.arr}, ${xs.off}, ${gx.arr}, ${gx.off}, ${n});`;
+      if (v.op !== 'powc' && !UNARY_DERIV_INLINE[v.op]) {
+        this.helpers.add(`VD_${v.op}`);
+        return `VD_${v.op}(${gy.arr}, ${gy.off}, ${xs.arr}, ${xs.off}, ${y.arr}, ${y.off}, ${gx.arr}, ${gx.off}, ${n});`;
+      }
       const d = this.unaryDeriv(v, 'x', 'y');
       return `for (let i = 0; i < ${n}; i++) { const g = ${at(gy, 'i')}; const x = ${at(this.val(u), 'i')}, y = ${at(y, 'i')}; ${at(gx, 'i')} += g * (${d}); }`;
     }
     if (isBinary(v.op)) {
-      const a = this.val(ins[0]!);
-      const b = this.val(ins[1]!);
       const ia = this.size(ins[0]!) === n ? 'i' : '0';
       const ib = this.size(ins[1]!) === n ? 'i' : '0';
       const d = this.binaryDeriv(v.op, k, 'a', 'b', 'y');
-      const reads = `const a = ${at(a, ia)}, b = ${at(b, ib)}, y = ${at(y, 'i')};`;
+      const reads = `const a = ${this.elem(ins[0]!, ia)}, b = ${this.elem(ins[1]!, ib)}, y = ${at(y, 'i')};`;
       if (nu === n) {
         if (v.op === 'add' || (v.op === 'sub' && k === 0)) return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} += ${at(gy, 'i')};`;
         if (v.op === 'sub') return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} -= ${at(gy, 'i')};`;
@@ -450,19 +484,22 @@ export class GraphCode {
       // gC[l, j] += Σ_i A[i, l] gY[i, j]
       if (this.transposed.has(v.inputs[0]!) && n === 1) {
         const tr = `TR${v.inputs[0]!}`;
-        return `for (let l = 0; l < ${kk}; l++) { let s = 0; const o = l * ${m}; for (let i = 0; i < ${m}; i++) s += ${tr}[o + i] * ${at(gy, 'i')}; ${at(gx, 'l')} += s; }`;
+        return this.kernel({ k: 'mvT', m, kk, tr: v.inputs[0]!, gy, gx },
+          `for (let l = 0; l < ${kk}; l++) { let s = 0; const o = l * ${m}; for (let i = 0; i < ${m}; i++) s += ${tr}[o + i] * ${at(gy, 'i')}; ${at(gx, 'l')} += s; }`);
       }
       return `for (let l = 0; l < ${kk}; l++) for (let j = 0; j < ${n}; j++) { let s = 0; for (let i = 0; i < ${m}; i++) s += ${at(a, `i * ${kk} + l`)} * ${at(gy, `i * ${n} + j`)}; ${at(gx, `l * ${n} + j`)} += s; }`;
     }
     // gA[i, l] += Σ_j gY[i, j] C[l, j]
     if (n === 1) {
       // An outer product gY ⊗ c, skipping zero entries of c (spikes) — exact for a finite gY (0 · ∞ stays NaN).
-      return `{
+      // As WebAssembly, the dense loop runs there where c has many nonzeros (a quarter or more).
+      const body = (dense: string): string => `{
   let nz = 0; for (let l = 0; l < ${kk}; l++) if (${at(c, 'l')} !== 0) NZ[nz++] = l;
-  for (let i = 0; i < ${m}; i++) { const g = ${at(gy, 'i')}; if (g === 0) continue; const o = i * ${kk};
+  ${dense ? `if (nz * 4 >= ${kk}) ${dense}\n  else ` : ''}for (let i = 0; i < ${m}; i++) { const g = ${at(gy, 'i')}; if (g === 0) continue; const o = i * ${kk};
     if (nz === ${kk} || !Number.isFinite(g)) { for (let l = 0; l < ${kk}; l++) ${at(gx, 'o + l')} += g * ${at(c, 'l')}; }
     else for (let q = 0; q < nz; q++) { const l = NZ[q]; ${at(gx, 'o + l')} += g * ${at(c, 'l')}; } }
 }`;
+      return this.kernel({ k: 'outer', m, kk, gy, c, gx }, body(''), body);
     }
     return `for (let i = 0; i < ${m}; i++) for (let l = 0; l < ${kk}; l++) { let s = 0; for (let j = 0; j < ${n}; j++) s += ${at(gy, `i * ${n} + j`)} * ${at(c, `l * ${n} + j`)}; ${at(gx, `i * ${kk} + l`)} += s; }`;
   }
@@ -471,7 +508,7 @@ export class GraphCode {
   bindings(): string {
     const names = [...this.helpers];
     const lines = names.map((h) => `const ${h} = F.${h};`);
-    for (const id of this.surrogates) lines.push(`const SG${id} = F.SG${id};`);
+    for (const id of this.surrogates) lines.push(`const SG${id} = F.SG${id}, VS${id} = F.VS${id};`);
     return lines.join('\n');
   }
 }
@@ -494,3 +531,48 @@ export function coneOf(graph: Graph, dst: number, stops: ReadonlySet<number>): S
 }
 
 export { broadcastAxes };
+
+/**
+ * Whether every partial on every path from `src` to `dst` within the cone is the same for all elements:
+ * sums and differences (±1), negation, reshapes, and products or quotients by a single value (a scalar
+ * constant, parameter or per-sample scalar). Then a diagonal block ∂dst/∂src — or the adjoint at `src` of a
+ * sweep seeded with ones at `dst` — has one value repeated over its elements (e.g. ∂v[t+1]/∂v[t] = α·1, or
+ * ∂v[t+1]/∂(W_rec @ z) = 1), which lets a trace be kept once per column instead of once per element.
+ */
+export function uniformPath(graph: Graph, cone: ReadonlySet<number>, src: number, dst: number): boolean {
+  return pathKind(graph, cone, src, dst) !== null;
+}
+
+/** 'unit' when every partial on the paths is exactly 1 (sums, reshapes): the block is 1 in every element; 'uniform' as uniformPath; else null. */
+export function pathKind(graph: Graph, cone: ReadonlySet<number>, src: number, dst: number): 'unit' | 'uniform' | null {
+  const V = graph.vertices;
+  if (sizeOf(V[src]!.shape) !== sizeOf(V[dst]!.shape)) return null;
+  // Vertices of the cone reached from src (the cone is in topological order by id).
+  const reached = new Set<number>([src]);
+  const ids = [...cone].sort((a, b) => a - b);
+  for (const v of ids) {
+    if (v === src || !V[v]!.inputs.some((u) => reached.has(u))) continue;
+    if (v !== dst && !cone.has(v)) continue;
+    reached.add(v);
+  }
+  if (!reached.has(dst)) return null;
+  let unit = true;
+  const scalar = (u: number): boolean => sizeOf(V[u]!.shape) === 1;
+  for (const v of reached) {
+    if (v === src) continue;
+    const vx = V[v]!;
+    for (const [k, u] of vx.inputs.entries()) {
+      if (!reached.has(u)) continue;
+      const other = vx.inputs[1 - k];
+      const ok = vx.op === 'add' || vx.op === 'sub' || vx.op === 'neg' || vx.op === 'reshape' || vx.op === 'stop'
+        || (vx.op === 'mul' && other !== undefined && !reached.has(other) && scalar(other) && sizeOf(vx.shape) === sizeOf(V[u]!.shape))
+        || (vx.op === 'div' && k === 0 && other !== undefined && !reached.has(other) && scalar(other) && sizeOf(vx.shape) === sizeOf(V[u]!.shape));
+      if (!ok) return null;
+      if ((vx.op === 'add' || vx.op === 'sub') && sizeOf(V[u]!.shape) !== sizeOf(vx.shape)) return null;
+      if (!(vx.op === 'add' || (vx.op === 'sub' && k === 0) || vx.op === 'reshape')) unit = false;
+    }
+  }
+  // (A vertex reached along two paths adds their products: 2, not 1.)
+  if (unit && [...reached].some((v) => v !== src && V[v]!.inputs.filter((u) => reached.has(u)).length > 1)) unit = false;
+  return unit ? 'unit' : 'uniform';
+}

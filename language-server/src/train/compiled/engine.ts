@@ -13,6 +13,7 @@ import { sizeOf } from '../../graph/types.js';
 import type { ModelSpec } from '../model.js';
 import type { Batch } from '../tasks/types.js';
 import { StepKernel, type NonFiniteAt } from './kernel.js';
+import type { Refinement } from './fused.js';
 import { compileStep, type KernelSource } from './program.js';
 import { StepThreads } from './threads.js';
 
@@ -28,6 +29,10 @@ export interface EngineSpec {
 export interface EngineOptions {
   /** Threads to split a batch over (default: what pays, up to the cores; 1 runs on this thread). */
   readonly threads?: number;
+  /** The fused loops' code (program.ts CompileStepOptions.backend; default 'auto'). */
+  readonly backend?: 'js' | 'wasm' | 'auto';
+  /** Exact refinements of the fused loops (fused.ts; measurements). */
+  readonly refine?: ReadonlySet<Refinement>;
 }
 
 export interface EngineResult {
@@ -83,9 +88,10 @@ export class CompiledEngine {
 
   /** Compiles the kernels; starts the threads on the first run that uses them. */
   static create(spec: ModelSpec, es: EngineSpec, opts: EngineOptions = {}, typical?: { batch: number; steps: number }): CompiledEngine {
+    const backend = { ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.refine ? { refine: opts.refine } : {}) };
     const grad = es.method.kind === 'online'
-      ? compileStep(spec, 'online', { program: es.method.program, blocks: es.method.blocks })
-      : compileStep(spec, 'bptt', { ...(es.method.stopped?.size ? { stopped: es.method.stopped } : {}), ...(es.method.truncate !== undefined ? { truncate: es.method.truncate } : {}) });
+      ? compileStep(spec, 'online', { program: es.method.program, blocks: es.method.blocks, ...backend })
+      : compileStep(spec, 'bptt', { ...(es.method.stopped?.size ? { stopped: es.method.stopped } : {}), ...(es.method.truncate !== undefined ? { truncate: es.method.truncate } : {}), ...backend });
     const exact = es.exact ? (es.method.kind === 'bptt' && !es.method.stopped?.size && es.method.truncate === undefined ? grad : compileStep(spec, 'bptt')) : undefined;
     const forward = compileStep(spec, 'forward');
     const cores = Math.max(1, availableParallelism());
@@ -104,6 +110,15 @@ export class CompiledEngine {
 
   get threadsUsed(): number {
     return this.threadCount;
+  }
+
+  /** Where the gradient kernel's loops run, in words (e.g. 'WebAssembly SIMD for 6 of 8 loops'). */
+  get loopsNote(): string {
+    const loops = this.sources.grad?.loops ?? [];
+    const w = loops.filter((l) => l.backend === 'wasm').length;
+    if (!loops.length) return 'JavaScript';
+    if (!w) return `JavaScript loops (${loops[0]!.why ?? 'no loop fits 4 lanes'})`;
+    return `WebAssembly SIMD for ${w} of ${loops.length} loops`;
   }
 
   setParams(values: readonly ArrayLike<number>[]): void {

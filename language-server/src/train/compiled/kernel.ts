@@ -4,7 +4,8 @@
 
 import { binaryForward, unaryForward } from '../../graph/evaluate.js';
 import type { Surrogate } from '../../graph/types.js';
-import { binaryDerivative, powcDerivative, surrogateDerivative, unaryDerivative } from '../../ad/rules.js';
+import { binaryDerivative, powcDerivative, unaryDerivative } from '../../ad/rules.js';
+import { surrogatePsi, type SurrogateOps } from '../../lang/surrogates.js';
 import type { KernelSource } from './program.js';
 
 /** Where a sequence went non-finite: the first time step, and the first gradient entry (or vertex value) that is NaN or ±Inf. */
@@ -22,7 +23,8 @@ export interface NonFiniteAt {
 
 interface Generated {
   prepare(): void;
-  run(b: number, first: boolean, check: ((t: number) => boolean) | null): number;
+  /** everyStep: the gradient accumulators are exact after every step (a replay that checks each step). */
+  run(b: number, first: boolean, check: ((t: number) => boolean) | null, everyStep: boolean): number;
 }
 
 /** The table functions a kernel calls, by the names codegen.ts gives them. */
@@ -30,6 +32,17 @@ function functions(src: KernelSource): Record<string, unknown> {
   const F: Record<string, unknown> = {};
   for (const h of src.helpers) {
     const [kind, ...rest] = h.split('_');
+    if (kind === 'VF' || kind === 'VD') {
+      // Loops over a vertex's elements around a table function; each built from its own source text, so the
+      // optimiser sees one callee per loop and inlines it.
+      const op = rest.join('_');
+      const f = (kind === 'VF' ? unaryForward : unaryDerivative as Record<string, unknown>)[op as keyof typeof unaryForward];
+      if (typeof f !== 'function') throw new Error(`internal: no function for '${h}'`);
+      F[h] = kind === 'VF'
+        ? new Function('f', 'return function (xa, xo, ya, yo, n) { for (let i = 0; i < n; i++) ya[yo + i] = f(xa[xo + i]); };')(f)
+        : new Function('f', 'return function (ga, go, xa, xo, ya, yo, da, d0, n) { for (let i = 0; i < n; i++) da[d0 + i] += ga[go + i] * f(xa[xo + i], ya[yo + i]); };')(f);
+      continue;
+    }
     const op = kind === 'BD' ? rest.slice(0, -1).join('_') : rest.join('_');
     if (kind === 'UF') F[h] = (unaryForward as Record<string, unknown>)[op];
     else if (kind === 'BF') F[h] = (binaryForward as Record<string, unknown>)[op];
@@ -38,11 +51,49 @@ function functions(src: KernelSource): Record<string, unknown> {
     else if (h === 'PD') F[h] = powcDerivative;
     if (typeof F[h] !== 'function') throw new Error(`internal: no function for '${h}'`);
   }
+  // Each surrogate's ψ as straight-line code inside its loop: lang/surrogates.ts's formula for the kind, built
+  // through string ops, so the arithmetic is the registry's, operation for operation (the generic
+  // surrogateDerivative dispatches through a map and an ops object on every element, which the optimiser
+  // does not inline: 1.4× on LIF e-prop's step).
   for (const s of src.surrogates) {
-    const sur = s.surrogate as Surrogate;
-    F[`SG${s.id}`] = (x: number): number => surrogateDerivative(sur, x);
+    const { body, value } = surrogateJs(s.surrogate as Surrogate);
+    F[`SG${s.id}`] = surrogateFunction(s.surrogate as Surrogate);
+    F[`VS${s.id}`] = new Function(`return function (ga, go, xa, xo, da, d0, n) { for (let i = 0; i < n; i++) { const x = xa[xo + i]; ${body} da[d0 + i] += ga[go + i] * ${value}; } };`)();
   }
   return F;
+}
+
+/** ψ of a surrogate as a compiled function of one number (equal to lang/surrogates.ts surrogateDerivative, bit for bit). */
+export function surrogateFunction(sur: Surrogate): (x: number) => number {
+  const { body, value } = surrogateJs(sur);
+  return new Function(`return function (x) { ${body} return ${value}; };`)() as (x: number) => number;
+}
+
+/** ψ(x) of a surrogate as JavaScript statements (temporaries s0, s1, …) and the expression of its value. */
+function surrogateJs(sur: Surrogate): { body: string; value: string } {
+  const lines: string[] = [];
+  const tmp = (e: string): string => {
+    const name = `s${lines.length}`;
+    lines.push(`const ${name} = ${e};`);
+    return name;
+  };
+  const c = (k: number): string => `(${String(k)})`;
+  // The same operations, in the same order, as the registry's number ops (lang/surrogates.ts NUMBER_OPS).
+  const ops: SurrogateOps<string> = {
+    abs: (x) => tmp(`Math.abs(${x})`),
+    mulc: (x, k) => tmp(`${c(k)} * ${x}`),
+    divc: (x, k) => tmp(`${x} / ${c(k)}`),
+    addc: (x, k) => tmp(`${x} + ${c(k)}`),
+    rsubc: (k, x) => tmp(`${c(k)} - ${x}`),
+    mul: (a, b) => tmp(`${a} * ${b}`),
+    reciprocal: (x) => tmp(`1 / ${x}`),
+    square: (x) => tmp(`${x} * ${x}`),
+    sigmoid: (x) => tmp(`${x} >= 0 ? 1 / (1 + Math.exp(-${x})) : Math.exp(${x}) / (1 + Math.exp(${x}))`),
+    exp: (x) => tmp(`Math.exp(${x})`),
+    relu: (x) => tmp(`Math.max(0, ${x})`),
+  };
+  const value = surrogatePsi(ops, sur, 'x');
+  return { body: lines.join(' '), value };
 }
 
 export class StepKernel {
@@ -55,6 +106,9 @@ export class StepKernel {
   private readonly cancel: Int32Array;
   private tape: Float32Array | Float64Array = new Float32Array(0);
   private readonly Store: Float32ArrayConstructor | Float64ArrayConstructor;
+  /** The accumulators the generated code adds into: D itself, or (WebAssembly) views of the kernel's memory, added into D after each range. */
+  private readonly acc: Float64Array[];
+  private acc32: Float32Array[] = [];
 
   /** `params` are the parameter values (views that the caller updates between batches); `cancel` a flag read every step. */
   /**
@@ -67,15 +121,43 @@ export class StepKernel {
     this.D = grads ? [...grads] : src.params.map((p) => new Float64Array(p.size));
     this.cancel = cancel ?? new Int32Array(1);
     const s = src.sizes;
-    const TR: Record<number, Float32Array> = {};
-    for (const t of s.transposes) TR[t.id] = new Float32Array(t.size);
     const Store = precision === 'float64' ? Float64Array : Float32Array;
     this.Store = Store;
-    const TRC = s.traces.map((n) => [new Store(n), new Store(n)]);
+    const inPlace = new Set(s.inPlace);
+    const pair = <X>(i: number, make: () => X): [X, X] => {
+      const a = make();
+      return [a, inPlace.has(i) ? a : make()];
+    };
+    let buffers: Record<string, unknown>;
+    if (src.wasm) {
+      // Every buffer the WebAssembly loops touch lies in one memory at the offsets the module was built for.
+      if (precision !== 'float32') throw new Error('internal: a WebAssembly step runs in float32 storage only');
+      const L = src.wasm.layout;
+      const memory = new WebAssembly.Memory({ initial: src.wasm.pages });
+      const buf = memory.buffer;
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(src.wasm.module), { e: { m: memory } });
+      const TR: Record<number, Float32Array> = {};
+      for (const t of s.transposes) TR[t.id] = new Float32Array(buf, L.TR.get(t.id)!, t.size);
+      this.acc = src.params.map((p, k) => new Float64Array(buf, L.D[k]!, p.size));
+      this.acc32 = src.params.map((p, k) => new Float32Array(buf, L.D32[k]!, p.size));
+      buffers = {
+        A: new Float32Array(buf, L.A, s.A), G: new Float64Array(buf, L.G, s.G), BV: new Float64Array(buf, L.BV, s.BV), LV: new Float64Array(buf, L.LV, s.LV),
+        RS: new Float64Array(buf, L.RS, s.scratch), NZ: new Int32Array(buf, L.NZ, s.scratch), CR: new Float64Array(buf, L.CR, s.carry),
+        XS: new Float32Array(buf, L.XS, src.nIn), TR, D: this.acc, WX: instance.exports,
+        TRC: s.traces.map((n, i) => [new Float32Array(buf, L.traces[i]![0], n), new Float32Array(buf, L.traces[i]![1], n)]),
+      };
+    } else {
+      const TR: Record<number, Float32Array> = {};
+      for (const t of s.transposes) TR[t.id] = new Float32Array(t.size);
+      this.acc = this.D;
+      buffers = {
+        A: new Store(s.A), G: new Float64Array(s.G), BV: new Float64Array(s.BV), LV: new Float64Array(s.LV),
+        RS: new Float64Array(s.scratch), NZ: new Int32Array(s.scratch), CR: new Float64Array(s.carry), XS: new Float32Array(src.nIn), TR, D: this.D, WX: {},
+        TRC: s.traces.map((n, i) => pair(i, () => new Store(n))),
+      };
+    }
     this.env = {
-      A: new Store(s.A), G: new Float64Array(s.G), BV: new Float64Array(s.BV), LV: new Float64Array(s.LV),
-      RS: new Float64Array(s.scratch), NZ: new Int32Array(s.scratch), CR: new Float64Array(s.carry), F: functions(src),
-      P: this.P, D: this.D, K: src.consts, TR, TRC,
+      ...buffers, F: functions(src), P: this.P, K: src.consts,
       X: new Float32Array(0), Y: new Float32Array(0), W: new Float32Array(0), PRD: new Float32Array(0), CF: this.cancel, TAPE: this.tape, B: 1, T: 0,
     };
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
@@ -100,6 +182,18 @@ export class StepKernel {
 
   zeroGradients(): void {
     for (const d of this.D) d.fill(0);
+    if (this.acc !== this.D) for (const d of this.acc) d.fill(0);
+    for (const d of this.acc32) d.fill(0);
+  }
+
+  /** Adds the kernel memory's accumulators into D (WebAssembly steps) and clears them. */
+  private flush(): void {
+    if (this.acc === this.D) return;
+    this.acc.forEach((a, k) => {
+      const d = this.D[k]!;
+      for (let i = 0; i < a.length; i++) d[i] = d[i]! + a[i]!;
+      a.fill(0);
+    });
   }
 
   /**
@@ -116,32 +210,40 @@ export class StepKernel {
       return true;
     } : null;
     for (let b = b0; b < b1; b++) {
-      const l = this.fn.run(b, b === first, check);
-      if (cancel[0] !== 0) return { cancelled: true };
+      const l = this.fn.run(b, b === first, check, false);
+      if (cancel[0] !== 0) {
+        this.flush();
+        return { cancelled: true };
+      }
       losses[b] = l;
       onSequence?.();
-      if (!Number.isFinite(l) || !this.finite()) return { cancelled: false, nonFinite: this.diagnose(b, b === first) };
+      if (!Number.isFinite(l) || !this.finite()) {
+        const nonFinite = this.diagnose(b, b === first);
+        this.flush();
+        return { cancelled: false, nonFinite };
+      }
     }
+    this.flush();
     return { cancelled: false };
   }
 
   private finite(): boolean {
-    for (const d of this.D) for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false;
+    for (const d of this.acc) for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false;
     return true;
   }
 
   /** Runs sequence b again on fresh accumulators, checking every step, to name where it went non-finite. */
   private diagnose(b: number, first: boolean): NonFiniteAt {
-    const saved = this.D.map((d) => d.slice());
-    this.zeroGradients();
+    const saved = this.acc.map((d) => d.slice());
+    for (const d of this.acc) d.fill(0);
     const A = this.env.A as Float32Array | Float64Array;
     let found: NonFiniteAt | undefined;
     const backward = { on: false };
     const check = (t: number): boolean => {
       if (found) return true;
       const phase = this.src.mode === 'bptt' && backward.on ? 'backward' : 'forward';
-      for (let k = 0; k < this.D.length; k++) {
-        const d = this.D[k]!;
+      for (let k = 0; k < this.acc.length; k++) {
+        const d = this.acc[k]!;
         for (let i = 0; i < d.length; i++) {
           if (!Number.isFinite(d[i]!)) {
             found = { sample: b, step: t, phase, param: this.src.params[k]!.name, entry: i, value: d[i]! };
@@ -158,8 +260,8 @@ export class StepKernel {
       if (this.src.mode === 'bptt' && !backward.on && t === (this.env.T as number) - 1) backward.on = true;
       return false;
     };
-    this.fn.run(b, first, check);
-    this.D.forEach((d, k) => d.set(saved[k]!));
+    this.fn.run(b, first, check, true);
+    this.acc.forEach((d, k) => d.set(saved[k]!));
     return found ?? { sample: b, step: (this.env.T as number) - 1, phase: 'forward', value: NaN };
   }
 

@@ -27,8 +27,11 @@ import { pairDims, type PairDims } from '../../rules/execute.js';
 import type { BlockSpec, OnlineProgram, TraceStorage } from '../../rules/program.js';
 import { sizeOf } from '../../graph/types.js';
 import type { ModelSpec } from '../model.js';
-import { at, coneOf, GraphCode, partialReads, type Slot } from './codegen.js';
-import { fuseParam } from './fused.js';
+import { at, coneOf, GraphCode, partialReads, pathKind, type Slot } from './codegen.js';
+import { DEFAULT_REFINEMENTS, fuseParam, fusedJs, type FusedLoop, type Refinement } from './fused.js';
+import { layoutOf, pagesFor, type Layout } from './layout.js';
+import { flushWasm, fusedWasm, matUnfit, matWasm, wasmUnfit } from './simd.js';
+import { wasmModule, wasmSimdSupported, type WasmFn } from './wasm.js';
 import { EligoError } from '../../util/errors.js';
 import { extendedParam, extendedParamCode, feedbackCopy, HELPERS_SOURCE, localCopy, maskCode, truncateCode } from './approximations.js';
 
@@ -44,7 +47,13 @@ export interface KernelSource {
     readonly A: number; readonly G: number; readonly BV: number; readonly LV: number; readonly scratch: number;
     readonly traces: readonly number[]; readonly transposes: readonly { readonly id: number; readonly size: number }[];
     readonly tape: number; readonly carry: number;
+    /** Trace buffers stored in place (one buffer for the previous and current values). */
+    readonly inPlace: readonly number[];
   };
+  /** The WebAssembly loops, when the step uses them: the module and where every buffer lies in its memory. */
+  readonly wasm?: { readonly module: Uint8Array<ArrayBuffer>; readonly layout: Layout; readonly pages: number };
+  /** Each fused loop and the code that runs it ('wasm' or 'js', and why JavaScript where it is). */
+  readonly loops: readonly { readonly what: string; readonly backend: 'js' | 'wasm'; readonly why?: string; readonly refined?: Readonly<Record<string, Refinement>> }[];
   /** Parameter sizes, in model order. */
   readonly params: readonly { readonly name: string; readonly size: number; readonly trained: boolean }[];
   /** Spike vertices and their surrogates, and the table functions called. */
@@ -67,7 +76,17 @@ export interface CompileStepOptions {
   readonly unfused?: boolean;
   /** BPTT: credit through time within windows of K steps (a rule's `truncate K`). */
   readonly truncate?: number;
+  /**
+   * The fused loops' code: 'wasm' (WebAssembly SIMD where a loop fits, JavaScript elsewhere), 'js', or
+   * 'auto' (the default: the faster one as measured, docs/training.md; 'js' where WebAssembly SIMD is missing).
+   */
+  readonly backend?: 'js' | 'wasm' | 'auto';
+  /** Exact refinements of the fused loops (fused.ts; default DEFAULT_REFINEMENTS): other sets for measurements and tests. */
+  readonly refine?: ReadonlySet<Refinement>;
 }
+
+/** What 'auto' picks for the fused loops (docs/training.md, measured by `npm run bench -- train`). */
+export const AUTO_BACKEND: 'js' | 'wasm' = 'wasm';
 
 export class StepCompileError extends EligoError {
   constructor(message: string) {
@@ -99,9 +118,10 @@ export interface TraceBuf {
 
 /** A block's value as the generated code reads it. */
 export type BlockRef =
-  | { readonly kind: 'buf'; readonly spec: BlockSpec; readonly off: number }
-  /** F = Σ_m f_m ⊗ v_m: the adjoints at the products W @ v_m (BV offsets) and the operands' values. */
-  | { readonly kind: 'factored'; readonly spec: BlockSpec; readonly f: readonly number[]; readonly v: readonly Slot[] }
+  /** uniform: every element has the same value (codegen.ts uniformPath), e.g. a leak α·1. */
+  | { readonly kind: 'buf'; readonly spec: BlockSpec; readonly off: number; readonly uniform: boolean; readonly unit?: boolean }
+  /** F = Σ_m f_m ⊗ v_m: the adjoints at the products W @ v_m (BV offsets) and the operands' values; uniform: every f_m is one value repeated. */
+  | { readonly kind: 'factored'; readonly spec: BlockSpec; readonly f: readonly number[]; readonly v: readonly Slot[]; readonly uniform: boolean }
   /** ℓ^W: added into the gradient by the loss's sweep. */
   | { readonly kind: 'grad'; readonly spec: BlockSpec };
 
@@ -120,6 +140,8 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
   const paramTrained = new Set<string>();
   let tape: number[] = [];
   let carrySize = 0;
+  const loops: FusedLoop[] = [];
+  const inPlace = new Set<number>();
 
   const perSample = V.filter((v) => !leafIds.has(v.id) && !gc.shared[v.id]).map((v) => v.id);
   const sharedIds = V.filter((v) => !leafIds.has(v.id) && gc.shared[v.id]).map((v) => v.id);
@@ -160,7 +182,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         // A fixed feedback matrix the program holds (approximations.ts), not a block of the model.
         const o = bv.alloc(sizeOf(b.valueShape));
         code.push(localCopy(b, o, gc.consts));
-        refs.set(b.id, { kind: 'buf', spec: b, off: o });
+        refs.set(b.id, { kind: 'buf', spec: b, off: o, uniform: false });
         continue;
       }
       if (!raw.has(b.id)) throw new StepCompileError(`internal: block '${b.id}' of the program is not among the rule's blocks`);
@@ -184,9 +206,12 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         const copies: string[] = [];
         const constCopies: string[] = [];
         for (const b of ones) {
+          // top(k) masks dense state blocks only (rules/blocks.ts), which are swept row by row below.
+          if (b.mask) throw new StepCompileError(`internal: the masked block '${b.id}' is not a dense block between states`);
           const src = raw.get(b.id)!.src;
           sources.add(src);
-          const into = b.constant ? constCopies : copies;
+          // A block that is 1 in every element (a sum's partial) is as constant as one the program marks so.
+          let into = b.constant ? constCopies : copies;
           if (b.wrt.kind === 'param') {
             if (isLoss) {
               params.set(src, 'D');
@@ -194,34 +219,43 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
               continue;
             }
             const readers = [...cone].filter((v) => v !== src && !stops.has(v) && V[v]!.inputs.includes(src));
-            const viaMatmul = (b.form === 'row' || b.form === 'shared') && readers.length > 0 && readers.every((v) => {
+            const viaMatmul = !b.feedback && (b.form === 'row' || b.form === 'shared') && readers.length > 0 && readers.every((v) => {
               const vx = V[v]!;
               return vx.op === 'matmul' && vx.inputs[0] === src && vx.inputs[1] !== src && V[src]!.shape.length === 2 && V[vx.inputs[1]!]!.shape.length === 1;
             });
             if (viaMatmul) {
               params.set(src, 'skip');
+              const kinds = readers.map((m) => pathKind(g, cone, m, eq.dst));
+              if (kinds.every((k) => k === 'unit')) into = constCopies;
               const f = readers.map((m) => {
                 sources.add(m);
                 const o = bv.alloc(sizeOf(V[m]!.shape));
                 into.push(copyCode({ arr: 'G', off: String(gc.gSlot(m)) }, o, sizeOf(V[m]!.shape)));
                 return o;
               });
-              refs.set(b.id, { kind: 'factored', spec: b, f, v: readers.map((m) => gc.val(V[m]!.inputs[1]!)) });
+              refs.set(b.id, { kind: 'factored', spec: b, f, v: readers.map((m) => gc.val(V[m]!.inputs[1]!)), uniform: kinds.every((k) => k !== null) });
               continue;
             }
             params.set(src, 'G');
           }
           const n = sizeOf(b.valueShape);
           const o = bv.alloc(n);
+          const kind = !isLoss && !b.feedback && (b.form === 'diagonal' || b.form === 'scalar') ? pathKind(g, cone, src, eq.dst) : null;
+          if (kind === 'unit') into = constCopies;
           // The block's values in program layout: the adjoint of its source (a shared block is the first row).
+          // A random feedback block is Σ_m adj(m)ᵀ R_m, not the adjoint of its source: neither uniform nor 1
+          // whatever the path (kind is null for it above), so no rewrite of fused.ts reads it as such.
           into.push(b.feedback ? feedbackCopy(b, o, '0', (v) => gc.gSlot(v), gc.consts) : copyCode({ arr: 'G', off: String(gc.gSlot(src)) }, o, n));
-          refs.set(b.id, { kind: 'buf', spec: b, off: o });
+          refs.set(b.id, { kind: 'buf', spec: b, off: o, uniform: kind !== null, unit: kind === 'unit' });
         }
         const seed = isLoss
           ? `G[${gc.gSlot(eq.dst)}] = w;`
           : (A === 1 ? `G[${gc.gSlot(eq.dst)}] = 1;` : `G.fill(1, ${gc.gSlot(eq.dst)}, ${gc.gSlot(eq.dst) + A});`);
         const body = gc.sweep({ cone, sources, params, seed });
-        code.push(`// blocks of ${eq.of}\n${body}\n${copies.join('\n')}${constCopies.length ? `\nif (first) {\n${constCopies.join('\n')}\n}` : ''}`);
+        if (!isLoss && !copies.length) {
+          // Every block of the equation is constant within the batch: the sweep runs at the batch's first step only.
+          code.push(`// blocks of ${eq.of} (constant)\nif (first) {\n${body}\n${constCopies.join('\n')}\n}`);
+        } else code.push(`// blocks of ${eq.of}\n${body}\n${copies.join('\n')}${constCopies.length ? `\nif (first) {\n${constCopies.join('\n')}\n}` : ''}`);
       }
       if (tiled.length) {
         const sources = new Set<number>();
@@ -237,7 +271,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
           rows.push(b.feedback ? feedbackCopy(b, o, 'hot', (v) => gc.gSlot(v), gc.consts) : b.form === 'dense'
             ? `for (let j = 0; j < ${N}; j++) BV[${o} + hot * ${N} + j] = G[${gs} + j];`
             : (b.form === 'scalar' ? `if (hot === 0) BV[${o}] = G[${gs}];` : `BV[${o} + hot] = G[${gs} + hot];`));
-          refs.set(b.id, { kind: 'buf', spec: b, off: o });
+          refs.set(b.id, { kind: 'buf', spec: b, off: o, uniform: false });
         }
         const d = gc.gSlot(eq.dst);
         const body = gc.sweep({ cone, sources, params, seed: `G[${d} + hot] = 1;` });
@@ -251,7 +285,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
       if (!r) throw new StepCompileError(`internal: block '${id}' has no value`);
       return r;
     };
-    const bufOf = (id: string): { spec: BlockSpec; off: number } => {
+    const bufOf = (id: string): { spec: BlockSpec; off: number; uniform: boolean; unit?: boolean } => {
       const r = blockRef(id);
       if (r.kind !== 'buf') throw new StepCompileError(`internal: block '${id}' is used as a state block`);
       return r;
@@ -346,6 +380,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         paramInfo[pk] = { ...paramInfo[pk]!, trained: true };
       }
       if (extendedParam(program, w.name)) {
+        // Factored filters, SnAp-2 patterns, quantised traces: approximations.ts's loops (JavaScript), never the fused ones.
         const asText = (f: () => void): string => {
           const before = code.length;
           f();
@@ -357,13 +392,17 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         }));
         continue;
       }
-      const fused = trs.length && !opts.unfused ? fuseParam({ P: paramShape.get(w.name)!, trs, u, traceBuf, bufOf, blockRef, lam, lv, stateShape, signals: program.signals, vjp: vjpCode, unfusedTrace: (tr) => {
+      const fused = trs.length && !opts.unfused ? fuseParam({ P: paramShape.get(w.name)!, param: paramIdx.get(w.name)!, trs, u, traceBuf, bufOf, blockRef, lam, lv, stateShape, signals: program.signals, vjp: vjpCode, unfusedTrace: (tr) => {
         const before = code.length;
         unfusedTrace(tr);
         return code.splice(before).join('\n');
-      }, D: `D${paramIdx.get(w.name)!}` }) : null;
-      if (fused !== null) code.push(fused);
-      else {
+      }, ...(opts.refine ? { refine: opts.refine } : {}) }) : null;
+      if (fused !== null) {
+        // A placeholder: the loop's code (JavaScript or a WebAssembly call) is chosen once the memory layout is known.
+        code.push(`/*@loop ${loops.length}@*/`);
+        loops.push(fused);
+        for (const b of fused.inPlace) inPlace.add(b);
+      } else {
         trs.forEach(unfusedTrace);
         if (u) unfusedUpdate(u);
       }
@@ -371,9 +410,13 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     // A parameter read by the loss only (a readout) is trained through its direct block.
     for (const b of program.blocks) if (b.of === 'loss' && b.wrt.kind === 'param') paramInfo[paramIdx.get(b.wrt.name)!] = { ...paramInfo[paramIdx.get(b.wrt.name)!]!, trained: true };
 
-    const swap = traces.filter((t) => t.carried).map((t) => `{ const s = TP${t.buf}; TP${t.buf} = TN${t.buf}; TN${t.buf} = s; }`).join('\n');
-    initCode = traces.filter((t) => t.carried).map((t) => `TP${t.buf}.fill(0);`).join('\n');
-    stepCode = `${truncateCode(program, traces)}\n${forwardCode}\n${code.join('\n')}\n${stepTail.join('\n')}\n${advance}\n${swap}`;
+    const swap = traces.filter((t) => t.carried && !inPlace.has(t.buf)).map((t) => `{ const s = TP${t.buf}; TP${t.buf} = TN${t.buf}; TN${t.buf} = s; }`).join('\n');
+    // The fused loops' carried state beyond the trace buffers (saved coefficients): zeroed with the traces at the
+    // start of a sequence and, under `truncate K`, at steps K, 2K, … (every carried value restarts, so the exact
+    // rewrites — column, factored and in-place traces — restart with the traces they stand for).
+    const loopResets = loops.flatMap((l) => l.resets.map(([o, n]) => `LV.fill(0, ${o}, ${o + n});`));
+    initCode = [...traces.filter((t) => t.carried).map((t) => `TP${t.buf}.fill(0);`), ...loopResets].join('\n');
+    stepCode = `${truncateCode(program, traces, loopResets)}\n${forwardCode}\n${code.join('\n')}\n${stepTail.join('\n')}\n${advance}\n${swap}`;
   } else if (mode === 'bptt') {
     // Backward: one sweep over the whole step. Sources: the states at t (their adjoints carry to the
     // step before) and the parameters (into the gradient accumulators).
@@ -429,21 +472,74 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     stepCode = `${forwardCode}\n${stepTail.join('\n')}\n${advance}`;
   }
 
+  const scratch = Math.max(1, ...V.map((v) => sizeOf(v.shape)));
+  const sizes = {
+    A: gc.aSize, G: gc.gSize, BV: bv.size, LV: lv.size, scratch, traces: traces.map((t) => t.size),
+    transposes: [...gc.transposed].map((id) => ({ id, size: sizeOf(V[id]!.shape) })), tape: tape[0] ?? 0, carry: carrySize, inPlace: [...inPlace],
+  };
+  // The fused loops: WebAssembly where asked (or picked) and a loop fits, JavaScript otherwise.
+  const want = opts.backend ?? 'auto';
+  const refine = opts.refine ?? DEFAULT_REFINEMENTS;
+  const useWasm = loops.length + gc.kernels.length > 0 && (want === 'wasm' || (want === 'auto' && AUTO_BACKEND === 'wasm')) && wasmSimdSupported();
+  const layout = useWasm ? layoutOf(sizes, paramInfo.map((p) => p.size), nIn) : undefined;
+  const fns: WasmFn[] = [];
+  const jsWhy = (unfit: string | null): string => (!layout ? (want === 'js' ? 'asked' : !wasmSimdSupported() ? 'no WebAssembly SIMD here' : 'JavaScript is the faster here') : unfit ?? '');
+  const loopInfo: { what: string; backend: 'js' | 'wasm'; why?: string; refined?: Readonly<Record<string, Refinement>> }[] = [];
+  let readsX = false;
+  /** Parameters whose update a SIMD loop adds into the float32 accumulator. */
+  const f32Acc = new Set<number>();
+  const loopCode = loops.map((l, k) => {
+    const what = l.comment.replace(/^fused over the rows of the parameter: /, '');
+    const w = layout ? fusedWasm(l, layout, `f${k}`, refine.has('f32-partials')) : null;
+    if (!w) {
+      loopInfo.push({ what, backend: 'js', why: jsWhy(wasmUnfit(l)), refined: l.refined });
+      return fusedJs(l);
+    }
+    loopInfo.push({ what, backend: 'wasm', refined: l.refined });
+    fns.push(w.fn);
+    if (l.update && refine.has('f32-partials')) f32Acc.add(l.update.param);
+    // The input operand of W @ x in any of the loop's values: its rows, its column traces (W1 @ x[t+1] kept per column) or its update.
+    if (JSON.stringify([l.fresh, l.cols, l.update]).includes('"arr":"X"')) readsX = true;
+    return `// ${l.comment} (WebAssembly)\n${l.pre}\nWX.f${k}(${w.args.join(', ')});`;
+  });
+  const kernelCode = gc.kernels.map((kern, k) => {
+    const m = kern.spec;
+    const what = `${m.k === 'mv' ? 'M @ v' : m.k === 'mvT' ? 'Mᵀ · adjoint' : 'adjoint ⊗ v'} (${m.m} × ${m.kk})`;
+    const w = layout ? matWasm(m, layout, `m${k}`) : null;
+    if (!w) {
+      loopInfo.push({ what, backend: 'js', why: jsWhy(layout ? matUnfit(m, layout) : null) });
+      return kern.js;
+    }
+    loopInfo.push({ what, backend: 'wasm' });
+    fns.push(w);
+    if ((m.k === 'mv' || m.k === 'outer') && m.c.arr === 'X') readsX = true;
+    return kern.withCall ? kern.withCall(`WX.m${k}();`) : `WX.m${k}();`;
+  });
+  if (layout && f32Acc.size) fns.push(flushWasm([...f32Acc].map((k) => ({ k, size: paramInfo[k]!.size })), layout));
+  // Float32 partial sums of at most 16 steps (every step while a replay checks each one), then float64.
+  const flushStep = layout && f32Acc.size ? 'if ((t & 15) === 15 || everyStep) WX.flush();' : '';
+  const flushEnd = layout && f32Acc.size ? 'WX.flush();' : '';
+  const wasm = layout && fns.length ? { module: wasmModule(fns, pagesFor(layout.bytes)), layout, pages: pagesFor(layout.bytes) } : undefined;
+  const copyX = readsX && wasm ? `for (let i = 0; i < ${nIn}; i++) XS[i] = X[xo + i];\n` : '';
+  const resolve = (c: string): string => c.replace(/\/\*@loop (\d+)@\*\//g, (_m, k: string) => loopCode[Number(k)]!).replace(/\/\*@mk (\d+)@\*\//g, (_m, k: string) => kernelCode[Number(k)]!);
+  stepCode = copyX + resolve(stepCode);
+  if (backwardCode) backwardCode = copyX + resolve(backwardCode);
+  const preparedShared = resolve(sharedCode);
   // ---------------- the function
   const paramBind = spec.params.map((_, k) => `const P${k} = E.P[${k}], D${k} = E.D[${k}];`).join('\n');
   const constBind = gc.consts.items.map((_, k) => `const K${k} = E.K[${k}];`).join('\n');
   const trBind = [...gc.transposed].map((id) => `const TR${id} = E.TR[${id}];`).join('\n');
   const traceBind = traces.map((t) => `let TN${t.buf} = E.TRC[${t.buf}][0], TP${t.buf} = E.TRC[${t.buf}][1];`).join('\n');
   const code = `"use strict";
-const A = E.A, G = E.G, BV = E.BV, LV = E.LV, RS = E.RS, NZ = E.NZ, CR = E.CR, F = E.F;
+const A = E.A, G = E.G, BV = E.BV, LV = E.LV, RS = E.RS, NZ = E.NZ, CR = E.CR, F = E.F, WX = E.WX, XS = E.XS;
 ${paramBind}
 ${constBind}
 ${trBind}
 ${gc.bindings()}
-${HELPERS_SOURCE}
+${mode === 'online' && opts.program?.quantize ? HELPERS_SOURCE : ''}
 /** Shared values (parameters and constants only) and transposes: once per batch. */
 function prepare() {
-${sharedCode}
+${preparedShared}
 ${gc.transposes()}
 }
 /**
@@ -451,7 +547,12 @@ ${gc.transposes()}
  * when cancelled (the flag is read every step). first: the batch's first
  * sequence on this thread (constant blocks are computed then).
  */
-function run(b, first, check) {
+function run(b, first, check, everyStep) {
+  // The buffers again as locals of this function (the optimiser keeps them in registers, not context slots).
+  const A = E.A, G = E.G, BV = E.BV, LV = E.LV, RS = E.RS, NZ = E.NZ, CR = E.CR, WX = E.WX, XS = E.XS;
+${paramBind}
+${constBind}
+${trBind}
   const X = E.X, Y = E.Y, WT = E.W, PRD = E.PRD, CF = E.CF, TAPE = E.TAPE;
   const B = E.B, T = E.T, invB = 1 / B;
   ${traceBind}
@@ -462,9 +563,11 @@ ${initCode}
     if (CF[0] !== 0) return NaN;
     const xo = (t * B + b) * ${nIn}, yo = (t * B + b) * ${nOut}, w = WT[t * B + b] * invB;
 ${stepCode}
+    ${flushStep}
     if (check !== null && check(t)) break;
     first = false;
   }
+  ${flushEnd}
 ${mode === 'bptt' ? `  for (let t = T - 1; t >= 0; t--) {
     if (CF[0] !== 0) return NaN;
     const xo = (t * B + b) * ${nIn}, yo = (t * B + b) * ${nOut}, w = WT[t * B + b] * invB;
@@ -476,15 +579,11 @@ ${traces.length ? `  E.TRC.forEach((p, k) => { p[0] = [${traces.map((t) => `TN${
 }
 return { prepare, run };
 `;
-  const scratch = Math.max(1, ...V.map((v) => sizeOf(v.shape)));
-  const aBytes = 4 * gc.aSize + 8 * (gc.gSize + bv.size + lv.size) + traces.reduce((a, t) => a + 4 * t.size * (t.carried ? 2 : 1), 0)
+  const aBytes = 4 * gc.aSize + 8 * (gc.gSize + bv.size + lv.size) + traces.reduce((a, t) => a + 4 * t.size * (t.carried && !inPlace.has(t.buf) ? 2 : 1), 0)
     + [...gc.transposed].reduce((a, id) => a + 4 * sizeOf(V[id]!.shape), 0) + 8 * spec.params.reduce((a, p) => a + sizeOf(p.shape), 0);
   return {
     mode, code, consts: gc.consts.items,
-    sizes: {
-      A: gc.aSize, G: gc.gSize, BV: bv.size, LV: lv.size, scratch, traces: traces.map((t) => t.size),
-      transposes: [...gc.transposed].map((id) => ({ id, size: sizeOf(V[id]!.shape) })), tape: tape[0] ?? 0, carry: carrySize,
-    },
+    sizes, ...(wasm ? { wasm } : {}), loops: loopInfo,
     params: paramInfo, surrogates: [...gc.surrogates].map((id) => ({ id, surrogate: V[id]!.attrs.surrogate })), helpers: [...gc.helpers],
     nIn, nOut, hasPrediction: spec.prediction !== undefined, bytesPerThread: aBytes, tapeBytesPerStep: 4 * (tape[0] ?? 0),
   };
