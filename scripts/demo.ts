@@ -245,7 +245,7 @@ async function main(): Promise<void> {
 
   await section('4. Train the faithful ALIF (Bellec et al. 2020) with e-prop on the compiled engine: evidence accumulation', () => eligo(
     'train', 'examples/alif.eligo', '--model', 'alif', '--rule', 'eprop', '--task', 'evidence:T=100', '--steps', '40', '--batch', '16',
-    '--lr', '0.01', '--seed', '1', '--eval-every', '20', '--html', `${out}/alif-train.html`,
+    '--lr', '0.01', '--seed', '1', '--eval-every', '10', '--html', `${out}/alif-train.html`,
   ));
 
   await section('5. Bridges: the LIF model to NIR and back, the e-prop rule to Lava (Loihi 2) and to PyTorch', async () => {
