@@ -62,11 +62,22 @@ function run(shown: string, command: string, args: string[]): Promise<void> {
 
 const eligo = (...args: string[]): Promise<void> => run(`eligo ${shell(args)}`, process.execPath, [cli, ...args]);
 
-/** The same command, its output kept rather than shown (for a comparison). */
-function capture(args: string[]): string {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new StepFailed(`\`eligo ${args.join(' ')}\` exited with ${r.status}:\n${r.stderr}`);
-  return r.stdout;
+/**
+ * The same command, its output kept rather than shown (for a comparison). Asynchronous, so the
+ * workers' output keeps being read meanwhile (a full pipe would block them, and the run with them).
+ */
+function capture(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(p);
+    p.once('exit', () => children.delete(p));
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.once('error', (e) => reject(new StepFailed(`\`eligo ${shell(args)}\` could not start: ${e.message}`)));
+    p.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new StepFailed(`\`eligo ${shell(args)}\` exited with ${code}:\n${stderr}`))));
+  });
 }
 
 function onPath(name: string): string | null {
@@ -212,8 +223,8 @@ async function queue(): Promise<void> {
     });
     // The same command without --redis must give the same front: the queue changes where rules are measured, not what.
     const front = (text: string): string => text.slice(text.indexOf('Pareto front'));
-    const queued = front(capture([...find, '--redis', url, '--quiet']));
-    const local = front(capture([...find, '--quiet']));
+    const queued = front(await capture([...find, '--redis', url, '--quiet']));
+    const local = front(await capture([...find, '--quiet']));
     if (queued !== local) throw new StepFailed(`find-rule through the queue and here gave different fronts:\n${queued}\n---\n${local}`);
     console.log(`\nthe same command without --redis, run here: the same front (${/Pareto front \((\d+)\)/.exec(local)?.[1] ?? '?'} rules), line for line`);
   } finally {
