@@ -8,7 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { simulate } from '../language-server/src/graph/simulate.js';
+import { initialParams, initialStates, simulate } from '../language-server/src/graph/simulate.js';
+import { compile, findItem, modelStep } from '../language-server/src/compile.js';
+import { CompiledEngine } from '../language-server/src/train/compiled/engine.js';
+import { modelSpec } from '../language-server/src/train/model.js';
+import { groupReasons } from '../language-server/src/cli/rules.js';
 import { Rng } from '../language-server/src/graph/random.js';
 import type { Tensor } from '../language-server/src/graph/types.js';
 import { ruleCredit } from '../language-server/src/rules/credit.js';
@@ -156,6 +160,40 @@ describe('find-rule: alignment on the task\'s data', function () {
     assert.ok(s.some((x) => x.data.get('x')!.some((v) => v.data.some((e) => e !== 0))));
   });
 
+  it('a windowed loss (`for last 6`): samples are weighted on the window only, and the rules engine\'s BPTT gradient on them equals the compiled trainer\'s', async () => {
+    // Failed before: taskFor ignored the window and the samples had no data for the loss_weight leaf ("no data for 'loss_weight'").
+    const text = LIF.replace('n = 64', 'n = 6').replace('loss = mse(W_out @ z[t+1], y[t+1])', 'loss = mse(W_out @ z[t+1], y[t+1]) for last 6');
+    assert.notEqual(text, LIF.replace('n = 64', 'n = 6'), 'the example\'s loss line changed');
+    const ctx = modelContextOf(text, 'lif');
+    const task = taskFor(ctx, 'evidence:T=24', 1);
+    assert.match(task.name, /loss for last 6/);
+    const params = initialParams(ctx.scope, 1);
+    // larger weights so the six neurons spike and W_rec gets credit
+    for (const t of params.values()) for (let i = 0; i < t.data.length; i++) t.data[i] = t.data[i]! * 4;
+    const [sample] = taskSamples(ctx, task, 1, params, initialStates(ctx.scope));
+    assert.ok(sample);
+    assert.ok(Math.abs(sample.lossWeights.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+    for (let t = 0; t < 18; t++) assert.equal(sample.lossWeights[t], 0, `step ${t} is outside the window`);
+    const rules = ruleGradient(ctx, prepareRule(ctx, spec('lif', 'reverse')), sample).gradient;
+    const c = compile(text);
+    const { scope, graph } = modelStep(c, findItem(c, 'lif', ['model']));
+    const mspec = modelSpec(graph, scope);
+    const engine = CompiledEngine.create(mspec, { method: { kind: 'bptt' } }, { threads: 1 }, { batch: 1, steps: 24 });
+    try {
+      engine.setParams(mspec.params.map((p) => Float32Array.from(params.get(p.name)!.data)));
+      const r = await engine.run('grad', task.batch('train', [0]));
+      mspec.params.forEach((p, i) => {
+        const a = rules.get(p.name)!;
+        const b = r.grads![i]!;
+        const scale = Math.max(...Array.from(a, Math.abs));
+        assert.ok(scale > 0, `${p.name} gets a gradient`);
+        for (let k = 0; k < a.length; k++) assert.ok(Math.abs(a[k]! - b[k]!) <= 1e-4 * scale, `${p.name}[${k}]: rules engine ${a[k]}, compiled ${b[k]}`);
+      });
+    } finally {
+      engine.dispose();
+    }
+  });
+
   it('the BPTT reference run gives the parameters at 0, half and all of its updates', async () => {
     const text = LIF.replace('n = 64', 'n = 8');
     const ctx = modelContextOf(text, 'lif');
@@ -242,6 +280,15 @@ describe('find-rule: accuracy in the loop', function () {
   loss = mse(g, y[t+1])
 }`, 'dead');
     return assert.rejects(discoverRules(dead, { budgetMs: 1000, steps: 5, samples: 1, seed: 1 }), /no online rule can reach the parameters of model 'dead' \(W\)/);
+  });
+});
+
+describe('find-rule: the skipped rules, said once per reason', () => {
+  it('reasons that differ only in their figures are grouped with the range and a count', () => {
+    assert.equal(groupReasons([
+      'its alignment would take about 892 s, more than the budget left', 'its alignment would take about 1 s, more than the budget left',
+      'its memory 3.5 GiB is over the limit', 'its alignment would take about 36 s, more than the budget left',
+    ]), 'its alignment would take about 1–892 s, more than the budget left (3 rules); its memory 3.5 GiB is over the limit');
   });
 });
 

@@ -349,7 +349,7 @@ export const findRuleCommand: Command = {
       ]),
     )}\n`);
     for (const f of result.front) process.stdout.write(`\n${textOf(f)}\n`);
-    if (result.skipped.length) process.stdout.write(`\n${result.skipped.length} rule${result.skipped.length === 1 ? '' : 's'} not evaluated: ${[...new Set(result.skipped.map((s) => s.why))].join('; ')}\n`);
+    if (result.skipped.length) process.stdout.write(`\n${result.skipped.length} rule${result.skipped.length === 1 ? '' : 's'} not evaluated: ${groupReasons(result.skipped.map((s) => s.why))}\n`);
     if (profile) {
       const unfit = result.evaluated.filter((e) => e.hardware && !e.hardware.fits);
       if (unfit.length) process.stdout.write(`${unfit.length} evaluated rule${unfit.length === 1 ? '' : 's'} do not fit ${profile.name}, e.g. ${unfit[0]!.known ?? unfit[0]!.ruleName}: ${unfit[0]!.hardware!.reasons[0]}\n`);
@@ -359,3 +359,30 @@ export const findRuleCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * Reasons that differ only in their figures, said once with the figures' range and a count:
+ * "its alignment would take about 1–892 s, more than the budget left (4 rules)".
+ */
+export function groupReasons(reasons: readonly string[]): string {
+  const groups = new Map<string, { count: number; figures: number[][] }>();
+  const figure = /\d+(?:\.\d+)?/g;
+  for (const r of reasons) {
+    const key = r.replace(figure, '#');
+    const g = groups.get(key) ?? { count: 0, figures: [] };
+    g.count++;
+    g.figures.push((r.match(figure) ?? []).map(Number));
+    groups.set(key, g);
+  }
+  return [...groups].map(([key, g]) => {
+    let k = 0;
+    const text = key.replace(/#/g, () => {
+      const vs = g.figures.map((f) => f[k]!).filter((v) => v !== undefined);
+      k++;
+      const lo = Math.min(...vs);
+      const hi = Math.max(...vs);
+      return lo === hi ? String(lo) : `${lo}–${hi}`;
+    });
+    return g.count === 1 ? text : `${text} (${g.count} rules)`;
+  }).join('; ');
+}

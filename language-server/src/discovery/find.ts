@@ -33,6 +33,7 @@ import { prepareRule, type ModelContext } from '../rules/model.js';
 import { ruleText } from '../rules/rule.js';
 import { initialStates, loadedParamValues } from '../graph/simulate.js';
 import { makeTask, TaskError, type Task } from '../train/tasks/index.js';
+import { withLossWindow } from '../train/tasks/window.js';
 import type { FileAccessPolicy } from '../train/tasks/files.js';
 import { trainCandidate, TrainError, type CandidatePayload, type CandidateResult } from './candidate.js';
 import { referenceRun, type ReferenceRun } from './reference.js';
@@ -141,10 +142,11 @@ export function taskFor(ctx: ModelContext, spec: string, seed: number, files?: F
   const target = data.find((d) => ctx.scope.symbols.get(d.name)?.kind === 'target');
   if (!input || !target) throw new DiscoverError(`model '${ctx.name}' needs an input and a target to be trained on --task ${spec}`);
   try {
-    return makeTask(spec, {
+    // narrowed to the model's loss window (`at last`, …) as train() narrows it, so alignment weighs the steps training counts
+    return withLossWindow(makeTask(spec, {
       model: ctx.name, nIn: sizeOf(ctx.graph.vertices[input.leaf]!.shape), nOut: sizeOf(ctx.graph.vertices[target.leaf]!.shape),
       inputName: input.name, targetName: target.name, seed, ...(files ? { files } : {}),
-    });
+    }), ctx.scope.lossWindow, ctx.name);
   } catch (e) {
     if (e instanceof TaskError) throw new DiscoverError(`--task ${spec} does not fit model '${ctx.name}': ${e.message}`);
     throw e;

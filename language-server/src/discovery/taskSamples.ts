@@ -7,11 +7,18 @@
 // that weighted sum, not of Σ_t loss_t over every step: a rule that is
 // aligned on steps the task ignores is not aligned on the task. The samples
 // carry the weights (`lossWeights`), which rules/weighted.ts applies.
+//
+// A model with a loss window (`at last`, `for last K`, …) has a
+// `loss_weight` leaf; the task given here is already narrowed to that window
+// (taskFor wraps it in withLossWindow, as the trainer does), so the leaf is
+// fed ones — the window is in `lossWeights` once, not twice — exactly as
+// the compiled trainer feeds it (train/compiled/codegen.ts).
 
 import { sizeOf, type Tensor } from '../graph/types.js';
 import type { RunInput } from '../rules/execute.js';
 import type { ModelContext } from '../rules/model.js';
 import type { Task } from '../train/tasks/index.js';
+import { LOSS_WEIGHT } from '../lang/lossWindow.js';
 
 /** A task sequence as a rules-engine input, with the loss weight of each step. */
 export interface TaskSample extends RunInput {
@@ -38,6 +45,7 @@ export function taskSamples(ctx: ModelContext, task: Task, count: number, params
   const b = task.batch('train', Array.from({ length: n }, (_, k) => (first + k) % task.trainSize));
   const nIn = sizeOf(input.shape);
   const nOut = sizeOf(target.shape);
+  const windowed = ctx.graph.model.data.some((d) => d.name === LOSS_WEIGHT);
   const out: TaskSample[] = [];
   for (let s = 0; s < b.size; s++) {
     const xs: Tensor[] = [];
@@ -50,7 +58,9 @@ export function taskSamples(ctx: ModelContext, task: Task, count: number, params
       ys.push({ shape: target.shape, data: Float64Array.from(b.y.subarray(yo, yo + nOut)) });
       lossWeights[t] = b.weight[t * b.size + s]!;
     }
-    out.push({ steps: b.steps, params, initial, data: new Map([[input.name, xs], [target.name, ys]]), lossWeights });
+    const data = new Map([[input.name, xs], [target.name, ys]]);
+    if (windowed) data.set(LOSS_WEIGHT, Array.from({ length: b.steps }, () => ({ shape: [], data: Float64Array.of(1) })));
+    out.push({ steps: b.steps, params, initial, data, lossWeights });
   }
   return out;
 }
