@@ -59,6 +59,17 @@ describe('eligo CLI', () => {
     }
   });
 
+  it('eligo --help lists every command with its first sentence whole (it cut summaries at the end of their first source line)', () => {
+    const r = eligo('--help');
+    assert.equal(r.code, 0);
+    const lines = r.out.split('\n');
+    assert.ok(lines.every((l) => l.length <= 100), 'lines fit in 100 columns');
+    // the summary of search runs over three lines of the help and ends where its sentence ends
+    const search = r.out.slice(r.out.indexOf('  search'), r.out.indexOf('  rules')).replace(/\s+/g, ' ');
+    assert.match(search, /exact optimum for small graphs, MCTS with a policy\/value network\) on both cores within a time budget, and compare it with forward, reverse and Markowitz $/);
+    for (const l of lines.filter((l) => /^  [a-z-]+ {2,}/.test(l))) assert.doesNotMatch(l, /\b(the|of|and|a|an|to|with|its),?$/, `a summary ends mid-sentence: ${l}`);
+  });
+
   it('graph --json lists vertices with shapes and source ranges, and operand edges', () => {
     const r = eligo('graph', 'examples/lif.eligo', '--item', 'lif', '--json');
     assert.equal(r.code, 0, r.err);

@@ -27,8 +27,29 @@ function usage(): string {
     '',
     'Usage: eligo COMMAND [options]   (eligo COMMAND --help for details)',
     '',
-    ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary.split('\n')[0]!.split('. ')[0]}`),
+    ...commands.map((c) => `  ${c.name.padEnd(w)}  ${wrap(firstSentence(c.summary), 100 - w - 4).join(`\n${' '.repeat(w + 4)}`)}`),
   ].join('\n');
+}
+
+/** The summary's first sentence whole: summaries are wrapped over lines, so a line's end is not a sentence's. */
+export function firstSentence(summary: string): string {
+  const flat = summary.replace(/\s*\n\s*/g, ' ').trim();
+  const end = flat.search(/[.:;](\s|$)/);
+  return end < 0 ? flat : flat.slice(0, end);
+}
+
+/** Words into lines of at most `width` characters (a longer word gets a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 export async function main(argv: string[]): Promise<number> {
