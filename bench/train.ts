@@ -293,7 +293,7 @@ async function pool(list: readonly Config[], jobs: number, onRow: (r: Row, i: nu
         w.once('error', reject);
       });
       await w.terminate();
-      onRow(rows[i]!, i);
+      onRow(rows[i], i);
     }
   };
   await Promise.all(Array.from({ length: jobs }, worker));

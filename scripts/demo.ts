@@ -151,8 +151,8 @@ function background(command: string, args: string[]): Background {
       }
     }
   };
-  p.stdout!.setEncoding('utf8').on('data', take);
-  p.stderr!.setEncoding('utf8').on('data', take);
+  p.stdout.setEncoding('utf8').on('data', take);
+  p.stderr.setEncoding('utf8').on('data', take);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.once('exit', (code, signal) => {
     children.delete(p);
     r({ code, signal });

@@ -52,14 +52,14 @@ describe('checker', () => {
     const d = c.diagnostics.find((x) => x.code === 'name.duplicate');
     assert.ok(d);
     assert.equal(d.related?.length, 1);
-    assert.equal(c.text.slice(d.related![0]!.range.start, d.related![0]!.range.end), 'u');
-    assert.ok(d.related![0]!.range.start < d.range.start);
+    assert.equal(c.text.slice(d.related[0]!.range.start, d.related[0]!.range.end), 'u');
+    assert.ok(d.related[0]!.range.start < d.range.start);
   });
 
   it('refuses absurd sizes with the estimate', () => {
     const e = errors('dim n = 10^6\nfunction f(x: [n, n]) {\n  return sum(x)\n}\n');
     assert.equal(e[0]?.code, 'shape.too-large');
-    assert.match(e[0]!.message, /7\.28 TiB|TiB/);
+    assert.match(e[0].message, /7\.28 TiB|TiB/);
   });
 
   it('keeps checking the other items of a file after an error', () => {

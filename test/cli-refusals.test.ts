@@ -103,7 +103,7 @@ describe('eligo CLI: arguments, help and refusals', () => {
         const r = eligo(cmd.name, '--help');
         assert.equal(r.code, 0, r.err);
         // Options are listed one per entry; an entry may wrap onto indented lines.
-        const entries = r.out.split('\nOptions:\n')[1]!.split('\n\nExamples:\n')[0]!.split(/\n(?=  (?:-\w, )?\s*--)/);
+        const entries = r.out.split('\nOptions:\n')[1]!.split('\n\nExamples:\n')[0]!.split(/\n(?= {2}(?:-\w, )?\s*--)/);
         const documented = new Map(entries.map((e) => [/--([\w-]+)/.exec(e)![1]!, e.replace(/\s+/g, ' ')]));
         assert.deepEqual([...documented.keys()].sort(), [...Object.keys(cmd.options), 'help'].sort());
         for (const [name, o] of Object.entries(cmd.options)) {

@@ -67,7 +67,7 @@ describe('eligo CLI', () => {
     // the summary of search runs over three lines of the help and ends where its sentence ends
     const search = r.out.slice(r.out.indexOf('  search'), r.out.indexOf('  rules')).replace(/\s+/g, ' ');
     assert.match(search, /exact optimum for small graphs, MCTS with a policy\/value network\) on both cores within a time budget, and compare it with forward, reverse and Markowitz $/);
-    for (const l of lines.filter((l) => /^  [a-z-]+ {2,}/.test(l))) assert.doesNotMatch(l, /\b(the|of|and|a|an|to|with|its),?$/, `a summary ends mid-sentence: ${l}`);
+    for (const l of lines.filter((l) => /^ {2}[a-z-]+ {2,}/.test(l))) assert.doesNotMatch(l, /\b(the|of|and|a|an|to|with|its),?$/, `a summary ends mid-sentence: ${l}`);
   });
 
   it('graph --json lists vertices with shapes and source ranges, and operand edges', () => {

@@ -58,7 +58,7 @@ describe('extension: settings', () => {
     };
     for (const [k, v] of Object.entries(expect)) {
       assert.ok(props[k], `${k} is declared`);
-      assert.deepEqual(props[k]!.default, v, `${k} default`);
+      assert.deepEqual(props[k].default, v, `${k} default`);
     }
     for (const [k, p] of Object.entries(props)) assert.ok(p.description ?? p.markdownDescription, `${k} has a description`);
     assert.deepEqual(props['eligo.objective']!.enum, [...OBJECTIVES]);

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hover } from 'vscode-languageserver-protocol';
 import { compile } from '../language-server/src/compile.js';
-import type { JobResult, LearningRuleResult, RuleCandidate, SearchResult } from '../language-server/src/protocol.js';
+import type { JobResult, LearningRuleResult, SearchResult } from '../language-server/src/protocol.js';
 import { buildServer, CancellationTokenSource, LspClient, ROOT } from './helpers/lspClient.js';
 
 const LIF_PATH = join(ROOT, 'examples', 'lif.eligo');
@@ -171,7 +171,7 @@ describe('language server: long jobs in worker threads', function () {
     client.notifications.length = 0;
     const r = await client.request<JobResult<LearningRuleResult>>('eligo/findLearningRule', { uri, item: 'lif', budgetSeconds: 8 });
     assert.ok(r.status === 'done' || r.status === 'budget', JSON.stringify(r).slice(0, 500));
-    const front = r.result!.front as readonly RuleCandidate[];
+    const front = r.result!.front;
     assert.ok(front.length >= 1);
     assert.ok(client.notifications.some((n) => n.method === 'eligo/jobProgress' && (n.params as { kind: string }).kind === 'findLearningRule'));
     const names = new Set(['lif', 'eprop', 'bptt']);

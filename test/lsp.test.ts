@@ -128,7 +128,7 @@ describe('language server over stdio (LSP)', function () {
       const d = (await client.diagnostics(uri)).diagnostics.find((x) => x.code === 'name.duplicate')!;
       assert.deepEqual(d.range.start, pos(text, 'u: [n]', 1));
       assert.equal(d.relatedInformation?.length, 1);
-      assert.deepEqual(d.relatedInformation![0]!.location, { uri, range: { start: pos(text, 'u: [n]'), end: pos(text, 'u: [n]', 0, 1) } });
+      assert.deepEqual(d.relatedInformation[0]!.location, { uri, range: { start: pos(text, 'u: [n]'), end: pos(text, 'u: [n]', 0, 1) } });
       await client.close(uri);
     });
 

@@ -46,7 +46,7 @@ describe('package: a fresh clone installs cleanly on the Node version it names',
     const oldest = semver.minVersion(pkg.engines.node)!.version;
     const wants = Object.entries(lock.packages)
       .filter(([, p]) => p.engines?.node !== undefined && !semver.satisfies(oldest, p.engines.node))
-      .map(([name, p]) => `${name.replace(/^.*node_modules\//, '')}@${p.version} wants Node ${p.engines!.node}`);
+      .map(([name, p]) => `${name.replace(/^.*node_modules\//, '')}@${p.version} wants Node ${p.engines.node}`);
     assert.deepEqual(wants, [], `engines says ${pkg.engines.node}`);
   });
 

@@ -147,16 +147,16 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
         for (let i = 0; i < n; i++) {
           const q = j * n + i;
           epsA[q] = rho * epsA[q]! + eRec[q]!;
-          eRec[q] = psi * (zbar[i]! - beta * epsA[q]!);
-          fRec[q] = kappa * fRec[q]! + (1 - kappa) * eRec[q]!;
-          dWrec[q] = dWrec[q]! + L * fRec[q]!;
+          eRec[q] = psi * (zbar[i]! - beta * epsA[q]);
+          fRec[q] = kappa * fRec[q]! + (1 - kappa) * eRec[q];
+          dWrec[q] = dWrec[q]! + L * fRec[q];
         }
         for (let i = 0; i < nIn; i++) {
           const q = j * nIn + i;
           epsAin[q] = rho * epsAin[q]! + eIn[q]!;
-          eIn[q] = psi * (xbar[i]! - beta * epsAin[q]!);
-          fIn[q] = kappa * fIn[q]! + (1 - kappa) * eIn[q]!;
-          dWin[q] = dWin[q]! + L * fIn[q]!;
+          eIn[q] = psi * (xbar[i]! - beta * epsAin[q]);
+          fIn[q] = kappa * fIn[q]! + (1 - kappa) * eIn[q];
+          dWin[q] = dWin[q]! + L * fIn[q];
         }
         for (let k = 0; k < nOut; k++) dWout[k * n + j] = dWout[k * n + j]! + err[k]! * zb[j]!;
       }

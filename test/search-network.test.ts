@@ -44,8 +44,8 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   const err: string[] = [];
   const o = process.stdout.write.bind(process.stdout);
   const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => { out.push(String(s)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => { err.push(String(s)); return true; }) as typeof process.stderr.write;
+  process.stdout.write = ((s: string) => { out.push(String(s)); return true; });
+  process.stderr.write = ((s: string) => { err.push(String(s)); return true; });
   try {
     const code = await main(args);
     return { code, out: out.join(''), err: err.join('') };

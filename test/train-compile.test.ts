@@ -178,7 +178,7 @@ describe('train: graphs compiled to TensorFlow.js', () => {
       const spec = modelSpec(graph, scope);
       const T = 40;
       const params = initialParams(scope, 5);
-      for (const t of params.values()) (t.data as Float64Array).set(Float32Array.from(t.data));
+      for (const t of params.values()) (t.data).set(Float32Array.from(t.data));
       const data = randomData(scope, T, 5);
       const traj = simulate(graph, params, data, T, initialStates(scope));
       const m = new StepModel(tf, spec);

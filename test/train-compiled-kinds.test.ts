@@ -38,13 +38,13 @@ function setup(file: string, model: string, dims: Record<string, number>, edit: 
 
 function params(ctx: ModelContext, seed = 5): ReadonlyMap<string, Tensor> {
   const p = sampleInput(ctx, 1, seed).params;
-  for (const t of p.values()) (t.data as Float64Array).set(Float32Array.from(t.data));
+  for (const t of p.values()) (t.data).set(Float32Array.from(t.data));
   return p;
 }
 
 function sequences(s: Setup, T: number, B: number, seed = 11): { batch: Batch; inputs: ReturnType<typeof sampleInput>[] } {
   const inputs = Array.from({ length: B }, (_, b) => sampleInput(s.ctx, T, seed + b));
-  for (const inp of inputs) for (const seq of inp.data.values()) for (const x of seq) (x.data as Float64Array).set(Float32Array.from(x.data));
+  for (const inp of inputs) for (const seq of inp.data.values()) for (const x of seq) (x.data).set(Float32Array.from(x.data));
   const nIn = sizeOf(s.spec.input.shape);
   const nOut = sizeOf(s.spec.target.shape);
   const x = new Float32Array(T * B * nIn);

@@ -73,7 +73,7 @@ function rulesOf(s: Setup, model: string): RuleItem[] {
 function params(ctx: ModelContext, seed = 5): ReadonlyMap<string, Tensor> {
   // (the seed's draws of sampleInput(ctx, T, seed).params, without its data: a loss window may not fit T = 1)
   const p = initialParams(ctx.scope, seed);
-  for (const t of p.values()) (t.data as Float64Array).set(Float32Array.from(t.data));
+  for (const t of p.values()) (t.data).set(Float32Array.from(t.data));
   return p;
 }
 
@@ -81,7 +81,7 @@ function params(ctx: ModelContext, seed = 5): ReadonlyMap<string, Tensor> {
 function sequences(s: Setup, T: number, B: number, seed = 11): { batch: Batch; inputs: ReturnType<typeof sampleInput>[] } {
   const inputs = Array.from({ length: B }, (_, b) => sampleInput(s.ctx, T, seed + b));
   // The batch holds float32 data: the reference reads the same numbers.
-  for (const inp of inputs) for (const seq of inp.data.values()) for (const x of seq) (x.data as Float64Array).set(Float32Array.from(x.data));
+  for (const inp of inputs) for (const seq of inp.data.values()) for (const x of seq) (x.data).set(Float32Array.from(x.data));
   const nIn = sizeOf(s.spec.input.shape);
   const nOut = sizeOf(s.spec.target.shape);
   const x = new Float32Array(T * B * nIn);
@@ -373,9 +373,9 @@ describe('train: the compiled step', () => {
     k.setBatch(batch.x, batch.y, batch.weight, B, T, new Float32Array(T * B));
     const r = k.runRange(0, B, new Float64Array(B));
     assert.ok(r.nonFinite, 'the run is reported non-finite');
-    assert.equal(r.nonFinite!.param, 'W_in');
-    assert.equal(r.nonFinite!.step, 0, 'the first step (backward pass of step 1)');
-    assert.equal(r.nonFinite!.phase, 'backward');
+    assert.equal(r.nonFinite.param, 'W_in');
+    assert.equal(r.nonFinite.step, 0, 'the first step (backward pass of step 1)');
+    assert.equal(r.nonFinite.phase, 'backward');
     void s;
   });
 
@@ -406,8 +406,8 @@ describe('train: the compiled step', () => {
       k.setBatch(batch.x, batch.y, batch.weight, 1, T, new Float32Array(T));
       const r = k.runRange(0, 1, new Float64Array(1));
       assert.ok(r.nonFinite, `${backend}: the run is reported non-finite`);
-      assert.equal(r.nonFinite!.param, 'W_in', backend);
-      assert.equal(r.nonFinite!.step, 0, `${backend}: the first step`);
+      assert.equal(r.nonFinite.param, 'W_in', backend);
+      assert.equal(r.nonFinite.step, 0, `${backend}: the first step`);
     }
   });
 

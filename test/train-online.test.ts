@@ -50,7 +50,7 @@ function sequences(ctx: ModelContext, spec: ModelSpec, T: number, B: number): { 
 /** Parameters drawn by the model's initialisers, rounded to float32 so both executors see the same numbers. */
 function params(ctx: ModelContext): ReadonlyMap<string, Tensor> {
   const p = sampleInput(ctx, 1, 5).params;
-  for (const t of p.values()) (t.data as Float64Array).set(Float32Array.from(t.data));
+  for (const t of p.values()) (t.data).set(Float32Array.from(t.data));
   return p;
 }
 

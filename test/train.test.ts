@@ -220,7 +220,7 @@ describe('train: runs', () => {
       else process.env.ELIGO_FASHION_MNIST = old;
     }
     await assert.rejects(train({ text: 'model m { input x: [2]\n target y: [2]\n state h: [2] = 0\n h[t+1] = x[t+1]\n }', task: 'correlated', steps: 1 }), /has no loss/);
-    await assert.rejects(train({ text: LIF.replace('W_in @ x[t+1]', 'W_in @ q[t+1]'), file: 'm.eligo', model: 'lif', task: 'correlated', steps: 1 }), /'lif' has errors; fix them first \(eligo check\):\n  m\.eligo:\d+:\d+: .*'q'/);
+    await assert.rejects(train({ text: LIF.replace('W_in @ x[t+1]', 'W_in @ q[t+1]'), file: 'm.eligo', model: 'lif', task: 'correlated', steps: 1 }), /'lif' has errors; fix them first \(eligo check\):\n {2}m\.eligo:\d+:\d+: .*'q'/);
     // Exact RTRL on the 64-neuron example: n⁴-ish work per step, refused with the count and what to do.
     const lif64 = readFileSync(join(__dirname, '..', 'examples', 'lif.eligo'), 'utf8') + '\nrule rtrl for lif {\n  schedule online\n}\n';
     await assert.rejects(train({ text: lif64, rule: 'rtrl', task: 'correlated', steps: 1 }), /rule 'rtrl' carries dense sensitivities \(RTRL-like\): [\d.e+]+ multiplications per time step .*practical up to n ≈ 30/);
@@ -233,7 +233,7 @@ describe('train: runs', () => {
     assert.deepEqual(p, { task: 'correlated:T=10,train=32,test=32', steps: 2, learningRate: 0.01, batchSize: 8, seed: 2, rule: 'eprop' });
     const reports: JobReport[] = [];
     const ctx = { cancelled: false, overBudget: false, shouldStop: false, signal: new AbortController().signal, remainingMs: Infinity, report: (r: JobReport) => reports.push(r), yield: async () => {} } as JobContext;
-    const r = await trainJobKind.run(input, p, ctx as never);
+    const r = await trainJobKind.run(input, p, ctx);
     assert.equal(r.steps, 2);
     assert.ok(typeof r.accuracy === 'number' && typeof r.alignment === 'number');
     assert.ok(reports.some((q) => q.point && 'testLoss' in q.point.y));

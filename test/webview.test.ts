@@ -384,7 +384,7 @@ describe('graph view in Chromium', function () {
       const svg = join(out, 'lif.svg');
       const write = process.stdout.write.bind(process.stdout);
       let printed = '';
-      process.stdout.write = ((s: string) => { printed += s; return true; }) as typeof process.stdout.write;
+      process.stdout.write = ((s: string) => { printed += s; return true; });
       let code: number;
       try {
         code = await cli(['graph', 'examples/lif.eligo', '--item', 'lif', '--html', html, '--svg', svg]);
@@ -437,8 +437,8 @@ describe('graph view in Chromium', function () {
       const err = process.stderr.write.bind(process.stderr);
       const std = process.stdout.write.bind(process.stdout);
       let printed = '';
-      process.stderr.write = ((s: string) => { printed += s; return true; }) as typeof process.stderr.write;
-      process.stdout.write = ((s: string) => { printed += s; return true; }) as typeof process.stdout.write;
+      process.stderr.write = ((s: string) => { printed += s; return true; });
+      process.stdout.write = ((s: string) => { printed += s; return true; });
       let code: number;
       try {
         code = await cli(['train', 'examples/alif.eligo', '--model', 'alif', '--rule', 'eprop', '--task', 'store-recall:T=40,train=16,test=16', '--steps', '2', '--batch', '8', '--eval-every', '1', '--html', html]);

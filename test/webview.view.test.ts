@@ -152,7 +152,7 @@ describe('graph page: first view, readable zoom, labels, exported page', functio
     mkdirSync(out, { recursive: true });
     const html = join(out, 'lif.html');
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stdout.write = (() => true);
     try {
       assert.equal(await cli(['graph', 'examples/lif.eligo', '--item', 'lif', '--html', html]), 0);
     } finally {

@@ -328,7 +328,7 @@ export const commands: Readonly<Record<string, CmdFactory>> = {
         const params: TrainParams = {
           uri: t.uri,
           item: model,
-          task: task!,
+          task: task,
           steps: tr.steps,
           learningRate: tr.learningRate,
           batchSize: tr.batchSize,

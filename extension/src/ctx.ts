@@ -3,7 +3,7 @@
 // and the panels. Commands get it and nothing else.
 
 import * as vscode from 'vscode';
-import { State, WorkDoneProgress, type LanguageClient, type RequestType, type WorkDoneProgressBegin, type WorkDoneProgressReport } from 'vscode-languageclient/node';
+import { State, WorkDoneProgress, type LanguageClient, type RequestType } from 'vscode-languageclient/node';
 import {
   DidChangeTrustNotification,
   GraphRequest,
@@ -211,7 +211,7 @@ export class Ctx implements vscode.Disposable, PanelHost {
       let last = 0;
       const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
         if (v.kind === 'end') return;
-        const b = v as WorkDoneProgressBegin | WorkDoneProgressReport;
+        const b = v;
         const pct = b.percentage;
         const increment = pct !== undefined ? Math.max(0, pct - last) : undefined;
         if (pct !== undefined) last = pct;

@@ -106,7 +106,7 @@ export const interopCommands: Readonly<Record<string, CmdFactory>> = {
   },
 
   'eligo.export': (ctx) => async (...args) => {
-    const a: ExportArgs = typeof args[0] === 'object' && args[0] !== null && !(args[0] instanceof vscode.Uri) ? (args[0] as ExportArgs) : {};
+    const a: ExportArgs = typeof args[0] === 'object' && args[0] !== null && !(args[0] instanceof vscode.Uri) ? (args[0]) : {};
     const doc = a.uri ? await vscode.workspace.openTextDocument(vscode.Uri.parse(a.uri))
       : args[0] instanceof vscode.Uri ? await vscode.workspace.openTextDocument(args[0]) : vscode.window.activeTextEditor?.document;
     if (!doc || doc.languageId !== 'eligo') return void vscode.window.showWarningMessage('Eligo: open an .eligo file to export from.');
@@ -120,7 +120,7 @@ export const interopCommands: Readonly<Record<string, CmdFactory>> = {
     let rule = a.rule ?? (ref?.kind === 'rule' && modelOf(ref) === model ? ref.name : undefined);
     if (format !== 'nir' && rule === undefined) {
       const rules = rulesFor(text, model);
-      const items = rules.map((r) => ({ label: r, value: r as string | null }));
+      const items: { label: string; value: string | null }[] = rules.map((r) => ({ label: r, value: r }));
       if (format === 'torch') items.push({ label: 'No rule', value: null });
       if (items.length === 0) return void vscode.window.showWarningMessage(`Eligo: model '${model}' has no rule to export (write one, or run Find Learning Rule).`);
       const chosen = await quickPick(items, `Export ${model} to ${format === 'lava' ? 'Lava' : 'PyTorch'}: which rule?`);

@@ -118,7 +118,7 @@ export function graphParamsFor(state: PanelState, request?: GraphViewRequest): G
     ...(request.expand ? { expand: request.expand } : {}),
     // Not (yet) in GraphParams: the server may read it for groups collapsed against the default.
     ...(request.collapseGroups ? { collapseGroups: request.collapseGroups } : {}),
-  } as GraphParams;
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 // The front end in one call: text → AST → checked items → graphs on demand.
 // Every front door (CLI, language server, benchmarks) starts here.
 
-import type { Diagnostic, Item, Range } from './lang/ast.js';
+import type { Diagnostic, Range } from './lang/ast.js';
 import { parse } from './lang/parser.js';
 import { check } from './lang/check.js';
 import { checkLimits } from './lang/limits.js';
@@ -44,7 +44,7 @@ export function compile(text: string): Compiled {
   // A file-level dim/const error poisons every item that might use it.
   const fileLevelError = program.items.some((it) => (it.kind === 'dim' || it.kind === 'const') && errors.some((d) => d.range.start >= it.range.start && d.range.end <= it.range.end));
   const items: NamedItem[] = [];
-  for (const item of program.items as readonly Item[]) {
+  for (const item of program.items) {
     if (item.kind === 'dim' || item.kind === 'const') continue;
     const hasErrors = fileLevelError || overlapsError(item.range.start, item.range.end);
     const scope = checked.items.get(item.name.name);

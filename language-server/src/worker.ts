@@ -7,11 +7,11 @@
 // when its worker data says so); those serve none.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { serveJobs, type Port } from './jobs/host.js';
+import { serveJobs } from './jobs/host.js';
 import { JOB_KINDS } from './jobs/kinds.js';
 import { TASK_KINDS } from './jobs/queue/tasks.js';
 import { serveTasks, TASK_THREAD_FLAG } from './jobs/queue/threads.js';
-import { serveAnalysis, type AnalysisPort } from './server/analysisHost.js';
+import { serveAnalysis } from './server/analysisHost.js';
 
 const data = typeof workerData === 'object' && workerData !== null ? (workerData as Record<string, unknown>) : {};
 const searchThread = data.eligoSearchWorker === true;
@@ -22,6 +22,6 @@ const stepThread = data.eligoCompiledStep === true;
 if (parentPort && taskThread) {
   serveTasks(TASK_KINDS);
 } else if (parentPort && !searchThread && !stepThread) {
-  serveJobs(parentPort as unknown as Port, JOB_KINDS);
-  serveAnalysis(parentPort as unknown as AnalysisPort);
+  serveJobs(parentPort, JOB_KINDS);
+  serveAnalysis(parentPort);
 }

@@ -80,7 +80,7 @@ function definedOnly(p: AlifParams): Partial<typeof ALIF_CONSTS> {
     const val = p[key];
     if (val !== undefined) out[key] = val;
   }
-  return out as Partial<typeof ALIF_CONSTS>;
+  return out;
 }
 
 /** Parameters drawn as the initialisers of examples/alif.eligo declare them. */

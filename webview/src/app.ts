@@ -108,8 +108,8 @@ export class App {
     this.searchField.querySelector('svg')?.setAttribute('slot', 'content-before');
     this.searchField.addEventListener('input', () => this.search(this.searchField.value));
     this.searchField.addEventListener('keydown', (e) => {
-      const k = (e as KeyboardEvent).key;
-      if (k === 'Enter') { e.preventDefault(); this.nextMatch((e as KeyboardEvent).shiftKey ? -1 : 1); }
+      const k = (e).key;
+      if (k === 'Enter') { e.preventDefault(); this.nextMatch((e).shiftKey ? -1 : 1); }
       if (k === 'Escape') { this.searchField.value = ''; this.search(''); }
       e.stopPropagation();
     });
@@ -728,7 +728,7 @@ export class App {
     const task = str(job?.task);
     const basis = byAccuracy ? `test accuracy on ${task ?? 'the task'}` : str(job?.frontWhy) ?? 'alignment with BPTT (nothing was trained)';
     box.append(h('div', { class: 'muted', id: 'front-basis' }, `Front: cost against ${basis}.${num(job?.trained) !== undefined ? ` ${num(job?.trained)} rules trained of ${num(job?.evaluated) ?? '?'} evaluated (${str(job?.method) ?? ''}).` : ''}`));
-    for (const n of Array.isArray(job?.notes) ? (job!.notes as unknown[]) : []) if (typeof n === 'string') box.append(h('div', { class: 'note' }, n));
+    for (const n of Array.isArray(job?.notes) ? (job.notes as unknown[]) : []) if (typeof n === 'string') box.append(h('div', { class: 'note' }, n));
     const label = (c: RuleCandidate): string => str(c.known) ?? (c.creditKind === 'readout-only' ? 'readout only' : c.creditKind === 'none' ? 'updates nothing' : c.name);
     box.append(scatterPlot({
       points: front.map((c) => ({

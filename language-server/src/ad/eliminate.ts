@@ -184,7 +184,7 @@ class Problem {
       this.edgeJac.push(lin.numeric ? e.jacobian : null);
       succ[e.src]!.push(k);
       pred[e.dst]!.push(k);
-      bytes += table.bytes[this.edgeSp[k]!]!;
+      bytes += table.bytes[this.edgeSp[k]]!;
     });
     this.succ = succ.map((l) => Int32Array.from(l));
     this.pred = pred.map((l) => Int32Array.from(l));

@@ -152,7 +152,7 @@ function computeRule(c: Compiled, item: NamedItem, settings: AnalyzeSettings): I
   if (r.cost) {
     const k = r.cost;
     const online = k.online && r.rule !== undefined;
-    const program = online ? r.rule!.derived.program : null;
+    const program = online ? r.rule.derived.program : null;
     const profile = resolveProfile(settings.hardwareProfile);
     let hardware: RuleFigures['hardware'];
     if (profile) {

@@ -42,7 +42,7 @@ export function refIndex(c: Compiled): RefIndex {
     const range = node.range;
     if (seen.has(range.start)) continue;
     seen.add(range.start);
-    occurrences.push({ range, symbol, isDecl: symbol.decl.start === range.start && symbol.decl.end === range.end, offset: timeOffsets.get(node as Ident) ?? 0 });
+    occurrences.push({ range, symbol, isDecl: symbol.decl.start === range.start && symbol.decl.end === range.end, offset: timeOffsets.get(node) ?? 0 });
   }
   occurrences.sort((a, b) => a.range.start - b.range.start);
   const bySymbol = new Map<Symbol, Occurrence[]>();

@@ -37,7 +37,7 @@ function givenOrder(graph: Graph, spec: string): number[] {
   if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' || typeof x === 'number')) {
     throw new CliError(`--order: ${spec} must hold a JSON array of vertex names or ids (or {"order": [...]})`);
   }
-  return resolveLabels(graph, list as (string | number)[]);
+  return resolveLabels(graph, list);
 }
 
 function report(c: ReturnType<typeof compile>, item: NamedItem, orderSpec: string | undefined, verify: boolean, steps: number): ItemReport {

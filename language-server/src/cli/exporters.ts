@@ -6,7 +6,6 @@ import { basename, dirname, join } from 'node:path';
 import type { Compiled } from '../compile.js';
 import { BridgeError, exportBridge, type BridgeResult, type ExportFormat } from '../interop/bridges.js';
 import type { OutputFile } from '../interop/files.js';
-import type { Method } from '../interop/nir/import.js';
 import { CliError, formatDiagnostic, str } from './common.js';
 
 export interface ExportContext {
@@ -47,7 +46,7 @@ export async function runExport(format: ExportFormat, ctx: ExportContext): Promi
     res = exportBridge(c, {
       format, model, outName: basename(out), source: file,
       ...(str(values.rule) !== undefined ? { rule: str(values.rule)! } : {}),
-      ...(dt !== undefined ? { dt } : {}), ...(m ? { method: m as Method } : {}), ...(lr !== undefined ? { learningRate: lr } : {}),
+      ...(dt !== undefined ? { dt } : {}), ...(m ? { method: m } : {}), ...(lr !== undefined ? { learningRate: lr } : {}),
       ...(str(values.checkpoint) !== undefined ? { checkpoint: str(values.checkpoint)! } : {}),
     });
   } catch (e) {

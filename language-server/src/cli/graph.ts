@@ -45,7 +45,7 @@ function givenOrder(graph: Graph, path: string): OrderSpec {
   if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' || typeof x === 'number')) {
     throw new CliError(`--order: ${path} must hold a JSON array of vertex names or ids (or {"order": [...]})`);
   }
-  const order = resolveLabels(graph, list as (string | number)[]);
+  const order = resolveLabels(graph, list);
   validateOrder(graph, order);
   return { id: 'given', label: 'Given', order };
 }

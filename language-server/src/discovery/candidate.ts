@@ -62,8 +62,8 @@ export function parsePayload(value: unknown): CandidatePayload {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new PayloadError('a candidate payload is a JSON object');
   const o = value as Record<string, unknown>;
   const str = (k: string): string => {
-    if (typeof o[k] !== 'string' || (o[k] as string).length === 0) throw new PayloadError(`payload.${k} must be a non-empty string`);
-    return o[k] as string;
+    if (typeof o[k] !== 'string' || (o[k]).length === 0) throw new PayloadError(`payload.${k} must be a non-empty string`);
+    return o[k];
   };
   const int = (k: string, min: number): number => {
     const v = o[k];

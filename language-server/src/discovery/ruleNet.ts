@@ -89,7 +89,7 @@ export function softmax(logits: Float64Array): Float64Array {
   for (const l of logits) m = Math.max(m, l);
   const out = new Float64Array(logits.length);
   let z = 0;
-  logits.forEach((l, k) => { out[k] = l === -Infinity ? 0 : Math.exp(l - m); z += out[k]!; });
+  logits.forEach((l, k) => { out[k] = l === -Infinity ? 0 : Math.exp(l - m); z += out[k]; });
   for (let k = 0; k < out.length; k++) out[k] = out[k]! / z;
   return out;
 }

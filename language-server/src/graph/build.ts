@@ -616,7 +616,7 @@ export function unrollModel(checked: Checked, scope: ModelScope, steps: number):
   const weights = lossWeights(scope.lossWindow, steps);
   for (let t = 0; t < steps; t++) {
     g.step = t;
-    const info = lowerStep(g, checked, scope, current, paramIds, weights[t]!);
+    const info = lowerStep(g, checked, scope, current, paramIds, weights[t]);
     perStep.push(info);
     current = new Map(info.states.map((s) => [s.name, s.next]));
     // Steps outside the loss window add nothing to the total.

@@ -926,7 +926,7 @@ class Checker {
     if (e.kind === 'call' && SCALAR_FOLDS[e.callee.name] && e.named.length === 0) {
       const args = e.args.map((a) => this.constants.get(a));
       const fn = SCALAR_FOLDS[e.callee.name]!;
-      if (args.length === fn.length && args.every((a) => a !== undefined)) return fn(...(args as number[]));
+      if (args.length === fn.length && args.every((a) => a !== undefined)) return fn(...(args));
     }
     return undefined;
   }

@@ -82,7 +82,7 @@ export class TokenStream {
   /** The text of token `i` as written. */
   text(i: number): string {
     switch (this.kinds[i]) {
-      case K_IDENT: case K_NUMBER: case K_STRING: return this.source.slice(this.starts[i]!, this.ends[i]!);
+      case K_IDENT: case K_NUMBER: case K_STRING: return this.source.slice(this.starts[i], this.ends[i]);
       case K_PUNCT: return String.fromCharCode(this.codes[i]!);
       case K_NEWLINE: return this.codes[i] === 59 ? ';' : '\n';
       default: return '';
@@ -92,7 +92,7 @@ export class TokenStream {
   /** Whether token `i` is the identifier `word`, without slicing the source. */
   isWord(i: number, word: string): boolean {
     return this.kinds[i] === K_IDENT && this.ends[i]! - this.starts[i]! === word.length &&
-      this.source.startsWith(word, this.starts[i]!);
+      this.source.startsWith(word, this.starts[i]);
   }
 
   token(i: number): Token {

@@ -57,9 +57,9 @@ export function checkLimits(program: Program): { readonly over: ReadonlySet<Item
     // A call of more than MAX_CALL_ARGUMENTS arguments needs that many commas, a node is at least a character:
     // a shorter item keeps both limits and is not walked (the walk would cost every keystroke of a large file).
     if (item.range.end - item.range.start < 2 * MAX_CALL_ARGUMENTS) continue;
-    const d = itemLimit(item as Item);
+    const d = itemLimit(item);
     if (d) {
-      over.add(item as Item);
+      over.add(item);
       diagnostics.push(d);
     }
   }

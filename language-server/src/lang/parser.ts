@@ -161,7 +161,7 @@ class Parser {
   }
 
   private word(i: number): string {
-    return this.kinds[i] === K_IDENT ? this.text.slice(this.starts[i]!, this.ends[i]!) : '';
+    return this.kinds[i] === K_IDENT ? this.text.slice(this.starts[i], this.ends[i]) : '';
   }
 
   private isReserved(i: number): boolean {
@@ -588,7 +588,7 @@ class Parser {
       if (!name) break;
       const value = this.expectPunct(EQ, `'=' and a value for '${name.name}'`) !== undefined
         ? this.parseExpr() : this.errorExpr();
-      out.push({ kind, range: this.span(name.range.start), name, value } as DimDecl | ConstDecl);
+      out.push({ kind, range: this.span(name.range.start), name, value });
     } while (!this.panic && this.eat(COMMA) !== undefined);
     return out;
   }
@@ -747,7 +747,7 @@ class Parser {
         let j = this.pos;
         while (this.kinds[j] !== K_NEWLINE && this.kinds[j] !== K_EOF && !this.punctAt(j, RBRACK)) j++;
         const end = this.punctAt(j, RBRACK) ? this.ends[j]! : this.ends[j - 1]!;
-        const written = this.text.slice(this.starts[i]!, end);
+        const written = this.text.slice(this.starts[i], end);
         this.report({ start: this.starts[this.pos]!, end },
           `expected '${target.name}[t+1]' in an update but found '${written}'`, SyntaxCode.Expected,
           { found: this.pos });
@@ -834,7 +834,7 @@ class Parser {
     const closed = this.close(RBRACK, "']' to close the time index");
     this.opens.pop();
     const range = this.span(name.range.start);
-    const written = this.text.slice(this.starts[open]!, closed ? this.lastEnd : this.ends[this.pos - 1]!);
+    const written = this.text.slice(this.starts[open], closed ? this.lastEnd : this.ends[this.pos - 1]!);
     return { kind: 'time', name, offset, range, ...(delay && ok ? { delay } : {}), ...(!ok ? { invalid: `${name.name}${written}` } : {}) };
   }
 

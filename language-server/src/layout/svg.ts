@@ -58,11 +58,11 @@ function nodeSvg(n: NodeView): string {
   lines.push(`<text class="label" x="${n1(cx)}" y="${n1(y)}" text-anchor="middle">${esc(n.label)}</text>`);
   if (hasSub) {
     y += 12;
-    lines.push(`<text class="sub" x="${n1(cx)}" y="${n1(y)}" text-anchor="middle">${esc(n.sublabel!)}</text>`);
+    lines.push(`<text class="sub" x="${n1(cx)}" y="${n1(y)}" text-anchor="middle">${esc(n.sublabel)}</text>`);
   }
   if (hasValue) {
     y += 12;
-    lines.push(`<text class="sub" x="${n1(cx)}" y="${n1(y)}" text-anchor="middle">${esc(n.value!)}</text>`);
+    lines.push(`<text class="sub" x="${n1(cx)}" y="${n1(y)}" text-anchor="middle">${esc(n.value)}</text>`);
   }
   return `<g class="node role-${n.role}"><rect x="${n1(n.x)}" y="${n1(n.y)}" width="${n1(n.w)}" height="${n1(n.h)}" rx="${rx}"/>${lines.join('')}</g>`;
 }

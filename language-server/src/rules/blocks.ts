@@ -255,7 +255,7 @@ export function classify(s: Sparsity): { form: BlockForm; valueShape: number[] }
     const p = s.pairs[0];
     if (out.length === 1 && inn.length >= 1 && s.pairs.length === 1 && p && p.out === 0 && p.in === 0 && p.offset === 0
       && p.lo === 0 && p.hi === out[0] && out[0] === inn[0] && s.in.slice(1).every((d) => d.kind === 'dense' || d.kind === 'replicated')) {
-      return p.stored ? { form: 'row', valueShape: [out[0]!, ...inn.slice(1)] } : { form: 'shared', valueShape: inn.slice(1) };
+      return p.stored ? { form: 'row', valueShape: [out[0], ...inn.slice(1)] } : { form: 'shared', valueShape: inn.slice(1) };
     }
   }
   return { form: 'dense', valueShape: [...out, ...inn] };
@@ -609,7 +609,7 @@ export function feedbackJacobian(structure: StepStructure, b: Block, values: rea
   const interior = new Uint8Array(g.vertices.length);
   for (const v of structure.interior) interior[v] = 1;
   const on = pathVertices(g, interior, b.src, b.dst);
-  const swap = new Map(b.feedback!.matrices.map((m) => [m.matmul, { shape: m.shape, data: feedbackMatrix(m.seed, m.shape, b.feedback!.scale) } as Tensor]));
+  const swap = new Map(b.feedback!.matrices.map((m) => [m.matmul, { shape: m.shape, data: feedbackMatrix(m.seed, m.shape, b.feedback!.scale) }]));
   const edges: LinearEdge[] = [];
   for (const id of [...on].sort((x, y) => x - y)) {
     if (id === b.src) continue;

@@ -602,11 +602,11 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     (await evaluateAll([[choice, schedule, variant]], first))[0] ?? null;
 
   // Known rules first.
-  const keepAll = space.map(() => 'keep' as BlockChoice);
+  const keepAll = space.map((): BlockChoice => 'keep');
   const firsts: [BlockChoice[], Schedule][] = [
     [keepAll, 'reverse'],
     [space.map((s) => (s.choices.includes('diagonal') ? 'zero' : 'keep')), 'online'],
-    [space.map(() => 'zero'), 'online'],
+    [space.map((): BlockChoice => 'zero'), 'online'],
     [space.map((s) => (s.choices.includes('diagonal') ? 'diagonal' : 'keep')), 'online'],
     [keepAll, 'online'],
   ];

@@ -2,7 +2,7 @@
 // (LANGUAGE.md §3) or made up by a search, and written back as Eligo text.
 
 import type { Range, RuleItem } from '../lang/ast.js';
-import type { Approximation, ApproxKind } from './blocks.js';
+import type { Approximation } from './blocks.js';
 import { memoryUnit } from '../lang/check.js';
 
 export type ScheduleSpec =
@@ -53,7 +53,7 @@ export function ruleSpec(item: RuleItem): RuleSpec {
     switch (s.kind) {
       case 'approximate': {
         const args = s.args?.length ? Object.fromEntries(s.args.map((a) => [a.name, a.value])) : undefined;
-        approximations.push({ of: s.of.name, wrt: s.wrt.name, wrtOffset: s.wrtOffset === 1 ? 1 : 0, kind: s.approx as ApproxKind, ...(args ? { args } : {}), range: s.range });
+        approximations.push({ of: s.of.name, wrt: s.wrt.name, wrtOffset: s.wrtOffset === 1 ? 1 : 0, kind: s.approx, ...(args ? { args } : {}), range: s.range });
         break;
       }
       case 'truncate':

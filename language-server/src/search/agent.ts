@@ -135,7 +135,7 @@ export class AgentTrainer {
 
   /** Copies the variables' values into `weights` (the inference path reads them). */
   private sync(): void {
-    for (const [name, x] of Object.entries(this.vars)) this.weights.tensors[name]!.set(x.dataSync() as Float32Array);
+    for (const [name, x] of Object.entries(this.vars)) this.weights.tensors[name]!.set(x.dataSync());
   }
 
   dispose(): void {

@@ -36,8 +36,8 @@ export function anneal(ctx: SearchContext, opts: AnnealOptions): number[] {
   const stride = Math.max(4, Math.round(Math.sqrt(n) * 1.5));
   const nCk = Math.floor((n - 1) / stride) + 1;
   // Checkpoints of the current order: ck[c] = state after the first c·stride eliminations.
-  let ck: EliminationState[] = Array.from({ length: nCk }, () => ctx.state());
-  let ckNew: EliminationState[] = Array.from({ length: nCk }, () => ctx.state());
+  const ck: EliminationState[] = Array.from({ length: nCk }, () => ctx.state());
+  const ckNew: EliminationState[] = Array.from({ length: nCk }, () => ctx.state());
   const work = ctx.state();
 
   let cur = Int32Array.from(opts.starts[0]!);

@@ -135,7 +135,7 @@ export async function runJob(job: Job, hooks: JobHooks = {}): Promise<JobResult>
         if (r.status === 'optimal' && r.order === null && ctx.best) {
           // Nothing beats the upper bound: the best known order is optimal.
           exact = { status: 'optimal', vertices: r.vertices, message: `${r.message}: the order found by ${ctx.best.method} is optimal` };
-          ctx.offer(ctx.best.order, (() => { const s = ctx.state(); s.run(ctx.best!.order); return s; })(), 'exact');
+          ctx.offer(ctx.best.order, (() => { const s = ctx.state(); s.run(ctx.best.order); return s; })(), 'exact');
         }
         break;
       }
@@ -166,7 +166,7 @@ export async function runJob(job: Job, hooks: JobHooks = {}): Promise<JobResult>
           weights, untilFraction: step.until,
           valueWeight: isUntrained(weights) ? 0 : 0.25,
           ...(job.simulationsPerMove !== undefined ? { simulationsPerMove: job.simulationsPerMove } : {}),
-          ...(trainer ? { onEpisode: (e: Episode) => trainer!.learn(e.samples, () => ctx.checkNow()) } : {}),
+          ...(trainer ? { onEpisode: (e: Episode) => trainer.learn(e.samples, () => ctx.checkNow()) } : {}),
         });
         episodes += eps.length;
         trainer?.dispose();

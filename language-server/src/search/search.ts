@@ -265,7 +265,7 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
   const methods: Record<string, { method: string; multiplications: number; peakMemoryBytes: number; score: number }> = {};
   for (const r of pool.results) {
     for (const [fam, c] of Object.entries(r?.families ?? {})) {
-      if (!methods[fam] || c.score < methods[fam]!.score) methods[fam] = { method: c.method, multiplications: c.multiplications, peakMemoryBytes: c.peakMemoryBytes, score: c.score };
+      if (!methods[fam] || c.score < methods[fam].score) methods[fam] = { method: c.method, multiplications: c.multiplications, peakMemoryBytes: c.peakMemoryBytes, score: c.score };
     }
   }
   const exact = pool.results.find((r) => r?.exact)?.exact;

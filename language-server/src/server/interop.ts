@@ -69,14 +69,14 @@ export async function interop(ctx: ServerContext, p: InteropParams): Promise<Int
       if (!p.uri.startsWith('file:')) return { ok: false, problems: ['the model reads data(…) files, which need a file on disk'] };
       // Trusted only when both say so: the client's flag, and what the server was told (initializationOptions, eligo/didChangeTrust).
       const problems = await loadParamData(c, { baseDir: dirname(fileURLToPath(p.uri)), trusted: p.trusted && ctx.trust.trusted });
-      if (problems.length) return { ok: false, problems: problems.map((q) => located(c!.lines, q)) };
+      if (problems.length) return { ok: false, problems: problems.map((q) => located(c.lines, q)) };
     }
     const res = exportBridge(c, {
       format: p.format, model: p.model, outName: p.outName, source: p.uri.split('/').pop() ?? p.uri,
       ...(p.rule !== undefined ? { rule: p.rule } : {}), ...(p.dt !== undefined ? { dt: p.dt } : {}),
       ...(p.method ? { method: p.method } : {}), ...(p.learningRate !== undefined ? { learningRate: p.learningRate } : {}),
     });
-    return { ok: true, files: await materialise(res), lines: res.lines, warnings: res.warnings.map((w) => located(c!.lines, w)) };
+    return { ok: true, files: await materialise(res), lines: res.lines, warnings: res.warnings.map((w) => located(c.lines, w)) };
   } catch (e) {
     if (e instanceof BridgeError) return { ok: false, problems: e.problems.map((q) => located(lines, q)) };
     throw e;
@@ -84,7 +84,7 @@ export async function interop(ctx: ServerContext, p: InteropParams): Promise<Int
 }
 
 export function registerInterop(ctx: ServerContext): void {
-  ctx.connection.onRequest(InteropRequest.method, validated(ctx, 'eligo/interop', InteropParamsSchema, { ok: false, problems: ['internal error: see the Eligo log'] } as InteropResult,
+  ctx.connection.onRequest(InteropRequest.method, validated(ctx, 'eligo/interop', InteropParamsSchema, { ok: false, problems: ['internal error: see the Eligo log'] },
     (p: InteropParams) => interop(ctx, p)));
 }
 
@@ -128,11 +128,11 @@ export async function dataHover(uri: string, text: string, symbol: Symbol, scope
   // A fresh copy: the analysis's compiled file is shared and never gets values.
   const c = compile(text);
   const problems = await loadParamData(c, { baseDir: base, trusted });
-  const mine = dataRefs(c).find((r) => r.param === symbol.name && r.init.file === init!.file && r.init.dataset === init!.dataset && r.init.range.start === init!.range.start);
+  const mine = dataRefs(c).find((r) => r.param === symbol.name && r.init.file === init.file && r.init.dataset === init.dataset && r.init.range.start === init.range.start);
   let line: string;
   const values = mine?.init.values;
   if (!values) {
-    const problem = problems.find((q) => q.range.start === init!.range.start);
+    const problem = problems.find((q) => q.range.start === init.range.start);
     line = `${head}: ${problem?.message ?? 'not read'}`;
   } else {
     let lo = Infinity, hi = -Infinity, sum = 0;

@@ -95,7 +95,7 @@ export function semanticTokens(snap: Snapshot): SemanticTokens {
 }
 
 export function registerSemanticTokens(ctx: ServerContext): void {
-  ctx.connection.languages.semanticTokens.on(guarded(ctx, 'semanticTokens', { data: [] } as SemanticTokens, (p: SemanticTokensParams) => {
+  ctx.connection.languages.semanticTokens.on(guarded(ctx, 'semanticTokens', { data: [] }, (p: SemanticTokensParams) => {
     const snap = ctx.workspace.snapshot(p.textDocument.uri);
     return snap ? semanticTokens(snap) : { data: [] };
   }));

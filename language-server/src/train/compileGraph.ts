@@ -268,7 +268,7 @@ function binaryFn(tf: Tf, op: string): (x: T, y: T) => T {
 const transposes = new Map<object, { readonly source: T; readonly t: T }>();
 
 export function transposeOf(tf: Tf, w: T): T {
-  const key = w.dataId as object;
+  const key = w.dataId;
   const hit = transposes.get(key);
   if (hit && !hit.t.isDisposed) return hit.t;
   // Drop transposes whose matrix is gone or has new values (a Variable after assign).

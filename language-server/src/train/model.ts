@@ -131,7 +131,7 @@ export class StepModel {
    * for per-sample sensitivities, batched ([B, ...shape]) when `batchedParams`.
    */
   step(states: readonly T[], params: readonly T[], x: T, y: T, batchedParams = false): StepResult {
-    const B = x.shape[0]!;
+    const B = x.shape[0];
     const leaves = new Map<number, Value>();
     this.spec.states.forEach((s, i) => leaves.set(s.leaf, { t: states[i]!, batched: true }));
     this.spec.params.forEach((p, i) => leaves.set(p.leaf, { t: params[i]!, batched: batchedParams }));

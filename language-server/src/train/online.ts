@@ -594,7 +594,7 @@ function embed(tf: Tf, v: TraceValue, storage: TraceStorage, d: PairDims, B: num
 /** ΔW[p, r] = Σ_b Σ_j λ[b, j] G[b, j, p, r], flattened [P·R]. */
 function contract(tf: Tf, lambda: T, g: TraceValue, d: PairDims): T {
   const { J, P, R } = d;
-  const B = lambda.shape[0]!;
+  const B = lambda.shape[0];
   switch (g.storage) {
     case 'dense':
       return tf.reshape(tf.matMul(tf.reshape(lambda, [1, B * J]), tf.reshape(g.t, [B * J, P * R])), [P * R]);

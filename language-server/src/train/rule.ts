@@ -5,7 +5,6 @@
 // when no rule is named.
 
 import type { Compiled } from '../compile.js';
-import type { RuleItem } from '../lang/ast.js';
 import { approximate, stepStructure, type Block } from '../rules/blocks.js';
 import { deriveProgram, type OnlineCost } from '../rules/derive.js';
 import type { OnlineProgram } from '../rules/program.js';
@@ -73,7 +72,7 @@ export function resolveRule(c: Compiled, spec: ModelSpec, name: string | undefin
   }
   const item = rules.find((r) => r.name === name);
   if (!item) {
-    const forModel = rules.filter((r) => r.scope?.kind === 'rule' && (r.scope.item as RuleItem).model.name === spec.name).map((r) => r.name);
+    const forModel = rules.filter((r) => r.scope?.kind === 'rule' && (r.scope.item).model.name === spec.name).map((r) => r.name);
     throw new RuleError(`no rule named '${name}' in the file (rules for '${spec.name}': ${forModel.length ? forModel.join(', ') : 'none'}; without --rule the exact gradient, BPTT, is used)`);
   }
   if (item.hasErrors || item.scope?.kind !== 'rule') throw new RuleError(`rule '${name}' has errors; fix them first (eligo check)`);

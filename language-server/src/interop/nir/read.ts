@@ -142,7 +142,7 @@ function readGraph(g: H5Group, where: string, file: string): NirGraph {
   const nodes = new Map<string, NirNode>();
   for (const [name, child] of nodesGroup.children) {
     if (child.kind !== 'group') fail(file, `${where}/nodes/${name}`, 'expected a node group, found a dataset');
-    nodes.set(name, readNode(child as H5Group, `${where}/nodes/${name}`, file));
+    nodes.set(name, readNode(child, `${where}/nodes/${name}`, file));
   }
   const e: H5Node | undefined = g.children.get('edges');
   const edges: [string, string][] = [];

@@ -12,7 +12,6 @@ import type { AlignmentSource } from '../../rules/candidate.js';
 import type { AlignmentMeasurer } from '../../rules/find.js';
 import type { RuleSpec } from '../../rules/rule.js';
 import type { Candidate, Progress } from '../../search/context.js';
-import type { Sample } from '../../search/mcts.js';
 import { loadAgent, type Weights } from '../../search/network.js';
 import type { Job, JobResult } from '../../search/plan.js';
 import type { PoolOptions, PoolResult } from '../../search/pool.js';
@@ -175,5 +174,5 @@ export async function playRound(executor: TaskExecutor, weights: Weights, specs:
     label: hooks.label, ...(hooks.signal ? { signal: hooks.signal } : {}), ...(hooks.onEvent ? { onEvent: hooks.onEvent } : {}),
   });
   if (r.cancelled) return null;
-  return r.results.flatMap((x) => (x?.episodes ?? []).map((e) => ({ multiplications: e.multiplications, simulations: e.simulations, samples: e.samples as Sample[] })));
+  return r.results.flatMap((x) => (x?.episodes ?? []).map((e) => ({ multiplications: e.multiplications, simulations: e.simulations, samples: e.samples })));
 }

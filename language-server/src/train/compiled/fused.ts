@@ -280,7 +280,7 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
     if (fac) {
       // Σ_j λ[j] G[j, p, r] = Σ_m (Σ_j λ[j] E_m[j, p]) · Ḡ_m[p, r].
       fac.forEach((m, i) => {
-        const c: Coef = { k: 'sum', terms: Array.from({ length: t.d.J }, (_, j) => ({ k: 'mul', a: mem(lArr, l + j, false), b: mem('BV', m.block + j * m.Js, true) }) as Coef) };
+        const c: Coef = { k: 'sum', terms: Array.from({ length: t.d.J }, (_, j) => ({ k: 'mul', a: mem(lArr, l + j, false), b: mem('BV', m.block + j * m.Js, true) })) };
         upd.push({ coef: coef(c), x: time === 'current' ? { k: 'fresh', id: m.fresh } : { k: 'trace', buf: t.buf, comp: i * PR } });
       });
       return true;
@@ -465,7 +465,7 @@ function factoredTraces(f: FuseInput, P: number, cols: ReadonlySet<string>): Map
       void cols;
     }
     if (!fit || decay === null || !srcs.length || srcs.length >= t.d.J) continue;
-    out.set(tr.name, srcs.map((x) => ({ ...x, decay: decay! })));
+    out.set(tr.name, srcs.map((x) => ({ ...x, decay: decay })));
   }
   return out;
 }

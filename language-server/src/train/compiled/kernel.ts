@@ -137,9 +137,9 @@ export class StepKernel {
       const buf = memory.buffer;
       const instance = new WebAssembly.Instance(new WebAssembly.Module(src.wasm.module), { e: { m: memory } });
       const TR: Record<number, Float32Array> = {};
-      for (const t of s.transposes) TR[t.id] = new Float32Array(buf, L.TR.get(t.id)!, t.size);
-      this.acc = src.params.map((p, k) => new Float64Array(buf, L.D[k]!, p.size));
-      this.acc32 = src.params.map((p, k) => new Float32Array(buf, L.D32[k]!, p.size));
+      for (const t of s.transposes) TR[t.id] = new Float32Array(buf, L.TR.get(t.id), t.size);
+      this.acc = src.params.map((p, k) => new Float64Array(buf, L.D[k], p.size));
+      this.acc32 = src.params.map((p, k) => new Float32Array(buf, L.D32[k], p.size));
       buffers = {
         A: new Float32Array(buf, L.A, s.A), G: new Float64Array(buf, L.G, s.G), BV: new Float64Array(buf, L.BV, s.BV), LV: new Float64Array(buf, L.LV, s.LV),
         RS: new Float64Array(buf, L.RS, s.scratch), NZ: new Int32Array(buf, L.NZ, s.scratch), CR: new Float64Array(buf, L.CR, s.carry),
