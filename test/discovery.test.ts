@@ -382,6 +382,13 @@ describe('find-rule: MCTS over approximation choices', function () {
     const b = shippedRuleNet(bad);
     assert.equal(b.source, 'untrained');
     assert.match(b.note!, /tensor 'w1' has 1 values, expected 416/);
+    // and find-rule says so (it searched on the uniform prior without a word)
+    const { mctsSearch } = await import('../language-server/src/discovery/mcts.js');
+    const search = mctsSearch({ agentPath: bad });
+    assert.match(search.note!, /^MCTS: .*tensor 'w1' has 1 values, expected 416 \(13×32\); using the untrained network/);
+    assert.equal(mctsSearch().note, undefined);
+    const r = await discoverRules(modelContextOf(LATE, 'late'), { budgetMs: 3000, steps: 5, samples: 1, seed: 1, search });
+    assert.ok(r.notes.includes(search.note!), r.notes.join('\n'));
     rmSync(dir, { recursive: true, force: true });
   });
 

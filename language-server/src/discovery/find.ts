@@ -167,6 +167,7 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
   if (reach.updatedParams.length === 0) {
     throw new DiscoverError(`no online rule can reach the parameters of model '${ctx.name}' (${ctx.structure.params.map((p) => p.name).join(', ') || 'it has none'}): even exact RTRL gives them no update — the loss does not depend on them through any state`);
   }
+  if (o.search?.note) notes.push(o.search.note);
   if (reach.untrained.length) notes.push(`no rule can learn ${reach.untrained.join(', ')}: even exact online credit (RTRL) does not reach ${reach.untrained.length === 1 ? 'it' : 'them'}`);
   const shares = o.shares ?? { reference: 0.15, search: 0.25 };
   const batch = o.batch ?? 16;

@@ -89,6 +89,8 @@ export interface MctsOptions {
   /** Stop after this many episodes (self-play); default: until the time is up. */
   readonly episodes?: number;
   readonly hardware?: boolean;
+  /** The network file (default: the shipped models/agent/rule-agent.json). */
+  readonly agentPath?: string;
 }
 
 function costScale(cands: readonly (Candidate | null)[]): { lo: number; hi: number } {
@@ -110,9 +112,11 @@ export function rewardOf(c: Candidate | null, w: number, scale: { lo: number; hi
 }
 
 export function mctsSearch(o: MctsOptions = {}): RuleSearch {
-  const weights = o.weights ?? shippedRuleNet().weights;
+  const shipped = o.weights ? undefined : shippedRuleNet(o.agentPath);
+  const weights = o.weights ?? shipped!.weights;
   return {
     name: 'mcts',
+    ...(shipped?.note ? { note: `MCTS: ${shipped.note}` } : {}),
     async run(api) {
       const { space, evaluate, timeUp } = api;
       const K = space.length;

@@ -115,6 +115,8 @@ export interface SearchApi {
 
 export interface RuleSearch {
   readonly name: string;
+  /** What the user should know about how it searches (e.g. MCTS on the untrained prior because the shipped network is missing). */
+  readonly note?: string;
   run(api: SearchApi): Promise<void>;
 }
 
