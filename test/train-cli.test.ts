@@ -78,6 +78,10 @@ describe('eligo train (bundled CLI)', () => {
     assert.match(ok.err, /data: inputs 0–1 and 2–3 are two groups of Poisson spike trains/);
     assert.match(ok.out, /accuracy +\d/);
     assert.match(ok.out, /1 update · .* steps\/s · peak tensor memory/);
+    // each evaluation says over which training batches its train accuracy was taken (it depends on --eval-every)
+    const evals = eligo('train', file, '--model', 'lif', '--task', 'correlated:T=10,train=32,test=32', '--steps', '6', '--batch', '8', '--eval-every', '3');
+    assert.equal(evals.code, 0, evals.err);
+    assert.equal((evals.err.match(/eval @ \d+: .* train acc [\d.]+ % \(batches of the last 3 updates\)/g) ?? []).length, 2, evals.err);
     const bad = eligo('train', file, '--model', 'lif', '--task', 'fashion-rows', '--steps', '1');
     assert.equal(bad.code, 1);
     assert.match(bad.err, /fashion-rows feeds one 28-pixel image row per step; model 'lif' has input x: \[4\]/);

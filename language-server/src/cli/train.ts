@@ -218,6 +218,7 @@ export const trainCommand: Command = {
     };
     process.on('SIGINT', onSigint);
     let lastLine = 0;
+    let lastEval = 0;
     const progress = (e: TrainEvent): void => {
       if (e.type === 'start') {
         const i = e.info;
@@ -236,7 +237,10 @@ export const trainCommand: Command = {
         process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
       } else if (e.type === 'eval' && !json) {
         const p = e.point;
-        process.stderr.write(`${tty ? '\r\x1b[2K' : ''}eval @ ${p.step}: test loss ${formatNumber(p.testLoss)}${p.testAccuracy !== null ? ` · test acc ${pct(p.testAccuracy)}` : ''} · train acc ${pct(p.trainAccuracy)}${p.alignment !== null ? ` · alignment with BPTT ${p.alignment.toFixed(3)}` : ''}\n`);
+        // the train accuracy of a curve point is over the training batches since the previous evaluation (the weights moved meanwhile)
+        const since = p.step - lastEval;
+        lastEval = p.step;
+        process.stderr.write(`${tty ? '\r\x1b[2K' : ''}eval @ ${p.step}: test loss ${formatNumber(p.testLoss)}${p.testAccuracy !== null ? ` · test acc ${pct(p.testAccuracy)}` : ''}${p.trainAccuracy !== null ? ` · train acc ${pct(p.trainAccuracy)} (batches of the last ${since} update${since === 1 ? '' : 's'})` : ''}${p.alignment !== null ? ` · alignment with BPTT ${p.alignment.toFixed(3)}` : ''}\n`);
       }
     };
     let report: TrainReport;

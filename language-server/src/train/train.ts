@@ -107,7 +107,9 @@ export const COMPILED_BPTT_RATE = 3e9;
 export interface CurvePoint {
   /** Updates done. */
   readonly step: number;
+  /** Mean loss of the training batches since the previous evaluation (the parameters moved over them). */
   readonly trainLoss: number;
+  /** Accuracy over the training batches since the previous evaluation, so it depends on --eval-every; the final train accuracy is measured at the final parameters. */
   readonly trainAccuracy: number | null;
   readonly testLoss: number;
   readonly testAccuracy: number | null;
