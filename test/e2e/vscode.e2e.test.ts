@@ -277,6 +277,69 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     await dismissToasts(page);
   });
 
+  it('Export… writes a rule as a PyTorch module and the model as NIR; Import NIR… reads the NIR back as a model', async () => {
+    /** VS Code's save/open dialog (a quick input in code-server): once it shows its proposal (ending in `proposed`), type `file` over it if given, accept. */
+    const dialog = async (proposed: string, file?: string): Promise<void> => {
+      await page.waitForFunction((end) => {
+        const i = document.querySelector<HTMLInputElement>('.quick-input-widget input');
+        return !!i && i.offsetParent !== null && i.value.endsWith(end);
+      }, proposed, { timeout: 20_000 });
+      if (file !== undefined) {
+        await page.locator('.quick-input-widget input').first().fill(file);
+        // (the dialog completes what is typed; wait until the value names the file)
+        await page.waitForFunction((v) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value.endsWith(v) ?? false, file.slice(file.lastIndexOf('/')), { timeout: 10_000 });
+        await page.waitForTimeout(300);
+      }
+      await page.keyboard.press('Enter');
+    };
+    const waitFile = async (file: string): Promise<string> => {
+      for (let k = 0; k < 100 && !existsSync(file); k++) await page.waitForTimeout(200);
+      assert.ok(existsSync(file), `${file} was not written`);
+      return readFileSync(file, 'utf8');
+    };
+    await focusEditor(page);
+    await runCommand(page, 'Eligo: Export… (NIR, Lava, PyTorch)');
+    await chooseQuickPick(page, 'Export lif', 'PyTorch');
+    await chooseQuickPick(page, 'which rule?', 'eprop');
+    const torchFile = join(server!.workspace, 'lif_eprop_torch.py');
+    await dialog('/lif_eprop_torch.py');
+    assert.match(await waitFile(torchFile), /import torch[\s\S]*W_rec/);
+    await dismissToasts(page);
+
+    await focusEditor(page);
+    await runCommand(page, 'Eligo: Export… (NIR, Lava, PyTorch)');
+    await chooseQuickPick(page, 'Export lif', 'NIR');
+    const nirFile = join(server!.workspace, 'lif.nir');
+    await dialog('/lif.nir');
+    await waitFile(nirFile);
+    // an HDF5 file: its signature
+    assert.deepEqual([...readFileSync(nirFile).subarray(0, 4)], [0x89, 0x48, 0x44, 0x46]);
+    await dismissToasts(page);
+
+    await runCommand(page, 'Eligo: Import NIR…');
+    // the open dialog proposes the workspace folder; type the file's path, and accept until it closes (it may take the
+    // typed path as its folder and ask again with the file highlighted)
+    await dialog('/', nirFile);
+    const openTitle = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Import a NIR graph' });
+    for (let k = 0; k < 3 && (await openTitle.isVisible()); k++) {
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: /^\s*lif\.nir\s*$/ }).first();
+      await row.waitFor({ timeout: 10_000 });
+      await row.click();
+      await page.waitForTimeout(300);
+      if (await openTitle.isVisible()) await page.keyboard.press('Enter');
+      await page.waitForTimeout(500);
+    }
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'time step' }).waitFor({ timeout: 20_000 });
+    await page.keyboard.press('Enter');
+    await chooseQuickPick(page, 'discretisation', 'Exact exponential');
+    const imported = join(server!.workspace, 'lif_imported.eligo');
+    await dialog('/lif.eligo', imported);
+    const text = await waitFile(imported);
+    assert.match(text, /model \w+ \{[\s\S]*W_rec/);
+    await page.locator('.notification-toast', { hasText: /imported lif\.nir as lif_imported\.eligo/ }).first().waitFor({ timeout: 20_000 });
+    await dismissToasts(page);
+  });
+
   it('restarts the language server with a notice when it dies', async () => {
     const before = serverPids(server!);
     assert.equal(before.length, 1, `expected one Eligo language server, found ${before.length}`);
