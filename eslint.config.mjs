@@ -4,9 +4,18 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test-artifacts/**', 'bench/results/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  // TEMPORARY: bench/ is linted after the bench branch merges (its findings are fixed there); remove this entry then.
+  { ignores: ['bench/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // A leading underscore marks a name that is deliberately unused: a parameter an interface requires,
+      // or the part of a destructuring that is taken out so that `...rest` omits it.
+      '@typescript-eslint/no-unused-vars': ['error', {
+        argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_',
+      }],
+    },
   },
 );

@@ -196,6 +196,8 @@ async function queue(): Promise<void> {
   const redisArgs = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'];
   const workerArgs = (name: string): string[] => ['worker', '--redis', url, '--concurrency', '1', '--name', name, '--lock-duration', '3s'];
   const started: { b: Background; shown: string }[] = [];
+  const stopErrors: string[] = [];
+  let ran = false;
   try {
     console.log(`\n$ redis-server ${shell(redisArgs)} &   # a private Redis on a free loopback port, in ${dir}`);
     const redis = background(redisServer, redisArgs);
@@ -227,14 +229,16 @@ async function queue(): Promise<void> {
     const local = front(await capture([...find, '--quiet']));
     if (queued !== local) throw new StepFailed(`find-rule through the queue and here gave different fronts:\n${queued}\n---\n${local}`);
     console.log(`\nthe same command without --redis, run here: the same front (${/Pareto front \((\d+)\)/.exec(local)?.[1] ?? '?'} rules), line for line`);
+    ran = true;
   } finally {
     // Workers first (they finish the task in hand), then Redis; the temporary folder goes with it.
-    const errors: string[] = [];
-    for (const { b, shown } of started.reverse()) await stop(b, shown).catch((e: Error) => errors.push(e.message));
+    for (const { b, shown } of started.reverse()) await stop(b, shown).catch((e: Error) => stopErrors.push(e.message));
     rmSync(dir, { recursive: true, force: true });
     console.log('stopped the two workers and redis-server; removed its folder');
-    if (errors.length) throw new StepFailed(errors.join('\n'));
+    // Thrown from here it would replace the step's own failure: that one goes on, these are said.
+    if (!ran && stopErrors.length) console.error(stopErrors.join('\n'));
   }
+  if (stopErrors.length) throw new StepFailed(stopErrors.join('\n'));
 }
 
 async function main(): Promise<void> {

@@ -53,7 +53,7 @@ describe('numeric Jacobians on random graphs (scalars, vectors, matrices, matmul
         const got = jacobian(graph, leaves, order);
         const G = stackBlocks(got).data;
         G.forEach((x, k) => assert.ok(Math.abs(x - J[k]!) <= 1e-9 * Math.max(1, Math.abs(J[k]!)),
-          `seed ${seed}: order [${order}] entry ${k}: ${x} vs ${J[k]}`));
+          `seed ${seed}: order [${order.join(', ')}] entry ${k}: ${x} vs ${J[k]}`));
         const c = costOf(graph, order);
         assert.equal(got.multiplications, c.multiplications);
         assert.equal(got.additions, c.additions);

@@ -97,7 +97,7 @@ describe('symbolic cost throughput', () => {
       for (const o of orders) el.run(o); // warm up (and fill the product cache)
       let n = 0;
       const t0 = performance.now();
-      let dt = 0;
+      let dt: number;
       while ((dt = performance.now() - t0) < 1000) for (const o of orders) { el.run(o); n++; }
       const rate = n / (dt / 1000);
       console.log(`      ${name}: ${eliminableVertices(g).length} eliminable vertices, ${Math.round(rate)} complete orders/s`);

@@ -137,7 +137,7 @@ describe('Jacobian programs: random graphs', () => {
         assert.equal(program.multiplications, c.multiplications);
         assert.equal(program.additions, c.additions);
         const result = program.run(values, B, { chunk: 1 + Math.floor(r() * B) });
-        for (let b = 0; b < B; b++) assertSame(sampleBlocks(result, b), refs[b]!.blocks, `seed ${seed} steps ${steps} order [${order}] sample ${b}`);
+        for (let b = 0; b < B; b++) assertSame(sampleBlocks(result, b), refs[b]!.blocks, `seed ${seed} steps ${steps} order [${order.join(', ')}] sample ${b}`);
       }
       return true;
     }), { numRuns: 150 });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { analyze } from '../language-server/src/analysis/index.js';
-import { buildServer, LspClient, ROOT } from './helpers/lspClient.js';
+import { buildServer, LspClient, messageText, ROOT } from './helpers/lspClient.js';
 
 const SEVERITY = ['', 'error', 'warning', 'info', 'hint'];
 
@@ -67,7 +67,7 @@ describe('analyze(): eligo check reports exactly the diagnostics of the language
           const uri = pathToFileURL(file).toString();
           await client.open(uri, readFileSync(file, 'utf8'));
           const server = (await client.settledDiagnostics(uri)).map((d): Row => ({
-            code: String(d.code), severity: SEVERITY[d.severity ?? 0]!, message: String(d.message), start: d.range.start, end: d.range.end,
+            code: String(d.code), severity: SEVERITY[d.severity ?? 0]!, message: messageText(d), start: d.range.start, end: d.range.end,
           }));
           const cli = cliAll.get(file)!;
           assert.deepEqual(cli, server, `${file} under ${profile}`);

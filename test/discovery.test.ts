@@ -190,7 +190,7 @@ describe('find-rule: alignment on the task\'s data', function () {
         for (let k = 0; k < a.length; k++) assert.ok(Math.abs(a[k]! - b[k]!) <= 1e-4 * scale, `${p.name}[${k}]: rules engine ${a[k]}, compiled ${b[k]}`);
       });
     } finally {
-      engine.dispose();
+      await engine.dispose();
     }
   });
 

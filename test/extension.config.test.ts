@@ -5,8 +5,10 @@ import { RestartPolicy } from '../extension/src/restart.js';
 import { PROFILE_IDS } from '../language-server/src/rules/profiles.js';
 import { DEFAULTS as SERVER_DEFAULTS, normalizeSettings } from '../language-server/src/server/settings.js';
 
-const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
-const props: Record<string, { default?: unknown; enum?: unknown[]; description?: string; markdownDescription?: string }> = manifest.contributes.configuration.properties;
+type SettingSchema = { default?: unknown; enum?: unknown[]; description?: string; markdownDescription?: string };
+// The manifest's shape as far as these tests read it.
+const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { contributes: { configuration: { properties: Record<string, SettingSchema> } } };
+const props = manifest.contributes.configuration.properties;
 
 describe('extension: settings', () => {
   it('an empty configuration gives the defaults', () => {

@@ -17,7 +17,7 @@ import {
 import { JOB_CATALOG } from '../language-server/src/jobs/catalog.js';
 import { JOB_KINDS } from '../language-server/src/jobs/kinds.js';
 import { settingsProblems } from '../language-server/src/server/settings.js';
-import { buildServer, LspClient, ROOT } from './helpers/lspClient.js';
+import { buildServer, LspClient, messageText, ROOT } from './helpers/lspClient.js';
 
 const LIF = readFileSync(join(ROOT, 'examples', 'lif.eligo'), 'utf8');
 const uri = 'file:///protocol/lif.eligo';
@@ -192,7 +192,7 @@ describe('language server: hardware profiles from one registry', function () {
       await client.open(uri, readFileSync(join(ROOT, 'examples', 'alif.eligo'), 'utf8'));
       const d = (await client.settledDiagnostics(uri)).find((x) => x.code === 'memory.profile');
       assert.ok(d, 'no memory.profile warning');
-      assert.match(String(d.message), /more than the 256 KiB of hardware profile 'microcontroller'/);
+      assert.match(messageText(d), /more than the 256 KiB of hardware profile 'microcontroller'/);
     } finally {
       await client.stop();
     }

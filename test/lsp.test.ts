@@ -23,7 +23,7 @@ import { fmtBytes, fmtCount, fmtNumber, fmtShape } from '../language-server/src/
 import { formatText } from '../language-server/src/analysis/format.js';
 import { LEGEND } from '../language-server/src/server/semanticTokens.js';
 import { analyseRules } from '../language-server/src/rules/diagnostics.js';
-import { buildServer, LspClient, ROOT } from './helpers/lspClient.js';
+import { buildServer, LspClient, messageText, ROOT } from './helpers/lspClient.js';
 
 const EXAMPLES = join(ROOT, 'examples');
 const exampleFiles = readdirSync(EXAMPLES).filter((f) => f.endsWith('.eligo')).sort();
@@ -95,7 +95,7 @@ describe('language server over stdio (LSP)', function () {
           assert.deepEqual(d.range, { start: expected[i]!.start, end: expected[i]!.end });
         });
         // The examples are meant to be clean: no analysis warning either.
-        assert.deepEqual(published.map((d) => d.code), [], `${f}: ${published.map((d) => d.message).join('; ')}`);
+        assert.deepEqual(published.map((d) => d.code), [], `${f}: ${published.map(messageText).join('; ')}`);
       }
     });
 
@@ -169,7 +169,7 @@ describe('language server over stdio (LSP)', function () {
       assert.equal(expected.length, 1);
       const lines = new LineIndex(text);
       assert.deepEqual(diags.map((d) => [d.code, d.message, d.range]), expected.map((d) => [d.code, d.message, lines.rangeToLsp(d.range)]));
-      assert.match(String(diags[0]!.message), /^rule 'rtrl' would need about [\d.]+ GiB \(for T = 10\), more than the 1\.00 GiB available$/);
+      assert.match(messageText(diags[0]!), /^rule 'rtrl' would need about [\d.]+ GiB \(for T = 10\), more than the 1\.00 GiB available$/);
       await client.close(uri);
     });
 
@@ -207,7 +207,7 @@ describe('language server over stdio (LSP)', function () {
       const d = diags.find((x) => x.code === 'spike.vanishing');
       assert.ok(d, JSON.stringify(diags));
       assert.deepEqual(d.range, { start: pos(text, 'spike(u'), end: pos(text, '50 * theta)', 0, 11) });
-      assert.match(String(d.message), /^the surrogate 'spike' = triangle\(width = 1\) makes gradients vanish at the evaluation point/);
+      assert.match(messageText(d), /^the surrogate 'spike' = triangle\(width = 1\) makes gradients vanish at the evaluation point/);
       // The same model with the threshold in reach keeps its gradient.
       const v = await client.replace(uri, LIF.replace('fast_sigmoid(slope = 10)', 'triangle(width = 1)'));
       await client.diagnostics(uri, v);

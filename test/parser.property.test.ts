@@ -70,7 +70,7 @@ const editChars = fc.constantFrom(...'abtu01 \n\t()[]{}=+-*/^@~:,#;.\'\u20ac\u00
 type Edit = { at: number; kind: 'insert' | 'delete' | 'replace'; text: string; len: number };
 const edit: fc.Arbitrary<Edit> = fc.record({
   at: fc.nat(),
-  kind: fc.constantFrom('insert', 'delete', 'replace') as fc.Arbitrary<Edit['kind']>,
+  kind: fc.constantFrom<Edit['kind']>('insert', 'delete', 'replace'),
   text: fc.array(editChars, { minLength: 1, maxLength: 6 }).map((cs) => cs.join('')),
   len: fc.integer({ min: 1, max: 8 }),
 });

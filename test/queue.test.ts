@@ -207,7 +207,7 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     redis = await startRedis({ appendonly: true });
   });
 
-  afterEach(async () => {
+  afterEach(() => {
     for (const w of workers.splice(0)) w.process.kill('SIGKILL');
   });
 
@@ -249,7 +249,7 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     const run = eligo([...TASKED, '--redis', redis.url]);
     assert.equal(await run.exit, 0, run.err.text);
     assert.equal(await local.exit, 0, local.err.text);
-    const q = JSON.parse(run.out.text);
+    const q = JSON.parse(run.out.text) as { trained: number; frontBasis: string };
     assert.equal(q.trained, 2);
     assert.equal(q.frontBasis, 'accuracy');
     assert.deepEqual(q, JSON.parse(local.out.text));
@@ -342,8 +342,9 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     const k = /▶ search-restart (\d+)\/4/.exec(line)![1]!;
     assert.equal(await run.exit, 0, run.err.text);
     assert.equal(await local.exit, 0, local.err.text);
-    const q = JSON.parse(run.out.text);
-    const l = JSON.parse(local.out.text);
+    type Best = { best: { order: number[]; multiplications: number; method: string } };
+    const q = JSON.parse(run.out.text) as Best;
+    const l = JSON.parse(local.out.text) as Best;
     assert.deepEqual(q.best.order, l.best.order);
     assert.equal(q.best.multiplications, l.best.multiplications);
     assert.equal(q.best.method, l.best.method);
@@ -364,7 +365,8 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     const [lc, qc] = await Promise.all([train('local.json', []), train('queue.json', ['--redis', redis.url])]);
     assert.equal(lc, 0);
     assert.equal(qc, 0);
-    const read = (f: string): { training: { samples: number; steps: number; history: { ratio: number; policyLoss: number; valueLoss: number }[] }; tensors: unknown } => JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    type Saved = { training: { samples: number; steps: number; history: { ratio: number; policyLoss: number; valueLoss: number }[] }; tensors: unknown };
+    const read = (f: string): Saved => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Saved;
     const l = read('local.json');
     const q = read('queue.json');
     assert.ok(l.training.samples > 0);
@@ -480,7 +482,7 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
       const q = await seen();
       assert.equal(q.url, `redis://:***@127.0.0.1:${guarded.port}`);
       // task '': alignment only (the eligo.train.task default would train for the rest of the budget); a task through the queue is tested above.
-      const r = await client.connection.sendRequest('eligo/runJob', { kind: 'findLearningRule', uri, item: 'lif', params: { steps: 10, samples: 1, evaluations: 4, task: '' }, budgetSeconds: 120 }) as { status: string; result: { front: unknown[]; evaluated: number } };
+      const r = await client.connection.sendRequest<{ status: string; result: { front: unknown[]; evaluated: number } }>('eligo/runJob', { kind: 'findLearningRule', uri, item: 'lif', params: { steps: 10, samples: 1, evaluations: 4, task: '' }, budgetSeconds: 120 });
       assert.equal(r.status, 'done', JSON.stringify(r));
       assert.equal(r.result.evaluated, 4);
       const ran = [...a.out.lines, ...b.out.lines].filter((l) => /✓ rule-candidate \d+\/4 of run \w+ \(find-rule lif \(editor\)\)/.test(l));

@@ -100,7 +100,7 @@ describe('rules: schedules give the same gradient when nothing is approximated',
         for (const g of ref.values()) nonzero += g.some((x) => x !== 0) ? 1 : 0;
         for (const r of rules.slice(1)) {
           const e = maxRel(ruleGradient(ctx, r, inp).gradient, ref);
-          assert.ok(e <= 1e-8, `${m.model}, T = ${T}, schedule ${r.spec.schedule.kind}${r.spec.schedule.kind === 'order' ? ` [${r.spec.schedule.order.map((o) => o.name)}]` : ''}: relative difference ${e}`);
+          assert.ok(e <= 1e-8, `${m.model}, T = ${T}, schedule ${r.spec.schedule.kind}${r.spec.schedule.kind === 'order' ? ` [${r.spec.schedule.order.map((o) => o.name).join(', ')}]` : ''}: relative difference ${e}`);
         }
       }
       assert.ok(nonzero > (m.steps ? m.steps.length : 50), 'the gradients should not all be zero');

@@ -286,7 +286,7 @@ describe('train: the compiled step', () => {
       const item = s.ctx.compiled.checked.program.items.find((i): i is RuleItem => i.kind === 'rule' && i.model.name === model && i.name.name === 'eprop')!;
       const rule = prepareRule(s.ctx, ruleSpec(item));
       const src = compileStep(s.spec, 'online', { program: rule.derived.program, blocks: rule.approx.blocks, ...(refine ? { refine } : {}) });
-      return Object.assign({}, ...src.loops.map((l) => l.refined ?? {}));
+      return Object.fromEntries(src.loops.flatMap((l) => Object.entries(l.refined ?? {})));
     };
     assert.deepEqual(refinedOf('lif.eligo', 'lif'), { G_u_W_in: 'columns', G_u_W_rec: 'columns' });
     // The example's readout W_out · zbar (zbar per neuron) gives row traces only: nothing dense to factor.

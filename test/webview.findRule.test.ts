@@ -31,7 +31,7 @@ describe('find-rule panel in Chromium', function () {
     const settings = { ...DEFAULTS, hardwareProfile: 'loihi2', train: { ...DEFAULTS.train, task: 'evidence:T=24', batchSize: 8 } };
     const input = { text: LIF8, item: 'lif', settings, params: { samples: 1, steps: 20 } };
     const ac = new AbortController();
-    const ctx = { cancelled: false, overBudget: false, shouldStop: false, signal: ac.signal, remainingMs: 40_000, report: () => undefined, yield: async () => undefined } as JobContext;
+    const ctx = { cancelled: false, overBudget: false, shouldStop: false, signal: ac.signal, remainingMs: 40_000, report: () => undefined, yield: () => Promise.resolve() } as JobContext;
     result = await findLearningRuleJob.run(input, findLearningRuleJob.parse(input), ctx) as typeof result;
   });
 

@@ -298,7 +298,7 @@ export const commands: Readonly<Record<string, CmdFactory>> = {
     let task = o.task;
     let dataUri: string | undefined;
     if (task === undefined) {
-      let tasks: readonly TrainTask[] = [];
+      let tasks: readonly TrainTask[];
       try {
         tasks = await ctx.request(TrainTasksRequest, { uri: t.uri, item: model });
       } catch {

@@ -73,7 +73,7 @@ function nextCodeChar(text: string, from: number, ch: string): number {
       i = nl;
     } else if (c === ch) return i;
     else if (c === '\n' || c === ' ' || c === '\t' || c === '\r') continue;
-    else if (ch === '{' && /[A-Za-z0-9_,:()\[\]\s]/.test(c!)) continue; // parameter lists before `{`
+    else if (ch === '{' && /[A-Za-z0-9_,:()[\]\s]/.test(c!)) continue; // parameter lists before `{`
   }
   return -1;
 }

@@ -7,17 +7,18 @@ import { Ctx } from './ctx.js';
 
 let ctx: Ctx | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<{ ctx: Ctx }> {
+// A Promise because the e2e tests and the API contract await activation; nothing here awaits.
+export function activate(context: vscode.ExtensionContext): Promise<{ ctx: Ctx }> {
   ctx = new Ctx(context);
   context.subscriptions.push(ctx, ...registerCommands(ctx));
-  ctx.output.info(`Eligo ${String(context.extension.packageJSON.version)} activating (extension host Node ${process.version}).`);
+  ctx.output.info(`Eligo ${String((context.extension.packageJSON as { version?: string }).version)} activating (extension host Node ${process.version}).`);
   // Do not fail activation when the server does not start: the commands
   // still register, the status bar says so, and Restart Server can retry.
   ctx.start().then(
     () => ctx?.output.info('Language server started.'),
     (e: unknown) => ctx?.output.error(`Language server failed to start: ${(e as Error).message}`),
   );
-  return { ctx };
+  return Promise.resolve({ ctx });
 }
 
 export async function deactivate(): Promise<void> {

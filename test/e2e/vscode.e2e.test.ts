@@ -188,7 +188,7 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
       console.log(`      code-server serving, workbench loaded (${((Date.now() - t2) / 1000).toFixed(1)} s)`);
     } catch (e) {
       setupFailure = e as Error;
-      throw new Error(`e2e setup could not complete: ${(e as Error).message}`);
+      throw new Error(`e2e setup could not complete: ${(e as Error).message}`, { cause: e });
     }
   });
 

@@ -26,7 +26,7 @@ let built = false;
  */
 export function buildServer(): void {
   if (built) return;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- esbuild loaded only when a test builds the server, and synchronously (buildServer is sync)
   const esbuild = require('esbuild') as typeof import('esbuild');
   const external = ['vscode', 'h5wasm', 'h5wasm/node', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', 'playwright-core'];
   for (const [entry, out] of [['language-server/src/server/main.ts', 'dist/server.js'], ['language-server/src/worker.ts', 'dist/worker.js']] as const) {
@@ -184,3 +184,8 @@ export class LspClient {
 }
 
 export { CancellationTokenSource };
+
+/** A diagnostic's text: LSP 3.18 lets `message` be markup as well as a string. */
+export function messageText(d: Diagnostic): string {
+  return typeof d.message === 'string' ? d.message : d.message.value;
+}

@@ -9,7 +9,7 @@
 // `_checkify_order`): every interior vertex that is not a graph output, plus
 // the outputs that also feed other vertices (`vo_vertices`).
 
-import { sizeOf, type Graph, type Tensor } from '../graph/types.js';
+import { formatShape, sizeOf, type Graph, type Tensor } from '../graph/types.js';
 import type { Range } from '../lang/ast.js';
 import { LEAF_OPS } from '../graph/evaluate.js';
 import { partialJacobian, partialSparsity } from './rules.js';
@@ -54,7 +54,7 @@ export class NonFiniteError extends EligoError {
 export function checkGraph(graph: Graph): void {
   graph.vertices.forEach((v, i) => {
     if (v.id !== i) throw new Error(`graph '${graph.name}': vertex at index ${i} has id ${v.id}`);
-    if (!v.shape.every((n) => Number.isInteger(n) && n >= 0)) throw new Error(`graph '${graph.name}': vertex ${i} (${v.op}) has an invalid shape [${v.shape}]`);
+    if (!v.shape.every((n) => Number.isInteger(n) && n >= 0)) throw new Error(`graph '${graph.name}': vertex ${i} (${v.op}) has an invalid shape ${formatShape(v.shape)}`);
     for (const u of v.inputs) {
       if (!Number.isInteger(u) || u < 0 || u >= i) throw new Error(`graph '${graph.name}': vertex ${i} (${v.op}) reads ${u}, which does not come before it`);
     }

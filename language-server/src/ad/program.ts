@@ -346,7 +346,8 @@ function specialised<L>(key: string, source: string, d: unknown): L {
   if (!f) {
     // The key in a comment makes every source distinct: V8 caches compiled sources, and one
     // shared function would see every rule at its call site (megamorphic, ~5× slower).
-    f = new Function('d', `${source}\n// ${key.replace(/[\r\n]/g, ' ')}`)(d) as UnaryLoop | BinaryLoop;
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated code: a loop specialised to one rule's source text (above)
+    f = (new Function('d', `${source}\n// ${key.replace(/[\r\n]/g, ' ')}`) as (d: unknown) => UnaryLoop | BinaryLoop)(d);
     loops.set(key, f);
   }
   return f as L;

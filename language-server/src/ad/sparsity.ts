@@ -29,7 +29,7 @@
 // order: the out dimensions that are dense or carry a diagonal pair, then the
 // dense in dimensions.
 
-import { sizeOf, type Shape } from '../graph/types.js';
+import { formatShape, sizeOf, type Shape } from '../graph/types.js';
 
 export type Dim =
   | { readonly kind: 'dense' }
@@ -104,7 +104,7 @@ export function zeroSparsity(outShape: Shape, inShape: Shape): Sparsity {
 
 /** The identity on the row-major flattened index (a reshape that merges or splits axes). */
 export function flatSparsity(outShape: Shape, inShape: Shape): Sparsity {
-  if (sizeOf(outShape) !== sizeOf(inShape)) throw new Error(`flat Jacobian needs equal sizes, got [${outShape}] and [${inShape}]`);
+  if (sizeOf(outShape) !== sizeOf(inShape)) throw new Error(`flat Jacobian needs equal sizes, got ${formatShape(outShape)} and ${formatShape(inShape)}`);
   return {
     form: 'flat', outShape, inShape, out: [], in: [], pairs: [], hasValues: false,
     valueShape: [], valueCount: 0, outStride: [], inStride: [],
@@ -264,7 +264,7 @@ export interface Product {
  */
 export function mulSparsity(post: Sparsity, pre: Sparsity): Product {
   if (!shapesEqual(post.inShape, pre.outShape)) {
-    throw new Error(`cannot multiply Jacobians: [${post.outShape}|${post.inShape}] · [${pre.outShape}|${pre.inShape}]`);
+    throw new Error(`cannot multiply Jacobians: ${formatShape(post.outShape)}←${formatShape(post.inShape)} · ${formatShape(pre.outShape)}←${formatShape(pre.inShape)}`);
   }
   const outShape = post.outShape;
   const inShape = pre.inShape;
@@ -369,7 +369,7 @@ export interface Sum {
  */
 export function addSparsity(a: Sparsity, b: Sparsity): Sum {
   if (!shapesEqual(a.outShape, b.outShape) || !shapesEqual(a.inShape, b.inShape)) {
-    throw new Error(`cannot add Jacobians: [${a.outShape}|${a.inShape}] + [${b.outShape}|${b.inShape}]`);
+    throw new Error(`cannot add Jacobians: ${formatShape(a.outShape)}←${formatShape(a.inShape)} + ${formatShape(b.outShape)}←${formatShape(b.inShape)}`);
   }
   if (a.form === 'zero') return { sparsity: b, additions: 0 };
   if (b.form === 'zero') return { sparsity: a, additions: 0 };
@@ -595,7 +595,7 @@ export function toDense(j: SparseJacobian): Float64Array {
 
 /** A readable one-line description, e.g. "diag [3]→[3]" or "dense [2]×[3] (6 values)". */
 export function describeSparsity(s: Sparsity): string {
-  const shape = `[${s.outShape}]←[${s.inShape}]`;
+  const shape = `${formatShape(s.outShape)}←${formatShape(s.inShape)}`;
   if (s.form === 'zero') return `zero ${shape}`;
   if (s.form === 'flat') return `reshape ${shape}`;
   const kind = (d: Dim): string => {

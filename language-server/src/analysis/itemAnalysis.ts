@@ -118,7 +118,7 @@ const ruleCache = new WeakMap<Compiled, Map<string, AnalysedRule[] | Error>>();
 
 function rulesOf(c: Compiled, settings: AnalyzeSettings): AnalysedRule[] | Error {
   let byKey = ruleCache.get(c);
-  if (!byKey) ruleCache.set(c, (byKey = new Map()));
+  if (!byKey) ruleCache.set(c, (byKey = new Map<string, AnalysedRule[] | Error>()));
   const key = `${settings.steps}\0${profileKey(settings.hardwareProfile)}`;
   let r = byKey.get(key);
   if (!r) {

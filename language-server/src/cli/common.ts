@@ -223,24 +223,32 @@ export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** An option's value as given, for messages: commander yields a string, a switch's boolean or (repeated options) a list. */
+export function optionText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return v.map(optionText).join(', ');
+  return JSON.stringify(v) ?? typeof v;
+}
+
 export function intOption(v: unknown, name: string, def: number, min = 1, max = 1e9): number {
   if (v === undefined) return def;
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`--${name} must be an integer between ${formatNumber(min)} and ${formatNumber(max)}, got '${String(v)}'`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`--${name} must be an integer between ${formatNumber(min)} and ${formatNumber(max)}, got '${optionText(v)}'`);
   return n;
 }
 
 export function numberOption(v: unknown, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  if (!Number.isFinite(n) || n < min || n > max) throw new CliError(`--${name} must be a number between ${min} and ${max}, got '${String(v)}'`);
+  if (!Number.isFinite(n) || n < min || n > max) throw new CliError(`--${name} must be a number between ${min} and ${max}, got '${optionText(v)}'`);
   return n;
 }
 
 /** One of `choices`, else a refusal that names them and the closest. */
 export function choiceOption<T extends string>(v: unknown, name: string, choices: readonly T[]): T | undefined {
   if (v === undefined) return undefined;
-  const s = String(v);
+  const s = optionText(v);
   if ((choices as readonly string[]).includes(s)) return s as T;
   const hint = didYouMean(s, choices);
   throw new CliError(`--${name} must be ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices[choices.length - 1]}, got '${s}'${hint ? ` — did you mean '${hint}'?` : ''}`);

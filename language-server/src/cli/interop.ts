@@ -9,20 +9,20 @@ import { OutputExistsError, writeOutputs, type OutputFile } from '../interop/fil
 import { BridgeError, importBridge } from '../interop/bridges.js';
 import type { Method } from '../interop/nir/import.js';
 import { loadParamData } from '../interop/paramData.js';
-import { CliError, formatDiagnostic, intOption, readSource, str, type Command } from './common.js';
+import { CliError, formatDiagnostic, intOption, optionText, readSource, str, type Command } from './common.js';
 import { bridgeFailure, outputFiles, runExport } from './exporters.js';
 
 function numberOpt(v: unknown, name: string, def: number | undefined): number | undefined {
   if (v === undefined) return def;
   const x = Number(v);
-  if (!Number.isFinite(x) || x <= 0) throw new CliError(`--${name} must be a positive number, got '${String(v)}'`);
+  if (!Number.isFinite(x) || x <= 0) throw new CliError(`--${name} must be a positive number, got '${optionText(v)}'`);
   return x;
 }
 
 function methodOpt(v: unknown): Method {
   if (v === undefined || v === 'exact') return 'exact';
   if (v === 'euler') return 'euler';
-  throw new CliError(`--method must be exact or euler, got '${String(v)}'`);
+  throw new CliError(`--method must be exact or euler, got '${optionText(v)}'`);
 }
 
 /** Writes outputs, turning an existing target into the usage error that asks for --force. */

@@ -68,10 +68,8 @@ function probeWritable(dir: string, option: string, what: string): void {
 
 /** --checkpoint DIR: a folder that exists or can be made, and can be written, before any training. */
 export function checkCheckpointDir(dir: string): void {
-  let isDir = false;
   try {
-    isDir = statSync(dir).isDirectory();
-    if (!isDir) throw new CliError(`--checkpoint '${dir}' is a file, not a folder; give a folder for the checkpoints (nothing was trained)`);
+    if (!statSync(dir).isDirectory()) throw new CliError(`--checkpoint '${dir}' is a file, not a folder; give a folder for the checkpoints (nothing was trained)`);
   } catch (e) {
     if (e instanceof CliError) throw e;
     try {

@@ -67,7 +67,7 @@ export async function fitRuleNet(w: RuleNetWeights, examples: readonly Example[]
       const value = tf.mean(tf.square(tf.sub(out.value, z)));
       pl = policy.dataSync()[0]!;
       vl = value.dataSync()[0]!;
-      return tf.add(policy, value) as import('@tensorflow/tfjs').Scalar;
+      return tf.add<import('@tensorflow/tfjs').Scalar>(policy, value);
     }, true);
     cost?.dispose();
   }

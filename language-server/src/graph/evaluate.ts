@@ -6,7 +6,7 @@
 // `batch` samples back to back, so work that does not depend on the sample is
 // done once.
 
-import { sizeOf, type Graph, type Shape, type Tensor, type Vertex, type UnaryOp, type BinaryOp } from './types.js';
+import { formatShape, sizeOf, type Graph, type Shape, type Tensor, type Vertex, type UnaryOp, type BinaryOp } from './types.js';
 import { EligoError } from '../util/errors.js';
 
 /** An evaluation that cannot proceed: a missing leaf, a malformed vertex. Names the vertex. */
@@ -224,7 +224,7 @@ export function gatherMap(v: Vertex, operandShape: Shape): Int32Array {
       const expected = operandShape.map((_, k) => ends[k]! - starts[k]!).filter((_, k) => !squeeze.includes(k));
       const bad = operandShape.some((n, k) => !(starts[k]! >= 0 && ends[k]! <= n && ends[k]! >= starts[k]! && (!squeeze.includes(k) || ends[k]! - starts[k]! === 1)));
       if (bad || expected.length !== outShape.length || expected.some((n, k) => n !== outShape[k])) {
-        throw new EvaluationError(`slice [${starts}:${ends}] of [${operandShape}] does not give [${outShape}] (vertex ${v.id})`, v.id);
+        throw new EvaluationError(`slice [${starts.map((s, k) => `${s}:${ends[k] ?? '?'}`).join(', ')}] of ${formatShape(operandShape)} does not give ${formatShape(outShape)} (vertex ${v.id})`, v.id);
       }
       forEachIndex(outShape, (o, r) => {
         let f = 0;
@@ -292,7 +292,7 @@ function operand(v: Vertex, k: number, values: readonly BatchTensor[]): BatchTen
 }
 
 function evalVertex(v: Vertex, values: readonly BatchTensor[], leaves: ReadonlyMap<number, Tensor>, batch: number): BatchTensor {
-  if (!v.shape.every((n) => Number.isInteger(n) && n >= 0)) throw new EvaluationError(`vertex ${v.id} (${v.op}) has an invalid shape [${v.shape}]`, v.id);
+  if (!v.shape.every((n) => Number.isInteger(n) && n >= 0)) throw new EvaluationError(`vertex ${v.id} (${v.op}) has an invalid shape ${formatShape(v.shape)}`, v.id);
   const size = sizeOf(v.shape);
   if (LEAF_OPS.has(v.op)) {
     if (v.op === 'const') {
@@ -330,7 +330,7 @@ function evalVertex(v: Vertex, values: readonly BatchTensor[], leaves: ReadonlyM
     const nx = sizeOf(x.shape);
     const ny = sizeOf(y.shape);
     if ((nx !== size && x.shape.length !== 0) || (ny !== size && y.shape.length !== 0)) {
-      throw new EvaluationError(`${v.op} operands [${x.shape}] and [${y.shape}] do not broadcast to [${v.shape}] (vertex ${v.id})`, v.id);
+      throw new EvaluationError(`${v.op} operands ${formatShape(x.shape)} and ${formatShape(y.shape)} do not broadcast to ${formatShape(v.shape)} (vertex ${v.id})`, v.id);
     }
     const f = binaryForward[v.op];
     const sx = nx === size ? 1 : 0;
@@ -352,7 +352,7 @@ function evalVertex(v: Vertex, values: readonly BatchTensor[], leaves: ReadonlyM
       const k = a.shape[ra - 1]!;
       const n = rc === 2 ? c.shape[1]! : 1;
       if ((ra !== 1 && ra !== 2) || (rc !== 1 && rc !== 2) || c.shape[0] !== k || size !== m * n) {
-        throw new EvaluationError(`matmul of [${a.shape}] and [${c.shape}] (vertex ${v.id})`, v.id);
+        throw new EvaluationError(`matmul of ${formatShape(a.shape)} and ${formatShape(c.shape)} (vertex ${v.id})`, v.id);
       }
       for (let b = 0; b < B; b++) {
         const oa = off(a, b);
@@ -394,7 +394,7 @@ function evalVertex(v: Vertex, values: readonly BatchTensor[], leaves: ReadonlyM
     case 'slice':
     case 'reshape': {
       const x = ops[0]!;
-      if (v.op === 'reshape' && sizeOf(x.shape) !== size) throw new EvaluationError(`reshape of [${x.shape}] to [${v.shape}] changes the size (vertex ${v.id})`, v.id);
+      if (v.op === 'reshape' && sizeOf(x.shape) !== size) throw new EvaluationError(`reshape of ${formatShape(x.shape)} to ${formatShape(v.shape)} changes the size (vertex ${v.id})`, v.id);
       const map = gatherMap(v, x.shape);
       for (let b = 0; b < B; b++) {
         const ox = off(x, b);

@@ -17,7 +17,7 @@ import type { Surrogate } from '../lang/surrogates.js';
 // the graph re-exports them so later stages import one module.
 export type { Shape } from '../lang/shapes.js';
 export type { Surrogate } from '../lang/surrogates.js';
-export { sizeOf } from '../lang/shapes.js';
+export { formatShape, sizeOf } from '../lang/shapes.js';
 
 /**
  * Elemental operations. Composite builtins of the language (`mse`,

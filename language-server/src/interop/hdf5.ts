@@ -47,13 +47,16 @@ export function hasHdf5Signature(bytes: Uint8Array): boolean {
   return false;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type H5wasm = any;
+// h5wasm's own typings (a type-only import: the module itself is loaded lazily below).
+type H5wasm = typeof import('h5wasm/node');
+type H5File = import('h5wasm/node').File;
+type H5GroupHandle = import('h5wasm/node').Group;
+type H5DatasetHandle = import('h5wasm/node').Dataset;
 let loaded: Promise<H5wasm> | undefined;
 
-async function h5(): Promise<H5wasm> {
+function h5(): Promise<H5wasm> {
   loaded ??= (async () => {
-    const m: H5wasm = await import('h5wasm/node');
+    const m = await import('h5wasm/node');
     await m.ready;
     return m;
   })();
@@ -106,14 +109,14 @@ export async function readHdf5(path: string, opts: ReadOptions = {}): Promise<H5
   if (!hasHdf5Signature(head)) throw new Hdf5Error(`${path}: not an HDF5 file (no HDF5 signature)`);
   const m = await h5();
   return quiet(() => {
-    let f: H5wasm;
+    let f: H5File;
     try {
       f = new m.File(path, 'r');
     } catch (e) {
       throw new Hdf5Error(`${path}: HDF5 cannot open it (${(e as Error).message.split('\n')[0]})`);
     }
     try {
-      return readGroup(f, '', path);
+      return readGroup(m, f, '', path);
     } catch (e) {
       if (e instanceof Hdf5Error) throw e;
       throw new Hdf5Error(`${path}: HDF5 cannot read it: the file is damaged or truncated (${(e as Error).message.split('\n')[0]})`);
@@ -127,31 +130,33 @@ export async function readHdf5(path: string, opts: ReadOptions = {}): Promise<H5
   });
 }
 
-function readGroup(g: H5wasm, at: string, file: string): H5Group {
+function readGroup(m: H5wasm, g: H5GroupHandle, at: string, file: string): H5Group {
   const children = new Map<string, H5Node>();
-  for (const key of g.keys() as string[]) {
+  for (const key of g.keys()) {
     const where = at ? `${at}/${key}` : key;
-    let child: H5wasm;
+    let child: ReturnType<H5GroupHandle['get']>;
     try {
       child = g.get(key);
     } catch (e) {
       throw new Hdf5Error(`${file}: '${where}' cannot be read (${(e as Error).message.split('\n')[0]})`);
     }
     if (!child) continue; // a dangling soft link
-    if (child.type === 'Group') children.set(key, readGroup(child, where, file));
-    else if (child.type === 'Dataset') children.set(key, readDataset(child, where, file));
+    // Links, named datatypes and references are skipped, as before: only groups and datasets are data.
+    if (child instanceof m.Group) children.set(key, readGroup(m, child, where, file));
+    else if (child instanceof m.Dataset) children.set(key, readDataset(child, where, file));
   }
   return { kind: 'group', children };
 }
 
-function readDataset(d: H5wasm, where: string, file: string): H5Dataset {
+function readDataset(d: H5DatasetHandle, where: string, file: string): H5Dataset {
   let meta: { type: number; size: number; signed?: boolean; shape: number[] | null };
   let value: unknown;
-  let gzip = false;
+  let gzip: boolean;
   try {
     meta = d.metadata;
     value = d.value;
-    gzip = ((d.filters ?? []) as { id: number }[]).some((f) => f.id === 1);
+    // Typed as always present, but it comes unchecked from h5wasm's C++ binding: none counts as no filter.
+    gzip = ((d.filters as typeof d.filters | undefined) ?? []).some((f) => f.id === 1);
   } catch (e) {
     throw new Hdf5Error(`${file}: dataset '${where}' cannot be read (${(e as Error).message.split('\n')[0]})`);
   }
@@ -194,7 +199,7 @@ export async function writeHdf5(path: string, root: H5Write, opts: WriteOptions 
   if (root.kind !== 'group') throw new Hdf5Error('the root of an HDF5 file is a group');
   const m = await h5();
   quiet(() => {
-    let f: H5wasm;
+    let f: H5File;
     try {
       f = new m.File(path, 'w');
     } catch (e) {
@@ -208,7 +213,7 @@ export async function writeHdf5(path: string, root: H5Write, opts: WriteOptions 
   });
 }
 
-function writeGroup(g: H5wasm, node: Extract<H5Write, { kind: 'group' }>, gzip: number): void {
+function writeGroup(g: H5GroupHandle, node: Extract<H5Write, { kind: 'group' }>, gzip: number): void {
   for (const [name, child] of node.children) {
     if (child.kind === 'group') {
       writeGroup(g.create_group(name), child, gzip);
@@ -218,7 +223,7 @@ function writeGroup(g: H5wasm, node: Extract<H5Write, { kind: 'group' }>, gzip: 
     const n = shape.reduce((a, b) => a * b, 1);
     if (child.dtype === 'string') {
       if (child.values.length !== n) throw new Hdf5Error(`dataset '${name}': ${child.values.length} strings for shape [${shape.join(', ')}]`);
-      g.create_dataset({ name, data: shape.length === 0 ? child.values[0] : [...child.values], ...(shape.length ? { shape } : {}) });
+      g.create_dataset({ name, data: shape.length === 0 ? child.values[0]! : [...child.values], ...(shape.length ? { shape } : {}) });
       continue;
     }
     if (child.values.length !== n) throw new Hdf5Error(`dataset '${name}': ${child.values.length} values for shape [${shape.join(', ')}]`);

@@ -15,7 +15,7 @@ import type { Range } from '../lang/ast.js';
 import type { ModelScope } from '../lang/symbols.js';
 import type { ModelStepGraph } from '../graph/build.js';
 import { evaluate, isBinary, isUnary, LEAF_OPS } from '../graph/evaluate.js';
-import { sizeOf, type Graph, type Shape, type Tensor } from '../graph/types.js';
+import { formatShape, sizeOf, type Graph, type Shape, type Tensor } from '../graph/types.js';
 import { Eliminator } from '../ad/eliminate.js';
 import { linearize, type LinearEdge, type LinearizedGraph } from '../ad/linearize.js';
 import { partialJacobian } from '../ad/rules.js';
@@ -292,7 +292,7 @@ export function approximate(structure: StepStructure, approximations: readonly A
       problems.push({ approximation: a, code: 'rule.duplicate-approximation', severity: 'warning', message: `the block ${label} is approximated twice; the last line wins` });
     }
     if (a.kind === 'diagonal' && !shapesEqual(raw.sparsity.outShape, raw.sparsity.inShape)) {
-      problems.push({ approximation: a, code: 'rule.not-square', severity: 'error', message: `the block ${label} is [${raw.sparsity.outShape}]×[${raw.sparsity.inShape}], not square: it has no diagonal to keep` });
+      problems.push({ approximation: a, code: 'rule.not-square', severity: 'error', message: `the block ${label} is ${formatShape(raw.sparsity.outShape)}×${formatShape(raw.sparsity.inShape)}, not square: it has no diagonal to keep` });
       continue;
     }
     const why = kindProblem(structure, raw, a, label, interior);
@@ -684,7 +684,7 @@ export class BlockTape implements StepEvaluator {
   /** An evaluator of these blocks (a rule's approximation) that replays the tape. */
   replay(blocks: readonly Block[]): StepEvaluator {
     let cache = this.views.get(blocks);
-    if (!cache) this.views.set(blocks, (cache = new Map()));
+    if (!cache) this.views.set(blocks, (cache = new Map<number, StepResult>()));
     const memo = cache;
     return {
       structure: this.structure,

@@ -229,8 +229,8 @@ export function runReverse(ev: StepEvaluator, blocks: readonly Block[], input: R
   const paramShape = new Map(s.params.map((p) => [p.name, p.shape]));
   const stateShape = new Map(s.states.map((x) => [x.name, x.shape]));
   const order = s.updated.map((x) => x.name);
-  const adjoints: Map<string, Float64Array>[] = new Array(input.steps);
-  const losses: number[] = new Array(input.steps);
+  const adjoints = new Array<Map<string, Float64Array>>(input.steps);
+  const losses = new Array<number>(input.steps);
   // carry[b] = Σ_a Λ^a[t+1] E^{a,b[t]} (from the step after), adjoint of b at t.
   let carry = new Map<string, Float64Array>();
   for (let t = input.steps - 1; t >= 0; t--) {

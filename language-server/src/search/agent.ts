@@ -110,7 +110,7 @@ export class AgentTrainer {
       for (const [name, x] of Object.entries(this.vars)) if (/\.w\d?$/.test(name)) l2 = tf.add(l2, tf.sum(tf.square(x)));
       pl = ce.dataSync()[0]!;
       vl = mse.dataSync()[0]!;
-      return tf.add(tf.add(ce, tf.mul(mse, cv)), tf.mul(l2, wd)) as ReturnType<Tf['scalar']>;
+      return tf.add<ReturnType<Tf['scalar']>>(tf.add(ce, tf.mul(mse, cv)), tf.mul(l2, wd));
     }, true, Object.values(this.vars));
     if (!lossT) throw new Error('training step returned no loss');
     const total = lossT.dataSync()[0]!;

@@ -41,7 +41,7 @@ export function anneal(ctx: SearchContext, opts: AnnealOptions): number[] {
   const work = ctx.state();
 
   let cur = Int32Array.from(opts.starts[0]!);
-  let curScore = Infinity;
+  let curScore: number;
   const cand = new Int32Array(n);
   let best = Int32Array.from(cur);
   let bestScore = Infinity;
@@ -90,7 +90,7 @@ export function anneal(ctx: SearchContext, opts: AnnealOptions): number[] {
   curScore = loadCurrent(best);
 
   // Temperature: from the typical size of a worsening move, geometric down to ~0.
-  let t0 = 0;
+  let t0: number;
   {
     let sum = 0;
     let cnt = 0;

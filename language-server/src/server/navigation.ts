@@ -97,7 +97,7 @@ export function registerNavigation(ctx: ServerContext): void {
     const s = snapOf(p.textDocument.uri);
     return s ? prepareRename(s, s.offset(p.position)) : null;
   }));
-  c.onRenameRequest(async (p: RenameParams) => {
+  c.onRenameRequest((p: RenameParams) => {
     try {
       const s = snapOf(p.textDocument.uri);
       return s ? rename(s, s.offset(p.position), p.newName) : null;

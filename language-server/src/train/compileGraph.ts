@@ -14,7 +14,7 @@
 
 import type { Tensor as TfTensor } from '@tensorflow/tfjs';
 import { broadcastAxes, concatAxis, reduceAxes, transposePerm } from '../graph/evaluate.js';
-import { sizeOf, type Graph, type Surrogate, type Vertex } from '../graph/types.js';
+import { formatShape, sizeOf, type Graph, type Surrogate, type Vertex } from '../graph/types.js';
 import { surrogatePsi, type SurrogateOps } from '../lang/surrogates.js';
 import type { Tf } from './backend.js';
 import { EligoError } from '../util/errors.js';
@@ -318,7 +318,7 @@ function matmulFn(tf: Tf, v: Vertex, as: readonly number[], cs: readonly number[
   const ra = as.length;
   const rc = cs.length;
   if ((ra !== 1 && ra !== 2) || (rc !== 1 && rc !== 2) || as[ra - 1] !== cs[0]) {
-    throw new CompileError(`matmul of [${as}] and [${cs}] (vertex ${v.id})`, v.id);
+    throw new CompileError(`matmul of ${formatShape(as)} and ${formatShape(cs)} (vertex ${v.id})`, v.id);
   }
   const outShape = v.shape;
   const xWt = linearOp(tf, true);
@@ -482,14 +482,14 @@ export function compileGraph(tf: Tf, graph: Graph, opts: CompileOptions = {}): C
     graph,
     run(leaves, batch, wanted, perturb) {
       const need = wanted ? needed(wanted, leaves) : undefined;
-      const values: (Value | undefined)[] = new Array(graph.vertices.length);
+      const values = new Array<Value | undefined>(graph.vertices.length);
       for (const v of graph.vertices) {
         if (need && !need[v.id]) continue;
         const given = leaves.get(v.id);
         if (given) {
           const want = given.batched ? [batch, ...v.shape] : [...v.shape];
           if (given.t.shape.length !== want.length || given.t.shape.some((d, i) => d !== want[i])) {
-            throw new CompileError(`value for '${v.name ?? v.id}' has shape [${given.t.shape}]; expected [${want}]`, v.id);
+            throw new CompileError(`value for '${v.name ?? v.id}' has shape ${formatShape(given.t.shape)}; expected ${formatShape(want)}`, v.id);
           }
           values[v.id] = given;
           continue;

@@ -12,7 +12,7 @@ import { compile, findItem, ItemError, modelStep } from '../compile.js';
 import { Rng } from '../graph/random.js';
 import { attachParamValues } from '../graph/simulate.js';
 import { BuildError } from '../graph/build.js';
-import { sizeOf } from '../graph/types.js';
+import { formatShape, sizeOf } from '../graph/types.js';
 import { backendInfo, loadTf, type BackendInfo, type Tf } from './backend.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { CompileError, releaseTransposes, type T } from './compileGraph.js';
@@ -463,7 +463,7 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
       for (const [i, p] of spec.params.entries()) {
         const saved = ck.params.get(p.name);
         if (!saved || saved.shape.length !== p.shape.length || saved.shape.some((d, k) => d !== p.shape[k])) {
-          throw new TrainError(`the checkpoint in ${opts.checkpointDir} has ${saved ? `'${p.name}' of shape [${saved.shape}]` : `no '${p.name}'`}, the model [${p.shape}]: the model changed since; choose another --checkpoint folder`);
+          throw new TrainError(`the checkpoint in ${opts.checkpointDir} has ${saved ? `'${p.name}' of shape ${formatShape(saved.shape)}` : `no '${p.name}'`}, the model ${formatShape(p.shape)}: the model changed since; choose another --checkpoint folder`);
         }
         vars[i]!.assign(tf.tensor(saved.data, [...p.shape], 'float32'));
       }

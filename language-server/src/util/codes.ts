@@ -53,7 +53,7 @@ export interface ErrorEntry {
 export type CodeEntry = DiagnosticEntry | ErrorEntry;
 
 // Generic in the severity and the extras, so each entry's type keeps its literal severity (DiagnosticCodeOf needs it).
-const D = <S extends CodeSeverity, M extends { readonly fix?: FixKind; readonly unnecessary?: true; readonly reserved?: string } = {}>(
+const D = <S extends CodeSeverity, M extends { readonly fix?: FixKind; readonly unnecessary?: true; readonly reserved?: string } = Record<never, never>>(
   severity: S, stage: DiagnosticStage, description: string, more?: M,
 ) => ({ kind: 'diagnostic' as const, severity, stage, description, ...(more ?? ({} as M)) });
 const E = (stage: string, description: string) => ({ kind: 'error', stage, description }) as const;

@@ -93,7 +93,7 @@ export class SvgRenderer implements Renderer {
       g.append(s('text', { class: 'label', x: cx, y: 15, 'text-anchor': 'middle' }, n.label));
       let y = 15;
       if (n.sublabel !== undefined) g.append(s('text', { class: 'sub', x: cx, y: (y += 12), 'text-anchor': 'middle' }, n.sublabel));
-      if (n.value !== undefined) g.append(s('text', { class: 'sub value', x: cx, y: (y += 12), 'text-anchor': 'middle' }, n.value));
+      if (n.value !== undefined) g.append(s('text', { class: 'sub value', x: cx, y: y + 12, 'text-anchor': 'middle' }, n.value));
       nodes.append(g);
       this.nodeEls.set(n.id, g);
     }

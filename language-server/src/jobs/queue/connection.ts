@@ -117,6 +117,7 @@ export async function checkRedis(c: QueueConnection, ms = 5000): Promise<{ versi
     const why = /WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(`${m} ${last}`)
       ? 'it refused the password (check the one in the URL)'
       : m === 'timeout' ? `no answer within ${(ms / 1000).toFixed(0)} s${last ? ` (${last})` : ''}` : m || last;
+    // eslint-disable-next-line preserve-caught-error -- the caught error may hold the URL's password; its scrubbed message is kept instead
     throw new Error(`cannot use Redis at ${c.shown}: ${why}`);
   } finally {
     r.disconnect();

@@ -142,7 +142,7 @@ export class QueueExecutor implements TaskExecutor {
       const k = indexOf(e.jobId);
       if (k < 0 || finished) return;
       if (e.type === 'completed') take(k, e.args.returnvalue);
-      else if (e.type === 'failed') void failedFor(k, String(e.args.failedReason ?? ''));
+      else if (e.type === 'failed') void failedFor(k, typeof e.args.failedReason === 'string' ? e.args.failedReason : '');
       else if (e.type === 'stalled') note(`task ${k + 1} stalled (its worker stopped answering): it goes to another worker`);
       else if (e.type === 'progress') {
         const d = e.args.data as { worker?: unknown; message?: unknown } | undefined;

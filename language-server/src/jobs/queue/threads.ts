@@ -107,7 +107,7 @@ export class TaskThreads {
   async close(): Promise<void> {
     this.closed = true;
     for (const s of this.slots) if (s.busy) this.release(s, new TaskCancelled(), true);
-    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
+    await Promise.all(this.slots.flatMap((s) => (s.worker ? [s.worker.terminate()] : [])));
     for (const w of this.waiting.splice(0)) w.run();
   }
 

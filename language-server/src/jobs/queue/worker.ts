@@ -131,7 +131,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   worker.on('error', (e) => onError(scrub(c, e.message)));
   worker.on('stalled', (jobId) => log(`task ${jobId} stalled (its worker stopped answering): back in the queue`));
   // The flows' parents: done when their children are; any worker completes them.
-  const runs = new Worker(RUN_QUEUE, async (job: Job<{ tasks: number }>) => ({ tasks: job.data.tasks }), { ...common, concurrency: 4, name: `${name} (runs)` });
+  const runs = new Worker(RUN_QUEUE, (job: Job<{ tasks: number }>) => Promise.resolve({ tasks: job.data.tasks }), { ...common, concurrency: 4, name: `${name} (runs)` });
   runs.on('error', (e) => onError(scrub(c, e.message)));
 
   const info = { name, host: hostname(), pid: String(process.pid), concurrency: String(o.concurrency), kinds: [...o.kinds.keys()].join(','), started: new Date().toISOString() };

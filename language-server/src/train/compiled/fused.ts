@@ -335,7 +335,7 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
   return {
     P, R, cols, coefs, saves, resets, skipZeroRows: update !== null && !saves.length && fresh.every((x) => x.store === null) && update.terms.every((t) => t.coef !== null),
     fresh, update, pre: pre.join('\n'),
-    refined: Object.fromEntries([...[...colSet].map((n) => [n, 'columns']), ...[...factored.keys()].map((n) => [n, 'factored']), ...[...derived].map((n) => [n, 'derived'])]),
+    refined: Object.fromEntries([...[...colSet].map((n) => [n, 'columns'] as const), ...[...factored.keys()].map((n) => [n, 'factored'] as const), ...[...derived].map((n) => [n, 'derived'] as const)]),
     comment: `fused over the rows of the parameter: ${names}${f.u ? ` and ${f.u.equation.text}` : ''}`, inPlace: [...inPlace],
   };
 }

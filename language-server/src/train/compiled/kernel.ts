@@ -38,9 +38,11 @@ function functions(src: KernelSource): Record<string, unknown> {
       const op = rest.join('_');
       const f = (kind === 'VF' ? unaryForward : unaryDerivative as Record<string, unknown>)[op as keyof typeof unaryForward];
       if (typeof f !== 'function') throw new Error(`internal: no function for '${h}'`);
-      F[h] = kind === 'VF'
-        ? new Function('f', 'return function (xa, xo, ya, yo, n) { for (let i = 0; i < n; i++) ya[yo + i] = f(xa[xo + i]); };')(f)
-        : new Function('f', 'return function (ga, go, xa, xo, ya, yo, da, d0, n) { for (let i = 0; i < n; i++) da[d0 + i] += ga[go + i] * f(xa[xo + i], ya[yo + i]); };')(f);
+      const source = kind === 'VF'
+        ? 'return function (xa, xo, ya, yo, n) { for (let i = 0; i < n; i++) ya[yo + i] = f(xa[xo + i]); };'
+        : 'return function (ga, go, xa, xo, ya, yo, da, d0, n) { for (let i = 0; i < n; i++) da[d0 + i] += ga[go + i] * f(xa[xo + i], ya[yo + i]); };';
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated code: a loop of our own source text per table function (see above)
+      F[h] = (new Function('f', source) as (f: unknown) => unknown)(f);
       continue;
     }
     const op = kind === 'BD' ? rest.slice(0, -1).join('_') : rest.join('_');
@@ -58,7 +60,8 @@ function functions(src: KernelSource): Record<string, unknown> {
   for (const s of src.surrogates) {
     const { body, value } = surrogateJs(s.surrogate as Surrogate);
     F[`SG${s.id}`] = surrogateFunction(s.surrogate as Surrogate);
-    F[`VS${s.id}`] = new Function(`return function (ga, go, xa, xo, da, d0, n) { for (let i = 0; i < n; i++) { const x = xa[xo + i]; ${body} da[d0 + i] += ga[go + i] * ${value}; } };`)();
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated code: ψ inlined in its loop, built from lang/surrogates.ts's formula
+    F[`VS${s.id}`] = (new Function(`return function (ga, go, xa, xo, da, d0, n) { for (let i = 0; i < n; i++) { const x = xa[xo + i]; ${body} da[d0 + i] += ga[go + i] * ${value}; } };`) as () => unknown)();
   }
   return F;
 }
@@ -66,7 +69,8 @@ function functions(src: KernelSource): Record<string, unknown> {
 /** ψ of a surrogate as a compiled function of one number (equal to lang/surrogates.ts surrogateDerivative, bit for bit). */
 export function surrogateFunction(sur: Surrogate): (x: number) => number {
   const { body, value } = surrogateJs(sur);
-  return new Function(`return function (x) { ${body} return ${value}; };`)() as (x: number) => number;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated code: ψ's straight-line formula from lang/surrogates.ts
+  return (new Function(`return function (x) { ${body} return ${value}; };`) as () => (x: number) => number)();
 }
 
 /** ψ(x) of a surrogate as JavaScript statements (temporaries s0, s1, …) and the expression of its value. */
@@ -160,8 +164,8 @@ export class StepKernel {
       ...buffers, F: functions(src), P: this.P, K: src.consts,
       X: new Float32Array(0), Y: new Float32Array(0), W: new Float32Array(0), PRD: new Float32Array(0), CF: this.cancel, TAPE: this.tape, B: 1, T: 0,
     };
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    this.fn = new Function('E', src.code)(this.env) as Generated;
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated code: the step kernel codegen.ts wrote for this model and rule
+    this.fn = (new Function('E', src.code) as (env: unknown) => Generated)(this.env);
   }
 
   /** Points the kernel at a batch (time-major arrays as tasks/types.ts Batch) and computes the shared values of the current parameters. */

@@ -159,7 +159,7 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
   const advance = nexts.map((s) => `for (let i = 0; i < ${sizeOf(s.shape)}; i++) ${at(gc.val(s.leaf), 'i')} = ${at(gc.val(s.next), 'i')};`).join('\n');
   const reset = spec.states.map((s) => `A.fill(${s.initial}, ${gc.aOff[s.leaf]!}, ${gc.aOff[s.leaf]! + sizeOf(s.shape)});`).join('\n');
 
-  let stepCode = '';
+  let stepCode: string;
   let initCode = '';
   let backwardCode = '';
   const paramInfo = spec.params.map((p) => ({ name: p.name, size: sizeOf(p.shape), trained: false }));
