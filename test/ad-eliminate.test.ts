@@ -3,7 +3,7 @@ import { costOf, compareOrders } from '../language-server/src/ad/costs.js';
 import { Eliminator } from '../language-server/src/ad/eliminate.js';
 import { jacobian, stackBlocks } from '../language-server/src/ad/jacobian.js';
 import { markowitzOrder } from '../language-server/src/ad/orders.js';
-import { GraphBuilder, leafValues } from './helpers/graph-builder.js';
+import { GraphBuilder, leafValues } from './helpers/graphBuilder.js';
 
 /** shared/reference/worked-example.md: f(x1, x2) = (log(sin(x1·x2)), x1·x2 + sin(x1·x2)). */
 function workedExample() {

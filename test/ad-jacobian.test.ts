@@ -5,8 +5,8 @@ import { sizeOf, type Graph, type Tensor } from '../language-server/src/graph/ty
 import { costOf } from '../language-server/src/ad/costs.js';
 import { jacobian, stackBlocks, JacobianTooLargeError, NonFiniteError } from '../language-server/src/ad/jacobian.js';
 import { forwardOrder, markowitzOrder, reverseOrder } from '../language-server/src/ad/orders.js';
-import { GraphBuilder, leafValues } from './helpers/graph-builder.js';
-import { randomMixedGraph, rng, shuffle } from './helpers/random-graphs.js';
+import { GraphBuilder, leafValues } from './helpers/graphBuilder.js';
+import { randomMixedGraph, rng, shuffle } from './helpers/randomGraphs.js';
 
 /** Central finite differences of all outputs with respect to all inputs, stacked like stackBlocks. */
 function finiteDifferences(graph: Graph, leaves: Map<number, Tensor>): Float64Array {

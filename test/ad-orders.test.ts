@@ -3,8 +3,8 @@ import { costOf } from '../language-server/src/ad/costs.js';
 import { Eliminator } from '../language-server/src/ad/eliminate.js';
 import { eliminableVertices } from '../language-server/src/ad/linearize.js';
 import { forwardOrder, markowitzOrder, OrderError, reverseOrder, validateOrder } from '../language-server/src/ad/orders.js';
-import { GraphBuilder } from './helpers/graph-builder.js';
-import { randomScalarGraph, rng, shuffle } from './helpers/random-graphs.js';
+import { GraphBuilder } from './helpers/graphBuilder.js';
+import { randomScalarGraph, rng, shuffle } from './helpers/randomGraphs.js';
 import { roeFlux1d } from './helpers/roeflux.js';
 
 function small() {

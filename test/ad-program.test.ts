@@ -14,8 +14,8 @@ import { compileJacobianProgram, jacobianByProgram, programJacobian, sampleBlock
 import { evaluateBatch } from '../language-server/src/graph/evaluate.js';
 import { evaluationPoint } from '../language-server/src/graph/point.js';
 import { sizeOf, type Graph, type Tensor } from '../language-server/src/graph/types.js';
-import { GraphBuilder, leafValues } from './helpers/graph-builder.js';
-import { randomMixedGraph, randomScalarGraph, rng, shuffle } from './helpers/random-graphs.js';
+import { GraphBuilder, leafValues } from './helpers/graphBuilder.js';
+import { randomMixedGraph, randomScalarGraph, rng, shuffle } from './helpers/randomGraphs.js';
 
 const EXAMPLES = join(__dirname, '..', 'examples');
 

@@ -3,7 +3,7 @@ import { evaluate } from '../language-server/src/graph/evaluate.js';
 import { sizeOf, type Attrs, type Op, type Shape, type Surrogate } from '../language-server/src/graph/types.js';
 import { partialJacobian, surrogateDerivative } from '../language-server/src/ad/rules.js';
 import { toDense, describeSparsity } from '../language-server/src/ad/sparsity.js';
-import { GraphBuilder } from './helpers/graph-builder.js';
+import { GraphBuilder } from './helpers/graphBuilder.js';
 
 interface Operand { shape: Shape; data: number[] }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { erf, evaluate, evaluateBatch, EvaluationError } from '../language-server/src/graph/evaluate.js';
 import type { Graph } from '../language-server/src/graph/types.js';
-import { GraphBuilder, leafValues } from './helpers/graph-builder.js';
+import { GraphBuilder, leafValues } from './helpers/graphBuilder.js';
 
 function close(a: ArrayLike<number>, b: readonly number[], tol = 1e-14): void {
   assert.equal(a.length, b.length, `length ${a.length} vs ${b.length}`);

@@ -21,7 +21,7 @@ import { mcts } from '../language-server/src/search/mcts.js';
 import { initialWeights } from '../language-server/src/search/network.js';
 import { Objective, parseBudget, parseBytes, parseObjective, SearchOptionError, type ObjectiveSpec } from '../language-server/src/search/objective.js';
 import { impossibleLimit, search } from '../language-server/src/search/search.js';
-import { randomMixedGraph, randomScalarGraph, shuffle, rng } from './helpers/random-graphs.js';
+import { randomMixedGraph, randomScalarGraph, shuffle, rng } from './helpers/randomGraphs.js';
 
 const EXAMPLES = join(__dirname, '..', 'examples');
 function example(name: string, item?: string): Graph {

@@ -1,5 +1,5 @@
 // Where "Find Learning Rule" puts the rule it found: pure text computation,
-// tested without VS Code (test/extension.edits.test.ts). The command turns
+// tested without VS Code (test/extension-edits.test.ts). The command turns
 // the result into a WorkspaceEdit, so the insertion is one undoable step.
 //
 // Placement: the rule goes right after the last rule for that model, or else

@@ -4,7 +4,7 @@
 // `asWebviewUri` (passed in as a string), a Content-Security-Policy with
 // `default-src 'none'`, scripts and styles only with a fresh nonce
 // (vscode-extension-samples' webview-sample checklist). Tested without VS
-// Code in test/extension.webview.test.ts.
+// Code in test/extension-webview.test.ts.
 
 import { graphHtml, newNonce, webviewHtml } from '../../language-server/src/layout/html.js';
 import { viewModelToSvg } from '../../language-server/src/layout/svg.js';

@@ -4,7 +4,7 @@
 // times), Python-float constants folded, literal operands as const leaves.
 
 import type { Graph } from '../../language-server/src/graph/types.js';
-import { GraphBuilder } from './graph-builder.js';
+import { GraphBuilder } from './graphBuilder.js';
 
 export const ROEFLUX_1D_POINT = [0.01, 0.02, 0.02, 0.01, 0.03, 0.03];
 

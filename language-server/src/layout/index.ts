@@ -16,7 +16,7 @@ export { layoutGraph, viewKey, graphHash, clearLayoutCache, LayoutTooBigError, D
 export type { LayoutInput, LayoutSettings } from './layout.js';
 export { traceOrder, edgeJacobians, glyphOf, pairKey, type OrderSpec } from './engine.js';
 export { EligoLayoutConfigurator } from './config.js';
-export { disposeLayoutWorker } from './elk-runner.js';
+export { disposeLayoutWorker } from './elkRunner.js';
 export { webviewHtml, writeGraphHtml, graphHtml, webviewBundlePath } from './html.js';
 export { viewModelToSvg } from './svg.js';
 export type * from './viewmodel.js';

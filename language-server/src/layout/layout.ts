@@ -12,16 +12,16 @@ import type { ElkExtendedEdge, ElkLabel, ElkNode, ElkPort } from 'elkjs/lib/elk-
 import type { Graph, Tensor, Vertex } from '../graph/types.js';
 import type { LineIndex, LspRange } from '../lang/source.js';
 import { EligoLayoutConfigurator, type Pin } from './config.js';
-import { LayoutTooBigError, runElk } from './elk-runner.js';
+import { LayoutTooBigError, runElk } from './elkRunner.js';
 import { pairKey, type EdgeJacobian } from './engine.js';
-import { displayNames, opLabel, partialText } from './jacobian-text.js';
+import { displayNames, opLabel, partialText } from './jacobianText.js';
 import { FONT, fitText, textWidth } from './measure.js';
 import type {
   EdgeView, EliminationView, GraphViewModel, GraphViewRequest, GroupInfo, GroupView, LiteralView, NodeView, Point, RuleView,
   SparsityGlyph, StepBand,
 } from './viewmodel.js';
 
-export { LayoutTooBigError } from './elk-runner.js';
+export { LayoutTooBigError } from './elkRunner.js';
 
 export interface LayoutInput {
   readonly graph: Graph;

@@ -9,7 +9,7 @@ import { StoppedError, type RunInput } from './execute.js';
 import { BlockTape, tapeBytes } from './blocks.js';
 
 /**
- * Nothing approximated: every schedule gives the exact gradient (test/rules.schedules.test.ts
+ * Nothing approximated: every schedule gives the exact gradient (test/rules-schedules.test.ts
  * checks it to 1e-8), so the samples' exact gradients stand in for running it again.
  */
 export function exactRule(rule: PreparedRule): boolean {

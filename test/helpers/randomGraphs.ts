@@ -6,7 +6,7 @@
 // AD benchmark tasks (RoeFlux and friends).
 
 import { sizeOf, type Graph, type Shape, type Tensor } from '../../language-server/src/graph/types.js';
-import { GraphBuilder } from './graph-builder.js';
+import { GraphBuilder } from './graphBuilder.js';
 
 /** mulberry32: a small seeded generator, enough for tests. */
 export function rng(seed: number): () => number {
