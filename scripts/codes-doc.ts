@@ -25,7 +25,9 @@ const STAGES: Readonly<Record<DiagnosticStage, string>> = {
 const cell = (s: string): string => s.replace(/\|/g, '\\|');
 
 function diagnosticRow(code: string, e: DiagnosticEntry): string {
-  const notes = [e.fix ? `fix: ${FIXES[e.fix]}` : '', e.unnecessary ? 'shown faded (unnecessary)' : '', e.reserved ? `reserved: ${e.reserved}` : ''].filter(Boolean).join('; ');
+  const notes = [e.fix ? `fix: ${FIXES[e.fix]}` : '', e.unnecessary ? 'shown faded (unnecessary)' : '', e.reserved ? `reserved: ${e.reserved}` : '']
+    .filter(Boolean)
+    .join('; ');
   return `| \`${code}\` | ${e.severity} | ${cell(e.description)} | ${cell(notes)} |`;
 }
 

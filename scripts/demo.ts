@@ -36,7 +36,10 @@ function heading(text: string): void {
 const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 const shell = (args: string[]): string => args.map(quote).join(' ');
 
-const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 const timings: { title: string; seconds: number }[] = [];
 
@@ -98,14 +101,25 @@ function torchPython(): { python: string; version: string } | null {
 
 function costTable(): void {
   const rows: (string | number)[][] = [];
-  for (const file of readdirSync(examples).filter((f) => f.endsWith('.eligo')).sort()) {
+  for (const file of readdirSync(examples)
+    .filter((f) => f.endsWith('.eligo'))
+    .sort()) {
     const a = analyze(readFileSync(join(examples, file), 'utf8'));
     for (const it of a.items) {
       if (!it.costs || !it.graph) continue;
       const c = it.costs;
       const best = Math.min(c.forward.multiplications, c.reverse.multiplications, c.markowitz.multiplications);
       const winner = (['forward', 'reverse', 'markowitz'] as const).find((o) => c[o].multiplications === best)!;
-      rows.push([it.name, it.kind, it.graph.vertices, c.forward.multiplications, c.reverse.multiplications, c.markowitz.multiplications, winner, formatBytes(c[winner].peakMemoryBytes)]);
+      rows.push([
+        it.name,
+        it.kind,
+        it.graph.vertices,
+        c.forward.multiplications,
+        c.reverse.multiplications,
+        c.markowitz.multiplications,
+        winner,
+        formatBytes(c[winner].peakMemoryBytes),
+      ]);
     }
   }
   console.log(table(['item', 'kind', 'vertices', 'forward', 'reverse', 'Markowitz', 'best', 'peak memory'], rows));
@@ -153,19 +167,32 @@ function background(command: string, args: string[]): Background {
   };
   p.stdout.setEncoding('utf8').on('data', take);
   p.stderr.setEncoding('utf8').on('data', take);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.once('exit', (code, signal) => {
-    children.delete(p);
-    r({ code, signal });
-  }));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    p.once('exit', (code, signal) => {
+      children.delete(p);
+      r({ code, signal });
+    }),
+  );
   const shown = [command === process.execPath ? 'eligo' : command, ...(command === process.execPath ? args.slice(1) : args)].join(' ');
   return {
-    process: p, lines, exited,
+    process: p,
+    lines,
+    exited,
     waitFor(re, ms, what) {
       if (lines.some((l) => re.test(l))) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new StepFailed(`\`${shown}\`: no sign of ${what} after ${ms / 1000} s; it printed:\n${lines.slice(-20).join('\n')}`)), ms);
+        const t = setTimeout(
+          () => reject(new StepFailed(`\`${shown}\`: no sign of ${what} after ${ms / 1000} s; it printed:\n${lines.slice(-20).join('\n')}`)),
+          ms,
+        );
         void exited.then(({ code }) => reject(new StepFailed(`\`${shown}\` exited with ${code} before ${what}:\n${lines.slice(-20).join('\n')}`)));
-        waiters.push({ re, done: () => { clearTimeout(t); resolve(); } });
+        waiters.push({
+          re,
+          done: () => {
+            clearTimeout(t);
+            resolve();
+          },
+        });
       });
     },
   };
@@ -181,13 +208,16 @@ async function stop(b: Background, shown: string): Promise<void> {
   const timer = setTimeout(() => b.process.kill('SIGKILL'), 15_000);
   const { code, signal } = await b.exited;
   clearTimeout(timer);
-  if (code !== 0) throw new StepFailed(`\`${shown}\` ${signal ? `was killed by ${signal} (it did not stop within 15 s of SIGTERM)` : `exited with ${code} when stopped`}`);
+  if (code !== 0)
+    throw new StepFailed(`\`${shown}\` ${signal ? `was killed by ${signal} (it did not stop within 15 s of SIGTERM)` : `exited with ${code} when stopped`}`);
 }
 
 async function queue(): Promise<void> {
   const redisServer = onPath('redis-server');
   if (!redisServer) {
-    console.log('redis-server is not on PATH: skipped. To see it, install it (Debian: sudo apt-get install redis-server) and run the demo again; docs/scale-out.md shows a run on two machines.');
+    console.log(
+      'redis-server is not on PATH: skipped. To see it, install it (Debian: sudo apt-get install redis-server) and run the demo again; docs/scale-out.md shows a run on two machines.',
+    );
     return;
   }
   const port = await freePort();
@@ -249,22 +279,67 @@ async function main(): Promise<void> {
 
   await section('1. Cost of the full Jacobian by vertex elimination (multiplications; Graphax conventions)', costTable);
 
-  await section('2. Search for a cheaper elimination order (RoeFlux_1d; heuristics, beam, annealing, MCTS on both cores)', () => eligo(
-    'search', 'examples/roeflux_1d.eligo', '--method', 'all', '--seed', '1', '--evaluations', '20000', '--budget', '60s', '--quiet',
-    '--out', `${out}/roeflux_1d.order.json`,
-  ));
+  await section('2. Search for a cheaper elimination order (RoeFlux_1d; heuristics, beam, annealing, MCTS on both cores)', () =>
+    eligo(
+      'search',
+      'examples/roeflux_1d.eligo',
+      '--method',
+      'all',
+      '--seed',
+      '1',
+      '--evaluations',
+      '20000',
+      '--budget',
+      '60s',
+      '--quiet',
+      '--out',
+      `${out}/roeflux_1d.order.json`,
+    ),
+  );
 
   // Successive halving over the rules that fit Loihi 2: 6 trained for 10 updates, the best 2 for 30, the best one for 90.
   // The budget is a cap: the run ends when its last round is done (about 35 s on two idle cores, 70 s at a load of 6).
-  await section('3. Find learning rule with accuracy in the loop: LIF under Loihi 2, on the correlated task', () => eligo(
-    'find-rule', 'examples/lif.eligo', '--model', 'lif', '--task', 'correlated:T=30,correlation=1', '--hardware', 'loihi2',
-    '--max-trained', '6', '--budget', '90s',
-  ));
+  await section('3. Find learning rule with accuracy in the loop: LIF under Loihi 2, on the correlated task', () =>
+    eligo(
+      'find-rule',
+      'examples/lif.eligo',
+      '--model',
+      'lif',
+      '--task',
+      'correlated:T=30,correlation=1',
+      '--hardware',
+      'loihi2',
+      '--max-trained',
+      '6',
+      '--budget',
+      '90s',
+    ),
+  );
 
-  await section('4. Train the faithful ALIF (Bellec et al. 2020) with e-prop on the compiled engine: evidence accumulation', () => eligo(
-    'train', 'examples/alif.eligo', '--model', 'alif', '--rule', 'eprop', '--task', 'evidence:T=100', '--steps', '40', '--batch', '16',
-    '--lr', '0.01', '--seed', '1', '--eval-every', '10', '--html', `${out}/alif-train.html`,
-  ));
+  await section('4. Train the faithful ALIF (Bellec et al. 2020) with e-prop on the compiled engine: evidence accumulation', () =>
+    eligo(
+      'train',
+      'examples/alif.eligo',
+      '--model',
+      'alif',
+      '--rule',
+      'eprop',
+      '--task',
+      'evidence:T=100',
+      '--steps',
+      '40',
+      '--batch',
+      '16',
+      '--lr',
+      '0.01',
+      '--seed',
+      '1',
+      '--eval-every',
+      '10',
+      '--html',
+      `${out}/alif-train.html`,
+    ),
+  );
 
   await section('5. Bridges: the LIF model to NIR and back, the e-prop rule to Lava (Loihi 2) and to PyTorch', async () => {
     await eligo('export', 'nir', 'examples/lif.eligo', '--model', 'lif', '--dt', '1e-3', '--out', `${out}/lif.nir`, '--force');
@@ -272,7 +347,14 @@ async function main(): Promise<void> {
     await eligo('export', 'lava', 'examples/lif.eligo', '--model', 'lif', '--rule', 'eprop', '--out', `${out}/lif_eprop_loihi2.py`, '--force');
     await eligo('export', 'torch', 'examples/lif.eligo', '--model', 'lif', '--rule', 'eprop', '--out', `${out}/lif_eprop.py`, '--force');
     const torch = torchPython();
-    if (torch) await run(`python3 ${out}/lif_eprop.py --iterations 5 --steps 50   # PyTorch ${torch.version}`, torch.python, [`${out}/lif_eprop.py`, '--iterations', '5', '--steps', '50']);
+    if (torch)
+      await run(`python3 ${out}/lif_eprop.py --iterations 5 --steps 50   # PyTorch ${torch.version}`, torch.python, [
+        `${out}/lif_eprop.py`,
+        '--iterations',
+        '5',
+        '--steps',
+        '50',
+      ]);
     else console.log('\n(python3 with torch not found: the exported module is not run; Debian: sudo apt-get install python3-torch)');
   });
 

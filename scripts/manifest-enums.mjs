@@ -14,7 +14,13 @@ const file = `${root}package.json`;
 /** The registry, bundled and evaluated (it is TypeScript; the build runs before any type check). */
 export function hardwareProfiles() {
   const out = esbuild.buildSync({
-    entryPoints: [`${root}language-server/src/rules/profiles.ts`], bundle: true, write: false, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error',
+    entryPoints: [`${root}language-server/src/rules/profiles.ts`],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'error',
   });
   const mod = { exports: {} };
   new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, createRequire(file));

@@ -30,10 +30,7 @@ delete commands[0].enablement;
 const itemCommands = ['eligo.showGraph', 'eligo.findLearningRule', 'eligo.searchOrder', 'eligo.train', 'eligo.exportGraph'];
 
 const menus = {
-  commandPalette: [
-    ...itemCommands.map((command) => ({ command, when: isEligo })),
-    { command: 'eligo.cancelJob', when: 'eligo.jobRunning' },
-  ],
+  commandPalette: [...itemCommands.map((command) => ({ command, when: isEligo })), { command: 'eligo.cancelJob', when: 'eligo.jobRunning' }],
   'editor/title': [
     { command: 'eligo.showGraph', when: isEligo, group: 'navigation@1' },
     { command: 'eligo.findLearningRule', when: isEligo, group: 'navigation@2' },
@@ -48,58 +45,107 @@ const menus = {
     { command: 'eligo.train', when: isEligo, group: 'eligo@4' },
     { command: 'eligo.exportGraph', when: isEligo, group: 'eligo@5' },
   ],
-  'explorer/context': [
-    { command: 'eligo.showGraph', when: 'resourceLangId == eligo', group: 'eligo@1' },
-  ],
+  'explorer/context': [{ command: 'eligo.showGraph', when: 'resourceLangId == eligo', group: 'eligo@1' }],
 };
 
 const configuration = {
   title: 'Eligo',
   properties: {
     'eligo.analysis.steps': {
-      type: 'integer', default: 10, minimum: 1, maximum: 1000, order: 1,
-      markdownDescription: 'Time steps **T** over which models are unrolled for the costs in code lenses, hovers and the graph (LANGUAGE.md §2). Costs of time-unrolled rules grow with T.',
+      type: 'integer',
+      default: 10,
+      minimum: 1,
+      maximum: 1000,
+      order: 1,
+      markdownDescription:
+        'Time steps **T** over which models are unrolled for the costs in code lenses, hovers and the graph (LANGUAGE.md §2). Costs of time-unrolled rules grow with T.',
     },
     'eligo.analysis.debounceMs': {
-      type: 'integer', default: 50, minimum: 0, maximum: 5000, order: 2,
+      type: 'integer',
+      default: 50,
+      minimum: 0,
+      maximum: 5000,
+      order: 2,
       description: 'Quiet time in milliseconds after the last keystroke before a document is analysed again.',
     },
     'eligo.objective': {
-      type: 'string', default: 'multiplications', enum: ['multiplications', 'memory', 'time'], order: 3,
-      enumDescriptions: ['Fewest multiplications to accumulate the Jacobian.', 'Lowest peak memory of stored Jacobians and traces.', 'Shortest measured time on this machine.'],
+      type: 'string',
+      default: 'multiplications',
+      enum: ['multiplications', 'memory', 'time'],
+      order: 3,
+      enumDescriptions: [
+        'Fewest multiplications to accumulate the Jacobian.',
+        'Lowest peak memory of stored Jacobians and traces.',
+        'Shortest measured time on this machine.',
+      ],
       description: 'What searches minimise (Search Elimination Order, Find Learning Rule); asked again in the command, with this as the default.',
     },
     'eligo.hardwareProfile': {
       // enum and enumDescriptions: generated from the hardware registry (scripts/manifest-enums.mjs).
-      type: 'string', default: 'laptop', order: 4,
+      type: 'string',
+      default: 'laptop',
+      order: 4,
       description: 'Hardware whose limits a learning rule must fit (memory, expressible terms). Asked again in Find Learning Rule.',
     },
     'eligo.search.budgetSeconds': {
-      type: 'number', default: 30, minimum: 0.1, maximum: 3600, order: 5,
+      type: 'number',
+      default: 30,
+      minimum: 0.1,
+      maximum: 3600,
+      order: 5,
       description: 'Time budget of a search in seconds; it stops there and keeps the best found.',
     },
     'eligo.train.task': {
-      type: 'string', default: 'correlated', order: 10,
+      type: 'string',
+      default: 'correlated',
+      order: 10,
       description: 'Default training task offered first by Eligo: Train (a task name the server knows).',
     },
-    'eligo.train.steps': { type: 'integer', default: 100, minimum: 1, maximum: 10000, order: 11, description: 'Optimizer updates (batches) of a training run; the sequence length is the task\'s T (e.g. correlated:T=200).' },
+    'eligo.train.steps': {
+      type: 'integer',
+      default: 100,
+      minimum: 1,
+      maximum: 10000,
+      order: 11,
+      description: "Optimizer updates (batches) of a training run; the sequence length is the task's T (e.g. correlated:T=200).",
+    },
     'eligo.train.epochs': { type: 'integer', default: 1, minimum: 1, maximum: 1000, order: 12, description: 'Passes over the training data.' },
-    'eligo.train.learningRate': { type: 'number', default: 0.001, exclusiveMinimum: 0, maximum: 10, order: 13, description: 'Learning rate of the parameter updates.' },
+    'eligo.train.learningRate': {
+      type: 'number',
+      default: 0.001,
+      exclusiveMinimum: 0,
+      maximum: 10,
+      order: 13,
+      description: 'Learning rate of the parameter updates.',
+    },
     'eligo.train.batchSize': { type: 'integer', default: 16, minimum: 1, maximum: 65536, order: 14, description: 'Sequences per batch.' },
     'eligo.train.seed': { type: 'integer', default: 0, minimum: 0, order: 15, description: 'Random seed of initialisation and data order, so runs repeat.' },
     'eligo.server.execArgv': {
-      type: 'array', items: { type: 'string' }, default: [], order: 20, scope: 'machine',
+      type: 'array',
+      items: { type: 'string' },
+      default: [],
+      order: 20,
+      scope: 'machine',
       description: 'Extra Node.js arguments for the language server process, e.g. "--max-old-space-size=8192". Takes effect after Restart Server.',
     },
     'eligo.trace.server': {
-      type: 'string', enum: ['off', 'messages', 'verbose'], default: 'off', order: 21, scope: 'window',
+      type: 'string',
+      enum: ['off', 'messages', 'verbose'],
+      default: 'off',
+      order: 21,
+      scope: 'window',
       description: 'Log the messages between VS Code and the Eligo language server to the "Eligo LSP Trace" output.',
     },
   },
 };
 
 const step = (id, title, description, md, completionEvents, extra = {}) => ({
-  id, title, description, media: { markdown: `media/walkthrough/${md}` }, completionEvents, ...extra,
+  id,
+  title,
+  description,
+  media: { markdown: `media/walkthrough/${md}` },
+  completionEvents,
+  ...extra,
 });
 
 const walkthroughs = [
@@ -108,16 +154,35 @@ const walkthroughs = [
     title: 'Get started with Eligo',
     description: 'Open an example, look at its costs, show its graph, find a learning rule, train it.',
     steps: [
-      step('openExample', 'Open an example', 'Eligo ships spiking and recurrent models and the AD benchmark functions.\n[Open Example](command:eligo.openExample)\n[Open the LIF model](command:eligo.openExample?%5B%22lif.eligo%22%5D)',
-        'open-example.md', ['onCommand:eligo.openExample']),
-      step('costs', 'Look at its costs', 'Code lenses above each model and function show the multiplications of forward, reverse and Markowitz elimination, computed from the graph. Hover a name for more.\n[Settings: time steps T](command:workbench.action.openSettings?%5B%22eligo.analysis.steps%22%5D)',
-        'costs.md', ['onSettingChanged:eligo.analysis.steps', 'onStepSelected']),
-      step('showGraph', 'Show its graph', 'One vertex per elemental operation, the Jacobian kind on every edge.\n[Show Graph](command:eligo.showGraph)',
-        'show-graph.md', ['onCommand:eligo.showGraph']),
-      step('findRule', 'Find a learning rule', 'Search for approximate, local, online rules on the Pareto front of cost and gradient alignment, and insert the one you choose.\n[Find Learning Rule](command:eligo.findLearningRule)',
-        'find-rule.md', ['onCommand:eligo.findLearningRule']),
-      step('train', 'Train it', 'Train the model with a rule and watch the curves.\n[Train](command:eligo.train)',
-        'train.md', ['onCommand:eligo.train']),
+      step(
+        'openExample',
+        'Open an example',
+        'Eligo ships spiking and recurrent models and the AD benchmark functions.\n[Open Example](command:eligo.openExample)\n[Open the LIF model](command:eligo.openExample?%5B%22lif.eligo%22%5D)',
+        'open-example.md',
+        ['onCommand:eligo.openExample'],
+      ),
+      step(
+        'costs',
+        'Look at its costs',
+        'Code lenses above each model and function show the multiplications of forward, reverse and Markowitz elimination, computed from the graph. Hover a name for more.\n[Settings: time steps T](command:workbench.action.openSettings?%5B%22eligo.analysis.steps%22%5D)',
+        'costs.md',
+        ['onSettingChanged:eligo.analysis.steps', 'onStepSelected'],
+      ),
+      step(
+        'showGraph',
+        'Show its graph',
+        'One vertex per elemental operation, the Jacobian kind on every edge.\n[Show Graph](command:eligo.showGraph)',
+        'show-graph.md',
+        ['onCommand:eligo.showGraph'],
+      ),
+      step(
+        'findRule',
+        'Find a learning rule',
+        'Search for approximate, local, online rules on the Pareto front of cost and gradient alignment, and insert the one you choose.\n[Find Learning Rule](command:eligo.findLearningRule)',
+        'find-rule.md',
+        ['onCommand:eligo.findLearningRule'],
+      ),
+      step('train', 'Train it', 'Train the model with a rule and watch the curves.\n[Train](command:eligo.train)', 'train.md', ['onCommand:eligo.train']),
     ],
   },
 ];
@@ -129,7 +194,8 @@ pkg.activationEvents = ['onLanguage:eligo', 'onWebviewPanel:eligo.panel', 'onCom
 pkg.capabilities = {
   untrustedWorkspaces: {
     supported: 'limited',
-    description: 'Analysis, graphs and searches work in Restricted Mode. Training on data files of the workspace asks for trust, and the server\'s Node arguments are not read from an untrusted workspace.',
+    description:
+      "Analysis, graphs and searches work in Restricted Mode. Training on data files of the workspace asks for trust, and the server's Node arguments are not read from an untrusted workspace.",
     restrictedConfigurations: ['eligo.server.execArgv'],
   },
   virtualWorkspaces: { supported: 'limited', description: 'Training on data files needs files on disk.' },

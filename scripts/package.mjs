@@ -97,9 +97,16 @@ try {
   // wasm inlined in hdf5_util.js), ELK's engine for the layout worker, and the pre-trained
   // networks, looked for upward from dist/ (search/network.ts, discovery/ruleNet.ts).
   const needed = [
-    'dist/server.js', 'dist/worker.js', 'dist/extension.js', 'dist/webview.js',
-    'node_modules/h5wasm/package.json', 'node_modules/h5wasm/dist/node/hdf5_hl.js', 'node_modules/h5wasm/dist/node/hdf5_util.js',
-    'node_modules/elkjs/lib/elk.bundled.js', 'models/agent/agent.json', 'models/agent/rule-agent.json',
+    'dist/server.js',
+    'dist/worker.js',
+    'dist/extension.js',
+    'dist/webview.js',
+    'node_modules/h5wasm/package.json',
+    'node_modules/h5wasm/dist/node/hdf5_hl.js',
+    'node_modules/h5wasm/dist/node/hdf5_util.js',
+    'node_modules/elkjs/lib/elk.bundled.js',
+    'models/agent/agent.json',
+    'models/agent/rule-agent.json',
   ];
   const missing = needed.filter((f) => !existsSync(join(ext, f)));
   if (missing.length) throw new Error(`the packed extension lacks ${missing.join(', ')} (see .vscodeignore)`);
@@ -111,7 +118,8 @@ try {
     copyFileSync(join(root, 'dist', 'cli.js'), join(ext, 'dist', 'cli.js'));
     const cli = (...args) => {
       const r = spawnSync(process.execPath, [join(ext, 'dist', 'cli.js'), ...args], { cwd: ext, encoding: 'utf8', env: { ...process.env, NODE_PATH: '' } });
-      if (r.status !== 0) throw new Error(`from the packed extension, eligo ${args.join(' ')} exited with ${r.status}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+      if (r.status !== 0)
+        throw new Error(`from the packed extension, eligo ${args.join(' ')} exited with ${r.status}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
       return r.stdout + r.stderr;
     };
     cli('export', 'nir', 'examples/lif.eligo', '--model', 'lif', '--out', join(unpacked, 'lif.nir'));
@@ -119,8 +127,28 @@ try {
     if (!/largest difference/.test(check)) throw new Error(`NIR import --check from the packed extension printed no check:\n${check}`);
     const mcts = cli('search', 'examples/roeflux_1d.eligo', '--method', 'mcts', '--evaluations', '300', '--threads', '0', '--quiet');
     if (/untrained prior|no pre-trained network/.test(mcts)) throw new Error(`MCTS from the packed extension did not find its network:\n${mcts}`);
-    const trained = JSON.parse(cli('train', 'examples/lif.eligo', '--model', 'lif', '--rule', 'eprop', '--task', 'correlated:T=20,train=32,test=32', '--steps', '2', '--batch', '8', '--json').trim().split('\n').at(-1));
-    if (trained.engine !== 'compiled' || !Number.isFinite(trained.final?.loss)) throw new Error(`training from the packed extension: ${JSON.stringify(trained)}`);
+    const trained = JSON.parse(
+      cli(
+        'train',
+        'examples/lif.eligo',
+        '--model',
+        'lif',
+        '--rule',
+        'eprop',
+        '--task',
+        'correlated:T=20,train=32,test=32',
+        '--steps',
+        '2',
+        '--batch',
+        '8',
+        '--json',
+      )
+        .trim()
+        .split('\n')
+        .at(-1),
+    );
+    if (trained.engine !== 'compiled' || !Number.isFinite(trained.final?.loss))
+      throw new Error(`training from the packed extension: ${JSON.stringify(trained)}`);
     step('packed extension: NIR out and back (h5wasm), MCTS with the shipped network, compiled training: ok');
   }
 } finally {

@@ -23,13 +23,17 @@ async function main(): Promise<void> {
     const tab = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     const problems: string[] = [];
     tab.on('pageerror', (e) => problems.push(e.message));
-    tab.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    tab.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
     await tab.goto(pathToFileURL(page).href, { waitUntil: 'load' });
     await tab.waitForSelector('.node', { timeout: 30_000 });
     await tab.locator('vscode-tab-header[data-tab="training"]').click();
     await tab.waitForSelector('#activity [data-raster]', { timeout: 10_000 });
     // The panel is 250 px under the graph in the editor; tall enough here to hold the curves, rasters and traces.
-    await tab.evaluate(() => { (document.querySelector('.panel') as HTMLElement).style.height = '600px'; });
+    await tab.evaluate(() => {
+      (document.querySelector('.panel') as HTMLElement).style.height = '600px';
+    });
     await tab.waitForTimeout(500);
     await tab.locator('.panel').screenshot({ path: image });
     if (problems.length) throw new Error(`the page reported: ${problems.join('; ')}`);

@@ -47,8 +47,14 @@ function policyCost(w: Weights, g: Graph): number {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      budget: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, sims: { type: 'string' }, batch: { type: 'string' },
-      episodes: { type: 'string' }, parallel: { type: 'string' }, redis: { type: 'string' },
+      budget: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      sims: { type: 'string' },
+      batch: { type: 'string' },
+      episodes: { type: 'string' },
+      parallel: { type: 'string' },
+      redis: { type: 'string' },
     },
   });
   const positive = (v: string | undefined, name: string, def: number | undefined): number | undefined => {
@@ -69,7 +75,9 @@ async function main(): Promise<void> {
   const rng = new Rng(seed);
   const weights = initialWeights(DEFAULT_ARCH, seed);
   const trainer = await AgentTrainer.create(weights, { learningRate: 1e-3 });
-  console.log(`training the search network: ${trainer.backend}; budget ${(budgetMs / 60000).toFixed(1)} min${maxEpisodes !== undefined ? `, at most ${maxEpisodes} episodes` : ''}; ${parallel} episode${parallel === 1 ? '' : 's'} per round, played ${queue ? `on the ${queue.description}` : `here (${cpus().length} cores)`}`);
+  console.log(
+    `training the search network: ${trainer.backend}; budget ${(budgetMs / 60000).toFixed(1)} min${maxEpisodes !== undefined ? `, at most ${maxEpisodes} episodes` : ''}; ${parallel} episode${parallel === 1 ? '' : 's'} per round, played ${queue ? `on the ${queue.description}` : `here (${cpus().length} cores)`}`,
+  );
 
   const val = Array.from({ length: VALIDATION }, (_, k) => corpusGraph(1_000_000 + k));
   const prior = initialWeights(DEFAULT_ARCH, seed);
@@ -102,7 +110,9 @@ async function main(): Promise<void> {
         const ratio = evaluate(weights);
         history.push({ iteration, minutes: (Date.now() - t0) / 60000, ratio, policyLoss: lastLoss.policy, valueLoss: lastLoss.value });
         if (ratio < best.ratio) best = { ratio, weights: cloneWeights(weights), iteration };
-        console.log(`${((Date.now() - t0) / 60000).toFixed(1)} min  iteration ${iteration}  samples ${samples}  steps ${steps}  loss policy ${lastLoss.policy.toFixed(3)} value ${lastLoss.value.toFixed(3)}  greedy policy / prior on held-out graphs ${ratio.toFixed(4)}  (best ${best.ratio.toFixed(4)} at ${best.iteration})`);
+        console.log(
+          `${((Date.now() - t0) / 60000).toFixed(1)} min  iteration ${iteration}  samples ${samples}  steps ${steps}  loss policy ${lastLoss.policy.toFixed(3)} value ${lastLoss.value.toFixed(3)}  greedy policy / prior on held-out graphs ${ratio.toFixed(4)}  (best ${best.ratio.toFixed(4)} at ${best.iteration})`,
+        );
       }
     }
   }
@@ -111,7 +121,14 @@ async function main(): Promise<void> {
   saveWeights(out, best.weights, {
     method: 'AlphaZero-style self-play (PUCT MCTS, visit-count policy targets, real remaining cost value targets) on generated graphs (search/corpus.ts)',
     backend: backendInfo()?.summary ?? 'unknown',
-    seed, simulationsPerMove: sims, batch, episodesPerRound: parallel, iterations: iteration, samples, steps, minutes: Number(((Date.now() - t0) / 60000).toFixed(2)),
+    seed,
+    simulationsPerMove: sims,
+    batch,
+    episodesPerRound: parallel,
+    iterations: iteration,
+    samples,
+    steps,
+    minutes: Number(((Date.now() - t0) / 60000).toFixed(2)),
     chosenAtIteration: best.iteration,
     heldOutGraphs: VALIDATION,
     greedyPolicyOverPrior: Number(best.ratio.toFixed(4)),

@@ -43,7 +43,11 @@ async function main(): Promise<void> {
     const ctx = modelContextOf(m.text, m.model);
     const examples: Example[] = [];
     await findLearningRule(ctx, {
-      budgetMs: 30000, steps: 12, samples: 1, seed: seed + it, maxExhaustive: 0,
+      budgetMs: 30000,
+      steps: 12,
+      samples: 1,
+      seed: seed + it,
+      maxExhaustive: 0,
       search: mctsSearch({ weights, examples, noise: 0.25, episodes: 3, simulations: 12 }),
     });
     buffer.push(...examples);
@@ -53,15 +57,27 @@ async function main(): Promise<void> {
     weights = fit.weights;
     last = fit.fit;
     it++;
-    console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] iteration ${it}: ${m.name} (n = ${n}), ${examples.length} decisions, buffer ${buffer.length}; policy loss ${last.policyLoss.toFixed(3)}, value loss ${last.valueLoss.toFixed(3)}`);
+    console.log(
+      `[${((Date.now() - t0) / 1000).toFixed(0)} s] iteration ${it}: ${m.name} (n = ${n}), ${examples.length} decisions, buffer ${buffer.length}; policy loss ${last.policyLoss.toFixed(3)}, value loss ${last.valueLoss.toFixed(3)}`,
+    );
   }
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, serializeRuleNet(weights, {
-    method: 'AlphaZero-style self-play: PUCT MCTS over approximation choices (12 simulations per decision, root noise 0.25), visit-count policy targets, episode-reward value targets',
-    models: games, iterations: it, seconds: Math.round((Date.now() - t0) / 1000), seed, backend: backendInfo()?.name ?? 'unknown',
-    reward: 'w·alignment (random sequences, initial parameters) − (1−w)·normalised log cost − misfit − ½·[readout-only or no update]',
-    finalPolicyLoss: last.policyLoss, finalValueLoss: last.valueLoss, date: new Date().toISOString().slice(0, 10),
-  }));
+  writeFileSync(
+    out,
+    serializeRuleNet(weights, {
+      method:
+        'AlphaZero-style self-play: PUCT MCTS over approximation choices (12 simulations per decision, root noise 0.25), visit-count policy targets, episode-reward value targets',
+      models: games,
+      iterations: it,
+      seconds: Math.round((Date.now() - t0) / 1000),
+      seed,
+      backend: backendInfo()?.name ?? 'unknown',
+      reward: 'w·alignment (random sequences, initial parameters) − (1−w)·normalised log cost − misfit − ½·[readout-only or no update]',
+      finalPolicyLoss: last.policyLoss,
+      finalValueLoss: last.valueLoss,
+      date: new Date().toISOString().slice(0, 10),
+    }),
+  );
   console.log(`wrote ${out}`);
 }
 

@@ -24,10 +24,13 @@ describe('vertex elimination: the worked example', () => {
     const c = costOf(w.graph, [w.v1, w.v2]);
     assert.equal(c.multiplications, 8);
     assert.equal(c.additions, 2);
-    assert.deepEqual(c.perVertex.map((p) => [p.vertex, p.multiplications, p.additions, p.fillIn]), [
-      [w.v1, 4, 0, 4], // creates x1→v2, x2→v2, x1→v4, x2→v4
-      [w.v2, 4, 2, 2], // adds into x1→v4, x2→v4; creates x1→v3, x2→v3
-    ]);
+    assert.deepEqual(
+      c.perVertex.map((p) => [p.vertex, p.multiplications, p.additions, p.fillIn]),
+      [
+        [w.v1, 4, 0, 4], // creates x1→v2, x2→v2, x1→v4, x2→v4
+        [w.v2, 4, 2, 2], // adds into x1→v4, x2→v4; creates x1→v3, x2→v3
+      ],
+    );
     assert.deepEqual(costOf(w.graph, 'forward').multiplications, 8);
   });
 
@@ -35,10 +38,13 @@ describe('vertex elimination: the worked example', () => {
     const c = costOf(w.graph, [w.v2, w.v1]);
     assert.equal(c.multiplications, 6);
     assert.equal(c.additions, 1);
-    assert.deepEqual(c.perVertex.map((p) => [p.vertex, p.multiplications, p.additions, p.fillIn]), [
-      [w.v2, 2, 1, 1], // creates v1→v3, adds into v1→v4
-      [w.v1, 4, 0, 4],
-    ]);
+    assert.deepEqual(
+      c.perVertex.map((p) => [p.vertex, p.multiplications, p.additions, p.fillIn]),
+      [
+        [w.v2, 2, 1, 1], // creates v1→v3, adds into v1→v4
+        [w.v1, 4, 0, 4],
+      ],
+    );
   });
 
   it('Markowitz degrees are v1: 2·2 = 4 and v2: 1·2 = 2, so it eliminates v2 first (6 multiplications)', () => {
@@ -57,10 +63,15 @@ describe('vertex elimination: the worked example', () => {
     const s = Math.sin(a * b);
     const c = Math.cos(a * b);
     const expected = [
-      b * c / s, a * c / s, //         ∂v3/∂x1, ∂v3/∂x2
-      b * (1 + c), a * (1 + c), //     ∂v4/∂x1, ∂v4/∂x2
+      (b * c) / s,
+      (a * c) / s, //         ∂v3/∂x1, ∂v3/∂x2
+      b * (1 + c),
+      a * (1 + c), //     ∂v4/∂x1, ∂v4/∂x2
     ];
-    for (const order of [[w.v1, w.v2], [w.v2, w.v1]]) {
+    for (const order of [
+      [w.v1, w.v2],
+      [w.v2, w.v1],
+    ]) {
       const r = jacobian(w.graph, leafValues(w.graph, { [w.x1]: a, [w.x2]: b }), order);
       const J = stackBlocks(r);
       assert.equal(J.rows, 2);
@@ -75,7 +86,10 @@ describe('vertex elimination: the worked example', () => {
     assert.equal(fwd.initialMemoryBytes, 6 * 8);
     // Eliminating v1 first adds 4 edges to the 6: peak 10 edges.
     assert.equal(fwd.peakMemoryBytes, 10 * 8);
-    assert.deepEqual(fwd.perVertex.map((p) => p.liveBytes / 8), [6, 4]);
+    assert.deepEqual(
+      fwd.perVertex.map((p) => p.liveBytes / 8),
+      [6, 4],
+    );
   });
 
   it('numeric elimination counts the same as the symbolic cost model', () => {

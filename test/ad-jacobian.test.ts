@@ -36,35 +36,40 @@ function finiteDifferences(graph: Graph, leaves: Map<number, Tensor>): Float64Ar
 
 describe('numeric Jacobians on random graphs (scalars, vectors, matrices, matmul, reductions, transforms)', () => {
   it('every valid order gives the same Jacobian (1e-9 relative), equal to central finite differences, and counts what costOf counts', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 3, max: 14 }), (seed, steps) => {
-      const { graph, leaves } = randomMixedGraph(seed, steps);
-      let ref;
-      try {
-        ref = jacobian(graph, leaves, 'forward');
-      } catch (e) {
-        // A random point can hit a singularity (atan2(0, 0) after sub(a, a)): reported, not differentiated.
-        if (e instanceof NonFiniteError) return fc.pre(false);
-        throw e;
-      }
-      const J = stackBlocks(ref).data;
-      const r = rng(seed ^ 0x5eed);
-      const orders = [reverseOrder(graph), markowitzOrder(graph), ...[0, 1, 2].map(() => shuffle(forwardOrder(graph), r))];
-      for (const order of orders) {
-        const got = jacobian(graph, leaves, order);
-        const G = stackBlocks(got).data;
-        G.forEach((x, k) => assert.ok(Math.abs(x - J[k]!) <= 1e-9 * Math.max(1, Math.abs(J[k]!)),
-          `seed ${seed}: order [${order.join(', ')}] entry ${k}: ${x} vs ${J[k]}`));
-        const c = costOf(graph, order);
-        assert.equal(got.multiplications, c.multiplications);
-        assert.equal(got.additions, c.additions);
-        assert.equal(got.fillIn, c.fillIn);
-        assert.equal(got.peakMemoryBytes, c.peakMemoryBytes);
-      }
-      const fd = finiteDifferences(graph, leaves);
-      fd.forEach((x, k) => assert.ok(Math.abs(x - J[k]!) <= 1e-6 * Math.max(1, Math.abs(x)),
-        `seed ${seed}: entry ${k}: eliminated ${J[k]} vs finite differences ${x}`));
-      return true;
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 3, max: 14 }), (seed, steps) => {
+        const { graph, leaves } = randomMixedGraph(seed, steps);
+        let ref;
+        try {
+          ref = jacobian(graph, leaves, 'forward');
+        } catch (e) {
+          // A random point can hit a singularity (atan2(0, 0) after sub(a, a)): reported, not differentiated.
+          if (e instanceof NonFiniteError) return fc.pre(false);
+          throw e;
+        }
+        const J = stackBlocks(ref).data;
+        const r = rng(seed ^ 0x5eed);
+        const orders = [reverseOrder(graph), markowitzOrder(graph), ...[0, 1, 2].map(() => shuffle(forwardOrder(graph), r))];
+        for (const order of orders) {
+          const got = jacobian(graph, leaves, order);
+          const G = stackBlocks(got).data;
+          G.forEach((x, k) =>
+            assert.ok(Math.abs(x - J[k]!) <= 1e-9 * Math.max(1, Math.abs(J[k]!)), `seed ${seed}: order [${order.join(', ')}] entry ${k}: ${x} vs ${J[k]}`),
+          );
+          const c = costOf(graph, order);
+          assert.equal(got.multiplications, c.multiplications);
+          assert.equal(got.additions, c.additions);
+          assert.equal(got.fillIn, c.fillIn);
+          assert.equal(got.peakMemoryBytes, c.peakMemoryBytes);
+        }
+        const fd = finiteDifferences(graph, leaves);
+        fd.forEach((x, k) =>
+          assert.ok(Math.abs(x - J[k]!) <= 1e-6 * Math.max(1, Math.abs(x)), `seed ${seed}: entry ${k}: eliminated ${J[k]} vs finite differences ${x}`),
+        );
+        return true;
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
@@ -74,8 +79,10 @@ describe('numeric Jacobians: guards', () => {
     const x = b.input([20000], 'x');
     b.output(b.sin(x));
     const g = b.build();
-    assert.throws(() => jacobian(g, new Map(), 'forward'), (e: unknown) =>
-      e instanceof JacobianTooLargeError && e.what === 'jacobian' && e.estimateBytes === 8 * 20000 * 20000 && /MiB/.test(e.message));
+    assert.throws(
+      () => jacobian(g, new Map(), 'forward'),
+      (e: unknown) => e instanceof JacobianTooLargeError && e.what === 'jacobian' && e.estimateBytes === 8 * 20000 * 20000 && /MiB/.test(e.message),
+    );
   });
 
   it('refuses an elimination whose edges would exceed the limit even when the Jacobian is small', () => {
@@ -86,8 +93,10 @@ describe('numeric Jacobians: guards', () => {
     b.output(b.sum(b.op('sin', [B])));
     const g = b.build();
     const leaves = new Map([[x, { shape: [n], data: new Float64Array(n).fill(0.1) }]]);
-    assert.throws(() => jacobian(g, leaves, 'forward', { maxBytes: 10_000 }), (e: unknown) =>
-      e instanceof JacobianTooLargeError && e.what === 'elimination' && e.estimateBytes > 10_000);
+    assert.throws(
+      () => jacobian(g, leaves, 'forward', { maxBytes: 10_000 }),
+      (e: unknown) => e instanceof JacobianTooLargeError && e.what === 'elimination' && e.estimateBytes > 10_000,
+    );
     const ok = jacobian(g, leaves, 'forward');
     assert.ok(Math.abs(ok.blocks[0]![0]!.data[0]! - n * Math.cos(0.1)) < 1e-12);
   });
@@ -98,8 +107,10 @@ describe('numeric Jacobians: guards', () => {
     const l = b.log(x);
     b.output(b.sin(l));
     const g = b.build();
-    assert.throws(() => jacobian(g, leafValues(g, { [x]: -1 })), (e: unknown) =>
-      e instanceof NonFiniteError && e.vertex === l && e.what === 'value' && e.range === g.vertices[l]!.range && /log/.test(e.message));
+    assert.throws(
+      () => jacobian(g, leafValues(g, { [x]: -1 })),
+      (e: unknown) => e instanceof NonFiniteError && e.vertex === l && e.what === 'value' && e.range === g.vertices[l]!.range && /log/.test(e.message),
+    );
   });
 
   it('reports an infinite partial (√x at 0) with the vertex and operand', () => {
@@ -108,7 +119,9 @@ describe('numeric Jacobians: guards', () => {
     const s = b.sqrt(x);
     b.output(b.mul(s, x));
     const g = b.build();
-    assert.throws(() => jacobian(g, leafValues(g, { [x]: 0 })), (e: unknown) =>
-      e instanceof NonFiniteError && e.vertex === s && e.what === 'partial' && e.operand === 0);
+    assert.throws(
+      () => jacobian(g, leafValues(g, { [x]: 0 })),
+      (e: unknown) => e instanceof NonFiniteError && e.vertex === s && e.what === 'partial' && e.operand === 0,
+    );
   });
 });

@@ -33,30 +33,42 @@ describe('elimination orders', () => {
 
   it('an unknown vertex is an OrderError naming it', () => {
     const { g, u, s, y } = small();
-    assert.throws(() => validateOrder(g, [u, s, y - 1, 99]), (e: unknown) =>
-      e instanceof OrderError && e.reason === 'unknown' && e.vertex === 99 && /no vertex 99/.test(e.message));
+    assert.throws(
+      () => validateOrder(g, [u, s, y - 1, 99]),
+      (e: unknown) => e instanceof OrderError && e.reason === 'unknown' && e.vertex === 99 && /no vertex 99/.test(e.message),
+    );
   });
 
   it('an input, a data leaf or a final output cannot be eliminated', () => {
     const { g, x, d, u, s, y } = small();
-    assert.throws(() => validateOrder(g, [x, u, s, y - 1]), (e: unknown) =>
-      e instanceof OrderError && e.reason === 'not-eliminable' && e.vertex === x && /independent input/.test(e.message));
-    assert.throws(() => validateOrder(g, [d, u, s, y - 1]), (e: unknown) =>
-      e instanceof OrderError && e.reason === 'not-eliminable' && e.vertex === d && /leaf/.test(e.message));
-    assert.throws(() => validateOrder(g, [u, s, y - 1, y]), (e: unknown) =>
-      e instanceof OrderError && e.reason === 'not-eliminable' && e.vertex === y && /output that feeds no other vertex/.test(e.message));
+    assert.throws(
+      () => validateOrder(g, [x, u, s, y - 1]),
+      (e: unknown) => e instanceof OrderError && e.reason === 'not-eliminable' && e.vertex === x && /independent input/.test(e.message),
+    );
+    assert.throws(
+      () => validateOrder(g, [d, u, s, y - 1]),
+      (e: unknown) => e instanceof OrderError && e.reason === 'not-eliminable' && e.vertex === d && /leaf/.test(e.message),
+    );
+    assert.throws(
+      () => validateOrder(g, [u, s, y - 1, y]),
+      (e: unknown) => e instanceof OrderError && e.reason === 'not-eliminable' && e.vertex === y && /output that feeds no other vertex/.test(e.message),
+    );
   });
 
   it('a duplicate is an OrderError naming the vertex and both positions', () => {
     const { g, u, s, y } = small();
-    assert.throws(() => validateOrder(g, [u, s, u, y - 1]), (e: unknown) =>
-      e instanceof OrderError && e.reason === 'duplicate' && e.vertex === u && e.position === 2 && /first at position 0/.test(e.message));
+    assert.throws(
+      () => validateOrder(g, [u, s, u, y - 1]),
+      (e: unknown) => e instanceof OrderError && e.reason === 'duplicate' && e.vertex === u && e.position === 2 && /first at position 0/.test(e.message),
+    );
   });
 
   it('a missing vertex is an OrderError naming it, and costOf refuses the order', () => {
     const { g, u, s } = small();
-    assert.throws(() => validateOrder(g, [u, s]), (e: unknown) =>
-      e instanceof OrderError && e.reason === 'missing' && e.vertex === s + 1 && /\(cos\)/.test(e.message));
+    assert.throws(
+      () => validateOrder(g, [u, s]),
+      (e: unknown) => e instanceof OrderError && e.reason === 'missing' && e.vertex === s + 1 && /\(cos\)/.test(e.message),
+    );
     assert.throws(() => costOf(g, [u, s]), OrderError);
   });
 
@@ -87,7 +99,10 @@ describe('elimination orders', () => {
 describe('symbolic cost throughput', () => {
   // The search needs ≥ 10,000 complete orders scored per second on a ~100-vertex graph.
   // Measured here (and printed); the assertion keeps a margin for loaded CI machines.
-  for (const [name, make] of [['RoeFlux_1d', roeFlux1d], ['a random 100-vertex scalar graph', () => randomScalarGraph(7, 100)]] as const) {
+  for (const [name, make] of [
+    ['RoeFlux_1d', roeFlux1d],
+    ['a random 100-vertex scalar graph', () => randomScalarGraph(7, 100)],
+  ] as const) {
     it(`scores thousands of random complete orders per second on ${name}`, function () {
       this.timeout(30000);
       const g = make();
@@ -98,7 +113,11 @@ describe('symbolic cost throughput', () => {
       let n = 0;
       const t0 = performance.now();
       let dt: number;
-      while ((dt = performance.now() - t0) < 1000) for (const o of orders) { el.run(o); n++; }
+      while ((dt = performance.now() - t0) < 1000)
+        for (const o of orders) {
+          el.run(o);
+          n++;
+        }
       const rate = n / (dt / 1000);
       console.log(`      ${name}: ${eliminableVertices(g).length} eliminable vertices, ${Math.round(rate)} complete orders/s`);
       assert.ok(rate > 5000, `${Math.round(rate)} orders/s`);

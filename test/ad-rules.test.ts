@@ -5,7 +5,10 @@ import { partialJacobian, surrogateDerivative } from '../language-server/src/ad/
 import { toDense, describeSparsity } from '../language-server/src/ad/sparsity.js';
 import { GraphBuilder } from './helpers/graphBuilder.js';
 
-interface Operand { shape: Shape; data: number[] }
+interface Operand {
+  shape: Shape;
+  data: number[];
+}
 
 /**
  * Checks ∂op/∂(operand k) from the rule table against central finite
@@ -21,7 +24,12 @@ function checkRule(op: Op, operands: Operand[], attrs: Attrs = {}, tol = 1e-7): 
   const vals = at(base);
   const m = sizeOf(g.vertices[y]!.shape);
   operands.forEach((o, k) => {
-    const J = partialJacobian(g.vertices[y]!, k, ins.map((id) => vals[id]!), vals[y]!);
+    const J = partialJacobian(
+      g.vertices[y]!,
+      k,
+      ins.map((id) => vals[id]!),
+      vals[y]!,
+    );
     assert.ok(J, `${op} has an edge from operand ${k}`);
     const dense = toDense(J);
     const n = o.data.length;
@@ -36,8 +44,10 @@ function checkRule(op: Op, operands: Operand[], attrs: Attrs = {}, tol = 1e-7): 
       for (let r = 0; r < m; r++) {
         const fd = (fp[r]! - fm[r]!) / (2 * h);
         const got = dense[r * n + c]!;
-        assert.ok(Math.abs(got - fd) <= tol * Math.max(1, Math.abs(fd)),
-          `${op} ∂out[${r}]/∂operand${k}[${c}]: rule ${got}, finite differences ${fd} (${describeSparsity(J.sparsity)})`);
+        assert.ok(
+          Math.abs(got - fd) <= tol * Math.max(1, Math.abs(fd)),
+          `${op} ∂out[${r}]/∂operand${k}[${c}]: rule ${got}, finite differences ${fd} (${describeSparsity(J.sparsity)})`,
+        );
       }
     }
   });
@@ -48,12 +58,28 @@ const sc = (x: number): Operand => ({ shape: [], data: [x] });
 
 describe('elemental rules vs central finite differences', () => {
   const unaryDomains: [Op, number[]][] = [
-    ['neg', [0.3, -0.7, 1.1]], ['exp', [0.3, -0.7, 1.1]], ['log', [0.3, 0.7, 2.1]], ['sqrt', [0.3, 0.7, 2.1]],
-    ['abs', [0.3, -0.7, 1.1]], ['sin', [0.3, -0.7, 1.1]], ['cos', [0.3, -0.7, 1.1]], ['tan', [0.3, -0.7, 1.1]],
-    ['asin', [0.3, -0.7, 0.9]], ['acos', [0.3, -0.7, 0.9]], ['atan', [0.3, -0.7, 3.1]], ['sinh', [0.3, -0.7, 1.1]],
-    ['cosh', [0.3, -0.7, 1.1]], ['tanh', [0.3, -0.7, 1.1]], ['asinh', [0.3, -0.7, 2.0]], ['acosh', [1.3, 1.7, 3.1]],
-    ['atanh', [0.3, -0.7, 0.9]], ['log1p', [0.3, -0.7, 2.1]], ['erf', [0.3, -0.7, 1.9]], ['sigmoid', [0.3, -0.7, 4.1]],
-    ['relu', [0.3, -0.7, 1.1]], ['softplus', [0.3, -0.7, 4.1]],
+    ['neg', [0.3, -0.7, 1.1]],
+    ['exp', [0.3, -0.7, 1.1]],
+    ['log', [0.3, 0.7, 2.1]],
+    ['sqrt', [0.3, 0.7, 2.1]],
+    ['abs', [0.3, -0.7, 1.1]],
+    ['sin', [0.3, -0.7, 1.1]],
+    ['cos', [0.3, -0.7, 1.1]],
+    ['tan', [0.3, -0.7, 1.1]],
+    ['asin', [0.3, -0.7, 0.9]],
+    ['acos', [0.3, -0.7, 0.9]],
+    ['atan', [0.3, -0.7, 3.1]],
+    ['sinh', [0.3, -0.7, 1.1]],
+    ['cosh', [0.3, -0.7, 1.1]],
+    ['tanh', [0.3, -0.7, 1.1]],
+    ['asinh', [0.3, -0.7, 2.0]],
+    ['acosh', [1.3, 1.7, 3.1]],
+    ['atanh', [0.3, -0.7, 0.9]],
+    ['log1p', [0.3, -0.7, 2.1]],
+    ['erf', [0.3, -0.7, 1.9]],
+    ['sigmoid', [0.3, -0.7, 4.1]],
+    ['relu', [0.3, -0.7, 1.1]],
+    ['softplus', [0.3, -0.7, 4.1]],
   ];
   for (const [op, xs] of unaryDomains) {
     it(`${op}`, () => {
@@ -77,10 +103,14 @@ describe('elemental rules vs central finite differences', () => {
   });
 
   const binaries: [Op, number[], number[]][] = [
-    ['add', [0.3, -0.7, 1.1], [1.2, 0.4, -2]], ['sub', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
-    ['mul', [0.3, -0.7, 1.1], [1.2, 0.4, -2]], ['div', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
-    ['pow', [0.3, 0.7, 1.1], [1.2, 0.4, -2]], ['atan2', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
-    ['max', [0.3, -0.7, 1.1], [1.2, 0.4, -2]], ['min', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
+    ['add', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
+    ['sub', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
+    ['mul', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
+    ['div', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
+    ['pow', [0.3, 0.7, 1.1], [1.2, 0.4, -2]],
+    ['atan2', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
+    ['max', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
+    ['min', [0.3, -0.7, 1.1], [1.2, 0.4, -2]],
   ];
   for (const [op, x, y] of binaries) {
     it(`${op} in both arguments: same shapes, a broadcast scalar on either side, scalars`, () => {
@@ -96,7 +126,13 @@ describe('elemental rules vs central finite differences', () => {
     const [yy, xx] = [b.input([]), b.input([])];
     const z = b.output(b.op('atan2', [yy, xx]));
     const g = b.build();
-    const vals = evaluate(g, new Map([[yy, { shape: [], data: Float64Array.of(0.6) }], [xx, { shape: [], data: Float64Array.of(-0.8) }]]));
+    const vals = evaluate(
+      g,
+      new Map([
+        [yy, { shape: [], data: Float64Array.of(0.6) }],
+        [xx, { shape: [], data: Float64Array.of(-0.8) }],
+      ]),
+    );
     const ops = [vals[yy]!, vals[xx]!];
     assert.ok(Math.abs(partialJacobian(g.vertices[z]!, 0, ops, vals[z]!)!.values![0]! - -0.8) < 1e-15);
     assert.ok(Math.abs(partialJacobian(g.vertices[z]!, 1, ops, vals[z]!)!.values![0]! - -0.6) < 1e-15);
@@ -143,14 +179,27 @@ describe('surrogate derivatives of spike', () => {
   // Each surrogate is the derivative of a smooth step F; finite differences of F check the formula.
   const cases: [Surrogate, (x: number) => number, (x: number) => number][] = [
     [{ kind: 'fast_sigmoid', slope: 10, scale: 1 }, (x) => 1 / (1 + 10 * Math.abs(x)) ** 2, (x) => x / (1 + 10 * Math.abs(x))],
-    [{ kind: 'sigmoid', slope: 4, scale: 1 }, (x) => { const s = 1 / (1 + Math.exp(-4 * x)); return 4 * s * (1 - s); }, (x) => 1 / (1 + Math.exp(-4 * x))],
-    [{ kind: 'triangle', width: 0.5, scale: 1 }, (x) => Math.max(0, 1 - Math.abs(x) / 0.5),
-      (x) => (Math.abs(x) < 0.5 ? x - Math.sign(x) * x * x / (2 * 0.5) : Math.sign(x) * 0.25)],
+    [
+      { kind: 'sigmoid', slope: 4, scale: 1 },
+      (x) => {
+        const s = 1 / (1 + Math.exp(-4 * x));
+        return 4 * s * (1 - s);
+      },
+      (x) => 1 / (1 + Math.exp(-4 * x)),
+    ],
+    [
+      { kind: 'triangle', width: 0.5, scale: 1 },
+      (x) => Math.max(0, 1 - Math.abs(x) / 0.5),
+      (x) => (Math.abs(x) < 0.5 ? x - (Math.sign(x) * x * x) / (2 * 0.5) : Math.sign(x) * 0.25),
+    ],
     // Bellec et al. 2020: γ·max(0, 1 − |x|), γ = 0.3 (the dampening factor), as `triangle(width = 1, scale = 0.3)`.
-    [{ kind: 'triangle', width: 1, scale: 0.3 }, (x) => 0.3 * Math.max(0, 1 - Math.abs(x)),
-      (x) => 0.3 * (Math.abs(x) < 1 ? x - Math.sign(x) * x * x / 2 : Math.sign(x) * 0.5)],
-    [{ kind: 'fast_sigmoid', slope: 25, scale: 2 }, (x) => 2 / (1 + 25 * Math.abs(x)) ** 2, (x) => 2 * x / (1 + 25 * Math.abs(x))],
-    [{ kind: 'exponential', slope: 3, scale: 1 }, (x) => Math.exp(-3 * Math.abs(x)), (x) => Math.sign(x) * (1 - Math.exp(-3 * Math.abs(x))) / 3],
+    [
+      { kind: 'triangle', width: 1, scale: 0.3 },
+      (x) => 0.3 * Math.max(0, 1 - Math.abs(x)),
+      (x) => 0.3 * (Math.abs(x) < 1 ? x - (Math.sign(x) * x * x) / 2 : Math.sign(x) * 0.5),
+    ],
+    [{ kind: 'fast_sigmoid', slope: 25, scale: 2 }, (x) => 2 / (1 + 25 * Math.abs(x)) ** 2, (x) => (2 * x) / (1 + 25 * Math.abs(x))],
+    [{ kind: 'exponential', slope: 3, scale: 1 }, (x) => Math.exp(-3 * Math.abs(x)), (x) => (Math.sign(x) * (1 - Math.exp(-3 * Math.abs(x)))) / 3],
   ];
   for (const [s, formula, step] of cases) {
     it(`${s.kind}(scale ${s.scale}): the spike edge carries the formula, which is the derivative of its smooth step`, () => {
@@ -187,7 +236,12 @@ describe('elemental rules: sparsity', () => {
     const y = b.op(op, ins, attrs);
     const g = b.build();
     const vals = evaluate(g, new Map(ins.map((id, j) => [id, { shape: shapes[j]!, data: new Float64Array(sizeOf(shapes[j]!)).fill(0.5) }])));
-    return partialJacobian(g.vertices[y]!, k, ins.map((id) => vals[id]!), vals[y]!)!.sparsity;
+    return partialJacobian(
+      g.vertices[y]!,
+      k,
+      ins.map((id) => vals[id]!),
+      vals[y]!,
+    )!.sparsity;
   }
 
   it('elementwise ops are diagonal; a broadcast scalar is replicated for add, dense for mul; the other side is c·I', () => {
@@ -206,8 +260,11 @@ describe('elemental rules: sparsity', () => {
 
   it('transforms store nothing', () => {
     for (const [op, shapes, attrs] of [
-      ['transpose', [[2, 3]], { perm: [1, 0] }], ['slice', [[4]], { starts: [1], ends: [3] }],
-      ['concat', [[2], [3]], { axis: 0 }], ['broadcast', [[3]], { shape: [2, 3], axes: [1] }], ['reshape', [[2, 3]], { shape: [6] }],
+      ['transpose', [[2, 3]], { perm: [1, 0] }],
+      ['slice', [[4]], { starts: [1], ends: [3] }],
+      ['concat', [[2], [3]], { axis: 0 }],
+      ['broadcast', [[3]], { shape: [2, 3], axes: [1] }],
+      ['reshape', [[2, 3]], { shape: [6] }],
     ] as [Op, Shape[], Attrs][]) {
       assert.equal(sparsityOf(op, shapes, 0, attrs).valueCount, 0, op);
     }

@@ -2,9 +2,24 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { sizeOf, type Shape } from '../language-server/src/graph/types.js';
 import {
-  addJacobians, denseSparsity, diagonalSparsity, flatSparsity, identitySparsity, jacobianFrom, makeSparsity,
-  mulJacobians, mulSparsity, scaledIdentitySparsity, toDense, DENSE, REPLICATED, selectDim,
-  type Dim, type Pair, type SparseJacobian, type Sparsity,
+  addJacobians,
+  denseSparsity,
+  diagonalSparsity,
+  flatSparsity,
+  identitySparsity,
+  jacobianFrom,
+  makeSparsity,
+  mulJacobians,
+  mulSparsity,
+  scaledIdentitySparsity,
+  toDense,
+  DENSE,
+  REPLICATED,
+  selectDim,
+  type Dim,
+  type Pair,
+  type SparseJacobian,
+  type Sparsity,
 } from '../language-server/src/ad/sparsity.js';
 
 function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
@@ -52,8 +67,14 @@ describe('sparse Jacobians: multiplication counts (Graphax get_num_muls)', () =>
 
   it('diag(m) times ∂(W@x)/∂W (Kronecker over rows, x over columns) costs m·k and stays Kronecker ⊗ dense', () => {
     const [m, k] = [3, 4];
-    const dWx = makeSparsity([m], [m, k], [{ kind: 'pair', pair: 0 }], [{ kind: 'pair', pair: 0 }, DENSE],
-      [{ out: 0, in: 0, stored: false, offset: 0, lo: 0, hi: m }], true);
+    const dWx = makeSparsity(
+      [m],
+      [m, k],
+      [{ kind: 'pair', pair: 0 }],
+      [{ kind: 'pair', pair: 0 }, DENSE],
+      [{ out: 0, in: 0, stored: false, offset: 0, lo: 0, hi: m }],
+      true,
+    );
     const r = mulSparsity(diagonalSparsity([m]), dWx);
     assert.equal(r.multiplications, m * k);
     assert.equal(r.sparsity.pairs.length, 1);
@@ -107,38 +128,48 @@ function sparsityArb(outShape: Shape, inShape: Shape): fc.Arbitrary<Sparsity> {
   });
 }
 
-const productCase = fc.tuple(shapeArb, shapeArb, shapeArb).chain(([X, V, Y]) =>
-  fc.tuple(sparsityArb(X, V), sparsityArb(V, Y), sparsityArb(V, Y), fc.nat()).map(([a, b, b2, seed]) => ({ X, V, Y, a, b, b2, seed })));
+const productCase = fc
+  .tuple(shapeArb, shapeArb, shapeArb)
+  .chain(([X, V, Y]) => fc.tuple(sparsityArb(X, V), sparsityArb(V, Y), sparsityArb(V, Y), fc.nat()).map(([a, b, b2, seed]) => ({ X, V, Y, a, b, b2, seed })));
 
 describe('sparse Jacobians: numeric algebra agrees with dense matrices', () => {
   it('post·pre equals the dense product, for random structures with offsets, ranges, selects and reshapes', () => {
-    fc.assert(fc.property(productCase, ({ X, V, Y, a, b, seed }) => {
-      const A = randomValues(a, seed);
-      const B = randomValues(b, seed + 7);
-      const C = mulJacobians(A, B).jacobian;
-      const expected = matmul(toDense(A), toDense(B), sizeOf(X), sizeOf(V), sizeOf(Y));
-      const got = toDense(C);
-      got.forEach((x, k) => assert.ok(Math.abs(x - expected[k]!) < 1e-12, `${a.key} · ${b.key} → ${C.sparsity.key}: entry ${k} ${x} vs ${expected[k]}`));
-    }), { numRuns: 400 });
+    fc.assert(
+      fc.property(productCase, ({ X, V, Y, a, b, seed }) => {
+        const A = randomValues(a, seed);
+        const B = randomValues(b, seed + 7);
+        const C = mulJacobians(A, B).jacobian;
+        const expected = matmul(toDense(A), toDense(B), sizeOf(X), sizeOf(V), sizeOf(Y));
+        const got = toDense(C);
+        got.forEach((x, k) => assert.ok(Math.abs(x - expected[k]!) < 1e-12, `${a.key} · ${b.key} → ${C.sparsity.key}: entry ${k} ${x} vs ${expected[k]}`));
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('a + b equals the dense sum, and the sum of a Jacobian with itself doubles it', () => {
-    fc.assert(fc.property(productCase, ({ b, b2, seed }) => {
-      const P = randomValues(b, seed);
-      const Q = randomValues(b2, seed + 3);
-      const S = addJacobians(P, Q).jacobian;
-      const [p, q, s] = [toDense(P), toDense(Q), toDense(S)];
-      s.forEach((x, k) => assert.ok(Math.abs(x - p[k]! - q[k]!) < 1e-12, `${b.key} + ${b2.key} → ${S.sparsity.key}: entry ${k}`));
-      const D = toDense(addJacobians(P, P).jacobian);
-      D.forEach((x, k) => assert.ok(Math.abs(x - 2 * p[k]!) < 1e-12));
-    }), { numRuns: 400 });
+    fc.assert(
+      fc.property(productCase, ({ b, b2, seed }) => {
+        const P = randomValues(b, seed);
+        const Q = randomValues(b2, seed + 3);
+        const S = addJacobians(P, Q).jacobian;
+        const [p, q, s] = [toDense(P), toDense(Q), toDense(S)];
+        s.forEach((x, k) => assert.ok(Math.abs(x - p[k]! - q[k]!) < 1e-12, `${b.key} + ${b2.key} → ${S.sparsity.key}: entry ${k}`));
+        const D = toDense(addJacobians(P, P).jacobian);
+        D.forEach((x, k) => assert.ok(Math.abs(x - 2 * p[k]!) < 1e-12));
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('a product never counts multiplications when either side stores nothing', () => {
-    fc.assert(fc.property(productCase, ({ a, b }) => {
-      const r = mulSparsity(a, b);
-      if (!a.hasValues || !b.hasValues) assert.equal(r.multiplications, 0);
-      assert.ok(r.multiplications >= 0);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(productCase, ({ a, b }) => {
+        const r = mulSparsity(a, b);
+        if (!a.hasValues || !b.hasValues) assert.equal(r.multiplications, 0);
+        assert.ok(r.multiplications >= 0);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -47,7 +47,9 @@ describe('TF.js reverse mode (float32) agrees with vertex elimination on every e
     console.log(`      (${backend}) worst row-relative difference, batch 1 / batch 3: ${errors.join(', ')}`);
   });
 
-  for (const file of readdirSync(EXAMPLES).filter((f) => f.endsWith('.eligo')).sort()) {
+  for (const file of readdirSync(EXAMPLES)
+    .filter((f) => f.endsWith('.eligo'))
+    .sort()) {
     const c = compile(readFileSync(join(EXAMPLES, file), 'utf8'));
     for (const item of c.items) {
       if (item.kind === 'rule' || item.hasErrors) continue;

@@ -22,13 +22,22 @@ const TRIGGERS: Record<string, string> = {
   'vanishing.eligo': readFileSync(join(ROOT, 'examples', 'lif.eligo'), 'utf8').replace('theta = 1.0', 'theta = 100.0'),
 };
 
-interface Row { code: string; severity: string; message: string; start: { line: number; character: number }; end: { line: number; character: number } }
+interface Row {
+  code: string;
+  severity: string;
+  message: string;
+  start: { line: number; character: number };
+  end: { line: number; character: number };
+}
 
 /** `eligo check FILE… --json --hardware PROFILE`, once for all files: each file's diagnostics. */
 function cliCheck(files: readonly string[], profile: string): Map<string, Row[]> {
   let out: string;
   try {
-    out = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'check', ...files, '--json', '--hardware', profile], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    out = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'check', ...files, '--json', '--hardware', profile], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 2 ** 20,
+    });
   } catch (e) {
     out = (e as { stdout: string }).stdout; // exit 1: a file has errors; the JSON is still printed
   }
@@ -47,7 +56,10 @@ describe('analyze(): eligo check reports exactly the diagnostics of the language
     buildServer();
     execFileSync(process.execPath, [join(ROOT, 'esbuild.mjs')], { cwd: ROOT });
     dir = mkdtempSync(join(tmpdir(), 'eligo-analysis-'));
-    for (const f of readdirSync(join(ROOT, 'examples')).filter((x) => x.endsWith('.eligo')).sort()) files.push(join(ROOT, 'examples', f));
+    for (const f of readdirSync(join(ROOT, 'examples'))
+      .filter((x) => x.endsWith('.eligo'))
+      .sort())
+      files.push(join(ROOT, 'examples', f));
     for (const [name, text] of Object.entries(TRIGGERS)) {
       writeFileSync(join(dir, name), text);
       files.push(join(dir, name));
@@ -67,12 +79,19 @@ describe('analyze(): eligo check reports exactly the diagnostics of the language
           const uri = pathToFileURL(file).toString();
           await client.open(uri, readFileSync(file, 'utf8'));
           const server = (await client.settledDiagnostics(uri)).map((d): Row => ({
-            code: String(d.code), severity: SEVERITY[d.severity ?? 0]!, message: messageText(d), start: d.range.start, end: d.range.end,
+            code: String(d.code),
+            severity: SEVERITY[d.severity ?? 0]!,
+            message: messageText(d),
+            start: d.range.start,
+            end: d.range.end,
           }));
           const cli = cliAll.get(file)!;
           assert.deepEqual(cli, server, `${file} under ${profile}`);
           // And analyze() in-process is what both present.
-          assert.deepEqual(analyze(readFileSync(file, 'utf8'), { steps: 10, hardwareProfile: profile }).diagnostics.map((d) => d.code), server.map((d) => d.code));
+          assert.deepEqual(
+            analyze(readFileSync(file, 'utf8'), { steps: 10, hardwareProfile: profile }).diagnostics.map((d) => d.code),
+            server.map((d) => d.code),
+          );
           for (const d of server) seen.add(d.code);
           await client.close(uri);
         }
@@ -80,7 +99,11 @@ describe('analyze(): eligo check reports exactly the diagnostics of the language
         await client.stop();
       }
       // The warnings `eligo check` never reported before are among those compared.
-      const expected = { laptop: ['eval.nan', 'spike.vanishing'], loihi2: ['eval.nan', 'spike.vanishing', 'memory.profile', 'rule.hardware', 'rule.not-online'], 'neuromorphic-core': ['memory.profile'] }[profile]!;
+      const expected = {
+        laptop: ['eval.nan', 'spike.vanishing'],
+        loihi2: ['eval.nan', 'spike.vanishing', 'memory.profile', 'rule.hardware', 'rule.not-online'],
+        'neuromorphic-core': ['memory.profile'],
+      }[profile]!;
       for (const code of expected) assert.ok(seen.has(code), `${code} under ${profile}: saw ${[...seen].join(', ')}`);
     });
   }

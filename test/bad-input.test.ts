@@ -48,7 +48,8 @@ const CASES: Record<string, string> = {
   'unknown surrogate name': 'model m {\n  surrogate fast = fast_sigmoid(slope = 10)\n  state u: [2] = 0\n  u[t+1] = fsat(u)\n}\n',
   'surrogate scale not positive': 'model m {\n  surrogate spike = triangle(width = 1, scale = -0.3)\n  state u: [2] = 0\n  u[t+1] = spike(u)\n}\n',
   'surrogate named like a builtin': 'model m {\n  surrogate exp = triangle(width = 1)\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n}\n',
-  'duplicate surrogate line': 'model m {\n  surrogate spike = triangle(width = 1)\n  surrogate spike = fast_sigmoid(slope = 10)\n  state u: [2] = 0\n  u[t+1] = spike(u)\n}\n',
+  'duplicate surrogate line':
+    'model m {\n  surrogate spike = triangle(width = 1)\n  surrogate spike = fast_sigmoid(slope = 10)\n  state u: [2] = 0\n  u[t+1] = spike(u)\n}\n',
   'loss window of zero steps': 'model m {\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n  loss = sum(u[t+1]) for last 0\n}\n',
   'loss window by a state': 'model m {\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n  loss = sum(u[t+1]) after u\n}\n',
   'loss clause misspelt': 'model m {\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n  loss = sum(u[t+1]) at end\n}\n',
@@ -60,8 +61,10 @@ const CASES: Record<string, string> = {
   'rule for unknown model': 'rule r for nothing {\n  schedule online\n}\n',
   'rule for a function': 'function h(a) {\n  return a\n}\nrule r for h {\n  schedule online\n}\n',
   'rule for a model without loss': 'model m {\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n}\nrule r for m {\n  schedule reverse\n}\n',
-  'rule with unknown approximation kind': 'model m {\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n  loss = sum(u[t+1])\n}\nrule r for m {\n  approximate d(u[t+1])/d(u) = sparse\n}\n',
-  'rule approximating a missing block': 'model m {\n  param W: [2, 2]\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n  loss = sum(W @ u[t+1])\n}\nrule r for m {\n  approximate d(u[t+1])/d(W) = 0\n}\n',
+  'rule with unknown approximation kind':
+    'model m {\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n  loss = sum(u[t+1])\n}\nrule r for m {\n  approximate d(u[t+1])/d(u) = sparse\n}\n',
+  'rule approximating a missing block':
+    'model m {\n  param W: [2, 2]\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n  loss = sum(W @ u[t+1])\n}\nrule r for m {\n  approximate d(u[t+1])/d(W) = 0\n}\n',
   'unknown schedule': 'model m {\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n  loss = sum(u[t+1])\n}\nrule r for m {\n  schedule sideways\n}\n',
   'bad memory unit': 'model m {\n  state u: [2] = 0\n  u[t+1] = 0.5 * u\n  loss = sum(u[t+1])\n}\nrule r for m {\n  limit memory 128 parsecs\n}\n',
   'grad of unknown function': 'let g = grad(nothing)\n',

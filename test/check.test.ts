@@ -24,7 +24,10 @@ describe('checker', () => {
 
   it('names both shapes in a shape mismatch', () => {
     const e = errors(LIF.replace('state  u: [n] = 0', 'state  u: [32] = 0'));
-    assert.ok(e.some((d) => d.code === 'shape.mismatch' && /\[64\]/.test(d.message) && /\[32\]/.test(d.message)), JSON.stringify(e));
+    assert.ok(
+      e.some((d) => d.code === 'shape.mismatch' && /\[64\]/.test(d.message) && /\[32\]/.test(d.message)),
+      JSON.stringify(e),
+    );
   });
 
   it('reports a same-step cycle with the loop named', () => {
@@ -36,14 +39,23 @@ describe('checker', () => {
 
   it('asks for a surrogate when spike has none, with the line to add', () => {
     const e = errors(LIF.replace('surrogate spike = fast_sigmoid(slope = 10)', ''));
-    assert.deepEqual(e.map((d) => d.code), ['spike.no-surrogate']);
+    assert.deepEqual(
+      e.map((d) => d.code),
+      ['spike.no-surrogate'],
+    );
     assert.equal(e[0]!.message, "'spike' needs a surrogate: add 'surrogate spike = fast_sigmoid(slope = 10)'");
   });
 
   it('reports a rule for an unknown model and an approximation of a block that does not exist', () => {
-    assert.deepEqual(errors(LIF.replace('rule eprop for lif', 'rule eprop for lyf')).map((d) => d.code), ['rule.unknown-model']);
+    assert.deepEqual(
+      errors(LIF.replace('rule eprop for lif', 'rule eprop for lyf')).map((d) => d.code),
+      ['rule.unknown-model'],
+    );
     const e = errors(LIF.replace('approximate d(u[t+1])/d(z) = 0', 'approximate d(u[t+1])/d(W_out) = 0'));
-    assert.deepEqual(e.map((d) => d.code), ['rule.no-block']);
+    assert.deepEqual(
+      e.map((d) => d.code),
+      ['rule.no-block'],
+    );
     assert.match(e[0]!.message, /u\[t\+1\] does not read W_out/);
   });
 
@@ -76,7 +88,10 @@ describe('graph builder', () => {
   it('builds one vertex per elemental operation of the worked example', () => {
     const c = compile('function f(x1, x2) {\n  let v1 = x1 * x2\n  let v2 = sin(v1)\n  return log(v2), v1 + v2\n}\n');
     const g = graphOf(c, findItem(c, 'f'));
-    assert.deepEqual(g.vertices.map((v) => v.op), ['input', 'input', 'mul', 'sin', 'log', 'add']);
+    assert.deepEqual(
+      g.vertices.map((v) => v.op),
+      ['input', 'input', 'mul', 'sin', 'log', 'add'],
+    );
     assert.deepEqual(g.outputs, [4, 5]);
     assert.deepEqual(g.vertices[5]!.inputs, [2, 3]);
     assert.equal(c.text.slice(g.vertices[3]!.range.start, g.vertices[3]!.range.end), 'sin(v1)');
@@ -86,7 +101,10 @@ describe('graph builder', () => {
     const c = compile('function f(a, b) {\n  return b - a\n}\n');
     const g = graphOf(c, findItem(c, 'f'));
     const sub = g.vertices.find((v) => v.op === 'sub')!;
-    assert.deepEqual(sub.inputs.map((i) => g.vertices[i]!.name), ['b', 'a']);
+    assert.deepEqual(
+      sub.inputs.map((i) => g.vertices[i]!.name),
+      ['b', 'a'],
+    );
   });
 
   it('marks the roles of a model step: states, params, data, next states and loss', () => {
@@ -97,7 +115,10 @@ describe('graph builder', () => {
     assert.deepEqual(roles('param'), ['W_in', 'W_rec', 'W_out']);
     assert.deepEqual(roles('state-next'), ['u[t+1]', 'z[t+1]']);
     assert.deepEqual(roles('loss'), ['loss']);
-    assert.deepEqual(graph.outputs.map((o) => graph.vertices[o]!.name), ['u[t+1]', 'z[t+1]', 'loss']);
+    assert.deepEqual(
+      graph.outputs.map((o) => graph.vertices[o]!.name),
+      ['u[t+1]', 'z[t+1]', 'loss'],
+    );
     const spike = graph.vertices.find((v) => v.op === 'spike')!;
     assert.deepEqual(spike.attrs.surrogate, { kind: 'fast_sigmoid', slope: 10, scale: 1, name: 'spike' });
   });
@@ -119,8 +140,15 @@ describe('graph builder', () => {
     const discrete = compile('model m {\n  const alpha = exp(-1 / 20)\n  input I: [3]\n  state u: [3] = 0\n  u[t+1] = alpha * u + (1 - alpha) * I\n}\n');
     const a = modelStep(ode, findItem(ode, 'm')).graph;
     const b = modelStep(discrete, findItem(discrete, 'm')).graph;
-    assert.deepEqual(a.vertices.map((v) => v.op), b.vertices.map((v) => v.op));
-    const consts = (g: typeof a): number[] => g.vertices.filter((v) => v.op === 'const').map((v) => v.attrs.value![0]!).sort();
+    assert.deepEqual(
+      a.vertices.map((v) => v.op),
+      b.vertices.map((v) => v.op),
+    );
+    const consts = (g: typeof a): number[] =>
+      g.vertices
+        .filter((v) => v.op === 'const')
+        .map((v) => v.attrs.value![0]!)
+        .sort();
     const [ca, cb] = [consts(a), consts(b)];
     ca.forEach((v, i) => assert.ok(Math.abs(v - cb[i]!) < 1e-15, `${v} vs ${cb[i]}`));
   });
@@ -128,6 +156,9 @@ describe('graph builder', () => {
   it('discretises a nonlinear ODE by forward Euler', () => {
     const c = compile('model m {\n  const dt = 0.5\n  state u: [2] = 1\n  du/dt = -u * u\n}\n');
     const g = modelStep(c, findItem(c, 'm')).graph;
-    assert.deepEqual(g.vertices.filter((v) => v.role === 'op' || v.role === 'state-next').map((v) => v.op), ['neg', 'mul', 'mul', 'add']);
+    assert.deepEqual(
+      g.vertices.filter((v) => v.role === 'op' || v.role === 'state-next').map((v) => v.op),
+      ['neg', 'mul', 'mul', 'add'],
+    );
   });
 });

@@ -16,7 +16,12 @@ import { findRuleCommand, rulesCommand } from '../language-server/src/cli/rules.
 import { searchCommand } from '../language-server/src/cli/search.js';
 import { trainCommand } from '../language-server/src/cli/train.js';
 
-interface Run { code: number; out: string; err: string; ms: number }
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+  ms: number;
+}
 
 function eligo(...args: string[]): Run {
   const t0 = performance.now();
@@ -103,7 +108,10 @@ describe('eligo CLI: arguments, help and refusals', () => {
         const r = eligo(cmd.name, '--help');
         assert.equal(r.code, 0, r.err);
         // Options are listed one per entry; an entry may wrap onto indented lines.
-        const entries = r.out.split('\nOptions:\n')[1]!.split('\n\nExamples:\n')[0]!.split(/\n(?= {2}(?:-\w, )?\s*--)/);
+        const entries = r.out
+          .split('\nOptions:\n')[1]!
+          .split('\n\nExamples:\n')[0]!
+          .split(/\n(?= {2}(?:-\w, )?\s*--)/);
         const documented = new Map(entries.map((e) => [/--([\w-]+)/.exec(e)![1]!, e.replace(/\s+/g, ' ')]));
         assert.deepEqual([...documented.keys()].sort(), [...Object.keys(cmd.options), 'help'].sort());
         for (const [name, o] of Object.entries(cmd.options)) {
@@ -139,8 +147,14 @@ describe('eligo CLI: arguments, help and refusals', () => {
     });
 
     it('a binary file and a file that is not UTF-8 are refused with where the first bad byte is', () => {
-      refused(eligo('check', write('bin.eligo', Buffer.concat([Buffer.from(FUNC), Buffer.from([0, 1, 2, 0xff])]))), /it is a binary file \(a NUL byte at 5:1\)/);
-      refused(eligo('check', write('latin1.eligo', Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9]), Buffer.from(`\n${FUNC}`)]))), /it is not UTF-8 text \(byte 0xe9 at 1:6\)/);
+      refused(
+        eligo('check', write('bin.eligo', Buffer.concat([Buffer.from(FUNC), Buffer.from([0, 1, 2, 0xff])]))),
+        /it is a binary file \(a NUL byte at 5:1\)/,
+      );
+      refused(
+        eligo('check', write('latin1.eligo', Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9]), Buffer.from(`\n${FUNC}`)]))),
+        /it is not UTF-8 text \(byte 0xe9 at 1:6\)/,
+      );
       refused(eligo('graph', write('utf16.eligo', Buffer.from(`\ufeff${FUNC}`, 'utf16le'))), /it is UTF-16 text; save it as UTF-8/);
     });
 
@@ -155,7 +169,10 @@ describe('eligo CLI: arguments, help and refusals', () => {
 
     it('a misspelt --hardware is refused with the closest profile, for check as for rules', () => {
       const f = write('m.eligo', MODEL);
-      refused(eligo('check', f, '--hardware', 'loihi'), /--hardware 'loihi' is neither a profile \(loihi2, spinnaker2, brainscales2\) nor a JSON file — did you mean 'loihi2'\?/);
+      refused(
+        eligo('check', f, '--hardware', 'loihi'),
+        /--hardware 'loihi' is neither a profile \(loihi2, spinnaker2, brainscales2\) nor a JSON file — did you mean 'loihi2'\?/,
+      );
       refused(eligo('rules', f, '--hardware', 'spinaker2'), /did you mean 'spinnaker2'\?/);
       assert.equal(eligo('check', f, '--hardware', 'Loihi2').code, 0);
     });
@@ -169,7 +186,10 @@ describe('eligo CLI: arguments, help and refusals', () => {
 
     it('a corrupt --agent file is refused before the search, not replaced by the untrained network', () => {
       const f = write('f.eligo', FUNC);
-      refused(eligo('search', f, '--agent', write('agent.json', '{"format": "eligo-agent", "version": 1, "arch": {'), '--budget', '1s'), /--agent '.*agent\.json' is not a network Eligo can use: it is not valid JSON/);
+      refused(
+        eligo('search', f, '--agent', write('agent.json', '{"format": "eligo-agent", "version": 1, "arch": {'), '--budget', '1s'),
+        /--agent '.*agent\.json' is not a network Eligo can use: it is not valid JSON/,
+      );
       refused(eligo('search', f, '--agent', write('agent2.json', '{"format": "something-else"}')), /its format is 'something-else'/);
       refused(eligo('search', f, '--agent', join(tmp, 'none.json')), /--agent: cannot open '.*none\.json': no such file/);
     });
@@ -217,11 +237,20 @@ describe('eligo CLI: arguments, help and refusals', () => {
       const r = eligo('eval', f, '--item', 'm');
       assert.equal(r.code, 1, r.out);
       assert.doesNotMatch(r.out, /total loss/);
-      assert.match(r.err, new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:12:14: error: the loss is NaN from step 1: 'log\\(o\\[t\\+1\\] - 5\\)' \\(log\\) gives NaN values from finite operands \\[eval\\.nan\\]$`, 'm'));
+      assert.match(
+        r.err,
+        new RegExp(
+          `^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:12:14: error: the loss is NaN from step 1: 'log\\(o\\[t\\+1\\] - 5\\)' \\(log\\) gives NaN values from finite operands \\[eval\\.nan\\]$`,
+          'm',
+        ),
+      );
     });
 
     it('dt = 0 with a du/dt equation is an error of the checker, shown by check and eval', () => {
-      const f = write('dt0.eligo', 'model m {\n  dim n = 4\n  const dt = 0, tau = 20\n  input x: [n]\n  target y: [n]\n  state u: [n] = 0\n  du/dt = (-u + x[t+1]) / tau\n  loss = mse(u[t+1], y[t+1])\n}\n');
+      const f = write(
+        'dt0.eligo',
+        'model m {\n  dim n = 4\n  const dt = 0, tau = 20\n  input x: [n]\n  target y: [n]\n  state u: [n] = 0\n  du/dt = (-u + x[t+1]) / tau\n  loss = mse(u[t+1], y[t+1])\n}\n',
+      );
       const c = eligo('check', f);
       assert.equal(c.code, 1);
       assert.equal(c.out.trim(), `${f}:7:3: error: 'du/dt' needs a positive, finite time step; dt = 0 would leave u at its initial value forever [ode.bad-dt]`);
@@ -249,7 +278,10 @@ describe('eligo CLI: arguments, help and refusals', () => {
     it('search --write-rule killed by a file-size limit mid-write leaves the file whole (today it was truncated to 1,024 bytes)', () => {
       const f = write('big.eligo', big);
       assert.ok(statSync(f).size > 1024);
-      const r = spawnSync('bash', ['-c', `ulimit -f 1; exec "${process.execPath}" dist/cli.js search "${f}" --method exact --write-rule fast --quiet`], { encoding: 'utf8', timeout: 20000 });
+      const r = spawnSync('bash', ['-c', `ulimit -f 1; exec "${process.execPath}" dist/cli.js search "${f}" --method exact --write-rule fast --quiet`], {
+        encoding: 'utf8',
+        timeout: 20000,
+      });
       assert.notEqual(r.status, 0, 'the write must fail under the limit');
       assert.equal(readFileSync(f, 'utf8'), big, 'the file is unchanged');
     });
@@ -257,17 +289,27 @@ describe('eligo CLI: arguments, help and refusals', () => {
     it('a write that fails with an error (EFBIG) is one line, exit 2, the file unchanged and no temporary file left', () => {
       const f = write('big2.eligo', big);
       // SIGXFSZ ignored: the write returns EFBIG instead of killing the process.
-      const r = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 1; exec "${process.execPath}" dist/cli.js search "${f}" --method exact --write-rule fast --quiet`], { encoding: 'utf8', timeout: 20000 });
+      const r = spawnSync(
+        'bash',
+        ['-c', `trap '' XFSZ; ulimit -f 1; exec "${process.execPath}" dist/cli.js search "${f}" --method exact --write-rule fast --quiet`],
+        { encoding: 'utf8', timeout: 20000 },
+      );
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr.trim(), /^eligo search: cannot write '.*big2\.eligo': EFBIG; the file was not changed; the order is printed above/);
       assert.equal(readFileSync(f, 'utf8'), big);
-      assert.deepEqual(readdirSync(tmp).filter((n) => n.includes('big2.eligo.') && n.endsWith('.tmp')), []);
+      assert.deepEqual(
+        readdirSync(tmp).filter((n) => n.includes('big2.eligo.') && n.endsWith('.tmp')),
+        [],
+      );
     });
 
     it('find-rule --write under the same limit leaves the file whole too', () => {
       const f = write('m-big.eligo', `${MODEL}\n${'# padding so the file is larger than 1 KiB\n'.repeat(30)}`);
       const before = readFileSync(f, 'utf8');
-      const r = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 1; exec "${process.execPath}" dist/cli.js find-rule "${f}" --steps 5 --write --quiet`], { encoding: 'utf8', timeout: 20000 });
+      const r = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 1; exec "${process.execPath}" dist/cli.js find-rule "${f}" --steps 5 --write --quiet`], {
+        encoding: 'utf8',
+        timeout: 20000,
+      });
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /cannot write .*EFBIG; the file was not changed/);
       assert.match(r.stdout, /rule \w+ for m \{/, 'the rules found are still printed');
@@ -288,7 +330,9 @@ describe('eligo CLI: arguments, help and refusals', () => {
     const editDuring = async (args: string[], f: string, afterMs: number): Promise<{ code: number | null; err: string }> => {
       const child = spawn(process.execPath, ['dist/cli.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
       child.stdout.resume();
       await new Promise((r) => setTimeout(r, afterMs));
       writeFileSync(f, `${readFileSync(f, 'utf8')}\n# an edit made while the search ran\n`);

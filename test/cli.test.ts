@@ -63,17 +63,27 @@ describe('eligo CLI', () => {
     const r = eligo('--help');
     assert.equal(r.code, 0);
     const lines = r.out.split('\n');
-    assert.ok(lines.every((l) => l.length <= 100), 'lines fit in 100 columns');
+    assert.ok(
+      lines.every((l) => l.length <= 100),
+      'lines fit in 100 columns',
+    );
     // the summary of search runs over three lines of the help and ends where its sentence ends
     const search = r.out.slice(r.out.indexOf('  search'), r.out.indexOf('  rules')).replace(/\s+/g, ' ');
-    assert.match(search, /exact optimum for small graphs, MCTS with a policy\/value network\) on both cores within a time budget, and compare it with forward, reverse and Markowitz $/);
-    for (const l of lines.filter((l) => /^ {2}[a-z-]+ {2,}/.test(l))) assert.doesNotMatch(l, /\b(the|of|and|a|an|to|with|its),?$/, `a summary ends mid-sentence: ${l}`);
+    assert.match(
+      search,
+      /exact optimum for small graphs, MCTS with a policy\/value network\) on both cores within a time budget, and compare it with forward, reverse and Markowitz $/,
+    );
+    for (const l of lines.filter((l) => /^ {2}[a-z-]+ {2,}/.test(l)))
+      assert.doesNotMatch(l, /\b(the|of|and|a|an|to|with|its),?$/, `a summary ends mid-sentence: ${l}`);
   });
 
   it('graph --json lists vertices with shapes and source ranges, and operand edges', () => {
     const r = eligo('graph', 'examples/lif.eligo', '--item', 'lif', '--json');
     assert.equal(r.code, 0, r.err);
-    const g = JSON.parse(r.out) as { vertices: { op: string; shape: number[]; role: string; range: { start: { line: number } } }[]; edges: { source: number; target: number; operand: number }[] };
+    const g = JSON.parse(r.out) as {
+      vertices: { op: string; shape: number[]; role: string; range: { start: { line: number } } }[];
+      edges: { source: number; target: number; operand: number }[];
+    };
     assert.ok(g.vertices.some((v) => v.op === 'spike' && v.role === 'state-next'));
     assert.ok(g.vertices.every((v) => Array.isArray(v.shape) && v.range.start.line >= 0));
     assert.ok(g.edges.every((e) => e.source < e.target));
@@ -92,7 +102,14 @@ describe('eligo CLI', () => {
   it('analyze --json follows the contract and equals analyze() for the language server', () => {
     const r = eligo('analyze', 'examples/roeflux_1d.eligo', '--json', '--verify');
     assert.equal(r.code, 0, r.err);
-    const j = JSON.parse(r.out) as { items: { name: string; kind: string; costs: Record<string, { multiplications: number; additions: number; fillIn: number; peakMemoryBytes: number }>; verify: { maxAbsError: number; maxRelativeError: number } }[] };
+    const j = JSON.parse(r.out) as {
+      items: {
+        name: string;
+        kind: string;
+        costs: Record<string, { multiplications: number; additions: number; fillIn: number; peakMemoryBytes: number }>;
+        verify: { maxAbsError: number; maxRelativeError: number };
+      }[];
+    };
     const item = j.items[0]!;
     assert.equal(item.name, 'roeflux_1d');
     const a = analyze(readFileSync('examples/roeflux_1d.eligo', 'utf8')).items[0]!;

@@ -46,7 +46,12 @@ function stripComments(text: string): string {
   return text.replace(/('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`)|\/\*[^]*?\*\/|\/\/[^\n]*/g, (m, str: string | undefined) => str ?? ' ');
 }
 
-interface Occurrence { readonly file: string; readonly line: number; readonly text: string; readonly raised: boolean }
+interface Occurrence {
+  readonly file: string;
+  readonly line: number;
+  readonly text: string;
+  readonly raised: boolean;
+}
 
 /** Every `'area.what'` string literal of the sources (but the catalogue), and whether it is raised there rather than only compared or named in a type. */
 function literals(): Map<string, Occurrence[]> {
@@ -140,10 +145,21 @@ describe('the catalogue of diagnostic and error codes', () => {
   });
 
   it("the checker's diagnostics carry the catalogue's codes with the catalogue's severities", () => {
-    const c = compile([
-      'model m {', '  input x: [2]', '  state u: [2] = 0', '  state w: [2] = 0', '  u[t+1] = thetta * u + x[t+1]', '  z = spike(u)', '  loss = sum(u[t+1])', '}',
-      'rule r for mm {', '  schedule online', '}',
-    ].join('\n'));
+    const c = compile(
+      [
+        'model m {',
+        '  input x: [2]',
+        '  state u: [2] = 0',
+        '  state w: [2] = 0',
+        '  u[t+1] = thetta * u + x[t+1]',
+        '  z = spike(u)',
+        '  loss = sum(u[t+1])',
+        '}',
+        'rule r for mm {',
+        '  schedule online',
+        '}',
+      ].join('\n'),
+    );
     assert.ok(c.diagnostics.length >= 3, JSON.stringify(c.diagnostics));
     for (const d of c.diagnostics) {
       const e = codeInfo(d.code);
@@ -166,6 +182,9 @@ describe('the catalogue of diagnostic and error codes', () => {
     const error = new EligoError('graph.bulid', 'x');
     const ok: Diagnostic = { range, severity: 'warning', code: 'eval.nan', message: '' };
     // At run time the strings are what they are; the compiler is what refuses them.
-    assert.deepEqual([misspelt.code, wrongSeverity.code, errorCode.code, error.code, ok.code].map((c) => codeInfo(c)?.kind), [undefined, 'diagnostic', 'error', undefined, 'diagnostic']);
+    assert.deepEqual(
+      [misspelt.code, wrongSeverity.code, errorCode.code, error.code, ok.code].map((c) => codeInfo(c)?.kind),
+      [undefined, 'diagnostic', 'error', undefined, 'diagnostic'],
+    );
   });
 });

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts', '*.mjs'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 
 const RULES: readonly { readonly where: RegExp; readonly name: RegExp; readonly what: string }[] = [
-  { where: /^test\/reference\//, name: /^[a-z][a-z0-9]*(_[a-z0-9]+)*\.ts$/, what: 'the AD task\'s name (snake_case)' },
+  { where: /^test\/reference\//, name: /^[a-z][a-z0-9]*(_[a-z0-9]+)*\.ts$/, what: "the AD task's name (snake_case)" },
   { where: /^test\/(e2e\/)?[^/]+\.test\.ts$/, name: /^[a-z0-9]+(-[a-z0-9]+)*(\.e2e)?\.test\.ts$/, what: 'kebab-case spec' },
   { where: /^scripts\//, name: /^[a-z0-9]+(-[a-z0-9]+)*\.(ts|mjs)$/, what: 'kebab-case script' },
   { where: /^(language-server|extension|webview)\/src\/|^test\/helpers\/|^test\/e2e\/|^bench\//, name: /^[a-z][a-zA-Z0-9]*\.ts$/, what: 'camelCase module' },

@@ -49,17 +49,31 @@ const LATE = `model late {
 `;
 
 /** The loss reads a copy of the readout one step later still: with every temporal block dropped nothing is updated. */
-const LATER = LATE.replace('model late', 'model later').replace('state  o: [n_out] = 0', 'state  o: [n_out] = 0\n  state  p: [n_out] = 0')
+const LATER = LATE.replace('model late', 'model later')
+  .replace('state  o: [n_out] = 0', 'state  o: [n_out] = 0\n  state  p: [n_out] = 0')
   .replace('loss = mse(o, y[t+1])', 'p[t+1] = o\n  loss = mse(p, y[t+1])');
 
-const spec = (model: string, schedule: 'online' | 'reverse', approximations: RuleSpec['approximations'] = []): RuleSpec =>
-  ({ name: null, model, approximations, schedule: { kind: schedule }, objectives: [] });
+const spec = (model: string, schedule: 'online' | 'reverse', approximations: RuleSpec['approximations'] = []): RuleSpec => ({
+  name: null,
+  model,
+  approximations,
+  schedule: { kind: schedule },
+  objectives: [],
+});
 
 describe('find-rule: which parameters a rule updates, and how', () => {
   it('LIF: e-prop updates W_in, W_rec by eligibility × learning signal and W_out exactly; RTRL by full sensitivities; BPTT through time', () => {
     const ctx = modelContextOf(LIF, 'lif');
-    const eprop = ruleCredit(ctx.structure, prepareRule(ctx, spec('lif', 'online', [
-      { of: 'u', wrt: 'z', wrtOffset: 0, kind: 'zero' }, { of: 'u', wrt: 'u', wrtOffset: 0, kind: 'diagonal' }])));
+    const eprop = ruleCredit(
+      ctx.structure,
+      prepareRule(
+        ctx,
+        spec('lif', 'online', [
+          { of: 'u', wrt: 'z', wrtOffset: 0, kind: 'zero' },
+          { of: 'u', wrt: 'u', wrtOffset: 0, kind: 'diagonal' },
+        ]),
+      ),
+    );
     assert.deepEqual(eprop.updatedParams, ['W_in', 'W_rec', 'W_out']);
     assert.equal(eprop.summary, 'W_in, W_rec: eligibility × learning signal; W_out: exact');
     assert.equal(eprop.kind, 'full');
@@ -68,7 +82,16 @@ describe('find-rule: which parameters a rule updates, and how', () => {
     assert.equal(rtrl.paths.W_rec, 'sensitivity');
     const bptt = ruleCredit(ctx.structure, prepareRule(ctx, spec('lif', 'reverse')));
     assert.equal(bptt.summary, 'W_in, W_rec: backpropagation through time; W_out: exact');
-    const none = ruleCredit(ctx.structure, prepareRule(ctx, spec('lif', 'online', [{ of: 'u', wrt: 'u', wrtOffset: 0, kind: 'zero' }, { of: 'u', wrt: 'z', wrtOffset: 0, kind: 'zero' }])));
+    const none = ruleCredit(
+      ctx.structure,
+      prepareRule(
+        ctx,
+        spec('lif', 'online', [
+          { of: 'u', wrt: 'u', wrtOffset: 0, kind: 'zero' },
+          { of: 'u', wrt: 'z', wrtOffset: 0, kind: 'zero' },
+        ]),
+      ),
+    );
     assert.equal(none.paths.W_rec, 'within-step');
   });
 
@@ -80,7 +103,15 @@ describe('find-rule: which parameters a rule updates, and how', () => {
   it('a model the tests have not seen: the rule with no recurrent credit updates only the readout, is labelled, and is not called "no recurrent credit"', async () => {
     const ctx = modelContextOf(LATE, 'late');
     const space = searchSpace(ctx);
-    const dropped = prepareRule(ctx, specOf(ctx, space, space.map(() => 'zero'), 'online'));
+    const dropped = prepareRule(
+      ctx,
+      specOf(
+        ctx,
+        space,
+        space.map(() => 'zero'),
+        'online',
+      ),
+    );
     const c = ruleCredit(ctx.structure, dropped);
     assert.equal(c.kind, 'readout-only');
     assert.deepEqual(c.updatedParams, ['W_out']);
@@ -102,17 +133,28 @@ describe('find-rule: which parameters a rule updates, and how', () => {
   it('a rule that updates nothing says so', () => {
     const ctx = modelContextOf(LATER, 'later');
     const space = searchSpace(ctx);
-    const c = ruleCredit(ctx.structure, prepareRule(ctx, specOf(ctx, space, space.map(() => 'zero'), 'online')));
+    const c = ruleCredit(
+      ctx.structure,
+      prepareRule(
+        ctx,
+        specOf(
+          ctx,
+          space,
+          space.map(() => 'zero'),
+          'online',
+        ),
+      ),
+    );
     assert.equal(c.kind, 'none');
     assert.deepEqual(c.updatedParams, []);
     assert.equal(c.summary, 'updates no parameter');
   });
 });
 
-describe('find-rule: alignment on the task\'s data', function () {
+describe("find-rule: alignment on the task's data", function () {
   this.timeout(120000);
 
-  it('the gradient with the task\'s per-step loss weights equals finite differences of Σ w_t·loss_t (smooth twin), online and reverse', () => {
+  it("the gradient with the task's per-step loss weights equals finite differences of Σ w_t·loss_t (smooth twin), online and reverse", () => {
     const ctx = modelContextOf(smoothTwin(resizeModel(LIF, 'lif', { n: 5, n_in: 3 }), 'lif'), 'lif');
     const T = 12;
     const inp = sampleInput(ctx, T, 3);
@@ -123,8 +165,11 @@ describe('find-rule: alignment on the task\'s data', function () {
     const bptt = ruleGradient(ctx, prepareRule(ctx, spec('lif', 'reverse')), weighted).gradient;
     const rtrl = ruleGradient(ctx, prepareRule(ctx, spec('lif', 'online')), weighted).gradient;
     const plain = ruleGradient(ctx, prepareRule(ctx, spec('lif', 'reverse')), inp).gradient;
-    const loss = (): number => simulate(ctx.graph, inp.params as Map<string, Tensor>, inp.data as Map<string, Tensor[]>, T, inp.initial).losses
-      .reduce((a, l, t) => a + lossWeights[t]! * l, 0);
+    const loss = (): number =>
+      simulate(ctx.graph, inp.params as Map<string, Tensor>, inp.data as Map<string, Tensor[]>, T, inp.initial).losses.reduce(
+        (a, l, t) => a + lossWeights[t]! * l,
+        0,
+      );
     let differs = 0;
     for (const p of ['W_in', 'W_rec', 'W_out']) {
       const W = inp.params.get(p)!;
@@ -144,7 +189,7 @@ describe('find-rule: alignment on the task\'s data', function () {
     assert.ok(differs > 10, 'the weights should change the gradient');
   });
 
-  it('task samples carry the task\'s inputs and loss weights (evidence: the recall window only)', () => {
+  it("task samples carry the task's inputs and loss weights (evidence: the recall window only)", () => {
     const ctx = modelContextOf(LIF.replace('n = 64', 'n = 8'), 'lif');
     const task = taskFor(ctx, 'evidence:T=40', 1);
     const s = taskSamples(ctx, task, 3, new Map(), new Map());
@@ -160,10 +205,10 @@ describe('find-rule: alignment on the task\'s data', function () {
     assert.ok(s.some((x) => x.data.get('x')!.some((v) => v.data.some((e) => e !== 0))));
   });
 
-  it('a windowed loss (`for last 6`): samples are weighted on the window only, and the rules engine\'s BPTT gradient on them equals the compiled trainer\'s', async () => {
+  it("a windowed loss (`for last 6`): samples are weighted on the window only, and the rules engine's BPTT gradient on them equals the compiled trainer's", async () => {
     // Failed before: taskFor ignored the window and the samples had no data for the loss_weight leaf ("no data for 'loss_weight'").
     const text = LIF.replace('n = 64', 'n = 6').replace('loss = mse(W_out @ z[t+1], y[t+1])', 'loss = mse(W_out @ z[t+1], y[t+1]) for last 6');
-    assert.notEqual(text, LIF.replace('n = 64', 'n = 6'), 'the example\'s loss line changed');
+    assert.notEqual(text, LIF.replace('n = 64', 'n = 6'), "the example's loss line changed");
     const ctx = modelContextOf(text, 'lif');
     const task = taskFor(ctx, 'evidence:T=24', 1);
     assert.match(task.name, /loss for last 6/);
@@ -197,10 +242,29 @@ describe('find-rule: alignment on the task\'s data', function () {
   it('the BPTT reference run gives the parameters at 0, half and all of its updates', async () => {
     const text = LIF.replace('n = 64', 'n = 8');
     const ctx = modelContextOf(text, 'lif');
-    const r = await referenceRun(ctx, { text, model: 'lif', task: 'evidence:T=24', updates: 6, batch: 8, seed: 2, learningRate: 0.01, deadline: Date.now() + 60000 });
-    assert.deepEqual(r.snapshots.map((s) => [s.label, s.updates]), [['initial', 0], ['50 %', 3], ['trained', 6]]);
+    const r = await referenceRun(ctx, {
+      text,
+      model: 'lif',
+      task: 'evidence:T=24',
+      updates: 6,
+      batch: 8,
+      seed: 2,
+      learningRate: 0.01,
+      deadline: Date.now() + 60000,
+    });
+    assert.deepEqual(
+      r.snapshots.map((s) => [s.label, s.updates]),
+      [
+        ['initial', 0],
+        ['50 %', 3],
+        ['trained', 6],
+      ],
+    );
     const w = r.snapshots.map((s) => s.params.get('W_rec')!.data);
-    assert.ok(w[0]!.some((v, i) => Math.abs(v - w[2]![i]!) > 1e-6), 'training should move W_rec');
+    assert.ok(
+      w[0]!.some((v, i) => Math.abs(v - w[2]![i]!) > 1e-6),
+      'training should move W_rec',
+    );
     assert.ok(w[1]!.some((v, i) => Math.abs(v - w[2]![i]!) > 1e-7));
   });
 });
@@ -212,9 +276,22 @@ describe('find-rule: accuracy in the loop', function () {
     assert.throws(() => parsePayload({ version: 1 }), PayloadError);
     assert.throws(() => parsePayload('x'), /JSON object/);
     const text = `${LIF.replace('n = 64', 'n = 6')}`;
-    const p = parsePayload(JSON.parse(JSON.stringify({
-      version: 1, text, model: 'lif', rule: 'eprop', task: 'evidence:T=24', updates: 4, batch: 4, seed: 3, learningRate: 0.01, evalSamples: 32,
-    } satisfies CandidatePayload)));
+    const p = parsePayload(
+      JSON.parse(
+        JSON.stringify({
+          version: 1,
+          text,
+          model: 'lif',
+          rule: 'eprop',
+          task: 'evidence:T=24',
+          updates: 4,
+          batch: 4,
+          seed: 3,
+          learningRate: 0.01,
+          evalSamples: 32,
+        } satisfies CandidatePayload),
+      ),
+    );
     assert.throws(() => parsePayload({ ...p, updates: 0 }), /payload\.updates must be an integer ≥ 1/);
     const dir = mkdtempSync(join(tmpdir(), 'eligo-cand-'));
     try {
@@ -233,12 +310,25 @@ describe('find-rule: accuracy in the loop', function () {
   it('with a task, the front is cost against test accuracy measured in the run; survivors train longer', async () => {
     const ctx = modelContextOf(LIF.replace('n = 64', 'n = 8'), 'lif');
     const r = await discoverRules(ctx, {
-      budgetMs: 90000, steps: 20, samples: 1, seed: 1, task: 'evidence:T=24', referenceUpdates: 4, batch: 8, minUpdates: 2, maxTrained: 4, rungs: 2, evalSamples: 64,
+      budgetMs: 90000,
+      steps: 20,
+      samples: 1,
+      seed: 1,
+      task: 'evidence:T=24',
+      referenceUpdates: 4,
+      batch: 8,
+      minUpdates: 2,
+      maxTrained: 4,
+      rungs: 2,
+      evalSamples: 64,
     });
     assert.equal(r.frontBasis, 'accuracy');
     assert.ok(r.trained >= 2, `${r.trained} trained`);
     assert.equal(r.task, 'evidence(T=24, cues=7)');
-    assert.deepEqual(r.reference!.snapshots.map((s) => s.updates), [0, 2, 4]);
+    assert.deepEqual(
+      r.reference!.snapshots.map((s) => s.updates),
+      [0, 2, 4],
+    );
     for (const f of r.front) {
       assert.ok(f.accuracy);
       assert.equal(f.accuracy.task, 'evidence(T=24, cues=7)');
@@ -253,7 +343,15 @@ describe('find-rule: accuracy in the loop', function () {
   it('a budget too short to train anything returns the alignment-only front, labelled', async () => {
     const ctx = modelContextOf(LIF.replace('n = 64', 'n = 8'), 'lif');
     const r = await discoverRules(ctx, {
-      budgetMs: 4000, steps: 20, samples: 1, seed: 1, task: 'evidence:T=24', referenceUpdates: 2, batch: 4, minUpdates: 100000, maxUpdates: 1e6,
+      budgetMs: 4000,
+      steps: 20,
+      samples: 1,
+      seed: 1,
+      task: 'evidence:T=24',
+      referenceUpdates: 2,
+      batch: 4,
+      minUpdates: 100000,
+      maxUpdates: 1e6,
       shares: { reference: 0.2, search: 0.6 },
     });
     assert.equal(r.frontBasis, 'alignment');
@@ -267,8 +365,12 @@ describe('find-rule: accuracy in the loop', function () {
 
   it('refuses a task that does not fit the model and a model whose parameters no online rule reaches', () => {
     const one = modelContextOf(LIF.replace('n_out = 2', 'n_out = 1'), 'lif');
-    assert.throws(() => taskFor(one, 'evidence', 1), (e: Error) => e instanceof DiscoverError && /--task evidence does not fit model 'lif': .*2 classes/.test(e.message));
-    const dead = modelContextOf(`model dead {
+    assert.throws(
+      () => taskFor(one, 'evidence', 1),
+      (e: Error) => e instanceof DiscoverError && /--task evidence does not fit model 'lif': .*2 classes/.test(e.message),
+    );
+    const dead = modelContextOf(
+      `model dead {
   dim n = 3
   input x: [n]
   target y: [n]
@@ -278,17 +380,27 @@ describe('find-rule: accuracy in the loop', function () {
   h[t+1] = tanh(W @ h + x[t+1])
   g[t+1] = 0.5 * g + x[t+1]
   loss = mse(g, y[t+1])
-}`, 'dead');
-    return assert.rejects(discoverRules(dead, { budgetMs: 1000, steps: 5, samples: 1, seed: 1 }), /no online rule can reach the parameters of model 'dead' \(W\)/);
+}`,
+      'dead',
+    );
+    return assert.rejects(
+      discoverRules(dead, { budgetMs: 1000, steps: 5, samples: 1, seed: 1 }),
+      /no online rule can reach the parameters of model 'dead' \(W\)/,
+    );
   });
 });
 
 describe('find-rule: the skipped rules, said once per reason', () => {
   it('reasons that differ only in their figures are grouped with the range and a count', () => {
-    assert.equal(groupReasons([
-      'its alignment would take about 892 s, more than the budget left', 'its alignment would take about 1 s, more than the budget left',
-      'its memory 3.5 GiB is over the limit', 'its alignment would take about 36 s, more than the budget left',
-    ]), 'its alignment would take about 1–892 s, more than the budget left (3 rules); its memory 3.5 GiB is over the limit');
+    assert.equal(
+      groupReasons([
+        'its alignment would take about 892 s, more than the budget left',
+        'its alignment would take about 1 s, more than the budget left',
+        'its memory 3.5 GiB is over the limit',
+        'its alignment would take about 36 s, more than the budget left',
+      ]),
+      'its alignment would take about 1–892 s, more than the budget left (3 rules); its memory 3.5 GiB is over the limit',
+    );
   });
 });
 
@@ -305,11 +417,34 @@ describe('eligo find-rule --task (CLI)', function () {
     assert.equal(b.status, 0, b.stderr);
   });
 
-  it('--json keeps today\'s keys and adds accuracy, updatedParams, alignmentOnTask; method, evaluations and trained at the top', () => {
+  it("--json keeps today's keys and adds accuracy, updatedParams, alignmentOnTask; method, evaluations and trained at the top", () => {
     const f = join(tmp, 'lif8.eligo');
     writeFileSync(f, LIF.replace('n = 64', 'n = 8'));
-    const r = eligo('find-rule', f, '--model', 'lif', '--task', 'evidence:T=24', '--budget', '80s', '--batch', '8', '--min-updates', '2',
-      '--reference-updates', '4', '--max-trained', '3', '--rungs', '1', '--samples', '1', '--method', 'anneal', '--json');
+    const r = eligo(
+      'find-rule',
+      f,
+      '--model',
+      'lif',
+      '--task',
+      'evidence:T=24',
+      '--budget',
+      '80s',
+      '--batch',
+      '8',
+      '--min-updates',
+      '2',
+      '--reference-updates',
+      '4',
+      '--max-trained',
+      '3',
+      '--rungs',
+      '1',
+      '--samples',
+      '1',
+      '--method',
+      'anneal',
+      '--json',
+    );
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as Record<string, unknown> & { front: Record<string, unknown>[] };
     assert.equal(j.model, 'lif');
@@ -317,7 +452,19 @@ describe('eligo find-rule --task (CLI)', function () {
     assert.equal(typeof j.evaluations, 'number');
     assert.ok((j.trained as number) >= 1);
     for (const x of j.front) {
-      for (const k of ['name', 'rule', 'online', 'multiplicationsPerStep', 'memoryBytes', 'alignment', 'hardware', 'accuracy', 'updatedParams', 'alignmentOnTask']) assert.ok(k in x, k);
+      for (const k of [
+        'name',
+        'rule',
+        'online',
+        'multiplicationsPerStep',
+        'memoryBytes',
+        'alignment',
+        'hardware',
+        'accuracy',
+        'updatedParams',
+        'alignmentOnTask',
+      ])
+        assert.ok(k in x, k);
       const a = x.accuracy as { test: number; train: number; task: string; updates: number };
       assert.deepEqual(Object.keys(a), ['test', 'train', 'task', 'updates']);
       assert.equal(a.task, 'evidence(T=24, cues=7)');
@@ -350,7 +497,7 @@ export type { ModelContext };
 describe('find-rule: MCTS over approximation choices', function () {
   this.timeout(120000);
 
-  it('the network\'s TF.js forward pass (training) equals the typed-array one (search), and training moves it toward the targets', async () => {
+  it("the network's TF.js forward pass (training) equals the typed-array one (search), and training moves it toward the targets", async () => {
     const { initialRuleNet, ruleNetForward, RULE_FEATURES } = await import('../language-server/src/discovery/ruleNet.js');
     const { fitRuleNet, tfForward } = await import('../language-server/src/discovery/ruleAgent.js');
     const rng = new Rng(4);

@@ -9,7 +9,10 @@ function close(a: ArrayLike<number>, b: readonly number[], tol = 1e-14): void {
 }
 
 /** Evaluates one vertex built by `make` from leaves with the given shapes and values. */
-function run(make: (b: GraphBuilder, ins: number[]) => number, leaves: { shape: number[]; data: number[] }[]): { shape: readonly number[]; data: Float64Array } {
+function run(
+  make: (b: GraphBuilder, ins: number[]) => number,
+  leaves: { shape: number[]; data: number[] }[],
+): { shape: readonly number[]; data: Float64Array } {
   const b = new GraphBuilder();
   const ins = leaves.map((l) => b.input(l.shape));
   const y = b.output(make(b, ins));
@@ -23,9 +26,16 @@ describe('evaluate: elemental ops', () => {
     // Reference values (Abramowitz & Stegun table 7.1; mpmath), as the nearest doubles: the 19-digit values
     // (e.g. erf(0.1) = 0.1124629160182848922) round to exactly these literals.
     const table: [number, number][] = [
-      [0, 0], [0.1, 0.1124629160182849], [0.5, 0.5204998778130465], [1, 0.8427007929497149],
-      [1.5, 0.9661051464753108], [2, 0.9953222650189527], [2.5, 0.999593047982555],
-      [3, 0.9999779095030014], [4, 0.9999999845827421], [6, 1],
+      [0, 0],
+      [0.1, 0.1124629160182849],
+      [0.5, 0.5204998778130465],
+      [1, 0.8427007929497149],
+      [1.5, 0.9661051464753108],
+      [2, 0.9953222650189527],
+      [2.5, 0.999593047982555],
+      [3, 0.9999779095030014],
+      [4, 0.9999999845827421],
+      [6, 1],
     ];
     for (const [x, e] of table) {
       assert.ok(Math.abs(erf(x) - e) < 1e-15, `erf(${x}) = ${erf(x)}, expected ${e}`);
@@ -38,21 +48,63 @@ describe('evaluate: elemental ops', () => {
     const u = (op: string, attrs = {}) => run((b, [a]) => b.op(op as never, [a!], attrs), [{ shape: [3], data: x }]).data;
     close(u('sin'), x.map(Math.sin));
     close(u('asinh'), x.map(Math.asinh));
-    close(u('sigmoid'), x.map((t) => 1 / (1 + Math.exp(-t))));
-    close(u('softplus'), x.map((t) => Math.log(1 + Math.exp(t))));
+    close(
+      u('sigmoid'),
+      x.map((t) => 1 / (1 + Math.exp(-t))),
+    );
+    close(
+      u('softplus'),
+      x.map((t) => Math.log(1 + Math.exp(t))),
+    );
     close(u('relu'), [0, 0, 0.25]);
     close(u('spike', { surrogate: { kind: 'fast_sigmoid', slope: 10 } }), [0, 0, 1]);
     close(u('stop'), x);
-    close(u('powc', { exponent: 3 }), x.map((t) => t ** 3));
+    close(
+      u('powc', { exponent: 3 }),
+      x.map((t) => t ** 3),
+    );
   });
 
   it('binary ops broadcast a scalar against any shape, keeping operand order', () => {
-    const v = run((b, [a, s]) => b.sub(s!, a!), [{ shape: [2, 2], data: [1, 2, 3, 4] }, { shape: [], data: [10] }]);
+    const v = run(
+      (b, [a, s]) => b.sub(s!, a!),
+      [
+        { shape: [2, 2], data: [1, 2, 3, 4] },
+        { shape: [], data: [10] },
+      ],
+    );
     assert.deepEqual(v.shape, [2, 2]);
     close(v.data, [9, 8, 7, 6]);
-    close(run((b, [a, c]) => b.op('atan2', [a!, c!]), [{ shape: [2], data: [1, -1] }, { shape: [2], data: [2, -3] }]).data, [Math.atan2(1, 2), Math.atan2(-1, -3)]);
-    close(run((b, [a, c]) => b.pow(a!, c!), [{ shape: [2], data: [2, 3] }, { shape: [], data: [0.5] }]).data, [Math.SQRT2, Math.sqrt(3)]);
-    close(run((b, [a, c]) => b.op('max', [a!, c!]), [{ shape: [2], data: [1, 5] }, { shape: [], data: [3] }]).data, [3, 5]);
+    close(
+      run(
+        (b, [a, c]) => b.op('atan2', [a!, c!]),
+        [
+          { shape: [2], data: [1, -1] },
+          { shape: [2], data: [2, -3] },
+        ],
+      ).data,
+      [Math.atan2(1, 2), Math.atan2(-1, -3)],
+    );
+    close(
+      run(
+        (b, [a, c]) => b.pow(a!, c!),
+        [
+          { shape: [2], data: [2, 3] },
+          { shape: [], data: [0.5] },
+        ],
+      ).data,
+      [Math.SQRT2, Math.sqrt(3)],
+    );
+    close(
+      run(
+        (b, [a, c]) => b.op('max', [a!, c!]),
+        [
+          { shape: [2], data: [1, 5] },
+          { shape: [], data: [3] },
+        ],
+      ).data,
+      [3, 5],
+    );
   });
 
   it('matmul: matrix·matrix, matrix·vector, vector·matrix, vector·vector', () => {
@@ -98,7 +150,10 @@ describe('evaluate: elemental ops', () => {
     const y = b.output(b.mul(c, x));
     const g = b.build();
     close(evaluate(g, leafValues(g, { [x]: 5 }))[y]!.data, [10, 15]);
-    assert.throws(() => evaluate(g, new Map()), (e: unknown) => e instanceof EvaluationError && e.vertex === x && /'x'/.test(e.message));
+    assert.throws(
+      () => evaluate(g, new Map()),
+      (e: unknown) => e instanceof EvaluationError && e.vertex === x && /'x'/.test(e.message),
+    );
   });
 });
 
@@ -117,11 +172,24 @@ describe('evaluateBatch', () => {
     const batch = 5;
     const Wd = Float64Array.from([0.1, -0.2, 0.3, 0.5, 0.4, -0.6]);
     const xs = Float64Array.from({ length: 3 * batch }, (_, k) => Math.sin(k));
-    const out = evaluateBatch(g, new Map([[W, { shape: [2, 3], data: Wd }], [x, { shape: [3], data: xs }]]), batch);
+    const out = evaluateBatch(
+      g,
+      new Map([
+        [W, { shape: [2, 3], data: Wd }],
+        [x, { shape: [3], data: xs }],
+      ]),
+      batch,
+    );
     assert.equal(out[W]!.shared, true);
     assert.equal(out[y]!.shared, false);
     for (let s = 0; s < batch; s++) {
-      const one = evaluate(g, new Map([[W, { shape: [2, 3], data: Wd }], [x, { shape: [3], data: xs.slice(3 * s, 3 * s + 3) }]]));
+      const one = evaluate(
+        g,
+        new Map([
+          [W, { shape: [2, 3], data: Wd }],
+          [x, { shape: [3], data: xs.slice(3 * s, 3 * s + 3) }],
+        ]),
+      );
       assert.equal(out[y]!.data[s], one[y]!.data[0]);
     }
   });

@@ -9,7 +9,16 @@ import { evalComment, inputsFromJson } from '../language-server/src/graph/inputs
 import { simulate } from '../language-server/src/graph/simulate.js';
 import type { Tensor } from '../language-server/src/graph/types.js';
 import {
-  FUNCTION_REFERENCES, alifInputs, alifParams, lifInputs, lifParams, rnnInputs, rnnParams, simulateAlif, simulateLif, simulateRnn,
+  FUNCTION_REFERENCES,
+  alifInputs,
+  alifParams,
+  lifInputs,
+  lifParams,
+  rnnInputs,
+  rnnParams,
+  simulateAlif,
+  simulateLif,
+  simulateRnn,
 } from './reference/index.js';
 
 const close = (a: number, b: number, tol = 1e-12): boolean => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
@@ -40,9 +49,27 @@ describe('examples against independent transcriptions', () => {
   }
 
   const models = [
-    { file: 'lif.eligo', name: 'lif', params: lifParams(7), inputs: lifInputs(7, 40), run: (T: number) => simulateLif(lifParams(7), lifInputs(7, 40), T) as unknown as Record<string, number[][] | number> },
-    { file: 'alif.eligo', name: 'alif', params: alifParams(7), inputs: alifInputs(7, 40), run: (T: number) => simulateAlif(alifParams(7), alifInputs(7, 40), T) as unknown as Record<string, number[][] | number> },
-    { file: 'rnn.eligo', name: 'rnn', params: rnnParams(7), inputs: rnnInputs(7, 40), run: (T: number) => simulateRnn(rnnParams(7), rnnInputs(7, 40), T) as unknown as Record<string, number[][] | number> },
+    {
+      file: 'lif.eligo',
+      name: 'lif',
+      params: lifParams(7),
+      inputs: lifInputs(7, 40),
+      run: (T: number) => simulateLif(lifParams(7), lifInputs(7, 40), T) as unknown as Record<string, number[][] | number>,
+    },
+    {
+      file: 'alif.eligo',
+      name: 'alif',
+      params: alifParams(7),
+      inputs: alifInputs(7, 40),
+      run: (T: number) => simulateAlif(alifParams(7), alifInputs(7, 40), T) as unknown as Record<string, number[][] | number>,
+    },
+    {
+      file: 'rnn.eligo',
+      name: 'rnn',
+      params: rnnParams(7),
+      inputs: rnnInputs(7, 40),
+      run: (T: number) => simulateRnn(rnnParams(7), rnnInputs(7, 40), T) as unknown as Record<string, number[][] | number>,
+    },
   ];
   for (const m of models) {
     it(`${m.file}: 40 steps of the model equal the transcription's states and summed loss`, () => {

@@ -12,11 +12,22 @@ const props = manifest.contributes.configuration.properties;
 
 describe('extension: settings', () => {
   it('an empty configuration gives the defaults', () => {
-    assert.deepEqual(parseConfig(() => undefined), DEFAULTS);
+    assert.deepEqual(
+      parseConfig(() => undefined),
+      DEFAULTS,
+    );
   });
 
   it('reads valid values and replaces invalid ones by their defaults', () => {
-    const c = parseConfig(objectGetter({ analysis: { steps: 25, debounceMs: -3 }, objective: 'memory', hardwareProfile: 'loihi9', search: { budgetSeconds: '5' }, train: { learningRate: 0.5, seed: 1.5 } }));
+    const c = parseConfig(
+      objectGetter({
+        analysis: { steps: 25, debounceMs: -3 },
+        objective: 'memory',
+        hardwareProfile: 'loihi9',
+        search: { budgetSeconds: '5' },
+        train: { learningRate: 0.5, seed: 1.5 },
+      }),
+    );
     assert.equal(c.analysis.steps, 25);
     assert.equal(c.analysis.debounceMs, DEFAULTS.analysis.debounceMs);
     assert.equal(c.objective, 'memory');
@@ -28,7 +39,8 @@ describe('extension: settings', () => {
   });
 
   it('T must be a whole number of steps between 1 and 1000', () => {
-    for (const bad of [0, -1, 2.5, 1001, NaN, '10', null]) assert.equal(parseConfig(objectGetter({ analysis: { steps: bad } })).analysis.steps, 10, String(bad));
+    for (const bad of [0, -1, 2.5, 1001, NaN, '10', null])
+      assert.equal(parseConfig(objectGetter({ analysis: { steps: bad } })).analysis.steps, 10, String(bad));
     assert.equal(parseConfig(objectGetter({ analysis: { steps: 1000 } })).analysis.steps, 1000);
   });
 

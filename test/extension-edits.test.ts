@@ -24,14 +24,26 @@ const RULE = `rule sparse for m {
 describe('extension: finding items in the text', () => {
   it('scans functions, models and rules with their extents, ignoring braces in comments', () => {
     const items = scanItems(SMALL);
-    assert.deepEqual(items.map((i) => [i.kind, i.name]), [['function', 'f'], ['model', 'm']]);
+    assert.deepEqual(
+      items.map((i) => [i.kind, i.name]),
+      [
+        ['function', 'f'],
+        ['model', 'm'],
+      ],
+    );
     assert.equal(SMALL.slice(items[0]!.start, items[0]!.end).split('\n').at(-1), '}');
     assert.ok(SMALL.slice(items[1]!.start, items[1]!.end).startsWith('model m {'));
   });
 
   it('reads rule targets in the LIF example', () => {
     const rules = scanItems(LIF).filter((i) => i.kind === 'rule');
-    assert.deepEqual(rules.map((r) => [r.name, r.target]), [['eprop', 'lif'], ['bptt', 'lif']]);
+    assert.deepEqual(
+      rules.map((r) => [r.name, r.target]),
+      [
+        ['eprop', 'lif'],
+        ['bptt', 'lif'],
+      ],
+    );
     assert.deepEqual(rulesFor(LIF, 'lif'), ['eprop', 'bptt']);
   });
 
@@ -67,7 +79,10 @@ describe('extension: inserting a found rule', () => {
     const plan = planRuleInsertion(SMALL, RULE)!;
     const after = applyPlan(SMALL, plan);
     assert.ok(after.includes(`  u[t+1] = 0.5 * u\n}\n\n${RULE}\n`), after);
-    assert.deepEqual(scanItems(after).map((i) => i.name), ['f', 'm', 'sparse']);
+    assert.deepEqual(
+      scanItems(after).map((i) => i.name),
+      ['f', 'm', 'sparse'],
+    );
   });
 
   it('puts a new rule after the last rule of the model, not between its rules', () => {
@@ -100,7 +115,10 @@ describe('extension: inserting a found rule', () => {
     const grown = `# a comment added while the search ran\nfunction g(x) {\n  return x\n}\n\n${SMALL}`;
     const after = applyPlan(grown, planRuleInsertion(grown, RULE)!);
     assert.ok(after.includes(`  u[t+1] = 0.5 * u\n}\n\n${RULE}\n`), after);
-    assert.deepEqual(scanItems(after).map((i) => i.name), ['g', 'f', 'm', 'sparse']);
+    assert.deepEqual(
+      scanItems(after).map((i) => i.name),
+      ['g', 'f', 'm', 'sparse'],
+    );
   });
 
   it('uses the given model for a rule text without a head, and refuses an unknown model', () => {

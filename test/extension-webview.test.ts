@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { cspOf, exportGraph, panelHtml } from '../extension/src/html.js';
 import { JobRegistry, statusView } from '../extension/src/jobs.js';
-import { formatBytes, formatCount, graphParamsFor, jobSummary, paretoFront, parsePanelState, parseViewRequest, parseWebviewMessage } from '../extension/src/messages.js';
+import {
+  formatBytes,
+  formatCount,
+  graphParamsFor,
+  jobSummary,
+  paretoFront,
+  parsePanelState,
+  parseViewRequest,
+  parseWebviewMessage,
+} from '../extension/src/messages.js';
 import type { GraphViewModel } from '../language-server/src/layout/viewmodel.js';
 import type { JobResult, LearningRuleResult, RuleCandidate } from '../language-server/src/protocol.js';
 
@@ -17,7 +26,7 @@ describe('extension: the webview page', () => {
     for (const n of nonces) assert.ok(n!.length >= 16, n);
   });
 
-  it("the CSP denies everything by default and allows scripts only by nonce", () => {
+  it('the CSP denies everything by default and allows scripts only by nonce', () => {
     const csp = cspOf(page('t', 'abc123abc123abc123'))!;
     assert.match(csp, /^default-src 'none';/);
     assert.match(csp, /script-src 'nonce-abc123abc123abc123'(;|$)/);
@@ -40,7 +49,21 @@ describe('extension: the webview page', () => {
 
   it('exports the view on screen as SVG, and as a page holding every view shown', () => {
     const view = (key: string): GraphViewModel =>
-      ({ version: 1, key, hash: 'h', request: { item: 'f' }, item: 'f', kind: 'function', title: `f ${key}`, width: 100, height: 60, nodes: [], edges: [], groups: [], groupInfo: [] }) as unknown as GraphViewModel;
+      ({
+        version: 1,
+        key,
+        hash: 'h',
+        request: { item: 'f' },
+        item: 'f',
+        kind: 'function',
+        title: `f ${key}`,
+        width: 100,
+        height: 60,
+        nodes: [],
+        edges: [],
+        groups: [],
+        groupInfo: [],
+      }) as unknown as GraphViewModel;
     const a = view('a');
     const b = view('b');
     const svg = exportGraph('svg', [a, b], b, '');
@@ -50,7 +73,10 @@ describe('extension: the webview page', () => {
     const data = /<script type="application\/json" id="eligo-data">([^<]*)<\/script>/.exec(html)![1]!;
     const bundle = JSON.parse(data) as { initial: string; views: { key: string }[] };
     assert.equal(bundle.initial, 'b');
-    assert.deepEqual(bundle.views.map((v) => v.key), ['b', 'a']);
+    assert.deepEqual(
+      bundle.views.map((v) => v.key),
+      ['b', 'a'],
+    );
     assert.ok(html.includes('console.log("bundle")'));
     assert.match(cspOf(html)!, /^default-src 'none'/);
   });
@@ -60,13 +86,24 @@ describe('extension: messages from the webview', () => {
   it('accepts the typed messages and rejects anything else', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
     assert.deepEqual(parseWebviewMessage({ type: 'expand', collapsed: true, expand: ['u', 3] }), { type: 'expand', collapsed: true, expand: ['u'] });
-    assert.deepEqual(parseWebviewMessage({ type: 'requestView', request: { item: 'lif', view: 'unrolled', steps: 5, collapse: 'none', expand: ['u'], bogus: 1 } }), {
-      type: 'requestView',
-      request: { item: 'lif', view: 'unrolled', steps: 5, collapse: 'none', expand: ['u'] },
-    });
+    assert.deepEqual(
+      parseWebviewMessage({ type: 'requestView', request: { item: 'lif', view: 'unrolled', steps: 5, collapse: 'none', expand: ['u'], bogus: 1 } }),
+      {
+        type: 'requestView',
+        request: { item: 'lif', view: 'unrolled', steps: 5, collapse: 'none', expand: ['u'] },
+      },
+    );
     const range = { start: { line: 1, character: 0 }, end: { line: 1, character: 4 } };
     assert.deepEqual(parseWebviewMessage({ type: 'reveal', range }), { type: 'reveal', range });
-    for (const bad of [null, 'ready', {}, { type: 'nope' }, { type: 'reveal', range: { start: { line: -1, character: 0 }, end: { line: 0, character: 0 } } }, { type: 'insertRule', candidate: { name: 'x', text: '  ' } }, { type: 'requestView', request: { view: 'step' } }]) {
+    for (const bad of [
+      null,
+      'ready',
+      {},
+      { type: 'nope' },
+      { type: 'reveal', range: { start: { line: -1, character: 0 }, end: { line: 0, character: 0 } } },
+      { type: 'insertRule', candidate: { name: 'x', text: '  ' } },
+      { type: 'requestView', request: { view: 'step' } },
+    ]) {
       assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
     }
   });
@@ -81,14 +118,32 @@ describe('extension: messages from the webview', () => {
     const state = { uri: 'file:///a.eligo', item: 'lif', view: 'graph' as const };
     assert.deepEqual(graphParamsFor(state), { uri: 'file:///a.eligo', item: 'lif' });
     assert.deepEqual(graphParamsFor(state, parseViewRequest({ item: 'lif', view: 'unrolled', collapse: 'all', expand: ['z'] })), {
-      uri: 'file:///a.eligo', item: 'lif', unroll: 3, collapsed: true, expand: ['z'],
+      uri: 'file:///a.eligo',
+      item: 'lif',
+      unroll: 3,
+      collapsed: true,
+      expand: ['z'],
     });
-    assert.deepEqual(graphParamsFor(state, { item: 'lif', view: 'unrolled', steps: 12, collapse: 'none' }), { uri: 'file:///a.eligo', item: 'lif', unroll: 12, collapsed: false });
+    assert.deepEqual(graphParamsFor(state, { item: 'lif', view: 'unrolled', steps: 12, collapse: 'none' }), {
+      uri: 'file:///a.eligo',
+      item: 'lif',
+      unroll: 12,
+      collapsed: false,
+    });
   });
 
   it('restores a panel only from a well-formed saved state', () => {
-    assert.deepEqual(parsePanelState({ transform: { x: 0, y: 0, k: 1 }, panel: { uri: 'file:///a.eligo', item: 'lif', view: 'graph' } }), { uri: 'file:///a.eligo', item: 'lif', view: 'graph' });
-    assert.deepEqual(parsePanelState({ uri: 'file:///a.eligo', item: 'lif', view: 'rules', expand: ['u', 1] }), { uri: 'file:///a.eligo', item: 'lif', view: 'rules', expand: ['u'] });
+    assert.deepEqual(parsePanelState({ transform: { x: 0, y: 0, k: 1 }, panel: { uri: 'file:///a.eligo', item: 'lif', view: 'graph' } }), {
+      uri: 'file:///a.eligo',
+      item: 'lif',
+      view: 'graph',
+    });
+    assert.deepEqual(parsePanelState({ uri: 'file:///a.eligo', item: 'lif', view: 'rules', expand: ['u', 1] }), {
+      uri: 'file:///a.eligo',
+      item: 'lif',
+      view: 'rules',
+      expand: ['u'],
+    });
     assert.deepEqual(parsePanelState({ uri: 'file:///a.eligo', item: 'lif', view: 'weird' }), { uri: 'file:///a.eligo', item: 'lif', view: 'graph' });
     assert.equal(parsePanelState({ item: 'lif' }), undefined);
     assert.equal(parsePanelState(undefined), undefined);
@@ -100,9 +155,27 @@ describe('extension: job results', () => {
 
   it('the Pareto front is the server front, else its one rule', () => {
     const one: JobResult<LearningRuleResult> = { ...base, status: 'done', result: { name: 'r', text: 'rule r for m {}' } as unknown as LearningRuleResult };
-    assert.deepEqual(paretoFront(one).map((c) => c.name), ['r']);
-    const front: JobResult<LearningRuleResult> = { ...base, status: 'budget', result: { name: 'a', text: 'rule a for m {}', front: [{ name: 'a', text: 'rule a for m {}', multiplications: 10 }, { name: 'bad' } as unknown as RuleCandidate, { name: 'b', text: 'rule b for m {}', alignment: 0.9 }] } };
-    assert.deepEqual(paretoFront(front).map((c) => c.name), ['a', 'b']);
+    assert.deepEqual(
+      paretoFront(one).map((c) => c.name),
+      ['r'],
+    );
+    const front: JobResult<LearningRuleResult> = {
+      ...base,
+      status: 'budget',
+      result: {
+        name: 'a',
+        text: 'rule a for m {}',
+        front: [
+          { name: 'a', text: 'rule a for m {}', multiplications: 10 },
+          { name: 'bad' } as unknown as RuleCandidate,
+          { name: 'b', text: 'rule b for m {}', alignment: 0.9 },
+        ],
+      },
+    };
+    assert.deepEqual(
+      paretoFront(front).map((c) => c.name),
+      ['a', 'b'],
+    );
     assert.deepEqual(paretoFront({ ...base, status: 'unavailable' }), []);
   });
 

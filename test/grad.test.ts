@@ -24,7 +24,10 @@ function numericGradient(f: Graph, point: Map<number, Tensor>, h = 1e-6): number
 
 function checkGrad(text: string, fname: string, gname: string, json: string): void {
   const c = compile(text);
-  assert.deepEqual(c.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    c.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   const f = graphOf(c, findItem(c, fname));
   const g = graphOf(c, findItem(c, gname));
   const pf = inputsFromJson(f, json);

@@ -134,7 +134,8 @@ function scan(line: string, from: number, patterns: readonly Rule[], scopes: Sco
     }
     if (!best) return line.length;
     const { rule, m } = best;
-    const start = m.index, stop = m.index + m[0].length;
+    const start = m.index,
+      stop = m.index + m[0].length;
     if (rule === null) return start; // the region ends here
     if (rule.match !== undefined) {
       if (rule.name) for (let i = start; i < stop; i++) scopes[i]!.push(rule.name);
@@ -390,13 +391,15 @@ describe('media/eligo.tmLanguage.json', () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.eligo'));
     assert.ok(files.length >= 13);
     for (const f of files) {
-      readFileSync(join(dir, f), 'utf8').split(/\r?\n/).forEach((line, i) => {
-        const scopes = tokenize(line);
-        for (let c = 0; c < line.length; c++) {
-          if (/\s/.test(line[c]!)) continue;
-          assert.ok(scopes[c]!.length > 0, `${f}:${i + 1}:${c + 1}: '${line[c]}' has no scope in '${line}'`);
-        }
-      });
+      readFileSync(join(dir, f), 'utf8')
+        .split(/\r?\n/)
+        .forEach((line, i) => {
+          const scopes = tokenize(line);
+          for (let c = 0; c < line.length; c++) {
+            if (/\s/.test(line[c]!)) continue;
+            assert.ok(scopes[c]!.length > 0, `${f}:${i + 1}:${c + 1}: '${line[c]}' has no scope in '${line}'`);
+          }
+        });
     }
   });
 });
@@ -414,8 +417,15 @@ describe('media/language-configuration.json', () => {
 
   it('uses # for line comments and pairs every bracket', () => {
     assert.equal(config.comments.lineComment, '#');
-    assert.deepEqual(config.brackets, [['{', '}'], ['[', ']'], ['(', ')']]);
-    assert.deepEqual(config.autoClosingPairs.map((p) => [p.open, p.close]), config.brackets);
+    assert.deepEqual(config.brackets, [
+      ['{', '}'],
+      ['[', ']'],
+      ['(', ')'],
+    ]);
+    assert.deepEqual(
+      config.autoClosingPairs.map((p) => [p.open, p.close]),
+      config.brackets,
+    );
     assert.deepEqual(config.surroundingPairs, config.brackets);
   });
 
@@ -479,7 +489,11 @@ describe('media/snippets.json', () => {
     for (const [name, s] of Object.entries(snippets)) {
       const text = expand(s.body);
       assert.ok(!/\$/.test(text), `${name}: unexpanded ${text}`);
-      for (const [open, close] of [['{', '}'], ['(', ')'], ['[', ']']] as const) {
+      for (const [open, close] of [
+        ['{', '}'],
+        ['(', ')'],
+        ['[', ']'],
+      ] as const) {
         assert.equal(text.split(open).length, text.split(close).length, `${name}: ${open}${close} unbalanced`);
       }
       for (const line of text.split('\n')) {

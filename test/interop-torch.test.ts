@@ -66,7 +66,9 @@ describe('PyTorch export (python3 + torch)', function () {
 
   it('the exported updates equal the Float64 executor to 1e-5: every rule of every model example', () => {
     // Every example with a model is here: a new one has to be added (and pass).
-    const withModels = readdirSync('examples').filter((f) => f.endsWith('.eligo') && /^model /m.test(readFileSync(`examples/${f}`, 'utf8'))).map((f) => f.replace(/\.eligo$/, ''));
+    const withModels = readdirSync('examples')
+      .filter((f) => f.endsWith('.eligo') && /^model /m.test(readFileSync(`examples/${f}`, 'utf8')))
+      .map((f) => f.replace(/\.eligo$/, ''));
     assert.deepEqual(withModels.sort(), EXAMPLES.map((e) => e.example).sort());
     const cases: Record<string, unknown>[] = [];
     const expected = new Map<string, { grad: Map<string, Float64Array>; loss: number; initial: Map<string, Tensor>; weights: number[] | undefined }>();
@@ -78,7 +80,14 @@ describe('PyTorch export (python3 + torch)', function () {
       for (const ruleName of rules) {
         const { ctx, spec, rule } = prepared(example, model, ruleName, dims);
         const online = spec.schedule.kind === 'online';
-        const text = torchModule({ compiled: ctx.compiled, scope: ctx.scope, graph: ctx.graph, model, rule: ruleName, program: online ? rule.derived.program : null });
+        const text = torchModule({
+          compiled: ctx.compiled,
+          scope: ctx.scope,
+          graph: ctx.graph,
+          model,
+          rule: ruleName,
+          program: online ? rule.derived.program : null,
+        });
         const name = `${model}_${ruleName}`;
         const path = join(tmp, `${name}.py`);
         writeFileSync(path, text);
@@ -87,7 +96,10 @@ describe('PyTorch export (python3 + torch)', function () {
         const weights = input.data.get(LOSS_WEIGHT)?.map((w) => w.data[0]!);
         expected.set(name, { grad: g.gradient, loss: g.totalLoss, initial: input.initial, weights });
         cases.push({
-          module: name, path, online, steps,
+          module: name,
+          path,
+          online,
+          steps,
           params: Object.fromEntries([...input.params].map(([k, v]) => [k, { shape: v.shape, data: Array.from(v.data) }])),
           data: Object.fromEntries([...input.data].map(([k, seq]) => [k, seq.map((t) => Array.from(t.data))])),
         });
@@ -97,7 +109,10 @@ describe('PyTorch export (python3 + torch)', function () {
     writeFileSync(json, JSON.stringify(cases));
     const r = spawnSync('/usr/bin/python3', ['-c', HARNESS, json], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const got = JSON.parse(r.stdout) as Record<string, { loss: number; grad: Record<string, number[]>; initial: Record<string, number[]>; random: Record<string, number[]> }>;
+    const got = JSON.parse(r.stdout) as Record<
+      string,
+      { loss: number; grad: Record<string, number[]>; initial: Record<string, number[]>; random: Record<string, number[]> }
+    >;
     const problems: string[] = [];
     for (const [name, exp] of expected) {
       const mine = got[name]!;
@@ -121,10 +136,16 @@ describe('PyTorch export (python3 + torch)', function () {
   });
 
   it('the module trains from its __main__ on random data (LIF; zenke_lif with its delay and loss at last)', () => {
-    for (const [example, dims] of [['lif', undefined], ['zenke_lif', { n: 8 }]] as const) {
+    for (const [example, dims] of [
+      ['lif', undefined],
+      ['zenke_lif', { n: 8 }],
+    ] as const) {
       const { ctx, rule } = prepared(example, example, 'eprop', dims);
       const path = join(tmp, `${example}_main.py`);
-      writeFileSync(path, torchModule({ compiled: ctx.compiled, scope: ctx.scope, graph: ctx.graph, model: example, rule: 'eprop', program: rule.derived.program }));
+      writeFileSync(
+        path,
+        torchModule({ compiled: ctx.compiled, scope: ctx.scope, graph: ctx.graph, model: example, rule: 'eprop', program: rule.derived.program }),
+      );
       const r = spawnSync('/usr/bin/python3', [path, '--iterations', '2', '--steps', '5'], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /iteration 1\/2: loss \d+\.\d+\niteration 2\/2: loss \d+\.\d+/);
@@ -165,21 +186,27 @@ describe('Lava export (Loihi 2 learning rules)', () => {
 
   it('zenke_lif e-prop does not fit: the leaky readout and max over time need full sensitivities, more learning-state words than the chip has', () => {
     const { ctx, rule } = prepared('zenke_lif', 'zenke_lif', 'eprop');
-    assert.throws(() => exportLava(ctx.compiled, ctx.scope, rule.derived.program, 'eprop', { learningRate: 0.01 }), (e: unknown) => {
-      assert.ok(e instanceof LavaExportError);
-      assert.match(e.message, /^rule 'eprop' does not fit Loihi 2: /);
-      assert.match(e.message, /the update of W1 needs full sensitivities \(G_F_W1, G_O_W1, G_max_over_time1_W1\)/);
-      assert.match(e.message, /9 learning-state words per synapse of W1, more than the 2 the chip has/);
-      return true;
-    });
+    assert.throws(
+      () => exportLava(ctx.compiled, ctx.scope, rule.derived.program, 'eprop', { learningRate: 0.01 }),
+      (e: unknown) => {
+        assert.ok(e instanceof LavaExportError);
+        assert.match(e.message, /^rule 'eprop' does not fit Loihi 2: /);
+        assert.match(e.message, /the update of W1 needs full sensitivities \(G_F_W1, G_O_W1, G_max_over_time1_W1\)/);
+        assert.match(e.message, /9 learning-state words per synapse of W1, more than the 2 the chip has/);
+        return true;
+      },
+    );
   });
 
   it('ALIF e-prop does not fit and says which limit it breaks', () => {
     const { ctx, rule } = prepared('alif', 'alif', 'eprop');
-    assert.throws(() => exportLava(ctx.compiled, ctx.scope, rule.derived.program, 'eprop', { learningRate: 0.01 }), (e: unknown) => {
-      assert.ok(e instanceof LavaExportError);
-      assert.match(e.message, /does not fit Loihi 2: .*learning-state words per synapse of W_in, more than the 2 the chip has/);
-      return true;
-    });
+    assert.throws(
+      () => exportLava(ctx.compiled, ctx.scope, rule.derived.program, 'eprop', { learningRate: 0.01 }),
+      (e: unknown) => {
+        assert.ok(e instanceof LavaExportError);
+        assert.match(e.message, /does not fit Loihi 2: .*learning-state words per synapse of W_in, more than the 2 the chip has/);
+        return true;
+      },
+    );
   });
 });

@@ -29,18 +29,25 @@ const BASE = (body: string, extra = ''): string => `model m {
 
 describe('named surrogates with a scale', () => {
   it('several per model, each called by name; spike stays the default', () => {
-    const text = BASE(`u[t+1] = 0.9 * u + W @ x[t+1]\n  z[t+1] = fast(u[t+1] - 1) + spike(u[t+1] - 2)\n  loss = mse(z[t+1], y[t+1])`,
-      'surrogate spike = triangle(width = 1, scale = 0.3)\n  surrogate fast = fast_sigmoid(slope = 25, scale = 2)');
+    const text = BASE(
+      `u[t+1] = 0.9 * u + W @ x[t+1]\n  z[t+1] = fast(u[t+1] - 1) + spike(u[t+1] - 2)\n  loss = mse(z[t+1], y[t+1])`,
+      'surrogate spike = triangle(width = 1, scale = 0.3)\n  surrogate fast = fast_sigmoid(slope = 25, scale = 2)',
+    );
     assert.deepEqual(codes(text), []);
     const c = compile(text);
     const { graph } = modelStep(c, findItem(c, 'm'));
     const spikes = graph.vertices.filter((v) => v.op === 'spike').map((v) => v.attrs.surrogate);
-    assert.deepEqual(spikes, [{ kind: 'fast_sigmoid', slope: 25, scale: 2, name: 'fast' }, { kind: 'triangle', width: 1, scale: 0.3, name: 'spike' }]);
+    assert.deepEqual(spikes, [
+      { kind: 'fast_sigmoid', slope: 25, scale: 2, name: 'fast' },
+      { kind: 'triangle', width: 1, scale: 0.3, name: 'spike' },
+    ]);
   });
 
   it('bad surrogates: one diagnostic each, and their calls are not reported again', () => {
-    const text = BASE(`u[t+1] = 0.9 * u + W @ x[t+1]\n  z[t+1] = fast(u[t+1]) + slow(u)\n  loss = mse(z[t+1], y[t+1])`,
-      'surrogate fast = fast_sigmoid(slope = 25, scale = 0)\n  surrogate slow = triangle(widht = 1)');
+    const text = BASE(
+      `u[t+1] = 0.9 * u + W @ x[t+1]\n  z[t+1] = fast(u[t+1]) + slow(u)\n  loss = mse(z[t+1], y[t+1])`,
+      'surrogate fast = fast_sigmoid(slope = 25, scale = 0)\n  surrogate slow = triangle(widht = 1)',
+    );
     assert.deepEqual(codes(text), ['error:surrogate.param-range', 'error:surrogate.param']);
   });
 
@@ -64,7 +71,10 @@ describe('delays', () => {
   it('z[t-k] and x[t] become shift-register states the graph shows', () => {
     assert.deepEqual(codes(text), []);
     const s = scopeOf(text);
-    assert.deepEqual(s.hidden.map((h) => h.name), ['x_delay1', 'z_delay1', 'z_delay2']);
+    assert.deepEqual(
+      s.hidden.map((h) => h.name),
+      ['x_delay1', 'z_delay1', 'z_delay2'],
+    );
     const c = compile(text);
     const { graph } = modelStep(c, findItem(c, 'm'));
     const states = graph.model.states.map((x) => x.name);
@@ -96,12 +106,16 @@ describe('delays', () => {
 
 describe('loss over time', () => {
   it('at last, for last K and after K weight the steps', () => {
-    const w = (clause: string, T: number): number[] => Array.from(lossWeights(scopeOf(BASE(`u[t+1] = 0.9 * u + W @ x[t+1]\n  loss = sum(u[t+1]) ${clause}`)).lossWindow, T));
+    const w = (clause: string, T: number): number[] =>
+      Array.from(lossWeights(scopeOf(BASE(`u[t+1] = 0.9 * u + W @ x[t+1]\n  loss = sum(u[t+1]) ${clause}`)).lossWindow, T));
     assert.deepEqual(w('', 4), [1, 1, 1, 1]);
     assert.deepEqual(w('at last', 4), [0, 0, 0, 1]);
     assert.deepEqual(w('for last 2', 4), [0, 0, 1, 1]);
     assert.deepEqual(w('after 1', 4), [0, 1, 1, 1]);
-    assert.throws(() => w('for last 5', 4), (e: Error) => e instanceof LossWindowError && /the last 5 steps .* the sequence has 4/.test(e.message));
+    assert.throws(
+      () => w('for last 5', 4),
+      (e: Error) => e instanceof LossWindowError && /the last 5 steps .* the sequence has 4/.test(e.message),
+    );
   });
 
   it('the unrolled graph sums only the counted steps; the step graph carries w_t as data', () => {
@@ -111,7 +125,10 @@ describe('loss over time', () => {
     const { graph } = unrolled(c, item, 5);
     assert.equal(graph.vertices.filter((v) => v.role === 'loss').length, 2);
     const step = modelStep(c, item).graph;
-    assert.deepEqual(step.model.data.map((d) => `${d.name}:${d.role}`), ['x:input', 'y:target', 'loss_weight:weight']);
+    assert.deepEqual(
+      step.model.data.map((d) => `${d.name}:${d.role}`),
+      ['x:input', 'y:target', 'loss_weight:weight'],
+    );
     const { scope } = modelStep(c, item);
     const T = 5;
     const data = randomData(scope, T, 2);
@@ -143,7 +160,10 @@ describe('loss over time', () => {
     const b = withLossWindow(task, s.lossWindow, 'm').batch('train', [0, 1]);
     for (let k = 0; k < 2; k++) {
       const w = Array.from({ length: 40 }, (_, t) => b.weight[t * 2 + k]!);
-      assert.deepEqual(w.map((x, t) => (x > 0 ? t : -1)).filter((t) => t >= 0), [39]);
+      assert.deepEqual(
+        w.map((x, t) => (x > 0 ? t : -1)).filter((t) => t >= 0),
+        [39],
+      );
       assert.equal(w[39], 1);
       assert.equal(b.labels![38 * 2 + k], -1, 'labels outside the window are dropped');
     }
@@ -155,19 +175,26 @@ describe('loss over time', () => {
 describe('modeller warnings, one root error per mistake', () => {
   it('an unstable decay, a negative time constant and a target in the dynamics are warned about', () => {
     const c = compile(BASE(`u[t+1] = alpha * u + W @ x[t+1] + y[t+1]\n  z[t+1] = u[t+1]\n  loss = mse(z[t+1], y[t+1])`, 'const alpha = 1.05, tau_m = -20'));
-    assert.deepEqual(c.diagnostics.map((d) => `${d.severity}:${d.code}`), ['warning:const.time-constant', 'warning:state.unstable', 'warning:target.in-dynamics']);
+    assert.deepEqual(
+      c.diagnostics.map((d) => `${d.severity}:${d.code}`),
+      ['warning:const.time-constant', 'warning:state.unstable', 'warning:target.in-dynamics'],
+    );
     assert.match(c.diagnostics[1]!.message, /1\.05/);
     const leak = c.diagnostics[2]!;
     assert.equal(c.text.slice(leak.range.start, leak.range.end), 'y[t+1]');
   });
 
   it('an ODE with a positive rate is unstable; a leak is not', () => {
-    assert.deepEqual(codes('model m {\n  const dt = 1\n  state u: [2] = 1\n  du/dt = u / 10\n}\n').filter((x) => x.includes('unstable')), ['warning:state.unstable']);
+    assert.deepEqual(
+      codes('model m {\n  const dt = 1\n  state u: [2] = 1\n  du/dt = u / 10\n}\n').filter((x) => x.includes('unstable')),
+      ['warning:state.unstable'],
+    );
     assert.deepEqual(codes('model m {\n  const dt = 1\n  state u: [2] = 1\n  du/dt = -u / 10\n}\n'), []);
   });
 
   it('n = 0 is one error, not a cascade; so is a dimension too large', () => {
-    const model = (dim: string): string => `model m {\n  dim n = ${dim}, n_in = 3\n  input x: [n_in]\n  target y: [n]\n  param W_in: [n, n_in]\n  param W_rec: [n, n]\n  state u: [n] = 0\n  state z: [n] = 0\n  surrogate spike = fast_sigmoid(slope = 10)\n  u[t+1] = 0.9 * u + W_rec @ z + W_in @ x[t+1]\n  z[t+1] = spike(u[t+1] - 1)\n  loss = mse(z[t+1], y[t+1])\n}\nrule r for m {\n  approximate d(u[t+1])/d(z) = 0\n}\n`;
+    const model = (dim: string): string =>
+      `model m {\n  dim n = ${dim}, n_in = 3\n  input x: [n_in]\n  target y: [n]\n  param W_in: [n, n_in]\n  param W_rec: [n, n]\n  state u: [n] = 0\n  state z: [n] = 0\n  surrogate spike = fast_sigmoid(slope = 10)\n  u[t+1] = 0.9 * u + W_rec @ z + W_in @ x[t+1]\n  z[t+1] = spike(u[t+1] - 1)\n  loss = mse(z[t+1], y[t+1])\n}\nrule r for m {\n  approximate d(u[t+1])/d(z) = 0\n}\n`;
     assert.deepEqual(codes(model('0')), ['error:dim.invalid']);
     assert.deepEqual(codes(model('10^12')), ['error:dim.too-large']);
   });

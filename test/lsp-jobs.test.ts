@@ -22,7 +22,11 @@ const hoverParams = { textDocument: { uri }, position: { line: LIF.split('\n').f
  * the machine the tests run on is shared, so a bound is asserted on the
  * best attempt and every attempt is shown when it fails.
  */
-async function attempts<T extends Record<string, number>>(tries: number, ok: (t: T) => boolean, once: () => Promise<T>): Promise<{ best: T | undefined; all: T[] }> {
+async function attempts<T extends Record<string, number>>(
+  tries: number,
+  ok: (t: T) => boolean,
+  once: () => Promise<T>,
+): Promise<{ best: T | undefined; all: T[] }> {
   const all: T[] = [];
   for (let i = 0; i < tries; i++) {
     const t = await once();
@@ -32,7 +36,14 @@ async function attempts<T extends Record<string, number>>(tries: number, ok: (t:
   return { best: undefined, all };
 }
 
-const fmt = (all: Record<string, number>[]): string => all.map((t) => Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')).join(' | ');
+const fmt = (all: Record<string, number>[]): string =>
+  all
+    .map((t) =>
+      Object.entries(t)
+        .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+        .join(', '),
+    )
+    .join(' | ');
 
 function progressOf(client: LspClient, jobKind: string): Promise<void> {
   return new Promise((resolve) => {
@@ -61,54 +72,68 @@ describe('language server: long jobs in worker threads', function () {
   });
 
   it('cancels a search within 200 ms with its best order so far, and answers the next request within 200 ms', async () => {
-    const cli = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'analyze', LIF_PATH, '--json'], { encoding: 'utf8' })) as { items: { name: string; costs: { markowitz: { multiplications: number } } }[] };
+    const cli = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'analyze', LIF_PATH, '--json'], { encoding: 'utf8' })) as {
+      items: { name: string; costs: { markowitz: { multiplications: number } } }[];
+    };
     const markowitz = cli.items.find((i) => i.name === 'lif')!.costs.markowitz.multiplications;
     await client.request<Hover>('textDocument/hover', hoverParams);
     // An attempt counts when both answers came in time and the engine handed back its order (a forced
     // stop returns the best cost without the order: `partial`).
-    const { best, all } = await attempts(3, (t) => t.cancel < 200 && t.next < 200 && t.partial === 0, async () => {
-      client.notifications.length = 0;
-      const src = new CancellationTokenSource();
-      const job = client.request<JobResult<SearchResult>>('eligo/search', { uri, item: 'lif', budgetSeconds: 60 }, src);
-      await progressOf(client, 'search');
-      await new Promise((r) => setTimeout(r, 300));
-      const t0 = performance.now();
-      src.cancel();
-      const r = await job;
-      const cancel = performance.now() - t0;
-      const t1 = performance.now();
-      const h = await client.request<Hover>('textDocument/hover', hoverParams);
-      const next = performance.now() - t1;
-      assert.equal(r.status, 'cancelled');
-      assert.ok(h);
-      // The best so far is no worse than Markowitz (the engine's figure, via the CLI).
-      assert.ok(r.result!.multiplications <= markowitz, `${r.result!.multiplications} > ${markowitz}`);
-      assert.equal(r.settings.analysis.steps, 10);
-      if (r.result!.partial === true) return { cancel, next, partial: 1 };
-      assert.ok(r.result!.order.length > 0);
-      assert.equal((r.result!.baselines as { markowitz: number }).markowitz, markowitz);
-      return { cancel, next, partial: 0 };
-    });
+    const { best, all } = await attempts(
+      3,
+      (t) => t.cancel < 200 && t.next < 200 && t.partial === 0,
+      async () => {
+        client.notifications.length = 0;
+        const src = new CancellationTokenSource();
+        const job = client.request<JobResult<SearchResult>>('eligo/search', { uri, item: 'lif', budgetSeconds: 60 }, src);
+        await progressOf(client, 'search');
+        await new Promise((r) => setTimeout(r, 300));
+        const t0 = performance.now();
+        src.cancel();
+        const r = await job;
+        const cancel = performance.now() - t0;
+        const t1 = performance.now();
+        const h = await client.request<Hover>('textDocument/hover', hoverParams);
+        const next = performance.now() - t1;
+        assert.equal(r.status, 'cancelled');
+        assert.ok(h);
+        // The best so far is no worse than Markowitz (the engine's figure, via the CLI).
+        assert.ok(r.result!.multiplications <= markowitz, `${r.result!.multiplications} > ${markowitz}`);
+        assert.equal(r.settings.analysis.steps, 10);
+        if (r.result!.partial === true) return { cancel, next, partial: 1 };
+        assert.ok(r.result!.order.length > 0);
+        assert.equal((r.result!.baselines as { markowitz: number }).markowitz, markowitz);
+        return { cancel, next, partial: 0 };
+      },
+    );
     assert.ok(best, fmt(all));
   });
 
   it('terminates a job that ignores the cancel flag and still answers within 200 ms with the best it reported', async () => {
-    const { best, all } = await attempts(3, (t) => t.cancel < 200 && t.next < 200, async () => {
-      const src = new CancellationTokenSource();
-      client.notifications.length = 0;
-      const job = client.request<JobResult<{ best: number; iterations: number }>>('eligo/runJob', { kind: 'probe', params: { seconds: 30, ignoreCancel: true } }, src);
-      await progressOf(client, 'probe');
-      await new Promise((r) => setTimeout(r, 100));
-      const t0 = performance.now();
-      src.cancel();
-      const r = await job;
-      const cancel = performance.now() - t0;
-      assert.equal(r.status, 'cancelled');
-      assert.ok(typeof r.result?.best === 'number' && r.result.iterations > 0, JSON.stringify(r));
-      const t1 = performance.now();
-      await client.request('textDocument/hover', hoverParams);
-      return { cancel, next: performance.now() - t1 };
-    });
+    const { best, all } = await attempts(
+      3,
+      (t) => t.cancel < 200 && t.next < 200,
+      async () => {
+        const src = new CancellationTokenSource();
+        client.notifications.length = 0;
+        const job = client.request<JobResult<{ best: number; iterations: number }>>(
+          'eligo/runJob',
+          { kind: 'probe', params: { seconds: 30, ignoreCancel: true } },
+          src,
+        );
+        await progressOf(client, 'probe');
+        await new Promise((r) => setTimeout(r, 100));
+        const t0 = performance.now();
+        src.cancel();
+        const r = await job;
+        const cancel = performance.now() - t0;
+        assert.equal(r.status, 'cancelled');
+        assert.ok(typeof r.result?.best === 'number' && r.result.iterations > 0, JSON.stringify(r));
+        const t1 = performance.now();
+        await client.request('textDocument/hover', hoverParams);
+        return { cancel, next: performance.now() - t1 };
+      },
+    );
     assert.ok(best, fmt(all));
   });
 
@@ -117,17 +142,24 @@ describe('language server: long jobs in worker threads', function () {
     client.notifications.length = 0;
     const job = client.request<JobResult<unknown>>('eligo/runJob', { kind: 'probe', params: { seconds: 20 } }, src);
     await progressOf(client, 'probe');
-    const { best, all } = await attempts(3, (t) => t.typo < 200 && t.fixed < 200, async () => {
-      const t: Record<string, number> = {};
-      for (const [name, text] of [['typo', LIF.replace('theta * z', 'thetta * z')], ['fixed', LIF]] as const) {
-        const t0 = performance.now();
-        const v = await client.replace(uri, text);
-        const d = await client.diagnostics(uri, v);
-        t[name] = performance.now() - t0;
-        assert.equal(d.diagnostics.length, text === LIF ? 0 : 1);
-      }
-      return t as { typo: number; fixed: number };
-    });
+    const { best, all } = await attempts(
+      3,
+      (t) => t.typo < 200 && t.fixed < 200,
+      async () => {
+        const t: Record<string, number> = {};
+        for (const [name, text] of [
+          ['typo', LIF.replace('theta * z', 'thetta * z')],
+          ['fixed', LIF],
+        ] as const) {
+          const t0 = performance.now();
+          const v = await client.replace(uri, text);
+          const d = await client.diagnostics(uri, v);
+          t[name] = performance.now() - t0;
+          assert.equal(d.diagnostics.length, text === LIF ? 0 : 1);
+        }
+        return t as { typo: number; fixed: number };
+      },
+    );
     src.cancel();
     assert.equal((await job).status, 'cancelled');
     assert.ok(best, `diagnostics during the job: ${fmt(all)}`);
@@ -136,7 +168,9 @@ describe('language server: long jobs in worker threads', function () {
   it('reports LSP work-done progress under the token the client gave', async () => {
     client.notifications.length = 0;
     const r = await client.request<JobResult<SearchResult>>('eligo/search', { uri, item: 'lif', budgetSeconds: 2, workDoneToken: 'search-1' });
-    const progress = client.notifications.filter((n) => n.method === '$/progress' && (n.params as { token: string }).token === 'search-1').map((n) => (n.params as { value: { kind: string; title?: string } }).value);
+    const progress = client.notifications
+      .filter((n) => n.method === '$/progress' && (n.params as { token: string }).token === 'search-1')
+      .map((n) => (n.params as { value: { kind: string; title?: string } }).value);
     assert.equal(progress[0]!.kind, 'begin');
     assert.equal(progress[0]!.title, 'Searching elimination orders — lif');
     assert.ok(progress.some((p) => p.kind === 'report'));
@@ -153,7 +187,10 @@ describe('language server: long jobs in worker threads', function () {
     const lenses = await client.request<{ command: { title: string } }[]>('textDocument/codeLens', { textDocument: { uri } });
     assert.match(lenses[0]!.command.title, / · best [\d.k]+ mults · peak /);
     const g = await client.request<{ layout: { elimination?: { orders: { id: string; multiplications?: number }[] } } }>('eligo/graph', { uri, item: 'lif' });
-    assert.deepEqual(g.layout.elimination!.orders.map((o) => o.id), ['forward', 'reverse', 'markowitz', 'search']);
+    assert.deepEqual(
+      g.layout.elimination!.orders.map((o) => o.id),
+      ['forward', 'reverse', 'markowitz', 'search'],
+    );
   });
 
   it('refuses a job on an item with errors, or on an unknown item, without starting it', async () => {
@@ -179,7 +216,11 @@ describe('language server: long jobs in worker threads', function () {
       assert.ok(!names.has(f.name), `${f.name} is taken`);
       names.add(f.name);
       const withRule = `${LIF}\n${f.text}\n`;
-      assert.deepEqual(compile(withRule).diagnostics.filter((d) => d.severity === 'error'), [], f.text);
+      assert.deepEqual(
+        compile(withRule).diagnostics.filter((d) => d.severity === 'error'),
+        [],
+        f.text,
+      );
     }
   });
 

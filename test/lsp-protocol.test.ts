@@ -10,9 +10,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  FindLearningRuleParamsSchema, GraphParamsSchema, SearchParamsSchema, TrainParamsSchema,
-  type FindLearningRuleParams, type GraphParams, type GraphResult, type JobResult, type LearningRuleResult, type SearchParams, type SearchResult,
-  type TrainParams, type TrainResult,
+  FindLearningRuleParamsSchema,
+  GraphParamsSchema,
+  SearchParamsSchema,
+  TrainParamsSchema,
+  type FindLearningRuleParams,
+  type GraphParams,
+  type GraphResult,
+  type JobResult,
+  type LearningRuleResult,
+  type SearchParams,
+  type SearchResult,
+  type TrainParams,
+  type TrainResult,
 } from '../language-server/src/protocol.js';
 import { JOB_CATALOG } from '../language-server/src/jobs/catalog.js';
 import { JOB_KINDS } from '../language-server/src/jobs/kinds.js';
@@ -24,7 +34,9 @@ const uri = 'file:///protocol/lif.eligo';
 
 /** The keys a strict schema names: the test below sends each of them. */
 function keysOf(schema: { shape: Record<string, unknown> }): string[] {
-  return Object.keys(schema.shape).filter((k) => k !== 'partialResultToken').sort();
+  return Object.keys(schema.shape)
+    .filter((k) => k !== 'partialResultToken')
+    .sort();
 }
 
 describe('language server: the protocol is a contract', function () {
@@ -44,7 +56,15 @@ describe('language server: the protocol is a contract', function () {
 
   it('eligo/train with every field: trains with the rule asked for (e-prop, online) and ran with every value sent', async () => {
     const params: Required<Omit<TrainParams, 'partialResultToken' | 'dataUri' | 'epochs'>> = {
-      uri, item: 'lif', workDoneToken: 'train-contract', task: 'correlated:T=10,train=32,test=16', steps: 2, learningRate: 0.004, batchSize: 4, seed: 7, rule: 'eprop',
+      uri,
+      item: 'lif',
+      workDoneToken: 'train-contract',
+      task: 'correlated:T=10,train=32,test=16',
+      steps: 2,
+      learningRate: 0.004,
+      batchSize: 4,
+      seed: 7,
+      rule: 'eprop',
     };
     // dataUri and epochs are sent in the tests of trust and of epochs below; every other field here.
     assert.deepEqual([...Object.keys(params), 'dataUri', 'epochs'].sort(), keysOf(TrainParamsSchema));
@@ -60,7 +80,14 @@ describe('language server: the protocol is a contract', function () {
   });
 
   it('eligo/train with epochs instead of steps runs that many passes (steps are not defaulted over them)', async () => {
-    const r = await client.request<JobResult<TrainResult>>('eligo/train', { uri, item: 'lif', task: 'correlated:T=10,train=8,test=8', epochs: 1, batchSize: 4, seed: 1 });
+    const r = await client.request<JobResult<TrainResult>>('eligo/train', {
+      uri,
+      item: 'lif',
+      task: 'correlated:T=10,train=8,test=8',
+      epochs: 1,
+      batchSize: 4,
+      seed: 1,
+    });
     assert.equal(r.status, 'done', JSON.stringify(r).slice(0, 400));
     assert.equal(r.result!.rule, 'bptt');
     assert.equal(r.result!.run!.steps, undefined);
@@ -77,14 +104,35 @@ describe('language server: the protocol is a contract', function () {
 
   it('eligo/findLearningRule with every field: the hardware profile picked is the one the rules were checked against', async () => {
     const params: Required<Omit<FindLearningRuleParams, 'partialResultToken'>> = {
-      uri, item: 'lif', workDoneToken: 'find-contract', objective: 'memory', budgetSeconds: 3, seed: 5, hardwareProfile: 'spinnaker2', samples: 1, steps: 6,
+      uri,
+      item: 'lif',
+      workDoneToken: 'find-contract',
+      objective: 'memory',
+      budgetSeconds: 3,
+      seed: 5,
+      hardwareProfile: 'spinnaker2',
+      samples: 1,
+      steps: 6,
       // No task: the alignment-only front (training the candidates would take the budget); batch and rate are then unused but echoed.
-      task: '', batchSize: 4, learningRate: 0.01, evaluations: 6,
+      task: '',
+      batchSize: 4,
+      learningRate: 0.01,
+      evaluations: 6,
     };
     assert.deepEqual(Object.keys(params).sort(), keysOf(FindLearningRuleParamsSchema));
     const r = await client.request<JobResult<LearningRuleResult>>('eligo/findLearningRule', params);
     assert.ok(r.status === 'done' || r.status === 'budget', JSON.stringify(r).slice(0, 400));
-    assert.deepEqual(r.result!.run, { objective: 'memory', seed: 5, samples: 1, steps: 6, hardwareProfile: 'spinnaker2', task: '', batchSize: 4, learningRate: 0.01, evaluations: 6 });
+    assert.deepEqual(r.result!.run, {
+      objective: 'memory',
+      seed: 5,
+      samples: 1,
+      steps: 6,
+      hardwareProfile: 'spinnaker2',
+      task: '',
+      batchSize: 4,
+      learningRate: 0.01,
+      evaluations: 6,
+    });
     // The search stopped at the evaluations asked for.
     assert.ok(r.result!.evaluated! <= 6, String(r.result!.evaluated));
     const front = r.result!.front;
@@ -98,12 +146,23 @@ describe('language server: the protocol is a contract', function () {
   it('eligo/findLearningRule refuses an unknown hardware profile instead of falling back', async () => {
     const r = await client.request<JobResult<LearningRuleResult>>('eligo/findLearningRule', { uri, item: 'lif', hardwareProfile: 'loihi3', budgetSeconds: 1 });
     assert.equal(r.status, 'refused');
-    assert.match(r.message!, /^unknown hardware profile 'loihi3' \(did you mean 'loihi2'\?\); known: laptop, gpu-16g, microcontroller, neuromorphic-core, loihi2, spinnaker2, brainscales2/);
+    assert.match(
+      r.message!,
+      /^unknown hardware profile 'loihi3' \(did you mean 'loihi2'\?\); known: laptop, gpu-16g, microcontroller, neuromorphic-core, loihi2, spinnaker2, brainscales2/,
+    );
   });
 
   it('eligo/search with every field: the objective, strategy, seed and memory limit are the ones it ran with', async () => {
     const params: Required<Omit<SearchParams, 'partialResultToken'>> = {
-      uri, item: 'lif', workDoneToken: 'search-contract', objective: 'memory', budgetSeconds: 1, strategy: 'heuristics', seed: 11, limitBytes: 1e9, evaluations: 50,
+      uri,
+      item: 'lif',
+      workDoneToken: 'search-contract',
+      objective: 'memory',
+      budgetSeconds: 1,
+      strategy: 'heuristics',
+      seed: 11,
+      limitBytes: 1e9,
+      evaluations: 50,
     };
     assert.deepEqual(Object.keys(params).sort(), keysOf(SearchParamsSchema));
     const r = await client.request<JobResult<SearchResult>>('eligo/search', params);
@@ -141,7 +200,7 @@ describe('language server: the protocol is a contract', function () {
     assert.ok(await client.request('eligo/analysisStats', { uri }));
   });
 
-  it('looks job kinds up in a Map: __proto__ and constructor are unknown kinds, and the catalog names exactly the worker\'s kinds', async () => {
+  it("looks job kinds up in a Map: __proto__ and constructor are unknown kinds, and the catalog names exactly the worker's kinds", async () => {
     assert.deepEqual([...JOB_CATALOG.keys()].sort(), [...JOB_KINDS.keys()].sort());
     for (const kind of ['__proto__', 'constructor', 'toString']) {
       const r = await client.request<JobResult<unknown>>('eligo/runJob', { kind });
@@ -162,7 +221,10 @@ describe('language server: the protocol is a contract', function () {
     assert.equal(r.status, 'failed');
     assert.equal(r.message, 'probe failed on purpose after 1 slice');
     assert.doesNotMatch(JSON.stringify(r), /\n\s+at /);
-    assert.ok(client.logs.some((l) => /probe job \d+ failed: Error: probe failed on purpose[^]*\n\s+at /.test(l)), client.logs.join('\n'));
+    assert.ok(
+      client.logs.some((l) => /probe job \d+ failed: Error: probe failed on purpose[^]*\n\s+at /.test(l)),
+      client.logs.join('\n'),
+    );
   });
 });
 
@@ -176,7 +238,10 @@ describe('language server: hardware profiles from one registry', function () {
       await client.open(uri, LIF);
       const d = (await client.settledDiagnostics(uri)).find((x) => x.code === 'settings.hardware-profile');
       assert.ok(d, 'no settings diagnostic');
-      assert.equal(d.message, "setting eligo.hardwareProfile: unknown hardware profile 'gpu-32g' (did you mean 'gpu-16g'?); known: laptop, gpu-16g, microcontroller, neuromorphic-core, loihi2, spinnaker2, brainscales2, or a size such as '192 KiB'; using 'laptop'");
+      assert.equal(
+        d.message,
+        "setting eligo.hardwareProfile: unknown hardware profile 'gpu-32g' (did you mean 'gpu-16g'?); known: laptop, gpu-16g, microcontroller, neuromorphic-core, loihi2, spinnaker2, brainscales2, or a size such as '192 KiB'; using 'laptop'",
+      );
       assert.deepEqual(d.range, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } });
       // Jobs run with (and say) the profile the server used.
       const r = await client.request<JobResult<unknown>>('eligo/runJob', { kind: 'probe', params: { seconds: 0 } });
@@ -186,8 +251,11 @@ describe('language server: hardware profiles from one registry', function () {
     }
   });
 
-  it('the profiles the settings offer are the server\'s: microcontroller limits the Jacobian to 256 KiB (memory.profile)', async () => {
-    const client = await LspClient.start({ settings: { hardwareProfile: 'microcontroller' }, initializationOptions: { settings: { hardwareProfile: 'microcontroller' } } });
+  it("the profiles the settings offer are the server's: microcontroller limits the Jacobian to 256 KiB (memory.profile)", async () => {
+    const client = await LspClient.start({
+      settings: { hardwareProfile: 'microcontroller' },
+      initializationOptions: { settings: { hardwareProfile: 'microcontroller' } },
+    });
     try {
       await client.open(uri, readFileSync(join(ROOT, 'examples', 'alif.eligo'), 'utf8'));
       const d = (await client.settledDiagnostics(uri)).find((x) => x.code === 'memory.profile');
@@ -238,7 +306,10 @@ describe('language server: eligo.queue.redis that is not a Redis URL', function 
       await client.open(uri, LIF);
       const d = (await client.settledDiagnostics(uri)).find((x) => x.code === 'settings.queue-redis');
       assert.ok(d, 'no settings diagnostic');
-      assert.equal(d.message, "setting eligo.queue.redis: not a Redis URL: 'redis://***@gpu1:99999' (expected redis://HOST:PORT or redis://:PASSWORD@HOST:PORT); Find Learning Rule and Search run in this process, not on the job queue");
+      assert.equal(
+        d.message,
+        "setting eligo.queue.redis: not a Redis URL: 'redis://***@gpu1:99999' (expected redis://HOST:PORT or redis://:PASSWORD@HOST:PORT); Find Learning Rule and Search run in this process, not on the job queue",
+      );
       assert.deepEqual(d.range, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } });
       // A job's settings do not carry the unusable URL (no queue), and nothing the server sent holds the password.
       const r = await client.request<JobResult<unknown>>('eligo/runJob', { kind: 'probe', params: { seconds: 0 } });

@@ -29,12 +29,21 @@ describe('language server: limits and stale requests', function () {
     const text = `${huge}\n${readFileSync(join(ROOT, 'examples', 'roeflux_1d.eligo'), 'utf8')}`;
     await client.open(uri, text);
     const d = await client.settledDiagnostics(uri);
-    assert.deepEqual(d.map((x) => x.code), ['limit.arguments']);
-    assert.equal(d[0]!.message, `this call has 100,000 arguments, more than the ${MAX_CALL_ARGUMENTS.toLocaleString('en-US')} Eligo accepts; use a tensor argument (x: [n]) instead of listing elements`);
+    assert.deepEqual(
+      d.map((x) => x.code),
+      ['limit.arguments'],
+    );
+    assert.equal(
+      d[0]!.message,
+      `this call has 100,000 arguments, more than the ${MAX_CALL_ARGUMENTS.toLocaleString('en-US')} Eligo accepts; use a tensor argument (x: [n]) instead of listing elements`,
+    );
     assert.deepEqual(d[0]!.range.start, { line: 1, character: 13 });
     const lenses = await client.request<{ command?: { title: string } }[]>('textDocument/codeLens', { textDocument: { uri } });
     // The other item still has its costs.
-    assert.ok(lenses.some((l) => /mults/.test(l.command?.title ?? '')), JSON.stringify(lenses.map((l) => l.command?.title)));
+    assert.ok(
+      lenses.some((l) => /mults/.test(l.command?.title ?? '')),
+      JSON.stringify(lenses.map((l) => l.command?.title)),
+    );
     await client.close(uri);
   });
 
@@ -46,13 +55,15 @@ describe('language server: limits and stale requests', function () {
     const answers: Promise<'stale' | 'answered'>[] = [];
     for (let i = 1; i <= 20; i++) {
       await client.replace(uri, base.replace('function f0(', `function f0${'x'.repeat(i)}(`));
-      answers.push(client.request('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 8 } }).then(
-        () => 'answered' as const,
-        (e: Error & { code?: number }) => {
-          assert.equal(e.code, -32801, e.message);
-          return 'stale' as const;
-        },
-      ));
+      answers.push(
+        client.request('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 8 } }).then(
+          () => 'answered' as const,
+          (e: Error & { code?: number }) => {
+            assert.equal(e.code, -32801, e.message);
+            return 'stale' as const;
+          },
+        ),
+      );
     }
     const got = await Promise.all(answers);
     assert.equal(got[got.length - 1], 'answered');

@@ -69,7 +69,11 @@ describe('language server: workspace trust and data files', function () {
     try {
       const tasks = [
         undefined, // the setting eligo.train.task
-        `csv:path=${join(ws, 'data.csv')}`, 'csv:path=/etc/passwd', 'csv:path=../../../../etc/passwd', 'idx:images=/proc/self/environ', 'csv:path=/dev/zero',
+        `csv:path=${join(ws, 'data.csv')}`,
+        'csv:path=/etc/passwd',
+        'csv:path=../../../../etc/passwd',
+        'idx:images=/proc/self/environ',
+        'csv:path=/dev/zero',
       ];
       for (const task of tasks) {
         const r = await train(c, task ? { task } : {});
@@ -90,7 +94,7 @@ describe('language server: workspace trust and data files', function () {
     }
   });
 
-  it('trusted: reads the workspace\'s files and picked files; refuses paths outside it alike whether they exist or not, and never shows their contents', async () => {
+  it("trusted: reads the workspace's files and picked files; refuses paths outside it alike whether they exist or not, and never shows their contents", async () => {
     const c = await start({ initializationOptions: { trusted: true }, env: { ELIGO_MAX_DATA_MIB: '1' } });
     try {
       assert.equal((await train(c, { task: `csv:path=${join(ws, 'data.csv')}` })).status, 'done');
@@ -131,7 +135,10 @@ describe('language server: workspace trust and data files', function () {
   it('the guard itself: bounded reads, and a gzip bomb stops at the limit', () => {
     const a = new FileAccess({ trusted: true, roots: [ws], maxBytes: 2 ** 20 });
     assert.equal(a.read('data.csv', 'csv').toString(), csv());
-    assert.throws(() => new FileAccess({ trusted: false }).read(join(ws, 'data.csv'), 'csv'), (e: unknown) => e instanceof FileAccessError && /not trusted/.test(e.message));
+    assert.throws(
+      () => new FileAccess({ trusted: false }).read(join(ws, 'data.csv'), 'csv'),
+      (e: unknown) => e instanceof FileAccessError && /not trusted/.test(e.message),
+    );
     const bomb = join(ws, 'bomb.csv.gz');
     writeFileSync(bomb, execFileSync('gzip', ['-c'], { input: Buffer.alloc(4 * 2 ** 20, 0x30) }));
     assert.throws(() => a.read('bomb.csv.gz', 'csv'), /decompresses to more than 1 MiB/);
@@ -140,7 +147,7 @@ describe('language server: workspace trust and data files', function () {
   });
 });
 
-describe("language server: Train on a model whose params read data(…) files", function () {
+describe('language server: Train on a model whose params read data(…) files', function () {
   this.timeout(120000);
   let dir: string;
   let ws: string;
@@ -183,7 +190,16 @@ describe("language server: Train on a model whose params read data(…) files", 
 
   /** The same run in this process, the values given as the CLI gives them (cli/interop.ts paramValuesOf). */
   async function reference(values: number[]): Promise<number> {
-    const r = await trainEngine({ text: model('x.h5'), model: 'm', task: TASK, steps: 1, batch: 4, seed: 1, learningRate: 1e-3, paramValues: new Map([['W', Float64Array.from(values)]]) });
+    const r = await trainEngine({
+      text: model('x.h5'),
+      model: 'm',
+      task: TASK,
+      steps: 1,
+      batch: 4,
+      seed: 1,
+      learningRate: 1e-3,
+      paramValues: new Map([['W', Float64Array.from(values)]]),
+    });
     return r.final.testLoss;
   }
 
@@ -238,7 +254,16 @@ describe("language server: Train on a model whose params read data(…) files", 
       const uri = uriOf(join(ws, 'one.eligo'));
       await c.open(uri, model('one.params.h5'));
       try {
-        return await c.request<JobResult<LearningRuleResult>>('eligo/findLearningRule', { uri, item: 'm', task, samples: 1, steps: 4, evaluations: 3, batchSize: 4, budgetSeconds: 20 });
+        return await c.request<JobResult<LearningRuleResult>>('eligo/findLearningRule', {
+          uri,
+          item: 'm',
+          task,
+          samples: 1,
+          steps: 4,
+          evaluations: 3,
+          batchSize: 4,
+          budgetSeconds: 20,
+        });
       } finally {
         await c.close(uri);
       }
@@ -254,7 +279,10 @@ describe("language server: Train on a model whose params read data(…) files", 
       const yes = await findRule(trusted, TASK);
       assert.ok(yes.status === 'done' || yes.status === 'budget', JSON.stringify(yes).slice(0, 300));
       assert.ok(yes.result!.front.length > 0, JSON.stringify(yes.result).slice(0, 300));
-      assert.ok(yes.result!.front.some((f) => f.accuracy !== undefined), JSON.stringify(yes.result!.front).slice(0, 400));
+      assert.ok(
+        yes.result!.front.some((f) => f.accuracy !== undefined),
+        JSON.stringify(yes.result!.front).slice(0, 400),
+      );
     } finally {
       await untrusted.stop();
       await trusted.stop();

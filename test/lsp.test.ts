@@ -9,7 +9,18 @@ import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
-  CodeAction, CodeLens, CompletionItem, Diagnostic, DocumentSymbol, Hover, InlayHint, Location, SemanticTokens, SignatureHelp, TextEdit, WorkspaceEdit,
+  CodeAction,
+  CodeLens,
+  CompletionItem,
+  Diagnostic,
+  DocumentSymbol,
+  Hover,
+  InlayHint,
+  Location,
+  SemanticTokens,
+  SignatureHelp,
+  TextEdit,
+  WorkspaceEdit,
 } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { compile } from '../language-server/src/compile.js';
@@ -26,7 +37,9 @@ import { analyseRules } from '../language-server/src/rules/diagnostics.js';
 import { buildServer, LspClient, messageText, ROOT } from './helpers/lspClient.js';
 
 const EXAMPLES = join(ROOT, 'examples');
-const exampleFiles = readdirSync(EXAMPLES).filter((f) => f.endsWith('.eligo')).sort();
+const exampleFiles = readdirSync(EXAMPLES)
+  .filter((f) => f.endsWith('.eligo'))
+  .sort();
 const LIF = readFileSync(join(EXAMPLES, 'lif.eligo'), 'utf8');
 const uriOf = (name: string): string => `file:///examples/${name}`;
 
@@ -54,8 +67,18 @@ function applyEdits(text: string, edits: readonly TextEdit[]): string {
   return TextDocument.applyEdits(TextDocument.create('x', 'eligo', 1, text), [...edits]);
 }
 
-interface CliCost { multiplications: number; additions: number; fillIn: number; peakMemoryBytes: number }
-interface CliItem { name: string; kind: string; vertices: number; costs: Record<'forward' | 'reverse' | 'markowitz', CliCost> }
+interface CliCost {
+  multiplications: number;
+  additions: number;
+  fillIn: number;
+  peakMemoryBytes: number;
+}
+interface CliItem {
+  name: string;
+  kind: string;
+  vertices: number;
+  costs: Record<'forward' | 'reverse' | 'markowitz', CliCost>;
+}
 
 describe('language server over stdio (LSP)', function () {
   this.timeout(60000);
@@ -74,16 +97,29 @@ describe('language server over stdio (LSP)', function () {
   it('announces every feature of issue 7 in its capabilities', () => {
     const caps = client.initResult!.capabilities;
     for (const k of [
-      'hoverProvider', 'codeLensProvider', 'inlayHintProvider', 'documentSymbolProvider', 'completionProvider', 'signatureHelpProvider',
-      'definitionProvider', 'referencesProvider', 'renameProvider', 'semanticTokensProvider', 'documentFormattingProvider', 'codeActionProvider',
-    ]) assert.ok(caps[k], `capability ${k}`);
+      'hoverProvider',
+      'codeLensProvider',
+      'inlayHintProvider',
+      'documentSymbolProvider',
+      'completionProvider',
+      'signatureHelpProvider',
+      'definitionProvider',
+      'referencesProvider',
+      'renameProvider',
+      'semanticTokensProvider',
+      'documentFormattingProvider',
+      'codeActionProvider',
+    ])
+      assert.ok(caps[k], `capability ${k}`);
     assert.deepEqual((caps.semanticTokensProvider as { legend: unknown }).legend, LEGEND);
     assert.equal(client.initResult!.serverInfo?.name, 'eligo-language-server');
   });
 
   describe('diagnostics', () => {
     it('publishes for every example exactly what `eligo check --json` reports (ranges, codes, messages)', async () => {
-      const cliOut = cli(['check', ...exampleFiles.map((f) => join(EXAMPLES, f)), '--json']) as { diagnostics: { file: string; code: string; message: string; start: unknown; end: unknown; severity: string }[] };
+      const cliOut = cli(['check', ...exampleFiles.map((f) => join(EXAMPLES, f)), '--json']) as {
+        diagnostics: { file: string; code: string; message: string; start: unknown; end: unknown; severity: string }[];
+      };
       for (const f of exampleFiles) {
         const published = await client.settledDiagnostics(uriOf(f));
         const fromCheck = published.filter((d) => !['eval.nan', 'spike.vanishing', 'memory.profile'].includes(String(d.code)));
@@ -95,7 +131,11 @@ describe('language server over stdio (LSP)', function () {
           assert.deepEqual(d.range, { start: expected[i]!.start, end: expected[i]!.end });
         });
         // The examples are meant to be clean: no analysis warning either.
-        assert.deepEqual(published.map((d) => d.code), [], `${f}: ${published.map(messageText).join('; ')}`);
+        assert.deepEqual(
+          published.map((d) => d.code),
+          [],
+          `${f}: ${published.map(messageText).join('; ')}`,
+        );
       }
     });
 
@@ -160,7 +200,7 @@ describe('language server over stdio (LSP)', function () {
       await client.close(uri);
     });
 
-    it('reports a rule whose memory at the model\'s size would be absurd (RTRL at n = 1,024), as the rules engine counts it', async () => {
+    it("reports a rule whose memory at the model's size would be absurd (RTRL at n = 1,024), as the rules engine counts it", async () => {
       const uri = 'file:///rtrl.eligo';
       const text = `${LIF.replace('n = 64', 'n = 1024')}\nrule rtrl for lif {\n  schedule forward\n}\n`;
       await client.open(uri, text);
@@ -168,7 +208,10 @@ describe('language server over stdio (LSP)', function () {
       const expected = analyseRules(compile(text), { steps: 10 }).flatMap((r) => r.diagnostics);
       assert.equal(expected.length, 1);
       const lines = new LineIndex(text);
-      assert.deepEqual(diags.map((d) => [d.code, d.message, d.range]), expected.map((d) => [d.code, d.message, lines.rangeToLsp(d.range)]));
+      assert.deepEqual(
+        diags.map((d) => [d.code, d.message, d.range]),
+        expected.map((d) => [d.code, d.message, lines.rangeToLsp(d.range)]),
+      );
       assert.match(messageText(diags[0]!), /^rule 'rtrl' would need about [\d.]+ GiB \(for T = 10\), more than the 1\.00 GiB available$/);
       await client.close(uri);
     });
@@ -189,7 +232,10 @@ describe('language server over stdio (LSP)', function () {
       const lines = new LineIndex(LIF);
       const notOnline = expected.filter((d) => d.code === 'rule.not-online');
       assert.equal(notOnline.length, 1);
-      assert.deepEqual(diags.filter((d) => d.code === 'rule.not-online').map((d) => [d.message, d.range]), notOnline.map((d) => [d.message, lines.rangeToLsp(d.range)]));
+      assert.deepEqual(
+        diags.filter((d) => d.code === 'rule.not-online').map((d) => [d.message, d.range]),
+        notOnline.map((d) => [d.message, lines.rangeToLsp(d.range)]),
+      );
       assert.deepEqual(notOnline[0]!.range, { start: LIF.indexOf('schedule reverse'), end: LIF.indexOf('schedule reverse') + 'schedule reverse'.length });
       for (let i = 0; i < 100 && diags.length > 0; i++) {
         await new Promise((r) => setTimeout(r, 50));
@@ -211,7 +257,10 @@ describe('language server over stdio (LSP)', function () {
       // The same model with the threshold in reach keeps its gradient.
       const v = await client.replace(uri, LIF.replace('fast_sigmoid(slope = 10)', 'triangle(width = 1)'));
       await client.diagnostics(uri, v);
-      assert.deepEqual((await client.settledDiagnostics(uri)).map((x) => x.code), []);
+      assert.deepEqual(
+        (await client.settledDiagnostics(uri)).map((x) => x.code),
+        [],
+      );
       await client.close(uri);
     });
   });
@@ -237,17 +286,28 @@ describe('language server over stdio (LSP)', function () {
             continue;
           }
           const k = json.items.find((i) => i.name === item.name)!;
-          const cheapest = (['forward', 'reverse', 'markowitz'] as const).reduce((a, b) => (k.costs[b].multiplications < k.costs[a].multiplications ? b : a), 'forward' as 'forward' | 'reverse' | 'markowitz');
+          const cheapest = (['forward', 'reverse', 'markowitz'] as const).reduce(
+            (a, b) => (k.costs[b].multiplications < k.costs[a].multiplications ? b : a),
+            'forward' as 'forward' | 'reverse' | 'markowitz',
+          );
           const title = `fwd ${fmtCount(k.costs.forward.multiplications)} · rev ${fmtCount(k.costs.reverse.multiplications)} · Markowitz ${fmtCount(k.costs.markowitz.multiplications)} mults · peak ${fmtBytes(k.costs[cheapest].peakMemoryBytes)}`;
           assert.equal(titles[0], title, `${f}:${item.name}`);
           const tooltip = here[0]!.command!.tooltip!;
           for (const o of ['forward', 'reverse', 'markowitz'] as const) {
-            assert.ok(tooltip.includes(`${o}: ${fmtNumber(k.costs[o].multiplications)} multiplications, ${fmtNumber(k.costs[o].additions)} additions, fill-in ${fmtNumber(k.costs[o].fillIn)}`), tooltip);
+            assert.ok(
+              tooltip.includes(
+                `${o}: ${fmtNumber(k.costs[o].multiplications)} multiplications, ${fmtNumber(k.costs[o].additions)} additions, fill-in ${fmtNumber(k.costs[o].fillIn)}`,
+              ),
+              tooltip,
+            );
           }
           const actions = item.kind === 'model' ? ['Show graph', 'Find learning rule', 'Train'] : ['Show graph'];
           assert.deepEqual(titles.slice(1), actions);
           for (const l of here.slice(1)) assert.deepEqual(l.command!.arguments, [{ uri, item: item.name }]);
-          assert.deepEqual(here.slice(1).map((l) => l.command!.command), actions.map((a) => ({ 'Show graph': 'eligo.showGraph', 'Find learning rule': 'eligo.findLearningRule', Train: 'eligo.train' })[a]));
+          assert.deepEqual(
+            here.slice(1).map((l) => l.command!.command),
+            actions.map((a) => ({ 'Show graph': 'eligo.showGraph', 'Find learning rule': 'eligo.findLearningRule', Train: 'eligo.train' })[a]),
+          );
           expectedCount += 1 + actions.length;
         }
         assert.equal(lenses.length, expectedCount, f);
@@ -256,18 +316,27 @@ describe('language server over stdio (LSP)', function () {
 
     it("show a rule's schedule, approximations, cost per step and memory as `eligo rules --json` counts them", async () => {
       const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: uriOf('lif.eligo') } });
-      const json = cli(['rules', join(EXAMPLES, 'lif.eligo'), '--model', 'lif', '--steps', '10', '--samples', '1', '--json']) as { rules: { name: string; online: boolean; multiplicationsPerStep: number; memoryBytes: number }[] };
-      for (const [rule, head] of [['eprop', 'schedule online · 2 approximations'], ['bptt', 'schedule reverse · 0 approximations']] as const) {
+      const json = cli(['rules', join(EXAMPLES, 'lif.eligo'), '--model', 'lif', '--steps', '10', '--samples', '1', '--json']) as {
+        rules: { name: string; online: boolean; multiplicationsPerStep: number; memoryBytes: number }[];
+      };
+      for (const [rule, head] of [
+        ['eprop', 'schedule online · 2 approximations'],
+        ['bptt', 'schedule reverse · 0 approximations'],
+      ] as const) {
         const r = json.rules.find((x) => x.name === rule)!;
         const lens = lenses.find((l) => l.range.start.line === pos(LIF, `rule ${rule}`).line)!;
-        assert.equal(lens.command!.title, `${head} · ${fmtCount(r.multiplicationsPerStep)} mults/step · ${r.online ? 'traces' : 'memory'} ${fmtBytes(r.memoryBytes)}`);
+        assert.equal(
+          lens.command!.title,
+          `${head} · ${fmtCount(r.multiplicationsPerStep)} mults/step · ${r.online ? 'traces' : 'memory'} ${fmtBytes(r.memoryBytes)}`,
+        );
       }
     });
   });
 
   describe('hover', () => {
     const uri = uriOf('lif.eligo');
-    const hover = (p: { line: number; character: number }): Promise<Hover | null> => client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: p });
+    const hover = (p: { line: number; character: number }): Promise<Hover | null> =>
+      client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position: p });
     const text = (h: Hover | null): string => (h?.contents as { value: string }).value;
 
     it('on a state: its declaration, role, shape and value range at the evaluation point of graph/point.ts', async () => {
@@ -305,8 +374,17 @@ describe('language server over stdio (LSP)', function () {
     it("on a rule: the engine's cost and the derived update program of `eligo rules --program`", async () => {
       const md = text(await hover(pos(LIF, 'rule eprop', 0, 6)));
       assert.ok(md.startsWith('```eligo\nrule eprop\n```'), md);
-      const out = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'rules', join(EXAMPLES, 'lif.eligo'), '--model', 'lif', '--steps', '10', '--samples', '1', '--program'], { encoding: 'utf8' });
-      const program = out.slice(out.indexOf('rule eprop — online update program')).split('\n').slice(1).filter((l) => l.startsWith('  ')).map((l) => l.slice(2));
+      const out = execFileSync(
+        process.execPath,
+        [join(ROOT, 'dist', 'cli.js'), 'rules', join(EXAMPLES, 'lif.eligo'), '--model', 'lif', '--steps', '10', '--samples', '1', '--program'],
+        { encoding: 'utf8' },
+      );
+      const program = out
+        .slice(out.indexOf('rule eprop — online update program'))
+        .split('\n')
+        .slice(1)
+        .filter((l) => l.startsWith('  '))
+        .map((l) => l.slice(2));
       assert.ok(program.length > 5, out);
       assert.ok(md.includes(`**Update program** (every step):\n\n\`\`\`eligo\n${program.join('\n')}\n\`\`\``), md);
     });
@@ -319,7 +397,10 @@ describe('language server over stdio (LSP)', function () {
   it('gives inlay hints with the shape of every let and equation left-hand side', async () => {
     for (const f of exampleFiles) {
       const t = readFileSync(join(EXAMPLES, f), 'utf8');
-      const hints = await client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri: uriOf(f) }, range: { start: { line: 0, character: 0 }, end: { line: 10000, character: 0 } } });
+      const hints = await client.request<InlayHint[]>('textDocument/inlayHint', {
+        textDocument: { uri: uriOf(f) },
+        range: { start: { line: 0, character: 0 }, end: { line: 10000, character: 0 } },
+      });
       const c = compile(t);
       let expected = 0;
       for (const item of c.checked.program.items) {
@@ -328,26 +409,39 @@ describe('language server over stdio (LSP)', function () {
       }
       assert.equal(hints.length, expected, f);
     }
-    const hints = await client.request<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri: uriOf('lif.eligo') }, range: { start: { line: 0, character: 0 }, end: { line: 100, character: 0 } } });
-    assert.deepEqual(hints.map((h) => [h.position, h.label]), [
-      [pos(LIF, 'u[t+1] =', 0, 6), ': [64]'],
-      [pos(LIF, 'z[t+1] =', 0, 6), ': [64]'],
-      [pos(LIF, 'loss =', 0, 4), `: ${fmtShape([])}`],
-    ]);
+    const hints = await client.request<InlayHint[]>('textDocument/inlayHint', {
+      textDocument: { uri: uriOf('lif.eligo') },
+      range: { start: { line: 0, character: 0 }, end: { line: 100, character: 0 } },
+    });
+    assert.deepEqual(
+      hints.map((h) => [h.position, h.label]),
+      [
+        [pos(LIF, 'u[t+1] =', 0, 6), ': [64]'],
+        [pos(LIF, 'z[t+1] =', 0, 6), ': [64]'],
+        [pos(LIF, 'loss =', 0, 4), `: ${fmtShape([])}`],
+      ],
+    );
   });
 
   it('lists document symbols: items with their declarations and equations', async () => {
     const symbols = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri: uriOf('lif.eligo') } });
-    assert.deepEqual(symbols.map((s) => s.name), compile(LIF).items.map((i) => i.name));
+    assert.deepEqual(
+      symbols.map((s) => s.name),
+      compile(LIF).items.map((i) => i.name),
+    );
     const lif = symbols[0]!;
-    assert.deepEqual(lif.children!.map((s) => s.name), ['n_in', 'n', 'n_out', 'alpha', 'theta', 'x', 'y', 'W_in', 'W_rec', 'W_out', 'u', 'z', 'surrogate spike', 'u[t+1]', 'z[t+1]', 'loss']);
+    assert.deepEqual(
+      lif.children!.map((s) => s.name),
+      ['n_in', 'n', 'n_out', 'alpha', 'theta', 'x', 'y', 'W_in', 'W_rec', 'W_out', 'u', 'z', 'surrogate spike', 'u[t+1]', 'z[t+1]', 'loss'],
+    );
     assert.equal(lif.children!.find((s) => s.name === 'W_rec')!.detail, 'param [64, 64]');
     assert.deepEqual(lif.selectionRange, { start: pos(LIF, 'lif {'), end: pos(LIF, 'lif {', 0, 3) });
   });
 
   describe('completion and signature help', () => {
     const uri = uriOf('lif.eligo');
-    const complete = (p: { line: number; character: number }): Promise<CompletionItem[]> => client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: p });
+    const complete = (p: { line: number; character: number }): Promise<CompletionItem[]> =>
+      client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: p });
 
     it('offers names in scope with role and shape, and builtins with signature and doc, inside an equation', async () => {
       const items = await complete(pos(LIF, 'W_rec @ z', 0, 2));
@@ -363,8 +457,14 @@ describe('language server over stdio (LSP)', function () {
     it('offers statement keywords at the start of a model line, initialisers after ~ and surrogates after surrogate spike =', async () => {
       const kw = (await complete({ line: pos(LIF, 'state  u').line, character: 2 })).filter((i) => i.kind === 14).map((i) => i.label);
       assert.deepEqual(kw, ['dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', 'let', 'loss']);
-      assert.deepEqual((await complete(pos(LIF, '~ normal', 0, 2))).map((i) => i.label), ['normal', 'uniform', 'zeros', 'glorot']);
-      assert.deepEqual((await complete(pos(LIF, 'fast_sigmoid'))).map((i) => i.label), [...SURROGATE_KINDS.keys()]);
+      assert.deepEqual(
+        (await complete(pos(LIF, '~ normal', 0, 2))).map((i) => i.label),
+        ['normal', 'uniform', 'zeros', 'glorot'],
+      );
+      assert.deepEqual(
+        (await complete(pos(LIF, 'fast_sigmoid'))).map((i) => i.label),
+        [...SURROGATE_KINDS.keys()],
+      );
     });
 
     it('shows the signature and the active argument while a call is typed', async () => {
@@ -390,16 +490,28 @@ describe('language server over stdio (LSP)', function () {
     });
 
     it('finds every reference of a state, in its model and in the rules', async () => {
-      const refs = await client.request<Location[]>('textDocument/references', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8), context: { includeDeclaration: true } });
+      const refs = await client.request<Location[]>('textDocument/references', {
+        textDocument: { uri },
+        position: pos(LIF, 'alpha * u', 0, 8),
+        context: { includeDeclaration: true },
+      });
       // u: its declaration, u[t+1] =, alpha * u, spike(u[t+1] …), and d(u[t+1]) twice and d(u) in the rules.
       assert.equal(refs.length, 7);
       assert.deepEqual(refs[0]!.range.start, pos(LIF, 'u: [n]'));
-      const noDecl = await client.request<Location[]>('textDocument/references', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8), context: { includeDeclaration: false } });
+      const noDecl = await client.request<Location[]>('textDocument/references', {
+        textDocument: { uri },
+        position: pos(LIF, 'alpha * u', 0, 8),
+        context: { includeDeclaration: false },
+      });
       assert.equal(noDecl.length, 6);
     });
 
     it('renames a state everywhere and the result still checks with the same costs', async () => {
-      const edit = await client.request<WorkspaceEdit>('textDocument/rename', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8), newName: 'v_mem' });
+      const edit = await client.request<WorkspaceEdit>('textDocument/rename', {
+        textDocument: { uri },
+        position: pos(LIF, 'alpha * u', 0, 8),
+        newName: 'v_mem',
+      });
       const edits = edit.changes![uri]!;
       assert.equal(edits.length, 7);
       const renamed = applyEdits(LIF, edits);
@@ -409,7 +521,10 @@ describe('language server over stdio (LSP)', function () {
       writeFileSync(join(dir, 'a.eligo'), renamed);
       const a = cli(['analyze', join(dir, 'a.eligo'), '--json']) as { items: CliItem[] };
       const b = cli(['analyze', join(EXAMPLES, 'lif.eligo'), '--json']) as { items: CliItem[] };
-      assert.deepEqual(a.items.map((i) => i.costs), b.items.map((i) => i.costs));
+      assert.deepEqual(
+        a.items.map((i) => i.costs),
+        b.items.map((i) => i.costs),
+      );
     });
 
     it('renames a model in the rules written for it', async () => {
@@ -419,13 +534,20 @@ describe('language server over stdio (LSP)', function () {
     });
 
     it('refuses a new name that is a keyword, a builtin or already taken', async () => {
-      for (const [newName, why] of [['state', 'is a keyword'], ['exp', 'is a builtin'], ['z', "already declared in 'lif'"], ['2x', 'is not a name']] as const) {
-        await assert.rejects(
-          client.request('textDocument/rename', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8), newName }),
-          (e: Error) => e.message.includes(why),
+      for (const [newName, why] of [
+        ['state', 'is a keyword'],
+        ['exp', 'is a builtin'],
+        ['z', "already declared in 'lif'"],
+        ['2x', 'is not a name'],
+      ] as const) {
+        await assert.rejects(client.request('textDocument/rename', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8), newName }), (e: Error) =>
+          e.message.includes(why),
         );
       }
-      const prep = await client.request<{ range: unknown; placeholder: string }>('textDocument/prepareRename', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8) });
+      const prep = await client.request<{ range: unknown; placeholder: string }>('textDocument/prepareRename', {
+        textDocument: { uri },
+        position: pos(LIF, 'alpha * u', 0, 8),
+      });
       assert.equal(prep.placeholder, 'u');
       assert.equal(await client.request('textDocument/prepareRename', { textDocument: { uri }, position: pos(LIF, 'mse(', 0, 1) }), null);
     });
@@ -443,7 +565,8 @@ describe('language server over stdio (LSP)', function () {
       character = dl === 0 ? character + dc : dc;
       decoded.push({ line, character, length, type: LEGEND.tokenTypes[type]!, mods: LEGEND.tokenModifiers.filter((_, k) => mods & (1 << k)) });
     }
-    const at = (p: { line: number; character: number }): (typeof decoded)[number] | undefined => decoded.find((t) => t.line === p.line && t.character === p.character);
+    const at = (p: { line: number; character: number }): (typeof decoded)[number] | undefined =>
+      decoded.find((t) => t.line === p.line && t.character === p.character);
     assert.deepEqual(at(pos(LIF, 'W_rec:')), { ...pos(LIF, 'W_rec:'), length: 5, type: 'property', mods: ['declaration'] });
     assert.equal(at(pos(LIF, 'W_rec @'))!.type, 'property');
     // spike(…) calls the model's `surrogate spike = …`: a function of the file, not the library.
@@ -459,11 +582,14 @@ describe('language server over stdio (LSP)', function () {
     it('lays out a messy file canonically, and the canonical layout is a fixed point', async () => {
       const uri = 'file:///messy.eligo';
       // Spacing and indentation scrambled in the code, comments left as they are.
-      const messy = LIF.split('\n').map((line) => {
-        const k = line.indexOf('#');
-        const [code, comment] = k < 0 ? [line, ''] : [line.slice(0, k), line.slice(k)];
-        return code.replace(/ = /g, '=').replace(/, /g, ',').replace(/^ {2}/, '\t').replace('u[t+1] =', 'u[ t + 1 ]   =') + comment;
-      }).join('\n').replace('\n\n', '\n\n\n\n');
+      const messy = LIF.split('\n')
+        .map((line) => {
+          const k = line.indexOf('#');
+          const [code, comment] = k < 0 ? [line, ''] : [line.slice(0, k), line.slice(k)];
+          return code.replace(/ = /g, '=').replace(/, /g, ',').replace(/^ {2}/, '\t').replace('u[t+1] =', 'u[ t + 1 ]   =') + comment;
+        })
+        .join('\n')
+        .replace('\n\n', '\n\n\n\n');
       await client.open(uri, messy);
       const edits = await client.request<TextEdit[]>('textDocument/formatting', { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } });
       assert.equal(edits.length, 1);
@@ -488,10 +614,18 @@ describe('language server over stdio (LSP)', function () {
   });
 
   it('answers eligo/graph with the graph of `eligo graph --json` and its layout', async () => {
-    const r = await client.request<{ graph: { vertices: { id: number; op: string; range: unknown }[] }; layout?: { nodes: unknown[] }; item: string; version: number }>('eligo/graph', { uri: uriOf('lif.eligo'), item: 'lif' });
+    const r = await client.request<{
+      graph: { vertices: { id: number; op: string; range: unknown }[] };
+      layout?: { nodes: unknown[] };
+      item: string;
+      version: number;
+    }>('eligo/graph', { uri: uriOf('lif.eligo'), item: 'lif' });
     const g = cli(['graph', join(EXAMPLES, 'lif.eligo'), '--item', 'lif', '--json']) as { vertices: { id: number; op: string; range: unknown }[] };
     assert.equal(r.item, 'lif');
-    assert.deepEqual(r.graph.vertices.map((v) => [v.id, v.op, v.range]), g.vertices.map((v) => [v.id, v.op, v.range]));
+    assert.deepEqual(
+      r.graph.vertices.map((v) => [v.id, v.op, v.range]),
+      g.vertices.map((v) => [v.id, v.op, v.range]),
+    );
     assert.ok(r.layout && r.layout.nodes.length > 0);
     await assert.rejects(client.request('eligo/graph', { uri: uriOf('lif.eligo'), item: 'nope' }), /no function or model named 'nope'|no .*named 'nope'/);
   });
@@ -504,14 +638,18 @@ describe('language server over stdio (LSP)', function () {
       let md = '';
       for (let i = 0; i < 50 && !md.includes('after 3 steps'); i++) {
         await new Promise((r) => setTimeout(r, 50));
-        md = ((await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8) }))?.contents as { value: string }).value;
+        md = (
+          (await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8) }))?.contents as { value: string }
+        ).value;
       }
       assert.ok(md.includes('after 3 steps on random data (seed 0)'), md);
       client.settings = {};
       await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: null });
       for (let i = 0; i < 50 && !md.includes('after 10 steps'); i++) {
         await new Promise((r) => setTimeout(r, 50));
-        md = ((await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8) }))?.contents as { value: string }).value;
+        md = (
+          (await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(LIF, 'alpha * u', 0, 8) }))?.contents as { value: string }
+        ).value;
       }
       assert.ok(md.includes('after 10 steps'), md);
     });

@@ -15,7 +15,9 @@ interface Manifest {
   devDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
 }
-interface Lock { packages: Record<string, Manifest & { engines?: { node?: string }; version?: string }> }
+interface Lock {
+  packages: Record<string, Manifest & { engines?: { node?: string }; version?: string }>;
+}
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as Manifest;
 const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as Lock;
@@ -33,7 +35,10 @@ describe('package: a fresh clone installs cleanly on the Node version it names',
     try {
       copyFileSync('package.json', join(dir, 'package.json'));
       copyFileSync('package-lock.json', join(dir, 'package-lock.json'));
-      const r = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, encoding: 'utf8' });
+      const r = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /EBADENGINE/, 'a package wants another Node');
       assert.equal(readFileSync(join(dir, 'package-lock.json'), 'utf8'), readFileSync('package-lock.json', 'utf8'));

@@ -21,8 +21,10 @@ function checkedParse(text: string): { program: Program; diagnostics: Diagnostic
   const ms = performance.now() - t0;
   assert.ok(ms < MAX_MS, `parse took ${ms.toFixed(1)} ms`);
   for (const d of r.diagnostics) {
-    assert.ok(d.range.start >= 0 && d.range.start <= d.range.end && d.range.end <= text.length,
-      `diagnostic [${d.range.start}, ${d.range.end}) outside the text: ${d.message}`);
+    assert.ok(
+      d.range.start >= 0 && d.range.start <= d.range.end && d.range.end <= text.length,
+      `diagnostic [${d.range.start}, ${d.range.end}) outside the text: ${d.message}`,
+    );
   }
   for (let i = 1; i < r.diagnostics.length; i++) {
     assert.ok(r.diagnostics[i - 1]!.range.start <= r.diagnostics[i]!.range.start, 'diagnostics sorted');
@@ -39,8 +41,10 @@ function checkedParse(text: string): { program: Program; diagnostics: Diagnostic
     let self = parent;
     const range = (value as Partial<Node>).range;
     if (range) {
-      assert.ok(range.start >= parent.range.start && range.start <= range.end && range.end <= parent.range.end,
-        `node [${range.start}, ${range.end}) outside its parent [${parent.range.start}, ${parent.range.end})`);
+      assert.ok(
+        range.start >= parent.range.start && range.start <= range.end && range.end <= parent.range.end,
+        `node [${range.start}, ${range.end}) outside its parent [${parent.range.start}, ${parent.range.end})`,
+      );
       self = value as Node;
     }
     for (const [k, v] of Object.entries(value)) if (k !== 'range') stack.push([v, self]);
@@ -54,18 +58,24 @@ const PUNCT = [...'+-*/@^=~:,()[]{}'];
 const OTHER = ['\n', '\n\n', ';', '# comment\n', '[t+1]', '[t]', 'd(u[t+1])/d(z)', 'du/dt', '\u20ac', '\u0000', "'", '.', '\u2202\u2202', '\ud83d\ude00'];
 const VOCAB = [...KEYWORDS, ...IDENTS, ...NUMBERS, ...PUNCT, ...OTHER];
 
-const tokenText = fc.array(
-  fc.tuple(fc.constantFrom(...VOCAB), fc.constantFrom(' ', '', '\n', '  ')),
-  { maxLength: 120 },
-).map((parts) => parts.map(([tok, sep]) => tok + sep).join(''));
+const tokenText = fc
+  .array(fc.tuple(fc.constantFrom(...VOCAB), fc.constantFrom(' ', '', '\n', '  ')), { maxLength: 120 })
+  .map((parts) => parts.map(([tok, sep]) => tok + sep).join(''));
 
 /** Token soup, alone or inside an item body or statement so that every part of the parser sees it. */
-const HEADERS = ['', 'model m {\n', 'function f(a, b) {\n  let y = ', 'rule r for m {\n  approximate ',
-  'model m {\n  u[t+1] = ', 'dim n = ', 'rule r for m {\n  schedule order [', 'model m {\n  param W: ['];
-const soup = fc.tuple(fc.constantFrom(...HEADERS), tokenText, fc.constantFrom('', '\n}\n'))
-  .map(([head, body, tail]) => head + body + tail);
+const HEADERS = [
+  '',
+  'model m {\n',
+  'function f(a, b) {\n  let y = ',
+  'rule r for m {\n  approximate ',
+  'model m {\n  u[t+1] = ',
+  'dim n = ',
+  'rule r for m {\n  schedule order [',
+  'model m {\n  param W: [',
+];
+const soup = fc.tuple(fc.constantFrom(...HEADERS), tokenText, fc.constantFrom('', '\n}\n')).map(([head, body, tail]) => head + body + tail);
 
-const editChars = fc.constantFrom(...'abtu01 \n\t()[]{}=+-*/^@~:,#;.\'\u20ac\u0000');
+const editChars = fc.constantFrom(..."abtu01 \n\t()[]{}=+-*/^@~:,#;.'\u20ac\u0000");
 
 type Edit = { at: number; kind: 'insert' | 'delete' | 'replace'; text: string; len: number };
 const edit: fc.Arbitrary<Edit> = fc.record({
@@ -87,16 +97,22 @@ function applyEdits(text: string, edits: readonly Edit[]): string {
 }
 
 describe('parser properties', () => {
-  it('never throws on random sequences of the language\'s tokens', () => {
-    fc.assert(fc.property(soup, (text) => {
-      checkedParse(text);
-    }), { numRuns: 300 });
+  it("never throws on random sequences of the language's tokens", () => {
+    fc.assert(
+      fc.property(soup, (text) => {
+        checkedParse(text);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('never throws on random edits of the LIF model', () => {
-    fc.assert(fc.property(fc.array(edit, { minLength: 1, maxLength: 8 }), (edits) => {
-      checkedParse(applyEdits(BEFORE + LIF + AFTER, edits));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 8 }), (edits) => {
+        checkedParse(applyEdits(BEFORE + LIF + AFTER, edits));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('keeps the items around a model whose body holds a junk line', () => {
@@ -104,14 +120,17 @@ describe('parser properties', () => {
     const junkVocab = VOCAB.filter((v) => !/[{}]/.test(v) && !['function', 'model', 'rule'].includes(v) && !v.includes('\n'));
     const junk = fc.array(fc.constantFrom(...junkVocab), { minLength: 1, maxLength: 20 }).map((ts) => ts.join(' '));
     const lines = LIF.split('\n');
-    fc.assert(fc.property(junk, fc.integer({ min: 1, max: lines.length - 2 }), (line, at) => {
-      const model = [...lines.slice(0, at), '  ' + line, ...lines.slice(at)].join('\n');
-      const { program } = checkedParse(BEFORE + model + AFTER);
-      const names = program.items.map((i) => `${i.kind} ${i.name.name}`);
-      assert.ok(names.includes('function f'), names.join(', '));
-      assert.ok(names.includes('model lif'), names.join(', '));
-      assert.ok(names.includes('rule eprop'), names.join(', '));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(junk, fc.integer({ min: 1, max: lines.length - 2 }), (line, at) => {
+        const model = [...lines.slice(0, at), '  ' + line, ...lines.slice(at)].join('\n');
+        const { program } = checkedParse(BEFORE + model + AFTER);
+        const names = program.items.map((i) => `${i.kind} ${i.name.name}`);
+        assert.ok(names.includes('function f'), names.join(', '));
+        assert.ok(names.includes('model lif'), names.join(', '));
+        assert.ok(names.includes('rule eprop'), names.join(', '));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('parses the unedited text without diagnostics (the baseline of the properties above)', () => {

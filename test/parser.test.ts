@@ -3,8 +3,25 @@
 
 import assert from 'node:assert/strict';
 import type {
-  ApproxStmt, Binary, Call, Diagnostic, Expr, FunctionItem, Index, Item, LimitStmt, ModelItem, Node, OdeEq, Program,
-  Range, RuleItem, ScheduleStmt, TimeRef, UpdateEq, VarDecl,
+  ApproxStmt,
+  Binary,
+  Call,
+  Diagnostic,
+  Expr,
+  FunctionItem,
+  Index,
+  Item,
+  LimitStmt,
+  ModelItem,
+  Node,
+  OdeEq,
+  Program,
+  Range,
+  RuleItem,
+  ScheduleStmt,
+  TimeRef,
+  UpdateEq,
+  VarDecl,
 } from '../language-server/src/lang/ast.js';
 import { lex } from '../language-server/src/lang/lexer.js';
 import { MAX_DEPTH, parse, parseExpression } from '../language-server/src/lang/parser.js';
@@ -15,16 +32,26 @@ import { LineIndex } from '../language-server/src/lang/source.js';
 /** An expression as a fully parenthesised string: the tree's shape at a glance. */
 function show(e: Expr): string {
   switch (e.kind) {
-    case 'number': return e.text;
-    case 'name': return e.name;
-    case 'unary': return `(${e.op}${show(e.operand)})`;
-    case 'binary': return `(${show(e.left)} ${e.op} ${show(e.right)})`;
-    case 'call': return `${e.callee.name}(${[...e.args.map(show), ...e.named.map((a) => `${a.name.name}=${show(a.value)}`)].join(', ')})`;
-    case 'index': return `${show(e.target)}[${e.subscripts.map((s) =>
-      s.kind === 'at' ? show(s.index) : `${s.start ? show(s.start) : ''}:${s.end ? show(s.end) : ''}`).join(', ')}]`;
-    case 'time': return e.invalid !== undefined ? `${e.name.name}@?` : e.delay ? `${e.name.name}@${e.offset}-${show(e.delay)}` : `${e.name.name}@${e.offset}`;
-    case 'list': return `[${e.items.map(show).join(', ')}]`;
-    case 'error': return '<error>';
+    case 'number':
+      return e.text;
+    case 'name':
+      return e.name;
+    case 'unary':
+      return `(${e.op}${show(e.operand)})`;
+    case 'binary':
+      return `(${show(e.left)} ${e.op} ${show(e.right)})`;
+    case 'call':
+      return `${e.callee.name}(${[...e.args.map(show), ...e.named.map((a) => `${a.name.name}=${show(a.value)}`)].join(', ')})`;
+    case 'index':
+      return `${show(e.target)}[${e.subscripts
+        .map((s) => (s.kind === 'at' ? show(s.index) : `${s.start ? show(s.start) : ''}:${s.end ? show(s.end) : ''}`))
+        .join(', ')}]`;
+    case 'time':
+      return e.invalid !== undefined ? `${e.name.name}@?` : e.delay ? `${e.name.name}@${e.offset}-${show(e.delay)}` : `${e.name.name}@${e.offset}`;
+    case 'list':
+      return `[${e.items.map(show).join(', ')}]`;
+    case 'error':
+      return '<error>';
   }
 }
 
@@ -36,7 +63,11 @@ function expr(text: string): Expr {
 
 function clean(text: string): Program {
   const { program, diagnostics } = parse(text);
-  assert.deepEqual(diagnostics.map((d) => d.message), [], 'expected no diagnostics');
+  assert.deepEqual(
+    diagnostics.map((d) => d.message),
+    [],
+    'expected no diagnostics',
+  );
   return program;
 }
 
@@ -64,9 +95,11 @@ function assertRangesNested(text: string, program: Program): void {
     let self = parent;
     const r = (value as Partial<Node>).range;
     if (r && typeof r.start === 'number') {
-      assert.ok(r.start >= parent.range.start && r.start <= r.end && r.end <= parent.range.end,
+      assert.ok(
+        r.start >= parent.range.start && r.start <= r.end && r.end <= parent.range.end,
         `range [${r.start}, ${r.end}) of ${JSON.stringify((value as { kind?: string }).kind ?? 'node')} ` +
-        `outside its parent [${parent.range.start}, ${parent.range.end})`);
+          `outside its parent [${parent.range.start}, ${parent.range.end})`,
+      );
       self = value as Node;
     }
     for (const [k, v] of Object.entries(value)) if (k !== 'range') stack.push({ value: v, parent: self });
@@ -75,8 +108,10 @@ function assertRangesNested(text: string, program: Program): void {
 
 function assertDiagnosticsInside(text: string, diagnostics: readonly Diagnostic[]): void {
   for (const d of diagnostics) {
-    assert.ok(d.range.start >= 0 && d.range.start <= d.range.end && d.range.end <= text.length,
-      `diagnostic range [${d.range.start}, ${d.range.end}) outside the text of length ${text.length}: ${d.message}`);
+    assert.ok(
+      d.range.start >= 0 && d.range.start <= d.range.end && d.range.end <= text.length,
+      `diagnostic range [${d.range.start}, ${d.range.end}) outside the text of length ${text.length}: ${d.message}`,
+    );
     assert.match(d.code, /^syntax\./);
   }
 }
@@ -126,12 +161,17 @@ describe('parser: the LANGUAGE.md examples', () => {
   it('parses the function example into params, lets and a two-value return', () => {
     const p = clean(HEAT_FLUX);
     const f = item(p, 'function', 'heat_flux');
-    assert.deepEqual(f.params.map((q) => q.name.name), ['a', 'b', 'c']);
+    assert.deepEqual(
+      f.params.map((q) => q.name.name),
+      ['a', 'b', 'c'],
+    );
     assert.equal(f.params[0]!.shape, undefined);
     assert.equal(slice(HEAT_FLUX, f.params[2]!), 'c: [3]');
     assert.equal(slice(HEAT_FLUX, f.params[2]!.shape!), '[3]');
-    assert.deepEqual(f.body.map((s) => s.kind === 'let' && `${s.name.name} = ${show(s.value)}`),
-      ['s = sin((a * b))', 'g = (log(s) + (sum(c) / b))']);
+    assert.deepEqual(
+      f.body.map((s) => s.kind === 'let' && `${s.name.name} = ${show(s.value)}`),
+      ['s = sin((a * b))', 'g = (log(s) + (sum(c) / b))'],
+    );
     assert.deepEqual(f.returns!.values.map(show), ['g', '((a * b) + s)']);
     assert.equal(slice(HEAT_FLUX, f.returns!), 'return g, a * b + s');
     assert.ok(slice(HEAT_FLUX, f).startsWith('function heat_flux(') && slice(HEAT_FLUX, f).endsWith('}'));
@@ -139,18 +179,26 @@ describe('parser: the LANGUAGE.md examples', () => {
 
   it('parses the LIF model: dims, consts, every role, the surrogate, updates and loss', () => {
     const m = item(clean(LIF), 'model', 'lif');
-    assert.deepEqual(m.body.map((s) => s.kind), [
-      'dim', 'dim', 'dim', 'const', 'const', 'var', 'var', 'var', 'var', 'var', 'var', 'var', 'surrogate',
-      'update', 'update', 'loss',
-    ]);
+    assert.deepEqual(
+      m.body.map((s) => s.kind),
+      ['dim', 'dim', 'dim', 'const', 'const', 'var', 'var', 'var', 'var', 'var', 'var', 'var', 'surrogate', 'update', 'update', 'loss'],
+    );
     const dims = m.body.filter((s) => s.kind === 'dim');
-    assert.deepEqual(dims.map((d) => slice(LIF, d)), ['n_in = 20', 'n = 64', 'n_out = 2']);
+    assert.deepEqual(
+      dims.map((d) => slice(LIF, d)),
+      ['n_in = 20', 'n = 64', 'n_out = 2'],
+    );
     const consts = m.body.filter((s) => s.kind === 'const');
-    assert.deepEqual(consts.map((c) => `${c.name.name} = ${show(c.value)}`), ['alpha = exp(((-1) / 20))', 'theta = 1.0']);
+    assert.deepEqual(
+      consts.map((c) => `${c.name.name} = ${show(c.value)}`),
+      ['alpha = exp(((-1) / 20))', 'theta = 1.0'],
+    );
 
     const vars = m.body.filter((s): s is VarDecl => s.kind === 'var');
-    assert.deepEqual(vars.map((v) => `${v.role} ${v.name.name}`),
-      ['input x', 'target y', 'param W_in', 'param W_rec', 'param W_out', 'state u', 'state z']);
+    assert.deepEqual(
+      vars.map((v) => `${v.role} ${v.name.name}`),
+      ['input x', 'target y', 'param W_in', 'param W_rec', 'param W_out', 'state u', 'state z'],
+    );
     const wIn = vars[2]!;
     assert.equal(slice(LIF, wIn), 'param  W_in:  [n, n_in]  ~ normal(0, 0.1)');
     assert.equal(show(wIn.init as Expr), 'normal(0, 0.1)');
@@ -208,14 +256,15 @@ describe('parser: the LANGUAGE.md examples', () => {
     assert.equal(slice(RULES, a2.approxRange), 'diagonal');
     assert.equal(s.schedule.kind, 'online');
     assert.equal(slice(RULES, s.schedule), 'online');
-    assert.equal(item(p, 'rule', 'bptt').body[0]!.kind === 'schedule' &&
-      (item(p, 'rule', 'bptt').body[0] as ScheduleStmt).schedule.kind, 'reverse');
+    assert.equal(item(p, 'rule', 'bptt').body[0]!.kind === 'schedule' && (item(p, 'rule', 'bptt').body[0] as ScheduleStmt).schedule.kind, 'reverse');
   });
 
   it('parses all three examples as one file', () => {
     const p = clean(HEAT_FLUX + LIF + RULES);
-    assert.deepEqual(p.items.map((i) => `${i.kind} ${i.name.name}`),
-      ['function heat_flux', 'model lif', 'rule eprop', 'rule bptt']);
+    assert.deepEqual(
+      p.items.map((i) => `${i.kind} ${i.name.name}`),
+      ['function heat_flux', 'model lif', 'rule eprop', 'rule bptt'],
+    );
     assertRangesNested(HEAT_FLUX + LIF + RULES, p);
   });
 });
@@ -294,7 +343,10 @@ describe('parser: expressions and precedence (LANGUAGE.md §4)', () => {
     assert.equal(slice(src, call.callee), 'sum');
     const idx = call.args[0] as Index;
     assert.equal(slice(src, idx), 'W[0:2, :3]');
-    assert.deepEqual(idx.subscripts.map((s) => slice(src, s)), ['0:2', ':3']);
+    assert.deepEqual(
+      idx.subscripts.map((s) => slice(src, s)),
+      ['0:2', ':3'],
+    );
     assert.equal(slice(src, call.named[0]!), 'axis = 1');
     assert.equal(slice(src, call.named[0]!.name), 'axis');
     assert.equal(slice(src, e.right), 'g(y)');
@@ -332,10 +384,16 @@ describe('parser: items and statements', () => {
 `;
     const r = item(clean(src), 'rule', 'r');
     const approx = r.body.filter((s): s is ApproxStmt => s.kind === 'approximate');
-    assert.deepEqual(approx.map((a) => [a.of.name, a.ofOffset, a.wrt.name, a.wrtOffset, a.approx]), [
-      ['u', 1, 'z', 0, 'zero'], ['u', 1, 'u', 0, 'diagonal'], ['loss', 0, 'z', 1, 'dense'],
-      ['u', 1, 'W_in', 0, 'stop'], ['u', 1, 'z', 0, 'zero'],
-    ]);
+    assert.deepEqual(
+      approx.map((a) => [a.of.name, a.ofOffset, a.wrt.name, a.wrtOffset, a.approx]),
+      [
+        ['u', 1, 'z', 0, 'zero'],
+        ['u', 1, 'u', 0, 'diagonal'],
+        ['loss', 0, 'z', 1, 'dense'],
+        ['u', 1, 'W_in', 0, 'stop'],
+        ['u', 1, 'z', 0, 'zero'],
+      ],
+    );
     const sch = r.body.filter((s): s is ScheduleStmt => s.kind === 'schedule');
     assert.equal(sch[0]!.schedule.kind, 'forward');
     const order = sch[1]!.schedule;
@@ -343,16 +401,28 @@ describe('parser: items and statements', () => {
     assert.deepEqual(order.kind === 'order' && order.order.map((i) => i.name), ['u', 'z', 'h']);
     assert.equal(slice(src, order), 'order [u, z,\n                  h]');
     const objectives = r.body.filter((s) => s.kind === 'objective');
-    assert.deepEqual(objectives.map((o) => o.kind === 'objective' && o.objective.name), ['multiplications', 'memory']);
+    assert.deepEqual(
+      objectives.map((o) => o.kind === 'objective' && o.objective.name),
+      ['multiplications', 'memory'],
+    );
     const limits = r.body.filter((s): s is LimitStmt => s.kind === 'limit');
-    assert.deepEqual(limits.map((l) => [l.what.name, l.value, l.unit?.name]), [['memory', 128, 'KiB'], ['time', 1000, undefined]]);
+    assert.deepEqual(
+      limits.map((l) => [l.what.name, l.value, l.unit?.name]),
+      [
+        ['memory', 128, 'KiB'],
+        ['time', 1000, undefined],
+      ],
+    );
     assert.equal(slice(src, limits[0]!), 'limit memory 128 KiB');
   });
 
   it('parses file-level dim, const and let g = grad(f)', () => {
     const src = 'dim n = 64, m = 3\nconst eps = 1e-6\nfunction f(x: [n, m]) { return sum(x) }\nlet g = grad(f)\n';
     const p = clean(src);
-    assert.deepEqual(p.items.map((i) => `${i.kind} ${i.name.name}`), ['dim n', 'dim m', 'const eps', 'function f', 'grad g']);
+    assert.deepEqual(
+      p.items.map((i) => `${i.kind} ${i.name.name}`),
+      ['dim n', 'dim m', 'const eps', 'function f', 'grad g'],
+    );
     const g = item(p, 'grad', 'g');
     assert.equal(g.of.name, 'f');
     assert.equal(slice(src, g), 'let g = grad(f)');
@@ -380,14 +450,20 @@ function f(a) { dim k = 2; const c = 3; let y = a * c; return y, k }
     assert.equal(s!.shape, undefined);
     assert.equal(show(s!.initial!), '1.5');
     const f = item(p, 'function', 'f');
-    assert.deepEqual(f.body.map((x) => `${x.kind} ${x.name.name}`), ['dim k', 'const c', 'let y']);
+    assert.deepEqual(
+      f.body.map((x) => `${x.kind} ${x.name.name}`),
+      ['dim k', 'const c', 'let y'],
+    );
     assert.equal(f.returns!.values.length, 2);
   });
 
   it('allows keywords that double as names where they are names', () => {
     const src = 'function f(order, dense) {\n  let stop_x = stop(order) + max(dense, 0)\n  return stop_x\n}\n';
     const f = item(clean(src), 'function', 'f');
-    assert.deepEqual(f.params.map((q) => q.name.name), ['order', 'dense']);
+    assert.deepEqual(
+      f.params.map((q) => q.name.name),
+      ['order', 'dense'],
+    );
   });
 
   it('parses an empty file, comments only and blank lines to no items and no diagnostics', () => {
@@ -401,7 +477,10 @@ function f(a) { dim k = 2; const c = 3; let y = a * c; return y, k }
 
   it('accepts an item brace on the next line', () => {
     const p = clean('function f(a)\n{\n  return a\n}\nmodel m\n{\n  state s = 0\n  s[t+1] = s\n}\nrule r for m\n\n{\n  schedule online\n}\n');
-    assert.deepEqual(p.items.map((i) => i.kind), ['function', 'model', 'rule']);
+    assert.deepEqual(
+      p.items.map((i) => i.kind),
+      ['function', 'model', 'rule'],
+    );
   });
 
   it('accepts \\r\\n line endings', () => {
@@ -462,10 +541,26 @@ const MALFORMED: { name: string; src: string; code: string; at?: string; atEnd?:
 
 /** Snippets cut off at the end of the file: the good item comes first. */
 const TRUNCATED: string[] = [
-  'function', 'function f', 'function f(', 'function f(a,', 'function f(a) {', 'function f(a) {\n  let',
-  'function f(a) {\n  let y = ', 'function f(a) {\n  return a +', 'model', 'model m {', 'model m {\n  param W: [3',
-  'model m {\n  u[t+', 'model m {\n  du/dt', 'rule', 'rule r for', 'rule r for m {\n  approximate d(u[t+1])/d(',
-  'rule r for m {\n  schedule order [a, b', 'dim n =', 'const', 'let g = grad(',
+  'function',
+  'function f',
+  'function f(',
+  'function f(a,',
+  'function f(a) {',
+  'function f(a) {\n  let',
+  'function f(a) {\n  let y = ',
+  'function f(a) {\n  return a +',
+  'model',
+  'model m {',
+  'model m {\n  param W: [3',
+  'model m {\n  u[t+',
+  'model m {\n  du/dt',
+  'rule',
+  'rule r for',
+  'rule r for m {\n  approximate d(u[t+1])/d(',
+  'rule r for m {\n  schedule order [a, b',
+  'dim n =',
+  'const',
+  'let g = grad(',
 ];
 
 describe('parser: recovery from malformed input', () => {
@@ -481,11 +576,15 @@ describe('parser: recovery from malformed input', () => {
       assert.equal(diagnostics.length, 1, diagnostics.map((d) => `${d.code}: ${d.message}`).join('\n'));
       const d = diagnostics[0]!;
       assert.equal(d.code, c.code, d.message);
-      assert.ok(d.range.start >= GOOD_BEFORE.length && d.range.end <= GOOD_BEFORE.length + c.src.length,
-        `diagnostic outside the malformed snippet: ${d.message}`);
+      assert.ok(
+        d.range.start >= GOOD_BEFORE.length && d.range.end <= GOOD_BEFORE.length + c.src.length,
+        `diagnostic outside the malformed snippet: ${d.message}`,
+      );
       if (c.at !== undefined) {
-        assert.ok(text.startsWith(c.at, d.range.start),
-          `diagnostic at ${JSON.stringify(text.slice(d.range.start, d.range.start + 10))}, expected ${JSON.stringify(c.at)}: ${d.message}`);
+        assert.ok(
+          text.startsWith(c.at, d.range.start),
+          `diagnostic at ${JSON.stringify(text.slice(d.range.start, d.range.start + 10))}, expected ${JSON.stringify(c.at)}: ${d.message}`,
+        );
       }
       assert.ok(d.message.length > 10);
       item(program, 'function', 'good_a');
@@ -562,15 +661,21 @@ describe('parser: recovery from malformed input', () => {
   it('reports one diagnostic per run of bad characters and keeps lexing', () => {
     const text = 'function f(a) {\n  let x = a\u00e9\u00e9 + 1\n  let y = x \u2202 \u2202\n  return y\n}\n';
     const { diagnostics } = parse(text);
-    assert.deepEqual(diagnostics.map((d) => [d.code, slice(text, d)]),
-      [['syntax.bad-character', '\u00e9\u00e9'], ['syntax.bad-character', '\u2202'], ['syntax.bad-character', '\u2202']]);
+    assert.deepEqual(
+      diagnostics.map((d) => [d.code, slice(text, d)]),
+      [
+        ['syntax.bad-character', '\u00e9\u00e9'],
+        ['syntax.bad-character', '\u2202'],
+        ['syntax.bad-character', '\u2202'],
+      ],
+    );
   });
 });
 
 // ------------------------------------------------------------------ lexer
 
 describe('lexer', () => {
-  const kinds = (text: string): string[] => lex(text).tokens.map((t) => t.kind === 'punct' || t.kind === 'ident' || t.kind === 'number' ? t.text : t.kind);
+  const kinds = (text: string): string[] => lex(text).tokens.map((t) => (t.kind === 'punct' || t.kind === 'ident' || t.kind === 'number' ? t.text : t.kind));
 
   it('splits du/dt and 10^12 into operators, and keeps exponents inside numbers', () => {
     assert.deepEqual(kinds('du/dt = 10^12 * 1e-6'), ['du', '/', 'dt', '=', '10', '^', '12', '*', '1e-6', 'eof']);

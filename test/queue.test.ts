@@ -35,7 +35,17 @@ const ROEFLUX = readFileSync('examples/roeflux_1d.eligo', 'utf8');
 
 describe('job queue: payloads, URLs and the in-process executor', () => {
   it('sends Infinity, NaN and typed arrays through JSON bit for bit', () => {
-    const v = { a: Infinity, b: -Infinity, c: NaN, d: 0.1 + 0.2, f: Float32Array.of(1.5, -0, 3e-39), g: Float64Array.of(Math.PI, 1e-310), i: Int32Array.of(-7, 2 ** 31 - 1), u: Uint8Array.of(0, 255), n: [1, null, 'x'] };
+    const v = {
+      a: Infinity,
+      b: -Infinity,
+      c: NaN,
+      d: 0.1 + 0.2,
+      f: Float32Array.of(1.5, -0, 3e-39),
+      g: Float64Array.of(Math.PI, 1e-310),
+      i: Int32Array.of(-7, 2 ** 31 - 1),
+      u: Uint8Array.of(0, 255),
+      n: [1, null, 'x'],
+    };
     const back = decodeWire(JSON.parse(JSON.stringify(encodeWire(v)))) as typeof v;
     assert.equal(back.a, Infinity);
     assert.equal(back.b, -Infinity);
@@ -60,12 +70,26 @@ describe('job queue: payloads, URLs and the in-process executor', () => {
     assert.equal(parseRedisUrl('rediss://user:pw@host').shown, 'rediss://user:***@host');
     assert.ok(parseRedisUrl('rediss://host').options.tls);
     assert.throws(() => parseRedisUrl('http://:pw@host'), /redis:\/\/ or rediss:\/\//);
-    assert.throws(() => parseRedisUrl('redis://:topsecret@host/99'), (e: Error) => /database '99'/.test(e.message) && !e.message.includes('topsecret'));
-    assert.throws(() => parseRedisUrl(':topsecret@nonsense'), (e: Error) => !e.message.includes('topsecret'));
+    assert.throws(
+      () => parseRedisUrl('redis://:topsecret@host/99'),
+      (e: Error) => /database '99'/.test(e.message) && !e.message.includes('topsecret'),
+    );
+    assert.throws(
+      () => parseRedisUrl(':topsecret@nonsense'),
+      (e: Error) => !e.message.includes('topsecret'),
+    );
   });
 
   it('refuses a payload with a key its schema does not know, or a model text over 16 MiB', () => {
-    const ok = { text: LIF, model: 'lif', steps: 10, samples: 1, seed: 1, maxBytes: 1e8, spec: { name: null, model: 'lif', approximations: [], schedule: { kind: 'reverse' }, objectives: [] } };
+    const ok = {
+      text: LIF,
+      model: 'lif',
+      steps: 10,
+      samples: 1,
+      seed: 1,
+      maxBytes: 1e8,
+      spec: { name: null, model: 'lif', approximations: [], schedule: { kind: 'reverse' }, objectives: [] },
+    };
     assert.ok(ruleCandidatePayloadSchema.safeParse(ok).success);
     const extra = ruleCandidatePayloadSchema.safeParse({ ...ok, dataPath: '/etc/passwd' });
     assert.ok(!extra.success && /dataPath/.test(extra.error.message));
@@ -74,11 +98,34 @@ describe('job queue: payloads, URLs and the in-process executor', () => {
   });
 
   it("validates a payload's run parameters with the LSP protocol's schema: what the editor may ask, a worker accepts, and no more", () => {
-    const candidate = { text: LIF, model: 'lif', steps: 10, samples: 1, seed: 1, maxBytes: 1e8, spec: { name: null, model: 'lif', approximations: [], schedule: { kind: 'reverse' }, objectives: [] } };
-    const restart = { text: ROEFLUX, item: 'roeflux_1d', objective: { kind: 'multiplications' }, plan: [{ kind: 'anneal', until: 1 }], seed: 1, budgetMs: 1000, agent: { kind: 'shipped' }, train: false };
+    const candidate = {
+      text: LIF,
+      model: 'lif',
+      steps: 10,
+      samples: 1,
+      seed: 1,
+      maxBytes: 1e8,
+      spec: { name: null, model: 'lif', approximations: [], schedule: { kind: 'reverse' }, objectives: [] },
+    };
+    const restart = {
+      text: ROEFLUX,
+      item: 'roeflux_1d',
+      objective: { kind: 'multiplications' },
+      plan: [{ kind: 'anneal', until: 1 }],
+      seed: 1,
+      budgetMs: 1000,
+      agent: { kind: 'shipped' },
+      train: false,
+    };
     assert.ok(searchRestartPayloadSchema.safeParse(restart).success);
     // Each value on either side of a bound: the LSP request and the queue payload agree on every one.
-    const cases: [string, number, typeof FindLearningRuleParamsSchema | typeof SearchParamsSchema, typeof ruleCandidatePayloadSchema | typeof searchRestartPayloadSchema, object][] = [];
+    const cases: [
+      string,
+      number,
+      typeof FindLearningRuleParamsSchema | typeof SearchParamsSchema,
+      typeof ruleCandidatePayloadSchema | typeof searchRestartPayloadSchema,
+      object,
+    ][] = [];
     for (const v of [0, 1, 100, 101, 1.5]) cases.push(['samples', v, FindLearningRuleParamsSchema, ruleCandidatePayloadSchema, candidate]);
     for (const v of [0, 1, 1_000_000, 1_000_001]) cases.push(['steps', v, FindLearningRuleParamsSchema, ruleCandidatePayloadSchema, candidate]);
     for (const v of [-1, 0, 2 ** 32, 2 ** 32 + 1, 0.5]) {
@@ -105,13 +152,22 @@ describe('job queue: payloads, URLs and the in-process executor', () => {
     const base = { steps: 20, samples: 1, seed: 3, budgetMs: 60_000, maxEvaluations: 6 };
     const inline = await findLearningRule(ctx, base);
     const x = new InProcessExecutor();
-    const queued = await findLearningRule(ctx, { ...base, measure: queuedMeasurer(x, { text: LIF, model: 'lif', steps: 20, samples: 1, seed: 3, maxBytes: 512 * 1024 ** 2 }, { label: 'test' }) });
+    const queued = await findLearningRule(ctx, {
+      ...base,
+      measure: queuedMeasurer(x, { text: LIF, model: 'lif', steps: 20, samples: 1, seed: 3, maxBytes: 512 * 1024 ** 2 }, { label: 'test' }),
+    });
     assert.equal(queued.evaluated.length, 6);
-    assert.deepEqual(queued.evaluated.map((c) => [c.ruleName, c.alignment.cosine, c.cost.multiplicationsPerStep]), inline.evaluated.map((c) => [c.ruleName, c.alignment.cosine, c.cost.multiplicationsPerStep]));
-    assert.deepEqual(queued.front.map((c) => c.text), inline.front.map((c) => c.text));
+    assert.deepEqual(
+      queued.evaluated.map((c) => [c.ruleName, c.alignment.cosine, c.cost.multiplicationsPerStep]),
+      inline.evaluated.map((c) => [c.ruleName, c.alignment.cosine, c.cost.multiplicationsPerStep]),
+    );
+    assert.deepEqual(
+      queued.front.map((c) => c.text),
+      inline.front.map((c) => c.text),
+    );
   });
 
-  it('find-rule with a task: the task\'s sequences along the reference run go to the measurer as data, and the result equals the local one', async function () {
+  it("find-rule with a task: the task's sequences along the reference run go to the measurer as data, and the result equals the local one", async function () {
     this.timeout(60_000);
     const ctx = modelContext(compile(LIF), 'lif');
     const base = { task: 'correlated:T=20', referenceUpdates: 4, rungs: 0, steps: 20, samples: 2, seed: 4, budgetMs: 120_000, maxEvaluations: 5 };
@@ -132,16 +188,27 @@ describe('job queue: payloads, URLs and the in-process executor', () => {
     assert.equal(sources[0]!.kind, 'given');
     // Three parameter points (0, half and all of the reference run), the task's two sequences with their loss weights.
     const b = payloads[0] as { sets: { at: { label: string }[]; sequences: { lossWeights?: Float64Array }[] } };
-    assert.deepEqual(b.sets.at.map((a) => a.label), ['initial', '50 %', 'trained']);
+    assert.deepEqual(
+      b.sets.at.map((a) => a.label),
+      ['initial', '50 %', 'trained'],
+    );
     assert.equal(b.sets.sequences.length, 2);
     assert.ok(b.sets.sequences.every((q) => q.lossWeights instanceof Float64Array));
     // What a worker receives: through the wire encoding and the schema, bit for bit.
-    const wired = ruleCandidatePayloadSchema.safeParse(decodeWire(JSON.parse(JSON.stringify(encodeWire({ ...b, spec: { name: null, model: 'lif', approximations: [], schedule: { kind: 'reverse' }, objectives: [] } })))));
+    const wired = ruleCandidatePayloadSchema.safeParse(
+      decodeWire(
+        JSON.parse(JSON.stringify(encodeWire({ ...b, spec: { name: null, model: 'lif', approximations: [], schedule: { kind: 'reverse' }, objectives: [] } }))),
+      ),
+    );
     assert.ok(wired.success, wired.success ? '' : wired.error.message);
     assert.equal(queued.evaluated.length, 5);
-    const along = (r: typeof local): unknown => r.evaluated.map((c) => [c.ruleName, c.alignmentAlong.map((a) => [a.label, a.alignment.cosine, a.alignment.relativeError]), c.alignmentMean]);
+    const along = (r: typeof local): unknown =>
+      r.evaluated.map((c) => [c.ruleName, c.alignmentAlong.map((a) => [a.label, a.alignment.cosine, a.alignment.relativeError]), c.alignmentMean]);
     assert.deepEqual(along(queued), along(local));
-    assert.deepEqual(queued.front.map((c) => c.text), local.front.map((c) => c.text));
+    assert.deepEqual(
+      queued.front.map((c) => c.text),
+      local.front.map((c) => c.text),
+    );
   });
 
   it('a search whose restarts run through the executor interface equals the search in threads', async function () {
@@ -150,7 +217,10 @@ describe('job queue: payloads, URLs and the in-process executor', () => {
     const graph = graphOf(c, findItem(c, 'roeflux_1d', ['function']));
     const opts = { method: 'anneal' as const, budgetMs: 30_000, maxEvaluations: 800, seed: 5, threads: 2, restarts: 3, measure: false };
     const threads = await search(graph, opts);
-    const queued = await search(graph, { ...opts, runJobs: queuedSearchRunner(new InProcessExecutor(), { text: ROEFLUX, item: 'roeflux_1d' }, { label: 'test' }) });
+    const queued = await search(graph, {
+      ...opts,
+      runJobs: queuedSearchRunner(new InProcessExecutor(), { text: ROEFLUX, item: 'roeflux_1d' }, { label: 'test' }),
+    });
     assert.equal(threads.threads, 3);
     assert.deepEqual(queued.best.order, threads.best.order);
     assert.equal(queued.best.multiplications, threads.best.multiplications);
@@ -170,19 +240,31 @@ describe('job queue: payloads, URLs and the in-process executor', () => {
 
   it('fails a task whose payload is invalid with the reason, in-process as on a worker', async () => {
     const x = new InProcessExecutor();
-    await assert.rejects(x.map(searchRestartTask, [{ text: ROEFLUX, item: 'not a name' } as never]), (e: Error) => e instanceof TaskFailed && /item: expected a name/.test(e.message));
+    await assert.rejects(
+      x.map(searchRestartTask, [{ text: ROEFLUX, item: 'not a name' } as never]),
+      (e: Error) => e instanceof TaskFailed && /item: expected a name/.test(e.message),
+    );
   });
 
   it('measures the rule a payload names or refuses it: a top(k) pattern that does not fit, an argument a kind does not take, a kind where it cannot apply', async () => {
     const x = new InProcessExecutor();
     const base = { text: LIF, model: 'lif', steps: 10, samples: 1, seed: 1, maxBytes: 1e8 };
-    const spec = (a: object, schedule = 'online'): object => ({ name: 'r', model: 'lif', approximations: [{ of: 'u', wrt: 'z', wrtOffset: 0, ...a }], schedule: { kind: schedule }, objectives: [] });
+    const spec = (a: object, schedule = 'online'): object => ({
+      name: 'r',
+      model: 'lif',
+      approximations: [{ of: 'u', wrt: 'z', wrtOffset: 0, ...a }],
+      schedule: { kind: schedule },
+      objectives: [],
+    });
     const refused = async (s: object, why: RegExp): Promise<void> => {
       await assert.rejects(x.map(ruleCandidateTask, [{ ...base, spec: s } as never]), (e: Error) => e instanceof TaskFailed && why.test(e.message), why.source);
     };
     // 64 rows of u[t+1]/z: two entries each, not two in all; nor a column twice.
     await refused(spec({ kind: 'top', args: { k: 2 }, mask: [0, 1] }), /top\(2\) of .*the given pattern is not 2 ascending columns in each of its 64 rows/);
-    await refused(spec({ kind: 'top', args: { k: 1 }, mask: Array.from({ length: 64 }, (_, r) => (r === 5 ? 64 * 4 : 64 * r)) }), /the given pattern is not 1 ascending columns/);
+    await refused(
+      spec({ kind: 'top', args: { k: 1 }, mask: Array.from({ length: 64 }, (_, r) => (r === 5 ? 64 * 4 : 64 * r)) }),
+      /the given pattern is not 1 ascending columns/,
+    );
     await refused(spec({ kind: 'top', args: { k: 2, scale: 1 } }), /args\.scale: 'top' has no argument 'scale'/);
     await refused(spec({ kind: 'random', args: { scale: 0 } }), /'scale' of 'random' must be a number > 0/);
     await refused(spec({ kind: 'diagonal', mask: [0] }), /a pattern is for top\(k\), not 'diagonal'/);
@@ -190,7 +272,9 @@ describe('job queue: payloads, URLs and the in-process executor', () => {
     await refused(spec({ kind: 'top', args: { k: 2 } }, 'reverse'), /'top' needs 'schedule online'/);
     await refused({ ...spec({ kind: 'zero' }), quantize: { bits: 40, rounding: 'nearest', seed: 0 } }, /quantize\.bits/);
     // A valid pattern is measured as given.
-    const ok = await x.map(ruleCandidateTask, [{ ...base, spec: spec({ kind: 'top', args: { k: 1 }, mask: Array.from({ length: 64 }, (_, r) => 64 * r + r) }) } as never]);
+    const ok = await x.map(ruleCandidateTask, [
+      { ...base, spec: spec({ kind: 'top', args: { k: 1 }, mask: Array.from({ length: 64 }, (_, r) => 64 * r + r) }) } as never,
+    ]);
     assert.ok(ok.results[0]![0]!.cosine > 0);
   });
 });
@@ -235,13 +319,38 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     localFront = JSON.parse(local.out.text);
     assert.deepEqual(JSON.parse(run.out.text), localFront);
     // The killed task was detected as stalled and run again on wb; every task counted once.
-    assert.ok(b.out.lines.some((l) => new RegExp(`▶ rule-candidate ${k}/8 .*\\(again: .*stalled 1×\\)`).test(l)), b.out.text);
+    assert.ok(
+      b.out.lines.some((l) => new RegExp(`▶ rule-candidate ${k}/8 .*\\(again: .*stalled 1×\\)`).test(l)),
+      b.out.text,
+    );
     const done = b.out.lines.filter((l) => /✓ rule-candidate/.test(l)).length + a.out.lines.filter((l) => /✓ rule-candidate/.test(l)).length;
     assert.equal(done, 8);
   });
 
   it('find-rule --task on two workers equals the local run: alignment along the reference run measured on the workers, training here', async () => {
-    const TASKED = ['find-rule', 'examples/lif.eligo', '--model', 'lif', '--task', 'correlated:T=20', '--samples', '1', '--evaluations', '6', '--reference-updates', '4', '--max-trained', '2', '--rungs', '1', '--min-updates', '2', '--budget', '300s', '--json'];
+    const TASKED = [
+      'find-rule',
+      'examples/lif.eligo',
+      '--model',
+      'lif',
+      '--task',
+      'correlated:T=20',
+      '--samples',
+      '1',
+      '--evaluations',
+      '6',
+      '--reference-updates',
+      '4',
+      '--max-trained',
+      '2',
+      '--rungs',
+      '1',
+      '--min-updates',
+      '2',
+      '--budget',
+      '300s',
+      '--json',
+    ];
     const local = eligo(TASKED);
     const a = await startWorker(redis.url, 'wa');
     const b = await startWorker(redis.url, 'wb');
@@ -269,7 +378,9 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     const q = await QueueExecutor.connect({ url: redis.url });
     const sent: RuleCandidatePayload[] = [];
     const spy: TaskExecutor = {
-      description: q.description, parallelism: q.parallelism, close: () => q.close(),
+      description: q.description,
+      parallelism: q.parallelism,
+      close: () => q.close(),
       map: (kind, payloads, o) => {
         sent.push(...(payloads as unknown as RuleCandidatePayload[]));
         return q.map(kind, payloads, o);
@@ -283,10 +394,14 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
       await q.close();
     }
     const names = queued.evaluated.map((c) => c.known);
-    for (const n of ['e-prop (factored filters)', 'random e-prop', 'truncated BPTT (3 steps)', 'SnAp-2 (top-k)', 'e-prop (7-bit traces)']) assert.ok(names.includes(n), `${n} among ${names.join(', ')}`);
+    for (const n of ['e-prop (factored filters)', 'random e-prop', 'truncated BPTT (3 steps)', 'SnAp-2 (top-k)', 'e-prop (7-bit traces)'])
+      assert.ok(names.includes(n), `${n} among ${names.join(', ')}`);
     const along = (r: typeof local): unknown => r.evaluated.map((c) => [c.ruleName, c.text, c.alignmentAlong.map((a) => a.alignment), c.cost]);
     assert.deepEqual(along(queued), along(local));
-    assert.deepEqual(queued.front.map((c) => c.text), local.front.map((c) => c.text));
+    assert.deepEqual(
+      queued.front.map((c) => c.text),
+      local.front.map((c) => c.text),
+    );
     // Every rule went to the worker; SnAp-2's pattern (one entry per row of u[t+1]/z) was chosen here and sent with it.
     assert.equal(sent.length, 16);
     assert.equal(w.out.lines.filter((l) => /✓ rule-candidate \d+\/16/.test(l)).length, 16);
@@ -303,8 +418,21 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
   it('rules with every new kind and their arguments measured on a worker equal the same rules measured here, bit for bit (layer-local e-prop included)', async () => {
     const lif = resizeModel(LIF, 'lif', { n: 8, n_in: 3 });
     const two = resizeModel(readFileSync('examples/two_layer.eligo', 'utf8'), 'two_layer', { n1: 6, n2: 5, n_in: 4 });
-    const A = (of: string, wrt: string, kind: string, args?: Record<string, number>, wrtOffset: 0 | 1 = 0) => ({ of, wrt, wrtOffset, kind, ...(args ? { args } : {}) });
-    const spec = (model: string, approximations: object[], schedule: 'online' | 'reverse', extra: object = {}) => ({ name: 'r', model, approximations, schedule: { kind: schedule }, objectives: [], ...extra });
+    const A = (of: string, wrt: string, kind: string, args?: Record<string, number>, wrtOffset: 0 | 1 = 0) => ({
+      of,
+      wrt,
+      wrtOffset,
+      kind,
+      ...(args ? { args } : {}),
+    });
+    const spec = (model: string, approximations: object[], schedule: 'online' | 'reverse', extra: object = {}) => ({
+      name: 'r',
+      model,
+      approximations,
+      schedule: { kind: schedule },
+      objectives: [],
+      ...extra,
+    });
     const cases: [string, string, ReturnType<typeof spec>][] = [
       [lif, 'lif', spec('lif', [A('u', 'z', 'zero'), A('u', 'u', 'filter')], 'online', { quantize: { bits: 6, rounding: 'nearest', seed: 0 } })],
       [lif, 'lif', spec('lif', [A('u', 'z', 'zero'), A('loss', 'z', 'random', { scale: 0.3, seed: 7 }, 1)], 'online')],
@@ -322,7 +450,10 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
         const base = candidateBase({ text, model, maxBytes: 512 * 1024 ** 2, seed: 4 }, { kind: 'random', steps: 10, samples: 2, seed: 4 });
         const got = await q.map(ruleCandidateTask, [{ ...base, spec: s } as RuleCandidatePayload]);
         assert.deepEqual(got.results[0], want, JSON.stringify(s));
-        assert.ok(want.every((a) => a.cosine < 1 - 1e-9), `${JSON.stringify(s)}: an approximation`);
+        assert.ok(
+          want.every((a) => a.cosine < 1 - 1e-9),
+          `${JSON.stringify(s)}: an approximation`,
+        );
       }
     } finally {
       await q.close();
@@ -330,7 +461,21 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
   });
 
   it('search restarts on two workers equal the local run, with one worker SIGKILLed in the middle of a restart', async () => {
-    const SEARCH = ['search', 'examples/roeflux_1d.eligo', '--method', 'anneal', '--evaluations', '3000', '--restarts', '4', '--seed', '3', '--budget', '300s', '--json'];
+    const SEARCH = [
+      'search',
+      'examples/roeflux_1d.eligo',
+      '--method',
+      'anneal',
+      '--evaluations',
+      '3000',
+      '--restarts',
+      '4',
+      '--seed',
+      '3',
+      '--budget',
+      '300s',
+      '--json',
+    ];
     const local = eligo(SEARCH);
     const a = await startWorker(redis.url, 'wa');
     const b = await startWorker(redis.url, 'wb');
@@ -350,7 +495,10 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     assert.equal(q.best.method, l.best.method);
     // Every restart finished once (the killed one on wb only).
     assert.equal([...a.out.lines, ...b.out.lines].filter((x) => /✓ search-restart/.test(x)).length, 4);
-    assert.ok(b.out.lines.some((x) => new RegExp(`▶ search-restart ${k}/4 .*again`).test(x)), b.out.text);
+    assert.ok(
+      b.out.lines.some((x) => new RegExp(`▶ search-restart ${k}/4 .*again`).test(x)),
+      b.out.text,
+    );
   });
 
   it('npm run train-agent with self-play rounds on two workers learns exactly what the local run learns', async () => {
@@ -359,7 +507,11 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     workers.push(a, b);
     const dir = mkdtempSync(join(tmpdir(), 'eligo-agent-'));
     const train = (out: string, extra: string[]): Promise<number | null> => {
-      const p = spawn(process.execPath, ['--import', 'tsx', 'scripts/train-agent.ts', '--episodes', '4', '--parallel', '2', '--sims', '4', '--seed', '2', '--out', join(dir, out), ...extra], { stdio: 'ignore' });
+      const p = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/train-agent.ts', '--episodes', '4', '--parallel', '2', '--sims', '4', '--seed', '2', '--out', join(dir, out), ...extra],
+        { stdio: 'ignore' },
+      );
       return new Promise((r) => p.once('exit', r));
     };
     const [lc, qc] = await Promise.all([train('local.json', []), train('queue.json', ['--redis', redis.url])]);
@@ -373,7 +525,10 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     assert.equal(q.training.samples, l.training.samples);
     assert.equal(q.training.steps, l.training.steps);
     // The losses after the last step and the held-out ratio depend on every sample and every weight update.
-    assert.deepEqual(q.training.history.map((h) => [h.ratio, h.policyLoss, h.valueLoss]), l.training.history.map((h) => [h.ratio, h.policyLoss, h.valueLoss]));
+    assert.deepEqual(
+      q.training.history.map((h) => [h.ratio, h.policyLoss, h.valueLoss]),
+      l.training.history.map((h) => [h.ratio, h.policyLoss, h.valueLoss]),
+    );
     assert.deepEqual(q.tensors, l.tensors);
     assert.equal([...a.out.lines, ...b.out.lines].filter((x) => /✓ selfplay-episodes/.test(x)).length, 4);
     rmSync(dir, { recursive: true, force: true });
@@ -399,8 +554,21 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     workers.push(w);
     const q = new Queue(TASK_QUEUE, { connection: parseRedisUrl(redis.url).options, prefix: QUEUE_PREFIX });
     try {
-      const payload = { text: LIF, model: 'lif', steps: 10, samples: 1, seed: 1, maxBytes: 1e8, spec: { name: null, model: 'lif', approximations: [], schedule: { kind: 'reverse' }, objectives: [] }, dataPath: '/etc/passwd' };
-      const bad = await q.add('rule-candidate', { run: 'test1', index: 0, total: 1, label: 'bad payload', payload }, { attempts: 3, backoff: { type: 'fixed', delay: 100 } });
+      const payload = {
+        text: LIF,
+        model: 'lif',
+        steps: 10,
+        samples: 1,
+        seed: 1,
+        maxBytes: 1e8,
+        spec: { name: null, model: 'lif', approximations: [], schedule: { kind: 'reverse' }, objectives: [] },
+        dataPath: '/etc/passwd',
+      };
+      const bad = await q.add(
+        'rule-candidate',
+        { run: 'test1', index: 0, total: 1, label: 'bad payload', payload },
+        { attempts: 3, backoff: { type: 'fixed', delay: 100 } },
+      );
       const unknown = await q.add('rm-everything', { run: 'test1', index: 1, total: 2, label: 'unknown kind', payload: {} }, { attempts: 3 });
       const settled = async (j: Job): Promise<Job> => {
         for (let t = 0; t < 100; t++) {
@@ -427,7 +595,11 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
     try {
       const ac = new AbortController();
       const t0 = Date.now();
-      const r = await x.map(probeTask, [1, 2, 3].map((value) => ({ ms: 60_000, value })), { signal: ac.signal, onEvent: () => ac.abort() });
+      const r = await x.map(
+        probeTask,
+        [1, 2, 3].map((value) => ({ ms: 60_000, value })),
+        { signal: ac.signal, onEvent: () => ac.abort() },
+      );
       assert.ok(r.cancelled);
       await w.out.waitFor(/cancelled task/, 10_000);
       // The worker is free again (the waiting tasks of the cancelled run fail at once): a new task runs now.
@@ -473,7 +645,10 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
       await client.diagnostics(uri);
       const seen = async (): Promise<{ workers: number; url: string }> => {
         for (let t = 0; t < 100; t++) {
-          const st = client.notifications.filter((n) => n.method === 'eligo/status').map((n) => (n.params as { queue?: { workers: number; url: string } }).queue).filter((q) => q && q.workers === 2);
+          const st = client.notifications
+            .filter((n) => n.method === 'eligo/status')
+            .map((n) => (n.params as { queue?: { workers: number; url: string } }).queue)
+            .filter((q) => q && q.workers === 2);
           if (st.length) return st[st.length - 1]!;
           await new Promise((r) => setTimeout(r, 200));
         }
@@ -482,7 +657,13 @@ describe('job queue: BullMQ on a real redis-server with eligo worker processes',
       const q = await seen();
       assert.equal(q.url, `redis://:***@127.0.0.1:${guarded.port}`);
       // task '': alignment only (the eligo.train.task default would train for the rest of the budget); a task through the queue is tested above.
-      const r = await client.connection.sendRequest<{ status: string; result: { front: unknown[]; evaluated: number } }>('eligo/runJob', { kind: 'findLearningRule', uri, item: 'lif', params: { steps: 10, samples: 1, evaluations: 4, task: '' }, budgetSeconds: 120 });
+      const r = await client.connection.sendRequest<{ status: string; result: { front: unknown[]; evaluated: number } }>('eligo/runJob', {
+        kind: 'findLearningRule',
+        uri,
+        item: 'lif',
+        params: { steps: 10, samples: 1, evaluations: 4, task: '' },
+        budgetSeconds: 120,
+      });
       assert.equal(r.status, 'done', JSON.stringify(r));
       assert.equal(r.result.evaluated, 4);
       const ran = [...a.out.lines, ...b.out.lines].filter((l) => /✓ rule-candidate \d+\/4 of run \w+ \(find-rule lif \(editor\)\)/.test(l));

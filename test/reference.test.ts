@@ -6,9 +6,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import {
-  FUNCTION_REFERENCES, MODEL_EXAMPLES, parseEvalComment, referenceValues,
-  simulateAlif, simulateLif, simulateRnn, lifParams, lifInputs, alifParams, alifInputs, rnnParams, rnnInputs,
-  ALIF_CONSTS, LIF_CONSTS,
+  FUNCTION_REFERENCES,
+  MODEL_EXAMPLES,
+  parseEvalComment,
+  referenceValues,
+  simulateAlif,
+  simulateLif,
+  simulateRnn,
+  lifParams,
+  lifInputs,
+  alifParams,
+  alifInputs,
+  rnnParams,
+  rnnInputs,
+  ALIF_CONSTS,
+  LIF_CONSTS,
 } from './reference/index.js';
 import { blackScholes, blackScholesGrad, EVAL as BS_EVAL } from './reference/black_scholes.js';
 import { flux1d, roeflux1d } from './reference/roeflux_1d.js';
@@ -79,7 +91,11 @@ describe('reference transcriptions of the examples', () => {
         assert.deepEqual(point, ref.eval);
         const item = ref.example.replace(/\.eligo$/, '');
         const sig = signature(text, item);
-        assert.deepEqual(Object.keys(point), sig.map(([name]) => name), 'the @eval keys are the parameters, in order');
+        assert.deepEqual(
+          Object.keys(point),
+          sig.map(([name]) => name),
+          'the @eval keys are the parameters, in order',
+        );
         for (const [name, shape] of sig) assert.deepEqual(shapeOf(point[name]!), shape ?? [], `shape of ${name}`);
       });
     }
@@ -94,7 +110,10 @@ describe('reference transcriptions of the examples', () => {
   for (const [item, [nIn, outSizes]] of Object.entries(SIZES)) {
     it(`${item}: ${nIn} input values -> outputs of sizes ${outSizes.join(', ')}, all finite`, () => {
       const outs = values[item]!;
-      assert.deepEqual(outs.map((o) => o.length), outSizes);
+      assert.deepEqual(
+        outs.map((o) => o.length),
+        outSizes,
+      );
       for (const o of outs) for (const v of o) assert.ok(Number.isFinite(v), `${item}: ${v}`);
       const ref = FUNCTION_REFERENCES.find((r) => r.example === `${item.replace(/_grad$/, '')}.eligo`)!;
       const count = Object.values(ref.eval).reduce<number>((s, v) => s + flatten(v).length, 0);
@@ -113,7 +132,11 @@ describe('reference transcriptions of the examples', () => {
     // With γ = 0.5 the squared sound speed a2 = (γ − 1)(h − q2/2) is positive
     // only where h < q2/2; these states are chosen so.
     it('RoeFlux_1d: with equal left and right states the flux is the physical flux', () => {
-      for (const [u0, u1, u2] of [[1, 2, 1], [0.5, 1.2, 0.8], [2, -3, 1]] as const) {
+      for (const [u0, u1, u2] of [
+        [1, 2, 1],
+        [0.5, 1.2, 0.8],
+        [2, -3, 1],
+      ] as const) {
         const phi = roeflux1d({ ul0: u0, ul1: u1, ul2: u2, ur0: u0, ur1: u1, ur2: u2 }).flat();
         const F = flux1d(u0, u1, u2);
         for (let k = 0; k < 3; k++) close(phi[k]!, F[k]!, 1e-12, `phi${k}`);
@@ -121,7 +144,9 @@ describe('reference transcriptions of the examples', () => {
     });
 
     it('RoeFlux_3d: with equal left and right states the flux is the physical flux', () => {
-      const u0 = 0.2, u: number[] = [0.2, 0.2, 0.4], u4 = 0.5;
+      const u0 = 0.2,
+        u: number[] = [0.2, 0.2, 0.4],
+        u4 = 0.5;
       const phi = roeflux3d({ ul0: u0, ul: u, ul4: u4, ur0: u0, ur: u, ur4: u4 }).flat();
       const [F0, F, F4] = flux3d(u0, u, u4);
       [F0, ...F, F4].forEach((f, k) => close(phi[k]!, f, 1e-12, `phi${k}`));
@@ -200,7 +225,10 @@ describe('reference transcriptions of the examples', () => {
     it('LIF: one neuron by hand (spike, subtractive reset, decay)', () => {
       const alpha = LIF_CONSTS.alpha;
       const tr = simulateLif({ W_in: [[1.2]], W_rec: [[0]], W_out: [[1]] }, { x: [[1], [0], [0]], y: [[0], [0], [0]] }, 3);
-      assert.deepEqual(tr.z.map((z) => z[0]), [0, 1, 0, 0]);
+      assert.deepEqual(
+        tr.z.map((z) => z[0]),
+        [0, 1, 0, 0],
+      );
       close(tr.u[1]![0]!, 1.2, 1e-15, 'u1');
       close(tr.u[2]![0]!, alpha * 1.2 - 1, 1e-15, 'u2'); // reset by theta = 1
       close(tr.u[3]![0]!, alpha * (alpha * 1.2 - 1), 1e-15, 'u3');
@@ -213,12 +241,23 @@ describe('reference transcriptions of the examples', () => {
       const beta = 1.8;
       const tr = simulateAlif(
         { W_in: [[2]], W_rec: [[0]], W_out: [[1], [-1]], beta, n_ref: 2 },
-        { x: [[1], [1], [1], [0]], y: [[1, 0], [1, 0], [0, 1], [0, 1]] },
+        {
+          x: [[1], [1], [1], [0]],
+          y: [
+            [1, 0],
+            [1, 0],
+            [0, 1],
+            [0, 1],
+          ],
+        },
         4,
       );
       // t = 1: v = 2 > v_th = A: spike, refractory for 2 steps.
       close(tr.v[1]![0]!, 2, 1e-15, 'v1');
-      assert.deepEqual(tr.r.map((r) => r[0]), [0, 1, 0, 1, 0]);
+      assert.deepEqual(
+        tr.r.map((r) => r[0]),
+        [0, 1, 0, 1, 0],
+      );
       // t = 2: v = 2α + 2 − v_th is above A = v_th + β·1, but the neuron is refractory.
       const v2 = alpha * 2 + 2 - v_th;
       close(tr.v[2]![0]!, v2, 1e-15, 'v2');
@@ -226,7 +265,10 @@ describe('reference transcriptions of the examples', () => {
       // t = 3: no reset at t = 2 (no spike); a = ρ·1 since the spike of t = 1; it spikes again.
       const v3 = alpha * v2 + 2;
       close(tr.v[3]![0]!, v3, 1e-15, 'v3');
-      assert.deepEqual(tr.z.map((z) => z[0]), [0, 1, 0, 1, 0]);
+      assert.deepEqual(
+        tr.z.map((z) => z[0]),
+        [0, 1, 0, 1, 0],
+      );
       close(tr.a[3]![0]!, rho, 1e-15, 'a3');
       close(tr.zbar[1]![0]!, 1 - kappa, 1e-15, 'zbar1');
       // cross-entropy of the readout [zbar, -zbar] against class 0 at t = 1
@@ -252,7 +294,12 @@ describe('reference transcriptions of the examples', () => {
       for (const tr of [lif1, alif, rnn]) {
         assert.ok(Number.isFinite(tr.loss));
         assert.equal(tr.losses.length, T);
-        close(tr.loss, tr.losses.reduce((s, v) => s + v, 0), 1e-12, 'summed loss');
+        close(
+          tr.loss,
+          tr.losses.reduce((s, v) => s + v, 0),
+          1e-12,
+          'summed loss',
+        );
       }
       const spikes = (z: number[][]): number => z.flat().reduce((s, v) => s + v, 0);
       assert.ok(spikes(lif1.z) > 0, 'LIF spikes');

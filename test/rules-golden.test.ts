@@ -51,7 +51,11 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
     const derived = ruleGradient(ctx, prepareRule(ctx, rules.get('eprop')!), input).gradient;
 
     // Closed form, from the simulated trajectory.
-    const n = 64, nIn = 20, nOut = 2, alpha = Math.exp(-1 / 20), theta = 1;
+    const n = 64,
+      nIn = 20,
+      nOut = 2,
+      alpha = Math.exp(-1 / 20),
+      theta = 1;
     const tr = simulate(ctx.graph, input.params as Map<string, Tensor>, input.data as Map<string, Tensor[]>, T, input.initial);
     const Wout = input.params.get('W_out')!.data;
     const zbar = new Float64Array(n);
@@ -87,7 +91,11 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
       zPrev = Float64Array.from(z);
     }
     assert.ok(spikes > 20, `the sample should spike (got ${spikes} spikes)`);
-    const closed = new Map([['W_in', dWin], ['W_rec', dWrec], ['W_out', dWout]]);
+    const closed = new Map([
+      ['W_in', dWin],
+      ['W_rec', dWrec],
+      ['W_out', dWout],
+    ]);
     assert.ok(relErr(derived, closed) < 1e-12, `relative error ${relErr(derived, closed)}`);
   });
 
@@ -102,9 +110,15 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
     // Bellec et al. 2020, Methods: e_ji = ψ_j (z̄_i − β ε^a_ji), ε^a ← ρ ε^a + e (previous step),
     // ψ_j = γ/v_th · max(0, 1 − |v_j − A_j|/v_th), 0 while refractory; ΔW_ji = Σ_t L_j^t F_κ(e_ji)^t with
     // the readout's filter F_κ(e)^t = κ F^{t−1} + (1 − κ) e^t and L_j = Σ_k W_out,kj (∂loss/∂logit_k).
-    const n = 100, nIn = 40, nOut = 2;
-    const alpha = Math.exp(-1 / 20), rho = Math.exp(-1 / 2000), kappa = Math.exp(-1 / 20), vth = 0.6;
-    const beta = (1.7 * (1 - rho)) / (1 - alpha), gamma = 0.3;
+    const n = 100,
+      nIn = 40,
+      nOut = 2;
+    const alpha = Math.exp(-1 / 20),
+      rho = Math.exp(-1 / 2000),
+      kappa = Math.exp(-1 / 20),
+      vth = 0.6;
+    const beta = (1.7 * (1 - rho)) / (1 - alpha),
+      gamma = 0.3;
     const tr = simulate(ctx.graph, input.params as Map<string, Tensor>, input.data as Map<string, Tensor[]>, T, input.initial);
     const Wout = input.params.get('W_out')!.data;
     const zbar = new Float64Array(n); // ε^v for W_rec: presynaptic spikes filtered by α
@@ -165,7 +179,11 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
     }
     assert.ok(spikes > 20, `the sample should spike (got ${spikes} spikes)`);
     assert.ok(refractory > 0, 'some neuron should be refractory in the sample');
-    const closed = new Map([['W_in', dWin], ['W_rec', dWrec], ['W_out', dWout]]);
+    const closed = new Map([
+      ['W_in', dWin],
+      ['W_rec', dWrec],
+      ['W_out', dWout],
+    ]);
     assert.ok(relErr(derived, closed) < 1e-12, `relative error ${relErr(derived, closed)}`);
   });
 
@@ -179,7 +197,10 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
     const ev = new BlockEvaluator(ctx.structure, exact.approx.blocks);
     const bptt = runReverse(ev, exact.approx.blocks, input);
     // Σ_t (dE/dz[t+1])_j · e_ji[t+1], e_ji = ψ_j z̄_i: the e-prop factorisation (Bellec eq. 1).
-    const n = 64, nIn = 20, alpha = Math.exp(-1 / 20), theta = 1;
+    const n = 64,
+      nIn = 20,
+      alpha = Math.exp(-1 / 20),
+      theta = 1;
     const tr = simulate(ctx.graph, input.params as Map<string, Tensor>, input.data as Map<string, Tensor[]>, T, input.initial);
     const zbar = new Float64Array(n);
     const xbar = new Float64Array(nIn);
@@ -202,8 +223,14 @@ describe('rules: golden tests against closed-form e-prop (Bellec et al. 2020)', 
       recurrent += zPrev.reduce((s, v) => s + v, 0);
     }
     assert.ok(recurrent > 20, 'the sample should spike');
-    const factorised = new Map([['W_in', dWin], ['W_rec', dWrec]]);
-    const reference = new Map([['W_in', bptt.gradient.get('W_in')!], ['W_rec', bptt.gradient.get('W_rec')!]]);
+    const factorised = new Map([
+      ['W_in', dWin],
+      ['W_rec', dWrec],
+    ]);
+    const reference = new Map([
+      ['W_in', bptt.gradient.get('W_in')!],
+      ['W_rec', bptt.gradient.get('W_rec')!],
+    ]);
     assert.ok(relErr(factorised, reference) < 1e-10, `relative error ${relErr(factorised, reference)}`);
     // …and the partial learning signal (plain e-prop) is not exact here: the recurrent credit is missing.
     const eprop = ruleGradient(ctx, prepareRule(ctx, rules.get('eprop')!), input).gradient;

@@ -27,8 +27,21 @@ import type { Tensor } from '../language-server/src/graph/types.js';
 
 const EX = join(__dirname, '..', 'examples');
 const read = (f: string): string => readFileSync(join(EX, f), 'utf8');
-const A = (of: string, wrt: string, kind: Approximation['kind'], wrtOffset: 0 | 1 = 0, args?: Record<string, number>): Approximation => ({ of, wrt, wrtOffset, kind, ...(args ? { args } : {}) });
-const rule = (model: string, approximations: Approximation[], extra: Partial<RuleSpec> = {}): RuleSpec => ({ name: 'r', model, approximations, schedule: { kind: 'online' }, objectives: [], ...extra });
+const A = (of: string, wrt: string, kind: Approximation['kind'], wrtOffset: 0 | 1 = 0, args?: Record<string, number>): Approximation => ({
+  of,
+  wrt,
+  wrtOffset,
+  kind,
+  ...(args ? { args } : {}),
+});
+const rule = (model: string, approximations: Approximation[], extra: Partial<RuleSpec> = {}): RuleSpec => ({
+  name: 'r',
+  model,
+  approximations,
+  schedule: { kind: 'online' },
+  objectives: [],
+  ...extra,
+});
 
 function maxRel(a: ReadonlyMap<string, Float64Array>, b: ReadonlyMap<string, Float64Array>): number {
   let worst = 0;
@@ -36,7 +49,10 @@ function maxRel(a: ReadonlyMap<string, Float64Array>, b: ReadonlyMap<string, Flo
     const y = a.get(k)!;
     let s = 0;
     let e = 0;
-    for (let i = 0; i < x.length; i++) { s = Math.max(s, Math.abs(x[i]!)); e = Math.max(e, Math.abs(x[i]! - y[i]!)); }
+    for (let i = 0; i < x.length; i++) {
+      s = Math.max(s, Math.abs(x[i]!));
+      e = Math.max(e, Math.abs(x[i]! - y[i]!));
+    }
     worst = Math.max(worst, s ? e / s : e);
   }
   return worst;
@@ -54,13 +70,23 @@ rule k for lif {
   quantize traces 7 bits stochastic seed 4
 }`;
       const c = compile(text);
-      assert.deepEqual(c.diagnostics.filter((d) => d.severity === 'error'), []);
+      assert.deepEqual(
+        c.diagnostics.filter((d) => d.severity === 'error'),
+        [],
+      );
       const item = c.items.find((i) => i.name === 'k')!;
       const ctx = modelContextOf(text, 'lif');
       const diags = ruleDiagnostics(c, { steps: 10 });
-      assert.deepEqual(diags.filter((d) => d.severity === 'error'), []);
+      assert.deepEqual(
+        diags.filter((d) => d.severity === 'error'),
+        [],
+      );
       assert.ok(item);
-      const spec = prepareRule(ctx, { ...rule('lif', [A('u', 'z', 'zero'), A('u', 'u', 'filter'), A('loss', 'z', 'random', 1, { scale: 0.2, seed: 3 })]), truncate: 25, quantize: { bits: 7, rounding: 'stochastic', seed: 4 } }).spec;
+      const spec = prepareRule(ctx, {
+        ...rule('lif', [A('u', 'z', 'zero'), A('u', 'u', 'filter'), A('loss', 'z', 'random', 1, { scale: 0.2, seed: 3 })]),
+        truncate: 25,
+        quantize: { bits: 7, rounding: 'stochastic', seed: 4 },
+      }).spec;
       const written = ruleText(spec, 'k');
       assert.match(written, /random\(scale = 0\.2, seed = 3\)/);
       assert.match(written, /truncate 25/);
@@ -87,14 +113,20 @@ rule bad3 for lif {
 }`;
       const c = compile(text);
       const msgs = c.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
-      assert.ok(msgs.some((m) => /'k' of 'top' must be a whole number ≥ 1, got 0/.test(m)), msgs.join('\n'));
+      assert.ok(
+        msgs.some((m) => /'k' of 'top' must be a whole number ≥ 1, got 0/.test(m)),
+        msgs.join('\n'),
+      );
       assert.ok(msgs.some((m) => /'random' has no argument 'sale'/.test(m)));
       assert.ok(msgs.some((m) => /'diagonal' takes no arguments/.test(m)));
       assert.ok(msgs.some((m) => /truncate needs a whole number of steps ≥ 1/.test(m)));
       assert.ok(msgs.some((m) => /quantize traces needs 2 to 24 bits/.test(m)));
       const rd = ruleDiagnostics(c, { steps: 10 });
       const codes = rd.map((d) => `${d.code}: ${d.message}`);
-      assert.ok(codes.some((m) => m.startsWith('rule.not-filter')), codes.join('\n'));
+      assert.ok(
+        codes.some((m) => m.startsWith('rule.not-filter')),
+        codes.join('\n'),
+      );
       assert.ok(codes.some((m) => m.startsWith('rule.no-feedback')));
       assert.ok(codes.some((m) => m.startsWith('rule.top-range')));
       assert.ok(codes.some((m) => m.startsWith('rule.kind-schedule') && /'top' needs 'schedule online'/.test(m)));
@@ -116,7 +148,10 @@ rule bad3 for lif {
     });
 
     it('a zenke-style readout (F, O filtered) with nothing else approximated equals BPTT (1e-9), with traces one output smaller', () => {
-      const text = resizeModel(read('zenke_lif.eligo'), 'zenke_lif', { n: 5, n_in: 3 }).replace('loss = cross_entropy(max_over_time(O[t+1]), y[t+1]) at last', 'loss = cross_entropy(O[t+1], y[t+1])');
+      const text = resizeModel(read('zenke_lif.eligo'), 'zenke_lif', { n: 5, n_in: 3 }).replace(
+        'loss = cross_entropy(max_over_time(O[t+1]), y[t+1]) at last',
+        'loss = cross_entropy(O[t+1], y[t+1])',
+      );
       const ctx = modelContextOf(text, 'zenke_lif');
       const ep = [A('I', 'S_delay1', 'zero'), A('I', 'I', 'diagonal')];
       const fact = prepareRule(ctx, rule('zenke_lif', [A('I', 'S_delay1', 'zero'), A('I', 'I', 'filter'), A('F', 'F', 'filter'), A('O', 'O', 'filter')]));
@@ -125,7 +160,10 @@ rule bad3 for lif {
       assert.ok(maxRel(ruleGradient(ctx, fact, inp).gradient, ruleGradient(ctx, plain, inp).gradient) < 1e-12);
       const t = fact.derived.program.traces.filter((x) => x.filtered);
       assert.deepEqual(t.map((x) => x.filtered!.of).sort(), ['F', 'F', 'O', 'O']);
-      assert.ok(t.every((x) => x.state === 'S' && x.storage === 'row'), 'G(F,W) = W2·H with H shaped like the spikes\' trace');
+      assert.ok(
+        t.every((x) => x.state === 'S' && x.storage === 'row'),
+        "G(F,W) = W2·H with H shaped like the spikes' trace",
+      );
       assert.ok(ruleCost(ctx, fact, 20).memoryBytes < ruleCost(ctx, plain, 20).memoryBytes);
       // Exact: the filters alone (RTRL otherwise) give BPTT's gradient.
       const exactF = prepareRule(ctx, rule('zenke_lif', [A('F', 'F', 'filter'), A('O', 'O', 'filter')]));
@@ -133,7 +171,7 @@ rule bad3 for lif {
       assert.ok(maxRel(ruleGradient(ctx, exactF, inp).gradient, ruleGradient(ctx, bptt, inp).gradient) < 1e-9);
     });
 
-    it('ALIF e-prop: 4 → 3 words of learning state per synapse, the same update; still more than Loihi 2\'s 2', () => {
+    it("ALIF e-prop: 4 → 3 words of learning state per synapse, the same update; still more than Loihi 2's 2", () => {
       const ctx = modelContextOf(read('alif.eligo'), 'alif');
       const plain = prepareRule(ctx, rule('alif', [A('v', 'z', 'zero'), A('v', 'v', 'diagonal')]));
       const fact = prepareRule(ctx, rule('alif', [A('v', 'z', 'zero'), A('v', 'v', 'filter'), A('a', 'a', 'filter'), A('zbar', 'zbar', 'filter')]));
@@ -143,7 +181,11 @@ rule bad3 for lif {
       const hw = checkHardware(LOIHI2, true, fact.derived.program);
       assert.equal(hw.perSynapseWords, 3);
       assert.equal(hw.fits, false);
-      assert.equal(ruleCost(ctx, plain, 20).memoryBytes - ruleCost(ctx, fact, 20).memoryBytes, 8 * (100 * 40 + 100 * 100 - 40 - 100), 'G(v,·) is x̄ and z̄, not one copy per neuron');
+      assert.equal(
+        ruleCost(ctx, plain, 20).memoryBytes - ruleCost(ctx, fact, 20).memoryBytes,
+        8 * (100 * 40 + 100 * 100 - 40 - 100),
+        'G(v,·) is x̄ and z̄, not one copy per neuron',
+      );
     });
   });
 
@@ -194,7 +236,11 @@ rule bad3 for lif {
       const steps = Math.min(K, T - t0);
       const data = new Map([...inp.data].map(([k, seq]) => [k, seq.slice(t0, t0 + steps)]));
       const g = ruleGradient(ctx, bptt, { steps, params: inp.params, data, initial: new Map(states) }).gradient;
-      for (const [k, v] of g) ref.set(k, (ref.get(k) ?? new Float64Array(v.length)).map((x, i) => x + v[i]!));
+      for (const [k, v] of g)
+        ref.set(
+          k,
+          (ref.get(k) ?? new Float64Array(v.length)).map((x, i) => x + v[i]!),
+        );
       states = advance(ctx, inp.params, data, states, steps);
     }
     assert.ok(maxRel(online, ref) < 1e-9, `online ${maxRel(online, ref)}`);
@@ -220,7 +266,11 @@ rule bad3 for lif {
     });
     // Stochastic rounding is unbiased: the mean over many steps tends to the value.
     let acc = 0;
-    for (let t = 0; t < 4000; t++) { const w = Float64Array.from([0.3, 1]); quantizeTrace(w, 4, true, 2, t, 0); acc += w[0]!; }
+    for (let t = 0; t < 4000; t++) {
+      const w = Float64Array.from([0.3, 1]);
+      quantizeTrace(w, 4, true, 2, t, 0);
+      acc += w[0]!;
+    }
     assert.ok(Math.abs(acc / 4000 - 0.3) < 0.01, `mean ${acc / 4000}`);
     const ctx = modelContextOf(read('lif.eligo'), 'lif');
     const r = prepareRule(ctx, rule('lif', [A('u', 'z', 'zero'), A('u', 'u', 'filter')], { quantize: { bits: 7, rounding: 'nearest', seed: 1 } }));
@@ -235,7 +285,10 @@ rule bad3 for lif {
     const t = r.derived.program.traces.find((x) => x.name === 'G_u_W_rec')!;
     const diag = new Set(Array.from({ length: 8 }, (_, j) => j * 8 + j));
     const pattern = new Set([...diag, ...b.mask!]);
-    assert.deepEqual(t.pattern, [...pattern].sort((x, y) => x - y));
+    assert.deepEqual(
+      t.pattern,
+      [...pattern].sort((x, y) => x - y),
+    );
     // Memory: every trace of W_rec (u and z) and W_in holds |I ∪ M| × R values.
     const mem = ruleCost(ctx, r, 20).memoryBytes;
     assert.equal(mem, 8 * pattern.size * (8 + 3) * 2);
@@ -267,8 +320,12 @@ rule bad3 for lif {
     const ctx: ModelContext = modelContextOf(resizeModel(read('lif.eligo'), 'lif', { n: 10, n_in: 4 }), 'lif');
     const r = await findLearningRule(ctx, { budgetMs: 15000, steps: 12, samples: 1, seed: 1, hardware: LOIHI2 });
     const names = r.evaluated.map((c) => c.known);
-    for (const n of ['e-prop (factored filters)', 'random e-prop', 'truncated BPTT (3 steps)', 'SnAp-2 (top-k)', 'e-prop (7-bit traces)']) assert.ok(names.includes(n), `${n} among ${names.join(', ')}`);
-    assert.ok(r.front.some((c) => c.spec.approximations.some((a) => a.kind === 'filter')), 'a factored rule is on the Loihi 2 front');
+    for (const n of ['e-prop (factored filters)', 'random e-prop', 'truncated BPTT (3 steps)', 'SnAp-2 (top-k)', 'e-prop (7-bit traces)'])
+      assert.ok(names.includes(n), `${n} among ${names.join(', ')}`);
+    assert.ok(
+      r.front.some((c) => c.spec.approximations.some((a) => a.kind === 'filter')),
+      'a factored rule is on the Loihi 2 front',
+    );
     const rnd = r.evaluated.find((c) => c.known === 'random e-prop')!;
     assert.match(rnd.text, /random/);
     assert.match(rnd.credit.summary, /random feedback/);
@@ -276,7 +333,13 @@ rule bad3 for lif {
 });
 
 /** The states after `steps` steps from `initial` (the model's forward pass, via the rules engine's evaluator). */
-function advance(ctx: ModelContext, params: ReadonlyMap<string, Tensor>, data: ReadonlyMap<string, readonly Tensor[]>, initial: ReadonlyMap<string, Tensor>, steps: number): Map<string, Tensor> {
+function advance(
+  ctx: ModelContext,
+  params: ReadonlyMap<string, Tensor>,
+  data: ReadonlyMap<string, readonly Tensor[]>,
+  initial: ReadonlyMap<string, Tensor>,
+  steps: number,
+): Map<string, Tensor> {
   const ev = new BlockEvaluator(ctx.structure, approximate(ctx.structure, []).blocks);
   let s = new Map(initial);
   for (let t = 0; t < steps; t++) s = ev.step({ t, states: s, params, data: new Map([...data].map(([k, seq]) => [k, seq[t]!])) }).next;

@@ -18,7 +18,15 @@ import { resizeModel, smoothTwin } from '../language-server/src/rules/variants.j
 // `steps` the sequence lengths of the schedule comparison (all of 1…50 for the
 // small models; a spread for the larger ones, to keep the suite quick).
 const SOME_STEPS = [1, 2, 3, 4, 7, 12, 25, 40];
-const MODELS: readonly { file: string; model: string; dims: Record<string, number>; scale: number; perturb: string; steps?: readonly number[]; twin?: (t: string) => string }[] = [
+const MODELS: readonly {
+  file: string;
+  model: string;
+  dims: Record<string, number>;
+  scale: number;
+  perturb: string;
+  steps?: readonly number[];
+  twin?: (t: string) => string;
+}[] = [
   { file: 'lif', model: 'lif', dims: { n: 5, n_in: 3 }, scale: 4, perturb: 'W_rec' },
   { file: 'alif', model: 'alif', dims: { n: 5, n_in: 3 }, scale: 3, perturb: 'W_rec', steps: SOME_STEPS },
   { file: 'rnn', model: 'rnn', dims: { n: 5, n_in: 3 }, scale: 1.5, perturb: 'W_rec' },
@@ -39,7 +47,13 @@ function small(file: string, model: string, dims: Record<string, number>, smooth
  * honour it when every stop vertex is replaced by a data leaf that replays its
  * values at the unperturbed point (a reset `1 − stop(S)`, a refractory counter).
  */
-function freezeStops(graph: ModelStepGraph, params: Map<string, Tensor>, data: Map<string, Tensor[]>, T: number, initial: Map<string, Tensor>): { graph: ModelStepGraph; data: Map<string, Tensor[]> } {
+function freezeStops(
+  graph: ModelStepGraph,
+  params: Map<string, Tensor>,
+  data: Map<string, Tensor[]>,
+  T: number,
+  initial: Map<string, Tensor>,
+): { graph: ModelStepGraph; data: Map<string, Tensor[]> } {
   const stops = graph.vertices.filter((v) => v.op === 'stop').map((v) => v.id);
   if (!stops.length) return { graph, data };
   const recorded = new Map<string, Tensor[]>(stops.map((id) => [`stop${id}`, []]));
@@ -88,7 +102,8 @@ describe('rules: schedules give the same gradient when nothing is approximated',
       const ctx = small(m.file, m.model, m.dims);
       const eqs = [...ctx.structure.updated.map((s) => s.name), 'loss'];
       const schedules: ScheduleSpec[] = [
-        { kind: 'online' }, { kind: 'forward' },
+        { kind: 'online' },
+        { kind: 'forward' },
         { kind: 'order', order: [...eqs].reverse().map((name) => ({ name })) },
         { kind: 'order', order: [{ name: 'loss' }, { name: eqs[0]! }] },
       ];
@@ -100,7 +115,10 @@ describe('rules: schedules give the same gradient when nothing is approximated',
         for (const g of ref.values()) nonzero += g.some((x) => x !== 0) ? 1 : 0;
         for (const r of rules.slice(1)) {
           const e = maxRel(ruleGradient(ctx, r, inp).gradient, ref);
-          assert.ok(e <= 1e-8, `${m.model}, T = ${T}, schedule ${r.spec.schedule.kind}${r.spec.schedule.kind === 'order' ? ` [${r.spec.schedule.order.map((o) => o.name).join(', ')}]` : ''}: relative difference ${e}`);
+          assert.ok(
+            e <= 1e-8,
+            `${m.model}, T = ${T}, schedule ${r.spec.schedule.kind}${r.spec.schedule.kind === 'order' ? ` [${r.spec.schedule.order.map((o) => o.name).join(', ')}]` : ''}: relative difference ${e}`,
+          );
         }
       }
       assert.ok(nonzero > (m.steps ? m.steps.length : 50), 'the gradients should not all be zero');
@@ -145,7 +163,10 @@ describe('rules: schedules give the same gradient when nothing is approximated',
           const lm = loss();
           W.data[i] = old;
           const fd = (lp - lm) / 2e-6;
-          assert.ok(Math.abs(fd - g.get(m.perturb)![i]!) <= 1e-5 * Math.max(1, Math.abs(fd)), `T = ${T}, ${m.perturb}[${i}]: finite difference ${fd}, gradient ${g.get(m.perturb)![i]}`);
+          assert.ok(
+            Math.abs(fd - g.get(m.perturb)![i]!) <= 1e-5 * Math.max(1, Math.abs(fd)),
+            `T = ${T}, ${m.perturb}[${i}]: finite difference ${fd}, gradient ${g.get(m.perturb)![i]}`,
+          );
           if (fd !== 0) moved++;
         }
         if (T > 1) assert.ok(moved > 0, `T = ${T}: no entry of ${m.perturb} moves the loss: the check would be empty`);

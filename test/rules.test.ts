@@ -28,19 +28,33 @@ function rulesOf(text: string): Map<string, RuleSpec> {
   return out;
 }
 
-const spec = (model: string, schedule: 'online' | 'reverse' | 'forward', approximations: Approximation[] = []): RuleSpec =>
-  ({ name: null, model, approximations, schedule: { kind: schedule }, objectives: [] });
-const EPROP: Approximation[] = [{ of: 'u', wrt: 'z', wrtOffset: 0, kind: 'zero' }, { of: 'u', wrt: 'u', wrtOffset: 0, kind: 'diagonal' }];
+const spec = (model: string, schedule: 'online' | 'reverse' | 'forward', approximations: Approximation[] = []): RuleSpec => ({
+  name: null,
+  model,
+  approximations,
+  schedule: { kind: schedule },
+  objectives: [],
+});
+const EPROP: Approximation[] = [
+  { of: 'u', wrt: 'z', wrtOffset: 0, kind: 'zero' },
+  { of: 'u', wrt: 'u', wrtOffset: 0, kind: 'diagonal' },
+];
 
 describe('rules: the online update program', () => {
   it('e-prop for LIF: row traces like W, carried; three-factor updates learning signal × ψ × presynaptic trace', () => {
     const ctx = modelContextOf(LIF, 'lif');
     const p = prepareRule(ctx, rulesOf(LIF).get('eprop')!).derived.program;
-    assert.deepEqual(p.traces.map((t) => [t.name, t.storage, t.valueShape, t.carried]), [
-      ['G_u_W_in', 'row', [64, 20], true],
-      ['G_u_W_rec', 'row', [64, 64], true],
-    ]);
-    assert.deepEqual(p.dropped.map((d) => `${d.of}<-${d.wrt.name}:${d.approximation}`), ['u<-z:zero']);
+    assert.deepEqual(
+      p.traces.map((t) => [t.name, t.storage, t.valueShape, t.carried]),
+      [
+        ['G_u_W_in', 'row', [64, 20], true],
+        ['G_u_W_rec', 'row', [64, 64], true],
+      ],
+    );
+    assert.deepEqual(
+      p.dropped.map((d) => `${d.of}<-${d.wrt.name}:${d.approximation}`),
+      ['u<-z:zero'],
+    );
     const rec = p.updates.find((u) => u.param === 'W_rec')!;
     assert.equal(rec.threeFactor.length, 1);
     assert.equal(rec.threeFactor[0]!.learningSignal, 'z');
@@ -56,9 +70,15 @@ describe('rules: the online update program', () => {
   it('RTRL for LIF: dense traces of both states, each carried', () => {
     const ctx = modelContextOf(LIF, 'lif');
     const p = prepareRule(ctx, spec('lif', 'online')).derived.program;
-    assert.deepEqual(p.traces.map((t) => [t.name, t.storage, t.carried]), [
-      ['G_u_W_in', 'dense', true], ['G_z_W_in', 'dense', true], ['G_u_W_rec', 'dense', true], ['G_z_W_rec', 'dense', true],
-    ]);
+    assert.deepEqual(
+      p.traces.map((t) => [t.name, t.storage, t.carried]),
+      [
+        ['G_u_W_in', 'dense', true],
+        ['G_z_W_in', 'dense', true],
+        ['G_u_W_rec', 'dense', true],
+        ['G_z_W_rec', 'dense', true],
+      ],
+    );
   });
 
   it('a parameter whose only block is dropped is not trained', () => {
@@ -71,7 +91,10 @@ describe('rules: the online update program', () => {
     const s = spec('lif', 'online', EPROP);
     const text = `${LIF}\n${ruleText(s, 'again', ['a comment'])}\n`;
     const again = rulesOf(text).get('again')!;
-    assert.deepEqual(again.approximations.map((a) => [a.of, a.wrt, a.wrtOffset, a.kind]), EPROP.map((a) => [a.of, a.wrt, a.wrtOffset, a.kind]));
+    assert.deepEqual(
+      again.approximations.map((a) => [a.of, a.wrt, a.wrtOffset, a.kind]),
+      EPROP.map((a) => [a.of, a.wrt, a.wrtOffset, a.kind]),
+    );
     assert.equal(again.schedule.kind, 'online');
   });
 });
@@ -127,7 +150,7 @@ describe('rules: alignment with BPTT', function () {
     assert.ok(snap.perParameter.W_rec!.cosine < 0.99);
   });
 
-  it('replaying recorded blocks (find-rule\'s tapes) gives the same gradients as computing them', () => {
+  it("replaying recorded blocks (find-rule's tapes) gives the same gradients as computing them", () => {
     const ctx = modelContextOf(ALIF.replace('n = 100', 'n = 12'), 'alif');
     const [s] = alignmentSamples(ctx, { steps: 25, samples: 1, seed: 9 });
     const tape = new BlockTape(ctx.structure, s!);
@@ -184,7 +207,10 @@ describe('rules: hardware profiles', () => {
     const p = profileFromJson({ id: 'lab', memoryPerCoreBytes: 65536, maxPreTraces: 1, requiresOnline: true }, 'lab.json');
     assert.equal(p.memoryPerCoreBytes, 65536);
     assert.equal(p.maxPostTraces, null);
-    assert.throws(() => profileFromJson({ memoryPerCoreBytes: 'lots' }, 'x.json'), (e: Error) => e instanceof ProfileError && /'memoryPerCoreBytes' must be a non-negative number/.test(e.message));
+    assert.throws(
+      () => profileFromJson({ memoryPerCoreBytes: 'lots' }, 'x.json'),
+      (e: Error) => e instanceof ProfileError && /'memoryPerCoreBytes' must be a non-negative number/.test(e.message),
+    );
     assert.throws(() => profileFromJson({ memory: 1 }, 'x.json'), /unknown field 'memory'/);
     assert.throws(() => profileFromJson([], 'x.json'), /JSON object/);
   });
@@ -253,7 +279,10 @@ describe('rules: find learning rule', function () {
   it('names known rules from their choices', () => {
     const ctx = modelContextOf(LIF, 'lif');
     const space = searchSpace(ctx);
-    assert.deepEqual(space.map((s) => `${s.block.of}<-${s.block.wrt.name}:${s.choices.join('/')}`), ['u<-u:keep/zero', 'u<-z:keep/diagonal/zero']);
+    assert.deepEqual(
+      space.map((s) => `${s.block.of}<-${s.block.wrt.name}:${s.choices.join('/')}`),
+      ['u<-u:keep/zero', 'u<-z:keep/diagonal/zero'],
+    );
     assert.equal(knownRule(space, ['keep', 'keep'], 'reverse'), 'BPTT');
     assert.equal(knownRule(space, ['keep', 'keep'], 'online'), 'RTRL');
     assert.equal(knownRule(space, ['keep', 'zero'], 'online'), 'e-prop');
@@ -293,8 +322,14 @@ describe('rules: find learning rule', function () {
     const ac = new AbortController();
     let seen = 0;
     const r = await findLearningRule(ctx, {
-      budgetMs: 60000, steps: 20, samples: 1, seed: 1, signal: ac.signal,
-      onProgress: () => { if (++seen === 3) ac.abort(); },
+      budgetMs: 60000,
+      steps: 20,
+      samples: 1,
+      seed: 1,
+      signal: ac.signal,
+      onProgress: () => {
+        if (++seen === 3) ac.abort();
+      },
     });
     assert.equal(r.stopped, 'cancelled');
     assert.ok(r.evaluated.length >= 3 && r.evaluated.length < 20);
@@ -314,7 +349,10 @@ describe('rules: find learning rule', function () {
     const r = await findLearningRule(ctx, { budgetMs: 60000, steps: 20, samples: 1, seed: 1, hardware: LOIHI2 });
     assert.ok(r.front.length > 0);
     assert.ok(r.front.every((f) => f.hardware?.fits));
-    assert.ok(r.front.some((f) => f.known === 'e-prop (factored filters)'), r.front.map((f) => f.known).join(', '));
+    assert.ok(
+      r.front.some((f) => f.known === 'e-prop (factored filters)'),
+      r.front.map((f) => f.known).join(', '),
+    );
     assert.ok(!r.front.some((f) => f.known === 'BPTT'));
   });
 });
@@ -337,7 +375,10 @@ describe('eligo rules / find-rule (CLI)', function () {
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as { model: string; rules: Record<string, unknown>[] };
     assert.equal(j.model, 'rnn');
-    assert.deepEqual(j.rules.map((x) => x.name), ['rtrl', 'snap1', 'bptt']);
+    assert.deepEqual(
+      j.rules.map((x) => x.name),
+      ['rtrl', 'snap1', 'bptt'],
+    );
     for (const x of j.rules) {
       assert.deepEqual(Object.keys(x), ['name', 'online', 'multiplicationsPerStep', 'memoryBytes', 'alignment']);
       assert.deepEqual(Object.keys(x.alignment as object), ['cosine', 'relativeError']);
@@ -354,7 +395,10 @@ describe('eligo rules / find-rule (CLI)', function () {
     writeFileSync(f, `${LIF}\nrule r for lif {\n  approximate d(u[t+1])/d(x) = 0\n}\n`);
     const b = eligo('rules', f, '--model', 'lif', '--steps', '10');
     assert.equal(b.code, 1);
-    assert.match(b.err, new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:3: error: the block d\\(u\\[t\\+1\\]\\)/d\\(x\\) does not exist: 'x' is an input`));
+    assert.match(
+      b.err,
+      new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:3: error: the block d\\(u\\[t\\+1\\]\\)/d\\(x\\) does not exist: 'x' is an input`),
+    );
     const nl = join(tmp, 'noloss.eligo');
     writeFileSync(nl, 'model m {\n  dim n = 3\n  param W: [n, n]\n  state h: [n] = 0\n  h[t+1] = tanh(W @ h)\n}\n');
     const c = eligo('rules', nl, '--model', 'm');
@@ -381,13 +425,22 @@ describe('eligo rules / find-rule (CLI)', function () {
     assert.equal(w.code, 0, w.err);
     assert.match(w.out, /appended \d+ rules? to/);
     const after = compile(readFileSync(f, 'utf8'));
-    assert.deepEqual(after.diagnostics.filter((d) => d.severity === 'error'), []);
-    assert.ok(after.items.some((i) => i.name === 'e_prop_factored_filters'), after.items.map((i) => i.name).join(', '));
+    assert.deepEqual(
+      after.diagnostics.filter((d) => d.severity === 'error'),
+      [],
+    );
+    assert.ok(
+      after.items.some((i) => i.name === 'e_prop_factored_filters'),
+      after.items.map((i) => i.name).join(', '),
+    );
   });
 
   it('find-rule refuses a bad budget and an unknown profile', () => {
     assert.match(eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--budget', 'soon').err, /cannot read --budget 'soon': write a time such as 60s/);
-    assert.match(eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--hardware', 'tpu').err, /--hardware 'tpu' is neither a profile \(loihi2, spinnaker2, brainscales2\) nor a JSON file/);
+    assert.match(
+      eligo('find-rule', 'examples/lif.eligo', '--model', 'lif', '--hardware', 'tpu').err,
+      /--hardware 'tpu' is neither a profile \(loihi2, spinnaker2, brainscales2\) nor a JSON file/,
+    );
   });
 });
 

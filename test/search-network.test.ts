@@ -28,7 +28,13 @@ const tmp = mkdtempSync(join(tmpdir(), 'eligo-search-'));
 function example(name: string): { text: string; graph: Graph } {
   const text = readFileSync(join(EXAMPLES, `${name}.eligo`), 'utf8');
   const c = compile(text);
-  return { text, graph: graphOf(c, c.items.find((i) => i.kind !== 'rule')!) };
+  return {
+    text,
+    graph: graphOf(
+      c,
+      c.items.find((i) => i.kind !== 'rule')!,
+    ),
+  };
 }
 
 /** A network whose every weight is nonzero (the output layers of a fresh one are zero). */
@@ -44,8 +50,14 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   const err: string[] = [];
   const o = process.stdout.write.bind(process.stdout);
   const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => { out.push(String(s)); return true; });
-  process.stderr.write = ((s: string) => { err.push(String(s)); return true; });
+  process.stdout.write = (s: string) => {
+    out.push(String(s));
+    return true;
+  };
+  process.stderr.write = (s: string) => {
+    err.push(String(s));
+    return true;
+  };
   try {
     const code = await main(args);
     return { code, out: out.join(''), err: err.join('') };
@@ -151,7 +163,13 @@ describe('search: vertex names and rules', () => {
     assert.ok(names.includes('vl'));
     const order = eliminableVertices(g).reverse();
     assert.deepEqual(orderFromNames(g, orderToNames(g, order)), order);
-    assert.deepEqual(orderFromNames(g, order.map((v) => `%${v}`)), order);
+    assert.deepEqual(
+      orderFromNames(
+        g,
+        order.map((v) => `%${v}`),
+      ),
+      order,
+    );
     assert.throws(() => orderFromNames(g, ['vl', 'VL2']), /order position 1: 'VL2' names no vertex/);
   });
 
@@ -233,13 +251,29 @@ describe('eligo search (CLI)', function () {
   it('writes the order back into the file as a rule that reads back', async () => {
     const copy = join(tmp, 'bs.eligo');
     writeFileSync(copy, readFileSync(file, 'utf8'));
-    const r = await cli(['search', copy, '--budget', '500ms', '--method', 'heuristics', '--threads', '0', '--write-rule', 'found', '--out', join(tmp, 'order.json')]);
+    const r = await cli([
+      'search',
+      copy,
+      '--budget',
+      '500ms',
+      '--method',
+      'heuristics',
+      '--threads',
+      '0',
+      '--write-rule',
+      'found',
+      '--out',
+      join(tmp, 'order.json'),
+    ]);
     assert.equal(r.code, 0, r.err);
     const text = readFileSync(copy, 'utf8');
     assert.match(text, /rule found for black_scholes \{\n {2}schedule order \[/);
     const saved = JSON.parse(readFileSync(join(tmp, 'order.json'), 'utf8')) as { order: string[] };
     const c = compile(text);
-    const g = graphOf(c, c.items.find((i) => i.name === 'black_scholes')!);
+    const g = graphOf(
+      c,
+      c.items.find((i) => i.name === 'black_scholes')!,
+    );
     assert.deepEqual(ruleOrder(c, 'found', g), orderFromNames(g, saved.order));
   });
 });

@@ -26,7 +26,10 @@ import { randomMixedGraph, randomScalarGraph, shuffle, rng } from './helpers/ran
 const EXAMPLES = join(__dirname, '..', 'examples');
 function example(name: string, item?: string): Graph {
   const c = compile(readFileSync(join(EXAMPLES, `${name}.eligo`), 'utf8'));
-  return graphOf(c, c.items.find((i) => i.kind !== 'rule' && (item === undefined || i.name === item))!);
+  return graphOf(
+    c,
+    c.items.find((i) => i.kind !== 'rule' && (item === undefined || i.name === item))!,
+  );
 }
 
 const MULTS: ObjectiveSpec = { kind: 'multiplications' };
@@ -67,22 +70,25 @@ describe('search: the fast elimination state (ad/state.ts)', () => {
   });
 
   it('agrees with costOf on random graphs with tensors, and peek predicts each step (fast-check)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 1000 }), (seed, perm) => {
-      const g = randomMixedGraph(seed, 14).graph;
-      const order = shuffle(eliminableVertices(g), rng(perm));
-      const s = EliminationState.of(g);
-      for (const v of order) {
-        const p = s.peekDetail(v);
-        const before = s.multiplications;
-        assert.equal(s.peek(v), p.multiplications);
-        s.eliminate(v);
-        assert.equal(s.multiplications - before, p.multiplications);
-        assert.equal(s.liveBytes, p.bytesAfter);
-        assert.ok(s.peakBytes >= p.bytesAtPeak);
-      }
-      const c = costOf(g, order);
-      assert.deepEqual([s.multiplications, s.peakBytes, s.additions], [c.multiplications, c.peakMemoryBytes, c.additions]);
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 1000 }), (seed, perm) => {
+        const g = randomMixedGraph(seed, 14).graph;
+        const order = shuffle(eliminableVertices(g), rng(perm));
+        const s = EliminationState.of(g);
+        for (const v of order) {
+          const p = s.peekDetail(v);
+          const before = s.multiplications;
+          assert.equal(s.peek(v), p.multiplications);
+          s.eliminate(v);
+          assert.equal(s.multiplications - before, p.multiplications);
+          assert.equal(s.liveBytes, p.bytesAfter);
+          assert.ok(s.peakBytes >= p.bytesAtPeak);
+        }
+        const c = costOf(g, order);
+        assert.deepEqual([s.multiplications, s.peakBytes, s.additions], [c.multiplications, c.peakMemoryBytes, c.additions]);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('copyFrom restores a state and clone() is independent of its source', () => {
@@ -117,22 +123,25 @@ describe('search: exact optimum by dynamic programming over eliminated sets', ()
   });
 
   it('every heuristic, beam search and annealing is at least the optimum (fast-check)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 100_000 }), (seed) => {
-      const g = smallGraph(seed);
-      const opt = optimum(g).score;
-      const ctx = ctxOf(g);
-      for (const h of HEURISTICS) assert.ok(ctx.scoreOf(heuristicOrder(ctx, h).state) >= opt - 1e-9, h.name);
-      const found = runHeuristics(ctx);
-      beamSearch(ctxOf(g, MULTS, seed, 60_000, 300));
-      const a = ctxOf(g, MULTS, seed, 60_000, 2000);
-      anneal(a, { starts: [found[0]!.order] });
-      assert.ok(found[0]!.score >= opt - 1e-9);
-      assert.ok(a.best!.score >= opt - 1e-9);
-      return true;
-    }), { numRuns: 25 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), (seed) => {
+        const g = smallGraph(seed);
+        const opt = optimum(g).score;
+        const ctx = ctxOf(g);
+        for (const h of HEURISTICS) assert.ok(ctx.scoreOf(heuristicOrder(ctx, h).state) >= opt - 1e-9, h.name);
+        const found = runHeuristics(ctx);
+        beamSearch(ctxOf(g, MULTS, seed, 60_000, 300));
+        const a = ctxOf(g, MULTS, seed, 60_000, 2000);
+        anneal(a, { starts: [found[0]!.order] });
+        assert.ok(found[0]!.score >= opt - 1e-9);
+        assert.ok(a.best!.score >= opt - 1e-9);
+        return true;
+      }),
+      { numRuns: 25 },
+    );
   });
 
-  it('Markowitz-degree-0 pre-eliminations keep the optimum; AlphaGrad\'s degree ≤ 1 can lose it', () => {
+  it("Markowitz-degree-0 pre-eliminations keep the optimum; AlphaGrad's degree ≤ 1 can lose it", () => {
     for (let seed = 1; seed <= 15; seed++) {
       const g = smallGraph(seed);
       const without = exactSearch(ctxOf(g), { preeliminate: false, maxVertices: 20 });
@@ -196,7 +205,9 @@ describe('search: MCTS with the policy/value network', () => {
     const g = randomScalarGraph(5, 30, 3, 2);
     const run = (seed: number): string => {
       const ctx = ctxOf(g, MULTS, seed);
-      return mcts(ctx, { weights: initialWeights(), simulationsPerMove: 16, maxEpisodes: 2 }).map((e) => e.order.join(',')).join('|');
+      return mcts(ctx, { weights: initialWeights(), simulationsPerMove: 16, maxEpisodes: 2 })
+        .map((e) => e.order.join(','))
+        .join('|');
     };
     assert.equal(run(3), run(3));
   });
@@ -301,12 +312,19 @@ describe('search(): threads, determinism, progress and cancellation', () => {
     let firstBest = Infinity;
     let abortedAt = 0;
     const p = search(g, {
-      method: 'all', budgetMs: 20_000, threads: 2, signal: ac.signal, measure: false,
+      method: 'all',
+      budgetMs: 20_000,
+      threads: 2,
+      signal: ac.signal,
+      measure: false,
       onProgress: (pr) => {
         reports++;
         if (Number.isFinite(pr.bestScore) && firstBest === Infinity) {
           firstBest = pr.bestScore;
-          setTimeout(() => { abortedAt = performance.now(); ac.abort(); }, 1500);
+          setTimeout(() => {
+            abortedAt = performance.now();
+            ac.abort();
+          }, 1500);
         }
       },
     });

@@ -53,13 +53,47 @@ describe('eligo train (bundled CLI)', () => {
 
   it('--json ends with {task, model, rule, backend, engine, final: {trainAccuracy, testAccuracy, loss}, stepsPerSecond, peakMemoryBytes, seconds}', function () {
     this.timeout(60000);
-    const r = eligo('train', file, '--model', 'lif', '--rule', 'eprop', '--task', 'correlated:T=10,train=32,test=32', '--steps', '2', '--batch', '8', '--seed', '3', '--json');
+    const r = eligo(
+      'train',
+      file,
+      '--model',
+      'lif',
+      '--rule',
+      'eprop',
+      '--task',
+      'correlated:T=10,train=32,test=32',
+      '--steps',
+      '2',
+      '--batch',
+      '8',
+      '--seed',
+      '3',
+      '--json',
+    );
     assert.equal(r.code, 0, r.err);
     const lines = r.out.trim().split('\n');
     const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
     assert.deepEqual(Object.keys(summary), ['task', 'model', 'rule', 'backend', 'engine', 'final', 'stepsPerSecond', 'peakMemoryBytes', 'seconds']);
     assert.equal(summary.engine, 'compiled', 'the compiled engine is the default');
-    const old = eligo('train', file, '--model', 'lif', '--rule', 'eprop', '--task', 'correlated:T=10,train=32,test=32', '--steps', '2', '--batch', '8', '--seed', '3', '--json', '--engine', 'tfjs');
+    const old = eligo(
+      'train',
+      file,
+      '--model',
+      'lif',
+      '--rule',
+      'eprop',
+      '--task',
+      'correlated:T=10,train=32,test=32',
+      '--steps',
+      '2',
+      '--batch',
+      '8',
+      '--seed',
+      '3',
+      '--json',
+      '--engine',
+      'tfjs',
+    );
     assert.equal(old.code, 0, old.err);
     const prev = JSON.parse(old.out.trim().split('\n').pop()!) as Record<string, unknown>;
     assert.equal(prev.engine, 'tfjs', '--engine tfjs keeps the TensorFlow.js path');
@@ -95,12 +129,18 @@ describe('eligo train (bundled CLI)', () => {
 
   it('Ctrl-C stops a run inside a long BPTT batch at once (the run is in a worker that polls a shared flag), exit code 130', async function () {
     this.timeout(60000);
-    const child = spawn(process.execPath, ['dist/cli.js', 'train', file, '--model', 'lif', '--task', 'correlated:T=20000,train=16,test=16', '--steps', '5', '--batch', '16'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['dist/cli.js', 'train', file, '--model', 'lif', '--task', 'correlated:T=20000,train=16,test=16', '--steps', '5', '--batch', '16'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let err = '';
-    const started = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (/memory estimate/.test(err)) resolve();
-    }));
+    const started = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/memory estimate/.test(err)) resolve();
+      }),
+    );
     await started;
     await new Promise((r) => setTimeout(r, 1500));
     const t0 = performance.now();

@@ -29,7 +29,9 @@ function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: str
 
 describe('train: graphs compiled to TensorFlow.js', () => {
   let tf: Tf;
-  before(async () => { tf = await loadTf(); });
+  before(async () => {
+    tf = await loadTf();
+  });
 
   const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.eligo'));
   for (const f of files) {
@@ -69,7 +71,9 @@ describe('train: graphs compiled to TensorFlow.js', () => {
         try {
           tf.tidy(() => {
             const ids = graph.inputs;
-            const fixed = new Map<number, Value>([...leaves].filter(([id]) => !ids.includes(id)).map(([id, t]) => [id, { t: toTensor(tf, t), batched: false }]));
+            const fixed = new Map<number, Value>(
+              [...leaves].filter(([id]) => !ids.includes(id)).map(([id, t]) => [id, { t: toTensor(tf, t), batched: false }]),
+            );
             // Gradient of the sum of all outputs = column sums of the Jacobian.
             const f = (...xs: ReturnType<typeof toTensor>[]): ReturnType<typeof toTensor> => {
               const m = new Map(fixed);
@@ -95,7 +99,7 @@ describe('train: graphs compiled to TensorFlow.js', () => {
     }
   }
 
-  it('at kinks TF.js gradients are the Float64 engine\'s: max/min split a tie ½/½, abs has 0 at 0, max(x)/min(x) share among tied entries', () => {
+  it("at kinks TF.js gradients are the Float64 engine's: max/min split a tie ½/½, abs has 0 at 0, max(x)/min(x) share among tied entries", () => {
     // x and y tie in entries 0 and 1 (max and min), x is 0 in entry 0 (abs), max(x) ties in entries 2 and 3, min(y) too;
     // max(x, 1) ties with a broadcast scalar in entry 1.
     // TF.js's own kernels give x all of a max/min tie, −1 for abs at 0, and each tied entry the whole max(x).
@@ -134,7 +138,11 @@ describe('train: graphs compiled to TensorFlow.js', () => {
     }
   });
 
-  for (const [file, model] of [['lif.eligo', 'lif'], ['alif.eligo', 'alif'], ['rnn.eligo', 'rnn']] as const) {
+  for (const [file, model] of [
+    ['lif.eligo', 'lif'],
+    ['alif.eligo', 'alif'],
+    ['rnn.eligo', 'rnn'],
+  ] as const) {
     it(`${model}: one batched step equals evaluateBatch (states, loss) at random states`, () => {
       const c = compile(readFileSync(join(EXAMPLES, file), 'utf8'));
       const { scope, graph } = modelStep(c, findItem(c, model, ['model']));
@@ -163,7 +171,12 @@ describe('train: graphs compiled to TensorFlow.js', () => {
       try {
         tf.tidy(() => {
           const bt = (t: Tensor, shape: readonly number[]): ReturnType<typeof toTensor> => tf.tensor(Float32Array.from(t.data), [B, ...shape]);
-          const r = m.step(states.map((s, i) => bt(s, spec.states[i]!.shape)), spec.params.map((p) => toTensor(tf, params.get(p.name)!)), bt(x, spec.input.shape), bt(y, spec.target.shape));
+          const r = m.step(
+            states.map((s, i) => bt(s, spec.states[i]!.shape)),
+            spec.params.map((p) => toTensor(tf, params.get(p.name)!)),
+            bt(x, spec.input.shape),
+            bt(y, spec.target.shape),
+          );
           spec.states.forEach((s, i) => close(r.next[i]!.dataSync(), ref[s.next]!.data, `${model}.${s.name}[t+1]`));
           close(r.loss.dataSync(), ref[spec.loss]!.data, `${model} loss`);
         });
@@ -178,7 +191,7 @@ describe('train: graphs compiled to TensorFlow.js', () => {
       const spec = modelSpec(graph, scope);
       const T = 40;
       const params = initialParams(scope, 5);
-      for (const t of params.values()) (t.data).set(Float32Array.from(t.data));
+      for (const t of params.values()) t.data.set(Float32Array.from(t.data));
       const data = randomData(scope, T, 5);
       const traj = simulate(graph, params, data, T, initialStates(scope));
       const m = new StepModel(tf, spec);

@@ -48,10 +48,22 @@ describe('training engines: compiled and TF.js run the same training', function 
     const text = resizeModel(readFileSync(join(EXAMPLES, file), 'utf8'), model, dims);
     for (const rule of rulesOf(text, model)) {
       it(`${model} · ${rule}: the same losses, evaluations and final accuracy`, async () => {
-        const run = (engine: 'compiled' | 'tfjs'): Promise<TrainReport> => train({
-          text, model, rule, engine, threads: 1, task: 'evidence:T=24,train=48,test=32', steps: 3, batch: 8, seed: 3,
-          evalEvery: 1, evalSamples: 32, finalSamples: 32, alignment: false,
-        });
+        const run = (engine: 'compiled' | 'tfjs'): Promise<TrainReport> =>
+          train({
+            text,
+            model,
+            rule,
+            engine,
+            threads: 1,
+            task: 'evidence:T=24,train=48,test=32',
+            steps: 3,
+            batch: 8,
+            seed: 3,
+            evalEvery: 1,
+            evalSamples: 32,
+            finalSamples: 32,
+            alignment: false,
+          });
         const c = await run('compiled');
         const t = await run('tfjs');
         assert.equal(c.engine, 'compiled');
@@ -82,18 +94,26 @@ describe('training engines: compiled and TF.js run the same training', function 
 describe('training engines: each update equals the Float64 executor entry by entry', function () {
   this.timeout(120_000);
   let tf: Tf;
-  before(async () => { tf = await loadTf(); });
+  before(async () => {
+    tf = await loadTf();
+  });
   const VARIANTS: readonly [what: string, file: string, model: string, dims: Record<string, number>, edit: [string, string][]][] = [
     ['zenke_lif (max over time, at last, S[t-1], stop(S))', 'zenke_lif.eligo', 'zenke_lif', { n: 8, n_in: 8 }, []],
     ['two_layer (mean over time, at last, S1[t-2], two surrogates)', 'two_layer.eligo', 'two_layer', { n1: 8, n2: 6, n_in: 8 }, []],
     ['alif (refractoriness through stop(min(…)), scaled triangle)', 'alif.eligo', 'alif', { n: 8, n_in: 8 }, []],
-    ['lif with delays (z[t-2], x[t-1]) and a loss for the last 5 steps', 'lif.eligo', 'lif', { n: 8, n_in: 6 }, [
-      ['W_rec @ z + W_in @ x[t+1]', 'W_rec @ z[t-2] + W_in @ x[t-1]'],
-      ['~ normal(0, 0.1)', '~ normal(0, 1.5)'], // (input weights that make the 8 neurons spike on the task's sparse inputs)
-      ['approximate d(u[t+1])/d(z) = 0 ', 'approximate d(u[t+1])/d(z_delay2) = 0\n  approximate d(u[t+1])/d(z) = 0 '],
-      ['y[t+1])   # summed over time steps', 'y[t+1]) for last 5'],
-      ['rule bptt for lif {', 'rule rtrl for lif {\n  schedule online\n}\n\nrule bptt for lif {'],
-    ]],
+    [
+      'lif with delays (z[t-2], x[t-1]) and a loss for the last 5 steps',
+      'lif.eligo',
+      'lif',
+      { n: 8, n_in: 6 },
+      [
+        ['W_rec @ z + W_in @ x[t+1]', 'W_rec @ z[t-2] + W_in @ x[t-1]'],
+        ['~ normal(0, 0.1)', '~ normal(0, 1.5)'], // (input weights that make the 8 neurons spike on the task's sparse inputs)
+        ['approximate d(u[t+1])/d(z) = 0 ', 'approximate d(u[t+1])/d(z_delay2) = 0\n  approximate d(u[t+1])/d(z) = 0 '],
+        ['y[t+1])   # summed over time steps', 'y[t+1]) for last 5'],
+        ['rule bptt for lif {', 'rule rtrl for lif {\n  schedule online\n}\n\nrule bptt for lif {'],
+      ],
+    ],
   ];
   for (const [what, file, model, dims, edits] of VARIANTS) {
     let text = resizeModel(readFileSync(join(EXAMPLES, file), 'utf8'), model, dims);
@@ -110,7 +130,11 @@ describe('training engines: each update equals the Float64 executor entry by ent
         const method = resolveRule(ctx.compiled, spec, rule).method;
         const nIn = sizeOf(spec.input.shape);
         const nOut = sizeOf(spec.target.shape);
-        const task = withLossWindow(makeTask('evidence:T=24,train=8,test=8', { model, nIn, nOut, inputName: spec.input.name, targetName: spec.target.name, seed: 3 }), ctx.scope.lossWindow, model);
+        const task = withLossWindow(
+          makeTask('evidence:T=24,train=8,test=8', { model, nIn, nOut, inputName: spec.input.name, targetName: spec.target.name, seed: 3 }),
+          ctx.scope.lossWindow,
+          model,
+        );
         const b = task.batch('train', [0, 1, 2, 3]);
         const B = b.size;
         const T = b.steps;
@@ -122,13 +146,28 @@ describe('training engines: each update equals the Float64 executor entry by ent
         for (let s = 0; s < B; s++) {
           const seq = (name: string, shape: readonly number[], src: Float32Array, n: number): Tensor[] =>
             Array.from({ length: T }, (_, t) => ({ shape, data: Float64Array.from(src.subarray((t * B + s) * n, (t * B + s + 1) * n)) }));
-          const data = new Map<string, Tensor[]>([[spec.input.name, seq(spec.input.name, spec.input.shape, b.x, nIn)], [spec.target.name, seq(spec.target.name, spec.target.shape, b.y, nOut)]]);
-          if (spec.weight) data.set(spec.weight.name, Array.from({ length: T }, () => ({ shape: [], data: Float64Array.of(1) })));
+          const data = new Map<string, Tensor[]>([
+            [spec.input.name, seq(spec.input.name, spec.input.shape, b.x, nIn)],
+            [spec.target.name, seq(spec.target.name, spec.target.shape, b.y, nOut)],
+          ]);
+          if (spec.weight)
+            data.set(
+              spec.weight.name,
+              Array.from({ length: T }, () => ({ shape: [], data: Float64Array.of(1) })),
+            );
           const lossWeights = Float64Array.from({ length: T }, (_, t) => b.weight[t * B + s]! / B);
           const r = ruleGradient(ctx, prepared, { steps: T, params, data, initial: initialStates(ctx.scope), lossWeights });
-          spec.params.forEach((q, i) => r.gradient.get(q.name)?.forEach((v, k) => { want[i]![k]! += v; }));
+          spec.params.forEach((q, i) =>
+            r.gradient.get(q.name)?.forEach((v, k) => {
+              want[i]![k]! += v;
+            }),
+          );
         }
-        const engine = CompiledEngine.create(spec, { method: method.kind === 'online' ? { kind: 'online', program: method.program, blocks: method.blocks } : { kind: 'bptt', stopped: method.stopped } }, { threads: 1 });
+        const engine = CompiledEngine.create(
+          spec,
+          { method: method.kind === 'online' ? { kind: 'online', program: method.program, blocks: method.blocks } : { kind: 'bptt', stopped: method.stopped } },
+          { threads: 1 },
+        );
         const model32 = new StepModel(tf, spec, method.kind === 'bptt' ? { stopped: method.stopped } : {});
         const vars = spec.params.map((q, i) => tf.variable(tf.tensor(p32[i]!, [...q.shape], 'float32')));
         try {
@@ -163,8 +202,14 @@ function entrywise(actual: ArrayLike<number>, expected: Float64Array, what: stri
   for (let i = 0; i < expected.length; i++) {
     scale = Math.max(scale, Math.abs(expected[i]!));
     const d = Math.abs(actual[i]! - expected[i]!);
-    if (d > err) { err = d; at = i; }
+    if (d > err) {
+      err = d;
+      at = i;
+    }
   }
   if (scale === 0) return assert.ok(err === 0, `${what}: the reference is zero, the engine gives ${actual[at]} at ${at}`);
-  assert.ok(err <= 1e-4 * scale, `${what}[${at}]: ${actual[at]} vs Float64 ${expected[at]} (relative ${(err / scale).toExponential(2)} of the largest entry ${scale.toExponential(3)})`);
+  assert.ok(
+    err <= 1e-4 * scale,
+    `${what}[${at}]: ${actual[at]} vs Float64 ${expected[at]} (relative ${(err / scale).toExponential(2)} of the largest entry ${scale.toExponential(3)})`,
+  );
 }

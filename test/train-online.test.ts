@@ -24,7 +24,13 @@ import type { Batch, Task } from '../language-server/src/train/tasks/types.js';
 const EXAMPLES = join(__dirname, '..', 'examples');
 const REGRESSION = { kind: 'regression', scoring: 'sequence', nOut: 1 } as unknown as Task;
 
-function setup(file: string, model: string, rule: string, dims: Record<string, number>, extra = ''): { ctx: ModelContext; rule: PreparedRule; spec: ModelSpec } {
+function setup(
+  file: string,
+  model: string,
+  rule: string,
+  dims: Record<string, number>,
+  extra = '',
+): { ctx: ModelContext; rule: PreparedRule; spec: ModelSpec } {
   const text = resizeModel(readFileSync(join(EXAMPLES, file), 'utf8'), model, dims) + extra;
   const ctx = modelContextOf(text, model);
   const item = ctx.compiled.checked.program.items.find((i): i is RuleItem => i.kind === 'rule' && i.name.name === rule)!;
@@ -50,7 +56,7 @@ function sequences(ctx: ModelContext, spec: ModelSpec, T: number, B: number): { 
 /** Parameters drawn by the model's initialisers, rounded to float32 so both executors see the same numbers. */
 function params(ctx: ModelContext): ReadonlyMap<string, Tensor> {
   const p = sampleInput(ctx, 1, 5).params;
-  for (const t of p.values()) (t.data).set(Float32Array.from(t.data));
+  for (const t of p.values()) t.data.set(Float32Array.from(t.data));
   return p;
 }
 
@@ -66,7 +72,9 @@ function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: str
 
 describe('train: online rules on TF.js', () => {
   let tf: Tf;
-  before(async () => { tf = await loadTf(); });
+  before(async () => {
+    tf = await loadTf();
+  });
 
   const cases: [string, string, string, Record<string, number>][] = [
     ['lif.eligo', 'lif', 'eprop', { n: 16, n_in: 6 }],
@@ -86,7 +94,9 @@ describe('train: online rules on TF.js', () => {
         const ref = runOnline(pr.derived.program, new BlockEvaluator(ctx.structure, pr.approx.blocks), { ...inp, params: p });
         for (const [k, g] of ref.gradient) {
           const acc = expected.get(k) ?? new Float64Array(g.length);
-          g.forEach((v, i) => { acc[i]! += v / B; });
+          g.forEach((v, i) => {
+            acc[i]! += v / B;
+          });
           expected.set(k, acc);
         }
       }
@@ -135,7 +145,7 @@ describe('train: online rules on TF.js', () => {
     });
   }
 
-  it('a reverse schedule with e-prop\'s dropped blocks (stop-gradients in the compiled step) gives e-prop\'s update on LIF', async () => {
+  it("a reverse schedule with e-prop's dropped blocks (stop-gradients in the compiled step) gives e-prop's update on LIF", async () => {
     // In the approximated LIF graph a spike reaches the loss only through the same step's readout,
     // so the reverse-mode gradient of that graph is exactly the online e-prop update.
     const extra = '\nrule eprop_rev for lif {\n  approximate d(u[t+1])/d(z) = 0\n  schedule reverse\n}\n';
@@ -157,7 +167,10 @@ describe('train: online rules on TF.js', () => {
       const w = spec.params.findIndex((q) => q.name === 'W_rec');
       const a = exact.grads![w]!.dataSync();
       const b = reverse.grads![w]!.dataSync();
-      assert.ok(a.some((v, k) => Math.abs(v - b[k]!) > 1e-4 * Math.max(...Array.from(a, Math.abs))), 'the stops change the gradient');
+      assert.ok(
+        a.some((v, k) => Math.abs(v - b[k]!) > 1e-4 * Math.max(...Array.from(a, Math.abs))),
+        'the stops change the gradient',
+      );
       for (const g of [...online.grads!, ...reverse.grads!, ...exact.grads!]) g?.dispose();
     } finally {
       m.dispose();

@@ -32,7 +32,14 @@ function checkBatch(task: Task, b: Batch): void {
 }
 
 describe('train: tasks', () => {
-  const shapes: Record<string, [number, number]> = { correlated: [20, 2], 'store-recall': [20, 2], evidence: [40, 2], pattern: [20, 3], adding: [2, 1], copy: [6, 4] };
+  const shapes: Record<string, [number, number]> = {
+    correlated: [20, 2],
+    'store-recall': [20, 2],
+    evidence: [40, 2],
+    pattern: [20, 3],
+    adding: [2, 1],
+    copy: [6, 4],
+  };
   for (const [name, [nIn, nOut]] of Object.entries(shapes)) {
     it(`${name}: deterministic per (seed, split, index), well-formed batches, an encoding sentence`, () => {
       const task = makeTask(name, ctx(nIn, nOut));
@@ -54,7 +61,10 @@ describe('train: tasks', () => {
 
   it('correlated: the label picks the group whose channels fire together; the rate is the same in both', () => {
     const task = makeTask('correlated:T=200,correlation=1,rate=0.2,window=10', ctx(4, 2));
-    const b = task.batch('train', Array.from({ length: 40 }, (_, i) => i));
+    const b = task.batch(
+      'train',
+      Array.from({ length: 40 }, (_, i) => i),
+    );
     const B = b.size;
     let sync = 0;
     let rateA = 0;
@@ -118,12 +128,17 @@ describe('train: tasks', () => {
     let ref = 0;
     for (let k = 0; k < 784; k++) ref += train.data[k]! / 255;
     assert.ok(Math.abs(sum - ref) < 1e-3, `${sum} vs ${ref}`);
-    assert.throws(() => makeTask('fashion-rows', ctx(20, 10)), (e: unknown) => e instanceof TaskError && /declare x: \[28\]/.test(e.message));
+    assert.throws(
+      () => makeTask('fashion-rows', ctx(20, 10)),
+      (e: unknown) => e instanceof TaskError && /declare x: \[28\]/.test(e.message),
+    );
   });
 
   describe('user data', () => {
     let dir: string;
-    before(() => { dir = mkdtempSync(join(tmpdir(), 'eligo-data-')); });
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'eligo-data-'));
+    });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     function idx(type: number, dims: number[], values: number[]): Buffer {
@@ -138,7 +153,16 @@ describe('train: tasks', () => {
       const n = 12;
       const pixels = Array.from({ length: n * 3 * 4 }, (_, i) => i % 256);
       writeFileSync(join(dir, 'my-images-idx3-ubyte.gz'), gzipSync(idx(0x08, [n, 3, 4], pixels)));
-      writeFileSync(join(dir, 'my-labels-idx1-ubyte.gz'), gzipSync(idx(0x08, [n], Array.from({ length: n }, (_, i) => i % 3))));
+      writeFileSync(
+        join(dir, 'my-labels-idx1-ubyte.gz'),
+        gzipSync(
+          idx(
+            0x08,
+            [n],
+            Array.from({ length: n }, (_, i) => i % 3),
+          ),
+        ),
+      );
       const task = makeTask(`idx:images=${join(dir, 'my-images-idx3-ubyte.gz')}`, ctx(4, 3));
       assert.deepEqual([task.steps, task.trainSize, task.testSize, task.classes], [3, 10, 2, 3]);
       const b = task.batch('test', [0]);
@@ -155,8 +179,14 @@ describe('train: tasks', () => {
       const task = makeTask(`csv:path=${join(dir, 'data.csv')}`, ctx(3, 2));
       assert.deepEqual([task.steps, task.trainSize, task.testSize, task.classes], [2, 8, 2, 2]);
       const b = task.batch('train', [1]);
-      assert.deepEqual(Array.from(b.x.subarray(0, 3)).map((v) => v * 54), [1, 2, 3].map((v) => Math.fround(v / 54) * 54));
-      assert.throws(() => makeTask(`csv:path=${join(dir, 'data.csv')}`, ctx(4, 2)), /rows have 6 features, fed 4 per step, but 4 does not divide 6; give model 'm' an input size that does \(2, 3, 6\)/);
+      assert.deepEqual(
+        Array.from(b.x.subarray(0, 3)).map((v) => v * 54),
+        [1, 2, 3].map((v) => Math.fround(v / 54) * 54),
+      );
+      assert.throws(
+        () => makeTask(`csv:path=${join(dir, 'data.csv')}`, ctx(4, 2)),
+        /rows have 6 features, fed 4 per step, but 4 does not divide 6; give model 'm' an input size that does \(2, 3, 6\)/,
+      );
       writeFileSync(join(dir, 'bad.csv'), '1,2,0\n3,x,1\n');
       assert.throws(() => makeTask(`csv:path=${join(dir, 'bad.csv')}`, ctx(2, 2)), /line 2: not all values are numbers/);
     });

@@ -81,8 +81,16 @@ describe('train: runs', () => {
     this.timeout(120000);
     const events: TrainEvent['type'][] = [];
     const r = await train({
-      text: LIF, model: 'lif', rule: 'eprop', task: 'correlated:T=30,correlation=1,train=512,test=256', steps: 32, seed: 1, learningRate: 0.01, evalEvery: 16,
-      ...FAST, onProgress: (e) => events.push(e.type),
+      text: LIF,
+      model: 'lif',
+      rule: 'eprop',
+      task: 'correlated:T=30,correlation=1,train=512,test=256',
+      steps: 32,
+      seed: 1,
+      learningRate: 0.01,
+      evalEvery: 16,
+      ...FAST,
+      onProgress: (e) => events.push(e.type),
     });
     assert.equal(r.method, 'online');
     assert.equal(r.rule, 'eprop');
@@ -94,8 +102,18 @@ describe('train: runs', () => {
     assert.equal(events.filter((e) => e === 'eval').length, 2);
   });
 
-  it('measures the rule\'s alignment with BPTT along the run (e-prop: high, not 1)', async () => {
-    const r = await train({ text: LIF, model: 'lif', rule: 'eprop', task: 'correlated:T=20,train=64,test=32', steps: 2, evalEvery: 1, batch: 8, evalSamples: 16, finalSamples: 16 });
+  it("measures the rule's alignment with BPTT along the run (e-prop: high, not 1)", async () => {
+    const r = await train({
+      text: LIF,
+      model: 'lif',
+      rule: 'eprop',
+      task: 'correlated:T=20,train=64,test=32',
+      steps: 2,
+      evalEvery: 1,
+      batch: 8,
+      evalSamples: 16,
+      finalSamples: 16,
+    });
     assert.equal(r.metrics.curve.length, 2);
     for (const p of r.metrics.curve) {
       assert.ok(p.alignment! > 0.5 && p.alignment! < 1 - 1e-6, `alignment ${p.alignment}`);
@@ -105,12 +123,14 @@ describe('train: runs', () => {
 
   it('selects wasm when tfjs-node is not installed, and falls back past a backend that fails to load', async () => {
     const missing = Object.assign(new Error("Cannot find module '@tensorflow/tfjs-node'"), { code: 'MODULE_NOT_FOUND' });
-    const load = (broken: string[]) => (id: string): unknown => {
-      if (id === '@tensorflow/tfjs-node') throw missing;
-      if (broken.includes(id)) throw new Error(`${id}: cannot load its binary`);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- stands in for backend.ts's run-time require of a module named at run time
-      return require(id);
-    };
+    const load =
+      (broken: string[]) =>
+      (id: string): unknown => {
+        if (id === '@tensorflow/tfjs-node') throw missing;
+        if (broken.includes(id)) throw new Error(`${id}: cannot load its binary`);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- stands in for backend.ts's run-time require of a module named at run time
+        return require(id);
+      };
     try {
       const a = await selectBackend({ load: load([]) });
       assert.equal(a.info.name, 'wasm');
@@ -138,7 +158,17 @@ describe('train: runs', () => {
   });
 
   it('resumes from a checkpoint: 2 + 2 updates give the same weights as 4', async () => {
-    const opts = { text: LIF, model: 'lif', rule: 'eprop', task: 'correlated:T=12,train=64,test=32', seed: 3, batch: 8, evalSamples: 16, finalSamples: 16, alignment: false } as const;
+    const opts = {
+      text: LIF,
+      model: 'lif',
+      rule: 'eprop',
+      task: 'correlated:T=12,train=64,test=32',
+      seed: 3,
+      batch: 8,
+      evalSamples: 16,
+      finalSamples: 16,
+      alignment: false,
+    } as const;
     const straight = join(dir, 'straight');
     const split = join(dir, 'split');
     await train({ ...opts, steps: 4, checkpointDir: straight });
@@ -159,13 +189,22 @@ describe('train: runs', () => {
   it('refuses a damaged or foreign checkpoint with a message', async () => {
     const ck = join(dir, 'damaged');
     await train({ text: LIF, model: 'lif', rule: 'eprop', task: 'correlated:T=8,train=16,test=16', steps: 1, checkpointDir: ck, ...FAST });
-    await assert.rejects(train({ text: LIF, model: 'lif', task: 'correlated:T=8,train=16,test=16', steps: 1, checkpointDir: ck, ...FAST }), /is from another run \(rule 'eprop'\)/);
+    await assert.rejects(
+      train({ text: LIF, model: 'lif', task: 'correlated:T=8,train=16,test=16', steps: 1, checkpointDir: ck, ...FAST }),
+      /is from another run \(rule 'eprop'\)/,
+    );
     const bin = readFileSync(join(ck, WEIGHTS_BIN));
     bin[0] = bin[0]! ^ 0xff;
     writeFileSync(join(ck, WEIGHTS_BIN), bin);
-    await assert.rejects(train({ text: LIF, model: 'lif', rule: 'eprop', task: 'correlated:T=8,train=16,test=16', steps: 2, checkpointDir: ck, ...FAST }), /weights\.bin does not match .*checkpoint\.json/);
+    await assert.rejects(
+      train({ text: LIF, model: 'lif', rule: 'eprop', task: 'correlated:T=8,train=16,test=16', steps: 2, checkpointDir: ck, ...FAST }),
+      /weights\.bin does not match .*checkpoint\.json/,
+    );
     writeFileSync(join(ck, CHECKPOINT_JSON), '{ not json');
-    await assert.rejects(train({ text: LIF, model: 'lif', rule: 'eprop', task: 'correlated:T=8,train=16,test=16', steps: 2, checkpointDir: ck, ...FAST }), /is not valid JSON/);
+    await assert.rejects(
+      train({ text: LIF, model: 'lif', rule: 'eprop', task: 'correlated:T=8,train=16,test=16', steps: 2, checkpointDir: ck, ...FAST }),
+      /is not valid JSON/,
+    );
   });
 
   it('cancels within a second, keeping a checkpoint of the last completed update', async function () {
@@ -174,13 +213,23 @@ describe('train: runs', () => {
     const abort = new AbortController();
     let abortedAt = 0;
     const r = await train({
-      text: LIF, model: 'lif', rule: 'eprop', task: 'correlated:T=400,train=64,test=16', steps: 50, checkpointDir: ck, ...FAST, batch: 8,
+      text: LIF,
+      model: 'lif',
+      rule: 'eprop',
+      task: 'correlated:T=400,train=64,test=16',
+      steps: 50,
+      checkpointDir: ck,
+      ...FAST,
+      batch: 8,
       signal: abort.signal,
       onProgress: (e) => {
         if (e.type === 'update' && e.step === 1) {
           abortedAt = performance.now();
           // Abort from a timer while the next batch (400 steps) runs.
-          setTimeout(() => { abortedAt = performance.now(); abort.abort(); }, 200);
+          setTimeout(() => {
+            abortedAt = performance.now();
+            abort.abort();
+          }, 200);
         }
       },
     });
@@ -194,20 +243,40 @@ describe('train: runs', () => {
   it('refuses up front a run whose memory estimate exceeds what is available, with the estimate', async () => {
     await assert.rejects(
       train({ text: LIF, model: 'lif', task: 'correlated:T=2000', steps: 1, batch: 64, maxBytes: 8 * 1024 * 1024, engine: 'tfjs' }),
-      (e: unknown) => e instanceof TrainError && /would need about [\d.]+ MiB \(.*BPTT: 2000 steps/.test(e.message) && e.estimateBytes! > 8 * 1024 * 1024 && /online rule/.test(e.message),
+      (e: unknown) =>
+        e instanceof TrainError &&
+        /would need about [\d.]+ MiB \(.*BPTT: 2000 steps/.test(e.message) &&
+        e.estimateBytes! > 8 * 1024 * 1024 &&
+        /online rule/.test(e.message),
     );
     // The compiled engine keeps the stored steps of the sequences in flight only (one per thread): less, still linear in T.
     await assert.rejects(
       train({ text: LIF, model: 'lif', task: 'correlated:T=20000', steps: 1, batch: 64, maxBytes: 8 * 1024 * 1024 }),
-      (e: unknown) => e instanceof TrainError && /would need about [\d.]+ MiB \(.*BPTT: 20000 steps of stored values/.test(e.message) && e.estimateBytes! > 8 * 1024 * 1024 && /online rule/.test(e.message),
+      (e: unknown) =>
+        e instanceof TrainError &&
+        /would need about [\d.]+ MiB \(.*BPTT: 20000 steps of stored values/.test(e.message) &&
+        e.estimateBytes! > 8 * 1024 * 1024 &&
+        /online rule/.test(e.message),
     );
   });
 
   it('says what to change for bad input: a rule for another model, data shapes, unknown tasks and settings, a missing data set', async () => {
-    await assert.rejects(train({ text: LIF, model: 'lif', rule: 'other_rule', task: 'correlated', steps: 1 }), /rule 'other_rule' is for model 'other', not 'lif'/);
-    await assert.rejects(train({ text: LIF, model: 'lif', rule: 'nope', task: 'correlated', steps: 1 }), /no rule named 'nope' in the file \(rules for 'lif': eprop/);
-    await assert.rejects(train({ text: LIF, model: 'lif', task: 'fashion-rows', steps: 1 }), /fashion-rows feeds one 28-pixel image row per step; model 'lif' has input x: \[8\]: declare x: \[28\]/);
-    await assert.rejects(train({ text: LIF, model: 'other', task: 'copy', steps: 1 }), /copy needs at least 3 input channels \(2 symbol channels \(one per output\) and a recall cue\); model 'other' has input x: \[2\]/);
+    await assert.rejects(
+      train({ text: LIF, model: 'lif', rule: 'other_rule', task: 'correlated', steps: 1 }),
+      /rule 'other_rule' is for model 'other', not 'lif'/,
+    );
+    await assert.rejects(
+      train({ text: LIF, model: 'lif', rule: 'nope', task: 'correlated', steps: 1 }),
+      /no rule named 'nope' in the file \(rules for 'lif': eprop/,
+    );
+    await assert.rejects(
+      train({ text: LIF, model: 'lif', task: 'fashion-rows', steps: 1 }),
+      /fashion-rows feeds one 28-pixel image row per step; model 'lif' has input x: \[8\]: declare x: \[28\]/,
+    );
+    await assert.rejects(
+      train({ text: LIF, model: 'other', task: 'copy', steps: 1 }),
+      /copy needs at least 3 input channels \(2 symbol channels \(one per output\) and a recall cue\); model 'other' has input x: \[2\]/,
+    );
     await assert.rejects(train({ text: LIF, model: 'lif', task: 'adding', steps: 1 }), /adding regresses one number; model 'lif' has target y: \[2\]/);
     await assert.rejects(train({ text: LIF, model: 'lif', task: 'sudoku', steps: 1 }), /unknown task 'sudoku' \(tasks: correlated, store-recall, evidence/);
     await assert.rejects(train({ text: LIF, model: 'lif', task: 'evidence:cues=8', steps: 1 }), /cues must be odd/);
@@ -215,31 +284,59 @@ describe('train: runs', () => {
     const old = process.env.ELIGO_FASHION_MNIST;
     process.env.ELIGO_FASHION_MNIST = join(dir, 'no-such-folder');
     try {
-      await assert.rejects(train({ text: LIF.replace('n_in = 8', 'n_in = 28'), model: 'lif', task: 'fashion-rows', steps: 1 }), /Fashion-MNIST is not installed: .*missing\. On Debian or Ubuntu install it with 'sudo apt-get install dataset-fashion-mnist'/);
+      await assert.rejects(
+        train({ text: LIF.replace('n_in = 8', 'n_in = 28'), model: 'lif', task: 'fashion-rows', steps: 1 }),
+        /Fashion-MNIST is not installed: .*missing\. On Debian or Ubuntu install it with 'sudo apt-get install dataset-fashion-mnist'/,
+      );
     } finally {
       if (old === undefined) delete process.env.ELIGO_FASHION_MNIST;
       else process.env.ELIGO_FASHION_MNIST = old;
     }
-    await assert.rejects(train({ text: 'model m { input x: [2]\n target y: [2]\n state h: [2] = 0\n h[t+1] = x[t+1]\n }', task: 'correlated', steps: 1 }), /has no loss/);
-    await assert.rejects(train({ text: LIF.replace('W_in @ x[t+1]', 'W_in @ q[t+1]'), file: 'm.eligo', model: 'lif', task: 'correlated', steps: 1 }), /'lif' has errors; fix them first \(eligo check\):\n {2}m\.eligo:\d+:\d+: .*'q'/);
+    await assert.rejects(
+      train({ text: 'model m { input x: [2]\n target y: [2]\n state h: [2] = 0\n h[t+1] = x[t+1]\n }', task: 'correlated', steps: 1 }),
+      /has no loss/,
+    );
+    await assert.rejects(
+      train({ text: LIF.replace('W_in @ x[t+1]', 'W_in @ q[t+1]'), file: 'm.eligo', model: 'lif', task: 'correlated', steps: 1 }),
+      /'lif' has errors; fix them first \(eligo check\):\n {2}m\.eligo:\d+:\d+: .*'q'/,
+    );
     // Exact RTRL on the 64-neuron example: n⁴-ish work per step, refused with the count and what to do.
     const lif64 = readFileSync(join(__dirname, '..', 'examples', 'lif.eligo'), 'utf8') + '\nrule rtrl for lif {\n  schedule online\n}\n';
-    await assert.rejects(train({ text: lif64, rule: 'rtrl', task: 'correlated', steps: 1 }), /rule 'rtrl' carries dense sensitivities \(RTRL-like\): [\d.e+]+ multiplications per time step .*practical up to n ≈ 30/);
+    await assert.rejects(
+      train({ text: lif64, rule: 'rtrl', task: 'correlated', steps: 1 }),
+      /rule 'rtrl' carries dense sensitivities \(RTRL-like\): [\d.e+]+ multiplications per time step .*practical up to n ≈ 30/,
+    );
   });
 
-  it('runs as the language server\'s `train` job: settings as defaults, progress and chart points, refusals as JobRefused', async () => {
-    const settings = { train: { task: 'correlated:T=10,train=32,test=32', steps: 2, epochs: 1, learningRate: 0.01, batchSize: 8, seed: 2 } } as unknown as EligoSettings;
+  it("runs as the language server's `train` job: settings as defaults, progress and chart points, refusals as JobRefused", async () => {
+    const settings = {
+      train: { task: 'correlated:T=10,train=32,test=32', steps: 2, epochs: 1, learningRate: 0.01, batchSize: 8, seed: 2 },
+    } as unknown as EligoSettings;
     const input = { text: LIF, item: 'lif', settings, params: { rule: 'eprop' } };
     const p = trainJobKind.parse(input);
     assert.deepEqual(p, { task: 'correlated:T=10,train=32,test=32', steps: 2, learningRate: 0.01, batchSize: 8, seed: 2, rule: 'eprop' });
     const reports: JobReport[] = [];
-    const ctx = { cancelled: false, overBudget: false, shouldStop: false, signal: new AbortController().signal, remainingMs: Infinity, report: (r: JobReport) => reports.push(r), yield: async () => {} } as JobContext;
+    const ctx = {
+      cancelled: false,
+      overBudget: false,
+      shouldStop: false,
+      signal: new AbortController().signal,
+      remainingMs: Infinity,
+      report: (r: JobReport) => reports.push(r),
+      yield: async () => {},
+    } as JobContext;
     const r = await trainJobKind.run(input, p, ctx);
     assert.equal(r.steps, 2);
     assert.ok(typeof r.accuracy === 'number' && typeof r.alignment === 'number');
     assert.ok(reports.some((q) => q.point && 'testLoss' in q.point.y));
-    assert.throws(() => trainJobKind.parse({ ...input, params: { steps: -1 } }), (e: unknown) => e instanceof JobRefused && /'steps': Too small: expected number to be >=1/.test(e.message));
-    await assert.rejects(Promise.resolve().then(() => trainJobKind.run(input, { ...p, task: 'nope' }, ctx as never)), (e: unknown) => e instanceof JobRefused && /unknown task 'nope'/.test(e.message));
+    assert.throws(
+      () => trainJobKind.parse({ ...input, params: { steps: -1 } }),
+      (e: unknown) => e instanceof JobRefused && /'steps': Too small: expected number to be >=1/.test(e.message),
+    );
+    await assert.rejects(
+      Promise.resolve().then(() => trainJobKind.run(input, { ...p, task: 'nope' }, ctx as never)),
+      (e: unknown) => e instanceof JobRefused && /unknown task 'nope'/.test(e.message),
+    );
   });
 
   it('carries a state without an update unchanged (online and BPTT)', async () => {
@@ -266,7 +363,10 @@ rule snap for m {
 
   it('draws batches as a seeded shuffle per epoch: every sample once per epoch, the same order for the same seed', () => {
     const epoch = [0, 1, 2, 3].flatMap((k) => batchIndices(7, 32, 8, k));
-    assert.deepEqual([...epoch].sort((a, b) => a - b), Array.from({ length: 32 }, (_, i) => i));
+    assert.deepEqual(
+      [...epoch].sort((a, b) => a - b),
+      Array.from({ length: 32 }, (_, i) => i),
+    );
     assert.deepEqual(batchIndices(7, 32, 8, 5), batchIndices(7, 32, 8, 5));
     assert.notDeepEqual(batchIndices(7, 32, 8, 4), batchIndices(7, 32, 8, 0));
   });

@@ -28,7 +28,10 @@ describe('util/units: one parser for durations and sizes, one formatter for byte
     assert.equal(parseDuration('2 min'), 120_000);
     assert.equal(parseDuration('1h30m'), 5_400_000);
     assert.equal(parseDuration('1e3ms'), 1000);
-    assert.throws(() => parseDuration('soon', '--budget'), (e: unknown) => e instanceof UnitError && e.code === 'input.duration' && /cannot read --budget 'soon'/.test(e.message));
+    assert.throws(
+      () => parseDuration('soon', '--budget'),
+      (e: unknown) => e instanceof UnitError && e.code === 'input.duration' && /cannot read --budget 'soon'/.test(e.message),
+    );
     assert.throws(() => parseDuration('-5s'), /negative/);
     assert.throws(() => parseDuration('5 parsecs'), /cannot read/);
   });
@@ -48,11 +51,22 @@ describe('util/units: one parser for durations and sizes, one formatter for byte
     assert.equal(memoryUnit('TB'), 1e12);
     assert.equal(memoryUnit('parsecs'), undefined);
     assert.equal(memoryUnit('toString'), undefined, 'no prototype keys');
-    assert.throws(() => parseSize('12 parsecs'), (e: unknown) => e instanceof UnitError && e.code === 'input.size');
+    assert.throws(
+      () => parseSize('12 parsecs'),
+      (e: unknown) => e instanceof UnitError && e.code === 'input.size',
+    );
   });
 
   it('one byte formatter: three significant digits, the same in the engine, the checker, rules, training and the extension', () => {
-    const cases: [number, string][] = [[0, '0 B'], [812, '812 B'], [1403, '1.37 KiB'], [86_016, '84.0 KiB'], [325_632, '318 KiB'], [1023.9 * 1024, '1.00 MiB'], [1.5 * 1024 ** 3, '1.50 GiB']];
+    const cases: [number, string][] = [
+      [0, '0 B'],
+      [812, '812 B'],
+      [1403, '1.37 KiB'],
+      [86_016, '84.0 KiB'],
+      [325_632, '318 KiB'],
+      [1023.9 * 1024, '1.00 MiB'],
+      [1.5 * 1024 ** 3, '1.50 GiB'],
+    ];
     for (const [n, s] of cases) {
       assert.equal(formatBytes(n), s, String(n));
       assert.equal(rulesBytes(n), s);
@@ -69,7 +83,9 @@ describe('util/units: one parser for durations and sizes, one formatter for byte
 
 describe('util/files: safe reads and atomic writes', () => {
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'eligo-files-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'eligo-files-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads text, strips and remembers a BOM; refuses devices, folders, binary and non-UTF-8 with a code', () => {
@@ -94,7 +110,10 @@ describe('util/files: safe reads and atomic writes', () => {
     assert.equal(code(join(dir, 'b')), 'file.binary');
     writeFileSync(join(dir, 'c'), Buffer.from([0x61, 0xc3, 0x28]));
     assert.equal(code(join(dir, 'c')), 'file.encoding');
-    assert.throws(() => readTextFile(p, { maxBytes: 4 }), (e: unknown) => e instanceof FileError && e.code === 'file.too-large');
+    assert.throws(
+      () => readTextFile(p, { maxBytes: 4 }),
+      (e: unknown) => e instanceof FileError && e.code === 'file.too-large',
+    );
   });
 
   it('reads files whose size the kernel reports as 0 to their end (/proc)', () => {
@@ -110,9 +129,15 @@ describe('util/files: safe reads and atomic writes', () => {
       writeSync(fd, data, 0, 1024);
       throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
     };
-    assert.throws(() => writeTextFileAtomic(p, `${old}rule r for m {\n}\n`, {}, half), (e: unknown) => e instanceof FileError && e.code === 'file.write' && /ENOSPC; the file was not changed/.test(e.message));
+    assert.throws(
+      () => writeTextFileAtomic(p, `${old}rule r for m {\n}\n`, {}, half),
+      (e: unknown) => e instanceof FileError && e.code === 'file.write' && /ENOSPC; the file was not changed/.test(e.message),
+    );
     assert.equal(readFileSync(p, 'utf8'), old);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+      [],
+    );
   });
 
   it('refuses to overwrite a file changed since it was read, and keeps mode, BOM and symbolic links', () => {
@@ -121,7 +146,10 @@ describe('util/files: safe reads and atomic writes', () => {
     chmodSync(p, 0o600);
     const read = readTextFile(p);
     writeFileSync(p, `${readFileSync(p, 'utf8')}# the user's edit\n`);
-    assert.throws(() => writeTextFileAtomic(p, `${read.text}# ours\n`, { unchangedSince: read.fingerprint }), (e: unknown) => e instanceof FileError && e.code === 'file.changed');
+    assert.throws(
+      () => writeTextFileAtomic(p, `${read.text}# ours\n`, { unchangedSince: read.fingerprint }),
+      (e: unknown) => e instanceof FileError && e.code === 'file.changed',
+    );
     assert.match(readFileSync(p, 'utf8'), /# the user's edit\n$/);
     const again = readTextFile(p);
     const link = join(dir, 'link.eligo');
@@ -206,7 +234,10 @@ describe('one vocabulary: errors, approximation kinds, tasks', () => {
   });
 
   it('an engine error carries a stable code', () => {
-    assert.throws(() => makeTask('nope', { model: 'm', nIn: 2, nOut: 2, inputName: 'x', targetName: 'y', seed: 1 }), (e: unknown) => e instanceof EligoError && e.code === 'train.task' && e.name === 'TaskError');
+    assert.throws(
+      () => makeTask('nope', { model: 'm', nIn: 2, nOut: 2, inputName: 'x', targetName: 'y', seed: 1 }),
+      (e: unknown) => e instanceof EligoError && e.code === 'train.task' && e.name === 'TaskError',
+    );
   });
 
   it('the approximation kinds are one list: the parser accepts exactly those words, and its message lists them', () => {
@@ -224,11 +255,20 @@ describe('one vocabulary: errors, approximation kinds, tasks', () => {
   });
 
   it('task names are one registry: the list, the entries and their settings agree, and settings are checked once', () => {
-    assert.deepEqual(TASKS.map((t) => t.name), [...TASK_NAMES]);
+    assert.deepEqual(
+      TASKS.map((t) => t.name),
+      [...TASK_NAMES],
+    );
     assert.throws(() => resolveTaskSpec('evidence:cue=3'), /unknown setting 'cue' — did you mean 'cues'\?/);
     assert.throws(() => resolveTaskSpec('store-recal'), /did you mean 'store-recall'\?/);
     assert.equal(resolveTaskSpec('copy:length=5').info.name, 'copy');
-    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { contributes: { configuration: { properties: Record<string, { default?: unknown }> } } };
-    assert.equal(manifest.contributes.configuration.properties['eligo.train.task']!.default, DEFAULT_TASK, "the eligo.train.task setting's default is the registry's");
+    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {
+      contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
+    };
+    assert.equal(
+      manifest.contributes.configuration.properties['eligo.train.task']!.default,
+      DEFAULT_TASK,
+      "the eligo.train.task setting's default is the registry's",
+    );
   });
 });

@@ -31,8 +31,16 @@ describe('find-rule panel in Chromium', function () {
     const settings = { ...DEFAULTS, hardwareProfile: 'loihi2', train: { ...DEFAULTS.train, task: 'evidence:T=24', batchSize: 8 } };
     const input = { text: LIF8, item: 'lif', settings, params: { samples: 1, steps: 20 } };
     const ac = new AbortController();
-    const ctx = { cancelled: false, overBudget: false, shouldStop: false, signal: ac.signal, remainingMs: 40_000, report: () => undefined, yield: () => Promise.resolve() } as JobContext;
-    result = await findLearningRuleJob.run(input, findLearningRuleJob.parse(input), ctx) as typeof result;
+    const ctx = {
+      cancelled: false,
+      overBudget: false,
+      shouldStop: false,
+      signal: ac.signal,
+      remainingMs: 40_000,
+      report: () => undefined,
+      yield: () => Promise.resolve(),
+    } as JobContext;
+    result = (await findLearningRuleJob.run(input, findLearningRuleJob.parse(input), ctx)) as typeof result;
   });
 
   after(async () => {
@@ -44,7 +52,13 @@ describe('find-rule panel in Chromium', function () {
     assert.ok(front.length > 0 && front.every((c) => typeof c.accuracy === 'number'), JSON.stringify(front.map((c) => c.why)));
     const w = await openWebview(browser, bundle);
     await w.page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
-    await w.send({ type: 'rules', uri: 'file:///lif.eligo', item: 'lif', front, job: { jobId: 1, kind: 'findLearningRule', status: 'done', result, elapsedMs: 1, settings: DEFAULTS } });
+    await w.send({
+      type: 'rules',
+      uri: 'file:///lif.eligo',
+      item: 'lif',
+      front,
+      job: { jobId: 1, kind: 'findLearningRule', status: 'done', result, elapsedMs: 1, settings: DEFAULTS },
+    });
     await w.page.waitForSelector('#candidates table.candidates');
     const rows = await w.page.$$eval('#candidates tr[data-rule]', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
     assert.equal(rows.length, front.length);
@@ -55,14 +69,26 @@ describe('find-rule panel in Chromium', function () {
       assert.equal(row[6], `${c.updates as number} updates`);
       assert.equal(row[8], c.fits ? 'fits' : 'does not fit');
     });
-    assert.match(await w.page.locator('#front-basis').textContent() ?? '', /cost against test accuracy on evidence\(T=24, cues=7\)/);
-    const points = await w.page.$$eval('svg.scatter circle.point', (cs) => cs.map((c) => ({ id: c.getAttribute('data-id'), x: Number(c.getAttribute('data-x')), y: Number(c.getAttribute('data-y')), cy: Number(c.getAttribute('cy')), cx: Number(c.getAttribute('cx')) })));
-    assert.deepEqual(points.map((p) => [p.id, p.x, p.y]), front.map((c) => [c.name, c.multiplications, c.accuracy]));
+    assert.match((await w.page.locator('#front-basis').textContent()) ?? '', /cost against test accuracy on evidence\(T=24, cues=7\)/);
+    const points = await w.page.$$eval('svg.scatter circle.point', (cs) =>
+      cs.map((c) => ({
+        id: c.getAttribute('data-id'),
+        x: Number(c.getAttribute('data-x')),
+        y: Number(c.getAttribute('data-y')),
+        cy: Number(c.getAttribute('cy')),
+        cx: Number(c.getAttribute('cx')),
+      })),
+    );
+    assert.deepEqual(
+      points.map((p) => [p.id, p.x, p.y]),
+      front.map((c) => [c.name, c.multiplications, c.accuracy]),
+    );
     // Higher accuracy is higher on screen; more multiplications further right.
-    for (const a of points) for (const b of points) {
-      if (a.y > b.y) assert.ok(a.cy < b.cy);
-      if (a.x > b.x) assert.ok(a.cx > b.cx);
-    }
+    for (const a of points)
+      for (const b of points) {
+        if (a.y > b.y) assert.ok(a.cy < b.cy);
+        if (a.x > b.x) assert.ok(a.cx > b.cx);
+      }
     await w.page.locator('#candidates vscode-button').first().click();
     const posted = (await w.posted()).filter((m) => m.type === 'insertRule') as unknown as { candidate: RuleCandidate }[];
     assert.equal(posted[0]!.candidate.name, front[0]!.name);

@@ -6,13 +6,18 @@ import { compile, findItem, graphOf } from '../language-server/src/compile.js';
 import { costOf } from '../language-server/src/ad/costs.js';
 import { namedOrder } from '../language-server/src/ad/orders.js';
 import {
-  clearLayoutCache, disposeLayoutWorker, graphView, layoutGraph, LayoutTooBigError, traceOrder, viewModelToSvg,
+  clearLayoutCache,
+  disposeLayoutWorker,
+  graphView,
+  layoutGraph,
+  LayoutTooBigError,
+  traceOrder,
+  viewModelToSvg,
 } from '../language-server/src/layout/index.js';
 import { textWidth, fitText } from '../language-server/src/layout/measure.js';
 import { generatedFunction } from '../bench/graph.js';
 import { LIF } from './helpers/browser.js';
 import type { GraphViewModel, NodeView } from '../language-server/src/layout/viewmodel.js';
-
 
 function overlaps(a: NodeView, b: NodeView): boolean {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
@@ -31,23 +36,31 @@ describe('graph view layout', function () {
     const c = compile(LIF);
     const g = graphOf(c, findItem(c, 'lif'));
     assert.equal(lif.nodes.length, g.vertices.length);
-    assert.equal(lif.edges.length, g.vertices.reduce((a, v) => a + v.inputs.length, 0));
+    assert.equal(
+      lif.edges.length,
+      g.vertices.reduce((a, v) => a + v.inputs.length, 0),
+    );
     for (let i = 0; i < lif.nodes.length; i++) {
-      for (let j = i + 1; j < lif.nodes.length; j++) assert.ok(!overlaps(lif.nodes[i]!, lif.nodes[j]!), `${lif.nodes[i]!.label} overlaps ${lif.nodes[j]!.label}`);
+      for (let j = i + 1; j < lif.nodes.length; j++)
+        assert.ok(!overlaps(lif.nodes[i]!, lif.nodes[j]!), `${lif.nodes[i]!.label} overlaps ${lif.nodes[j]!.label}`);
     }
   });
 
   it('keeps operand order on the ports: a − b has a above b (FIXED_ORDER)', () => {
     for (const n of lif.nodes) {
       const ys = n.ports!.in.map((p) => p.y);
-      for (let k = 1; k < ys.length; k++) assert.ok(ys[k - 1]! < ys[k]!, `${n.label}: operand ${k - 1} port at y=${ys[k - 1]} is not above operand ${k} at y=${ys[k]}`);
+      for (let k = 1; k < ys.length; k++)
+        assert.ok(ys[k - 1]! < ys[k]!, `${n.label}: operand ${k - 1} port at y=${ys[k - 1]} is not above operand ${k} at y=${ys[k]}`);
     }
     // Every edge ends at the port of its operand.
     for (const e of lif.edges) {
       const target = lif.nodes.find((n) => n.id === e.target)!;
       const end = e.points[e.points.length - 1]!;
       const port = target.ports!.in[e.operand!]!;
-      assert.ok(Math.abs(end.y - port.y) < 0.6 && Math.abs(end.x - port.x) < 0.6, `${e.id} ends at (${end.x}, ${end.y}), its port is at (${port.x}, ${port.y})`);
+      assert.ok(
+        Math.abs(end.y - port.y) < 0.6 && Math.abs(end.x - port.x) < 0.6,
+        `${e.id} ends at (${end.x}, ${end.y}), its port is at (${port.x}, ${port.y})`,
+      );
     }
   });
 
@@ -79,7 +92,7 @@ describe('graph view layout', function () {
     assert.equal(lif.nodes.find((n) => n.role === 'loss')!.group, undefined);
   });
 
-  it('writes each edge Jacobian as a partial derivative, with the engine\'s sparsity', () => {
+  it("writes each edge Jacobian as a partial derivative, with the engine's sparsity", () => {
     const j = lif.edges.map((e) => e.jacobian);
     assert.ok(j.includes('∂(α·u)/∂u = α·I'), j.join('\n'));
     assert.ok(j.includes('∂(W_rec @ z)/∂z = W_rec'));
@@ -102,7 +115,7 @@ describe('graph view layout', function () {
     assert.ok(textWidth(fitText('a rather long expression indeed', 10, 60), 10) <= 60);
   });
 
-  it('carries every order the engine plays, step by step, with the engine\'s counts', () => {
+  it("carries every order the engine plays, step by step, with the engine's counts", () => {
     const c = compile(LIF);
     const g = graphOf(c, findItem(c, 'lif'));
     for (const name of ['forward', 'reverse', 'markowitz'] as const) {
@@ -152,7 +165,10 @@ describe('graph view layout', function () {
   it('unrolls a model in time: one column per step', async () => {
     const vm = await graphView(compile(LIF), { item: 'lif', view: 'unrolled', steps: 3 });
     assert.equal(vm.kind, 'model-unrolled');
-    assert.deepEqual(vm.bands!.map((b) => b.step), [0, 1, 2]);
+    assert.deepEqual(
+      vm.bands!.map((b) => b.step),
+      [0, 1, 2],
+    );
     for (let k = 1; k < vm.bands!.length; k++) assert.ok(vm.bands![k]!.x > vm.bands![k - 1]!.x);
     assert.ok(vm.groups.some((g) => g.key === 't2:u[t+1]'));
   });
@@ -166,7 +182,10 @@ describe('graph view layout', function () {
     assert.ok(all.nodes.some((n) => n.role === 'group' && n.members!.length > 1));
     // Every vertex is drawn somewhere, once.
     const drawn = all.nodes.flatMap((n) => (n.vertex !== undefined ? [n.vertex] : [...n.members!]));
-    assert.deepEqual(drawn.sort((a, b) => a - b), g.vertices.map((v) => v.id));
+    assert.deepEqual(
+      drawn.sort((a, b) => a - b),
+      g.vertices.map((v) => v.id),
+    );
     const one = await graphView(c, { item: 'gen', collapse: 'all', expand: ['v5'] });
     assert.ok(one.groups.some((gr) => gr.key === 'v5'));
     assert.equal(one.groupInfo.find((gi) => gi.key === 'v5')!.collapsed, false);
@@ -178,7 +197,10 @@ describe('graph view layout', function () {
     const c = compile(generatedFunction(110));
     const g = graphOf(c, findItem(c, 'gen'));
     const vm = await graphView(c, { item: 'gen', collapse: 'none' });
-    assert.equal(vm.edges.length, g.vertices.reduce((a, v) => a + v.inputs.length, 0));
+    assert.equal(
+      vm.edges.length,
+      g.vertices.reduce((a, v) => a + v.inputs.length, 0),
+    );
     const inputC = g.vertices.find((v) => v.name === 'c' && v.role === 'input')!.id;
     const connectors = (vm.literals ?? []).filter((l) => l.vertex === inputC);
     assert.ok(connectors.length > 0);
@@ -199,7 +221,10 @@ describe('graph view layout', function () {
     // The same graph further down in another file: new ranges, same picture.
     const b = await graphView(compile(`\n\n${LIF}`), { item: 'heat_flux' });
     const warm = performance.now() - t1;
-    assert.deepEqual(b.nodes.map((n) => [n.x, n.y]), a.nodes.map((n) => [n.x, n.y]));
+    assert.deepEqual(
+      b.nodes.map((n) => [n.x, n.y]),
+      a.nodes.map((n) => [n.x, n.y]),
+    );
     assert.equal(b.nodes[0]!.range.start.line, a.nodes[0]!.range.start.line + 2);
     assert.equal(a.hash, b.hash);
     assert.ok(warm < cold, `cached ${warm.toFixed(0)} ms vs ${cold.toFixed(0)} ms`);
@@ -214,7 +239,10 @@ describe('graph view layout', function () {
       assert.match(e.message, /'gen' \(\d[\d,]* nodes, \d[\d,]* edges\)/);
       return true;
     });
-    await assert.rejects(graphView(c, { item: 'gen', collapse: 'none' }, { layout: { maxNodes: 100 } }), /too big to lay out expanded \(the limit is 100 nodes\); collapse it/);
+    await assert.rejects(
+      graphView(c, { item: 'gen', collapse: 'none' }, { layout: { maxNodes: 100 } }),
+      /too big to lay out expanded \(the limit is 100 nodes\); collapse it/,
+    );
     // The worker is usable again after a timeout.
     const ok = await graphView(compile(LIF), { item: 'heat_flux' });
     assert.ok(ok.nodes.length > 0);

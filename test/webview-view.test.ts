@@ -19,17 +19,29 @@ import { CHROMIUM, launchBrowser, openFile, openWebview, readBundle, waitForChro
 const ARTIFACTS = 'test-artifacts';
 const LIF = readFileSync('examples/lif.eligo', 'utf8');
 
-interface Snapshot { key?: string; transform?: { x: number; y: number; k: number } }
+interface Snapshot {
+  key?: string;
+  transform?: { x: number; y: number; k: number };
+}
 
-const snapshot = (w: { page: WebviewPage['page'] }): Promise<Snapshot> => w.page.evaluate(() => (window as unknown as { eligo: { snapshot(): Snapshot } }).eligo.snapshot());
+const snapshot = (w: { page: WebviewPage['page'] }): Promise<Snapshot> =>
+  w.page.evaluate(() => (window as unknown as { eligo: { snapshot(): Snapshot } }).eligo.snapshot());
 
 /** Screen boxes of every drawn node of pane a, relative to the pane. */
-function screenBoxes(w: { page: WebviewPage['page'] }): Promise<{ pane: { w: number; h: number }; nodes: { label: string; left: number; right: number; top: number; bottom: number }[] }> {
+function screenBoxes(w: {
+  page: WebviewPage['page'];
+}): Promise<{ pane: { w: number; h: number }; nodes: { label: string; left: number; right: number; top: number; bottom: number }[] }> {
   return w.page.evaluate(() => {
     const pane = document.querySelector('.pane-a svg.graph')!.getBoundingClientRect();
     const nodes = [...document.querySelectorAll('.pane-a .nodes > .node rect.box')].map((r) => {
       const b = r.getBoundingClientRect();
-      return { label: r.parentElement?.querySelector('.label')?.textContent ?? '', left: b.left - pane.left, right: b.right - pane.left, top: b.top - pane.top, bottom: b.bottom - pane.top };
+      return {
+        label: r.parentElement?.querySelector('.label')?.textContent ?? '',
+        left: b.left - pane.left,
+        right: b.right - pane.left,
+        top: b.top - pane.top,
+        bottom: b.bottom - pane.top,
+      };
     });
     return { pane: { w: pane.width, h: pane.height }, nodes };
   });
@@ -69,7 +81,10 @@ describe('graph page: first view, readable zoom, labels, exported page', functio
     // Expanded, the step graph is wider than the window at a readable zoom: the page asks for it collapsed, once.
     await w.page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'requestView'));
     const asked = (await w.posted()).filter((m) => m.type === 'requestView') as unknown as { request: unknown }[];
-    assert.deepEqual(asked.map((m) => m.request), [{ item: 'lif', collapse: 'all' }]);
+    assert.deepEqual(
+      asked.map((m) => m.request),
+      [{ item: 'lif', collapse: 'all' }],
+    );
     const collapsed = await graphView(c, { item: 'lif', collapse: 'all' });
     await w.send({ type: 'show', model: collapsed });
     await w.page.waitForFunction((key) => (window as unknown as { eligo: { snapshot(): Snapshot } }).eligo.snapshot().key === key, collapsed.key);
@@ -78,14 +93,15 @@ describe('graph page: first view, readable zoom, labels, exported page', functio
     const { pane, nodes } = await screenBoxes(w);
     const loss = nodes.find((n) => n.label === 'loss');
     assert.ok(loss, nodes.map((n) => n.label).join(', '));
-    for (const n of nodes) assert.ok(n.left >= 0 && n.right <= pane.w && n.top >= 0 && n.bottom <= pane.h, `${n.label} at ${JSON.stringify(n)} outside ${JSON.stringify(pane)}`);
+    for (const n of nodes)
+      assert.ok(n.left >= 0 && n.right <= pane.w && n.top >= 0 && n.bottom <= pane.h, `${n.label} at ${JSON.stringify(n)} outside ${JSON.stringify(pane)}`);
     // Not asked again: expanding it now is the reader's choice.
     assert.equal((await w.posted()).filter((m) => m.type === 'requestView').length, 1);
     await w.page.screenshot({ path: join(ARTIFACTS, 'first-view-lif.png') });
     await w.page.close();
   });
 
-  it('the README\'s picture: LIF\'s first view with forward and reverse side by side, every node readable and in view (ELIGO_E2E_IMAGES=1 writes docs/images/graph-view.png)', async () => {
+  it("the README's picture: LIF's first view with forward and reverse side by side, every node readable and in view (ELIGO_E2E_IMAGES=1 writes docs/images/graph-view.png)", async () => {
     const c = compile(LIF);
     const w = await show(await graphView(c, { item: 'lif', collapse: 'all' }), 1600, 1000);
     await w.page.locator('#compare').click();
@@ -133,14 +149,13 @@ describe('graph page: first view, readable zoom, labels, exported page', functio
   });
 
   it('no label of any example shows an internal %id', async () => {
-    for (const f of readdirSync('examples').filter((x) => x.endsWith('.eligo')).sort()) {
+    for (const f of readdirSync('examples')
+      .filter((x) => x.endsWith('.eligo'))
+      .sort()) {
       const c = compile(readFileSync(join('examples', f), 'utf8'));
       for (const item of c.items.filter((i) => (i.kind === 'function' || i.kind === 'model' || i.kind === 'grad') && !i.hasErrors)) {
         const vm = await graphView(c, { item: item.name, collapse: 'none' });
-        const texts = [
-          ...vm.nodes.flatMap((n) => [n.label, n.sublabel ?? '']),
-          ...vm.edges.flatMap((e) => [e.label?.text ?? '', e.jacobian ?? '']),
-        ];
+        const texts = [...vm.nodes.flatMap((n) => [n.label, n.sublabel ?? '']), ...vm.edges.flatMap((e) => [e.label?.text ?? '', e.jacobian ?? ''])];
         const bad = texts.filter((t) => /%\d/.test(t));
         assert.deepEqual(bad, [], `${f}: ${item.name}`);
       }
@@ -152,7 +167,7 @@ describe('graph page: first view, readable zoom, labels, exported page', functio
     mkdirSync(out, { recursive: true });
     const html = join(out, 'lif.html');
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = (() => true);
+    process.stdout.write = () => true;
     try {
       assert.equal(await cli(['graph', 'examples/lif.eligo', '--item', 'lif', '--html', html]), 0);
     } finally {
@@ -161,7 +176,9 @@ describe('graph page: first view, readable zoom, labels, exported page', functio
     const { page, problems } = await openFile(browser, html, { width: 1800, height: 900 });
     await page.waitForSelector('.pane-a .node');
     await page.locator('#expand-all').click();
-    await page.waitForFunction(() => document.querySelectorAll('.pane-a .node.role-group').length === 0 || document.querySelectorAll('.pane-a .nodes > .node').length > 20);
+    await page.waitForFunction(
+      () => document.querySelectorAll('.pane-a .node.role-group').length === 0 || document.querySelectorAll('.pane-a .nodes > .node').length > 20,
+    );
     await page.locator('#collapse-all').click();
     await page.waitForFunction(() => document.querySelectorAll('.pane-a .node.role-group').length >= 3);
     assert.equal(await page.locator('.overlay-message:not([hidden])').count(), 0, 'no error painted over the graph');

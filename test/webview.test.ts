@@ -36,22 +36,34 @@ function drawn(page: Page, pane = 'a'): Promise<Drawn> {
       const m = /translate\(([-\d.e]+),([-\d.e]+)\)/.exec(g.getAttribute('transform') ?? '')!;
       const box = g.querySelector<SVGRectElement>('rect.box')!;
       return {
-        id: g.dataset.id!, vertex: g.dataset.vertex !== undefined ? Number(g.dataset.vertex) : null,
-        x: Number(m[1]) + box.x.baseVal.value, y: Number(m[2]) + box.y.baseVal.value, w: box.width.baseVal.value, h: box.height.baseVal.value,
+        id: g.dataset.id!,
+        vertex: g.dataset.vertex !== undefined ? Number(g.dataset.vertex) : null,
+        x: Number(m[1]) + box.x.baseVal.value,
+        y: Number(m[2]) + box.y.baseVal.value,
+        w: box.width.baseVal.value,
+        h: box.height.baseVal.value,
         label: g.querySelector('.label')?.textContent ?? '',
       };
     });
     const labels = [...root.querySelectorAll<SVGGElement>('.labels > .elabel')].map((l) => {
       const t = l.querySelector<SVGTextElement>('text')!;
       const r = l.querySelector<SVGRectElement>('rect')!;
-      return { text: t.textContent ?? '', box: r.width.baseVal.value, text_w: t.getComputedTextLength(), offset: t.x.baseVal.getItem(0).value - r.x.baseVal.value };
+      return {
+        text: t.textContent ?? '',
+        box: r.width.baseVal.value,
+        text_w: t.getComputedTextLength(),
+        offset: t.x.baseVal.getItem(0).value - r.x.baseVal.value,
+      };
     });
     return { nodes, edges: root.querySelectorAll('.edges > path.edge').length, labels, renderer: document.getElementById('app')!.dataset.renderer ?? '' };
   }, pane);
 }
 
 /** Clicks "step" through a whole order inside the page; returns the counter after every step. */
-function playOrder(page: Page, order: string): Promise<{ start: { m: number; mem: number }; steps: { m: number; mem: number; text: string; vertex: number }[] }> {
+function playOrder(
+  page: Page,
+  order: string,
+): Promise<{ start: { m: number; mem: number }; steps: { m: number; mem: number; text: string; vertex: number }[] }> {
   return page.evaluate((id) => {
     const select = document.querySelector<HTMLElement & { value: string }>('#order-a')!;
     select.value = id;
@@ -126,7 +138,11 @@ describe('graph view in Chromium', function () {
       const d = await drawn(page);
       assert.equal(d.renderer, 'svg');
       assert.equal(d.nodes.length, graph.vertices.length, 'one vertex box per vertex');
-      assert.deepEqual(d.nodes.map((n) => n.vertex).sort((a, b) => a! - b!), graph.vertices.map((v) => v.id), 'every vertex drawn once');
+      assert.deepEqual(
+        d.nodes.map((n) => n.vertex).sort((a, b) => a! - b!),
+        graph.vertices.map((v) => v.id),
+        'every vertex drawn once',
+      );
       assert.equal(d.edges, edgeCount(graph), 'one edge per operand');
       const bad = overlapping(d.nodes);
       assert.equal(bad, undefined, bad);
@@ -154,7 +170,10 @@ describe('graph view in Chromium', function () {
           // The vertex the engine eliminated, named by its label (issue 12: no internal ids in the text).
           assert.equal(run.steps[k]!.vertex, pv.vertex);
           const node = vm.nodes.find((n) => n.vertex === pv.vertex || n.members?.includes(pv.vertex))!;
-          assert.equal(run.steps[k]!.text, `Step ${k + 1} / ${order.length} · eliminated ${node.vertex !== undefined ? node.label : `a vertex of ${node.label}`}`);
+          assert.equal(
+            run.steps[k]!.text,
+            `Step ${k + 1} / ${order.length} · eliminated ${node.vertex !== undefined ? node.label : `a vertex of ${node.label}`}`,
+          );
         });
         assert.equal(sum, cost.multiplications);
       }
@@ -184,7 +203,9 @@ describe('graph view in Chromium', function () {
   }
 
   describe('every example', () => {
-    const files = readdirSync('examples').filter((f) => f.endsWith('.eligo')).sort();
+    const files = readdirSync('examples')
+      .filter((f) => f.endsWith('.eligo'))
+      .sort();
     it('there are examples to show', () => assert.ok(files.length > 0));
     for (const f of files) {
       const text = readFileSync(join('examples', f), 'utf8');
@@ -218,7 +239,10 @@ describe('graph view in Chromium', function () {
       const selected = await w.page.$$eval('.pane-a .node.selected', (els) => els.map((e) => Number((e as HTMLElement).dataset.vertex)));
       const expected = graph.vertices.filter((v) => v.range.start <= offset && offset <= v.range.end);
       const min = Math.min(...expected.map((v) => v.range.end - v.range.start));
-      assert.deepEqual(selected, expected.filter((v) => v.range.end - v.range.start === min).map((v) => v.id));
+      assert.deepEqual(
+        selected,
+        expected.filter((v) => v.range.end - v.range.start === min).map((v) => v.id),
+      );
       assert.equal(graph.vertices[selected[0]!]!.op, 'matmul');
       await w.page.close();
     });
@@ -239,7 +263,10 @@ describe('graph view in Chromium', function () {
       const hit = w.page.locator(`.pane-a path.edge-hit[data-edge="${e.id}"]`);
       const p = e.points[Math.floor(e.points.length / 2)]!;
       const box = (await w.page.locator('.pane-a svg.graph').boundingBox())!;
-      const t = await w.page.evaluate(() => { const g = document.querySelector('.pane-a .viewport')!.getAttribute('transform')!; return g; });
+      const t = await w.page.evaluate(() => {
+        const g = document.querySelector('.pane-a .viewport')!.getAttribute('transform')!;
+        return g;
+      });
       const m = /translate\(([-\d.e]+),([-\d.e]+)\) scale\(([-\d.e]+)\)/.exec(t)!;
       const [tx, ty, k] = [Number(m[1]), Number(m[2]), Number(m[3])];
       const q = e.points[Math.max(0, e.points.length - 2)]!;
@@ -248,7 +275,7 @@ describe('graph view in Chromium', function () {
       const tip = await w.page.locator('.tooltip').innerText();
       assert.ok(tip.includes('∂(α·u)/∂u = α·I'), tip);
       assert.ok(/identity/.test(tip), tip);
-      assert.ok(await hit.count() === 1);
+      assert.ok((await hit.count()) === 1);
       await w.page.close();
     });
 
@@ -259,8 +286,17 @@ describe('graph view in Chromium', function () {
       assert.equal(await w.page.locator('.pane').count(), 2);
       for (let k = 0; k < 5; k++) await w.page.locator('#step-next').click();
       const counters = await w.page.evaluate(() => window.eligo!.snapshot().counters);
-      const cum = (name: OrderName): number => costOf(graph, namedOrder(graph, name)).perVertex.slice(0, 5).reduce((a, p) => a + p.multiplications, 0);
-      assert.deepEqual(counters.map((x) => [x.order, x.multiplications]), [['forward', cum('forward')], ['reverse', cum('reverse')]]);
+      const cum = (name: OrderName): number =>
+        costOf(graph, namedOrder(graph, name))
+          .perVertex.slice(0, 5)
+          .reduce((a, p) => a + p.multiplications, 0);
+      assert.deepEqual(
+        counters.map((x) => [x.order, x.multiplications]),
+        [
+          ['forward', cum('forward')],
+          ['reverse', cum('reverse')],
+        ],
+      );
       assert.equal(await w.page.locator('#cost-chart svg').count(), 2);
       assert.equal(await w.page.locator('#cost-chart path.series').count(), 4, 'two orders in each chart');
       await w.page.screenshot({ path: join(ARTIFACTS, 'lif-compare.png') });
@@ -307,7 +343,10 @@ describe('graph view in Chromium', function () {
       const snap = await again.page.evaluate(() => window.eligo!.snapshot());
       assert.equal(snap.step, 4);
       const cost = costOf(graph, namedOrder(graph, 'forward'));
-      assert.equal(snap.counters[0]!.multiplications, cost.perVertex.slice(0, 4).reduce((a, p) => a + p.multiplications, 0));
+      assert.equal(
+        snap.counters[0]!.multiplications,
+        cost.perVertex.slice(0, 4).reduce((a, p) => a + p.multiplications, 0),
+      );
       await again.page.close();
     });
 
@@ -315,7 +354,10 @@ describe('graph view in Chromium', function () {
       const w = await show(vm);
       await w.send({ type: 'trainStart', uri: 'file:///lif.eligo', item: 'lif', task: 'spike-pattern', rule: 'eprop' });
       for (let s = 1; s <= 20; s++) {
-        await w.send({ type: 'progress', progress: { jobId: 1, kind: 'train', point: { x: s, y: { loss: 1 / s, accuracy: 1 - 1 / (s + 1), alignment: 0.8 } } } });
+        await w.send({
+          type: 'progress',
+          progress: { jobId: 1, kind: 'train', point: { x: s, y: { loss: 1 / s, accuracy: 1 - 1 / (s + 1), alignment: 0.8 } } },
+        });
       }
       await w.page.waitForFunction(() => document.querySelectorAll('#training .chart[data-metric]').length === 3);
       const metrics = await w.page.$$eval('#training .chart[data-metric]', (els) => els.map((e) => (e as HTMLElement).dataset.metric));
@@ -384,7 +426,10 @@ describe('graph view in Chromium', function () {
       const svg = join(out, 'lif.svg');
       const write = process.stdout.write.bind(process.stdout);
       let printed = '';
-      process.stdout.write = ((s: string) => { printed += s; return true; });
+      process.stdout.write = (s: string) => {
+        printed += s;
+        return true;
+      };
       let code: number;
       try {
         code = await cli(['graph', 'examples/lif.eligo', '--item', 'lif', '--html', html, '--svg', svg]);
@@ -415,12 +460,20 @@ describe('graph view in Chromium', function () {
       });
       await page.waitForFunction(() => document.querySelectorAll('.band').length === 3);
       await page.screenshot({ path: join(ARTIFACTS, 'export-lif-unrolled.png') });
-      assert.deepEqual(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')), [], 'no remote content');
+      assert.deepEqual(
+        requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')),
+        [],
+        'no remote content',
+      );
       assert.deepEqual(problems, []);
       await page.close();
       const dark = await openFile(browser, html, { colorScheme: 'dark' });
       await dark.page.waitForSelector('.pane-a .node');
-      assert.equal(await dark.page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(31, 31, 31)', 'the standalone page follows the system dark mode');
+      assert.equal(
+        await dark.page.evaluate(() => getComputedStyle(document.body).backgroundColor),
+        'rgb(31, 31, 31)',
+        'the standalone page follows the system dark mode',
+      );
       await dark.page.screenshot({ path: join(ARTIFACTS, 'export-lif-dark.png') });
       await dark.page.close();
       const svgPage = await openFile(browser, svg);
@@ -437,11 +490,34 @@ describe('graph view in Chromium', function () {
       const err = process.stderr.write.bind(process.stderr);
       const std = process.stdout.write.bind(process.stdout);
       let printed = '';
-      process.stderr.write = ((s: string) => { printed += s; return true; });
-      process.stdout.write = ((s: string) => { printed += s; return true; });
+      process.stderr.write = (s: string) => {
+        printed += s;
+        return true;
+      };
+      process.stdout.write = (s: string) => {
+        printed += s;
+        return true;
+      };
       let code: number;
       try {
-        code = await cli(['train', 'examples/alif.eligo', '--model', 'alif', '--rule', 'eprop', '--task', 'store-recall:T=40,train=16,test=16', '--steps', '2', '--batch', '8', '--eval-every', '1', '--html', html]);
+        code = await cli([
+          'train',
+          'examples/alif.eligo',
+          '--model',
+          'alif',
+          '--rule',
+          'eprop',
+          '--task',
+          'store-recall:T=40,train=16,test=16',
+          '--steps',
+          '2',
+          '--batch',
+          '8',
+          '--eval-every',
+          '1',
+          '--html',
+          html,
+        ]);
       } finally {
         process.stderr.write = err;
         process.stdout.write = std;
@@ -453,7 +529,11 @@ describe('graph view in Chromium', function () {
       const data = JSON.parse(/<script type="application\/json" id="eligo-data">([\s\S]*?)<\/script>/.exec(text)![1]!) as GraphViewBundle;
       const done = data.training!.at(-1)! as Extract<GraphHostMessage, { type: 'train' }>;
       const activity = done.job.result!.activity!;
-      assert.deepEqual(activity.rasters.map((r) => r.name), ['x', 'z'], 'the input spikes and the network spikes');
+      assert.deepEqual(
+        activity.rasters.map((r) => r.name),
+        ['x', 'z'],
+        'the input spikes and the network spikes',
+      );
       const { page, problems } = await openFile(browser, html);
       await page.waitForSelector('.pane-a .node');
       await page.locator('vscode-tab-header[data-tab="training"]').click();
@@ -468,7 +548,7 @@ describe('graph view in Chromium', function () {
       assert.deepEqual(await page.$$eval('#activity [data-trace]', (els) => els.map((e) => (e as HTMLElement).dataset.trace)), [...traced, 'prediction']);
       assert.ok(traced.includes('v') && traced.includes('a'), 'membrane and adaptation traces of ALIF');
       // The learning curve: one point per evaluation, as the run recorded them.
-      assert.ok(await page.locator('#training .chart[data-metric="testLoss"] path.series').count() >= 1);
+      assert.ok((await page.locator('#training .chart[data-metric="testLoss"] path.series').count()) >= 1);
       await page.screenshot({ path: join(ARTIFACTS, 'export-alif-training.png'), fullPage: true });
       assert.deepEqual(problems, []);
       await page.close();

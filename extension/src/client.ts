@@ -4,14 +4,7 @@
 // channel; the LSP traffic to 'Eligo LSP Trace' when `eligo.trace.server` is on.
 
 import * as vscode from 'vscode';
-import {
-  CloseAction,
-  ErrorAction,
-  LanguageClient,
-  TransportKind,
-  type LanguageClientOptions,
-  type ServerOptions,
-} from 'vscode-languageclient/node';
+import { CloseAction, ErrorAction, LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import type { InitializationOptions } from '../../language-server/src/protocol.js';
 import { serverSettings, type ExtensionConfig } from './config.js';
 import { RestartPolicy } from './restart.js';

@@ -204,194 +204,234 @@ function isCancel(e: unknown): boolean {
 // ------------------------------------------------------------------ the commands
 
 export const commands: Readonly<Record<string, CmdFactory>> = {
-  'eligo.showGraph': (ctx) => async (...args) => {
-    const t = await resolveTarget(args);
-    if (!t) return;
-    const item = t.ref.kind === 'rule' ? modelOf(t.ref) : t.ref.name;
-    const panel = ctx.panels.show(t.uri, item, 'graph');
-    await panel.refreshGraph();
-  },
+  'eligo.showGraph':
+    (ctx) =>
+    async (...args) => {
+      const t = await resolveTarget(args);
+      if (!t) return;
+      const item = t.ref.kind === 'rule' ? modelOf(t.ref) : t.ref.name;
+      const panel = ctx.panels.show(t.uri, item, 'graph');
+      await panel.refreshGraph();
+    },
 
-  'eligo.findLearningRule': (ctx) => async (...args) => {
-    const t = await resolveTarget(args);
-    if (!t) return;
-    const model = requireModel(t, 'Find Learning Rule');
-    if (!model) return;
-    const o = overrides(args);
-    const title = `Find Learning Rule for '${model}'`;
-    const objective = o.objective ?? (await pick(objectiveItems(ctx.config.objective), title, 'What the rule should minimise', [1, 3]));
-    if (!objective) return;
-    const profile = o.hardwareProfile ?? (await pick(profileItems(ctx.config.hardwareProfile), title, 'Hardware the rule must fit', [2, 3]));
-    if (!profile) return;
-    const budgetSeconds = o.budgetSeconds ?? (await pickBudget(ctx.config.search.budgetSeconds, title, [3, 3]));
-    if (budgetSeconds === undefined) return;
-    const panel = ctx.panels.show(t.uri, model, 'rules');
-    try {
-      const job = await ctx.runJob('findLearningRule', title, { uri: t.uri, item: model }, (client, workDoneToken, token) => {
-        const params: FindLearningRuleParams = {
-          uri: t.uri,
-          item: model,
-          objective,
-          budgetSeconds,
-          workDoneToken,
-          hardwareProfile: profile,
-        };
-        return client.sendRequest(FindLearningRuleRequest, params, token);
-      });
-      if (!job) return;
-      panel.post({ type: 'rules', uri: t.uri, item: model, job, front: paretoFront(job) });
-      notifyEnd(title, job, ruleLine(job));
-    } catch (e) {
-      if (isCancel(e)) return void vscode.window.showInformationMessage(`${title}: cancelled.`);
-      panel.post({ type: 'error', message: `${title} failed: ${(e as Error).message}` });
-      void vscode.window.showErrorMessage(`${title} failed: ${(e as Error).message}`);
-    }
-  },
-
-  'eligo.searchOrder': (ctx) => async (...args) => {
-    const t = await resolveTarget(args);
-    if (!t) return;
-    const item = t.ref.kind === 'rule' ? modelOf(t.ref) : t.ref.name;
-    const o = overrides(args);
-    const title = `Search Elimination Order for '${item}'`;
-    const objective = o.objective ?? (await pick(objectiveItems(ctx.config.objective), title, 'What the order should minimise', [1, 2]));
-    if (!objective) return;
-    const budgetSeconds = o.budgetSeconds ?? (await pickBudget(ctx.config.search.budgetSeconds, title, [2, 2]));
-    if (budgetSeconds === undefined) return;
-    const panel = ctx.panels.show(t.uri, item, 'search');
-    try {
-      const job = await ctx.runJob('search', title, { uri: t.uri, item }, (client, workDoneToken, token) => {
-        const params: SearchParams = { uri: t.uri, item, objective, budgetSeconds, workDoneToken };
-        return client.sendRequest(SearchRequest, params, token);
-      });
-      if (!job) return;
-      panel.post({ type: 'search', uri: t.uri, item, job });
-      notifyEnd(title, job, searchLine(job));
-    } catch (e) {
-      if (isCancel(e)) return void vscode.window.showInformationMessage(`${title}: cancelled.`);
-      panel.post({ type: 'error', message: `${title} failed: ${(e as Error).message}` });
-      void vscode.window.showErrorMessage(`${title} failed: ${(e as Error).message}`);
-    }
-  },
-
-  'eligo.train': (ctx) => async (...args) => {
-    const t = await resolveTarget(args);
-    if (!t) return;
-    const model = requireModel(t, 'Train');
-    if (!model) return;
-    const o = overrides(args);
-    const title = `Train '${model}'`;
-    // The rule: the one at the cursor, or a pick among the model's rules.
-    let rule = o.rule ?? (t.ref.kind === 'rule' ? t.ref.name : undefined);
-    if (rule === undefined) {
-      const rules = rulesFor(t.doc.getText(), model);
-      const choice = await pick<string>(
-        [...rules.map((r) => ({ label: r, description: `rule ${r} for ${model}`, value: r })), { label: 'exact gradient', description: 'BPTT, no approximation', value: '' }],
-        title,
-        'Train with which learning rule?',
-        [1, 2],
-      );
-      if (choice === undefined) return;
-      rule = choice;
-    }
-    // The task: what the server offers, else the configured one.
-    let task = o.task;
-    let dataUri: string | undefined;
-    if (task === undefined) {
-      let tasks: readonly TrainTask[];
+  'eligo.findLearningRule':
+    (ctx) =>
+    async (...args) => {
+      const t = await resolveTarget(args);
+      if (!t) return;
+      const model = requireModel(t, 'Find Learning Rule');
+      if (!model) return;
+      const o = overrides(args);
+      const title = `Find Learning Rule for '${model}'`;
+      const objective = o.objective ?? (await pick(objectiveItems(ctx.config.objective), title, 'What the rule should minimise', [1, 3]));
+      if (!objective) return;
+      const profile = o.hardwareProfile ?? (await pick(profileItems(ctx.config.hardwareProfile), title, 'Hardware the rule must fit', [2, 3]));
+      if (!profile) return;
+      const budgetSeconds = o.budgetSeconds ?? (await pickBudget(ctx.config.search.budgetSeconds, title, [3, 3]));
+      if (budgetSeconds === undefined) return;
+      const panel = ctx.panels.show(t.uri, model, 'rules');
       try {
-        tasks = await ctx.request(TrainTasksRequest, { uri: t.uri, item: model });
-      } catch {
-        tasks = [];
+        const job = await ctx.runJob('findLearningRule', title, { uri: t.uri, item: model }, (client, workDoneToken, token) => {
+          const params: FindLearningRuleParams = {
+            uri: t.uri,
+            item: model,
+            objective,
+            budgetSeconds,
+            workDoneToken,
+            hardwareProfile: profile,
+          };
+          return client.sendRequest(FindLearningRuleRequest, params, token);
+        });
+        if (!job) return;
+        panel.post({ type: 'rules', uri: t.uri, item: model, job, front: paretoFront(job) });
+        notifyEnd(title, job, ruleLine(job));
+      } catch (e) {
+        if (isCancel(e)) return void vscode.window.showInformationMessage(`${title}: cancelled.`);
+        panel.post({ type: 'error', message: `${title} failed: ${(e as Error).message}` });
+        void vscode.window.showErrorMessage(`${title} failed: ${(e as Error).message}`);
       }
-      const items: Pick<TrainTask>[] = tasks.map((k) => ({ label: k.name, description: k.name === ctx.config.train.task ? '(setting eligo.train.task)' : '', detail: k.description ?? '', value: k }));
-      if (!tasks.some((k) => k.name === ctx.config.train.task)) items.unshift({ label: ctx.config.train.task, description: '(setting eligo.train.task)', value: { name: ctx.config.train.task } });
-      items.push({ label: 'Data file…', description: 'a file of this workspace (needs a trusted workspace)', value: { name: 'file', userData: true } });
-      const chosen = await pick(items, title, 'Train on which task?', [2, 2]);
-      if (!chosen) return;
-      task = chosen.name;
-      if (chosen.userData) {
-        if (!(await ctx.requireTrust('Training on a data file'))) return;
-        if (task === 'file') {
-          const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-          const files = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Train on this file', ...(folder ? { defaultUri: folder } : {}) });
-          if (!files?.[0]) return;
-          dataUri = files[0].toString();
+    },
+
+  'eligo.searchOrder':
+    (ctx) =>
+    async (...args) => {
+      const t = await resolveTarget(args);
+      if (!t) return;
+      const item = t.ref.kind === 'rule' ? modelOf(t.ref) : t.ref.name;
+      const o = overrides(args);
+      const title = `Search Elimination Order for '${item}'`;
+      const objective = o.objective ?? (await pick(objectiveItems(ctx.config.objective), title, 'What the order should minimise', [1, 2]));
+      if (!objective) return;
+      const budgetSeconds = o.budgetSeconds ?? (await pickBudget(ctx.config.search.budgetSeconds, title, [2, 2]));
+      if (budgetSeconds === undefined) return;
+      const panel = ctx.panels.show(t.uri, item, 'search');
+      try {
+        const job = await ctx.runJob('search', title, { uri: t.uri, item }, (client, workDoneToken, token) => {
+          const params: SearchParams = { uri: t.uri, item, objective, budgetSeconds, workDoneToken };
+          return client.sendRequest(SearchRequest, params, token);
+        });
+        if (!job) return;
+        panel.post({ type: 'search', uri: t.uri, item, job });
+        notifyEnd(title, job, searchLine(job));
+      } catch (e) {
+        if (isCancel(e)) return void vscode.window.showInformationMessage(`${title}: cancelled.`);
+        panel.post({ type: 'error', message: `${title} failed: ${(e as Error).message}` });
+        void vscode.window.showErrorMessage(`${title} failed: ${(e as Error).message}`);
+      }
+    },
+
+  'eligo.train':
+    (ctx) =>
+    async (...args) => {
+      const t = await resolveTarget(args);
+      if (!t) return;
+      const model = requireModel(t, 'Train');
+      if (!model) return;
+      const o = overrides(args);
+      const title = `Train '${model}'`;
+      // The rule: the one at the cursor, or a pick among the model's rules.
+      let rule = o.rule ?? (t.ref.kind === 'rule' ? t.ref.name : undefined);
+      if (rule === undefined) {
+        const rules = rulesFor(t.doc.getText(), model);
+        const choice = await pick<string>(
+          [
+            ...rules.map((r) => ({ label: r, description: `rule ${r} for ${model}`, value: r })),
+            { label: 'exact gradient', description: 'BPTT, no approximation', value: '' },
+          ],
+          title,
+          'Train with which learning rule?',
+          [1, 2],
+        );
+        if (choice === undefined) return;
+        rule = choice;
+      }
+      // The task: what the server offers, else the configured one.
+      let task = o.task;
+      let dataUri: string | undefined;
+      if (task === undefined) {
+        let tasks: readonly TrainTask[];
+        try {
+          tasks = await ctx.request(TrainTasksRequest, { uri: t.uri, item: model });
+        } catch {
+          tasks = [];
+        }
+        const items: Pick<TrainTask>[] = tasks.map((k) => ({
+          label: k.name,
+          description: k.name === ctx.config.train.task ? '(setting eligo.train.task)' : '',
+          detail: k.description ?? '',
+          value: k,
+        }));
+        if (!tasks.some((k) => k.name === ctx.config.train.task))
+          items.unshift({ label: ctx.config.train.task, description: '(setting eligo.train.task)', value: { name: ctx.config.train.task } });
+        items.push({ label: 'Data file…', description: 'a file of this workspace (needs a trusted workspace)', value: { name: 'file', userData: true } });
+        const chosen = await pick(items, title, 'Train on which task?', [2, 2]);
+        if (!chosen) return;
+        task = chosen.name;
+        if (chosen.userData) {
+          if (!(await ctx.requireTrust('Training on a data file'))) return;
+          if (task === 'file') {
+            const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+            const files = await vscode.window.showOpenDialog({
+              canSelectMany: false,
+              openLabel: 'Train on this file',
+              ...(folder ? { defaultUri: folder } : {}),
+            });
+            if (!files?.[0]) return;
+            dataUri = files[0].toString();
+          }
         }
       }
-    }
-    const panel = ctx.panels.show(t.uri, model, 'train');
-    panel.post({ type: 'trainStart', uri: t.uri, item: model, task, ...(rule ? { rule } : {}) });
-    const tr = ctx.config.train;
-    try {
-      const job = await ctx.runJob('train', `${title} on ${task}${rule ? ` with '${rule}'` : ''}`, { uri: t.uri, item: model }, (client, workDoneToken, token) => {
-        const params: TrainParams = {
-          uri: t.uri,
-          item: model,
-          task: task,
-          steps: tr.steps,
-          learningRate: tr.learningRate,
-          batchSize: tr.batchSize,
-          seed: tr.seed,
-          workDoneToken,
-          ...(rule ? { rule } : {}),
-          ...(dataUri ? { dataUri } : {}),
-        };
-        return client.sendRequest(TrainRequest, params, token);
-      });
-      if (!job) return;
-      panel.post({ type: 'train', uri: t.uri, item: model, job });
-      const r: TrainResult | undefined = job.result;
-      const figs = r
-        ? [r.accuracy !== undefined ? `accuracy ${(r.accuracy * 100).toFixed(1)}%` : '', r.loss !== undefined ? `loss ${r.loss.toPrecision(3)}` : '', r.alignment !== undefined ? `alignment ${r.alignment.toFixed(3)}` : '']
-            .filter(Boolean)
-            .join(', ')
-        : '';
-      notifyEnd(title, job, figs ? ` ${figs}.` : '');
-    } catch (e) {
-      if (isCancel(e)) return void vscode.window.showInformationMessage(`${title}: cancelled.`);
-      panel.post({ type: 'error', message: `${title} failed: ${(e as Error).message}` });
-      void vscode.window.showErrorMessage(`${title} failed: ${(e as Error).message}`);
-    }
-  },
+      const panel = ctx.panels.show(t.uri, model, 'train');
+      panel.post({ type: 'trainStart', uri: t.uri, item: model, task, ...(rule ? { rule } : {}) });
+      const tr = ctx.config.train;
+      try {
+        const job = await ctx.runJob(
+          'train',
+          `${title} on ${task}${rule ? ` with '${rule}'` : ''}`,
+          { uri: t.uri, item: model },
+          (client, workDoneToken, token) => {
+            const params: TrainParams = {
+              uri: t.uri,
+              item: model,
+              task: task,
+              steps: tr.steps,
+              learningRate: tr.learningRate,
+              batchSize: tr.batchSize,
+              seed: tr.seed,
+              workDoneToken,
+              ...(rule ? { rule } : {}),
+              ...(dataUri ? { dataUri } : {}),
+            };
+            return client.sendRequest(TrainRequest, params, token);
+          },
+        );
+        if (!job) return;
+        panel.post({ type: 'train', uri: t.uri, item: model, job });
+        const r: TrainResult | undefined = job.result;
+        const figs = r
+          ? [
+              r.accuracy !== undefined ? `accuracy ${(r.accuracy * 100).toFixed(1)}%` : '',
+              r.loss !== undefined ? `loss ${r.loss.toPrecision(3)}` : '',
+              r.alignment !== undefined ? `alignment ${r.alignment.toFixed(3)}` : '',
+            ]
+              .filter(Boolean)
+              .join(', ')
+          : '';
+        notifyEnd(title, job, figs ? ` ${figs}.` : '');
+      } catch (e) {
+        if (isCancel(e)) return void vscode.window.showInformationMessage(`${title}: cancelled.`);
+        panel.post({ type: 'error', message: `${title} failed: ${(e as Error).message}` });
+        void vscode.window.showErrorMessage(`${title} failed: ${(e as Error).message}`);
+      }
+    },
 
-  'eligo.exportGraph': (ctx) => async (...args) => {
-    const t = await resolveTarget(args);
-    if (!t) return;
-    const item = t.ref.kind === 'rule' ? modelOf(t.ref) : t.ref.name;
-    const format = await pick<'html' | 'svg'>(
-      [
-        { label: 'HTML', description: 'one self-contained page, opens in any browser', value: 'html' },
-        { label: 'SVG', description: 'the picture alone', value: 'svg' },
-      ],
-      `Export the graph of '${item}'`,
-      'Format',
-    );
-    if (!format) return;
-    let panel = ctx.panels.get(t.uri, item);
-    if (!panel) {
-      panel = ctx.panels.show(t.uri, item, 'graph');
-      await panel.refreshGraph();
-    } else if (panel.state.view !== 'graph') {
-      panel.setView('graph');
-      await panel.refreshGraph();
-    }
-    try {
-      const content = await panel.export(format);
-      const base = t.doc.uri.scheme === 'file' ? vscode.Uri.joinPath(t.doc.uri, '..', `${item}.graph.${format}`) : vscode.workspace.workspaceFolders?.[0] ? vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, `${item}.graph.${format}`) : undefined;
-      const target = await vscode.window.showSaveDialog({
-        ...(base ? { defaultUri: base } : {}),
-        filters: format === 'html' ? { HTML: ['html'] } : { SVG: ['svg'] },
-        saveLabel: 'Export',
-      });
-      if (!target) return;
-      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
-      const open = await vscode.window.showInformationMessage(`Eligo: exported the graph of '${item}' to ${vscode.workspace.asRelativePath(target)}.`, 'Open');
-      if (open) await vscode.env.openExternal(target);
-    } catch (e) {
-      void vscode.window.showErrorMessage(`Eligo: export failed: ${(e as Error).message}`);
-    }
-  },
+  'eligo.exportGraph':
+    (ctx) =>
+    async (...args) => {
+      const t = await resolveTarget(args);
+      if (!t) return;
+      const item = t.ref.kind === 'rule' ? modelOf(t.ref) : t.ref.name;
+      const format = await pick<'html' | 'svg'>(
+        [
+          { label: 'HTML', description: 'one self-contained page, opens in any browser', value: 'html' },
+          { label: 'SVG', description: 'the picture alone', value: 'svg' },
+        ],
+        `Export the graph of '${item}'`,
+        'Format',
+      );
+      if (!format) return;
+      let panel = ctx.panels.get(t.uri, item);
+      if (!panel) {
+        panel = ctx.panels.show(t.uri, item, 'graph');
+        await panel.refreshGraph();
+      } else if (panel.state.view !== 'graph') {
+        panel.setView('graph');
+        await panel.refreshGraph();
+      }
+      try {
+        const content = await panel.export(format);
+        const base =
+          t.doc.uri.scheme === 'file'
+            ? vscode.Uri.joinPath(t.doc.uri, '..', `${item}.graph.${format}`)
+            : vscode.workspace.workspaceFolders?.[0]
+              ? vscode.Uri.joinPath(vscode.workspace.workspaceFolders[0].uri, `${item}.graph.${format}`)
+              : undefined;
+        const target = await vscode.window.showSaveDialog({
+          ...(base ? { defaultUri: base } : {}),
+          filters: format === 'html' ? { HTML: ['html'] } : { SVG: ['svg'] },
+          saveLabel: 'Export',
+        });
+        if (!target) return;
+        await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
+        const open = await vscode.window.showInformationMessage(
+          `Eligo: exported the graph of '${item}' to ${vscode.workspace.asRelativePath(target)}.`,
+          'Open',
+        );
+        if (open) await vscode.env.openExternal(target);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Eligo: export failed: ${(e as Error).message}`);
+      }
+    },
 
   'eligo.restartServer': (ctx) => async () => {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Restarting the Eligo server' }, () => ctx.restart());
@@ -417,35 +457,40 @@ export const commands: Readonly<Record<string, CmdFactory>> = {
 
   'eligo.showOutput': (ctx) => () => ctx.output.show(true),
 
-  'eligo.openExample': (ctx) => async (...args) => {
-    const dir = vscode.Uri.joinPath(ctx.extensionUri, 'examples');
-    let names: string[];
-    try {
-      names = (await vscode.workspace.fs.readDirectory(dir)).filter(([n, k]) => k === vscode.FileType.File && n.endsWith('.eligo')).map(([n]) => n).sort();
-    } catch {
-      names = [];
-    }
-    if (names.length === 0) return void vscode.window.showErrorMessage('Eligo: no examples found in the extension.');
-    const wanted = typeof args[0] === 'string' ? args[0] : undefined;
-    const order = ['lif.eligo', 'alif.eligo', 'rnn.eligo'];
-    names.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b));
-    let name = wanted && names.includes(wanted) ? wanted : undefined;
-    if (!name) {
-      const items: Pick<string>[] = [];
-      for (const n of names) {
-        const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, n)));
-        const first = /^#\s*(.+)$/m.exec(text)?.[1] ?? '';
-        items.push({ label: n.replace(/\.eligo$/, ''), detail: first, value: n });
+  'eligo.openExample':
+    (ctx) =>
+    async (...args) => {
+      const dir = vscode.Uri.joinPath(ctx.extensionUri, 'examples');
+      let names: string[];
+      try {
+        names = (await vscode.workspace.fs.readDirectory(dir))
+          .filter(([n, k]) => k === vscode.FileType.File && n.endsWith('.eligo'))
+          .map(([n]) => n)
+          .sort();
+      } catch {
+        names = [];
       }
-      name = await pick(items, 'Open an Eligo example', 'Models (LIF, ALIF, RNN) and the AD benchmark functions');
-      if (!name) return;
-    }
-    // A copy, as an untitled document: the extension's own files stay untouched,
-    // and Find Learning Rule can insert into it.
-    const content = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, name)));
-    const doc = await vscode.workspace.openTextDocument({ language: 'eligo', content });
-    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One });
-  },
+      if (names.length === 0) return void vscode.window.showErrorMessage('Eligo: no examples found in the extension.');
+      const wanted = typeof args[0] === 'string' ? args[0] : undefined;
+      const order = ['lif.eligo', 'alif.eligo', 'rnn.eligo'];
+      names.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b));
+      let name = wanted && names.includes(wanted) ? wanted : undefined;
+      if (!name) {
+        const items: Pick<string>[] = [];
+        for (const n of names) {
+          const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, n)));
+          const first = /^#\s*(.+)$/m.exec(text)?.[1] ?? '';
+          items.push({ label: n.replace(/\.eligo$/, ''), detail: first, value: n });
+        }
+        name = await pick(items, 'Open an Eligo example', 'Models (LIF, ALIF, RNN) and the AD benchmark functions');
+        if (!name) return;
+      }
+      // A copy, as an untitled document: the extension's own files stay untouched,
+      // and Find Learning Rule can insert into it.
+      const content = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(dir, name)));
+      const doc = await vscode.workspace.openTextDocument({ language: 'eligo', content });
+      await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One });
+    },
 };
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {

@@ -251,7 +251,9 @@ export class Ctx implements vscode.Disposable, PanelHost {
     for (let attempt = 0; attempt < 5; attempt++) {
       const plan = planRuleInsertion(doc.getText(), candidate.text, model);
       if (!plan) {
-        void vscode.window.showErrorMessage(`Eligo: model '${model}' is not in ${vscode.workspace.asRelativePath(docUri)} any more; the rule was not inserted.`);
+        void vscode.window.showErrorMessage(
+          `Eligo: model '${model}' is not in ${vscode.workspace.asRelativePath(docUri)} any more; the rule was not inserted.`,
+        );
         return;
       }
       const name = plan.name ?? candidate.name;
@@ -270,7 +272,9 @@ export class Ctx implements vscode.Disposable, PanelHost {
         editor.selection = sel;
         editor.revealRange(sel, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
       }
-      this.output.info(`Inserted rule '${name}' for '${model}' into ${uri}${name !== candidate.name ? ` (renamed from '${candidate.name}': that name is taken now)` : ''}.`);
+      this.output.info(
+        `Inserted rule '${name}' for '${model}' into ${uri}${name !== candidate.name ? ` (renamed from '${candidate.name}': that name is taken now)` : ''}.`,
+      );
       return;
     }
     void vscode.window.showErrorMessage(`Eligo: the rule '${candidate.name}' could not be inserted: the document kept changing.`);
@@ -312,7 +316,9 @@ function parseQueue(q: unknown): QueueView | undefined {
   const o = q as Record<string, unknown>;
   if (typeof o.url !== 'string' || typeof o.workers !== 'number' || typeof o.slots !== 'number') return undefined;
   return {
-    url: o.url, workers: o.workers, slots: o.slots,
+    url: o.url,
+    workers: o.workers,
+    slots: o.slots,
     ...(Array.isArray(o.names) ? { names: o.names.filter((n): n is string => typeof n === 'string') } : {}),
     ...(typeof o.error === 'string' ? { error: o.error } : {}),
   };

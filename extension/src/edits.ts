@@ -150,7 +150,10 @@ export function planRuleInsertion(text: string, ruleText: string, model?: string
 
 /** Text compared for "the same rule": whitespace runs and comments do not count. */
 function normalise(t: string): string {
-  return t.replace(/#[^\n]*/g, '').replace(/\s+/g, ' ').trim();
+  return t
+    .replace(/#[^\n]*/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Applies a plan to text (what VS Code will do); for tests and previews. */

@@ -27,7 +27,10 @@ export function panelHtml(o: PageOptions): string {
 /** The Content-Security-Policy a page declares (from its meta element), for checks. */
 export function cspOf(html: string): string | undefined {
   const m = /<meta http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html);
-  return m?.[1]?.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  return m?.[1]
+    ?.replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
 }
 
 /**

@@ -117,13 +117,23 @@ function statusViewOf(backend: Backend | undefined, server: ServerState, jobs: r
   // The server loads TensorFlow.js on the first job that needs it; until then there is no backend to name.
   const be = backend ?? '';
   if (server === 'stopped') {
-    return { text: '$(error) Eligo: stopped', tooltip: 'The Eligo language server is not running. Click to show its log; run "Eligo: Restart Server" to start it.', command: 'eligo.showOutput', busy: false };
+    return {
+      text: '$(error) Eligo: stopped',
+      tooltip: 'The Eligo language server is not running. Click to show its log; run "Eligo: Restart Server" to start it.',
+      command: 'eligo.showOutput',
+      busy: false,
+    };
   }
   if (jobs.length === 0) {
     const tip = backend
       ? `Eligo compute backend: ${backend}${backend === 'cpu' ? ' (plain JavaScript; slowest)' : backend === 'wasm' ? ' (WebAssembly)' : ' (native TensorFlow)'}. No job running. Click to show the log.`
       : 'Eligo: TensorFlow.js loads with the first job that needs it (tfjs-node, else wasm, else cpu). Click to show the log.';
-    return { text: `${server === 'starting' ? '$(loading~spin)' : '$(circuit-board)'} Eligo${be ? `: ${be}` : ''}`, tooltip: tip, command: 'eligo.showOutput', busy: false };
+    return {
+      text: `${server === 'starting' ? '$(loading~spin)' : '$(circuit-board)'} Eligo${be ? `: ${be}` : ''}`,
+      tooltip: tip,
+      command: 'eligo.showOutput',
+      busy: false,
+    };
   }
   const first = jobs[0]!;
   const secs = Math.max(0, Math.round((now - first.startedAt) / 1000));

@@ -9,14 +9,7 @@
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { GraphViewModel, GraphViewRequest } from '../../language-server/src/layout/viewmodel.js';
-import type {
-  GraphHostMessage,
-  GraphParams,
-  GraphResult,
-  JobProgress,
-  PanelState,
-  RuleCandidate,
-} from '../../language-server/src/protocol.js';
+import type { GraphHostMessage, GraphParams, GraphResult, JobProgress, PanelState, RuleCandidate } from '../../language-server/src/protocol.js';
 import { exportGraph, panelHtml } from './html.js';
 import { graphParamsFor, parsePanelState, parseWebviewMessage, type HostBoundMessage } from './messages.js';
 
@@ -143,8 +136,14 @@ export class EligoPanel implements vscode.Disposable {
     const r = current.request;
     for (const collapse of ['all', 'none'] as const) {
       const want: GraphViewRequest = { item: r.item, ...(r.view ? { view: r.view } : {}), ...(r.steps !== undefined ? { steps: r.steps } : {}), collapse };
-      const held = [...this.views.values()].some((v) => v.request.item === want.item && (v.request.view ?? 'step') === (want.view ?? 'step')
-        && (v.request.collapse ?? 'auto') === collapse && !v.request.expand?.length && !v.request.collapseGroups?.length);
+      const held = [...this.views.values()].some(
+        (v) =>
+          v.request.item === want.item &&
+          (v.request.view ?? 'step') === (want.view ?? 'step') &&
+          (v.request.collapse ?? 'auto') === collapse &&
+          !v.request.expand?.length &&
+          !v.request.collapseGroups?.length,
+      );
       if (held) continue;
       try {
         const result = await this.host.requestGraph(graphParamsFor(this.state, want));
@@ -306,12 +305,17 @@ export class PanelManager implements vscode.Disposable, vscode.WebviewPanelSeria
       return existing;
     }
     const state: PanelState = { uri, item, view };
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, titleOf(state), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-      ...webviewOptions(this.host.extensionUri),
-      // Charts keep their points while the tab is hidden.
-      retainContextWhenHidden: true,
-      enableFindWidget: true,
-    });
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      titleOf(state),
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      {
+        ...webviewOptions(this.host.extensionUri),
+        // Charts keep their points while the tab is hidden.
+        retainContextWhenHidden: true,
+        enableFindWidget: true,
+      },
+    );
     return this.adopt(panel, state);
   }
 

@@ -27,7 +27,10 @@ export class RestartPolicy {
     while (this.deaths.length > 0 && now - this.deaths[0]! > this.windowMs) this.deaths.shift();
     const n = this.deaths.length;
     if (n <= this.maxRestarts) {
-      return { restart: true, message: `The Eligo language server stopped unexpectedly; restarting it (${n} of ${this.maxRestarts} in ${Math.round(this.windowMs / 60_000)} min).` };
+      return {
+        restart: true,
+        message: `The Eligo language server stopped unexpectedly; restarting it (${n} of ${this.maxRestarts} in ${Math.round(this.windowMs / 60_000)} min).`,
+      };
     }
     return {
       restart: false,

@@ -14,7 +14,19 @@ import { searchCommand } from './cli/search.js';
 import { trainCommand } from './cli/train.js';
 import { workerCommand } from './cli/worker.js';
 
-const commands: Command[] = [checkCommand, graphCommand, evalCommand, analyzeCommand, searchCommand, rulesCommand, findRuleCommand, trainCommand, importCommand, exportCommand, workerCommand];
+const commands: Command[] = [
+  checkCommand,
+  graphCommand,
+  evalCommand,
+  analyzeCommand,
+  searchCommand,
+  rulesCommand,
+  findRuleCommand,
+  trainCommand,
+  importCommand,
+  exportCommand,
+  workerCommand,
+];
 
 export function registerCommand(cmd: Command): void {
   commands.push(cmd);
@@ -62,7 +74,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    const hint = didYouMean(name, commands.map((c) => c.name));
+    const hint = didYouMean(
+      name,
+      commands.map((c) => c.name),
+    );
     process.stderr.write(`eligo: unknown command '${name}'${hint ? ` — did you mean '${hint}'?` : ''}\n\n${usage()}\n`);
     return 2;
   }
@@ -98,8 +113,13 @@ if (require.main === module) {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
-    process.stderr.write(`eligo: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 3;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`eligo: internal error: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 3;
+    },
+  );
 }

@@ -42,14 +42,19 @@ export function compile(text: string): Compiled {
   const errors = diagnostics.filter((d) => d.severity === 'error');
   const overlapsError = errorIndex(errors);
   // A file-level dim/const error poisons every item that might use it.
-  const fileLevelError = program.items.some((it) => (it.kind === 'dim' || it.kind === 'const') && errors.some((d) => d.range.start >= it.range.start && d.range.end <= it.range.end));
+  const fileLevelError = program.items.some(
+    (it) => (it.kind === 'dim' || it.kind === 'const') && errors.some((d) => d.range.start >= it.range.start && d.range.end <= it.range.end),
+  );
   const items: NamedItem[] = [];
   for (const item of program.items) {
     if (item.kind === 'dim' || item.kind === 'const') continue;
     const hasErrors = fileLevelError || overlapsError(item.range.start, item.range.end);
     const scope = checked.items.get(item.name.name);
     items.push({
-      name: item.name.name, kind: item.kind, range: item.range, nameRange: item.name.range,
+      name: item.name.name,
+      kind: item.kind,
+      range: item.range,
+      nameRange: item.name.range,
       hasErrors: hasErrors || (item.kind === 'grad' && scope?.kind === 'grad' && !scope.of) || (item.kind === 'rule' && scope?.kind === 'rule' && !scope.model),
       ...(scope ? { scope } : {}),
     });
@@ -92,7 +97,9 @@ function checkSafely(program: Parameters<typeof check>[0], text: string): Checke
     if (!(e instanceof RangeError)) throw e;
     const empty = check({ range: program.range, items: [] }, text);
     empty.diagnostics.push({
-      range: { start: 0, end: Math.min(text.length, 1) }, severity: 'error', code: 'file.too-complex',
+      range: { start: 0, end: Math.min(text.length, 1) },
+      severity: 'error',
+      code: 'file.too-complex',
       message: `this file is too deeply nested to analyse (${e.message}); split long chains of 'let' into separate items`,
     });
     return empty;
@@ -100,7 +107,10 @@ function checkSafely(program: Parameters<typeof check>[0], text: string): Checke
 }
 
 export class ItemError extends EligoError {
-  constructor(message: string, readonly range?: Range) {
+  constructor(
+    message: string,
+    readonly range?: Range,
+  ) {
     super('compile.item', message);
   }
 }
@@ -113,7 +123,9 @@ export function findItem(c: Compiled, name: string | undefined, kinds?: readonly
   }
   const item = candidates.find((i) => i.name === name);
   if (!item) {
-    throw new ItemError(`no ${kinds ? kinds.join(' or ') : 'item'} named '${name}' in the file (it has: ${candidates.map((i) => i.name).join(', ') || 'none'})`);
+    throw new ItemError(
+      `no ${kinds ? kinds.join(' or ') : 'item'} named '${name}' in the file (it has: ${candidates.map((i) => i.name).join(', ') || 'none'})`,
+    );
   }
   return item;
 }

@@ -18,14 +18,23 @@ export interface Setup {
   readonly setupSeconds: number;
 }
 
-function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<{ stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
-    execFile(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, timeout: opts.timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) {
-        const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-60).join('\n');
-        rej(new Error(`${cmd} ${args.join(' ')} failed (${err.killed ? `killed after ${opts.timeoutMs / 1000} s` : `exit ${String(err.code)}`}):\n${tail}`));
-      } else res({ stdout, stderr });
-    });
+    execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, timeout: opts.timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) {
+          const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-60).join('\n');
+          rej(new Error(`${cmd} ${args.join(' ')} failed (${err.killed ? `killed after ${opts.timeoutMs / 1000} s` : `exit ${String(err.code)}`}):\n${tail}`));
+        } else res({ stdout, stderr });
+      },
+    );
   });
 }
 
@@ -117,7 +126,18 @@ export async function startCodeServer(setup: Setup, o: StartOptions): Promise<In
   let log = '';
   const child: ChildProcess = spawn(
     setup.node22,
-    [setup.codeServer, ...common, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', workspace],
+    [
+      setup.codeServer,
+      ...common,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-getting-started-override',
+      workspace,
+    ],
     { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));

@@ -69,7 +69,7 @@ async function acceptQuickPick(page: Page, titlePart: string): Promise<string> {
   const first = page.locator('.quick-input-list .monaco-list-row').first();
   await first.waitFor({ timeout: 10_000 });
   const name = first.locator('.label-name').first();
-  const label = ((await name.count()) > 0 ? await name.innerText() : (await first.innerText()).split('\n')[0] ?? '').trim();
+  const label = ((await name.count()) > 0 ? await name.innerText() : ((await first.innerText()).split('\n')[0] ?? '')).trim();
   await page.keyboard.press('Enter');
   await title.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
   return label;
@@ -177,7 +177,16 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--disable-dev-shm-usage',
+        ],
       });
       page = await browser.newPage({ viewport: { width: 1600, height: 960 } });
       await page.goto(server.url);
@@ -244,7 +253,9 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     assert.equal(await acceptQuickPick(page, '(1/2)'), 'multiplications');
     // 10 s, not the 2 s default of this test: on a loaded machine 2 s may end before a first order is scored.
     await chooseQuickPick(page, '(2/2)', '10 s');
-    const end = page.locator('.notification-toast', { hasText: /Search Elimination Order for 'lif'(: (done in|time budget|cancelled|not started|not available)| failed)/ }).first();
+    const end = page
+      .locator('.notification-toast', { hasText: /Search Elimination Order for 'lif'(: (done in|time budget|cancelled|not started|not available)| failed)/ })
+      .first();
     await end.waitFor({ timeout: 60_000 });
     const line = await end.innerText();
     // The server's job runner sometimes reports a stop at the budget as `cancelled`
@@ -264,12 +275,19 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'SVG' }).first().waitFor();
     await page.keyboard.press('Enter');
     // The save dialog (VS Code's own, in code-server) proposes lif.graph.svg beside lif.eligo.
-    await page.waitForFunction(() => {
-      const i = document.querySelector<HTMLInputElement>('.quick-input-widget input');
-      return !!i && i.offsetParent !== null && i.value.endsWith('lif.graph.svg');
-    }, undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => {
+        const i = document.querySelector<HTMLInputElement>('.quick-input-widget input');
+        return !!i && i.offsetParent !== null && i.value.endsWith('lif.graph.svg');
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
     await page.keyboard.press('Enter');
-    await page.locator('.notification-toast', { hasText: /exported the graph of 'lif'/ }).first().waitFor({ timeout: 20_000 });
+    await page
+      .locator('.notification-toast', { hasText: /exported the graph of 'lif'/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
     const file = join(server!.workspace, 'lif.graph.svg');
     assert.ok(existsSync(file), `${file} was not written`);
     const svg = readFileSync(file, 'utf8');
@@ -280,14 +298,22 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
   it('Export… writes a rule as a PyTorch module and the model as NIR; Import NIR… reads the NIR back as a model', async () => {
     /** VS Code's save/open dialog (a quick input in code-server): once it shows its proposal (ending in `proposed`), type `file` over it if given, accept. */
     const dialog = async (proposed: string, file?: string): Promise<void> => {
-      await page.waitForFunction((end) => {
-        const i = document.querySelector<HTMLInputElement>('.quick-input-widget input');
-        return !!i && i.offsetParent !== null && i.value.endsWith(end);
-      }, proposed, { timeout: 20_000 });
+      await page.waitForFunction(
+        (end) => {
+          const i = document.querySelector<HTMLInputElement>('.quick-input-widget input');
+          return !!i && i.offsetParent !== null && i.value.endsWith(end);
+        },
+        proposed,
+        { timeout: 20_000 },
+      );
       if (file !== undefined) {
         await page.locator('.quick-input-widget input').first().fill(file);
         // (the dialog completes what is typed; wait until the value names the file)
-        await page.waitForFunction((v) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value.endsWith(v) ?? false, file.slice(file.lastIndexOf('/')), { timeout: 10_000 });
+        await page.waitForFunction(
+          (v) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value.endsWith(v) ?? false,
+          file.slice(file.lastIndexOf('/')),
+          { timeout: 10_000 },
+        );
         await page.waitForTimeout(300);
       }
       await page.keyboard.press('Enter');
@@ -336,7 +362,10 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     await dialog('/lif.eligo', imported);
     const text = await waitFile(imported);
     assert.match(text, /model \w+ \{[\s\S]*W_rec/);
-    await page.locator('.notification-toast', { hasText: /imported lif\.nir as lif_imported\.eligo/ }).first().waitFor({ timeout: 20_000 });
+    await page
+      .locator('.notification-toast', { hasText: /imported lif\.nir as lif_imported\.eligo/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
     await dismissToasts(page);
   });
 
@@ -344,7 +373,10 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     const before = serverPids(server!);
     assert.equal(before.length, 1, `expected one Eligo language server, found ${before.length}`);
     process.kill(before[0]!, 'SIGKILL');
-    await page.locator('.notification-toast', { hasText: /stopped unexpectedly; restarting/ }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.notification-toast', { hasText: /stopped unexpectedly; restarting/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
     const deadline = Date.now() + 30_000;
     while (serverPids(server!).filter((p) => p !== before[0]).length === 0) {
       assert.ok(Date.now() < deadline, 'the language server was not started again');
@@ -362,7 +394,10 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
   it('Restart Server restarts it on request', async () => {
     const before = serverPids(server!);
     await runCommand(page, 'Eligo: Restart Server');
-    await page.locator('.notification-toast', { hasText: /language server was restarted/ }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.notification-toast', { hasText: /language server was restarted/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
     const after = serverPids(server!);
     assert.equal(after.length, 1, `expected one server after the restart, found ${after.join(', ')}`);
     assert.notEqual(after[0], before[0]);
@@ -393,7 +428,9 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     assert.equal(await acceptQuickPick(page, '(2/3)'), 'laptop');
     assert.equal(await acceptQuickPick(page, '(3/3)'), '2 s');
     // The progress notification, then the line that says how it ended.
-    const end = page.locator('.notification-toast', { hasText: /Find Learning Rule for 'lif'(: (done in|time budget|cancelled|not started|not available)| failed)/ }).first();
+    const end = page
+      .locator('.notification-toast', { hasText: /Find Learning Rule for 'lif'(: (done in|time budget|cancelled|not started|not available)| failed)/ })
+      .first();
     await end.waitFor({ timeout: 120_000 });
     const line = await end.innerText();
     assert.match(line, /: (done in|time budget reached)/, `the search did not finish with a result: ${line}`);
@@ -409,8 +446,14 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     for (const r of await rows.all()) names.push(((await r.getAttribute('data-rule')) ?? '').trim());
     const fresh = names.findIndex((n) => n !== 'eprop' && n !== 'bptt');
     assert.ok(fresh >= 0, `the front holds only rules the file already has: ${names.join(', ')}`);
-    await rows.nth(fresh).getByRole('button', { name: /insert/i }).click();
-    await page.locator('.monaco-editor .view-lines', { hasText: `rule ${names[fresh]} for lif` }).first().waitFor({ timeout: 20_000 });
+    await rows
+      .nth(fresh)
+      .getByRole('button', { name: /insert/i })
+      .click();
+    await page
+      .locator('.monaco-editor .view-lines', { hasText: `rule ${names[fresh]} for lif` })
+      .first()
+      .waitFor({ timeout: 20_000 });
     await shot(page, 'rule-inserted');
   });
 });

@@ -11,7 +11,12 @@ import { webviewHtml, newNonce } from '../../language-server/src/layout/html.js'
 export const CHROMIUM = '/usr/bin/chromium';
 
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
 ];
 
 /** Chromium may still be being installed (apt): wait for it, up to `ms`. */
@@ -59,7 +64,11 @@ function watch(page: Page): string[] {
  * Opens the webview as VS Code would (bundle under the page's nonce, strict
  * CSP), with a recording acquireVsCodeApi. `init` runs before the bundle.
  */
-export async function openWebview(browser: Browser, bundleJs: string, opts: { width?: number; height?: number; init?: string; state?: unknown } = {}): Promise<WebviewPage> {
+export async function openWebview(
+  browser: Browser,
+  bundleJs: string,
+  opts: { width?: number; height?: number; init?: string; state?: unknown } = {},
+): Promise<WebviewPage> {
   const page = await browser.newPage({ viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 } });
   const problems = watch(page);
   await page.addInitScript(`
@@ -87,10 +96,19 @@ export async function openWebview(browser: Browser, bundleJs: string, opts: { wi
 }
 
 /** Opens an exported standalone page from disk (file://), with no VS Code API. */
-export async function openFile(browser: Browser, path: string, opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 }, ...(opts.colorScheme ? { colorScheme: opts.colorScheme } : {}) });
+export async function openFile(
+  browser: Browser,
+  path: string,
+  opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {},
+): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({
+    viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 },
+    ...(opts.colorScheme ? { colorScheme: opts.colorScheme } : {}),
+  });
   const problems = watch(page);
-  await page.addInitScript(`${NAME_SHIM} document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));`);
+  await page.addInitScript(
+    `${NAME_SHIM} document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));`,
+  );
   await page.goto(`file://${path}`, { waitUntil: 'load' });
   return { page, problems };
 }

@@ -25,7 +25,10 @@ export class GraphBuilder {
   private readonly ins: number[] = [];
   private readonly outs: number[] = [];
 
-  constructor(readonly name = 'test', readonly kind: Graph['kind'] = 'function') {}
+  constructor(
+    readonly name = 'test',
+    readonly kind: Graph['kind'] = 'function',
+  ) {}
 
   /** An independent variable (listed in graph.inputs). */
   input(shape: Shape = [], name?: string): number {
@@ -83,17 +86,27 @@ export class GraphBuilder {
   private infer(op: Op, inputs: readonly number[], attrs: Attrs): Shape {
     const s = inputs.map((u) => this.shapeOf(u));
     switch (op) {
-      case 'add': case 'sub': case 'mul': case 'div': case 'pow': case 'atan2': case 'max': case 'min':
+      case 'add':
+      case 'sub':
+      case 'mul':
+      case 'div':
+      case 'pow':
+      case 'atan2':
+      case 'max':
+      case 'min':
         return s[0]!.length >= s[1]!.length ? s[0]! : s[1]!;
       case 'matmul': {
         const [a, c] = [s[0]!, s[1]!];
         return [...(a.length === 2 ? [a[0]!] : []), ...(c.length === 2 ? [c[1]!] : [])];
       }
-      case 'sum': case 'reduce_max': case 'reduce_min': {
+      case 'sum':
+      case 'reduce_max':
+      case 'reduce_min': {
         const axes = attrs.axes ?? s[0]!.map((_, k) => k);
         return s[0]!.filter((_, k) => !axes.includes(k));
       }
-      case 'broadcast': case 'reshape':
+      case 'broadcast':
+      case 'reshape':
         if (!attrs.shape) throw new Error(`${op} needs attrs.shape`);
         return attrs.shape;
       case 'transpose': {
@@ -118,22 +131,54 @@ export class GraphBuilder {
   }
 
   // Shorthands.
-  add(a: number, b: number): number { return this.op('add', [a, b]); }
-  sub(a: number, b: number): number { return this.op('sub', [a, b]); }
-  mul(a: number, b: number): number { return this.op('mul', [a, b]); }
-  div(a: number, b: number): number { return this.op('div', [a, b]); }
-  pow(a: number, b: number): number { return this.op('pow', [a, b]); }
-  powc(a: number, exponent: number): number { return this.op('powc', [a], { exponent }); }
-  matmul(a: number, b: number): number { return this.op('matmul', [a, b]); }
-  sum(a: number, axes?: number[]): number { return this.op('sum', [a], axes ? { axes } : {}); }
-  neg(a: number): number { return this.op('neg', [a]); }
-  sin(a: number): number { return this.op('sin', [a]); }
-  cos(a: number): number { return this.op('cos', [a]); }
-  exp(a: number): number { return this.op('exp', [a]); }
-  log(a: number): number { return this.op('log', [a]); }
-  sqrt(a: number): number { return this.op('sqrt', [a]); }
-  abs(a: number): number { return this.op('abs', [a]); }
-  tanh(a: number): number { return this.op('tanh', [a]); }
+  add(a: number, b: number): number {
+    return this.op('add', [a, b]);
+  }
+  sub(a: number, b: number): number {
+    return this.op('sub', [a, b]);
+  }
+  mul(a: number, b: number): number {
+    return this.op('mul', [a, b]);
+  }
+  div(a: number, b: number): number {
+    return this.op('div', [a, b]);
+  }
+  pow(a: number, b: number): number {
+    return this.op('pow', [a, b]);
+  }
+  powc(a: number, exponent: number): number {
+    return this.op('powc', [a], { exponent });
+  }
+  matmul(a: number, b: number): number {
+    return this.op('matmul', [a, b]);
+  }
+  sum(a: number, axes?: number[]): number {
+    return this.op('sum', [a], axes ? { axes } : {});
+  }
+  neg(a: number): number {
+    return this.op('neg', [a]);
+  }
+  sin(a: number): number {
+    return this.op('sin', [a]);
+  }
+  cos(a: number): number {
+    return this.op('cos', [a]);
+  }
+  exp(a: number): number {
+    return this.op('exp', [a]);
+  }
+  log(a: number): number {
+    return this.op('log', [a]);
+  }
+  sqrt(a: number): number {
+    return this.op('sqrt', [a]);
+  }
+  abs(a: number): number {
+    return this.op('abs', [a]);
+  }
+  tanh(a: number): number {
+    return this.op('tanh', [a]);
+  }
 
   /** Marks a vertex as a graph output (in call order). */
   output(id: number): number {
@@ -145,7 +190,11 @@ export class GraphBuilder {
     const outSet = new Set(this.outs);
     const vertices: Vertex[] = this.drafts.map((d, id) => {
       const v: Vertex = {
-        id, op: d.op, shape: d.shape, inputs: d.inputs, attrs: d.attrs,
+        id,
+        op: d.op,
+        shape: d.shape,
+        inputs: d.inputs,
+        attrs: d.attrs,
         role: outSet.has(id) && d.role === 'op' ? 'output' : d.role,
         range: { start: id, end: id + 1 },
         ...(d.name !== undefined ? { name: d.name } : {}),

@@ -8,10 +8,25 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CancellationTokenSource, ConfigurationRequest, createProtocolConnection, DidChangeTextDocumentNotification, DidCloseTextDocumentNotification,
-  DidOpenTextDocumentNotification, ExitNotification, InitializedNotification, InitializeRequest, LogMessageNotification, PublishDiagnosticsNotification,
-  RegistrationRequest, ShutdownRequest, StreamMessageReader, StreamMessageWriter, WorkDoneProgressCreateRequest,
-  type Diagnostic, type ProtocolConnection, type PublishDiagnosticsParams,
+  CancellationTokenSource,
+  ConfigurationRequest,
+  createProtocolConnection,
+  DidChangeTextDocumentNotification,
+  DidCloseTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  ExitNotification,
+  InitializedNotification,
+  InitializeRequest,
+  LogMessageNotification,
+  PublishDiagnosticsNotification,
+  RegistrationRequest,
+  ShutdownRequest,
+  StreamMessageReader,
+  StreamMessageWriter,
+  WorkDoneProgressCreateRequest,
+  type Diagnostic,
+  type ProtocolConnection,
+  type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -28,11 +43,32 @@ export function buildServer(): void {
   if (built) return;
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- esbuild loaded only when a test builds the server, and synchronously (buildServer is sync)
   const esbuild = require('esbuild') as typeof import('esbuild');
-  const external = ['vscode', 'h5wasm', 'h5wasm/node', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', 'playwright-core'];
-  for (const [entry, out] of [['language-server/src/server/main.ts', 'dist/server.js'], ['language-server/src/worker.ts', 'dist/worker.js']] as const) {
+  const external = [
+    'vscode',
+    'h5wasm',
+    'h5wasm/node',
+    '@tensorflow/tfjs-node',
+    '@tensorflow/tfjs',
+    '@tensorflow/tfjs-backend-wasm',
+    '@tensorflow/tfjs-core',
+    '@tensorflow/tfjs-backend-cpu',
+    'playwright-core',
+  ];
+  for (const [entry, out] of [
+    ['language-server/src/server/main.ts', 'dist/server.js'],
+    ['language-server/src/worker.ts', 'dist/worker.js'],
+  ] as const) {
     esbuild.buildSync({
-      entryPoints: [join(ROOT, entry)], outfile: join(ROOT, out), bundle: true, sourcemap: true, platform: 'node', format: 'cjs',
-      target: 'node20', external, logLevel: 'error', legalComments: 'none',
+      entryPoints: [join(ROOT, entry)],
+      outfile: join(ROOT, out),
+      bundle: true,
+      sourcemap: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external,
+      logLevel: 'error',
+      legalComments: 'none',
     });
   }
   built = true;
@@ -68,9 +104,16 @@ export class LspClient {
   constructor(options: ClientOptions = {}) {
     if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: run 'node esbuild.mjs' first`);
     this.settings = options.settings ?? {};
-    this.child = spawn(process.execPath, [options.script ?? SERVER_JS, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
-    this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
-    this.child.on('exit', () => { this.exited = true; });
+    this.child = spawn(process.execPath, [options.script ?? SERVER_JS, '--stdio'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    this.child.on('exit', () => {
+      this.exited = true;
+    });
     this.connection = createProtocolConnection(new StreamMessageReader(this.child.stdout!), new StreamMessageWriter(this.child.stdin!));
     this.connection.onNotification(PublishDiagnosticsNotification.type, (p) => {
       this.published.push(p);
@@ -82,9 +125,13 @@ export class LspClient {
         return true;
       });
     });
-    this.connection.onNotification(LogMessageNotification.type, (p) => { this.logs.push(p.message); });
+    this.connection.onNotification(LogMessageNotification.type, (p) => {
+      this.logs.push(p.message);
+    });
     for (const method of ['eligo/jobProgress', 'eligo/status', '$/progress']) {
-      this.connection.onNotification(method, (params: unknown) => { this.notifications.push({ method, params }); });
+      this.connection.onNotification(method, (params: unknown) => {
+        this.notifications.push({ method, params });
+      });
     }
     this.connection.onRequest(ConfigurationRequest.type, (p) => p.items.map((i) => (i.section === 'eligo' ? this.settings : null)));
     this.connection.onRequest(RegistrationRequest.type, () => undefined);
@@ -95,7 +142,7 @@ export class LspClient {
 
   static async start(options: ClientOptions = {}): Promise<LspClient> {
     const c = new LspClient(options);
-    c.initResult = await c.connection.sendRequest(InitializeRequest.type, {
+    c.initResult = (await c.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: options.workspaceFolders?.[0] ?? null,
       ...(options.workspaceFolders ? { workspaceFolders: options.workspaceFolders.map((u, i) => ({ uri: u, name: `folder${i}` })) } : {}),
@@ -105,7 +152,7 @@ export class LspClient {
         textDocument: { publishDiagnostics: { relatedInformation: true, versionSupport: true } },
       },
       initializationOptions: options.initializationOptions ?? {},
-    }) as unknown as LspClient['initResult'];
+    })) as unknown as LspClient['initResult'];
     await c.connection.sendNotification(InitializedNotification.type, {});
     return c;
   }
@@ -146,7 +193,14 @@ export class LspClient {
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no diagnostics for ${uri} v${version} within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({ uri, version, resolve: (p) => { clearTimeout(timer); resolve(p); } });
+      this.waiters.push({
+        uri,
+        version,
+        resolve: (p) => {
+          clearTimeout(timer);
+          resolve(p);
+        },
+      });
     });
   }
 
@@ -176,8 +230,14 @@ export class LspClient {
     }
     await new Promise<void>((resolve) => {
       if (this.exited) return resolve();
-      const t = setTimeout(() => { this.child.kill('SIGKILL'); resolve(); }, 2000);
-      this.child.once('exit', () => { clearTimeout(t); resolve(); });
+      const t = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        resolve();
+      }, 2000);
+      this.child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
     });
     this.connection.dispose();
   }

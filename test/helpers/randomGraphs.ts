@@ -59,21 +59,25 @@ export function randomMixedGraph(seed: number, steps = 10): RandomCase {
     const any = pick(ids());
     const s = b.shapeOf(any);
     switch (kind) {
-      case 0: case 1:
+      case 0:
+      case 1:
         b.op(pick(SMOOTH_UNARY), [any]);
         break;
-      case 2: case 3: {
+      case 2:
+      case 3: {
         const partners = withShape((t) => same(t, s) || t.length === 0 || s.length === 0);
         const other = pick(partners);
         b.op(pick(BINARY), r() < 0.5 ? [any, other] : [other, any]);
         break;
       }
-      case 4: { // matmul, any valid pairing
+      case 4: {
+        // matmul, any valid pairing
         const pairs: [number, number][] = [];
-        for (const p of ids()) for (const q of ids()) {
-          const [a, c] = [b.shapeOf(p), b.shapeOf(q)];
-          if (a.length >= 1 && c.length >= 1 && a.length <= 2 && c.length <= 2 && a[a.length - 1] === c[0]) pairs.push([p, q]);
-        }
+        for (const p of ids())
+          for (const q of ids()) {
+            const [a, c] = [b.shapeOf(p), b.shapeOf(q)];
+            if (a.length >= 1 && c.length >= 1 && a.length <= 2 && c.length <= 2 && a[a.length - 1] === c[0]) pairs.push([p, q]);
+          }
         if (pairs.length > 0) b.matmul(...pick(pairs));
         else b.op('sin', [any]);
         break;
@@ -104,21 +108,26 @@ export function randomMixedGraph(seed: number, steps = 10): RandomCase {
           b.op('slice', [any], { starts: [row, 1], ends: [row + 1, s[1]!], squeeze: [0] });
         } else b.op('slice', [any], { starts: [0, 1], ends: [s[0]!, s[1]!] });
         break;
-      case 8: { // concat of vectors, or a reshape
+      case 8: {
+        // concat of vectors, or a reshape
         const vecs = withShape((t) => t.length === 1);
         if (vecs.length > 0 && r() < 0.7) b.op('concat', [pick(vecs), pick(vecs)], { axis: 0 });
         else if (sizeOf(s) === 6) b.op('reshape', [any], { shape: pick([[6], [3, 2]]) });
         else b.op('cos', [any]);
         break;
       }
-      default: { // a safe division: x / (1.5 + sigmoid(y))
+      default: {
+        // a safe division: x / (1.5 + sigmoid(y))
         const den = b.add(b.const(1.5), b.op('sigmoid', [pick(withShape((t) => same(t, s) || t.length === 0))]));
         b.div(any, den);
       }
     }
   }
   // Outputs: the last vertex and up to two random interior ones (which may feed others).
-  const interior = b.build().vertices.filter((v) => v.inputs.length > 0).map((v) => v.id);
+  const interior = b
+    .build()
+    .vertices.filter((v) => v.inputs.length > 0)
+    .map((v) => v.id);
   const outs = new Set<number>([b.size - 1]);
   for (let k = 0; k < 2; k++) if (r() < 0.6) outs.add(pick(interior));
   for (const o of [...outs].sort((p, q) => p - q)) b.output(o);

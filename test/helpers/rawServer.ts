@@ -22,7 +22,9 @@ export class RawServer {
 
   constructor(env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [SERVER_JS, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    this.child.on('exit', () => { this.exited = true; });
+    this.child.on('exit', () => {
+      this.exited = true;
+    });
     this.child.stdout!.on('data', (d: Buffer) => this.feed(d));
     // A server request (configuration, registration, progress) gets an empty answer, as a minimal client gives.
   }
@@ -39,7 +41,8 @@ export class RawServer {
       const msg = JSON.parse(this.buf.subarray(end + 4, end + 4 + n).toString('utf8')) as RawMessage;
       this.buf = this.buf.subarray(end + 4 + n);
       this.received.push(msg);
-      if (msg.method !== undefined && msg.id !== undefined) this.send({ jsonrpc: '2.0', id: msg.id, result: msg.method === 'workspace/configuration' ? [{}] : null });
+      if (msg.method !== undefined && msg.id !== undefined)
+        this.send({ jsonrpc: '2.0', id: msg.id, result: msg.method === 'workspace/configuration' ? [{}] : null });
       this.waiters = this.waiters.filter((w) => (w.test(msg) ? (w.resolve(msg), false) : true));
     }
   }
@@ -64,8 +67,17 @@ export class RawServer {
     const hit = this.received.find(test);
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no such message within ${timeoutMs} ms; received ${JSON.stringify(this.received).slice(-2000)}`)), timeoutMs);
-      this.waiters.push({ test, resolve: (m) => { clearTimeout(t); resolve(m); } });
+      const t = setTimeout(
+        () => reject(new Error(`no such message within ${timeoutMs} ms; received ${JSON.stringify(this.received).slice(-2000)}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        test,
+        resolve: (m) => {
+          clearTimeout(t);
+          resolve(m);
+        },
+      });
     });
   }
 
@@ -74,7 +86,12 @@ export class RawServer {
   }
 
   async initialize(options: Record<string, unknown> = {}): Promise<void> {
-    this.send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: options } });
+    this.send({
+      jsonrpc: '2.0',
+      id: 'init',
+      method: 'initialize',
+      params: { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: options },
+    });
     await this.response('init');
     this.send({ jsonrpc: '2.0', method: 'initialized', params: {} });
   }

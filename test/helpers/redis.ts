@@ -57,7 +57,13 @@ export class Output {
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}; output so far:\n${this.text.slice(-3000)}`)), ms);
-      this.waiters.push({ re, resolve: (l) => { clearTimeout(t); resolve(l); } });
+      this.waiters.push({
+        re,
+        resolve: (l) => {
+          clearTimeout(t);
+          resolve(l);
+        },
+      });
     });
   }
 }
@@ -83,12 +89,28 @@ export async function startRedis(o: { password?: string; appendonly?: boolean } 
   const dir = mkdtempSync(join(tmpdir(), 'eligo-redis-'));
   dirs.push(dir);
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'yes',
-    '--appendonly', o.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--protected-mode',
+    'yes',
+    '--appendonly',
+    o.appendonly ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
+    '--maxmemory-policy',
+    'noeviction',
     ...(o.password ? ['--requirepass', o.password] : []),
   ];
   const server: RedisServer = {
-    port, dir, url: `redis://${o.password ? `:${o.password}@` : ''}127.0.0.1:${port}`,
+    port,
+    dir,
+    url: `redis://${o.password ? `:${o.password}@` : ''}127.0.0.1:${port}`,
     process: undefined as unknown as ChildProcess,
     async start() {
       const p = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -119,7 +141,12 @@ export interface Spawned {
 export function eligo(args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
   const p = spawn(process.execPath, ['dist/cli.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   started.add(p);
-  const exit = new Promise<number | null>((r) => p.once('exit', (code) => { started.delete(p); r(code); }));
+  const exit = new Promise<number | null>((r) =>
+    p.once('exit', (code) => {
+      started.delete(p);
+      r(code);
+    }),
+  );
   return { process: p, out: new Output(p.stdout), err: new Output(p.stderr), exit };
 }
 

@@ -12,7 +12,14 @@ export function roeFlux1d(): Graph {
   const b = new GraphBuilder('RoeFlux_1d');
   const gamma = 0.5;
   const k = (x: number) => b.const(x);
-  const [ul0, ul1, ul2, ur0, ur1, ur2] = ['ul0', 'ul1', 'ul2', 'ur0', 'ur1', 'ur2'].map((n) => b.input([], n)) as [number, number, number, number, number, number];
+  const [ul0, ul1, ul2, ur0, ur1, ur2] = ['ul0', 'ul1', 'ul2', 'ur0', 'ur1', 'ur2'].map((n) => b.input([], n)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   // p(u0, u1, u2) = (γ−1)(u2 − ½u1²/u0);  h(u0, u2, p) = (u2 + p)/u0
   const pressure = (u0: number, u1: number, u2: number) => b.mul(k(gamma - 1), b.sub(u2, b.div(b.mul(k(0.5), b.powc(u1, 2)), u0)));
   const enthalpy = (u0: number, u2: number, p: number) => b.div(b.add(u2, p), u0);
@@ -52,10 +59,7 @@ export function roeFlux1d(): Graph {
   const c = b.div(b.mul(k(0.5), ulr0), a);
   const dF0 = b.sub(b.add(c0, b.mul(c, c1)), b.mul(c, c2));
   const dF1 = b.sub(b.add(b.mul(c0, u), b.mul(b.mul(c, c1), b.add(u, a))), b.mul(b.mul(c, c2), b.sub(u, a)));
-  const dF2 = b.sub(
-    b.add(b.mul(b.mul(c0, k(0.5)), q2), b.mul(b.mul(c, c1), b.add(h, b.mul(u, a)))),
-    b.mul(b.mul(c, c2), b.sub(h, b.mul(u, a))),
-  );
+  const dF2 = b.sub(b.add(b.mul(b.mul(c0, k(0.5)), q2), b.mul(b.mul(c, c1), b.add(h, b.mul(u, a)))), b.mul(b.mul(c, c2), b.sub(h, b.mul(u, a))));
   b.output(b.mul(k(0.5), b.sub(F0, dF0)));
   b.output(b.mul(k(0.5), b.sub(F1, dF1)));
   b.output(b.mul(k(0.5), b.sub(F2, dF2)));

@@ -56,10 +56,18 @@ export function simulateAlif(params: AlifParams, inputs: Sequence, T: number): A
   const { alpha, rho, kappa, v_th, beta, n_ref } = { ...ALIF_CONSTS, ...definedOnly(params) };
   const n = params.W_rec.length;
   if (inputs.x.length < T || inputs.y.length < T) throw new Error(`simulateAlif: need ${T} steps of inputs`);
-  const v: Vec[] = [zeros(n)], a: Vec[] = [zeros(n)], z: Vec[] = [zeros(n)], r: Vec[] = [zeros(n)], zbar: Vec[] = [zeros(n)];
+  const v: Vec[] = [zeros(n)],
+    a: Vec[] = [zeros(n)],
+    z: Vec[] = [zeros(n)],
+    r: Vec[] = [zeros(n)],
+    zbar: Vec[] = [zeros(n)];
   const losses: number[] = [];
   for (let t = 0; t < T; t++) {
-    const vt = v[t]!, at = a[t]!, zt = z[t]!, rt = r[t]!, bt = zbar[t]!;
+    const vt = v[t]!,
+      at = a[t]!,
+      zt = z[t]!,
+      rt = r[t]!,
+      bt = zbar[t]!;
     const rec = matvec(params.W_rec, zt);
     const inp = matvec(params.W_in, inputs.x[t]!);
     const vn = vt.map((e, j) => alpha * e + rec[j]! + inp[j]! - v_th * zt[j]!);
@@ -67,7 +75,11 @@ export function simulateAlif(params: AlifParams, inputs: Sequence, T: number): A
     const zn = vn.map((e, j) => (rt[j]! > 0 ? 0 : heaviside((e - (v_th + beta * an[j]!)) / v_th)));
     const rn = rt.map((e, j) => Math.min(Math.max(e + n_ref * zn[j]! - 1, 0), n_ref));
     const bn = bt.map((e, j) => kappa * e + (1 - kappa) * zn[j]!);
-    v.push(vn); a.push(an); z.push(zn); r.push(rn); zbar.push(bn);
+    v.push(vn);
+    a.push(an);
+    z.push(zn);
+    r.push(rn);
+    zbar.push(bn);
     const p = softmax(matvec(params.W_out, bn));
     losses.push(-inputs.y[t]!.reduce((s, yk, k) => s + yk * Math.log(p[k]!), 0));
   }

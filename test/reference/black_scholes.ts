@@ -17,7 +17,11 @@ const Phi = (z: number): number => (1 + erf(z / Math.SQRT2)) / 2;
 const phi = (z: number): number => Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
 
 function parts(p: EvalPoint): { S: number; K: number; r: number; sigma: number; T: number; F: number; d1: number; d2: number } {
-  const S = scalar(p, 'S'), K = scalar(p, 'K'), r = scalar(p, 'r'), sigma = scalar(p, 'sigma'), T = scalar(p, 'T');
+  const S = scalar(p, 'S'),
+    K = scalar(p, 'K'),
+    r = scalar(p, 'r'),
+    sigma = scalar(p, 'sigma'),
+    T = scalar(p, 'T');
   const F = Math.exp(r * T) * S;
   const d1 = (Math.log(F / K) + (sigma ** 2 / 2) * T) / (sigma * Math.sqrt(T));
   const d2 = d1 - sigma * Math.sqrt(T);
@@ -34,13 +38,7 @@ export function blackScholes(p: EvalPoint): number {
 export function blackScholesGrad(p: EvalPoint): number[] {
   const { S, K, r, sigma, T, d1, d2 } = parts(p);
   const disc = Math.exp(-r * T);
-  return [
-    Phi(d1),
-    -disc * Phi(d2),
-    K * T * disc * Phi(d2),
-    S * phi(d1) * Math.sqrt(T),
-    (S * phi(d1) * sigma) / (2 * Math.sqrt(T)) + r * K * disc * Phi(d2),
-  ];
+  return [Phi(d1), -disc * Phi(d2), K * T * disc * Phi(d2), S * phi(d1) * Math.sqrt(T), (S * phi(d1) * sigma) / (2 * Math.sqrt(T)) + r * K * disc * Phi(d2)];
 }
 
 export function referenceValues(): Record<string, Outputs> {

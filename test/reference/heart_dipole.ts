@@ -13,7 +13,14 @@ const sigma = 1;
 
 export function heartDipole(p: EvalPoint): Outputs {
   const [x1, x2, x3, x4, x5, x6, x7, x8] = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => scalar(p, `x${i}`)) as [
-    number, number, number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   const f1 = x1 + x2 - sigma;
   const f2 = x3 + x4 - sigma;

@@ -37,7 +37,16 @@ export interface FunctionReference {
 }
 
 export const FUNCTION_REFERENCES: readonly FunctionReference[] = [
-  roeflux1d, roeflux3d, robotArm, heartDipole, propane, blackScholes, randomF, randomG, mlp, transformer,
+  roeflux1d,
+  roeflux3d,
+  robotArm,
+  heartDipole,
+  propane,
+  blackScholes,
+  randomF,
+  randomG,
+  mlp,
+  transformer,
 ].map((m) => ({ example: m.EXAMPLE, eval: m.EVAL, referenceValues: m.referenceValues }));
 
 /** All function items of all examples: item name → outputs at its @eval point. */
@@ -72,5 +81,5 @@ export function parseEvalComment(text: string): EvalPoint | undefined {
 function isEvalValue(v: unknown): boolean {
   if (typeof v === 'number') return Number.isFinite(v);
   if (!Array.isArray(v)) return false;
-  return v.every((e) => typeof e === 'number' ? Number.isFinite(e) : Array.isArray(e) && e.every((x) => typeof x === 'number' && Number.isFinite(x)));
+  return v.every((e) => (typeof e === 'number' ? Number.isFinite(e) : Array.isArray(e) && e.every((x) => typeof x === 'number' && Number.isFinite(x))));
 }

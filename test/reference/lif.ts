@@ -44,7 +44,8 @@ export function simulateLif(params: LifParams, inputs: Sequence, T: number): Lif
   const z: Vec[] = [zeros(n)];
   const losses: number[] = [];
   for (let t = 0; t < T; t++) {
-    const ut = u[t]!, zt = z[t]!;
+    const ut = u[t]!,
+      zt = z[t]!;
     const rec = matvec(params.W_rec, zt);
     const inp = matvec(params.W_in, inputs.x[t]!);
     const un = ut.map((v, j) => alpha * v + rec[j]! + inp[j]! - theta * zt[j]!);

@@ -4,10 +4,7 @@
 // LN over the features with ε = 1e-6, o = tanh(W2·LN(h) + b2),
 // loss = −Σ y·log softmax(o). The batch of 1 of the reference is dropped.
 
-import {
-  formulaMatrix, formulaVector, matrix, matvec, scalar, softmax, sum, vector,
-  type EvalPoint, type Outputs, type Vec,
-} from './util.js';
+import { formulaMatrix, formulaVector, matrix, matvec, scalar, softmax, sum, vector, type EvalPoint, type Outputs, type Vec } from './util.js';
 
 export const EXAMPLE = 'mlp.eligo';
 
@@ -40,8 +37,10 @@ export function layerNorm(h: Vec, gamma: number, beta: number): Vec {
 /** The logits o (before the loss), exposed for the cross-check in the tests. */
 export function mlpLogits(p: EvalPoint): Vec {
   const x = vector(p, 'x', 4);
-  const W1 = matrix(p, 'W1', 8, 4), b1 = vector(p, 'b1', 8);
-  const W2 = matrix(p, 'W2', 4, 8), b2 = vector(p, 'b2', 4);
+  const W1 = matrix(p, 'W1', 8, 4),
+    b1 = vector(p, 'b1', 8);
+  const W2 = matrix(p, 'W2', 4, 8),
+    b2 = vector(p, 'b2', 4);
   const h = matvec(W1, x).map((v, i) => Math.tanh(v + b1[i]!));
   const hn = layerNorm(h, scalar(p, 'gamma'), scalar(p, 'beta'));
   return matvec(W2, hn).map((v, i) => Math.tanh(v + b2[i]!));

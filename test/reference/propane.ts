@@ -9,12 +9,24 @@ export const EXAMPLE = 'propane.eligo';
 /** AlphaGrad's evaluation point: all eleven inputs 0.15. */
 export const EVAL: EvalPoint = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`x${i + 1}`, 0.15]));
 
-const p = 40, R = 10;
+const p = 40,
+  R = 10;
 
 export function propane(pt: EvalPoint): Outputs {
   const x = [0, ...Array.from({ length: 11 }, (_, i) => scalar(pt, `x${i + 1}`))]; // 1-based
   const [, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11] = x as [
-    number, number, number, number, number, number, number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   const P = Math.sqrt(p / x11);
   const f1 = x1 + x4 - 3;

@@ -17,20 +17,68 @@ export const EXAMPLE = 'random_g.eligo';
  * arguments away from 0) and then set as many inputs back to 0.15 as it could.
  */
 export const EVAL: EvalPoint = {
-  v0: 0.15, v1: -6, v2: -4, v3: 0.15, v4: 0.9, v5: 0.15, v6: -7, v7: 2,
-  v8: 0.15, v9: 6, v10: 9, v11: 0.6, v12: 0.15, v13: 1.1, v14: 0.15,
+  v0: 0.15,
+  v1: -6,
+  v2: -4,
+  v3: 0.15,
+  v4: 0.9,
+  v5: 0.15,
+  v6: -7,
+  v7: 2,
+  v8: 0.15,
+  v9: 6,
+  v10: 9,
+  v11: 0.6,
+  v12: 0.15,
+  v13: 1.1,
+  v14: 0.15,
 };
 
 /** AlphaGrad's evaluation point (all 0.15), where most outputs are NaN. */
 export const ALPHAGRAD_EVAL: EvalPoint = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`v${i}`, 0.15]));
 
 /** The outputs in the reference's order. */
-export const G_OUTPUTS = ['v121', 'v71', 'v85', 'v88', 'v93', 'v96', 'v97', 'v99', 'v104', 'v109', 'v110', 'v111', 'v112', 'v113', 'v114', 'v116', 'v117', 'v118', 'v119', 'v120'];
+export const G_OUTPUTS = [
+  'v121',
+  'v71',
+  'v85',
+  'v88',
+  'v93',
+  'v96',
+  'v97',
+  'v99',
+  'v104',
+  'v109',
+  'v110',
+  'v111',
+  'v112',
+  'v113',
+  'v114',
+  'v116',
+  'v117',
+  'v118',
+  'v119',
+  'v120',
+];
 
 export function randomG(p: EvalPoint): Outputs {
-  const [v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14] = Array.from({ length: 15 }, (_, i) =>
-    scalar(p, `v${i}`),
-  ) as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const [v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14] = Array.from({ length: 15 }, (_, i) => scalar(p, `v${i}`)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const v15 = 1; // a literal, not an input
   const v16 = 1; // a literal, not an input
   const v17 = Math.atan2(v15, v3);
@@ -138,7 +186,28 @@ export function randomG(p: EvalPoint): Outputs {
   const v119 = Math.tan(v87);
   const v120 = Math.pow(v87, v48);
   const v121 = v105 + v38;
-  return [[v121], [v71], [v85], [v88], [v93], [v96], [v97], [v99], [v104], [v109], [v110], [v111], [v112], [v113], [v114], [v116], [v117], [v118], [v119], [v120]];
+  return [
+    [v121],
+    [v71],
+    [v85],
+    [v88],
+    [v93],
+    [v96],
+    [v97],
+    [v99],
+    [v104],
+    [v109],
+    [v110],
+    [v111],
+    [v112],
+    [v113],
+    [v114],
+    [v116],
+    [v117],
+    [v118],
+    [v119],
+    [v120],
+  ];
 }
 
 export function referenceValues(): Record<string, Outputs> {

@@ -9,7 +9,12 @@ export const EXAMPLE = 'robot_arm.eligo';
 /** AlphaGrad's evaluation point: all six joint angles 0.02. */
 export const EVAL: EvalPoint = { t1: 0.02, t2: 0.02, t3: 0.02, t4: 0.02, t5: 0.02, t6: 0.02 };
 
-const a1 = 175, a2 = 890, a3 = 50, d1 = 575, d4 = 1035, d6 = 185;
+const a1 = 175,
+  a2 = 890,
+  a3 = 50,
+  d1 = 575,
+  d4 = 1035,
+  d6 = 185;
 
 /** The approach vector (ax, ay, az) and the outputs. */
 export function robotArmPose(p: EvalPoint): { ax: number; ay: number; az: number; outputs: Outputs } {

@@ -22,8 +22,12 @@ export function flux1d(u0: number, u1: number, u2: number): [number, number, num
 }
 
 export function roeflux1d(p: EvalPoint): Outputs {
-  const ul0 = scalar(p, 'ul0'), ul1 = scalar(p, 'ul1'), ul2 = scalar(p, 'ul2');
-  const ur0 = scalar(p, 'ur0'), ur1 = scalar(p, 'ur1'), ur2 = scalar(p, 'ur2');
+  const ul0 = scalar(p, 'ul0'),
+    ul1 = scalar(p, 'ul1'),
+    ul2 = scalar(p, 'ul2');
+  const ur0 = scalar(p, 'ur0'),
+    ur1 = scalar(p, 'ur1'),
+    ur2 = scalar(p, 'ur2');
 
   const vl = ul1 / ul0;
   const pl = pressure(ul0, ul1, ul2);

@@ -24,8 +24,12 @@ export function flux3d(u0: number, u: Vec, u4: number): [number, Vec, number] {
 }
 
 export function roeflux3d(pt: EvalPoint): Outputs {
-  const ul0 = scalar(pt, 'ul0'), ul = vector(pt, 'ul', 3), ul4 = scalar(pt, 'ul4');
-  const ur0 = scalar(pt, 'ur0'), ur = vector(pt, 'ur', 3), ur4 = scalar(pt, 'ur4');
+  const ul0 = scalar(pt, 'ul0'),
+    ul = vector(pt, 'ul', 3),
+    ul4 = scalar(pt, 'ul4');
+  const ur0 = scalar(pt, 'ur0'),
+    ur = vector(pt, 'ur', 3),
+    ur4 = scalar(pt, 'ur4');
 
   const du0 = ur0 - ul0;
   const du = ur.map((e, i) => e - ul[i]!);

@@ -8,8 +8,20 @@
 // every column.
 
 import {
-  formulaMatrix, formulaVector, matmul, matrix, scalar, sigmoid, softmax, sum, transpose, vector,
-  type EvalPoint, type Mat, type Outputs, type Vec,
+  formulaMatrix,
+  formulaVector,
+  matmul,
+  matrix,
+  scalar,
+  sigmoid,
+  softmax,
+  sum,
+  transpose,
+  vector,
+  type EvalPoint,
+  type Mat,
+  type Outputs,
+  type Vec,
 } from './util.js';
 
 export const EXAMPLE = 'transformer.eligo';
@@ -63,10 +75,12 @@ function block(x: Mat, WQ: Mat, WK: Mat, WV: Mat, W: Mat, bias: (i: number, j: n
   const scores = matmul(transpose(q), k).map((row) => softmax(row));
   const a = matmul(scores, v).map((row, i) => row.map((e, j) => x[i]![j]! + e));
   const c = layerNormRows(a, gamma, beta);
-  return matmul(W, c).map((row, i) => row.map((e, j) => {
-    const u = e + bias(i, j);
-    return u * sigmoid(u);
-  }));
+  return matmul(W, c).map((row, i) =>
+    row.map((e, j) => {
+      const u = e + bias(i, j);
+      return u * sigmoid(u);
+    }),
+  );
 }
 
 /** The output z2 of the second block (2×4), before the loss. */

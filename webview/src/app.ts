@@ -3,9 +3,7 @@
 // (a laid-out GraphViewModel) and posts back what the user asks for (reveal a
 // range, another view). Every number it shows is read from the view model.
 
-import type {
-  GraphHostMessage, GraphWebviewState, JobProgress, RuleCandidate, TrainActivity,
-} from '../../language-server/src/protocol.js';
+import type { GraphHostMessage, GraphWebviewState, JobProgress, RuleCandidate, TrainActivity } from '../../language-server/src/protocol.js';
 import type { EdgeView, GraphViewModel, GraphViewRequest, NodeView, OrderTrace, RuleView } from '../../language-server/src/layout/viewmodel.js';
 import { lineChart, rasterChart, type Series } from './chart.js';
 import { scatterPlot } from './scatter.js';
@@ -72,8 +70,19 @@ export class App {
   private readonly titleEl = h('span', { class: 'title' }, 'Eligo graph');
   private readonly countEl = h('span', { class: 'count' });
   private readonly viewSelect = h('vscode-single-select', { title: 'One time step, or the model unrolled in time' }) as HTMLElement & { value: string };
-  private readonly stepsField = h('vscode-textfield', { class: 'steps-field', type: 'number', min: '1', max: '50', value: '3', title: 'Time steps T of the unrolled view' }) as HTMLElement & { value: string };
-  private readonly searchField = h('vscode-textfield', { id: 'search', placeholder: 'Find a vertex', title: 'Find a vertex by name, op or %id (Enter: next)' }) as HTMLElement & { value: string };
+  private readonly stepsField = h('vscode-textfield', {
+    class: 'steps-field',
+    type: 'number',
+    min: '1',
+    max: '50',
+    value: '3',
+    title: 'Time steps T of the unrolled view',
+  }) as HTMLElement & { value: string };
+  private readonly searchField = h('vscode-textfield', {
+    id: 'search',
+    placeholder: 'Find a vertex',
+    title: 'Find a vertex by name, op or %id (Enter: next)',
+  }) as HTMLElement & { value: string };
   private readonly searchCount = h('span', { class: 'count' });
   private readonly main = h('div', { class: 'main' });
   private readonly overlay = h('div', { class: 'overlay-message', hidden: true });
@@ -87,7 +96,10 @@ export class App {
   private readonly notesBody = h('div', { class: 'tab-body', id: 'notes' });
   private readonly groupButtons = h('span');
 
-  constructor(private readonly root: HTMLElement, private readonly host: Host) {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly host: Host,
+  ) {
     this.state = host.getState() ?? {};
     this.build();
     this.renderTraining();
@@ -99,18 +111,29 @@ export class App {
 
   private build(): void {
     const toolbar = h('div', { class: 'toolbar', role: 'toolbar' });
-    for (const [value, label] of [['step', 'One step'], ['unrolled', 'Unrolled']] as const) {
+    for (const [value, label] of [
+      ['step', 'One step'],
+      ['unrolled', 'Unrolled'],
+    ] as const) {
       this.viewSelect.append(h('vscode-option', { value }, label));
     }
     this.viewSelect.addEventListener('change', () => this.requestUnrolled());
-    this.stepsField.addEventListener('change', () => { if (this.viewSelect.value === 'unrolled') this.requestUnrolled(); });
+    this.stepsField.addEventListener('change', () => {
+      if (this.viewSelect.value === 'unrolled') this.requestUnrolled();
+    });
     this.searchField.append(icon('search'));
     this.searchField.querySelector('svg')?.setAttribute('slot', 'content-before');
     this.searchField.addEventListener('input', () => this.search(this.searchField.value));
     this.searchField.addEventListener('keydown', (e) => {
-      const k = (e).key;
-      if (k === 'Enter') { e.preventDefault(); this.nextMatch((e).shiftKey ? -1 : 1); }
-      if (k === 'Escape') { this.searchField.value = ''; this.search(''); }
+      const k = e.key;
+      if (k === 'Enter') {
+        e.preventDefault();
+        this.nextMatch(e.shiftKey ? -1 : 1);
+      }
+      if (k === 'Escape') {
+        this.searchField.value = '';
+        this.search('');
+      }
       e.stopPropagation();
     });
     this.groupButtons.append(
@@ -118,9 +141,13 @@ export class App {
       toolbarButton('unfold', 'Expand all equations', () => this.request({ collapse: 'none' }), 'expand-all'),
     );
     toolbar.append(
-      this.titleEl, this.viewSelect, this.stepsField, this.groupButtons,
+      this.titleEl,
+      this.viewSelect,
+      this.stepsField,
+      this.groupButtons,
       h('span', { class: 'spacer' }),
-      this.searchField, this.searchCount,
+      this.searchField,
+      this.searchCount,
       toolbarButton('arrow-up', 'Previous match (Shift+Enter)', () => this.nextMatch(-1)),
       toolbarButton('arrow-down', 'Next match (Enter)', () => this.nextMatch(1)),
       toolbarButton('zoom-out', 'Zoom out (−)', () => this.zoom(1 / 1.25)),
@@ -139,7 +166,10 @@ export class App {
     tab('Rules', this.rulesBody, 'rules');
     tab('Training', this.trainBody, 'training');
     tab('Notes', this.notesBody, 'notes');
-    this.tabs.addEventListener('vsc-tabs-select', () => { this.state = { ...this.state, tab: String(this.tabs.selectedIndex) }; this.save(); });
+    this.tabs.addEventListener('vsc-tabs-select', () => {
+      this.state = { ...this.state, tab: String(this.tabs.selectedIndex) };
+      this.save();
+    });
     panel.append(this.tabs);
     this.root.replaceChildren(toolbar, this.legend, this.main, panel, this.tooltip);
     if (this.state.tab) this.tabs.setAttribute('selected-index', this.state.tab);
@@ -147,7 +177,14 @@ export class App {
   }
 
   private buildLegend(): void {
-    const roles: [string, string][] = [['input', 'var(--c-input)'], ['param', 'var(--c-param)'], ['state', 'var(--c-state)'], ['op', 'var(--c-edge)'], ['output', 'var(--c-output)'], ['loss', 'var(--c-loss)']];
+    const roles: [string, string][] = [
+      ['input', 'var(--c-input)'],
+      ['param', 'var(--c-param)'],
+      ['state', 'var(--c-state)'],
+      ['op', 'var(--c-edge)'],
+      ['output', 'var(--c-output)'],
+      ['loss', 'var(--c-loss)'],
+    ];
     for (const [name, color] of roles) {
       const sw = h('span', { class: 'swatch' });
       sw.style.borderColor = color;
@@ -224,7 +261,9 @@ export class App {
       }
       case 'search': {
         const r = m.job.result;
-        this.flash(r ? `Search (${m.job.status}): ${fmtInt(r.multiplications)} multiplications` : `Search ${m.job.status}${m.job.message ? `: ${m.job.message}` : ''}`);
+        this.flash(
+          r ? `Search (${m.job.status}): ${fmtInt(r.multiplications)} multiplications` : `Search ${m.job.status}${m.job.message ? `: ${m.job.message}` : ''}`,
+        );
         break;
       }
       case 'rules':
@@ -249,7 +288,9 @@ export class App {
     this.toast.textContent = text;
     this.toast.hidden = false;
     clearTimeout((this.toast as unknown as { timer?: ReturnType<typeof setTimeout> }).timer);
-    (this.toast as unknown as { timer?: ReturnType<typeof setTimeout> }).timer = setTimeout(() => { this.toast.hidden = true; }, 6000);
+    (this.toast as unknown as { timer?: ReturnType<typeof setTimeout> }).timer = setTimeout(() => {
+      this.toast.hidden = true;
+    }, 6000);
   }
 
   // ---------------------------------------------------------------- showing a view
@@ -357,7 +398,12 @@ export class App {
     const p = this.panes[0];
     if (!vm || !p) return true;
     const fits = p.viewport.fit({ x: 0, y: vm.bands ? -16 : 0, w: vm.width, h: vm.height + (vm.bands ? 16 : 0) });
-    if (!fits && hint) this.flash(vm.groupInfo.some((g) => !g.collapsed) ? 'The graph is larger than the window at a readable size: pan to see the rest, or collapse the equations.' : 'The graph is larger than the window at a readable size: pan to see the rest.');
+    if (!fits && hint)
+      this.flash(
+        vm.groupInfo.some((g) => !g.collapsed)
+          ? 'The graph is larger than the window at a readable size: pan to see the rest, or collapse the equations.'
+          : 'The graph is larger than the window at a readable size: pan to see the rest.',
+      );
     return fits;
   }
 
@@ -434,7 +480,10 @@ export class App {
       const n = t.node;
       tip.append(h('div', { class: 'math' }, n.name ?? n.label));
       const shape = n.shape.length ? `[${n.shape.join(', ')}]` : 'scalar';
-      const what = n.role === 'group' ? `${n.members?.length ?? 0} vertices (double-click to expand)` : `${n.op} · ${shape} · ${n.role}${n.vertex !== undefined ? ` · %${n.vertex}` : ''}`;
+      const what =
+        n.role === 'group'
+          ? `${n.members?.length ?? 0} vertices (double-click to expand)`
+          : `${n.op} · ${shape} · ${n.role}${n.vertex !== undefined ? ` · %${n.vertex}` : ''}`;
       tip.append(h('div', { class: 'detail' }, what));
       if (n.value) tip.append(h('div', { class: 'detail' }, n.value));
       tip.append(h('div', { class: 'detail' }, `line ${n.range.start.line + 1}:${n.range.start.character + 1}${n.eliminable ? ' · eliminable' : ''}`));
@@ -471,7 +520,10 @@ export class App {
   private request(change: Partial<GraphViewRequest>): void {
     const vm = this.vm;
     if (!vm) return;
-    const base: GraphViewRequest = change.collapse !== undefined ? { item: vm.request.item, ...(vm.request.view ? { view: vm.request.view } : {}), ...(vm.request.steps ? { steps: vm.request.steps } : {}) } : vm.request;
+    const base: GraphViewRequest =
+      change.collapse !== undefined
+        ? { item: vm.request.item, ...(vm.request.view ? { view: vm.request.view } : {}), ...(vm.request.steps ? { steps: vm.request.steps } : {}) }
+        : vm.request;
     const request: GraphViewRequest = { ...base, ...change };
     this.host.post({ type: 'requestView', request });
   }
@@ -550,7 +602,9 @@ export class App {
       return;
     }
     const select = (which: 'a' | 'b'): HTMLElement => {
-      const el = h('vscode-single-select', { id: `order-${which}`, title: which === 'a' ? 'Elimination order' : 'Order to compare with' }) as HTMLElement & { value: string };
+      const el = h('vscode-single-select', { id: `order-${which}`, title: which === 'a' ? 'Elimination order' : 'Order to compare with' }) as HTMLElement & {
+        value: string;
+      };
       for (const o of orders) el.append(h('vscode-option', { value: o.id }, `${o.label} (${fmtInt(o.totals.multiplications)})`));
       el.value = (which === 'a' ? this.state.orderA : this.state.orderB) ?? orders[0]!.id;
       el.addEventListener('change', () => {
@@ -561,7 +615,9 @@ export class App {
       });
       return el;
     };
-    const compare = h('vscode-checkbox', { id: 'compare', label: 'Compare with', ...(this.state.compare ? { checked: true } : {}) }) as HTMLElement & { checked: boolean };
+    const compare = h('vscode-checkbox', { id: 'compare', label: 'Compare with', ...(this.state.compare ? { checked: true } : {}) }) as HTMLElement & {
+      checked: boolean;
+    };
     compare.addEventListener('change', () => {
       this.state = { ...this.state, compare: compare.checked };
       // The panes change size (one becomes two): fit again, or half of the graph is out of view.
@@ -572,8 +628,12 @@ export class App {
     const max = this.orderTrace('a')?.steps.length ?? 0;
     const slider = h('input', { type: 'range', min: '0', max: String(max), value: String(this.step), id: 'step-slider', 'aria-label': 'Elimination step' });
     slider.addEventListener('input', () => this.goto(Number(slider.value)));
-    const controls = h('div', { class: 'stepper-controls' },
-      select('a'), compare, select('b'),
+    const controls = h(
+      'div',
+      { class: 'stepper-controls' },
+      select('a'),
+      compare,
+      select('b'),
       toolbarButton('debug-restart', 'Back to the start (Home)', () => this.goto(0), 'step-reset'),
       toolbarButton('debug-step-back', 'Step back (←)', () => this.goto(this.step - 1), 'step-back'),
       toolbarButton('play', 'Play / pause (Space)', () => this.togglePlay(), 'step-play'),
@@ -584,21 +644,36 @@ export class App {
     );
     const counters = h('div', { class: 'counters', id: 'counters' });
     const charts = h('div', { class: 'chart', id: 'cost-chart' });
-    body.append(controls, h('div', { class: 'stepper-body' }, counters, charts),
-      h('div', { class: 'source-note' }, `Counts: ${this.vm.elimination?.source ?? 'the elimination engine'}.`));
+    body.append(
+      controls,
+      h('div', { class: 'stepper-body' }, counters, charts),
+      h('div', { class: 'source-note' }, `Counts: ${this.vm.elimination?.source ?? 'the elimination engine'}.`),
+    );
     this.updateCounters();
     this.renderChart();
   }
 
   private counterEl(which: 'a' | 'b', trace: OrderTrace, c: Counter): HTMLElement {
     const key = h('span', { class: `key ${which === 'a' ? 's0' : 's1'}` });
-    return h('div', { class: 'counter', 'data-pane': which, 'data-order': trace.id },
+    return h(
+      'div',
+      { class: 'counter', 'data-pane': which, 'data-order': trace.id },
       key,
       h('span', { class: 'name' }, trace.label),
-      h('span', { class: 'nums' },
-        h('b', { class: 'mults', 'data-value': c.multiplications }, fmtInt(c.multiplications)), ' multiplications · ',
-        h('b', { class: 'mem', 'data-value': c.memoryBytes }, fmtBytes(c.memoryBytes)), ' live'),
-      h('span', { class: 'detail' }, `this step ${fmtInt(c.stepMultiplications)} · additions ${fmtInt(c.additions)} · peak ${fmtBytes(c.peakMemoryBytes)} · total ${fmtInt(c.totalMultiplications)}`));
+      h(
+        'span',
+        { class: 'nums' },
+        h('b', { class: 'mults', 'data-value': c.multiplications }, fmtInt(c.multiplications)),
+        ' multiplications · ',
+        h('b', { class: 'mem', 'data-value': c.memoryBytes }, fmtBytes(c.memoryBytes)),
+        ' live',
+      ),
+      h(
+        'span',
+        { class: 'detail' },
+        `this step ${fmtInt(c.stepMultiplications)} · additions ${fmtInt(c.additions)} · peak ${fmtBytes(c.peakMemoryBytes)} · total ${fmtInt(c.totalMultiplications)}`,
+      ),
+    );
   }
 
   private updateCounters(): void {
@@ -610,10 +685,12 @@ export class App {
     const a = this.orderTrace('a');
     if (!a) return;
     const which: ('a' | 'b')[] = this.state.compare ? ['a', 'b'] : ['a'];
-    box.replaceChildren(...which.flatMap((w) => {
-      const t = this.orderTrace(w);
-      return t ? [this.counterEl(w, t, stepper.counterAt(t, this.step))] : [];
-    }));
+    box.replaceChildren(
+      ...which.flatMap((w) => {
+        const t = this.orderTrace(w);
+        return t ? [this.counterEl(w, t, stepper.counterAt(t, this.step))] : [];
+      }),
+    );
     const c = stepper.counterAt(a, this.step);
     if (slider) {
       slider.max = String(a.steps.length);
@@ -639,8 +716,18 @@ export class App {
     which.forEach((w, i) => {
       const t = this.orderTrace(w);
       if (!t) return;
-      mults.push({ label: t.label, cls: `s${i}`, points: [[0, 0], ...t.steps.map((st, k) => [k + 1, st.cumulativeMultiplications] as const)], ...(i ? { dashed: true } : {}) });
-      mem.push({ label: t.label, cls: `s${i}`, points: [[0, t.initialMemoryBytes], ...t.steps.map((st, k) => [k + 1, st.memoryBytes] as const)], ...(i ? { dashed: true } : {}) });
+      mults.push({
+        label: t.label,
+        cls: `s${i}`,
+        points: [[0, 0], ...t.steps.map((st, k) => [k + 1, st.cumulativeMultiplications] as const)],
+        ...(i ? { dashed: true } : {}),
+      });
+      mem.push({
+        label: t.label,
+        cls: `s${i}`,
+        points: [[0, t.initialMemoryBytes], ...t.steps.map((st, k) => [k + 1, st.memoryBytes] as const)],
+        ...(i ? { dashed: true } : {}),
+      });
     });
     box.replaceChildren(
       lineChart({ title: 'Multiplications (cumulative)', series: mults, cursor: this.step, xLabel: 'step' }),
@@ -681,15 +768,27 @@ export class App {
     body.replaceChildren();
     const rules = this.vm?.rules ?? [];
     if (rules.length === 0) {
-      body.append(h('div', { class: 'muted' }, this.vm?.kind === 'model-step'
-        ? 'No rule for this model yet. Write one (rule NAME for MODEL { approximate d(u[t+1])/d(z) = 0 … }) or run Find Learning Rule.'
-        : 'Rules belong to models: open the one-step view of a model.'));
+      body.append(
+        h(
+          'div',
+          { class: 'muted' },
+          this.vm?.kind === 'model-step'
+            ? 'No rule for this model yet. Write one (rule NAME for MODEL { approximate d(u[t+1])/d(z) = 0 … }) or run Find Learning Rule.'
+            : 'Rules belong to models: open the one-step view of a model.',
+        ),
+      );
     } else {
       const list = h('div', { class: 'rules-list' });
       const row = (r: RuleView | undefined): HTMLElement => {
         const on = (r?.name ?? undefined) === this.state.rule;
-        const el = h('div', { class: 'rule-block', 'data-rule': r?.name ?? '' },
-          h('vscode-checkbox', { ...(on ? { checked: true } : {}), label: r ? `rule ${r.name}${r.schedule ? ` · schedule ${r.schedule}` : ''}` : 'no rule (exact Jacobians)' }));
+        const el = h(
+          'div',
+          { class: 'rule-block', 'data-rule': r?.name ?? '' },
+          h('vscode-checkbox', {
+            ...(on ? { checked: true } : {}),
+            label: r ? `rule ${r.name}${r.schedule ? ` · schedule ${r.schedule}` : ''}` : 'no rule (exact Jacobians)',
+          }),
+        );
         el.addEventListener('click', (e) => {
           e.preventDefault();
           this.state = { ...this.state, rule: r?.name };
@@ -704,10 +803,13 @@ export class App {
         list.append(row(r));
         if (r.name !== this.state.rule) continue;
         for (const b of r.blocks) {
-          const el = h('div', { class: 'rule-block' },
+          const el = h(
+            'div',
+            { class: 'rule-block' },
             h('span', { class: `badge ${b.kind}` }, b.kind === 'zero' ? 'dropped' : b.kind),
             h('code', {}, b.text),
-            h('span', { class: 'muted' }, b.pairs.length ? `${b.pairs.length} edge${b.pairs.length > 1 ? 's' : ''}` : 'no edge in this view'));
+            h('span', { class: 'muted' }, b.pairs.length ? `${b.pairs.length} edge${b.pairs.length > 1 ? 's' : ''}` : 'no edge in this view'),
+          );
           el.style.marginLeft = '24px';
           el.addEventListener('click', () => this.host.post({ type: 'reveal', range: b.range }));
           list.append(el);
@@ -726,20 +828,43 @@ export class App {
     const pct = (v: number | undefined): string => (v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
     const byAccuracy = front.some((c) => num(c.accuracy) !== undefined);
     const task = str(job?.task);
-    const basis = byAccuracy ? `test accuracy on ${task ?? 'the task'}` : str(job?.frontWhy) ?? 'alignment with BPTT (nothing was trained)';
-    box.append(h('div', { class: 'muted', id: 'front-basis' }, `Front: cost against ${basis}.${num(job?.trained) !== undefined ? ` ${num(job?.trained)} rules trained of ${num(job?.evaluated) ?? '?'} evaluated (${str(job?.method) ?? ''}).` : ''}`));
+    const basis = byAccuracy ? `test accuracy on ${task ?? 'the task'}` : (str(job?.frontWhy) ?? 'alignment with BPTT (nothing was trained)');
+    box.append(
+      h(
+        'div',
+        { class: 'muted', id: 'front-basis' },
+        `Front: cost against ${basis}.${num(job?.trained) !== undefined ? ` ${num(job?.trained)} rules trained of ${num(job?.evaluated) ?? '?'} evaluated (${str(job?.method) ?? ''}).` : ''}`,
+      ),
+    );
     for (const n of Array.isArray(job?.notes) ? (job.notes as unknown[]) : []) if (typeof n === 'string') box.append(h('div', { class: 'note' }, n));
-    const label = (c: RuleCandidate): string => str(c.known) ?? (c.creditKind === 'readout-only' ? 'readout only' : c.creditKind === 'none' ? 'updates nothing' : c.name);
-    box.append(scatterPlot({
-      points: front.map((c) => ({
-        id: c.name, label: label(c), x: num(c.multiplications) ?? 0, y: (byAccuracy ? num(c.accuracy) : num(c.alignment)) ?? NaN,
-        ...(typeof c.fits === 'boolean' ? { fits: c.fits } : {}),
-        title: `${c.name}: ${fmtInt(num(c.multiplications) ?? 0)} multiplications per step, ${byAccuracy ? `test accuracy ${pct(num(c.accuracy))}` : `alignment ${(num(c.alignment) ?? 0).toFixed(3)}`}`,
-      })),
-      xLabel: 'multiplications per step', yLabel: byAccuracy ? 'test accuracy' : 'alignment with BPTT', yPercent: byAccuracy,
-    }));
-    const table = h('table', { class: 'candidates' },
-      h('tr', {}, ...['rule', 'updates', 'multiplications', 'memory', 'test acc', 'train acc', 'trained', 'alignment (0 / end / mean)', 'hardware', ''].map((t) => h('th', {}, t))));
+    const label = (c: RuleCandidate): string =>
+      str(c.known) ?? (c.creditKind === 'readout-only' ? 'readout only' : c.creditKind === 'none' ? 'updates nothing' : c.name);
+    box.append(
+      scatterPlot({
+        points: front.map((c) => ({
+          id: c.name,
+          label: label(c),
+          x: num(c.multiplications) ?? 0,
+          y: (byAccuracy ? num(c.accuracy) : num(c.alignment)) ?? NaN,
+          ...(typeof c.fits === 'boolean' ? { fits: c.fits } : {}),
+          title: `${c.name}: ${fmtInt(num(c.multiplications) ?? 0)} multiplications per step, ${byAccuracy ? `test accuracy ${pct(num(c.accuracy))}` : `alignment ${(num(c.alignment) ?? 0).toFixed(3)}`}`,
+        })),
+        xLabel: 'multiplications per step',
+        yLabel: byAccuracy ? 'test accuracy' : 'alignment with BPTT',
+        yPercent: byAccuracy,
+      }),
+    );
+    const table = h(
+      'table',
+      { class: 'candidates' },
+      h(
+        'tr',
+        {},
+        ...['rule', 'updates', 'multiplications', 'memory', 'test acc', 'train acc', 'trained', 'alignment (0 / end / mean)', 'hardware', ''].map((t) =>
+          h('th', {}, t),
+        ),
+      ),
+    );
     for (const c of front) {
       const insert = h('vscode-button', { secondary: true }, 'Insert');
       insert.addEventListener('click', () => this.host.post({ type: 'insertRule', candidate: c }));
@@ -747,17 +872,30 @@ export class App {
       const reasons = Array.isArray(c.reasons) ? (c.reasons as unknown[]).filter((x): x is string => typeof x === 'string') : [];
       const warnings = Array.isArray(c.warnings) ? (c.warnings as unknown[]).filter((x): x is string => typeof x === 'string') : [];
       const params = Array.isArray(c.updatedParams) ? (c.updatedParams as unknown[]).join(', ') : '—';
-      table.append(h('tr', { 'data-rule': c.name, ...(c.creditKind === 'readout-only' || c.creditKind === 'none' ? { class: 'flagged' } : {}) },
-        h('td', { title: c.text }, label(c) === c.name ? c.name : `${label(c)} (${c.name})`),
-        h('td', { title: [str(c.credit) ?? '', ...warnings].join('\n') }, params || 'nothing'),
-        h('td', {}, num(c.multiplications) !== undefined ? fmtInt(num(c.multiplications)!) : '—'),
-        h('td', {}, num(c.memoryBytes) !== undefined ? fmtBytes(num(c.memoryBytes)!) : '—'),
-        h('td', { class: 'acc' }, pct(num(c.accuracy))),
-        h('td', {}, pct(num(c.trainAccuracy))),
-        h('td', { title: str(c.why) ?? '' }, num(c.updates) !== undefined ? `${num(c.updates)} updates` : (str(c.why) ? 'not trained' : '—')),
-        h('td', {}, along ? `${(along.initial ?? 0).toFixed(2)} / ${(along.trained ?? 0).toFixed(2)} / ${(along.mean ?? 0).toFixed(2)}` : num(c.alignment) !== undefined ? num(c.alignment)!.toFixed(3) : '—'),
-        h('td', { title: reasons.join('\n') }, c.fits === undefined ? '—' : c.fits ? 'fits' : 'does not fit'),
-        h('td', {}, insert)));
+      table.append(
+        h(
+          'tr',
+          { 'data-rule': c.name, ...(c.creditKind === 'readout-only' || c.creditKind === 'none' ? { class: 'flagged' } : {}) },
+          h('td', { title: c.text }, label(c) === c.name ? c.name : `${label(c)} (${c.name})`),
+          h('td', { title: [str(c.credit) ?? '', ...warnings].join('\n') }, params || 'nothing'),
+          h('td', {}, num(c.multiplications) !== undefined ? fmtInt(num(c.multiplications)!) : '—'),
+          h('td', {}, num(c.memoryBytes) !== undefined ? fmtBytes(num(c.memoryBytes)!) : '—'),
+          h('td', { class: 'acc' }, pct(num(c.accuracy))),
+          h('td', {}, pct(num(c.trainAccuracy))),
+          h('td', { title: str(c.why) ?? '' }, num(c.updates) !== undefined ? `${num(c.updates)} updates` : str(c.why) ? 'not trained' : '—'),
+          h(
+            'td',
+            {},
+            along
+              ? `${(along.initial ?? 0).toFixed(2)} / ${(along.trained ?? 0).toFixed(2)} / ${(along.mean ?? 0).toFixed(2)}`
+              : num(c.alignment) !== undefined
+                ? num(c.alignment)!.toFixed(3)
+                : '—',
+          ),
+          h('td', { title: reasons.join('\n') }, c.fits === undefined ? '—' : c.fits ? 'fits' : 'does not fit'),
+          h('td', {}, insert),
+        ),
+      );
     }
     box.append(table);
     this.rulesBody.append(box);
@@ -770,7 +908,13 @@ export class App {
     if (!vm) return;
     const list = h('div', { class: 'notes-list' });
     for (const n of vm.notes) list.append(h('div', {}, n));
-    list.append(h('div', { class: 'muted' }, `Layout ${fmtInt(vm.layoutMs)} ms · graph ${vm.hash} · ${vm.nodes.length} nodes, ${vm.edges.length} edges drawn · ${this.panes[0]?.renderer.stats().kind ?? ''} renderer`));
+    list.append(
+      h(
+        'div',
+        { class: 'muted' },
+        `Layout ${fmtInt(vm.layoutMs)} ms · graph ${vm.hash} · ${vm.nodes.length} nodes, ${vm.edges.length} edges drawn · ${this.panes[0]?.renderer.stats().kind ?? ''} renderer`,
+      ),
+    );
     list.append(h('div', { class: 'muted' }, 'Keys: ← → step, Space play, + − zoom, 0 fit, / find, Esc clear.'));
     this.notesBody.append(list);
   }
@@ -800,7 +944,11 @@ export class App {
     const order = ['loss', 'accuracy', 'alignment', ...[...this.trainingMetrics].filter((m) => !['loss', 'accuracy', 'alignment'].includes(m))];
     for (const metric of order) {
       if (!this.trainingMetrics.has(metric)) continue;
-      const series: Series[] = runs.map((r, i) => ({ label: r.label, cls: `s${i % 5}`, points: r.points.filter((p) => p.y[metric] !== undefined).map((p) => [p.x, p.y[metric]!] as const) }));
+      const series: Series[] = runs.map((r, i) => ({
+        label: r.label,
+        cls: `s${i % 5}`,
+        points: r.points.filter((p) => p.y[metric] !== undefined).map((p) => [p.x, p.y[metric]!] as const),
+      }));
       row.append(h('div', { class: 'chart', 'data-metric': metric }, lineChart({ title: metric, series, xLabel: 'update' })));
     }
     body.append(row);
@@ -815,16 +963,29 @@ export class App {
     for (const r of a.rasters) {
       const shown = r.spikes.length < r.neurons ? ` (first ${r.spikes.length} of ${r.neurons})` : '';
       const count = r.spikes.reduce((n, t) => n + t.length, 0);
-      rasters.append(h('div', { class: 'chart', 'data-raster': r.name, 'data-spikes': String(count) }, rasterChart({ title: `${r.name}: spikes${shown}`, steps: a.steps, spikes: r.spikes })));
+      rasters.append(
+        h(
+          'div',
+          { class: 'chart', 'data-raster': r.name, 'data-spikes': String(count) },
+          rasterChart({ title: `${r.name}: spikes${shown}`, steps: a.steps, spikes: r.spikes }),
+        ),
+      );
     }
-    if (a.rasters.length === 0) rasters.append(h('div', { class: 'muted' }, 'No spiking population: no state of this model takes only the values 0 and 1 through a spike.'));
+    if (a.rasters.length === 0)
+      rasters.append(h('div', { class: 'muted' }, 'No spiking population: no state of this model takes only the values 0 and 1 through a spike.'));
     box.append(rasters);
     const traces = h('div', { class: 'charts-row' });
     const byState = new Map<string, TrainActivity['traces'][number][]>();
     for (const t of a.traces) byState.set(t.state, [...(byState.get(t.state) ?? []), t]);
     for (const [state, list] of byState) {
       const series: Series[] = list.map((t, i) => ({ label: `${state}[${t.neuron}]`, cls: `s${i % 5}`, points: t.values.map((v, k) => [k + 1, v] as const) }));
-      traces.append(h('div', { class: 'chart', 'data-trace': state }, lineChart({ title: `${state} of neurons ${list.map((t) => t.neuron).join(', ')}`, series, xLabel: 'step' })));
+      traces.append(
+        h(
+          'div',
+          { class: 'chart', 'data-trace': state },
+          lineChart({ title: `${state} of neurons ${list.map((t) => t.neuron).join(', ')}`, series, xLabel: 'step' }),
+        ),
+      );
     }
     if (a.prediction) {
       const series: Series[] = a.prediction.map((p, k) => ({ label: `output ${k}`, cls: `s${k % 5}`, points: p.map((v, t) => [t + 1, v] as const) }));
@@ -840,17 +1001,40 @@ export class App {
     const t = e.target as HTMLElement;
     if (t && (t.tagName === 'INPUT' || t.tagName === 'VSCODE-TEXTFIELD' || t.isContentEditable)) return;
     switch (e.key) {
-      case 'ArrowRight': this.goto(this.step + 1); break;
-      case 'ArrowLeft': this.goto(this.step - 1); break;
-      case 'Home': this.goto(0); break;
-      case 'End': this.goto(Number.MAX_SAFE_INTEGER); break;
-      case ' ': this.togglePlay(); break;
-      case '+': case '=': this.zoom(1.25); break;
-      case '-': this.zoom(1 / 1.25); break;
-      case '0': this.fit(); break;
-      case '/': this.searchField.focus(); break;
-      case 'Escape': this.selected.clear(); this.draw(); break;
-      default: return;
+      case 'ArrowRight':
+        this.goto(this.step + 1);
+        break;
+      case 'ArrowLeft':
+        this.goto(this.step - 1);
+        break;
+      case 'Home':
+        this.goto(0);
+        break;
+      case 'End':
+        this.goto(Number.MAX_SAFE_INTEGER);
+        break;
+      case ' ':
+        this.togglePlay();
+        break;
+      case '+':
+      case '=':
+        this.zoom(1.25);
+        break;
+      case '-':
+        this.zoom(1 / 1.25);
+        break;
+      case '0':
+        this.fit();
+        break;
+      case '/':
+        this.searchField.focus();
+        break;
+      case 'Escape':
+        this.selected.clear();
+        this.draw();
+        break;
+      default:
+        return;
     }
     e.preventDefault();
   }
@@ -861,12 +1045,24 @@ export class App {
   }
 
   /** Read-only view of what is on screen (for tests and debugging). */
-  snapshot(): { key?: string; step: number; transform?: Transform; renderer: ReturnType<Renderer['stats']>[]; counters: { order: string; multiplications: number; memoryBytes: number }[] } {
+  snapshot(): {
+    key?: string;
+    step: number;
+    transform?: Transform;
+    renderer: ReturnType<Renderer['stats']>[];
+    counters: { order: string; multiplications: number; memoryBytes: number }[];
+  } {
     const counters = [...this.stepBody.querySelectorAll<HTMLElement>('.counter')].map((c) => ({
       order: c.dataset.order ?? '',
       multiplications: Number(c.querySelector<HTMLElement>('.mults')?.dataset.value),
       memoryBytes: Number(c.querySelector<HTMLElement>('.mem')?.dataset.value),
     }));
-    return { ...(this.vm ? { key: this.vm.key } : {}), step: this.step, ...(this.panes[0] ? { transform: this.panes[0].viewport.t } : {}), renderer: this.panes.map((p) => p.renderer.stats()), counters };
+    return {
+      ...(this.vm ? { key: this.vm.key } : {}),
+      step: this.step,
+      ...(this.panes[0] ? { transform: this.panes[0].viewport.t } : {}),
+      renderer: this.panes.map((p) => p.renderer.stats()),
+      counters,
+    };
   }
 }

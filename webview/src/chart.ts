@@ -59,7 +59,18 @@ export function rasterChart(o: RasterOptions): SVGSVGElement {
   svg.append(s('text', { x: (L + W - R) / 2, y: H - 6, 'text-anchor': 'middle' }, 'step'));
   const w = Math.max(1, ((W - L - R) / Math.max(1, o.steps)) * 0.8);
   o.spikes.forEach((times, i) => {
-    for (const t of times) svg.append(s('rect', { class: 'spike', x: (sx(t) - w / 2).toFixed(1), y: T + i * row, width: w.toFixed(1), height: Math.max(1, row - 0.5), 'data-neuron': i, 'data-step': t }));
+    for (const t of times)
+      svg.append(
+        s('rect', {
+          class: 'spike',
+          x: (sx(t) - w / 2).toFixed(1),
+          y: T + i * row,
+          width: w.toFixed(1),
+          height: Math.max(1, row - 0.5),
+          'data-neuron': i,
+          'data-step': t,
+        }),
+      );
   });
   return svg;
 }

@@ -28,10 +28,14 @@ export interface Host {
 export function sameRequest(a: GraphViewRequest, b: GraphViewRequest): boolean {
   const set = (x: readonly string[] | undefined): string => [...(x ?? [])].sort().join('\u0000');
   const view = (r: GraphViewRequest): string => r.view ?? 'step';
-  return a.item === b.item && view(a) === view(b)
-    && (view(a) !== 'unrolled' || (a.steps ?? 3) === (b.steps ?? 3))
-    && (a.collapse ?? 'auto') === (b.collapse ?? 'auto')
-    && set(a.expand) === set(b.expand) && set(a.collapseGroups) === set(b.collapseGroups);
+  return (
+    a.item === b.item &&
+    view(a) === view(b) &&
+    (view(a) !== 'unrolled' || (a.steps ?? 3) === (b.steps ?? 3)) &&
+    (a.collapse ?? 'auto') === (b.collapse ?? 'auto') &&
+    set(a.expand) === set(b.expand) &&
+    set(a.collapseGroups) === set(b.collapseGroups)
+  );
 }
 
 function vscodeHost(api: VsCodeApi): Host {
@@ -44,7 +48,9 @@ function vscodeHost(api: VsCodeApi): Host {
   return {
     standalone: false,
     post: (m) => api.postMessage(m),
-    onMessage: (l) => { listeners.push(l); },
+    onMessage: (l) => {
+      listeners.push(l);
+    },
     getState: () => (api.getState() as GraphWebviewState | undefined) ?? undefined,
     setState: (s) => api.setState(s),
   };
@@ -62,7 +68,9 @@ function standaloneHost(bundle: GraphViewBundle | undefined): Host {
   }
   const answer = (m: GraphHostMessage): void => {
     // Asynchronous, as a real host would answer.
-    setTimeout(() => { for (const l of listeners) l(m); }, 0);
+    setTimeout(() => {
+      for (const l of listeners) l(m);
+    }, 0);
   };
   return {
     standalone: true,
@@ -73,18 +81,25 @@ function standaloneHost(bundle: GraphViewBundle | undefined): Host {
       }
       if (m.type === 'ready') {
         const wanted = state?.request;
-        const view = (wanted && bundle.views.find((v) => sameRequest(v.request, wanted)))
-          ?? bundle.views.find((v) => v.key === bundle.initial) ?? bundle.views[0];
+        const view =
+          (wanted && bundle.views.find((v) => sameRequest(v.request, wanted))) ?? bundle.views.find((v) => v.key === bundle.initial) ?? bundle.views[0];
         if (view) answer({ type: 'show', model: view });
         // An exported training run: the same messages the panel gets live.
         for (const t of bundle.training ?? []) answer(t);
       } else if (m.type === 'requestView') {
         const view = bundle.views.find((v) => sameRequest(v.request, m.request));
         if (view) answer({ type: 'show', model: view });
-        else answer({ type: 'error', message: 'This exported page does not hold that view. Export it with eligo graph --html (--steps T for the unrolled model, --collapse none|all, --expand GROUP), or open the file in VS Code.' });
+        else
+          answer({
+            type: 'error',
+            message:
+              'This exported page does not hold that view. Export it with eligo graph --html (--steps T for the unrolled model, --collapse none|all, --expand GROUP), or open the file in VS Code.',
+          });
       }
     },
-    onMessage: (l) => { listeners.push(l); },
+    onMessage: (l) => {
+      listeners.push(l);
+    },
     getState: () => state,
     setState(s) {
       state = s;

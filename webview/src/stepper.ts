@@ -35,7 +35,10 @@ export class Stepper {
   private readonly drawnPairs: ReadonlySet<string>;
   private readonly initial: readonly (readonly [number, number])[];
 
-  constructor(vm: GraphViewModel, private readonly elimination: EliminationView | undefined) {
+  constructor(
+    vm: GraphViewModel,
+    private readonly elimination: EliminationView | undefined,
+  ) {
     this.initial = elimination?.initialEdges ?? [];
     this.engineEdges = new Set(this.initial.map(([a, b]) => key(a, b)));
     const drawn = new Set<string>();

@@ -26,7 +26,10 @@ export class Viewport {
   dragged = false;
   private start: { x: number; y: number; tx: number; ty: number; id: number } | undefined;
 
-  constructor(private readonly surface: HTMLElement | SVGElement, private readonly onChange: (t: Transform) => void) {
+  constructor(
+    private readonly surface: HTMLElement | SVGElement,
+    private readonly onChange: (t: Transform) => void,
+  ) {
     surface.addEventListener('wheel', (e) => this.wheel(e as WheelEvent), { passive: false });
     surface.addEventListener('pointerdown', (e) => this.down(e as PointerEvent));
     surface.addEventListener('pointermove', (e) => this.move(e as PointerEvent));

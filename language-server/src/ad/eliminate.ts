@@ -14,10 +14,7 @@
 
 import type { Graph } from '../graph/types.js';
 import { linearize, vertexSizes, type LinearizedGraph } from './linearize.js';
-import {
-  addJacobians, addSparsity, bytesOf, mulJacobians, mulSparsity,
-  type Sparsity, type SparseJacobian,
-} from './sparsity.js';
+import { addJacobians, addSparsity, bytesOf, mulJacobians, mulSparsity, type Sparsity, type SparseJacobian } from './sparsity.js';
 
 // ------------------------------------------------------------ interned sparsities
 
@@ -158,7 +155,10 @@ class Problem {
   readonly bytes: number;
   readonly numeric: boolean;
 
-  constructor(readonly lin: LinearizedGraph, table: SparsityTable) {
+  constructor(
+    readonly lin: LinearizedGraph,
+    table: SparsityTable,
+  ) {
     const g = lin.graph;
     this.n = g.vertices.length;
     this.table = table;

@@ -14,7 +14,12 @@ export { NonFiniteError } from './linearize.js';
 
 /** Refused up front: the job would need more memory than allowed. */
 export class JacobianTooLargeError extends EligoError {
-  constructor(message: string, readonly estimateBytes: number, readonly limitBytes: number, readonly what: 'jacobian' | 'elimination') {
+  constructor(
+    message: string,
+    readonly estimateBytes: number,
+    readonly limitBytes: number,
+    readonly what: 'jacobian' | 'elimination',
+  ) {
     super('ad.too-large', message);
   }
 }
@@ -78,7 +83,9 @@ export function jacobian(
   if (dense > limit) {
     throw new JacobianTooLargeError(
       `the Jacobian of '${graph.name}' would take ${mib(dense)} as dense blocks, more than the limit of ${mib(limit)}`,
-      dense, limit, 'jacobian',
+      dense,
+      limit,
+      'jacobian',
     );
   }
   const resolved = resolveOrder(graph, order);
@@ -87,28 +94,37 @@ export function jacobian(
   if (symbolic.peakBytes > limit) {
     throw new JacobianTooLargeError(
       `eliminating '${graph.name}' in this order would hold ${mib(symbolic.peakBytes)} of edge Jacobians at its peak, more than the limit of ${mib(limit)}`,
-      symbolic.peakBytes, limit, 'elimination',
+      symbolic.peakBytes,
+      limit,
+      'elimination',
     );
   }
   const values = evaluate(graph, leaves);
   const el = Eliminator.of(linearize(graph, values));
   el.run(resolved);
-  const blocks = graph.outputs.map((o) => graph.inputs.map((i): JacobianBlock => {
-    const rows = sizeOf(graph.vertices[o]!.shape);
-    const cols = sizeOf(graph.vertices[i]!.shape);
-    let data: Float64Array;
-    if (o === i) {
-      data = new Float64Array(rows * cols);
-      for (let k = 0; k < rows; k++) data[k * cols + k] = 1;
-    } else {
-      const e = el.edge(i, o);
-      data = e ? toDense(e) : new Float64Array(rows * cols);
-    }
-    return { output: o, input: i, rows, cols, data };
-  }));
+  const blocks = graph.outputs.map((o) =>
+    graph.inputs.map((i): JacobianBlock => {
+      const rows = sizeOf(graph.vertices[o]!.shape);
+      const cols = sizeOf(graph.vertices[i]!.shape);
+      let data: Float64Array;
+      if (o === i) {
+        data = new Float64Array(rows * cols);
+        for (let k = 0; k < rows; k++) data[k * cols + k] = 1;
+      } else {
+        const e = el.edge(i, o);
+        data = e ? toDense(e) : new Float64Array(rows * cols);
+      }
+      return { output: o, input: i, rows, cols, data };
+    }),
+  );
   return {
-    blocks, values, order: resolved,
-    multiplications: el.multiplications, additions: el.additions, fillIn: el.fillIn, peakMemoryBytes: el.peakBytes,
+    blocks,
+    values,
+    order: resolved,
+    multiplications: el.multiplications,
+    additions: el.additions,
+    fillIn: el.fillIn,
+    peakMemoryBytes: el.peakBytes,
   };
 }
 

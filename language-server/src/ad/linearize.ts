@@ -54,7 +54,8 @@ export class NonFiniteError extends EligoError {
 export function checkGraph(graph: Graph): void {
   graph.vertices.forEach((v, i) => {
     if (v.id !== i) throw new Error(`graph '${graph.name}': vertex at index ${i} has id ${v.id}`);
-    if (!v.shape.every((n) => Number.isInteger(n) && n >= 0)) throw new Error(`graph '${graph.name}': vertex ${i} (${v.op}) has an invalid shape ${formatShape(v.shape)}`);
+    if (!v.shape.every((n) => Number.isInteger(n) && n >= 0))
+      throw new Error(`graph '${graph.name}': vertex ${i} (${v.op}) has an invalid shape ${formatShape(v.shape)}`);
     for (const u of v.inputs) {
       if (!Number.isInteger(u) || u < 0 || u >= i) throw new Error(`graph '${graph.name}': vertex ${i} (${v.op}) reads ${u}, which does not come before it`);
     }
@@ -115,13 +116,21 @@ export function linearize(graph: Graph, values?: readonly Tensor[]): LinearizedG
       if (!active[u]) return;
       let j: SparseJacobian | null;
       if (values) {
-        j = partialJacobian(v, k, v.inputs.map((w) => values[w]!), values[v.id]!);
+        j = partialJacobian(
+          v,
+          k,
+          v.inputs.map((w) => values[w]!),
+          values[v.id]!,
+        );
         if (j?.values) {
           for (let q = 0; q < j.values.length; q++) {
             if (!Number.isFinite(j.values[q]!)) {
               throw new NonFiniteError(
                 `the derivative of ${describe(graph, v.id)} with respect to its operand ${k} (${describe(graph, u)}) is ${j.values[q]} at this point`,
-                v.id, v.range, 'partial', k,
+                v.id,
+                v.range,
+                'partial',
+                k,
               );
             }
           }

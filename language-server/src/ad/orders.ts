@@ -17,7 +17,12 @@ export type OrderErrorReason = 'unknown' | 'not-eliminable' | 'duplicate' | 'mis
 
 /** An elimination order that is not valid for its graph. `vertex` is the offending vertex. */
 export class OrderError extends EligoError {
-  constructor(message: string, readonly reason: OrderErrorReason, readonly vertex: number, readonly position?: number) {
+  constructor(
+    message: string,
+    readonly reason: OrderErrorReason,
+    readonly vertex: number,
+    readonly position?: number,
+  ) {
     super('ad.order', message);
   }
 }
@@ -56,9 +61,12 @@ export function markowitzOrder(graph: Graph): number[] {
 
 export function namedOrder(graph: Graph, name: OrderName): number[] {
   switch (name) {
-    case 'forward': return forwardOrder(graph);
-    case 'reverse': return reverseOrder(graph);
-    case 'markowitz': return markowitzOrder(graph);
+    case 'forward':
+      return forwardOrder(graph);
+    case 'reverse':
+      return reverseOrder(graph);
+    case 'markowitz':
+      return markowitzOrder(graph);
   }
 }
 
@@ -83,8 +91,10 @@ export function validateOrder(graph: Graph, order: readonly number[]): void {
     }
     if (isEliminable[v] !== 1) {
       const vx = graph.vertices[v]!;
-      const why = graph.inputs.includes(v) ? 'it is an independent input'
-        : vx.inputs.length === 0 ? `it is a leaf (${vx.op})`
+      const why = graph.inputs.includes(v)
+        ? 'it is an independent input'
+        : vx.inputs.length === 0
+          ? `it is a leaf (${vx.op})`
           : 'it is an output that feeds no other vertex';
       throw new OrderError(`order position ${k}: ${label(graph, v)} cannot be eliminated: ${why}`, 'not-eliminable', v, k);
     }
@@ -96,10 +106,14 @@ export function validateOrder(graph: Graph, order: readonly number[]): void {
   });
   const missing = eliminable.filter((v) => !seen.has(v));
   if (missing.length > 0) {
-    const list = missing.slice(0, 5).map((v) => label(graph, v)).join(', ');
+    const list = missing
+      .slice(0, 5)
+      .map((v) => label(graph, v))
+      .join(', ');
     throw new OrderError(
       `the order misses ${missing.length} eliminable vertex${missing.length === 1 ? '' : 'es'}: ${list}${missing.length > 5 ? ', …' : ''}`,
-      'missing', missing[0]!,
+      'missing',
+      missing[0]!,
     );
   }
 }

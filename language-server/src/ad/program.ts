@@ -114,7 +114,6 @@ const DOT = 5; //       t a c n sa sc  w[t] (=|+=) Σ_i w[a+i·sa]·w[c+i·sc]
 const ACC = 8; //       flag: accumulate rather than assign
 const WIDTH = [4, 3, 3, 5, 4, 7];
 
-
 // ------------------------------------------------------------ positions in a sparsity
 
 const ZERO = -1; // structurally zero at this entry
@@ -165,9 +164,16 @@ function forEachStored(s: Sparsity, f: (pos: number, o: Int32Array, p: Int32Arra
   if (!s.hasValues || s.form !== 'tensor') return;
   const o = new Int32Array(s.outShape.length);
   const p = new Int32Array(s.inShape.length);
-  s.out.forEach((d, a) => { o[a] = d.kind === 'select' ? d.index : 0; });
-  s.in.forEach((d, b) => { p[b] = d.kind === 'select' ? d.index : 0; });
-  for (const pr of s.pairs) { o[pr.out] = pr.lo; p[pr.in] = pr.lo - pr.offset; }
+  s.out.forEach((d, a) => {
+    o[a] = d.kind === 'select' ? d.index : 0;
+  });
+  s.in.forEach((d, b) => {
+    p[b] = d.kind === 'select' ? d.index : 0;
+  });
+  for (const pr of s.pairs) {
+    o[pr.out] = pr.lo;
+    p[pr.in] = pr.lo - pr.offset;
+  }
   const axes: { out: boolean; dim: number; pairIn: number; off: number; lo: number; hi: number }[] = [];
   s.out.forEach((d, a) => {
     if (d.kind === 'dense') axes.push({ out: true, dim: a, pairIn: -1, off: 0, lo: 0, hi: 0 });
@@ -176,7 +182,9 @@ function forEachStored(s: Sparsity, f: (pos: number, o: Int32Array, p: Int32Arra
       axes.push({ out: true, dim: a, pairIn: pr.in, off: pr.offset, lo: pr.lo, hi: pr.hi });
     }
   });
-  s.in.forEach((d, b) => { if (d.kind === 'dense') axes.push({ out: false, dim: b, pairIn: -1, off: 0, lo: 0, hi: 0 }); });
+  s.in.forEach((d, b) => {
+    if (d.kind === 'dense') axes.push({ out: false, dim: b, pairIn: -1, off: 0, lo: 0, hi: 0 });
+  });
   const idx = new Int32Array(axes.length);
   for (let v = 0; v < s.valueCount; v++) {
     let valid = true;
@@ -230,11 +238,26 @@ function contraction(post: Sparsity, pre: Sparsity): (o: Int32Array, p: Int32Arr
   for (let d = 0; d < r; d++) {
     const ka = post.in[d]!;
     const kb = pre.out[d]!;
-    if (ka.kind === 'pair') { const pr = post.pairs[ka.pair]!; mode[d] = 0; arg[d] = pr.out; off[d] = pr.offset; }
-    else if (kb.kind === 'pair') { const pr = pre.pairs[kb.pair]!; mode[d] = 1; arg[d] = pr.in; off[d] = pr.offset; }
-    else if (ka.kind === 'select') { mode[d] = 2; arg[d] = ka.index; }
-    else if (kb.kind === 'select') { mode[d] = 2; arg[d] = kb.index; }
-    else { mode[d] = 3; free.push(d); }
+    if (ka.kind === 'pair') {
+      const pr = post.pairs[ka.pair]!;
+      mode[d] = 0;
+      arg[d] = pr.out;
+      off[d] = pr.offset;
+    } else if (kb.kind === 'pair') {
+      const pr = pre.pairs[kb.pair]!;
+      mode[d] = 1;
+      arg[d] = pr.in;
+      off[d] = pr.offset;
+    } else if (ka.kind === 'select') {
+      mode[d] = 2;
+      arg[d] = ka.index;
+    } else if (kb.kind === 'select') {
+      mode[d] = 2;
+      arg[d] = kb.index;
+    } else {
+      mode[d] = 3;
+      free.push(d);
+    }
   }
   return (o, p, term) => {
     for (let d = 0; d < r; d++) {
@@ -273,7 +296,10 @@ class Arena {
       if (f.n >= n) {
         const at = f.at;
         if (f.n === n) this.free.splice(k, 1);
-        else { f.at += n; f.n -= n; }
+        else {
+          f.at += n;
+          f.n -= n;
+        }
         return at;
       }
     }
@@ -295,8 +321,14 @@ class Arena {
     let k = 0;
     while (k < fl.length && fl[k]!.at < at) k++;
     fl.splice(k, 0, { at, n });
-    if (k + 1 < fl.length && at + n === fl[k + 1]!.at) { fl[k]!.n += fl[k + 1]!.n; fl.splice(k + 1, 1); }
-    if (k > 0 && fl[k - 1]!.at + fl[k - 1]!.n === at) { fl[k - 1]!.n += fl[k]!.n; fl.splice(k, 1); }
+    if (k + 1 < fl.length && at + n === fl[k + 1]!.at) {
+      fl[k]!.n += fl[k + 1]!.n;
+      fl.splice(k + 1, 1);
+    }
+    if (k > 0 && fl[k - 1]!.at + fl[k - 1]!.n === at) {
+      fl[k - 1]!.n += fl[k]!.n;
+      fl.splice(k, 1);
+    }
   }
 }
 
@@ -336,8 +368,19 @@ const BINARY_LOOP = `return function (ad, cd, yd, as, cs, ys, sa, sc, w, off, co
 };`;
 type UnaryLoop = (xd: Float64Array, yd: Float64Array, xs: number, ys: number, w: Float64Array, off: number, count: number, B: number, b0: number) => void;
 type BinaryLoop = (
-  ad: Float64Array, cd: Float64Array, yd: Float64Array, as: number, cs: number, ys: number, sa: number, sc: number,
-  w: Float64Array, off: number, count: number, B: number, b0: number,
+  ad: Float64Array,
+  cd: Float64Array,
+  yd: Float64Array,
+  as: number,
+  cs: number,
+  ys: number,
+  sa: number,
+  sc: number,
+  w: Float64Array,
+  off: number,
+  count: number,
+  B: number,
+  b0: number,
 ) => void;
 const loops = new Map<string, UnaryLoop | BinaryLoop>();
 
@@ -409,14 +452,19 @@ function partialKernel(graph: Graph, v: Vertex, k: number, s: Sparsity, off: num
     };
   }
   if (v.op === 'sum') {
-    return (_vals, w, B) => { w.fill(1, off * B, (off + count) * B); };
+    return (_vals, w, B) => {
+      w.fill(1, off * B, (off + count) * B);
+    };
   }
   if (v.op === 'reduce_max' || v.op === 'reduce_min') {
     // The indicator of the positions that attain the extremum, over its count (rules.ts).
     const xs = graph.vertices[src]!.shape;
     const axes = reduceAxes(v, xs);
     const map = reduceMap(xs, axes);
-    const reduced = reduceMap(xs, xs.map((_, i) => i).filter((i) => !axes.includes(i)));
+    const reduced = reduceMap(
+      xs,
+      xs.map((_, i) => i).filter((i) => !axes.includes(i)),
+    );
     const R = sizeOf(axes.map((i) => xs[i]!));
     const nx = map.length;
     const counts = new Float64Array(size);
@@ -447,7 +495,12 @@ function partialKernel(graph: Graph, v: Vertex, k: number, s: Sparsity, off: num
         const n = sizeOf(shape);
         return { shape, data: t.shared ? t.data : t.data.subarray((b0 + b) * n, (b0 + b + 1) * n) };
       };
-      const j = partialJacobian(v, k, v.inputs.map((u, q) => at(u, shapes[q]!)), at(v.id, v.shape));
+      const j = partialJacobian(
+        v,
+        k,
+        v.inputs.map((u, q) => at(u, shapes[q]!)),
+        at(v.id, v.shape),
+      );
       const values = j?.values;
       if (!values) throw new Error(`no values for the partial of vertex ${v.id} (${v.op}) w.r.t. operand ${k}`);
       for (let i = 0; i < count; i++) w[(off + i) * B + b] = values[i]!;
@@ -470,7 +523,10 @@ class Builder {
   readonly arena = new Arena();
   readonly code: number[] = [];
   readonly consts: number[] = [0, 1];
-  private readonly constIds = new Map<number, number>([[0, 0], [1, 1]]);
+  private readonly constIds = new Map<number, number>([
+    [0, 0],
+    [1, 1],
+  ]);
   terms = 0;
   multiplyAdds = 0;
   instructions = 0;
@@ -542,7 +598,9 @@ class Builder {
 
   /** Zeroes the target positions nothing assigned. */
   zeroRest(ts: Sparsity, tOff: number, written: Uint8Array): void {
-    forEachStored(ts, (pos) => { if (!written[pos]) this.constTerm(tOff + pos, 0, written, pos); });
+    forEachStored(ts, (pos) => {
+      if (!written[pos]) this.constTerm(tOff + pos, 0, written, pos);
+    });
     this.emit();
   }
 
@@ -584,7 +642,8 @@ class Builder {
       const c0 = C[i]!;
       const set0 = S[i]!;
       const flag = set0 ? 0 : ACC;
-      if (a0 <= -2) { // constant
+      if (a0 <= -2) {
+        // constant
         code.push(CONST | flag, t0, -2 - a0);
         this.instructions++;
         i++;
@@ -604,8 +663,15 @@ class Builder {
       }
       // A run: target and operands all advance by one, same assign/accumulate.
       let run = 1;
-      while (i + run < n && S[i + run] === set0 && T[i + run] === t0 + run && A[i + run] === a0 + run && A[i + run]! >= 0
-        && (isMul ? C[i + run] === c0 + run : C[i + run] === -1)) run++;
+      while (
+        i + run < n &&
+        S[i + run] === set0 &&
+        T[i + run] === t0 + run &&
+        A[i + run] === a0 + run &&
+        A[i + run]! >= 0 &&
+        (isMul ? C[i + run] === c0 + run : C[i + run] === -1)
+      )
+        run++;
       if (run >= 2) {
         if (isMul) code.push(MUL_RUN | flag, t0, a0, c0, run);
         else code.push(COPY_RUN | flag, t0, a0, run);
@@ -637,7 +703,10 @@ function denseEntries(s: Sparsity, off: number, entries: number[], from: number[
   if (s.form === 'zero') return;
   const cols = sizeOf(s.inShape);
   if (s.form === 'flat') {
-    for (let r = 0; r < cols; r++) { entries.push(r * cols + r); from.push(ONE); }
+    for (let r = 0; r < cols; r++) {
+      entries.push(r * cols + r);
+      from.push(ONE);
+    }
     return;
   }
   const rowStride = stridesOf(s.outShape);
@@ -651,20 +720,34 @@ function denseEntries(s: Sparsity, off: number, entries: number[], from: number[
   const dc: number[] = [];
   const dv: number[] = [];
   s.out.forEach((d, a) => {
-    if (d.kind === 'select') { row0 += d.index * rowStride[a]!; return; }
+    if (d.kind === 'select') {
+      row0 += d.index * rowStride[a]!;
+      return;
+    }
     if (d.kind === 'pair') {
       const pr = s.pairs[d.pair]!;
       row0 += pr.lo * rowStride[a]!;
       col0 += (pr.lo - pr.offset) * colStride[pr.in]!;
       val0 += pr.lo * s.outStride[a]!;
-      len.push(pr.hi - pr.lo); dr.push(rowStride[a]!); dc.push(colStride[pr.in]!); dv.push(s.outStride[a]!);
+      len.push(pr.hi - pr.lo);
+      dr.push(rowStride[a]!);
+      dc.push(colStride[pr.in]!);
+      dv.push(s.outStride[a]!);
       return;
     }
-    len.push(s.outShape[a]!); dr.push(rowStride[a]!); dc.push(0); dv.push(s.outStride[a]!);
+    len.push(s.outShape[a]!);
+    dr.push(rowStride[a]!);
+    dc.push(0);
+    dv.push(s.outStride[a]!);
   });
   s.in.forEach((d, b) => {
     if (d.kind === 'select') col0 += d.index * colStride[b]!;
-    else if (d.kind !== 'pair') { len.push(s.inShape[b]!); dr.push(0); dc.push(colStride[b]!); dv.push(s.inStride[b]!); }
+    else if (d.kind !== 'pair') {
+      len.push(s.inShape[b]!);
+      dr.push(0);
+      dc.push(colStride[b]!);
+      dv.push(s.inStride[b]!);
+    }
   });
   if (len.some((x) => x <= 0)) return;
   const k = len.length;
@@ -677,8 +760,15 @@ function denseEntries(s: Sparsity, off: number, entries: number[], from: number[
     from.push(s.hasValues ? off + val : ONE);
     let q = k - 1;
     for (; q >= 0; q--) {
-      if (++idx[q]! < len[q]!) { row += dr[q]!; col += dc[q]!; val += dv[q]!; break; }
-      row -= (len[q]! - 1) * dr[q]!; col -= (len[q]! - 1) * dc[q]!; val -= (len[q]! - 1) * dv[q]!;
+      if (++idx[q]! < len[q]!) {
+        row += dr[q]!;
+        col += dc[q]!;
+        val += dv[q]!;
+        break;
+      }
+      row -= (len[q]! - 1) * dr[q]!;
+      col -= (len[q]! - 1) * dc[q]!;
+      val -= (len[q]! - 1) * dv[q]!;
       idx[q] = 0;
     }
     if (q < 0) break;
@@ -695,7 +785,12 @@ export function compileJacobianProgram(graph: Graph, order: readonly number[] | 
   const limit = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const dense = denseJacobianBytes(graph);
   if (dense > limit) {
-    throw new JacobianTooLargeError(`the Jacobian of '${graph.name}' would take ${dense} bytes as dense blocks per sample, more than the limit of ${limit}`, dense, limit, 'jacobian');
+    throw new JacobianTooLargeError(
+      `the Jacobian of '${graph.name}' would take ${dense} bytes as dense blocks per sample, more than the limit of ${limit}`,
+      dense,
+      limit,
+      'jacobian',
+    );
   }
   const resolved = resolveOrder(graph, order);
   const lin = linearize(graph);
@@ -841,34 +936,54 @@ export function compileJacobianProgram(graph: Graph, order: readonly number[] | 
     }
   }
   if (peak > limit) {
-    throw new JacobianTooLargeError(`eliminating '${graph.name}' in this order would hold ${peak} bytes of edge Jacobians per sample at its peak, more than the limit of ${limit}`, peak, limit, 'elimination');
+    throw new JacobianTooLargeError(
+      `eliminating '${graph.name}' in this order would hold ${peak} bytes of edge Jacobians per sample at its peak, more than the limit of ${limit}`,
+      peak,
+      limit,
+      'elimination',
+    );
   }
 
   // 3. The blocks: dense entries read from the edges input → output.
-  const blocks: BlockPlan[][] = graph.outputs.map((o, k) => graph.inputs.map((i, l): BlockPlan => {
-    const rows = sizeOf(graph.vertices[o]!.shape);
-    const cols = sizeOf(graph.vertices[i]!.shape);
-    const entries: number[] = [];
-    const from: number[] = [];
-    if (o === i) {
-      for (let r = 0; r < rows; r++) { entries.push(r * cols + r); from.push(ONE); }
-    } else {
-      const e = at.get(i * n + o);
-      if (e) denseEntries(t.get(e.sp), e.off, entries, from);
-    }
-    return { output: k, input: l, rows, cols, entries: Int32Array.from(entries), from: Int32Array.from(from) };
-  }));
+  const blocks: BlockPlan[][] = graph.outputs.map((o, k) =>
+    graph.inputs.map((i, l): BlockPlan => {
+      const rows = sizeOf(graph.vertices[o]!.shape);
+      const cols = sizeOf(graph.vertices[i]!.shape);
+      const entries: number[] = [];
+      const from: number[] = [];
+      if (o === i) {
+        for (let r = 0; r < rows; r++) {
+          entries.push(r * cols + r);
+          from.push(ONE);
+        }
+      } else {
+        const e = at.get(i * n + o);
+        if (e) denseEntries(t.get(e.sp), e.off, entries, from);
+      }
+      return { output: k, input: l, rows, cols, entries: Int32Array.from(entries), from: Int32Array.from(from) };
+    }),
+  );
 
   const code = Int32Array.from(bld.code);
   const consts = Float64Array.from(bld.consts);
   const arenaValues = bld.arena.size;
   const stats: ProgramStats = {
-    partials: partials.length, instructions: bld.instructions, terms: bld.terms, multiplyAdds: bld.multiplyAdds, arenaValues,
+    partials: partials.length,
+    instructions: bld.instructions,
+    terms: bld.terms,
+    multiplyAdds: bld.multiplyAdds,
+    arenaValues,
   };
   let scratch = new Float64Array(0);
 
   return {
-    graph, order: resolved, multiplications: muls, additions: adds, fillIn: fill, peakMemoryBytes: peak, stats,
+    graph,
+    order: resolved,
+    multiplications: muls,
+    additions: adds,
+    fillIn: fill,
+    peakMemoryBytes: peak,
+    stats,
     run(values, batch, runOptions = {}) {
       const B = batch;
       if (!Number.isInteger(B) || B < 1) throw new Error(`batch must be a positive integer, got ${B}`);
@@ -877,7 +992,13 @@ export function compileJacobianProgram(graph: Graph, order: readonly number[] | 
       const chunk = Math.max(1, Math.min(B, runOptions.chunk ?? Math.max(8, Math.floor(CHUNK_VALUES / Math.max(1, arenaValues) / 8) * 8)));
       const max = runOptions.maxBytes ?? 1024 * 1024 * 1024;
       const need = 8 * (chunk * arenaValues + B * (dense / 8));
-      if (need > max) throw new JacobianTooLargeError(`the Jacobian program of '${graph.name}' at batch ${B} would take ${need} bytes, more than the limit of ${max}`, need, max, 'elimination');
+      if (need > max)
+        throw new JacobianTooLargeError(
+          `the Jacobian program of '${graph.name}' at batch ${B} would take ${need} bytes, more than the limit of ${max}`,
+          need,
+          max,
+          'elimination',
+        );
       if (runOptions.checkFinite) checkValues(graph, values);
       if (scratch.length < arenaValues * chunk) scratch = new Float64Array(arenaValues * chunk);
       const w = scratch;
@@ -889,10 +1010,18 @@ export function compileJacobianProgram(graph: Graph, order: readonly number[] | 
         const m = Math.min(chunk, B - b0);
         for (const p of partials) p.run(values, w, m, b0);
         if (runOptions.checkFinite) checkPartials(graph, partials, w, m, b0, B);
-        if (timings) { const now = performance.now(); timings.partials += now - t; t = now; }
+        if (timings) {
+          const now = performance.now();
+          timings.partials += now - t;
+          t = now;
+        }
         if (m === 1) exec1(code, consts, w);
         else execB(code, consts, w, m);
-        if (timings) { const now = performance.now(); timings.program += now - t; t = now; }
+        if (timings) {
+          const now = performance.now();
+          timings.program += now - t;
+          t = now;
+        }
         // Scatter into the blocks, laid out one after the other, each batch × rows × cols.
         let base = 0;
         for (const row of blocks) {
@@ -911,17 +1040,23 @@ export function compileJacobianProgram(graph: Graph, order: readonly number[] | 
             base += size * B;
           }
         }
-        if (timings) { const now = performance.now(); timings.scatter += now - t; t = now; }
+        if (timings) {
+          const now = performance.now();
+          timings.scatter += now - t;
+          t = now;
+        }
       }
       let base = 0;
       return {
         batch: B,
-        blocks: blocks.map((row, k) => row.map((bp, l): BatchJacobianBlock => {
-          const size = views[k]![l]! * B;
-          const data = out.subarray(base, base + size);
-          base += size;
-          return { output: graph.outputs[bp.output]!, input: graph.inputs[bp.input]!, rows: bp.rows, cols: bp.cols, batch: B, data };
-        })),
+        blocks: blocks.map((row, k) =>
+          row.map((bp, l): BatchJacobianBlock => {
+            const size = views[k]![l]! * B;
+            const data = out.subarray(base, base + size);
+            base += size;
+            return { output: graph.outputs[bp.output]!, input: graph.inputs[bp.input]!, rows: bp.rows, cols: bp.cols, batch: B, data };
+          }),
+        ),
       };
     },
   };
@@ -939,12 +1074,36 @@ function exec1(code: Int32Array, consts: Float64Array, w: Float64Array): void {
   while (pc < len) {
     const op = code[pc]!;
     switch (op) {
-      case MUL: w[code[pc + 1]!] = w[code[pc + 2]!]! * w[code[pc + 3]!]!; pc += 4; break;
-      case MUL | ACC: { const t = code[pc + 1]!; w[t] = w[t]! + w[code[pc + 2]!]! * w[code[pc + 3]!]!; pc += 4; break; }
-      case COPY: w[code[pc + 1]!] = w[code[pc + 2]!]!; pc += 3; break;
-      case COPY | ACC: { const t = code[pc + 1]!; w[t] = w[t]! + w[code[pc + 2]!]!; pc += 3; break; }
-      case CONST: w[code[pc + 1]!] = consts[code[pc + 2]!]!; pc += 3; break;
-      case CONST | ACC: { const t = code[pc + 1]!; w[t] = w[t]! + consts[code[pc + 2]!]!; pc += 3; break; }
+      case MUL:
+        w[code[pc + 1]!] = w[code[pc + 2]!]! * w[code[pc + 3]!]!;
+        pc += 4;
+        break;
+      case MUL | ACC: {
+        const t = code[pc + 1]!;
+        w[t] = w[t]! + w[code[pc + 2]!]! * w[code[pc + 3]!]!;
+        pc += 4;
+        break;
+      }
+      case COPY:
+        w[code[pc + 1]!] = w[code[pc + 2]!]!;
+        pc += 3;
+        break;
+      case COPY | ACC: {
+        const t = code[pc + 1]!;
+        w[t] = w[t]! + w[code[pc + 2]!]!;
+        pc += 3;
+        break;
+      }
+      case CONST:
+        w[code[pc + 1]!] = consts[code[pc + 2]!]!;
+        pc += 3;
+        break;
+      case CONST | ACC: {
+        const t = code[pc + 1]!;
+        w[t] = w[t]! + consts[code[pc + 2]!]!;
+        pc += 3;
+        break;
+      }
       case MUL_RUN:
       case MUL_RUN | ACC: {
         const t = code[pc + 1]!;
@@ -1035,7 +1194,12 @@ function execB(code: Int32Array, consts: Float64Array, w: Float64Array, B: numbe
         const sa = code[pc + 5]! * B;
         const sc = code[pc + 6]! * B;
         let i = 0;
-        if (op === DOT) { for (let b = 0; b < B; b++) w[t + b] = w[a + b]! * w[c + b]!; a += sa; c += sc; i = 1; }
+        if (op === DOT) {
+          for (let b = 0; b < B; b++) w[t + b] = w[a + b]! * w[c + b]!;
+          a += sa;
+          c += sc;
+          i = 1;
+        }
         // Two terms per pass (the same order of additions: (w + x₁) + x₂), half the loads and stores of w[t].
         for (; i + 1 < m; i += 2, a += 2 * sa, c += 2 * sc) {
           const a2 = a + sa;
@@ -1065,7 +1229,9 @@ function checkValues(graph: Graph, values: readonly BatchTensor[]): void {
     const size = sizeOf(v.shape);
     for (let q = 0; q < t.data.length; q++) {
       if (!Number.isFinite(t.data[q]!)) {
-        const where = [t.shared || t.data.length === size ? '' : `sample ${Math.floor(q / size)}`, size > 1 ? `element ${q % size}` : ''].filter(Boolean).join(', ');
+        const where = [t.shared || t.data.length === size ? '' : `sample ${Math.floor(q / size)}`, size > 1 ? `element ${q % size}` : '']
+          .filter(Boolean)
+          .join(', ');
         throw new NonFiniteError(`${describe(graph, v.id)} is ${t.data[q]} at this point${where ? ` (${where})` : ''}`, v.id, v.range, 'value');
       }
     }
@@ -1079,7 +1245,10 @@ function checkPartials(graph: Graph, partials: readonly PartialSpec[], w: Float6
         const v = graph.vertices[p.vertex]!;
         throw new NonFiniteError(
           `the derivative of ${describe(graph, v.id)} with respect to its operand ${p.operand} (${describe(graph, v.inputs[p.operand]!)}) is ${w[q]} at this point${total > 1 ? ` (sample ${b0 + (q % B)})` : ''}`,
-          v.id, v.range, 'partial', p.operand,
+          v.id,
+          v.range,
+          'partial',
+          p.operand,
         );
       }
     }
@@ -1090,7 +1259,11 @@ function checkPartials(graph: Graph, partials: readonly PartialSpec[], w: Float6
 
 /** Evaluates `graph` at `batch` points (leaves as for evaluateBatch) and runs the program of `order`. */
 export function programJacobian(
-  graph: Graph, leaves: ReadonlyMap<number, Tensor>, batch = 1, order: readonly number[] | OrderName = 'reverse', options: RunOptions = {},
+  graph: Graph,
+  leaves: ReadonlyMap<number, Tensor>,
+  batch = 1,
+  order: readonly number[] | OrderName = 'reverse',
+  options: RunOptions = {},
 ): BatchJacobian {
   const program = compileJacobianProgram(graph, order);
   return program.run(evaluateBatch(graph, leaves, batch), batch, options);
@@ -1102,22 +1275,31 @@ export function programJacobian(
  * computed by a Jacobian program at one point.
  */
 export function jacobianByProgram(
-  graph: Graph, leaves: ReadonlyMap<number, Tensor>, order: readonly number[] | OrderName = 'reverse', options: ProgramOptions = {},
+  graph: Graph,
+  leaves: ReadonlyMap<number, Tensor>,
+  order: readonly number[] | OrderName = 'reverse',
+  options: ProgramOptions = {},
 ): JacobianResult {
   const program = compileJacobianProgram(graph, order, options);
   const values = evaluateBatch(graph, leaves, 1);
   const result = program.run(values, 1, { checkFinite: true });
   return {
-    blocks: sampleBlocks(result, 0), values: values.map((t) => ({ shape: t.shape, data: t.data })), order: program.order,
-    multiplications: program.multiplications, additions: program.additions, fillIn: program.fillIn, peakMemoryBytes: program.peakMemoryBytes,
+    blocks: sampleBlocks(result, 0),
+    values: values.map((t) => ({ shape: t.shape, data: t.data })),
+    order: program.order,
+    multiplications: program.multiplications,
+    additions: program.additions,
+    fillIn: program.fillIn,
+    peakMemoryBytes: program.peakMemoryBytes,
   };
 }
 
 /** The blocks of one sample, shaped as jacobian()'s (copies). */
 export function sampleBlocks(result: BatchJacobian, sample: number): JacobianBlock[][] {
-  return result.blocks.map((row) => row.map((b) => {
-    const size = b.rows * b.cols;
-    return { output: b.output, input: b.input, rows: b.rows, cols: b.cols, data: b.data.slice(sample * size, (sample + 1) * size) };
-  }));
+  return result.blocks.map((row) =>
+    row.map((b) => {
+      const size = b.rows * b.cols;
+      return { output: b.output, input: b.input, rows: b.rows, cols: b.cols, data: b.data.slice(sample * size, (sample + 1) * size) };
+    }),
+  );
 }
-

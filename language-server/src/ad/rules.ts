@@ -5,12 +5,19 @@
 
 import { sizeOf, type Shape, type Tensor, type Vertex, type UnaryOp, type BinaryOp } from '../graph/types.js';
 import { surrogateDerivative } from '../lang/surrogates.js';
+import { sigmoid, reduceAxes, reduceMap, broadcastAxes, transposePerm, concatAxis, LEAF_OPS, isUnary, isBinary } from '../graph/evaluate.js';
 import {
-  sigmoid, reduceAxes, reduceMap, broadcastAxes, transposePerm, concatAxis, LEAF_OPS, isUnary, isBinary,
-} from '../graph/evaluate.js';
-import {
-  makeSparsity, diagonalSparsity, scaledIdentitySparsity, flatSparsity, DENSE, REPLICATED, selectDim,
-  type Dim, type Pair, type Sparsity, type SparseJacobian,
+  makeSparsity,
+  diagonalSparsity,
+  scaledIdentitySparsity,
+  flatSparsity,
+  DENSE,
+  REPLICATED,
+  selectDim,
+  type Dim,
+  type Pair,
+  type Sparsity,
+  type SparseJacobian,
 } from './sparsity.js';
 
 // ------------------------------------------------------------ the textbook
@@ -108,7 +115,14 @@ export function partialSparsity(v: Vertex, k: number, shapes: readonly Shape[]):
     if (out.length === 0) return diagonalSparsity(out);
     if (x.length === 0) {
       const kind = constantPartial(v.op) ? REPLICATED : DENSE;
-      return makeSparsity(out, x, out.map(() => kind), [], [], true);
+      return makeSparsity(
+        out,
+        x,
+        out.map(() => kind),
+        [],
+        [],
+        true,
+      );
     }
     const other = shapes[1 - k]!;
     if (other.length === 0 && linearIn(v.op, k)) return scaledIdentitySparsity(out);
@@ -222,9 +236,9 @@ export function partialSparsity(v: Vertex, k: number, shapes: readonly Shape[]):
       let offset = 0;
       for (let j = 0; j < k; j++) offset += shapes[j]![axis]!;
       const dims: Dim[] = x.map((_, i) => ({ kind: 'pair', pair: i }));
-      const pairs: Pair[] = x.map((n, i) => (i === axis
-        ? { out: i, in: i, stored: false, offset, lo: offset, hi: offset + n }
-        : { out: i, in: i, stored: false, offset: 0, lo: 0, hi: n }));
+      const pairs: Pair[] = x.map((n, i) =>
+        i === axis ? { out: i, in: i, stored: false, offset, lo: offset, hi: offset + n } : { out: i, in: i, stored: false, offset: 0, lo: 0, hi: n },
+      );
       return makeSparsity(out, x, dims, dims, pairs, false);
     }
     default:
@@ -240,7 +254,11 @@ export function partialSparsity(v: Vertex, k: number, shapes: readonly Shape[]):
  * sparsity.ts (out dims with an axis, then dense in dims, row-major).
  */
 export function partialJacobian(v: Vertex, k: number, operands: readonly Tensor[], value: Tensor): SparseJacobian | null {
-  const s = partialSparsity(v, k, operands.map((t) => t.shape));
+  const s = partialSparsity(
+    v,
+    k,
+    operands.map((t) => t.shape),
+  );
   if (s === null) return null;
   if (!s.hasValues) return { sparsity: s, values: null };
   const values = new Float64Array(s.valueCount);
@@ -295,7 +313,10 @@ export function partialJacobian(v: Vertex, k: number, operands: readonly Tensor[
       const map = reduceMap(xs, axes);
       const count = new Float64Array(y.length);
       for (let q = 0; q < map.length; q++) if (x[q] === y[map[q]!]) count[map[q]!]! += 1;
-      const reduced = reduceMap(xs, xs.map((_, i) => i).filter((i) => !axes.includes(i)));
+      const reduced = reduceMap(
+        xs,
+        xs.map((_, i) => i).filter((i) => !axes.includes(i)),
+      );
       const R = sizeOf(axes.map((i) => xs[i]!));
       for (let q = 0; q < map.length; q++) {
         const o = map[q]!;

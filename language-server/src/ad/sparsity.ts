@@ -96,8 +96,17 @@ function shapeKey(s: Shape): string {
 
 export function zeroSparsity(outShape: Shape, inShape: Shape): Sparsity {
   return {
-    form: 'zero', outShape, inShape, out: [], in: [], pairs: [], hasValues: false,
-    valueShape: [], valueCount: 0, outStride: [], inStride: [],
+    form: 'zero',
+    outShape,
+    inShape,
+    out: [],
+    in: [],
+    pairs: [],
+    hasValues: false,
+    valueShape: [],
+    valueCount: 0,
+    outStride: [],
+    inStride: [],
     key: `Z[${shapeKey(outShape)}|${shapeKey(inShape)}]`,
   };
 }
@@ -106,8 +115,17 @@ export function zeroSparsity(outShape: Shape, inShape: Shape): Sparsity {
 export function flatSparsity(outShape: Shape, inShape: Shape): Sparsity {
   if (sizeOf(outShape) !== sizeOf(inShape)) throw new Error(`flat Jacobian needs equal sizes, got ${formatShape(outShape)} and ${formatShape(inShape)}`);
   return {
-    form: 'flat', outShape, inShape, out: [], in: [], pairs: [], hasValues: false,
-    valueShape: [], valueCount: 0, outStride: [], inStride: [],
+    form: 'flat',
+    outShape,
+    inShape,
+    out: [],
+    in: [],
+    pairs: [],
+    hasValues: false,
+    valueShape: [],
+    valueCount: 0,
+    outStride: [],
+    inStride: [],
     key: `F[${shapeKey(outShape)}|${shapeKey(inShape)}]`,
   };
 }
@@ -118,14 +136,7 @@ export function flatSparsity(outShape: Shape, inShape: Shape): Sparsity {
  * A pair with an empty range or a select outside its axis makes the whole
  * Jacobian zero. Any dense dimension implies stored values.
  */
-export function makeSparsity(
-  outShape: Shape,
-  inShape: Shape,
-  out: readonly Dim[],
-  inn: readonly Dim[],
-  pairs: readonly Pair[],
-  hasValues: boolean,
-): Sparsity {
+export function makeSparsity(outShape: Shape, inShape: Shape, out: readonly Dim[], inn: readonly Dim[], pairs: readonly Pair[], hasValues: boolean): Sparsity {
   if (out.length !== outShape.length || inn.length !== inShape.length) {
     throw new Error(`sparsity rank mismatch: ${out.length}/${outShape.length} out, ${inn.length}/${inShape.length} in`);
   }
@@ -191,9 +202,12 @@ export function makeSparsity(
   const inStride = inAxis.map((k) => (k < 0 ? 0 : axisStride[k]!));
   const code = (d: Dim): string => {
     switch (d.kind) {
-      case 'dense': return 'D';
-      case 'replicated': return 'R';
-      case 'select': return `S${d.index}`;
+      case 'dense':
+        return 'D';
+      case 'replicated':
+        return 'R';
+      case 'select':
+        return `S${d.index}`;
       case 'pair': {
         const p = norm[d.pair]!;
         return `${p.stored ? 'd' : 'k'}${p.out}:${p.in}:${p.offset}:${p.lo}:${p.hi}`;
@@ -202,8 +216,18 @@ export function makeSparsity(
   };
   const key = `T[${shapeKey(outShape)}|${shapeKey(inShape)}|${outDims.map(code).join(' ')}|${inDims.map(code).join(' ')}|${values ? 'v' : '-'}]`;
   return {
-    form: 'tensor', outShape, inShape, out: outDims, in: inDims, pairs: norm, hasValues: values,
-    valueShape, valueCount: values ? stride : 0, outStride, inStride, key,
+    form: 'tensor',
+    outShape,
+    inShape,
+    out: outDims,
+    in: inDims,
+    pairs: norm,
+    hasValues: values,
+    valueShape,
+    valueCount: values ? stride : 0,
+    outStride,
+    inStride,
+    key,
   };
 }
 
@@ -230,7 +254,14 @@ function pairedSparsity(shape: Shape, stored: boolean, hasValues: boolean): Spar
 
 /** Every dimension dense: a full out × in block of stored values. */
 export function denseSparsity(outShape: Shape, inShape: Shape): Sparsity {
-  return makeSparsity(outShape, inShape, outShape.map(() => DENSE), inShape.map(() => DENSE), [], true);
+  return makeSparsity(
+    outShape,
+    inShape,
+    outShape.map(() => DENSE),
+    inShape.map(() => DENSE),
+    [],
+    true,
+  );
 }
 
 export function shapesEqual(a: Shape, b: Shape): boolean {
@@ -264,7 +295,9 @@ export interface Product {
  */
 export function mulSparsity(post: Sparsity, pre: Sparsity): Product {
   if (!shapesEqual(post.inShape, pre.outShape)) {
-    throw new Error(`cannot multiply Jacobians: ${formatShape(post.outShape)}←${formatShape(post.inShape)} · ${formatShape(pre.outShape)}←${formatShape(pre.inShape)}`);
+    throw new Error(
+      `cannot multiply Jacobians: ${formatShape(post.outShape)}←${formatShape(post.inShape)} · ${formatShape(pre.outShape)}←${formatShape(pre.inShape)}`,
+    );
   }
   const outShape = post.outShape;
   const inShape = pre.inShape;
@@ -289,8 +322,12 @@ export function mulSparsity(post: Sparsity, pre: Sparsity): Product {
         const pb = pre.pairs[kb.pair]!;
         const k = pairs.length;
         pairs.push({
-          out: pa.out, in: pb.in, stored: pa.stored || pb.stored, offset: pa.offset + pb.offset,
-          lo: Math.max(pa.lo, pb.lo + pa.offset), hi: Math.min(pa.hi, pb.hi + pa.offset),
+          out: pa.out,
+          in: pb.in,
+          stored: pa.stored || pb.stored,
+          offset: pa.offset + pb.offset,
+          lo: Math.max(pa.lo, pb.lo + pa.offset),
+          hi: Math.min(pa.hi, pb.hi + pa.offset),
         });
         out[pa.out] = { kind: 'pair', pair: k };
         inn[pb.in] = { kind: 'pair', pair: k };
@@ -335,8 +372,12 @@ export function mulSparsity(post: Sparsity, pre: Sparsity): Product {
   let multiplications = 0;
   if (post.hasValues && pre.hasValues) {
     multiplications = factor;
-    post.out.forEach((d, a) => { if (d.kind === 'dense') multiplications *= outShape[a]!; });
-    pre.in.forEach((d, b) => { if (d.kind === 'dense') multiplications *= inShape[b]!; });
+    post.out.forEach((d, a) => {
+      if (d.kind === 'dense') multiplications *= outShape[a]!;
+    });
+    pre.in.forEach((d, b) => {
+      if (d.kind === 'dense') multiplications *= inShape[b]!;
+    });
   }
   return { sparsity: makeSparsity(outShape, inShape, out, inn, pairs, post.hasValues || pre.hasValues || summed), multiplications };
 }
@@ -348,10 +389,24 @@ function flatProduct(post: Sparsity, pre: Sparsity): Sparsity {
   if (post.form === 'flat' && pre.form === 'flat') return flatSparsity(outShape, inShape);
   if (post.form === 'flat') {
     const inn = pre.in.map((d) => (d.kind === 'pair' ? DENSE : d));
-    return makeSparsity(outShape, inShape, outShape.map(() => DENSE), inn, [], true);
+    return makeSparsity(
+      outShape,
+      inShape,
+      outShape.map(() => DENSE),
+      inn,
+      [],
+      true,
+    );
   }
   const out = post.out.map((d) => (d.kind === 'pair' ? DENSE : d));
-  return makeSparsity(outShape, inShape, out, inShape.map(() => DENSE), [], true);
+  return makeSparsity(
+    outShape,
+    inShape,
+    out,
+    inShape.map(() => DENSE),
+    [],
+    true,
+  );
 }
 
 // ------------------------------------------------------------ the sum
@@ -389,8 +444,12 @@ export function addSparsity(a: Sparsity, b: Sparsity): Sum {
         if (pa.in === pb.in && pa.offset === pb.offset) {
           const same = pa.lo === pb.lo && pa.hi === pb.hi;
           pairs.push({
-            out: o, in: pa.in, stored: pa.stored || pb.stored || !same, offset: pa.offset,
-            lo: Math.min(pa.lo, pb.lo), hi: Math.max(pa.hi, pb.hi),
+            out: o,
+            in: pa.in,
+            stored: pa.stored || pb.stored || !same,
+            offset: pa.offset,
+            lo: Math.min(pa.lo, pb.lo),
+            hi: Math.max(pa.hi, pb.hi),
           });
           out.push({ kind: 'pair', pair: pairs.length - 1 });
           inn[pa.in] = { kind: 'pair', pair: pairs.length - 1 };
@@ -462,16 +521,25 @@ function fillValues(s: Sparsity, f: (o: Int32Array, p: Int32Array) => number): F
   const o = new Int32Array(s.outShape.length);
   const p = new Int32Array(s.inShape.length);
   // Representatives for dims without a value axis.
-  s.out.forEach((d, a) => { o[a] = d.kind === 'select' ? d.index : 0; });
-  s.in.forEach((d, b) => { p[b] = d.kind === 'select' ? d.index : 0; });
-  for (const pr of s.pairs) { o[pr.out] = pr.lo; p[pr.in] = pr.lo - pr.offset; }
+  s.out.forEach((d, a) => {
+    o[a] = d.kind === 'select' ? d.index : 0;
+  });
+  s.in.forEach((d, b) => {
+    p[b] = d.kind === 'select' ? d.index : 0;
+  });
+  for (const pr of s.pairs) {
+    o[pr.out] = pr.lo;
+    p[pr.in] = pr.lo - pr.offset;
+  }
   // Value axes → (side, dim).
   const axes: { out: boolean; dim: number; pair: Pair | null }[] = [];
   s.out.forEach((d, a) => {
     if (d.kind === 'dense') axes.push({ out: true, dim: a, pair: null });
     else if (d.kind === 'pair' && s.pairs[d.pair]!.stored) axes.push({ out: true, dim: a, pair: s.pairs[d.pair]! });
   });
-  s.in.forEach((d, b) => { if (d.kind === 'dense') axes.push({ out: false, dim: b, pair: null }); });
+  s.in.forEach((d, b) => {
+    if (d.kind === 'dense') axes.push({ out: false, dim: b, pair: null });
+  });
   const idx = new Int32Array(axes.length);
   for (let v = 0; v < values.length; v++) {
     let valid = true;
@@ -517,16 +585,29 @@ export function mulJacobians(post: SparseJacobian, pre: SparseJacobian): Numeric
     for (let d = 0; d < r; d++) {
       const ka = A.in[d]!;
       const kb = B.out[d]!;
-      if (ka.kind === 'pair') { const pr = A.pairs[ka.pair]!; modes.push({ k: 'outPair', dim: pr.out, off: pr.offset }); }
-      else if (kb.kind === 'pair') { const pr = B.pairs[kb.pair]!; modes.push({ k: 'inPair', dim: pr.in, off: pr.offset }); }
-      else if (ka.kind === 'select') modes.push({ k: 'fixed', at: ka.index });
+      if (ka.kind === 'pair') {
+        const pr = A.pairs[ka.pair]!;
+        modes.push({ k: 'outPair', dim: pr.out, off: pr.offset });
+      } else if (kb.kind === 'pair') {
+        const pr = B.pairs[kb.pair]!;
+        modes.push({ k: 'inPair', dim: pr.in, off: pr.offset });
+      } else if (ka.kind === 'select') modes.push({ k: 'fixed', at: ka.index });
       else if (kb.kind === 'select') modes.push({ k: 'fixed', at: kb.index });
-      else { modes.push({ k: 'free' }); free.push(d); }
+      else {
+        modes.push({ k: 'free' });
+        free.push(d);
+      }
     }
   }
   const values = fillValues(sparsity, (o, p) => {
-    if (A.form === 'flat') { unflatten(flatIndex(o, A.outShape), V, v); return entryAt(pre, v, p); }
-    if (B.form === 'flat') { unflatten(flatIndex(p, B.inShape), V, v); return entryAt(post, o, v); }
+    if (A.form === 'flat') {
+      unflatten(flatIndex(o, A.outShape), V, v);
+      return entryAt(pre, v, p);
+    }
+    if (B.form === 'flat') {
+      unflatten(flatIndex(p, B.inShape), V, v);
+      return entryAt(post, o, v);
+    }
     for (let d = 0; d < r; d++) {
       const m = modes[d]!;
       if (m.k === 'outPair') v[d] = o[m.dim]! - m.off;
@@ -600,9 +681,12 @@ export function describeSparsity(s: Sparsity): string {
   if (s.form === 'flat') return `reshape ${shape}`;
   const kind = (d: Dim): string => {
     switch (d.kind) {
-      case 'dense': return 'dense';
-      case 'replicated': return 'replicated';
-      case 'select': return `select(${d.index})`;
+      case 'dense':
+        return 'dense';
+      case 'replicated':
+        return 'replicated';
+      case 'select':
+        return `select(${d.index})`;
       case 'pair': {
         const p = s.pairs[d.pair]!;
         const shift = p.offset !== 0 ? `${p.offset > 0 ? '+' : ''}${p.offset}` : '';

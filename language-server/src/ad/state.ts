@@ -62,8 +62,16 @@ export function compileProblem(lin: LinearizedGraph): EliminationProblem {
   const keepsInEdges = new Uint8Array(n);
   for (const v of lin.feedingOutputs) keepsInEdges[v] = 1;
   const problem = {
-    graph, lin, n, table, sizes: vertexSizes(graph), eliminable: lin.eliminable, isEliminable, keepsInEdges,
-    initialBytes: 0, initial: undefined as unknown as EliminationState,
+    graph,
+    lin,
+    n,
+    table,
+    sizes: vertexSizes(graph),
+    eliminable: lin.eliminable,
+    isEliminable,
+    keepsInEdges,
+    initialBytes: 0,
+    initial: undefined as unknown as EliminationState,
   };
   const s = new EliminationState(problem);
   let bytes = 0;

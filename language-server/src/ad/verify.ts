@@ -17,7 +17,13 @@ export interface Verification {
 /** `relStep`: the step is relStep·max(|x|, 0.01), so small inputs (RoeFlux's 0.01) get a proportionate step. */
 export function verifyJacobian(graph: Graph, leaves: ReadonlyMap<number, Tensor>, result: JacobianResult, relStep = 1e-5): Verification {
   if (graph.vertices.some((v) => v.op === 'spike')) {
-    return { maxAbsError: NaN, maxRelativeError: NaN, entries: 0, comparable: false, note: 'spike uses a surrogate derivative, which finite differences of the Heaviside step do not see' };
+    return {
+      maxAbsError: NaN,
+      maxRelativeError: NaN,
+      entries: 0,
+      comparable: false,
+      note: 'spike uses a surrogate derivative, which finite differences of the Heaviside step do not see',
+    };
   }
   // stop(x) is a constant for the derivative; freeze it at the point so the
   // finite differences see the same function the Jacobian differentiates.

@@ -33,7 +33,10 @@ export interface ItemAnalysis {
 export function classicCosts(graph: Graph): Record<OrderName, OrderCost> {
   const c = compareOrders(graph);
   const pick = (x: typeof c.forward): OrderCost => ({
-    multiplications: x.cost.multiplications, additions: x.cost.additions, fillIn: x.cost.fillIn, peakMemoryBytes: x.cost.peakMemoryBytes,
+    multiplications: x.cost.multiplications,
+    additions: x.cost.additions,
+    fillIn: x.cost.fillIn,
+    peakMemoryBytes: x.cost.peakMemoryBytes,
   });
   return { forward: pick(c.forward), reverse: pick(c.reverse), markowitz: pick(c.markowitz) };
 }

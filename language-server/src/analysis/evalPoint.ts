@@ -165,7 +165,11 @@ class Collector {
       names: stats(this.last),
       ...(this.nonFinite ? { nonFinite: this.nonFinite } : {}),
       spikes: [...this.spikes.values()].map((h) => ({
-        range: h.range, surrogate: h.surrogate, maxRatio: h.maxRatio, aliveFraction: h.total ? h.alive / h.total : 0, input: h.acc.stats(),
+        range: h.range,
+        surrogate: h.surrogate,
+        maxRatio: h.maxRatio,
+        aliveFraction: h.total ? h.alive / h.total : 0,
+        input: h.acc.stats(),
       })),
     };
   }

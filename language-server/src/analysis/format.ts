@@ -25,8 +25,23 @@
 import { lex, type Token } from '../lang/lexer.js';
 
 const STATEMENT_WORDS = new Set([
-  'function', 'model', 'rule', 'let', 'return', 'dim', 'const', 'input', 'target', 'param', 'state',
-  'surrogate', 'approximate', 'schedule', 'objective', 'limit', 'for',
+  'function',
+  'model',
+  'rule',
+  'let',
+  'return',
+  'dim',
+  'const',
+  'input',
+  'target',
+  'param',
+  'state',
+  'surrogate',
+  'approximate',
+  'schedule',
+  'objective',
+  'limit',
+  'for',
 ]);
 const BINARY = new Set(['+', '-', '*', '/', '@', '^', '=', '~']);
 

@@ -52,12 +52,22 @@ export function analyze(text: string, settings: AnalyzeSettings = DEFAULT_SETTIN
   const reports = compiled.items.map((item): ItemReport => {
     const e = computeItem(compiled, item, settings);
     return {
-      item, analysis: e.analysis, warnings: e.warnings, key: itemKey(compiled, item, settings),
-      ...(e.evaluation ? { evaluation: e.evaluation } : {}), ...(e.rule ? { rule: e.rule } : {}),
+      item,
+      analysis: e.analysis,
+      warnings: e.warnings,
+      key: itemKey(compiled, item, settings),
+      ...(e.evaluation ? { evaluation: e.evaluation } : {}),
+      ...(e.rule ? { rule: e.rule } : {}),
     };
   });
   return {
-    settings, compiled, reports, items: reports.map((r) => r.analysis),
-    diagnostics: documentDiagnostics(compiled, reports.flatMap((r) => r.warnings)),
+    settings,
+    compiled,
+    reports,
+    items: reports.map((r) => r.analysis),
+    diagnostics: documentDiagnostics(
+      compiled,
+      reports.flatMap((r) => r.warnings),
+    ),
   };
 }

@@ -55,7 +55,9 @@ export function moveEntry(e: ItemEntry, item: NamedItem): { analysis: ItemAnalys
   const d = item.range.start - e.start;
   const a = e.analysis;
   const analysis: ItemAnalysis = {
-    ...a, range: item.range, nameRange: item.nameRange,
+    ...a,
+    range: item.range,
+    nameRange: item.nameRange,
     ...(a.problem ? { problem: { message: a.problem.message, ...(a.problem.range ? { range: shiftRange(a.problem.range, d) } : {}) } } : {}),
   };
   const evaluation = e.evaluation && 'point' in e.evaluation ? { point: shiftEvalPoint(e.evaluation.point, d) } : e.evaluation;
@@ -107,7 +109,13 @@ export function computeItem(c: Compiled, item: NamedItem, settings: AnalyzeSetti
   try {
     analysis = analyzeItem(c, item);
   } catch (e) {
-    analysis = { name: item.name, kind: item.kind, range: item.range, nameRange: item.nameRange, problem: { message: `analysis failed: ${(e as Error).message}` } };
+    analysis = {
+      name: item.name,
+      kind: item.kind,
+      range: item.range,
+      nameRange: item.nameRange,
+      problem: { message: `analysis failed: ${(e as Error).message}` },
+    };
   }
   const evaluation = !item.hasErrors ? evaluateItem(c, item, settings.steps) : undefined;
   return { start: item.range.start, analysis, ...(evaluation ? { evaluation } : {}), warnings: itemWarnings(c, item, analysis, evaluation, settings) };
@@ -137,11 +145,13 @@ function computeRule(c: Compiled, item: NamedItem, settings: AnalyzeSettings): I
   const base: ItemAnalysis = { name: item.name, kind: item.kind, range: item.range, nameRange: item.nameRange };
   // A rule of a model with errors says nothing more: the model's error is the one to fix.
   const model = item.scope?.kind === 'rule' ? item.scope.model?.item.name.name : undefined;
-  if (item.hasErrors || c.items.some((i) => i.kind === 'model' && i.name === model && i.hasErrors)) return { start: item.range.start, analysis: base, warnings: [] };
+  if (item.hasErrors || c.items.some((i) => i.kind === 'model' && i.name === model && i.hasErrors))
+    return { start: item.range.start, analysis: base, warnings: [] };
   const all = rulesOf(c, settings);
   if (all instanceof Error) {
     return {
-      start: item.range.start, analysis: { ...base, problem: { message: `the rule could not be analysed: ${all.message}`, range: item.nameRange } },
+      start: item.range.start,
+      analysis: { ...base, problem: { message: `the rule could not be analysed: ${all.message}`, range: item.nameRange } },
       warnings: [{ range: item.nameRange, severity: 'warning', code: 'rule.internal', message: `rule '${item.name}' could not be analysed: ${all.message}` }],
     };
   }
@@ -160,15 +170,23 @@ function computeRule(c: Compiled, item: NamedItem, settings: AnalyzeSettings): I
       hardware = { profile: profile.name, fits: fit.fits, reasons: fit.reasons, perCoreBytes: fit.perCoreBytes };
       if (!fit.fits && !warnings.some((w) => w.code === 'rule.not-online')) {
         warnings.push({
-          range: item.nameRange, severity: 'warning', code: 'rule.hardware',
+          range: item.nameRange,
+          severity: 'warning',
+          code: 'rule.hardware',
           message: `rule '${item.name}' does not fit ${profile.name}: ${fit.reasons.join('; ')}`,
           data: { profile: profile.id, perCoreBytes: fit.perCoreBytes },
         });
       }
     }
     figures = {
-      schedule: k.schedule, online: k.online, steps: k.steps, multiplicationsPerStep: k.multiplicationsPerStep, additionsPerStep: k.additionsPerStep,
-      memoryBytes: k.memoryBytes, traceBytes: k.memory.traceBytes, historyBytes: k.memory.historyBytes,
+      schedule: k.schedule,
+      online: k.online,
+      steps: k.steps,
+      multiplicationsPerStep: k.multiplicationsPerStep,
+      additionsPerStep: k.additionsPerStep,
+      memoryBytes: k.memoryBytes,
+      traceBytes: k.memory.traceBytes,
+      historyBytes: k.memory.historyBytes,
       ...(program ? { program: program.equations.text } : {}),
       ...(hardware ? { hardware } : {}),
     };
@@ -176,7 +194,8 @@ function computeRule(c: Compiled, item: NamedItem, settings: AnalyzeSettings): I
   return { start: item.range.start, analysis: base, warnings, ...(figures ? { rule: figures } : {}) };
 }
 
-const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? String(Number(x.toPrecision(4))) : x.toExponential(2));
+const fmt = (x: number): string =>
+  Number.isInteger(x) ? String(x) : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? String(Number(x.toPrecision(4))) : x.toExponential(2);
 
 /** Analysis warnings: computed figures that say the model will not learn or will not fit. */
 function itemWarnings(c: Compiled, item: NamedItem, a: ItemAnalysis, ev: EvalOutcome | undefined, settings: AnalyzeSettings): Diagnostic[] {
@@ -191,7 +210,9 @@ function itemWarnings(c: Compiled, item: NamedItem, a: ItemAnalysis, ev: EvalOut
     if (nf) {
       const ops = nf.operands.map((o) => (o.min === o.max ? fmt(o.min) : `[${fmt(o.min)}, ${fmt(o.max)}]`)).join(' and ');
       out.push({
-        range: nf.range, severity: 'warning', code: 'eval.nan',
+        range: nf.range,
+        severity: 'warning',
+        code: 'eval.nan',
         message: `${src(nf.range)} is ${nf.kind} at the evaluation point${nf.step !== undefined ? ` (step ${nf.step} of ${p.steps})` : ''}: ${nf.op} of ${ops}`,
         data: { kind: nf.kind, op: nf.op, ...(nf.step !== undefined ? { step: nf.step } : {}) },
       });
@@ -199,7 +220,9 @@ function itemWarnings(c: Compiled, item: NamedItem, a: ItemAnalysis, ev: EvalOut
     for (const sp of p.spikes) {
       if (sp.maxRatio >= VANISHING_RATIO) continue;
       out.push({
-        range: sp.range, severity: 'warning', code: 'spike.vanishing',
+        range: sp.range,
+        severity: 'warning',
+        code: 'spike.vanishing',
         message: `the surrogate ${sp.surrogate.name ? `'${sp.surrogate.name}' = ` : ''}${formatSurrogate(sp.surrogate)} makes gradients vanish at the evaluation point: ψ(x)/ψ(0) ≤ ${fmt(sp.maxRatio)} for every element${p.steps ? ` and step` : ''} (x in [${fmt(sp.input.min)}, ${fmt(sp.input.max)}]); widen the surrogate or move the threshold`,
         data: { maxRatio: sp.maxRatio, surrogate: sp.surrogate },
       });
@@ -210,7 +233,9 @@ function itemWarnings(c: Compiled, item: NamedItem, a: ItemAnalysis, ev: EvalOut
     const least = Math.min(...Object.values(a.costs).map((k) => k.peakMemoryBytes));
     if (least > limit) {
       out.push({
-        range: item.nameRange, severity: 'warning', code: 'memory.profile',
+        range: item.nameRange,
+        severity: 'warning',
+        code: 'memory.profile',
         message: `'${item.name}' needs at least ${formatBytes(least)} for its Jacobian (best of forward, reverse, Markowitz), more than the ${formatBytes(limit)} of hardware profile '${profileName(settings.hardwareProfile)}'`,
         data: { peakMemoryBytes: least, limitBytes: limit },
       });

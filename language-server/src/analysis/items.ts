@@ -30,8 +30,12 @@ export function jacobiansAt(text: string, offset: number, steps: number): Equati
 
 /** Compute `items` of `text`, calling `post` after each; `aborted` is checked between items. */
 export async function analyzeItems(
-  text: string, settings: AnalyzeSettings, items: readonly { index: number; key: string }[],
-  post: (key: string, entry: ItemEntry) => void, aborted: () => boolean, yieldBetween: boolean,
+  text: string,
+  settings: AnalyzeSettings,
+  items: readonly { index: number; key: string }[],
+  post: (key: string, entry: ItemEntry) => void,
+  aborted: () => boolean,
+  yieldBetween: boolean,
 ): Promise<void> {
   const c = compiledText(text);
   for (const { index, key } of items) {

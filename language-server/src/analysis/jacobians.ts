@@ -60,10 +60,16 @@ function describe(j: SparseJacobian | null, outSize: number, inSize: number): { 
   const s = j.sparsity;
   if (s.form === 'flat') return { sparsity: `reshape, ${fmtNumber(outSize)}`, stored: 0 };
   const vals = j.values;
-  const allPairs = s.out.length > 0 && s.out.every((d) => d.kind === 'pair') && s.in.every((d) => d.kind === 'pair') && s.out.length === s.in.length && s.pairs.every((p) => p.offset === 0 && p.lo === 0);
+  const allPairs =
+    s.out.length > 0 &&
+    s.out.every((d) => d.kind === 'pair') &&
+    s.in.every((d) => d.kind === 'pair') &&
+    s.out.length === s.in.length &&
+    s.pairs.every((p) => p.offset === 0 && p.lo === 0);
   if (outSize === 1 && inSize === 1) return { sparsity: 'scalar', stored: Math.max(1, s.valueCount), ...(vals?.length ? { value: fmtNumber(vals[0]!) } : {}) };
   if (allPairs && !s.hasValues) return { sparsity: `identity, ${fmtNumber(outSize)}`, stored: 0, value: 'I' };
-  if (allPairs && s.valueCount === 1) return { sparsity: `scaled identity, ${fmtNumber(outSize)}`, stored: 1, ...(vals?.length ? { value: `${fmtNumber(vals[0]!)}·I` } : {}) };
+  if (allPairs && s.valueCount === 1)
+    return { sparsity: `scaled identity, ${fmtNumber(outSize)}`, stored: 1, ...(vals?.length ? { value: `${fmtNumber(vals[0]!)}·I` } : {}) };
   if (allPairs && s.pairs.every((p) => p.stored)) {
     let value: string | undefined;
     if (vals?.length) {
@@ -83,7 +89,10 @@ function describe(j: SparseJacobian | null, outSize: number, inSize: number): { 
   const paired = s.pairs.length;
   const dense = [...s.out, ...s.in].filter((d) => d.kind === 'dense').length;
   if (paired > 0 && dense > 0) {
-    return { sparsity: `Kronecker (δ on ${paired} axis pair${paired === 1 ? '' : 's'} ⊗ dense), ${fmtNumber(s.valueCount)} stored of ${fmtNumber(outSize * inSize)}`, stored: s.valueCount };
+    return {
+      sparsity: `Kronecker (δ on ${paired} axis pair${paired === 1 ? '' : 's'} ⊗ dense), ${fmtNumber(s.valueCount)} stored of ${fmtNumber(outSize * inSize)}`,
+      stored: s.valueCount,
+    };
   }
   return { sparsity: `${describeSparsity(s)}, ${fmtNumber(s.valueCount)} stored of ${fmtNumber(outSize * inSize)}`, stored: s.valueCount };
 }

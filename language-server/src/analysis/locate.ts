@@ -5,7 +5,22 @@
 
 import type { Compiled } from '../compile.js';
 import type {
-  Call, Expr, FunctionItem, Ident, Item, LetStmt, LossEq, ModelItem, ModelStmt, NameRef, OdeEq, Range, RuleItem, RuleStmt, TimeRef, UpdateEq,
+  Call,
+  Expr,
+  FunctionItem,
+  Ident,
+  Item,
+  LetStmt,
+  LossEq,
+  ModelItem,
+  ModelStmt,
+  NameRef,
+  OdeEq,
+  Range,
+  RuleItem,
+  RuleStmt,
+  TimeRef,
+  UpdateEq,
 } from '../lang/ast.js';
 import type { Symbol } from '../lang/symbols.js';
 
@@ -87,10 +102,14 @@ export type Statement = FunctionItem['body'][number] | ModelStmt | RuleStmt | No
 /** The statements of an item, in source order. */
 export function statements(item: Item): readonly Statement[] {
   switch (item.kind) {
-    case 'function': return [...item.body, ...(item.returns ? [item.returns] : [])];
-    case 'model': return item.body;
-    case 'rule': return item.body;
-    default: return [];
+    case 'function':
+      return [...item.body, ...(item.returns ? [item.returns] : [])];
+    case 'model':
+      return item.body;
+    case 'rule':
+      return item.body;
+    default:
+      return [];
   }
 }
 
@@ -101,23 +120,39 @@ export function statementAt(item: Item, offset: number): Statement | undefined {
 /** Expressions directly held by a statement. */
 export function statementExprs(s: Statement): Expr[] {
   switch (s.kind) {
-    case 'let': case 'dim': case 'const': case 'update': case 'ode': case 'loss': return [s.value];
-    case 'return': return [...s.values];
-    case 'var': return [...(s.shape?.dims ?? []), ...(s.init ? [s.init] : []), ...(s.initial ? [s.initial] : [])];
-    case 'surrogate': return [s.fn];
-    default: return [];
+    case 'let':
+    case 'dim':
+    case 'const':
+    case 'update':
+    case 'ode':
+    case 'loss':
+      return [s.value];
+    case 'return':
+      return [...s.values];
+    case 'var':
+      return [...(s.shape?.dims ?? []), ...(s.init ? [s.init] : []), ...(s.initial ? [s.initial] : [])];
+    case 'surrogate':
+      return [s.fn];
+    default:
+      return [];
   }
 }
 
 /** Children of an expression. */
 export function children(e: Expr): Expr[] {
   switch (e.kind) {
-    case 'unary': return [e.operand];
-    case 'binary': return [e.left, e.right];
-    case 'call': return [...e.args, ...e.named.map((a) => a.value)];
-    case 'index': return [e.target, ...e.subscripts.flatMap((s) => (s.kind === 'at' ? [s.index] : [...(s.start ? [s.start] : []), ...(s.end ? [s.end] : [])]))];
-    case 'list': return [...e.items];
-    default: return [];
+    case 'unary':
+      return [e.operand];
+    case 'binary':
+      return [e.left, e.right];
+    case 'call':
+      return [...e.args, ...e.named.map((a) => a.value)];
+    case 'index':
+      return [e.target, ...e.subscripts.flatMap((s) => (s.kind === 'at' ? [s.index] : [...(s.start ? [s.start] : []), ...(s.end ? [s.end] : [])]))];
+    case 'list':
+      return [...e.items];
+    default:
+      return [];
   }
 }
 
@@ -159,17 +194,23 @@ export function isEquation(s: Statement | undefined): s is Equation {
 /** The vertex name the graph builder gives an equation's result: `u[t+1]`, `loss`, or the let name. */
 export function equationVertexName(eq: Equation): string {
   switch (eq.kind) {
-    case 'let': return eq.name.name;
-    case 'update': case 'ode': return `${eq.target.name}[t+1]`;
-    case 'loss': return 'loss';
+    case 'let':
+      return eq.name.name;
+    case 'update':
+    case 'ode':
+      return `${eq.target.name}[t+1]`;
+    case 'loss':
+      return 'loss';
   }
 }
 
 /** Range of the equation's left-hand side (`let s`, `u[t+1]`, `du/dt`, `loss`). */
 export function lhsRange(eq: Equation, c: Compiled): Range {
   switch (eq.kind) {
-    case 'let': return eq.name.range;
-    case 'loss': return eq.keyword;
+    case 'let':
+      return eq.name.range;
+    case 'loss':
+      return eq.keyword;
     default: {
       // Up to the `=` of the equation.
       const eqSign = c.text.indexOf('=', eq.target.range.end);

@@ -26,7 +26,7 @@ export function profileKey(p: string | HardwareProfile): string {
 
 /** The byte limit of a Jacobian under the profile (memory.profile), if it has one. */
 export function settingsMemory(p: string | HardwareProfile): number | undefined {
-  return typeof p === 'string' ? profileMemory(p) : p.memoryPerCoreBytes ?? undefined;
+  return typeof p === 'string' ? profileMemory(p) : (p.memoryPerCoreBytes ?? undefined);
 }
 
 export const DEFAULT_SETTINGS: AnalyzeSettings = { steps: 10, hardwareProfile: DEFAULT_PROFILE };

@@ -24,7 +24,8 @@ function givenOrder(graph: Graph, spec: string): number[] {
   try {
     text = readInputFile(spec, '--order');
   } catch (e) {
-    if (e instanceof CliError && /no such file/.test(e.message)) throw new CliError(`--order: '${spec}' is neither forward, reverse, markowitz nor a JSON file`);
+    if (e instanceof CliError && /no such file/.test(e.message))
+      throw new CliError(`--order: '${spec}' is neither forward, reverse, markowitz nor a JSON file`);
     throw e;
   }
   let parsed: unknown;
@@ -53,8 +54,11 @@ function report(c: ReturnType<typeof compile>, item: NamedItem, orderSpec: strin
     }
   }
   const out: ItemReport = {
-    name: item.name, kind: item.kind, vertices: graph.vertices.length,
-    eliminable: costOf(graph, 'forward').perVertex.length, costs,
+    name: item.name,
+    kind: item.kind,
+    vertices: graph.vertices.length,
+    eliminable: costOf(graph, 'forward').perVertex.length,
+    costs,
   };
   if (verify) {
     const point = evaluationPoint(c, item, graph, steps);
@@ -75,9 +79,18 @@ export const analyzeCommand: Command = {
   ].join('\n'),
   usage: 'eligo analyze FILE [--item NAME] [--order forward|reverse|markowitz|FILE.json] [--steps T] [--json] [--verify]',
   options: {
-    item: { type: 'string', value: 'NAME', defaultText: 'every function, model and grad of the file', example: 'roeflux_1d', description: 'Analyse only this item.' },
+    item: {
+      type: 'string',
+      value: 'NAME',
+      defaultText: 'every function, model and grad of the file',
+      example: 'roeflux_1d',
+      description: 'Analyse only this item.',
+    },
     order: {
-      type: 'string', value: 'ORDER', defaultText: 'forward, reverse and Markowitz only', example: 'order.json',
+      type: 'string',
+      value: 'ORDER',
+      defaultText: 'forward, reverse and Markowitz only',
+      example: 'order.json',
       description: "Also cost a given elimination order: forward, reverse, markowitz, or a JSON file of vertex names or ids (as 'eligo search --out' writes).",
     },
     json: { type: 'boolean', description: 'Print {"items": [...]} as JSON.' },
@@ -117,9 +130,11 @@ export const analyzeCommand: Command = {
         const rows = Object.entries(r.costs).map(([order, k]) => [order, k.multiplications, k.additions, k.fillIn, formatBytes(k.peakMemoryBytes)]);
         process.stdout.write(`${table(['order', 'multiplications', 'additions', 'fill-in', 'peak memory'], rows)}\n`);
         if (r.verify) {
-          process.stdout.write(r.verify.comparable
-            ? `verify (${r.verify.order} order, ${formatNumber(r.verify.entries)} entries): max abs error ${r.verify.maxAbsError.toExponential(2)}, max relative error ${r.verify.maxRelativeError.toExponential(2)} vs central finite differences\n`
-            : `verify: not compared — ${r.verify.note}\n`);
+          process.stdout.write(
+            r.verify.comparable
+              ? `verify (${r.verify.order} order, ${formatNumber(r.verify.entries)} entries): max abs error ${r.verify.maxAbsError.toExponential(2)}, max relative error ${r.verify.maxRelativeError.toExponential(2)} vs central finite differences\n`
+              : `verify: not compared — ${r.verify.note}\n`,
+          );
         }
       }
     }

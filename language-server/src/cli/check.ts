@@ -20,7 +20,10 @@ export const checkCommand: Command = {
   options: {
     json: { type: 'boolean', description: 'Print {"diagnostics": [...]} as JSON (with line/character positions) instead of lines.' },
     hardware: {
-      type: 'string', value: 'NAME|SIZE|FILE', defaultText: `${profileName(DEFAULT_SETTINGS.hardwareProfile)} (the editor's default)`, example: 'loihi2',
+      type: 'string',
+      value: 'NAME|SIZE|FILE',
+      defaultText: `${profileName(DEFAULT_SETTINGS.hardwareProfile)} (the editor's default)`,
+      example: 'loihi2',
       description: `The hardware profile, as the editor's eligo.hardwareProfile: ${PROFILE_IDS.join(', ')}, a size such as '192 KiB', or a JSON chip profile. Its memory limits every Jacobian (memory.profile); a chip's limits every rule (rule.hardware).`,
     },
     steps: { type: 'string', value: 'T', default: '10', example: '100', description: 'Time steps T for the memory of time-unrolled rules.' },

@@ -24,7 +24,11 @@ export { formatBytes, formatNumber };
 
 /** A user-facing failure: printed as one line, exit code 2 (usage, I/O) or 1 (errors in the input). */
 export class CliError extends EligoError {
-  constructor(message: string, readonly exitCode = 2, code: ErrorCode = exitCode === 2 ? 'cli.usage' : 'cli.input') {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+    code: ErrorCode = exitCode === 2 ? 'cli.usage' : 'cli.input',
+  ) {
     super(code, message);
   }
 }
@@ -77,12 +81,18 @@ function allOptions(cmd: Command): [string, OptionSpec][] {
 
 /** One line for commander's multi-line messages ("error: unknown option '--bugdet'\n(Did you mean --budget?)"). */
 function oneLine(e: CommanderError, cmd: Command): string {
-  const first = e.message.replace(/^error:\s*/, '').split('\n')[0]!.trim();
+  const first = e.message
+    .replace(/^error:\s*/, '')
+    .split('\n')[0]!
+    .trim();
   if (e.code === 'commander.unknownOption') {
     const flag = /'([^']+)'/.exec(first)?.[1] ?? '';
     // commander's suggestion counts a swap of two letters as one edit (--bacth → --batch); else the closest name.
     const theirs = /Did you mean (--?[\w-]+)\?/.exec(e.message)?.[1];
-    const mine = didYouMean(flag.replace(/^-+/, '').split('=')[0]!, allOptions(cmd).map(([k]) => k));
+    const mine = didYouMean(
+      flag.replace(/^-+/, '').split('=')[0]!,
+      allOptions(cmd).map(([k]) => k),
+    );
     const hint = theirs ?? (mine ? `--${mine}` : undefined);
     return `eligo ${cmd.name}: unknown option '${flag}'${hint ? ` — did you mean ${hint}?` : ''} (see 'eligo ${cmd.name} --help')`;
   }
@@ -131,7 +141,7 @@ export function parseCommandArgs(cmd: Command, argv: readonly string[]): Command
     } else if (v !== undefined) values[name] = v;
     else if (o.default !== undefined) values[name] = o.multiple ? [o.default] : o.default;
   }
-  return { values, positionals: [...(p.processedArgs[0] as string[] | undefined ?? [])] };
+  return { values, positionals: [...((p.processedArgs[0] as string[] | undefined) ?? [])] };
 }
 
 const HELP_WIDTH = 110;
@@ -234,7 +244,8 @@ export function optionText(v: unknown): string {
 export function intOption(v: unknown, name: string, def: number, min = 1, max = 1e9): number {
   if (v === undefined) return def;
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`--${name} must be an integer between ${formatNumber(min)} and ${formatNumber(max)}, got '${optionText(v)}'`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new CliError(`--${name} must be an integer between ${formatNumber(min)} and ${formatNumber(max)}, got '${optionText(v)}'`);
   return n;
 }
 
@@ -251,7 +262,9 @@ export function choiceOption<T extends string>(v: unknown, name: string, choices
   const s = optionText(v);
   if ((choices as readonly string[]).includes(s)) return s as T;
   const hint = didYouMean(s, choices);
-  throw new CliError(`--${name} must be ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices[choices.length - 1]}, got '${s}'${hint ? ` — did you mean '${hint}'?` : ''}`);
+  throw new CliError(
+    `--${name} must be ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices[choices.length - 1]}, got '${s}'${hint ? ` — did you mean '${hint}'?` : ''}`,
+  );
 }
 
 /** A plain text table with right-aligned numbers. */
@@ -259,6 +272,10 @@ export function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => rows.every((r) => typeof r[i] === 'number' || r[i] === '—'));
-  const line = (r: string[]): string => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]!), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }

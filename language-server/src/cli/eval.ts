@@ -16,8 +16,14 @@ const finite = (t: Tensor): boolean => t.data.every((x) => Number.isFinite(x));
  * so it costs nothing when every value is finite.
  */
 function nonFiniteDiagnostic(
-  file: string, c: Compiled, graph: ModelStepGraph, params: Map<string, Tensor>, data: Map<string, Tensor[]>,
-  start: Map<string, Tensor>, states: Map<string, Tensor>[], losses: number[],
+  file: string,
+  c: Compiled,
+  graph: ModelStepGraph,
+  params: Map<string, Tensor>,
+  data: Map<string, Tensor[]>,
+  start: Map<string, Tensor>,
+  states: Map<string, Tensor>[],
+  losses: number[],
 ): string | undefined {
   const t = states.findIndex((s, k) => !Number.isFinite(losses[k]!) || [...s.values()].some((v) => !finite(v)));
   if (t < 0) return undefined;
@@ -27,8 +33,9 @@ function nonFiniteDiagnostic(
   for (const p of graph.model.params) leaves.set(p.leaf, params.get(p.name)!);
   for (const d of graph.model.data) leaves.set(d.leaf, data.get(d.name)![t]!);
   const values = evaluate(graph, leaves);
-  const at = graph.vertices.find((v) => v.inputs.length > 0 && !finite(values[v.id]!) && v.inputs.every((i) => finite(values[i]!)))
-    ?? graph.vertices.find((v) => !finite(values[v.id]!))!;
+  const at =
+    graph.vertices.find((v) => v.inputs.length > 0 && !finite(values[v.id]!) && v.inputs.every((i) => finite(values[i]!))) ??
+    graph.vertices.find((v) => !finite(values[v.id]!))!;
   const bad = values[at.id]!.data.some((x) => Number.isNaN(x)) ? 'NaN' : 'infinite';
   const p = c.lines.positionAt(at.range.start);
   const src = c.text.slice(at.range.start, at.range.end).replace(/\s+/g, ' ');
@@ -45,9 +52,18 @@ export const evalCommand: Command = {
   ].join('\n'),
   usage: 'eligo eval FILE [--item NAME] [--inputs JSON|FILE] [--steps T] [--seed S] [--json]',
   options: {
-    item: { type: 'string', value: 'NAME', defaultText: "the file's only function, model or grad", example: 'lif', description: 'The function, model or grad to evaluate.' },
+    item: {
+      type: 'string',
+      value: 'NAME',
+      defaultText: "the file's only function, model or grad",
+      example: 'lif',
+      description: 'The function, model or grad to evaluate.',
+    },
     inputs: {
-      type: 'string', value: 'JSON|FILE', defaultText: "the file's '# @eval' comment", example: "'{\"a\": 2, \"c\": [1, 3]}'",
+      type: 'string',
+      value: 'JSON|FILE',
+      defaultText: "the file's '# @eval' comment",
+      example: '\'{"a": 2, "c": [1, 3]}\'',
       description: 'Input values of a function: a JSON object of name → number or nested array, or a JSON file holding one.',
     },
     steps: { type: 'string', value: 'T', default: '10', example: '100', description: 'Time steps a model is run.' },
@@ -74,7 +90,9 @@ export const evalCommand: Command = {
         if (problem) throw new CliError(problem, 1); // the line says [eval.nan], the analysis warning's code; the error is the input's (exit 1)
         const final = traj.states[traj.states.length - 1]!;
         if (values.json) {
-          process.stdout.write(`${JSON.stringify({ item: item.name, steps, seed, losses: traj.losses, totalLoss: traj.totalLoss, finalStates: Object.fromEntries([...final].map(([k, v]) => [k, nest(v)])) })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ item: item.name, steps, seed, losses: traj.losses, totalLoss: traj.totalLoss, finalStates: Object.fromEntries([...final].map(([k, v]) => [k, nest(v)])) })}\n`,
+          );
         } else {
           process.stdout.write(`${item.name}: ${steps} steps, seed ${seed}, total loss ${formatNumber(traj.totalLoss)}\n`);
           const rows = [...final].map(([k, v]) => {
@@ -92,7 +110,9 @@ export const evalCommand: Command = {
       const vals = evaluate(graph, inputsFromJson(graph, json));
       const outs = graph.outputs.map((id) => ({ name: graph.vertices[id]!.name ?? `%${id}`, value: vals[id]! }));
       if (values.json) {
-        process.stdout.write(`${JSON.stringify({ item: item.name, outputs: outs.map((o) => ({ name: o.name, shape: o.value.shape, value: nest(o.value) })) })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ item: item.name, outputs: outs.map((o) => ({ name: o.name, shape: o.value.shape, value: nest(o.value) })) })}\n`,
+        );
       } else {
         for (const o of outs) process.stdout.write(`${o.name} = ${JSON.stringify(nest(o.value))}\n`);
       }

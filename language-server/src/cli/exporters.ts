@@ -23,7 +23,9 @@ const EXPORT_CODE: Readonly<Record<ExportFormat, BridgeCode>> = { nir: 'export.n
 
 /** A bridge's problems as `file:line:col: error: …` lines (unlocated ones as `eligo …: …`). */
 export function bridgeFailure(e: BridgeError, file: string, c: Compiled | undefined, what: string, code: BridgeCode): CliError {
-  const lines = e.problems.map((p) => (p.range && c ? formatDiagnostic(file, c.lines, { range: p.range, severity: 'error', message: p.message, code }) : `eligo ${what}: ${p.message}`));
+  const lines = e.problems.map((p) =>
+    p.range && c ? formatDiagnostic(file, c.lines, { range: p.range, severity: 'error', message: p.message, code }) : `eligo ${what}: ${p.message}`,
+  );
   return new CliError(lines.join('\n'), e.exitCode);
 }
 
@@ -44,9 +46,14 @@ export async function runExport(format: ExportFormat, ctx: ExportContext): Promi
   let res: BridgeResult;
   try {
     res = exportBridge(c, {
-      format, model, outName: basename(out), source: file,
+      format,
+      model,
+      outName: basename(out),
+      source: file,
       ...(str(values.rule) !== undefined ? { rule: str(values.rule)! } : {}),
-      ...(dt !== undefined ? { dt } : {}), ...(m ? { method: m } : {}), ...(lr !== undefined ? { learningRate: lr } : {}),
+      ...(dt !== undefined ? { dt } : {}),
+      ...(m ? { method: m } : {}),
+      ...(lr !== undefined ? { learningRate: lr } : {}),
       ...(str(values.checkpoint) !== undefined ? { checkpoint: str(values.checkpoint)! } : {}),
     });
   } catch (e) {
@@ -55,7 +62,9 @@ export async function runExport(format: ExportFormat, ctx: ExportContext): Promi
   }
   await write(outputFiles(res, out), values.force === true);
   for (const w of res.warnings) {
-    process.stderr.write(`${w.range ? formatDiagnostic(file, c.lines, { range: w.range, severity: 'warning', message: w.message, code: 'export.inexact' }) : `warning: ${w.message}`}\n`);
+    process.stderr.write(
+      `${w.range ? formatDiagnostic(file, c.lines, { range: w.range, severity: 'warning', message: w.message, code: 'export.inexact' }) : `warning: ${w.message}`}\n`,
+    );
   }
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ out, ...res.json })}\n`);

@@ -45,18 +45,36 @@ export interface GradientsFile {
   readonly initialStates: Record<string, Nested>;
   /** data[name][t] for t = 0…T−1: the value the step computing t+1 reads (x[t+1]). */
   readonly data: Record<string, Nested[]>;
-  readonly rules: readonly { readonly name: string; readonly schedule: string; readonly approximations: readonly string[]; readonly totalLoss: number; readonly update: Record<string, Nested> }[];
+  readonly rules: readonly {
+    readonly name: string;
+    readonly schedule: string;
+    readonly approximations: readonly string[];
+    readonly totalLoss: number;
+    readonly update: Record<string, Nested>;
+  }[];
 }
 
-export function gradientsJson(file: string, ctx: ModelContext, sample: RunInput & { initial: Map<string, Tensor> }, seed: number, rules: readonly { name: string; rule: PreparedRule }[]): GradientsFile {
+export function gradientsJson(
+  file: string,
+  ctx: ModelContext,
+  sample: RunInput & { initial: Map<string, Tensor> },
+  seed: number,
+  rules: readonly { name: string; rule: PreparedRule }[],
+): GradientsFile {
   const scope = ctx.scope;
   const shapeOf = new Map(ctx.structure.params.map((p) => [p.name, p.shape]));
   const lossText = scope.loss ? ctx.compiled.text.slice(scope.loss.range.start, scope.loss.range.end) : '';
   return {
-    eligo: 'gradients', file, model: ctx.name, seed, steps: sample.steps,
+    eligo: 'gradients',
+    file,
+    model: ctx.name,
+    seed,
+    steps: sample.steps,
     loss: {
-      expression: lossText, window: describeLossWindow(scope.lossWindow),
-      total: scope.lossWindow.kind === 'every' ? 'L = Σ_t loss_t, t = 1…T' : `L = Σ_t w_t · loss_t with w_t = data.${LOSS_WEIGHT}[t − 1] (1 where the loss counts)`,
+      expression: lossText,
+      window: describeLossWindow(scope.lossWindow),
+      total:
+        scope.lossWindow.kind === 'every' ? 'L = Σ_t loss_t, t = 1…T' : `L = Σ_t w_t · loss_t with w_t = data.${LOSS_WEIGHT}[t − 1] (1 where the loss counts)`,
     },
     surrogates: Object.fromEntries([...scope.surrogates].map(([n, s]) => [n, formatSurrogate(s)])),
     initialParams: Object.fromEntries([...sample.params].map(([n, t]) => [n, tensorJson(t)])),
@@ -65,8 +83,11 @@ export function gradientsJson(file: string, ctx: ModelContext, sample: RunInput 
     rules: rules.map(({ name, rule }) => {
       const r = ruleGradient(ctx, rule, sample);
       return {
-        name, schedule: rule.spec.schedule.kind,
-        approximations: rule.spec.approximations.map((a) => `d(${a.of === 'loss' ? 'loss' : `${a.of}[t+1]`})/d(${a.wrt}${a.wrtOffset === 1 ? '[t+1]' : ''}) = ${a.kind === 'zero' ? '0' : a.kind}`),
+        name,
+        schedule: rule.spec.schedule.kind,
+        approximations: rule.spec.approximations.map(
+          (a) => `d(${a.of === 'loss' ? 'loss' : `${a.of}[t+1]`})/d(${a.wrt}${a.wrtOffset === 1 ? '[t+1]' : ''}) = ${a.kind === 'zero' ? '0' : a.kind}`,
+        ),
         totalLoss: r.totalLoss,
         update: Object.fromEntries([...r.gradient].map(([p, g]) => [p, nest(g, shapeOf.get(p) ?? [g.length])])),
       };

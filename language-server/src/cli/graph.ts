@@ -21,7 +21,10 @@ export function graphJson(graph: Graph, lines: { positionAt(o: number): { line: 
     inputs: graph.inputs,
     outputs: graph.outputs,
     vertices: graph.vertices.map((v) => ({
-      id: v.id, op: v.op, shape: v.shape, role: v.role,
+      id: v.id,
+      op: v.op,
+      shape: v.shape,
+      role: v.role,
       ...(v.name !== undefined ? { name: v.name } : {}),
       ...(v.group !== undefined ? { group: v.group } : {}),
       ...(v.step !== undefined ? { step: v.step } : {}),
@@ -70,22 +73,55 @@ export const graphCommand: Command = {
     'with --svg OUT.svg, the picture alone. --collapse all|none|auto (default auto: one node per equation above 1,000 vertices),',
     '--expand GROUP (repeatable), --order FILE.json (a given order for the stepper), --layout-timeout SECONDS (default 30).',
   ].join('\n'),
-  usage: 'eligo graph FILE [--item NAME] [--steps T] [--json] [--html OUT.html] [--svg OUT.svg] [--collapse auto|all|none] [--expand GROUP] [--order FILE.json] [--layout-timeout S]',
+  usage:
+    'eligo graph FILE [--item NAME] [--steps T] [--json] [--html OUT.html] [--svg OUT.svg] [--collapse auto|all|none] [--expand GROUP] [--order FILE.json] [--layout-timeout S]',
   options: {
-    item: { type: 'string', value: 'NAME', defaultText: "the file's only function, model or grad", example: 'lif', description: 'The function, model or grad to show.' },
+    item: {
+      type: 'string',
+      value: 'NAME',
+      defaultText: "the file's only function, model or grad",
+      example: 'lif',
+      description: 'The function, model or grad to show.',
+    },
     json: { type: 'boolean', description: 'Print the graph as JSON: vertices with op, shape, role and source range; operand edges.' },
     steps: { type: 'string', value: 'T', defaultText: 'one time step', example: '3', description: 'Unroll a model over T time steps.' },
-    html: { type: 'string', value: 'OUT.html', defaultText: 'no page', example: 'lif.html', description: 'Write a standalone page of the graph view (works offline).' },
+    html: {
+      type: 'string',
+      value: 'OUT.html',
+      defaultText: 'no page',
+      example: 'lif.html',
+      description: 'Write a standalone page of the graph view (works offline).',
+    },
     svg: { type: 'string', value: 'OUT.svg', defaultText: 'no picture', example: 'lif.svg', description: 'Write the laid-out graph as an SVG picture.' },
     collapse: {
-      type: 'string', value: 'MODE', default: 'auto', example: 'all',
+      type: 'string',
+      value: 'MODE',
+      default: 'auto',
+      example: 'all',
       description: 'Nodes per equation for --html/--svg: all (one node per equation), none (every vertex), auto (collapse above 1,000 vertices).',
     },
-    expand: { type: 'string', value: 'GROUP', multiple: true, defaultText: 'none', example: 'u', description: 'Show this collapsed equation vertex by vertex.' },
-    order: { type: 'string', value: 'FILE.json', defaultText: 'forward, reverse and Markowitz', example: 'order.json', description: "A given elimination order for the page's stepper." },
+    expand: {
+      type: 'string',
+      value: 'GROUP',
+      multiple: true,
+      defaultText: 'none',
+      example: 'u',
+      description: 'Show this collapsed equation vertex by vertex.',
+    },
+    order: {
+      type: 'string',
+      value: 'FILE.json',
+      defaultText: 'forward, reverse and Markowitz',
+      example: 'order.json',
+      description: "A given elimination order for the page's stepper.",
+    },
     'layout-timeout': { type: 'string', value: 'SECONDS', default: '30', example: '120', description: 'Give up the ELK layout after this many seconds.' },
   },
-  examples: ['eligo graph examples/lif.eligo --item lif', 'eligo graph examples/lif.eligo --item lif --steps 3 --html lif.html', 'eligo graph examples/alif.eligo --svg alif.svg --collapse all'],
+  examples: [
+    'eligo graph examples/lif.eligo --item lif',
+    'eligo graph examples/lif.eligo --item lif --steps 3 --html lif.html',
+    'eligo graph examples/alif.eligo --svg alif.svg --collapse all',
+  ],
   async run({ values, positionals }) {
     const file = positionals[0];
     if (!file) throw new CliError("eligo graph: give a FILE (see 'eligo graph --help')");
@@ -101,7 +137,8 @@ export const graphCommand: Command = {
         const item = findItem(c, str(values.item), ['function', 'model', 'grad']);
         const steps = values.steps !== undefined && item.kind === 'model' ? intOption(values.steps, 'steps', 3, 1, 1000) : undefined;
         const request: GraphViewRequest = {
-          item: item.name, collapse,
+          item: item.name,
+          collapse,
           ...(steps !== undefined ? { view: 'unrolled' as const, steps } : {}),
           ...(Array.isArray(values.expand) ? { expand: values.expand } : {}),
         };
@@ -117,7 +154,9 @@ export const graphCommand: Command = {
           } catch (e) {
             throw new CliError(`eligo graph: ${(e as Error).message}`);
           }
-          process.stdout.write(`wrote ${path} (${first.nodes.length} nodes, ${first.edges.length} edges${bundle.views.length > 1 ? `; ${bundle.views.length} views` : ''})\n`);
+          process.stdout.write(
+            `wrote ${path} (${first.nodes.length} nodes, ${first.edges.length} edges${bundle.views.length > 1 ? `; ${bundle.views.length} views` : ''})\n`,
+          );
         }
         if (svg !== undefined) process.stdout.write(`wrote ${writeOut(svg, viewModelToSvg(first))}\n`);
         for (const note of first.notes) process.stderr.write(`note: ${note}\n`);
@@ -142,10 +181,14 @@ export const graphCommand: Command = {
     } else {
       const ops = new Map<string, number>();
       for (const v of graph.vertices) ops.set(v.op, (ops.get(v.op) ?? 0) + 1);
-      process.stdout.write(`${graph.name} (${graph.kind}): ${graph.vertices.length} vertices, ${graph.vertices.reduce((a, v) => a + v.inputs.length, 0)} edges, ${graph.inputs.length} inputs, ${graph.outputs.length} outputs\n`);
+      process.stdout.write(
+        `${graph.name} (${graph.kind}): ${graph.vertices.length} vertices, ${graph.vertices.reduce((a, v) => a + v.inputs.length, 0)} edges, ${graph.inputs.length} inputs, ${graph.outputs.length} outputs\n`,
+      );
       for (const v of graph.vertices) {
         const p = c.lines.positionAt(v.range.start);
-        process.stdout.write(`  %${v.id} = ${v.op}(${v.inputs.map((i) => `%${i}`).join(', ')}) : [${v.shape.join(', ')}]${v.name ? `  ${v.name}` : ''}${v.role !== 'op' ? ` (${v.role})` : ''}  @${p.line + 1}:${p.character + 1}\n`);
+        process.stdout.write(
+          `  %${v.id} = ${v.op}(${v.inputs.map((i) => `%${i}`).join(', ')}) : [${v.shape.join(', ')}]${v.name ? `  ${v.name}` : ''}${v.role !== 'op' ? ` (${v.role})` : ''}  @${p.line + 1}:${p.character + 1}\n`,
+        );
       }
     }
     return 0;

@@ -70,10 +70,25 @@ export const importCommand: Command = {
   usage: 'eligo import nir FILE.nir --out FILE.eligo [--dt S] [--method exact|euler] [--model NAME] [--check] [--steps T] [--force] [--json]',
   options: {
     out: { type: 'string', value: 'FILE.eligo', required: true, example: 'net.eligo', description: 'The model file to write.' },
-    dt: { type: 'string', value: 'SECONDS', default: '0.001', example: '0.0001', description: 'Time step of the discretisation: use the one the network was trained with.' },
-    method: { type: 'string', value: 'NAME', default: 'exact', example: 'euler', description: "exact exponential integration (as du/dt does) or forward Euler (snnTorch's and Lava's convention)." },
+    dt: {
+      type: 'string',
+      value: 'SECONDS',
+      default: '0.001',
+      example: '0.0001',
+      description: 'Time step of the discretisation: use the one the network was trained with.',
+    },
+    method: {
+      type: 'string',
+      value: 'NAME',
+      default: 'exact',
+      example: 'euler',
+      description: "exact exponential integration (as du/dt does) or forward Euler (snnTorch's and Lava's convention).",
+    },
     model: { type: 'string', value: 'NAME', defaultText: "the output file's name", example: 'net', description: 'Name of the model item.' },
-    check: { type: 'boolean', description: 'Simulate the imported model and the NIR equations on random input and report the largest difference; nothing is written if they differ.' },
+    check: {
+      type: 'boolean',
+      description: 'Simulate the imported model and the NIR equations on random input and report the largest difference; nothing is written if they differ.',
+    },
     steps: { type: 'string', value: 'T', default: '100', example: '500', description: 'Time steps of the --check simulation.' },
     force: { type: 'boolean', description: 'Overwrite existing output files.' },
     json: { type: 'boolean', description: 'Print the mapping and the check as JSON.' },
@@ -81,7 +96,10 @@ export const importCommand: Command = {
   examples: ['eligo import nir net.nir --out net.eligo --dt 0.001 --check'],
   async run({ values, positionals }) {
     const [format, file] = positionals;
-    if (format !== 'nir') throw new CliError(`eligo import: the first argument is the format; only 'nir' is supported${format ? `, got '${format}'` : ''} (see 'eligo import --help')`);
+    if (format !== 'nir')
+      throw new CliError(
+        `eligo import: the first argument is the format; only 'nir' is supported${format ? `, got '${format}'` : ''} (see 'eligo import --help')`,
+      );
     if (!file) throw new CliError("eligo import nir: give a FILE.nir (see 'eligo import --help')");
     const out = str(values.out);
     if (!out) throw new CliError('eligo import nir: give --out FILE.eligo');
@@ -93,7 +111,12 @@ export const importCommand: Command = {
     let result;
     try {
       result = await importBridge({
-        path: file, outName: out, dt, dtGiven, method, ...(values.check ? { checkSteps: steps } : {}),
+        path: file,
+        outName: out,
+        dt,
+        dtGiven,
+        method,
+        ...(values.check ? { checkSteps: steps } : {}),
         ...(str(values.model) !== undefined ? { model: str(values.model)! } : {}),
       });
     } catch (e) {
@@ -124,22 +147,46 @@ export const exportCommand: Command = {
     '  eligo export lava FILE --model NAME --rule RULE --out rule.py    the rule as a Loihi 2 learning rule (dw string, traces)',
     "  eligo export torch FILE --model NAME --rule RULE --out model.py  a PyTorch module: the model step, the rule's online update, BPTT",
   ].join('\n'),
-  usage: 'eligo export nir|lava|torch FILE [--model NAME] [--rule RULE] --out PATH [--dt S] [--method exact|euler] [--checkpoint DIR] [--lr X] [--force] [--json]',
+  usage:
+    'eligo export nir|lava|torch FILE [--model NAME] [--rule RULE] --out PATH [--dt S] [--method exact|euler] [--checkpoint DIR] [--lr X] [--force] [--json]',
   options: {
     model: { type: 'string', value: 'NAME', defaultText: "the file's first model", example: 'lif', description: 'The model to export.' },
     rule: { type: 'string', value: 'RULE', defaultText: 'none (torch: BPTT only)', example: 'eprop', description: 'The rule item to export (lava, torch).' },
     out: { type: 'string', value: 'PATH', required: true, example: 'lif.nir', description: 'The file to write.' },
-    dt: { type: 'string', value: 'SECONDS', defaultText: "the model's const dt, else 0.001", example: '0.001', description: "NIR: the time step the model's per-step constants stand for." },
-    method: { type: 'string', value: 'NAME', default: 'exact', example: 'euler', description: 'NIR: how a decay α maps to τ (exact: α = exp(−dt/τ), euler: α = 1 − dt/τ).' },
-    checkpoint: { type: 'string', value: 'DIR', defaultText: 'the initial values', example: 'runs/lif', description: 'NIR: parameter values from a training checkpoint (eligo train --checkpoint).' },
+    dt: {
+      type: 'string',
+      value: 'SECONDS',
+      defaultText: "the model's const dt, else 0.001",
+      example: '0.001',
+      description: "NIR: the time step the model's per-step constants stand for.",
+    },
+    method: {
+      type: 'string',
+      value: 'NAME',
+      default: 'exact',
+      example: 'euler',
+      description: 'NIR: how a decay α maps to τ (exact: α = exp(−dt/τ), euler: α = 1 − dt/τ).',
+    },
+    checkpoint: {
+      type: 'string',
+      value: 'DIR',
+      defaultText: 'the initial values',
+      example: 'runs/lif',
+      description: 'NIR: parameter values from a training checkpoint (eligo train --checkpoint).',
+    },
     lr: { type: 'string', value: 'RATE', default: '0.01', example: '0.001', description: "lava: the learning rate folded into the rule's coefficients." },
     force: { type: 'boolean', description: 'Overwrite an existing output file.' },
     json: { type: 'boolean', description: 'Print what was written as JSON.' },
   },
-  examples: ['eligo export nir examples/lif.eligo --model lif --out lif.nir', 'eligo export lava examples/lif.eligo --model lif --rule eprop --out eprop_loihi.py', 'eligo export torch examples/lif.eligo --model lif --rule eprop --out lif_eprop.py'],
+  examples: [
+    'eligo export nir examples/lif.eligo --model lif --out lif.nir',
+    'eligo export lava examples/lif.eligo --model lif --rule eprop --out eprop_loihi.py',
+    'eligo export torch examples/lif.eligo --model lif --rule eprop --out lif_eprop.py',
+  ],
   async run({ values, positionals }) {
     const [format, file] = positionals;
-    if (format !== 'nir' && format !== 'lava' && format !== 'torch') throw new CliError(`eligo export: the first argument is the format: nir, lava or torch${format ? `, got '${format}'` : ''} (see 'eligo export --help')`);
+    if (format !== 'nir' && format !== 'lava' && format !== 'torch')
+      throw new CliError(`eligo export: the first argument is the format: nir, lava or torch${format ? `, got '${format}'` : ''} (see 'eligo export --help')`);
     if (!file) throw new CliError(`eligo export ${format}: give a FILE (see 'eligo export --help')`);
     const out = str(values.out);
     if (!out) throw new CliError(`eligo export ${format}: give --out PATH`);

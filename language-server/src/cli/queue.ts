@@ -16,6 +16,8 @@ export async function connectQueue(url: string | undefined, command: string, say
     throw new CliError(`eligo ${command}: ${(e as Error).message}`);
   }
   const ws = await q.refreshWorkers();
-  say(`queue ${q.connection.shown}: ${ws.length} worker${ws.length === 1 ? '' : 's'} (${ws.map((w) => `${w.name} ×${w.concurrency}`).join(', ') || 'none yet'})`);
+  say(
+    `queue ${q.connection.shown}: ${ws.length} worker${ws.length === 1 ? '' : 's'} (${ws.map((w) => `${w.name} ×${w.concurrency}`).join(', ') || 'none yet'})`,
+  );
   return q;
 }

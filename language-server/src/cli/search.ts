@@ -22,7 +22,7 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const searchCommand: Command = {
   name: 'search',
   summary: [
-    'Search for an elimination order of an item\'s Jacobian (heuristics, simulated annealing, beam search, exact',
+    "Search for an elimination order of an item's Jacobian (heuristics, simulated annealing, beam search, exact",
     'optimum for small graphs, MCTS with a policy/value network) on both cores within a time budget, and compare',
     'it with forward, reverse and Markowitz. Objectives: mults (default), memory, time (measured numeric',
     'elimination), or a weighted sum such as mults+0.001*memory; --limit-memory makes orders above it infeasible.',
@@ -31,35 +31,96 @@ export const searchCommand: Command = {
     'processes (docs/scale-out.md), with the same result for --evaluations N.',
     'A rule for the item with objective/limit lines sets the defaults. Ctrl-C stops and prints the best so far.',
   ].join('\n'),
-  usage: 'eligo search FILE [--item NAME] [--objective mults|memory|time] [--limit-memory 128KiB] [--budget DURATION] [--method mcts|anneal|beam|exact|heuristics|all] [--seed N] [--evaluations N] [--threads N] [--restarts N] [--redis redis://HOST:PORT] [--json] [--write-rule NAME] [--out order.json]',
+  usage:
+    'eligo search FILE [--item NAME] [--objective mults|memory|time] [--limit-memory 128KiB] [--budget DURATION] [--method mcts|anneal|beam|exact|heuristics|all] [--seed N] [--evaluations N] [--threads N] [--restarts N] [--redis redis://HOST:PORT] [--json] [--write-rule NAME] [--out order.json]',
   options: {
-    item: { type: 'string', value: 'NAME', defaultText: "the file's only function, model or grad", example: 'roeflux_1d', description: 'The item whose Jacobian is eliminated.' },
+    item: {
+      type: 'string',
+      value: 'NAME',
+      defaultText: "the file's only function, model or grad",
+      example: 'roeflux_1d',
+      description: 'The item whose Jacobian is eliminated.',
+    },
     objective: {
-      type: 'string', value: 'OBJECTIVE', defaultText: "the item's rule's objective, else mults", example: 'mults+0.001*memory',
+      type: 'string',
+      value: 'OBJECTIVE',
+      defaultText: "the item's rule's objective, else mults",
+      example: 'mults+0.001*memory',
       description: 'What to minimise: mults, memory, time (measured), or a weighted sum of mults and memory.',
     },
-    'limit-memory': { type: 'string', value: 'SIZE', defaultText: "the item's rule's limit, else none", example: '128KiB', description: 'Orders whose peak memory exceeds this are infeasible.' },
-    budget: { type: 'string', value: 'DURATION', default: `${DEFAULT_BUDGET_MS / 1000}s`, example: '1.5h', description: 'Time for the search; it stops there and keeps the best found.' },
+    'limit-memory': {
+      type: 'string',
+      value: 'SIZE',
+      defaultText: "the item's rule's limit, else none",
+      example: '128KiB',
+      description: 'Orders whose peak memory exceeds this are infeasible.',
+    },
+    budget: {
+      type: 'string',
+      value: 'DURATION',
+      default: `${DEFAULT_BUDGET_MS / 1000}s`,
+      example: '1.5h',
+      description: 'Time for the search; it stops there and keeps the best found.',
+    },
     method: { type: 'string', value: 'METHOD', default: 'all', example: 'mcts', description: `Search method: ${METHODS.join(', ')}.` },
     seed: { type: 'string', value: 'N', default: '1', example: '7', description: 'Seed of the randomised methods.' },
     json: { type: 'boolean', description: 'Print {"item", "objective", "best", "baselines"} as JSON.' },
     'write-rule': {
-      type: 'string', value: 'NAME', defaultText: 'nothing written', example: 'fast',
+      type: 'string',
+      value: 'NAME',
+      defaultText: 'nothing written',
+      example: 'fast',
       description: 'Write the best order into FILE as rule NAME (through a temporary file; refused if FILE changed during the search).',
     },
-    out: { type: 'string', value: 'FILE.json', defaultText: 'nothing written', example: 'order.json', description: "Write the best order as JSON (what 'eligo analyze --order' reads)." },
-    inputs: { type: 'string', value: 'JSON|FILE', defaultText: "the file's '# @eval' comment", example: `'{"x": 0.3}'`, description: 'The point at which orders are timed for --objective time.' },
-    threads: { type: 'string', value: 'N', defaultText: 'the number of cores, at most 2', example: '1', description: 'Search threads; 0 searches in this thread.' },
-    evaluations: { type: 'string', value: 'N', defaultText: 'no limit', example: '5000', description: 'Stop after N complete orders, so a run is reproducible.' },
-    agent: { type: 'string', value: 'FILE', defaultText: 'models/agent/agent.json', example: 'my-agent.json', description: 'The policy/value network MCTS uses (refused if it does not load).' },
+    out: {
+      type: 'string',
+      value: 'FILE.json',
+      defaultText: 'nothing written',
+      example: 'order.json',
+      description: "Write the best order as JSON (what 'eligo analyze --order' reads).",
+    },
+    inputs: {
+      type: 'string',
+      value: 'JSON|FILE',
+      defaultText: "the file's '# @eval' comment",
+      example: `'{"x": 0.3}'`,
+      description: 'The point at which orders are timed for --objective time.',
+    },
+    threads: {
+      type: 'string',
+      value: 'N',
+      defaultText: 'the number of cores, at most 2',
+      example: '1',
+      description: 'Search threads; 0 searches in this thread.',
+    },
+    evaluations: {
+      type: 'string',
+      value: 'N',
+      defaultText: 'no limit',
+      example: '5000',
+      description: 'Stop after N complete orders, so a run is reproducible.',
+    },
+    agent: {
+      type: 'string',
+      value: 'FILE',
+      defaultText: 'models/agent/agent.json',
+      example: 'my-agent.json',
+      description: 'The policy/value network MCTS uses (refused if it does not load).',
+    },
     train: { type: 'boolean', description: 'Fine-tune the network by self-play on this graph during MCTS.' },
     quiet: { type: 'boolean', short: 'q', description: 'No progress line on stderr.' },
     restarts: {
-      type: 'string', value: 'N', defaultText: 'one per search thread (--threads)', example: '8',
+      type: 'string',
+      value: 'N',
+      defaultText: 'one per search thread (--threads)',
+      example: '8',
       description: 'Independent restarts of the search, each with its own seed; the best of them is kept.',
     },
     redis: {
-      type: 'string', value: 'URL', defaultText: 'run here', example: 'redis://127.0.0.1:6379',
+      type: 'string',
+      value: 'URL',
+      defaultText: 'run here',
+      example: 'redis://127.0.0.1:6379',
       description: 'Run the restarts on eligo worker processes through this Redis (docs/scale-out.md); a password in the URL is never shown.',
     },
   },
@@ -95,7 +156,9 @@ export const searchCommand: Command = {
     const leaves = pointOf(c.text, graph, str(values.inputs), c.items.find((i) => i.name === itemName)!.range.start);
 
     const progress = !values.json && !values.quiet && process.stderr.isTTY;
-    const say = (m: string): void => { if (!values.json && !values.quiet) process.stderr.write(`${progress ? '\r\x1b[K' : ''}${m}\n`); };
+    const say = (m: string): void => {
+      if (!values.json && !values.quiet) process.stderr.write(`${progress ? '\r\x1b[K' : ''}${m}\n`);
+    };
     const queue = await connectQueue(str(values.redis), 'search', say);
     const ac = new AbortController();
     const onSigint = (): void => {
@@ -107,21 +170,37 @@ export const searchCommand: Command = {
     let result: SearchResult;
     try {
       result = await search(graph, {
-        objective, ...(limitBytes !== undefined ? { limitBytes } : {}),
-        method: o.method, budgetMs: o.budgetMs, seed: o.seed, signal: ac.signal,
+        objective,
+        ...(limitBytes !== undefined ? { limitBytes } : {}),
+        method: o.method,
+        budgetMs: o.budgetMs,
+        seed: o.seed,
+        signal: ac.signal,
         ...(o.threads !== undefined ? { threads: o.threads } : {}),
         ...(o.restarts !== undefined ? { restarts: o.restarts } : {}),
-        ...(queue ? { runJobs: queuedSearchRunner(queue, { text: c.text, item: itemName, ...(o.agent !== undefined ? { agentPath: o.agent } : {}) }, { label: `search ${itemName}`, onEvent: (_k, m) => say(`  ${m}`) }) } : {}),
+        ...(queue
+          ? {
+              runJobs: queuedSearchRunner(
+                queue,
+                { text: c.text, item: itemName, ...(o.agent !== undefined ? { agentPath: o.agent } : {}) },
+                { label: `search ${itemName}`, onEvent: (_k, m) => say(`  ${m}`) },
+              ),
+            }
+          : {}),
         ...(o.evaluations !== undefined ? { maxEvaluations: o.evaluations } : {}),
         ...(o.agent !== undefined ? { agentPath: o.agent } : {}),
         ...(values.train ? { train: true } : {}),
         ...(leaves ? { leaves } : {}),
-        ...(progress ? {
-          onProgress: (p) => {
-            const best = Number.isFinite(p.bestMultiplications) ? `best ${formatNumber(p.bestMultiplications)} mults (${p.bestMethod})` : 'searching';
-            process.stderr.write(`\r\x1b[K  ${(p.elapsedMs / 1000).toFixed(1)} s  ${best}  ${formatNumber(p.evaluations)} orders  ${formatNumber(p.simulations)} simulations  [${[...new Set(p.phases)].join(', ')}]`);
-          },
-        } : {}),
+        ...(progress
+          ? {
+              onProgress: (p) => {
+                const best = Number.isFinite(p.bestMultiplications) ? `best ${formatNumber(p.bestMultiplications)} mults (${p.bestMethod})` : 'searching';
+                process.stderr.write(
+                  `\r\x1b[K  ${(p.elapsedMs / 1000).toFixed(1)} s  ${best}  ${formatNumber(p.evaluations)} orders  ${formatNumber(p.simulations)} simulations  [${[...new Set(p.phases)].join(', ')}]`,
+                );
+              },
+            }
+          : {}),
       });
     } catch (e) {
       if (e instanceof SearchOptionError) throw new CliError(`eligo search: ${e.message}`);
@@ -151,10 +230,14 @@ export const searchCommand: Command = {
       // Read it back: the written names must give the same order.
       const again = compile(next);
       const back = ruleOrder(again, o.writeRule, graphOf(again, findItem(again, itemName, ['function', 'model', 'grad'])));
-      if (!back || back.join(',') !== result.best.order.join(',')) throw new CliError(`eligo search: the rule written to ${file} does not read back to the same order (a bug; please report it)`, 3);
-      const errs = again.diagnostics.filter((d) => d.severity === 'error' && again.items.some((i) => i.name === o.writeRule && d.range.start >= i.range.start && d.range.end <= i.range.end));
+      if (!back || back.join(',') !== result.best.order.join(','))
+        throw new CliError(`eligo search: the rule written to ${file} does not read back to the same order (a bug; please report it)`, 3);
+      const errs = again.diagnostics.filter(
+        (d) => d.severity === 'error' && again.items.some((i) => i.name === o.writeRule && d.range.start >= i.range.start && d.range.end <= i.range.end),
+      );
       if (!values.json) process.stdout.write(`rule '${o.writeRule}' written to ${file}\n`);
-      for (const d of errs.filter((d, k) => errs.findIndex((e) => e.message === d.message) === k)) process.stderr.write(`note: ${file}: the checker reports on rule '${o.writeRule}': ${d.message} [${d.code}]\n`);
+      for (const d of errs.filter((d, k) => errs.findIndex((e) => e.message === d.message) === k))
+        process.stderr.write(`note: ${file}: the checker reports on rule '${o.writeRule}': ${d.message} [${d.code}]\n`);
     }
     if (result.infeasible) {
       process.stderr.write(`eligo search: ${result.infeasible.message}\n`);
@@ -192,7 +275,8 @@ function parseOptions(values: Record<string, unknown>): ParsedOptions {
   try {
     const method: Method = choiceOption(values.method, 'method', METHODS) ?? 'all';
     const writeRule = str(values['write-rule']);
-    if (writeRule !== undefined && !IDENT.test(writeRule)) throw new CliError(`eligo search: --write-rule needs a rule name (letters, digits, _), got '${writeRule}'`);
+    if (writeRule !== undefined && !IDENT.test(writeRule))
+      throw new CliError(`eligo search: --write-rule needs a rule name (letters, digits, _), got '${writeRule}'`);
     const agent = agentOption(str(values.agent), 'search');
     const o: ParsedOptions = {
       budgetMs: values.budget !== undefined ? parseBudget(str(values.budget)!) : DEFAULT_BUDGET_MS,
@@ -248,14 +332,15 @@ export function jsonOf(r: SearchResult): unknown {
 
 function textOf(r: SearchResult, graph: Graph, queued = false): string {
   // Compare by the objective: its score, or for `time` the measured seconds.
-  const value = (x: OrderReport): number => (r.objective.kind === 'time' ? x.seconds ?? NaN : x.score);
+  const value = (x: OrderReport): number => (r.objective.kind === 'time' ? (x.seconds ?? NaN) : x.score);
   const classic = Math.min(value(r.baselines.forward), value(r.baselines.reverse), value(r.baselines.markowitz));
   const vs = (x: OrderReport): string => {
     if (!Number.isFinite(classic) || classic === 0 || !Number.isFinite(value(x))) return '—';
     const d = (value(x) - classic) / classic;
     return Math.abs(d) < 5e-4 ? '0%' : `${d > 0 ? '+' : '−'}${Math.abs(d * 100).toFixed(1)}%`;
   };
-  const secs = (x: OrderReport): string => (x.seconds === null ? '—' : x.seconds < 1e-3 ? `${(x.seconds * 1e6).toFixed(0)} µs` : `${(x.seconds * 1e3).toFixed(2)} ms`);
+  const secs = (x: OrderReport): string =>
+    x.seconds === null ? '—' : x.seconds < 1e-3 ? `${(x.seconds * 1e6).toFixed(0)} µs` : `${(x.seconds * 1e3).toFixed(2)} ms`;
   const row = (label: string, x: OrderReport): (string | number)[] => [label, x.multiplications, x.additions, formatBytes(x.peakMemoryBytes), secs(x), vs(x)];
   const rows = [
     row('forward', r.baselines.forward),
@@ -269,7 +354,10 @@ function textOf(r: SearchResult, graph: Graph, queued = false): string {
     '',
     table(['order', 'multiplications', 'additions', 'peak memory', 'time', 'vs best classic'], rows),
     '',
-    `methods: ${Object.entries(r.methods).filter(([k]) => !['forward', 'reverse', 'markowitz'].includes(k)).map(([k, m]) => `${k} ${formatNumber(m.multiplications)}`).join(' · ')}`,
+    `methods: ${Object.entries(r.methods)
+      .filter(([k]) => !['forward', 'reverse', 'markowitz'].includes(k))
+      .map(([k, m]) => `${k} ${formatNumber(m.multiplications)}`)
+      .join(' · ')}`,
     `searched ${formatNumber(r.evaluations)} complete orders${r.simulations ? `, ${formatNumber(r.simulations)} MCTS simulations in ${r.episodes} episode${r.episodes === 1 ? '' : 's'}` : ''}`,
   ];
   if (r.exact) lines.push(`exact: ${r.exact.message}`);

@@ -36,7 +36,9 @@ function trainInWorker(opts: WorkerOptions, cancel: CancelFlag, onProgress: (e: 
     });
     t.worker.on('error', reject);
     void t.exited.then((code) => reject(new Error(`the training worker exited (code ${code})`)));
-  }).finally(() => { void t.terminate(); });
+  }).finally(() => {
+    void t.terminate();
+  });
 }
 
 if (!isMainThread && (workerData as { eligoTrain?: unknown } | null)?.eligoTrain) {
@@ -45,11 +47,14 @@ if (!isMainThread && (workerData as { eligoTrain?: unknown } | null)?.eligoTrain
   const post = (m: FromTrainWorker): void => parentPort!.postMessage(m);
   train({ ...opts, isCancelled: () => flag.isSet, onProgress: (event) => post({ type: 'event', event }) }).then(
     (report) => post({ type: 'done', report }),
-    (e: unknown) => post({
-      type: 'error', message: (e as Error).message, user: e instanceof TrainError,
-      ...(e instanceof TrainError && e.estimateBytes !== undefined ? { estimateBytes: e.estimateBytes } : {}),
-      ...(e instanceof Error && e.stack ? { stack: e.stack } : {}),
-    }),
+    (e: unknown) =>
+      post({
+        type: 'error',
+        message: (e as Error).message,
+        user: e instanceof TrainError,
+        ...(e instanceof TrainError && e.estimateBytes !== undefined ? { estimateBytes: e.estimateBytes } : {}),
+        ...(e instanceof Error && e.stack ? { stack: e.stack } : {}),
+      }),
   );
 }
 
@@ -69,7 +74,8 @@ function probeWritable(dir: string, option: string, what: string): void {
 /** --checkpoint DIR: a folder that exists or can be made, and can be written, before any training. */
 export function checkCheckpointDir(dir: string): void {
   try {
-    if (!statSync(dir).isDirectory()) throw new CliError(`--checkpoint '${dir}' is a file, not a folder; give a folder for the checkpoints (nothing was trained)`);
+    if (!statSync(dir).isDirectory())
+      throw new CliError(`--checkpoint '${dir}' is a file, not a folder; give a folder for the checkpoints (nothing was trained)`);
   } catch (e) {
     if (e instanceof CliError) throw e;
     try {
@@ -93,7 +99,9 @@ export function checkMetricsPath(path: string): void {
   try {
     st = statSync(dir);
   } catch (e) {
-    throw new CliError(`--metrics '${path}': its folder ${dir} ${code(e) === 'ENOENT' ? 'does not exist' : `cannot be used (${code(e)})`}; nothing was trained`);
+    throw new CliError(
+      `--metrics '${path}': its folder ${dir} ${code(e) === 'ENOENT' ? 'does not exist' : `cannot be used (${code(e)})`}; nothing was trained`,
+    );
   }
   if (!st.isDirectory()) throw new CliError(`--metrics '${path}': ${dir} is not a folder; nothing was trained`);
   probeWritable(dir, 'metrics', `'${path}'`);
@@ -116,9 +124,15 @@ function pct(x: number | null): string {
 /** The summary object `--json` ends with (issue: task, model, rule, backend, final, stepsPerSecond, peakMemoryBytes, seconds). */
 export function jsonSummary(r: TrainReport): Record<string, unknown> {
   return {
-    task: r.task, model: r.model, rule: r.rule, backend: r.backend, engine: r.engine,
+    task: r.task,
+    model: r.model,
+    rule: r.rule,
+    backend: r.backend,
+    engine: r.engine,
     final: { trainAccuracy: r.final.trainAccuracy, testAccuracy: r.final.testAccuracy, loss: r.final.loss },
-    stepsPerSecond: r.stepsPerSecond, peakMemoryBytes: r.peakMemoryBytes, seconds: r.seconds,
+    stepsPerSecond: r.stepsPerSecond,
+    peakMemoryBytes: r.peakMemoryBytes,
+    seconds: r.seconds,
     ...(r.stopped ? { stopped: r.stopped, message: r.message } : {}),
   };
 }
@@ -132,31 +146,86 @@ export const trainCommand: Command = {
     'Data files: --task idx:images=PATH or --task csv:path=PATH (or --data PATH). --checkpoint DIR saves and resumes.',
     '--engine compiled (default: the step compiled to fused float32 code, split over --threads) or tfjs (the TensorFlow.js path, kept to compare).',
   ].join('\n'),
-  usage: 'eligo train FILE --task TASK [--model NAME] [--rule NAME] [--steps N | --epochs E] [--batch B] [--seed S] [--checkpoint DIR] [--metrics FILE] [--engine compiled|tfjs] [--threads N] [--html OUT.html] [--json]',
+  usage:
+    'eligo train FILE --task TASK [--model NAME] [--rule NAME] [--steps N | --epochs E] [--batch B] [--seed S] [--checkpoint DIR] [--metrics FILE] [--engine compiled|tfjs] [--threads N] [--html OUT.html] [--json]',
   options: {
     model: { type: 'string', value: 'NAME', defaultText: "the file's first model", example: 'lif', description: 'The model to train.' },
-    rule: { type: 'string', value: 'NAME', defaultText: 'exact BPTT', example: 'eprop', description: "A 'rule NAME for MODEL' item of the file (bptt: exact BPTT)." },
-    task: { type: 'string', value: 'TASK', required: true, example: 'evidence:T=200', description: `The task, NAME[:key=value,…]: ${TASKS.map((t) => t.name).join(', ')} ('--tasks' lists their settings).` },
+    rule: {
+      type: 'string',
+      value: 'NAME',
+      defaultText: 'exact BPTT',
+      example: 'eprop',
+      description: "A 'rule NAME for MODEL' item of the file (bptt: exact BPTT).",
+    },
+    task: {
+      type: 'string',
+      value: 'TASK',
+      required: true,
+      example: 'evidence:T=200',
+      description: `The task, NAME[:key=value,…]: ${TASKS.map((t) => t.name).join(', ')} ('--tasks' lists their settings).`,
+    },
     steps: { type: 'string', value: 'N', defaultText: '--epochs passes over the training set', example: '200', description: 'Optimizer updates.' },
     epochs: { type: 'string', value: 'E', default: '1', example: '3', description: 'Passes over the training set (when --steps is not given).' },
     batch: { type: 'string', value: 'B', default: '32', example: '16', description: 'Sequences per update.' },
     seed: { type: 'string', value: 'S', default: '0', example: '7', description: 'Seed of the initialisation, the data and their order.' },
     json: { type: 'boolean', description: 'Print one JSON summary at the end instead of the progress and the table.' },
-    checkpoint: { type: 'string', value: 'DIR', defaultText: 'no checkpoints', example: 'runs/lif-eprop', description: 'Save checkpoints in this folder and resume from the last one (checked before training).' },
+    checkpoint: {
+      type: 'string',
+      value: 'DIR',
+      defaultText: 'no checkpoints',
+      example: 'runs/lif-eprop',
+      description: 'Save checkpoints in this folder and resume from the last one (checked before training).',
+    },
     length: { type: 'string', value: 'T', defaultText: "the task's", example: '500', description: 'Sequence length: the same as the task setting T.' },
     data: { type: 'string', value: 'PATH', defaultText: 'none', example: 'train.csv', description: 'Data file of the idx (images) and csv (path) tasks.' },
     lr: { type: 'string', value: 'RATE', defaultText: '0.005 for adam, 0.05 for sgd', example: '0.001', description: 'Learning rate.' },
     optimizer: { type: 'string', value: 'NAME', default: 'adam', example: 'sgd', description: 'adam or sgd.' },
-    schedule: { type: 'string', value: 'NAME', default: 'constant', example: 'cosine', description: 'Learning-rate schedule: constant, or cosine (to 5 % of the rate).' },
+    schedule: {
+      type: 'string',
+      value: 'NAME',
+      default: 'constant',
+      example: 'cosine',
+      description: 'Learning-rate schedule: constant, or cosine (to 5 % of the rate).',
+    },
     clip: { type: 'string', value: 'NORM', defaultText: 'no clipping', example: '1', description: 'Clip the gradient norm of an update at NORM.' },
-    'eval-every': { type: 'string', value: 'N', defaultText: 'about 10 evaluations per run', example: '50', description: 'Updates between evaluations on held-out data.' },
-    metrics: { type: 'string', value: 'FILE', defaultText: 'not written', example: 'metrics.json', description: 'Write the curves and the report as JSON when the run ends (checked before training).' },
+    'eval-every': {
+      type: 'string',
+      value: 'N',
+      defaultText: 'about 10 evaluations per run',
+      example: '50',
+      description: 'Updates between evaluations on held-out data.',
+    },
+    metrics: {
+      type: 'string',
+      value: 'FILE',
+      defaultText: 'not written',
+      example: 'metrics.json',
+      description: 'Write the curves and the report as JSON when the run ends (checked before training).',
+    },
     fresh: { type: 'boolean', description: 'Start afresh even when --checkpoint holds a checkpoint.' },
     'no-alignment': { type: 'boolean', description: "Skip measuring an online rule's alignment with BPTT at each evaluation." },
     tasks: { type: 'boolean', description: 'List the tasks and their settings, and exit.' },
-    engine: { type: 'string', value: 'NAME', default: 'compiled', example: 'tfjs', description: 'compiled (the step compiled to fused float32 code) or tfjs (the TensorFlow.js path, kept for one release to compare).' },
-    threads: { type: 'string', value: 'N', defaultText: 'two when the batch holds enough work, else one', example: '1', description: 'Worker threads of the compiled engine (the batch is split over them).' },
-    html: { type: 'string', value: 'FILE', defaultText: 'not written', example: 'run.html', description: 'Write a standalone page with the learning curve, a spike raster and neuron traces of one test sequence.' },
+    engine: {
+      type: 'string',
+      value: 'NAME',
+      default: 'compiled',
+      example: 'tfjs',
+      description: 'compiled (the step compiled to fused float32 code) or tfjs (the TensorFlow.js path, kept for one release to compare).',
+    },
+    threads: {
+      type: 'string',
+      value: 'N',
+      defaultText: 'two when the batch holds enough work, else one',
+      example: '1',
+      description: 'Worker threads of the compiled engine (the batch is split over them).',
+    },
+    html: {
+      type: 'string',
+      value: 'FILE',
+      defaultText: 'not written',
+      example: 'run.html',
+      description: 'Write a standalone page with the learning curve, a spike raster and neuron traces of one test sequence.',
+    },
   },
   examples: [
     'eligo train examples/lif.eligo --model lif --rule eprop --task correlated --steps 200',
@@ -165,7 +234,12 @@ export const trainCommand: Command = {
   ],
   async run({ values, positionals }) {
     if (values.tasks) {
-      process.stdout.write(`${table(['task', 'settings', 'what'], TASKS.map((t) => [t.name, t.settings.join(', '), t.description]))}\n`);
+      process.stdout.write(
+        `${table(
+          ['task', 'settings', 'what'],
+          TASKS.map((t) => [t.name, t.settings.join(', '), t.description]),
+        )}\n`,
+      );
       return 0;
     }
     const file = positionals[0];
@@ -182,7 +256,8 @@ export const trainCommand: Command = {
     const engine = choiceOption(values.engine, 'engine', ['compiled', 'tfjs'] as const);
     const threads = values.threads !== undefined ? intOption(values.threads, 'threads', 1, 1, 64) : undefined;
     const optimizer = choiceOption(values.optimizer, 'optimizer', ['adam', 'sgd'] as const);
-    const schedule: Schedule | undefined = choiceOption(values.schedule, 'schedule', ['constant', 'cosine'] as const) === 'cosine' ? { kind: 'cosine', floor: 0.05 } : undefined;
+    const schedule: Schedule | undefined =
+      choiceOption(values.schedule, 'schedule', ['constant', 'cosine'] as const) === 'cosine' ? { kind: 'cosine', floor: 0.05 } : undefined;
     const length = values.length !== undefined ? intOption(values.length, 'length', 0, 1, 1000000) : undefined;
     checkTask(task, length !== undefined ? { T: String(length) } : {});
     const model = str(values.model);
@@ -221,15 +296,21 @@ export const trainCommand: Command = {
       if (e.type === 'start') {
         const i = e.info;
         if (json) return;
-        process.stderr.write(`${i.model} · ${i.rule} (${i.method === 'online' ? 'online rule' : i.rule === 'bptt' ? 'exact gradient' : 'reverse mode'}) · ${i.task} · engine ${i.engineSummary}\n`);
+        process.stderr.write(
+          `${i.model} · ${i.rule} (${i.method === 'online' ? 'online rule' : i.rule === 'bptt' ? 'exact gradient' : 'reverse mode'}) · ${i.task} · engine ${i.engineSummary}\n`,
+        );
         process.stderr.write(`data: ${i.encoding}\n`);
-        process.stderr.write(`${formatNumber(i.parameters)} parameters · batch ${i.batch} × T ${i.sequenceLength} · ${formatNumber(i.total)} update${i.total === 1 ? '' : 's'} · memory estimate ${fmtBytes(i.memory.bytes)} of ${fmtBytes(i.memory.available)}\n`);
+        process.stderr.write(
+          `${formatNumber(i.parameters)} parameters · batch ${i.batch} × T ${i.sequenceLength} · ${formatNumber(i.total)} update${i.total === 1 ? '' : 's'} · memory estimate ${fmtBytes(i.memory.bytes)} of ${fmtBytes(i.memory.available)}\n`,
+        );
         for (const n of i.notes) process.stderr.write(`note: ${n}\n`);
       } else if (e.type === 'update' && tty) {
         const now = Date.now();
         if (now - lastLine < 100 && e.step !== e.total) return;
         lastLine = now;
-        process.stderr.write(`\r\x1b[2Kupdate ${e.step}/${e.total} · loss ${formatNumber(e.loss)}${e.accuracy !== null ? ` · acc ${pct(e.accuracy)}` : ''} · ${formatNumber(Math.round(e.stepsPerSecond))} steps/s · ${e.seconds.toFixed(1)} s`);
+        process.stderr.write(
+          `\r\x1b[2Kupdate ${e.step}/${e.total} · loss ${formatNumber(e.loss)}${e.accuracy !== null ? ` · acc ${pct(e.accuracy)}` : ''} · ${formatNumber(Math.round(e.stepsPerSecond))} steps/s · ${e.seconds.toFixed(1)} s`,
+        );
       } else if (e.type === 'work' && !json) {
         const line = `update ${e.step}/${e.total}: ${e.done} of ${e.of} sequences · ${e.seconds.toFixed(0)} s`;
         process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
@@ -238,33 +319,41 @@ export const trainCommand: Command = {
         // the train accuracy of a curve point is over the training batches since the previous evaluation (the weights moved meanwhile)
         const since = p.step - lastEval;
         lastEval = p.step;
-        process.stderr.write(`${tty ? '\r\x1b[2K' : ''}eval @ ${p.step}: test loss ${formatNumber(p.testLoss)}${p.testAccuracy !== null ? ` · test acc ${pct(p.testAccuracy)}` : ''}${p.trainAccuracy !== null ? ` · train acc ${pct(p.trainAccuracy)} (batches of the last ${since} update${since === 1 ? '' : 's'})` : ''}${p.alignment !== null ? ` · alignment with BPTT ${p.alignment.toFixed(3)}` : ''}\n`);
+        process.stderr.write(
+          `${tty ? '\r\x1b[2K' : ''}eval @ ${p.step}: test loss ${formatNumber(p.testLoss)}${p.testAccuracy !== null ? ` · test acc ${pct(p.testAccuracy)}` : ''}${p.trainAccuracy !== null ? ` · train acc ${pct(p.trainAccuracy)} (batches of the last ${since} update${since === 1 ? '' : 's'})` : ''}${p.alignment !== null ? ` · alignment with BPTT ${p.alignment.toFixed(3)}` : ''}\n`,
+        );
       }
     };
     let report: TrainReport;
     try {
-      report = await trainInWorker({
-        text, file,
-        ...(paramValues.size ? { paramValues } : {}),
-        ...(model !== undefined ? { model } : {}),
-        ...(rule !== undefined ? { rule } : {}),
-        task,
-        ...(length !== undefined ? { taskSettings: { T: String(length) } } : {}),
-        ...(steps !== undefined ? { steps } : {}),
-        ...(epochs !== undefined ? { epochs } : {}),
-        batch,
-        seed,
-        ...(optimizer ? { optimizer } : {}),
-        ...(learningRate !== undefined ? { learningRate } : {}),
-        ...(schedule ? { schedule } : {}),
-        ...(clip !== undefined ? { clip } : {}),
-        ...(evalEvery !== undefined ? { evalEvery } : {}),
-        ...(checkpointDir !== undefined ? { checkpointDir } : {}),
-        ...(metricsPath !== undefined ? { metricsPath } : {}),
-        resume: values.fresh !== true,
-        ...(engine ? { engine } : {}), ...(threads !== undefined ? { threads } : {}),
-        alignment: values['no-alignment'] !== true,
-      }, cancel, progress);
+      report = await trainInWorker(
+        {
+          text,
+          file,
+          ...(paramValues.size ? { paramValues } : {}),
+          ...(model !== undefined ? { model } : {}),
+          ...(rule !== undefined ? { rule } : {}),
+          task,
+          ...(length !== undefined ? { taskSettings: { T: String(length) } } : {}),
+          ...(steps !== undefined ? { steps } : {}),
+          ...(epochs !== undefined ? { epochs } : {}),
+          batch,
+          seed,
+          ...(optimizer ? { optimizer } : {}),
+          ...(learningRate !== undefined ? { learningRate } : {}),
+          ...(schedule ? { schedule } : {}),
+          ...(clip !== undefined ? { clip } : {}),
+          ...(evalEvery !== undefined ? { evalEvery } : {}),
+          ...(checkpointDir !== undefined ? { checkpointDir } : {}),
+          ...(metricsPath !== undefined ? { metricsPath } : {}),
+          resume: values.fresh !== true,
+          ...(engine ? { engine } : {}),
+          ...(threads !== undefined ? { threads } : {}),
+          alignment: values['no-alignment'] !== true,
+        },
+        cancel,
+        progress,
+      );
     } catch (e) {
       if (e instanceof TrainError) throw new CliError(`eligo train: ${e.message}`, 1);
       throw e;
@@ -287,12 +376,19 @@ export const trainCommand: Command = {
       const f = report.final;
       const acc = report.info.memory;
       process.stdout.write(`${report.model} · ${report.rule} · ${report.task} · engine ${report.info.engineSummary}\n`);
-      process.stdout.write(`${table(['', 'train', 'test'], [
-        ['accuracy', pct(f.trainAccuracy), pct(f.testAccuracy)],
-        ['loss', f.loss, f.testLoss],
-      ])}\n`);
+      process.stdout.write(
+        `${table(
+          ['', 'train', 'test'],
+          [
+            ['accuracy', pct(f.trainAccuracy), pct(f.testAccuracy)],
+            ['loss', f.loss, f.testLoss],
+          ],
+        )}\n`,
+      );
       const last = report.metrics.curve[report.metrics.curve.length - 1];
-      process.stdout.write(`${formatNumber(report.updates)} update${report.updates === 1 ? '' : 's'} · ${formatNumber(Math.round(report.stepsPerSecond))} steps/s · peak tensor memory ${fmtBytes(report.peakMemoryBytes)} (estimate ${fmtBytes(acc.bytes)}) · ${report.seconds.toFixed(1)} s${last?.alignment !== null && last?.alignment !== undefined && report.method === 'online' ? ` · alignment with BPTT ${last.alignment.toFixed(3)}` : ''}\n`);
+      process.stdout.write(
+        `${formatNumber(report.updates)} update${report.updates === 1 ? '' : 's'} · ${formatNumber(Math.round(report.stepsPerSecond))} steps/s · peak tensor memory ${fmtBytes(report.peakMemoryBytes)} (estimate ${fmtBytes(acc.bytes)}) · ${report.seconds.toFixed(1)} s${last?.alignment !== null && last?.alignment !== undefined && report.method === 'online' ? ` · alignment with BPTT ${last.alignment.toFixed(3)}` : ''}\n`,
+      );
       if (report.checkpoint) process.stdout.write(`checkpoint: ${report.checkpoint}\n`);
       if (report.message) process.stderr.write(`${report.message}\n`);
     }

@@ -22,7 +22,20 @@ export function trainingReplay(report: TrainReport, uri: string): GraphHostMessa
     out.push({ type: 'progress', progress: { jobId: 1, kind: 'train', uri, item, point: { x: p.step, y } } });
   }
   const status = report.stopped === 'cancelled' ? 'cancelled' : report.stopped === 'diverged' ? 'failed' : 'done';
-  out.push({ type: 'train', uri, item, job: { jobId: 1, kind: 'train', status, result: trainResult(report), elapsedMs: report.seconds * 1000, settings: DEFAULTS, ...(report.message ? { message: report.message } : {}) } });
+  out.push({
+    type: 'train',
+    uri,
+    item,
+    job: {
+      jobId: 1,
+      kind: 'train',
+      status,
+      result: trainResult(report),
+      elapsedMs: report.seconds * 1000,
+      settings: DEFAULTS,
+      ...(report.message ? { message: report.message } : {}),
+    },
+  });
   return out;
 }
 

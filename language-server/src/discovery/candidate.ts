@@ -62,7 +62,7 @@ export function parsePayload(value: unknown): CandidatePayload {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new PayloadError('a candidate payload is a JSON object');
   const o = value as Record<string, unknown>;
   const str = (k: string): string => {
-    if (typeof o[k] !== 'string' || (o[k]).length === 0) throw new PayloadError(`payload.${k} must be a non-empty string`);
+    if (typeof o[k] !== 'string' || o[k].length === 0) throw new PayloadError(`payload.${k} must be a non-empty string`);
     return o[k];
   };
   const int = (k: string, min: number): number => {
@@ -72,11 +72,21 @@ export function parsePayload(value: unknown): CandidatePayload {
   };
   if (o.version !== 1) throw new PayloadError(`payload.version must be 1, got ${JSON.stringify(o.version)}`);
   const lr = o.learningRate;
-  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new PayloadError(`payload.learningRate must be a positive number, got ${JSON.stringify(lr)}`);
+  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr))
+    throw new PayloadError(`payload.learningRate must be a positive number, got ${JSON.stringify(lr)}`);
   if (o.checkpointDir !== undefined && typeof o.checkpointDir !== 'string') throw new PayloadError('payload.checkpointDir must be a string when given');
   return {
-    version: 1, text: str('text'), model: str('model'), rule: str('rule'), task: str('task'), updates: int('updates', 1), batch: int('batch', 1),
-    seed: int('seed', 0), learningRate: lr, evalSamples: int('evalSamples', 1), ...(typeof o.checkpointDir === 'string' ? { checkpointDir: o.checkpointDir } : {}),
+    version: 1,
+    text: str('text'),
+    model: str('model'),
+    rule: str('rule'),
+    task: str('task'),
+    updates: int('updates', 1),
+    batch: int('batch', 1),
+    seed: int('seed', 0),
+    learningRate: lr,
+    evalSamples: int('evalSamples', 1),
+    ...(typeof o.checkpointDir === 'string' ? { checkpointDir: o.checkpointDir } : {}),
   };
 }
 
@@ -86,9 +96,19 @@ export async function trainCandidate(
   ctl: { readonly isCancelled?: () => boolean; readonly files?: FileAccessPolicy; readonly paramValues?: ReadonlyMap<string, Float64Array> } = {},
 ): Promise<CandidateResult> {
   const r = await train({
-    text: p.text, model: p.model, rule: p.rule, task: p.task, steps: p.updates, batch: p.batch, seed: p.seed, learningRate: p.learningRate,
+    text: p.text,
+    model: p.model,
+    rule: p.rule,
+    task: p.task,
+    steps: p.updates,
+    batch: p.batch,
+    seed: p.seed,
+    learningRate: p.learningRate,
     // One evaluation, at the end (the final one below is the figure); no alignment (measured by find-rule itself).
-    evalEvery: p.updates, evalSamples: Math.min(32, p.evalSamples), finalSamples: p.evalSamples, alignment: false,
+    evalEvery: p.updates,
+    evalSamples: Math.min(32, p.evalSamples),
+    finalSamples: p.evalSamples,
+    alignment: false,
     ...(p.checkpointDir ? { checkpointDir: p.checkpointDir, checkpointEvery: p.updates } : {}),
     ...(ctl.isCancelled ? { isCancelled: ctl.isCancelled } : {}),
     // The local caller's data-file policy (the server's workspace trust); a queued job reads what its worker may.
@@ -97,8 +117,16 @@ export async function trainCandidate(
     ...(ctl.paramValues?.size ? { paramValues: ctl.paramValues } : {}),
   });
   return {
-    test: r.final.testAccuracy, train: r.final.trainAccuracy, testLoss: r.final.testLoss, task: r.task, updates: r.updates + r.info.startStep,
-    seconds: r.seconds, stepsPerSecond: r.stepsPerSecond, engine: r.backend, stopped: r.stopped, ...(r.message ? { message: r.message } : {}),
+    test: r.final.testAccuracy,
+    train: r.final.trainAccuracy,
+    testLoss: r.final.testLoss,
+    task: r.task,
+    updates: r.updates + r.info.startStep,
+    seconds: r.seconds,
+    stepsPerSecond: r.stepsPerSecond,
+    engine: r.backend,
+    stopped: r.stopped,
+    ...(r.message ? { message: r.message } : {}),
   };
 }
 

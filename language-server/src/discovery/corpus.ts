@@ -20,7 +20,10 @@ export function stackedLif(layers: number, n: number, nIn = 8): string {
     '  param  W_out: [n_out, n] ~ normal(0, 0.3)',
     ...L.map((k) => `  state  u${k}: [n] = 0\n  state  z${k}: [n] = 0`),
     '  surrogate spike = fast_sigmoid(slope = 10)',
-    ...L.map((k) => `  u${k}[t+1] = alpha * u${k} + R${k} @ z${k} + W${k} @ ${k === 1 ? 'x[t+1]' : `z${k - 1}[t+1]`} - theta * z${k}\n  z${k}[t+1] = spike(u${k}[t+1] - theta)`),
+    ...L.map(
+      (k) =>
+        `  u${k}[t+1] = alpha * u${k} + R${k} @ z${k} + W${k} @ ${k === 1 ? 'x[t+1]' : `z${k - 1}[t+1]`} - theta * z${k}\n  z${k}[t+1] = spike(u${k}[t+1] - theta)`,
+    ),
     `  loss = mse(W_out @ z${layers}[t+1], y[t+1])`,
     '}',
   ].join('\n');
@@ -41,11 +44,13 @@ export function stackedAlif(layers: number, n: number, nIn = 8): string {
     ...L.map((k) => `  state  v${k}: [n] = 0\n  state  a${k}: [n] = 0\n  state  z${k}: [n] = 0`),
     '  state  o: [n_out] = 0',
     '  surrogate spike = triangle(width = 1)',
-    ...L.map((k) => [
-      `  v${k}[t+1] = alpha * v${k} + R${k} @ z${k} + W${k} @ ${k === 1 ? 'x[t+1]' : `z${k - 1}[t+1]`} - v_th * z${k}`,
-      `  a${k}[t+1] = rho * a${k} + z${k}`,
-      `  z${k}[t+1] = spike((v${k}[t+1] - (v_th + beta * a${k}[t+1])) / v_th)`,
-    ].join('\n')),
+    ...L.map((k) =>
+      [
+        `  v${k}[t+1] = alpha * v${k} + R${k} @ z${k} + W${k} @ ${k === 1 ? 'x[t+1]' : `z${k - 1}[t+1]`} - v_th * z${k}`,
+        `  a${k}[t+1] = rho * a${k} + z${k}`,
+        `  z${k}[t+1] = spike((v${k}[t+1] - (v_th + beta * a${k}[t+1])) / v_th)`,
+      ].join('\n'),
+    ),
     `  o[t+1] = kappa * o + W_out @ z${layers}[t+1]`,
     '  loss = mse(o[t+1], y[t+1])',
     '}',

@@ -27,7 +27,15 @@ import { join } from 'node:path';
 import { sizeOf } from '../graph/types.js';
 import { alignmentSetsAt, type AlignmentSource } from '../rules/candidate.js';
 import { ruleCredit, type Credit } from '../rules/credit.js';
-import { findLearningRule, paretoFront as alignmentFront, type AlignmentMeasurer, type AlignmentSet, type Candidate, type FindResult, type RuleSearch } from '../rules/find.js';
+import {
+  findLearningRule,
+  paretoFront as alignmentFront,
+  type AlignmentMeasurer,
+  type AlignmentSet,
+  type Candidate,
+  type FindResult,
+  type RuleSearch,
+} from '../rules/find.js';
 import type { HardwareProfile } from '../rules/hardware.js';
 import { prepareRule, type ModelContext } from '../rules/model.js';
 import { ruleText } from '../rules/rule.js';
@@ -119,7 +127,7 @@ export interface DiscoverResult extends Omit<FindResult, 'front' | 'evaluated'> 
   /** Candidates trained at least once. */
   readonly trained: number;
   readonly task: string | null;
-  readonly reference: Omit<ReferenceRun, 'snapshots'> & { readonly snapshots: readonly { readonly label: string; readonly updates: number }[] } | null;
+  readonly reference: (Omit<ReferenceRun, 'snapshots'> & { readonly snapshots: readonly { readonly label: string; readonly updates: number }[] }) | null;
   /** Things the user should know: parameters nothing reaches, a chip nothing fits, a budget too short. */
   readonly notes: readonly string[];
 }
@@ -143,10 +151,19 @@ export function taskFor(ctx: ModelContext, spec: string, seed: number, files?: F
   if (!input || !target) throw new DiscoverError(`model '${ctx.name}' needs an input and a target to be trained on --task ${spec}`);
   try {
     // narrowed to the model's loss window (`at last`, …) as train() narrows it, so alignment weighs the steps training counts
-    return withLossWindow(makeTask(spec, {
-      model: ctx.name, nIn: sizeOf(ctx.graph.vertices[input.leaf]!.shape), nOut: sizeOf(ctx.graph.vertices[target.leaf]!.shape),
-      inputName: input.name, targetName: target.name, seed, ...(files ? { files } : {}),
-    }), ctx.scope.lossWindow, ctx.name);
+    return withLossWindow(
+      makeTask(spec, {
+        model: ctx.name,
+        nIn: sizeOf(ctx.graph.vertices[input.leaf]!.shape),
+        nOut: sizeOf(ctx.graph.vertices[target.leaf]!.shape),
+        inputName: input.name,
+        targetName: target.name,
+        seed,
+        ...(files ? { files } : {}),
+      }),
+      ctx.scope.lossWindow,
+      ctx.name,
+    );
   } catch (e) {
     if (e instanceof TaskError) throw new DiscoverError(`--task ${spec} does not fit model '${ctx.name}': ${e.message}`);
     throw e;
@@ -165,10 +182,15 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
   const notes: string[] = [];
   const reach = reachable(ctx);
   if (reach.updatedParams.length === 0) {
-    throw new DiscoverError(`no online rule can reach the parameters of model '${ctx.name}' (${ctx.structure.params.map((p) => p.name).join(', ') || 'it has none'}): even exact RTRL gives them no update — the loss does not depend on them through any state`);
+    throw new DiscoverError(
+      `no online rule can reach the parameters of model '${ctx.name}' (${ctx.structure.params.map((p) => p.name).join(', ') || 'it has none'}): even exact RTRL gives them no update — the loss does not depend on them through any state`,
+    );
   }
   if (o.search?.note) notes.push(o.search.note);
-  if (reach.untrained.length) notes.push(`no rule can learn ${reach.untrained.join(', ')}: even exact online credit (RTRL) does not reach ${reach.untrained.length === 1 ? 'it' : 'them'}`);
+  if (reach.untrained.length)
+    notes.push(
+      `no rule can learn ${reach.untrained.join(', ')}: even exact online credit (RTRL) does not reach ${reach.untrained.length === 1 ? 'it' : 'them'}`,
+    );
   const shares = o.shares ?? { reference: 0.15, search: 0.25 };
   const batch = o.batch ?? 16;
   const learningRate = o.learningRate ?? 0.005;
@@ -189,8 +211,16 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
     task = taskFor(ctx, o.task, o.seed, o.files);
     progress('reference', `BPTT reference run on ${task.name}`);
     reference = await referenceRun(ctx, {
-      text: ctx.compiled.text, model: ctx.name, task: o.task, updates: o.referenceUpdates ?? 100, batch, seed: o.seed, learningRate,
-      deadline: t0 + shares.reference * o.budgetMs, ...(o.signal ? { signal: o.signal } : {}), ...(o.files ? { files: o.files } : {}),
+      text: ctx.compiled.text,
+      model: ctx.name,
+      task: o.task,
+      updates: o.referenceUpdates ?? 100,
+      batch,
+      seed: o.seed,
+      learningRate,
+      deadline: t0 + shares.reference * o.budgetMs,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.files ? { files: o.files } : {}),
       ...(paramValues.size ? { paramValues } : {}),
     });
     const initial = initialStates(ctx.scope);
@@ -199,7 +229,8 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
     const at = reference.snapshots.map((s) => ({ label: s.label, updates: s.updates, params: s.params }));
     if (o.measurer) measure = o.measurer({ kind: 'given', sequences, at });
     else sets = alignmentSetsAt(ctx, sequences, at, maxBytes);
-    if (reference.done < reference.planned) notes.push(`the BPTT reference run did ${reference.done} of ${reference.planned} updates in its share of the budget`);
+    if (reference.done < reference.planned)
+      notes.push(`the BPTT reference run did ${reference.done} of ${reference.planned} updates in its share of the budget`);
     progress('reference', `reference run: ${reference.done} updates, test accuracy ${fmtAcc(reference.testAccuracy)}`);
   } else if (o.measurer) {
     measure = o.measurer({ kind: 'random', steps: o.steps, samples: o.samples, seed: o.seed });
@@ -208,18 +239,29 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
   // ---- 2. the search, scored on cost, credit and alignment
   const searchEnd = task ? t0 + (shares.reference + shares.search) * o.budgetMs : deadline;
   const found = await findLearningRule(ctx, {
-    budgetMs: Math.max(1, searchEnd - Date.now()), steps: task ? task.steps : o.steps, samples: o.samples, seed: o.seed, maxBytes,
+    budgetMs: Math.max(1, searchEnd - Date.now()),
+    steps: task ? task.steps : o.steps,
+    samples: o.samples,
+    seed: o.seed,
+    maxBytes,
     ...(o.maxExhaustive !== undefined ? { maxExhaustive: o.maxExhaustive } : {}),
-    ...(o.hardware ? { hardware: o.hardware } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(sets ? { alignmentSets: sets } : {}),
-    ...(o.search ? { search: o.search } : {}), ...(measure ? { measure } : {}),
+    ...(o.hardware ? { hardware: o.hardware } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(sets ? { alignmentSets: sets } : {}),
+    ...(o.search ? { search: o.search } : {}),
+    ...(measure ? { measure } : {}),
     ...(o.maxEvaluations !== undefined ? { maxEvaluations: o.maxEvaluations } : {}),
     onProgress: (p) => progress('search', p.message, p.evaluated, 0, p.total),
   });
   const pool = o.hardware ? found.evaluated.filter((c) => c.hardware?.fits) : [...found.evaluated];
   if (o.hardware && pool.length === 0 && found.evaluated.length > 0) {
     const reasons = new Map<string, number>();
-    for (const c of found.evaluated) for (const r of c.hardware?.reasons ?? []) reasons.set(r.replace(/ of [A-Za-z_]\w*/g, ''), (reasons.get(r.replace(/ of [A-Za-z_]\w*/g, '')) ?? 0) + 1);
-    const top = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([r, n]) => `${r} (${n} of ${found.evaluated.length} rules)`);
+    for (const c of found.evaluated)
+      for (const r of c.hardware?.reasons ?? []) reasons.set(r.replace(/ of [A-Za-z_]\w*/g, ''), (reasons.get(r.replace(/ of [A-Za-z_]\w*/g, '')) ?? 0) + 1);
+    const top = [...reasons]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([r, n]) => `${r} (${n} of ${found.evaluated.length} rules)`);
     notes.push(`no evaluated rule fits ${o.hardware.name}: ${top.join('; ')}`);
   }
 
@@ -258,16 +300,35 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
           }
           const name = freshRuleName(taken, found.evaluated.indexOf(c));
           // The trainer runs diagonals and random feedback online only; the same approximations online give the same update.
-          const trainedSpec = c.spec.schedule.kind === 'reverse' && c.spec.approximations.some((a) => a.kind === 'diagonal' || a.kind === 'random')
-            ? { ...c.spec, schedule: { kind: 'online' as const } } : c.spec;
+          const trainedSpec =
+            c.spec.schedule.kind === 'reverse' && c.spec.approximations.some((a) => a.kind === 'diagonal' || a.kind === 'random')
+              ? { ...c.spec, schedule: { kind: 'online' as const } }
+              : c.spec;
           const payload: CandidatePayload = {
-            version: 1, text: `${ctx.compiled.text}\n\n${ruleText(trainedSpec, name)}\n`, model: ctx.name, rule: name, task: o.task!, updates,
-            batch, seed: o.seed, learningRate, evalSamples, checkpointDir: join(dir, name),
+            version: 1,
+            text: `${ctx.compiled.text}\n\n${ruleText(trainedSpec, name)}\n`,
+            model: ctx.name,
+            rule: name,
+            task: o.task!,
+            updates,
+            batch,
+            seed: o.seed,
+            learningRate,
+            evalSamples,
+            checkpointDir: join(dir, name),
           };
-          progress('training', `rung ${r + 1}: training ${c.known ?? c.ruleName} for ${updates} updates (${k + 1} of ${rung.length})`, found.evaluated.length, trained, n0);
+          progress(
+            'training',
+            `rung ${r + 1}: training ${c.known ?? c.ruleName} for ${updates} updates (${k + 1} of ${rung.length})`,
+            found.evaluated.length,
+            trained,
+            n0,
+          );
           try {
             const res = await trainCandidate(payload, {
-              isCancelled: () => Date.now() > deadline || (o.signal?.aborted ?? false), ...(o.files ? { files: o.files } : {}), ...(paramValues.size ? { paramValues } : {}),
+              isCancelled: () => Date.now() > deadline || (o.signal?.aborted ?? false),
+              ...(o.files ? { files: o.files } : {}),
+              ...(paramValues.size ? { paramValues } : {}),
             });
             if (res.stopped === 'cancelled') {
               stoppedByBudget = true;
@@ -283,14 +344,21 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
             results.set(c, [...(results.get(c) ?? []), res]);
             why.delete(c);
             rate.set(c, res.seconds / Math.max(1, res.updates - done));
-            progress('training', `${c.known ?? c.ruleName}: test accuracy ${fmtAcc(res.test)} after ${res.updates} updates (${res.seconds.toFixed(1)} s)`, found.evaluated.length, trained, n0);
+            progress(
+              'training',
+              `${c.known ?? c.ruleName}: test accuracy ${fmtAcc(res.test)} after ${res.updates} updates (${res.seconds.toFixed(1)} s)`,
+              found.evaluated.length,
+              trained,
+              n0,
+            );
           } catch (e) {
             if (!(e instanceof TrainError)) throw e;
             why.set(c, `the trainer refused it: ${e.message}`);
           }
         }
         // The best third (by training accuracy, or lowest test loss for regression) goes on.
-        const ranked = rung.filter((c) => results.get(c)?.at(-1)?.updates === updates)
+        const ranked = rung
+          .filter((c) => results.get(c)?.at(-1)?.updates === updates)
           .sort((a, b) => score(results.get(b)!.at(-1)!) - score(results.get(a)!.at(-1)!));
         // (one survivor trains on alone, η times longer each rung, while the budget lasts)
         rung = ranked.slice(0, Math.ceil(ranked.length / eta));
@@ -307,12 +375,19 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
     const rs = results.get(c) ?? [];
     const last = rs.at(-1);
     const accuracy = last && last.test !== null && last.train !== null ? { test: last.test, train: last.train, task: last.task, updates: last.updates } : null;
-    const reason = !task ? 'no --task given: nothing was trained (the front ranks by alignment with BPTT on random sequences)'
-      : last && !accuracy ? `the task or the model scores no accuracy (test loss ${last.testLoss.toPrecision(3)})`
-        : o.hardware && !c.hardware?.fits ? `does not fit ${o.hardware.name}` : why.get(c);
+    const reason = !task
+      ? 'no --task given: nothing was trained (the front ranks by alignment with BPTT on random sequences)'
+      : last && !accuracy
+        ? `the task or the model scores no accuracy (test loss ${last.testLoss.toPrecision(3)})`
+        : o.hardware && !c.hardware?.fits
+          ? `does not fit ${o.hardware.name}`
+          : why.get(c);
     const along = c.alignmentAlong;
     discovered.set(c, {
-      ...c, accuracy, trainings: rs, ...(accuracy ? {} : { accuracyWhy: reason ?? 'not trained' }),
+      ...c,
+      accuracy,
+      trainings: rs,
+      ...(accuracy ? {} : { accuracyWhy: reason ?? 'not trained' }),
       alignmentOnTask: task ? { initial: along[0]!.alignment.cosine, trained: along.at(-1)!.alignment.cosine, mean: c.alignmentMean } : null,
     });
   }
@@ -326,15 +401,25 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
   } else {
     front = alignmentFront(found.front).map((c) => discovered.get(c)!);
     frontBasis = 'alignment';
-    frontWhy = !task ? 'no --task: the front is cost against alignment with BPTT on random sequences at the initial parameters'
+    frontWhy = !task
+      ? 'no --task: the front is cost against alignment with BPTT on random sequences at the initial parameters'
       : `the budget was too short to train any rule (${(o.budgetMs / 1000).toFixed(0)} s): the front is cost against alignment along the reference run, not accuracy; give a longer --budget`;
     if (task) notes.push(frontWhy);
   }
-  if (task && stoppedByBudget && withAcc.length) notes.push('the budget stopped the training before every rung was run: later rungs are missing for some rules');
+  if (task && stoppedByBudget && withAcc.length)
+    notes.push('the budget stopped the training before every rung was run: later rungs are missing for some rules');
   return {
-    ...found, front, evaluated: [...discovered.values()], frontBasis, ...(frontWhy ? { frontWhy } : {}), trained, task: task?.name ?? null,
+    ...found,
+    front,
+    evaluated: [...discovered.values()],
+    frontBasis,
+    ...(frontWhy ? { frontWhy } : {}),
+    trained,
+    task: task?.name ?? null,
     reference: reference ? { ...reference, snapshots: reference.snapshots.map((s) => ({ label: s.label, updates: s.updates })) } : null,
-    notes, elapsedMs: Date.now() - t0, stopped: found.stopped ?? (stoppedByBudget ? 'budget' : null),
+    notes,
+    elapsedMs: Date.now() - t0,
+    stopped: found.stopped ?? (stoppedByBudget ? 'budget' : null),
   };
 }
 
@@ -367,6 +452,7 @@ export function accuracyFront<C extends { cost: Candidate['cost']; accuracy: Acc
     const better = a.cost.multiplicationsPerStep < b.cost.multiplicationsPerStep || a.cost.memoryBytes < b.cost.memoryBytes || acc(a) > acc(b);
     return noWorse && better;
   };
-  return cands.filter((c) => !cands.some((d) => d !== c && dominates(d, c)))
+  return cands
+    .filter((c) => !cands.some((d) => d !== c && dominates(d, c)))
     .sort((a, b) => acc(b) - acc(a) || a.cost.multiplicationsPerStep - b.cost.multiplicationsPerStep);
 }

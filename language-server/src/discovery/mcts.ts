@@ -125,14 +125,33 @@ export function mctsSearch(o: MctsOptions = {}): RuleSearch {
       const c = o.cPuct ?? 1.5;
       const toRule = (prefix: readonly number[]): [BlockChoice[], Schedule] => [prefix.slice(0, K).map((a) => CHOICES[a]!), SCHEDULES[prefix[K]!]!];
       // The cheapest and the dearest rules set the cost scale (both are evaluated first by find-rule: cached).
-      const scale = costScale([await evaluate(space.map(() => 'keep'), 'online'), await evaluate(space.map(() => 'zero'), 'online'), await evaluate(space.map(() => 'keep'), 'reverse')]);
+      const scale = costScale([
+        await evaluate(
+          space.map(() => 'keep'),
+          'online',
+        ),
+        await evaluate(
+          space.map(() => 'zero'),
+          'online',
+        ),
+        await evaluate(
+          space.map(() => 'keep'),
+          'reverse',
+        ),
+      ]);
       const leaf = async (prefix: number[], w: number): Promise<number> => rewardOf(await evaluate(...toRule(prefix)), w, scale);
       const makeNode = (prefix: number[], w: number): Node => {
         const d = decisionFeatures(space, prefix, w, o.hardware ?? false);
         const out = ruleNetForward(weights, d.x, d.allowed);
         return {
-          prefix, prior: softmax(out.logits), allowed: d.allowed, value: out.value,
-          n: new Float64Array(ACTIONS), q: new Float64Array(ACTIONS), children: new Array<Node | null>(ACTIONS).fill(null), visits: 0,
+          prefix,
+          prior: softmax(out.logits),
+          allowed: d.allowed,
+          value: out.value,
+          n: new Float64Array(ACTIONS),
+          q: new Float64Array(ACTIONS),
+          children: new Array<Node | null>(ACTIONS).fill(null),
+          visits: 0,
         };
       };
       let episode = 0;
@@ -143,7 +162,7 @@ export function mctsSearch(o: MctsOptions = {}): RuleSearch {
         if (o.noise) {
           const noise = root.allowed.map((a) => (a ? -Math.log(Math.max(1e-9, rng.next())) : 0));
           const z = noise.reduce((a, b) => a + b, 0);
-          for (let k = 0; k < ACTIONS; k++) root.prior[k] = (1 - o.noise) * root.prior[k]! + o.noise * noise[k]! / z;
+          for (let k = 0; k < ACTIONS; k++) root.prior[k] = (1 - o.noise) * root.prior[k]! + (o.noise * noise[k]!) / z;
         }
         const trail: { d: Decision; pi: Float64Array }[] = [];
         let final = 0;
@@ -159,8 +178,11 @@ export function mctsSearch(o: MctsOptions = {}): RuleSearch {
               const sq = Math.sqrt(node.visits + 1);
               for (let a = 0; a < ACTIONS; a++) {
                 if (!node.allowed[a]) continue;
-                const u = (node.n[a]! ? node.q[a]! : node.value) + c * node.prior[a]! * sq / (1 + node.n[a]!);
-                if (u > bestU) { bestU = u; best = a; }
+                const u = (node.n[a]! ? node.q[a]! : node.value) + (c * node.prior[a]! * sq) / (1 + node.n[a]!);
+                if (u > bestU) {
+                  bestU = u;
+                  best = a;
+                }
               }
               path.push({ node, a: best });
               const prefix = [...node.prefix, best];

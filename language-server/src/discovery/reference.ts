@@ -65,9 +65,22 @@ export async function referenceRun(ctx: ModelContext, o: ReferenceOptions): Prom
   const saved: Snapshot[] = [];
   try {
     const r = await train({
-      text: o.text, model: o.model, task: o.task, steps: o.updates, batch: o.batch, seed: o.seed, learningRate: o.learningRate,
-      evalEvery: o.updates, evalSamples: 32, finalSamples: 256, alignment: false, checkpointDir: dir, checkpointEvery: half, resume: false,
-      ...(o.files ? { files: o.files } : {}), ...(o.paramValues?.size ? { paramValues: o.paramValues } : {}),
+      text: o.text,
+      model: o.model,
+      task: o.task,
+      steps: o.updates,
+      batch: o.batch,
+      seed: o.seed,
+      learningRate: o.learningRate,
+      evalEvery: o.updates,
+      evalSamples: 32,
+      finalSamples: 256,
+      alignment: false,
+      checkpointDir: dir,
+      checkpointEvery: half,
+      resume: false,
+      ...(o.files ? { files: o.files } : {}),
+      ...(o.paramValues?.size ? { paramValues: o.paramValues } : {}),
       isCancelled: () => Date.now() > o.deadline || (o.signal?.aborted ?? false),
       onProgress: (e) => {
         if (e.type !== 'checkpoint') return;

@@ -16,7 +16,12 @@ export interface FitResult {
 }
 
 /** The network's forward pass in TF.js: logits (masked) and value for a batch. */
-function forward(tf: Tf, v: Record<string, import('@tensorflow/tfjs').Variable>, x: import('@tensorflow/tfjs').Tensor2D, mask: import('@tensorflow/tfjs').Tensor2D) {
+function forward(
+  tf: Tf,
+  v: Record<string, import('@tensorflow/tfjs').Variable>,
+  x: import('@tensorflow/tfjs').Tensor2D,
+  mask: import('@tensorflow/tfjs').Tensor2D,
+) {
   const h1 = tf.relu(tf.add(tf.matMul(x, v.w1!), v.b1!));
   const h2 = tf.relu(tf.add(tf.matMul(h1, v.w2!), v.b2!));
   const logits = tf.add(tf.add(tf.matMul(h2, v.p!), v.pb!), tf.mul(tf.sub(1, mask), -1e9));
@@ -25,7 +30,11 @@ function forward(tf: Tf, v: Record<string, import('@tensorflow/tfjs').Variable>,
 }
 
 /** The TF.js forward pass, for tests (same numbers as ruleNetForward). */
-export async function tfForward(w: RuleNetWeights, xs: readonly Float32Array[], allowed: readonly boolean[][]): Promise<{ logits: Float32Array[]; value: Float32Array }> {
+export async function tfForward(
+  w: RuleNetWeights,
+  xs: readonly Float32Array[],
+  allowed: readonly boolean[][],
+): Promise<{ logits: Float32Array[]; value: Float32Array }> {
   const tf = await loadTf();
   return tf.tidy(() => {
     const shapes = ruleNetShapes(w.arch);
@@ -41,7 +50,11 @@ export async function tfForward(w: RuleNetWeights, xs: readonly Float32Array[], 
 }
 
 /** Adam steps on random minibatches of `examples`; returns the new weights (the input is not changed). */
-export async function fitRuleNet(w: RuleNetWeights, examples: readonly Example[], o: { steps: number; batch?: number; learningRate?: number; seed?: number }): Promise<{ weights: RuleNetWeights; fit: FitResult }> {
+export async function fitRuleNet(
+  w: RuleNetWeights,
+  examples: readonly Example[],
+  o: { steps: number; batch?: number; learningRate?: number; seed?: number },
+): Promise<{ weights: RuleNetWeights; fit: FitResult }> {
   const tf = await loadTf();
   const shapes = ruleNetShapes(w.arch);
   const vars = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, tf.variable(tf.tensor(Float32Array.from(w.tensors[k]!), s), true)]));
@@ -59,7 +72,10 @@ export async function fitRuleNet(w: RuleNetWeights, examples: readonly Example[]
     const cost = opt.minimize(() => {
       const x = tf.tensor2d(idx.map((i) => Array.from(examples[i]!.x)));
       const mask = tf.tensor2d(idx.map((i) => examples[i]!.allowed.map((b) => (b ? 1 : 0))));
-      const pi = tf.tensor2d(idx.map((i) => Array.from(examples[i]!.pi)), [B, ACTIONS]);
+      const pi = tf.tensor2d(
+        idx.map((i) => Array.from(examples[i]!.pi)),
+        [B, ACTIONS],
+      );
       const z = tf.tensor1d(idx.map((i) => examples[i]!.z));
       const out = forward(tf, vars, x, mask);
       const logp = tf.logSoftmax(out.logits);

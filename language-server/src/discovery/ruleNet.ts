@@ -37,7 +37,16 @@ export interface RuleNetWeights {
 }
 
 export function ruleNetShapes(a: RuleNetArch): Record<string, number[]> {
-  return { w1: [a.features, a.hidden], b1: [a.hidden], w2: [a.hidden, a.hidden], b2: [a.hidden], p: [a.hidden, ACTIONS], pb: [ACTIONS], v: [a.hidden, 1], vb: [1] };
+  return {
+    w1: [a.features, a.hidden],
+    b1: [a.hidden],
+    w2: [a.hidden, a.hidden],
+    b2: [a.hidden],
+    p: [a.hidden, ACTIONS],
+    pb: [ACTIONS],
+    v: [a.hidden, 1],
+    vb: [1],
+  };
 }
 
 /** Seeded He-normal weights; policy and value layers zero. */
@@ -47,7 +56,7 @@ export function initialRuleNet(arch: RuleNetArch = RULE_ARCH, seed = 1): RuleNet
   for (const [name, shape] of Object.entries(ruleNetShapes(arch))) {
     const n = shape.reduce((a, b) => a * b, 1);
     const t = new Float32Array(n);
-    if ((name === 'w1' || name === 'w2')) for (let k = 0; k < n; k++) t[k] = rng.normal() * Math.sqrt(2 / shape[0]!);
+    if (name === 'w1' || name === 'w2') for (let k = 0; k < n; k++) t[k] = rng.normal() * Math.sqrt(2 / shape[0]!);
     tensors[name] = t;
   }
   return { arch, tensors };
@@ -89,7 +98,10 @@ export function softmax(logits: Float64Array): Float64Array {
   for (const l of logits) m = Math.max(m, l);
   const out = new Float64Array(logits.length);
   let z = 0;
-  logits.forEach((l, k) => { out[k] = l === -Infinity ? 0 : Math.exp(l - m); z += out[k]; });
+  logits.forEach((l, k) => {
+    out[k] = l === -Infinity ? 0 : Math.exp(l - m);
+    z += out[k];
+  });
   for (let k = 0; k < out.length; k++) out[k] = out[k]! / z;
   return out;
 }
@@ -125,7 +137,8 @@ export function parseRuleNet(text: string, origin: string): { weights: RuleNetWe
     throw new RuleAgentError(`${origin}: not valid JSON (${(e as Error).message})`);
   }
   const f = o as Partial<RuleAgentFile>;
-  if (typeof o !== 'object' || o === null || f.format !== 'eligo-rule-agent' || f.version !== 1) throw new RuleAgentError(`${origin}: not an Eligo rule-agent file (format 'eligo-rule-agent', version 1)`);
+  if (typeof o !== 'object' || o === null || f.format !== 'eligo-rule-agent' || f.version !== 1)
+    throw new RuleAgentError(`${origin}: not an Eligo rule-agent file (format 'eligo-rule-agent', version 1)`);
   const arch = f.arch;
   if (!arch || !Number.isInteger(arch.features) || !Number.isInteger(arch.hidden) || arch.features !== RULE_FEATURES || arch.hidden < 1 || arch.hidden > 1024) {
     throw new RuleAgentError(`${origin}: architecture ${JSON.stringify(arch)} does not match this version (${RULE_FEATURES} features)`);
@@ -158,7 +171,12 @@ export function defaultRuleAgentPath(): string | undefined {
 /** The shipped network, or the untrained one with why. */
 export function shippedRuleNet(path?: string): { weights: RuleNetWeights; source: string; note?: string } {
   const p = path ?? defaultRuleAgentPath();
-  if (!p) return { weights: initialRuleNet(), source: 'untrained', note: 'no pre-trained rule network found (models/agent/rule-agent.json is missing; run npm run train-rule-agent)' };
+  if (!p)
+    return {
+      weights: initialRuleNet(),
+      source: 'untrained',
+      note: 'no pre-trained rule network found (models/agent/rule-agent.json is missing; run npm run train-rule-agent)',
+    };
   try {
     return { weights: parseRuleNet(readFileSync(p, 'utf8'), p).weights, source: p };
   } catch (e) {

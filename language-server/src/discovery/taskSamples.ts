@@ -39,10 +39,20 @@ function dataLeaves(ctx: ModelContext): { input: { name: string; shape: readonly
  * `count` training sequences of the task (indices `first`, `first + 1`, …),
  * with the model's declared initial states; parameters are set by the caller.
  */
-export function taskSamples(ctx: ModelContext, task: Task, count: number, params: ReadonlyMap<string, Tensor>, initial: ReadonlyMap<string, Tensor>, first = 0): TaskSample[] {
+export function taskSamples(
+  ctx: ModelContext,
+  task: Task,
+  count: number,
+  params: ReadonlyMap<string, Tensor>,
+  initial: ReadonlyMap<string, Tensor>,
+  first = 0,
+): TaskSample[] {
   const { input, target } = dataLeaves(ctx);
   const n = Math.min(count, task.trainSize);
-  const b = task.batch('train', Array.from({ length: n }, (_, k) => (first + k) % task.trainSize));
+  const b = task.batch(
+    'train',
+    Array.from({ length: n }, (_, k) => (first + k) % task.trainSize),
+  );
   const nIn = sizeOf(input.shape);
   const nOut = sizeOf(target.shape);
   const windowed = ctx.graph.model.data.some((d) => d.name === LOSS_WEIGHT);
@@ -58,8 +68,15 @@ export function taskSamples(ctx: ModelContext, task: Task, count: number, params
       ys.push({ shape: target.shape, data: Float64Array.from(b.y.subarray(yo, yo + nOut)) });
       lossWeights[t] = b.weight[t * b.size + s]!;
     }
-    const data = new Map([[input.name, xs], [target.name, ys]]);
-    if (windowed) data.set(LOSS_WEIGHT, Array.from({ length: b.steps }, () => ({ shape: [], data: Float64Array.of(1) })));
+    const data = new Map([
+      [input.name, xs],
+      [target.name, ys],
+    ]);
+    if (windowed)
+      data.set(
+        LOSS_WEIGHT,
+        Array.from({ length: b.steps }, () => ({ shape: [], data: Float64Array.of(1) })),
+      );
     out.push({ steps: b.steps, params, initial, data, lossWeights });
   }
   return out;

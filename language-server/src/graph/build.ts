@@ -16,7 +16,10 @@ import { sizeOf } from './types.js';
 import { EligoError } from '../util/errors.js';
 
 export class BuildError extends EligoError {
-  constructor(message: string, readonly range: Range) {
+  constructor(
+    message: string,
+    readonly range: Range,
+  ) {
     super('graph.build', message);
   }
 }
@@ -27,17 +30,57 @@ export const MAX_GRAPH_VERTICES = 1_000_000;
 type MutableVertex = { -readonly [K in keyof Vertex]: Vertex[K] };
 
 const ELEMENTWISE_UNARY = new Set([
-  'exp', 'log', 'sqrt', 'abs', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'tanh',
-  'asinh', 'acosh', 'atanh', 'log1p', 'erf', 'sigmoid', 'relu', 'softplus',
+  'exp',
+  'log',
+  'sqrt',
+  'abs',
+  'sin',
+  'cos',
+  'tan',
+  'asin',
+  'acos',
+  'atan',
+  'sinh',
+  'cosh',
+  'tanh',
+  'asinh',
+  'acosh',
+  'atanh',
+  'log1p',
+  'erf',
+  'sigmoid',
+  'relu',
+  'softplus',
 ]);
 
 /** Scalar functions used to fold constant operands (the evaluator has the tensor versions). */
 const FOLD: Record<string, (...a: number[]) => number> = {
-  neg: (x) => -x, exp: Math.exp, log: Math.log, sqrt: Math.sqrt, abs: Math.abs, sin: Math.sin, cos: Math.cos,
-  tan: Math.tan, asin: Math.asin, acos: Math.acos, atan: Math.atan, sinh: Math.sinh, cosh: Math.cosh,
-  tanh: Math.tanh, asinh: Math.asinh, acosh: Math.acosh, atanh: Math.atanh, log1p: Math.log1p,
-  add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / b, pow: Math.pow,
-  atan2: Math.atan2, max: Math.max, min: Math.min,
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  tanh: Math.tanh,
+  asinh: Math.asinh,
+  acosh: Math.acosh,
+  atanh: Math.atanh,
+  log1p: Math.log1p,
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  atan2: Math.atan2,
+  max: Math.max,
+  min: Math.min,
 };
 
 /** Assembles vertices; operands always precede users, so ids are a topological order. */
@@ -84,7 +127,10 @@ export class GraphAssembler {
   private tensorConstant(op: Op, inputs: number[], shape: Shape, range: Range, attrs: Attrs): number {
     const leaves = inputs.map((i, k) => ({ ...this.vertices[i]!, id: k, inputs: [] as number[] }));
     const tiny: Graph = {
-      name: 'fold', kind: 'function', inputs: [], outputs: [inputs.length],
+      name: 'fold',
+      kind: 'function',
+      inputs: [],
+      outputs: [inputs.length],
       vertices: [...leaves, { id: inputs.length, op, shape, inputs: inputs.map((_, k) => k), attrs, role: 'op', range }],
     };
     const value = evaluate(tiny, new Map())[inputs.length]!;
@@ -139,7 +185,11 @@ export class GraphAssembler {
   private push(v: Omit<MutableVertex, 'id'>): number {
     const id = this.vertices.length;
     // A graph this large would take the editor's memory, not analyse: refused with its size (issue 12).
-    if (id >= MAX_GRAPH_VERTICES) throw new BuildError(`the graph has more than ${MAX_GRAPH_VERTICES.toLocaleString('en-US')} vertices, more than Eligo analyses; split the item or unroll fewer steps`, v.range);
+    if (id >= MAX_GRAPH_VERTICES)
+      throw new BuildError(
+        `the graph has more than ${MAX_GRAPH_VERTICES.toLocaleString('en-US')} vertices, more than Eligo analyses; split the item or unroll fewer steps`,
+        v.range,
+      );
     const full: MutableVertex = { id, ...v };
     if (this.group !== undefined && full.group === undefined) full.group = this.group;
     if (this.step !== undefined) full.step = this.step;
@@ -201,7 +251,7 @@ export function lower(g: GraphAssembler, e: Expr, env: LowerEnv): number {
 
 function lowerTime(e: TimeRef, env: LowerEnv): number {
   // z[t-k] / x[t+1-k] read the delay registers, keyed by the step they hold (z@-k, x@(1-k)).
-  const k = e.delay ? env.checked.constants.get(e.delay) ?? NaN : 0;
+  const k = e.delay ? (env.checked.constants.get(e.delay) ?? NaN) : 0;
   const at = e.offset - k;
   const id = env.names.get(`${e.name.name}@${at}`) ?? (at === 0 ? env.names.get(e.name.name) : undefined);
   if (id === undefined) return unsupported(e, `'${e.name.name}[t${at > 0 ? `+${at}` : at < 0 ? at : ''}]' has no value here`);
@@ -234,12 +284,18 @@ function lowerBinary(g: GraphAssembler, e: Binary, env: LowerEnv): number {
   const a = lower(g, e.left, env);
   const b = lower(g, e.right, env);
   switch (e.op) {
-    case '+': return elementwise(g, 'add', a, b, e.range);
-    case '-': return elementwise(g, 'sub', a, b, e.range);
-    case '*': return elementwise(g, 'mul', a, b, e.range);
-    case '/': return elementwise(g, 'div', a, b, e.range);
-    case '^': return lowerPow(g, a, e.right, b, e.range);
-    case '@': return g.op('matmul', [a, b], matmulShape(g.shapeOf(a), g.shapeOf(b)), e.range);
+    case '+':
+      return elementwise(g, 'add', a, b, e.range);
+    case '-':
+      return elementwise(g, 'sub', a, b, e.range);
+    case '*':
+      return elementwise(g, 'mul', a, b, e.range);
+    case '/':
+      return elementwise(g, 'div', a, b, e.range);
+    case '^':
+      return lowerPow(g, a, e.right, b, e.range);
+    case '@':
+      return g.op('matmul', [a, b], matmulShape(g.shapeOf(a), g.shapeOf(b)), e.range);
   }
 }
 
@@ -259,17 +315,23 @@ function lowerIndex(g: GraphAssembler, e: Index, env: LowerEnv): number {
   shape.forEach((size, ax) => {
     const sub = e.subscripts[ax];
     if (!sub) {
-      starts.push(0); ends.push(size); out.push(size);
+      starts.push(0);
+      ends.push(size);
+      out.push(size);
     } else if (sub.kind === 'at') {
       let i = foldInt(sub.index, env);
       if (i < 0) i += size;
-      starts.push(i); ends.push(i + 1); squeeze.push(ax);
+      starts.push(i);
+      ends.push(i + 1);
+      squeeze.push(ax);
     } else {
       let lo = sub.start ? foldInt(sub.start, env) : 0;
       let hi = sub.end ? foldInt(sub.end, env) : size;
       if (lo < 0) lo += size;
       if (hi < 0) hi += size;
-      starts.push(lo); ends.push(hi); out.push(hi - lo);
+      starts.push(lo);
+      ends.push(hi);
+      out.push(hi - lo);
     }
   });
   return g.op('slice', [x], out, e.range, { starts, ends, squeeze });
@@ -319,7 +381,13 @@ function lowerCall(g: GraphAssembler, e: Call, env: LowerEnv): number {
     if (shape.length < 2) return x;
     const list = e.args[1];
     const perm = list && list.kind === 'list' ? list.items.map((i) => foldInt(i, env)) : shape.map((_, i) => shape.length - 1 - i);
-    return g.op('transpose', [x], perm.map((p) => shape[p]!), r, { perm });
+    return g.op(
+      'transpose',
+      [x],
+      perm.map((p) => shape[p]!),
+      r,
+      { perm },
+    );
   }
   const args = e.args.map((a) => lower(g, a, env));
   const x = args[0]!;
@@ -328,8 +396,10 @@ function lowerCall(g: GraphAssembler, e: Call, env: LowerEnv): number {
   if (surrogate) return g.op('spike', [x], xs, r, { surrogate });
   if (ELEMENTWISE_UNARY.has(name)) return g.op(name as Op, [x], xs, r);
   switch (name) {
-    case 'atan2': return elementwise(g, 'atan2', args[0]!, args[1]!, r);
-    case 'pow': return lowerPow(g, args[0]!, e.args[1]!, args[1]!, r);
+    case 'atan2':
+      return elementwise(g, 'atan2', args[0]!, args[1]!, r);
+    case 'pow':
+      return lowerPow(g, args[0]!, e.args[1]!, args[1]!, r);
     case 'max':
     case 'min':
       if (args.length === 2) return elementwise(g, name, args[0]!, args[1]!, r);
@@ -347,7 +417,12 @@ function lowerCall(g: GraphAssembler, e: Call, env: LowerEnv): number {
     case 'softmax': {
       if (xs.length === 0) return g.constant(1, r);
       const axis = axisOf(e, xs.length, env) ?? xs.length - 1;
-      const m = g.op('stop', [reduce(g, 'reduce_max', x, axis, r)], xs.filter((_, i) => i !== axis), r);
+      const m = g.op(
+        'stop',
+        [reduce(g, 'reduce_max', x, axis, r)],
+        xs.filter((_, i) => i !== axis),
+        r,
+      );
       const ex = g.op('exp', [elementwise(g, 'sub', x, expand(g, m, xs, axis, r), r)], xs, r);
       return elementwise(g, 'div', ex, expand(g, reduce(g, 'sum', ex, axis, r), xs, axis, r), r);
     }
@@ -494,7 +569,14 @@ export interface UnrolledGraph extends Graph {
  * `stateIds`. `lossWeight` is the step's w_t when known (an unrolled graph),
  * or 'leaf' for a data leaf (the step graph of a model whose loss has a window).
  */
-function lowerStep(g: GraphAssembler, checked: Checked, scope: ModelScope, stateIds: Map<string, number>, paramIds: Map<string, number>, lossWeight: number | 'leaf' = 1): ModelGraphInfo {
+function lowerStep(
+  g: GraphAssembler,
+  checked: Checked,
+  scope: ModelScope,
+  stateIds: Map<string, number>,
+  paramIds: Map<string, number>,
+  lossWeight: number | 'leaf' = 1,
+): ModelGraphInfo {
   const names = new Map<string, number>();
   const data: { name: string; leaf: number; role: 'input' | 'target' | 'weight' }[] = [];
   for (const [name, id] of paramIds) names.set(name, id);
@@ -517,7 +599,8 @@ function lowerStep(g: GraphAssembler, checked: Checked, scope: ModelScope, state
     if (h.kind === 'delay') {
       const at = h.sourceRole === 'state' ? -h.depth : 1 - h.depth;
       names.set(`${h.source}@${at}`, stateIds.get(h.name)!);
-      const from = h.depth === 1 ? names.get(h.sourceRole === 'state' ? `${h.source}@0` : `${h.source}@1`)! : stateIds.get(delayName(scope, h.source, h.depth - 1))!;
+      const from =
+        h.depth === 1 ? names.get(h.sourceRole === 'state' ? `${h.source}@0` : `${h.source}@1`)! : stateIds.get(delayName(scope, h.source, h.depth - 1))!;
       g.group = `delay ${h.source}`;
       next.set(h.name, g.name(from, `${h.name}[t+1]`, 'state-next', h.range));
     } else if (h.kind === 'count') {
@@ -529,7 +612,14 @@ function lowerStep(g: GraphAssembler, checked: Checked, scope: ModelScope, state
     }
   }
   g.group = undefined;
-  const env: LowerEnv = { names, checked, surrogates: scope.surrogates, readouts: scope.readouts, hiddenNext: next, ...(stepCount !== undefined ? { stepCount } : {}) };
+  const env: LowerEnv = {
+    names,
+    checked,
+    surrogates: scope.surrogates,
+    readouts: scope.readouts,
+    hiddenNext: next,
+    ...(stepCount !== undefined ? { stepCount } : {}),
+  };
   for (const eq of scope.order) {
     if (eq.kind === 'let') {
       g.group = eq.name.name;
@@ -600,8 +690,12 @@ export function buildModelStep(checked: Checked, scope: ModelScope): ModelStepGr
   const info = remapInfo(raw, m);
   const outputs = [...info.states.filter((s) => s.next !== s.leaf).map((s) => s.next), ...(info.loss !== undefined ? [info.loss] : [])];
   return {
-    name: scope.item.name.name, kind: 'model-step', vertices: g.vertices,
-    inputs: [...stateIds.values(), ...paramIds.values()].map(m), outputs, model: info,
+    name: scope.item.name.name,
+    kind: 'model-step',
+    vertices: g.vertices,
+    inputs: [...stateIds.values(), ...paramIds.values()].map(m),
+    outputs,
+    model: info,
   };
 }
 
@@ -630,9 +724,15 @@ export function unrollModel(checked: Checked, scope: ModelScope, steps: number):
   const m = g.compact();
   const leaves = (xs: Map<string, number>): { name: string; leaf: number }[] => [...xs].map(([name, leaf]) => ({ name, leaf: m(leaf) }));
   return {
-    name: scope.item.name.name, kind: 'model-unrolled', vertices: g.vertices, steps,
-    inputs: [...paramIds.values()].map(m), outputs: total !== undefined ? [m(total)] : [],
-    perStep: perStep.map((p) => remapInfo(p, m)), params: leaves(paramIds), initialStates: leaves(stateIds),
+    name: scope.item.name.name,
+    kind: 'model-unrolled',
+    vertices: g.vertices,
+    steps,
+    inputs: [...paramIds.values()].map(m),
+    outputs: total !== undefined ? [m(total)] : [],
+    perStep: perStep.map((p) => remapInfo(p, m)),
+    params: leaves(paramIds),
+    initialStates: leaves(stateIds),
     ...(total !== undefined ? { totalLoss: m(total) } : {}),
   };
 }
@@ -660,13 +760,26 @@ function affineIn(e: Expr, u: string, env: LowerEnv): Affine | undefined {
     let found = false;
     const visit = (y: Expr): void => {
       if (found) return;
-      if (isU(y)) { found = true; return; }
+      if (isU(y)) {
+        found = true;
+        return;
+      }
       switch (y.kind) {
-        case 'unary': visit(y.operand); break;
-        case 'binary': visit(y.left); visit(y.right); break;
-        case 'call': y.args.forEach(visit); break;
-        case 'index': visit(y.target); break;
-        default: break;
+        case 'unary':
+          visit(y.operand);
+          break;
+        case 'binary':
+          visit(y.left);
+          visit(y.right);
+          break;
+        case 'call':
+          y.args.forEach(visit);
+          break;
+        case 'index':
+          visit(y.target);
+          break;
+        default:
+          break;
       }
     };
     visit(x);

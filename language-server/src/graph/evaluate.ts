@@ -11,7 +11,10 @@ import { EligoError } from '../util/errors.js';
 
 /** An evaluation that cannot proceed: a missing leaf, a malformed vertex. Names the vertex. */
 export class EvaluationError extends EligoError {
-  constructor(message: string, readonly vertex: number) {
+  constructor(
+    message: string,
+    readonly vertex: number,
+  ) {
     super('graph.evaluation', message);
   }
 }
@@ -170,13 +173,17 @@ export function reduceAxes(v: Vertex, operandShape: Shape): number[] {
 /** For each element of the operand, the flat index of the reduced result it contributes to. */
 export function reduceMap(operandShape: Shape, axes: readonly number[]): Int32Array {
   const kept: number[] = [];
-  operandShape.forEach((_, k) => { if (!axes.includes(k)) kept.push(k); });
+  operandShape.forEach((_, k) => {
+    if (!axes.includes(k)) kept.push(k);
+  });
   const keptShape = kept.map((k) => operandShape[k]!);
   const ks = stridesOf(keptShape);
   const map = new Int32Array(sizeOf(operandShape));
   forEachIndex(operandShape, (idx, flat) => {
     let o = 0;
-    kept.forEach((k, j) => { o += idx[k]! * ks[j]!; });
+    kept.forEach((k, j) => {
+      o += idx[k]! * ks[j]!;
+    });
     map[flat] = o;
   });
   return map;
@@ -222,9 +229,14 @@ export function gatherMap(v: Vertex, operandShape: Shape): Int32Array {
       const ends = v.attrs.ends ?? operandShape;
       const squeeze = v.attrs.squeeze ?? [];
       const expected = operandShape.map((_, k) => ends[k]! - starts[k]!).filter((_, k) => !squeeze.includes(k));
-      const bad = operandShape.some((n, k) => !(starts[k]! >= 0 && ends[k]! <= n && ends[k]! >= starts[k]! && (!squeeze.includes(k) || ends[k]! - starts[k]! === 1)));
+      const bad = operandShape.some(
+        (n, k) => !(starts[k]! >= 0 && ends[k]! <= n && ends[k]! >= starts[k]! && (!squeeze.includes(k) || ends[k]! - starts[k]! === 1)),
+      );
       if (bad || expected.length !== outShape.length || expected.some((n, k) => n !== outShape[k])) {
-        throw new EvaluationError(`slice [${starts.map((s, k) => `${s}:${ends[k] ?? '?'}`).join(', ')}] of ${formatShape(operandShape)} does not give ${formatShape(outShape)} (vertex ${v.id})`, v.id);
+        throw new EvaluationError(
+          `slice [${starts.map((s, k) => `${s}:${ends[k] ?? '?'}`).join(', ')}] of ${formatShape(operandShape)} does not give ${formatShape(outShape)} (vertex ${v.id})`,
+          v.id,
+        );
       }
       forEachIndex(outShape, (o, r) => {
         let f = 0;
@@ -292,7 +304,8 @@ function operand(v: Vertex, k: number, values: readonly BatchTensor[]): BatchTen
 }
 
 function evalVertex(v: Vertex, values: readonly BatchTensor[], leaves: ReadonlyMap<number, Tensor>, batch: number): BatchTensor {
-  if (!v.shape.every((n) => Number.isInteger(n) && n >= 0)) throw new EvaluationError(`vertex ${v.id} (${v.op}) has an invalid shape ${formatShape(v.shape)}`, v.id);
+  if (!v.shape.every((n) => Number.isInteger(n) && n >= 0))
+    throw new EvaluationError(`vertex ${v.id} (${v.op}) has an invalid shape ${formatShape(v.shape)}`, v.id);
   const size = sizeOf(v.shape);
   if (LEAF_OPS.has(v.op)) {
     if (v.op === 'const') {
@@ -304,7 +317,10 @@ function evalVertex(v: Vertex, values: readonly BatchTensor[], leaves: ReadonlyM
     if (!t) throw new EvaluationError(`no value given for ${v.op} '${v.name ?? v.id}' (vertex ${v.id})`, v.id);
     if (t.data.length === size) return { shape: v.shape, data: t.data, shared: true };
     if (t.data.length === size * batch) return { shape: v.shape, data: t.data, shared: false };
-    throw new EvaluationError(`value for '${v.name ?? v.id}' (vertex ${v.id}) has ${t.data.length} numbers; expected ${size}${batch > 1 ? ` or ${size * batch}` : ''}`, v.id);
+    throw new EvaluationError(
+      `value for '${v.name ?? v.id}' (vertex ${v.id}) has ${t.data.length} numbers; expected ${size}${batch > 1 ? ` or ${size * batch}` : ''}`,
+      v.id,
+    );
   }
   const ops = v.inputs.map((_, k) => operand(v, k, values));
   const shared = ops.every((o) => o.shared);
@@ -330,7 +346,10 @@ function evalVertex(v: Vertex, values: readonly BatchTensor[], leaves: ReadonlyM
     const nx = sizeOf(x.shape);
     const ny = sizeOf(y.shape);
     if ((nx !== size && x.shape.length !== 0) || (ny !== size && y.shape.length !== 0)) {
-      throw new EvaluationError(`${v.op} operands ${formatShape(x.shape)} and ${formatShape(y.shape)} do not broadcast to ${formatShape(v.shape)} (vertex ${v.id})`, v.id);
+      throw new EvaluationError(
+        `${v.op} operands ${formatShape(x.shape)} and ${formatShape(y.shape)} do not broadcast to ${formatShape(v.shape)} (vertex ${v.id})`,
+        v.id,
+      );
     }
     const f = binaryForward[v.op];
     const sx = nx === size ? 1 : 0;
@@ -383,8 +402,9 @@ function evalVertex(v: Vertex, values: readonly BatchTensor[], leaves: ReadonlyM
           const t = x.data[ox + i]!;
           const r = oo + map[i]!;
           if (v.op === 'sum') out[r] = out[r]! + t;
-          else if (v.op === 'reduce_max') { if (t > out[r]! || Number.isNaN(t)) out[r] = t; }
-          else if (t < out[r]! || Number.isNaN(t)) out[r] = t;
+          else if (v.op === 'reduce_max') {
+            if (t > out[r]! || Number.isNaN(t)) out[r] = t;
+          } else if (t < out[r]! || Number.isNaN(t)) out[r] = t;
         }
       }
       return { shape: v.shape, data: out, shared };
@@ -394,7 +414,8 @@ function evalVertex(v: Vertex, values: readonly BatchTensor[], leaves: ReadonlyM
     case 'slice':
     case 'reshape': {
       const x = ops[0]!;
-      if (v.op === 'reshape' && sizeOf(x.shape) !== size) throw new EvaluationError(`reshape of ${formatShape(x.shape)} to ${formatShape(v.shape)} changes the size (vertex ${v.id})`, v.id);
+      if (v.op === 'reshape' && sizeOf(x.shape) !== size)
+        throw new EvaluationError(`reshape of ${formatShape(x.shape)} to ${formatShape(v.shape)} changes the size (vertex ${v.id})`, v.id);
       const map = gatherMap(v, x.shape);
       for (let b = 0; b < B; b++) {
         const ox = off(x, b);

@@ -18,7 +18,10 @@ import { sizeOf } from './types.js';
 import { EligoError } from '../util/errors.js';
 
 export class GradError extends EligoError {
-  constructor(message: string, readonly range: Range) {
+  constructor(
+    message: string,
+    readonly range: Range,
+  ) {
     super('graph.grad', message);
   }
 }
@@ -37,7 +40,13 @@ export function gradientGraph(f: Graph, name: string): Graph {
     if (v.op === 'input') map[v.id] = g.leaf('input', v.name!, v.shape, v.range);
     else if (v.op === 'const') map[v.id] = g.constant(v.attrs.value![0]!, v.range);
     else {
-      const id = g.op(v.op, v.inputs.map((i) => map[i]!), v.shape, v.range, v.attrs);
+      const id = g.op(
+        v.op,
+        v.inputs.map((i) => map[i]!),
+        v.shape,
+        v.range,
+        v.attrs,
+      );
       const copy = g.vertices[id]!;
       if (copy.role === 'op' && v.name !== undefined && f.vertices[v.id]!.role === 'op') copy.name = v.name;
       map[v.id] = id;
@@ -53,7 +62,14 @@ export function gradientGraph(f: Graph, name: string): Graph {
     const gbar = adjoint.get(id);
     if (gbar === undefined || v.inputs.length === 0) continue;
     g.group = v.group ? `∂${v.group}` : undefined;
-    const contributions = vjp(b, v, gbar, v.inputs.map((i) => map[i]!), map[id]!, f);
+    const contributions = vjp(
+      b,
+      v,
+      gbar,
+      v.inputs.map((i) => map[i]!),
+      map[id]!,
+      f,
+    );
     v.inputs.forEach((src, k) => {
       const c = contributions[k];
       if (c === undefined) return;
@@ -82,18 +98,32 @@ class Builder {
     const [sa, sb] = [this.shape(a), this.shape(b)];
     return this.g.op(op, [a, b], sa.length === 0 ? sb : sa, r);
   }
-  add(a: number, b: number, r: Range): number { return this.bin('add', a, b, r); }
-  sub(a: number, b: number, r: Range): number { return this.bin('sub', a, b, r); }
+  add(a: number, b: number, r: Range): number {
+    return this.bin('add', a, b, r);
+  }
+  sub(a: number, b: number, r: Range): number {
+    return this.bin('sub', a, b, r);
+  }
   mul(a: number, b: number, r: Range): number {
     if (this.g.constValue(a) === 1) return b;
     if (this.g.constValue(b) === 1) return a;
     return this.bin('mul', a, b, r);
   }
-  div(a: number, b: number, r: Range): number { return this.bin('div', a, b, r); }
-  un(op: Op, a: number, r: Range, attrs = {}): number { return this.g.op(op, [a], this.shape(a), r, attrs); }
-  neg(a: number, r: Range): number { return this.un('neg', a, r); }
-  c(v: number, r: Range): number { return this.g.constant(v, r); }
-  sq(a: number, r: Range): number { return this.un('powc', a, r, { exponent: 2 }); }
+  div(a: number, b: number, r: Range): number {
+    return this.bin('div', a, b, r);
+  }
+  un(op: Op, a: number, r: Range, attrs = {}): number {
+    return this.g.op(op, [a], this.shape(a), r, attrs);
+  }
+  neg(a: number, r: Range): number {
+    return this.un('neg', a, r);
+  }
+  c(v: number, r: Range): number {
+    return this.g.constant(v, r);
+  }
+  sq(a: number, r: Range): number {
+    return this.un('powc', a, r, { exponent: 2 });
+  }
   zeros(shape: Shape, r: Range): number {
     const z = this.c(0, r);
     return shape.length === 0 ? z : this.g.op('broadcast', [z], shape, r, { shape, axes: [] });
@@ -133,43 +163,70 @@ function vjp(b: Builder, v: Vertex, gbar: number, xs: number[], y: number, f: Gr
   const times = (d: number): number[] => [b.mul(gbar, d, r)];
   const one = b.c(1, r);
   switch (v.op) {
-    case 'neg': return [b.neg(gbar, r)];
-    case 'exp': return times(y);
-    case 'log': return [b.div(gbar, x0, r)];
-    case 'sqrt': return [b.div(b.mul(gbar, b.c(0.5, r), r), y, r)];
-    case 'abs': return times(b.div(x0, y, r));
-    case 'sin': return times(b.un('cos', x0, r));
-    case 'cos': return [b.neg(b.mul(gbar, b.un('sin', x0, r), r), r)];
-    case 'tan': return times(b.add(one, b.sq(y, r), r));
-    case 'asin': return [b.div(gbar, b.un('sqrt', b.sub(one, b.sq(x0, r), r), r), r)];
-    case 'acos': return [b.neg(b.div(gbar, b.un('sqrt', b.sub(one, b.sq(x0, r), r), r), r), r)];
-    case 'atan': return [b.div(gbar, b.add(one, b.sq(x0, r), r), r)];
-    case 'sinh': return times(b.un('cosh', x0, r));
-    case 'cosh': return times(b.un('sinh', x0, r));
-    case 'tanh': return times(b.sub(one, b.sq(y, r), r));
-    case 'asinh': return [b.div(gbar, b.un('sqrt', b.add(one, b.sq(x0, r), r), r), r)];
-    case 'acosh': return [b.div(gbar, b.un('sqrt', b.sub(b.sq(x0, r), one, r), r), r)];
-    case 'atanh': return [b.div(gbar, b.sub(one, b.sq(x0, r), r), r)];
-    case 'log1p': return [b.div(gbar, b.add(one, x0, r), r)];
-    case 'erf': return times(b.mul(b.c(2 / Math.sqrt(Math.PI), r), b.un('exp', b.neg(b.sq(x0, r), r), r), r));
-    case 'sigmoid': return times(b.mul(y, b.sub(one, y, r), r));
-    case 'softplus': return times(b.un('sigmoid', x0, r));
-    case 'relu': return times(b.un('spike', x0, r, { surrogate: HEAVISIDE }));
+    case 'neg':
+      return [b.neg(gbar, r)];
+    case 'exp':
+      return times(y);
+    case 'log':
+      return [b.div(gbar, x0, r)];
+    case 'sqrt':
+      return [b.div(b.mul(gbar, b.c(0.5, r), r), y, r)];
+    case 'abs':
+      return times(b.div(x0, y, r));
+    case 'sin':
+      return times(b.un('cos', x0, r));
+    case 'cos':
+      return [b.neg(b.mul(gbar, b.un('sin', x0, r), r), r)];
+    case 'tan':
+      return times(b.add(one, b.sq(y, r), r));
+    case 'asin':
+      return [b.div(gbar, b.un('sqrt', b.sub(one, b.sq(x0, r), r), r), r)];
+    case 'acos':
+      return [b.neg(b.div(gbar, b.un('sqrt', b.sub(one, b.sq(x0, r), r), r), r), r)];
+    case 'atan':
+      return [b.div(gbar, b.add(one, b.sq(x0, r), r), r)];
+    case 'sinh':
+      return times(b.un('cosh', x0, r));
+    case 'cosh':
+      return times(b.un('sinh', x0, r));
+    case 'tanh':
+      return times(b.sub(one, b.sq(y, r), r));
+    case 'asinh':
+      return [b.div(gbar, b.un('sqrt', b.add(one, b.sq(x0, r), r), r), r)];
+    case 'acosh':
+      return [b.div(gbar, b.un('sqrt', b.sub(b.sq(x0, r), one, r), r), r)];
+    case 'atanh':
+      return [b.div(gbar, b.sub(one, b.sq(x0, r), r), r)];
+    case 'log1p':
+      return [b.div(gbar, b.add(one, x0, r), r)];
+    case 'erf':
+      return times(b.mul(b.c(2 / Math.sqrt(Math.PI), r), b.un('exp', b.neg(b.sq(x0, r), r), r), r));
+    case 'sigmoid':
+      return times(b.mul(y, b.sub(one, y, r), r));
+    case 'softplus':
+      return times(b.un('sigmoid', x0, r));
+    case 'relu':
+      return times(b.un('spike', x0, r, { surrogate: HEAVISIDE }));
     case 'powc': {
       const k = v.attrs.exponent!;
       return times(k === 2 ? b.mul(b.c(2, r), x0, r) : b.mul(b.c(k, r), b.un('powc', x0, r, { exponent: k - 1 }), r));
     }
-    case 'spike': return times(surrogateDerivative(b, v.attrs.surrogate!, x0, r));
-    case 'stop': return [undefined];
-    case 'add': return [gbar, gbar];
-    case 'sub': return [gbar, b.neg(gbar, r)];
-    case 'mul': return [b.mul(gbar, x1, r), b.mul(gbar, x0, r)];
-    case 'div': return [b.div(gbar, x1, r), b.neg(b.div(b.mul(gbar, y, r), x1, r), r)];
-    case 'pow': return [
-      b.mul(gbar, b.mul(x1, b.bin('pow', x0, b.sub(x1, one, r), r), r), r),
-      b.mul(gbar, b.mul(b.un('log', x0, r), y, r), r),
-    ];
-    case 'atan2': { // atan2(p, q): ∂/∂p = q/(p²+q²), ∂/∂q = −p/(p²+q²)
+    case 'spike':
+      return times(surrogateDerivative(b, v.attrs.surrogate!, x0, r));
+    case 'stop':
+      return [undefined];
+    case 'add':
+      return [gbar, gbar];
+    case 'sub':
+      return [gbar, b.neg(gbar, r)];
+    case 'mul':
+      return [b.mul(gbar, x1, r), b.mul(gbar, x0, r)];
+    case 'div':
+      return [b.div(gbar, x1, r), b.neg(b.div(b.mul(gbar, y, r), x1, r), r)];
+    case 'pow':
+      return [b.mul(gbar, b.mul(x1, b.bin('pow', x0, b.sub(x1, one, r), r), r), r), b.mul(gbar, b.mul(b.un('log', x0, r), y, r), r)];
+    case 'atan2': {
+      // atan2(p, q): ∂/∂p = q/(p²+q²), ∂/∂q = −p/(p²+q²)
       const den = b.add(b.sq(x0, r), b.sq(x1, r), r);
       return [b.div(b.mul(gbar, x1, r), den, r), b.neg(b.div(b.mul(gbar, x0, r), den, r), r)];
     }
@@ -180,7 +237,8 @@ function vjp(b: Builder, v: Vertex, gbar: number, xs: number[], y: number, f: Gr
       const pick = b.un('spike', d, r, { surrogate: HEAVISIDE });
       return [b.mul(gbar, pick, r), b.mul(gbar, b.sub(one, pick, r), r)];
     }
-    case 'matmul': return matmulVjp(b, gbar, x0, x1, r);
+    case 'matmul':
+      return matmulVjp(b, gbar, x0, x1, r);
     case 'sum': {
       const xs0 = f.vertices[v.inputs[0]!]!.shape;
       const axes = v.attrs.axes ?? xs0.map((_, i) => i);
@@ -203,7 +261,10 @@ function vjp(b: Builder, v: Vertex, gbar: number, xs: number[], y: number, f: Gr
       return [b.g.op('reshape', [gbar], xs0, r, { shape: xs0 })];
     }
     default:
-      throw new GradError(`grad(${f.name}): the adjoint of '${v.op}' is not supported yet (Eligo builds gradients of scalar code, matmul, sum, broadcast, reshape and transpose)`, r);
+      throw new GradError(
+        `grad(${f.name}): the adjoint of '${v.op}' is not supported yet (Eligo builds gradients of scalar code, matmul, sum, broadcast, reshape and transpose)`,
+        r,
+      );
   }
 }
 

@@ -89,7 +89,9 @@ export function inputsFromJson(graph: Graph, json: string | undefined, fallback?
     if (flat.length === 1 && n > 1) {
       out.set(id, { shape: v.shape, data: new Float64Array(n).fill(flat[0]!) });
     } else if (flat.length !== n) {
-      throw new InputError(`input '${name}' has shape [${v.shape.join(', ')}] (${n} values) but the value given has shape [${shapeOfJson(obj[name]).join(', ')}] (${flat.length} values)`);
+      throw new InputError(
+        `input '${name}' has shape [${v.shape.join(', ')}] (${n} values) but the value given has shape [${shapeOfJson(obj[name]).join(', ')}] (${flat.length} values)`,
+      );
     } else {
       out.set(id, { shape: v.shape, data: Float64Array.from(flat) });
     }

@@ -14,7 +14,11 @@ import { EligoError } from '../util/errors.js';
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export class OrderNameError extends EligoError {
-  constructor(message: string, readonly vertexName: string, readonly position: number) {
+  constructor(
+    message: string,
+    readonly vertexName: string,
+    readonly position: number,
+  ) {
     super('graph.order-name', message);
   }
 }
@@ -77,7 +81,8 @@ export function orderFromNames(graph: Graph, names: readonly string[]): number[]
     const near = [...ids.keys()].filter((n) => n.toLowerCase() === name.toLowerCase()).slice(0, 1);
     throw new OrderNameError(
       `order position ${k}: '${name}' names no vertex of '${graph.name}'${near.length ? ` — did you mean '${near[0]}'?` : ''} (vertices are called by their name, or _ID for unnamed ones)`,
-      name, k,
+      name,
+      k,
     );
   });
 }
@@ -98,7 +103,8 @@ export function vertexLabels(graph: Graph): string[] {
 export function resolveLabels(graph: Graph, items: readonly (string | number)[]): number[] {
   return items.map((it, k) => {
     if (typeof it === 'number') {
-      if (!Number.isInteger(it) || it < 0 || it >= graph.vertices.length) throw new UnknownVertexError(`vertex ${it} does not exist in '${graph.name}' (ids 0…${graph.vertices.length - 1})`);
+      if (!Number.isInteger(it) || it < 0 || it >= graph.vertices.length)
+        throw new UnknownVertexError(`vertex ${it} does not exist in '${graph.name}' (ids 0…${graph.vertices.length - 1})`);
       return it;
     }
     try {

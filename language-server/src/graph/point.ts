@@ -32,6 +32,6 @@ export function evaluationPoint(c: Compiled, item: NamedItem, graph: Graph, step
   const json = evalComment(c.text, item.range.start);
   return {
     leaves: inputsFromJson(graph, json, 0.5, false),
-    description: json ? 'at the file\'s @eval point' : 'with every input 0.5 (no @eval comment)',
+    description: json ? "at the file's @eval point" : 'with every input 0.5 (no @eval comment)',
   };
 }

@@ -7,7 +7,7 @@ export class Rng {
   private spare: number | undefined;
 
   constructor(seed: number) {
-    this.state = (seed >>> 0) || 0x9e3779b9;
+    this.state = seed >>> 0 || 0x9e3779b9;
   }
 
   /** Uniform on [0, 1). */

@@ -13,7 +13,10 @@ import { EligoError } from '../util/errors.js';
 
 /** A param whose values come from data that was not loaded or does not fit: a user error with its location. */
 export class ParamDataError extends EligoError {
-  constructor(message: string, readonly range: Range) {
+  constructor(
+    message: string,
+    readonly range: Range,
+  ) {
     super('graph.param-data', message);
   }
 }
@@ -41,7 +44,11 @@ export function initialise(init: Initialiser, shape: Shape, rng: Rng): Tensor {
     case 'data':
       // Loaded by interop/paramData.ts; a front door that did not load them must not run on made-up values.
       if (!init.values) throw new ParamDataError(`the values of data("${init.file}", "${init.dataset}") are not loaded`, init.range);
-      if (init.values.length !== n) throw new ParamDataError(`data("${init.file}", "${init.dataset}") has ${init.values.length} values; the param has shape [${shape.join(', ')}] (${n})`, init.range);
+      if (init.values.length !== n)
+        throw new ParamDataError(
+          `data("${init.file}", "${init.dataset}") has ${init.values.length} values; the param has shape [${shape.join(', ')}] (${n})`,
+          init.range,
+        );
       data.set(init.values);
       break;
   }
@@ -145,7 +152,9 @@ export function simulate(
   start?: Map<string, Tensor>,
 ): Trajectory {
   const info = graph.model;
-  let states = new Map(start ?? [...info.states].map((s) => [s.name, { shape: graph.vertices[s.leaf]!.shape, data: new Float64Array(sizeOf(graph.vertices[s.leaf]!.shape)) }]));
+  let states = new Map(
+    start ?? [...info.states].map((s) => [s.name, { shape: graph.vertices[s.leaf]!.shape, data: new Float64Array(sizeOf(graph.vertices[s.leaf]!.shape)) }]),
+  );
   const out: Map<string, Tensor>[] = [];
   const losses: number[] = [];
   for (let t = 0; t < steps; t++) {

@@ -26,9 +26,28 @@ export { formatShape, sizeOf } from '../lang/shapes.js';
  * these, as JAX tracing expands them for Graphax.
  */
 export type UnaryOp =
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sin' | 'cos' | 'tan' | 'asin' | 'acos' | 'atan'
-  | 'sinh' | 'cosh' | 'tanh' | 'asinh' | 'acosh' | 'atanh' | 'log1p' | 'erf' | 'sigmoid'
-  | 'relu' | 'softplus'
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'abs'
+  | 'sin'
+  | 'cos'
+  | 'tan'
+  | 'asin'
+  | 'acos'
+  | 'atan'
+  | 'sinh'
+  | 'cosh'
+  | 'tanh'
+  | 'asinh'
+  | 'acosh'
+  | 'atanh'
+  | 'log1p'
+  | 'erf'
+  | 'sigmoid'
+  | 'relu'
+  | 'softplus'
   /** x^k with a constant exponent k (attrs.exponent): graphax's integer_pow. */
   | 'powc'
   /** Heaviside forward, surrogate derivative backward (attrs.surrogate). */
@@ -40,7 +59,11 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'atan2' | 'max' |
 
 export type Op =
   // leaves (no operands)
-  | 'input' | 'param' | 'state' | 'target' | 'const'
+  | 'input'
+  | 'param'
+  | 'state'
+  | 'target'
+  | 'const'
   | UnaryOp
   | BinaryOp
   /** Matrix product: [m,k]@[k,n], [m,k]@[k], [k]@[k,n], [k]@[k] → scalar. */
@@ -48,7 +71,8 @@ export type Op =
   /** Sum over attrs.axes (all axes when absent); result drops those axes. */
   | 'sum'
   /** Max / min over attrs.axes; the Jacobian is the arg-extremum indicator / count. */
-  | 'reduce_max' | 'reduce_min'
+  | 'reduce_max'
+  | 'reduce_min'
   /** Broadcast operand to attrs.shape; attrs.axes lists the result axes the operand maps to. */
   | 'broadcast'
   /** Permute axes by attrs.perm. */

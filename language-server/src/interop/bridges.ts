@@ -29,7 +29,10 @@ export type ExportFormat = 'nir' | 'lava' | 'torch';
 
 /** Problems that stop a bridge, located in the .eligo text when they come from it. */
 export class BridgeError extends EligoError {
-  constructor(readonly problems: readonly { readonly message: string; readonly range?: Range }[], readonly exitCode = 1) {
+  constructor(
+    readonly problems: readonly { readonly message: string; readonly range?: Range }[],
+    readonly exitCode = 1,
+  ) {
     super('interop.bridge', problems.map((p) => p.message).join('\n'));
   }
 }
@@ -85,7 +88,8 @@ export function exportParams(c: Compiled, model: string, checkpoint: string | un
   for (const [name, t] of params) {
     const a = ck.params.get(name);
     if (!a) throw new BridgeError([{ message: `the checkpoint has no values for param '${name}'` }], 2);
-    if (a.data.length !== sizeOf(t.shape)) throw new BridgeError([{ message: `the checkpoint's '${name}' has ${a.data.length} values, the model's ${sizeOf(t.shape)}` }], 2);
+    if (a.data.length !== sizeOf(t.shape))
+      throw new BridgeError([{ message: `the checkpoint's '${name}' has ${a.data.length} values, the model's ${sizeOf(t.shape)}` }], 2);
     params.set(name, { shape: t.shape, data: Float64Array.from(a.data) });
   }
   return params;
@@ -95,7 +99,12 @@ export function rulesFor(c: Compiled, model: string): string[] {
   return c.items.filter((i) => i.kind === 'rule' && i.scope?.kind === 'rule' && i.scope.item.model.name === model).map((i) => i.name);
 }
 
-function ruleOf(c: Compiled, model: string, ruleName: string | undefined, required: boolean): { mc: ModelContext; spec: RuleSpec | null; prepared: PreparedRule | null } {
+function ruleOf(
+  c: Compiled,
+  model: string,
+  ruleName: string | undefined,
+  required: boolean,
+): { mc: ModelContext; spec: RuleSpec | null; prepared: PreparedRule | null } {
   const mc = modelContext(c, model);
   if (ruleName === undefined) {
     if (required) throw new BridgeError([{ message: `give a rule (rules for '${model}': ${rulesFor(c, model).join(', ') || 'none'})` }], 2);
@@ -103,8 +112,10 @@ function ruleOf(c: Compiled, model: string, ruleName: string | undefined, requir
   }
   const scope = c.checked.items.get(ruleName);
   const item = c.items.find((i) => i.name === ruleName && i.kind === 'rule');
-  if (!scope || scope.kind !== 'rule' || !item) throw new BridgeError([{ message: `no rule '${ruleName}' (rules for '${model}': ${rulesFor(c, model).join(', ') || 'none'})` }]);
-  if (scope.item.model.name !== model) throw new BridgeError([{ message: `rule '${ruleName}' is for model '${scope.item.model.name}', not '${model}'`, range: item.nameRange }]);
+  if (!scope || scope.kind !== 'rule' || !item)
+    throw new BridgeError([{ message: `no rule '${ruleName}' (rules for '${model}': ${rulesFor(c, model).join(', ') || 'none'})` }]);
+  if (scope.item.model.name !== model)
+    throw new BridgeError([{ message: `rule '${ruleName}' is for model '${scope.item.model.name}', not '${model}'`, range: item.nameRange }]);
   if (item.hasErrors) throw new BridgeError([{ message: `rule '${ruleName}' has errors; fix them first`, range: item.nameRange }]);
   const spec = ruleSpec(scope.item);
   const prepared = prepareRule(mc, spec);
@@ -144,18 +155,34 @@ export function exportBridge(c: Compiled, req: ExportRequest): BridgeResult {
     if (spec && prepared) {
       const exact = prepared.approx.dropped.length === 0 && prepared.approx.blocks.every((b) => b.approximation !== 'diagonal');
       if (spec.schedule.kind === 'online') program = prepared.derived.program;
-      else if (!exact) throw new BridgeError([{ message: `rule '${spec.name}' approximates blocks under schedule ${spec.schedule.kind}; the PyTorch export runs online rules and exact BPTT (make it 'schedule online', or export without a rule for BPTT)`, ...(spec.nameRange ? { range: spec.nameRange } : {}) }]);
+      else if (!exact)
+        throw new BridgeError([
+          {
+            message: `rule '${spec.name}' approximates blocks under schedule ${spec.schedule.kind}; the PyTorch export runs online rules and exact BPTT (make it 'schedule online', or export without a rule for BPTT)`,
+            ...(spec.nameRange ? { range: spec.nameRange } : {}),
+          },
+        ]);
     }
     let text: string;
     try {
-      text = torchModule({ compiled: c, scope: mc.scope, graph: mc.graph, model: req.model, rule: spec?.name ?? null, program, ...(req.source ? { source: req.source } : {}) });
+      text = torchModule({
+        compiled: c,
+        scope: mc.scope,
+        graph: mc.graph,
+        model: req.model,
+        rule: spec?.name ?? null,
+        program,
+        ...(req.source ? { source: req.source } : {}),
+      });
     } catch (e) {
       if (e instanceof TorchExportError) throw new BridgeError([{ message: e.message }]);
       throw e;
     }
     return {
       files: [{ name: req.outName, content: text }],
-      lines: [`${req.model}${spec ? ` · rule ${spec.name}` : ''} → ${req.outName}: PyTorch module (torch only, float64) with step(), ${program ? 'online_update() (the rule\'s online program), ' : ''}bptt_gradient(), train(); run 'python3 ${req.outName} --iterations 20'`],
+      lines: [
+        `${req.model}${spec ? ` · rule ${spec.name}` : ''} → ${req.outName}: PyTorch module (torch only, float64) with step(), ${program ? "online_update() (the rule's online program), " : ''}bptt_gradient(), train(); run 'python3 ${req.outName} --iterations 20'`,
+      ],
       warnings: [],
       json: { model: req.model, rule: spec?.name ?? null, online: program !== null },
     };
@@ -165,7 +192,13 @@ export function exportBridge(c: Compiled, req: ExportRequest): BridgeResult {
   const lr = req.learningRate ?? 0.01;
   if (!(lr > 0) || !Number.isFinite(lr)) throw new BridgeError([{ message: `the learning rate must be a positive number, got ${lr}` }], 2);
   const at = spec.nameRange ? { range: spec.nameRange } : {};
-  if (spec.schedule.kind !== 'online') throw new BridgeError([{ message: `rule '${spec.name}' does not fit Loihi 2: ${LOIHI2.name} learns on chip while the network runs: the rule must be online (schedule online), not store the sequence`, ...at }]);
+  if (spec.schedule.kind !== 'online')
+    throw new BridgeError([
+      {
+        message: `rule '${spec.name}' does not fit Loihi 2: ${LOIHI2.name} learns on chip while the network runs: the rule must be online (schedule online), not store the sequence`,
+        ...at,
+      },
+    ]);
   let res;
   try {
     res = exportLava(c, mc.scope, prepared.derived.program, spec.name ?? 'rule', { learningRate: lr });
@@ -177,11 +210,19 @@ export function exportBridge(c: Compiled, req: ExportRequest): BridgeResult {
     files: [{ name: req.outName, content: res.text }],
     lines: [
       `${req.model} · rule ${spec.name} → ${req.outName}: ${res.rules.length} Loihi 2 learning rule${res.rules.length === 1 ? '' : 's'} (η = ${lr})`,
-      ...res.rules.map((r) => `  ${r.param}: dw = "${r.dw}"${r.x1 ? ` · x1 impulse ${r.x1.impulse}, tau ${Number(r.x1.tau.toPrecision(6))} steps (from ${r.x1.trace})` : ''} · coefficient ${r.coefficient.value.toExponential(3)} → ${r.coefficient.text} (error ${(100 * r.coefficient.relativeError).toFixed(2)} %)`),
+      ...res.rules.map(
+        (r) =>
+          `  ${r.param}: dw = "${r.dw}"${r.x1 ? ` · x1 impulse ${r.x1.impulse}, tau ${Number(r.x1.tau.toPrecision(6))} steps (from ${r.x1.trace})` : ''} · coefficient ${r.coefficient.value.toExponential(3)} → ${r.coefficient.text} (error ${(100 * r.coefficient.relativeError).toFixed(2)} %)`,
+      ),
       ...res.unfit.map((u) => `  ${u.param}: no rule (${u.why})`),
     ],
     warnings: [],
-    json: { model: req.model, rule: spec.name, rules: res.rules.map((r) => ({ param: r.param, dw: r.dw, coefficient: r.coefficient, x1: r.x1 ?? null })), unfit: res.unfit },
+    json: {
+      model: req.model,
+      rule: spec.name,
+      rules: res.rules.map((r) => ({ param: r.param, dw: r.dw, coefficient: r.coefficient, x1: r.x1 ?? null })),
+      unfit: res.unfit,
+    },
   };
 }
 
@@ -227,11 +268,27 @@ export async function importBridge(req: ImportRequest): Promise<ImportBridgeResu
     ...result.mapping.map((m) => `  ${m}`),
   ];
   if (check) {
-    lines.push(`check: ${check.steps} steps of random input (seed ${check.seed}, ${check.spikes} spikes in the NIR run): largest difference ${check.maxDifference.toExponential(3)}`);
-    for (const p of check.perState) lines.push(`  ${p.node}.${p.state} (${p.eligo}): ${p.maxDifference.toExponential(3)}${p.maxDifference > 0 ? ` at step ${p.step}` : ''} (values up to ${p.scale.toPrecision(4)})`);
+    lines.push(
+      `check: ${check.steps} steps of random input (seed ${check.seed}, ${check.spikes} spikes in the NIR run): largest difference ${check.maxDifference.toExponential(3)}`,
+    );
+    for (const p of check.perState)
+      lines.push(
+        `  ${p.node}.${p.state} (${p.eligo}): ${p.maxDifference.toExponential(3)}${p.maxDifference > 0 ? ` at step ${p.step}` : ''} (values up to ${p.scale.toPrecision(4)})`,
+      );
   }
   return {
-    files, lines, warnings: [], ...(check ? { check } : {}), checkFailed,
-    json: { model: result.model, dt: req.dt, method: req.method ?? 'exact', mapping: result.mapping, check: check ?? null, data: params.size ? dataName : null },
+    files,
+    lines,
+    warnings: [],
+    ...(check ? { check } : {}),
+    checkFailed,
+    json: {
+      model: result.model,
+      dt: req.dt,
+      method: req.method ?? 'exact',
+      mapping: result.mapping,
+      check: check ?? null,
+      data: params.size ? dataName : null,
+    },
   };
 }

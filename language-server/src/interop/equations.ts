@@ -36,30 +36,44 @@ export interface Poly {
 }
 
 export class EquationError extends EligoError {
-  constructor(message: string, readonly range: Range) {
+  constructor(
+    message: string,
+    readonly range: Range,
+  ) {
     super('interop.equation', message);
   }
 }
 
 export function atomKey(a: Atom): string {
   switch (a.kind) {
-    case 'state': return `${a.name}@${a.offset}`;
-    case 'input': return a.offset === 1 ? `${a.name}@in` : `${a.name}@in${a.offset}`;
-    case 'param': return `${a.name}`;
-    case 'matvec': return `${a.W}@(${polyKey(a.operand)})`;
-    case 'spike': return `spike(${polyKey(a.arg)})`;
+    case 'state':
+      return `${a.name}@${a.offset}`;
+    case 'input':
+      return a.offset === 1 ? `${a.name}@in` : `${a.name}@in${a.offset}`;
+    case 'param':
+      return `${a.name}`;
+    case 'matvec':
+      return `${a.W}@(${polyKey(a.operand)})`;
+    case 'spike':
+      return `spike(${polyKey(a.arg)})`;
   }
 }
 
 export function polyKey(p: Poly): string {
-  return [...p.monos.values()].map((m) => `${m.coef}*${m.atoms.join('*')}`).sort().join(' + ');
+  return [...p.monos.values()]
+    .map((m) => `${m.coef}*${m.atoms.join('*')}`)
+    .sort()
+    .join(' + ');
 }
 
 /** The analysis of one model: polynomials of its equations, memoised per expression. */
 export class EquationReader {
   private readonly atoms = new Map<string, Atom>();
 
-  constructor(private readonly checked: Checked, private readonly scope: ModelScope) {}
+  constructor(
+    private readonly checked: Checked,
+    private readonly scope: ModelScope,
+  ) {}
 
   private make(monos: Map<string, Mono>): Poly {
     for (const [k, m] of monos) if (m.coef === 0) monos.delete(k);
@@ -107,14 +121,17 @@ export class EquationReader {
     const c = this.checked.constants.get(e);
     if (c !== undefined) return this.constant(c);
     switch (e.kind) {
-      case 'number': return this.constant(e.value);
-      case 'name': return this.name(e.name, 'bare', e.range);
+      case 'number':
+        return this.constant(e.value);
+      case 'name':
+        return this.name(e.name, 'bare', e.range);
       case 'time': {
         const k = e.delay ? this.checked.constants.get(e.delay) : 0;
         if (k === undefined || !Number.isInteger(k)) throw new EquationError('a delay that is not a whole number of steps', e.range);
         return this.name(e.name.name, e.offset - k, e.range);
       }
-      case 'unary': return e.op === '-' ? this.scale(this.of(e.operand), -1) : this.of(e.operand);
+      case 'unary':
+        return e.op === '-' ? this.scale(this.of(e.operand), -1) : this.of(e.operand);
       case 'binary': {
         if (e.op === '+' || e.op === '-') return this.add(this.of(e.left), this.of(e.right), e.op === '-' ? -1 : 1);
         if (e.op === '*') return this.mul(this.of(e.left), this.of(e.right), e.range);
@@ -126,7 +143,8 @@ export class EquationReader {
         if (e.op === '@') {
           const wName = e.left.kind === 'name' ? e.left.name : '';
           const W = wName ? this.scope.symbols.get(wName) : undefined;
-          if (!W || W.kind !== 'param' || W.shape.length !== 2) throw new EquationError("'@' with something other than a weight matrix param on the left", e.left.range);
+          if (!W || W.kind !== 'param' || W.shape.length !== 2)
+            throw new EquationError("'@' with something other than a weight matrix param on the left", e.left.range);
           const operand = this.of(e.right);
           // W @ (Σ c·a) = Σ c·(W @ a): one atom per operand atom, so currents split into their sources.
           let out = this.make(new Map());
@@ -155,18 +173,24 @@ export class EquationReader {
     const sym = this.scope.symbols.get(name);
     if (!sym) throw new EquationError(`unknown name '${name}'`, range);
     switch (sym.kind) {
-      case 'const': case 'dim':
+      case 'const':
+      case 'dim':
         if (sym.value === undefined) throw new EquationError(`'${name}' has no value`, range);
         return this.constant(sym.value);
-      case 'state': return this.atom({ kind: 'state', name, offset: at === 'bare' ? 0 : at });
-      case 'input': case 'target': return this.atom({ kind: 'input', name, offset: at === 'bare' ? 1 : at });
-      case 'param': return this.atom({ kind: 'param', name });
+      case 'state':
+        return this.atom({ kind: 'state', name, offset: at === 'bare' ? 0 : at });
+      case 'input':
+      case 'target':
+        return this.atom({ kind: 'input', name, offset: at === 'bare' ? 1 : at });
+      case 'param':
+        return this.atom({ kind: 'param', name });
       case 'let': {
         const node = sym.node;
         if (node && 'kind' in node && node.kind === 'let') return this.of(node.value);
         throw new EquationError(`'${name}' cannot be read here`, range);
       }
-      default: throw new EquationError(`'${name}' cannot be read here`, range);
+      default:
+        throw new EquationError(`'${name}' cannot be read here`, range);
     }
   }
 
@@ -180,7 +204,8 @@ export class EquationReader {
     if (dt === undefined) throw new EquationError(`'d${state}/dt' needs a const dt`, eq.range);
     const self = `${state}@0`;
     const k = f.monos.get(self)?.coef ?? 0;
-    for (const m of f.monos.values()) if (m.atoms.includes(self) && m.atoms.length > 1) throw new EquationError(`d${state}/dt is not affine in ${state}`, eq.range);
+    for (const m of f.monos.values())
+      if (m.atoms.includes(self) && m.atoms.length > 1) throw new EquationError(`d${state}/dt is not affine in ${state}`, eq.range);
     const rest = this.add(f, this.scale(this.atom({ kind: 'state', name: state, offset: 0 }), k), -1);
     const a = Math.exp(k * dt);
     const gain = k === 0 ? dt : (a - 1) / k;
@@ -197,10 +222,18 @@ export class EquationReader {
     const a = this.atomOf(key);
     let b: Atom;
     switch (a.kind) {
-      case 'state': case 'input': b = { ...a, offset: a.offset - s }; break;
-      case 'param': return key;
-      case 'matvec': b = { ...a, operand: this.shift(a.operand, s) }; break;
-      case 'spike': b = { ...a, arg: this.shift(a.arg, s) }; break;
+      case 'state':
+      case 'input':
+        b = { ...a, offset: a.offset - s };
+        break;
+      case 'param':
+        return key;
+      case 'matvec':
+        b = { ...a, operand: this.shift(a.operand, s) };
+        break;
+      case 'spike':
+        b = { ...a, arg: this.shift(a.arg, s) };
+        break;
     }
     const k = atomKey(b);
     this.atoms.set(k, b);

@@ -167,7 +167,8 @@ function readDataset(d: H5DatasetHandle, where: string, file: string): H5Dataset
     return { kind: 'dataset', dtype: 'string', shape, values, gzip };
   }
   if (meta.type === 0 || meta.type === 1) {
-    const dtype: H5Dtype = meta.type === 1 ? (meta.size === 4 ? 'f32' : meta.size === 8 ? 'f64' : 'other') : meta.size === 8 ? 'i64' : meta.size === 4 ? 'i32' : 'other';
+    const dtype: H5Dtype =
+      meta.type === 1 ? (meta.size === 4 ? 'f32' : meta.size === 8 ? 'f64' : 'other') : meta.size === 8 ? 'i64' : meta.size === 4 ? 'i32' : 'other';
     let values: Float64Array;
     if (typeof value === 'number' || typeof value === 'bigint') values = Float64Array.of(Number(value));
     else if (value instanceof BigInt64Array || value instanceof BigUint64Array) values = Float64Array.from(value, (v) => Number(v));
@@ -227,12 +228,19 @@ function writeGroup(g: H5GroupHandle, node: Extract<H5Write, { kind: 'group' }>,
       continue;
     }
     if (child.values.length !== n) throw new Hdf5Error(`dataset '${name}': ${child.values.length} values for shape [${shape.join(', ')}]`);
-    const data = child.dtype === 'f32' ? Float32Array.from(child.values) : child.dtype === 'f64' ? Float64Array.from(child.values)
-      : BigInt64Array.from(Array.from(child.values, (v) => BigInt(Math.round(v))));
+    const data =
+      child.dtype === 'f32'
+        ? Float32Array.from(child.values)
+        : child.dtype === 'f64'
+          ? Float64Array.from(child.values)
+          : BigInt64Array.from(Array.from(child.values, (v) => BigInt(Math.round(v))));
     const dtype = child.dtype === 'f32' ? '<f' : child.dtype === 'f64' ? '<d' : '<q';
     const compress = gzip > 0 && n > 1 && shape.length > 0;
     g.create_dataset({
-      name, data, shape, dtype,
+      name,
+      data,
+      shape,
+      dtype,
       ...(compress ? { compression: 'gzip', compression_opts: [gzip], chunks: shape.map((d) => Math.max(1, d)) } : {}),
     });
   }

@@ -95,33 +95,65 @@ export function exportLava(c: Compiled, scope: ModelScope, program: OnlineProgra
     if (u.terms.length === 0 && u.direct && u.lossPrevious.length === 0) {
       // A readout: the loss reads W directly, ℓ^W = ∂loss/∂(W s) ⊗ s.
       const pre = readoutSource(c, scope, u.param);
-      if (!pre) { unfit.push({ param: u.param, why: `the loss reads ${u.param} other than as mse(${u.param} @ s[t+1], target)` }); continue; }
+      if (!pre) {
+        unfit.push({ param: u.param, why: `the loss reads ${u.param} other than as mse(${u.param} @ s[t+1], target)` });
+        continue;
+      }
       const coef = quantise(-opts.learningRate / yScale);
       comments.push(`${u.param}: the loss reads it directly, ΔW = −η · ∂loss/∂(${u.param} @ ${pre}) ⊗ ${pre}[t+1]`);
-      comments.push(`  x0: the presynaptic spike ${pre}[t+1]; y2: the output error ∂loss/∂(${u.param} @ ${pre}), written by the readout as round(${yScale} · error)`);
-      comments.push(`  coefficient −η/${yScale} = ${coef.value.toExponential(4)} → ${coef.text} (quantisation error ${(100 * coef.relativeError).toFixed(2)} %)`);
+      comments.push(
+        `  x0: the presynaptic spike ${pre}[t+1]; y2: the output error ∂loss/∂(${u.param} @ ${pre}), written by the readout as round(${yScale} · error)`,
+      );
+      comments.push(
+        `  coefficient −η/${yScale} = ${coef.value.toExponential(4)} → ${coef.text} (quantisation error ${(100 * coef.relativeError).toFixed(2)} %)`,
+      );
       rules.push({ param: u.param, dw: `${coef.text} * x0 * y2`, coefficient: coef, y2: `∂loss/∂(${u.param} @ ${pre}) · ${yScale}`, comments });
       continue;
     }
     if (u.terms.length !== 1 || u.threeFactor.length !== 1 || u.lossPrevious.length || u.direct) {
-      unfit.push({ param: u.param, why: `its update is not one product of a learning signal and one presynaptic trace (${u.terms.length} terms${u.direct ? ' and a direct loss term' : ''})` });
+      unfit.push({
+        param: u.param,
+        why: `its update is not one product of a learning signal and one presynaptic trace (${u.terms.length} terms${u.direct ? ' and a direct loss term' : ''})`,
+      });
       continue;
     }
     const tf = u.threeFactor[0]!;
     const tr = traceOf.get(tf.pre);
-    if (!tr) { unfit.push({ param: u.param, why: `its presynaptic factor is a Jacobian block (${tf.pre}), not a trace` }); continue; }
+    if (!tr) {
+      unfit.push({ param: u.param, why: `its presynaptic factor is a Jacobian block (${tf.pre}), not a trace` });
+      continue;
+    }
     const x = presynapticTrace(rd, program, tr);
-    if (typeof x === 'string') { unfit.push({ param: u.param, why: x }); continue; }
+    if (typeof x === 'string') {
+      unfit.push({ param: u.param, why: x });
+      continue;
+    }
     const tau = -1 / Math.log(x.decay);
     const coef = quantise((-opts.learningRate * x.gain) / (impulse * yScale));
     comments.push(`${u.param}: ${tf.equation.text}`);
-    comments.push(`  Eligo trace ${tr.name} (= ${x.source} filtered: ${tr.name}[t+1] = ${fmt(x.decay)} · ${tr.name}[t] + ${x.gain === 1 ? '' : `${fmt(x.gain)} · `}${x.source}) → Lava x1: impulse ${impulse} per spike of ${x.source}, tau ${fmt(tau)} steps (x1 = ${impulse} · ${tr.name} / ${fmt(x.gain)})`);
-    comments.push(`  postsynaptic factor λ = ∂loss/∂${tf.learningSignal}[t+1]${tf.post.map((p) => ` · ${p}`).join('')} → Lava y2, written by the neuron as round(${yScale} · λ)`);
-    comments.push(`  coefficient −η · ${fmt(x.gain)} / (${impulse} · ${yScale}) = ${coef.value.toExponential(4)} → ${coef.text} (quantisation error ${(100 * coef.relativeError).toFixed(2)} %)`);
-    rules.push({ param: u.param, dw: `${coef.text} * u0 * x1 * y2`, coefficient: coef, x1: { impulse, tau, trace: tr.name, decay: x.decay, source: x.source }, y2: `λ · ${yScale}`, comments });
+    comments.push(
+      `  Eligo trace ${tr.name} (= ${x.source} filtered: ${tr.name}[t+1] = ${fmt(x.decay)} · ${tr.name}[t] + ${x.gain === 1 ? '' : `${fmt(x.gain)} · `}${x.source}) → Lava x1: impulse ${impulse} per spike of ${x.source}, tau ${fmt(tau)} steps (x1 = ${impulse} · ${tr.name} / ${fmt(x.gain)})`,
+    );
+    comments.push(
+      `  postsynaptic factor λ = ∂loss/∂${tf.learningSignal}[t+1]${tf.post.map((p) => ` · ${p}`).join('')} → Lava y2, written by the neuron as round(${yScale} · λ)`,
+    );
+    comments.push(
+      `  coefficient −η · ${fmt(x.gain)} / (${impulse} · ${yScale}) = ${coef.value.toExponential(4)} → ${coef.text} (quantisation error ${(100 * coef.relativeError).toFixed(2)} %)`,
+    );
+    rules.push({
+      param: u.param,
+      dw: `${coef.text} * u0 * x1 * y2`,
+      coefficient: coef,
+      x1: { impulse, tau, trace: tr.name, decay: x.decay, source: x.source },
+      y2: `λ · ${yScale}`,
+      comments,
+    });
   }
   for (const p of program.untrained) unfit.push({ param: p, why: 'the rule gives it no update' });
-  if (rules.length === 0) throw new LavaExportError(`rule '${rule}' fits Loihi 2's limits, but no weight update maps to a Lava rule: ${unfit.map((x) => `${x.param}: ${x.why}`).join('; ')}`);
+  if (rules.length === 0)
+    throw new LavaExportError(
+      `rule '${rule}' fits Loihi 2's limits, but no weight update maps to a Lava rule: ${unfit.map((x) => `${x.param}: ${x.why}`).join('; ')}`,
+    );
   return { rules, unfit, text: lavaText(program, rule, rules, unfit, opts) };
 }
 
@@ -129,14 +161,25 @@ export function exportLava(c: Compiled, scope: ModelScope, program: OnlineProgra
 function presynapticTrace(rd: EquationReader, program: OnlineProgram, tr: TraceSpec): { decay: number; gain: number; source: string } | string {
   if (!tr.direct) return `trace ${tr.name} has no direct input from ${tr.param}`;
   const self = tr.terms.filter((t) => t.trace === tr.name && t.time === 'previous');
-  if (self.length !== 1 || tr.terms.length !== 1) return `trace ${tr.name} mixes other traces into its recursion (${tr.terms.map((t) => t.trace).join(', ')}); Loihi's x-traces are filtered spike trains`;
+  if (self.length !== 1 || tr.terms.length !== 1)
+    return `trace ${tr.name} mixes other traces into its recursion (${tr.terms.map((t) => t.trace).join(', ')}); Loihi's x-traces are filtered spike trains`;
   const block = program.blocks.find((b) => b.id === self[0]!.block)!;
-  if (!block.constant || (block.form !== 'diagonal' && block.form !== 'scalar')) return `the decay of trace ${tr.name} (${block.id}) is not a constant per-neuron factor`;
+  if (!block.constant || (block.form !== 'diagonal' && block.form !== 'scalar'))
+    return `the decay of trace ${tr.name} (${block.id}) is not a constant per-neuron factor`;
   const { poly } = rd.update(tr.state);
   const decay = poly.monos.get(`${tr.state}@0`)?.coef;
   if (decay === undefined || !(decay > 0 && decay < 1)) return `${tr.state}[t+1] does not decay by a constant factor in (0, 1)`;
-  for (const m of poly.monos.values()) if (m.atoms.length > 1 && m.atoms.includes(`${tr.state}@0`)) return `${tr.state}[t+1]'s decay depends on another state (${m.atoms.join('·')}): not one trace time constant`;
-  const terms = [...poly.monos.values()].filter((m) => m.atoms.length === 1 && (() => { const a = rd.atomOf(m.atoms[0]!); return a.kind === 'matvec' && a.W === tr.param; })());
+  for (const m of poly.monos.values())
+    if (m.atoms.length > 1 && m.atoms.includes(`${tr.state}@0`))
+      return `${tr.state}[t+1]'s decay depends on another state (${m.atoms.join('·')}): not one trace time constant`;
+  const terms = [...poly.monos.values()].filter(
+    (m) =>
+      m.atoms.length === 1 &&
+      (() => {
+        const a = rd.atomOf(m.atoms[0]!);
+        return a.kind === 'matvec' && a.W === tr.param;
+      })(),
+  );
   if (terms.length !== 1) return `${tr.param} enters ${tr.state}[t+1] other than as one 'c · ${tr.param} @ s'`;
   const atom = rd.atomOf(terms[0]!.atoms[0]!);
   if (atom.kind !== 'matvec') return 'unreachable';
@@ -161,12 +204,18 @@ function readoutSource(c: Compiled, scope: ModelScope, W: string): string | unde
 
 const fmt = (x: number): string => String(Number(x.toPrecision(6)));
 
-function lavaText(program: OnlineProgram, rule: string, rules: readonly LavaRule[], unfit: readonly { param: string; why: string }[], opts: LavaOptions): string {
+function lavaText(
+  program: OnlineProgram,
+  rule: string,
+  rules: readonly LavaRule[],
+  unfit: readonly { param: string; why: string }[],
+  opts: LavaOptions,
+): string {
   const lines: string[] = [
     `"""Loihi 2 learning rules for model ${program.model}, rule ${rule}: exported by Eligo (eligo export lava).`,
     '',
     'One LoihiLearningRule per plastic weight, for a LearningDense connection. The dw strings are sums of',
-    'products over Lava\'s symbols (x0 presynaptic spike, u0 every epoch, x1 presynaptic trace, y2 a third',
+    "products over Lava's symbols (x0 presynaptic spike, u0 every epoch, x1 presynaptic trace, y2 a third",
     'factor the postsynaptic neuron writes); coefficients are m*2^e with a 4-bit mantissa. The learning rate',
     `eta = ${opts.learningRate} is folded in (dw = -eta * gradient estimate).`,
     '',

@@ -39,9 +39,11 @@ export const DEFAULT_DATA_MAX_BYTES = 256 * 1024 ** 2;
 /** Why a data path may not be opened, or undefined when it may. */
 export function dataPathProblem(file: string, baseDir: string): string | undefined {
   if (file.length === 0) return 'the file name is empty';
-  if (isAbsolute(file) || /^[A-Za-z]:[\\/]/.test(file) || file.startsWith('\\\\')) return `'${file}' is an absolute path; data files are named relative to the .eligo file`;
+  if (isAbsolute(file) || /^[A-Za-z]:[\\/]/.test(file) || file.startsWith('\\\\'))
+    return `'${file}' is an absolute path; data files are named relative to the .eligo file`;
   const norm = normalize(file);
-  if (norm === '..' || norm.startsWith(`..${sep}`) || norm.split(/[\\/]/).includes('..')) return `'${file}' leaves the .eligo file's folder ('..'); put the data next to the model`;
+  if (norm === '..' || norm.startsWith(`..${sep}`) || norm.split(/[\\/]/).includes('..'))
+    return `'${file}' leaves the .eligo file's folder ('..'); put the data next to the model`;
   const full = resolve(baseDir, norm);
   const rel = relative(resolve(baseDir), full);
   if (rel.startsWith('..') || isAbsolute(rel)) return `'${file}' leaves the .eligo file's folder`;
@@ -49,7 +51,10 @@ export function dataPathProblem(file: string, baseDir: string): string | undefin
 }
 
 /** Every `data(…)` initialiser of the compiled file (or of the named models), with its model, its param's name and shape. */
-export function dataRefs(c: Compiled, models?: readonly string[]): { model: string; param: string; shape: readonly number[]; init: Extract<Initialiser, { kind: 'data' }> }[] {
+export function dataRefs(
+  c: Compiled,
+  models?: readonly string[],
+): { model: string; param: string; shape: readonly number[]; init: Extract<Initialiser, { kind: 'data' }> }[] {
   const out: { model: string; param: string; shape: readonly number[]; init: Extract<Initialiser, { kind: 'data' }> }[] = [];
   for (const [model, scope] of c.checked.items) {
     if (scope.kind !== 'model' || (models && !models.includes(model))) continue;
@@ -82,7 +87,12 @@ export async function loadParamData(c: Compiled, policy: DataPolicy): Promise<Da
   const problems: DataProblem[] = [];
   if (refs.length === 0) return problems;
   if (!policy.trusted) {
-    for (const r of refs) problems.push({ range: r.init.range, code: 'data.untrusted', message: `data("${r.init.file}") is not read in an untrusted workspace; trust the workspace to load param values` });
+    for (const r of refs)
+      problems.push({
+        range: r.init.range,
+        code: 'data.untrusted',
+        message: `data("${r.init.file}") is not read in an untrusted workspace; trust the workspace to load param values`,
+      });
     return problems;
   }
   const maxBytes = policy.maxBytes ?? DEFAULT_DATA_MAX_BYTES;
@@ -114,7 +124,11 @@ export async function loadParamData(c: Compiled, policy: DataPolicy): Promise<Da
     }
     // A FIFO would block the read for ever and a device never end: refused before opening (as train/tasks/files.ts does).
     if (!regular) {
-      problems.push({ range: init.range, code: 'data.read', message: `'${init.file}' is not a regular file (a device, FIFO or socket); Eligo reads data from files` });
+      problems.push({
+        range: init.range,
+        code: 'data.read',
+        message: `'${init.file}' is not a regular file (a device, FIFO or socket); Eligo reads data from files`,
+      });
       continue;
     }
     const rel = relative(base, real);
@@ -127,30 +141,50 @@ export async function loadParamData(c: Compiled, policy: DataPolicy): Promise<Da
       if (!files.has(real)) files.set(real, readHdf5(real, { maxBytes }));
       root = await files.get(real)!;
     } catch (e) {
-      problems.push({ range: init.range, code: 'data.read', message: e instanceof Hdf5Error ? e.message.replace(real, init.file) : `${init.file}: ${(e as Error).message}` });
+      problems.push({
+        range: init.range,
+        code: 'data.read',
+        message: e instanceof Hdf5Error ? e.message.replace(real, init.file) : `${init.file}: ${(e as Error).message}`,
+      });
       continue;
     }
     const d = findDataset(root, init.dataset);
     if (!d || d.kind !== 'dataset') {
       const have = [...root.children.keys()].slice(0, 12).join(', ');
-      problems.push({ range: init.range, code: 'data.dataset', message: `${init.file} has no dataset '${init.dataset}'${d ? ' (it is a group)' : ''}; it has: ${have || 'nothing'}` });
+      problems.push({
+        range: init.range,
+        code: 'data.dataset',
+        message: `${init.file} has no dataset '${init.dataset}'${d ? ' (it is a group)' : ''}; it has: ${have || 'nothing'}`,
+      });
       continue;
     }
     if (d.dtype === 'string' || d.dtype === 'other') {
-      problems.push({ range: init.range, code: 'data.dataset', message: `${init.file}/${init.dataset} holds ${d.dtype === 'string' ? 'strings' : 'values of a type Eligo does not read'}, not numbers` });
+      problems.push({
+        range: init.range,
+        code: 'data.dataset',
+        message: `${init.file}/${init.dataset} holds ${d.dtype === 'string' ? 'strings' : 'values of a type Eligo does not read'}, not numbers`,
+      });
       continue;
     }
     const want = r.shape;
     const same = d.shape.length === want.length && d.shape.every((x, k) => x === want[k]);
     // A scalar param may be stored as shape [] or [1].
     if (!same && !(want.length === 0 && sizeOf(d.shape) === 1)) {
-      problems.push({ range: init.range, code: 'data.shape', message: `${init.file}/${init.dataset} has shape [${d.shape.join(', ')}] but param '${r.param}' has shape [${want.join(', ')}]` });
+      problems.push({
+        range: init.range,
+        code: 'data.shape',
+        message: `${init.file}/${init.dataset} has shape [${d.shape.join(', ')}] but param '${r.param}' has shape [${want.join(', ')}]`,
+      });
       continue;
     }
     const values = d.values as Float64Array;
     const bad2 = values.findIndex((v) => !Number.isFinite(v));
     if (bad2 >= 0) {
-      problems.push({ range: init.range, code: 'data.dataset', message: `${init.file}/${init.dataset}: value ${bad2} is ${values[bad2]}, not a finite number` });
+      problems.push({
+        range: init.range,
+        code: 'data.dataset',
+        message: `${init.file}/${init.dataset}: value ${bad2} is ${values[bad2]}, not a finite number`,
+      });
       continue;
     }
     init.values = Float64Array.from(values);
@@ -159,7 +193,10 @@ export async function loadParamData(c: Compiled, policy: DataPolicy): Promise<Da
 }
 
 /** Writes params as float64 datasets named after them (the importer's and the checkpoint converter's data file). */
-export async function writeParamData(path: string, params: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>): Promise<void> {
+export async function writeParamData(
+  path: string,
+  params: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: ArrayLike<number> }>,
+): Promise<void> {
   const children = new Map<string, H5Write>();
   for (const [name, t] of params) children.set(name, { kind: 'dataset', dtype: 'f64', shape: t.shape, values: t.data });
   await writeHdf5(path, { kind: 'group', children }, { gzip: 4 });

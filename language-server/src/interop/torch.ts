@@ -45,17 +45,40 @@ export interface TorchExportInput {
 }
 
 const UNARY: Record<string, (x: string) => string> = {
-  neg: (x) => `-${x}`, exp: (x) => `torch.exp(${x})`, log: (x) => `torch.log(${x})`, sqrt: (x) => `torch.sqrt(${x})`,
-  abs: (x) => `torch.abs(${x})`, sin: (x) => `torch.sin(${x})`, cos: (x) => `torch.cos(${x})`, tan: (x) => `torch.tan(${x})`,
-  asin: (x) => `torch.asin(${x})`, acos: (x) => `torch.acos(${x})`, atan: (x) => `torch.atan(${x})`, sinh: (x) => `torch.sinh(${x})`,
-  cosh: (x) => `torch.cosh(${x})`, tanh: (x) => `torch.tanh(${x})`, asinh: (x) => `torch.asinh(${x})`, acosh: (x) => `torch.acosh(${x})`,
-  atanh: (x) => `torch.atanh(${x})`, log1p: (x) => `torch.log1p(${x})`, erf: (x) => `torch.erf(${x})`, sigmoid: (x) => `torch.sigmoid(${x})`,
-  relu: (x) => `torch.relu(${x})`, softplus: (x) => `_softplus(${x})`, stop: (x) => `${x}.detach()`,
+  neg: (x) => `-${x}`,
+  exp: (x) => `torch.exp(${x})`,
+  log: (x) => `torch.log(${x})`,
+  sqrt: (x) => `torch.sqrt(${x})`,
+  abs: (x) => `torch.abs(${x})`,
+  sin: (x) => `torch.sin(${x})`,
+  cos: (x) => `torch.cos(${x})`,
+  tan: (x) => `torch.tan(${x})`,
+  asin: (x) => `torch.asin(${x})`,
+  acos: (x) => `torch.acos(${x})`,
+  atan: (x) => `torch.atan(${x})`,
+  sinh: (x) => `torch.sinh(${x})`,
+  cosh: (x) => `torch.cosh(${x})`,
+  tanh: (x) => `torch.tanh(${x})`,
+  asinh: (x) => `torch.asinh(${x})`,
+  acosh: (x) => `torch.acosh(${x})`,
+  atanh: (x) => `torch.atanh(${x})`,
+  log1p: (x) => `torch.log1p(${x})`,
+  erf: (x) => `torch.erf(${x})`,
+  sigmoid: (x) => `torch.sigmoid(${x})`,
+  relu: (x) => `torch.relu(${x})`,
+  softplus: (x) => `_softplus(${x})`,
+  stop: (x) => `${x}.detach()`,
 };
 
 const BINARY: Record<string, (x: string, y: string) => string> = {
-  add: (x, y) => `${x} + ${y}`, sub: (x, y) => `${x} - ${y}`, mul: (x, y) => `${x} * ${y}`, div: (x, y) => `${x} / ${y}`,
-  pow: (x, y) => `torch.pow(${x}, ${y})`, atan2: (x, y) => `torch.atan2(${x}, ${y})`, max: (x, y) => `torch.maximum(${x}, ${y})`, min: (x, y) => `torch.minimum(${x}, ${y})`,
+  add: (x, y) => `${x} + ${y}`,
+  sub: (x, y) => `${x} - ${y}`,
+  mul: (x, y) => `${x} * ${y}`,
+  div: (x, y) => `${x} / ${y}`,
+  pow: (x, y) => `torch.pow(${x}, ${y})`,
+  atan2: (x, y) => `torch.atan2(${x}, ${y})`,
+  max: (x, y) => `torch.maximum(${x}, ${y})`,
+  min: (x, y) => `torch.minimum(${x}, ${y})`,
 };
 
 const py = (xs: readonly number[]): string => `(${xs.join(', ')}${xs.length === 1 ? ',' : ''})`;
@@ -131,32 +154,62 @@ function stepCode(graph: ModelStepGraph, consts: string[], surrogates: ReadonlyM
     const a = v.inputs.map(ref);
     let e: string;
     switch (v.op) {
-      case 'state': e = `states[${JSON.stringify(v.name)}]`; break;
-      case 'param': e = `params[${JSON.stringify(v.name)}]`; break;
-      case 'input': case 'target': e = `data[${JSON.stringify(v.name)}]`; break;
+      case 'state':
+        e = `states[${JSON.stringify(v.name)}]`;
+        break;
+      case 'param':
+        e = `params[${JSON.stringify(v.name)}]`;
+        break;
+      case 'input':
+      case 'target':
+        e = `data[${JSON.stringify(v.name)}]`;
+        break;
       case 'const': {
         consts.push(`torch.tensor([${Array.from(v.attrs.value ?? [], pyNum).join(', ')}], dtype=DTYPE).reshape(${py(v.shape)})`);
         e = `CONSTS[${consts.length - 1}]`;
         break;
       }
-      case 'powc': e = `${a[0]} ** ${pyNum(v.attrs.exponent ?? 1)}`; break;
-      case 'matmul': e = `torch.matmul(${a[0]}, ${a[1]})`; break;
-      case 'sum': e = `_reduce(torch.sum, ${a[0]}, ${v.attrs.axes ? py(v.attrs.axes) : 'None'})`; break;
-      case 'reduce_max': e = `_reduce(torch.amax, ${a[0]}, ${v.attrs.axes ? py(v.attrs.axes) : 'None'})`; break;
-      case 'reduce_min': e = `_reduce(torch.amin, ${a[0]}, ${v.attrs.axes ? py(v.attrs.axes) : 'None'})`; break;
-      case 'broadcast': e = `_broadcast(${a[0]}, ${py(v.shape)}, ${v.attrs.axes ? py(v.attrs.axes) : 'None'})`; break;
-      case 'transpose': e = v.attrs.perm ? `${a[0]}.permute(${py(v.attrs.perm)})` : `${a[0]}.permute(*reversed(range(${a[0]}.dim())))`; break;
-      case 'reshape': e = `${a[0]}.reshape(${py(v.shape)})`; break;
-      case 'slice': e = `_slice(${a[0]}, ${py(v.attrs.starts ?? [])}, ${py(v.attrs.ends ?? [])}, ${py(v.attrs.squeeze ?? [])})`; break;
-      case 'concat': e = `torch.cat([${a.join(', ')}], dim=${v.attrs.axis ?? 0})`; break;
-      case 'spike': e = `${surrogates.get(surrogateKey(v.attrs.surrogate!))!.cls}.apply(${a[0]})`; break;
+      case 'powc':
+        e = `${a[0]} ** ${pyNum(v.attrs.exponent ?? 1)}`;
+        break;
+      case 'matmul':
+        e = `torch.matmul(${a[0]}, ${a[1]})`;
+        break;
+      case 'sum':
+        e = `_reduce(torch.sum, ${a[0]}, ${v.attrs.axes ? py(v.attrs.axes) : 'None'})`;
+        break;
+      case 'reduce_max':
+        e = `_reduce(torch.amax, ${a[0]}, ${v.attrs.axes ? py(v.attrs.axes) : 'None'})`;
+        break;
+      case 'reduce_min':
+        e = `_reduce(torch.amin, ${a[0]}, ${v.attrs.axes ? py(v.attrs.axes) : 'None'})`;
+        break;
+      case 'broadcast':
+        e = `_broadcast(${a[0]}, ${py(v.shape)}, ${v.attrs.axes ? py(v.attrs.axes) : 'None'})`;
+        break;
+      case 'transpose':
+        e = v.attrs.perm ? `${a[0]}.permute(${py(v.attrs.perm)})` : `${a[0]}.permute(*reversed(range(${a[0]}.dim())))`;
+        break;
+      case 'reshape':
+        e = `${a[0]}.reshape(${py(v.shape)})`;
+        break;
+      case 'slice':
+        e = `_slice(${a[0]}, ${py(v.attrs.starts ?? [])}, ${py(v.attrs.ends ?? [])}, ${py(v.attrs.squeeze ?? [])})`;
+        break;
+      case 'concat':
+        e = `torch.cat([${a.join(', ')}], dim=${v.attrs.axis ?? 0})`;
+        break;
+      case 'spike':
+        e = `${surrogates.get(surrogateKey(v.attrs.surrogate!))!.cls}.apply(${a[0]})`;
+        break;
       default:
         if (UNARY[v.op]) e = UNARY[v.op]!(a[0]!);
         else if (BINARY[v.op]) e = BINARY[v.op]!(`_b(${a[0]}, ${py(v.shape)})`, `_b(${a[1]}, ${py(v.shape)})`);
         else throw new TorchExportError(`vertex ${v.id} (${v.op}) has no PyTorch translation`);
     }
     lines.push(`v${v.id} = ${e}${comment(v)}`);
-    if (next.has(v.id)) lines.push(`c_${next.get(v.id)!} = v${v.id}.detach().requires_grad_(True) if cut else v${v.id}   # ${next.get(v.id)}[t+1] as read by other equations`);
+    if (next.has(v.id))
+      lines.push(`c_${next.get(v.id)!} = v${v.id}.detach().requires_grad_(True) if cut else v${v.id}   # ${next.get(v.id)}[t+1] as read by other equations`);
   }
   return lines;
 }
@@ -177,9 +230,12 @@ function classTargets(scope: ModelScope): Set<string> {
 
 function lossWindowPy(w: LossWindow): string {
   switch (w.kind) {
-    case 'every': return '("every", 0)';
-    case 'last': return '("last", 1)';
-    case 'window': return w.from === 'end' ? `("for_last", ${w.count})` : `("after", ${w.count})`;
+    case 'every':
+      return '("every", 0)';
+    case 'last':
+      return '("last", 1)';
+    case 'window':
+      return w.from === 'end' ? `("for_last", ${w.count})` : `("after", ${w.count})`;
   }
 }
 
@@ -193,9 +249,28 @@ function comment(v: Vertex): string {
 /** The program as JSON data for the Python executor (rendered equations left out; they are in the header). */
 function programJson(p: OnlineProgram): string {
   return JSON.stringify({
-    states: p.states, params: p.params, untrained: p.untrained,
-    blocks: p.blocks.map((b) => ({ id: b.id, of: b.of, wrt: b.wrt, outShape: b.outShape, inShape: b.inShape, form: b.form, valueShape: b.valueShape, approximation: b.approximation })),
-    traces: p.traces.map((t) => ({ name: t.name, state: t.state, param: t.param, storage: t.storage, valueShape: t.valueShape, terms: t.terms, direct: t.direct ?? null })),
+    states: p.states,
+    params: p.params,
+    untrained: p.untrained,
+    blocks: p.blocks.map((b) => ({
+      id: b.id,
+      of: b.of,
+      wrt: b.wrt,
+      outShape: b.outShape,
+      inShape: b.inShape,
+      form: b.form,
+      valueShape: b.valueShape,
+      approximation: b.approximation,
+    })),
+    traces: p.traces.map((t) => ({
+      name: t.name,
+      state: t.state,
+      param: t.param,
+      storage: t.storage,
+      valueShape: t.valueShape,
+      terms: t.terms,
+      direct: t.direct ?? null,
+    })),
     signals: p.signals.map((s) => ({ name: s.name, state: s.state, shape: s.shape, direct: s.direct ?? null, terms: s.terms })),
     updates: p.updates.map((u) => ({ param: u.param, shape: u.shape, terms: u.terms, direct: u.direct ?? null, lossPrevious: u.lossPrevious })),
   });
@@ -208,22 +283,40 @@ export function torchModule(inp: TorchExportInput): string {
   const step = stepCode(graph, consts, surrogates);
   // Hidden states (delay registers, readouts over time) start where graph/simulate.ts initialStates starts them.
   const hidden = new Map(scope.hidden.map((h) => [h.name, h.initial]));
-  const states = graph.model.states.map((s) => ({ name: s.name, shape: graph.vertices[s.leaf]!.shape, initial: hidden.get(s.name) ?? scope.initialStates.get(s.name) ?? 0 }));
-  const params = graph.model.params.map((p) => ({ name: p.name, shape: graph.vertices[p.leaf]!.shape, init: scope.initialisers.get(p.name) ?? { kind: 'normal', mean: 0, std: 0.1 } }));
+  const states = graph.model.states.map((s) => ({
+    name: s.name,
+    shape: graph.vertices[s.leaf]!.shape,
+    initial: hidden.get(s.name) ?? scope.initialStates.get(s.name) ?? 0,
+  }));
+  const params = graph.model.params.map((p) => ({
+    name: p.name,
+    shape: graph.vertices[p.leaf]!.shape,
+    init: scope.initialisers.get(p.name) ?? { kind: 'normal', mean: 0, std: 0.1 },
+  }));
   const classes = classTargets(scope);
-  const data = graph.model.data.map((d) => ({ name: d.name, role: d.role === 'target' && classes.has(d.name) ? 'class' : d.role, shape: graph.vertices[d.leaf]!.shape }));
+  const data = graph.model.data.map((d) => ({
+    name: d.name,
+    role: d.role === 'target' && classes.has(d.name) ? 'class' : d.role,
+    shape: graph.vertices[d.leaf]!.shape,
+  }));
   const inits = params.map((p) => {
     const i = p.init;
-    const spec = i.kind === 'normal' ? `('normal', ${pyNum(i.mean)}, ${pyNum(i.std)})` : i.kind === 'uniform' ? `('uniform', ${pyNum(i.lo)}, ${pyNum(i.hi)})`
-      : i.kind === 'data' ? `('data', ${JSON.stringify(i.file)}, ${JSON.stringify(i.dataset)})` : `('${i.kind}',)`;
+    const spec =
+      i.kind === 'normal'
+        ? `('normal', ${pyNum(i.mean)}, ${pyNum(i.std)})`
+        : i.kind === 'uniform'
+          ? `('uniform', ${pyNum(i.lo)}, ${pyNum(i.hi)})`
+          : i.kind === 'data'
+            ? `('data', ${JSON.stringify(i.file)}, ${JSON.stringify(i.dataset)})`
+            : `('${i.kind}',)`;
     return `    ${JSON.stringify(p.name)}: (${py(p.shape)}, ${spec}),`;
   });
   const header = [
     `"""${model}${rule ? ` · rule ${rule}` : ''}: exported from Eligo${inp.source ? ` (${inp.source})` : ''}.`,
     '',
     'Self-contained (torch only), float64. Functions:',
-    '  step(states, params, data)            one time step of the model: next states and the step\'s loss',
-    ...(program ? ['  online_update(params, data, steps)    the rule\'s accumulated update, computed online (no stored history)'] : []),
+    "  step(states, params, data)            one time step of the model: next states and the step's loss",
+    ...(program ? ["  online_update(params, data, steps)    the rule's accumulated update, computed online (no stored history)"] : []),
     '  bptt_gradient(params, data, steps)    the exact gradient of the summed loss by backpropagation through time',
     '  init_params(seed), random_data(steps, seed), train(...)',
     'data maps each input and target name to a tensor [steps, *shape]; step t reads data[name][t] (x[t+1] in Eligo).',
@@ -426,7 +519,7 @@ function onlineCode(json: string): string[] {
     '                else:   # the diagonal of a block the rule makes diagonal',
     '                    v = torch.diagonal(J.reshape(_size(b["outShape"]), _size(b["inShape"])))',
     '            else:',
-    '                s = _vjp_ones(out, wrt)   # Σ_j J[j, ·]: the block\'s values when it is diagonal, shared or row-wise',
+    "                s = _vjp_ones(out, wrt)   # Σ_j J[j, ·]: the block's values when it is diagonal, shared or row-wise",
     '                v = s.reshape(-1)[:1] if form == "scalar" else (s[0] if form == "shared" else s)',
     '            values[b["id"]] = v.detach().reshape(-1).clone()',
     '    return values, {k: v.detach() for k, v in nxt.items()}, float(loss)',

@@ -3,7 +3,17 @@
 // ways: a shared flag (seen even by a job that never yields) and a `cancel`
 // message (aborts `signal` for async work).
 
-import { CANCEL_INDEX, JobRefused, MAX_TIMER_MS, JobUnavailable, type FromWorker, type JobContext, type JobKind, type JobReport, type ToWorker } from './types.js';
+import {
+  CANCEL_INDEX,
+  JobRefused,
+  MAX_TIMER_MS,
+  JobUnavailable,
+  type FromWorker,
+  type JobContext,
+  type JobKind,
+  type JobReport,
+  type ToWorker,
+} from './types.js';
 
 export interface Port {
   on(event: 'message', f: (m: ToWorker) => void): void;
@@ -28,7 +38,12 @@ export function serveJobs(port: Port, kinds: ReadonlyMap<string, JobKind<never, 
   });
 }
 
-async function runJob(port: Port, kinds: ReadonlyMap<string, JobKind<never, unknown>>, m: Extract<ToWorker, { type: 'start' }>, abort: AbortController): Promise<void> {
+async function runJob(
+  port: Port,
+  kinds: ReadonlyMap<string, JobKind<never, unknown>>,
+  m: Extract<ToWorker, { type: 'start' }>,
+  abort: AbortController,
+): Promise<void> {
   const { jobId } = m;
   const post = (msg: FromWorker): void => port.postMessage(msg);
   const kind = kinds.get(m.kind) as JobKind<unknown, unknown> | undefined;
@@ -58,11 +73,19 @@ async function runJob(port: Port, kinds: ReadonlyMap<string, JobKind<never, unkn
     lastSent = Date.now();
   };
   const ctx: JobContext = {
-    get cancelled() { return cancelled(); },
-    get overBudget() { return overBudget(); },
-    get shouldStop() { return cancelled() || overBudget(); },
+    get cancelled() {
+      return cancelled();
+    },
+    get overBudget() {
+      return overBudget();
+    },
+    get shouldStop() {
+      return cancelled() || overBudget();
+    },
     signal: abort.signal,
-    get remainingMs() { return Math.max(0, m.deadline - Date.now()); },
+    get remainingMs() {
+      return Math.max(0, m.deadline - Date.now());
+    },
     report(r) {
       if (r.best !== undefined) lastBest = r.best;
       // Merge into the pending report so a throttled best is never lost.

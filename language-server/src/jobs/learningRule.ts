@@ -46,11 +46,21 @@ function freshName(taken: Set<string>, base: string): string {
 function candidate(f: Discovered, taken: Set<string>): RuleCandidate {
   const name = freshName(taken, f.ruleName);
   return {
-    name, text: f.text.replace(`rule ${f.ruleName} for`, `rule ${name} for`), known: f.known,
-    multiplications: f.cost.multiplicationsPerStep, memoryBytes: f.cost.memoryBytes, online: f.cost.online,
-    alignment: f.alignment.cosine, signAgreement: f.alignment.signAgreement,
-    ...(f.accuracy ? { accuracy: f.accuracy.test, trainAccuracy: f.accuracy.train, task: f.accuracy.task, updates: f.accuracy.updates } : { why: f.accuracyWhy ?? 'not trained' }),
-    updatedParams: f.credit.updatedParams, credit: f.credit.summary, creditKind: f.credit.kind, warnings: f.credit.warnings,
+    name,
+    text: f.text.replace(`rule ${f.ruleName} for`, `rule ${name} for`),
+    known: f.known,
+    multiplications: f.cost.multiplicationsPerStep,
+    memoryBytes: f.cost.memoryBytes,
+    online: f.cost.online,
+    alignment: f.alignment.cosine,
+    signAgreement: f.alignment.signAgreement,
+    ...(f.accuracy
+      ? { accuracy: f.accuracy.test, trainAccuracy: f.accuracy.train, task: f.accuracy.task, updates: f.accuracy.updates }
+      : { why: f.accuracyWhy ?? 'not trained' }),
+    updatedParams: f.credit.updatedParams,
+    credit: f.credit.summary,
+    creditKind: f.credit.kind,
+    warnings: f.credit.warnings,
     ...(f.alignmentOnTask ? { alignmentOnTask: f.alignmentOnTask } : {}),
     signature: ruleSignature(f.spec),
     ...(f.hardware ? { fits: f.hardware.fits, reasons: f.hardware.reasons } : {}),
@@ -64,7 +74,9 @@ function candidate(f: Discovered, taken: Set<string>): RuleCandidate {
  */
 export function orderFront(front: readonly RuleCandidate[], objective: Objective): RuleCandidate[] {
   const cost = (c: RuleCandidate): number => (objective === 'memory' ? c.memoryBytes : c.multiplications) ?? Infinity;
-  return [...front].sort((a, b) => cost(a) - cost(b) || (b.accuracy ?? -Infinity) - (a.accuracy ?? -Infinity) || (b.alignment ?? -Infinity) - (a.alignment ?? -Infinity));
+  return [...front].sort(
+    (a, b) => cost(a) - cost(b) || (b.accuracy ?? -Infinity) - (a.accuracy ?? -Infinity) || (b.alignment ?? -Infinity) - (a.alignment ?? -Infinity),
+  );
 }
 
 export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult> = {
@@ -79,8 +91,14 @@ export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult>
     const profile = lookupProfile(name);
     if (!profile) throw new JobRefused(unknownProfileMessage(name));
     return {
-      objective: p.objective ?? input.settings.objective, seed: p.seed ?? 1, samples: p.samples ?? 2, steps: p.steps ?? input.settings.analysis.steps,
-      hardwareProfile: profile.id, task: p.task ?? input.settings.train.task, batchSize: p.batchSize ?? input.settings.train.batchSize, learningRate: p.learningRate ?? 0.005,
+      objective: p.objective ?? input.settings.objective,
+      seed: p.seed ?? 1,
+      samples: p.samples ?? 2,
+      steps: p.steps ?? input.settings.analysis.steps,
+      hardwareProfile: profile.id,
+      task: p.task ?? input.settings.train.task,
+      batchSize: p.batchSize ?? input.settings.train.batchSize,
+      learningRate: p.learningRate ?? 0.005,
       ...(p.evaluations !== undefined ? { evaluations: p.evaluations } : {}),
     };
   },
@@ -110,22 +128,36 @@ export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult>
     // Workers read no file: the model's data(…) params go with the payload, as loaded here.
     const paramValues = dataParamValues(c);
     const measurer = queue
-      ? (source: AlignmentSource) => queuedMeasurer(queue, candidateBase({ text: input.text!, model, maxBytes, seed: p.seed, paramValues }, source), { label: `find-rule ${model} (editor)` })
+      ? (source: AlignmentSource) =>
+          queuedMeasurer(queue, candidateBase({ text: input.text!, model, maxBytes, seed: p.seed, paramValues }, source), {
+            label: `find-rule ${model} (editor)`,
+          })
       : undefined;
     let r;
     try {
       r = await discoverRules(rctx, {
         // A little under the budget: evaluating the rule in hand finishes after the engine's deadline.
-        budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000, steps: p.steps, samples: p.samples, seed: p.seed, signal: ctx.signal,
-        batch: p.batchSize, learningRate: p.learningRate, search: searchFor('auto', hardware !== undefined), maxBytes,
-        ...(p.task ? { task: p.task } : {}), ...(hardware ? { hardware } : {}),
-        ...(p.evaluations !== undefined ? { maxEvaluations: p.evaluations } : {}), ...(measurer ? { measurer } : {}),
+        budgetMs: Number.isFinite(ctx.remainingMs) ? Math.max(100, 0.9 * ctx.remainingMs - 100) : 60_000,
+        steps: p.steps,
+        samples: p.samples,
+        seed: p.seed,
+        signal: ctx.signal,
+        batch: p.batchSize,
+        learningRate: p.learningRate,
+        search: searchFor('auto', hardware !== undefined),
+        maxBytes,
+        ...(p.task ? { task: p.task } : {}),
+        ...(hardware ? { hardware } : {}),
+        ...(p.evaluations !== undefined ? { maxEvaluations: p.evaluations } : {}),
+        ...(measurer ? { measurer } : {}),
         // The task's data files are read under the workspace's trust (train/tasks/files.ts); a job told nothing reads none.
         files: input.files ?? { trusted: false },
-        onProgress: (pr) => ctx.report({
-          message: `${pr.message}${queue ? ` · ${queue.description}` : ''}`, percentage: pr.total > 0 ? (100 * (pr.phase === 'training' ? pr.trained : pr.evaluated)) / pr.total : 0,
-          point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, trained: pr.trained } },
-        }),
+        onProgress: (pr) =>
+          ctx.report({
+            message: `${pr.message}${queue ? ` · ${queue.description}` : ''}`,
+            percentage: pr.total > 0 ? (100 * (pr.phase === 'training' ? pr.trained : pr.evaluated)) / pr.total : 0,
+            point: { x: pr.elapsedMs, y: { evaluated: pr.evaluated, trained: pr.trained } },
+          }),
       });
     } catch (e) {
       if (e instanceof DiscoverError) throw new JobRefused(e.message);
@@ -135,12 +167,27 @@ export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult>
     }
     // Names free in the document, so a candidate can be inserted as it is.
     const taken = new Set(c.items.map((i) => i.name));
-    const front = orderFront(r.front.map((f) => candidate(f, taken)), p.objective);
+    const front = orderFront(
+      r.front.map((f) => candidate(f, taken)),
+      p.objective,
+    );
     const first = front[0];
     return {
-      name: first?.name ?? '', text: first?.text ?? '', front, model: r.model, spaceSize: r.spaceSize, method: r.method,
-      evaluated: r.evaluated.length, skipped: r.skipped.length, stopped: r.stopped, trained: r.trained, task: r.task,
-      frontBasis: r.frontBasis, ...(r.frontWhy ? { frontWhy: r.frontWhy } : {}), notes: r.notes, run: p,
+      name: first?.name ?? '',
+      text: first?.text ?? '',
+      front,
+      model: r.model,
+      spaceSize: r.spaceSize,
+      method: r.method,
+      evaluated: r.evaluated.length,
+      skipped: r.skipped.length,
+      stopped: r.stopped,
+      trained: r.trained,
+      task: r.task,
+      frontBasis: r.frontBasis,
+      ...(r.frontWhy ? { frontWhy: r.frontWhy } : {}),
+      notes: r.notes,
+      run: p,
     };
   },
 };

@@ -20,7 +20,12 @@ import { JobRefused } from './types.js';
  * name (empty when it has none), read under `policy` for the document at `uri`; the file's other models'
  * data files are not read. Throws JobRefused, located (`line L:C: …`), when one cannot be read.
  */
-export async function jobParamValues(text: string, uri: string | undefined, item: string | undefined, policy: FileAccessPolicy): Promise<Map<string, Float64Array>> {
+export async function jobParamValues(
+  text: string,
+  uri: string | undefined,
+  item: string | undefined,
+  policy: FileAccessPolicy,
+): Promise<Map<string, Float64Array>> {
   const c = compile(text);
   let model: string;
   try {
@@ -39,7 +44,9 @@ export async function jobParamValues(text: string, uri: string | undefined, item
     return `line ${p.line + 1}:${p.character + 1}`;
   };
   if (!policy.trusted) {
-    throw new JobRefused(`the model's params take their values from ${named}, and this workspace is not trusted, so Eligo reads no data files in it; trust the workspace (Manage Workspace Trust) to train on them`);
+    throw new JobRefused(
+      `the model's params take their values from ${named}, and this workspace is not trusted, so Eligo reads no data files in it; trust the workspace (Manage Workspace Trust) to train on them`,
+    );
   }
   let baseDir: string;
   try {
@@ -57,7 +64,9 @@ export async function jobParamValues(text: string, uri: string | undefined, item
     } catch (e) {
       // Trusted, so the one refusal left is the folders'; said in the same words whether the file exists or not.
       if (e instanceof FileAccessError) {
-        throw new JobRefused(`${at(r.init.range)}: data("${r.init.file}") is outside the workspace folders (or links out of them); Eligo reads a model's data files inside the workspace`);
+        throw new JobRefused(
+          `${at(r.init.range)}: data("${r.init.file}") is outside the workspace folders (or links out of them); Eligo reads a model's data files inside the workspace`,
+        );
       }
       throw e;
     }

@@ -88,10 +88,19 @@ export class JobRunner {
   start(kind: string, input: JobInput, opts: StartOptions = {}): JobHandle {
     const jobId = this.nextId++;
     let resolve!: (o: JobOutcome) => void;
-    const done = new Promise<JobOutcome>((r) => { resolve = r; });
+    const done = new Promise<JobOutcome>((r) => {
+      resolve = r;
+    });
     const job: Running = {
-      jobId, kind, input, opts, flag: new CancelFlag(undefined, CANCEL_INDEX), t0: performance.now(),
-      settled: false, resolve, timers: [],
+      jobId,
+      kind,
+      input,
+      opts,
+      flag: new CancelFlag(undefined, CANCEL_INDEX),
+      t0: performance.now(),
+      settled: false,
+      resolve,
+      timers: [],
     };
     this.queue.push(job);
     this.pump();
@@ -127,7 +136,9 @@ export class JobRunner {
         if (!this.disposed && !this.spare) {
           this.spare = this.newWorker();
           // A spare that dies (it should not) is simply replaced next time.
-          this.spare.once('exit', () => { this.spare = undefined; });
+          this.spare.once('exit', () => {
+            this.spare = undefined;
+          });
           this.spare.on('error', () => undefined);
         }
       });
@@ -180,11 +191,19 @@ export class JobRunner {
     if (Number.isFinite(deadline)) {
       // The job should stop itself at the deadline; an engine finishing the step in hand may
       // overrun a little (a second at most) before it is stopped and its last best returned.
-      job.timers.push(setTimeout(() => this.stop(job, 'budget'), Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now()) + Math.max(this.grace(job), BUDGET_OVERRUN_MS))));
+      job.timers.push(
+        setTimeout(() => this.stop(job, 'budget'), Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now()) + Math.max(this.grace(job), BUDGET_OVERRUN_MS))),
+      );
     }
     const msg: ToWorker = {
-      type: 'start', jobId: job.jobId, kind: job.kind, input: job.input, cancel: job.flag.buffer,
-      deadline, maxBytes: this.options.maxBytes, throttleMs: this.options.throttleMs,
+      type: 'start',
+      jobId: job.jobId,
+      kind: job.kind,
+      input: job.input,
+      cancel: job.flag.buffer,
+      deadline,
+      maxBytes: this.options.maxBytes,
+      throttleMs: this.options.throttleMs,
     };
     w.postMessage(msg);
   }

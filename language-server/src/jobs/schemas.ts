@@ -26,7 +26,10 @@ import { APPROXIMATIONS, approximationArgs, ROUNDINGS, type ApproxKind } from '.
 export const MAX_TEXT_CHARS = 16 * 1024 * 1024;
 
 const text = z.string().max(MAX_TEXT_CHARS, 'the model text is over 16 MiB');
-const ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a name (letters, digits, _)').max(200);
+const ident = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a name (letters, digits, _)')
+  .max(200);
 /** The protocol's seed (protocol/params.ts), for the seeds of self-play episodes. */
 const seed = SearchOptionsSchema.shape.seed.unwrap();
 const positiveInt = (max: number): z.ZodNumber => z.number().int().min(1).max(max);
@@ -46,24 +49,39 @@ const APPROX_KINDS = APPROXIMATIONS.map((a) => a.kind) as [ApproxKind, ...Approx
  * holds them, lang/check.ts; the rules engine refuses what does not fit its block), and a top(k) pattern as the
  * client chose it on its data (flat indices; checked against the block on the worker).
  */
-export const approximationSchema = z.strictObject({
-  of: ident,
-  wrt: ident,
-  wrtOffset: z.union([z.literal(0), z.literal(1)]),
-  kind: z.enum(APPROX_KINDS),
-  args: z.record(ident, z.number().finite()).optional(),
-  mask: z.array(z.number().int().min(0).max(2 ** 40)).max(10_000_000).optional(),
-}).superRefine((a, c) => {
-  const known = approximationArgs(a.kind);
-  for (const [k, v] of Object.entries(a.args ?? {})) {
-    const arg = known.find((x) => x.name === k);
-    if (!arg) c.addIssue({ code: 'custom', path: ['args', k], message: `'${a.kind}' has no argument '${k}'` });
-    else if ((arg.integer && !Number.isInteger(v)) || (arg.exclusiveMin ? v <= arg.min : v < arg.min)) {
-      c.addIssue({ code: 'custom', path: ['args', k], message: `'${k}' of '${a.kind}' must be ${arg.integer ? 'a whole number' : 'a number'} ${arg.exclusiveMin ? '>' : '≥'} ${arg.min}` });
+export const approximationSchema = z
+  .strictObject({
+    of: ident,
+    wrt: ident,
+    wrtOffset: z.union([z.literal(0), z.literal(1)]),
+    kind: z.enum(APPROX_KINDS),
+    args: z.record(ident, z.number().finite()).optional(),
+    mask: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 40),
+      )
+      .max(10_000_000)
+      .optional(),
+  })
+  .superRefine((a, c) => {
+    const known = approximationArgs(a.kind);
+    for (const [k, v] of Object.entries(a.args ?? {})) {
+      const arg = known.find((x) => x.name === k);
+      if (!arg) c.addIssue({ code: 'custom', path: ['args', k], message: `'${a.kind}' has no argument '${k}'` });
+      else if ((arg.integer && !Number.isInteger(v)) || (arg.exclusiveMin ? v <= arg.min : v < arg.min)) {
+        c.addIssue({
+          code: 'custom',
+          path: ['args', k],
+          message: `'${k}' of '${a.kind}' must be ${arg.integer ? 'a whole number' : 'a number'} ${arg.exclusiveMin ? '>' : '≥'} ${arg.min}`,
+        });
+      }
     }
-  }
-  if (a.mask && a.kind !== 'top') c.addIssue({ code: 'custom', path: ['mask'], message: `a pattern is for top(k), not '${a.kind}'` });
-});
+    if (a.mask && a.kind !== 'top') c.addIssue({ code: 'custom', path: ['mask'], message: `a pattern is for top(k), not '${a.kind}'` });
+  });
 
 export const ruleSpecSchema = z.strictObject({
   name: ident.nullable(),
@@ -74,15 +92,27 @@ export const ruleSpecSchema = z.strictObject({
   memoryLimitBytes: z.number().positive().optional(),
   /** `truncate K` and `quantize traces B bits …` (rules/rule.ts), in the checker's ranges. */
   truncate: positiveInt(1_000_000).optional(),
-  quantize: z.strictObject({ bits: z.number().int().min(2).max(24), rounding: z.enum(ROUNDINGS), seed: z.number().int().min(0).max(2 ** 32) }).optional(),
+  quantize: z
+    .strictObject({
+      bits: z.number().int().min(2).max(24),
+      rounding: z.enum(ROUNDINGS),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 32),
+    })
+    .optional(),
 });
 
 const name = z.string().min(1).max(200);
 /** A tensor's values inline (float64, base64 on the wire); its length must be its shape's size. */
-export const tensorSchema = z.strictObject({
-  shape: z.array(z.number().int().min(0).max(1e9)).max(8),
-  data: f64,
-}).refine((t) => t.data.length === t.shape.reduce((a, b) => a * b, 1), { message: "the tensor's values do not match its shape" });
+export const tensorSchema = z
+  .strictObject({
+    shape: z.array(z.number().int().min(0).max(1e9)).max(8),
+    data: f64,
+  })
+  .refine((t) => t.data.length === t.shape.reduce((a, b) => a * b, 1), { message: "the tensor's values do not match its shape" });
 
 /** Sample sequences (no parameters): a task's inputs and targets per step, its loss weights and the initial states. */
 export const sequenceSchema = z.strictObject({
@@ -95,7 +125,10 @@ export const sequenceSchema = z.strictObject({
 /** Given alignment sets: the same sequences at each parameter point (discovery's task sequences along a BPTT run). */
 export const alignmentSetsSchema = z.strictObject({
   sequences: z.array(sequenceSchema).min(1).max(100),
-  at: z.array(z.strictObject({ label: z.string().max(100), updates: z.number().int().min(0).max(1e9), params: z.record(name, tensorSchema) })).min(1).max(16),
+  at: z
+    .array(z.strictObject({ label: z.string().max(100), updates: z.number().int().min(0).max(1e9), params: z.record(name, tensorSchema) }))
+    .min(1)
+    .max(16),
 });
 
 /**
@@ -103,14 +136,19 @@ export const alignmentSetsSchema = z.strictObject({
  * random sequences of `steps` steps from `seed`, or on the `sets` given (then `steps` and `samples`
  * describe them). `paramValues`: the model's `data(…)` params as the client loaded them (a worker reads no file).
  */
-export const ruleCandidatePayloadSchema = FindRuleOptionsSchema.pick({ steps: true, samples: true, seed: true }).required().extend({
-  text,
-  model: ident,
-  maxBytes: z.number().positive().max(2 ** 45),
-  sets: alignmentSetsSchema.optional(),
-  paramValues: z.record(name, f64).optional(),
-  spec: ruleSpecSchema,
-});
+export const ruleCandidatePayloadSchema = FindRuleOptionsSchema.pick({ steps: true, samples: true, seed: true })
+  .required()
+  .extend({
+    text,
+    model: ident,
+    maxBytes: z
+      .number()
+      .positive()
+      .max(2 ** 45),
+    sets: alignmentSetsSchema.optional(),
+    paramValues: z.record(name, f64).optional(),
+    spec: ruleSpecSchema,
+  });
 export type RuleCandidatePayload = z.infer<typeof ruleCandidatePayloadSchema>;
 
 const alignmentFigures = { cosine: anyNumber, relativeError: anyNumber, signAgreement: anyNumber };
@@ -161,17 +199,22 @@ export const agentChoiceSchema = z.discriminatedUnion('kind', [
 ]);
 
 /** One restart of an order search: a plan of methods with its own seed, on the item's graph (search/plan.ts Job). */
-export const searchRestartPayloadSchema = SearchOptionsSchema.pick({ seed: true, evaluations: true }).required({ seed: true }).extend({
-  text,
-  item: ident,
-  objective: objectiveSpecSchema,
-  plan: z.array(planStepSchema).min(1).max(16),
-  budgetMs: z.number().positive().max(24 * 3600 * 1000),
-  agent: agentChoiceSchema,
-  train: z.boolean(),
-  exactMax: positiveInt(1000).optional(),
-  simulationsPerMove: positiveInt(100_000).optional(),
-});
+export const searchRestartPayloadSchema = SearchOptionsSchema.pick({ seed: true, evaluations: true })
+  .required({ seed: true })
+  .extend({
+    text,
+    item: ident,
+    objective: objectiveSpecSchema,
+    plan: z.array(planStepSchema).min(1).max(16),
+    budgetMs: z
+      .number()
+      .positive()
+      .max(24 * 3600 * 1000),
+    agent: agentChoiceSchema,
+    train: z.boolean(),
+    exactMax: positiveInt(1000).optional(),
+    simulationsPerMove: positiveInt(100_000).optional(),
+  });
 export type SearchRestartPayload = z.infer<typeof searchRestartPayloadSchema>;
 
 export const candidateSchema = z.strictObject({
@@ -202,7 +245,10 @@ export type SearchRestartResult = z.infer<typeof searchRestartResultSchema>;
 /** A batch of self-play episodes for training the search network (scripts/train-agent.ts): each on a corpus graph, with the batch's weights. */
 export const selfPlayPayloadSchema = z.strictObject({
   weights: weightsSchema,
-  episodes: z.array(z.strictObject({ graphSeed: seed, searchSeed: seed })).min(1).max(1000),
+  episodes: z
+    .array(z.strictObject({ graphSeed: seed, searchSeed: seed }))
+    .min(1)
+    .max(1000),
   simulationsPerMove: positiveInt(100_000),
 });
 export type SelfPlayPayload = z.infer<typeof selfPlayPayloadSchema>;
@@ -222,11 +268,13 @@ export const tokenInputSchema = z.strictObject({
 });
 
 export const selfPlayResultSchema = z.strictObject({
-  episodes: z.array(z.strictObject({
-    multiplications: z.number(),
-    simulations: z.number().int().min(0),
-    samples: z.array(z.strictObject({ input: tokenInputSchema, policy: f32, remaining: z.number() })),
-  })),
+  episodes: z.array(
+    z.strictObject({
+      multiplications: z.number(),
+      simulations: z.number().int().min(0),
+      samples: z.array(z.strictObject({ input: tokenInputSchema, policy: f32, remaining: z.number() })),
+    }),
+  ),
 });
 export type SelfPlayResult = z.infer<typeof selfPlayResultSchema>;
 

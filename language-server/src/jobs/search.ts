@@ -33,7 +33,9 @@ export const searchJob: JobKind<SearchRunParams, SearchResult> = {
     if (!METHODS.includes(method)) throw new JobRefused(`unknown search strategy '${p.strategy}' (${METHODS.join(', ')})`);
     if (input.text === undefined) throw new JobRefused('a search needs a document');
     return {
-      objective: p.objective ?? input.settings.objective, method, seed: p.seed ?? 1,
+      objective: p.objective ?? input.settings.objective,
+      method,
+      seed: p.seed ?? 1,
       ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}),
       ...(p.evaluations !== undefined ? { evaluations: p.evaluations } : {}),
     };
@@ -61,7 +63,11 @@ export const searchJob: JobKind<SearchRunParams, SearchResult> = {
       const r = await search(graph, {
         ...(p.evaluations !== undefined ? { maxEvaluations: p.evaluations } : {}),
         ...(queue ? { runJobs: queuedSearchRunner(queue, { text: input.text!, item: graph.name }, { label: `search ${graph.name} (editor)` }) } : {}),
-        objective: p.objective, method: p.method, budgetMs, seed: p.seed, signal: ctx.signal,
+        objective: p.objective,
+        method: p.method,
+        budgetMs,
+        seed: p.seed,
+        signal: ctx.signal,
         ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}),
         // Timing orders is for objective `time` only: it would hold up a cancel.
         measure: p.objective === 'time',
@@ -69,7 +75,14 @@ export const searchJob: JobKind<SearchRunParams, SearchResult> = {
           // The engine's progress has the best cost but not its order: a best-so-far
           // handed back after a forced stop says so (`partial`, empty order).
           const best: SearchResult | undefined = Number.isFinite(pr.bestMultiplications)
-            ? { order: [], partial: true, multiplications: pr.bestMultiplications, peakMemoryBytes: pr.bestPeakMemoryBytes, evaluated: pr.evaluations, method: pr.bestMethod }
+            ? {
+                order: [],
+                partial: true,
+                multiplications: pr.bestMultiplications,
+                peakMemoryBytes: pr.bestPeakMemoryBytes,
+                evaluated: pr.evaluations,
+                method: pr.bestMethod,
+              }
             : undefined;
           ctx.report({
             ...(best ? { best } : {}),
@@ -83,13 +96,27 @@ export const searchJob: JobKind<SearchRunParams, SearchResult> = {
       });
       const b = r.best;
       return {
-        order: b.order, names: b.names, multiplications: b.multiplications, additions: b.additions, peakMemoryBytes: b.peakMemoryBytes,
-        evaluated: r.evaluations, method: b.method, objective: r.objectiveText, baselines: {
-          forward: r.baselines.forward.multiplications, reverse: r.baselines.reverse.multiplications, markowitz: r.baselines.markowitz.multiplications,
+        order: b.order,
+        names: b.names,
+        multiplications: b.multiplications,
+        additions: b.additions,
+        peakMemoryBytes: b.peakMemoryBytes,
+        evaluated: r.evaluations,
+        method: b.method,
+        objective: r.objectiveText,
+        baselines: {
+          forward: r.baselines.forward.multiplications,
+          reverse: r.baselines.reverse.multiplications,
+          markowitz: r.baselines.markowitz.multiplications,
         },
-        stoppedBy: r.stoppedBy, notes: r.notes, ...(r.infeasible ? { infeasible: r.infeasible.message } : {}),
+        stoppedBy: r.stoppedBy,
+        notes: r.notes,
+        ...(r.infeasible ? { infeasible: r.infeasible.message } : {}),
         run: {
-          objective: p.objective, strategy: p.method, seed: p.seed, ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}),
+          objective: p.objective,
+          strategy: p.method,
+          seed: p.seed,
+          ...(p.limitBytes !== undefined ? { limitBytes: p.limitBytes } : {}),
           ...(p.evaluations !== undefined ? { evaluations: p.evaluations } : {}),
         },
       };

@@ -64,7 +64,10 @@ export interface JobKind<P = unknown, R = unknown> {
 
 /** The job will not start: bad parameters, an item with errors, too much memory. */
 export class JobRefused extends EligoError {
-  constructor(message: string, readonly estimateBytes?: number) {
+  constructor(
+    message: string,
+    readonly estimateBytes?: number,
+  ) {
     super('job.refused', message);
   }
 }
@@ -79,7 +82,16 @@ export class JobUnavailable extends EligoError {
 // ---------------------------------------------------------------- thread messages
 
 export type ToWorker =
-  | { readonly type: 'start'; readonly jobId: number; readonly kind: string; readonly input: JobInput; readonly cancel: SharedArrayBuffer; readonly deadline: number; readonly maxBytes: number; readonly throttleMs: number }
+  | {
+      readonly type: 'start';
+      readonly jobId: number;
+      readonly kind: string;
+      readonly input: JobInput;
+      readonly cancel: SharedArrayBuffer;
+      readonly deadline: number;
+      readonly maxBytes: number;
+      readonly throttleMs: number;
+    }
   | { readonly type: 'cancel'; readonly jobId: number };
 
 export type FromWorker =

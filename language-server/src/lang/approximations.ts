@@ -37,31 +37,51 @@ const SEED: ApproximationArg = { name: 'seed', default: 1, integer: true, min: 0
 
 export const APPROXIMATIONS = [
   { kind: 'zero', written: '0', description: 'drop the block: no credit flows through it (e-prop drops d(u[t+1])/d(z))' },
-  { kind: 'diagonal', written: 'diagonal', description: 'keep only the diagonal of a square block (SnAp-1, e-prop\'s d(u[t+1])/d(u))' },
+  { kind: 'diagonal', written: 'diagonal', description: "keep only the diagonal of a square block (SnAp-1, e-prop's d(u[t+1])/d(u))" },
   { kind: 'dense', written: 'dense', description: 'keep the block exactly, stored dense' },
   { kind: 'stop', written: 'stop', description: 'a stop-gradient: the forward value is used, no gradient flows back' },
   {
-    kind: 'filter', written: 'filter',
-    description: 'a scalar filter o[t+1] = κ·o + C·x (κ, C constant): filter the eligibility trace instead of keeping one per output (Bellec et al. 2020\'s F_κ); exact',
+    kind: 'filter',
+    written: 'filter',
+    description:
+      "a scalar filter o[t+1] = κ·o + C·x (κ, C constant): filter the eligibility trace instead of keeping one per output (Bellec et al. 2020's F_κ); exact",
   },
   {
-    kind: 'random', written: 'random',
-    description: 'random feedback: the operand\'s credit through W @ operand uses a fixed random matrix instead of W (random e-prop; RFLO, Murray 2019)',
+    kind: 'random',
+    written: 'random',
+    description: "random feedback: the operand's credit through W @ operand uses a fixed random matrix instead of W (random e-prop; RFLO, Murray 2019)",
     args: [
-      { name: 'scale', default: 'auto', integer: false, min: 0, exclusiveMin: true, description: 'standard deviation of the entries (default 1/√(operand size), the scale of a standard initialiser of W)' },
+      {
+        name: 'scale',
+        default: 'auto',
+        integer: false,
+        min: 0,
+        exclusiveMin: true,
+        description: 'standard deviation of the entries (default 1/√(operand size), the scale of a standard initialiser of W)',
+      },
       SEED,
     ],
   },
   {
-    kind: 'local', written: 'local',
-    description: 'layer-local: no credit across this block; the operand\'s layer gets its learning signal from the output error through a fixed random matrix (layer-local e-prop)',
+    kind: 'local',
+    written: 'local',
+    description:
+      "layer-local: no credit across this block; the operand's layer gets its learning signal from the output error through a fixed random matrix (layer-local e-prop)",
     args: [
-      { name: 'scale', default: 'auto', integer: false, min: 0, exclusiveMin: true, description: 'standard deviation of the entries (default 1/√(operand size), as a readout of that layer)' },
+      {
+        name: 'scale',
+        default: 'auto',
+        integer: false,
+        min: 0,
+        exclusiveMin: true,
+        description: 'standard deviation of the entries (default 1/√(operand size), as a readout of that layer)',
+      },
       SEED,
     ],
   },
   {
-    kind: 'top', written: 'top',
+    kind: 'top',
+    written: 'top',
     description: 'keep the k entries of each row of largest magnitude on the data, traces on the SnAp-2 pattern (Menick et al. 2021)',
     args: [{ name: 'k', default: null, integer: true, min: 1, description: 'entries kept per row' }],
   },
@@ -89,11 +109,13 @@ export function approximationArgs(kind: ApproxKind): readonly ApproximationArg[]
 /** Rule-wide approximations: statements of a rule, not kinds of one block. */
 export const RULE_STATEMENTS = [
   {
-    word: 'truncate', written: 'truncate K',
+    word: 'truncate',
+    written: 'truncate K',
     description: 'credit through time kept within windows of K steps (truncated BPTT; online: traces restart every K steps — the same gradient)',
   },
   {
-    word: 'quantize', written: 'quantize traces B bits [nearest|stochastic] [seed S]',
+    word: 'quantize',
+    written: 'quantize traces B bits [nearest|stochastic] [seed S]',
     description: 'carried traces rounded to B-bit fixed point (a shared power-of-two scale per trace and step) as a chip holds them',
   },
 ] as const;

@@ -24,16 +24,7 @@ export interface Ident extends Node {
 
 // ---------------------------------------------------------------- expressions
 
-export type Expr =
-  | NumberLit
-  | NameRef
-  | Unary
-  | Binary
-  | Call
-  | Index
-  | TimeRef
-  | ListLit
-  | ErrorExpr;
+export type Expr = NumberLit | NameRef | Unary | Binary | Call | Index | TimeRef | ListLit | ErrorExpr;
 
 export interface NumberLit extends Node {
   readonly kind: 'number';
@@ -225,8 +216,7 @@ export interface OdeEq extends Node {
  * last K steps, `after K` every step after the first K.
  */
 export type LossWhen =
-  | { readonly kind: 'last'; readonly range: Range }
-  | { readonly kind: 'window'; readonly from: 'end' | 'start'; readonly count: Expr; readonly range: Range };
+  { readonly kind: 'last'; readonly range: Range } | { readonly kind: 'window'; readonly from: 'end' | 'start'; readonly count: Expr; readonly range: Range };
 
 /** `loss = EXPR`, optionally `at last`, `for last K`, `after K` */
 export interface LossEq extends Node {

@@ -7,8 +7,31 @@
 import { elementwiseShape, formatShape as fmtShape, matmulShape, sameShape, sizeOf as numel, type Shape } from './shapes.js';
 import { DEFAULT_SURROGATE_NAME, isSurrogateKind, makeSurrogate, SURROGATE_KINDS, SURROGATE_SCALE, type Surrogate } from './surrogates.js';
 import type {
-  Binary, Call, ConstDecl, Diagnostic, DimDecl, Expr, FunctionItem, GradItem, Ident, Index, Item, LetStmt,
-  LossEq, ModelItem, NameRef, OdeEq, Program, Range, RelatedInfo, RuleItem, ShapeAnnot, SurrogateDecl, TimeRef, UpdateEq, VarDecl,
+  Binary,
+  Call,
+  ConstDecl,
+  Diagnostic,
+  DimDecl,
+  Expr,
+  FunctionItem,
+  GradItem,
+  Ident,
+  Index,
+  Item,
+  LetStmt,
+  LossEq,
+  ModelItem,
+  NameRef,
+  OdeEq,
+  Program,
+  Range,
+  RelatedInfo,
+  RuleItem,
+  ShapeAnnot,
+  SurrogateDecl,
+  TimeRef,
+  UpdateEq,
+  VarDecl,
 } from './ast.js';
 import { BUILTINS, INITIALISERS } from './builtins.js';
 import { APPROXIMATIONS, approximationArgs } from './approximations.js';
@@ -16,7 +39,16 @@ import { didYouMean } from './suggest.js';
 import { formatBytes, SIZE_UNITS } from '../util/units.js';
 import type { DiagnosticCodeOf } from '../util/codes.js';
 import {
-  readKey, type Checked, type FunctionScope, type HiddenState, type Initialiser, type ItemScope, type LossWindow, type ModelScope, type StepEquation, type Symbol,
+  readKey,
+  type Checked,
+  type FunctionScope,
+  type HiddenState,
+  type Initialiser,
+  type ItemScope,
+  type LossWindow,
+  type ModelScope,
+  type StepEquation,
+  type Symbol,
 } from './symbols.js';
 
 /** Tensors larger than this are refused: 2²⁷ Float64 values is 1 GiB. */
@@ -30,7 +62,6 @@ const MAX_DIM = 2 ** 31 - 1;
 export function check(program: Program, text: string): Checked {
   return new Checker(program, text).run();
 }
-
 
 type Env = {
   readonly scope: Map<string, Symbol>;
@@ -62,7 +93,10 @@ class Checker {
   private readonly references = new Map<NameRef | TimeRef | Ident, Symbol>();
   private readonly itemDecls = new Map<string, Ident>();
 
-  constructor(private readonly program: Program, private readonly text: string) {}
+  constructor(
+    private readonly program: Program,
+    private readonly text: string,
+  ) {}
 
   run(): Checked {
     // File-level dims and consts first: every item may use them.
@@ -80,8 +114,14 @@ class Checker {
       else if (item.kind === 'grad') this.checkGrad(item);
     }
     return {
-      text: this.text, program: this.program, diagnostics: this.diagnostics, fileSymbols: this.fileSymbols,
-      items: this.items, shapes: this.shapes, constants: this.constants, references: this.references,
+      text: this.text,
+      program: this.program,
+      diagnostics: this.diagnostics,
+      fileSymbols: this.fileSymbols,
+      items: this.items,
+      shapes: this.shapes,
+      constants: this.constants,
+      references: this.references,
     };
   }
 
@@ -134,14 +174,23 @@ class Checker {
     const value = this.fold(decl.value, scope);
     // A declaration in error is still declared, poisoned: its uses stay quiet (one error per mistake).
     const poison = (): void => {
-      this.declare(scope, { name: decl.name.name, kind: decl.kind, decl: decl.name.range, shape: [], poisoned: true, node: decl }, decl.name, decl.kind === 'dim' ? 'dimension' : 'constant');
+      this.declare(
+        scope,
+        { name: decl.name.name, kind: decl.kind, decl: decl.name.range, shape: [], poisoned: true, node: decl },
+        decl.name,
+        decl.kind === 'dim' ? 'dimension' : 'constant',
+      );
     };
     if (value === undefined) return poison();
     if (decl.kind === 'dim') {
       if (!Number.isInteger(value) || value < 1) {
-        this.error(decl.value.range, 'dim.invalid', value === 0
-          ? `dimension '${decl.name.name}' is 0: a tensor with a zero-sized axis holds no values; give it at least 1`
-          : `dimension '${decl.name.name}' must be a positive integer, got ${value}`);
+        this.error(
+          decl.value.range,
+          'dim.invalid',
+          value === 0
+            ? `dimension '${decl.name.name}' is 0: a tensor with a zero-sized axis holds no values; give it at least 1`
+            : `dimension '${decl.name.name}' must be a positive integer, got ${value}`,
+        );
         return poison();
       }
       if (value > MAX_DIM) {
@@ -151,7 +200,12 @@ class Checker {
     } else if (!Number.isFinite(value)) {
       this.error(decl.value.range, 'const.not-finite', `constant '${decl.name.name}' evaluates to ${value}`);
     }
-    this.declare(scope, { name: decl.name.name, kind: decl.kind, decl: decl.name.range, shape: [], value, node: decl }, decl.name, decl.kind === 'dim' ? 'dimension' : 'constant');
+    this.declare(
+      scope,
+      { name: decl.name.name, kind: decl.kind, decl: decl.name.range, shape: [], value, node: decl },
+      decl.name,
+      decl.kind === 'dim' ? 'dimension' : 'constant',
+    );
   }
 
   private childScope(): Map<string, Symbol> {
@@ -234,12 +288,18 @@ class Checker {
         }
         this.references.set(stmt.target, sym);
         if (sym.kind !== 'state') {
-          this.error(stmt.target.range, 'equation.not-state', `'${stmt.target.name}' is ${article(sym.kind)}, not a state: only states have updates ('state ${stmt.target.name}: […] = 0')`);
+          this.error(
+            stmt.target.range,
+            'equation.not-state',
+            `'${stmt.target.name}' is ${article(sym.kind)}, not a state: only states have updates ('state ${stmt.target.name}: […] = 0')`,
+          );
           continue;
         }
         const prev = updates.get(stmt.target.name);
         if (prev) {
-          this.error(stmt.target.range, 'equation.duplicate', `state '${stmt.target.name}' has two equations`, [{ range: prev.target.range, message: 'the first equation' }]);
+          this.error(stmt.target.range, 'equation.duplicate', `state '${stmt.target.name}' has two equations`, [
+            { range: prev.target.range, message: 'the first equation' },
+          ]);
           continue;
         }
         updates.set(stmt.target.name, stmt);
@@ -252,7 +312,12 @@ class Checker {
         lets.set(stmt.name.name, stmt);
       } else if (stmt.kind === 'loss') {
         if (loss) {
-          this.error(stmt.keyword, 'loss.duplicate', 'the model has two loss equations', lossRange ? [{ range: lossRange, message: 'the first loss' }] : undefined);
+          this.error(
+            stmt.keyword,
+            'loss.duplicate',
+            'the model has two loss equations',
+            lossRange ? [{ range: lossRange, message: 'the first loss' }] : undefined,
+          );
           continue;
         }
         loss = stmt.value;
@@ -271,8 +336,12 @@ class Checker {
     if (dtSym?.kind === 'const' && dtSym.value !== undefined && !(dtSym.value > 0 && Number.isFinite(dtSym.value))) {
       for (const u of updates.values()) {
         if (u.kind !== 'ode') continue;
-        this.error(u.range, 'ode.bad-dt', `'d${u.target.name}/dt' needs a positive, finite time step; dt = ${dtSym.value} ${dtSym.value === 0 ? `would leave ${u.target.name} at its initial value forever` : 'is not one'}`,
-          [{ range: dtSym.decl, message: 'dt is defined here' }]);
+        this.error(
+          u.range,
+          'ode.bad-dt',
+          `'d${u.target.name}/dt' needs a positive, finite time step; dt = ${dtSym.value} ${dtSym.value === 0 ? `would leave ${u.target.name} at its initial value forever` : 'is not one'}`,
+          [{ range: dtSym.decl, message: 'dt is defined here' }],
+        );
       }
     }
 
@@ -321,7 +390,11 @@ class Checker {
       directReads.set(`${name}@1`, env.model!.reads);
       if (state.poisoned) continue;
       if (shape !== undefined && !sameShape(shape, state.shape) && !(shape.length === 0)) {
-        this.error(value.range, 'shape.mismatch', `shape mismatch: ${this.src(value)} has shape ${fmtShape(shape)} but ${name} has shape ${fmtShape(state.shape)}`);
+        this.error(
+          value.range,
+          'shape.mismatch',
+          `shape mismatch: ${this.src(value)} has shape ${fmtShape(shape)} but ${name} has shape ${fmtShape(state.shape)}`,
+        );
       }
     }
     if (loss) {
@@ -365,9 +438,20 @@ class Checker {
     this.modellerWarnings(updates, lets, reads, scope, env);
 
     return {
-      kind: 'model', item, symbols: scope, order, updates, initialisers, initialStates, reads, lossWindow, hidden, readouts,
+      kind: 'model',
+      item,
+      symbols: scope,
+      order,
+      updates,
+      initialisers,
+      initialStates,
+      reads,
+      lossWindow,
+      hidden,
+      readouts,
       surrogates: new Map([...surrogates].filter(([, x]) => x.surrogate !== POISONED_SURROGATE).map(([n, x]) => [n, x.surrogate])),
-      ...(surrogates.has(DEFAULT_SURROGATE_NAME) ? { surrogate: surrogates.get(DEFAULT_SURROGATE_NAME)!.surrogate } : {}), ...(loss ? { loss } : {}),
+      ...(surrogates.has(DEFAULT_SURROGATE_NAME) ? { surrogate: surrogates.get(DEFAULT_SURROGATE_NAME)!.surrogate } : {}),
+      ...(loss ? { loss } : {}),
     };
   }
 
@@ -379,9 +463,13 @@ class Checker {
     const k = this.fold(w.count, scope);
     if (k === undefined) return { kind: 'every' };
     if (!Number.isInteger(k) || k < (w.from === 'end' ? 1 : 0)) {
-      this.error(w.count.range, 'loss.window', w.from === 'end'
-        ? `'for last K' needs a positive whole number of steps, got ${k}`
-        : `'after K' needs a whole number of steps ≥ 0 (the steps skipped at the start), got ${k}`);
+      this.error(
+        w.count.range,
+        'loss.window',
+        w.from === 'end'
+          ? `'for last K' needs a positive whole number of steps, got ${k}`
+          : `'after K' needs a whole number of steps ≥ 0 (the steps skipped at the start), got ${k}`,
+      );
       return { kind: 'every' };
     }
     return { kind: 'window', from: w.from, count: k, range: w.range };
@@ -394,7 +482,11 @@ class Checker {
    * `mean_over_time1` and the mean's step counter `step_count`. A name the
    * user took gets a trailing `_`.
    */
-  private hiddenStates(m: NonNullable<Env['model']>, scope: Map<string, Symbol>, initialStates: Map<string, number>): { hidden: HiddenState[]; readouts: Map<Call, string> } {
+  private hiddenStates(
+    m: NonNullable<Env['model']>,
+    scope: Map<string, Symbol>,
+    initialStates: Map<string, number>,
+  ): { hidden: HiddenState[]; readouts: Map<Call, string> } {
     const taken = new Set(scope.keys());
     const fresh = (base: string): string => {
       let n = base;
@@ -405,7 +497,7 @@ class Checker {
     const hidden: HiddenState[] = [];
     for (const [source, d] of m.delays) {
       const sym = scope.get(source)!;
-      const initial = d.role === 'state' ? initialStates.get(source) ?? 0 : 0;
+      const initial = d.role === 'state' ? (initialStates.get(source) ?? 0) : 0;
       for (let k = 1; k <= d.depth; k++) {
         const name = fresh(`${source}_delay${k}`);
         hidden.push({ kind: 'delay', name, shape: sym.shape, initial, range: d.range, source, sourceRole: d.role, depth: k });
@@ -442,27 +534,49 @@ class Checker {
    * with a positive rate, a non-positive time constant, and a target read by
    * the dynamics (the label leaks into the network).
    */
-  private modellerWarnings(updates: Map<string, UpdateEq | OdeEq>, lets: Map<string, LetStmt>, reads: Map<string, Set<string>>, scope: Map<string, Symbol>, env: Env): void {
+  private modellerWarnings(
+    updates: Map<string, UpdateEq | OdeEq>,
+    lets: Map<string, LetStmt>,
+    reads: Map<string, Set<string>>,
+    scope: Map<string, Symbol>,
+    env: Env,
+  ): void {
     for (const [name, sym] of scope) {
       const node = sym.node as ConstDecl | undefined;
       if (this.fileSymbols.get(name) === sym) continue;
       if (sym.kind === 'const' && /^tau/i.test(name) && sym.value !== undefined && sym.value <= 0 && node) {
-        this.warning(node.value.range, 'const.time-constant', `time constant '${name}' = ${sym.value} is not positive: exp(-dt/${name}) ${sym.value < 0 ? 'exceeds 1 and the state grows without bound' : 'is undefined'}`);
+        this.warning(
+          node.value.range,
+          'const.time-constant',
+          `time constant '${name}' = ${sym.value} is not positive: exp(-dt/${name}) ${sym.value < 0 ? 'exceeds 1 and the state grows without bound' : 'is undefined'}`,
+        );
       }
     }
     for (const [name, eq] of updates) {
       const coef = ownCoefficient(eq.value, name, this.constants);
       if (coef !== undefined) {
         if (eq.kind === 'update' && Math.abs(coef) > 1) {
-          this.warning(eq.value.range, 'state.unstable', `unstable: '${name}' enters its own update with coefficient ${fmtNum(coef)}, |${fmtNum(coef)}| > 1, so it grows without bound; a decay is exp(-dt/tau) with tau > 0`);
+          this.warning(
+            eq.value.range,
+            'state.unstable',
+            `unstable: '${name}' enters its own update with coefficient ${fmtNum(coef)}, |${fmtNum(coef)}| > 1, so it grows without bound; a decay is exp(-dt/tau) with tau > 0`,
+          );
         } else if (eq.kind === 'ode' && coef > 0) {
-          this.warning(eq.value.range, 'state.unstable', `unstable: d${name}/dt grows with ${name} (rate ${fmtNum(coef)} > 0); a leak is -${name}/tau with tau > 0`);
+          this.warning(
+            eq.value.range,
+            'state.unstable',
+            `unstable: d${name}/dt grows with ${name} (rate ${fmtNum(coef)} > 0); a leak is -${name}/tau with tau > 0`,
+          );
         }
       }
       const targets = [...(reads.get(name) ?? [])].map((r) => r.slice(0, r.lastIndexOf('@'))).filter((n) => scope.get(n)?.kind === 'target');
       if (targets.length) {
         const at = findRead(eq.value, targets, lets) ?? eq.target.range;
-        this.warning(at, 'target.in-dynamics', `the dynamics of '${name}' read the target '${targets[0]}': the label leaks into the network, which can then copy it instead of learning; read targets only in the loss`);
+        this.warning(
+          at,
+          'target.in-dynamics',
+          `the dynamics of '${name}' read the target '${targets[0]}': the label leaks into the network, which can then copy it instead of learning; read targets only in the loss`,
+        );
       }
     }
     void env;
@@ -479,7 +593,11 @@ class Checker {
    * Topological order of lets and updates by same-step reads; a cycle is
    * reported once, at the read that closes it, with the whole loop named.
    */
-  private orderEquations(lets: Map<string, LetStmt>, updates: Map<string, UpdateEq | OdeEq>, deps: Map<string, { name: string; range: Range }[]>): StepEquation[] {
+  private orderEquations(
+    lets: Map<string, LetStmt>,
+    updates: Map<string, UpdateEq | OdeEq>,
+    deps: Map<string, { name: string; range: Range }[]>,
+  ): StepEquation[] {
     const nodes: { key: string; eq: StepEquation }[] = [];
     for (const [n, l] of lets) nodes.push({ key: n, eq: l });
     for (const [n, u] of updates) nodes.push({ key: `${n}@1`, eq: u });
@@ -500,7 +618,11 @@ class Checker {
         if (!byKey.has(d.name)) continue;
         if (state.get(d.name) === 1) {
           const loop = path.slice(path.indexOf(d.name)).concat(d.name).map(label).join(' → ');
-          this.error(d.range, 'equation.cycle', `same-step cycle: ${loop}; read the previous step's value instead (e.g. '${label(d.name).replace('[t+1]', '')}')`);
+          this.error(
+            d.range,
+            'equation.cycle',
+            `same-step cycle: ${loop}; read the previous step's value instead (e.g. '${label(d.name).replace('[t+1]', '')}')`,
+          );
           continue;
         }
         visit(d.name);
@@ -523,11 +645,17 @@ class Checker {
     if (stmt.role === 'param') {
       const init: Initialiser | undefined = stmt.data
         ? { kind: 'data', file: stmt.data.file, dataset: stmt.data.dataset ?? stmt.name.name, range: stmt.data.range }
-        : stmt.init ? this.checkInitialiser(stmt.init, scope) : { kind: 'normal' as const, mean: 0, std: 0.1 };
+        : stmt.init
+          ? this.checkInitialiser(stmt.init, scope)
+          : { kind: 'normal' as const, mean: 0, std: 0.1 };
       if (stmt.data && stmt.init) this.error(stmt.data.range, 'init.data-and-init', `a param takes either an initialiser '~ …' or data '= data(…)', not both`);
       if (init) inits.set(stmt.name.name, init);
     } else if (stmt.init) {
-      this.error(stmt.init.range, 'var.init-not-param', `only params take an initialiser '~ …'; a ${stmt.role} ${stmt.role === 'state' ? "takes an initial value '= 0'" : 'is read from the data'}`);
+      this.error(
+        stmt.init.range,
+        'var.init-not-param',
+        `only params take an initialiser '~ …'; a ${stmt.role} ${stmt.role === 'state' ? "takes an initial value '= 0'" : 'is read from the data'}`,
+      );
     }
     if (stmt.role === 'state') {
       const v = stmt.initial ? this.fold(stmt.initial, scope) : 0;
@@ -543,7 +671,13 @@ class Checker {
     const spec = INITIALISERS.get(name);
     if (!spec) {
       const hint = didYouMean(name, [...INITIALISERS.keys()]);
-      this.error(range, 'init.unknown', `unknown initialiser '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (normal, uniform, zeros, glorot)`, undefined, hint ? { suggestion: hint } : undefined);
+      this.error(
+        range,
+        'init.unknown',
+        `unknown initialiser '${name}'${hint ? ` — did you mean '${hint}'?` : ''} (normal, uniform, zeros, glorot)`,
+        undefined,
+        hint ? { suggestion: hint } : undefined,
+      );
       return undefined;
     }
     const args = init.kind === 'call' ? init.args : [];
@@ -575,11 +709,17 @@ class Checker {
     const name = stmt.name;
     const prev = surrogates.get(name.name);
     if (prev) {
-      this.error(name.range, 'surrogate.duplicate', `surrogate '${name.name}' is declared twice; keep one line (the second would silently replace the first)`, [{ range: prev.decl.range, message: `'${name.name}' is first declared here` }]);
+      this.error(name.range, 'surrogate.duplicate', `surrogate '${name.name}' is declared twice; keep one line (the second would silently replace the first)`, [
+        { range: prev.decl.range, message: `'${name.name}' is first declared here` },
+      ]);
       return;
     }
     if (name.name !== DEFAULT_SURROGATE_NAME && BUILTINS.has(name.name)) {
-      this.error(name.range, 'surrogate.name', `'${name.name}' is a builtin function; give the surrogate another name, e.g. 'surrogate ${name.name}_spike = …' (and call it as ${name.name}_spike(x))`);
+      this.error(
+        name.range,
+        'surrogate.name',
+        `'${name.name}' is a builtin function; give the surrogate another name, e.g. 'surrogate ${name.name}_spike = …' (and call it as ${name.name}_spike(x))`,
+      );
       return;
     }
     const clash = scope.get(name.name);
@@ -599,7 +739,13 @@ class Checker {
     const kinds = [...SURROGATE_KINDS.keys()];
     if (!isSurrogateKind(fname)) {
       const hint = didYouMean(fname, kinds);
-      this.error(range, 'surrogate.unknown', `unknown surrogate '${fname}'${hint ? ` — did you mean '${hint}'?` : ''} (${kinds.join(', ')})`, undefined, hint ? { suggestion: hint } : undefined);
+      this.error(
+        range,
+        'surrogate.unknown',
+        `unknown surrogate '${fname}'${hint ? ` — did you mean '${hint}'?` : ''} (${kinds.join(', ')})`,
+        undefined,
+        hint ? { suggestion: hint } : undefined,
+      );
       return undefined;
     }
     const spec = SURROGATE_KINDS.get(fname)!;
@@ -616,7 +762,11 @@ class Checker {
       for (const a of fn.named) {
         if (a.name.name !== spec.param && a.name.name !== SURROGATE_SCALE.name) {
           const hint = didYouMean(a.name.name, [spec.param, SURROGATE_SCALE.name]);
-          this.error(a.name.range, 'surrogate.param', `'${fname}' has no parameter '${a.name.name}'${hint ? ` — did you mean '${hint}'?` : ''}; it takes '${spec.param}' and '${SURROGATE_SCALE.name}': ${usage}`);
+          this.error(
+            a.name.range,
+            'surrogate.param',
+            `'${fname}' has no parameter '${a.name.name}'${hint ? ` — did you mean '${hint}'?` : ''}; it takes '${spec.param}' and '${SURROGATE_SCALE.name}': ${usage}`,
+          );
           return undefined;
         }
         if (named.has(a.name.name) || (a.name.name === spec.param && positional)) {
@@ -626,12 +776,19 @@ class Checker {
         named.set(a.name.name, a.value);
       }
       const sharp = named.get(spec.param) ?? positional;
-      for (const [what, arg] of [[spec.param, sharp], [SURROGATE_SCALE.name, named.get(SURROGATE_SCALE.name)]] as const) {
+      for (const [what, arg] of [
+        [spec.param, sharp],
+        [SURROGATE_SCALE.name, named.get(SURROGATE_SCALE.name)],
+      ] as const) {
         if (!arg) continue;
         const v = this.fold(arg, scope);
         if (v === undefined) return undefined;
         if (!(v > 0) || !Number.isFinite(v)) {
-          this.error(arg.range, 'surrogate.param-range', `'${what}' must be a positive number, got ${v}${what === SURROGATE_SCALE.name ? ' (a scale of 0 would stop every gradient through the spikes: use stop(…) for that)' : ''}`);
+          this.error(
+            arg.range,
+            'surrogate.param-range',
+            `'${what}' must be a positive number, got ${v}${what === SURROGATE_SCALE.name ? ' (a scale of 0 would stop every gradient through the spikes: use stop(…) for that)' : ''}`,
+          );
           return undefined;
         }
         if (what === SURROGATE_SCALE.name) scale = v;
@@ -647,14 +804,21 @@ class Checker {
     if (!target) {
       const models = [...this.items.values()].filter((s) => s.kind === 'model').map((s) => s.item.name.name);
       const hint = didYouMean(item.model.name, models);
-      this.error(item.model.range, 'rule.unknown-model', `rule '${item.name.name}' is for an unknown model '${item.model.name}'${hint ? ` — did you mean '${hint}'?` : ''}`, undefined, hint ? { suggestion: hint } : undefined);
+      this.error(
+        item.model.range,
+        'rule.unknown-model',
+        `rule '${item.name.name}' is for an unknown model '${item.model.name}'${hint ? ` — did you mean '${hint}'?` : ''}`,
+        undefined,
+        hint ? { suggestion: hint } : undefined,
+      );
     } else if (target.kind !== 'model') {
       this.error(item.model.range, 'rule.not-model', `'${item.model.name}' is a ${target.kind}, not a model: rules are for models`);
     } else {
       model = target;
       const sym = this.references.get(target.item.name);
       if (sym) this.references.set(item.model, sym);
-      if (!model.loss) this.error(item.model.range, 'rule.no-loss', `model '${item.model.name}' has no loss: add 'loss = …' so a rule has something to minimise`);
+      if (!model.loss)
+        this.error(item.model.range, 'rule.no-loss', `model '${item.model.name}' has no loss: add 'loss = …' so a rule has something to minimise`);
     }
     let schedules = 0;
     let truncates = 0;
@@ -670,17 +834,26 @@ class Checker {
         case 'objective':
           if (!['multiplications', 'memory', 'time'].includes(stmt.objective.name)) {
             const hint = didYouMean(stmt.objective.name, ['multiplications', 'memory', 'time']);
-            this.error(stmt.objective.range, 'rule.unknown-objective', `unknown objective '${stmt.objective.name}'${hint ? ` — did you mean '${hint}'?` : ''} (multiplications, memory, time)`, undefined, hint ? { suggestion: hint } : undefined);
+            this.error(
+              stmt.objective.range,
+              'rule.unknown-objective',
+              `unknown objective '${stmt.objective.name}'${hint ? ` — did you mean '${hint}'?` : ''} (multiplications, memory, time)`,
+              undefined,
+              hint ? { suggestion: hint } : undefined,
+            );
           }
           break;
         case 'truncate':
           if (++truncates > 1) this.error(stmt.range, 'rule.two-truncations', 'a rule truncates once');
-          if (!Number.isInteger(stmt.steps) || stmt.steps < 1) this.error(stmt.stepsRange, 'rule.truncate-range', `truncate needs a whole number of steps ≥ 1, got ${stmt.steps}`);
+          if (!Number.isInteger(stmt.steps) || stmt.steps < 1)
+            this.error(stmt.stepsRange, 'rule.truncate-range', `truncate needs a whole number of steps ≥ 1, got ${stmt.steps}`);
           break;
         case 'quantize':
           if (++quantizes > 1) this.error(stmt.range, 'rule.two-quantizations', 'a rule quantizes its traces once');
-          if (!Number.isInteger(stmt.bits) || stmt.bits < 2 || stmt.bits > 24) this.error(stmt.bitsRange, 'rule.quantize-range', `quantize traces needs 2 to 24 bits (a sign bit and at least one more), got ${stmt.bits}`);
-          if (!Number.isInteger(stmt.seed) || stmt.seed < 0) this.error(stmt.range, 'rule.quantize-range', `the seed of stochastic rounding is a whole number ≥ 0, got ${stmt.seed}`);
+          if (!Number.isInteger(stmt.bits) || stmt.bits < 2 || stmt.bits > 24)
+            this.error(stmt.bitsRange, 'rule.quantize-range', `quantize traces needs 2 to 24 bits (a sign bit and at least one more), got ${stmt.bits}`);
+          if (!Number.isInteger(stmt.seed) || stmt.seed < 0)
+            this.error(stmt.range, 'rule.quantize-range', `the seed of stochastic rounding is a whole number ≥ 0, got ${stmt.seed}`);
           break;
         case 'limit':
           if (stmt.what.name !== 'memory') this.error(stmt.what.range, 'rule.unknown-limit', `unknown limit '${stmt.what.name}': write 'limit memory 128 KiB'`);
@@ -709,7 +882,11 @@ class Checker {
       }
       this.references.set(stmt.of, sym);
       if (sym.kind !== 'state' || !model.updates.has(of) || stmt.ofOffset !== 1) {
-        this.error(stmt.of.range, 'rule.unknown-equation', `d(${of}${stmt.ofOffset ? '[t+1]' : ''})/d(…) names no equation: write d(s[t+1])/d(…) for a state s with an update, or d(loss)/d(…)`);
+        this.error(
+          stmt.of.range,
+          'rule.unknown-equation',
+          `d(${of}${stmt.ofOffset ? '[t+1]' : ''})/d(…) names no equation: write d(s[t+1])/d(…) for a state s with an update, or d(loss)/d(…)`,
+        );
         return;
       }
       key = of;
@@ -721,12 +898,20 @@ class Checker {
       const key = readKey(register.source, register.sourceRole === 'state' ? -register.depth : 1 - register.depth);
       if (!(model.reads.get(of === 'loss' ? 'loss' : of) ?? new Set()).has(key)) {
         const ofLabel = of === 'loss' ? 'loss' : `${of}[t+1]`;
-        this.error(stmt.wrt.range, 'rule.no-block', `the block d(${ofLabel})/d(${stmt.wrt.name}) does not exist: ${ofLabel} does not read ${register.source} ${register.depth} step${register.depth === 1 ? '' : 's'} back, which ${stmt.wrt.name} holds`);
+        this.error(
+          stmt.wrt.range,
+          'rule.no-block',
+          `the block d(${ofLabel})/d(${stmt.wrt.name}) does not exist: ${ofLabel} does not read ${register.source} ${register.depth} step${register.depth === 1 ? '' : 's'} back, which ${stmt.wrt.name} holds`,
+        );
       }
       return;
     }
     if (!wrt) {
-      this.unknownName(stmt.wrt, model.symbols, model.hidden.map((h) => h.name));
+      this.unknownName(
+        stmt.wrt,
+        model.symbols,
+        model.hidden.map((h) => h.name),
+      );
       return;
     }
     this.references.set(stmt.wrt, wrt);
@@ -735,8 +920,14 @@ class Checker {
     if (!reads.has(readKey(stmt.wrt.name, offset))) {
       const ofLabel = of === 'loss' ? 'loss' : `${of}[t+1]`;
       const wrtLabel = offset === 1 && wrt.kind === 'state' ? `${stmt.wrt.name}[t+1]` : stmt.wrt.name;
-      const has = [...reads].map((r) => (r.endsWith('@1') && model.symbols.get(r.slice(0, -2))?.kind === 'state' ? `${r.slice(0, -2)}[t+1]` : r.split('@')[0]!));
-      this.error(stmt.wrt.range, 'rule.no-block', `the block d(${ofLabel})/d(${wrtLabel}) does not exist: ${ofLabel} does not read ${wrtLabel}${has.length ? ` (it reads ${[...new Set(has)].join(', ')})` : ''}`);
+      const has = [...reads].map((r) =>
+        r.endsWith('@1') && model.symbols.get(r.slice(0, -2))?.kind === 'state' ? `${r.slice(0, -2)}[t+1]` : r.split('@')[0]!,
+      );
+      this.error(
+        stmt.wrt.range,
+        'rule.no-block',
+        `the block d(${ofLabel})/d(${wrtLabel}) does not exist: ${ofLabel} does not read ${wrtLabel}${has.length ? ` (it reads ${[...new Set(has)].join(', ')})` : ''}`,
+      );
     }
   }
 
@@ -753,19 +944,28 @@ class Checker {
     for (const a of args) {
       const k = known.find((x) => x.name === a.name);
       if (!k) {
-        this.error(a.range, 'rule.approx-args', a.name.startsWith('#')
-          ? `'${written}' takes ${known.length} argument${known.length === 1 ? '' : 's'} (${known.map((x) => x.name).join(', ')}), not ${args.length}`
-          : `'${written}' has no argument '${a.name}' (it takes ${known.map((x) => x.name).join(', ')})`);
+        this.error(
+          a.range,
+          'rule.approx-args',
+          a.name.startsWith('#')
+            ? `'${written}' takes ${known.length} argument${known.length === 1 ? '' : 's'} (${known.map((x) => x.name).join(', ')}), not ${args.length}`
+            : `'${written}' has no argument '${a.name}' (it takes ${known.map((x) => x.name).join(', ')})`,
+        );
         continue;
       }
       if (seen.has(a.name)) this.error(a.range, 'rule.approx-args', `'${a.name}' is given twice`);
       seen.add(a.name);
       if ((k.integer && !Number.isInteger(a.value)) || (k.exclusiveMin ? a.value <= k.min : a.value < k.min)) {
-        this.error(a.range, 'rule.approx-args', `'${a.name}' of '${written}' must be ${k.integer ? 'a whole number' : 'a number'} ${k.exclusiveMin ? '>' : '≥'} ${k.min}, got ${a.value}`);
+        this.error(
+          a.range,
+          'rule.approx-args',
+          `'${a.name}' of '${written}' must be ${k.integer ? 'a whole number' : 'a number'} ${k.exclusiveMin ? '>' : '≥'} ${k.min}, got ${a.value}`,
+        );
       }
     }
     for (const k of known) {
-      if (k.default === null && !seen.has(k.name)) this.error(stmt.approxRange, 'rule.approx-args', `'${written}' needs '${k.name}' (${k.description}), as in ${written}(${k.name === 'k' ? 4 : 1})`);
+      if (k.default === null && !seen.has(k.name))
+        this.error(stmt.approxRange, 'rule.approx-args', `'${written}' needs '${k.name}' (${k.description}), as in ${written}(${k.name === 'k' ? 4 : 1})`);
     }
   }
 
@@ -774,7 +974,13 @@ class Checker {
     if (!target || target.kind !== 'function') {
       const fns = [...this.items.values()].filter((s) => s.kind === 'function').map((s) => s.item.name.name);
       const hint = didYouMean(item.of.name, fns);
-      this.error(item.of.range, 'grad.unknown-function', `grad(${item.of.name}): '${item.of.name}' is not a function in this file${hint ? ` — did you mean '${hint}'?` : ''}`, undefined, hint ? { suggestion: hint } : undefined);
+      this.error(
+        item.of.range,
+        'grad.unknown-function',
+        `grad(${item.of.name}): '${item.of.name}' is not a function in this file${hint ? ` — did you mean '${hint}'?` : ''}`,
+        undefined,
+        hint ? { suggestion: hint } : undefined,
+      );
       this.items.set(item.name.name, { kind: 'grad', item });
       return;
     }
@@ -783,7 +989,11 @@ class Checker {
     const outs = target.item.returns?.values ?? [];
     const shapes = outs.map((o) => this.shapes.get(o));
     if (outs.length !== 1 || (shapes[0] && shapes[0].length !== 0)) {
-      this.error(item.of.range, 'grad.not-scalar', `grad(${item.of.name}) needs a function with one scalar output; '${item.of.name}' returns ${outs.length === 1 ? `shape ${fmtShape(shapes[0] ?? [])}` : `${outs.length} values`}`);
+      this.error(
+        item.of.range,
+        'grad.not-scalar',
+        `grad(${item.of.name}) needs a function with one scalar output; '${item.of.name}' returns ${outs.length === 1 ? `shape ${fmtShape(shapes[0] ?? [])}` : `${outs.length} values`}`,
+      );
     }
     this.items.set(item.name.name, { kind: 'grad', item, of: target });
   }
@@ -803,7 +1013,11 @@ class Checker {
     }
     const n = numel(dims);
     if (n > MAX_ELEMENTS) {
-      this.error(annot.range, 'shape.too-large', `'${owner}' of shape ${fmtShape(dims)} would hold ${n.toExponential(2)} values (${formatBytes(n * 8)}); the limit is ${MAX_ELEMENTS.toExponential(2)} values (${formatBytes(MAX_ELEMENTS * 8)})`);
+      this.error(
+        annot.range,
+        'shape.too-large',
+        `'${owner}' of shape ${fmtShape(dims)} would hold ${n.toExponential(2)} values (${formatBytes(n * 8)}); the limit is ${MAX_ELEMENTS.toExponential(2)} values (${formatBytes(MAX_ELEMENTS * 8)})`,
+      );
       return undefined;
     }
     return dims;
@@ -831,7 +1045,12 @@ class Checker {
           return sym.value;
         }
         if (report) {
-          if (sym) this.error(e.range, 'const.not-constant', `'${e.name}' is ${article(sym.kind)}, not a constant: dims, consts and shapes must be known before the model runs`);
+          if (sym)
+            this.error(
+              e.range,
+              'const.not-constant',
+              `'${e.name}' is ${article(sym.kind)}, not a constant: dims, consts and shapes must be known before the model runs`,
+            );
           else this.unknownName(e, scope);
         }
         return undefined;
@@ -845,11 +1064,16 @@ class Checker {
         const b = this.tryFold(e.right, scope, report);
         if (a === undefined || b === undefined) return undefined;
         switch (e.op) {
-          case '+': return a + b;
-          case '-': return a - b;
-          case '*': return a * b;
-          case '/': return a / b;
-          case '^': return a ** b;
+          case '+':
+            return a + b;
+          case '-':
+            return a - b;
+          case '*':
+            return a * b;
+          case '/':
+            return a / b;
+          case '^':
+            return a ** b;
           default:
             if (report) this.error(e.opRange, 'const.not-constant', "'@' is a matrix product; it cannot appear in a constant");
             return undefined;
@@ -880,7 +1104,13 @@ class Checker {
   private unknownName(ident: { name: string; range: Range }, scope: Map<string, Symbol>, extra: string[] = []): void {
     const candidates = [...scope.keys(), ...extra];
     const hint = didYouMean(ident.name, candidates);
-    this.error(ident.range, 'name.unknown', `unknown name '${ident.name}'${hint ? ` — did you mean '${hint}'?` : ''}`, undefined, hint ? { suggestion: hint } : undefined);
+    this.error(
+      ident.range,
+      'name.unknown',
+      `unknown name '${ident.name}'${hint ? ` — did you mean '${hint}'?` : ''}`,
+      undefined,
+      hint ? { suggestion: hint } : undefined,
+    );
   }
 
   /** Infer the shape of `e`; undefined when it is ill-formed (already reported). */
@@ -926,7 +1156,7 @@ class Checker {
     if (e.kind === 'call' && SCALAR_FOLDS[e.callee.name] && e.named.length === 0) {
       const args = e.args.map((a) => this.constants.get(a));
       const fn = SCALAR_FOLDS[e.callee.name]!;
-      if (args.length === fn.length && args.every((a) => a !== undefined)) return fn(...(args));
+      if (args.length === fn.length && args.every((a) => a !== undefined)) return fn(...args);
     }
     return undefined;
   }
@@ -1015,7 +1245,11 @@ class Checker {
       return undefined;
     }
     if (e.invalid !== undefined) {
-      this.error(e.range, 'time.index', `'${e.invalid}' is not a time index: write ${e.name.name}[t] (this step), ${e.name.name}[t+1] (the step being computed) or a constant delay ${e.name.name}[t-k] / ${e.name.name}[t+1-k] with k ≥ 1`);
+      this.error(
+        e.range,
+        'time.index',
+        `'${e.invalid}' is not a time index: write ${e.name.name}[t] (this step), ${e.name.name}[t+1] (the step being computed) or a constant delay ${e.name.name}[t-k] / ${e.name.name}[t+1-k] with k ≥ 1`,
+      );
       return undefined;
     }
     if (e.delay) return this.inferDelayed(e, sym, m, env.scope);
@@ -1049,7 +1283,11 @@ class Checker {
     const k = this.fold(e.delay!, scope);
     if (k === undefined) return undefined;
     if (!Number.isInteger(k) || k < 1) {
-      this.error(e.delay!.range, 'time.delay', `a delay must be a positive integer number of steps, got ${k}: write ${e.name.name}[t-1], ${e.name.name}[t-2], …`);
+      this.error(
+        e.delay!.range,
+        'time.delay',
+        `a delay must be a positive integer number of steps, got ${k}: write ${e.name.name}[t-1], ${e.name.name}[t-2], …`,
+      );
       return undefined;
     }
     if (k > MAX_DELAY) {
@@ -1075,7 +1313,11 @@ class Checker {
 
   private needDelay(e: TimeRef, sym: Symbol, m: NonNullable<Env['model']>, depth: number): Shape | undefined {
     if (numel(sym.shape) * depth > MAX_ELEMENTS) {
-      this.error(e.range, 'time.delay', `a delay of ${depth} steps of '${sym.name}' ${fmtShape(sym.shape)} would hold ${(numel(sym.shape) * depth).toExponential(2)} values; the limit is ${MAX_ELEMENTS.toExponential(2)}`);
+      this.error(
+        e.range,
+        'time.delay',
+        `a delay of ${depth} steps of '${sym.name}' ${fmtShape(sym.shape)} would hold ${(numel(sym.shape) * depth).toExponential(2)} values; the limit is ${MAX_ELEMENTS.toExponential(2)}`,
+      );
       return undefined;
     }
     const prev = m.delays.get(sym.name);
@@ -1092,8 +1334,18 @@ class Checker {
     if (e.op === '@') {
       const m = matmulShape(a, b);
       if ('error' in m) {
-        if (m.error === 'rank') this.error(e.opRange, 'shape.matmul-rank', `'@' needs vectors or matrices: ${this.src(e.left)} has shape ${fmtShape(a)} and ${this.src(e.right)} has shape ${fmtShape(b)}; use '*' for scalars`);
-        else this.error(e.range, 'shape.mismatch', `shape mismatch: ${this.src(e.left)} @ ${this.src(e.right)} multiplies ${fmtShape(a)} by ${fmtShape(b)}; the inner dimensions ${m.k1} and ${m.k2} differ`);
+        if (m.error === 'rank')
+          this.error(
+            e.opRange,
+            'shape.matmul-rank',
+            `'@' needs vectors or matrices: ${this.src(e.left)} has shape ${fmtShape(a)} and ${this.src(e.right)} has shape ${fmtShape(b)}; use '*' for scalars`,
+          );
+        else
+          this.error(
+            e.range,
+            'shape.mismatch',
+            `shape mismatch: ${this.src(e.left)} @ ${this.src(e.right)} multiplies ${fmtShape(a)} by ${fmtShape(b)}; the inner dimensions ${m.k1} and ${m.k2} differ`,
+          );
         return undefined;
       }
       return m;
@@ -1169,29 +1421,53 @@ class Checker {
       const named = env.model ? [...env.model.surrogates.keys()] : [];
       const near = didYouMean(name, named);
       if (near && near !== DEFAULT_SURROGATE_NAME) {
-        this.error(e.callee.range, 'surrogate.unknown-name', `unknown function '${name}' — did you mean the surrogate '${near}'? (this model declares ${named.map((n) => `'${n}'`).join(', ')})`, undefined, { suggestion: near });
+        this.error(
+          e.callee.range,
+          'surrogate.unknown-name',
+          `unknown function '${name}' — did you mean the surrogate '${near}'? (this model declares ${named.map((n) => `'${n}'`).join(', ')})`,
+          undefined,
+          { suggestion: near },
+        );
         for (const a of e.args) if (a.kind !== 'list') this.infer(a, env);
         return undefined;
       }
       const userFn = this.items.get(name) ?? (this.itemDecls.has(name) ? undefined : undefined);
       if (userFn || this.itemDecls.has(name)) {
-        this.error(e.callee.range, 'call.user-function', `'${name}' is an item of this file; calling items is not supported yet — inline its body or use 'let'`);
+        this.error(
+          e.callee.range,
+          'call.user-function',
+          `'${name}' is an item of this file; calling items is not supported yet — inline its body or use 'let'`,
+        );
         return undefined;
       }
       const hint = didYouMean(name, [...BUILTINS.keys()]);
-      this.error(e.callee.range, 'call.unknown', `unknown function '${name}'${hint ? ` — did you mean '${hint}'?` : ''}`, undefined, hint ? { suggestion: hint } : undefined);
+      this.error(
+        e.callee.range,
+        'call.unknown',
+        `unknown function '${name}'${hint ? ` — did you mean '${hint}'?` : ''}`,
+        undefined,
+        hint ? { suggestion: hint } : undefined,
+      );
       for (const a of e.args) if (a.kind !== 'list') this.infer(a, env);
       return undefined;
     }
     for (const a of e.named) {
       if (!b.named.includes(a.name.name)) {
-        this.error(a.name.range, 'call.named', `'${name}' has no argument '${a.name.name}'${b.named.length ? ` (it takes ${b.named.map((n) => `'${n}'`).join(', ')})` : ''}`);
+        this.error(
+          a.name.range,
+          'call.named',
+          `'${name}' has no argument '${a.name.name}'${b.named.length ? ` (it takes ${b.named.map((n) => `'${n}'`).join(', ')})` : ''}`,
+        );
         return undefined;
       }
     }
     const [lo, hi] = b.arity;
     if (e.args.length < lo || e.args.length > hi) {
-      this.error(e.range, 'call.arity', `'${name}' takes ${lo === hi ? lo : hi === Infinity ? `at least ${lo}` : `${lo} or ${hi}`} argument${hi === 1 ? '' : 's'}: ${b.signature}`);
+      this.error(
+        e.range,
+        'call.arity',
+        `'${name}' takes ${lo === hi ? lo : hi === Infinity ? `at least ${lo}` : `${lo} or ${hi}`} argument${hi === 1 ? '' : 's'}: ${b.signature}`,
+      );
       return undefined;
     }
     if (name === 'grad') {
@@ -1211,7 +1487,7 @@ class Checker {
         return x;
       case 'binary':
       case 'reduction': {
-        if ((name === 'max' || name === 'min') && args.length === 2 || b.kind === 'binary' && name !== 'max' && name !== 'min') {
+        if (((name === 'max' || name === 'min') && args.length === 2) || (b.kind === 'binary' && name !== 'max' && name !== 'min')) {
           if (e.named.length) {
             this.error(e.named[0]!.range, 'call.named', `elementwise '${name}(a, b)' takes no 'axis'`);
             return undefined;
@@ -1220,7 +1496,11 @@ class Checker {
           if (p.length === 0) return q;
           if (q.length === 0) return p;
           if (!sameShape(p, q)) {
-            this.error(e.range, 'shape.mismatch', `shape mismatch: ${this.src(e.args[0]!)} has shape ${fmtShape(p)} but ${this.src(e.args[1]!)} has shape ${fmtShape(q)}`);
+            this.error(
+              e.range,
+              'shape.mismatch',
+              `shape mismatch: ${this.src(e.args[0]!)} has shape ${fmtShape(p)} but ${this.src(e.args[1]!)} has shape ${fmtShape(q)}`,
+            );
             return undefined;
           }
           return p;
@@ -1251,7 +1531,11 @@ class Checker {
       case 'stack':
         for (let i = 1; i < args.length; i++) {
           if (!sameShape(args[i]!, x)) {
-            this.error(e.args[i]!.range, 'shape.mismatch', `stack needs equal shapes: ${this.src(e.args[0]!)} has shape ${fmtShape(x)} but ${this.src(e.args[i]!)} has shape ${fmtShape(args[i]!)}`);
+            this.error(
+              e.args[i]!.range,
+              'shape.mismatch',
+              `stack needs equal shapes: ${this.src(e.args[0]!)} has shape ${fmtShape(x)} but ${this.src(e.args[i]!)} has shape ${fmtShape(args[i]!)}`,
+            );
             return undefined;
           }
         }
@@ -1259,9 +1543,19 @@ class Checker {
       case 'spike':
         if (env.model && !env.model.surrogates.has(DEFAULT_SURROGATE_NAME)) {
           const others = [...env.model.surrogates.keys()];
-          this.error(e.callee.range, 'spike.no-surrogate', `'spike' needs a surrogate: add 'surrogate spike = fast_sigmoid(slope = 10)'${others.length ? ` or call a declared one (${others.map((o) => `${o}(x)`).join(', ')})` : ''}`, undefined, { insert: 'surrogate spike = fast_sigmoid(slope = 10)' });
+          this.error(
+            e.callee.range,
+            'spike.no-surrogate',
+            `'spike' needs a surrogate: add 'surrogate spike = fast_sigmoid(slope = 10)'${others.length ? ` or call a declared one (${others.map((o) => `${o}(x)`).join(', ')})` : ''}`,
+            undefined,
+            { insert: 'surrogate spike = fast_sigmoid(slope = 10)' },
+          );
         } else if (!env.model) {
-          this.error(e.callee.range, 'spike.no-surrogate', "'spike' needs a surrogate, which only a model can declare: use it inside a model with 'surrogate spike = fast_sigmoid(slope = 10)'");
+          this.error(
+            e.callee.range,
+            'spike.no-surrogate',
+            "'spike' needs a surrogate, which only a model can declare: use it inside a model with 'surrogate spike = fast_sigmoid(slope = 10)'",
+          );
         }
         return x;
       case 'stop':
@@ -1276,13 +1570,21 @@ class Checker {
         return x;
       case 'mse':
         if (!sameShape(x, args[1]!) && x.length !== 0 && args[1]!.length !== 0) {
-          this.error(e.range, 'shape.mismatch', `shape mismatch: ${this.src(e.args[0]!)} has shape ${fmtShape(x)} but ${this.src(e.args[1]!)} has shape ${fmtShape(args[1]!)}`);
+          this.error(
+            e.range,
+            'shape.mismatch',
+            `shape mismatch: ${this.src(e.args[0]!)} has shape ${fmtShape(x)} but ${this.src(e.args[1]!)} has shape ${fmtShape(args[1]!)}`,
+          );
           return undefined;
         }
         return [];
       case 'cross_entropy': {
         if (!sameShape(x, args[1]!)) {
-          this.error(e.range, 'shape.mismatch', `shape mismatch: logits ${this.src(e.args[0]!)} have shape ${fmtShape(x)} but the target ${this.src(e.args[1]!)} has shape ${fmtShape(args[1]!)}`);
+          this.error(
+            e.range,
+            'shape.mismatch',
+            `shape mismatch: logits ${this.src(e.args[0]!)} have shape ${fmtShape(x)} but the target ${this.src(e.args[1]!)} has shape ${fmtShape(args[1]!)}`,
+          );
           return undefined;
         }
         if (x.length === 0) {
@@ -1302,7 +1604,11 @@ class Checker {
   private inferSurrogateCall(e: Call, env: Env, decl: Ident): Shape | undefined {
     this.references.set(e.callee, { name: e.callee.name, kind: 'surrogate', decl: decl.range, shape: [] });
     if (e.named.length) {
-      this.error(e.named[0]!.range, 'call.named', `'${e.callee.name}' is a surrogate spike function: it takes one argument, ${e.callee.name}(x); its parameters belong to its 'surrogate' line`);
+      this.error(
+        e.named[0]!.range,
+        'call.named',
+        `'${e.callee.name}' is a surrogate spike function: it takes one argument, ${e.callee.name}(x); its parameters belong to its 'surrogate' line`,
+      );
       return undefined;
     }
     if (e.args.length !== 1) {
@@ -1360,10 +1666,13 @@ const fmtNum = (v: number): string => String(Number(v.toPrecision(4)));
  * is not of that form (then nothing is claimed about stability).
  */
 export function ownCoefficient(e: Expr, u: string, constants: ReadonlyMap<Expr, number>): number | undefined {
-  const isU = (x: Expr): boolean => (x.kind === 'name' && x.name === u) || (x.kind === 'time' && x.name.name === u && x.offset === 0 && !x.delay && x.invalid === undefined);
+  const isU = (x: Expr): boolean =>
+    (x.kind === 'name' && x.name === u) || (x.kind === 'time' && x.name.name === u && x.offset === 0 && !x.delay && x.invalid === undefined);
   const mentions = (x: Expr): boolean => {
     let found = false;
-    walk(x, (y) => { if (isU(y)) found = true; });
+    walk(x, (y) => {
+      if (isU(y)) found = true;
+    });
     return found;
   };
   const go = (x: Expr): number | undefined => {
@@ -1382,8 +1691,14 @@ export function ownCoefficient(e: Expr, u: string, constants: ReadonlyMap<Expr, 
       const l = constants.get(x.left);
       const r = constants.get(x.right);
       if (x.op === '*') {
-        if (l !== undefined) { const a = go(x.right); return a === undefined ? undefined : l * a; }
-        if (r !== undefined) { const a = go(x.left); return a === undefined ? undefined : r * a; }
+        if (l !== undefined) {
+          const a = go(x.right);
+          return a === undefined ? undefined : l * a;
+        }
+        if (r !== undefined) {
+          const a = go(x.left);
+          return a === undefined ? undefined : r * a;
+        }
       }
       if (x.op === '/' && r !== undefined) {
         const a = go(x.left);
@@ -1417,10 +1732,25 @@ function findRead(e: Expr, names: readonly string[], lets: ReadonlyMap<string, L
 
 /** Scalar math usable in `const` and `dim` expressions. */
 const SCALAR_FOLDS: Record<string, (...a: number[]) => number> = {
-  exp: Math.exp, log: Math.log, sqrt: Math.sqrt, abs: Math.abs, sin: Math.sin, cos: Math.cos, tan: Math.tan,
-  asin: Math.asin, acos: Math.acos, atan: Math.atan, sinh: Math.sinh, cosh: Math.cosh, tanh: Math.tanh,
-  asinh: Math.asinh, acosh: Math.acosh, atanh: Math.atanh, log1p: Math.log1p,
-  atan2: Math.atan2, pow: Math.pow,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  tanh: Math.tanh,
+  asinh: Math.asinh,
+  acosh: Math.acosh,
+  atanh: Math.atanh,
+  log1p: Math.log1p,
+  atan2: Math.atan2,
+  pow: Math.pow,
 };
 
 function article(kind: string): string {
@@ -1436,12 +1766,24 @@ export function exprDepth(root: Expr): number {
     const [e, d] = stack.pop()!;
     if (d > max) max = d;
     switch (e.kind) {
-      case 'unary': stack.push([e.operand, d + 1]); break;
-      case 'binary': stack.push([e.left, d + 1], [e.right, d + 1]); break;
-      case 'call': for (const a of e.args) stack.push([a, d + 1]); for (const a of e.named) stack.push([a.value, d + 1]); break;
-      case 'index': stack.push([e.target, d + 1]); break;
-      case 'list': for (const a of e.items) stack.push([a, d + 1]); break;
-      default: break;
+      case 'unary':
+        stack.push([e.operand, d + 1]);
+        break;
+      case 'binary':
+        stack.push([e.left, d + 1], [e.right, d + 1]);
+        break;
+      case 'call':
+        for (const a of e.args) stack.push([a, d + 1]);
+        for (const a of e.named) stack.push([a.value, d + 1]);
+        break;
+      case 'index':
+        stack.push([e.target, d + 1]);
+        break;
+      case 'list':
+        for (const a of e.items) stack.push([a, d + 1]);
+        break;
+      default:
+        break;
     }
   }
   return max;
@@ -1457,8 +1799,12 @@ export function walk(root: Expr, visit: (e: Expr) => void): void {
     const e = stack.pop()!;
     visit(e);
     switch (e.kind) {
-      case 'unary': stack.push(e.operand); break;
-      case 'binary': stack.push(e.right, e.left); break;
+      case 'unary':
+        stack.push(e.operand);
+        break;
+      case 'binary':
+        stack.push(e.right, e.left);
+        break;
       case 'call':
         for (let i = e.named.length - 1; i >= 0; i--) stack.push(e.named[i]!.value);
         for (let i = e.args.length - 1; i >= 0; i--) stack.push(e.args[i]!);
@@ -1467,12 +1813,18 @@ export function walk(root: Expr, visit: (e: Expr) => void): void {
         for (let i = e.subscripts.length - 1; i >= 0; i--) {
           const s = e.subscripts[i]!;
           if (s.kind === 'at') stack.push(s.index);
-          else { if (s.end) stack.push(s.end); if (s.start) stack.push(s.start); }
+          else {
+            if (s.end) stack.push(s.end);
+            if (s.start) stack.push(s.start);
+          }
         }
         stack.push(e.target);
         break;
-      case 'list': for (let i = e.items.length - 1; i >= 0; i--) stack.push(e.items[i]!); break;
-      default: break;
+      case 'list':
+        for (let i = e.items.length - 1; i >= 0; i--) stack.push(e.items[i]!);
+        break;
+      default:
+        break;
     }
   }
 }

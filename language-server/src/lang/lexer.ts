@@ -19,7 +19,11 @@ import type { Diagnostic } from './ast.js';
 export type TokenKind = 'ident' | 'number' | 'punct' | 'newline' | 'eof' | 'string';
 
 /** Token kinds in `TokenStream.kinds`. */
-export const K_IDENT = 1, K_NUMBER = 2, K_PUNCT = 3, K_NEWLINE = 4, K_EOF = 5;
+export const K_IDENT = 1,
+  K_NUMBER = 2,
+  K_PUNCT = 3,
+  K_NEWLINE = 4,
+  K_EOF = 5;
 /** A double-quoted string on one line, `"lif.params.h5"`: only `data("file", "dataset")` reads them. */
 export const K_STRING = 6;
 const KIND_NAMES: readonly TokenKind[] = ['eof', 'ident', 'number', 'punct', 'newline', 'eof', 'string'];
@@ -40,9 +44,31 @@ export const PUNCTUATION = '+-*/@^=~:,()[]{}';
 
 /** Every keyword of the language; most are contextual (see the parser). */
 export const KEYWORDS: ReadonlySet<string> = new Set([
-  'function', 'model', 'rule', 'let', 'return', 'dim', 'const', 'input', 'target', 'param', 'state',
-  'surrogate', 'loss', 'approximate', 'schedule', 'objective', 'limit', 'for', 'online', 'reverse',
-  'forward', 'order', 'diagonal', 'dense', 'stop',
+  'function',
+  'model',
+  'rule',
+  'let',
+  'return',
+  'dim',
+  'const',
+  'input',
+  'target',
+  'param',
+  'state',
+  'surrogate',
+  'loss',
+  'approximate',
+  'schedule',
+  'objective',
+  'limit',
+  'for',
+  'online',
+  'reverse',
+  'forward',
+  'order',
+  'diagonal',
+  'dense',
+  'stop',
 ]);
 
 export function isKeyword(word: string): boolean {
@@ -82,23 +108,31 @@ export class TokenStream {
   /** The text of token `i` as written. */
   text(i: number): string {
     switch (this.kinds[i]) {
-      case K_IDENT: case K_NUMBER: case K_STRING: return this.source.slice(this.starts[i], this.ends[i]);
-      case K_PUNCT: return String.fromCharCode(this.codes[i]!);
-      case K_NEWLINE: return this.codes[i] === 59 ? ';' : '\n';
-      default: return '';
+      case K_IDENT:
+      case K_NUMBER:
+      case K_STRING:
+        return this.source.slice(this.starts[i], this.ends[i]);
+      case K_PUNCT:
+        return String.fromCharCode(this.codes[i]!);
+      case K_NEWLINE:
+        return this.codes[i] === 59 ? ';' : '\n';
+      default:
+        return '';
     }
   }
 
   /** Whether token `i` is the identifier `word`, without slicing the source. */
   isWord(i: number, word: string): boolean {
-    return this.kinds[i] === K_IDENT && this.ends[i]! - this.starts[i]! === word.length &&
-      this.source.startsWith(word, this.starts[i]);
+    return this.kinds[i] === K_IDENT && this.ends[i]! - this.starts[i]! === word.length && this.source.startsWith(word, this.starts[i]);
   }
 
   token(i: number): Token {
     return {
-      kind: KIND_NAMES[this.kinds[i]!]!, start: this.starts[i]!, end: this.ends[i]!,
-      text: this.text(i), value: this.values[i]!,
+      kind: KIND_NAMES[this.kinds[i]!]!,
+      start: this.starts[i]!,
+      end: this.ends[i]!,
+      text: this.text(i),
+      value: this.values[i]!,
     };
   }
 }
@@ -118,7 +152,16 @@ export function lex(text: string): LexResult {
 }
 
 // Character classes, indexed by char code (ASCII only; everything else is bad).
-const C_BAD = 0, C_SPACE = 1, C_NEWLINE = 2, C_IDSTART = 3, C_DIGIT = 4, C_PUNCT = 5, C_HASH = 6, C_DOT = 7, C_SEMI = 8, C_QUOTE = 9;
+const C_BAD = 0,
+  C_SPACE = 1,
+  C_NEWLINE = 2,
+  C_IDSTART = 3,
+  C_DIGIT = 4,
+  C_PUNCT = 5,
+  C_HASH = 6,
+  C_DOT = 7,
+  C_SEMI = 8,
+  C_QUOTE = 9;
 const CLASS = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c);
@@ -152,9 +195,7 @@ function showChars(s: string): string {
   let out = '';
   for (const ch of shown) {
     const cp = ch.codePointAt(0)!;
-    out += cp < 32 || cp === 127 || (cp >= 0x80 && cp < 0xa0) || (cp >= 0xd800 && cp <= 0xdfff)
-      ? `\\u{${cp.toString(16)}}`
-      : ch;
+    out += cp < 32 || cp === 127 || (cp >= 0x80 && cp < 0xa0) || (cp >= 0xd800 && cp <= 0xdfff) ? `\\u{${cp.toString(16)}}` : ch;
   }
   return out;
 }
@@ -223,7 +264,9 @@ export function lexStream(text: string): { stream: TokenStream; diagnostics: Dia
           ts.push(K_STRING, start, i, 0, 0);
         } else {
           diagnostics.push({
-            range: { start, end: i }, severity: 'error', code: 'syntax.unclosed-string',
+            range: { start, end: i },
+            severity: 'error',
+            code: 'syntax.unclosed-string',
             message: `this string is not closed: end it with '"' on the same line`,
           });
         }
@@ -234,10 +277,10 @@ export function lexStream(text: string): { stream: TokenStream; diagnostics: Dia
         const start = i++;
         while (i < n && classOf(text.charCodeAt(i)) === C_BAD) i++;
         const run = text.slice(start, i);
-        const message = run === "'"
-          ? "unexpected character ''': a prime is not used for derivatives; write 'du/dt = …'"
-          : `unexpected ${run.length === 1 ? 'character' : 'characters'} '${showChars(run)}': ` +
-            'Eligo names use ASCII letters, digits and _';
+        const message =
+          run === "'"
+            ? "unexpected character ''': a prime is not used for derivatives; write 'du/dt = …'"
+            : `unexpected ${run.length === 1 ? 'character' : 'characters'} '${showChars(run)}': ` + 'Eligo names use ASCII letters, digits and _';
         diagnostics.push({ range: { start, end: i }, severity: 'error', message, code: 'syntax.bad-character' });
       }
     }

@@ -35,10 +35,20 @@ function itemLimit(item: Item): Diagnostic | undefined {
     if (typeof n.kind === 'string') {
       nodes++;
       if (nodes > MAX_ITEM_NODES) {
-        return { range: item.name.range, severity: 'error', code: 'limit.item-size', message: `'${item.name.name}' has more than ${MAX_ITEM_NODES.toLocaleString('en-US')} terms, more than Eligo analyses; split it into several items` };
+        return {
+          range: item.name.range,
+          severity: 'error',
+          code: 'limit.item-size',
+          message: `'${item.name.name}' has more than ${MAX_ITEM_NODES.toLocaleString('en-US')} terms, more than Eligo analyses; split it into several items`,
+        };
       }
       if (n.kind === 'call' && Array.isArray(n.args) && n.args.length > MAX_CALL_ARGUMENTS && n.range) {
-        return { range: n.range, severity: 'error', code: 'limit.arguments', message: `this call has ${n.args.length.toLocaleString('en-US')} arguments, more than the ${MAX_CALL_ARGUMENTS.toLocaleString('en-US')} Eligo accepts; use a tensor argument (x: [n]) instead of listing elements` };
+        return {
+          range: n.range,
+          severity: 'error',
+          code: 'limit.arguments',
+          message: `this call has ${n.args.length.toLocaleString('en-US')} arguments, more than the ${MAX_CALL_ARGUMENTS.toLocaleString('en-US')} Eligo accepts; use a tensor argument (x: [n]) instead of listing elements`,
+        };
       }
     }
     for (const k in v) {

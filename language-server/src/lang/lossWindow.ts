@@ -14,7 +14,10 @@ import { EligoError } from '../util/errors.js';
 export const LOSS_WEIGHT = 'loss_weight';
 
 export class LossWindowError extends EligoError {
-  constructor(message: string, readonly range?: Range) {
+  constructor(
+    message: string,
+    readonly range?: Range,
+  ) {
     super('lang.loss-window', message);
   }
 }
@@ -22,9 +25,12 @@ export class LossWindowError extends EligoError {
 /** The clause as written. */
 export function describeLossWindow(w: LossWindow): string {
   switch (w.kind) {
-    case 'every': return 'every step';
-    case 'last': return 'at last';
-    case 'window': return w.from === 'end' ? `for last ${w.count}` : `after ${w.count}`;
+    case 'every':
+      return 'every step';
+    case 'last':
+      return 'at last';
+    case 'window':
+      return w.from === 'end' ? `for last ${w.count}` : `after ${w.count}`;
   }
 }
 
@@ -45,8 +51,12 @@ export function lossWeights(w: LossWindow, steps: number): Float64Array {
   if (problem) throw new LossWindowError(problem, w.kind === 'every' ? undefined : w.range);
   const out = new Float64Array(steps);
   switch (w.kind) {
-    case 'every': out.fill(1); break;
-    case 'last': out[steps - 1] = 1; break;
+    case 'every':
+      out.fill(1);
+      break;
+    case 'last':
+      out[steps - 1] = 1;
+      break;
     case 'window':
       if (w.from === 'end') out.fill(1, steps - w.count);
       else out.fill(1, w.count);

@@ -12,10 +12,46 @@
 // Tokens are indices into the lexer's TokenStream (parallel typed arrays).
 
 import type {
-  ApproxKind, ApproxStmt, BinaryOp, Call, ConstDecl, Diagnostic, DimDecl, ErrorExpr, Expr, FunctionItem,
-  FunctionParam, GradItem, Ident, Item, LetStmt, LimitStmt, QuantizeStmt, TruncateStmt, ApproxArg, ModelItem, ModelStmt, NameRef, NamedArg,
-  LossWhen, ObjectiveStmt, Program, Range, RelatedInfo, ReturnStmt, Role, RuleItem, RuleStmt, Schedule, ScheduleStmt,
-  ShapeAnnot, Subscript, SurrogateDecl, TimeRef, VarDecl, DataRef,
+  ApproxKind,
+  ApproxStmt,
+  BinaryOp,
+  Call,
+  ConstDecl,
+  Diagnostic,
+  DimDecl,
+  ErrorExpr,
+  Expr,
+  FunctionItem,
+  FunctionParam,
+  GradItem,
+  Ident,
+  Item,
+  LetStmt,
+  LimitStmt,
+  QuantizeStmt,
+  TruncateStmt,
+  ApproxArg,
+  ModelItem,
+  ModelStmt,
+  NameRef,
+  NamedArg,
+  LossWhen,
+  ObjectiveStmt,
+  Program,
+  Range,
+  RelatedInfo,
+  ReturnStmt,
+  Role,
+  RuleItem,
+  RuleStmt,
+  Schedule,
+  ScheduleStmt,
+  ShapeAnnot,
+  Subscript,
+  SurrogateDecl,
+  TimeRef,
+  VarDecl,
+  DataRef,
 } from './ast.js';
 import { APPROXIMATION_LIST, approximationArgs, approximationOf } from './approximations.js';
 import { K_EOF, K_IDENT, K_NEWLINE, K_NUMBER, K_PUNCT, K_STRING, lexStream, type TokenStream } from './lexer.js';
@@ -65,18 +101,45 @@ export function parseExpression(text: string): { expr: Expr; diagnostics: Diagno
 
 /** Words that start items or statements: never names, so an expression stops at them. */
 const RESERVED: ReadonlySet<string> = new Set([
-  'function', 'model', 'rule', 'let', 'return', 'dim', 'const', 'input', 'target', 'param', 'state',
-  'surrogate', 'approximate', 'schedule', 'objective', 'limit',
+  'function',
+  'model',
+  'rule',
+  'let',
+  'return',
+  'dim',
+  'const',
+  'input',
+  'target',
+  'param',
+  'state',
+  'surrogate',
+  'approximate',
+  'schedule',
+  'objective',
+  'limit',
 ]);
 const ITEM_KEYWORDS: ReadonlySet<string> = new Set(['function', 'model', 'rule']);
 const TOP_LEVEL_STARTS: ReadonlySet<string> = new Set(['function', 'model', 'rule', 'dim', 'const', 'let']);
 
 // Character codes of punctuation tokens.
-const LPAREN = 40, RPAREN = 41, STAR = 42, PLUS = 43, COMMA = 44, MINUS = 45, SLASH = 47, COLON = 58,
-  EQ = 61, AT = 64, LBRACK = 91, RBRACK = 93, CARET = 94, LBRACE = 123, RBRACE = 125, TILDE = 126;
+const LPAREN = 40,
+  RPAREN = 41,
+  STAR = 42,
+  PLUS = 43,
+  COMMA = 44,
+  MINUS = 45,
+  SLASH = 47,
+  COLON = 58,
+  EQ = 61,
+  AT = 64,
+  LBRACK = 91,
+  RBRACK = 93,
+  CARET = 94,
+  LBRACE = 123,
+  RBRACE = 125,
+  TILDE = 126;
 
-const MODEL_STMT = "a model statement ('dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', " +
-  "'let', 'u[t+1] = …', 'du/dt = …' or 'loss = …')";
+const MODEL_STMT = "a model statement ('dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', " + "'let', 'u[t+1] = …', 'du/dt = …' or 'loss = …')";
 const RULE_STMT = "a rule statement ('approximate', 'schedule', 'truncate', 'quantize', 'objective' or 'limit')";
 
 class Parser {
@@ -178,13 +241,16 @@ class Parser {
 
   private describe(i: number): string {
     switch (this.kinds[i]) {
-      case K_EOF: return 'end of file';
-      case K_NEWLINE: return this.codes[i] === 59 ? "';'" : 'end of line';
+      case K_EOF:
+        return 'end of file';
+      case K_NEWLINE:
+        return this.codes[i] === 59 ? "';'" : 'end of line';
       case K_IDENT: {
         const w = this.word(i);
         return RESERVED.has(w) ? `keyword '${w}'` : `'${w}'`;
       }
-      default: return `'${this.ts.text(i)}'`;
+      default:
+        return `'${this.ts.text(i)}'`;
     }
   }
 
@@ -194,14 +260,20 @@ class Parser {
    * Report unless already panicking; enter panic either way. An error at a
    * token right after bad characters is not reported: the lexer already did.
    */
-  private report(range: Range, message: string, code: DiagnosticCodeOf<'error'>,
-    extra: { related?: RelatedInfo[]; data?: unknown; found?: number } = {}): void {
+  private report(
+    range: Range,
+    message: string,
+    code: DiagnosticCodeOf<'error'>,
+    extra: { related?: RelatedInfo[]; data?: unknown; found?: number } = {},
+  ): void {
     if (this.panic) return;
     this.panic = true;
-    if (this.afterBad.has(range.start) ||
-      (extra.found !== undefined && this.afterBad.has(this.starts[extra.found]!))) return;
+    if (this.afterBad.has(range.start) || (extra.found !== undefined && this.afterBad.has(this.starts[extra.found]!))) return;
     this.diags.push({
-      range, severity: 'error', message, code,
+      range,
+      severity: 'error',
+      message,
+      code,
       ...(extra.related ? { related: extra.related } : {}),
       ...(extra.data !== undefined ? { data: extra.data } : {}),
     });
@@ -223,8 +295,10 @@ class Parser {
     if (open !== undefined && this.breaksGroup(i)) {
       const o = this.ts.text(open);
       const ch = o === '(' ? ')' : ']';
-      this.report(this.rangeOf(open), `'${o}' is never closed: expected '${ch}' before ${this.describe(i)}`,
-        SyntaxCode.Unclosed, { related: [{ range: this.at(i), message: `'${ch}' expected here` }], found: i });
+      this.report(this.rangeOf(open), `'${o}' is never closed: expected '${ch}' before ${this.describe(i)}`, SyntaxCode.Unclosed, {
+        related: [{ range: this.at(i), message: `'${ch}' expected here` }],
+        found: i,
+      });
       return;
     }
     this.report(this.at(i), `expected ${what} but found ${this.describe(i)}`, code, { found: i });
@@ -235,8 +309,7 @@ class Parser {
    * group was never closed: say so at the opening bracket, not at the token.
    */
   private breaksGroup(i: number): boolean {
-    return this.kinds[i] === K_EOF || this.punctAt(i, RBRACE) || this.punctAt(i, LBRACE) ||
-      this.isReserved(i) || this.lineFirst(i);
+    return this.kinds[i] === K_EOF || this.punctAt(i, RBRACE) || this.punctAt(i, LBRACE) || this.isReserved(i) || this.lineFirst(i);
   }
 
   /** Zero-width, right after the last token read: where the missing expression belongs. */
@@ -263,8 +336,7 @@ class Parser {
       const k = this.kinds[i];
       const ended = k === K_EOF || k === K_NEWLINE || this.punctAt(i, RBRACE) || (i > from && this.lineFirst(i));
       if (!ended) {
-        this.report(this.at(i), `expected end of line after the statement but found ${this.describe(i)}`,
-          SyntaxCode.UnexpectedToken, { found: i });
+        this.report(this.at(i), `expected end of line after the statement but found ${this.describe(i)}`, SyntaxCode.UnexpectedToken, { found: i });
       }
     }
     if (this.panic) this.sync(from);
@@ -320,12 +392,34 @@ class Parser {
       const w = this.word(i);
       if (TOP_LEVEL_STARTS.has(w)) {
         switch (w) {
-          case 'function': { const f = this.parseFunction(); if (f) items.push(f); break; }
-          case 'model': { const m = this.parseModel(); if (m) items.push(m); break; }
-          case 'rule': { const r = this.parseRule(); if (r) items.push(r); break; }
-          case 'dim': items.push(...this.parseDecls('dim')); this.endStatement(i); break;
-          case 'const': items.push(...this.parseDecls('const')); this.endStatement(i); break;
-          default: { const g = this.parseGradItem(); if (g) items.push(g); this.endStatement(i); }
+          case 'function': {
+            const f = this.parseFunction();
+            if (f) items.push(f);
+            break;
+          }
+          case 'model': {
+            const m = this.parseModel();
+            if (m) items.push(m);
+            break;
+          }
+          case 'rule': {
+            const r = this.parseRule();
+            if (r) items.push(r);
+            break;
+          }
+          case 'dim':
+            items.push(...this.parseDecls('dim'));
+            this.endStatement(i);
+            break;
+          case 'const':
+            items.push(...this.parseDecls('const'));
+            this.endStatement(i);
+            break;
+          default: {
+            const g = this.parseGradItem();
+            if (g) items.push(g);
+            this.endStatement(i);
+          }
         }
         this.panic = false;
         continue;
@@ -335,13 +429,15 @@ class Parser {
         this.pos++;
         continue;
       }
-      this.report(this.at(i),
+      this.report(
+        this.at(i),
         `expected an item ('function', 'model', 'rule', 'dim', 'const' or 'let') but found ${this.describe(i)}`,
-        SyntaxCode.UnexpectedToken, { found: i });
+        SyntaxCode.UnexpectedToken,
+        { found: i },
+      );
       // One diagnostic for the whole stretch of junk.
       this.pos++;
-      while (this.kinds[this.pos] !== K_EOF &&
-        !(this.lineFirst(this.pos) && TOP_LEVEL_STARTS.has(this.word(this.pos)))) this.pos++;
+      while (this.kinds[this.pos] !== K_EOF && !(this.lineFirst(this.pos) && TOP_LEVEL_STARTS.has(this.word(this.pos)))) this.pos++;
     }
     return { range: { start: 0, end: this.text.length }, items };
   }
@@ -352,8 +448,7 @@ class Parser {
     this.skipNewlines();
     const i = this.pos;
     if (!this.panic && this.kinds[i] !== K_EOF) {
-      this.report(this.at(i), `expected end of expression but found ${this.describe(i)}`,
-        SyntaxCode.UnexpectedToken, { found: i });
+      this.report(this.at(i), `expected end of expression but found ${this.describe(i)}`, SyntaxCode.UnexpectedToken, { found: i });
     }
     return e;
   }
@@ -400,9 +495,9 @@ class Parser {
       const w = this.word(i);
       if (this.kinds[i] === K_EOF || (ITEM_KEYWORDS.has(w) && this.lineFirst(i))) {
         if (open !== undefined) {
-          this.report(this.rangeOf(open),
-            `'{' of the ${what} is never closed: expected '}' before ${this.describe(i)}`, SyntaxCode.Unclosed,
-            { related: [{ range: this.at(i), message: "'}' expected here" }] });
+          this.report(this.rangeOf(open), `'{' of the ${what} is never closed: expected '}' before ${this.describe(i)}`, SyntaxCode.Unclosed, {
+            related: [{ range: this.at(i), message: "'}' expected here" }],
+          });
         }
         this.panic = false;
         return;
@@ -440,15 +535,26 @@ class Parser {
     let returns: ReturnStmt | undefined;
     this.block(open, what, (w) => {
       switch (w) {
-        case 'let': { const s = this.parseLet(); if (s) body.push(s); return; }
-        case 'dim': body.push(...this.parseDecls('dim')); return;
-        case 'const': body.push(...this.parseDecls('const')); return;
+        case 'let': {
+          const s = this.parseLet();
+          if (s) body.push(s);
+          return;
+        }
+        case 'dim':
+          body.push(...this.parseDecls('dim'));
+          return;
+        case 'const':
+          body.push(...this.parseDecls('const'));
+          return;
         case 'return': {
           const r = this.parseReturn();
           if (returns) {
-            this.report(r.range, `function '${name?.name ?? ''}' already returns at an earlier line; ` +
-              'list every output in one return: return e1, e2', SyntaxCode.DuplicateReturn,
-              { related: [{ range: returns.range, message: 'first return' }] });
+            this.report(
+              r.range,
+              `function '${name?.name ?? ''}' already returns at an earlier line; ` + 'list every output in one return: return e1, e2',
+              SyntaxCode.DuplicateReturn,
+              { related: [{ range: returns.range, message: 'first return' }] },
+            );
           } else {
             returns = r;
           }
@@ -508,11 +614,24 @@ class Parser {
     this.block(open, what, (w) => {
       let s: ModelStmt | undefined;
       switch (w) {
-        case 'let': s = this.parseLet(); break;
-        case 'dim': body.push(...this.parseDecls('dim')); return;
-        case 'const': body.push(...this.parseDecls('const')); return;
-        case 'input': case 'target': case 'param': case 'state': s = this.parseVar(w); break;
-        case 'surrogate': s = this.parseSurrogate(); break;
+        case 'let':
+          s = this.parseLet();
+          break;
+        case 'dim':
+          body.push(...this.parseDecls('dim'));
+          return;
+        case 'const':
+          body.push(...this.parseDecls('const'));
+          return;
+        case 'input':
+        case 'target':
+        case 'param':
+        case 'state':
+          s = this.parseVar(w);
+          break;
+        case 'surrogate':
+          s = this.parseSurrogate();
+          break;
         default:
           if (w !== '') s = this.parseEquation(w);
           else this.expected(MODEL_STMT, SyntaxCode.UnexpectedToken);
@@ -542,13 +661,26 @@ class Parser {
     this.block(open, what, (w) => {
       let s: RuleStmt | undefined;
       switch (w) {
-        case 'approximate': s = this.parseApprox(); break;
-        case 'schedule': s = this.parseSchedule(); break;
-        case 'objective': s = this.parseObjective(); break;
-        case 'limit': s = this.parseLimit(); break;
-        case 'truncate': s = this.parseTruncate(); break;
-        case 'quantize': s = this.parseQuantize(); break;
-        default: this.expected(RULE_STMT, SyntaxCode.UnexpectedToken);
+        case 'approximate':
+          s = this.parseApprox();
+          break;
+        case 'schedule':
+          s = this.parseSchedule();
+          break;
+        case 'objective':
+          s = this.parseObjective();
+          break;
+        case 'limit':
+          s = this.parseLimit();
+          break;
+        case 'truncate':
+          s = this.parseTruncate();
+          break;
+        case 'quantize':
+          s = this.parseQuantize();
+          break;
+        default:
+          this.expected(RULE_STMT, SyntaxCode.UnexpectedToken);
       }
       if (s) body.push(s);
     });
@@ -586,8 +718,7 @@ class Parser {
       if (out.length > 0) this.skipNewlines(); // a list may go on after a trailing comma
       const name = this.expectName(kind === 'dim' ? 'a dimension name' : 'a constant name');
       if (!name) break;
-      const value = this.expectPunct(EQ, `'=' and a value for '${name.name}'`) !== undefined
-        ? this.parseExpr() : this.errorExpr();
+      const value = this.expectPunct(EQ, `'=' and a value for '${name.name}'`) !== undefined ? this.parseExpr() : this.errorExpr();
       out.push({ kind, range: this.span(name.range.start), name, value });
     } while (!this.panic && this.eat(COMMA) !== undefined);
     return out;
@@ -597,8 +728,7 @@ class Parser {
     const kw = this.next();
     const name = this.expectName("a name after 'let'");
     if (!name) return undefined;
-    const value = this.expectPunct(EQ, `'=' after 'let ${name.name}'`) !== undefined
-      ? this.parseExpr() : this.errorExpr();
+    const value = this.expectPunct(EQ, `'=' after 'let ${name.name}'`) !== undefined ? this.parseExpr() : this.errorExpr();
     return { kind: 'let', range: this.span(this.starts[kw]!), name, value };
   }
 
@@ -614,8 +744,7 @@ class Parser {
     }
     const name = this.ident(this.next());
     this.next();
-    this.report(name.range, `a binding needs 'let': write 'let ${name.name} = …'`, SyntaxCode.MissingLet,
-      { data: { name: name.name } });
+    this.report(name.range, `a binding needs 'let': write 'let ${name.name} = …'`, SyntaxCode.MissingLet, { data: { name: name.name } });
     // Parse the value without panicking so the binding stays usable, then skip any rest silently.
     this.panic = false;
     const value = this.parseExpr();
@@ -636,9 +765,12 @@ class Parser {
       const tilde = this.next();
       const fn = this.parseInitFn('an initialiser such as normal(0, 0.1), uniform(-1, 1), zeros or glorot');
       if (role !== 'param') {
-        this.report(this.span(this.starts[tilde]!), `only a param has an initialiser ('~ …'); ` +
-          (role === 'state' ? `give a state its initial value with '= …'` : `${role === 'input' ? 'an' : 'a'} ${role} is read from the data`),
-          SyntaxCode.MisplacedInit);
+        this.report(
+          this.span(this.starts[tilde]!),
+          `only a param has an initialiser ('~ …'); ` +
+            (role === 'state' ? `give a state its initial value with '= …'` : `${role === 'input' ? 'an' : 'a'} ${role} is read from the data`),
+          SyntaxCode.MisplacedInit,
+        );
       } else {
         init = fn;
       }
@@ -650,16 +782,25 @@ class Parser {
       const eq = this.next();
       const v = this.parseExpr();
       if (role !== 'state') {
-        this.report(this.span(this.starts[eq]!), `only a state has an initial value ('= …')` +
-          (role === 'param' ? `; give a param an initialiser with '~ normal(0, 0.1)' or its values with '= data("file.h5", "name")'` : ''),
-          SyntaxCode.MisplacedInit);
+        this.report(
+          this.span(this.starts[eq]!),
+          `only a state has an initial value ('= …')` +
+            (role === 'param' ? `; give a param an initialiser with '~ normal(0, 0.1)' or its values with '= data("file.h5", "name")'` : ''),
+          SyntaxCode.MisplacedInit,
+        );
       } else {
         initial = v;
       }
     }
     return {
-      kind: 'var', range: this.span(this.starts[kw]!), role, name,
-      ...(shape ? { shape } : {}), ...(init ? { init } : {}), ...(initial ? { initial } : {}), ...(data ? { data } : {}),
+      kind: 'var',
+      range: this.span(this.starts[kw]!),
+      role,
+      name,
+      ...(shape ? { shape } : {}),
+      ...(init ? { init } : {}),
+      ...(initial ? { initial } : {}),
+      ...(data ? { data } : {}),
     };
   }
 
@@ -691,7 +832,10 @@ class Parser {
       return undefined;
     }
     return {
-      kind: 'data', range: this.span(start), file: file.value, fileRange: file.range,
+      kind: 'data',
+      range: this.span(start),
+      file: file.value,
+      fileRange: file.range,
       ...(dataset ? { dataset: dataset.value, datasetRange: dataset.range } : {}),
     };
   }
@@ -735,8 +879,7 @@ class Parser {
       this.pos += 3;
       this.lastEnd = this.ends[this.pos - 1]!;
       const target: Ident = { name: w.slice(1), range: { start: this.starts[i]! + 1, end: this.ends[i]! } };
-      const value = this.expectPunct(EQ, `'=' after 'd${target.name}/dt'`) !== undefined
-        ? this.parseExpr() : this.errorExpr();
+      const value = this.expectPunct(EQ, `'=' after 'd${target.name}/dt'`) !== undefined ? this.parseExpr() : this.errorExpr();
       return { kind: 'ode', range: this.span(this.starts[i]!), target, value };
     }
     if (this.punctAt(a, LBRACK) && !RESERVED.has(w)) {
@@ -748,21 +891,19 @@ class Parser {
         while (this.kinds[j] !== K_NEWLINE && this.kinds[j] !== K_EOF && !this.punctAt(j, RBRACK)) j++;
         const end = this.punctAt(j, RBRACK) ? this.ends[j]! : this.ends[j - 1]!;
         const written = this.text.slice(this.starts[i], end);
-        this.report({ start: this.starts[this.pos]!, end },
-          `expected '${target.name}[t+1]' in an update but found '${written}'`, SyntaxCode.Expected,
-          { found: this.pos });
+        this.report({ start: this.starts[this.pos]!, end }, `expected '${target.name}[t+1]' in an update but found '${written}'`, SyntaxCode.Expected, {
+          found: this.pos,
+        });
         return undefined;
       }
       const subStart = this.starts[this.pos]!;
       this.skipTimeSubscript(off);
       if (off === 0) {
         // Keep the update (no cascade of "state has no update"); report the offset once.
-        this.report({ start: subStart, end: this.lastEnd },
-          `an update defines the next step: write '${target.name}[t+1] = …'`, SyntaxCode.Expected);
+        this.report({ start: subStart, end: this.lastEnd }, `an update defines the next step: write '${target.name}[t+1] = …'`, SyntaxCode.Expected);
         this.panic = false;
       }
-      const value = this.expectPunct(EQ, `'=' after '${target.name}[t+1]'`) !== undefined
-        ? this.parseExpr() : this.errorExpr();
+      const value = this.expectPunct(EQ, `'=' after '${target.name}[t+1]'`) !== undefined ? this.parseExpr() : this.errorExpr();
       if (off === 0) this.panic = true;
       return { kind: 'update', range: this.span(this.starts[i]!), target, value };
     }
@@ -843,8 +984,7 @@ class Parser {
     if (!this.punctAt(this.ahead(0), LBRACK) || !this.ts.isWord(this.ahead(1), 't')) return undefined;
     if (this.punctAt(this.ahead(2), RBRACK)) return 0;
     const one = this.ahead(3);
-    if (this.punctAt(this.ahead(2), PLUS) && this.kinds[one] === K_NUMBER && this.ts.text(one) === '1' &&
-      this.punctAt(this.ahead(4), RBRACK)) return 1;
+    if (this.punctAt(this.ahead(2), PLUS) && this.kinds[one] === K_NUMBER && this.ts.text(one) === '1' && this.punctAt(this.ahead(4), RBRACK)) return 1;
     return undefined;
   }
 
@@ -852,8 +992,14 @@ class Parser {
   private isTimeSubscriptStart(): boolean {
     // Any operator after `t` ([t*2], [t/2], [t^2]) is a time index too, so the checker can say which ones exist.
     const k = this.ahead(2);
-    return this.punctAt(this.ahead(0), LBRACK) && this.ts.isWord(this.ahead(1), 't') && this.kinds[k] === K_PUNCT &&
-      !this.punctAt(k, COMMA) && !this.punctAt(k, COLON) && !this.punctAt(k, LPAREN);
+    return (
+      this.punctAt(this.ahead(0), LBRACK) &&
+      this.ts.isWord(this.ahead(1), 't') &&
+      this.kinds[k] === K_PUNCT &&
+      !this.punctAt(k, COMMA) &&
+      !this.punctAt(k, COLON) &&
+      !this.punctAt(k, LPAREN)
+    );
   }
 
   private skipTimeSubscript(off: 0 | 1): void {
@@ -887,8 +1033,15 @@ class Parser {
       if (!args) return undefined;
     }
     return {
-      kind: 'approximate', range: this.span(this.starts[kw]!), of: of.name, ofOffset: of.offset,
-      wrt: wrt.name, wrtOffset: wrt.offset, approx, approxRange: this.span(this.starts[i]!), ...(args ? { args } : {}),
+      kind: 'approximate',
+      range: this.span(this.starts[kw]!),
+      of: of.name,
+      ofOffset: of.offset,
+      wrt: wrt.name,
+      wrtOffset: wrt.offset,
+      approx,
+      approxRange: this.span(this.starts[i]!),
+      ...(args ? { args } : {}),
     };
   }
 
@@ -1078,7 +1231,10 @@ class Parser {
 
   private binary(op: number, left: Expr, right: Expr): Expr {
     return {
-      kind: 'binary', op: String.fromCharCode(this.codes[op]!) as BinaryOp, left, right,
+      kind: 'binary',
+      op: String.fromCharCode(this.codes[op]!) as BinaryOp,
+      left,
+      right,
       range: { start: left.range.start, end: Math.max(right.range.end, this.ends[op]!) },
       opRange: this.rangeOf(op),
     };
@@ -1088,8 +1244,7 @@ class Parser {
   private parseUnary(): Expr {
     if (this.depth >= MAX_DEPTH) {
       const i = this.cur();
-      this.report(this.at(i), `expression nested too deeply (more than ${MAX_DEPTH} levels)`, SyntaxCode.TooDeep,
-        { found: i });
+      this.report(this.at(i), `expression nested too deeply (more than ${MAX_DEPTH} levels)`, SyntaxCode.TooDeep, { found: i });
       return this.errorExpr();
     }
     this.depth++;
@@ -1099,7 +1254,9 @@ class Parser {
       const i = this.next();
       const operand = this.parseUnary();
       e = {
-        kind: 'unary', op: op === MINUS ? '-' : '+', operand,
+        kind: 'unary',
+        op: op === MINUS ? '-' : '+',
+        operand,
         range: { start: this.starts[i]!, end: Math.max(operand.range.end, this.ends[i]!) },
       };
     } else {

@@ -60,13 +60,19 @@ export interface SurrogateSpec {
 
 const SPECS: readonly SurrogateSpec[] = [
   {
-    kind: 'fast_sigmoid', param: 'slope', default: 10, formula: '1 / (1 + slope·|x|)²',
+    kind: 'fast_sigmoid',
+    param: 'slope',
+    default: 10,
+    formula: '1 / (1 + slope·|x|)²',
     doc: 'SuperSpike (Zenke & Ganguli 2018): the derivative of the fast sigmoid x / (1 + slope·|x|).',
     psi: (o, x, k) => o.reciprocal(o.square(o.addc(o.mulc(o.abs(x), k), 1))),
     primitive: (x, k) => `((${x}) / (1 + ${k} * abs(${x})))`,
   },
   {
-    kind: 'sigmoid', param: 'slope', default: 10, formula: 'slope·σ(slope·x)·(1 − σ(slope·x))',
+    kind: 'sigmoid',
+    param: 'slope',
+    default: 10,
+    formula: 'slope·σ(slope·x)·(1 − σ(slope·x))',
     doc: 'the derivative of the logistic σ(slope·x).',
     psi: (o, x, k) => {
       const z = o.sigmoid(o.mulc(x, k));
@@ -75,7 +81,10 @@ const SPECS: readonly SurrogateSpec[] = [
     primitive: (x, k) => `sigmoid(${k} * (${x}))`,
   },
   {
-    kind: 'triangle', param: 'width', default: 1, formula: 'max(0, 1 − |x| / width)',
+    kind: 'triangle',
+    param: 'width',
+    default: 1,
+    formula: 'max(0, 1 − |x| / width)',
     doc: 'the piecewise-linear pseudo-derivative of e-prop (Bellec et al. 2020, Methods); with scale = γ = 0.3 their dampened form.',
     psi: (o, x, w) => o.relu(o.rsubc(1, o.divc(o.abs(x), w))),
     // c − c|c|/(2w) with c = clip(x, −w, w)
@@ -85,7 +94,10 @@ const SPECS: readonly SurrogateSpec[] = [
     },
   },
   {
-    kind: 'exponential', param: 'slope', default: 1, formula: 'exp(−slope·|x|)',
+    kind: 'exponential',
+    param: 'slope',
+    default: 1,
+    formula: 'exp(−slope·|x|)',
     doc: 'a two-sided exponential (Shrestha & Orchard 2018, SLAYER, up to its amplitude).',
     psi: (o, x, k) => o.exp(o.mulc(o.abs(x), -k)),
     // sign(x)(1 − e^{−k|x|})/k, written without sign(): x·(1 − e^{−k|x|})/(k|x|)

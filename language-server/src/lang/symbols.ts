@@ -3,8 +3,27 @@
 import type { Shape } from './shapes.js';
 import type { Surrogate } from './surrogates.js';
 import type {
-  DimDecl, ConstDecl, FunctionItem, GradItem, LetStmt, ModelItem, OdeEq, Range, RuleItem, UpdateEq, VarDecl, FunctionParam,
-  Expr, NameRef, TimeRef, Ident, Diagnostic, Program, Call, NameRef as InitRef, SurrogateDecl,
+  DimDecl,
+  ConstDecl,
+  FunctionItem,
+  GradItem,
+  LetStmt,
+  ModelItem,
+  OdeEq,
+  Range,
+  RuleItem,
+  UpdateEq,
+  VarDecl,
+  FunctionParam,
+  Expr,
+  NameRef,
+  TimeRef,
+  Ident,
+  Diagnostic,
+  Program,
+  Call,
+  NameRef as InitRef,
+  SurrogateDecl,
 } from './ast.js';
 
 export type SymbolKind = 'dim' | 'const' | 'param' | 'input' | 'target' | 'state' | 'let' | 'argument' | 'item' | 'surrogate';
@@ -45,12 +64,17 @@ export type Initialiser =
  */
 export type HiddenState =
   | {
-    readonly kind: 'delay'; readonly name: string; readonly shape: Shape; readonly initial: number; readonly range: Range;
-    /** The delayed quantity and its role. */
-    readonly source: string; readonly sourceRole: 'state' | 'input' | 'target';
-    /** Register k holds source[t-k] (a state) or source[t+1-k] (data) at step t. */
-    readonly depth: number;
-  }
+      readonly kind: 'delay';
+      readonly name: string;
+      readonly shape: Shape;
+      readonly initial: number;
+      readonly range: Range;
+      /** The delayed quantity and its role. */
+      readonly source: string;
+      readonly sourceRole: 'state' | 'input' | 'target';
+      /** Register k holds source[t-k] (a state) or source[t+1-k] (data) at step t. */
+      readonly depth: number;
+    }
   | { readonly kind: 'max' | 'mean'; readonly name: string; readonly shape: Shape; readonly initial: number; readonly range: Range; readonly call: Call }
   | { readonly kind: 'count'; readonly name: string; readonly shape: Shape; readonly initial: number; readonly range: Range };
 

@@ -99,8 +99,14 @@ class ElkWorker {
         reject(new LayoutTooBigError(`the layout of ${describe()} did not finish within ${(timeoutMs / 1000).toFixed(timeoutMs < 10000 ? 1 : 0)} s`));
       }, timeoutMs);
       this.pending.set(id, {
-        resolve: (n) => { clearTimeout(timer); resolve(n); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (n) => {
+          clearTimeout(timer);
+          resolve(n);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
       w.postMessage({ id, graph });
     });

@@ -61,9 +61,7 @@ export function eliminableSet(graph: Graph): Set<number> {
 }
 
 /** An order to play: a named one, or a given list of vertex ids. */
-export type OrderSpec =
-  | 'forward' | 'reverse' | 'markowitz'
-  | { readonly id: string; readonly label: string; readonly order: readonly number[] };
+export type OrderSpec = 'forward' | 'reverse' | 'markowitz' | { readonly id: string; readonly label: string; readonly order: readonly number[] };
 
 const NAMED: Record<'forward' | 'reverse' | 'markowitz', { label: string; order: (g: Graph) => number[] }> = {
   forward: { label: 'Forward', order: forwardOrder },
@@ -121,7 +119,11 @@ export function traceOrder(graph: Graph, spec: OrderSpec): OrderTrace {
   const id = typeof spec === 'string' ? spec : spec.id;
   const label = named ? named.label : (spec as { label: string }).label;
   return {
-    id, label, order, steps, initialMemoryBytes,
+    id,
+    label,
+    order,
+    steps,
+    initialMemoryBytes,
     totals: { multiplications: el.multiplications, additions: el.additions, fillIn: el.fillIn, peakMemoryBytes: el.peakBytes },
   };
 }

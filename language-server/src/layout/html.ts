@@ -22,7 +22,9 @@ export interface WebviewHtmlOptions {
 }
 
 export function newNonce(): string {
-  return randomBytes(16).toString('base64').replace(/[^A-Za-z0-9]/g, '');
+  return randomBytes(16)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '');
 }
 
 function escapeHtml(s: string): string {
@@ -31,26 +33,29 @@ function escapeHtml(s: string): string {
 
 /** JSON safe inside a <script> data block. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** JavaScript safe inside an inline <script> element (and without a source map link to a file that is not there). */
 function scriptText(js: string): string {
-  return js.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n').replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+  return js
+    .replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n')
+    .replace(/<\/(script)/gi, '<\\/$1')
+    .replace(/<!--/g, '<\\!--');
 }
 
 export function webviewHtml(o: WebviewHtmlOptions): string {
   const src = o.cspSource ? ` ${o.cspSource}` : '';
-  const csp = [
-    "default-src 'none'",
-    `img-src${src} data:`,
-    `style-src${src} 'nonce-${o.nonce}'`,
-    `font-src${src} data:`,
-    `script-src 'nonce-${o.nonce}'`,
-  ].join('; ');
-  const script = 'uri' in o.script
-    ? `<script nonce="${o.nonce}" src="${escapeHtml(o.script.uri)}"></script>`
-    : `<script nonce="${o.nonce}">${scriptText(o.script.inline)}</script>`;
+  const csp = ["default-src 'none'", `img-src${src} data:`, `style-src${src} 'nonce-${o.nonce}'`, `font-src${src} data:`, `script-src 'nonce-${o.nonce}'`].join(
+    '; ',
+  );
+  const script =
+    'uri' in o.script
+      ? `<script nonce="${o.nonce}" src="${escapeHtml(o.script.uri)}"></script>`
+      : `<script nonce="${o.nonce}">${scriptText(o.script.inline)}</script>`;
   const data = o.data ? `<script type="application/json" id="eligo-data">${scriptJson(o.data)}</script>\n` : '';
   return `<!DOCTYPE html>
 <html lang="en">

@@ -56,7 +56,9 @@ export async function graphView(c: Compiled, request: GraphViewRequest, options:
     jacobians = edgeJacobians(graph);
     eliminable = eliminableSet(graph);
     if (eliminable.size > (options.traceLimit ?? DEFAULT_TRACE_LIMIT)) {
-      notes.push(`The stepper is off for ${eliminable.size.toLocaleString('en-US')} eliminable vertices (limit ${(options.traceLimit ?? DEFAULT_TRACE_LIMIT).toLocaleString('en-US')}); 'eligo analyze' gives the totals.`);
+      notes.push(
+        `The stepper is off for ${eliminable.size.toLocaleString('en-US')} eliminable vertices (limit ${(options.traceLimit ?? DEFAULT_TRACE_LIMIT).toLocaleString('en-US')}); 'eligo analyze' gives the totals.`,
+      );
     } else {
       for (const spec of options.orders ?? DEFAULT_ORDERS) {
         try {
@@ -81,17 +83,36 @@ export async function graphView(c: Compiled, request: GraphViewRequest, options:
     }
   }
   const rules = graph.kind === 'model-step' ? rulesFor(c, graph.name, graph) : [];
-  const kindText = graph.kind === 'function' ? 'function' : graph.kind === 'model-step' ? 'model, one step' : `model unrolled over ${'steps' in graph ? String(graph.steps) : '?'} steps`;
-  return layoutGraph({
-    graph, text: c.text, lines: c.lines, request,
-    ...(jacobians ? { jacobians } : {}),
-    ...(eliminable ? { eliminable } : {}),
-    ...(orders.length && jacobians ? { elimination: { initialEdges: [...jacobians.values()].map((j) => [j.src, j.dst] as const), orders, source: 'ad/ Eliminator (Graphax counting: multiplications per edge product, 8 bytes per stored Jacobian value)' } } : {}),
-    rules,
-    ...(values ? { values } : {}),
-    title: `${graph.name} — ${kindText}`,
-    notes,
-  }, options.layout);
+  const kindText =
+    graph.kind === 'function'
+      ? 'function'
+      : graph.kind === 'model-step'
+        ? 'model, one step'
+        : `model unrolled over ${'steps' in graph ? String(graph.steps) : '?'} steps`;
+  return layoutGraph(
+    {
+      graph,
+      text: c.text,
+      lines: c.lines,
+      request,
+      ...(jacobians ? { jacobians } : {}),
+      ...(eliminable ? { eliminable } : {}),
+      ...(orders.length && jacobians
+        ? {
+            elimination: {
+              initialEdges: [...jacobians.values()].map((j) => [j.src, j.dst] as const),
+              orders,
+              source: 'ad/ Eliminator (Graphax counting: multiplications per edge product, 8 bytes per stored Jacobian value)',
+            },
+          }
+        : {}),
+      rules,
+      ...(values ? { values } : {}),
+      title: `${graph.name} — ${kindText}`,
+      notes,
+    },
+    options.layout,
+  );
 }
 
 /**

@@ -8,10 +8,36 @@
 import type { Graph, Vertex } from '../graph/types.js';
 
 const GREEK: Record<string, string> = {
-  alpha: 'α', beta: 'β', gamma: 'γ', delta: 'δ', epsilon: 'ε', zeta: 'ζ', eta: 'η', theta: 'θ',
-  iota: 'ι', kappa: 'κ', lambda: 'λ', mu: 'μ', nu: 'ν', xi: 'ξ', pi: 'π', rho: 'ρ', sigma: 'σ',
-  tau: 'τ', phi: 'φ', chi: 'χ', psi: 'ψ', omega: 'ω', Gamma: 'Γ', Delta: 'Δ', Theta: 'Θ',
-  Lambda: 'Λ', Sigma: 'Σ', Phi: 'Φ', Psi: 'Ψ', Omega: 'Ω',
+  alpha: 'α',
+  beta: 'β',
+  gamma: 'γ',
+  delta: 'δ',
+  epsilon: 'ε',
+  zeta: 'ζ',
+  eta: 'η',
+  theta: 'θ',
+  iota: 'ι',
+  kappa: 'κ',
+  lambda: 'λ',
+  mu: 'μ',
+  nu: 'ν',
+  xi: 'ξ',
+  pi: 'π',
+  rho: 'ρ',
+  sigma: 'σ',
+  tau: 'τ',
+  phi: 'φ',
+  chi: 'χ',
+  psi: 'ψ',
+  omega: 'ω',
+  Gamma: 'Γ',
+  Delta: 'Δ',
+  Theta: 'Θ',
+  Lambda: 'Λ',
+  Sigma: 'Σ',
+  Phi: 'Φ',
+  Psi: 'Ψ',
+  Omega: 'Ω',
 };
 
 /** Source text as a reader writes it: Greek names as letters, `*` as `·`, `-` as `−`. */
@@ -25,7 +51,14 @@ export function prettyExpr(src: string): string {
 
 /** Symbols for ops drawn as operators. */
 export const OP_SYMBOL: Partial<Record<string, string>> = {
-  add: '+', sub: '−', mul: '×', div: '÷', matmul: '@', neg: '−x', pow: 'xʸ', sum: 'Σ',
+  add: '+',
+  sub: '−',
+  mul: '×',
+  div: '÷',
+  matmul: '@',
+  neg: '−x',
+  pow: 'xʸ',
+  sum: 'Σ',
 };
 
 /** The op as drawn on its vertex: `×`, `exp`, `^2`. */
@@ -170,31 +203,51 @@ function partialRhs(graph: Graph, names: readonly string[], v: Vertex, k: number
     if (tensor && selfScalar) {
       // ∂y/∂s for a scalar s broadcast over y: a column.
       switch (v.op) {
-        case 'add': case 'sub': return `${sign}𝟙`;
-        case 'mul': return k === 0 ? b : a;
-        case 'div': return k === 0 ? `1/${p(b)}` : `−${p(a)}/${p(b)}²`;
-        default: break;
+        case 'add':
+        case 'sub':
+          return `${sign}𝟙`;
+        case 'mul':
+          return k === 0 ? b : a;
+        case 'div':
+          return k === 0 ? `1/${p(b)}` : `−${p(a)}/${p(b)}²`;
+        default:
+          break;
       }
     }
     if (tensor && otherScalar) {
       switch (v.op) {
-        case 'add': case 'sub': return `${sign}I`;
-        case 'mul': return `${p(k === 0 ? b : a)}·I`;
-        case 'div': if (k === 0) return `(1/${p(b)})·I`; break;
-        default: break;
+        case 'add':
+        case 'sub':
+          return `${sign}I`;
+        case 'mul':
+          return `${p(k === 0 ? b : a)}·I`;
+        case 'div':
+          if (k === 0) return `(1/${p(b)})·I`;
+          break;
+        default:
+          break;
       }
     }
     const I = tensor ? 'I' : '1';
     switch (v.op) {
-      case 'add': return I;
-      case 'sub': return k === 0 ? I : `−${I}`;
-      case 'mul': return d(k === 0 ? b : a, tensor);
-      case 'div': return k === 0 ? d(`1/${p(b)}`, tensor) : d(`−${p(a)}/${p(b)}²`, tensor);
-      case 'pow': return k === 0 ? d(`${p(b)}·${p(a)}^(${b}−1)`, tensor) : d(`ln ${p(a)}·${p(y)}`, tensor);
-      case 'atan2': return k === 0 ? d(`${p(b)}/(${p(a)}²+${p(b)}²)`, tensor) : d(`−${p(a)}/(${p(a)}²+${p(b)}²)`, tensor);
-      case 'max': return d(k === 0 ? `𝟙[${a}>${b}]` : `𝟙[${b}≥${a}]`, tensor);
-      case 'min': return d(k === 0 ? `𝟙[${a}<${b}]` : `𝟙[${b}≤${a}]`, tensor);
-      default: break;
+      case 'add':
+        return I;
+      case 'sub':
+        return k === 0 ? I : `−${I}`;
+      case 'mul':
+        return d(k === 0 ? b : a, tensor);
+      case 'div':
+        return k === 0 ? d(`1/${p(b)}`, tensor) : d(`−${p(a)}/${p(b)}²`, tensor);
+      case 'pow':
+        return k === 0 ? d(`${p(b)}·${p(a)}^(${b}−1)`, tensor) : d(`ln ${p(a)}·${p(y)}`, tensor);
+      case 'atan2':
+        return k === 0 ? d(`${p(b)}/(${p(a)}²+${p(b)}²)`, tensor) : d(`−${p(a)}/(${p(a)}²+${p(b)}²)`, tensor);
+      case 'max':
+        return d(k === 0 ? `𝟙[${a}>${b}]` : `𝟙[${b}≥${a}]`, tensor);
+      case 'min':
+        return d(k === 0 ? `𝟙[${a}<${b}]` : `𝟙[${b}≤${a}]`, tensor);
+      default:
+        break;
     }
   }
   switch (v.op) {
@@ -204,15 +257,24 @@ function partialRhs(graph: Graph, names: readonly string[], v: Vertex, k: number
       if (k === 1) return A.shape.length === 2 ? (C.shape.length === 2 ? `${p(a)} ⊗ I` : a) : `${p(a)}ᵀ ⊗ I`;
       return C.shape.length === 2 ? (A.shape.length === 2 ? `I ⊗ ${p(b)}ᵀ` : `${p(b)}ᵀ`) : `I ⊗ ${p(b)}ᵀ`;
     }
-    case 'sum': return v.attrs.axes && v.attrs.axes.length < self.shape.length ? `I ⊗ 𝟙ᵀ (axis ${v.attrs.axes.join(',')})` : '𝟙ᵀ';
-    case 'reduce_max': return `onehot(argmax ${p(a)})`;
-    case 'reduce_min': return `onehot(argmin ${p(a)})`;
-    case 'broadcast': return selfScalar ? '𝟙' : 'I ⊗ 𝟙 (broadcast)';
-    case 'transpose': return 'P (transpose)';
-    case 'reshape': return 'I (reshape)';
-    case 'slice': return `S (${sliceText(v)})`;
-    case 'concat': return `E${k} (concat part ${k})`;
-    default: return `∂${v.op}`;
+    case 'sum':
+      return v.attrs.axes && v.attrs.axes.length < self.shape.length ? `I ⊗ 𝟙ᵀ (axis ${v.attrs.axes.join(',')})` : '𝟙ᵀ';
+    case 'reduce_max':
+      return `onehot(argmax ${p(a)})`;
+    case 'reduce_min':
+      return `onehot(argmin ${p(a)})`;
+    case 'broadcast':
+      return selfScalar ? '𝟙' : 'I ⊗ 𝟙 (broadcast)';
+    case 'transpose':
+      return 'P (transpose)';
+    case 'reshape':
+      return 'I (reshape)';
+    case 'slice':
+      return `S (${sliceText(v)})`;
+    case 'concat':
+      return `E${k} (concat part ${k})`;
+    default:
+      return `∂${v.op}`;
   }
 }
 

@@ -17,8 +17,18 @@ import { pairKey, type EdgeJacobian } from './engine.js';
 import { displayNames, opLabel, partialText } from './jacobianText.js';
 import { FONT, fitText, textWidth } from './measure.js';
 import type {
-  EdgeView, EliminationView, GraphViewModel, GraphViewRequest, GroupInfo, GroupView, LiteralView, NodeView, Point, RuleView,
-  SparsityGlyph, StepBand,
+  EdgeView,
+  EliminationView,
+  GraphViewModel,
+  GraphViewRequest,
+  GroupInfo,
+  GroupView,
+  LiteralView,
+  NodeView,
+  Point,
+  RuleView,
+  SparsityGlyph,
+  StepBand,
 } from './viewmodel.js';
 
 export { LayoutTooBigError } from './elkRunner.js';
@@ -78,7 +88,8 @@ function shapeText(shape: readonly number[]): string {
 }
 
 function formatValue(t: Tensor): string {
-  const f = (x: number): string => (Number.isInteger(x) ? String(x) : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? String(Number(x.toPrecision(4))) : x.toExponential(2));
+  const f = (x: number): string =>
+    Number.isInteger(x) ? String(x) : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? String(Number(x.toPrecision(4))) : x.toExponential(2);
   if (t.data.length === 1) return `= ${f(t.data[0]!)}`;
   let lo = Infinity;
   let hi = -Infinity;
@@ -103,8 +114,12 @@ function groupTitle(key: string): string {
 /** A stable key for a request: the webview and the host compare views by it. */
 export function viewKey(r: GraphViewRequest): string {
   return [
-    r.item, r.view ?? 'step', r.view === 'unrolled' ? String(r.steps ?? 3) : '', r.collapse ?? 'auto',
-    [...(r.expand ?? [])].sort().join(','), [...(r.collapseGroups ?? [])].sort().join(','),
+    r.item,
+    r.view ?? 'step',
+    r.view === 'unrolled' ? String(r.steps ?? 3) : '',
+    r.collapse ?? 'auto',
+    [...(r.expand ?? [])].sort().join(','),
+    [...(r.collapseGroups ?? [])].sort().join(','),
   ].join('|');
 }
 
@@ -279,7 +294,18 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
       const src = graph.vertices[u]!;
       if (src.op === 'const' && s.startsWith('v') && t.startsWith('v') && firstUser.get(u) !== v.id && p.groupOf[u] !== p.groupOf[v.id]) {
         const id = literal(u, p.groupOf[v.id]);
-        drawn.push({ id: `e${drawn.length}`, source: id, target: t, sourcePort: `${id}.o`, targetPort: `${t}.i${k}`, pairs: [[u, v.id]], operand: k, glyph: 'data', jacobian, count: 1 });
+        drawn.push({
+          id: `e${drawn.length}`,
+          source: id,
+          target: t,
+          sourcePort: `${id}.o`,
+          targetPort: `${t}.i${k}`,
+          pairs: [[u, v.id]],
+          operand: k,
+          glyph: 'data',
+          jacobian,
+          count: 1,
+        });
         return;
       }
       const far = readers.get(u);
@@ -292,8 +318,16 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
       const srcPort = `${s}.o`;
       if ((s.startsWith('v') || s.startsWith('l')) && t.startsWith('v')) {
         drawn.push({
-          id: `e${drawn.length}`, source: s, target: t, sourcePort: srcPort, targetPort: `${t}.i${k}`,
-          pairs: [[u, v.id]], operand: k, glyph, jacobian, count: 1,
+          id: `e${drawn.length}`,
+          source: s,
+          target: t,
+          sourcePort: srcPort,
+          targetPort: `${t}.i${k}`,
+          pairs: [[u, v.id]],
+          operand: k,
+          glyph,
+          jacobian,
+          count: 1,
           ...(info ? { sparsity: info.sparsity, bytes: info.bytes } : {}),
           ...(labelsOn && info ? { label: fitText(rhs, FONT.edge, MAX_EDGE_LABEL) } : {}),
         });
@@ -311,14 +345,30 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
           ports.push(targetPort);
           groupInPorts.set(t, ports);
         }
-        e = { id: `e${drawn.length}`, source: s, target: t, sourcePort: srcPort, targetPort, pairs: [], glyph, count: 0, ...(t.startsWith('v') ? { operand: k } : {}) };
+        e = {
+          id: `e${drawn.length}`,
+          source: s,
+          target: t,
+          sourcePort: srcPort,
+          targetPort,
+          pairs: [],
+          glyph,
+          count: 0,
+          ...(t.startsWith('v') ? { operand: k } : {}),
+        };
         aggregated.set(key, e);
         drawn.push(e);
       }
       e.pairs.push([u, v.id]);
       e.count++;
       if (GLYPH_RANK.indexOf(glyph) < GLYPH_RANK.indexOf(e.glyph)) e.glyph = glyph;
-      e.jacobian = e.count === 1 ? jacobian : `${e.count} edges: ${e.pairs.slice(0, 4).map(([a, b]) => `∂${names[b]}/∂${names[a]}`).join(', ')}${e.count > 4 ? ', …' : ''}`;
+      e.jacobian =
+        e.count === 1
+          ? jacobian
+          : `${e.count} edges: ${e.pairs
+              .slice(0, 4)
+              .map(([a, b]) => `∂${names[b]}/∂${names[a]}`)
+              .join(', ')}${e.count > 4 ? ', …' : ''}`;
       if (e.count === 1 && info) {
         e.sparsity = info.sparsity;
         e.bytes = info.bytes;
@@ -331,7 +381,11 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
   for (const e of aggregated.values()) if (labelsOn && e.count > 1) e.label = `×${e.count}`;
 
   // ---- nodes
-  const config = new EligoLayoutConfigurator({ nodes: graph.vertices.length, edges: drawn.length, compound: [...p.groups.keys()].some((k) => !p.collapsed.has(k)) });
+  const config = new EligoLayoutConfigurator({
+    nodes: graph.vertices.length,
+    edges: drawn.length,
+    compound: [...p.groups.keys()].some((k) => !p.collapsed.has(k)),
+  });
   const nodeViews = new Map<string, Omit<NodeView, 'x' | 'y' | 'w' | 'h' | 'ports'>>();
   const elkNodes = new Map<string, ElkNode>();
   const sizeOfNode = (label: string, sub: string | undefined, value: string | undefined): { w: number; h: number } => {
@@ -341,18 +395,27 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
   const port = (id: string, opts: Record<string, string>): ElkPort => ({ id, width: config.portSize, height: config.portSize, layoutOptions: opts });
   for (const v of graph.vertices) {
     if (p.nodeOf[v.id] !== `v${v.id}`) continue;
-    const label = fitText(v.op === 'const' ? names[v.id]! : v.name ?? opLabel(v), FONT.node, MAX_LABEL, true);
+    const label = fitText(v.op === 'const' ? names[v.id]! : (v.name ?? opLabel(v)), FONT.node, MAX_LABEL, true);
     const leaf = v.inputs.length === 0;
     const shape = shapeText(v.shape);
     const sub = leaf
-      ? (v.op === 'const' ? (shape || undefined) : `${v.role}${shape ? ` ${shape}` : ''}`)
-      : v.name !== undefined ? `${opLabel(v)}${shape ? ` ${shape}` : ''}` : (shape || undefined);
+      ? v.op === 'const'
+        ? shape || undefined
+        : `${v.role}${shape ? ` ${shape}` : ''}`
+      : v.name !== undefined
+        ? `${opLabel(v)}${shape ? ` ${shape}` : ''}`
+        : shape || undefined;
     const value = input.values?.[v.id] ? formatValue(input.values[v.id]!) : undefined;
     const size = sizeOfNode(label, sub, value);
     const id = `v${v.id}`;
     const gk = p.groupOf[v.id];
     nodeViews.set(id, {
-      id, vertex: v.id, role: v.role, op: v.op, shape: v.shape, label,
+      id,
+      vertex: v.id,
+      role: v.role,
+      op: v.op,
+      shape: v.shape,
+      label,
       ...(sub !== undefined ? { sublabel: sub } : {}),
       ...(value !== undefined ? { value } : {}),
       ...(v.name !== undefined ? { name: v.name } : {}),
@@ -366,7 +429,13 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
     elkNodes.set(id, { id, width: size.w, height: size.h, ports, layoutOptions: config.nodeOptions(p.pins[v.id], 'ordered') });
   }
   for (const l of literals) {
-    elkNodes.set(l.id, { id: l.id, width: l.w, height: l.h, ports: [port(`${l.id}.o`, config.portOptions('out'))], layoutOptions: config.nodeOptions(undefined, 'ordered') });
+    elkNodes.set(l.id, {
+      id: l.id,
+      width: l.w,
+      height: l.h,
+      ports: [port(`${l.id}.o`, config.portOptions('out'))],
+      layoutOptions: config.nodeOptions(undefined, 'ordered'),
+    });
   }
   const groupViews: Omit<GroupView, 'x' | 'y' | 'w' | 'h'>[] = [];
   const compounds: ElkNode[] = [];
@@ -381,9 +450,17 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
       const sub = `${ids.length} vertices${last.shape.length ? ` ${shapeText(last.shape)}` : ''}`;
       const size = sizeOfNode(title, sub, undefined);
       nodeViews.set(gid, {
-        id: gid, members: ids, role: 'group', op: 'group', shape: last.shape, label: title, sublabel: sub, group: key,
+        id: gid,
+        members: ids,
+        role: 'group',
+        op: 'group',
+        shape: last.shape,
+        label: title,
+        sublabel: sub,
+        group: key,
         ...(first.step !== undefined ? { step: first.step } : {}),
-        range: range({ start, end }), eliminable: ids.some((i) => eliminable.has(i)),
+        range: range({ start, end }),
+        eliminable: ids.some((i) => eliminable.has(i)),
       });
       const ports = [port(`${gid}.o`, config.portOptions('out'))];
       const ins = groupInPorts.get(gid) ?? [];
@@ -393,8 +470,19 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
       // The group's vertices, and the literals its vertices read (kept beside them).
       const children = [...ids.map((i) => elkNodes.get(`v${i}`)!), ...literals.filter((l) => l.group === key).map((l) => elkNodes.get(l.id)!)];
       const minW = Math.ceil(textWidth(title, FONT.group, true) + 20);
-      compounds.push({ id: gid, children, layoutOptions: { ...config.groupOptions(), 'elk.nodeSize.minimum': `(${minW},20)`, 'elk.nodeSize.constraints': 'MINIMUM_SIZE' } });
-      groupViews.push({ id: gid, key, label: title, size: ids.length, ...(first.step !== undefined ? { step: first.step } : {}), range: range({ start, end }) });
+      compounds.push({
+        id: gid,
+        children,
+        layoutOptions: { ...config.groupOptions(), 'elk.nodeSize.minimum': `(${minW},20)`, 'elk.nodeSize.constraints': 'MINIMUM_SIZE' },
+      });
+      groupViews.push({
+        id: gid,
+        key,
+        label: title,
+        size: ids.length,
+        ...(first.step !== undefined ? { step: first.step } : {}),
+        range: range({ start, end }),
+      });
     }
   }
   const inCompound = new Set<string>();
@@ -406,13 +494,21 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
   const nodeCount = elkNodes.size + compounds.length;
   const describe = (): string => `'${graph.name}' (${nodeCount.toLocaleString('en-US')} nodes, ${drawn.length.toLocaleString('en-US')} edges)`;
   if (nodeCount > settings.maxNodes) {
-    throw new LayoutTooBigError(`${describe()} is too big to lay out expanded (the limit is ${settings.maxNodes.toLocaleString('en-US')} nodes); collapse it (collapse: 'all' / --collapse all) and expand groups one at a time`);
+    throw new LayoutTooBigError(
+      `${describe()} is too big to lay out expanded (the limit is ${settings.maxNodes.toLocaleString('en-US')} nodes); collapse it (collapse: 'all' / --collapse all) and expand groups one at a time`,
+    );
   }
 
   const elkEdges: ElkExtendedEdge[] = drawn.map((e) => {
     const out: ElkExtendedEdge = { id: e.id, sources: [e.sourcePort], targets: [e.targetPort] };
     if (e.label !== undefined) {
-      const label: ElkLabel = { id: `${e.id}.l`, text: e.label, width: Math.ceil(GLYPH_W + textWidth(e.label, FONT.edge) + 6), height: EDGE_LABEL_H, layoutOptions: config.labelOptions() };
+      const label: ElkLabel = {
+        id: `${e.id}.l`,
+        text: e.label,
+        width: Math.ceil(GLYPH_W + textWidth(e.label, FONT.edge) + 6),
+        height: EDGE_LABEL_H,
+        layoutOptions: config.labelOptions(),
+      };
       out.labels = [label];
     }
     if (Object.keys(config.edgeOptions()).length) out.layoutOptions = config.edgeOptions();
@@ -455,7 +551,11 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
     }
     const o = b.ports.get(`${id}.o`);
     nodes.push({
-      ...nv, x: r1(b.x), y: r1(b.y), w: r1(b.w), h: r1(b.h),
+      ...nv,
+      x: r1(b.x),
+      y: r1(b.y),
+      w: r1(b.w),
+      h: r1(b.h),
       ports: { in: inPorts, out: { x: r1(b.x + b.w), y: r1(o ? o.y + o.h / 2 : b.y + b.h / 2) } },
     });
   }
@@ -502,7 +602,13 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
     }
     const l = le.labels?.[0];
     return {
-      id: e.id, source: e.source, target: e.target, pairs: e.pairs, points: pts, glyph: e.glyph, count: e.count,
+      id: e.id,
+      source: e.source,
+      target: e.target,
+      pairs: e.pairs,
+      points: pts,
+      glyph: e.glyph,
+      count: e.count,
       ...(e.operand !== undefined ? { operand: e.operand } : {}),
       ...(e.jacobian !== undefined ? { jacobian: e.jacobian } : {}),
       ...(e.sparsity !== undefined ? { sparsity: e.sparsity } : {}),
@@ -529,8 +635,12 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
   if ((request.collapse ?? 'auto') === 'auto' && graph.vertices.length > settings.collapseAbove && p.groups.size > 0) {
     notes.push(`${graph.vertices.length.toLocaleString('en-US')} vertices: shown collapsed, one node per equation (double-click a group to expand it).`);
   }
-  if (hiddenConstEdges > 0) notes.push(`${hiddenConstEdges.toLocaleString('en-US')} edges from constants into collapsed equations are not drawn (constants carry no Jacobian).`);
-  if (connectors.size > 0) notes.push(`Inputs read by more than ${FANOUT} nodes reach the further ones through a connector with their name (${connectors.size.toLocaleString('en-US')} of them) instead of a long edge.`);
+  if (hiddenConstEdges > 0)
+    notes.push(`${hiddenConstEdges.toLocaleString('en-US')} edges from constants into collapsed equations are not drawn (constants carry no Jacobian).`);
+  if (connectors.size > 0)
+    notes.push(
+      `Inputs read by more than ${FANOUT} nodes reach the further ones through a connector with their name (${connectors.size.toLocaleString('en-US')} of them) instead of a long edge.`,
+    );
   if (!labelsOn && settings.edgeLabels === 'auto') notes.push(`Edge labels are hidden above ${settings.labelEdgeLimit} edges; hover an edge for its Jacobian.`);
 
   return {
@@ -544,7 +654,10 @@ export async function layoutGraph(input: LayoutInput, overrides: Partial<LayoutS
     title: input.title ?? graph.name,
     width: r1(laid.width ?? 0),
     height: r1(laid.height ?? 0),
-    nodes, edges, groups, groupInfo,
+    nodes,
+    edges,
+    groups,
+    groupInfo,
     ...(literalViews.length ? { literals: literalViews } : {}),
     vertexCount: graph.vertices.length,
     edgeCount: edgeTotal,

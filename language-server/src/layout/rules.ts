@@ -30,7 +30,10 @@ function blockOf(graph: Graph, c: Compiled, a: ApproxStmt): RuleBlockView {
   }
   const kind = a.approx;
   return {
-    of, wrt, kind, pairs,
+    of,
+    wrt,
+    kind,
+    pairs,
     range: c.lines.rangeToLsp(a.range),
     text: c.text.slice(a.range.start, a.range.end).replace(/\s+/g, ' ').trim(),
   };

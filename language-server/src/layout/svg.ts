@@ -14,11 +14,14 @@ const n1 = (x: number): string => String(Math.round(x * 10) / 10);
 /** Glyphs drawn in a 10×10 box; `currentColor` is the edge colour. */
 export const GLYPH_SVG: Record<Exclude<SparsityGlyph, 'data'>, string> = {
   dense: '<rect x="0.5" y="0.5" width="9" height="9" fill="currentColor" stroke="currentColor"/>',
-  diagonal: '<rect x="0.5" y="0.5" width="9" height="9" fill="none" stroke="currentColor"/><rect x="1.5" y="1.5" width="2.4" height="2.4" fill="currentColor"/><rect x="3.8" y="3.8" width="2.4" height="2.4" fill="currentColor"/><rect x="6.1" y="6.1" width="2.4" height="2.4" fill="currentColor"/>',
+  diagonal:
+    '<rect x="0.5" y="0.5" width="9" height="9" fill="none" stroke="currentColor"/><rect x="1.5" y="1.5" width="2.4" height="2.4" fill="currentColor"/><rect x="3.8" y="3.8" width="2.4" height="2.4" fill="currentColor"/><rect x="6.1" y="6.1" width="2.4" height="2.4" fill="currentColor"/>',
   identity: '<rect x="0.5" y="0.5" width="9" height="9" fill="none" stroke="currentColor"/><path d="M2 2L8 8" stroke="currentColor" stroke-width="1.2"/>',
-  kronecker: '<rect x="0.5" y="0.5" width="9" height="9" fill="none" stroke="currentColor"/><rect x="1.5" y="1.5" width="3.5" height="3.5" fill="currentColor"/><rect x="5" y="5" width="3.5" height="3.5" fill="currentColor"/>',
+  kronecker:
+    '<rect x="0.5" y="0.5" width="9" height="9" fill="none" stroke="currentColor"/><rect x="1.5" y="1.5" width="3.5" height="3.5" fill="currentColor"/><rect x="5" y="5" width="3.5" height="3.5" fill="currentColor"/>',
   replicated: '<rect x="0.5" y="0.5" width="9" height="9" fill="none" stroke="currentColor"/><path d="M2 3H8M2 5H8M2 7H8" stroke="currentColor"/>',
-  transform: '<rect x="0.5" y="0.5" width="9" height="9" fill="none" stroke="currentColor" stroke-dasharray="2 1"/><path d="M2 8L8 2" stroke="currentColor" stroke-width="1.2"/>',
+  transform:
+    '<rect x="0.5" y="0.5" width="9" height="9" fill="none" stroke="currentColor" stroke-dasharray="2 1"/><path d="M2 8L8 2" stroke="currentColor" stroke-width="1.2"/>',
   scalar: '<circle cx="5" cy="5" r="3" fill="currentColor"/>',
   zero: '<rect x="0.5" y="0.5" width="9" height="9" fill="none" stroke="currentColor"/><path d="M2 2L8 8M8 2L2 8" stroke="currentColor"/>',
 };
@@ -85,15 +88,21 @@ export function viewModelToSvg(vm: GraphViewModel): string {
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">`);
   parts.push(`<title>${esc(vm.title)}</title>`);
   parts.push(`<style>${STYLE}</style>`);
-  parts.push('<defs><marker id="arrow" viewBox="0 0 8 8" refX="7.5" refY="4" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L8 4L0 8z" fill="#57606a"/></marker></defs>');
+  parts.push(
+    '<defs><marker id="arrow" viewBox="0 0 8 8" refX="7.5" refY="4" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L8 4L0 8z" fill="#57606a"/></marker></defs>',
+  );
   parts.push(`<rect width="${w}" height="${h}" fill="#ffffff"/>`);
   for (const b of vm.bands ?? []) parts.push(`<text class="gtitle" x="${n1(b.x + b.w / 2)}" y="12" text-anchor="middle">t = ${b.step}</text>`);
   for (const g of vm.groups) {
-    parts.push(`<g class="group"><rect x="${n1(g.x)}" y="${n1(g.y)}" width="${n1(g.w)}" height="${n1(g.h)}" rx="6"/><text class="gtitle" x="${n1(g.x + 8)}" y="${n1(g.y + 15)}">${esc(g.label)}</text></g>`);
+    parts.push(
+      `<g class="group"><rect x="${n1(g.x)}" y="${n1(g.y)}" width="${n1(g.w)}" height="${n1(g.h)}" rx="6"/><text class="gtitle" x="${n1(g.x + 8)}" y="${n1(g.y + 15)}">${esc(g.label)}</text></g>`,
+    );
   }
   for (const e of vm.edges) parts.push(edgeSvg(e));
   for (const l of vm.literals ?? []) {
-    parts.push(`<g class="literal"><rect x="${n1(l.x)}" y="${n1(l.y)}" width="${n1(l.w)}" height="${n1(l.h)}" rx="3"/><text x="${n1(l.x + l.w / 2)}" y="${n1(l.y + l.h - 4.5)}" text-anchor="middle">${esc(l.text)}</text></g>`);
+    parts.push(
+      `<g class="literal"><rect x="${n1(l.x)}" y="${n1(l.y)}" width="${n1(l.w)}" height="${n1(l.h)}" rx="3"/><text x="${n1(l.x + l.w / 2)}" y="${n1(l.y + l.h - 4.5)}" text-anchor="middle">${esc(l.text)}</text></g>`,
+    );
   }
   for (const n of vm.nodes) parts.push(nodeSvg(n));
   parts.push('</svg>');

@@ -31,8 +31,7 @@ export interface Box {
  * zero (structurally zero); data (no Jacobian: the source is data — an input
  * x[t], a target, a constant — or the edge passes through `stop`).
  */
-export type SparsityGlyph =
-  | 'dense' | 'diagonal' | 'identity' | 'kronecker' | 'replicated' | 'transform' | 'scalar' | 'zero' | 'data';
+export type SparsityGlyph = 'dense' | 'diagonal' | 'identity' | 'kronecker' | 'replicated' | 'transform' | 'scalar' | 'zero' | 'data';
 
 /** A vertex role, or 'group' for a collapsed equation. */
 export type NodeRole = VertexRole | 'group';

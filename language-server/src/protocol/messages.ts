@@ -5,10 +5,27 @@
 
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type {
-  AnalysisStatsParams, DidChangeTrustParams, FindLearningRuleParams, GraphParams, InteropParams, ItemParams, RunJobParams, SearchParams, TrainParams,
+  AnalysisStatsParams,
+  DidChangeTrustParams,
+  FindLearningRuleParams,
+  GraphParams,
+  InteropParams,
+  ItemParams,
+  RunJobParams,
+  SearchParams,
+  TrainParams,
 } from './params.js';
 import type {
-  AnalysisStats, GraphResult, InteropResult, JobProgress, JobResult, LearningRuleResult, SearchResult, ServerStatus, TrainResult, TrainTask,
+  AnalysisStats,
+  GraphResult,
+  InteropResult,
+  JobProgress,
+  JobResult,
+  LearningRuleResult,
+  SearchResult,
+  ServerStatus,
+  TrainResult,
+  TrainTask,
 } from './results.js';
 
 export const GraphRequest = new RequestType<GraphParams, GraphResult, void>('eligo/graph');

@@ -23,7 +23,13 @@ export type PanelHostMessage =
   | { readonly type: 'init'; readonly state: PanelState; readonly theme?: 'light' | 'dark' | 'high-contrast' }
   | { readonly type: 'graph'; readonly result: GraphResult }
   /** Find Learning Rule ended (any status): the Pareto front to show, each with an Insert button. */
-  | { readonly type: 'rules'; readonly uri: string; readonly item: string; readonly job: JobResult<LearningRuleResult>; readonly front: readonly RuleCandidate[] }
+  | {
+      readonly type: 'rules';
+      readonly uri: string;
+      readonly item: string;
+      readonly job: JobResult<LearningRuleResult>;
+      readonly front: readonly RuleCandidate[];
+    }
   | { readonly type: 'search'; readonly uri: string; readonly item: string; readonly job: JobResult<SearchResult> }
   /** A training run started: clear the curves. */
   | { readonly type: 'trainStart'; readonly uri: string; readonly item: string; readonly task: string; readonly rule?: string }
@@ -45,7 +51,6 @@ export type PanelWebviewMessage =
   | { readonly type: 'cancel' }
   /** Run a command on this panel's item (`eligo.findLearningRule`, `eligo.train`, …). */
   | { readonly type: 'command'; readonly command: string };
-
 
 /** Host → webview: show this laid-out view (the answer to `ready` and to `requestView`). */
 export interface GraphShowMessage {

@@ -45,7 +45,11 @@ const objective = z.enum(OBJECTIVES);
 /** Seconds; the server clamps it to MAX_BUDGET_SECONDS. */
 const budgetSeconds = z.number().positive();
 /** A seed of the engines' random streams: 0 … 2³², the search engine's range (search/search.ts); a search's restarts derive theirs from it. */
-const seed = z.number().int().min(0).max(2 ** 32);
+const seed = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32);
 
 export const ItemParamsSchema = z.strictObject(item);
 export type ItemParams = z.infer<typeof ItemParamsSchema>;
@@ -205,9 +209,14 @@ export function validate<T>(schema: z.ZodType<T>, raw: unknown): { readonly ok: 
 }
 
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.slice(0, 5).map((i) => {
-    const at = i.path.length ? `'${i.path.map(String).join('.')}'` : 'the parameters';
-    if (i.code === 'unrecognized_keys') return `${at}: unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${k}'`).join(', ')}`;
-    return `${at}: ${i.message}`;
-  }).join('; ') + (issues.length > 5 ? ` (and ${issues.length - 5} more)` : '');
+  return (
+    issues
+      .slice(0, 5)
+      .map((i) => {
+        const at = i.path.length ? `'${i.path.map(String).join('.')}'` : 'the parameters';
+        if (i.code === 'unrecognized_keys') return `${at}: unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${k}'`).join(', ')}`;
+        return `${at}: ${i.message}`;
+      })
+      .join('; ') + (issues.length > 5 ? ` (and ${issues.length - 5} more)` : '')
+  );
 }

@@ -14,8 +14,13 @@ import { BlockTape, tapeBytes } from './blocks.js';
  */
 export function exactRule(rule: PreparedRule): boolean {
   // A scalar filter is exact (read as its structure guarantees); random, local and top blocks, truncation and rounding are not.
-  return rule.approx.dropped.length === 0 && rule.approx.blocks.every((b) => b.approximation === 'exact' || b.approximation === 'dense' || b.approximation === 'filter')
-    && !rule.approx.feedback?.length && rule.spec.truncate === undefined && rule.spec.quantize === undefined;
+  return (
+    rule.approx.dropped.length === 0 &&
+    rule.approx.blocks.every((b) => b.approximation === 'exact' || b.approximation === 'dense' || b.approximation === 'filter') &&
+    !rule.approx.feedback?.length &&
+    rule.spec.truncate === undefined &&
+    rule.spec.quantize === undefined
+  );
 }
 
 export interface AlignmentFigures {
@@ -73,11 +78,17 @@ export function compareGradients(g: ReadonlyMap<string, Float64Array>, ref: Read
   const zero = (n: number): Float64Array => new Float64Array(n);
   const per: Record<string, AlignmentFigures & { norm: number; exactNorm: number }> = {};
   for (const k of names) per[k] = figures([g.get(k) ?? zero(ref.get(k)!.length)], [ref.get(k)!]);
-  const all = figures(names.map((k) => g.get(k) ?? zero(ref.get(k)!.length)), names.map((k) => ref.get(k)!));
+  const all = figures(
+    names.map((k) => g.get(k) ?? zero(ref.get(k)!.length)),
+    names.map((k) => ref.get(k)!),
+  );
   const mean = (f: (x: AlignmentFigures) => number): number => (names.length ? names.reduce((a, k) => a + f(per[k]!), 0) / names.length : 1);
   return {
-    cosine: mean((x) => x.cosine), relativeError: mean((x) => x.relativeError), signAgreement: mean((x) => x.signAgreement),
-    overall: { cosine: all.cosine, relativeError: all.relativeError, signAgreement: all.signAgreement }, perParameter: per,
+    cosine: mean((x) => x.cosine),
+    relativeError: mean((x) => x.relativeError),
+    signAgreement: mean((x) => x.signAgreement),
+    overall: { cosine: all.cosine, relativeError: all.relativeError, signAgreement: all.signAgreement },
+    perParameter: per,
   };
 }
 
@@ -108,7 +119,14 @@ export function sampleTapes(ctx: ModelContext, samples: readonly RunInput[], max
 }
 
 /** Alignment of a rule with exact BPTT, the gradients of all samples taken together. */
-export function ruleAlignment(ctx: ModelContext, rule: PreparedRule, samples: readonly RunInput[], exact: readonly Map<string, Float64Array>[], signal?: AbortSignal, tapes?: readonly BlockTape[]): Alignment {
+export function ruleAlignment(
+  ctx: ModelContext,
+  rule: PreparedRule,
+  samples: readonly RunInput[],
+  exact: readonly Map<string, Float64Array>[],
+  signal?: AbortSignal,
+  tapes?: readonly BlockTape[],
+): Alignment {
   // Concatenate the samples: parameter p of sample k is entry `${p}` of a longer vector.
   const g = new Map<string, Float64Array>();
   const r = new Map<string, Float64Array>();

@@ -19,10 +19,7 @@ import { formatShape, sizeOf, type Graph, type Shape, type Tensor } from '../gra
 import { Eliminator } from '../ad/eliminate.js';
 import { linearize, type LinearEdge, type LinearizedGraph } from '../ad/linearize.js';
 import { partialJacobian } from '../ad/rules.js';
-import {
-  addJacobians, diagonalSparsity, entryAt, shapesEqual, toDense,
-  type Sparsity, type SparseJacobian,
-} from '../ad/sparsity.js';
+import { addJacobians, diagonalSparsity, entryAt, shapesEqual, toDense, type Sparsity, type SparseJacobian } from '../ad/sparsity.js';
 import type { BlockApproximation, BlockForm, FeedbackSpec, Operand } from './program.js';
 import { defaultFeedbackScale, feedbackMatrix, feedbackProducts, pathVertices, sharedParamBlock, uniformPath } from './kinds.js';
 import { scaledIdentitySparsity } from '../ad/sparsity.js';
@@ -92,9 +89,19 @@ function partialVaries(graph: Graph, tv: Uint8Array, id: number, k: number): boo
   const ins = v.inputs;
   const any = (): boolean => ins.some((u) => tv[u] === 1);
   switch (v.op) {
-    case 'add': case 'sub': case 'sum': case 'broadcast': case 'transpose': case 'reshape': case 'slice': case 'concat': case 'neg': case 'stop':
+    case 'add':
+    case 'sub':
+    case 'sum':
+    case 'broadcast':
+    case 'transpose':
+    case 'reshape':
+    case 'slice':
+    case 'concat':
+    case 'neg':
+    case 'stop':
       return false;
-    case 'mul': case 'matmul':
+    case 'mul':
+    case 'matmul':
       return tv[ins[1 - k]!] === 1;
     case 'div':
       return k === 0 ? tv[ins[1]!] === 1 : any();
@@ -108,7 +115,10 @@ function partialVaries(graph: Graph, tv: Uint8Array, id: number, k: number): boo
 export function stepStructure(scope: ModelScope, graph: ModelStepGraph): StepStructure {
   const info = graph.model;
   const states: StateInfo[] = info.states.map((s) => ({
-    name: s.name, shape: graph.vertices[s.leaf]!.shape, leaf: s.leaf, next: s.next === s.leaf ? null : s.next,
+    name: s.name,
+    shape: graph.vertices[s.leaf]!.shape,
+    leaf: s.leaf,
+    next: s.next === s.leaf ? null : s.next,
   }));
   const updated = states.filter((s) => s.next !== null).sort((a, b) => a.next! - b.next!);
   const params = info.params.map((p) => ({ name: p.name, shape: graph.vertices[p.leaf]!.shape, leaf: p.leaf }));
@@ -145,7 +155,10 @@ export function stepStructure(scope: ModelScope, graph: ModelStepGraph): StepStr
   };
 
   const blocks: RawBlock[] = [];
-  const dsts: { of: string; vertex: number }[] = [...updated.map((s) => ({ of: s.name, vertex: s.next! })), ...(loss !== null ? [{ of: 'loss', vertex: loss }] : [])];
+  const dsts: { of: string; vertex: number }[] = [
+    ...updated.map((s) => ({ of: s.name, vertex: s.next! })),
+    ...(loss !== null ? [{ of: 'loss', vertex: loss }] : []),
+  ];
   const reachCache = new Map<number, Uint8Array>();
   for (const d of dsts) {
     for (const e of el.inEdges(d.vertex)) {
@@ -158,11 +171,20 @@ export function stepStructure(scope: ModelScope, graph: ModelStepGraph): StepStr
     }
   }
   // Sources in a stable order: states at t, states at t+1, parameters (declaration order).
-  const rank = (o: Operand): number => (o.kind === 'param' ? 2e6 + params.findIndex((p) => p.name === o.name) : (o.offset === 1 ? 1e6 : 0) + states.findIndex((s) => s.name === o.name));
+  const rank = (o: Operand): number =>
+    o.kind === 'param' ? 2e6 + params.findIndex((p) => p.name === o.name) : (o.offset === 1 ? 1e6 : 0) + states.findIndex((s) => s.name === o.name);
   const eqRank = (of: string): number => (of === 'loss' ? 1e9 : updated.findIndex((s) => s.name === of));
   blocks.sort((a, b) => eqRank(a.of) - eqRank(b.of) || rank(a.wrt) - rank(b.wrt));
   return {
-    model: graph.name, scope, graph, states, updated, params, loss, interior, blocks,
+    model: graph.name,
+    scope,
+    graph,
+    states,
+    updated,
+    params,
+    loss,
+    interior,
+    blocks,
     local: { multiplications: el.multiplications, additions: el.additions, fillIn: el.fillIn },
   };
 }
@@ -226,7 +248,13 @@ export interface FeedbackBlock {
 
 export interface ApproximatedBlocks {
   readonly blocks: readonly Block[];
-  readonly dropped: readonly { readonly of: string; readonly wrt: Operand; readonly approximation: 'zero' | 'stop' | 'local'; readonly src: number; readonly dst: number }[];
+  readonly dropped: readonly {
+    readonly of: string;
+    readonly wrt: Operand;
+    readonly approximation: 'zero' | 'stop' | 'local';
+    readonly src: number;
+    readonly dst: number;
+  }[];
   /** Approximations that could not be applied (located when the approximation has a range). */
   readonly problems: readonly ApproxProblem[];
   /** States marked `filter` (their self block is a scalar decay). */
@@ -237,7 +265,10 @@ export interface ApproximatedBlocks {
 
 /** An approximation that cannot apply (error) or does nothing (warning); codes and severities as the catalogue (util/codes.ts) has them. */
 export type ApproxProblem = { readonly approximation: Approximation; readonly message: string } & (
-  | { readonly severity: 'error'; readonly code: 'rule.no-block' | 'rule.data-block' | 'rule.not-square' | 'rule.not-filter' | 'rule.no-feedback' | 'rule.not-local' | 'rule.top-range' }
+  | {
+      readonly severity: 'error';
+      readonly code: 'rule.no-block' | 'rule.data-block' | 'rule.not-square' | 'rule.not-filter' | 'rule.no-feedback' | 'rule.not-local' | 'rule.top-range';
+    }
   | { readonly severity: 'warning'; readonly code: 'rule.zero-block' | 'rule.duplicate-approximation' }
 );
 
@@ -247,14 +278,25 @@ export function classify(s: Sparsity): { form: BlockForm; valueShape: number[] }
   const inn = s.inShape;
   if (shapesEqual(out, inn) && (out.length === 0 || s.form === 'flat')) return { form: 'scalar', valueShape: [1] };
   if (s.form === 'tensor') {
-    const identityPairs = shapesEqual(out, inn) && s.pairs.length === out.length
-      && s.pairs.every((p) => p.out === p.in && p.offset === 0 && p.lo === 0 && p.hi === out[p.out]);
+    const identityPairs =
+      shapesEqual(out, inn) && s.pairs.length === out.length && s.pairs.every((p) => p.out === p.in && p.offset === 0 && p.lo === 0 && p.hi === out[p.out]);
     if (identityPairs) {
       return s.pairs.some((p) => p.stored) ? { form: 'diagonal', valueShape: [...out] } : { form: 'scalar', valueShape: [1] };
     }
     const p = s.pairs[0];
-    if (out.length === 1 && inn.length >= 1 && s.pairs.length === 1 && p && p.out === 0 && p.in === 0 && p.offset === 0
-      && p.lo === 0 && p.hi === out[0] && out[0] === inn[0] && s.in.slice(1).every((d) => d.kind === 'dense' || d.kind === 'replicated')) {
+    if (
+      out.length === 1 &&
+      inn.length >= 1 &&
+      s.pairs.length === 1 &&
+      p &&
+      p.out === 0 &&
+      p.in === 0 &&
+      p.offset === 0 &&
+      p.lo === 0 &&
+      p.hi === out[0] &&
+      out[0] === inn[0] &&
+      s.in.slice(1).every((d) => d.kind === 'dense' || d.kind === 'replicated')
+    ) {
       return p.stored ? { form: 'row', valueShape: [out[0], ...inn.slice(1)] } : { form: 'shared', valueShape: inn.slice(1) };
     }
   }
@@ -275,7 +317,12 @@ export function approximate(structure: StepStructure, approximations: readonly A
     const label = `d(${a.of === 'loss' ? 'loss' : `${a.of}[t+1]`})/d(${a.wrt}${a.wrtOffset === 1 ? '[t+1]' : ''})`;
     const sym = scope.symbols.get(a.wrt);
     if (sym && (sym.kind === 'input' || sym.kind === 'target')) {
-      problems.push({ approximation: a, code: 'rule.data-block', severity: 'error', message: `the block ${label} does not exist: '${a.wrt}' is ${sym.kind === 'input' ? 'an input' : 'a target'} (data), which has no gradient to approximate` });
+      problems.push({
+        approximation: a,
+        code: 'rule.data-block',
+        severity: 'error',
+        message: `the block ${label} does not exist: '${a.wrt}' is ${sym.kind === 'input' ? 'an input' : 'a target'} (data), which has no gradient to approximate`,
+      });
       continue;
     }
     const raw = structure.blocks.find((b) => b.of === a.of && sameOperand(b.wrt, a.wrt, a.wrtOffset));
@@ -283,16 +330,38 @@ export function approximate(structure: StepStructure, approximations: readonly A
       const reads = scope.reads.get(a.of);
       const readsIt = reads && [...reads].some((r) => r === `${a.wrt}@${sym?.kind === 'param' ? 0 : a.wrtOffset}`);
       const has = structure.blocks.filter((b) => b.of === a.of).map((b) => (b.wrt.kind === 'param' || b.wrt.offset === 0 ? b.wrt.name : `${b.wrt.name}[t+1]`));
-      problems.push(readsIt
-        ? { approximation: a, code: 'rule.zero-block', severity: 'warning', message: `the block ${label} is zero already (no gradient flows there, e.g. through stop() or a constant); the approximation changes nothing` }
-        : { approximation: a, code: 'rule.no-block', severity: 'error', message: `the block ${label} does not exist${has.length ? `: its blocks are with respect to ${has.join(', ')}` : ''}` });
+      problems.push(
+        readsIt
+          ? {
+              approximation: a,
+              code: 'rule.zero-block',
+              severity: 'warning',
+              message: `the block ${label} is zero already (no gradient flows there, e.g. through stop() or a constant); the approximation changes nothing`,
+            }
+          : {
+              approximation: a,
+              code: 'rule.no-block',
+              severity: 'error',
+              message: `the block ${label} does not exist${has.length ? `: its blocks are with respect to ${has.join(', ')}` : ''}`,
+            },
+      );
       continue;
     }
     if (chosen.has(raw)) {
-      problems.push({ approximation: a, code: 'rule.duplicate-approximation', severity: 'warning', message: `the block ${label} is approximated twice; the last line wins` });
+      problems.push({
+        approximation: a,
+        code: 'rule.duplicate-approximation',
+        severity: 'warning',
+        message: `the block ${label} is approximated twice; the last line wins`,
+      });
     }
     if (a.kind === 'diagonal' && !shapesEqual(raw.sparsity.outShape, raw.sparsity.inShape)) {
-      problems.push({ approximation: a, code: 'rule.not-square', severity: 'error', message: `the block ${label} is ${formatShape(raw.sparsity.outShape)}×${formatShape(raw.sparsity.inShape)}, not square: it has no diagonal to keep` });
+      problems.push({
+        approximation: a,
+        code: 'rule.not-square',
+        severity: 'error',
+        message: `the block ${label} is ${formatShape(raw.sparsity.outShape)}×${formatShape(raw.sparsity.inShape)}, not square: it has no diagonal to keep`,
+      });
       continue;
     }
     const why = kindProblem(structure, raw, a, label, interior);
@@ -349,8 +418,18 @@ export function approximate(structure: StepStructure, approximations: readonly A
       valueShape = [...sparsity.outShape, ...sparsity.inShape];
     }
     blocks.push({
-      id: blockId(raw.of, raw.wrt), of: raw.of, wrt: raw.wrt, src: raw.src, dst: raw.dst, exact: raw.sparsity, sparsity,
-      approximation, form, valueShape, constant: raw.constant, ...extra,
+      id: blockId(raw.of, raw.wrt),
+      of: raw.of,
+      wrt: raw.wrt,
+      src: raw.src,
+      dst: raw.dst,
+      exact: raw.sparsity,
+      sparsity,
+      approximation,
+      form,
+      valueShape,
+      constant: raw.constant,
+      ...extra,
     });
   }
   return { blocks, dropped, problems, ...(filters.size ? { filters } : {}), ...(feedback.length ? { feedback } : {}) };
@@ -365,38 +444,68 @@ function interiorMask(structure: StepStructure): Uint8Array {
 /** Why a `filter`, `random`, `local` or `top` line cannot apply to its block (null: it can). */
 function kindProblem(structure: StepStructure, raw: RawBlock, a: Approximation, label: string, interior: Uint8Array): ApproxProblem | null {
   const g = structure.graph;
-  const err = (code: Extract<ApproxProblem, { severity: 'error' }>['code'], message: string): ApproxProblem => ({ approximation: a, code, severity: 'error', message });
+  const err = (code: Extract<ApproxProblem, { severity: 'error' }>['code'], message: string): ApproxProblem => ({
+    approximation: a,
+    code,
+    severity: 'error',
+    message,
+  });
   switch (a.kind) {
     case 'filter':
       if (raw.of === 'loss' || raw.wrt.kind !== 'state' || raw.wrt.name !== raw.of || raw.wrt.offset !== 0) {
-        return err('rule.not-filter', `'filter' names a state's decay, d(o[t+1])/d(o) for a filter o[t+1] = κ·o + …; ${label} is not a state's dependence on itself`);
+        return err(
+          'rule.not-filter',
+          `'filter' names a state's decay, d(o[t+1])/d(o) for a filter o[t+1] = κ·o + …; ${label} is not a state's dependence on itself`,
+        );
       }
       if (!uniformPath(g, interior, raw.src, raw.dst)) {
-        return err('rule.not-filter', `${label} is not a scalar decay κ·I (every path from ${raw.of} to ${raw.of}[t+1] must be a sum or a product with one scalar): the eligibility trace cannot be filtered in place of one trace per element`);
+        return err(
+          'rule.not-filter',
+          `${label} is not a scalar decay κ·I (every path from ${raw.of} to ${raw.of}[t+1] must be a sum or a product with one scalar): the eligibility trace cannot be filtered in place of one trace per element`,
+        );
       }
       return null;
     case 'random': {
-      if (raw.wrt.kind !== 'state') return err('rule.no-feedback', `random feedback replaces the matrix through which a learning signal reaches a state; ${label} is with respect to a parameter`);
+      if (raw.wrt.kind !== 'state')
+        return err(
+          'rule.no-feedback',
+          `random feedback replaces the matrix through which a learning signal reaches a state; ${label} is with respect to a parameter`,
+        );
       const p = feedbackProducts(g, interior, raw.src, raw.dst);
       if (typeof p === 'string') return err('rule.no-feedback', `random feedback cannot replace ${label}: ${p}`);
       return null;
     }
     case 'local': {
-      if (raw.of === 'loss' || raw.wrt.kind !== 'state') return err('rule.not-local', `'local' cuts the credit from one layer's state to another's (d(I2[t+1])/d(S1)); ${label} is ${raw.of === 'loss' ? 'the loss' : 'a parameter block'}`);
+      if (raw.of === 'loss' || raw.wrt.kind !== 'state')
+        return err(
+          'rule.not-local',
+          `'local' cuts the credit from one layer's state to another's (d(I2[t+1])/d(S1)); ${label} is ${raw.of === 'loss' ? 'the loss' : 'a parameter block'}`,
+        );
       const src = sourceState(structure, raw.wrt.name);
       const outs = outputStates(structure);
-      if (!outs.length) return err('rule.not-local', `the loss reads no state at t+1, so there is no output error to feed back to ${src}; use 'random' on the loss's block instead`);
+      if (!outs.length)
+        return err(
+          'rule.not-local',
+          `the loss reads no state at t+1, so there is no output error to feed back to ${src}; use 'random' on the loss's block instead`,
+        );
       const order = structure.updated.map((x) => x.name);
       const late = outs.filter((o) => order.indexOf(o) <= order.indexOf(src));
       if (outs.includes(src)) return err('rule.not-local', `${src} is an output state the loss reads: it has its learning signal already`);
-      if (late.length) return err('rule.not-local', `the output state${late.length === 1 ? '' : 's'} ${late.join(', ')} ${late.length === 1 ? 'is' : 'are'} computed before ${src} in a step: its learning signal cannot feed back to ${src} within the step`);
+      if (late.length)
+        return err(
+          'rule.not-local',
+          `the output state${late.length === 1 ? '' : 's'} ${late.join(', ')} ${late.length === 1 ? 'is' : 'are'} computed before ${src} in a step: its learning signal cannot feed back to ${src} within the step`,
+        );
       return null;
     }
     case 'top': {
       const f = classify(raw.sparsity).form;
       const k = a.args?.k ?? 0;
       if (f !== 'dense' || raw.wrt.kind !== 'state' || raw.wrt.offset !== 0 || raw.of === 'loss') {
-        return err('rule.top-range', `top(k) sparsifies a dense block between states across a step (d(u[t+1])/d(z)); ${label} is ${raw.of === 'loss' ? 'a loss block' : raw.wrt.kind === 'param' ? 'a parameter block' : raw.wrt.offset === 1 ? 'within the step' : f}`);
+        return err(
+          'rule.top-range',
+          `top(k) sparsifies a dense block between states across a step (d(u[t+1])/d(z)); ${label} is ${raw.of === 'loss' ? 'a loss block' : raw.wrt.kind === 'param' ? 'a parameter block' : raw.wrt.offset === 1 ? 'within the step' : f}`,
+        );
       }
       const row = sizeOf(raw.sparsity.inShape);
       if (!(k >= 1) || k > row) return err('rule.top-range', `top(${k}) of ${label}: k must be between 1 and its row length ${row}`);
@@ -404,8 +513,13 @@ function kindProblem(structure: StepStructure, raw: RawBlock, a: Approximation, 
         // A pattern that came with the rule (from another process): k ascending columns in every row.
         const rows = sizeOf(raw.sparsity.outShape);
         const m = a.mask;
-        const ok = m.length === rows * k && m.every((i, n) => Number.isInteger(i) && Math.floor(i / row) === Math.floor(n / k) && (n % k === 0 || i > m[n - 1]!));
-        if (!ok) return err('rule.top-range', `top(${k}) of ${label}: the given pattern is not ${k} ascending columns in each of its ${rows} rows (${rows * row} entries)`);
+        const ok =
+          m.length === rows * k && m.every((i, n) => Number.isInteger(i) && Math.floor(i / row) === Math.floor(n / k) && (n % k === 0 || i > m[n - 1]!));
+        if (!ok)
+          return err(
+            'rule.top-range',
+            `top(${k}) of ${label}: the given pattern is not ${k} ascending columns in each of its ${rows} rows (${rows * row} entries)`,
+          );
       }
       return null;
     }
@@ -439,7 +553,8 @@ function randomFeedback(structure: StepStructure, raw: RawBlock, a: Approximatio
   const seed = a.args?.seed ?? 1;
   const scale = a.args?.scale ?? defaultFeedbackScale(sizeOf(g.vertices[raw.src]!.shape));
   return {
-    seed, scale,
+    seed,
+    scale,
     matrices: products.map((p, k) => ({ param: g.vertices[p.param]!.name ?? null, matmul: p.matmul, shape: g.vertices[p.param]!.shape, seed: seed + k })),
   };
 }
@@ -452,7 +567,10 @@ function localFeedback(structure: StepStructure, raw: RawBlock, a: Approximation
   return outputStates(structure).map((from, k) => {
     const shape = [sizeOf(structure.states.find((x) => x.name === from)!.shape), size];
     return {
-      id: `feedback ${from}→${to}`, from, to, shape,
+      id: `feedback ${from}→${to}`,
+      from,
+      to,
+      shape,
       feedback: { seed, scale, matrices: [{ param: null, matmul: -1, shape, seed: seed + 101 * (counter + k) }] },
     };
   });
@@ -529,7 +647,8 @@ function storedInLayout(j: SparseJacobian, form: BlockForm, valueShape: Shape): 
       return s.valueCount === 1 ? j.values : null;
     case 'diagonal':
       return s.out.every(stored) ? j.values : null;
-    case 'shared': case 'row':
+    case 'shared':
+    case 'row':
       return s.in.slice(1).every((d) => d.kind === 'dense') && (form === 'row') === stored(s.out[0]!) ? j.values : null;
     case 'dense':
       return s.out.every((d) => d.kind === 'dense') && s.in.every((d) => d.kind === 'dense') ? j.values : null;
@@ -565,7 +684,10 @@ export interface StepEvaluator {
 }
 
 /** The approximated blocks' values and Jacobians from the exact blocks' Jacobians. */
-export function approximateValues(blocks: readonly Block[], exact: ReadonlyMap<string, SparseJacobian>): { values: Map<string, Float64Array>; jacobians: Map<string, SparseJacobian> } {
+export function approximateValues(
+  blocks: readonly Block[],
+  exact: ReadonlyMap<string, SparseJacobian>,
+): { values: Map<string, Float64Array>; jacobians: Map<string, SparseJacobian> } {
   const values = new Map<string, Float64Array>();
   const jacobians = new Map<string, SparseJacobian>();
   for (const b of blocks) {
@@ -580,7 +702,10 @@ export function approximateValues(blocks: readonly Block[], exact: ReadonlyMap<s
       v = blockValues(j, b.form, b.valueShape);
       if (b.mask) v = masked(v, b.mask);
       // A diagonal kept from a fuller block: the engine's diagonal sparsity stores exactly these values.
-      jac = b.sparsity === b.exact && !b.mask ? j : { sparsity: b.sparsity, values: b.sparsity.hasValues ? (b.form === 'scalar' ? new Float64Array(b.sparsity.valueCount).fill(v[0]!) : v) : null };
+      jac =
+        b.sparsity === b.exact && !b.mask
+          ? j
+          : { sparsity: b.sparsity, values: b.sparsity.hasValues ? (b.form === 'scalar' ? new Float64Array(b.sparsity.valueCount).fill(v[0]!) : v) : null };
     }
     values.set(b.id, v);
     jacobians.set(b.id, jac);
@@ -658,7 +783,15 @@ export class BlockTape implements StepEvaluator {
   /** Bytes of the recorded Jacobian values. */
   readonly bytes: number;
 
-  constructor(structure: StepStructure, input: { readonly steps: number; readonly params: ReadonlyMap<string, Tensor>; readonly data: ReadonlyMap<string, readonly Tensor[]>; readonly initial?: ReadonlyMap<string, Tensor> }) {
+  constructor(
+    structure: StepStructure,
+    input: {
+      readonly steps: number;
+      readonly params: ReadonlyMap<string, Tensor>;
+      readonly data: ReadonlyMap<string, readonly Tensor[]>;
+      readonly initial?: ReadonlyMap<string, Tensor>;
+    },
+  ) {
     this.structure = structure;
     const exact = approximate(structure, []).blocks;
     this.exactBlocks = exact;
@@ -671,7 +804,11 @@ export class BlockTape implements StepEvaluator {
       for (const [k, seq] of input.data) data.set(k, seq[t]!);
       const r = ev.step({ t, states, params: input.params, data });
       this.steps.push({ next: r.next, loss: r.loss, exact: r.jacobians });
-      for (const j of r.jacobians.values()) if (j.values && !seen.has(j.values)) { seen.add(j.values); bytes += 8 * j.values.length; }
+      for (const j of r.jacobians.values())
+        if (j.values && !seen.has(j.values)) {
+          seen.add(j.values);
+          bytes += 8 * j.values.length;
+        }
       states = r.next;
     }
     this.bytes = bytes;
@@ -803,7 +940,10 @@ export class BlockEvaluator implements StepEvaluator {
       } else {
         v = blockValues(j, b.form, b.valueShape);
         // A diagonal kept from a fuller block: the engine's diagonal sparsity stores exactly these values.
-        jac = b.sparsity === b.exact ? j : { sparsity: b.sparsity, values: b.sparsity.hasValues ? (b.form === 'scalar' ? new Float64Array(b.sparsity.valueCount).fill(v[0]!) : v) : null };
+        jac =
+          b.sparsity === b.exact
+            ? j
+            : { sparsity: b.sparsity, values: b.sparsity.hasValues ? (b.form === 'scalar' ? new Float64Array(b.sparsity.valueCount).fill(v[0]!) : v) : null };
       }
       out.set(b.id, v);
       jacobians.set(b.id, jac);
@@ -827,7 +967,12 @@ export class BlockEvaluator implements StepEvaluator {
       let acc: SparseJacobian | null = null;
       v.inputs.forEach((u, k) => {
         if (u !== src) return;
-        const j = partialJacobian(v, k, v.inputs.map((w) => values[w]!), values[dst]!);
+        const j = partialJacobian(
+          v,
+          k,
+          v.inputs.map((w) => values[w]!),
+          values[dst]!,
+        );
         if (!j || j.sparsity.form === 'zero') return;
         acc = acc === null ? j : sumJ(acc, j);
       });

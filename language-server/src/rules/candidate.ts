@@ -128,7 +128,13 @@ export function candidateSetup(ctx: ModelContext, settings: CandidateSettings): 
  * The setup from the model's text (a worker compiles it again: the same text gives the same graph), with
  * the values of its `data(…)` params as the client loaded them (a worker reads no file).
  */
-export function candidateSetupOf(text: string, model: string, source: AlignmentSource, maxBytes: number, paramValues?: ReadonlyMap<string, Float64Array>): CandidateSetup {
+export function candidateSetupOf(
+  text: string,
+  model: string,
+  source: AlignmentSource,
+  maxBytes: number,
+  paramValues?: ReadonlyMap<string, Float64Array>,
+): CandidateSetup {
   const c = compile(text);
   if (paramValues?.size) attachParamValues(c.checked.items.values(), paramValues);
   const ctx = modelContext(c, model);

@@ -62,8 +62,14 @@ export function ruleCost(ctx: ModelContext, rule: PreparedRule, steps: number): 
     // Traces carried between steps, and those materialised within a step.
     const traces = c.carriedBytes + c.transientBytes;
     return {
-      schedule: 'online', online: true, steps, multiplicationsPerStep: c.multiplications, additionsPerStep: c.additions,
-      localMultiplicationsPerStep: c.localMultiplications, memoryBytes: traces, memory: { traceBytes: traces, historyBytes: 0 },
+      schedule: 'online',
+      online: true,
+      steps,
+      multiplicationsPerStep: c.multiplications,
+      additionsPerStep: c.additions,
+      localMultiplicationsPerStep: c.localMultiplications,
+      memoryBytes: traces,
+      memory: { traceBytes: traces, historyBytes: 0 },
     };
   }
   const kind = s.kind === 'order' ? s.order.map((o) => o.name) : s.kind;
@@ -74,15 +80,27 @@ export function ruleCost(ctx: ModelContext, rule: PreparedRule, steps: number): 
     // Truncated BPTT runs window by window: only K steps are held at once.
     const history = stateBytes * (rule.spec.truncate !== undefined ? Math.min(rule.spec.truncate, steps) : steps);
     return {
-      schedule: 'reverse', online: false, steps, multiplicationsPerStep: per.muls + local.multiplications, additionsPerStep: per.adds + local.additions,
-      localMultiplicationsPerStep: local.multiplications, memoryBytes: history, memory: { traceBytes: 0, historyBytes: history },
+      schedule: 'reverse',
+      online: false,
+      steps,
+      multiplicationsPerStep: per.muls + local.multiplications,
+      additionsPerStep: per.adds + local.additions,
+      localMultiplicationsPerStep: local.multiplications,
+      memoryBytes: history,
+      memory: { traceBytes: 0, historyBytes: history },
     };
   }
   const eg = equationGraph(ctx.structure, rule.approx.blocks, Math.min(steps, 8));
   const acc = eliminationCost(eg, scheduleOrder(eg, kind)).accumulatedPeakBytes;
   return {
-    schedule: s.kind, online: false, steps, multiplicationsPerStep: per.muls + local.multiplications, additionsPerStep: per.adds + local.additions,
-    localMultiplicationsPerStep: local.multiplications, memoryBytes: acc, memory: { traceBytes: acc, historyBytes: 0 },
+    schedule: s.kind,
+    online: false,
+    steps,
+    multiplicationsPerStep: per.muls + local.multiplications,
+    additionsPerStep: per.adds + local.additions,
+    localMultiplicationsPerStep: local.multiplications,
+    memoryBytes: acc,
+    memory: { traceBytes: acc, historyBytes: 0 },
   };
 }
 
@@ -101,7 +119,15 @@ export interface Scaling {
 
 const SUP = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
 export function bigO(degree: number, t = false): string {
-  const n = degree === 0 ? '' : degree === 1 ? 'n' : `n${String(degree).split('').map((d) => SUP[Number(d)]).join('')}`;
+  const n =
+    degree === 0
+      ? ''
+      : degree === 1
+        ? 'n'
+        : `n${String(degree)
+            .split('')
+            .map((d) => SUP[Number(d)])
+            .join('')}`;
   const body = `${n}${t ? 'T' : ''}`;
   return `O(${body || '1'})`;
 }
@@ -142,22 +168,27 @@ export function symbolicScaling(text: string, model: string, spec: RuleSpec): Sc
     for (const t of p.traces) {
       for (const term of t.terms) {
         const src = p.traces.find((x) => x.name === term.trace)!;
-        compute = Math.max(compute, term.pulled ? traceDeg.get(src.name)! : productDeg(blocks.get(term.block)!, src.storage, traceDeg.get(src.name)!, t.param, t.name));
+        compute = Math.max(
+          compute,
+          term.pulled ? traceDeg.get(src.name)! : productDeg(blocks.get(term.block)!, src.storage, traceDeg.get(src.name)!, t.param, t.name),
+        );
       }
       compute = Math.max(compute, traceDeg.get(t.name)!);
       memory = Math.max(memory, traceDeg.get(t.name)!);
     }
-    for (const sig of p.signals) for (const term of sig.terms) {
-      const b = blocks.get(term.block)!;
-      compute = Math.max(compute, b.form === 'dense' ? deg(b.sparsity.outShape) + deg(b.sparsity.inShape) : deg(b.sparsity.inShape));
-    }
+    for (const sig of p.signals)
+      for (const term of sig.terms) {
+        const b = blocks.get(term.block)!;
+        compute = Math.max(compute, b.form === 'dense' ? deg(b.sparsity.outShape) + deg(b.sparsity.inShape) : deg(b.sparsity.inShape));
+      }
     compute = Math.max(compute, localDeg);
     // Every update touches each entry of its parameter once per step (ΔW += λ ⊗ z̄ is n² even with O(n) traces).
     for (const u of p.updates) compute = Math.max(compute, paramDeg.get(u.param)!);
   } else {
     // BPTT: vector-Jacobian products with every block, per step; the states of every step are stored.
     for (const b of rule.approx.blocks) {
-      const d = b.wrt.kind === 'param' ? paramDeg.get(b.wrt.name)! : b.form === 'dense' ? deg(b.sparsity.outShape) + deg(b.sparsity.inShape) : deg(b.sparsity.inShape);
+      const d =
+        b.wrt.kind === 'param' ? paramDeg.get(b.wrt.name)! : b.form === 'dense' ? deg(b.sparsity.outShape) + deg(b.sparsity.inShape) : deg(b.sparsity.inShape);
       compute = Math.max(compute, d);
     }
     compute = Math.max(compute, localDeg);
@@ -166,8 +197,12 @@ export function symbolicScaling(text: string, model: string, spec: RuleSpec): Sc
     growsT = spec.truncate === undefined;
   }
   return {
-    computeDegree: compute, memoryDegree: memory, memoryGrowsWithT: growsT,
-    compute: `${bigO(compute)} per step`, perSequence: bigO(compute, true), memory: bigO(memory, growsT),
+    computeDegree: compute,
+    memoryDegree: memory,
+    memoryGrowsWithT: growsT,
+    compute: `${bigO(compute)} per step`,
+    perSequence: bigO(compute, true),
+    memory: bigO(memory, growsT),
   };
 }
 
@@ -206,7 +241,10 @@ export function scalingCheck(text: string, model: string, spec: RuleSpec, ns: re
   const mc = slope(a.n, a.multiplicationsPerStep, b.n, b.multiplicationsPerStep);
   const mm = slope(a.n, a.memoryBytes, b.n, b.memoryBytes);
   return {
-    symbolic, rows, measuredComputeExponent: mc, measuredMemoryExponent: mm,
+    symbolic,
+    rows,
+    measuredComputeExponent: mc,
+    measuredMemoryExponent: mm,
     agrees: Math.abs(mc - symbolic.computeDegree) < 0.5 && Math.abs(mm - symbolic.memoryDegree) < 0.5,
   };
 }

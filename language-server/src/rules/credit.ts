@@ -29,13 +29,13 @@ export type CreditPath =
   | 'feedback';
 
 export const CREDIT_TEXT: Readonly<Record<CreditPath, string>> = {
-  'exact': 'exact',
-  'eligibility': 'eligibility × learning signal',
-  'sensitivity': 'full sensitivity (RTRL) × learning signal',
+  exact: 'exact',
+  eligibility: 'eligibility × learning signal',
+  sensitivity: 'full sensitivity (RTRL) × learning signal',
   'within-step': 'within-step credit × learning signal (none through time)',
-  'bptt': 'backpropagation through time',
+  bptt: 'backpropagation through time',
   'truncated-bptt': 'truncated backpropagation through time',
-  'feedback': 'eligibility × random feedback (a fixed random matrix, not the transpose)',
+  feedback: 'eligibility × random feedback (a fixed random matrix, not the transpose)',
 };
 
 export interface Credit {
@@ -99,10 +99,12 @@ export function hiddenStates(structure: StepStructure): Set<string> {
 /** Parameters read only by the loss or by non-hidden states' equations. */
 export function readoutParams(structure: StepStructure): string[] {
   const hidden = hiddenStates(structure);
-  return structure.params.map((p) => p.name).filter((w) => {
-    const readers = structure.blocks.filter((b) => b.wrt.kind === 'param' && b.wrt.name === w).map((b) => b.of);
-    return readers.length > 0 && readers.every((of) => of === 'loss' || !hidden.has(of));
-  });
+  return structure.params
+    .map((p) => p.name)
+    .filter((w) => {
+      const readers = structure.blocks.filter((b) => b.wrt.kind === 'param' && b.wrt.name === w).map((b) => b.of);
+      return readers.length > 0 && readers.every((of) => of === 'loss' || !hidden.has(of));
+    });
 }
 
 function pathOf(u: UpdateSpec, program: OnlineProgram, exactReadout: boolean): CreditPath {
@@ -116,7 +118,11 @@ function pathOf(u: UpdateSpec, program: OnlineProgram, exactReadout: boolean): C
   const todo = [...used];
   while (todo.length) {
     const t = traces.get(todo.pop()!);
-    for (const term of t?.terms ?? []) if (!used.has(term.trace)) { used.add(term.trace); todo.push(term.trace); }
+    for (const term of t?.terms ?? [])
+      if (!used.has(term.trace)) {
+        used.add(term.trace);
+        todo.push(term.trace);
+      }
   }
   const read = [...used].map((n) => traces.get(n)).filter((t) => t !== undefined);
   if (read.length === 0) return u.terms.length === 0 && u.lossPrevious.length === 0 && !u.filtered?.length ? 'exact' : 'within-step';
@@ -135,9 +141,11 @@ export function ruleCredit(structure: StepStructure, rule: PreparedRule): Credit
   const hidden = hiddenStates(structure);
   // A readout's update is exact when the rule approximates none of the readout states' own blocks (and none of the loss's).
   const readoutStates = new Set(structure.states.map((s) => s.name).filter((s) => !hidden.has(s)));
-  const approximatedReadout = rule.approx.dropped.some((d) => d.of === 'loss' || readoutStates.has(d.of))
-    || rule.approx.blocks.some((b) => (b.approximation === 'diagonal' || b.approximation === 'top') && (b.of === 'loss' || readoutStates.has(b.of)))
-    || rule.spec.truncate !== undefined || rule.spec.quantize !== undefined;
+  const approximatedReadout =
+    rule.approx.dropped.some((d) => d.of === 'loss' || readoutStates.has(d.of)) ||
+    rule.approx.blocks.some((b) => (b.approximation === 'diagonal' || b.approximation === 'top') && (b.of === 'loss' || readoutStates.has(b.of))) ||
+    rule.spec.truncate !== undefined ||
+    rule.spec.quantize !== undefined;
   const reverse = rule.spec.schedule.kind !== 'online';
   const paths: Record<string, CreditPath> = {};
   // Learning signals that reach their state through a random or local feedback block.
@@ -149,26 +157,39 @@ export function ruleCredit(structure: StepStructure, rule: PreparedRule): Credit
   for (const u of program.updates) {
     const isReadout = readout.includes(u.param);
     const viaFeedback = [...u.terms.map((t) => t.signal), ...(u.filtered ?? []).map((t) => t.signal)].some((sg) => fed.has(sg));
-    paths[u.param] = isReadout && !approximatedReadout ? 'exact'
-      : reverse ? (rule.spec.truncate !== undefined ? 'truncated-bptt' : 'bptt')
-        : viaFeedback && pathOf(u, program, false) !== 'within-step' ? 'feedback' : pathOf(u, program, false);
+    paths[u.param] =
+      isReadout && !approximatedReadout
+        ? 'exact'
+        : reverse
+          ? rule.spec.truncate !== undefined
+            ? 'truncated-bptt'
+            : 'bptt'
+          : viaFeedback && pathOf(u, program, false) !== 'within-step'
+            ? 'feedback'
+            : pathOf(u, program, false);
   }
   const hiddenParams = params.filter((p) => !readout.includes(p));
-  const kind: Credit['kind'] = updated.length === 0 ? 'none'
-    : hiddenParams.length > 0 && updated.every((p) => readout.includes(p)) ? 'readout-only'
-      : untrained.length > 0 ? 'partial' : 'full';
+  const kind: Credit['kind'] =
+    updated.length === 0
+      ? 'none'
+      : hiddenParams.length > 0 && updated.every((p) => readout.includes(p))
+        ? 'readout-only'
+        : untrained.length > 0
+          ? 'partial'
+          : 'full';
   const groups = new Map<CreditPath, string[]>();
   for (const p of updated) {
     const g = groups.get(paths[p]!) ?? [];
     g.push(p);
     groups.set(paths[p]!, g);
   }
-  const summary = updated.length === 0 ? 'updates no parameter'
-    : [...groups].map(([path, ps]) => `${ps.join(', ')}: ${CREDIT_TEXT[path]}`).join('; ');
+  const summary = updated.length === 0 ? 'updates no parameter' : [...groups].map(([path, ps]) => `${ps.join(', ')}: ${CREDIT_TEXT[path]}`).join('; ');
   const warnings: string[] = [];
   if (kind === 'none') warnings.push(`updates no parameter: its approximations cut every path from the loss to ${params.join(', ')}`);
-  else if (kind === 'readout-only') warnings.push(`updates only the readout (${updated.join(', ')}): it cannot learn ${untrained.join(', ')}, which the model's hidden states need`);
-  else if (untrained.length) warnings.push(`cannot learn ${untrained.join(', ')}: no credit path reaches ${untrained.length === 1 ? 'it' : 'them'} under these approximations`);
+  else if (kind === 'readout-only')
+    warnings.push(`updates only the readout (${updated.join(', ')}): it cannot learn ${untrained.join(', ')}, which the model's hidden states need`);
+  else if (untrained.length)
+    warnings.push(`cannot learn ${untrained.join(', ')}: no credit path reaches ${untrained.length === 1 ? 'it' : 'them'} under these approximations`);
   return { updatedParams: updated, untrained, paths, readoutParams: readout, kind, summary, warnings };
 }
 

@@ -14,11 +14,20 @@ import { sizeOf, type Shape } from '../graph/types.js';
 import { addSparsity, bytesOf, denseSparsity, mulSparsity, type Sparsity } from '../ad/sparsity.js';
 import { classify, type ApproximatedBlocks, type Block, type StepStructure } from './blocks.js';
 import type {
-  BlockSpec, FilteredTerm, OnlineProgram, Rendered, SignalSpec, ThreeFactor, TraceSpec, TraceStorage, TraceTerm, UpdateFactor, UpdateSpec, UpdateTerm,
+  BlockSpec,
+  FilteredTerm,
+  OnlineProgram,
+  Rendered,
+  SignalSpec,
+  ThreeFactor,
+  TraceSpec,
+  TraceStorage,
+  TraceTerm,
+  UpdateFactor,
+  UpdateSpec,
+  UpdateTerm,
 } from './program.js';
-import {
-  blockSymbol, DOT, join, latexName, PLUS, signalName, signalSymbol, traceName, traceSymbol,
-} from './render.js';
+import { blockSymbol, DOT, join, latexName, PLUS, signalName, signalSymbol, traceName, traceSymbol } from './render.js';
 import { describeSparsity } from '../ad/sparsity.js';
 import { snapPattern } from './topk.js';
 
@@ -46,11 +55,16 @@ function storageOf(s: Sparsity, stateShape: Shape, paramShape: Shape): { storage
   const dense = { storage: 'dense' as const, valueShape: [...stateShape, ...paramShape] };
   if (stateShape.length !== 1 || paramShape.length < 1 || stateShape[0] !== paramShape[0]) return dense;
   switch (c.form) {
-    case 'scalar': return { storage: 'shared', valueShape: paramShape.slice(1) };
-    case 'diagonal': return { storage: 'row', valueShape: [...paramShape] };
-    case 'shared': return { storage: 'shared', valueShape: c.valueShape };
-    case 'row': return { storage: 'row', valueShape: c.valueShape };
-    case 'dense': return dense;
+    case 'scalar':
+      return { storage: 'shared', valueShape: paramShape.slice(1) };
+    case 'diagonal':
+      return { storage: 'row', valueShape: [...paramShape] };
+    case 'shared':
+      return { storage: 'shared', valueShape: c.valueShape };
+    case 'row':
+      return { storage: 'row', valueShape: c.valueShape };
+    case 'dense':
+      return dense;
   }
 }
 
@@ -96,8 +110,17 @@ export function deriveProgram(structure: StepStructure, approx: ApproximatedBloc
   const feedbackSpecs: BlockSpec[] = (approx.feedback ?? []).map((f) => {
     const wrt = { name: f.to, kind: 'state' as const, offset: 1 as const };
     return {
-      id: f.id, of: f.from, wrt, outShape: stateShape.get(f.from)!, inShape: stateShape.get(f.to)!, form: 'dense' as const, valueShape: [...f.shape],
-      approximation: 'local' as const, constant: true, sparsity: `dense ${f.shape.join('×')}, fixed random`, feedback: f.feedback,
+      id: f.id,
+      of: f.from,
+      wrt,
+      outShape: stateShape.get(f.from)!,
+      inShape: stateShape.get(f.to)!,
+      form: 'dense' as const,
+      valueShape: [...f.shape],
+      approximation: 'local' as const,
+      constant: true,
+      sparsity: `dense ${f.shape.join('×')}, fixed random`,
+      feedback: f.feedback,
       symbol: { text: `B(${f.from}→${f.to})`, latex: `B^{${latexName(f.from)}\to ${latexName(f.to)}}` },
     };
   });
@@ -139,7 +162,12 @@ export function deriveProgram(structure: StepStructure, approx: ApproximatedBloc
       rhs.push(join([signalSymbol(signals.find((s) => s.name === t.signal)!.state), fb ? fb.symbol : blockSymbol(e!.of, e!.wrt)], DOT));
     }
     const spec: SignalSpec = {
-      name: signalName(a), state: a, shape: stateShape.get(a)!, ...(direct ? { direct: direct.id } : {}), terms, symbol: sym,
+      name: signalName(a),
+      state: a,
+      shape: stateShape.get(a)!,
+      ...(direct ? { direct: direct.id } : {}),
+      terms,
+      symbol: sym,
       equation: { text: `${sym.text} = ${join(rhs, PLUS).text}`, latex: `${sym.latex} = ${join(rhs, PLUS).latex}` },
     };
     signals.push(spec);
@@ -198,7 +226,12 @@ export function deriveProgram(structure: StepStructure, approx: ApproximatedBloc
       for (const e of stateBlocks(a)) {
         if (!G.has(e.wrt.name)) continue;
         if (mulSparsity(e.sparsity, G.get(e.wrt.name)!).sparsity.form === 'zero') continue;
-        terms.push({ block: e.id, trace: nameOf(e.wrt.name), time: e.wrt.offset === 0 ? 'previous' : 'current', ...(fa && fa.pulled && e.id === fa.source ? { pulled: true as const } : {}) });
+        terms.push({
+          block: e.id,
+          trace: nameOf(e.wrt.name),
+          time: e.wrt.offset === 0 ? 'previous' : 'current',
+          ...(fa && fa.pulled && e.id === fa.source ? { pulled: true as const } : {}),
+        });
       }
       termsOf.set(a, terms);
     }
@@ -292,15 +325,35 @@ export function deriveProgram(structure: StepStructure, approx: ApproximatedBloc
       pending.push({
         param: w.name,
         spec: {
-          name, state: home, param: w.name, storage, logicalShape: [...stateShape.get(home)!, ...w.shape], valueShape, initial: 'zero', terms,
-          ...(f ? { direct: f.id } : {}), symbol: sym,
+          name,
+          state: home,
+          param: w.name,
+          storage,
+          logicalShape: [...stateShape.get(home)!, ...w.shape],
+          valueShape,
+          initial: 'zero',
+          terms,
+          ...(f ? { direct: f.id } : {}),
+          symbol: sym,
           equation: { text: `${lhs.text} = ${join(rhs, PLUS).text}`, latex: `${lhs.latex} = ${join(rhs, PLUS).latex}` },
           ...(fa ? { filtered: { of: a, chain: fa.chain } } : {}),
         },
       });
     }
     for (const ft of filteredTerms) if (ft.scale) used.add(ft.scale);
-    updates.push(makeUpdate(w.name, w.shape, uterms, direct?.id, lossPrevious, signals, blocks, pending.map((p) => p.spec), filteredTerms));
+    updates.push(
+      makeUpdate(
+        w.name,
+        w.shape,
+        uterms,
+        direct?.id,
+        lossPrevious,
+        signals,
+        blocks,
+        pending.map((p) => p.spec),
+        filteredTerms,
+      ),
+    );
   }
   // top(k): dense traces of a parameter whose rows index the masked block's operand keep the SnAp-2 pattern I ∪ M.
   const masks = blocks.filter((b) => b.mask);
@@ -339,8 +392,10 @@ export function deriveProgram(structure: StepStructure, approx: ApproximatedBloc
       // A filter's c·I scales each stored value of the trace once (the engine's product rule counts one per element
       // along the Kronecker pair, as if a shared vector were repeated on every row); a factored trace is stored in
       // its input's shape, which c·I leaves as it is.
-      const p = term.pulled ? { sparsity: src, multiplications: 0 }
-        : e.approximation === 'filter' && e.form === 'scalar' ? { sparsity: src, multiplications: src.valueCount }
+      const p = term.pulled
+        ? { sparsity: src, multiplications: 0 }
+        : e.approximation === 'filter' && e.form === 'scalar'
+          ? { sparsity: src, multiplications: src.valueCount }
           : mulSparsity(e.sparsity, src);
       muls += p.multiplications;
       if (acc !== null) adds += addSparsity(acc, p.sparsity).additions;
@@ -385,11 +440,23 @@ export function deriveProgram(structure: StepStructure, approx: ApproximatedBloc
     if (u.direct) adds += bytesOf(spOf(u.direct)) / 8;
   }
 
-  const blockSpecs: BlockSpec[] = blocks.filter((b) => used.has(b.id)).map((b) => ({
-    id: b.id, of: b.of, wrt: b.wrt, outShape: b.sparsity.outShape, inShape: b.sparsity.inShape, form: b.form, valueShape: b.valueShape,
-    approximation: b.approximation, constant: b.constant, sparsity: describeSparsity(b.sparsity), symbol: blockSymbol(b.of, b.wrt),
-    ...(b.feedback ? { feedback: b.feedback } : {}), ...(b.mask ? { mask: b.mask } : {}),
-  }));
+  const blockSpecs: BlockSpec[] = blocks
+    .filter((b) => used.has(b.id))
+    .map((b) => ({
+      id: b.id,
+      of: b.of,
+      wrt: b.wrt,
+      outShape: b.sparsity.outShape,
+      inShape: b.sparsity.inShape,
+      form: b.form,
+      valueShape: b.valueShape,
+      approximation: b.approximation,
+      constant: b.constant,
+      sparsity: describeSparsity(b.sparsity),
+      symbol: blockSymbol(b.of, b.wrt),
+      ...(b.feedback ? { feedback: b.feedback } : {}),
+      ...(b.mask ? { mask: b.mask } : {}),
+    }));
   blockSpecs.push(...feedbackSpecs.filter((b) => signals.some((sg) => sg.terms.some((t) => t.block === b.id))));
   // Quantised traces are stored at their bits, not as Float64.
   if (opts.quantize) {
@@ -399,27 +466,44 @@ export function deriveProgram(structure: StepStructure, approx: ApproximatedBloc
     adds += q; // one rounding per stored value (the scale is a power of two: a shift)
   }
   const program: OnlineProgram = {
-    version: 1, model: structure.model, rule: ruleName,
+    version: 1,
+    model: structure.model,
+    rule: ruleName,
     states: structure.states.map((s) => ({ name: s.name, shape: s.shape })),
     params: structure.params.map((p) => ({ name: p.name, shape: p.shape })),
     blocks: blockSpecs,
     dropped: approx.dropped.map((d) => ({ of: d.of, wrt: d.wrt, approximation: d.approximation })),
-    traces, signals, updates, untrained,
-    ...(opts.truncate !== undefined ? { truncate: opts.truncate } : {}), ...(opts.quantize ? { quantize: opts.quantize } : {}),
+    traces,
+    signals,
+    updates,
+    untrained,
+    ...(opts.truncate !== undefined ? { truncate: opts.truncate } : {}),
+    ...(opts.quantize ? { quantize: opts.quantize } : {}),
     equations: equations(blockSpecs, traces, signals, updates, untrained, opts),
   };
   return {
-    program, traceSparsity,
+    program,
+    traceSparsity,
     cost: {
-      multiplications: muls + structure.local.multiplications, additions: adds + structure.local.additions,
-      localMultiplications: structure.local.multiplications, carriedBytes, transientBytes,
+      multiplications: muls + structure.local.multiplications,
+      additions: adds + structure.local.additions,
+      localMultiplications: structure.local.multiplications,
+      carriedBytes,
+      transientBytes,
     },
   };
 }
 
 function makeUpdate(
-  param: string, shape: Shape, terms: UpdateTerm[], direct: string | undefined, lossPrevious: { block: string; trace: string }[],
-  signals: readonly SignalSpec[], blocks: readonly Block[], traces: readonly Omit<TraceSpec, 'carried'>[], filtered: readonly FilteredTerm[] = [],
+  param: string,
+  shape: Shape,
+  terms: UpdateTerm[],
+  direct: string | undefined,
+  lossPrevious: { block: string; trace: string }[],
+  signals: readonly SignalSpec[],
+  blocks: readonly Block[],
+  traces: readonly Omit<TraceSpec, 'carried'>[],
+  filtered: readonly FilteredTerm[] = [],
 ): UpdateSpec {
   const sigByName = new Map(signals.map((s) => [s.name, s]));
   const blockById = new Map(blocks.map((b) => [b.id, b]));
@@ -442,9 +526,14 @@ function makeUpdate(
   }
   for (const ft of filtered) {
     const t = traces.find((x) => x.name === ft.trace)!;
-    const chain = [...(ft.scale ? [ft.scale] : []), ...ft.chain].map((id) => { const b = blockById.get(id)!; return blockSymbol(b.of, b.wrt); });
+    const chain = [...(ft.scale ? [ft.scale] : []), ...ft.chain].map((id) => {
+      const b = blockById.get(id)!;
+      return blockSymbol(b.of, b.wrt);
+    });
     const mu = join([sigByName.get(ft.signal)!.symbol, ...chain], DOT);
-    parts.push(join([{ text: `(${mu.text})`, latex: `\\left(${mu.latex}\\right)` }, filteredSymbol(t.filtered!.of, t.param, ft.time === 'current' ? 't+1' : 't')], DOT));
+    parts.push(
+      join([{ text: `(${mu.text})`, latex: `\\left(${mu.latex}\\right)` }, filteredSymbol(t.filtered!.of, t.param, ft.time === 'current' ? 't+1' : 't')], DOT),
+    );
   }
   if (direct) {
     const b = blockById.get(direct)!;
@@ -472,7 +561,9 @@ function makeUpdate(
     });
     const preSym = factorSym(t.factor);
     threeFactor.push({
-      learningSignal: sig.state, post, pre,
+      learningSignal: sig.state,
+      post,
+      pre,
       equation: {
         text: `${lhs.text} += [${L.text}]${postSyms.map((p) => ` ⊙ [${p.text}]`).join('')} ⊗ ${preSym.text}`,
         latex: `${lhs.latex} \\mathrel{+}= \\left(${L.latex}${postSyms.map((p) => ` \\odot ${p.latex}`).join('')}\\right) \\otimes ${preSym.latex}`,
@@ -480,13 +571,23 @@ function makeUpdate(
     });
   }
   return {
-    param, shape, terms, ...(direct ? { direct } : {}), lossPrevious, ...(filtered.length ? { filtered } : {}), threeFactor,
+    param,
+    shape,
+    terms,
+    ...(direct ? { direct } : {}),
+    lossPrevious,
+    ...(filtered.length ? { filtered } : {}),
+    threeFactor,
     equation: { text: `${lhs.text} += ${join(parts, PLUS).text}`, latex: `${lhs.latex} \\mathrel{+}= ${join(parts, PLUS).latex}` },
   };
 }
 
 function equations(
-  blocks: readonly BlockSpec[], traces: readonly TraceSpec[], signals: readonly SignalSpec[], updates: readonly UpdateSpec[], untrained: readonly string[],
+  blocks: readonly BlockSpec[],
+  traces: readonly TraceSpec[],
+  signals: readonly SignalSpec[],
+  updates: readonly UpdateSpec[],
+  untrained: readonly string[],
   opts: ProgramOptions = {},
 ): { text: string[]; latex: string[] } {
   const text: string[] = [];
@@ -494,15 +595,28 @@ function equations(
   const dims = (s: Shape): string => (s.length ? s.join('×') : 'scalar');
   text.push('# blocks (per step)');
   for (const b of blocks) {
-    const how = b.approximation === 'diagonal' ? ', only its diagonal kept (approximated)'
-      : b.approximation === 'filter' ? `, ${b.form === 'scalar' ? 'a scalar c·I' : 'one vector for every row'} (scalar filter, exact)`
-        : b.approximation === 'random' ? `, through fixed random matrices N(0, ${fmtNum(b.feedback!.scale)}²) in place of ${b.feedback!.matrices.map((m) => m.param).join(', ')} (seed ${b.feedback!.seed})`
-          : b.approximation === 'local' ? `, fixed random N(0, ${fmtNum(b.feedback!.scale)}²) (seed ${b.feedback!.matrices[0]!.seed}): layer-local feedback`
-            : b.approximation === 'top' ? `, ${b.mask ? b.mask.length : '?'} of ${sizeOf(b.valueShape)} entries kept (top-k on data)` : '';
+    const how =
+      b.approximation === 'diagonal'
+        ? ', only its diagonal kept (approximated)'
+        : b.approximation === 'filter'
+          ? `, ${b.form === 'scalar' ? 'a scalar c·I' : 'one vector for every row'} (scalar filter, exact)`
+          : b.approximation === 'random'
+            ? `, through fixed random matrices N(0, ${fmtNum(b.feedback!.scale)}²) in place of ${b.feedback!.matrices.map((m) => m.param).join(', ')} (seed ${b.feedback!.seed})`
+            : b.approximation === 'local'
+              ? `, fixed random N(0, ${fmtNum(b.feedback!.scale)}²) (seed ${b.feedback!.matrices[0]!.seed}): layer-local feedback`
+              : b.approximation === 'top'
+                ? `, ${b.mask ? b.mask.length : '?'} of ${sizeOf(b.valueShape)} entries kept (top-k on data)`
+                : '';
     text.push(`${b.symbol.text}: ${b.form} ${dims(b.valueShape)}${how}${b.constant ? ', constant' : ''}`);
   }
-  if (opts.truncate !== undefined) text.push(`# truncated: every carried trace restarts from 0 at steps ${opts.truncate}, ${2 * opts.truncate}, … (credit within windows of ${opts.truncate} steps)`);
-  if (opts.quantize) text.push(`# quantised: carried traces rounded to ${opts.quantize.bits}-bit fixed point (${opts.quantize.rounding} rounding, one power-of-two scale per trace and step)`);
+  if (opts.truncate !== undefined)
+    text.push(
+      `# truncated: every carried trace restarts from 0 at steps ${opts.truncate}, ${2 * opts.truncate}, … (credit within windows of ${opts.truncate} steps)`,
+    );
+  if (opts.quantize)
+    text.push(
+      `# quantised: carried traces rounded to ${opts.quantize.bits}-bit fixed point (${opts.quantize.rounding} rounding, one power-of-two scale per trace and step)`,
+    );
   text.push('# learning signals');
   for (const s of signals) {
     text.push(s.equation.text);
@@ -526,7 +640,12 @@ function equations(
 }
 
 /** Multiplications, additions and stored values of a SnAp-2 trace step: each kept entry (j, p) sums its terms' products over the kept entries they read. */
-function patternCost(t: TraceSpec, traces: readonly TraceSpec[], blocks: readonly Block[], stateShape: ReadonlyMap<string, Shape>): { multiplications: number; additions: number; values: number } {
+function patternCost(
+  t: TraceSpec,
+  traces: readonly TraceSpec[],
+  blocks: readonly Block[],
+  stateShape: ReadonlyMap<string, Shape>,
+): { multiplications: number; additions: number; values: number } {
   const J = sizeOf(stateShape.get(t.state)!);
   const P = t.logicalShape.length > 1 ? t.logicalShape[stateShape.get(t.state)!.length]! : 1;
   const R = sizeOf(t.logicalShape) / (J * P);
@@ -592,8 +711,13 @@ interface Factored {
  * pulls each C onto the chain.
  */
 function factorFilters(
-  structure: StepStructure, approx: ApproximatedBlocks, param: string, G: ReadonlyMap<string, Sparsity>,
-  stateBlocks: (a: string) => Block[], paramBlock: (a: string, w: string) => Block | undefined, lossBlocks: readonly Block[],
+  structure: StepStructure,
+  approx: ApproximatedBlocks,
+  param: string,
+  G: ReadonlyMap<string, Sparsity>,
+  stateBlocks: (a: string) => Block[],
+  paramBlock: (a: string, w: string) => Block | undefined,
+  lossBlocks: readonly Block[],
   stored: (state: string) => number,
 ): Map<string, Factored> {
   const filters = approx.filters;

@@ -65,7 +65,12 @@ export function analyseRules(compiled: Compiled, settings: RuleSettings): Analys
       contexts.set(spec.model, ctx);
     }
     if (ctx instanceof Error) {
-      diagnostics.push({ range: item.nameRange, severity: 'error', code: 'rule.model-unusable', message: `rule '${item.name}': its model cannot be analysed: ${ctx.message}` });
+      diagnostics.push({
+        range: item.nameRange,
+        severity: 'error',
+        code: 'rule.model-unusable',
+        message: `rule '${item.name}': its model cannot be analysed: ${ctx.message}`,
+      });
       out.push({ name: item.name, model: spec.model, spec, range: item.range, diagnostics });
       continue;
     }
@@ -77,16 +82,29 @@ export function analyseRules(compiled: Compiled, settings: RuleSettings): Analys
     for (const p of rule.approx.problems) {
       const range = at(p.approximation.range);
       // Narrowed on the severity, so the code stays one of that severity's.
-      diagnostics.push(p.severity === 'error' ? { range, severity: p.severity, code: p.code, message: p.message } : { range, severity: p.severity, code: p.code, message: p.message });
+      diagnostics.push(
+        p.severity === 'error'
+          ? { range, severity: p.severity, code: p.code, message: p.message }
+          : { range, severity: p.severity, code: p.code, message: p.message },
+      );
     }
-    for (const p of scheduleProblems(spec)) diagnostics.push({ range: at(p.range ?? spec.schedule.range), severity: 'error', code: 'rule.kind-schedule', message: p.message });
+    for (const p of scheduleProblems(spec))
+      diagnostics.push({ range: at(p.range ?? spec.schedule.range), severity: 'error', code: 'rule.kind-schedule', message: p.message });
     const s = spec.schedule;
     if (s.kind === 'order') {
       try {
-        scheduleOrder(equationGraph(ctx.structure, rule.approx.blocks, 2), s.order.map((o) => o.name));
+        scheduleOrder(
+          equationGraph(ctx.structure, rule.approx.blocks, 2),
+          s.order.map((o) => o.name),
+        );
         const missing = [...ctx.structure.updated.map((x) => x.name), 'loss'].filter((e) => !s.order.some((o) => o.name === e));
         if (missing.length) {
-          diagnostics.push({ range: at(s.range), severity: 'info', code: 'rule.order-incomplete', message: `the order leaves out ${missing.join(', ')}: they are eliminated after the listed equations, in equation order` });
+          diagnostics.push({
+            range: at(s.range),
+            severity: 'info',
+            code: 'rule.order-incomplete',
+            message: `the order leaves out ${missing.join(', ')}: they are eliminated after the listed equations, in equation order`,
+          });
         }
       } catch (e) {
         if (!(e instanceof ScheduleError)) throw e;
@@ -96,7 +114,9 @@ export function analyseRules(compiled: Compiled, settings: RuleSettings): Analys
     }
     if (profile?.requiresOnline && s.kind !== 'online') {
       diagnostics.push({
-        range: at(s.range), severity: 'error', code: 'rule.not-online',
+        range: at(s.range),
+        severity: 'error',
+        code: 'rule.not-online',
         message: `schedule ${s.kind} is not online, but ${profile.name} learns on chip while the network runs: use 'schedule online' (with approximations that make the traces local)`,
       });
     }
@@ -105,7 +125,9 @@ export function analyseRules(compiled: Compiled, settings: RuleSettings): Analys
       cost = ruleCost(ctx, rule, settings.steps);
       if (cost.memoryBytes > limit) {
         diagnostics.push({
-          range: item.nameRange, severity: 'error', code: 'rule.too-much-memory',
+          range: item.nameRange,
+          severity: 'error',
+          code: 'rule.too-much-memory',
           message: `rule '${item.name}' would need about ${fmtBytes(cost.memoryBytes)} (${cost.online ? 'traces' : `for T = ${settings.steps}`}), more than the ${fmtBytes(limit)} available`,
           data: { estimateBytes: cost.memoryBytes, limitBytes: limit },
         });
@@ -113,7 +135,9 @@ export function analyseRules(compiled: Compiled, settings: RuleSettings): Analys
       if (spec.memoryLimitBytes !== undefined && cost.memoryBytes > spec.memoryLimitBytes) {
         const lim = item.scope.item.body.find((b) => b.kind === 'limit');
         diagnostics.push({
-          range: at(lim?.range), severity: 'warning', code: 'rule.over-limit',
+          range: at(lim?.range),
+          severity: 'warning',
+          code: 'rule.over-limit',
           message: `this rule needs about ${fmtBytes(cost.memoryBytes)}, more than its limit of ${fmtBytes(spec.memoryLimitBytes)}`,
         });
       }
@@ -129,6 +153,8 @@ export function ruleDiagnostics(compiled: Compiled, settings: RuleSettings): Dia
     return analyseRules(compiled, settings).flatMap((r) => r.diagnostics);
   } catch (e) {
     const first = compiled.items.find((i) => i.kind === 'rule');
-    return first ? [{ range: first.nameRange, severity: 'warning', code: 'rule.internal', message: `rules could not be analysed: ${(e as Error).message}` }] : [];
+    return first
+      ? [{ range: first.nameRange, severity: 'warning', code: 'rule.internal', message: `rules could not be analysed: ${(e as Error).message}` }]
+      : [];
   }
 }

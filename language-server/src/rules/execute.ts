@@ -32,9 +32,14 @@ const RANK: Record<TraceStorage, number> = { shared: 0, row: 1, dense: 2 };
 /** A parameter block F (its form) read as a trace value. */
 export function blockAsTrace(form: BlockForm, values: Float64Array): TraceValue {
   switch (form) {
-    case 'scalar': case 'shared': return { storage: 'shared', values };
-    case 'diagonal': case 'row': return { storage: 'row', values };
-    case 'dense': return { storage: 'dense', values };
+    case 'scalar':
+    case 'shared':
+      return { storage: 'shared', values };
+    case 'diagonal':
+    case 'row':
+      return { storage: 'row', values };
+    case 'dense':
+      return { storage: 'dense', values };
   }
 }
 
@@ -233,7 +238,8 @@ export function runOnline(program: OnlineProgram, ev: StepEvaluator, input: RunI
   const blockSpec = new Map(program.blocks.map((b) => [b.id, b]));
   const dims = new Map(program.traces.map((t) => [t.name, pairDims(stateShape.get(t.state)!, paramShape.get(t.param)!)]));
   const gradient = new Map(program.params.map((p) => [p.name, new Float64Array(sizeOf(p.shape))]));
-  const zeros = (): Map<string, TraceValue> => new Map<string, TraceValue>(program.traces.map((t) => [t.name, { storage: t.storage, values: new Float64Array(sizeOf(t.valueShape)) }]));
+  const zeros = (): Map<string, TraceValue> =>
+    new Map<string, TraceValue>(program.traces.map((t) => [t.name, { storage: t.storage, values: new Float64Array(sizeOf(t.valueShape)) }]));
   let G = zeros();
   let states = new Map(input.initial ?? zeroStates(ev));
   const losses: number[] = [];
@@ -285,7 +291,9 @@ export function runOnline(program: OnlineProgram, ev: StepEvaluator, input: RunI
     }
     if (program.quantize) {
       const q = program.quantize;
-      program.traces.forEach((tr, k) => { if (tr.carried) quantizeTrace(fresh.get(tr.name)!.values, q.bits, q.rounding === 'stochastic', q.seed, t, k); });
+      program.traces.forEach((tr, k) => {
+        if (tr.carried) quantizeTrace(fresh.get(tr.name)!.values, q.bits, q.rounding === 'stochastic', q.seed, t, k);
+      });
     }
     // Updates.
     for (const u of program.updates) {

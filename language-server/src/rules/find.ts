@@ -30,7 +30,17 @@
 import { approximate, classify, sourceState, type RawBlock } from './blocks.js';
 import { sizeOf } from '../graph/types.js';
 import { exactRule, type Alignment } from './alignment.js';
-import { alignAlong, patternSamples, randomAlignmentSet, setInfo, setPatternSamples, setsTaped, type AlignmentSet, type AlignmentSetInfo, type AlignmentSource } from './candidate.js';
+import {
+  alignAlong,
+  patternSamples,
+  randomAlignmentSet,
+  setInfo,
+  setPatternSamples,
+  setsTaped,
+  type AlignmentSet,
+  type AlignmentSetInfo,
+  type AlignmentSource,
+} from './candidate.js';
 import { creditLabel, hiddenStates, ruleCredit, type Credit } from './credit.js';
 import { StoppedError, type RunInput } from './execute.js';
 import { ruleCost, type RuleCost } from './cost.js';
@@ -92,12 +102,15 @@ export interface AlignmentMeasurer {
    */
   readonly source: AlignmentSource;
   /** Alignments on every set (in the sets' order) per spec, in request order; undefined for those not measured (cancelled). */
-  measure(specs: readonly RuleSpec[], o: {
-    readonly signal?: AbortSignal;
-    /** Absolute deadline (Date.now() ms): stop waiting then. */
-    readonly deadline: number;
-    readonly onResult?: (index: number, along: readonly Alignment[]) => void;
-  }): Promise<(readonly Alignment[] | undefined)[]>;
+  measure(
+    specs: readonly RuleSpec[],
+    o: {
+      readonly signal?: AbortSignal;
+      /** Absolute deadline (Date.now() ms): stop waiting then. */
+      readonly deadline: number;
+      readonly onResult?: (index: number, along: readonly Alignment[]) => void;
+    },
+  ): Promise<(readonly Alignment[] | undefined)[]>;
 }
 
 /** What a search over choice vectors may do: evaluate rules until the time (or the evaluations) are up. */
@@ -214,19 +227,35 @@ export function variantSites(ctx: ModelContext): VariantSites {
     // Random feedback where the learning signal enters from the readout: the loss's blocks and the readout states' (non-hidden) ones.
     if (b.wrt.kind === 'state' && (b.of === 'loss' || !hiddenStates(ctx.structure).has(b.of)) && ok('random')) random.push(b);
     // Layer-local: a dense temporal block from another layer's state (through delay registers).
-    if (b.of !== 'loss' && b.wrt.kind === 'state' && b.wrt.offset === 0 && classify(b.sparsity).form === 'dense' && sourceState(ctx.structure, b.wrt.name) !== b.of && ok('local')) local.push(b);
+    if (
+      b.of !== 'loss' &&
+      b.wrt.kind === 'state' &&
+      b.wrt.offset === 0 &&
+      classify(b.sparsity).form === 'dense' &&
+      sourceState(ctx.structure, b.wrt.name) !== b.of &&
+      ok('local')
+    )
+      local.push(b);
   }
   return { filters, random, local };
 }
 
-export function specOf(ctx: ModelContext, space: ReturnType<typeof searchSpace>, choice: readonly BlockChoice[], schedule: Schedule, variant: Variant = {}, sites?: VariantSites): RuleSpec {
+export function specOf(
+  ctx: ModelContext,
+  space: ReturnType<typeof searchSpace>,
+  choice: readonly BlockChoice[],
+  schedule: Schedule,
+  variant: Variant = {},
+  sites?: VariantSites,
+): RuleSpec {
   const approximations: Approximation[] = [];
   const online = schedule === 'online';
   space.forEach((s, k) => {
     const c = choice[k]!;
     const site = (l: readonly RawBlock[]): boolean => l.includes(s.block);
     if (c === 'keep') {
-      if (variant.top && online && s.choices.includes('diagonal')) approximations.push({ of: s.block.of, wrt: s.block.wrt.name, wrtOffset: 0, kind: 'top', args: { k: variant.top } });
+      if (variant.top && online && s.choices.includes('diagonal'))
+        approximations.push({ of: s.block.of, wrt: s.block.wrt.name, wrtOffset: 0, kind: 'top', args: { k: variant.top } });
       return;
     }
     if (c === 'zero' && variant.local && online && sites && site(sites.local)) {
@@ -253,13 +282,24 @@ export function specOf(ctx: ModelContext, space: ReturnType<typeof searchSpace>,
     }
   }
   return {
-    name: null, model: ctx.name, approximations, schedule: { kind: schedule }, objectives: [],
-    ...(variant.truncate !== undefined ? { truncate: variant.truncate } : {}), ...(variant.quantize && online ? { quantize: variant.quantize } : {}),
+    name: null,
+    model: ctx.name,
+    approximations,
+    schedule: { kind: schedule },
+    objectives: [],
+    ...(variant.truncate !== undefined ? { truncate: variant.truncate } : {}),
+    ...(variant.quantize && online ? { quantize: variant.quantize } : {}),
   };
 }
 
 /** The variants find-rule tries on a model: each kind where it applies, and the exact filter with each of the others. */
-export function variantsFor(ctx: ModelContext, space: ReturnType<typeof searchSpace>, sites: VariantSites, steps: number, hardware?: HardwareProfile): Variant[] {
+export function variantsFor(
+  ctx: ModelContext,
+  space: ReturnType<typeof searchSpace>,
+  sites: VariantSites,
+  steps: number,
+  hardware?: HardwareProfile,
+): Variant[] {
   const out: Variant[] = [{}];
   const f = sites.filters.length ? { filter: true as const } : {};
   if (sites.filters.length) out.push(f);
@@ -294,7 +334,8 @@ function variantApplies(space: ReturnType<typeof searchSpace>, sites: VariantSit
 function variantName(base: string | null, v: Variant, schedule: Schedule): string | null {
   if (v.top) return base === 'RTRL' ? 'SnAp-2 (top-k)' : null;
   if (v.local) return base === 'no recurrent credit' || base === 'e-prop' ? 'layer-local e-prop' : null;
-  if (v.truncate !== undefined) return base === 'BPTT' && schedule === 'reverse' ? `truncated BPTT (${v.truncate} steps)` : base === 'RTRL' ? `truncated RTRL (${v.truncate} steps)` : null;
+  if (v.truncate !== undefined)
+    return base === 'BPTT' && schedule === 'reverse' ? `truncated BPTT (${v.truncate} steps)` : base === 'RTRL' ? `truncated RTRL (${v.truncate} steps)` : null;
   let name = base;
   if (!name) return null;
   if (v.random) name = name === 'e-prop' ? 'random e-prop' : `${name} with random feedback`;
@@ -322,13 +363,25 @@ export function knownRule(space: ReturnType<typeof searchSpace>, choice: readonl
 }
 
 function slugOf(known: string): string {
-  return SLUG[known] ?? known.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
+  return (
+    SLUG[known] ??
+    known
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_|_$/g, '')
+  );
 }
 
 const SLUG: Record<string, string> = {
-  'BPTT': 'bptt', 'RTRL': 'rtrl', 'forward-mode RTRL': 'forward_rtrl', 'e-prop': 'eprop', 'SnAp-1 (diagonal RTRL)': 'snap1',
-  'no recurrent credit': 'no_recurrent_credit', 'truncated BPTT (1 step)': 'truncated_bptt',
-  'e-prop (reverse)': 'eprop_reverse', 'SnAp-1 (reverse)': 'snap1_reverse',
+  BPTT: 'bptt',
+  RTRL: 'rtrl',
+  'forward-mode RTRL': 'forward_rtrl',
+  'e-prop': 'eprop',
+  'SnAp-1 (diagonal RTRL)': 'snap1',
+  'no recurrent credit': 'no_recurrent_credit',
+  'truncated BPTT (1 step)': 'truncated_bptt',
+  'e-prop (reverse)': 'eprop_reverse',
+  'SnAp-1 (reverse)': 'snap1_reverse',
 };
 
 /** a dominates b: no worse in all three objectives and better in one. */
@@ -356,7 +409,12 @@ export function paretoFront(cands: readonly Candidate[]): Candidate[] {
 
 /** The effective rule after approximation (a diagonal of a diagonal block is no change): equal keys, equal rules. */
 function ruleKey(rule: PreparedRule): string {
-  const b = rule.approx.blocks.map((x) => `${x.id}:${x.approximation === 'diagonal' ? 'd' : x.approximation === 'exact' || x.approximation === 'dense' ? 'k' : `${x.approximation}${x.top ?? ''}`}`).join(',');
+  const b = rule.approx.blocks
+    .map(
+      (x) =>
+        `${x.id}:${x.approximation === 'diagonal' ? 'd' : x.approximation === 'exact' || x.approximation === 'dense' ? 'k' : `${x.approximation}${x.top ?? ''}`}`,
+    )
+    .join(',');
   const d = rule.approx.dropped.map((x) => `${x.of}<${x.wrt.name}@${x.wrt.offset}${x.approximation === 'local' ? 'L' : ''}`).join(',');
   const q = rule.spec.quantize ? `q${rule.spec.quantize.bits}${rule.spec.quantize.rounding[0]}` : '';
   return `${rule.spec.schedule.kind}|${b}|${d}|${rule.spec.truncate ?? ''}|${q}`;
@@ -377,7 +435,9 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
   const maxBytes = opts.maxBytes ?? 512 * 1024 * 1024;
   const measurer = opts.measure;
   // Measured elsewhere, the sets are built there; here only the cheap part of each rule is needed.
-  const sets = measurer ? undefined : (opts.alignmentSets ?? [randomAlignmentSet(ctx, { steps: opts.steps, samples: opts.samples, seed: opts.seed, maxBytes })]);
+  const sets = measurer
+    ? undefined
+    : (opts.alignmentSets ?? [randomAlignmentSet(ctx, { steps: opts.steps, samples: opts.samples, seed: opts.seed, maxBytes })]);
   const infos = measurer ? measurer.sets : setInfo(sets!, opts.steps);
   if (infos.length === 0) throw new Error('find-rule needs at least one alignment set');
   const setSteps = infos[0]!.steps;
@@ -433,7 +493,8 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
   let patterns: readonly RunInput[] | undefined;
   const patternData = (): readonly RunInput[] => (patterns ??= sets ? setPatternSamples(sets) : patternSamples(ctx, measurer!.source));
   /** A variant that changes nothing for the choice vector and schedule is none (the base rule again). */
-  const normal = (choice: readonly BlockChoice[], schedule: Schedule, variant: Variant = {}): Variant => (variantApplies(space, sites, choice, schedule, variant) ? variant : {});
+  const normal = (choice: readonly BlockChoice[], schedule: Schedule, variant: Variant = {}): Variant =>
+    variantApplies(space, sites, choice, schedule, variant) ? variant : {};
   const itemKey = (choice: readonly BlockChoice[], schedule: Schedule, variant: Variant): string => `${schedule}|${choice.join(',')}|${variantKey(variant)}`;
   // Rules with top(k) prepared for the enumeration's estimates (choosing their patterns runs the rule), kept until planned.
   const preparedTop = new Map<string, PreparedRule>();
@@ -477,7 +538,10 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     const est = exactRule(rule) ? 0 : estimateMs(cost, setSteps, setSamples, taped);
     const runBytes = schedule === 'online' ? rule.derived.cost.carriedBytes + rule.derived.cost.transientBytes : cost.memoryBytes;
     if (runBytes > maxBytes) {
-      skipped.push({ text: ruleText(named, ruleName), why: `its numeric run would hold about ${Math.round(runBytes / 2 ** 20)} MiB (limit ${Math.round(maxBytes / 2 ** 20)} MiB)` });
+      skipped.push({
+        text: ruleText(named, ruleName),
+        why: `its numeric run would hold about ${Math.round(runBytes / 2 ** 20)} MiB (limit ${Math.round(maxBytes / 2 ** 20)} MiB)`,
+      });
       return null;
     }
     reserved++;
@@ -490,9 +554,10 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     const alignment = along[0]!;
     const alignmentMean = along.reduce((a, x) => a + x.cosine, 0) / along.length;
     const hardware = opts.hardware ? checkHardware(opts.hardware, schedule === 'online', schedule === 'online' ? p.rule.derived.program : null) : null;
-    const alignText = along.length === 1
-      ? `alignment with BPTT: cosine ${alignment.cosine.toFixed(3)}, relative error ${alignment.relativeError.toFixed(3)} (${infos[0]!.samples} × ${setSteps} steps)`
-      : `alignment with BPTT: cosine ${alignmentAlong.map((x) => `${x.alignment.cosine.toFixed(3)} (${x.label})`).join(', ')}, mean ${alignmentMean.toFixed(3)} (${infos[0]!.samples} × ${setSteps} steps each)`;
+    const alignText =
+      along.length === 1
+        ? `alignment with BPTT: cosine ${alignment.cosine.toFixed(3)}, relative error ${alignment.relativeError.toFixed(3)} (${infos[0]!.samples} × ${setSteps} steps)`
+        : `alignment with BPTT: cosine ${alignmentAlong.map((x) => `${x.alignment.cosine.toFixed(3)} (${x.label})`).join(', ')}, mean ${alignmentMean.toFixed(3)} (${infos[0]!.samples} × ${setSteps} steps each)`;
     const figures = [
       `${cost.multiplicationsPerStep.toLocaleString('en-US')} multiplications per step, ${fmtBytes(cost.memoryBytes)} ${cost.online ? 'of traces' : `for T = ${opts.steps}`}`,
       `updates ${credit.summary}`,
@@ -500,16 +565,34 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
       alignText,
     ];
     if (known) figures.unshift(`${known} — found by eligo find-rule`);
-    else if (label && lookalike) figures.unshift(`${label}: has the approximations of ${lookalike}, but on this model they leave only ${credit.updatedParams.length ? credit.updatedParams.join(', ') : 'nothing'} to learn — found by eligo find-rule`);
+    else if (label && lookalike)
+      figures.unshift(
+        `${label}: has the approximations of ${lookalike}, but on this model they leave only ${credit.updatedParams.length ? credit.updatedParams.join(', ') : 'nothing'} to learn — found by eligo find-rule`,
+      );
     else if (label) figures.unshift(`${label} — found by eligo find-rule`);
     else figures.unshift('found by eligo find-rule');
     const c: Candidate = {
-      known, ruleName, spec: named, text: ruleText(named, ruleName, figures), cost, alignment, alignmentAlong, alignmentMean, hardware,
-      credit, lookalike, choice: p.choice, schedule, variant: p.variant, atMs: Date.now() - t0,
+      known,
+      ruleName,
+      spec: named,
+      text: ruleText(named, ruleName, figures),
+      cost,
+      alignment,
+      alignmentAlong,
+      alignmentMean,
+      hardware,
+      credit,
+      lookalike,
+      choice: p.choice,
+      schedule,
+      variant: p.variant,
+      atMs: Date.now() - t0,
     };
     keys.set(p.key, c);
     evaluated.push(c);
-    report(`${known ?? ruleName}: cosine ${alignmentMean.toFixed(3)}${along.length > 1 ? ' (mean)' : ''}, ${cost.multiplicationsPerStep.toLocaleString('en-US')} mults/step${label ? `, ${label}` : ''}`);
+    report(
+      `${known ?? ruleName}: cosine ${alignmentMean.toFixed(3)}${along.length > 1 ? ' (mean)' : ''}, ${cost.multiplicationsPerStep.toLocaleString('en-US')} mults/step${label ? `, ${label}` : ''}`,
+    );
     return c;
   };
 
@@ -547,7 +630,10 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
         }
         if (!deterministic && Date.now() + p.est > until) {
           reserved--;
-          skipped.push({ text: ruleText(p.named, p.ruleName), why: `its alignment would take about ${(p.est / 1000).toFixed(0)} s, more than the budget left` });
+          skipped.push({
+            text: ruleText(p.named, p.ruleName),
+            why: `its alignment would take about ${(p.est / 1000).toFixed(0)} s, more than the budget left`,
+          });
           out.push(null);
           continue;
         }
@@ -581,14 +667,20 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     }
     if (batch.length) {
       let arrived = 0;
-      const results = await measurer.measure(batch.map((p) => p.named), {
-        ...(opts.signal ? { signal: opts.signal } : {}), deadline: until,
-        onResult: (k, along) => {
-          arrived++;
-          const mean = along.reduce((a, x) => a + x.cosine, 0) / Math.max(1, along.length);
-          report(`${batch[k]!.known ?? batch[k]!.ruleName}: cosine ${mean.toFixed(3)}${along.length > 1 ? ' (mean)' : ''} (${arrived} of ${batch.length} measured)`);
+      const results = await measurer.measure(
+        batch.map((p) => p.named),
+        {
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          deadline: until,
+          onResult: (k, along) => {
+            arrived++;
+            const mean = along.reduce((a, x) => a + x.cosine, 0) / Math.max(1, along.length);
+            report(
+              `${batch[k]!.known ?? batch[k]!.ruleName}: cosine ${mean.toFixed(3)}${along.length > 1 ? ' (mean)' : ''} (${arrived} of ${batch.length} measured)`,
+            );
+          },
         },
-      });
+      );
       batch.forEach((p, k) => {
         const a = results[k];
         if (a) commit(p, a);
@@ -597,7 +689,7 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
     }
     return items.slice(0, considered).map(([choice, schedule, variant]) => {
       const key = lookup(choice, schedule, variant).key;
-      return key === null ? null : keys.get(key) ?? null;
+      return key === null ? null : (keys.get(key) ?? null);
     });
   };
   const evaluate = async (choice: readonly BlockChoice[], schedule: Schedule, first = false, variant: Variant = {}): Promise<Candidate | null> =>
@@ -648,7 +740,12 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
             if (rule.approx.problems.some((p) => p.severity === 'error')) continue;
             const k = itemKey(choice, schedule, variant);
             if (rule.approx.blocks.some((b) => b.top !== undefined) && !keyOf.has(k)) preparedTop.set(k, rule);
-            all.push({ choice, schedule, variant, ms: exactRule(rule) ? 0 : estimateMs(ruleCost(ctx, rule, opts.steps), setSteps, setSamples, taped || Object.keys(variant).length > 0) });
+            all.push({
+              choice,
+              schedule,
+              variant,
+              ms: exactRule(rule) ? 0 : estimateMs(ruleCost(ctx, rule, opts.steps), setSteps, setSamples, taped || Object.keys(variant).length > 0),
+            });
           }
         }
       }
@@ -659,7 +756,11 @@ export async function findLearningRule(ctx: ModelContext, opts: FindOptions): Pr
       method = search.name;
       // The search stops when the evaluations are used up too (its loops only ask timeUp).
       await search.run({
-        space, evaluate: (c, s, v) => evaluate(c, s, false, v), timeUp: () => timeUp() || full(), seed: opts.seed, variants,
+        space,
+        evaluate: (c, s, v) => evaluate(c, s, false, v),
+        timeUp: () => timeUp() || full(),
+        seed: opts.seed,
+        variants,
         reward: (c) => (c === null ? -Infinity : c.alignmentMean),
       });
     }
@@ -680,8 +781,8 @@ export const annealing: RuleSearch = {
   name: 'annealing',
   async run({ space, evaluate, timeUp, seed, variants = [{}] }) {
     const rng = new Rng(seed ^ 0x2545f491);
-    const score = (c: Candidate | null, w: readonly number[]): number => (c === null ? Infinity
-      : w[0]! * Math.log10(1 + c.cost.multiplicationsPerStep) + w[1]! * Math.log10(1 + c.cost.memoryBytes) - w[2]! * 10 * c.alignmentMean);
+    const score = (c: Candidate | null, w: readonly number[]): number =>
+      c === null ? Infinity : w[0]! * Math.log10(1 + c.cost.multiplicationsPerStep) + w[1]! * Math.log10(1 + c.cost.memoryBytes) - w[2]! * 10 * c.alignmentMean;
     while (!timeUp()) {
       const w = [rng.next(), rng.next(), rng.next()];
       let cur: BlockChoice[] = space.map((s) => s.choices[Math.floor(rng.next() * s.choices.length)]!);
@@ -714,4 +815,3 @@ export const annealing: RuleSearch = {
     }
   },
 };
-

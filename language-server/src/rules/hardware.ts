@@ -36,9 +36,19 @@ export interface HardwareProfile {
 }
 
 export const LOIHI2: HardwareProfile = {
-  id: 'loihi2', name: 'Intel Loihi 2 (one neuro-core)',
-  memoryPerCoreBytes: 192 * 1024, weightBits: 8, traceBits: 7, maxPreTraces: 2, maxPostTraces: 3, extraPerSynapseStateWords: 2,
-  requiresOnline: true, maxNeuronsPerCore: 8192, sumOfProducts: true, learningRateForm: 'mant4*2^e', updateGranularity: 'perEpoch',
+  id: 'loihi2',
+  name: 'Intel Loihi 2 (one neuro-core)',
+  memoryPerCoreBytes: 192 * 1024,
+  weightBits: 8,
+  traceBits: 7,
+  maxPreTraces: 2,
+  maxPostTraces: 3,
+  extraPerSynapseStateWords: 2,
+  requiresOnline: true,
+  maxNeuronsPerCore: 8192,
+  sumOfProducts: true,
+  learningRateForm: 'mant4*2^e',
+  updateGranularity: 'perEpoch',
   sources: [
     '[R] about 192 KB per core shared by synapses, state and microcode: Intel Loihi 2 technology brief',
     '[V] learning rules as sums of products over x0, y0, u, pre traces x1, x2, post traces y1, y2, y3, tag t and delay d: lava-nc/lava magma/core/learning',
@@ -49,27 +59,49 @@ export const LOIHI2: HardwareProfile = {
 };
 
 export const SPINNAKER2: HardwareProfile = {
-  id: 'spinnaker2', name: 'SpiNNaker 2 (one processing element)',
-  memoryPerCoreBytes: 128 * 1024, weightBits: 16, traceBits: 16, maxPreTraces: null, maxPostTraces: null, extraPerSynapseStateWords: null,
-  requiresOnline: true, maxNeuronsPerCore: null, sumOfProducts: false, learningRateForm: 'float', updateGranularity: 'perStep',
+  id: 'spinnaker2',
+  name: 'SpiNNaker 2 (one processing element)',
+  memoryPerCoreBytes: 128 * 1024,
+  weightBits: 16,
+  traceBits: 16,
+  maxPreTraces: null,
+  maxPostTraces: null,
+  extraPerSynapseStateWords: null,
+  requiresOnline: true,
+  maxNeuronsPerCore: null,
+  sumOfProducts: false,
+  learningRateForm: 'float',
+  updateGranularity: 'perStep',
   sources: [
     '[R] about 152 ARM Cortex-M4F processing elements per chip with about 128 KB local SRAM each: Höppner et al. 2021, arXiv 2103.08392',
     '[R] learning programmable in C, typically fixed point (s16.15); e-prop demonstrated: Perrett et al. 2022; Rostami et al., Front. Neurosci. 2022',
     '[V] e-prop on SpiNNaker 2: 680 KB of training memory for 25K weights, 91.12% on Google Speech Commands (Front. Neurosci. 2022, 10.3389/fnins.2022.1018006)',
   ],
-  notes: ['any rule fits whose state fits in the processing element\'s SRAM; 2–4 bytes per synapse for weight plus eligibility trace'],
+  notes: ["any rule fits whose state fits in the processing element's SRAM; 2–4 bytes per synapse for weight plus eligibility trace"],
 };
 
 export const BRAINSCALES2: HardwareProfile = {
-  id: 'brainscales2', name: 'BrainScaleS-2 (one ASIC)',
-  memoryPerCoreBytes: null, weightBits: 6, traceBits: 8, maxPreTraces: 1, maxPostTraces: 2, extraPerSynapseStateWords: 0,
-  requiresOnline: true, maxNeuronsPerCore: 512, sumOfProducts: true, learningRateForm: 'float', updateGranularity: 'perEpoch',
+  id: 'brainscales2',
+  name: 'BrainScaleS-2 (one ASIC)',
+  memoryPerCoreBytes: null,
+  weightBits: 6,
+  traceBits: 8,
+  maxPreTraces: 1,
+  maxPostTraces: 2,
+  extraPerSynapseStateWords: 0,
+  requiresOnline: true,
+  maxNeuronsPerCore: 512,
+  sumOfProducts: true,
+  learningRateForm: 'float',
+  updateGranularity: 'perEpoch',
   sources: [
     '[V] 512 AdEx neuron circuits, about 131k plastic synapses per ASIC, 1000× faster than biological time: Pehle et al. 2022, Front. Neurosci. 16:795876',
     '[V] per-synapse analog correlation sensors (causal and anti-causal STDP traces); plasticity processing units run C/C++ rules on them',
     '[R] 6-bit synaptic weights',
   ],
-  notes: ['eligibility only from the correlation sensors (pair-based exponential traces with fixed τ) and neuron observables; no per-synapse state beyond them'],
+  notes: [
+    'eligibility only from the correlation sensors (pair-based exponential traces with fixed τ) and neuron observables; no per-synapse state beyond them',
+  ],
 };
 
 export const BUILTIN_PROFILES: ReadonlyMap<string, HardwareProfile> = new Map([LOIHI2, SPINNAKER2, BRAINSCALES2].map((p) => [p.id, p]));
@@ -91,7 +123,8 @@ export function profileFromJson(value: unknown, origin = 'profile'): HardwarePro
   const num = (k: string, def: number | null): number | null => {
     const v = o[k];
     if (v === undefined || v === null) return def;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ProfileError(`${origin}: '${k}' must be a non-negative number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new ProfileError(`${origin}: '${k}' must be a non-negative number, got ${JSON.stringify(v)}`);
     return v;
   };
   const bool = (k: string, def: boolean): boolean => {
@@ -100,17 +133,37 @@ export function profileFromJson(value: unknown, origin = 'profile'): HardwarePro
     if (typeof v !== 'boolean') throw new ProfileError(`${origin}: '${k}' must be true or false, got ${JSON.stringify(v)}`);
     return v;
   };
-  const known = new Set(['id', 'name', 'memoryPerCoreBytes', 'weightBits', 'traceBits', 'maxPreTraces', 'maxPostTraces', 'extraPerSynapseStateWords',
-    'requiresOnline', 'maxNeuronsPerCore', 'sumOfProducts', 'learningRateForm', 'updateGranularity', 'sources', 'notes', 'perCoreMemoryBytes']);
+  const known = new Set([
+    'id',
+    'name',
+    'memoryPerCoreBytes',
+    'weightBits',
+    'traceBits',
+    'maxPreTraces',
+    'maxPostTraces',
+    'extraPerSynapseStateWords',
+    'requiresOnline',
+    'maxNeuronsPerCore',
+    'sumOfProducts',
+    'learningRateForm',
+    'updateGranularity',
+    'sources',
+    'notes',
+    'perCoreMemoryBytes',
+  ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new ProfileError(`${origin}: unknown field '${k}' (known: ${[...known].join(', ')})`);
   const id = typeof o.id === 'string' ? o.id : 'custom';
   return {
-    id, name: typeof o.name === 'string' ? o.name : id,
+    id,
+    name: typeof o.name === 'string' ? o.name : id,
     memoryPerCoreBytes: num('memoryPerCoreBytes', num('perCoreMemoryBytes', null)),
-    weightBits: num('weightBits', 32) ?? 32, traceBits: num('traceBits', 32) ?? 32,
-    maxPreTraces: num('maxPreTraces', null), maxPostTraces: num('maxPostTraces', null),
+    weightBits: num('weightBits', 32) ?? 32,
+    traceBits: num('traceBits', 32) ?? 32,
+    maxPreTraces: num('maxPreTraces', null),
+    maxPostTraces: num('maxPostTraces', null),
     extraPerSynapseStateWords: num('extraPerSynapseStateWords', null),
-    requiresOnline: bool('requiresOnline', false), maxNeuronsPerCore: num('maxNeuronsPerCore', null),
+    requiresOnline: bool('requiresOnline', false),
+    maxNeuronsPerCore: num('maxNeuronsPerCore', null),
     sumOfProducts: bool('sumOfProducts', false),
     learningRateForm: o.learningRateForm === 'mant4*2^e' ? 'mant4*2^e' : 'float',
     updateGranularity: o.updateGranularity === 'perEpoch' ? 'perEpoch' : 'perStep',
@@ -133,7 +186,8 @@ export interface HardwareFit {
 /** A rule's schedule and program, checked against a profile. `program` is null for rules that are not online. */
 export function checkHardware(profile: HardwareProfile, online: boolean, program: OnlineProgram | null): HardwareFit {
   const reasons: string[] = [];
-  if (profile.requiresOnline && !online) reasons.push(`${profile.name} learns on chip while the network runs: the rule must be online (schedule online), not store the sequence`);
+  if (profile.requiresOnline && !online)
+    reasons.push(`${profile.name} learns on chip while the network runs: the rule must be online (schedule online), not store the sequence`);
   if (!program) return { fits: reasons.length === 0, reasons, perCoreBytes: 0, preTraces: 0, postTraces: 0, perSynapseWords: 0 };
   const paramSize = new Map(program.params.map((p) => [p.name, sizeOf(p.shape)]));
   const stateSize = new Map(program.states.map((s) => [s.name, sizeOf(s.shape)]));
@@ -163,16 +217,25 @@ export function checkHardware(profile: HardwareProfile, online: boolean, program
     post = Math.max(post, signals.size + u.lossPrevious.length);
     if (profile.sumOfProducts) {
       const nonProduct = u.terms.filter((t) => t.factor.kind === 'product');
-      if (nonProduct.length) reasons.push(`the update of ${u.param} uses a Jacobian block times last step's trace (${nonProduct.map((t) => (t.factor.kind === 'product' ? t.factor.block : '')).join(', ')}), not a sum of products of pre- and postsynaptic traces`);
+      if (nonProduct.length)
+        reasons.push(
+          `the update of ${u.param} uses a Jacobian block times last step's trace (${nonProduct.map((t) => (t.factor.kind === 'product' ? t.factor.block : '')).join(', ')}), not a sum of products of pre- and postsynaptic traces`,
+        );
       const dense = traces.filter((t) => t.storage === 'dense');
-      if (dense.length) reasons.push(`the update of ${u.param} needs full sensitivities (${dense.map((t) => t.name).join(', ')}), which a sum of products of local traces cannot express`);
+      if (dense.length)
+        reasons.push(
+          `the update of ${u.param} needs full sensitivities (${dense.map((t) => t.name).join(', ')}), which a sum of products of local traces cannot express`,
+        );
     }
   }
   if (profile.extraPerSynapseStateWords !== null && perSynapse > profile.extraPerSynapseStateWords) {
-    reasons.push(`${fmt(perSynapse)} learning-state word${perSynapse === 1 ? '' : 's'} per synapse of ${worstParam}, more than the ${profile.extraPerSynapseStateWords} the chip has`);
+    reasons.push(
+      `${fmt(perSynapse)} learning-state word${perSynapse === 1 ? '' : 's'} per synapse of ${worstParam}, more than the ${profile.extraPerSynapseStateWords} the chip has`,
+    );
   }
   if (profile.maxPreTraces !== null && pre > profile.maxPreTraces) reasons.push(`${pre} presynaptic traces per weight, more than ${profile.maxPreTraces}`);
-  if (profile.maxPostTraces !== null && post > profile.maxPostTraces) reasons.push(`${post} postsynaptic factors per weight, more than ${profile.maxPostTraces}`);
+  if (profile.maxPostTraces !== null && post > profile.maxPostTraces)
+    reasons.push(`${post} postsynaptic factors per weight, more than ${profile.maxPostTraces}`);
   // Memory of one core: its neurons' weights (fan-in) and learning state at the profile's widths.
   let neurons = 0;
   for (const [, n] of stateSize) neurons = Math.max(neurons, n);
@@ -187,7 +250,9 @@ export function checkHardware(profile: HardwareProfile, online: boolean, program
   }
   const perCoreBytes = Math.ceil((bits * fraction) / 8);
   if (profile.memoryPerCoreBytes !== null && perCoreBytes > profile.memoryPerCoreBytes) {
-    reasons.push(`needs ${fmtBytes(perCoreBytes)} per core for weights and traces (${perCoreNeurons} neurons), more than the ${fmtBytes(profile.memoryPerCoreBytes)} a core has`);
+    reasons.push(
+      `needs ${fmtBytes(perCoreBytes)} per core for weights and traces (${perCoreNeurons} neurons), more than the ${fmtBytes(profile.memoryPerCoreBytes)} a core has`,
+    );
   }
   return { fits: reasons.length === 0, reasons, perCoreBytes, preTraces: pre, postTraces: post, perSynapseWords: perSynapse };
 }

@@ -2,8 +2,21 @@
 // and the CLI use. See docs/rules.md.
 
 export type {
-  BlockForm, BlockSpec, BlockValues, DroppedBlock, OnlineProgram, Operand, Rendered, SignalSpec, ThreeFactor, TraceSpec, TraceStorage,
-  TraceTerm, UpdateFactor, UpdateSpec, UpdateTerm,
+  BlockForm,
+  BlockSpec,
+  BlockValues,
+  DroppedBlock,
+  OnlineProgram,
+  Operand,
+  Rendered,
+  SignalSpec,
+  ThreeFactor,
+  TraceSpec,
+  TraceStorage,
+  TraceTerm,
+  UpdateFactor,
+  UpdateSpec,
+  UpdateTerm,
 } from './program.js';
 export { carriedBytes } from './program.js';
 export { BlockEvaluator, BlockTape, type StepEvaluator, type StepPoint, type StepResult, type Approximation } from './blocks.js';

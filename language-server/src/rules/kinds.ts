@@ -29,7 +29,10 @@ export function uniformPartial(g: Graph, v: Vertex, k: number): boolean {
   const u = g.vertices[v.inputs[k]!]!;
   if (u.shape.length !== v.shape.length || u.shape.some((d, i) => d !== v.shape[i])) return false;
   switch (v.op) {
-    case 'add': case 'sub': case 'neg': case 'reshape':
+    case 'add':
+    case 'sub':
+    case 'neg':
+    case 'reshape':
       return true;
     case 'mul':
       return uniformValued(g, v.inputs[1 - k]!);
@@ -88,7 +91,14 @@ export function sharedParamBlock(g: Graph, interior: Uint8Array, param: number, 
     if (!uniformPath(g, interior, m, dst)) return null;
   }
   const n = outShape[0]!;
-  return makeSparsity(outShape, inShape, [{ kind: 'pair', pair: 0 }], [{ kind: 'pair', pair: 0 }, { kind: 'dense' }], [{ out: 0, in: 0, stored: false, offset: 0, lo: 0, hi: n }], true);
+  return makeSparsity(
+    outShape,
+    inShape,
+    [{ kind: 'pair', pair: 0 }],
+    [{ kind: 'pair', pair: 0 }, { kind: 'dense' }],
+    [{ out: 0, in: 0, stored: false, offset: 0, lo: 0, hi: n }],
+    true,
+  );
 }
 
 /** The products `W @ operand` (W a parameter) through which a block reads its operand, or why random feedback cannot apply. */
@@ -196,7 +206,10 @@ export function scheduleProblems(spec: RuleSpec): { readonly message: string; re
   if (s !== 'online') {
     for (const a of spec.approximations) {
       if (a.kind === 'local' || a.kind === 'top') {
-        out.push({ message: `'${a.kind}' needs 'schedule online': ${a.kind === 'local' ? 'the layer\'s feedback is a learning signal of the online program' : 'its SnAp-2 pattern is a pattern of the online traces'}`, ...(a.range ? { range: a.range } : {}) });
+        out.push({
+          message: `'${a.kind}' needs 'schedule online': ${a.kind === 'local' ? "the layer's feedback is a learning signal of the online program" : 'its SnAp-2 pattern is a pattern of the online traces'}`,
+          ...(a.range ? { range: a.range } : {}),
+        });
       }
     }
     if (spec.quantize) out.push({ message: "'quantize traces' needs 'schedule online': only online rules carry traces" });

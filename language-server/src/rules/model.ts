@@ -46,7 +46,8 @@ export interface PreparedRule {
  */
 export function prepareRule(ctx: ModelContext, spec: RuleSpec, data?: readonly RunInput[]): PreparedRule {
   let approx = approximate(ctx.structure, spec.approximations);
-  if (approx.blocks.some((b) => b.top !== undefined && !b.mask)) approx = chooseMasks(ctx, spec.approximations, approx, data ?? [sampleInput(ctx, 20, 1), sampleInput(ctx, 20, 2)]);
+  if (approx.blocks.some((b) => b.top !== undefined && !b.mask))
+    approx = chooseMasks(ctx, spec.approximations, approx, data ?? [sampleInput(ctx, 20, 1), sampleInput(ctx, 20, 2)]);
   const opts = { ...(spec.truncate !== undefined ? { truncate: spec.truncate } : {}), ...(spec.quantize ? { quantize: spec.quantize } : {}) };
   return { spec, approx, derived: deriveProgram(ctx.structure, approx, spec.name, opts) };
 }
@@ -63,10 +64,14 @@ export interface GradientRun {
 
 /** The rule's update direction on a sequence (the exact gradient when nothing is approximated). */
 export function ruleGradient(ctx: ModelContext, rule: PreparedRule, input: RunInput, tape?: BlockTape): GradientRun {
-  const raw = tape && tape.length >= input.steps && replayable(rule.approx.blocks) ? tape.replay(rule.approx.blocks) : new BlockEvaluator(ctx.structure, rule.approx.blocks);
+  const raw =
+    tape && tape.length >= input.steps && replayable(rule.approx.blocks)
+      ? tape.replay(rule.approx.blocks)
+      : new BlockEvaluator(ctx.structure, rule.approx.blocks);
   const ev = input.lossWeights ? weightedEvaluator(raw, input.lossWeights) : raw;
   const s = rule.spec.schedule;
-  if (input.lossWeights && s.kind !== 'online' && s.kind !== 'reverse') throw new Error(`per-step loss weights are applied by the online and reverse schedules, not by schedule ${s.kind}`);
+  if (input.lossWeights && s.kind !== 'online' && s.kind !== 'reverse')
+    throw new Error(`per-step loss weights are applied by the online and reverse schedules, not by schedule ${s.kind}`);
   if (s.kind === 'online') {
     const r = runOnline(rule.derived.program, ev, input);
     return { gradient: r.gradient, totalLoss: r.totalLoss };

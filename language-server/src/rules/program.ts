@@ -278,10 +278,13 @@ export type BlockValues = ReadonlyMap<string, Float64Array>;
  * blocks, truncation, quantisation): executors that do not know them must refuse it.
  */
 export function usesExtendedKinds(p: OnlineProgram): boolean {
-  return p.truncate !== undefined || p.quantize !== undefined
-    || p.blocks.some((b) => b.feedback !== undefined || b.mask !== undefined)
-    || p.traces.some((t) => t.filtered !== undefined || t.pattern !== undefined || t.terms.some((x) => x.pulled))
-    || p.updates.some((u) => (u.filtered?.length ?? 0) > 0);
+  return (
+    p.truncate !== undefined ||
+    p.quantize !== undefined ||
+    p.blocks.some((b) => b.feedback !== undefined || b.mask !== undefined) ||
+    p.traces.some((t) => t.filtered !== undefined || t.pattern !== undefined || t.terms.some((x) => x.pulled)) ||
+    p.updates.some((u) => (u.filtered?.length ?? 0) > 0)
+  );
 }
 
 export function carriedBytes(p: OnlineProgram): number {

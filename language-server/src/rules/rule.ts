@@ -36,7 +36,6 @@ export interface RuleSpec {
   readonly nameRange?: Range;
 }
 
-
 /**
  * The rule of a `rule` item. Without a `schedule` line a rule with
  * approximations is online (approximations exist to make a rule local) and
@@ -53,7 +52,14 @@ export function ruleSpec(item: RuleItem): RuleSpec {
     switch (s.kind) {
       case 'approximate': {
         const args = s.args?.length ? Object.fromEntries(s.args.map((a) => [a.name, a.value])) : undefined;
-        approximations.push({ of: s.of.name, wrt: s.wrt.name, wrtOffset: s.wrtOffset === 1 ? 1 : 0, kind: s.approx, ...(args ? { args } : {}), range: s.range });
+        approximations.push({
+          of: s.of.name,
+          wrt: s.wrt.name,
+          wrtOffset: s.wrtOffset === 1 ? 1 : 0,
+          kind: s.approx,
+          ...(args ? { args } : {}),
+          range: s.range,
+        });
         break;
       }
       case 'truncate':
@@ -63,9 +69,10 @@ export function ruleSpec(item: RuleItem): RuleSpec {
         quantize ??= { bits: s.bits, rounding: s.rounding, seed: s.seed };
         break;
       case 'schedule':
-        schedule ??= s.schedule.kind === 'order'
-          ? { kind: 'order', order: s.schedule.order.map((i) => ({ name: i.name, range: i.range })), range: s.range }
-          : { kind: s.schedule.kind, range: s.range };
+        schedule ??=
+          s.schedule.kind === 'order'
+            ? { kind: 'order', order: s.schedule.order.map((i) => ({ name: i.name, range: i.range })), range: s.range }
+            : { kind: s.schedule.kind, range: s.range };
         break;
       case 'objective':
         objectives.push(s.objective.name);
@@ -76,10 +83,16 @@ export function ruleSpec(item: RuleItem): RuleSpec {
     }
   }
   return {
-    name: item.name.name, model: item.model.name, approximations,
+    name: item.name.name,
+    model: item.model.name,
+    approximations,
     schedule: schedule ?? { kind: approximations.length ? 'online' : 'reverse' },
-    objectives, ...(memoryLimitBytes !== undefined ? { memoryLimitBytes } : {}),
-    ...(truncate !== undefined ? { truncate } : {}), ...(quantize ? { quantize } : {}), range: item.range, nameRange: item.name.range,
+    objectives,
+    ...(memoryLimitBytes !== undefined ? { memoryLimitBytes } : {}),
+    ...(truncate !== undefined ? { truncate } : {}),
+    ...(quantize ? { quantize } : {}),
+    range: item.range,
+    nameRange: item.name.range,
   };
 }
 
@@ -87,7 +100,12 @@ function approxText(a: Approximation): string {
   const of = a.of === 'loss' ? 'loss' : `${a.of}[t+1]`;
   const wrt = a.wrtOffset === 1 ? `${a.wrt}[t+1]` : a.wrt;
   const kind = a.kind === 'zero' ? '0' : a.kind;
-  const args = a.args && Object.keys(a.args).length ? `(${Object.entries(a.args).map(([k, v]) => `${k} = ${v}`).join(', ')})` : '';
+  const args =
+    a.args && Object.keys(a.args).length
+      ? `(${Object.entries(a.args)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join(', ')})`
+      : '';
   return `approximate d(${of})/d(${wrt}) = ${kind}${args}`;
 }
 
@@ -95,7 +113,10 @@ function approxText(a: Approximation): string {
 export function ruleWideText(spec: Pick<RuleSpec, 'truncate' | 'quantize'>): string[] {
   const lines: string[] = [];
   if (spec.truncate !== undefined) lines.push(`truncate ${spec.truncate}`);
-  if (spec.quantize) lines.push(`quantize traces ${spec.quantize.bits} bits ${spec.quantize.rounding}${spec.quantize.rounding === 'stochastic' ? ` seed ${spec.quantize.seed}` : ''}`);
+  if (spec.quantize)
+    lines.push(
+      `quantize traces ${spec.quantize.bits} bits ${spec.quantize.rounding}${spec.quantize.rounding === 'stochastic' ? ` seed ${spec.quantize.seed}` : ''}`,
+    );
   return lines;
 }
 
@@ -121,5 +142,7 @@ export function ruleSignature(spec: RuleSpec): string {
   const s = spec.schedule;
   const sched = s.kind === 'order' ? `order[${s.order.map((o) => o.name).join(',')}]` : s.kind;
   const approx = spec.approximations.map((a) => approxText(a).slice('approximate '.length)).sort();
-  return `${spec.model}|${sched}|${approx.join(';')}${ruleWideText(spec).map((l) => `|${l}`).join('')}`;
+  return `${spec.model}|${sched}|${approx.join(';')}${ruleWideText(spec)
+    .map((l) => `|${l}`)
+    .join('')}`;
 }

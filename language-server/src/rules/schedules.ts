@@ -46,7 +46,12 @@ const SCALAR_ONE = makeSparsity([], [], [], [], [], true);
  * Builds the unrolled equation graph. With `jacobians` (one map per step,
  * from BlockEvaluator) its edges carry values; otherwise it is symbolic.
  */
-export function equationGraph(structure: StepStructure, blocks: readonly Block[], steps: number, jacobians?: readonly ReadonlyMap<string, SparseJacobian>[]): EquationGraph {
+export function equationGraph(
+  structure: StepStructure,
+  blocks: readonly Block[],
+  steps: number,
+  jacobians?: readonly ReadonlyMap<string, SparseJacobian>[],
+): EquationGraph {
   const vertices: Vertex[] = [];
   const add = (v: Omit<Vertex, 'id' | 'attrs' | 'range'>): number => {
     const id = vertices.length;
@@ -72,7 +77,14 @@ export function equationGraph(structure: StepStructure, blocks: readonly Block[]
       const mine = byOf.get(of) ?? [];
       const srcs = mine.map((b) => (b.wrt.kind === 'param' ? paramVertex.get(b.wrt.name)! : at.get(`${b.wrt.name}@${t - 1 + b.wrt.offset}`)!));
       // An equation without blocks (a state updated only through stop()) is a constant of the gradient: a leaf.
-      const id = add({ op: srcs.length ? 'add' : 'const', shape, inputs: [...new Set(srcs)].sort((a, b) => a - b), role: of === 'loss' ? 'loss' : 'state-next', name: of === 'loss' ? `loss_${t}` : `${of}[${t}]`, step: t - 1 });
+      const id = add({
+        op: srcs.length ? 'add' : 'const',
+        shape,
+        inputs: [...new Set(srcs)].sort((a, b) => a - b),
+        role: of === 'loss' ? 'loss' : 'state-next',
+        name: of === 'loss' ? `loss_${t}` : `${of}[${t}]`,
+        step: t - 1,
+      });
       mine.forEach((b, k) => {
         const src = srcs[k]!;
         // Initial states are data: nothing depends on the parameters through them.
@@ -95,13 +107,20 @@ export function equationGraph(structure: StepStructure, blocks: readonly Block[]
   for (const e of edges) active[e.dst] = 1;
   const lin: LinearizedGraph = { graph, edges, eliminable, feedingOutputs: new Set(), active, numeric: jacobians !== undefined };
   return {
-    lin, paramVertex, total, steps, equations,
+    lin,
+    paramVertex,
+    total,
+    steps,
+    equations,
     vertexOf: (of, t) => (of === 'loss' ? lossVertices[t - 1]! : at.get(`${of}@${t}`)!),
   };
 }
 
 export class ScheduleError extends EligoError {
-  constructor(message: string, readonly equation?: string) {
+  constructor(
+    message: string,
+    readonly equation?: string,
+  ) {
     super('rules.schedule', message);
   }
 }
@@ -124,10 +143,11 @@ export function scheduleOrder(eg: EquationGraph, schedule: 'forward' | 'reverse'
   // An equation with no blocks at all (a state updated through stop(), a refractory counter) has no
   // vertex to eliminate: it carries no gradient.
   const eliminable = new Set(el);
-  for (const n of names) for (let t = 1; t <= eg.steps; t++) {
-    const v = eg.vertexOf(n, t);
-    if (eliminable.has(v)) order.push(v);
-  }
+  for (const n of names)
+    for (let t = 1; t <= eg.steps; t++) {
+      const v = eg.vertexOf(n, t);
+      if (eliminable.has(v)) order.push(v);
+    }
   validateOrder(eg.lin.graph, order);
   return order;
 }

@@ -22,11 +22,19 @@ import type { RuleSpec } from './rule.js';
 import { weightedEvaluator } from './weighted.js';
 
 /** The approximated blocks with each top(k) block's mask chosen on `data` (the rule's approximations as written). */
-export function chooseMasks(ctx: ModelContext, approximations: readonly Approximation[], approx: ApproximatedBlocks, data: readonly RunInput[]): ApproximatedBlocks {
+export function chooseMasks(
+  ctx: ModelContext,
+  approximations: readonly Approximation[],
+  approx: ApproximatedBlocks,
+  data: readonly RunInput[],
+): ApproximatedBlocks {
   const tops = approx.blocks.filter((b) => b.top !== undefined);
   if (!tops.length) return approx;
   // The probe: the same rule with every top block kept diagonal (SnAp-1 for it).
-  const probe = approximate(ctx.structure, approximations.map((a) => (a.kind === 'top' ? { of: a.of, wrt: a.wrt, wrtOffset: a.wrtOffset, kind: 'diagonal' as const } : a)));
+  const probe = approximate(
+    ctx.structure,
+    approximations.map((a) => (a.kind === 'top' ? { of: a.of, wrt: a.wrt, wrtOffset: a.wrtOffset, kind: 'diagonal' as const } : a)),
+  );
   const program = deriveProgram(ctx.structure, probe, null).program;
   // The top blocks' own values, exact, along the same trajectory.
   const exactTops = tops.map((b): Block => {
@@ -38,17 +46,20 @@ export function chooseMasks(ctx: ModelContext, approximations: readonly Approxim
     const w = input.lossWeights;
     const ev = w ? weightedEvaluator(new BlockEvaluator(ctx.structure, probe.blocks), w) : new BlockEvaluator(ctx.structure, probe.blocks);
     const evTop = w ? weightedEvaluator(new BlockEvaluator(ctx.structure, exactTops), w) : new BlockEvaluator(ctx.structure, exactTops);
-    runOnline(program, ev, { ...input, onStep: (point, previous) => {
-      const values = evTop.step(point).values;
-      for (const b of tops) {
-        const e = values.get(b.id)!;
-        const A = sizeOf(b.sparsity.outShape);
-        const B = sizeOf(b.sparsity.inShape);
-        const diag = operandDiagonal(program, b.wrt.name, B, previous);
-        const s = score.get(b.id)!;
-        for (let a = 0; a < A; a++) for (let p = 0; p < B; p++) s[a * B + p] = s[a * B + p]! + Math.abs(e[a * B + p]!) * diag[p]!;
-      }
-    } });
+    runOnline(program, ev, {
+      ...input,
+      onStep: (point, previous) => {
+        const values = evTop.step(point).values;
+        for (const b of tops) {
+          const e = values.get(b.id)!;
+          const A = sizeOf(b.sparsity.outShape);
+          const B = sizeOf(b.sparsity.inShape);
+          const diag = operandDiagonal(program, b.wrt.name, B, previous);
+          const s = score.get(b.id)!;
+          for (let a = 0; a < A; a++) for (let p = 0; p < B; p++) s[a * B + p] = s[a * B + p]! + Math.abs(e[a * B + p]!) * diag[p]!;
+        }
+      },
+    });
   }
   const blocks = approx.blocks.map((b): Block => {
     if (b.top === undefined || b.mask) return b;
@@ -59,7 +70,12 @@ export function chooseMasks(ctx: ModelContext, approximations: readonly Approxim
     // Per row the k largest scores; ties by the block's magnitude order, then by index (deterministic).
     for (let a = 0; a < A; a++) {
       const row = Array.from({ length: B }, (_, p) => p).sort((x, y) => s[a * B + y]! - s[a * B + x]! || x - y);
-      mask.push(...row.slice(0, b.top).map((p) => a * B + p).sort((x, y) => x - y));
+      mask.push(
+        ...row
+          .slice(0, b.top)
+          .map((p) => a * B + p)
+          .sort((x, y) => x - y),
+      );
     }
     return { ...b, mask };
   });
@@ -73,14 +89,21 @@ export function chooseMasks(ctx: ModelContext, approximations: readonly Approxim
 export function pinPatterns(spec: RuleSpec, approx: ApproximatedBlocks): RuleSpec {
   const approximations = spec.approximations.map((a) => {
     if (a.kind !== 'top') return a;
-    const b = approx.blocks.find((x) => x.top !== undefined && x.of === a.of && x.wrt.name === a.wrt && (x.wrt.kind === 'state' ? x.wrt.offset : 0) === a.wrtOffset);
+    const b = approx.blocks.find(
+      (x) => x.top !== undefined && x.of === a.of && x.wrt.name === a.wrt && (x.wrt.kind === 'state' ? x.wrt.offset : 0) === a.wrtOffset,
+    );
     return b?.mask ? { ...a, mask: b.mask } : a;
   });
   return { ...spec, approximations };
 }
 
 /** Σ over the operand's traces and their parameters of |G^{b,W}[p, p, ·]|₁, per operand element p (1 when it has none). */
-function operandDiagonal(program: ReturnType<typeof deriveProgram>['program'], state: string, B: number, previous: ReadonlyMap<string, TraceValue>): Float64Array {
+function operandDiagonal(
+  program: ReturnType<typeof deriveProgram>['program'],
+  state: string,
+  B: number,
+  previous: ReadonlyMap<string, TraceValue>,
+): Float64Array {
   const out = new Float64Array(B);
   let any = false;
   for (const t of program.traces) {

@@ -73,7 +73,9 @@ export function smoothTwin(text: string, model: string): string {
   for (const s of item.body) {
     if (s.kind !== 'update' && s.kind !== 'ode' && s.kind !== 'let' && s.kind !== 'loss') continue;
     const calls: Call[] = [];
-    walk(s.value, (e) => { if (e.kind === 'call' && (e.callee.name === 'spike' || scope.surrogates.has(e.callee.name))) calls.push(e); });
+    walk(s.value, (e) => {
+      if (e.kind === 'call' && (e.callee.name === 'spike' || scope.surrogates.has(e.callee.name))) calls.push(e);
+    });
     // Outermost first; nested spikes are rare, and an inner one inside an outer one is rewritten with it.
     const outer = calls.filter((a) => !calls.some((b) => b !== a && b.range.start <= a.range.start && b.range.end >= a.range.end));
     for (const call of outer) {

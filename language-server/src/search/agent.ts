@@ -40,7 +40,11 @@ export class AgentTrainer {
   private readonly opt: ReturnType<Tf['train']['adam']>;
   readonly backend: string;
 
-  private constructor(private readonly tf: Tf, readonly weights: Weights, private readonly o: TrainerOptions) {
+  private constructor(
+    private readonly tf: Tf,
+    readonly weights: Weights,
+    private readonly o: TrainerOptions,
+  ) {
     for (const [name, shape] of Object.entries(shapes(weights.arch))) {
       this.vars[name] = tf.variable(tf.tensor(weights.tensors[name]!, shape, 'float32'), true, `agent/${name}/${Math.random().toString(36).slice(2)}`);
     }
@@ -101,17 +105,21 @@ export class AgentTrainer {
     const wd = this.o.weightDecay ?? 1e-4;
     let pl = 0;
     let vl = 0;
-    const lossT = this.opt.minimize(() => {
-      const { logits, value } = this.forwardBatch(b);
-      const logp = tf.logSoftmax(logits, 1);
-      const ce = tf.neg(tf.mean(tf.sum(tf.mul(b.policy, logp), 1)));
-      const mse = tf.mean(tf.square(tf.sub(value, b.target)));
-      let l2: Tensor = tf.scalar(0);
-      for (const [name, x] of Object.entries(this.vars)) if (/\.w\d?$/.test(name)) l2 = tf.add(l2, tf.sum(tf.square(x)));
-      pl = ce.dataSync()[0]!;
-      vl = mse.dataSync()[0]!;
-      return tf.add<ReturnType<Tf['scalar']>>(tf.add(ce, tf.mul(mse, cv)), tf.mul(l2, wd));
-    }, true, Object.values(this.vars));
+    const lossT = this.opt.minimize(
+      () => {
+        const { logits, value } = this.forwardBatch(b);
+        const logp = tf.logSoftmax(logits, 1);
+        const ce = tf.neg(tf.mean(tf.sum(tf.mul(b.policy, logp), 1)));
+        const mse = tf.mean(tf.square(tf.sub(value, b.target)));
+        let l2: Tensor = tf.scalar(0);
+        for (const [name, x] of Object.entries(this.vars)) if (/\.w\d?$/.test(name)) l2 = tf.add(l2, tf.sum(tf.square(x)));
+        pl = ce.dataSync()[0]!;
+        vl = mse.dataSync()[0]!;
+        return tf.add<ReturnType<Tf['scalar']>>(tf.add(ce, tf.mul(mse, cv)), tf.mul(l2, wd));
+      },
+      true,
+      Object.values(this.vars),
+    );
     if (!lossT) throw new Error('training step returned no loss');
     const total = lossT.dataSync()[0]!;
     lossT.dispose();
@@ -184,15 +192,22 @@ function makeBatch(tf: Tf, samples: readonly Sample[]): Batch {
       const row = k * N * N + t * N;
       const a0 = inp.predOff[t]!;
       const a1 = inp.predOff[t + 1]!;
-      for (let q = a0; q < a1; q++) { const i = row + inp.predIdx[q]!; aIn[i] = aIn[i]! + 1 / (a1 - a0); }
+      for (let q = a0; q < a1; q++) {
+        const i = row + inp.predIdx[q]!;
+        aIn[i] = aIn[i]! + 1 / (a1 - a0);
+      }
       const b0 = inp.succOff[t]!;
       const b1 = inp.succOff[t + 1]!;
-      for (let q = b0; q < b1; q++) { const i = row + inp.succIdx[q]!; aOut[i] = aOut[i]! + 1 / (b1 - b0); }
+      for (let q = b0; q < b1; q++) {
+        const i = row + inp.succIdx[q]!;
+        aOut[i] = aOut[i]! + 1 / (b1 - b0);
+      }
     }
     target[k] = Math.log((s.remaining + 1) / inp.scale);
   });
   const t = {
-    size: B, tokens: N,
+    size: B,
+    tokens: N,
     x: tf.tensor3d(x, [B, N, FEATURES]),
     aIn: tf.tensor3d(aIn, [B, N, N]),
     aOut: tf.tensor3d(aOut, [B, N, N]),
@@ -202,5 +217,10 @@ function makeBatch(tf: Tf, samples: readonly Sample[]): Batch {
     policy: tf.tensor2d(policy, [B, N]),
     target: tf.tensor1d(target),
   };
-  return { ...t, dispose: () => { for (const v of Object.values(t)) if (typeof v === 'object') (v as Tensor).dispose(); } };
+  return {
+    ...t,
+    dispose: () => {
+      for (const v of Object.values(t)) if (typeof v === 'object') (v as Tensor).dispose();
+    },
+  };
 }

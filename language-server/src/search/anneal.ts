@@ -98,7 +98,10 @@ export function anneal(ctx: SearchContext, opts: AnnealOptions): number[] {
       cand.set(cur);
       const from = propose(cand, n, rng);
       const d = evalFrom(cand, from) - curScore;
-      if (d > 0 && d < 1e12) { sum += d; cnt++; }
+      if (d > 0 && d < 1e12) {
+        sum += d;
+        cnt++;
+      }
     }
     // A low start (a tenth of a typical worsening move) worked best on the AD
     // benchmarks: the heuristic start orders are already good.
@@ -131,8 +134,8 @@ export function anneal(ctx: SearchContext, opts: AnnealOptions): number[] {
         sinceRestart = 0;
       }
     }
-    if (++sinceRestart >= restartEvery || Math.floor(((f - startFraction) / span) / roundLen) !== round) {
-      round = Math.floor(((f - startFraction) / span) / roundLen);
+    if (++sinceRestart >= restartEvery || Math.floor((f - startFraction) / span / roundLen) !== round) {
+      round = Math.floor((f - startFraction) / span / roundLen);
       sinceRestart = 0;
       curScore = loadCurrent(best);
     }
@@ -146,16 +149,28 @@ export function propose(o: Int32Array, n: number, rng: { next(): number }): numb
   let i = Math.floor(rng.next() * n);
   let j = Math.floor(rng.next() * n);
   if (i === j) j = (j + 1) % n;
-  if (i > j) { const t = i; i = j; j = t; }
+  if (i > j) {
+    const t = i;
+    i = j;
+    j = t;
+  }
   if (r < 0.3) {
     // swap two neighbours
     j = i + 1 < n ? i + 1 : i - 1;
-    if (j < i) { const t = i; i = j; j = t; }
-    const t = o[i]!; o[i] = o[j]!; o[j] = t;
+    if (j < i) {
+      const t = i;
+      i = j;
+      j = t;
+    }
+    const t = o[i]!;
+    o[i] = o[j]!;
+    o[j] = t;
     return i;
   }
   if (r < 0.55) {
-    const t = o[i]!; o[i] = o[j]!; o[j] = t;
+    const t = o[i]!;
+    o[i] = o[j]!;
+    o[j] = t;
     return i;
   }
   if (r < 0.85) {
@@ -173,6 +188,10 @@ export function propose(o: Int32Array, n: number, rng: { next(): number }): numb
   }
   // reverse a short segment
   const len = Math.min(j - i + 1, 2 + Math.floor(rng.next() * 8));
-  for (let a = i, b = i + len - 1; a < b; a++, b--) { const t = o[a]!; o[a] = o[b]!; o[b] = t; }
+  for (let a = i, b = i + len - 1; a < b; a++, b--) {
+    const t = o[a]!;
+    o[a] = o[b]!;
+    o[b] = t;
+  }
   return i;
 }

@@ -53,7 +53,11 @@ export function beamSearch(ctx: SearchContext, opts: BeamOptions = {}): void {
         for (const v of ctx.problem.eliminable) {
           if (s.done[v] === 1) continue;
           const p = s.peekDetail(v);
-          kids.push({ parent: node, v, g: ctx.objective.score(s.multiplications + p.multiplications, Math.max(s.peakBytes, p.bytesAtPeak), s.additions + p.additions) });
+          kids.push({
+            parent: node,
+            v,
+            g: ctx.objective.score(s.multiplications + p.multiplications, Math.max(s.peakBytes, p.bytesAtPeak), s.additions + p.additions),
+          });
         }
       }
       kids.sort((a, b) => a.g - b.g || a.v - b.v);

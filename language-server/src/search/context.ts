@@ -67,7 +67,11 @@ export class SearchContext {
   private lastProgress = 0;
   private readonly opts: ContextOptions;
 
-  constructor(readonly graph: Graph, objective: Objective, opts: ContextOptions) {
+  constructor(
+    readonly graph: Graph,
+    objective: Objective,
+    opts: ContextOptions,
+  ) {
     this.problem = eliminationProblem(graph);
     this.objective = objective;
     this.rng = new Rng(opts.seed ?? 1);
@@ -100,10 +104,12 @@ export class SearchContext {
   checkNow(): boolean {
     if (this.halted) return true;
     const now = performance.now();
-    if (now >= this.deadline
-      || (this.opts.stopFlag !== undefined && Atomics.load(this.opts.stopFlag, 0) !== 0)
-      || this.opts.signal?.aborted
-      || (this.opts.maxEvaluations !== undefined && this.evaluations >= this.opts.maxEvaluations)) {
+    if (
+      now >= this.deadline ||
+      (this.opts.stopFlag !== undefined && Atomics.load(this.opts.stopFlag, 0) !== 0) ||
+      this.opts.signal?.aborted ||
+      (this.opts.maxEvaluations !== undefined && this.evaluations >= this.opts.maxEvaluations)
+    ) {
       this.halted = true;
       return true;
     }
@@ -154,8 +160,13 @@ export class SearchContext {
     const fam = methodFamily(method);
     const fb = this.familyBest.get(fam);
     const make = (): Candidate => ({
-      method, order: Array.from(order), multiplications: s.multiplications, additions: s.additions,
-      peakMemoryBytes: s.peakBytes, score, feasible: this.objective.feasible(s.peakBytes),
+      method,
+      order: Array.from(order),
+      multiplications: s.multiplications,
+      additions: s.additions,
+      peakMemoryBytes: s.peakBytes,
+      score,
+      feasible: this.objective.feasible(s.peakBytes),
     });
     let c: Candidate | null = null;
     if (fb === undefined || score < fb.score) this.familyBest.set(fam, (c = make()));

@@ -41,7 +41,11 @@ export function corpusGraph(seed: number, o: CorpusOptions = {}): Graph {
 function build(name: string, drafts: Draft[], inputs: number[], outputs: number[]): Graph {
   const outSet = new Set(outputs);
   const vertices: Vertex[] = drafts.map((d, id) => ({
-    id, op: d.op, shape: d.shape, inputs: d.inputs, attrs: d.attrs,
+    id,
+    op: d.op,
+    shape: d.shape,
+    inputs: d.inputs,
+    attrs: d.attrs,
     role: outSet.has(id) && d.role === 'op' ? 'output' : d.role,
     range: { start: 0, end: 0 },
     ...(d.name !== undefined ? { name: d.name } : {}),

@@ -59,15 +59,26 @@ export function exactSearch(ctx: SearchContext, opts: ExactOptions = {}): ExactR
   const obj = ctx.objective;
   const mode: 'sum' | 'max' | null = obj.kind === 'memory' ? 'max' : obj.kind === 'weighted' && obj.wMem > 0 ? null : 'sum';
   const root = ctx.state();
-  const pre = opts.preeliminate === false ? [] : safePreeliminations(root, opts.preeliminate === true || opts.preeliminate === undefined ? 0 : opts.preeliminate);
+  const pre =
+    opts.preeliminate === false ? [] : safePreeliminations(root, opts.preeliminate === true || opts.preeliminate === undefined ? 0 : opts.preeliminate);
   const verts = root.remainingVertices();
   const m = verts.length;
   if (mode === null) {
-    return { status: 'unsupported', order: null, vertices: m, message: 'exact search handles multiplications, memory and time (as multiplications + additions), not weighted sums of multiplications and memory' };
+    return {
+      status: 'unsupported',
+      order: null,
+      vertices: m,
+      message: 'exact search handles multiplications, memory and time (as multiplications + additions), not weighted sums of multiplications and memory',
+    };
   }
   const cap = Math.min(opts.maxVertices ?? EXACT_DEFAULT_MAX, EXACT_HARD_MAX);
   if (m > cap) {
-    return { status: 'too-large', order: null, vertices: m, message: `exact search is for graphs with at most ${cap} eliminable vertices after safe pre-eliminations; this one has ${m}` };
+    return {
+      status: 'too-large',
+      order: null,
+      vertices: m,
+      message: `exact search is for graphs with at most ${cap} eliminable vertices after safe pre-eliminations; this one has ${m}`,
+    };
   }
   const full = m === 0 ? 0 : 2 ** m - 1;
   const limit = obj.limitBytes;
@@ -121,7 +132,12 @@ export function exactSearch(ctx: SearchContext, opts: ExactOptions = {}): ExactR
     }
   }
   if (g[full] === Infinity) {
-    return { status: 'optimal', order: null, vertices: m, message: Number.isFinite(limit) ? 'no order meets the memory limit' : 'no order beats the upper bound' };
+    return {
+      status: 'optimal',
+      order: null,
+      vertices: m,
+      message: Number.isFinite(limit) ? 'no order meets the memory limit' : 'no order beats the upper bound',
+    };
   }
   const rest: number[] = [];
   for (let S = full; S !== 0;) {
@@ -140,7 +156,7 @@ export function exactSearch(ctx: SearchContext, opts: ExactOptions = {}): ExactR
   // The state after S: reuse the deepest stack level whose prefix (highest bits first) matches S.
   function stateOf(S: number): EliminationState {
     const bits: number[] = [];
-    for (let b = m - 1; b >= 0; b--) if ((S & 2 ** b) !== 0) bits.push(b);
+    for (let b = m - 1; b >= 0; b--) if ((S & (2 ** b)) !== 0) bits.push(b);
     let d = 0;
     let prefix = 0;
     while (d < bits.length) {
@@ -153,7 +169,9 @@ export function exactSearch(ctx: SearchContext, opts: ExactOptions = {}): ExactR
       prefix += 2 ** bits[d]!;
       stack[d + 1]!.copyFrom(stack[d]!).eliminate(verts[bits[d]!]!);
       stackMask[d + 1] = prefix;
-      for (let e = d + 2; e <= m; e++) if (stackMask[e] === -1) break; else stackMask[e] = -1;
+      for (let e = d + 2; e <= m; e++)
+        if (stackMask[e] === -1) break;
+        else stackMask[e] = -1;
     }
     return stack[bits.length]!;
   }

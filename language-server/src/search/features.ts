@@ -130,9 +130,15 @@ export function tokenInput(s: EliminationState): TokenInput {
   for (let t = 0; t < n; t++) {
     const v = verts[t]!;
     let a = predOff[t]!;
-    for (let k = 0; k < s.predLen[v]!; k++) { const u = tokOf[s.pred(v, k)]!; if (u >= 0) predIdx[a++] = u; }
+    for (let k = 0; k < s.predLen[v]!; k++) {
+      const u = tokOf[s.pred(v, k)]!;
+      if (u >= 0) predIdx[a++] = u;
+    }
     let b = succOff[t]!;
-    for (let k = 0; k < s.succLen[v]!; k++) { const w = tokOf[s.succ(v, k)]!; if (w >= 0) succIdx[b++] = w; }
+    for (let k = 0; k < s.succLen[v]!; k++) {
+      const w = tokOf[s.succ(v, k)]!;
+      if (w >= 0) succIdx[b++] = w;
+    }
   }
   return { n, vertex: Int32Array.from(verts), x, predOff, predIdx, succOff, succIdx, mask, prior, stepCost, scale: 1 + sumCost };
 }

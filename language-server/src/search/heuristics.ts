@@ -36,15 +36,21 @@ const peekBuf: Peek = { multiplications: 0, additions: 0, fillIn: 0, bytesAtPeak
 /** The greedy key of eliminating v now. */
 export function keyOf(s: EliminationState, v: number, key: GreedyKey, ctx?: SearchContext): number {
   switch (key) {
-    case 'markowitz': return s.markowitz(v);
-    case 'multiplications': return s.peek(v);
-    case 'fill-in': return s.peekDetail(v, peekBuf).fillIn;
-    case 'memory': return s.peekDetail(v, peekBuf).bytesAfter;
+    case 'markowitz':
+      return s.markowitz(v);
+    case 'multiplications':
+      return s.peek(v);
+    case 'fill-in':
+      return s.peekDetail(v, peekBuf).fillIn;
+    case 'memory':
+      return s.peekDetail(v, peekBuf).bytesAfter;
     case 'score': {
       const p = s.peekDetail(v, peekBuf);
       if (!ctx) return p.multiplications;
-      return ctx.objective.score(s.multiplications + p.multiplications, Math.max(s.peakBytes, p.bytesAtPeak), s.additions + p.additions)
-        - ctx.objective.score(s.multiplications, s.peakBytes, s.additions);
+      return (
+        ctx.objective.score(s.multiplications + p.multiplications, Math.max(s.peakBytes, p.bytesAtPeak), s.additions + p.additions) -
+        ctx.objective.score(s.multiplications, s.peakBytes, s.additions)
+      );
     }
   }
 }
@@ -76,7 +82,10 @@ export function greedyComplete(s: EliminationState, opts: GreedyOptions, ctx?: S
       const cut = Math.min(idx.length, LOOKAHEAD);
       for (let q = 0; q < idx.length; q++) {
         const k = idx[q]!;
-        if (q >= cut) { keys[k] = Infinity; continue; }
+        if (q >= cut) {
+          keys[k] = Infinity;
+          continue;
+        }
         look.copyFrom(s);
         look.eliminate(left[k]!);
         let next = Infinity;
@@ -93,10 +102,18 @@ export function greedyComplete(s: EliminationState, opts: GreedyOptions, ctx?: S
       const v = left[k]!;
       let t: number;
       switch (tie) {
-        case 'low-id': t = v; break;
-        case 'high-id': t = -v; break;
-        case 'multiplications': t = s.peek(v) * 1e6 + v; break;
-        case 'random': t = rng ? rng.next() : v; break;
+        case 'low-id':
+          t = v;
+          break;
+        case 'high-id':
+          t = -v;
+          break;
+        case 'multiplications':
+          t = s.peek(v) * 1e6 + v;
+          break;
+        case 'random':
+          t = rng ? rng.next() : v;
+          break;
       }
       if (key < bestKey || t < bestTie || best < 0) {
         best = k;

@@ -141,7 +141,10 @@ export function mcts(ctx: SearchContext, opts: MctsOptions): Episode[] {
         addNoise(root, ctx.rng, alpha, frac);
         const k = simsThisMove(rootState.remaining, episodeStart);
         for (let i = 0; i < k; i++) {
-          if (ctx.stopped()) { stopped = true; break; }
+          if (ctx.stopped()) {
+            stopped = true;
+            break;
+          }
           const t0 = performance.now();
           runSimulation(root, rootState, prefix);
           simMs = 0.9 * simMs + 0.1 * (performance.now() - t0);
@@ -224,7 +227,10 @@ export function mcts(ctx: SearchContext, opts: MctsOptions): Episode[] {
       ctx.evaluations++;
       const rollTotal = ctx.scoreOf(roll);
       if (ctx.best === null || rollTotal < ctx.best.score) {
-        const order = prefix.concat(pathNodes.map((nd, k) => nd.actions[pathActs[k]!]!), rest);
+        const order = prefix.concat(
+          pathNodes.map((nd, k) => nd.actions[pathActs[k]!]!),
+          rest,
+        );
         ctx.offer(order, roll, method);
       }
       total = lambda > 0 && Number.isFinite(leaf.netTotal) ? lambda * leaf.netTotal + (1 - lambda) * rollTotal : rollTotal;
@@ -256,12 +262,14 @@ export function mcts(ctx: SearchContext, opts: MctsOptions): Episode[] {
     for (let a = 0; a < node.actions.length; a++) {
       const na = node.n[a]!;
       const q = na > 0 ? norm(node.w[a]! / na) : fpu;
-      const u = q + c * node.prior[a]! * sq / (1 + na);
-      if (u > bestU) { bestU = u; best = a; }
+      const u = q + (c * node.prior[a]! * sq) / (1 + na);
+      if (u > bestU) {
+        bestU = u;
+        best = a;
+      }
     }
     return best;
   }
-
 }
 
 /** Mixes Dirichlet(α) noise into a root's priors (once per root). */
@@ -271,7 +279,10 @@ function addNoise(node: Node, rng: Rng, alpha: number, frac: number): void {
   noised.add(node);
   const g = new Float64Array(node.actions.length);
   let sum = 0;
-  for (let a = 0; a < g.length; a++) { g[a] = gamma(rng, alpha); sum += g[a]!; }
+  for (let a = 0; a < g.length; a++) {
+    g[a] = gamma(rng, alpha);
+    sum += g[a]!;
+  }
   for (let a = 0; a < g.length; a++) node.prior[a] = (1 - frac) * node.prior[a]! + frac * (sum > 0 ? g[a]! / sum : 1 / g.length);
 }
 

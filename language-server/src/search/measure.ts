@@ -38,7 +38,9 @@ export function numericGraph(graph: Graph, leaves?: ReadonlyMap<number, Tensor>)
     return linearize(graph, evaluate(graph, fillLeaves(graph, leaves)));
   } catch (e) {
     if (e instanceof NonFiniteError) {
-      throw new MeasureError(`cannot time the numeric elimination: ${e.message}; give a point where the derivatives are finite (--inputs or a '# @eval {…}' comment)`);
+      throw new MeasureError(
+        `cannot time the numeric elimination: ${e.message}; give a point where the derivatives are finite (--inputs or a '# @eval {…}' comment)`,
+      );
     }
     throw e;
   }

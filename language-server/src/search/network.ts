@@ -43,9 +43,16 @@ export interface Weights {
 /** Name → shape of every tensor of an architecture. */
 export function shapes(a: Arch): Record<string, number[]> {
   const s: Record<string, number[]> = {
-    'embed.w': [a.features, a.hidden], 'embed.b': [a.hidden],
-    'policy.w1': [a.hidden, a.head], 'policy.b1': [a.head], 'policy.w2': [a.head, 1], 'policy.b2': [1],
-    'value.w1': [a.hidden, a.head], 'value.b1': [a.head], 'value.w2': [a.head, 1], 'value.b2': [1],
+    'embed.w': [a.features, a.hidden],
+    'embed.b': [a.hidden],
+    'policy.w1': [a.hidden, a.head],
+    'policy.b1': [a.head],
+    'policy.w2': [a.head, 1],
+    'policy.b2': [1],
+    'value.w1': [a.hidden, a.head],
+    'value.b1': [a.head],
+    'value.w2': [a.head, 1],
+    'value.b2': [1],
   };
   for (let l = 0; l < a.layers; l++) {
     s[`mp${l}.w`] = [3 * a.hidden, a.hidden];
@@ -122,7 +129,10 @@ export function forward(w: Weights, inp: TokenInput): NetOutput {
         const r2 = (2 * H + k) * H;
         for (let j = 0; j < H; j++) upd[o + j] = upd[o + j]! + (a * W[r0 + j]! + c * W[r1 + j]! + d * W[r2 + j]!);
       }
-      for (let j = 0; j < H; j++) { const u = upd[o + j]!; if (u > 0) h[o + j] = h[o + j]! + u; }
+      for (let j = 0; j < H; j++) {
+        const u = upd[o + j]!;
+        if (u > 0) h[o + j] = h[o + j]! + u;
+      }
     }
   }
   // Heads.
@@ -130,13 +140,22 @@ export function forward(w: Weights, inp: TokenInput): NetOutput {
   const hp = scratch.subarray(4 * n * H, 4 * n * H + P);
   const pool = scratch.subarray(4 * n * H + P, 4 * n * H + 2 * P);
   pool.fill(0);
-  const P1 = t['policy.w1']!, p1 = t['policy.b1']!, P2 = t['policy.w2']!, p2 = t['policy.b2']![0]!;
-  const V1 = t['value.w1']!, v1 = t['value.b1']!, V2 = t['value.w2']!, v2 = t['value.b2']![0]!;
+  const P1 = t['policy.w1']!,
+    p1 = t['policy.b1']!,
+    P2 = t['policy.w2']!,
+    p2 = t['policy.b2']![0]!;
+  const V1 = t['value.w1']!,
+    v1 = t['value.b1']!,
+    V2 = t['value.w2']!,
+    v2 = t['value.b2']![0]!;
   for (let i = 0; i < n; i++) {
     const o = i * H;
     if (inp.mask[i] === 1) {
       for (let j = 0; j < P; j++) hp[j] = p1[j]!;
-      for (let k = 0; k < H; k++) { const a = h[o + k]!; if (a !== 0) for (let j = 0; j < P; j++) hp[j] = hp[j]! + a * P1[k * P + j]!; }
+      for (let k = 0; k < H; k++) {
+        const a = h[o + k]!;
+        if (a !== 0) for (let j = 0; j < P; j++) hp[j] = hp[j]! + a * P1[k * P + j]!;
+      }
       let z = p2;
       for (let j = 0; j < P; j++) if (hp[j]! > 0) z += hp[j]! * P2[j]!;
       logits[i] = z + inp.prior[i]!;
@@ -144,7 +163,10 @@ export function forward(w: Weights, inp: TokenInput): NetOutput {
       logits[i] = -Infinity;
     }
     for (let j = 0; j < P; j++) hp[j] = v1[j]!;
-    for (let k = 0; k < H; k++) { const a = h[o + k]!; if (a !== 0) for (let j = 0; j < P; j++) hp[j] = hp[j]! + a * V1[k * P + j]!; }
+    for (let k = 0; k < H; k++) {
+      const a = h[o + k]!;
+      if (a !== 0) for (let j = 0; j < P; j++) hp[j] = hp[j]! + a * V1[k * P + j]!;
+    }
     for (let j = 0; j < P; j++) if (hp[j]! > 0) pool[j] = pool[j]! + hp[j]!;
   }
   let value = v2;
@@ -297,7 +319,9 @@ export function defaultAgentPath(): string | undefined {
 export function loadAgent(path?: string): LoadedAgent {
   const p = path ?? defaultAgentPath();
   const prior = (why: string): LoadedAgent => ({
-    weights: initialWeights(), source: 'prior', ...(p ? { path: p } : {}),
+    weights: initialWeights(),
+    source: 'prior',
+    ...(p ? { path: p } : {}),
     message: `${why}; using the untrained prior (fewest multiplications first) instead`,
   });
   if (!p) return prior('no pre-trained network found (models/agent/agent.json is missing; run npm run train-agent)');

@@ -52,13 +52,19 @@ export class Objective {
     switch (spec.kind) {
       case 'multiplications':
         // Ties on multiplications go to the order with less memory.
-        this.wMul = 1; this.wMem = 1e-12; this.wAdd = 0;
+        this.wMul = 1;
+        this.wMem = 1e-12;
+        this.wAdd = 0;
         break;
       case 'memory':
-        this.wMul = 1e-9; this.wMem = 1; this.wAdd = 0;
+        this.wMul = 1e-9;
+        this.wMem = 1;
+        this.wAdd = 0;
         break;
       case 'time':
-        this.wMul = 1; this.wMem = 1e-12; this.wAdd = 1;
+        this.wMul = 1;
+        this.wMem = 1e-12;
+        this.wAdd = 1;
         break;
       case 'weighted': {
         const w = spec.weights ?? {};
@@ -67,7 +73,9 @@ export class Objective {
         if (!(m >= 0) || !(b >= 0) || !Number.isFinite(m) || !Number.isFinite(b) || m + b === 0) {
           throw new SearchOptionError('weighted objective: give non-negative, finite weights for multiplications and memory, not both zero');
         }
-        this.wMul = m; this.wMem = b; this.wAdd = 0;
+        this.wMul = m;
+        this.wMem = b;
+        this.wAdd = 0;
         break;
       }
       default:
@@ -97,8 +105,14 @@ export class Objective {
 }
 
 const OBJECTIVE_ALIASES: Record<string, ObjectiveKind> = {
-  mults: 'multiplications', muls: 'multiplications', multiplications: 'multiplications', fmas: 'multiplications',
-  memory: 'memory', mem: 'memory', time: 'time', seconds: 'time',
+  mults: 'multiplications',
+  muls: 'multiplications',
+  multiplications: 'multiplications',
+  fmas: 'multiplications',
+  memory: 'memory',
+  mem: 'memory',
+  time: 'time',
+  seconds: 'time',
 };
 
 /** `mults`, `memory`, `time`, or a weighted sum such as `mults+1e-3*memory`. */
@@ -123,7 +137,9 @@ export function parseObjective(text: string): ObjectiveSpec {
   }
   const known = Object.keys(OBJECTIVE_ALIASES);
   const hint = known.find((k) => k.startsWith(t.slice(0, 3)));
-  throw new SearchOptionError(`unknown objective '${text}'${hint ? ` — did you mean '${hint}'?` : ''} (mults, memory, time, or a weighted sum such as 'mults+0.001*memory')`);
+  throw new SearchOptionError(
+    `unknown objective '${text}'${hint ? ` — did you mean '${hint}'?` : ''} (mults, memory, time, or a weighted sum such as 'mults+0.001*memory')`,
+  );
 }
 
 /** `128KiB`, `128 KiB`, `1.5MB`, `4096` (bytes): util/units.ts's parser, with a search's limits. */

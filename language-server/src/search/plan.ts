@@ -28,11 +28,16 @@ export interface PlanStep {
 export function planFor(method: Method, index: number, threads: number): PlanStep[] {
   const h: PlanStep = { kind: 'heuristics', until: 0 };
   switch (method) {
-    case 'heuristics': return [{ kind: 'heuristics', until: 0.5 }];
-    case 'anneal': return [h, { kind: 'anneal', until: 1 }];
-    case 'beam': return [h, { kind: 'beam', until: 1 }];
-    case 'exact': return [h, { kind: 'exact', until: 1 }];
-    case 'mcts': return [h, { kind: 'mcts', until: 1 }];
+    case 'heuristics':
+      return [{ kind: 'heuristics', until: 0.5 }];
+    case 'anneal':
+      return [h, { kind: 'anneal', until: 1 }];
+    case 'beam':
+      return [h, { kind: 'beam', until: 1 }];
+    case 'exact':
+      return [h, { kind: 'exact', until: 1 }];
+    case 'mcts':
+      return [h, { kind: 'mcts', until: 1 }];
     case 'all':
       if (threads === 1) return [h, { kind: 'exact', until: 0.3 }, { kind: 'mcts', until: 0.5 }, { kind: 'beam', until: 0.6 }, { kind: 'anneal', until: 1 }];
       return index % 2 === 0
@@ -94,11 +99,15 @@ export interface EpisodeTrainer {
 /** Runs a job's plan in this thread. */
 export async function runJob(job: Job, hooks: JobHooks = {}): Promise<JobResult> {
   const notes: string[] = [];
-  const note = (s: string): void => { notes.push(s); hooks.onNote?.(s); };
+  const note = (s: string): void => {
+    notes.push(s);
+    hooks.onNote?.(s);
+  };
   const pool: Candidate[] = [];
   const objective = new Objective(job.objective);
   const ctx = new SearchContext(job.graph, objective, {
-    seed: job.seed, budgetMs: job.budgetMs,
+    seed: job.seed,
+    budgetMs: job.budgetMs,
     ...(job.maxEvaluations !== undefined ? { maxEvaluations: job.maxEvaluations } : {}),
     ...(hooks.stopFlag ? { stopFlag: hooks.stopFlag } : {}),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
@@ -124,7 +133,11 @@ export async function runJob(job: Job, hooks: JobHooks = {}): Promise<JobResult>
         const max = job.exactMax ?? EXACT_DEFAULT_MAX;
         const size = exactSize(ctx);
         if (size > max) {
-          exact = { status: 'too-large', vertices: size, message: `exact search is for graphs with at most ${max} eliminable vertices after safe pre-eliminations; this one has ${size}` };
+          exact = {
+            status: 'too-large',
+            vertices: size,
+            message: `exact search is for graphs with at most ${max} eliminable vertices after safe pre-eliminations; this one has ${size}`,
+          };
           break;
         }
         const deadline = ctx.deadline;
@@ -135,7 +148,15 @@ export async function runJob(job: Job, hooks: JobHooks = {}): Promise<JobResult>
         if (r.status === 'optimal' && r.order === null && ctx.best) {
           // Nothing beats the upper bound: the best known order is optimal.
           exact = { status: 'optimal', vertices: r.vertices, message: `${r.message}: the order found by ${ctx.best.method} is optimal` };
-          ctx.offer(ctx.best.order, (() => { const s = ctx.state(); s.run(ctx.best.order); return s; })(), 'exact');
+          ctx.offer(
+            ctx.best.order,
+            (() => {
+              const s = ctx.state();
+              s.run(ctx.best.order);
+              return s;
+            })(),
+            'exact',
+          );
         }
         break;
       }
@@ -151,8 +172,8 @@ export async function runJob(job: Job, hooks: JobHooks = {}): Promise<JobResult>
         const agent = job.agentWeights
           ? { weights: job.agentWeights, source: 'file' as const, message: 'the network sent with the job' }
           : job.agentPath === null
-          ? { weights: initialWeights(), source: 'prior' as const, message: 'the untrained prior (fewest multiplications first)' }
-          : loadAgent(job.agentPath);
+            ? { weights: initialWeights(), source: 'prior' as const, message: 'the untrained prior (fewest multiplications first)' }
+            : loadAgent(job.agentPath);
         if (agent.source === 'prior' && job.agentPath !== null) note(agent.message);
         const weights = cloneWeights(agent.weights);
         let trainer: EpisodeTrainer | null = null;
@@ -163,7 +184,8 @@ export async function runJob(job: Job, hooks: JobHooks = {}): Promise<JobResult>
         }
         if (trainer) note(`self-play training: ${trainer.description}`);
         const eps = mcts(ctx, {
-          weights, untilFraction: step.until,
+          weights,
+          untilFraction: step.until,
           valueWeight: isUntrained(weights) ? 0 : 0.25,
           ...(job.simulationsPerMove !== undefined ? { simulationsPerMove: job.simulationsPerMove } : {}),
           ...(trainer ? { onEpisode: (e: Episode) => trainer.learn(e.samples, () => ctx.checkNow()) } : {}),
@@ -177,8 +199,15 @@ export async function runJob(job: Job, hooks: JobHooks = {}): Promise<JobResult>
   const families: Record<string, Candidate> = {};
   for (const [k, v] of ctx.familyBest) families[k] = v;
   return {
-    best: ctx.best, families, evaluations: ctx.evaluations, simulations: ctx.simulations, elapsedMs: ctx.elapsedMs,
-    ...(exact ? { exact } : {}), episodes, notes, pool: distinct(pool),
+    best: ctx.best,
+    families,
+    evaluations: ctx.evaluations,
+    simulations: ctx.simulations,
+    elapsedMs: ctx.elapsedMs,
+    ...(exact ? { exact } : {}),
+    episodes,
+    notes,
+    pool: distinct(pool),
   };
 }
 

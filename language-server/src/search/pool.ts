@@ -164,12 +164,15 @@ async function runHere(jobs: readonly Job[], o: PoolOptions, notes: string[]): P
   for (let k = 0; k < jobs.length; k++) {
     const left = Math.max(1, o.deadline - Date.now());
     const budgetMs = left / (jobs.length - k);
-    const r = await runJob({ ...jobs[k]!, budgetMs }, {
-      stopFlag: stop,
-      ...(o.signal ? { signal: o.signal } : {}),
-      onProgress: (p) => o.onProgress?.([p], r0()),
-      trainer: (w) => createEpisodeTrainer(w, { seed: jobs[k]!.seed }),
-    });
+    const r = await runJob(
+      { ...jobs[k]!, budgetMs },
+      {
+        stopFlag: stop,
+        ...(o.signal ? { signal: o.signal } : {}),
+        onProgress: (p) => o.onProgress?.([p], r0()),
+        trainer: (w) => createEpisodeTrainer(w, { seed: jobs[k]!.seed }),
+      },
+    );
     results.push(r);
     bests.push(r.best);
     for (const n of r.notes) if (!notes.includes(n)) notes.push(n);

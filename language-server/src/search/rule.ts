@@ -94,5 +94,8 @@ export function ruleOrder(c: Compiled, ruleName: string, graph: Graph): number[]
   if (!rule) throw new Error(`no rule named '${ruleName}'`);
   const sched = rule.body.find((s): s is ScheduleStmt => s.kind === 'schedule');
   if (!sched || sched.schedule.kind !== 'order') return null;
-  return orderFromNames(graph, sched.schedule.order.map((i) => i.name));
+  return orderFromNames(
+    graph,
+    sched.schedule.order.map((i) => i.name),
+  );
 }

@@ -98,7 +98,9 @@ export interface SearchResult {
   readonly best: OrderReport;
   readonly baselines: { readonly forward: OrderReport; readonly reverse: OrderReport; readonly markowitz: OrderReport };
   /** Best order of each method family (anneal, beam, mcts, exact, heuristics, …). */
-  readonly methods: Readonly<Record<string, { readonly method: string; readonly multiplications: number; readonly peakMemoryBytes: number; readonly score: number }>>;
+  readonly methods: Readonly<
+    Record<string, { readonly method: string; readonly multiplications: number; readonly peakMemoryBytes: number; readonly score: number }>
+  >;
   readonly evaluations: number;
   readonly simulations: number;
   readonly elapsedMs: number;
@@ -116,7 +118,7 @@ export const DEFAULT_BUDGET_MS = 10_000;
 
 /** Resolves and checks the options that do not need a graph. */
 export function resolveObjective(o: Pick<SearchOptions, 'objective' | 'limitBytes'>): ObjectiveSpec {
-  const spec = typeof o.objective === 'string' ? parseObjective(o.objective) : o.objective ?? { kind: 'multiplications' as const };
+  const spec = typeof o.objective === 'string' ? parseObjective(o.objective) : (o.objective ?? { kind: 'multiplications' as const });
   const withLimit: ObjectiveSpec = o.limitBytes !== undefined ? { ...spec, limitBytes: o.limitBytes } : spec;
   void new Objective(withLimit); // validates
   return withLimit;
@@ -159,7 +161,11 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
   const nJobs = options.restarts ?? Math.max(1, threads);
   const train = options.train ?? false;
   const jobs: Job[] = Array.from({ length: nJobs }, (_, k) => ({
-    graph, objective: spec, plan: planFor(method, k, nJobs), seed: seed + 7919 * k, budgetMs: budgetMs - reserve,
+    graph,
+    objective: spec,
+    plan: planFor(method, k, nJobs),
+    seed: seed + 7919 * k,
+    budgetMs: budgetMs - reserve,
     ...(options.maxEvaluations !== undefined ? { maxEvaluations: options.maxEvaluations } : {}),
     ...(options.agentPath !== undefined ? { agentPath: options.agentPath } : {}),
     train,
@@ -168,7 +174,8 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
   }));
   let lastReport = 0;
   const pool = await (options.runJobs ?? runPool)(jobs, {
-    threads, deadline,
+    threads,
+    deadline,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.workerEntry ? { workerEntry: options.workerEntry } : {}),
     onProgress: (ps, best) => {
@@ -199,9 +206,14 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
     validateOrder(graph, order);
     const c = costOf(graph, order);
     return {
-      method: methodName, order: [...order], names: orderToNames(graph, order),
-      multiplications: c.multiplications, additions: c.additions, peakMemoryBytes: c.peakMemoryBytes,
-      score: objective.score(c.multiplications, c.peakMemoryBytes, c.additions), feasible: objective.feasible(c.peakMemoryBytes),
+      method: methodName,
+      order: [...order],
+      names: orderToNames(graph, order),
+      multiplications: c.multiplications,
+      additions: c.additions,
+      peakMemoryBytes: c.peakMemoryBytes,
+      score: objective.score(c.multiplications, c.peakMemoryBytes, c.additions),
+      feasible: objective.feasible(c.peakMemoryBytes),
     };
   };
   const cands: Omit<OrderReport, 'seconds'>[] = [];
@@ -222,7 +234,10 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
   };
   for (const b of Object.values(base)) {
     const k = b.order.join(',');
-    if (!seen.has(k)) { seen.add(k); cands.push(b); }
+    if (!seen.has(k)) {
+      seen.add(k);
+      cands.push(b);
+    }
   }
   cands.sort((a, b) => a.score - b.score);
 
@@ -265,7 +280,8 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
   const methods: Record<string, { method: string; multiplications: number; peakMemoryBytes: number; score: number }> = {};
   for (const r of pool.results) {
     for (const [fam, c] of Object.entries(r?.families ?? {})) {
-      if (!methods[fam] || c.score < methods[fam].score) methods[fam] = { method: c.method, multiplications: c.multiplications, peakMemoryBytes: c.peakMemoryBytes, score: c.score };
+      if (!methods[fam] || c.score < methods[fam].score)
+        methods[fam] = { method: c.method, multiplications: c.multiplications, peakMemoryBytes: c.peakMemoryBytes, score: c.score };
     }
   }
   const exact = pool.results.find((r) => r?.exact)?.exact;
@@ -276,20 +292,35 @@ export async function search(graph: Graph, options: SearchOptions = {}): Promise
     const smallest = Math.min(...cands.map((c) => c.peakMemoryBytes));
     const exactNote = exact?.status === 'optimal' && objective.kind === 'memory' ? ' (exact: no order needs less)' : '';
     infeasible = {
-      limitBytes: lim, smallestPeakBytes: smallest, lowerBoundBytes: imp?.lowerBoundBytes ?? problem.initialBytes,
-      message: imp ? `${imp.message}; the smallest peak memory found is ${formatBytes(smallest)}${exactNote}` : `no order found within the budget stays within ${formatBytes(lim)}; the smallest peak memory found is ${formatBytes(smallest)}${exactNote} (search with --objective memory for the least)`,
+      limitBytes: lim,
+      smallestPeakBytes: smallest,
+      lowerBoundBytes: imp?.lowerBoundBytes ?? problem.initialBytes,
+      message: imp
+        ? `${imp.message}; the smallest peak memory found is ${formatBytes(smallest)}${exactNote}`
+        : `no order found within the budget stays within ${formatBytes(lim)}; the smallest peak memory found is ${formatBytes(smallest)}${exactNote} (search with --objective memory for the least)`,
     };
   }
-  const stoppedBy = pool.cancelled ? 'cancel' : options.maxEvaluations !== undefined && pool.results.every((r) => r && r.evaluations >= options.maxEvaluations!) ? 'evaluations' : 'budget';
+  const stoppedBy = pool.cancelled
+    ? 'cancel'
+    : options.maxEvaluations !== undefined && pool.results.every((r) => r && r.evaluations >= options.maxEvaluations!)
+      ? 'evaluations'
+      : 'budget';
   return {
-    item: graph.name, objective: spec, objectiveText: objective.describe(), method, best,
+    item: graph.name,
+    objective: spec,
+    objectiveText: objective.describe(),
+    method,
+    best,
     baselines: { forward: withSeconds(base.forward), reverse: withSeconds(base.reverse), markowitz: withSeconds(base.markowitz) },
     methods,
     evaluations: pool.results.reduce((a, r) => a + (r?.evaluations ?? 0), 0),
     simulations: pool.results.reduce((a, r) => a + (r?.simulations ?? 0), 0),
-    elapsedMs: Date.now() - t0, threads: pool.threads, stoppedBy,
+    elapsedMs: Date.now() - t0,
+    threads: pool.threads,
+    stoppedBy,
     ...(exact ? { exact } : {}),
     episodes: pool.results.reduce((a, r) => a + (r?.episodes ?? 0), 0),
-    notes, ...(infeasible ? { infeasible } : {}),
+    notes,
+    ...(infeasible ? { infeasible } : {}),
   };
 }

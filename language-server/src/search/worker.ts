@@ -40,19 +40,22 @@ async function serve(d: WorkerData): Promise<void> {
   };
   try {
     const budgetMs = Math.max(1, d.deadline - Date.now());
-    const result = await runJob({ ...d.job, budgetMs }, {
-      stopFlag: new Int32Array(d.stop),
-      onImprove: (c) => {
-        pending = c;
-        if (performance.now() - lastPost >= 50) flush();
+    const result = await runJob(
+      { ...d.job, budgetMs },
+      {
+        stopFlag: new Int32Array(d.stop),
+        onImprove: (c) => {
+          pending = c;
+          if (performance.now() - lastPost >= 50) flush();
+        },
+        onProgress: (p) => {
+          flush();
+          post({ type: 'progress', progress: p });
+        },
+        onNote: (note) => post({ type: 'note', note }),
+        trainer: (w) => createEpisodeTrainer(w, { seed: d.job.seed }),
       },
-      onProgress: (p) => {
-        flush();
-        post({ type: 'progress', progress: p });
-      },
-      onNote: (note) => post({ type: 'note', note }),
-      trainer: (w) => createEpisodeTrainer(w, { seed: d.job.seed }),
-    });
+    );
     flush();
     post({ type: 'done', result });
   } catch (e) {

@@ -71,7 +71,11 @@ export class Analyzer {
   /** Items computed (not reused) since start: for tests and the benchmark. */
   computedItems = 0;
 
-  constructor(private readonly workspace: Workspace, private readonly settings: Settings, readonly backend: AnalysisWorker) {}
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly settings: Settings,
+    readonly backend: AnalysisWorker,
+  ) {}
 
   listen(l: AnalysisListener): void {
     this.listeners.push(l);
@@ -221,7 +225,11 @@ export class Analyzer {
     s.cache = cache;
     const warnings = results.flatMap((r) => r.warnings);
     const analysis: DocumentAnalysis = {
-      uri, version: snap.version, snapshot: snap, settings, items: results,
+      uri,
+      version: snap.version,
+      snapshot: snap,
+      settings,
+      items: results,
       diagnostics: documentDiagnostics(c, warnings),
       stats: { computed, reused: results.length - computed, ms: performance.now() - t0 },
     };
@@ -233,8 +241,6 @@ export class Analyzer {
   }
 }
 
-
 function materialise(item: NamedItem, key: string, e: ItemEntry, reused: boolean): ItemResult {
   return { item, ...moveEntry(e, item), key, reused };
 }
-

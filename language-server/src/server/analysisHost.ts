@@ -12,7 +12,13 @@ import type { AnalyzeSettings } from '../analysis/settings.js';
 export { analyzeItems, jacobiansAt } from '../analysis/items.js';
 
 export type ToAnalysis =
-  | { readonly type: 'analyze'; readonly id: number; readonly text: string; readonly settings: AnalyzeSettings; readonly items: readonly { readonly index: number; readonly key: string }[] }
+  | {
+      readonly type: 'analyze';
+      readonly id: number;
+      readonly text: string;
+      readonly settings: AnalyzeSettings;
+      readonly items: readonly { readonly index: number; readonly key: string }[];
+    }
   | { readonly type: 'jacobians'; readonly id: number; readonly text: string; readonly offset: number; readonly steps: number }
   | { readonly type: 'abort'; readonly id: number };
 
@@ -36,10 +42,19 @@ export function serveAnalysis(port: AnalysisPort): void {
         aborted.add(m.id);
         return;
       case 'analyze':
-        void analyzeItems(m.text, m.settings, m.items, (key, entry) => port.postMessage({ type: 'item', id: m.id, key, entry }), () => aborted.has(m.id), true).then(
-          () => port.postMessage({ type: 'analyzed', id: m.id }),
-          (e: unknown) => port.postMessage({ type: 'analysisError', id: m.id, message: (e as Error).stack ?? String(e) }),
-        ).finally(() => aborted.delete(m.id));
+        void analyzeItems(
+          m.text,
+          m.settings,
+          m.items,
+          (key, entry) => port.postMessage({ type: 'item', id: m.id, key, entry }),
+          () => aborted.has(m.id),
+          true,
+        )
+          .then(
+            () => port.postMessage({ type: 'analyzed', id: m.id }),
+            (e: unknown) => port.postMessage({ type: 'analysisError', id: m.id, message: (e as Error).stack ?? String(e) }),
+          )
+          .finally(() => aborted.delete(m.id));
         return;
       case 'jacobians':
         try {

@@ -33,7 +33,10 @@ export class AnalysisWorker {
   private readonly pending = new Map<number, Pending>();
   private disposed = false;
 
-  constructor(private readonly workerPath: string | undefined, private readonly log: (message: string) => void = () => undefined) {
+  constructor(
+    private readonly workerPath: string | undefined,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {
     if (!workerPath) this.inline = true;
   }
 
@@ -110,11 +113,21 @@ export class AnalysisWorker {
     }
   }
 
-  analyze(text: string, settings: AnalyzeSettings, items: readonly { index: number; key: string }[], onItem: (key: string, entry: ItemEntry) => void): AnalysisRun {
+  analyze(
+    text: string,
+    settings: AnalyzeSettings,
+    items: readonly { index: number; key: string }[],
+    onItem: (key: string, entry: ItemEntry) => void,
+  ): AnalysisRun {
     const w = this.current();
     if (!w) {
       let stop = false;
-      return { done: analyzeItems(text, settings, items, onItem, () => stop, true), abort: () => { stop = true; } };
+      return {
+        done: analyzeItems(text, settings, items, onItem, () => stop, true),
+        abort: () => {
+          stop = true;
+        },
+      };
     }
     const id = this.nextId++;
     const message: ToAnalysis = { type: 'analyze', id, text, settings, items };

@@ -97,18 +97,28 @@ export function ruleExportActions(snap: Snapshot, offset: number): CodeAction[] 
   if (item?.kind !== 'rule') return [];
   const args = (format: 'lava' | 'torch') => [{ uri: snap.uri, format, model: item.model.name, rule: item.name.name }];
   return [
-    { title: `Export rule '${item.name.name}' to Lava (Loihi 2)…`, kind: EXPORT_KIND, command: { title: 'Export to Lava', command: 'eligo.export', arguments: args('lava') } },
-    { title: `Export rule '${item.name.name}' to PyTorch…`, kind: EXPORT_KIND, command: { title: 'Export to PyTorch', command: 'eligo.export', arguments: args('torch') } },
+    {
+      title: `Export rule '${item.name.name}' to Lava (Loihi 2)…`,
+      kind: EXPORT_KIND,
+      command: { title: 'Export to Lava', command: 'eligo.export', arguments: args('lava') },
+    },
+    {
+      title: `Export rule '${item.name.name}' to PyTorch…`,
+      kind: EXPORT_KIND,
+      command: { title: 'Export to PyTorch', command: 'eligo.export', arguments: args('torch') },
+    },
   ];
 }
 
 export function registerCodeActions(ctx: ServerContext): void {
-  ctx.connection.onCodeAction(guarded(ctx, 'codeAction', [] as CodeAction[], (p: CodeActionParams) => {
-    const snap = ctx.workspace.snapshot(p.textDocument.uri);
-    if (!snap) return [];
-    const only = p.context.only;
-    const fixes = codeActions(snap, p.context.diagnostics);
-    if (only && !only.some((k) => EXPORT_KIND.startsWith(k))) return fixes;
-    return [...fixes, ...ruleExportActions(snap, snap.offset(p.range.start))];
-  }));
+  ctx.connection.onCodeAction(
+    guarded(ctx, 'codeAction', [] as CodeAction[], (p: CodeActionParams) => {
+      const snap = ctx.workspace.snapshot(p.textDocument.uri);
+      if (!snap) return [];
+      const only = p.context.only;
+      const fixes = codeActions(snap, p.context.diagnostics);
+      if (only && !only.some((k) => EXPORT_KIND.startsWith(k))) return fixes;
+      return [...fixes, ...ruleExportActions(snap, snap.offset(p.range.start))];
+    }),
+  );
 }

@@ -36,7 +36,10 @@ export function figures(a: DocumentAnalysis, r: ItemResult, runs: ReadonlyMap<st
   const what = r.item.kind === 'model' ? 'one time step' : r.item.kind === 'grad' ? 'the gradient program' : 'the function';
   const size = `${g.vertices} vertices, ${g.edges} edges, ${g.inputs} independents, ${g.outputs} dependents`;
   if (!analysis.costs) {
-    return { title: `${fmtCount(g.vertices)} vertices · ${fmtCount(g.edges)} edges`, tooltip: `Graph of ${what}: ${size}. Elimination costs appear when the cost model (ad/) is loaded.` };
+    return {
+      title: `${fmtCount(g.vertices)} vertices · ${fmtCount(g.edges)} edges`,
+      tooltip: `Graph of ${what}: ${size}. Elimination costs appear when the cost model (ad/) is loaded.`,
+    };
   }
   const c = analysis.costs;
   const orders = (Object.keys(ORDER_LABEL) as OrderName[]).filter((o) => c[o]);
@@ -46,36 +49,58 @@ export function figures(a: DocumentAnalysis, r: ItemResult, runs: ReadonlyMap<st
   const title = `${orders.map((o) => `${ORDER_LABEL[o]} ${fmtCount(c[o].multiplications)}`).join(' · ')}${best !== undefined ? ` · best ${fmtCount(best)}` : ''} mults · peak ${fmtBytes(c[cheapest].peakMemoryBytes)}`;
   const lines = [
     `Vertex elimination on the graph of ${what} (${size})${r.item.kind === 'model' ? `; analysis T = ${steps}` : ''}.`,
-    ...orders.map((o) => `${o}: ${fmtNumber(c[o].multiplications)} multiplications, ${fmtNumber(c[o].additions)} additions, fill-in ${fmtNumber(c[o].fillIn)}, peak ${fmtBytes(c[o].peakMemoryBytes)}`),
+    ...orders.map(
+      (o) =>
+        `${o}: ${fmtNumber(c[o].multiplications)} multiplications, ${fmtNumber(c[o].additions)} additions, fill-in ${fmtNumber(c[o].fillIn)}, peak ${fmtBytes(c[o].peakMemoryBytes)}`,
+    ),
     `peak: of the cheapest order (${cheapest}).`,
-    ...(search?.kind === 'search' ? [`best: the last search (${search.status}, objective ${search.settings.objective}, budget ${search.settings.search.budgetSeconds} s): ${fmtNumber(search.result.multiplications)} multiplications`] : []),
+    ...(search?.kind === 'search'
+      ? [
+          `best: the last search (${search.status}, objective ${search.settings.objective}, budget ${search.settings.search.budgetSeconds} s): ${fmtNumber(search.result.multiplications)} multiplications`,
+        ]
+      : []),
   ];
   return { title, tooltip: lines.join('\n') };
 }
 
-function ruleFigures(rule: RuleItem, r: ItemResult, train: LastRun | undefined, measured?: Extract<LastRun, { kind: 'measured' }>): { title: string; tooltip: string } {
+function ruleFigures(
+  rule: RuleItem,
+  r: ItemResult,
+  train: LastRun | undefined,
+  measured?: Extract<LastRun, { kind: 'measured' }>,
+): { title: string; tooltip: string } {
   const schedule = rule.body.find((s) => s.kind === 'schedule');
   const approx = rule.body.filter((s) => s.kind === 'approximate').length;
-  const parts = [`schedule ${schedule?.kind === 'schedule' ? schedule.schedule.kind : 'reverse (default)'}`, `${approx} approximation${approx === 1 ? '' : 's'}`];
+  const parts = [
+    `schedule ${schedule?.kind === 'schedule' ? schedule.schedule.kind : 'reverse (default)'}`,
+    `${approx} approximation${approx === 1 ? '' : 's'}`,
+  ];
   const tip = [`Rule '${rule.name.name}' for model '${rule.model.name}'.`];
   const k = r.rule;
   if (k) {
     parts.push(`${fmtCount(k.multiplicationsPerStep)} mults/step`, `${k.online ? 'traces' : 'memory'} ${fmtBytes(k.memoryBytes)}`);
     tip.push(
       `Rules engine: ${fmtNumber(k.multiplicationsPerStep)} multiplications and ${fmtNumber(k.additionsPerStep)} additions per step; memory ${fmtBytes(k.memoryBytes)} ` +
-      `(traces ${fmtBytes(k.traceBytes)}, history ${fmtBytes(k.historyBytes)}${k.online ? ', independent of T' : `, for T = ${k.steps}`}).`,
+        `(traces ${fmtBytes(k.traceBytes)}, history ${fmtBytes(k.historyBytes)}${k.online ? ', independent of T' : `, for T = ${k.steps}`}).`,
     );
-    if (k.hardware) tip.push(`${k.hardware.profile}: ${k.hardware.fits ? 'fits' : `does not fit — ${k.hardware.reasons.join('; ')}`} (${fmtBytes(k.hardware.perCoreBytes)} per core).`);
+    if (k.hardware)
+      tip.push(
+        `${k.hardware.profile}: ${k.hardware.fits ? 'fits' : `does not fit — ${k.hardware.reasons.join('; ')}`} (${fmtBytes(k.hardware.perCoreBytes)} per core).`,
+      );
   }
   if (train?.kind === 'train') {
     const t = train.result;
     if (t.accuracy !== undefined) parts.push(`accuracy ${fmtNumber(100 * t.accuracy)}%`);
     if (t.alignment !== undefined) parts.push(`alignment ${fmtNumber(t.alignment)}`);
     parts.push(`(${t.task}, ${fmtNumber(t.steps)} steps${train.status !== 'done' ? `, ${train.status}` : ''})`);
-    tip.push(`Last training run: task ${t.task}, ${t.steps} steps, learning rate ${train.settings.train.learningRate}, seed ${train.settings.train.seed}${t.loss !== undefined ? `, final loss ${fmtNumber(t.loss)}` : ''}.`);
+    tip.push(
+      `Last training run: task ${t.task}, ${t.steps} steps, learning rate ${train.settings.train.learningRate}, seed ${train.settings.train.seed}${t.loss !== undefined ? `, final loss ${fmtNumber(t.loss)}` : ''}.`,
+    );
   } else if (measured) {
     parts.push(`accuracy ${fmtNumber(100 * measured.accuracy)}% on ${measured.task} (find-rule, ${fmtNumber(measured.updates)} updates)`);
-    tip.push(`Measured by Find learning rule at ${measured.at}: test accuracy ${fmtNumber(100 * measured.accuracy)}%${measured.trainAccuracy !== undefined ? `, train ${fmtNumber(100 * measured.trainAccuracy)}%` : ''} on ${measured.task} after ${measured.updates} updates (a rule with the same approximations and schedule).`);
+    tip.push(
+      `Measured by Find learning rule at ${measured.at}: test accuracy ${fmtNumber(100 * measured.accuracy)}%${measured.trainAccuracy !== undefined ? `, train ${fmtNumber(100 * measured.trainAccuracy)}%` : ''} on ${measured.task} after ${measured.updates} updates (a rule with the same approximations and schedule).`,
+    );
   }
   return { title: parts.join(' · '), tooltip: tip.join('\n') };
 }
@@ -98,10 +123,12 @@ export function codeLenses(a: DocumentAnalysis, runs: ReadonlyMap<string, LastRu
 }
 
 export function registerCodeLens(ctx: ServerContext): void {
-  ctx.connection.onCodeLens(guarded(ctx, 'codeLens', [] as CodeLens[], async (p: CodeLensParams) => {
-    const a = await ctx.analyzer.current(p.textDocument.uri, ctx.workspace.version(p.textDocument.uri));
-    return a ? codeLenses(a, ctx.lastRuns) : [];
-  }));
+  ctx.connection.onCodeLens(
+    guarded(ctx, 'codeLens', [] as CodeLens[], async (p: CodeLensParams) => {
+      const a = await ctx.analyzer.current(p.textDocument.uri, ctx.workspace.version(p.textDocument.uri));
+      return a ? codeLenses(a, ctx.lastRuns) : [];
+    }),
+  );
 }
 
 /** Ask the client to re-request lenses (after a search or training run changed what they show). */

@@ -3,9 +3,7 @@
 // initialisers, after `surrogate spike =` the surrogates, after `schedule`
 // and `objective` their words, in a rule the model's names.
 
-import {
-  CompletionItemKind, InsertTextFormat, type CompletionItem, type CompletionParams, type MarkupContent,
-} from 'vscode-languageserver/node';
+import { CompletionItemKind, InsertTextFormat, type CompletionItem, type CompletionParams, type MarkupContent } from 'vscode-languageserver/node';
 import type { Item } from '../lang/ast.js';
 import { BUILTINS, INITIALISERS } from '../lang/builtins.js';
 import { SURROGATE_KINDS, SURROGATE_SCALE } from '../lang/surrogates.js';
@@ -27,9 +25,15 @@ const STATEMENT_KEYWORDS: Record<'file' | Item['kind'], readonly string[]> = {
 };
 
 const SYMBOL_KIND: Record<Symbol['kind'], CompletionItemKind> = {
-  dim: CompletionItemKind.Constant, const: CompletionItemKind.Constant, param: CompletionItemKind.Field,
-  input: CompletionItemKind.Variable, target: CompletionItemKind.Variable, state: CompletionItemKind.Property,
-  let: CompletionItemKind.Variable, argument: CompletionItemKind.Variable, item: CompletionItemKind.Module,
+  dim: CompletionItemKind.Constant,
+  const: CompletionItemKind.Constant,
+  param: CompletionItemKind.Field,
+  input: CompletionItemKind.Variable,
+  target: CompletionItemKind.Variable,
+  state: CompletionItemKind.Property,
+  let: CompletionItemKind.Variable,
+  argument: CompletionItemKind.Variable,
+  item: CompletionItemKind.Module,
   surrogate: CompletionItemKind.Function,
 };
 
@@ -40,20 +44,23 @@ function words(list: readonly string[], detail: string, kind: CompletionItemKind
 }
 
 function symbolItem(s: Symbol): CompletionItem {
-  const detail = s.kind === 'dim' || s.kind === 'const' ? `${s.kind} = ${fmtNumber(s.value ?? NaN)}` : s.kind === 'item' ? 'item' : `${s.kind} ${fmtShape(s.shape)}`;
+  const detail =
+    s.kind === 'dim' || s.kind === 'const' ? `${s.kind} = ${fmtNumber(s.value ?? NaN)}` : s.kind === 'item' ? 'item' : `${s.kind} ${fmtShape(s.shape)}`;
   return { label: s.name, kind: SYMBOL_KIND[s.kind], detail, sortText: `0${s.name}` };
 }
 
 function builtinItems(): CompletionItem[] {
-  return [...BUILTINS.values()].filter((b) => b.name !== 'grad').map((b) => ({
-    label: b.name,
-    kind: CompletionItemKind.Function,
-    detail: b.signature,
-    documentation: md(`\`${b.signature}\`\n\n${b.doc}`),
-    insertText: `${b.name}($0)`,
-    insertTextFormat: InsertTextFormat.Snippet,
-    sortText: `1${b.name}`,
-  }));
+  return [...BUILTINS.values()]
+    .filter((b) => b.name !== 'grad')
+    .map((b) => ({
+      label: b.name,
+      kind: CompletionItemKind.Function,
+      detail: b.signature,
+      documentation: md(`\`${b.signature}\`\n\n${b.doc}`),
+      insertText: `${b.name}($0)`,
+      insertTextFormat: InsertTextFormat.Snippet,
+      sortText: `1${b.name}`,
+    }));
 }
 
 /** Names visible at `offset`: the item's own, then the file's dims and consts. */
@@ -79,14 +86,20 @@ export function completions(snap: Snapshot, offset: number): CompletionItem[] {
   const inBody = item !== undefined && item.kind !== 'dim' && item.kind !== 'const' && offset > text.indexOf('{', item.range.start);
   if (/^\s*surrogate\s+\w+\s*=\s*\w*$/.test(prefix)) {
     return [...SURROGATE_KINDS].map(([name, s]) => ({
-      label: name, kind: CompletionItemKind.Function, detail: `${name}(${s.param} = ${s.default}, ${SURROGATE_SCALE.name} = ${SURROGATE_SCALE.default})`,
+      label: name,
+      kind: CompletionItemKind.Function,
+      detail: `${name}(${s.param} = ${s.default}, ${SURROGATE_SCALE.name} = ${SURROGATE_SCALE.default})`,
       documentation: md(`ψ(x) = ${SURROGATE_SCALE.name} · ${s.formula}: ${s.doc}`),
-      insertText: `${name}(${s.param} = \${1:${s.default}}, ${SURROGATE_SCALE.name} = \${2:${SURROGATE_SCALE.default}})`, insertTextFormat: InsertTextFormat.Snippet,
+      insertText: `${name}(${s.param} = \${1:${s.default}}, ${SURROGATE_SCALE.name} = \${2:${SURROGATE_SCALE.default}})`,
+      insertTextFormat: InsertTextFormat.Snippet,
     }));
   }
   if (/~\s*\w*$/.test(prefix)) {
     return [...INITIALISERS].map(([name, i]) => ({
-      label: name, kind: CompletionItemKind.Function, detail: i.signature, documentation: md(i.doc),
+      label: name,
+      kind: CompletionItemKind.Function,
+      detail: i.signature,
+      documentation: md(i.doc),
       ...(i.arity > 0 ? { insertText: `${name}($0)`, insertTextFormat: InsertTextFormat.Snippet } : {}),
     }));
   }
@@ -109,8 +122,10 @@ export function completions(snap: Snapshot, offset: number): CompletionItem[] {
 }
 
 export function registerCompletion(ctx: ServerContext): void {
-  ctx.connection.onCompletion(guarded(ctx, 'completion', [] as CompletionItem[], (p: CompletionParams) => {
-    const snap = ctx.workspace.snapshot(p.textDocument.uri);
-    return snap ? completions(snap, snap.offset(p.position)) : [];
-  }));
+  ctx.connection.onCompletion(
+    guarded(ctx, 'completion', [] as CompletionItem[], (p: CompletionParams) => {
+      const snap = ctx.workspace.snapshot(p.textDocument.uri);
+      return snap ? completions(snap, snap.offset(p.position)) : [];
+    }),
+  );
 }

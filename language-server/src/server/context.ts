@@ -23,7 +23,15 @@ export type LastRun =
   | { readonly kind: 'search'; readonly key: string; readonly status: JobStatus; readonly result: SearchResult; readonly settings: EligoSettings }
   | { readonly kind: 'train'; readonly key: string; readonly status: JobStatus; readonly result: TrainResult; readonly settings: EligoSettings }
   /** A rule's accuracy measured by find-rule, keyed by the rule's signature (rules/rule.ts ruleSignature), not its name. */
-  | { readonly kind: 'measured'; readonly key: string; readonly accuracy: number; readonly trainAccuracy?: number; readonly task: string; readonly updates: number; readonly at: string };
+  | {
+      readonly kind: 'measured';
+      readonly key: string;
+      readonly accuracy: number;
+      readonly trainAccuracy?: number;
+      readonly task: string;
+      readonly updates: number;
+      readonly at: string;
+    };
 
 export const runKey = (uri: string, item: string, kind: LastRun['kind']): string => `${uri}#${item}#${kind}`;
 
@@ -78,7 +86,6 @@ export function guarded<P, R>(
     }
   };
 }
-
 
 /**
  * A custom request's handler behind its schema (protocol/params.ts): params

@@ -25,7 +25,9 @@ export function toLspDiagnostic(snap: Snapshot, d: Diagnostic): LspDiagnostic {
     code: d.code,
     source: 'eligo',
     message: d.message,
-    ...(d.related?.length ? { relatedInformation: d.related.map((r) => ({ location: { uri: snap.uri, range: snap.range(r.range) }, message: r.message })) } : {}),
+    ...(d.related?.length
+      ? { relatedInformation: d.related.map((r) => ({ location: { uri: snap.uri, range: snap.range(r.range) }, message: r.message })) }
+      : {}),
     ...(d.data !== undefined ? { data: d.data } : {}),
     ...(unnecessary(d.code) ? { tags: [DiagnosticTag.Unnecessary] } : {}),
   };

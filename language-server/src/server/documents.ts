@@ -10,7 +10,11 @@ import type { LineIndex, LspRange, Position } from '../lang/source.js';
 export class Snapshot {
   private compiledValue: Compiled | undefined;
 
-  constructor(readonly uri: string, readonly version: number, readonly text: string) {}
+  constructor(
+    readonly uri: string,
+    readonly version: number,
+    readonly text: string,
+  ) {}
 
   /** Parser + checker result for this version (computed on first use). */
   get compiled(): Compiled {

@@ -18,14 +18,16 @@ export function formatEdits(snap: Snapshot): TextEdit[] | { error: string } {
 }
 
 export function registerFormatting(ctx: ServerContext): void {
-  ctx.connection.onDocumentFormatting(guarded(ctx, 'formatting', [] as TextEdit[], (p: DocumentFormattingParams) => {
-    const snap = ctx.workspace.snapshot(p.textDocument.uri);
-    if (!snap) return [];
-    const r = formatEdits(snap);
-    if ('error' in r) {
-      ctx.connection.console.error(`eligo: formatting ${p.textDocument.uri}: ${r.error}`);
-      return [];
-    }
-    return r;
-  }));
+  ctx.connection.onDocumentFormatting(
+    guarded(ctx, 'formatting', [] as TextEdit[], (p: DocumentFormattingParams) => {
+      const snap = ctx.workspace.snapshot(p.textDocument.uri);
+      if (!snap) return [];
+      const r = formatEdits(snap);
+      if ('error' in r) {
+        ctx.connection.console.error(`eligo: formatting ${p.textDocument.uri}: ${r.error}`);
+        return [];
+      }
+      return r;
+    }),
+  );
 }

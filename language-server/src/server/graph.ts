@@ -13,7 +13,6 @@ import type { Snapshot } from './documents.js';
 /** Request failed (LSP's RequestFailed): the item does not exist or has errors. */
 const REQUEST_FAILED = -32803;
 
-
 export function graphJson(snap: Snapshot, g: Graph): GraphJson {
   return {
     name: g.name,
@@ -30,8 +29,16 @@ export function graphJson(snap: Snapshot, g: Graph): GraphJson {
         }
       }
       return {
-        id: v.id, op: v.op, shape: v.shape, inputs: v.inputs, role: v.role, range: snap.range(v.range), attrs,
-        ...(v.name !== undefined ? { name: v.name } : {}), ...(v.group !== undefined ? { group: v.group } : {}), ...(v.step !== undefined ? { step: v.step } : {}),
+        id: v.id,
+        op: v.op,
+        shape: v.shape,
+        inputs: v.inputs,
+        role: v.role,
+        range: snap.range(v.range),
+        attrs,
+        ...(v.name !== undefined ? { name: v.name } : {}),
+        ...(v.group !== undefined ? { group: v.group } : {}),
+        ...(v.step !== undefined ? { step: v.step } : {}),
       };
     }),
   };
@@ -65,13 +72,17 @@ export async function graphRequest(ctx: ServerContext, p: GraphParams, token?: C
     }
   }
   try {
-    const layout = await graphView(c, {
-      item: item.name,
-      ...(steps !== undefined && item.kind === 'model' ? { view: 'unrolled' as const, steps } : {}),
-      collapse: p.collapsed === undefined ? 'auto' : p.collapsed ? 'all' : 'none',
-      ...(p.expand ? { expand: p.expand } : {}),
-      ...(p.collapseGroups ? { collapseGroups: p.collapseGroups } : {}),
-    }, { orders });
+    const layout = await graphView(
+      c,
+      {
+        item: item.name,
+        ...(steps !== undefined && item.kind === 'model' ? { view: 'unrolled' as const, steps } : {}),
+        collapse: p.collapsed === undefined ? 'auto' : p.collapsed ? 'all' : 'none',
+        ...(p.expand ? { expand: p.expand } : {}),
+        ...(p.collapseGroups ? { collapseGroups: p.collapseGroups } : {}),
+      },
+      { orders },
+    );
     return { ...base, layout };
   } catch (e) {
     if (e instanceof LayoutTooBigError || e instanceof ItemError) return { ...base, problem: e.message };

@@ -18,7 +18,16 @@ import type { EvalPoint, ValueStats } from '../analysis/evalPoint.js';
 import type { EquationJacobians } from '../analysis/jacobians.js';
 import { dataHover } from './interop.js';
 import {
-  calls, contains, equationVertexName, isEquation, lhsRange, occurrenceAt, programItemAt, statementAt, statementExprs, type Occurrence,
+  calls,
+  contains,
+  equationVertexName,
+  isEquation,
+  lhsRange,
+  occurrenceAt,
+  programItemAt,
+  statementAt,
+  statementExprs,
+  type Occurrence,
 } from '../analysis/locate.js';
 
 const ROLE: Record<Symbol['kind'], string> = {
@@ -60,10 +69,15 @@ function declaration(snap: Snapshot, sym: Symbol): string {
   const n = sym.node;
   if (!n) return sym.name;
   switch (sym.kind) {
-    case 'dim': case 'const': return `${sym.kind} ${sym.name} = ${fmtNumber(sym.value ?? NaN)}`;
-    case 'let': return `let ${sym.name}: ${fmtShape(sym.shape)}`;
-    case 'argument': return `${sym.name}: ${fmtShape(sym.shape)}`;
-    case 'item': return `${(n as Item).kind} ${sym.name}`;
+    case 'dim':
+    case 'const':
+      return `${sym.kind} ${sym.name} = ${fmtNumber(sym.value ?? NaN)}`;
+    case 'let':
+      return `let ${sym.name}: ${fmtShape(sym.shape)}`;
+    case 'argument':
+      return `${sym.name}: ${fmtShape(sym.shape)}`;
+    case 'item':
+      return `${(n as Item).kind} ${sym.name}`;
     default: {
       // input / target / param / state: the declaration line as written, spaces collapsed.
       return text.slice(n.range.start, n.range.end).replace(/\s+/g, ' ');
@@ -95,18 +109,16 @@ function nameHover(snap: Snapshot, occ: Occurrence, a: DocumentAnalysis | undefi
   const point = pointOf(r);
   const vertexName = sym.kind === 'state' && (occ.offset === 1 || next) ? `${sym.name}[t+1]` : sym.name;
   const shape = sym.kind === 'dim' || sym.kind === 'const' || sym.kind === 'surrogate' ? undefined : `**shape** ${fmtShape(sym.shape)}`;
-  return md([
-    code(declaration(snap, sym)),
-    `${ROLE[sym.kind]}${shape ? ` · ${shape}` : ''}`,
-    valueLine(point, vertexName),
-  ]);
+  return md([code(declaration(snap, sym)), `${ROLE[sym.kind]}${shape ? ` · ${shape}` : ''}`, valueLine(point, vertexName)]);
 }
 
 function builtinHover(name: string, inSurrogate: boolean, inInit: boolean): MarkupContent | undefined {
   const s = isSurrogateKind(name) ? SURROGATE_KINDS.get(name) : undefined;
   if (s && inSurrogate) {
-    return md([code(`${name}(${s.param} = ${s.default}, ${SURROGATE_SCALE.name} = ${SURROGATE_SCALE.default})`),
-      `surrogate derivative: ψ(x) = ${SURROGATE_SCALE.name} · ${s.formula}; ${s.doc} \`${SURROGATE_SCALE.name}\`: ${SURROGATE_SCALE.doc}.`]);
+    return md([
+      code(`${name}(${s.param} = ${s.default}, ${SURROGATE_SCALE.name} = ${SURROGATE_SCALE.default})`),
+      `surrogate derivative: ψ(x) = ${SURROGATE_SCALE.name} · ${s.formula}; ${s.doc} \`${SURROGATE_SCALE.name}\`: ${SURROGATE_SCALE.doc}.`,
+    ]);
   }
   const i = INITIALISERS.get(name);
   if (i && inInit) return md([code(i.signature), `initialiser: ${i.doc}`]);
@@ -153,7 +165,13 @@ async function jacobiansFor(ctx: ServerContext, a: DocumentAnalysis | undefined,
 }
 
 /** The hover at `offset`; `jacobians` are the equation's there (computed in the analysis worker). */
-export function hover(snap: Snapshot, offset: number, a: DocumentAnalysis | undefined, runs: ReadonlyMap<string, LastRun> = new Map(), jacobians?: EquationJacobians): Hover | null {
+export function hover(
+  snap: Snapshot,
+  offset: number,
+  a: DocumentAnalysis | undefined,
+  runs: ReadonlyMap<string, LastRun> = new Map(),
+  jacobians?: EquationJacobians,
+): Hover | null {
   const c = snap.compiled;
   const pItem = programItemAt(c, offset);
   const stmt = pItem ? statementAt(pItem, offset) : undefined;
@@ -196,18 +214,20 @@ export function hover(snap: Snapshot, offset: number, a: DocumentAnalysis | unde
 }
 
 export function registerHover(ctx: ServerContext): void {
-  ctx.connection.onHover(guarded(ctx, 'hover', null as Hover | null, async (p: HoverParams) => {
-    const snap = ctx.workspace.snapshot(p.textDocument.uri);
-    if (!snap) return null;
-    const a = await ctx.analyzer.current(p.textDocument.uri, snap.version);
-    const s = a?.snapshot ?? snap;
-    const offset = s.offset(p.position);
-    const jacobians = await jacobiansFor(ctx, a, s, offset);
-    const h = hover(s, offset, a, ctx.lastRuns, jacobians);
-    // A param initialised from data(…): its values, read only in a trusted workspace (server/interop.ts).
-    const occ = h ? occurrenceAt(s.compiled, offset) : undefined;
-    const data = occ ? await dataHover(p.textDocument.uri, s.text, occ.symbol, s.compiled.checked.items.values(), ctx.trust.trusted) : undefined;
-    if (h && data && typeof h.contents === 'object' && 'kind' in h.contents) h.contents.value += `\n\n${data}`;
-    return h;
-  }));
+  ctx.connection.onHover(
+    guarded(ctx, 'hover', null as Hover | null, async (p: HoverParams) => {
+      const snap = ctx.workspace.snapshot(p.textDocument.uri);
+      if (!snap) return null;
+      const a = await ctx.analyzer.current(p.textDocument.uri, snap.version);
+      const s = a?.snapshot ?? snap;
+      const offset = s.offset(p.position);
+      const jacobians = await jacobiansFor(ctx, a, s, offset);
+      const h = hover(s, offset, a, ctx.lastRuns, jacobians);
+      // A param initialised from data(…): its values, read only in a trusted workspace (server/interop.ts).
+      const occ = h ? occurrenceAt(s.compiled, offset) : undefined;
+      const data = occ ? await dataHover(p.textDocument.uri, s.text, occ.symbol, s.compiled.checked.items.values(), ctx.trust.trusted) : undefined;
+      if (h && data && typeof h.contents === 'object' && 'kind' in h.contents) h.contents.value += `\n\n${data}`;
+      return h;
+    }),
+  );
 }

@@ -22,7 +22,7 @@ export function inlayHints(snap: Snapshot, from = 0, to = Infinity): InlayHint[]
       const shape = c.checked.shapes.get(s.value);
       if (!shape) continue;
       // An update's value may be a scalar broadcast to the state: show the state's shape.
-      const target = s.kind === 'update' || s.kind === 'ode' ? c.checked.references.get(s.target)?.shape ?? shape : shape;
+      const target = s.kind === 'update' || s.kind === 'ode' ? (c.checked.references.get(s.target)?.shape ?? shape) : shape;
       push(lhsRange(s, c).end, `: ${fmtShape(target)}`);
     }
   }
@@ -30,9 +30,11 @@ export function inlayHints(snap: Snapshot, from = 0, to = Infinity): InlayHint[]
 }
 
 export function registerInlayHints(ctx: ServerContext): void {
-  ctx.connection.languages.inlayHint.on(guarded(ctx, 'inlayHint', [] as InlayHint[], (p: InlayHintParams) => {
-    const snap = ctx.workspace.snapshot(p.textDocument.uri);
-    if (!snap) return [];
-    return inlayHints(snap, snap.offset(p.range.start), snap.offset(p.range.end));
-  }));
+  ctx.connection.languages.inlayHint.on(
+    guarded(ctx, 'inlayHint', [] as InlayHint[], (p: InlayHintParams) => {
+      const snap = ctx.workspace.snapshot(p.textDocument.uri);
+      if (!snap) return [];
+      return inlayHints(snap, snap.offset(p.range.start), snap.offset(p.range.end));
+    }),
+  );
 }

@@ -17,7 +17,6 @@ import { InteropParamsSchema, InteropRequest, type InteropFile, type InteropPara
 import { FileAccess, FileAccessError } from '../train/tasks/files.js';
 import { validated, type ServerContext } from './context.js';
 
-
 async function materialise(res: BridgeResult): Promise<InteropFile[]> {
   const dir = mkdtempSync(join(tmpdir(), 'eligo-interop-'));
   try {
@@ -46,7 +45,11 @@ export async function interop(ctx: ServerContext, p: InteropParams): Promise<Int
     if (p.kind === 'importNir') {
       if (!(p.dt > 0)) return { ok: false, problems: [`dt must be a positive number of seconds, got ${p.dt}`] };
       const res = await importBridge({ path: p.path, outName: p.outName, dt: p.dt, ...(p.method ? { method: p.method } : {}), checkSteps: 100 });
-      if (res.checkFailed) return { ok: false, problems: [...res.lines, 'the imported model does not follow the NIR equations (difference above 1e-6 of the values); nothing written'] };
+      if (res.checkFailed)
+        return {
+          ok: false,
+          problems: [...res.lines, 'the imported model does not follow the NIR equations (difference above 1e-6 of the values); nothing written'],
+        };
       return { ok: true, files: await materialise(res), lines: res.lines, warnings: [] };
     }
     const snap = ctx.workspace.snapshot(p.uri);
@@ -72,9 +75,14 @@ export async function interop(ctx: ServerContext, p: InteropParams): Promise<Int
       if (problems.length) return { ok: false, problems: problems.map((q) => located(c.lines, q)) };
     }
     const res = exportBridge(c, {
-      format: p.format, model: p.model, outName: p.outName, source: p.uri.split('/').pop() ?? p.uri,
-      ...(p.rule !== undefined ? { rule: p.rule } : {}), ...(p.dt !== undefined ? { dt: p.dt } : {}),
-      ...(p.method ? { method: p.method } : {}), ...(p.learningRate !== undefined ? { learningRate: p.learningRate } : {}),
+      format: p.format,
+      model: p.model,
+      outName: p.outName,
+      source: p.uri.split('/').pop() ?? p.uri,
+      ...(p.rule !== undefined ? { rule: p.rule } : {}),
+      ...(p.dt !== undefined ? { dt: p.dt } : {}),
+      ...(p.method ? { method: p.method } : {}),
+      ...(p.learningRate !== undefined ? { learningRate: p.learningRate } : {}),
     });
     return { ok: true, files: await materialise(res), lines: res.lines, warnings: res.warnings.map((w) => located(c.lines, w)) };
   } catch (e) {
@@ -84,8 +92,10 @@ export async function interop(ctx: ServerContext, p: InteropParams): Promise<Int
 }
 
 export function registerInterop(ctx: ServerContext): void {
-  ctx.connection.onRequest(InteropRequest.method, validated(ctx, 'eligo/interop', InteropParamsSchema, { ok: false, problems: ['internal error: see the Eligo log'] },
-    (p: InteropParams) => interop(ctx, p)));
+  ctx.connection.onRequest(
+    InteropRequest.method,
+    validated(ctx, 'eligo/interop', InteropParamsSchema, { ok: false, problems: ['internal error: see the Eligo log'] }, (p: InteropParams) => interop(ctx, p)),
+  );
 }
 
 /** The last data hovers, by model file, data reference and the data file's size and time: a file is read again only when it changed. */
@@ -128,17 +138,28 @@ export async function dataHover(uri: string, text: string, symbol: Symbol, scope
   // A fresh copy: the analysis's compiled file is shared and never gets values.
   const c = compile(text);
   const problems = await loadParamData(c, { baseDir: base, trusted });
-  const mine = dataRefs(c).find((r) => r.param === symbol.name && r.init.file === init.file && r.init.dataset === init.dataset && r.init.range.start === init.range.start);
+  const mine = dataRefs(c).find(
+    (r) => r.param === symbol.name && r.init.file === init.file && r.init.dataset === init.dataset && r.init.range.start === init.range.start,
+  );
   let line: string;
   const values = mine?.init.values;
   if (!values) {
     const problem = problems.find((q) => q.range.start === init.range.start);
     line = `${head}: ${problem?.message ?? 'not read'}`;
   } else {
-    let lo = Infinity, hi = -Infinity, sum = 0;
-    for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); sum += v; }
+    let lo = Infinity,
+      hi = -Infinity,
+      sum = 0;
+    for (const v of values) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+      sum += v;
+    }
     const list = values.length <= 12 ? ` — [${Array.from(values, fmt).join(', ')}]` : '';
-    line = values.length === 1 ? `${head}: ${fmt(values[0]!)}` : `${head}: min ${fmt(lo)} · mean ${fmt(sum / values.length)} · max ${fmt(hi)} (${values.length} values)${list}`;
+    line =
+      values.length === 1
+        ? `${head}: ${fmt(values[0]!)}`
+        : `${head}: min ${fmt(lo)} · mean ${fmt(sum / values.length)} · max ${fmt(hi)} (${values.length} values)${list}`;
   }
   if (dataHoverCache.size >= DATA_HOVER_CACHE) dataHoverCache.delete(dataHoverCache.keys().next().value!);
   dataHoverCache.set(key, line);

@@ -8,9 +8,21 @@
 import type { CancellationToken, ProgressToken } from 'vscode-languageserver/node';
 import { JOB_CATALOG } from '../jobs/catalog.js';
 import {
-  FindLearningRuleParamsSchema, FindLearningRuleRequest, JobProgressNotification, MAX_BUDGET_SECONDS, RunJobParamsSchema, RunJobRequest,
-  SearchParamsSchema, SearchRequest, ServerStatusNotification, TrainParamsSchema, TrainRequest,
-  type ComputeBackend, type JobResult, type SearchResult, type TrainResult,
+  FindLearningRuleParamsSchema,
+  FindLearningRuleRequest,
+  JobProgressNotification,
+  MAX_BUDGET_SECONDS,
+  RunJobParamsSchema,
+  RunJobRequest,
+  SearchParamsSchema,
+  SearchRequest,
+  ServerStatusNotification,
+  TrainParamsSchema,
+  TrainRequest,
+  type ComputeBackend,
+  type JobResult,
+  type SearchResult,
+  type TrainResult,
 } from '../protocol.js';
 import { refreshCodeLenses } from './codeLens.js';
 import { runKey, validated, type ServerContext } from './context.js';
@@ -37,7 +49,11 @@ function tfjsNodeInstalled(): boolean {
 
 export function sendStatus(ctx: Pick<ServerContext, 'connection'>): void {
   const queue = queueStatus();
-  void ctx.connection.sendNotification(ServerStatusNotification.method, { ...(backend ? { backend } : {}), jobs: [...running.values()], ...(queue ? { queue } : {}) });
+  void ctx.connection.sendNotification(ServerStatusNotification.method, {
+    ...(backend ? { backend } : {}),
+    jobs: [...running.values()],
+    ...(queue ? { queue } : {}),
+  });
 }
 
 interface JobRequest {
@@ -68,7 +84,14 @@ export async function runJobRequest(
   const refused = (message: string): JobResult<unknown> => ({ jobId: 0, kind, status: 'refused', message, elapsedMs: 0, settings });
   const info = JOB_CATALOG.get(kind);
   if (!info) {
-    return { jobId: 0, kind, status: 'unavailable', message: `unknown job kind '${kind.slice(0, 64)}' (known: ${[...JOB_CATALOG.keys()].join(', ')})`, elapsedMs: 0, settings };
+    return {
+      jobId: 0,
+      kind,
+      status: 'unavailable',
+      message: `unknown job kind '${kind.slice(0, 64)}' (known: ${[...JOB_CATALOG.keys()].join(', ')})`,
+      elapsedMs: 0,
+      settings,
+    };
   }
   let text: string | undefined;
   let itemName = p.item;
@@ -94,8 +117,13 @@ export async function runJobRequest(
   // eligo.queue.redis (with its password) goes to the job only, never into the settings echoed in results.
   const queueUrl = ctx.settings.queueUrl;
   const input = {
-    ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(text !== undefined ? { text } : {}), ...(itemName !== undefined ? { item: itemName } : {}),
-    settings, params, files: ctx.trust.policy(), ...(queueUrl ? { queueUrl } : {}),
+    ...(p.uri !== undefined ? { uri: p.uri } : {}),
+    ...(text !== undefined ? { text } : {}),
+    ...(itemName !== undefined ? { item: itemName } : {}),
+    settings,
+    params,
+    files: ctx.trust.policy(),
+    ...(queueUrl ? { queueUrl } : {}),
   };
   const handle = ctx.jobs.start(kind, input, {
     ...(budget !== undefined ? { budgetMs: budget * 1000 } : {}),
@@ -103,7 +131,11 @@ export async function runJobRequest(
     onProgress: (r, jobId) => {
       reporter.report(r.percentage !== undefined ? Math.round(r.percentage) : 0, r.message ?? '');
       void ctx.connection.sendNotification(JobProgressNotification.method, {
-        jobId, kind, ...(p.uri !== undefined ? { uri: p.uri } : {}), ...(itemName !== undefined ? { item: itemName } : {}), ...r,
+        jobId,
+        kind,
+        ...(p.uri !== undefined ? { uri: p.uri } : {}),
+        ...(itemName !== undefined ? { item: itemName } : {}),
+        ...r,
       });
     },
   });
@@ -120,25 +152,43 @@ export async function runJobRequest(
   const used = kind === 'train' ? (o.result as TrainResult | undefined)?.computeBackend : undefined;
   if (used) backend = used;
   sendStatus(ctx);
-  if (p.uri !== undefined && itemName !== undefined && key !== undefined && o.result !== undefined && (o.status === 'done' || o.status === 'cancelled' || o.status === 'budget')) {
-    if (kind === 'search') ctx.lastRuns.set(runKey(p.uri, itemName, 'search'), { kind: 'search', key, status: o.status, result: o.result as SearchResult, settings });
-    if (kind === 'train') ctx.lastRuns.set(runKey(p.uri, itemName, 'train'), { kind: 'train', key, status: o.status, result: o.result as TrainResult, settings });
+  if (
+    p.uri !== undefined &&
+    itemName !== undefined &&
+    key !== undefined &&
+    o.result !== undefined &&
+    (o.status === 'done' || o.status === 'cancelled' || o.status === 'budget')
+  ) {
+    if (kind === 'search')
+      ctx.lastRuns.set(runKey(p.uri, itemName, 'search'), { kind: 'search', key, status: o.status, result: o.result as SearchResult, settings });
+    if (kind === 'train')
+      ctx.lastRuns.set(runKey(p.uri, itemName, 'train'), { kind: 'train', key, status: o.status, result: o.result as TrainResult, settings });
     if (kind === 'findLearningRule') {
       // Every rule find-rule trained: its accuracy shows in the lens of any rule item with the same approximations and schedule.
       const front = (o.result as { front?: readonly Record<string, unknown>[] }).front ?? [];
       for (const c of front) {
         if (typeof c.signature !== 'string' || typeof c.accuracy !== 'number' || typeof c.task !== 'string') continue;
         ctx.lastRuns.set(runKey(p.uri, c.signature, 'measured'), {
-          kind: 'measured', key: c.signature, accuracy: c.accuracy, task: c.task, updates: typeof c.updates === 'number' ? c.updates : 0,
-          ...(typeof c.trainAccuracy === 'number' ? { trainAccuracy: c.trainAccuracy } : {}), at: new Date().toISOString(),
+          kind: 'measured',
+          key: c.signature,
+          accuracy: c.accuracy,
+          task: c.task,
+          updates: typeof c.updates === 'number' ? c.updates : 0,
+          ...(typeof c.trainAccuracy === 'number' ? { trainAccuracy: c.trainAccuracy } : {}),
+          at: new Date().toISOString(),
         });
       }
     }
     if (kind === 'search' || kind === 'train' || kind === 'findLearningRule') refreshCodeLenses(ctx);
   }
   return {
-    jobId: o.jobId, kind, status: o.status, ...(o.result !== undefined ? { result: o.result } : {}),
-    ...(o.message !== undefined ? { message: o.message } : {}), elapsedMs: Math.round(o.elapsedMs), settings,
+    jobId: o.jobId,
+    kind,
+    status: o.status,
+    ...(o.result !== undefined ? { result: o.result } : {}),
+    ...(o.message !== undefined ? { message: o.message } : {}),
+    elapsedMs: Math.round(o.elapsedMs),
+    settings,
   };
 }
 
@@ -154,15 +204,33 @@ function failed(kind: string, ctx: ServerContext): JobResult<never> {
 export function registerJobs(ctx: ServerContext): void {
   const c = ctx.connection;
   // The status bar's worker count: watched while eligo.queue.redis is set.
-  watchQueue(() => ctx.settings.queueUrl, () => sendStatus(ctx));
-  ctx.settings.onChange(() => watchQueue(() => ctx.settings.queueUrl, () => sendStatus(ctx)));
+  watchQueue(
+    () => ctx.settings.queueUrl,
+    () => sendStatus(ctx),
+  );
+  ctx.settings.onChange(() =>
+    watchQueue(
+      () => ctx.settings.queueUrl,
+      () => sendStatus(ctx),
+    ),
+  );
   const budget = (b: number | undefined): number => b ?? ctx.settings.value.search.budgetSeconds;
-  c.onRequest(SearchRequest.method, validated(ctx, 'eligo/search', SearchParamsSchema, failed('search', ctx), (p, token) =>
-    runJobRequest(ctx, 'search', p, p, budget(p.budgetSeconds), token)));
-  c.onRequest(FindLearningRuleRequest.method, validated(ctx, 'eligo/findLearningRule', FindLearningRuleParamsSchema, failed('findLearningRule', ctx), (p, token) =>
-    runJobRequest(ctx, 'findLearningRule', p, p, budget(p.budgetSeconds), token)));
-  c.onRequest(TrainRequest.method, validated(ctx, 'eligo/train', TrainParamsSchema, failed('train', ctx), (p, token) =>
-    runJobRequest(ctx, 'train', p, p, undefined, token)));
-  c.onRequest(RunJobRequest.method, validated(ctx, 'eligo/runJob', RunJobParamsSchema, failed('runJob', ctx), (p, token) =>
-    runJobRequest(ctx, p.kind, p, p.params, p.budgetSeconds, token)));
+  c.onRequest(
+    SearchRequest.method,
+    validated(ctx, 'eligo/search', SearchParamsSchema, failed('search', ctx), (p, token) => runJobRequest(ctx, 'search', p, p, budget(p.budgetSeconds), token)),
+  );
+  c.onRequest(
+    FindLearningRuleRequest.method,
+    validated(ctx, 'eligo/findLearningRule', FindLearningRuleParamsSchema, failed('findLearningRule', ctx), (p, token) =>
+      runJobRequest(ctx, 'findLearningRule', p, p, budget(p.budgetSeconds), token),
+    ),
+  );
+  c.onRequest(
+    TrainRequest.method,
+    validated(ctx, 'eligo/train', TrainParamsSchema, failed('train', ctx), (p, token) => runJobRequest(ctx, 'train', p, p, undefined, token)),
+  );
+  c.onRequest(
+    RunJobRequest.method,
+    validated(ctx, 'eligo/runJob', RunJobParamsSchema, failed('runJob', ctx), (p, token) => runJobRequest(ctx, p.kind, p, p.params, p.budgetSeconds, token)),
+  );
 }

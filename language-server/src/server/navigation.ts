@@ -4,9 +4,17 @@
 // that approximate its blocks; a model renamed is renamed in `rule … for`.
 
 import {
-  DocumentHighlightKind, ResponseError,
-  type DefinitionParams, type DocumentHighlight, type DocumentHighlightParams, type Location, type PrepareRenameParams,
-  type Range as LspRange, type ReferenceParams, type RenameParams, type WorkspaceEdit,
+  DocumentHighlightKind,
+  ResponseError,
+  type DefinitionParams,
+  type DocumentHighlight,
+  type DocumentHighlightParams,
+  type Location,
+  type PrepareRenameParams,
+  type Range as LspRange,
+  type ReferenceParams,
+  type RenameParams,
+  type WorkspaceEdit,
 } from 'vscode-languageserver/node';
 import { BUILTINS, INITIALISERS } from '../lang/builtins.js';
 import { isSurrogateKind } from '../lang/surrogates.js';
@@ -31,13 +39,18 @@ function occurrencesOf(snap: Snapshot, sym: Symbol): readonly Occurrence[] {
 export function references(snap: Snapshot, offset: number, includeDeclaration: boolean): Location[] {
   const occ = occurrenceAt(snap.compiled, offset);
   if (!occ) return [];
-  return occurrencesOf(snap, occ.symbol).filter((o) => includeDeclaration || !o.isDecl).map((o) => ({ uri: snap.uri, range: snap.range(o.range) }));
+  return occurrencesOf(snap, occ.symbol)
+    .filter((o) => includeDeclaration || !o.isDecl)
+    .map((o) => ({ uri: snap.uri, range: snap.range(o.range) }));
 }
 
 export function highlights(snap: Snapshot, offset: number): DocumentHighlight[] {
   const occ = occurrenceAt(snap.compiled, offset);
   if (!occ) return [];
-  return occurrencesOf(snap, occ.symbol).map((o) => ({ range: snap.range(o.range), kind: o.isDecl ? DocumentHighlightKind.Write : DocumentHighlightKind.Read }));
+  return occurrencesOf(snap, occ.symbol).map((o) => ({
+    range: snap.range(o.range),
+    kind: o.isDecl ? DocumentHighlightKind.Write : DocumentHighlightKind.Read,
+  }));
 }
 
 export function prepareRename(snap: Snapshot, offset: number): { range: LspRange; placeholder: string } | null {
@@ -81,22 +94,30 @@ export function rename(snap: Snapshot, offset: number, newName: string): Workspa
 export function registerNavigation(ctx: ServerContext): void {
   const c = ctx.connection;
   const snapOf = (uri: string): Snapshot | undefined => ctx.workspace.snapshot(uri);
-  c.onDefinition(guarded(ctx, 'definition', null as Location | null, (p: DefinitionParams) => {
-    const s = snapOf(p.textDocument.uri);
-    return s ? definition(s, s.offset(p.position)) : null;
-  }));
-  c.onReferences(guarded(ctx, 'references', [] as Location[], (p: ReferenceParams) => {
-    const s = snapOf(p.textDocument.uri);
-    return s ? references(s, s.offset(p.position), p.context.includeDeclaration) : [];
-  }));
-  c.onDocumentHighlight(guarded(ctx, 'documentHighlight', [] as DocumentHighlight[], (p: DocumentHighlightParams) => {
-    const s = snapOf(p.textDocument.uri);
-    return s ? highlights(s, s.offset(p.position)) : [];
-  }));
-  c.onPrepareRename(guarded(ctx, 'prepareRename', null as { range: LspRange; placeholder: string } | null, (p: PrepareRenameParams) => {
-    const s = snapOf(p.textDocument.uri);
-    return s ? prepareRename(s, s.offset(p.position)) : null;
-  }));
+  c.onDefinition(
+    guarded(ctx, 'definition', null as Location | null, (p: DefinitionParams) => {
+      const s = snapOf(p.textDocument.uri);
+      return s ? definition(s, s.offset(p.position)) : null;
+    }),
+  );
+  c.onReferences(
+    guarded(ctx, 'references', [] as Location[], (p: ReferenceParams) => {
+      const s = snapOf(p.textDocument.uri);
+      return s ? references(s, s.offset(p.position), p.context.includeDeclaration) : [];
+    }),
+  );
+  c.onDocumentHighlight(
+    guarded(ctx, 'documentHighlight', [] as DocumentHighlight[], (p: DocumentHighlightParams) => {
+      const s = snapOf(p.textDocument.uri);
+      return s ? highlights(s, s.offset(p.position)) : [];
+    }),
+  );
+  c.onPrepareRename(
+    guarded(ctx, 'prepareRename', null as { range: LspRange; placeholder: string } | null, (p: PrepareRenameParams) => {
+      const s = snapOf(p.textDocument.uri);
+      return s ? prepareRename(s, s.offset(p.position)) : null;
+    }),
+  );
   c.onRenameRequest((p: RenameParams) => {
     try {
       const s = snapOf(p.textDocument.uri);

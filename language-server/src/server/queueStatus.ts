@@ -39,7 +39,9 @@ export function watchQueue(urlOf: () => string | undefined, changed: () => void)
   }
   const conn = c;
   let lastError = '';
-  const redis = redisClient(conn, (m) => { lastError = m; });
+  const redis = redisClient(conn, (m) => {
+    lastError = m;
+  });
   const set = (next: QueueStatus): void => {
     if (JSON.stringify(next) === JSON.stringify(current)) return;
     current = next;
@@ -56,5 +58,12 @@ export function watchQueue(urlOf: () => string | undefined, changed: () => void)
   void read();
   const timer = setInterval(() => void read(), EVERY_MS);
   timer.unref();
-  watching = { url, timer, close: () => { clearInterval(timer); redis.disconnect(); } };
+  watching = {
+    url,
+    timer,
+    close: () => {
+      clearInterval(timer);
+      redis.disconnect();
+    },
+  };
 }

@@ -12,7 +12,19 @@ import { guarded, type ServerContext } from './context.js';
 import type { Snapshot } from './documents.js';
 import { occurrenceAt } from '../analysis/locate.js';
 
-export const TOKEN_TYPES = ['keyword', 'function', 'class', 'interface', 'variable', 'parameter', 'property', 'enumMember', 'number', 'comment', 'operator'] as const;
+export const TOKEN_TYPES = [
+  'keyword',
+  'function',
+  'class',
+  'interface',
+  'variable',
+  'parameter',
+  'property',
+  'enumMember',
+  'number',
+  'comment',
+  'operator',
+] as const;
 export const TOKEN_MODIFIERS = ['declaration', 'readonly', 'defaultLibrary'] as const;
 export const LEGEND: SemanticTokensLegend = { tokenTypes: [...TOKEN_TYPES], tokenModifiers: [...TOKEN_MODIFIERS] };
 
@@ -24,12 +36,21 @@ const OPERATORS = new Set(['+', '-', '*', '/', '@', '^', '=', '~']);
 
 function symbolType(s: Symbol): { type: TokenType; mods: number } {
   switch (s.kind) {
-    case 'dim': return { type: 'enumMember', mods: M.readonly };
-    case 'const': return { type: 'variable', mods: M.readonly };
-    case 'param': return { type: 'property', mods: 0 };
-    case 'input': case 'target': case 'argument': return { type: 'parameter', mods: 0 };
-    case 'state': case 'let': return { type: 'variable', mods: 0 };
-    case 'surrogate': return { type: 'function', mods: 0 };
+    case 'dim':
+      return { type: 'enumMember', mods: M.readonly };
+    case 'const':
+      return { type: 'variable', mods: M.readonly };
+    case 'param':
+      return { type: 'property', mods: 0 };
+    case 'input':
+    case 'target':
+    case 'argument':
+      return { type: 'parameter', mods: 0 };
+    case 'state':
+    case 'let':
+      return { type: 'variable', mods: 0 };
+    case 'surrogate':
+      return { type: 'function', mods: 0 };
     case 'item': {
       const kind = (s.node as { kind?: string } | undefined)?.kind;
       return { type: kind === 'model' ? 'class' : kind === 'rule' ? 'interface' : 'function', mods: 0 };
@@ -95,8 +116,10 @@ export function semanticTokens(snap: Snapshot): SemanticTokens {
 }
 
 export function registerSemanticTokens(ctx: ServerContext): void {
-  ctx.connection.languages.semanticTokens.on(guarded(ctx, 'semanticTokens', { data: [] }, (p: SemanticTokensParams) => {
-    const snap = ctx.workspace.snapshot(p.textDocument.uri);
-    return snap ? semanticTokens(snap) : { data: [] };
-  }));
+  ctx.connection.languages.semanticTokens.on(
+    guarded(ctx, 'semanticTokens', { data: [] }, (p: SemanticTokensParams) => {
+      const snap = ctx.workspace.snapshot(p.textDocument.uri);
+      return snap ? semanticTokens(snap) : { data: [] };
+    }),
+  );
 }

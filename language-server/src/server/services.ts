@@ -5,14 +5,26 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
-  CodeActionKind, DidChangeConfigurationNotification, TextDocumentSyncKind,
-  type Connection, type InitializeParams, type InitializeResult,
+  CodeActionKind,
+  DidChangeConfigurationNotification,
+  TextDocumentSyncKind,
+  type Connection,
+  type InitializeParams,
+  type InitializeResult,
 } from 'vscode-languageserver/node';
 import { JobRunner } from '../jobs/runner.js';
 import { TASKS } from '../train/tasks/index.js';
 import {
-  AnalysisStatsParamsSchema, AnalysisStatsRequest, DidChangeTrustNotification, DidChangeTrustParamsSchema, InitializationOptionsSchema, ItemParamsSchema,
-  TrainTasksRequest, validate, type AnalysisStats, type TrainTask,
+  AnalysisStatsParamsSchema,
+  AnalysisStatsRequest,
+  DidChangeTrustNotification,
+  DidChangeTrustParamsSchema,
+  InitializationOptionsSchema,
+  ItemParamsSchema,
+  TrainTasksRequest,
+  validate,
+  type AnalysisStats,
+  type TrainTask,
 } from '../protocol.js';
 import { Analyzer } from './analysis.js';
 import { AnalysisWorker } from './analysisWorker.js';
@@ -51,10 +63,11 @@ function envNumber(name: string, def: number): number {
 export function createServices(connection: Connection): EligoServer {
   const workspace = new Workspace();
   const settings = new Settings(connection);
-  const analyzer = new Analyzer(workspace, settings, new AnalysisWorker(
-    process.env.ELIGO_ANALYSIS_INLINE === '1' ? undefined : join(__dirname, 'worker.js'),
-    (m) => connection.console.log(m),
-  ));
+  const analyzer = new Analyzer(
+    workspace,
+    settings,
+    new AnalysisWorker(process.env.ELIGO_ANALYSIS_INLINE === '1' ? undefined : join(__dirname, 'worker.js'), (m) => connection.console.log(m)),
+  );
   const jobs = new JobRunner({
     workerPath: join(__dirname, 'worker.js'),
     maxConcurrent: Math.max(1, availableParallelism() - 1),
@@ -136,7 +149,12 @@ export function createServices(connection: Connection): EligoServer {
   registerInterop(ctx);
   registerGraph(ctx);
   registerJobs(ctx);
-  connection.onRequest(TrainTasksRequest.method, validated(ctx, 'eligo/trainTasks', ItemParamsSchema, [] as TrainTask[], () => TASKS.map((t): TrainTask => ({ name: t.name, description: t.description, ...(t.userData ? { userData: true } : {}) }))));
+  connection.onRequest(
+    TrainTasksRequest.method,
+    validated(ctx, 'eligo/trainTasks', ItemParamsSchema, [] as TrainTask[], () =>
+      TASKS.map((t): TrainTask => ({ name: t.name, description: t.description, ...(t.userData ? { userData: true } : {}) })),
+    ),
+  );
 
   connection.onNotification(DidChangeTrustNotification.method, (raw: unknown) => {
     const v = validate(DidChangeTrustParamsSchema, raw);
@@ -145,10 +163,13 @@ export function createServices(connection: Connection): EligoServer {
     connection.console.log(`eligo: the workspace is ${trust.trusted ? 'trusted: jobs may read its data files' : 'not trusted: jobs read no files'}`);
   });
 
-  connection.onRequest(AnalysisStatsRequest.method, validated(ctx, 'eligo/analysisStats', AnalysisStatsParamsSchema, null as AnalysisStats | null, async (p) => {
-    const a = await analyzer.current(p.uri);
-    return a ? { uri: a.uri, version: a.version, ...a.stats, totalComputed: analyzer.computedItems } : null;
-  }));
+  connection.onRequest(
+    AnalysisStatsRequest.method,
+    validated(ctx, 'eligo/analysisStats', AnalysisStatsParamsSchema, null as AnalysisStats | null, async (p) => {
+      const a = await analyzer.current(p.uri);
+      return a ? { uri: a.uri, version: a.version, ...a.stats, totalComputed: analyzer.computedItems } : null;
+    }),
+  );
 
   connection.onShutdown(() => {
     jobs.dispose();

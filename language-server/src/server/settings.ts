@@ -58,7 +58,7 @@ export function normalizeSettings(raw: unknown): EligoSettings {
     },
     objective: OBJECTIVES.includes(objective as Objective) ? (objective as Objective) : d.objective,
     // A named profile as the registry spells it (`Loihi2` → `loihi2`); a size as written.
-    hardwareProfile: typeof profile === 'string' && isProfile(profile) ? namedProfile(profile)?.id ?? profile.trim() : d.hardwareProfile,
+    hardwareProfile: typeof profile === 'string' && isProfile(profile) ? (namedProfile(profile)?.id ?? profile.trim()) : d.hardwareProfile,
     search: { budgetSeconds: num(pick('search.budgetSeconds'), d.search.budgetSeconds, 0.01, 86400) },
     train: {
       task: typeof pick('train.task') === 'string' && (pick('train.task') as string).trim() !== '' ? (pick('train.task') as string) : d.train.task,
@@ -86,10 +86,19 @@ export function settingsProblems(raw: unknown): SettingProblem[] {
   const out: SettingProblem[] = [];
   if (profile !== undefined && (typeof profile !== 'string' || !isProfile(profile))) {
     const why = typeof profile === 'string' ? unknownProfileMessage(profile) : `the hardware profile must be a name, got ${JSON.stringify(profile)}`;
-    out.push({ setting: 'eligo.hardwareProfile', code: 'settings.hardware-profile', message: `setting eligo.hardwareProfile: ${why}; using '${DEFAULTS.hardwareProfile}'` });
+    out.push({
+      setting: 'eligo.hardwareProfile',
+      code: 'settings.hardware-profile',
+      message: `setting eligo.hardwareProfile: ${why}; using '${DEFAULTS.hardwareProfile}'`,
+    });
   }
   const queue = queueProblem(raw);
-  if (queue) out.push({ setting: 'eligo.queue.redis', code: 'settings.queue-redis', message: `setting eligo.queue.redis: ${queue}; Find Learning Rule and Search run in this process, not on the job queue` });
+  if (queue)
+    out.push({
+      setting: 'eligo.queue.redis',
+      code: 'settings.queue-redis',
+      message: `setting eligo.queue.redis: ${queue}; Find Learning Rule and Search run in this process, not on the job queue`,
+    });
   return out;
 }
 

@@ -65,10 +65,15 @@ export function signatureHelp(snap: Snapshot, offset: number): SignatureHelp | n
   const init = INITIALISERS.get(call.name);
   let sigs: SignatureInformation[];
   if (b) sigs = signatures(b.signature, b.doc);
-  else if (s) sigs = signatures(`${call.name}(${s.param} = ${s.default}, ${SURROGATE_SCALE.name} = ${SURROGATE_SCALE.default})`, `ψ(x) = ${SURROGATE_SCALE.name} · ${s.formula}: ${s.doc}`);
+  else if (s)
+    sigs = signatures(
+      `${call.name}(${s.param} = ${s.default}, ${SURROGATE_SCALE.name} = ${SURROGATE_SCALE.default})`,
+      `ψ(x) = ${SURROGATE_SCALE.name} · ${s.formula}: ${s.doc}`,
+    );
   else if (init) sigs = signatures(init.signature, init.doc);
   else return null;
-  const labelOf = (p: ParameterInformation, sig: SignatureInformation): string => (typeof p.label === 'string' ? p.label : sig.label.slice(p.label[0], p.label[1]));
+  const labelOf = (p: ParameterInformation, sig: SignatureInformation): string =>
+    typeof p.label === 'string' ? p.label : sig.label.slice(p.label[0], p.label[1]);
   let activeSignature = sigs.findIndex((sig) => (sig.parameters?.length ?? 0) > call.argument);
   if (call.named) {
     const k = sigs.findIndex((sig) => sig.parameters?.some((p) => labelOf(p, sig).startsWith(`${call.named} `) || labelOf(p, sig) === call.named));
@@ -85,8 +90,10 @@ export function signatureHelp(snap: Snapshot, offset: number): SignatureHelp | n
 }
 
 export function registerSignatureHelp(ctx: ServerContext): void {
-  ctx.connection.onSignatureHelp(guarded(ctx, 'signatureHelp', null as SignatureHelp | null, (p: SignatureHelpParams) => {
-    const snap = ctx.workspace.snapshot(p.textDocument.uri);
-    return snap ? signatureHelp(snap, snap.offset(p.position)) : null;
-  }));
+  ctx.connection.onSignatureHelp(
+    guarded(ctx, 'signatureHelp', null as SignatureHelp | null, (p: SignatureHelpParams) => {
+      const snap = ctx.workspace.snapshot(p.textDocument.uri);
+      return snap ? signatureHelp(snap, snap.offset(p.position)) : null;
+    }),
+  );
 }

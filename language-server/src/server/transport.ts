@@ -12,8 +12,16 @@
 
 import { Readable } from 'node:stream';
 import {
-  AbstractMessageReader, ErrorCodes, IPCMessageReader, IPCMessageWriter, StreamMessageWriter,
-  type DataCallback, type Disposable, type Message, type MessageReader, type MessageWriter,
+  AbstractMessageReader,
+  ErrorCodes,
+  IPCMessageReader,
+  IPCMessageWriter,
+  StreamMessageWriter,
+  type DataCallback,
+  type Disposable,
+  type Message,
+  type MessageReader,
+  type MessageWriter,
 } from 'vscode-languageserver/node';
 import { z } from 'zod';
 import { describeIssues } from '../protocol/params.js';
@@ -28,10 +36,13 @@ const uri = z.string().min(1);
 /** Shapes of the standard messages whose bad params would otherwise break the server's state (the open documents). */
 const PARAMS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
   ['textDocument/didOpen', z.object({ textDocument: z.object({ uri, languageId: z.string(), version: z.number().int(), text: z.string() }) })],
-  ['textDocument/didChange', z.object({
-    textDocument: z.object({ uri, version: z.number().int() }),
-    contentChanges: z.array(z.union([z.object({ range, rangeLength: z.number().optional(), text: z.string() }), z.object({ text: z.string() })])),
-  })],
+  [
+    'textDocument/didChange',
+    z.object({
+      textDocument: z.object({ uri, version: z.number().int() }),
+      contentChanges: z.array(z.union([z.object({ range, rangeLength: z.number().optional(), text: z.string() }), z.object({ text: z.string() })])),
+    }),
+  ],
   ['textDocument/didClose', z.object({ textDocument: z.object({ uri }) })],
   ['textDocument/didSave', z.object({ textDocument: z.object({ uri }) })],
 ]);
@@ -46,7 +57,7 @@ export function checkMessage(m: unknown): Problem | undefined {
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return { code: ErrorCodes.InvalidRequest, message: 'a JSON-RPC message is an object', id: null };
   const o = m as Record<string, unknown>;
   const id = typeof o.id === 'number' || typeof o.id === 'string' ? o.id : null;
-  if (o.jsonrpc !== '2.0') return { code: ErrorCodes.InvalidRequest, message: "'jsonrpc' must be \"2.0\"", id };
+  if (o.jsonrpc !== '2.0') return { code: ErrorCodes.InvalidRequest, message: '\'jsonrpc\' must be "2.0"', id };
   if ('method' in o) {
     if (typeof o.method !== 'string') return { code: ErrorCodes.InvalidRequest, message: "'method' must be a string", id };
     const schema = PARAMS.get(o.method) ?? (o.method.startsWith('textDocument/') && id !== null ? DOCUMENT_REQUEST : undefined);
@@ -67,7 +78,10 @@ export interface Guard {
 
 /** A reader that hands on only messages that pass `checkMessage`. */
 class CheckedReader extends AbstractMessageReader implements MessageReader {
-  constructor(private readonly inner: MessageReader, private readonly guard: Guard) {
+  constructor(
+    private readonly inner: MessageReader,
+    private readonly guard: Guard,
+  ) {
     super();
     inner.onError((e) => this.fireError(e));
     inner.onClose(() => this.fireClose());
@@ -95,7 +109,10 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
   /** Chunks of a body still arriving, and the buffer length that completes it: one copy per message, not per chunk. */
   private waiting: { chunks: Buffer[]; bytes: number; need: number } | undefined;
 
-  constructor(private readonly input: Readable, private readonly onBadFrame: (message: string) => void) {
+  constructor(
+    private readonly input: Readable,
+    private readonly onBadFrame: (message: string) => void,
+  ) {
     super();
   }
 
@@ -180,7 +197,9 @@ export class FrameReader extends AbstractMessageReader implements MessageReader 
  * console exists. Undefined for other transports (sockets, pipes): the
  * library's own then.
  */
-export function guardedTransport(argv: readonly string[] = process.argv): { reader: MessageReader; writer: MessageWriter; setLog(log: (m: string) => void): void } | undefined {
+export function guardedTransport(
+  argv: readonly string[] = process.argv,
+): { reader: MessageReader; writer: MessageWriter; setLog(log: (m: string) => void): void } | undefined {
   let log: (m: string) => void = (m) => process.stderr.write(`${m}\n`);
   let writer: MessageWriter;
   let raw: MessageReader;
@@ -199,5 +218,11 @@ export function guardedTransport(argv: readonly string[] = process.argv): { read
   } else {
     return undefined;
   }
-  return { reader: new CheckedReader(raw, guard), writer, setLog: (f) => { log = f; } };
+  return {
+    reader: new CheckedReader(raw, guard),
+    writer,
+    setLog: (f) => {
+      log = f;
+    },
+  };
 }

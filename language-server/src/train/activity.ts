@@ -52,7 +52,11 @@ export function sequenceActivity(model: StepModel, params: readonly T[], task: T
       const out = tf.tidy(() => {
         const d = stepTensors(tf, batch, t, spec.input.shape, spec.target.shape);
         const r = model.step(states, params, d.x, d.y);
-        return { next: r.next.map((s) => tf.keep(s)), x: d.x.dataSync() as Float32Array, p: r.prediction ? (r.prediction.dataSync() as Float32Array) : undefined };
+        return {
+          next: r.next.map((s) => tf.keep(s)),
+          x: d.x.dataSync() as Float32Array,
+          p: r.prediction ? (r.prediction.dataSync() as Float32Array) : undefined,
+        };
       });
       for (const s of states) if (!out.next.includes(s)) s.dispose();
       states = out.next;
@@ -76,7 +80,12 @@ export function sequenceActivity(model: StepModel, params: readonly T[], task: T
     // The most active neurons of the first spiking population, and every other state of that size.
     const rows = values[population.index]!;
     const counts = Array.from({ length: population.size }, (_, j) => rows.reduce((a, r) => a + r[j]!, 0));
-    const chosen = counts.map((c, j) => [c, j] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, TRACE_NEURONS).map(([, j]) => j).sort((a, b) => a - b);
+    const chosen = counts
+      .map((c, j) => [c, j] as const)
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .slice(0, TRACE_NEURONS)
+      .map(([, j]) => j)
+      .sort((a, b) => a - b);
     spec.states.forEach((s, i) => {
       if (hidden.has(s.name) || i === population!.index || (values[i]![0]?.length ?? 0) !== population!.size) return;
       for (const j of chosen) traces.push({ state: s.name, neuron: j, values: values[i]!.map((r) => r[j]!) });
@@ -86,7 +95,11 @@ export function sequenceActivity(model: StepModel, params: readonly T[], task: T
   if (batch.labels) for (let t = 0; t < batch.steps && label === undefined; t++) if (batch.labels[t]! >= 0) label = batch.labels[t]!;
   const nOut = prediction[0]?.length ?? 0;
   return {
-    split: 'test', sample, steps: batch.steps, rasters, traces,
+    split: 'test',
+    sample,
+    steps: batch.steps,
+    rasters,
+    traces,
     ...(prediction.length ? { prediction: Array.from({ length: nOut }, (_, k) => prediction.map((p) => p[k]!)) } : {}),
     ...(label !== undefined ? { label } : {}),
   };

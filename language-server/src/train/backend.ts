@@ -52,7 +52,10 @@ let settled: { tf: Tf; info: BackendInfo } | undefined;
 /** Reads ELIGO_TF_BACKEND=tensorflow|wasm|cpu (one name, or a comma list) to force an order. */
 export function orderFromEnv(value: string | undefined): BackendName[] | undefined {
   if (!value) return undefined;
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = names.filter((n) => !DEFAULT_ORDER.includes(n as BackendName));
   if (bad.length) throw new Error(`ELIGO_TF_BACKEND: unknown backend ${bad.map((b) => `'${b}'`).join(', ')} (use tensorflow, wasm or cpu)`);
   return names as BackendName[];
@@ -69,7 +72,9 @@ function versionOf(load: Loader, pkg: string): string {
   try {
     const v = (load(`${pkg}/package.json`) as { version?: string }).version;
     if (v) return v;
-  } catch { /* fall through */ }
+  } catch {
+    /* fall through */
+  }
   return 'unknown';
 }
 
@@ -127,13 +132,17 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<{ tf: Tf;
       skipped.push({ name, reason: reasonOf(e) });
     }
   }
-  throw new Error(`no TensorFlow.js backend could be loaded: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}. Run 'npm install' in the Eligo folder (it installs @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm).`);
+  throw new Error(
+    `no TensorFlow.js backend could be loaded: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}. Run 'npm install' in the Eligo folder (it installs @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm).`,
+  );
 }
 
 /** The process-wide TensorFlow.js, loaded once (concurrent callers share the load). */
 export function loadTf(): Promise<Tf> {
   current ??= selectBackend().then((r) => (settled = r));
-  current.catch(() => { current = undefined; });
+  current.catch(() => {
+    current = undefined;
+  });
   return current.then((r) => r.tf);
 }
 

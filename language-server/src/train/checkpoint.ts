@@ -56,7 +56,12 @@ export class CheckpointError extends EligoError {
 }
 
 /** Writes a checkpoint into `dir` (created if needed); returns the JSON's path. */
-export function saveCheckpoint(dir: string, meta: Omit<CheckpointMeta, 'format' | 'version' | 'params' | 'slots' | 'weightsSha256' | 'savedAt'>, params: readonly NamedArray[], slots: readonly NamedArray[]): string {
+export function saveCheckpoint(
+  dir: string,
+  meta: Omit<CheckpointMeta, 'format' | 'version' | 'params' | 'slots' | 'weightsSha256' | 'savedAt'>,
+  params: readonly NamedArray[],
+  slots: readonly NamedArray[],
+): string {
   mkdirSync(dir, { recursive: true });
   let offset = 0;
   const entry = (a: NamedArray): TensorEntry => {
@@ -71,8 +76,13 @@ export function saveCheckpoint(dir: string, meta: Omit<CheckpointMeta, 'format' 
   const bytes = Buffer.from(all.buffer, all.byteOffset, all.byteLength);
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new CheckpointError('checkpoints are written little-endian; this machine is big-endian');
   const full: CheckpointMeta = {
-    format: 'eligo-train-checkpoint', version: 1, ...meta, params: pe, slots: se,
-    weightsSha256: createHash('sha256').update(bytes).digest('hex'), savedAt: new Date().toISOString(),
+    format: 'eligo-train-checkpoint',
+    version: 1,
+    ...meta,
+    params: pe,
+    slots: se,
+    weightsSha256: createHash('sha256').update(bytes).digest('hex'),
+    savedAt: new Date().toISOString(),
   };
   const bin = join(dir, WEIGHTS_BIN);
   const json = join(dir, CHECKPOINT_JSON);
@@ -85,8 +95,16 @@ export function saveCheckpoint(dir: string, meta: Omit<CheckpointMeta, 'format' 
 
 function isEntry(x: unknown): x is TensorEntry {
   const e = x as TensorEntry;
-  return typeof e === 'object' && e !== null && typeof e.name === 'string' && Array.isArray(e.shape) && e.shape.every((d) => Number.isInteger(d) && d >= 0)
-    && Number.isInteger(e.offset) && Number.isInteger(e.length) && e.length === e.shape.reduce((a, b) => a * b, 1);
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.name === 'string' &&
+    Array.isArray(e.shape) &&
+    e.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+    Number.isInteger(e.offset) &&
+    Number.isInteger(e.length) &&
+    e.length === e.shape.reduce((a, b) => a * b, 1)
+  );
 }
 
 /** Reads the checkpoint in `dir`; undefined when there is none; CheckpointError when it is damaged. */
@@ -99,16 +117,29 @@ export function loadCheckpoint(dir: string): { meta: CheckpointMeta; params: Map
   } catch (e) {
     throw new CheckpointError(`${json} is not valid JSON (${(e as Error).message}); delete the folder or choose another --checkpoint`);
   }
-  if (meta?.format !== 'eligo-train-checkpoint' || meta.version !== 1) throw new CheckpointError(`${json} is not an Eligo training checkpoint (format ${JSON.stringify(meta?.format)}, version ${JSON.stringify(meta?.version)})`);
-  if (typeof meta.model !== 'string' || typeof meta.rule !== 'string' || typeof meta.task !== 'string' || !Number.isInteger(meta.step) || !Number.isInteger(meta.total)
-    || !Array.isArray(meta.params) || !meta.params.every(isEntry) || !Array.isArray(meta.slots) || !meta.slots.every(isEntry)) {
+  if (meta?.format !== 'eligo-train-checkpoint' || meta.version !== 1)
+    throw new CheckpointError(`${json} is not an Eligo training checkpoint (format ${JSON.stringify(meta?.format)}, version ${JSON.stringify(meta?.version)})`);
+  if (
+    typeof meta.model !== 'string' ||
+    typeof meta.rule !== 'string' ||
+    typeof meta.task !== 'string' ||
+    !Number.isInteger(meta.step) ||
+    !Number.isInteger(meta.total) ||
+    !Array.isArray(meta.params) ||
+    !meta.params.every(isEntry) ||
+    !Array.isArray(meta.slots) ||
+    !meta.slots.every(isEntry)
+  ) {
     throw new CheckpointError(`${json} is missing fields or has malformed ones`);
   }
   const bin = join(dir, WEIGHTS_BIN);
   if (!existsSync(bin)) throw new CheckpointError(`${bin} is missing (${json} refers to it)`);
   const buf = readFileSync(bin);
   const sha = createHash('sha256').update(buf).digest('hex');
-  if (sha !== meta.weightsSha256) throw new CheckpointError(`${bin} does not match ${json} (SHA-256 ${sha.slice(0, 12)}… instead of ${String(meta.weightsSha256).slice(0, 12)}…): the pair is from two different saves`);
+  if (sha !== meta.weightsSha256)
+    throw new CheckpointError(
+      `${bin} does not match ${json} (SHA-256 ${sha.slice(0, 12)}… instead of ${String(meta.weightsSha256).slice(0, 12)}…): the pair is from two different saves`,
+    );
   const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const read = (e: TensorEntry): NamedArray => {
     if (e.offset + e.length > all.length) throw new CheckpointError(`${bin} is shorter than ${json} says (${e.name})`);

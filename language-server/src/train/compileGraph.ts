@@ -38,7 +38,10 @@ export interface Value {
 type VertexFn = (ops: readonly Value[], B: number) => T;
 
 export class CompileError extends EligoError {
-  constructor(message: string, readonly vertex?: number) {
+  constructor(
+    message: string,
+    readonly vertex?: number,
+  ) {
     super('train.compile', message);
   }
 }
@@ -203,28 +206,50 @@ export function releaseZeros(): void {
 
 function unaryFn(tf: Tf, v: Vertex): (x: T) => T {
   switch (v.op) {
-    case 'neg': return (x) => tf.neg(x);
-    case 'exp': return (x) => tf.exp(x);
-    case 'log': return (x) => tf.log(x);
-    case 'sqrt': return (x) => tf.sqrt(x);
-    case 'abs': return absOp(tf);
-    case 'sin': return (x) => tf.sin(x);
-    case 'cos': return (x) => tf.cos(x);
-    case 'tan': return (x) => tf.tan(x);
-    case 'asin': return (x) => tf.asin(x);
-    case 'acos': return (x) => tf.acos(x);
-    case 'atan': return (x) => tf.atan(x);
-    case 'sinh': return (x) => tf.sinh(x);
-    case 'cosh': return (x) => tf.cosh(x);
-    case 'tanh': return (x) => tf.tanh(x);
-    case 'asinh': return (x) => tf.asinh(x);
-    case 'acosh': return (x) => tf.acosh(x);
-    case 'atanh': return (x) => tf.atanh(x);
-    case 'log1p': return (x) => tf.log1p(x);
-    case 'erf': return (x) => tf.erf(x);
-    case 'sigmoid': return (x) => tf.sigmoid(x);
-    case 'relu': return (x) => tf.relu(x);
-    case 'softplus': return (x) => tf.softplus(x);
+    case 'neg':
+      return (x) => tf.neg(x);
+    case 'exp':
+      return (x) => tf.exp(x);
+    case 'log':
+      return (x) => tf.log(x);
+    case 'sqrt':
+      return (x) => tf.sqrt(x);
+    case 'abs':
+      return absOp(tf);
+    case 'sin':
+      return (x) => tf.sin(x);
+    case 'cos':
+      return (x) => tf.cos(x);
+    case 'tan':
+      return (x) => tf.tan(x);
+    case 'asin':
+      return (x) => tf.asin(x);
+    case 'acos':
+      return (x) => tf.acos(x);
+    case 'atan':
+      return (x) => tf.atan(x);
+    case 'sinh':
+      return (x) => tf.sinh(x);
+    case 'cosh':
+      return (x) => tf.cosh(x);
+    case 'tanh':
+      return (x) => tf.tanh(x);
+    case 'asinh':
+      return (x) => tf.asinh(x);
+    case 'acosh':
+      return (x) => tf.acosh(x);
+    case 'atanh':
+      return (x) => tf.atanh(x);
+    case 'log1p':
+      return (x) => tf.log1p(x);
+    case 'erf':
+      return (x) => tf.erf(x);
+    case 'sigmoid':
+      return (x) => tf.sigmoid(x);
+    case 'relu':
+      return (x) => tf.relu(x);
+    case 'softplus':
+      return (x) => tf.softplus(x);
     case 'powc': {
       const k = v.attrs.exponent;
       if (k === undefined) throw new CompileError(`powc vertex ${v.id} needs attrs.exponent`, v.id);
@@ -239,22 +264,33 @@ function unaryFn(tf: Tf, v: Vertex): (x: T) => T {
       if (!s) throw new CompileError(`'spike' needs a surrogate (vertex ${v.id})`, v.id);
       return spikeOp(tf, s);
     }
-    case 'stop': return stopGradientOp(tf);
-    default: throw new CompileError(`'${v.op}' is not a unary op (vertex ${v.id})`, v.id);
+    case 'stop':
+      return stopGradientOp(tf);
+    default:
+      throw new CompileError(`'${v.op}' is not a unary op (vertex ${v.id})`, v.id);
   }
 }
 
 function binaryFn(tf: Tf, op: string): (x: T, y: T) => T {
   switch (op) {
-    case 'add': return (x, y) => tf.add(x, y);
-    case 'sub': return (x, y) => tf.sub(x, y);
-    case 'mul': return (x, y) => tf.mul(x, y);
-    case 'div': return (x, y) => tf.div(x, y);
-    case 'pow': return (x, y) => tf.pow(x, y);
-    case 'atan2': return (x, y) => tf.atan2(x, y);
-    case 'max': return extremumOp(tf, 'max');
-    case 'min': return extremumOp(tf, 'min');
-    default: throw new CompileError(`'${op}' is not a binary op`);
+    case 'add':
+      return (x, y) => tf.add(x, y);
+    case 'sub':
+      return (x, y) => tf.sub(x, y);
+    case 'mul':
+      return (x, y) => tf.mul(x, y);
+    case 'div':
+      return (x, y) => tf.div(x, y);
+    case 'pow':
+      return (x, y) => tf.pow(x, y);
+    case 'atan2':
+      return (x, y) => tf.atan2(x, y);
+    case 'max':
+      return extremumOp(tf, 'max');
+    case 'min':
+      return extremumOp(tf, 'min');
+    default:
+      throw new CompileError(`'${op}' is not a binary op`);
   }
 }
 
@@ -339,8 +375,8 @@ function matmulFn(tf: Tf, v: Vertex, as: readonly number[], cs: readonly number[
       return tf.reshape(tf.matMul(A.t, tf.reshape(C.t, [cs[0]!, 1])), [B]);
     }
     // General: promote to batched matrices, multiply (batch axes broadcast), drop the vector axes.
-    const a3 = A.batched ? (ra === 1 ? tf.reshape(A.t, [B, 1, as[0]!]) : A.t) : (ra === 1 ? tf.reshape(A.t, [1, as[0]!]) : A.t);
-    const c3 = C.batched ? (rc === 1 ? tf.reshape(C.t, [B, cs[0]!, 1]) : C.t) : (rc === 1 ? tf.reshape(C.t, [cs[0]!, 1]) : C.t);
+    const a3 = A.batched ? (ra === 1 ? tf.reshape(A.t, [B, 1, as[0]!]) : A.t) : ra === 1 ? tf.reshape(A.t, [1, as[0]!]) : A.t;
+    const c3 = C.batched ? (rc === 1 ? tf.reshape(C.t, [B, cs[0]!, 1]) : C.t) : rc === 1 ? tf.reshape(C.t, [cs[0]!, 1]) : C.t;
     return tf.reshape(tf.matMul(a3, c3), [B, ...outShape]);
   };
 }
@@ -358,7 +394,11 @@ function vertexFn(tf: Tf, g: Graph, v: Vertex): VertexFn {
       if (v.op !== 'sum') {
         const op = v.op === 'reduce_max' ? 'max' : 'min';
         const shared = reduceExtremumOp(tf, op, axes);
-        const batched = reduceExtremumOp(tf, op, axes.map((a) => a + 1));
+        const batched = reduceExtremumOp(
+          tf,
+          op,
+          axes.map((a) => a + 1),
+        );
         return ([x]) => (axes.length === 0 ? x!.t : (x!.batched ? batched : shared)(x!.t));
       }
       return ([x]) => {

@@ -52,7 +52,9 @@ function checkRule(text: string, model: string | undefined, rule: string): void 
   const named = rules.find((r) => r.name === rule);
   if (!named && rule === 'bptt') return;
   if (!named) {
-    throw new JobRefused(`no rule named '${rule}' for model '${m}' in the file (it has ${forModel.length ? forModel.map((n) => `'${n}'`).join(', ') : 'none'}; without a rule the exact gradient, BPTT, is used)`);
+    throw new JobRefused(
+      `no rule named '${rule}' for model '${m}' in the file (it has ${forModel.length ? forModel.map((n) => `'${n}'`).join(', ') : 'none'}; without a rule the exact gradient, BPTT, is used)`,
+    );
   }
   if (!forModel.includes(rule)) throw new JobRefused(`rule '${rule}' is not a rule for model '${m}' (rules for '${m}': ${forModel.join(', ') || 'none'})`);
 }
@@ -61,12 +63,25 @@ function checkRule(text: string, model: string | undefined, rule: string): void 
 export function trainResult(r: TrainReport, run?: TrainRun): TrainResult {
   const last = r.metrics.curve[r.metrics.curve.length - 1];
   return {
-    task: r.task, steps: r.updates, ...(r.final.testAccuracy !== null ? { accuracy: r.final.testAccuracy } : {}),
+    task: r.task,
+    steps: r.updates,
+    ...(r.final.testAccuracy !== null ? { accuracy: r.final.testAccuracy } : {}),
     ...(last?.alignment !== null && last?.alignment !== undefined ? { alignment: last.alignment } : {}),
-    loss: r.final.testLoss, model: r.model, rule: r.rule, backend: r.info.backendInfo.summary, method: r.method,
-    trainAccuracy: r.final.trainAccuracy, stepsPerSecond: r.stepsPerSecond, peakMemoryBytes: r.peakMemoryBytes, seconds: r.seconds,
-    stopped: r.stopped, ...(r.message ? { message: r.message } : {}), curve: r.metrics.curve, encoding: r.info.encoding,
-    computeBackend: r.info.backendInfo.name === 'tensorflow' ? 'tfjs-node' : r.info.backendInfo.name, engine: r.engine,
+    loss: r.final.testLoss,
+    model: r.model,
+    rule: r.rule,
+    backend: r.info.backendInfo.summary,
+    method: r.method,
+    trainAccuracy: r.final.trainAccuracy,
+    stepsPerSecond: r.stepsPerSecond,
+    peakMemoryBytes: r.peakMemoryBytes,
+    seconds: r.seconds,
+    stopped: r.stopped,
+    ...(r.message ? { message: r.message } : {}),
+    curve: r.metrics.curve,
+    encoding: r.info.encoding,
+    computeBackend: r.info.backendInfo.name === 'tensorflow' ? 'tfjs-node' : r.info.backendInfo.name,
+    engine: r.engine,
     ...(r.activity ? { activity: r.activity } : {}),
     ...(run ? { run } : {}),
   };
@@ -93,9 +108,14 @@ export const trainJobKind: JobKind<TrainRunParams, TrainResult> = {
     // Updates: the request's, else its epochs, else the setting's.
     const steps = p.steps ?? (p.epochs === undefined ? s.steps : undefined);
     return {
-      task: p.task ?? s.task, learningRate: p.learningRate ?? s.learningRate, batchSize: p.batchSize ?? s.batchSize, seed: p.seed ?? s.seed,
-      ...(steps !== undefined ? { steps } : {}), ...(p.epochs !== undefined ? { epochs: p.epochs } : {}),
-      ...(p.rule !== undefined ? { rule: p.rule } : {}), ...(dataPath !== undefined ? { dataPath } : {}),
+      task: p.task ?? s.task,
+      learningRate: p.learningRate ?? s.learningRate,
+      batchSize: p.batchSize ?? s.batchSize,
+      seed: p.seed ?? s.seed,
+      ...(steps !== undefined ? { steps } : {}),
+      ...(p.epochs !== undefined ? { epochs: p.epochs } : {}),
+      ...(p.rule !== undefined ? { rule: p.rule } : {}),
+      ...(dataPath !== undefined ? { dataPath } : {}),
     };
   },
   async run(input, p, ctx) {
@@ -108,25 +128,48 @@ export const trainJobKind: JobKind<TrainRunParams, TrainResult> = {
     // The model's data(…) params, read here under the workspace's trust and folders (refused, saying why, otherwise).
     const paramValues = await jobParamValues(input.text, input.uri, input.item, policy);
     const run: TrainRun = {
-      task: p.task, learningRate: p.learningRate, batchSize: p.batchSize, seed: p.seed,
-      ...(p.steps !== undefined ? { steps: p.steps } : {}), ...(p.epochs !== undefined ? { epochs: p.epochs } : {}), ...(p.rule !== undefined ? { rule: p.rule } : {}),
+      task: p.task,
+      learningRate: p.learningRate,
+      batchSize: p.batchSize,
+      seed: p.seed,
+      ...(p.steps !== undefined ? { steps: p.steps } : {}),
+      ...(p.epochs !== undefined ? { epochs: p.epochs } : {}),
+      ...(p.rule !== undefined ? { rule: p.rule } : {}),
     };
     try {
       const report = await train({
-        text: input.text, ...(input.uri ? { file: input.uri } : {}), ...(input.item ? { model: input.item } : {}), ...(p.rule ? { rule: p.rule } : {}),
-        task, ...(p.steps !== undefined ? { steps: p.steps } : {}), ...(p.epochs !== undefined ? { epochs: p.epochs } : {}), learningRate: p.learningRate, batch: p.batchSize, seed: p.seed,
-        files, ...(paramValues.size ? { paramValues } : {}),
-        signal: ctx.signal, isCancelled: () => ctx.shouldStop,
+        text: input.text,
+        ...(input.uri ? { file: input.uri } : {}),
+        ...(input.item ? { model: input.item } : {}),
+        ...(p.rule ? { rule: p.rule } : {}),
+        task,
+        ...(p.steps !== undefined ? { steps: p.steps } : {}),
+        ...(p.epochs !== undefined ? { epochs: p.epochs } : {}),
+        learningRate: p.learningRate,
+        batch: p.batchSize,
+        seed: p.seed,
+        files,
+        ...(paramValues.size ? { paramValues } : {}),
+        signal: ctx.signal,
+        isCancelled: () => ctx.shouldStop,
         onProgress: (e) => {
           if (e.type === 'start') ctx.report({ message: `${e.info.model} · ${e.info.rule} · ${e.info.task} · ${e.info.backendInfo.summary}`, percentage: 0 });
-          else if (e.type === 'update') ctx.report({ message: `update ${e.step}/${e.total} · loss ${e.loss.toPrecision(3)}`, percentage: (100 * e.step) / e.total });
+          else if (e.type === 'update')
+            ctx.report({ message: `update ${e.step}/${e.total} · loss ${e.loss.toPrecision(3)}`, percentage: (100 * e.step) / e.total });
           else if (e.type === 'eval') {
             const q = e.point;
             const y: Record<string, number> = { trainLoss: q.trainLoss, testLoss: q.testLoss };
             if (q.trainAccuracy !== null) y.trainAccuracy = q.trainAccuracy;
             if (q.testAccuracy !== null) y.testAccuracy = q.testAccuracy;
             if (q.alignment !== null) y.alignment = q.alignment;
-            best = { task: p.task, steps: q.step, run, loss: q.testLoss, ...(q.testAccuracy !== null ? { accuracy: q.testAccuracy } : {}), ...(q.alignment !== null ? { alignment: q.alignment } : {}) };
+            best = {
+              task: p.task,
+              steps: q.step,
+              run,
+              loss: q.testLoss,
+              ...(q.testAccuracy !== null ? { accuracy: q.testAccuracy } : {}),
+              ...(q.alignment !== null ? { alignment: q.alignment } : {}),
+            };
             ctx.report({ point: { x: q.step, y }, best });
           }
         },

@@ -50,7 +50,10 @@ export function estimateBytes(spec: ModelSpec, method: Method, batch: number, st
   const parts: { what: string; bytes: number }[] = [];
   parts.push({ what: `parameters, gradients and optimizer state (${P.toLocaleString('en-US')} values)`, bytes: 4 * P * (2 + optimizerSlots) });
   const bptt = (label: string): void => {
-    parts.push({ what: `${label}: ${steps} steps × ${fmtBytes(act)} of activations, kept for the backward pass`, bytes: steps * (3 * act + 4 * batch * (nIn + nOut + 1)) });
+    parts.push({
+      what: `${label}: ${steps} steps × ${fmtBytes(act)} of activations, kept for the backward pass`,
+      bytes: steps * (3 * act + 4 * batch * (nIn + nOut + 1)),
+    });
     parts.push({ what: `${label}: one step's gradients`, bytes: 2 * act });
   };
   if (method.kind === 'bptt') {
@@ -78,8 +81,10 @@ export function availableBytes(backend: BackendName): { bytes: number; why: stri
       avail = Number(m[1]) * 1024;
       why = 'available memory (/proc/meminfo)';
     }
-  } catch { /* not Linux */ }
-  if (backend === 'wasm' && WASM_HEAP_LIMIT < avail) return { bytes: WASM_HEAP_LIMIT, why: 'the wasm backend\'s 4 GiB heap limit' };
+  } catch {
+    /* not Linux */
+  }
+  if (backend === 'wasm' && WASM_HEAP_LIMIT < avail) return { bytes: WASM_HEAP_LIMIT, why: "the wasm backend's 4 GiB heap limit" };
   return { bytes: avail, why };
 }
 

@@ -81,17 +81,23 @@ export function modelSpec(graph: ModelStepGraph, scope: ModelScope): ModelSpec {
   const weights = info.data.filter((d) => d.role === 'weight');
   const targets = info.data.filter((d) => d.role === 'target');
   if (inputs.length !== 1) {
-    throw new ModelError(`model '${name}' has ${inputs.length === 0 ? 'no input' : `${inputs.length} inputs (${inputs.map((d) => d.name).join(', ')})`}; training feeds one input sequence: declare exactly one 'input x: [n_in]'`);
+    throw new ModelError(
+      `model '${name}' has ${inputs.length === 0 ? 'no input' : `${inputs.length} inputs (${inputs.map((d) => d.name).join(', ')})`}; training feeds one input sequence: declare exactly one 'input x: [n_in]'`,
+    );
   }
   if (targets.length !== 1) {
-    throw new ModelError(`model '${name}' has ${targets.length === 0 ? 'no target' : `${targets.length} targets (${targets.map((d) => d.name).join(', ')})`}; training needs exactly one 'target y: [n_out]' that the loss compares with`);
+    throw new ModelError(
+      `model '${name}' has ${targets.length === 0 ? 'no target' : `${targets.length} targets (${targets.map((d) => d.name).join(', ')})`}; training needs exactly one 'target y: [n_out]' that the loss compares with`,
+    );
   }
   if (info.loss === undefined) throw new ModelError(`model '${name}' has no loss; add 'loss = mse(prediction, y[t+1])'`);
   const leaf = (d: { name: string; leaf: number }): NamedLeaf => ({ name: d.name, leaf: d.leaf, shape: graph.vertices[d.leaf]!.shape });
   const target = leaf(targets[0]!);
   const prediction = findPrediction(graph, target.leaf);
   return {
-    name, graph, scope,
+    name,
+    graph,
+    scope,
     states: info.states.map((s) => ({ ...leaf(s), next: s.next, initial: scope.initialStates.get(s.name) ?? 0 })),
     params: info.params.map(leaf),
     input: leaf(inputs[0]!),
@@ -116,7 +122,11 @@ export class StepModel {
   readonly compiled: CompiledGraph;
   private readonly wanted: number[];
 
-  constructor(readonly tf: Tf, readonly spec: ModelSpec, opts: CompileOptions = {}) {
+  constructor(
+    readonly tf: Tf,
+    readonly spec: ModelSpec,
+    opts: CompileOptions = {},
+  ) {
     this.compiled = compileGraph(tf, spec.graph, opts);
     this.wanted = [...spec.states.map((s) => s.next), spec.loss, ...(spec.prediction !== undefined ? [spec.prediction] : [])];
   }

@@ -133,7 +133,11 @@ export class OnlineExecutor {
   /** Tensor bytes at the end of the last step, with all its temporaries alive (the step's peak). */
   stepPeakBytes = 0;
 
-  constructor(readonly model: StepModel, readonly program: OnlineProgram, blocks: readonly Block[]) {
+  constructor(
+    readonly model: StepModel,
+    readonly program: OnlineProgram,
+    blocks: readonly Block[],
+  ) {
     this.tf = model.tf;
     const spec = model.spec;
     const graph = spec.graph;
@@ -151,7 +155,8 @@ export class OnlineExecutor {
     this.paramShape = new Map(program.params.map((p) => [p.name, p.shape]));
     this.traceDims = new Map(program.traces.map((t) => [t.name, pairDims(this.stateShape.get(t.state)!, this.paramShape.get(t.param)!)]));
     for (const t of program.traces) {
-      if (t.storage !== 'dense' && this.stateShape.get(t.state)!.length !== 1) throw new OnlineError(`trace ${t.name}: ${t.storage} storage needs a vector state`);
+      if (t.storage !== 'dense' && this.stateShape.get(t.state)!.length !== 1)
+        throw new OnlineError(`trace ${t.name}: ${t.storage} storage needs a vector state`);
     }
     const groups = new Map<string, BlockSpec[]>();
     for (const b of program.blocks) {
@@ -161,7 +166,13 @@ export class OnlineExecutor {
     }
     // Every state equation runs in the pass (its value is the next state), blocks or not.
     const nexts = spec.states.filter((s) => s.next !== s.leaf).sort((a, b) => a.next - b.next);
-    const leafIds = new Set<number>([...spec.states.map((s) => s.leaf), ...spec.params.map((p) => p.leaf), spec.input.leaf, spec.target.leaf, ...(spec.weight ? [spec.weight.leaf] : [])]);
+    const leafIds = new Set<number>([
+      ...spec.states.map((s) => s.leaf),
+      ...spec.params.map((p) => p.leaf),
+      spec.input.leaf,
+      spec.target.leaf,
+      ...(spec.weight ? [spec.weight.leaf] : []),
+    ]);
     const nextIds = new Set(nexts.map((s) => s.next));
     const eqs = [...nexts.map((s) => ({ of: s.name, dst: s.next })), { of: 'loss', dst: spec.loss }];
     this.plans = eqs.map(({ of, dst }) => {
@@ -180,11 +191,18 @@ export class OnlineExecutor {
         if (of === 'loss' || b.wrt.kind !== 'param' || (b.form !== 'row' && b.form !== 'shared')) continue;
         const leaf = this.srcOf.get(b.id)!;
         const readers = [...cone].filter((v) => v !== leaf && !stops.has(v) && graph.vertices[v]!.inputs.includes(leaf));
-        const ok = readers.length > 0 && readers.every((v) => {
-          const vx = graph.vertices[v]!;
-          return vx.op === 'matmul' && vx.inputs[0] === leaf && vx.inputs[1] !== leaf
-            && graph.vertices[leaf]!.shape.length === 2 && graph.vertices[vx.inputs[1]!]!.shape.length === 1;
-        });
+        const ok =
+          readers.length > 0 &&
+          readers.every((v) => {
+            const vx = graph.vertices[v]!;
+            return (
+              vx.op === 'matmul' &&
+              vx.inputs[0] === leaf &&
+              vx.inputs[1] !== leaf &&
+              graph.vertices[leaf]!.shape.length === 2 &&
+              graph.vertices[vx.inputs[1]!]!.shape.length === 1
+            );
+          });
         if (ok) viaMatmul.set(b.id, readers);
       }
       return { of, dst, ones, tiled, outSize: of === 'loss' ? 1 : sizeOf(graph.vertices[dst]!.shape), cuts, viaMatmul };
@@ -269,8 +287,16 @@ export class OnlineExecutor {
 
   // ------------------------------------------------------------ one step
 
-  private stepInner(params: readonly T[], data: OnlineStepData, kept: T[]): {
-    states: T[]; traces: Map<string, TraceValue>; grads: Map<string, T>; loss: T; prediction?: T;
+  private stepInner(
+    params: readonly T[],
+    data: OnlineStepData,
+    kept: T[],
+  ): {
+    states: T[];
+    traces: Map<string, TraceValue>;
+    grads: Map<string, T>;
+    loss: T;
+    prediction?: T;
   } {
     const tf = this.tf;
     const B = this.batch;
@@ -356,8 +382,15 @@ export class OnlineExecutor {
    * with respect to equation a's inputs is then its ones-cotangent VJP, and
    * with respect to the loss's its weighted one.
    */
-  private combinedPass(params: readonly T[], data: OnlineStepData, kept: T[]): {
-    values: Map<string, BlockValue>; nextVal: Map<number, T>; loss: T; prediction?: T;
+  private combinedPass(
+    params: readonly T[],
+    data: OnlineStepData,
+    kept: T[],
+  ): {
+    values: Map<string, BlockValue>;
+    nextVal: Map<number, T>;
+    loss: T;
+    prediction?: T;
   } {
     const tf = this.tf;
     const spec = this.model.spec;
@@ -365,7 +398,13 @@ export class OnlineExecutor {
     const B = this.batch;
     const base = this.baseLeaves(params, data);
     const values = new Map<string, BlockValue>(this.constants);
-    type Input = { readonly block: BlockSpec; readonly plan: EquationPlan; readonly kind: 'leaf' | 'next' | 'matmul' | 'param'; readonly vertex: number; readonly x: T };
+    type Input = {
+      readonly block: BlockSpec;
+      readonly plan: EquationPlan;
+      readonly kind: 'leaf' | 'next' | 'matmul' | 'param';
+      readonly vertex: number;
+      readonly x: T;
+    };
     const inputs: Input[] = [];
     for (const plan of this.plans) {
       for (const b of plan.ones) {
@@ -435,7 +474,9 @@ export class OnlineExecutor {
       return terms.length ? tf.addN(terms) : tf.scalar(0);
     };
     if (inputs.length === 0) {
-      tf.tidy(() => { f(); });
+      tf.tidy(() => {
+        f();
+      });
     } else {
       const g = tf.grads(f)(inputs.map((i) => i.x));
       // Collect each block's value from its inputs' gradients.
@@ -536,22 +577,32 @@ export class OnlineExecutor {
 /** μ = λᵀ E per sample: [B, A] × block → [B, N]. */
 function vjp(tf: Tf, lambda: T, e: BlockValue, B: number): T {
   switch (e.form) {
-    case 'scalar': return tf.mul(lambda, e.t);
-    case 'diagonal': return tf.mul(lambda, e.t);
-    case 'dense': return tf.reshape(tf.matMul(tf.reshape(lambda, [B, 1, -1]), e.t), [B, -1]);
-    default: throw new OnlineError(`internal: a vector-Jacobian product with a ${e.form} block between states`);
+    case 'scalar':
+      return tf.mul(lambda, e.t);
+    case 'diagonal':
+      return tf.mul(lambda, e.t);
+    case 'dense':
+      return tf.reshape(tf.matMul(tf.reshape(lambda, [B, 1, -1]), e.t), [B, -1]);
+    default:
+      throw new OnlineError(`internal: a vector-Jacobian product with a ${e.form} block between states`);
   }
 }
 
 /** A parameter block read as a trace value (shared ⊂ row ⊂ dense). */
 function blockAsTrace(tf: Tf, e: BlockValue, d: PairDims, B: number): TraceValue {
   switch (e.form) {
-    case 'scalar': return { storage: 'shared', t: tf.reshape(e.t, [B, 1]) };
-    case 'shared': return { storage: 'shared', t: e.t };
-    case 'row': return { storage: 'row', t: e.t };
-    case 'diagonal': return { storage: 'row', t: tf.reshape(e.t, [B, d.P, d.R]) };
-    case 'dense': return { storage: 'dense', t: tf.reshape(e.t, [B, d.J, d.P * d.R]) };
-    default: throw new OnlineError(`internal: a ${e.form} block used as a trace`);
+    case 'scalar':
+      return { storage: 'shared', t: tf.reshape(e.t, [B, 1]) };
+    case 'shared':
+      return { storage: 'shared', t: e.t };
+    case 'row':
+      return { storage: 'row', t: e.t };
+    case 'diagonal':
+      return { storage: 'row', t: tf.reshape(e.t, [B, d.P, d.R]) };
+    case 'dense':
+      return { storage: 'dense', t: tf.reshape(e.t, [B, d.J, d.P * d.R]) };
+    default:
+      throw new OnlineError(`internal: a ${e.form} block used as a trace`);
   }
 }
 

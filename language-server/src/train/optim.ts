@@ -60,8 +60,14 @@ export class Optimizer {
   step = 0;
   private readonly slots = new Map<string, T>();
 
-  constructor(private readonly tf: Tf, readonly options: OptimizerOptions, private readonly vars: readonly Variable[], private readonly names: readonly string[]) {
-    if (!(options.learningRate > 0) || !Number.isFinite(options.learningRate)) throw new Error(`the learning rate must be a positive number, got ${options.learningRate}`);
+  constructor(
+    private readonly tf: Tf,
+    readonly options: OptimizerOptions,
+    private readonly vars: readonly Variable[],
+    private readonly names: readonly string[],
+  ) {
+    if (!(options.learningRate > 0) || !Number.isFinite(options.learningRate))
+      throw new Error(`the learning rate must be a positive number, got ${options.learningRate}`);
     if (options.clip !== undefined && !(options.clip > 0)) throw new Error(`--clip must be a positive number, got ${options.clip}`);
   }
 

@@ -55,7 +55,9 @@ export function droppedEdges(spec: ModelSpec, dropped: readonly { src: number; d
     }
     for (const v of cone) {
       if (v !== d.dst && nexts.has(v)) continue;
-      g.vertices[v]!.inputs.forEach((u, k) => { if (u === d.src) stopped.add(stopKey(v, k)); });
+      g.vertices[v]!.inputs.forEach((u, k) => {
+        if (u === d.src) stopped.add(stopKey(v, k));
+      });
     }
   }
   return stopped;
@@ -72,12 +74,15 @@ export function resolveRule(c: Compiled, spec: ModelSpec, name: string | undefin
   }
   const item = rules.find((r) => r.name === name);
   if (!item) {
-    const forModel = rules.filter((r) => r.scope?.kind === 'rule' && (r.scope.item).model.name === spec.name).map((r) => r.name);
-    throw new RuleError(`no rule named '${name}' in the file (rules for '${spec.name}': ${forModel.length ? forModel.join(', ') : 'none'}; without --rule the exact gradient, BPTT, is used)`);
+    const forModel = rules.filter((r) => r.scope?.kind === 'rule' && r.scope.item.model.name === spec.name).map((r) => r.name);
+    throw new RuleError(
+      `no rule named '${name}' in the file (rules for '${spec.name}': ${forModel.length ? forModel.join(', ') : 'none'}; without --rule the exact gradient, BPTT, is used)`,
+    );
   }
   if (item.hasErrors || item.scope?.kind !== 'rule') throw new RuleError(`rule '${name}' has errors; fix them first (eligo check)`);
   const rs = ruleSpec(item.scope.item);
-  if (rs.model !== spec.name) throw new RuleError(`rule '${name}' is for model '${rs.model}', not '${spec.name}' (use --model ${rs.model}, or a rule written for '${spec.name}')`);
+  if (rs.model !== spec.name)
+    throw new RuleError(`rule '${name}' is for model '${rs.model}', not '${spec.name}' (use --model ${rs.model}, or a rule written for '${spec.name}')`);
   const structure = stepStructure(spec.scope, spec.graph);
   let approx = approximate(structure, rs.approximations);
   if (approx.blocks.some((b) => b.top !== undefined) && !approx.problems.some((p) => p.severity === 'error')) {
@@ -89,18 +94,37 @@ export function resolveRule(c: Compiled, spec: ModelSpec, name: string | undefin
   const wrong = scheduleProblems(rs);
   if (wrong.length) throw new RuleError(`rule '${name}': ${wrong.map((p) => p.message).join('; ')}`);
   if (rs.schedule.kind === 'online') {
-    const derived = deriveProgram(structure, approx, rs.name, { ...(rs.truncate !== undefined ? { truncate: rs.truncate } : {}), ...(rs.quantize ? { quantize: rs.quantize } : {}) });
+    const derived = deriveProgram(structure, approx, rs.name, {
+      ...(rs.truncate !== undefined ? { truncate: rs.truncate } : {}),
+      ...(rs.quantize ? { quantize: rs.quantize } : {}),
+    });
     return { name, spec: rs, method: { kind: 'online', program: derived.program, blocks: approx.blocks, cost: derived.cost } };
   }
   const random = approx.blocks.filter((b) => b.feedback);
   if (random.length) {
-    throw new RuleError(`rule '${name}' uses random feedback in ${random.map((b) => b.id).join(', ')} with a ${rs.schedule.kind} schedule; the trainer runs random feedback online only (write 'schedule online')`);
+    throw new RuleError(
+      `rule '${name}' uses random feedback in ${random.map((b) => b.id).join(', ')} with a ${rs.schedule.kind} schedule; the trainer runs random feedback online only (write 'schedule online')`,
+    );
   }
   if (rs.truncate !== undefined && rs.schedule.kind !== 'reverse') throw new RuleError(`rule '${name}': truncate runs with schedule online or reverse`);
   const diagonal = approx.blocks.filter((b) => b.approximation === 'diagonal');
   if (diagonal.length) {
-    throw new RuleError(`rule '${name}' keeps only the diagonal of ${diagonal.map((b) => b.id).join(', ')} with a ${rs.schedule.kind} schedule; the trainer runs diagonal approximations online only (write 'schedule online')`);
+    throw new RuleError(
+      `rule '${name}' keeps only the diagonal of ${diagonal.map((b) => b.id).join(', ')} with a ${rs.schedule.kind} schedule; the trainer runs diagonal approximations online only (write 'schedule online')`,
+    );
   }
-  const note = rs.schedule.kind === 'reverse' ? undefined : `schedule ${rs.schedule.kind}: the gradient is computed in reverse mode (the elimination order changes the cost, not the value)`;
-  return { name, spec: rs, method: { kind: 'bptt', stopped: droppedEdges(spec, approx.dropped), ...(note ? { note } : {}), ...(rs.truncate !== undefined ? { truncate: rs.truncate } : {}) } };
+  const note =
+    rs.schedule.kind === 'reverse'
+      ? undefined
+      : `schedule ${rs.schedule.kind}: the gradient is computed in reverse mode (the elimination order changes the cost, not the value)`;
+  return {
+    name,
+    spec: rs,
+    method: {
+      kind: 'bptt',
+      stopped: droppedEdges(spec, approx.dropped),
+      ...(note ? { note } : {}),
+      ...(rs.truncate !== undefined ? { truncate: rs.truncate } : {}),
+    },
+  };
 }

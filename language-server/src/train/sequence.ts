@@ -42,7 +42,11 @@ export function stepTensors(tf: Tf, batch: Batch, t: number, inShape: readonly n
   const nOut = batch.y.length / (batch.steps * B);
   const x = tf.tensor(batch.x.subarray(t * B * nIn, (t + 1) * B * nIn), [B, ...inShape], 'float32');
   const y = tf.tensor(batch.y.subarray(t * B * nOut, (t + 1) * B * nOut), [B, ...outShape], 'float32');
-  const w = tf.tensor(batch.weight.subarray(t * B, (t + 1) * B).map((v) => v / B), [B], 'float32');
+  const w = tf.tensor(
+    batch.weight.subarray(t * B, (t + 1) * B).map((v) => v / B),
+    [B],
+    'float32',
+  );
   return { x, y, w };
 }
 
@@ -53,7 +57,10 @@ export class Scorer {
   private correct = 0;
   private scored = 0;
 
-  constructor(private readonly task: Task, private readonly batch: Batch) {
+  constructor(
+    private readonly task: Task,
+    private readonly batch: Batch,
+  ) {
     this.sums = task.kind === 'classification' && task.scoring === 'sequence' ? new Float64Array(batch.size * task.nOut) : undefined;
     this.label = new Int32Array(batch.size).fill(-1);
   }

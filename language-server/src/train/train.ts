@@ -129,7 +129,16 @@ export interface TrainMetrics {
 
 export type TrainEvent =
   | { readonly type: 'start'; readonly info: RunInfo }
-  | { readonly type: 'update'; readonly step: number; readonly total: number; readonly loss: number; readonly accuracy: number | null; readonly learningRate: number; readonly stepsPerSecond: number; readonly seconds: number }
+  | {
+      readonly type: 'update';
+      readonly step: number;
+      readonly total: number;
+      readonly loss: number;
+      readonly accuracy: number | null;
+      readonly learningRate: number;
+      readonly stepsPerSecond: number;
+      readonly seconds: number;
+    }
   | { readonly type: 'eval'; readonly point: CurvePoint }
   | { readonly type: 'checkpoint'; readonly step: number; readonly path: string }
   /** Within an update: sequences of the batch done so far (long updates, large models). */
@@ -187,7 +196,10 @@ export interface TrainReport {
 
 /** A run that cannot start or must stop; the message says what to change. */
 export class TrainError extends EligoError {
-  constructor(message: string, readonly estimateBytes?: number) {
+  constructor(
+    message: string,
+    readonly estimateBytes?: number,
+  ) {
     super('train.refused', message);
   }
 }
@@ -195,8 +207,16 @@ export class TrainError extends EligoError {
 /** Wraps the engines' user-facing errors into TrainError. */
 function userError(e: unknown, where: string): never {
   if (e instanceof TrainError) throw e;
-  if (e instanceof TaskError || e instanceof RuleError || e instanceof ModelError || e instanceof ItemError || e instanceof BuildError
-    || e instanceof CompileError || e instanceof OnlineError || e instanceof CheckpointError) {
+  if (
+    e instanceof TaskError ||
+    e instanceof RuleError ||
+    e instanceof ModelError ||
+    e instanceof ItemError ||
+    e instanceof BuildError ||
+    e instanceof CompileError ||
+    e instanceof OnlineError ||
+    e instanceof CheckpointError
+  ) {
     throw new TrainError(`${where}${e.message}`);
   }
   throw e;
@@ -264,7 +284,15 @@ function nonFinite(tf: Tf, loss: number, grads: readonly (T | undefined)[], name
 }
 
 /** Mean loss and accuracy over `count` samples of a split, in batches. */
-async function evaluate(model: StepModel, params: readonly T[], task: Task, split: 'train' | 'test', count: number, batch: number, ctl: { shouldStop: () => boolean }): Promise<{ loss: number; accuracy: number | null }> {
+async function evaluate(
+  model: StepModel,
+  params: readonly T[],
+  task: Task,
+  split: 'train' | 'test',
+  count: number,
+  batch: number,
+  ctl: { shouldStop: () => boolean },
+): Promise<{ loss: number; accuracy: number | null }> {
   const n = Math.min(count, split === 'train' ? task.trainSize : task.testSize);
   let loss = 0;
   let correct = 0;
@@ -281,7 +309,14 @@ async function evaluate(model: StepModel, params: readonly T[], task: Task, spli
 }
 
 /** The compiled engine's forward pass over `count` samples of a split: mean loss and accuracy. */
-async function evaluateCompiled(engine: CompiledEngine, task: Task, split: 'train' | 'test', count: number, batch: number, ctl: { shouldStop: () => boolean }): Promise<{ loss: number; accuracy: number | null }> {
+async function evaluateCompiled(
+  engine: CompiledEngine,
+  task: Task,
+  split: 'train' | 'test',
+  count: number,
+  batch: number,
+  ctl: { shouldStop: () => boolean },
+): Promise<{ loss: number; accuracy: number | null }> {
   const n = Math.min(count, split === 'train' ? task.trainSize : task.testSize);
   let loss = 0;
   let correct = 0;
@@ -322,8 +357,14 @@ function describeNonFinite(nf: NonFiniteAt, spec: ModelSpec): string {
 function compiledEstimate(spec: ModelSpec, engine: CompiledEngine, batch: number, steps: number, optimizerSlots: number): MemoryEstimate {
   const P = spec.params.reduce((a, p) => a + sizeOf(p.shape), 0);
   const parts = [
-    { what: `parameters, gradients and optimizer state (${P.toLocaleString('en-US')} values)`, bytes: 4 * P * (3 + optimizerSlots) + 8 * P * engine.threadsUsed },
-    { what: `compiled step on ${engine.threadsUsed} thread${engine.threadsUsed === 1 ? '' : 's'}: per-sequence values${engine.sources.grad?.mode === 'online' ? ', eligibility traces' : ''}${engine.sources.grad?.mode === 'bptt' || engine.sources.exact ? `, BPTT: ${steps} steps of stored values per sequence in flight` : ''}, and the batch`, bytes: engine.bytes(batch, steps) },
+    {
+      what: `parameters, gradients and optimizer state (${P.toLocaleString('en-US')} values)`,
+      bytes: 4 * P * (3 + optimizerSlots) + 8 * P * engine.threadsUsed,
+    },
+    {
+      what: `compiled step on ${engine.threadsUsed} thread${engine.threadsUsed === 1 ? '' : 's'}: per-sequence values${engine.sources.grad?.mode === 'online' ? ', eligibility traces' : ''}${engine.sources.grad?.mode === 'bptt' || engine.sources.exact ? `, BPTT: ${steps} steps of stored values per sequence in flight` : ''}, and the batch`,
+      bytes: engine.bytes(batch, steps),
+    },
   ];
   return { bytes: parts.reduce((a, p) => a + p.bytes, 0), parts };
 }
@@ -354,10 +395,19 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     const item = findItem(c, opts.model, ['model']);
     const { scope, graph } = modelStep(c, item);
     spec = modelSpec(graph, scope);
-    task = makeTask(opts.task, {
-      model: spec.name, nIn: sizeOf(spec.input.shape), nOut: sizeOf(spec.target.shape),
-      inputName: spec.input.name, targetName: spec.target.name, seed: opts.seed ?? 0, ...(opts.files ? { files: opts.files } : {}),
-    }, opts.taskSettings);
+    task = makeTask(
+      opts.task,
+      {
+        model: spec.name,
+        nIn: sizeOf(spec.input.shape),
+        nOut: sizeOf(spec.target.shape),
+        inputName: spec.input.name,
+        targetName: spec.target.name,
+        seed: opts.seed ?? 0,
+        ...(opts.files ? { files: opts.files } : {}),
+      },
+      opts.taskSettings,
+    );
     task = withLossWindow(task, scope.lossWindow, spec.name);
     // top(k) patterns are chosen on the task's data: its first training sequences at the initial parameters.
     const t0task = task;
@@ -368,16 +418,22 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   } catch (e) {
     if (e instanceof ItemError) {
       // Say which errors: the first few diagnostics of the file, located.
-      const errs = c.diagnostics.filter((d) => d.severity === 'error').slice(0, 3).map((d) => {
-        const p = c.lines.positionAt(d.range.start);
-        return `${opts.file ?? 'line'}:${p.line + 1}:${p.character + 1}: ${d.message}`;
-      });
+      const errs = c.diagnostics
+        .filter((d) => d.severity === 'error')
+        .slice(0, 3)
+        .map((d) => {
+          const p = c.lines.positionAt(d.range.start);
+          return `${opts.file ?? 'line'}:${p.line + 1}:${p.character + 1}: ${d.message}`;
+        });
       if (errs.length) throw new TrainError(`${where}${e.message}:\n  ${errs.join('\n  ')}`);
     }
     userError(e, where);
   }
   for (const [name, init] of spec.scope.initialisers) {
-    if (init.kind === 'data' && !init.values) throw new TrainError(`${where}param '${name}' takes its values from data("${init.file}", "${init.dataset}"), which were not loaded (eligo train reads them next to the .eligo file)`);
+    if (init.kind === 'data' && !init.values)
+      throw new TrainError(
+        `${where}param '${name}' takes its values from data("${init.file}", "${init.dataset}"), which were not loaded (eligo train reads them next to the .eligo file)`,
+      );
   }
   if (task.kind === 'classification' && spec.prediction === undefined) {
     notes.push(`the loss of '${spec.name}' does not compare a prediction with '${spec.target.name}' directly, so no accuracy can be scored (loss only)`);
@@ -393,32 +449,47 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   if (!Number.isInteger(total) || total < 1) throw new TrainError(`the number of updates must be a positive integer, got ${total}`);
   const evalEvery = opts.evalEvery ?? Math.max(1, Math.ceil(total / 10));
   const optimizerOptions = {
-    kind: opts.optimizer ?? 'adam', learningRate: opts.learningRate ?? (opts.optimizer === 'sgd' ? 0.05 : 0.005),
-    ...(opts.schedule ? { schedule: opts.schedule } : {}), ...(opts.warmup ? { warmup: opts.warmup } : {}),
-    ...(opts.clip !== undefined ? { clip: opts.clip } : {}), ...(opts.momentum !== undefined ? { momentum: opts.momentum } : {}),
+    kind: opts.optimizer ?? 'adam',
+    learningRate: opts.learningRate ?? (opts.optimizer === 'sgd' ? 0.05 : 0.005),
+    ...(opts.schedule ? { schedule: opts.schedule } : {}),
+    ...(opts.warmup ? { warmup: opts.warmup } : {}),
+    ...(opts.clip !== undefined ? { clip: opts.clip } : {}),
+    ...(opts.momentum !== undefined ? { momentum: opts.momentum } : {}),
   } as const;
   const wantAlignment = method.kind === 'online' && opts.alignment !== false;
   const engineName: EngineName = opts.engine ?? 'compiled';
   const stoppedEdges = method.kind === 'bptt' ? method.stopped : new Set<string>();
   // The TF.js path runs keep/diagonal/drop rules; the kinds of rules/kinds.ts run on the compiled engine.
   if (engineName === 'tfjs' && ((method.kind === 'online' && usesExtendedKinds(method.program)) || (method.kind === 'bptt' && method.truncate !== undefined))) {
-    throw new TrainError(`${where}rule '${ruleName}' uses ${method.kind === 'bptt' ? 'truncate' : 'filter, random, local, top, truncate or quantize'}, which the TF.js engine does not run; train it with the compiled engine (--engine compiled, the default)`);
+    throw new TrainError(
+      `${where}rule '${ruleName}' uses ${method.kind === 'bptt' ? 'truncate' : 'filter, random, local, top, truncate or quantize'}, which the TF.js engine does not run; train it with the compiled engine (--engine compiled, the default)`,
+    );
   }
   let engine: CompiledEngine | undefined;
   let secondsPerUpdateEstimate: number | null = null;
   if (engineName === 'compiled') {
     try {
-      engine = CompiledEngine.create(spec, {
-        method: method.kind === 'online' ? { kind: 'online', program: method.program, blocks: method.blocks } : { kind: 'bptt', stopped: stoppedEdges, ...(method.truncate !== undefined ? { truncate: method.truncate } : {}) },
-        exact: wantAlignment || stoppedEdges.size > 0 || (method.kind === 'bptt' && method.truncate !== undefined),
-      }, opts.threads !== undefined ? { threads: opts.threads } : {}, { batch: B, steps: task.steps });
+      engine = CompiledEngine.create(
+        spec,
+        {
+          method:
+            method.kind === 'online'
+              ? { kind: 'online', program: method.program, blocks: method.blocks }
+              : { kind: 'bptt', stopped: stoppedEdges, ...(method.truncate !== undefined ? { truncate: method.truncate } : {}) },
+          exact: wantAlignment || stoppedEdges.size > 0 || (method.kind === 'bptt' && method.truncate !== undefined),
+        },
+        opts.threads !== undefined ? { threads: opts.threads } : {},
+        { batch: B, steps: task.steps },
+      );
     } catch (e) {
       throw new TrainError(`${where}the compiled engine cannot run model '${spec.name}': ${(e as Error).message}; run it with --engine tfjs`);
     }
     // Multiply-adds of one update: the rule's per-step count (the rules engine's cost) or BPTT's forward and backward passes.
     const perStep = method.kind === 'online' ? method.cost.multiplications + stepWork(spec) : 3 * stepWork(spec);
     secondsPerUpdateEstimate = (perStep * B * task.steps) / ((method.kind === 'online' ? COMPILED_RATE : COMPILED_BPTT_RATE) * engine.threadsUsed);
-    notes.push(`compiled engine: ${engine.threadNote}; estimated ${fmtSeconds(secondsPerUpdateEstimate)} per update (${(perStep * B * task.steps).toExponential(2)} multiply-adds)`);
+    notes.push(
+      `compiled engine: ${engine.threadNote}; estimated ${fmtSeconds(secondsPerUpdateEstimate)} per update (${(perStep * B * task.steps).toExponential(2)} multiply-adds)`,
+    );
   }
   if (method.kind === 'online') {
     // Dense (RTRL-like) programs cost n⁴-ish per step: refuse what would take far too long.
@@ -427,7 +498,9 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     if (perStep > limit) {
       void engine?.dispose();
       const time = secondsPerUpdateEstimate !== null ? ` (about ${fmtSeconds(secondsPerUpdateEstimate)} per update)` : '';
-      throw new TrainError(`rule '${ruleName}' carries dense sensitivities (RTRL-like): ${perStep.toExponential(1)} multiplications per time step for a batch of ${B}${time} (${method.cost.multiplications.toExponential(1)} per sequence), more than this trainer runs (${limit.toExponential(0)}); make the model smaller (exact RTRL is practical up to n ≈ 30 neurons), use a smaller --batch, or approximate the recurrent block ('approximate d(…)/d(…) = diagonal')`);
+      throw new TrainError(
+        `rule '${ruleName}' carries dense sensitivities (RTRL-like): ${perStep.toExponential(1)} multiplications per time step for a batch of ${B}${time} (${method.cost.multiplications.toExponential(1)} per sequence), more than this trainer runs (${limit.toExponential(0)}); make the model smaller (exact RTRL is practical up to n ≈ 30 neurons), use a smaller --batch, or approximate the recurrent block ('approximate d(…)/d(…) = diagonal')`,
+      );
     }
   }
   const est = engine
@@ -437,8 +510,8 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   if (est.bytes > avail.bytes * 0.8) {
     void engine?.dispose();
     throw new TrainError(
-      `this run would need about ${fmtBytes(est.bytes)} (${est.parts.map((p) => `${p.what}: ${fmtBytes(p.bytes)}`).join('; ')}), `
-      + `more than 80 % of ${fmtBytes(avail.bytes)} (${avail.why}); use a smaller --batch or shorter sequences${method.kind === 'bptt' ? ', or an online rule (its memory does not grow with T)' : ''}`,
+      `this run would need about ${fmtBytes(est.bytes)} (${est.parts.map((p) => `${p.what}: ${fmtBytes(p.bytes)}`).join('; ')}), ` +
+        `more than 80 % of ${fmtBytes(avail.bytes)} (${avail.why}); use a smaller --batch or shorter sequences${method.kind === 'bptt' ? ', or an online rule (its memory does not grow with T)' : ''}`,
       est.bytes,
     );
   }
@@ -458,12 +531,28 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     }
     if (ck) {
       const m = ck.meta;
-      const mismatch = m.model !== spec.name ? `model '${m.model}'` : m.rule !== ruleName ? `rule '${m.rule}'` : m.task !== task.name ? `task ${m.task}` : m.seed !== seed ? `seed ${m.seed}` : m.batch !== B ? `batch ${m.batch}` : undefined;
-      if (mismatch) throw new TrainError(`the checkpoint in ${opts.checkpointDir} is from another run (${mismatch}); resume it with the same settings, or choose another --checkpoint folder`);
+      const mismatch =
+        m.model !== spec.name
+          ? `model '${m.model}'`
+          : m.rule !== ruleName
+            ? `rule '${m.rule}'`
+            : m.task !== task.name
+              ? `task ${m.task}`
+              : m.seed !== seed
+                ? `seed ${m.seed}`
+                : m.batch !== B
+                  ? `batch ${m.batch}`
+                  : undefined;
+      if (mismatch)
+        throw new TrainError(
+          `the checkpoint in ${opts.checkpointDir} is from another run (${mismatch}); resume it with the same settings, or choose another --checkpoint folder`,
+        );
       for (const [i, p] of spec.params.entries()) {
         const saved = ck.params.get(p.name);
         if (!saved || saved.shape.length !== p.shape.length || saved.shape.some((d, k) => d !== p.shape[k])) {
-          throw new TrainError(`the checkpoint in ${opts.checkpointDir} has ${saved ? `'${p.name}' of shape ${formatShape(saved.shape)}` : `no '${p.name}'`}, the model ${formatShape(p.shape)}: the model changed since; choose another --checkpoint folder`);
+          throw new TrainError(
+            `the checkpoint in ${opts.checkpointDir} has ${saved ? `'${p.name}' of shape ${formatShape(saved.shape)}` : `no '${p.name}'`}, the model ${formatShape(p.shape)}: the model changed since; choose another --checkpoint folder`,
+          );
         }
         vars[i]!.assign(tf.tensor(saved.data, [...p.shape], 'float32'));
       }
@@ -479,10 +568,23 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   }
 
   const info: RunInfo = {
-    model: spec.name, rule: ruleName, method: method.kind, task: task.name, encoding: task.encoding, backend: backend.name, backendInfo: backend,
-    engine: engineName, engineSummary: engine ? `compiled (generated float32 code, ${engine.threadNote}, ${engine.loopsNote})` : `tfjs (${backend.summary})`, secondsPerUpdateEstimate,
-    batch: B, sequenceLength: task.steps, total, startStep, parameters: vars.reduce((a, v) => a + v.size, 0),
-    memory: { ...est, available: avail.bytes, availableWhy: avail.why }, notes,
+    model: spec.name,
+    rule: ruleName,
+    method: method.kind,
+    task: task.name,
+    encoding: task.encoding,
+    backend: backend.name,
+    backendInfo: backend,
+    engine: engineName,
+    engineSummary: engine ? `compiled (generated float32 code, ${engine.threadNote}, ${engine.loopsNote})` : `tfjs (${backend.summary})`,
+    secondsPerUpdateEstimate,
+    batch: B,
+    sequenceLength: task.steps,
+    total,
+    startStep,
+    parameters: vars.reduce((a, v) => a + v.size, 0),
+    memory: { ...est, available: avail.bytes, availableWhy: avail.why },
+    notes,
   };
   opts.onProgress?.({ type: 'start', info });
 
@@ -496,9 +598,13 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   const gradient = async (b: Batch, k: number): Promise<BatchResult & { diverged?: string }> => {
     if (!engine) return method.kind === 'online' ? onlineBatch(exec!, vars, b, task, { shouldStop }) : bpttBatch(model!, vars, b, task, { shouldStop });
     engine.setParams(vars.map((v) => v.dataSync() as Float32Array));
-    const timer = opts.onProgress && secondsPerUpdateEstimate !== null && secondsPerUpdateEstimate > 2
-      ? setInterval(() => opts.onProgress!({ type: 'work', step: k, total, done: engine.sequencesDone(), of: b.size, seconds: (performance.now() - t0) / 1000 }), 500)
-      : undefined;
+    const timer =
+      opts.onProgress && secondsPerUpdateEstimate !== null && secondsPerUpdateEstimate > 2
+        ? setInterval(
+            () => opts.onProgress!({ type: 'work', step: k, total, done: engine.sequencesDone(), of: b.size, seconds: (performance.now() - t0) / 1000 }),
+            500,
+          )
+        : undefined;
     let r;
     try {
       r = await engine.run('grad', b, shouldStop);
@@ -509,7 +615,11 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
     const s = scoreCompiled(task, b, r.predictions);
     const grads = r.grads!.map((g, i) => (trainedByRule![i] ? tf.tensor(Float32Array.from(g), [...spec.params[i]!.shape], 'float32') : undefined));
     return {
-      loss: r.loss, correct: s.correct, scored: s.scored, grads, peakBytes: engine.bytes(b.size, b.steps) + tf.memory().numBytes,
+      loss: r.loss,
+      correct: s.correct,
+      scored: s.scored,
+      grads,
+      peakBytes: engine.bytes(b.size, b.steps) + tf.memory().numBytes,
       ...(r.nonFinite ? { diverged: describeNonFinite(r.nonFinite, spec) } : {}),
     };
   };
@@ -527,7 +637,9 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   };
 
   let cancelled = false;
-  const onAbort = (): void => { cancelled = true; };
+  const onAbort = (): void => {
+    cancelled = true;
+  };
   opts.signal?.addEventListener('abort', onAbort);
   if (opts.signal?.aborted) cancelled = true;
   const shouldStop = (): boolean => cancelled || (opts.isCancelled?.() ?? false);
@@ -544,9 +656,22 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   const saveAt = (k: number): void => {
     if (!opts.checkpointDir) return;
     savedStep = k;
-    checkpoint = saveCheckpoint(opts.checkpointDir, {
-      model: spec.name, rule: ruleName, task: task.name, seed, batch: B, step: k, total, optimizer: optimizerOptions, metrics,
-    }, vars.map((v, i) => ({ name: names[i]!, shape: v.shape, data: v.dataSync() as Float32Array })), optimizer.state());
+    checkpoint = saveCheckpoint(
+      opts.checkpointDir,
+      {
+        model: spec.name,
+        rule: ruleName,
+        task: task.name,
+        seed,
+        batch: B,
+        step: k,
+        total,
+        optimizer: optimizerOptions,
+        metrics,
+      },
+      vars.map((v, i) => ({ name: names[i]!, shape: v.shape, data: v.dataSync() as Float32Array })),
+      optimizer.state(),
+    );
     opts.onProgress?.({ type: 'checkpoint', step: k, path: checkpoint });
   };
   const window: { loss: number; correct: number; scored: number }[] = [];
@@ -590,8 +715,14 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
         metrics.updates.push({ step, loss: res.loss, accuracy: acc, learningRate: u.learningRate, gradNorm: u.gradNorm });
         window.push({ loss: res.loss, correct: res.correct, scored: res.scored });
         opts.onProgress?.({
-          type: 'update', step, total, loss: res.loss, accuracy: acc, learningRate: u.learningRate,
-          stepsPerSecond: trainSeconds > 0 ? trainSteps / trainSeconds : 0, seconds: (performance.now() - t0) / 1000,
+          type: 'update',
+          step,
+          total,
+          loss: res.loss,
+          accuracy: acc,
+          learningRate: u.learningRate,
+          stepsPerSecond: trainSeconds > 0 ? trainSteps / trainSeconds : 0,
+          seconds: (performance.now() - t0) / 1000,
         });
         if (evalNow) {
           const te = await evaluateOn('test', opts.evalSamples ?? 256, { shouldStop });
@@ -600,9 +731,14 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
           const ws = window.reduce((a, w) => a + w.scored, 0);
           window.length = 0;
           const point: CurvePoint = {
-            step, trainLoss: wl, trainAccuracy: task.kind === 'classification' && ws > 0 ? wc / ws : null,
-            testLoss: te.loss, testAccuracy: te.accuracy, alignment: align?.all ?? (method.kind === 'bptt' && !stopped.size ? 1 : null),
-            alignmentByParam: align?.byParam ?? null, seconds: (performance.now() - t0) / 1000,
+            step,
+            trainLoss: wl,
+            trainAccuracy: task.kind === 'classification' && ws > 0 ? wc / ws : null,
+            testLoss: te.loss,
+            testAccuracy: te.accuracy,
+            alignment: align?.all ?? (method.kind === 'bptt' && !stopped.size ? 1 : null),
+            alignmentByParam: align?.byParam ?? null,
+            seconds: (performance.now() - t0) / 1000,
           };
           metrics.curve.push(point);
           opts.onProgress?.({ type: 'eval', point });
@@ -629,7 +765,12 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   try {
     if (stoppedBy === 'cancelled') {
       const last = metrics.curve[metrics.curve.length - 1];
-      final = { trainAccuracy: last?.trainAccuracy ?? null, testAccuracy: last?.testAccuracy ?? null, loss: last?.trainLoss ?? NaN, testLoss: last?.testLoss ?? NaN };
+      final = {
+        trainAccuracy: last?.trainAccuracy ?? null,
+        testAccuracy: last?.testAccuracy ?? null,
+        loss: last?.trainLoss ?? NaN,
+        testLoss: last?.testLoss ?? NaN,
+      };
     } else {
       const n = opts.finalSamples ?? 2000;
       const tr = await evaluateOn('train', n, ctl);
@@ -656,10 +797,24 @@ export async function train(opts: TrainOptions): Promise<TrainReport> {
   }
 
   const report: TrainReport = {
-    task: task.name, model: spec.name, rule: ruleName, backend: backend.name, engine: engineName, method: method.kind, final,
-    stepsPerSecond: trainSeconds > 0 ? trainSteps / trainSeconds : 0, updates: step - startStep,
-    peakMemoryBytes: peak, peakRssBytes: peakRss, seconds: (performance.now() - t0) / 1000, stopped: stoppedBy,
-    ...(message ? { message } : {}), ...(checkpoint ? { checkpoint } : {}), info, metrics, ...(activity ? { activity } : {}),
+    task: task.name,
+    model: spec.name,
+    rule: ruleName,
+    backend: backend.name,
+    engine: engineName,
+    method: method.kind,
+    final,
+    stepsPerSecond: trainSeconds > 0 ? trainSteps / trainSeconds : 0,
+    updates: step - startStep,
+    peakMemoryBytes: peak,
+    peakRssBytes: peakRss,
+    seconds: (performance.now() - t0) / 1000,
+    stopped: stoppedBy,
+    ...(message ? { message } : {}),
+    ...(checkpoint ? { checkpoint } : {}),
+    info,
+    metrics,
+    ...(activity ? { activity } : {}),
   };
   if (opts.metricsPath) writeFileSync(opts.metricsPath, `${JSON.stringify(report, null, 1)}\n`);
   opts.onProgress?.({ type: 'done', report });

@@ -54,7 +54,10 @@ export type CodeEntry = DiagnosticEntry | ErrorEntry;
 
 // Generic in the severity and the extras, so each entry's type keeps its literal severity (DiagnosticCodeOf needs it).
 const D = <S extends CodeSeverity, M extends { readonly fix?: FixKind; readonly unnecessary?: true; readonly reserved?: string } = Record<never, never>>(
-  severity: S, stage: DiagnosticStage, description: string, more?: M,
+  severity: S,
+  stage: DiagnosticStage,
+  description: string,
+  more?: M,
 ) => ({ kind: 'diagnostic' as const, severity, stage, description, ...(more ?? ({} as M)) });
 const E = (stage: string, description: string) => ({ kind: 'error', stage, description }) as const;
 
@@ -136,7 +139,7 @@ export const CODES = {
   'grad.unknown-function': D('error', 'checker', 'grad(f) of a name that is no function of the file', { fix: 'did-you-mean' }),
   'grad.not-scalar': D('error', 'checker', 'grad(f) of a function without exactly one scalar output'),
   'grad.position': D('error', 'checker', "grad(f) inside an expression instead of 'let g = grad(f)' at file level"),
-  'shape.mismatch': D('error', 'checker', 'operands, a state and its update, or a call\'s arguments with incompatible shapes'),
+  'shape.mismatch': D('error', 'checker', "operands, a state and its update, or a call's arguments with incompatible shapes"),
   'shape.matmul-rank': D('error', 'checker', "'@' with an operand that is not a vector or a matrix"),
   'shape.rank': D('error', 'checker', 'an argument of the wrong rank (cross_entropy of a tensor of rank 3)'),
   'shape.bad-dim': D('error', 'checker', 'a shape dimension that is not a positive integer'),
@@ -173,7 +176,7 @@ export const CODES = {
   // ------------------------------------------------------------ analysis warnings (analysis/itemAnalysis.ts)
   'rule.hardware': D('warning', 'analysis', "a rule that does not fit the hardware profile's chip (rules/hardware.ts)"),
   'eval.nan': D('warning', 'analysis', 'the first operation whose value is NaN or infinite at the evaluation point while its operands are finite'),
-  'spike.vanishing': D('warning', 'analysis', "a surrogate whose ψ(x)/ψ(0) stays under 10⁻³ for every neuron at every step to the evaluation point"),
+  'spike.vanishing': D('warning', 'analysis', 'a surrogate whose ψ(x)/ψ(0) stays under 10⁻³ for every neuron at every step to the evaluation point'),
   'memory.profile': D('warning', 'analysis', "an item whose cheapest Jacobian needs more memory than the hardware profile's"),
   // ------------------------------------------------------------ settings the server cannot use (server/settings.ts), at the start of every document
   'settings.hardware-profile': D('warning', 'settings', 'eligo.hardwareProfile names no profile of the registry and is no size (with did-you-mean)'),
@@ -183,7 +186,7 @@ export const CODES = {
   'data.path': D('error', 'data', "a data path that is absolute, leaves the model's folder ('..') or links out of it"),
   'data.missing': D('error', 'data', 'no data file at the path, next to the model'),
   'data.read': D('error', 'data', 'the data file cannot be read as HDF5 (not a regular file, over the size limit, damaged)'),
-  'data.dataset': D('error', 'data', "the file has no such dataset, or it holds strings or values that are not finite numbers"),
+  'data.dataset': D('error', 'data', 'the file has no such dataset, or it holds strings or values that are not finite numbers'),
   'data.shape': D('error', 'data', "the dataset's shape differs from the param's"),
   // ------------------------------------------------------------ the bridges, as `eligo import` / `eligo export` print them (cli/exporters.ts)
   'export.nir': D('error', 'interop', 'a part of the model that has no NIR node'),
@@ -217,7 +220,7 @@ export const CODES = {
   'ad.non-finite': E('ad', 'a value or partial derivative that is not finite at the point the graph is linearised at'),
   'search.option': E('search', 'an invalid search option (objective, strategy, limit)'),
   'search.measure': E('search', 'time cannot be measured: the numeric elimination fails at the point (give one where the derivatives are finite)'),
-  'rules.profile': E('rules', 'an unknown hardware profile (the CLI\'s --hardware)'),
+  'rules.profile': E('rules', "an unknown hardware profile (the CLI's --hardware)"),
   'rules.schedule': E('rules', "an elimination order naming something that is not an equation of the rule's model"),
   'rules.stopped': E('rules', 'the execution of a rule was stopped (cancelled)'),
   'discovery.input': E('discovery', 'find-rule on a model it cannot train on the task (no input or target, a task that does not fit)'),

@@ -16,13 +16,31 @@
 // no portable file API closes that window without locks editors do not take.)
 
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EligoError } from './errors.js';
 import { formatBytes } from './units.js';
 
 export class FileError extends EligoError {
-  constructor(code: 'file.missing' | 'file.not-regular' | 'file.too-large' | 'file.binary' | 'file.encoding' | 'file.read' | 'file.write' | 'file.changed', message: string) {
+  constructor(
+    code: 'file.missing' | 'file.not-regular' | 'file.too-large' | 'file.binary' | 'file.encoding' | 'file.read' | 'file.write' | 'file.changed',
+    message: string,
+  ) {
     super(code, message);
   }
 }
@@ -108,7 +126,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 function lineColOfByte(bytes: Uint8Array, offset: number): string {
   let line = 1;
   let start = 0;
-  for (let k = 0; k < offset; k++) if (bytes[k] === 0x0a) { line++; start = k + 1; }
+  for (let k = 0; k < offset; k++)
+    if (bytes[k] === 0x0a) {
+      line++;
+      start = k + 1;
+    }
   return `${line}:${offset - start + 1}`;
 }
 
@@ -126,7 +148,10 @@ export function readTextFile(path: string, o: ReadOptions = {}): TextFile {
     text = utf8.decode(bom ? bytes.subarray(3) : bytes);
   } catch {
     const at = firstInvalidUtf8(bytes, bom ? 3 : 0);
-    throw new FileError('file.encoding', `cannot read '${path}': it is not UTF-8 text (byte 0x${bytes[at]?.toString(16).padStart(2, '0') ?? '??'} at ${lineColOfByte(bytes, at)})`);
+    throw new FileError(
+      'file.encoding',
+      `cannot read '${path}': it is not UTF-8 text (byte 0x${bytes[at]?.toString(16).padStart(2, '0') ?? '??'} at ${lineColOfByte(bytes, at)})`,
+    );
   }
   return { path, text, bom, fingerprint: fingerprintOf(bytes) };
 }
@@ -169,7 +194,11 @@ export function writeTextFileAtomic(path: string, text: string, o: WriteOptions 
     throw new FileError('file.write', `cannot write '${path}': ${code(e)} (creating a temporary file in ${dirname(target)}); the file was not changed`);
   }
   const discard = (): void => {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
   };
   try {
     // The replacement keeps the old file's mode (not the umask's) and, when root writes it, its owner.
@@ -214,11 +243,20 @@ function firstInvalidUtf8(b: Uint8Array, from: number): number {
     let n: number;
     let lo = 0x80;
     let hi = 0xbf;
-    if (c < 0x80) { k++; continue; }
+    if (c < 0x80) {
+      k++;
+      continue;
+    }
     if (c >= 0xc2 && c <= 0xdf) n = 1;
-    else if (c >= 0xe0 && c <= 0xef) { n = 2; if (c === 0xe0) lo = 0xa0; if (c === 0xed) hi = 0x9f; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 3; if (c === 0xf0) lo = 0x90; if (c === 0xf4) hi = 0x8f; }
-    else return k;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0;
+      if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90;
+      if (c === 0xf4) hi = 0x8f;
+    } else return k;
     for (let j = 1; j <= n; j++) {
       const d = b[k + j];
       if (d === undefined || d < (j === 1 ? lo : 0x80) || d > (j === 1 ? hi : 0xbf)) return k;

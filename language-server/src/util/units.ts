@@ -17,9 +17,21 @@ const NUMBER = '([0-9]*\\.?[0-9]+(?:e[+-]?[0-9]+)?)';
 
 /** Milliseconds per unit; a bare number is seconds. */
 const DURATION_UNITS: Readonly<Record<string, number>> = {
-  ms: 1, s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000,
-  m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000,
-  h: 3_600_000, hr: 3_600_000, hour: 3_600_000, hours: 3_600_000,
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  second: 1000,
+  seconds: 1000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
 };
 
 /**
@@ -37,17 +49,29 @@ export function parseDuration(text: string, what = 'duration'): number {
     ms = 0;
     for (const m of t.matchAll(new RegExp(`${NUMBER}\\s*([a-z]+)`, 'g'))) {
       const scale = DURATION_UNITS[m[2]!];
-      if (scale === undefined) { ms = undefined; break; }
+      if (scale === undefined) {
+        ms = undefined;
+        break;
+      }
       ms += Number(m[1]) * scale;
     }
   }
-  if (ms === undefined || !Number.isFinite(ms)) throw new UnitError('input.duration', `cannot read ${what} '${text}': write a time such as 60s, 500ms, 2m, 1.5h or 1h30m (a plain number is seconds)`);
+  if (ms === undefined || !Number.isFinite(ms))
+    throw new UnitError('input.duration', `cannot read ${what} '${text}': write a time such as 60s, 500ms, 2m, 1.5h or 1h30m (a plain number is seconds)`);
   return ms;
 }
 
 /** Bytes per unit, as written (B, KB, KiB, … as in the rule language); lookups ignore case. */
 export const SIZE_UNITS: Readonly<Record<string, number>> = {
-  B: 1, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3, TB: 1e12, TiB: 1024 ** 4,
+  B: 1,
+  KB: 1e3,
+  KiB: 1024,
+  MB: 1e6,
+  MiB: 1024 ** 2,
+  GB: 1e9,
+  GiB: 1024 ** 3,
+  TB: 1e12,
+  TiB: 1024 ** 4,
 };
 /** Single letters are binary, as `--max-old-space-size` habits suggest (1G = 1 GiB). */
 const SIZE_ALIASES: Readonly<Record<string, number>> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -85,7 +109,10 @@ export function formatBytes(n: number): string {
   const digits = (x: number): number => (x < 10 ? 2 : x < 100 ? 1 : 0);
   let u = -1;
   // Compare the value as it would print, so 1023.9 KiB prints as 1.00 MiB rather than 1024 KiB.
-  while (u < BYTE_UNITS.length - 1 && Number(v.toFixed(digits(v))) >= 1024) { v /= 1024; u++; }
+  while (u < BYTE_UNITS.length - 1 && Number(v.toFixed(digits(v))) >= 1024) {
+    v /= 1024;
+    u++;
+  }
   return `${sign}${v.toFixed(digits(v))} ${BYTE_UNITS[u]!}`;
 }
 

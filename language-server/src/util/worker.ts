@@ -19,7 +19,10 @@ export class CancelFlag {
   private readonly cells: Int32Array;
 
   /** A new flag, or the worker's view of one it was sent. */
-  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(4), readonly index = 0) {
+  constructor(
+    buffer: SharedArrayBuffer = new SharedArrayBuffer(4),
+    readonly index = 0,
+  ) {
     this.buffer = buffer;
     this.cells = new Int32Array(buffer);
   }
@@ -80,7 +83,8 @@ export class WorkerThread {
   private constructor(spec: WorkerSpec) {
     const source = spec.code ?? (spec.entry !== undefined ? workerSource(spec.entry) : undefined);
     if (source === undefined) throw new Error('WorkerThread: give an entry or code');
-    const limits: ResourceLimits | undefined = spec.maxHeapBytes !== undefined ? { maxOldGenerationSizeMb: Math.max(64, Math.floor(spec.maxHeapBytes / 2 ** 20)) } : undefined;
+    const limits: ResourceLimits | undefined =
+      spec.maxHeapBytes !== undefined ? { maxOldGenerationSizeMb: Math.max(64, Math.floor(spec.maxHeapBytes / 2 ** 20)) } : undefined;
     this.cancelFlag = spec.cancel ?? new CancelFlag();
     this.worker = new Worker(source, {
       eval: true,
@@ -130,7 +134,9 @@ export class WorkerThread {
     this.cancelFlag.set();
     if (this.ended) return;
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceMs); });
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), graceMs);
+    });
     const r = await Promise.race([this.exited, late]);
     clearTimeout(timer);
     if (r === 'late') await this.terminate();

@@ -24,7 +24,11 @@ export class CanvasRenderer implements Renderer {
   private drawn = { nodes: 0, edges: 0, edgeLabels: 0, nodeLabels: 0 };
   private readonly resize: ResizeObserver;
 
-  constructor(private readonly vm: GraphViewModel, container: HTMLElement, private readonly events: RendererEvents) {
+  constructor(
+    private readonly vm: GraphViewModel,
+    container: HTMLElement,
+    private readonly events: RendererEvents,
+  ) {
     this.byVertex = vertexNodes(vm);
     for (const n of vm.nodes) this.nodesById.set(n.id, n);
     this.surface = h('canvas', { class: 'graph', role: 'img', 'aria-label': vm.title });
@@ -88,12 +92,28 @@ export class CanvasRenderer implements Renderer {
     const { x, y, k } = this.t;
     const st = this.st;
     const col = {
-      bg: cssVar('--bg', '#fff'), fg: cssVar('--fg', '#000'), muted: cssVar('--muted', '#666'), edge: cssVar('--c-edge', '#888'),
-      widget: cssVar('--widget', '#f6f8fa'), accent: cssVar('--accent', '#0969da'), fill: cssVar('--c-fill', '#9a6700'),
-      input: cssVar('--c-input', '#0969da'), param: cssVar('--c-param', '#bc4c00'), state: cssVar('--c-state', '#8250df'),
-      output: cssVar('--c-output', '#1a7f37'), loss: cssVar('--c-loss', '#cf222e'), border: cssVar('--border', '#ddd'),
+      bg: cssVar('--bg', '#fff'),
+      fg: cssVar('--fg', '#000'),
+      muted: cssVar('--muted', '#666'),
+      edge: cssVar('--c-edge', '#888'),
+      widget: cssVar('--widget', '#f6f8fa'),
+      accent: cssVar('--accent', '#0969da'),
+      fill: cssVar('--c-fill', '#9a6700'),
+      input: cssVar('--c-input', '#0969da'),
+      param: cssVar('--c-param', '#bc4c00'),
+      state: cssVar('--c-state', '#8250df'),
+      output: cssVar('--c-output', '#1a7f37'),
+      loss: cssVar('--c-loss', '#cf222e'),
+      border: cssVar('--border', '#ddd'),
     };
-    const stroke: Record<string, string> = { input: col.input, param: col.param, state: col.state, output: col.output, 'state-next': col.output, loss: col.loss };
+    const stroke: Record<string, string> = {
+      input: col.input,
+      param: col.param,
+      state: col.state,
+      output: col.output,
+      'state-next': col.output,
+      loss: col.loss,
+    };
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = col.bg;
     ctx.fillRect(0, 0, w, hgt);
@@ -169,7 +189,7 @@ export class CanvasRenderer implements Renderer {
       ctx.globalAlpha = elim && st.current !== n.vertex ? 0.22 : 1;
       ctx.fillStyle = st.matches.has(n.id) ? col.accent : col.widget;
       ctx.fillRect(n.x, n.y, n.w, n.h);
-      ctx.strokeStyle = st.selected.has(n.id) ? col.accent : stroke[n.role] ?? col.edge;
+      ctx.strokeStyle = st.selected.has(n.id) ? col.accent : (stroke[n.role] ?? col.edge);
       ctx.lineWidth = st.selected.has(n.id) || stroke[n.role] ? 2.2 : 1.2;
       ctx.strokeRect(n.x, n.y, n.w, n.h);
       if (text) {

@@ -26,13 +26,20 @@ export class SvgRenderer implements Renderer {
   private readonly nodesById = new Map<string, NodeView>();
   private readonly edgesById = new Map<string, EdgeView>();
 
-  constructor(private readonly vm: GraphViewModel, container: HTMLElement, private readonly events: RendererEvents) {
+  constructor(
+    private readonly vm: GraphViewModel,
+    container: HTMLElement,
+    private readonly events: RendererEvents,
+  ) {
     this.byVertex = vertexNodes(vm);
     const svg = s('svg', { class: 'graph', role: 'img', 'aria-label': vm.title });
     const defs = s('defs');
-    defs.innerHTML = '<marker id="eligo-arrow" viewBox="0 0 8 8" refX="7.6" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L8 4L0 8z"/></marker>'
-      + '<marker id="eligo-arrow-fill" viewBox="0 0 8 8" refX="7.6" refY="4" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto"><path class="fill-head" d="M0 0L8 4L0 8z"/></marker>'
-      + Object.entries(GLYPHS).map(([k, body]) => `<symbol id="eligo-glyph-${k}" viewBox="0 0 10 10">${body}</symbol>`).join('');
+    defs.innerHTML =
+      '<marker id="eligo-arrow" viewBox="0 0 8 8" refX="7.6" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L8 4L0 8z"/></marker>' +
+      '<marker id="eligo-arrow-fill" viewBox="0 0 8 8" refX="7.6" refY="4" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto"><path class="fill-head" d="M0 0L8 4L0 8z"/></marker>' +
+      Object.entries(GLYPHS)
+        .map(([k, body]) => `<symbol id="eligo-glyph-${k}" viewBox="0 0 10 10">${body}</symbol>`)
+        .join('');
     svg.append(defs);
     this.root = s('g', { class: 'viewport' });
     svg.append(this.root);
@@ -46,19 +53,27 @@ export class SvgRenderer implements Renderer {
     const literals = s('g', { class: 'literals' });
     this.root.append(bands, groups, edges, this.fillLayer, labels, this.markLayer, literals, nodes);
     for (const l of vm.literals ?? []) {
-      literals.append(s('g', { class: 'literal', 'data-vertex': l.vertex },
-        s('rect', { x: l.x, y: l.y, width: l.w, height: l.h, rx: 3 }),
-        s('text', { x: l.x + l.w / 2, y: l.y + l.h - 4.5, 'text-anchor': 'middle' }, l.text),
-        s('title', {}, `constant ${l.text} (%${l.vertex}), repeated where it is read`)));
+      literals.append(
+        s(
+          'g',
+          { class: 'literal', 'data-vertex': l.vertex },
+          s('rect', { x: l.x, y: l.y, width: l.w, height: l.h, rx: 3 }),
+          s('text', { x: l.x + l.w / 2, y: l.y + l.h - 4.5, 'text-anchor': 'middle' }, l.text),
+          s('title', {}, `constant ${l.text} (%${l.vertex}), repeated where it is read`),
+        ),
+      );
     }
 
     for (const b of vm.bands ?? []) {
       bands.append(s('g', { class: 'band' }, s('text', { x: b.x + b.w / 2, y: -4, 'text-anchor': 'middle' }, `t = ${b.step}`)));
     }
     for (const g of vm.groups) {
-      const el = s('g', { class: 'group', 'data-group': g.key },
+      const el = s(
+        'g',
+        { class: 'group', 'data-group': g.key },
         s('rect', { x: g.x, y: g.y, width: g.w, height: g.h, rx: 6 }),
-        s('text', { class: 'gtitle', x: g.x + 8, y: g.y + 15 }, s('title', {}, 'Double-click to collapse'), g.label));
+        s('text', { class: 'gtitle', x: g.x + 8, y: g.y + 15 }, s('title', {}, 'Double-click to collapse'), g.label),
+      );
       groups.append(el);
     }
     for (const e of vm.edges) {
@@ -70,9 +85,12 @@ export class SvgRenderer implements Renderer {
       let label: SVGGElement | undefined;
       if (e.label) {
         const l = e.label;
-        label = s('g', { class: 'elabel', 'data-edge': e.id },
+        label = s(
+          'g',
+          { class: 'elabel', 'data-edge': e.id },
           s('rect', { x: l.x, y: l.y, width: l.w, height: l.h, rx: 2 }),
-          s('text', { x: l.x + (e.glyph === 'data' ? 3 : 14), y: l.y + l.h - 3.5 }, l.text));
+          s('text', { x: l.x + (e.glyph === 'data' ? 3 : 14), y: l.y + l.h - 3.5 }, l.text),
+        );
         if (e.glyph !== 'data') label.append(s('use', { href: `#eligo-glyph-${e.glyph}`, class: 'glyph', x: l.x + 1.5, y: l.y + 2, width: 10, height: 10 }));
         labels.append(label);
       }
@@ -84,7 +102,10 @@ export class SvgRenderer implements Renderer {
       const g = s('g', { class: `node role-${n.role}`, 'data-id': n.id, transform: `translate(${n.x},${n.y})` });
       if (n.vertex !== undefined) g.setAttribute('data-vertex', String(n.vertex));
       if (n.role === 'group') {
-        g.append(s('rect', { class: 'stack', x: 6, y: 6, width: n.w - 6, height: n.h - 6, rx: 4 }), s('rect', { class: 'stack', x: 3, y: 3, width: n.w - 6, height: n.h - 6, rx: 4 }));
+        g.append(
+          s('rect', { class: 'stack', x: 6, y: 6, width: n.w - 6, height: n.h - 6, rx: 4 }),
+          s('rect', { class: 'stack', x: 3, y: 3, width: n.w - 6, height: n.h - 6, rx: 4 }),
+        );
         g.append(s('rect', { class: 'box', width: n.w - 6, height: n.h - 6, rx: 4 }));
       } else {
         g.append(s('rect', { class: 'box', width: n.w, height: n.h, rx }));
@@ -154,9 +175,7 @@ export class SvgRenderer implements Renderer {
       let rule: string | undefined;
       if (st.live) {
         const jac = e.pairs.filter(([a, c]) => st.engineEdges.has(key(a, c)));
-        dead = jac.length > 0
-          ? jac.every(([a, c]) => !st.live!.has(key(a, c)))
-          : e.pairs.every(([a, c]) => st.eliminated.has(a) || st.eliminated.has(c));
+        dead = jac.length > 0 ? jac.every(([a, c]) => !st.live!.has(key(a, c))) : e.pairs.every(([a, c]) => st.eliminated.has(a) || st.eliminated.has(c));
         updated = e.pairs.some(([a, c]) => st.updated.has(key(a, c)));
       }
       for (const [a, c] of e.pairs) rule ??= ruleKind.get(key(a, c));
@@ -166,7 +185,9 @@ export class SvgRenderer implements Renderer {
       label?.classList.toggle('dead', dead);
       if (rule) {
         const m = midpoint(e.points);
-        this.markLayer.append(s('text', { class: `rule-mark ${rule}`, x: m.x + 4, y: m.y - 4 }, rule === 'diagonal' ? 'diag' : rule === 'dense' ? 'dense' : '✕'));
+        this.markLayer.append(
+          s('text', { class: `rule-mark ${rule}`, x: m.x + 4, y: m.y - 4 }, rule === 'diagonal' ? 'diag' : rule === 'dense' ? 'dense' : '✕'),
+        );
       }
     }
     // Fill-in edges: created by eliminations, so ELK never routed them; drawn as curves.
@@ -175,7 +196,14 @@ export class SvgRenderer implements Renderer {
       const na = this.byVertex.get(a);
       const nc = this.byVertex.get(c);
       if (!na || !nc || na === nc) continue;
-      this.fillLayer.append(s('path', { class: `fillin${st.fresh.has(key(a, c)) ? ' new' : ''}`, d: fillPath(na, nc), 'marker-end': 'url(#eligo-arrow-fill)', 'data-pair': key(a, c) }));
+      this.fillLayer.append(
+        s('path', {
+          class: `fillin${st.fresh.has(key(a, c)) ? ' new' : ''}`,
+          d: fillPath(na, nc),
+          'marker-end': 'url(#eligo-arrow-fill)',
+          'data-pair': key(a, c),
+        }),
+      );
     }
   }
 

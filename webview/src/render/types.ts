@@ -27,7 +27,13 @@ export interface DrawState {
 }
 
 export const EMPTY_STATE: DrawState = {
-  eliminated: new Set(), engineEdges: new Set(), updated: new Set(), fill: [], fresh: new Set(), selected: new Set(), matches: new Set(),
+  eliminated: new Set(),
+  engineEdges: new Set(),
+  updated: new Set(),
+  fill: [],
+  fresh: new Set(),
+  selected: new Set(),
+  matches: new Set(),
 };
 
 export interface RendererEvents {

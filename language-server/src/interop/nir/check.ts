@@ -28,7 +28,14 @@ export interface CheckResult {
   /** Largest |Eligo − NIR| over all neuron states and steps. */
   readonly maxDifference: number;
   /** Per node and state (v, i, z): the largest difference and the step (1-based) where it occurs. */
-  readonly perState: readonly { readonly node: string; readonly state: string; readonly eligo: string; readonly maxDifference: number; readonly step: number; readonly scale: number }[];
+  readonly perState: readonly {
+    readonly node: string;
+    readonly state: string;
+    readonly eligo: string;
+    readonly maxDifference: number;
+    readonly step: number;
+    readonly scale: number;
+  }[];
   /** Spikes emitted by the NIR simulation (so a check that saw no spikes says so). */
   readonly spikes: number;
 }
@@ -57,12 +64,25 @@ export function simulateNir(file: NirFile, dt: number, method: Method, inputs: R
   const lines = new Map<string, Vec[]>();
   for (const [name, node] of nodes) {
     // Every node's output before the first step: zero.
-    const n = node.type === 'Affine' || node.type === 'Linear' ? node.weight.shape[0]! : node.type === 'Input' || node.type === 'Output' ? node.shape.reduce((a, b) => a * b, 1)
-      : 'r' in node ? size(node.r) : node.type === 'Scale' ? size(node.scale) : node.type === 'Threshold' ? size(node.threshold) : node.type === 'Delay' ? size(node.delay) : 0;
+    const n =
+      node.type === 'Affine' || node.type === 'Linear'
+        ? node.weight.shape[0]!
+        : node.type === 'Input' || node.type === 'Output'
+          ? node.shape.reduce((a, b) => a * b, 1)
+          : 'r' in node
+            ? size(node.r)
+            : node.type === 'Scale'
+              ? size(node.scale)
+              : node.type === 'Threshold'
+                ? size(node.threshold)
+                : node.type === 'Delay'
+                  ? size(node.delay)
+                  : 0;
     prevOut.set(name, new Float64Array(n));
   }
   // Flatten nodes take their size from their input.
-  for (const [name, node] of nodes) if (node.type === 'Flatten') prevOut.set(name, new Float64Array(prevOut.get(g.edges.find(([, b]) => b === name)![0])!.length));
+  for (const [name, node] of nodes)
+    if (node.type === 'Flatten') prevOut.set(name, new Float64Array(prevOut.get(g.edges.find(([, b]) => b === name)![0])!.length));
   // What a back edge reads at the first step: the stateless nodes applied to the zero initial state
   // (a recurrent Affine gives its bias, as W·z[0] + b does in the frameworks and in the Eligo equation).
   {
@@ -85,7 +105,11 @@ export function simulateNir(file: NirFile, dt: number, method: Method, inputs: R
       };
       init.set(name, stepNode(name, node, inputOf, zero, 0, dt, method, new Map(), prevOut, new Map()));
       // A Delay's line holds what its input was before t = 0: the network at rest (zero states, biases through).
-      if (node.type === 'Delay') lines.set(name, Array.from({ length: delayOf(node) }, () => Float64Array.from(init.get(name)!)));
+      if (node.type === 'Delay')
+        lines.set(
+          name,
+          Array.from({ length: delayOf(node) }, () => Float64Array.from(init.get(name)!)),
+        );
     }
     prevOut = init;
   }
@@ -118,14 +142,29 @@ export function simulateNir(file: NirFile, dt: number, method: Method, inputs: R
 }
 
 function stepNode(
-  name: string, node: Exclude<NirNode, { type: 'NIRGraph' }>, inputOf: (name: string, n: number) => Vec, inputs: ReadonlyMap<string, Vec[]>,
-  t: number, dt: number, method: Method, stateOf: Map<string, { v: Vec; i?: Vec; z?: Vec }>, prevOut: Map<string, Vec>, lines: Map<string, Vec[]>,
+  name: string,
+  node: Exclude<NirNode, { type: 'NIRGraph' }>,
+  inputOf: (name: string, n: number) => Vec,
+  inputs: ReadonlyMap<string, Vec[]>,
+  t: number,
+  dt: number,
+  method: Method,
+  stateOf: Map<string, { v: Vec; i?: Vec; z?: Vec }>,
+  prevOut: Map<string, Vec>,
+  lines: Map<string, Vec[]>,
 ): Vec {
-  const decay = (tau: number): { a: number; gain: number } => (method === 'exact' ? { a: Math.exp(-dt / tau), gain: 1 - Math.exp(-dt / tau) } : { a: 1 - dt / tau, gain: dt / tau });
+  const decay = (tau: number): { a: number; gain: number } =>
+    method === 'exact' ? { a: Math.exp(-dt / tau), gain: 1 - Math.exp(-dt / tau) } : { a: 1 - dt / tau, gain: dt / tau };
   switch (node.type) {
-    case 'Input': return inputs.get(name)![t]!;
-    case 'Output': return inputOf(name, node.shape.reduce((a, b) => a * b, 1));
-    case 'Flatten': return inputOf(name, prevOut.get(name)!.length);
+    case 'Input':
+      return inputs.get(name)![t]!;
+    case 'Output':
+      return inputOf(
+        name,
+        node.shape.reduce((a, b) => a * b, 1),
+      );
+    case 'Flatten':
+      return inputOf(name, prevOut.get(name)!.length);
     case 'Delay': {
       const x = inputOf(name, node.delay.data.length);
       const line = lines.get(name);
@@ -133,7 +172,8 @@ function stepNode(
       line.push(x);
       return line.shift()!;
     }
-    case 'Affine': case 'Linear': {
+    case 'Affine':
+    case 'Linear': {
       const [m, n] = node.weight.shape as [number, number];
       const x = inputOf(name, n);
       const y = new Float64Array(m);
@@ -153,7 +193,12 @@ function stepNode(
       const x = inputOf(name, node.threshold.data.length);
       return x.map((v, j) => (v - node.threshold.data[j]! > 0 ? 1 : 0));
     }
-    case 'LI': case 'LIF': case 'CubaLI': case 'CubaLIF': case 'I': case 'IF': {
+    case 'LI':
+    case 'LIF':
+    case 'CubaLI':
+    case 'CubaLIF':
+    case 'I':
+    case 'IF': {
       const st = stateOf.get(name)!;
       const n = st.v.length;
       const inp = inputOf(name, n);
@@ -178,7 +223,8 @@ function stepNode(
       }
       return Float64Array.from(st.z ?? st.v);
     }
-    default: throw new Error(`no simulation of ${node.type}`);
+    default:
+      throw new Error(`no simulation of ${node.type}`);
   }
 }
 
@@ -212,10 +258,17 @@ export function checkImport(file: NirFile, imported: ImportResult, opts: CheckOp
       seq.push(v);
     }
     nirInputs.set(node, seq);
-    data.set(rec.names.x!, seq.map((v) => ({ shape: sym.shape, data: v })));
+    data.set(
+      rec.names.x!,
+      seq.map((v) => ({ shape: sym.shape, data: v })),
+    );
   }
   for (const [name, sym] of scope.symbols) {
-    if (sym.kind === 'target') data.set(name, Array.from({ length: steps }, () => ({ shape: sym.shape, data: new Float64Array(sym.shape.reduce((a, b) => a * b, 1)) })));
+    if (sym.kind === 'target')
+      data.set(
+        name,
+        Array.from({ length: steps }, () => ({ shape: sym.shape, data: new Float64Array(sym.shape.reduce((a, b) => a * b, 1)) })),
+      );
   }
   const traj = simulate(graph, initialParams(scope, seed), data, steps, initialStates(scope));
   const nir = simulateNir(file, imported.record.dt, imported.record.method, nirInputs, steps);
@@ -226,13 +279,18 @@ export function checkImport(file: NirFile, imported: ImportResult, opts: CheckOp
     const names = imported.record.nodes[node]!.names;
     for (const [key, seq] of states) {
       const eligo = names[key]!;
-      let worst = 0, at = 0, scale = 0;
+      let worst = 0,
+        at = 0,
+        scale = 0;
       seq.forEach((ref, t) => {
         const mine = traj.states[t]!.get(eligo)!.data;
         for (let j = 0; j < ref.length; j++) {
           const d = Math.abs(mine[j]! - ref[j]!);
           scale = Math.max(scale, Math.abs(ref[j]!));
-          if (d > worst) { worst = d; at = t + 1; }
+          if (d > worst) {
+            worst = d;
+            at = t + 1;
+          }
           if (key === 'z') spikes += ref[j]!;
         }
       });

@@ -94,7 +94,10 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
   const dtSym = scope.symbols.get('dt');
   if (opts.dt === undefined && dtSym?.kind === 'const' && dtSym.value === dt && dt >= 0.1) {
     // NIR's time constants are in seconds by convention (the frameworks step their files at dt ~ 1e-3 s).
-    warnings.push({ message: `dt = ${dt} (the model's const dt) is taken as ${dt} s: NIR's time constants are in seconds; if the model counts in milliseconds, pass --dt 0.001 (a step in seconds)`, range: dtSym.decl });
+    warnings.push({
+      message: `dt = ${dt} (the model's const dt) is taken as ${dt} s: NIR's time constants are in seconds; if the model counts in milliseconds, pass --dt 0.001 (a step in seconds)`,
+      range: dtSym.decl,
+    });
   }
 
   // Names from the importer's record: Eligo name (by role) → NIR node name.
@@ -127,7 +130,10 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     if (monos.length !== 1 || monos[0]!.atoms.length !== 1) continue;
     const atom = rd.atomOf(monos[0]!.atoms[0]!);
     if (atom.kind !== 'spike') continue;
-    if (monos[0]!.coef !== 1) { problems.push({ message: `${z}[t+1]: a scaled spike does not match NIR's Threshold`, range }); continue; }
+    if (monos[0]!.coef !== 1) {
+      problems.push({ message: `${z}[t+1]: a scaled spike does not match NIR's Threshold`, range });
+      continue;
+    }
     const arg = [...atom.arg.monos.values()];
     const lin = arg.filter((m) => m.atoms.length === 1);
     const c0 = arg.find((m) => m.atoms.length === 0)?.coef ?? 0;
@@ -150,7 +156,10 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
   // ---- membranes and synaptic currents
   const decayOf = (a: number, what: string, range: Range): { tau: number; integrator: boolean } | undefined => {
     if (a === 1) return { tau: Infinity, integrator: true };
-    if (!(a > 0 && a < 1)) { problems.push({ message: `${what}: decay ${a} is not in (0, 1]; NIR neurons decay as exp(−dt/τ)`, range }); return undefined; }
+    if (!(a > 0 && a < 1)) {
+      problems.push({ message: `${what}: decay ${a} is not in (0, 1]; NIR neurons decay as exp(−dt/τ)`, range });
+      return undefined;
+    }
     return { tau: method === 'exact' ? -dt / Math.log(a) : dt / (1 - a), integrator: false };
   };
 
@@ -163,17 +172,35 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     const a = poly.monos.get(`${v}@0`)?.coef ?? 0;
     const currents: Mono[] = [];
     const gated: Mono[] = [];
-    let c0 = 0, reset = 0, resetProduct = 0;
+    let c0 = 0,
+      reset = 0,
+      resetProduct = 0;
     let bad = false;
     for (const m of poly.monos.values()) {
       const key = m.atoms.join('*');
       if (key === `${v}@0`) continue;
-      if (m.atoms.length === 0) { c0 = m.coef; continue; }
-      if (s && key === [`${v}@0`, `${s.z}@0`].sort().join('*')) { resetProduct = m.coef; continue; }
-      if (s && key === `${s.z}@0`) { reset = m.coef; continue; }
+      if (m.atoms.length === 0) {
+        c0 = m.coef;
+        continue;
+      }
+      if (s && key === [`${v}@0`, `${s.z}@0`].sort().join('*')) {
+        resetProduct = m.coef;
+        continue;
+      }
+      if (s && key === `${s.z}@0`) {
+        reset = m.coef;
+        continue;
+      }
       // (… + c·I)·(1 − z): the reset also clears the step's input (SpyTorch's form); matched below against the currents.
-      if (s && m.atoms.length === 2 && m.atoms.includes(`${s.z}@0`)) { gated.push(m); continue; }
-      if (m.atoms.length > 1) { problems.push({ message: `${v}[t+1]: the product ${key.replace(/@0/g, '').replace(/@1/g, '[t+1]')} does not match a NIR neuron`, range }); bad = true; break; }
+      if (s && m.atoms.length === 2 && m.atoms.includes(`${s.z}@0`)) {
+        gated.push(m);
+        continue;
+      }
+      if (m.atoms.length > 1) {
+        problems.push({ message: `${v}[t+1]: the product ${key.replace(/@0/g, '').replace(/@1/g, '[t+1]')} does not match a NIR neuron`, range });
+        bad = true;
+        break;
+      }
       currents.push(m);
     }
     if (bad) continue;
@@ -184,11 +211,21 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
         return !cur || Math.abs(cur.coef + g.coef) > 1e-12 * Math.abs(cur.coef);
       });
       if (unmatched.length) {
-        problems.push({ message: `${v}[t+1]: the product ${unmatched[0]!.atoms.join('*').replace(/@0/g, '').replace(/@1/g, '[t+1]')} does not match a NIR neuron`, range });
+        problems.push({
+          message: `${v}[t+1]: the product ${unmatched[0]!.atoms.join('*').replace(/@0/g, '').replace(/@1/g, '[t+1]')} does not match a NIR neuron`,
+          range,
+        });
         continue;
       }
       warnings.push({
-        message: `${v}[t+1]: the reset also clears the step's input ((… + ${gated.map((g) => g.atoms.find((k) => k !== `${s!.z}@0`)!.replace(/@0$/, '').replace(/@1$/, '[t+1]')).join(' + ')})·(1 − ${s!.z})); NIR's neurons reset the membrane only, so the exported network adds that input on the step after a spike`,
+        message: `${v}[t+1]: the reset also clears the step's input ((… + ${gated
+          .map((g) =>
+            g.atoms
+              .find((k) => k !== `${s!.z}@0`)!
+              .replace(/@0$/, '')
+              .replace(/@1$/, '[t+1]'),
+          )
+          .join(' + ')})·(1 − ${s!.z})); NIR's neurons reset the membrane only, so the exported network adds that input on the step after a spike`,
         range,
       });
     }
@@ -202,18 +239,27 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
       if (resetProduct !== 0 && Math.abs(resetProduct + a) <= 1e-12 * Math.abs(a)) params.v_reset = reset / a;
       else if (resetProduct === 0 && reset < 0) {
         params.v_reset = 0;
-        warnings.push({ message: `${v}[t+1]: reset by subtraction (${reset} · ${s.z}) has no NIR equivalent; exported as ${type} with v_reset = 0 (frameworks read it as a reset to zero)`, range });
+        warnings.push({
+          message: `${v}[t+1]: reset by subtraction (${reset} · ${s.z}) has no NIR equivalent; exported as ${type} with v_reset = 0 (frameworks read it as a reset to zero)`,
+          range,
+        });
       } else if (resetProduct === 0 && reset === 0) {
         params.v_reset = 0;
         warnings.push({ message: `${v}[t+1]: the membrane is not reset after a spike; NIR's ${type} resets to v_reset (exported as 0)`, range });
       } else {
-        problems.push({ message: `${v}[t+1]: the reset terms (${resetProduct} · ${v}·${s.z}, ${reset} · ${s.z}) match neither a reset to a value nor a subtraction`, range });
+        problems.push({
+          message: `${v}[t+1]: the reset terms (${resetProduct} · ${v}·${s.z}, ${reset} · ${s.z}) match neither a reset to a value nor a subtraction`,
+          range,
+        });
         continue;
       }
     } else type = decay.integrator ? 'I' : 'LI';
     if (!decay.integrator) params.tau = decay.tau;
     params.v_leak = decay.integrator ? 0 : c0 / (1 - a);
-    if (decay.integrator && c0 !== 0) { problems.push({ message: `${v}[t+1]: a constant drive of an integrator has no NIR parameter`, range }); continue; }
+    if (decay.integrator && c0 !== 0) {
+      problems.push({ message: `${v}[t+1]: a constant drive of an integrator has no NIR parameter`, range });
+      continue;
+    }
     pops.push({ v, ...(s ? { z: s.z, threshold: s.threshold } : {}), node: '', type, params, currents, gain: 0, range });
     claimed.add(v);
   }
@@ -239,7 +285,10 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     if (!bad) continue;
     // A state named like Bellec et al.'s threshold adaptation a (or 'adapt…') that integrates the spikes.
     const adaptive = p.v === 'a' || /^adapt/.test(p.v);
-    problems.push({ message: `${p.v}[t+1]: reads ${bad.name}, whose update does not map to a NIR node${adaptive ? ' (NIR has no adaptive threshold, as in ALIF)' : ''}`, range: p.range });
+    problems.push({
+      message: `${p.v}[t+1]: reads ${bad.name}, whose update does not map to a NIR node${adaptive ? ' (NIR has no adaptive threshold, as in ALIF)' : ''}`,
+      range: p.range,
+    });
   }
   // A population whose only current is another state, I[t+1] or I[t], that nothing else reads: CubaLIF / CubaLI.
   // Read at t (Zenke & Vogels' U[t+1] = β·U + I), the synaptic current is NIR's one step later: its inputs are read one step further back.
@@ -282,7 +331,11 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
   }
 
   for (const [s, { range }] of polys) {
-    if (!claimed.has(s) && !synOf.has(s) && !problems.some((p) => p.message.startsWith(`${s}[t+1]:`))) problems.push({ message: `${s}[t+1]: does not match a NIR neuron (LIF, LI, IF, I, CubaLIF, CubaLI)${s.startsWith('a') ? '; NIR has no adaptive threshold (ALIF)' : ''}`, range });
+    if (!claimed.has(s) && !synOf.has(s) && !problems.some((p) => p.message.startsWith(`${s}[t+1]:`)))
+      problems.push({
+        message: `${s}[t+1]: does not match a NIR neuron (LIF, LI, IF, I, CubaLIF, CubaLI)${s.startsWith('a') ? '; NIR has no adaptive threshold (ALIF)' : ''}`,
+        range,
+      });
   }
 
   // ---- the loss's prediction (read before anything is built, so that its problems are reported with the others)
@@ -301,7 +354,10 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
       });
       pred = inner;
     } else if (scope.lossWindow.kind !== 'every') {
-      warnings.push({ message: `loss: the loss window (${describeLossWindow(scope.lossWindow)}) is not part of a NIR graph; the Output node carries the prediction at every step`, range: scope.lossWindow.range });
+      warnings.push({
+        message: `loss: the loss window (${describeLossWindow(scope.lossWindow)}) is not part of a NIR graph; the Output node carries the prediction at every step`,
+        range: scope.lossWindow.range,
+      });
     }
     try {
       prediction = { poly: rd.of(pred), target: tname, range: loss.range, text: text(pred) };
@@ -366,7 +422,10 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
       const p = popOfState.get(atom.name);
       if (!p) throw new ExportError([{ message: `'${atom.name}' feeds a current but is not a neuron's output`, range }]);
       const out = p.z ?? p.v;
-      if (atom.name !== out) throw new ExportError([{ message: `'${atom.name}' feeds a current, but NIR exposes only ${p.node}'s ${p.z ? 'spikes' : 'potential'} (${out})`, range }]);
+      if (atom.name !== out)
+        throw new ExportError([
+          { message: `'${atom.name}' feeds a current, but NIR exposes only ${p.node}'s ${p.z ? 'spikes' : 'potential'} (${out})`, range },
+        ]);
       return { node: p.node, source: p.node, lag: 1 - atom.offset, chain: [] };
     }
     if (atom.kind === 'spike') {
@@ -375,13 +434,16 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
       const lin = ms.filter((m) => m.atoms.length === 1);
       const c0 = ms.find((m) => m.atoms.length === 0)?.coef ?? 0;
       const s = lin.length === 1 && ms.length === lin.length + (c0 !== 0 ? 1 : 0) && lin[0]!.coef > 0 ? rd.atomOf(lin[0]!.atoms[0]!) : undefined;
-      if (!s || (s.kind !== 'state' && s.kind !== 'input')) throw new ExportError([{ message: 'spike(…) as an operand must read one neuron output minus a constant, as in spike(v[t+1] - 0.2)', range }]);
+      if (!s || (s.kind !== 'state' && s.kind !== 'input'))
+        throw new ExportError([{ message: 'spike(…) as an operand must read one neuron output minus a constant, as in spike(v[t+1] - 0.2)', range }]);
       const src = sourceOf(s, range);
       const theta = -c0 / lin[0]!.coef;
       const key = `${src.node}|${theta}|${src.lag}`;
       let th = thresholdNodes.get(key);
       if (!th) {
-        const recorded = record ? Object.entries(record.nodes).find(([n, r]) => r.type === 'Threshold' && record.edges.some(([a, b]) => a === src.node && b === n))?.[0] : undefined;
+        const recorded = record
+          ? Object.entries(record.nodes).find(([n, r]) => r.type === 'Threshold' && record.edges.some(([a, b]) => a === src.node && b === n))?.[0]
+          : undefined;
         th = recorded && !used.has(recorded) ? recorded : nodeName('theta', `${src.node}_threshold`);
         used.add(th);
         thresholdNodes.set(key, th);
@@ -400,12 +462,14 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
       const bName = rd.atomOf(b.atoms[0]!) as { name: string };
       // The bias goes with the weight the importer recorded it with, else with the first weight without one.
       const recorded = recName.get(`b:${bName.name}`);
-      const owner = rest.find((m) => {
-        const a = rd.atomOf(m.atoms[0]!);
-        return a.kind === 'matvec' && !biasFor.has(m.atoms[0]!) && (!recorded || recName.get(`W:${a.W}`) === recorded);
-      }) ?? rest.find((m) => rd.atomOf(m.atoms[0]!).kind === 'matvec' && !biasFor.has(m.atoms[0]!));
+      const owner =
+        rest.find((m) => {
+          const a = rd.atomOf(m.atoms[0]!);
+          return a.kind === 'matvec' && !biasFor.has(m.atoms[0]!) && (!recorded || recName.get(`W:${a.W}`) === recorded);
+        }) ?? rest.find((m) => rd.atomOf(m.atoms[0]!).kind === 'matvec' && !biasFor.has(m.atoms[0]!));
       if (!owner) throw new ExportError([{ message: `${what}: bias '${bName.name}' is added without a weight; NIR adds biases in Affine nodes`, range }]);
-      if (Math.abs(b.coef - owner.coef) > 1e-12 * Math.abs(owner.coef)) throw new ExportError([{ message: `${what}: bias '${bName.name}' is scaled differently from its weight`, range }]);
+      if (Math.abs(b.coef - owner.coef) > 1e-12 * Math.abs(owner.coef))
+        throw new ExportError([{ message: `${what}: bias '${bName.name}' is scaled differently from its weight`, range }]);
       biasFor.set(owner.atoms[0]!, bName.name);
     }
     for (const m of rest) {
@@ -414,9 +478,13 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
       let src: ReturnType<typeof sourceOf>;
       if (atom.kind === 'matvec') {
         const opKeys = [...atom.operand.monos.values()];
-        if (opKeys.length !== 1 || opKeys[0]!.atoms.length !== 1) throw new ExportError([{ message: `${what}: ${atom.W} @ (…) of a product does not match a Linear node`, range }]);
+        if (opKeys.length !== 1 || opKeys[0]!.atoms.length !== 1)
+          throw new ExportError([{ message: `${what}: ${atom.W} @ (…) of a product does not match a Linear node`, range }]);
         src = sourceOf(rd.atomOf(opKeys[0]!.atoms[0]!), range);
-        if (opKeys[0]!.coef !== 1) throw new ExportError([{ message: `${what}: ${atom.W} @ (${opKeys[0]!.coef} · …) does not match a Linear node; write the factor outside the product`, range }]);
+        if (opKeys[0]!.coef !== 1)
+          throw new ExportError([
+            { message: `${what}: ${atom.W} @ (${opKeys[0]!.coef} · …) does not match a Linear node; write the factor outside the product`, range },
+          ]);
         const bias = biasFor.get(m.atoms[0]!);
         const key = `${atom.W}|${src.node}|${bias ?? ''}|${src.lag}`;
         let wn = weightNodes.get(key);
@@ -460,17 +528,46 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     const P = (k: string): NirTensor => vec(n, p.params[k] ?? 0);
     let node: NirNode;
     switch (p.type) {
-      case 'LIF': node = { type: 'LIF', tau: P('tau'), r: P('r'), v_leak: P('v_leak'), v_threshold: P('v_threshold'), v_reset: P('v_reset') }; break;
-      case 'LI': node = { type: 'LI', tau: P('tau'), r: P('r'), v_leak: P('v_leak') }; break;
-      case 'IF': node = { type: 'IF', r: P('r'), v_threshold: P('v_threshold'), v_reset: P('v_reset') }; break;
-      case 'I': node = { type: 'I', r: P('r') }; break;
-      case 'CubaLIF': node = { type: 'CubaLIF', tau_syn: P('tau_syn'), tau_mem: P('tau_mem'), r: P('r'), v_leak: P('v_leak'), v_threshold: P('v_threshold'), v_reset: P('v_reset'), w_in: P('w_in') }; break;
-      default: node = { type: 'CubaLI', tau_syn: P('tau_syn'), tau_mem: P('tau_mem'), r: P('r'), v_leak: P('v_leak'), w_in: P('w_in') };
+      case 'LIF':
+        node = { type: 'LIF', tau: P('tau'), r: P('r'), v_leak: P('v_leak'), v_threshold: P('v_threshold'), v_reset: P('v_reset') };
+        break;
+      case 'LI':
+        node = { type: 'LI', tau: P('tau'), r: P('r'), v_leak: P('v_leak') };
+        break;
+      case 'IF':
+        node = { type: 'IF', r: P('r'), v_threshold: P('v_threshold'), v_reset: P('v_reset') };
+        break;
+      case 'I':
+        node = { type: 'I', r: P('r') };
+        break;
+      case 'CubaLIF':
+        node = {
+          type: 'CubaLIF',
+          tau_syn: P('tau_syn'),
+          tau_mem: P('tau_mem'),
+          r: P('r'),
+          v_leak: P('v_leak'),
+          v_threshold: P('v_threshold'),
+          v_reset: P('v_reset'),
+          w_in: P('w_in'),
+        };
+        break;
+      default:
+        node = { type: 'CubaLI', tau_syn: P('tau_syn'), tau_mem: P('tau_mem'), r: P('r'), v_leak: P('v_leak'), w_in: P('w_in') };
     }
     nodes.set(p.node, node);
-    const shown = Object.entries(p.params).map(([k, v]) => `${k} = ${Number(v.toPrecision(6))}`).join(', ');
-    const eqs = [p.i, p.v, p.z].filter(Boolean).map((s) => `${s}[t+1]`).join(', ');
-    matched.push({ node: p.node, type: p.type, from: `${eqs} at dt = ${dt} (${shown})${p.iLag ? `; ${p.v} reads ${p.i}[t], so NIR's synaptic current is ${p.i} one step later and its inputs are read one step further back` : ''}` });
+    const shown = Object.entries(p.params)
+      .map(([k, v]) => `${k} = ${Number(v.toPrecision(6))}`)
+      .join(', ');
+    const eqs = [p.i, p.v, p.z]
+      .filter(Boolean)
+      .map((s) => `${s}[t+1]`)
+      .join(', ');
+    matched.push({
+      node: p.node,
+      type: p.type,
+      from: `${eqs} at dt = ${dt} (${shown})${p.iLag ? `; ${p.v} reads ${p.i}[t], so NIR's synaptic current is ${p.i} one step later and its inputs are read one step further back` : ''}`,
+    });
   }
   for (const p of populations) feed(p.node, p.currents, p.range, `${p.i ?? p.v}[t+1]`);
 
@@ -494,22 +591,39 @@ export function exportNir(c: Compiled, model: string, opts: ExportOptions): Expo
     for (const r of reads) {
       const late = r.chain.filter((k) => sched.back.has(k)).length;
       const k = r.lag - late;
-      if (k < 0) throw new ExportError([{ message: `${r.what}: reads ${r.source} at the step being computed, but NIR readers step that edge one step late (it closes a cycle)`, range: r.range }]);
+      if (k < 0)
+        throw new ExportError([
+          {
+            message: `${r.what}: reads ${r.source} at the step being computed, but NIR readers step that edge one step late (it closes a cycle)`,
+            range: r.range,
+          },
+        ]);
       if (k === 0) continue;
       const first = r.chain[0]!;
       const prev = inserts.get(first);
-      if (prev !== undefined && prev !== k) throw new ExportError([{ message: `${r.what}: reads ${r.source} with two different delays through one edge; NIR's Delay sits on an edge`, range: r.range }]);
+      if (prev !== undefined && prev !== k)
+        throw new ExportError([
+          { message: `${r.what}: reads ${r.source} with two different delays through one edge; NIR's Delay sits on an edge`, range: r.range },
+        ]);
       inserts.set(first, k);
     }
     // Rewrite edges in place (same order, so the schedule's back edges stay the same edges).
     const rewritten: [string, string][] = [];
     edges.forEach(([a, b], idx) => {
       const k = inserts.get(idx);
-      if (k === undefined) { rewritten.push([a, b]); return; }
+      if (k === undefined) {
+        rewritten.push([a, b]);
+        return;
+      }
       const key = `${a}|${k}`;
       let d = delayNodes.get(key);
       if (!d) {
-        const recorded = record ? Object.entries(record.nodes).find(([n, r]) => r.type === 'Delay' && !used.has(n) && record.edges.some(([x, y]) => x === a && y === n) && record.edges.some(([x, y]) => x === n && y === b))?.[0] : undefined;
+        const recorded = record
+          ? Object.entries(record.nodes).find(
+              ([n, r]) =>
+                r.type === 'Delay' && !used.has(n) && record.edges.some(([x, y]) => x === a && y === n) && record.edges.some(([x, y]) => x === n && y === b),
+            )?.[0]
+          : undefined;
         d = recorded ?? nodeName('d', `${a}_delay${k}`);
         used.add(d);
         delayNodes.set(key, d);

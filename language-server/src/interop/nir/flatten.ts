@@ -26,7 +26,8 @@ export function flattenGraph(g: NirGraph): FlatGraph {
         visit(node, `${full}.`, false);
         const ins = [...node.nodes].filter(([, n]) => n.type === 'Input').map(([k]) => `${full}.${k}`);
         const outs = [...node.nodes].filter(([, n]) => n.type === 'Output').map(([k]) => `${full}.${k}`);
-        if (ins.length !== 1 || outs.length !== 1) throw new NirError(`nested graph '${full}' has ${ins.length} Input and ${outs.length} Output nodes; Eligo flattens nested graphs with one of each`);
+        if (ins.length !== 1 || outs.length !== 1)
+          throw new NirError(`nested graph '${full}' has ${ins.length} Input and ${outs.length} Output nodes; Eligo flattens nested graphs with one of each`);
         entries.set(full, ins);
         exits.set(full, outs);
         continue;

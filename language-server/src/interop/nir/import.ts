@@ -59,8 +59,34 @@ export interface ImportResult {
 }
 
 const RESERVED = new Set([
-  'function', 'model', 'rule', 'let', 'return', 'dim', 'const', 'input', 'target', 'param', 'state', 'surrogate', 'loss', 'approximate',
-  'schedule', 'objective', 'limit', 'for', 'online', 'reverse', 'forward', 'order', 'diagonal', 'dense', 'stop', 't', 'dt', 'data',
+  'function',
+  'model',
+  'rule',
+  'let',
+  'return',
+  'dim',
+  'const',
+  'input',
+  'target',
+  'param',
+  'state',
+  'surrogate',
+  'loss',
+  'approximate',
+  'schedule',
+  'objective',
+  'limit',
+  'for',
+  'online',
+  'reverse',
+  'forward',
+  'order',
+  'diagonal',
+  'dense',
+  'stop',
+  't',
+  'dt',
+  'data',
 ]);
 
 /** A number as Eligo text that reads back to the same double. */
@@ -107,11 +133,22 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
     const node = g.nodes.get(name)!;
     let s: number;
     switch (node.type) {
-      case 'Input': s = node.shape.reduce((a, b) => a * b, 1); break;
-      case 'Output': s = node.shape.reduce((a, b) => a * b, 1); break;
-      case 'Affine': case 'Linear': s = node.weight.shape[0]!; break;
-      case 'Scale': s = node.scale.data.length; break;
-      case 'Threshold': s = node.threshold.data.length; break;
+      case 'Input':
+        s = node.shape.reduce((a, b) => a * b, 1);
+        break;
+      case 'Output':
+        s = node.shape.reduce((a, b) => a * b, 1);
+        break;
+      case 'Affine':
+      case 'Linear':
+        s = node.weight.shape[0]!;
+        break;
+      case 'Scale':
+        s = node.scale.data.length;
+        break;
+      case 'Threshold':
+        s = node.threshold.data.length;
+        break;
       case 'Flatten': {
         const ins = g.edges.filter(([, b]) => b === name);
         if (ins.length === 0) throw new NirError(`node '${name}' (Flatten) has no input`);
@@ -119,9 +156,15 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
         s = sizeOf(ins[0]![0]);
         break;
       }
-      case 'Delay': s = node.delay.data.length; break;
-      case 'Unsupported': throw new NirError(`node '${name}' is a ${node.nirType}: Eligo models have no convolutions or pooling; only Affine, Linear, Scale, neurons, Threshold, Delay and Flatten import`);
-      default: s = neuronSize(name, node);
+      case 'Delay':
+        s = node.delay.data.length;
+        break;
+      case 'Unsupported':
+        throw new NirError(
+          `node '${name}' is a ${node.nirType}: Eligo models have no convolutions or pooling; only Affine, Linear, Scale, neurons, Threshold, Delay and Flatten import`,
+        );
+      default:
+        s = neuronSize(name, node);
     }
     size.set(name, s);
     return s;
@@ -151,7 +194,8 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
         mapping.push(`${name} (Input [${node.shape.join(', ')}]) → input ${x}`);
         break;
       }
-      case 'Affine': case 'Linear': {
+      case 'Affine':
+      case 'Linear': {
         const W = fresh(`W_${t}`);
         params.set(W, { shape: node.weight.shape, data: node.weight.data });
         decls.push(`param  ${W}: [${node.weight.shape.join(', ')}] = data("${opts.dataFile}", "${W}")`);
@@ -194,7 +238,9 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
         const k = delaySteps(name, node.delay);
         delays.set(name, k);
         record[name] = { type: 'Delay', names: {} };
-        mapping.push(`${name} (Delay ${num(node.delay.data[0]!)} = ${k} step${k === 1 ? '' : 's'} of dt) → its input read ${k} step${k === 1 ? '' : 's'} earlier (z[t-k], x[t-k])`);
+        mapping.push(
+          `${name} (Delay ${num(node.delay.data[0]!)} = ${k} step${k === 1 ? '' : 's'} of dt) → its input read ${k} step${k === 1 ? '' : 's'} earlier (z[t-k], x[t-k])`,
+        );
         break;
       }
       case 'Output':
@@ -227,18 +273,30 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
     if (st) e = at(st.out, lag, false);
     else {
       switch (node.type) {
-        case 'Input': e = at(inputName.get(name)!, lag, true); break;
-        case 'Affine': case 'Linear': {
+        case 'Input':
+          e = at(inputName.get(name)!, lag, true);
+          break;
+        case 'Affine':
+        case 'Linear': {
           const r = record[name]!.names;
           const x = inputOf(name, lag);
           e = `${r.W!} @ ${wrap(x)}${r.b ? ` + ${r.b}` : ''}`;
           break;
         }
-        case 'Scale': e = `${record[name]!.names.s!} * ${wrap(inputOf(name, lag))}`; break;
-        case 'Threshold': e = `spike(${inputOf(name, lag)} - ${record[name]!.names.theta!})`; break;
-        case 'Flatten': e = inputOf(name, lag); break;
-        case 'Delay': e = inputOf(name, lag + delays.get(name)!); break;
-        default: throw new NirError(`node '${name}' (${node.type}) cannot feed '${via}'`);
+        case 'Scale':
+          e = `${record[name]!.names.s!} * ${wrap(inputOf(name, lag))}`;
+          break;
+        case 'Threshold':
+          e = `spike(${inputOf(name, lag)} - ${record[name]!.names.theta!})`;
+          break;
+        case 'Flatten':
+          e = inputOf(name, lag);
+          break;
+        case 'Delay':
+          e = inputOf(name, lag + delays.get(name)!);
+          break;
+        default:
+          throw new NirError(`node '${name}' (${node.type}) cannot feed '${via}'`);
       }
     }
     memo.set(key, e);
@@ -275,7 +333,9 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
   // ---- text
   const rec: NirRecord = { version: file.version, dt, method, nodes: record, edges: g.edges };
   const lines: string[] = [];
-  lines.push(`# Imported from NIR${opts.source ? ` file ${opts.source}` : ''} (version ${file.version}) by eligo import nir, dt = ${num(dt)}, ${method === 'exact' ? 'exact exponential integration' : 'forward Euler'} of the node equations.`);
+  lines.push(
+    `# Imported from NIR${opts.source ? ` file ${opts.source}` : ''} (version ${file.version}) by eligo import nir, dt = ${num(dt)}, ${method === 'exact' ? 'exact exponential integration' : 'forward Euler'} of the node equations.`,
+  );
   lines.push('# Weights and biases are read from the data file next to this one; neuron parameters are constants.');
   lines.push(`# @nir ${JSON.stringify(rec)}`);
   lines.push(`model ${model} {`);
@@ -296,7 +356,8 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
   function neuronSize(name: string, node: NirNode): number {
     const rec = node as unknown as Record<string, NirTensor>;
     const first = Object.values(rec).find((v): v is NirTensor => typeof v === 'object' && v !== null && 'data' in v)!;
-    if (first.shape.length !== 1) throw new NirError(`node '${name}' (${node.type}) has parameters of shape [${first.shape.join(', ')}]; Eligo imports populations that are vectors`);
+    if (first.shape.length !== 1)
+      throw new NirError(`node '${name}' (${node.type}) has parameters of shape [${first.shape.join(', ')}]; Eligo imports populations that are vectors`);
     return first.data.length;
   }
 
@@ -304,21 +365,36 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
   function delaySteps(name: string, t: NirTensor): number {
     const u = uniform(t);
     if (u === undefined) {
-      let lo = Infinity, hi = -Infinity;
-      for (const v of t.data) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-      throw new NirError(`node '${name}' (Delay): the delay differs across its ${t.data.length} channels (${num(lo)} … ${num(hi)}); Eligo delays a whole population by one number of steps`);
+      let lo = Infinity,
+        hi = -Infinity;
+      for (const v of t.data) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      throw new NirError(
+        `node '${name}' (Delay): the delay differs across its ${t.data.length} channels (${num(lo)} … ${num(hi)}); Eligo delays a whole population by one number of steps`,
+      );
     }
     const k = Math.round(u / dt);
-    if (!(u >= 0) || Math.abs(u / dt - k) > 1e-6 * Math.max(1, k)) throw new NirError(`node '${name}' (Delay): a delay of ${num(u)} is ${num(u / dt)} steps of dt = ${num(dt)}; Eligo delays by whole steps: choose a dt that divides it`);
+    if (!(u >= 0) || Math.abs(u / dt - k) > 1e-6 * Math.max(1, k))
+      throw new NirError(
+        `node '${name}' (Delay): a delay of ${num(u)} is ${num(u / dt)} steps of dt = ${num(dt)}; Eligo delays by whole steps: choose a dt that divides it`,
+      );
     return k;
   }
 
   function neuronConst(name: string, type: string, p: string, t: NirTensor): number {
     const u = uniform(t);
     if (u === undefined) {
-      let lo = Infinity, hi = -Infinity;
-      for (const v of t.data) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-      throw new NirError(`node '${name}' (${type}): '${p}' differs across its ${t.data.length} neurons (${num(lo)} … ${num(hi)}); Eligo's constants are scalars, so a population must share its ${p}`);
+      let lo = Infinity,
+        hi = -Infinity;
+      for (const v of t.data) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      throw new NirError(
+        `node '${name}' (${type}): '${p}' differs across its ${t.data.length} neurons (${num(lo)} … ${num(hi)}); Eligo's constants are scalars, so a population must share its ${p}`,
+      );
     }
     return u;
   }
@@ -366,7 +442,10 @@ export function importNir(file: NirFile, opts: ImportOptions): ImportResult {
       decls.push(`state  ${names.z}: [${n}] = 0`);
       usesSpike = true;
     }
-    const shown = Object.keys(rec).filter((k) => typeof rec[k] === 'object').map((k) => `${k} = ${num(rec[k]!.data[0]!)}`).join(', ');
+    const shown = Object.keys(rec)
+      .filter((k) => typeof rec[k] === 'object')
+      .map((k) => `${k} = ${num(rec[k]!.data[0]!)}`)
+      .join(', ');
     mapping.push(`${name} (${type}, ${n} neurons: ${shown}) → states ${[names.i, names.v, names.z].filter(Boolean).join(', ')}`);
     return names;
   }

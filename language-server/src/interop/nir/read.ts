@@ -74,8 +74,11 @@ function readNode(g: H5Group, where: string, file: string): NirNode {
   if (t.dtype !== 'string' || t.values.length !== 1) fail(file, `${where}/type`, 'expected the node type as a string');
   const type = String(t.values[0]);
   switch (type) {
-    case 'NIRGraph': return readGraph(g, where, file);
-    case 'Input': case 'Output': return { type, shape: intList(g, 'shape', where, file) };
+    case 'NIRGraph':
+      return readGraph(g, where, file);
+    case 'Input':
+    case 'Output':
+      return { type, shape: intList(g, 'shape', where, file) };
     case 'Affine': {
       const weight = matrix(g, 'weight', where, file);
       const bias = param(g, 'bias', where, file);
@@ -84,15 +87,25 @@ function readNode(g: H5Group, where: string, file: string): NirNode {
       }
       return { type, weight, bias };
     }
-    case 'Linear': return { type, weight: matrix(g, 'weight', where, file) };
-    case 'Scale': return { type, scale: vector(g, 'scale', where, file) };
-    case 'Threshold': return { type, threshold: vector(g, 'threshold', where, file) };
-    case 'Delay': return { type, delay: vector(g, 'delay', where, file) };
+    case 'Linear':
+      return { type, weight: matrix(g, 'weight', where, file) };
+    case 'Scale':
+      return { type, scale: vector(g, 'scale', where, file) };
+    case 'Threshold':
+      return { type, threshold: vector(g, 'threshold', where, file) };
+    case 'Delay':
+      return { type, delay: vector(g, 'delay', where, file) };
     case 'Flatten': {
       const input = g.children.has('input_type') ? intList(g, 'input_type', where, file) : undefined;
       return { type, start_dim: int(g, 'start_dim', where, file, 1), end_dim: int(g, 'end_dim', where, file, -1), ...(input ? { input_type: input } : {}) };
     }
-    case 'I': case 'Integrator': case 'IF': case 'LI': case 'LIF': case 'CubaLI': case 'CubaLIF': {
+    case 'I':
+    case 'Integrator':
+    case 'IF':
+    case 'LI':
+    case 'LIF':
+    case 'CubaLI':
+    case 'CubaLIF': {
       const kind = type === 'Integrator' ? 'I' : type;
       const names = NEURON_PARAMS[kind]!;
       const values: Record<string, NirTensor> = {};
@@ -105,7 +118,11 @@ function readNode(g: H5Group, where: string, file: string): NirNode {
       for (const p of names) {
         const v = values[p];
         if (v && (v.shape.length !== ref.shape.length || v.shape.some((d, k) => d !== ref.shape[k]))) {
-          fail(file, `${where}/${p}`, `shape ${shapeText(v.shape)} differs from ${names[0]} ${shapeText(ref.shape)}: a ${kind} node's parameters have one value per neuron`);
+          fail(
+            file,
+            `${where}/${p}`,
+            `shape ${shapeText(v.shape)} differs from ${names[0]} ${shapeText(ref.shape)}: a ${kind} node's parameters have one value per neuron`,
+          );
         }
       }
       const n = ref.data.length;
@@ -113,7 +130,9 @@ function readNode(g: H5Group, where: string, file: string): NirNode {
       if (names.includes('w_in') && !values.w_in) values.w_in = { shape: ref.shape, data: new Float64Array(n).fill(1), dtype: ref.dtype };
       for (const p of ['tau', 'tau_syn', 'tau_mem']) {
         const v = values[p];
-        if (v) for (let i = 0; i < v.data.length; i++) if (!(v.data[i]! > 0)) fail(file, `${where}/${p}`, `time constants must be positive, value ${i} is ${v.data[i]}`);
+        if (v)
+          for (let i = 0; i < v.data.length; i++)
+            if (!(v.data[i]! > 0)) fail(file, `${where}/${p}`, `time constants must be positive, value ${i} is ${v.data[i]}`);
       }
       return { type: kind, ...values } as NirNode;
     }
@@ -154,7 +173,13 @@ function readGraph(g: H5Group, where: string, file: string): NirGraph {
     for (let k = 0; k + 1 < vals.length; k += 2) {
       const a = vals[k]!;
       const b = vals[k + 1]!;
-      for (const end of [a, b]) if (!nodes.has(end)) fail(file, `${where}/edges`, `edge ${k / 2} ('${a}' → '${b}') names '${end}', which is not a node of the graph (nodes: ${[...nodes.keys()].join(', ')})`);
+      for (const end of [a, b])
+        if (!nodes.has(end))
+          fail(
+            file,
+            `${where}/edges`,
+            `edge ${k / 2} ('${a}' → '${b}') names '${end}', which is not a node of the graph (nodes: ${[...nodes.keys()].join(', ')})`,
+          );
       edges.push([a, b]);
     }
   }

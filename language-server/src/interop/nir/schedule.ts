@@ -45,7 +45,8 @@ export function schedule(g: FlatGraph): Schedule {
   // A cycle must hold a neuron: otherwise the graph is an algebraic loop with no state to carry it.
   for (const k of back) {
     const [a, b] = g.edges[k]!;
-    if (!cycleHasState(g, b, a)) throw new NirError(`the cycle through '${a}' → '${b}' has no neuron in it (an algebraic loop); Eligo needs a LIF, LI, CubaLIF, … node in every cycle`);
+    if (!cycleHasState(g, b, a))
+      throw new NirError(`the cycle through '${a}' → '${b}' has no neuron in it (an algebraic loop); Eligo needs a LIF, LI, CubaLIF, … node in every cycle`);
   }
   return { order: post.reverse(), back };
 }

@@ -33,12 +33,32 @@ export type NirNode =
   | { readonly type: 'Linear'; readonly weight: NirTensor }
   | { readonly type: 'Scale'; readonly scale: NirTensor }
   | { readonly type: 'LI'; readonly tau: NirTensor; readonly r: NirTensor; readonly v_leak: NirTensor }
-  | { readonly type: 'LIF'; readonly tau: NirTensor; readonly r: NirTensor; readonly v_leak: NirTensor; readonly v_threshold: NirTensor; readonly v_reset: NirTensor }
-  | { readonly type: 'CubaLI'; readonly tau_syn: NirTensor; readonly tau_mem: NirTensor; readonly r: NirTensor; readonly v_leak: NirTensor; readonly w_in: NirTensor }
   | {
-    readonly type: 'CubaLIF'; readonly tau_syn: NirTensor; readonly tau_mem: NirTensor; readonly r: NirTensor; readonly v_leak: NirTensor;
-    readonly v_threshold: NirTensor; readonly v_reset: NirTensor; readonly w_in: NirTensor;
-  }
+      readonly type: 'LIF';
+      readonly tau: NirTensor;
+      readonly r: NirTensor;
+      readonly v_leak: NirTensor;
+      readonly v_threshold: NirTensor;
+      readonly v_reset: NirTensor;
+    }
+  | {
+      readonly type: 'CubaLI';
+      readonly tau_syn: NirTensor;
+      readonly tau_mem: NirTensor;
+      readonly r: NirTensor;
+      readonly v_leak: NirTensor;
+      readonly w_in: NirTensor;
+    }
+  | {
+      readonly type: 'CubaLIF';
+      readonly tau_syn: NirTensor;
+      readonly tau_mem: NirTensor;
+      readonly r: NirTensor;
+      readonly v_leak: NirTensor;
+      readonly v_threshold: NirTensor;
+      readonly v_reset: NirTensor;
+      readonly w_in: NirTensor;
+    }
   | { readonly type: 'I'; readonly r: NirTensor }
   | { readonly type: 'IF'; readonly r: NirTensor; readonly v_threshold: NirTensor; readonly v_reset: NirTensor }
   | { readonly type: 'Threshold'; readonly threshold: NirTensor }

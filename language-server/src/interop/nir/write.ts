@@ -25,7 +25,8 @@ export function nodeToHdf5(node: NirNode): H5Write {
       c.set('edges', { kind: 'dataset', dtype: 'string', shape: [node.edges.length, 2], values: node.edges.flatMap(([a, b]) => [a, b]) });
       break;
     }
-    case 'Input': case 'Output':
+    case 'Input':
+    case 'Output':
       c.set('type', str(node.type));
       c.set('shape', ints(node.shape));
       break;
@@ -69,7 +70,13 @@ export function nodeToHdf5(node: NirNode): H5Write {
 }
 
 export function nirToHdf5(graph: NirGraph, version = NIR_VERSION): H5Write {
-  return { kind: 'group', children: new Map<string, H5Write>([['version', str(version)], ['node', nodeToHdf5(graph)]]) };
+  return {
+    kind: 'group',
+    children: new Map<string, H5Write>([
+      ['version', str(version)],
+      ['node', nodeToHdf5(graph)],
+    ]),
+  };
 }
 
 /** Writes the graph to `path` (the caller writes to a temporary path and renames). */

@@ -50,7 +50,9 @@ export function parseRedisUrl(url: string): QueueConnection {
   const username = u.username ? decodeURIComponent(u.username) : undefined;
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   const options: RedisOptions = {
-    host, port, db,
+    host,
+    port,
+    db,
     ...(username ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(u.protocol === 'rediss:' ? { tls: { servername: host } } : {}),
@@ -98,7 +100,9 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
   let t: NodeJS.Timeout | undefined;
   return Promise.race([
     p.finally(() => clearTimeout(t)),
-    new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(message)), ms); }),
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(message)), ms);
+    }),
   ]);
 }
 
@@ -106,7 +110,9 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
 export async function checkRedis(c: QueueConnection, ms = 5000): Promise<{ version: string }> {
   let last = '';
   const r = new IORedis({ ...c.options, retryStrategy: (times: number) => (times > 50 ? null : 100), lazyConnect: true });
-  r.on('error', (e: Error) => { last = scrub(c, e.message); });
+  r.on('error', (e: Error) => {
+    last = scrub(c, e.message);
+  });
   try {
     await withTimeout(r.connect(), ms, 'timeout');
     const info = await withTimeout(r.info('server'), ms, 'timeout');
@@ -116,7 +122,9 @@ export async function checkRedis(c: QueueConnection, ms = 5000): Promise<{ versi
     const m = scrub(c, (e as Error).message);
     const why = /WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(`${m} ${last}`)
       ? 'it refused the password (check the one in the URL)'
-      : m === 'timeout' ? `no answer within ${(ms / 1000).toFixed(0)} s${last ? ` (${last})` : ''}` : m || last;
+      : m === 'timeout'
+        ? `no answer within ${(ms / 1000).toFixed(0)} s${last ? ` (${last})` : ''}`
+        : m || last;
     // eslint-disable-next-line preserve-caught-error -- the caught error may hold the URL's password; its scrubbed message is kept instead
     throw new Error(`cannot use Redis at ${c.shown}: ${why}`);
   } finally {

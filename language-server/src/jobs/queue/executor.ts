@@ -52,7 +52,9 @@ export class QueueExecutor implements TaskExecutor {
     const x = new QueueExecutor(o);
     await checkRedis(x.connection);
     const c = x.connection;
-    const note = (m: string): void => { x.lastError = scrub(c, m); };
+    const note = (m: string): void => {
+      x.lastError = scrub(c, m);
+    };
     x.redis = redisClient(c, note);
     x.flow = new FlowProducer({ connection: c.options, prefix: QUEUE_PREFIX });
     x.flow.on('error', (e) => note(e.message));
@@ -72,7 +74,10 @@ export class QueueExecutor implements TaskExecutor {
   }
 
   get parallelism(): number {
-    return Math.max(1, this.workers.reduce((a, w) => a + w.concurrency, 0));
+    return Math.max(
+      1,
+      this.workers.reduce((a, w) => a + w.concurrency, 0),
+    );
   }
 
   get description(): string {
@@ -101,11 +106,15 @@ export class QueueExecutor implements TaskExecutor {
     const indexOf = (jobId: string): number => (jobId.startsWith(`${run}.`) ? Number(jobId.slice(run.length + 1)) : -1);
 
     await this.refreshWorkers();
-    if (this.workers.length === 0) note(`no worker is connected to ${c.shown} yet: the ${payloads.length} tasks wait in the queue until one starts (eligo worker --redis …)`);
+    if (this.workers.length === 0)
+      note(`no worker is connected to ${c.shown} yet: the ${payloads.length} tasks wait in the queue until one starts (eligo worker --redis …)`);
 
     let settle!: (v: MapResult<R>) => void;
     let fail!: (e: Error) => void;
-    const done = new Promise<MapResult<R>>((res, rej) => { settle = res; fail = rej; });
+    const done = new Promise<MapResult<R>>((res, rej) => {
+      settle = res;
+      fail = rej;
+    });
     let finished = false;
     let pending = payloads.length;
     const take = (k: number, raw: unknown): void => {
@@ -146,7 +155,8 @@ export class QueueExecutor implements TaskExecutor {
       else if (e.type === 'stalled') note(`task ${k + 1} stalled (its worker stopped answering): it goes to another worker`);
       else if (e.type === 'progress') {
         const d = e.args.data as { worker?: unknown; message?: unknown } | undefined;
-        if (d && typeof d.worker === 'string') opts.onEvent?.(k, d.message === 'started' ? `task ${k + 1} on ${d.worker}` : `task ${k + 1} on ${d.worker}: ${String(d.message)}`);
+        if (d && typeof d.worker === 'string')
+          opts.onEvent?.(k, d.message === 'started' ? `task ${k + 1} on ${d.worker}` : `task ${k + 1} on ${d.worker}: ${String(d.message)}`);
       }
     };
     this.listeners.add(listener);
@@ -172,26 +182,44 @@ export class QueueExecutor implements TaskExecutor {
       polling = true;
       try {
         const open = results.map((r, k) => (r === undefined ? k : -1)).filter((k) => k >= 0);
-        const states = await withTimeout(Promise.all(open.map(async (k) => {
-          const job = await Job.fromId(this.queue!, id(k));
-          return { k, job, state: job ? await job.getState() : 'missing' };
-        })), 5000, 'timeout');
+        const states = await withTimeout(
+          Promise.all(
+            open.map(async (k) => {
+              const job = await Job.fromId(this.queue!, id(k));
+              return { k, job, state: job ? await job.getState() : 'missing' };
+            }),
+          ),
+          5000,
+          'timeout',
+        );
         if (downSaid) note(`Redis at ${c.shown} answers again`);
         lastOk = Date.now();
         downSaid = false;
         for (const s of states) {
           if (s.state === 'completed') take(s.k, s.job!.returnvalue);
           else if (s.state === 'failed') finish(new TaskFailed(kind.name, s.k, scrub(c, s.job!.failedReason ?? 'failed')));
-          else if (s.state === 'missing') finish(new Error(`task ${s.k + 1} of run ${run} is no longer in the queue at ${c.shown} (was Redis restarted without persistence, or the queue emptied?): the run cannot complete`));
+          else if (s.state === 'missing')
+            finish(
+              new Error(
+                `task ${s.k + 1} of run ${run} is no longer in the queue at ${c.shown} (was Redis restarted without persistence, or the queue emptied?): the run cannot complete`,
+              ),
+            );
           if (finished) break;
         }
       } catch {
         const down = Date.now() - lastOk;
         if (!downSaid && down > 3000) {
-          note(`Redis at ${c.shown} does not answer${this.lastError ? ` (${this.lastError})` : ''}; waiting up to ${(unreachableMs / 1000).toFixed(0)} s for it`);
+          note(
+            `Redis at ${c.shown} does not answer${this.lastError ? ` (${this.lastError})` : ''}; waiting up to ${(unreachableMs / 1000).toFixed(0)} s for it`,
+          );
           downSaid = true;
         }
-        if (down > unreachableMs) finish(new Error(`lost Redis at ${c.shown}: no answer for ${(down / 1000).toFixed(0)} s${this.lastError ? ` (${this.lastError})` : ''}; ${payloads.length - pending} of ${payloads.length} tasks had finished`));
+        if (down > unreachableMs)
+          finish(
+            new Error(
+              `lost Redis at ${c.shown}: no answer for ${(down / 1000).toFixed(0)} s${this.lastError ? ` (${this.lastError})` : ''}; ${payloads.length - pending} of ${payloads.length} tasks had finished`,
+            ),
+          );
       } finally {
         polling = false;
       }
@@ -199,18 +227,29 @@ export class QueueExecutor implements TaskExecutor {
     const poller = setInterval(() => void poll(), this.o.pollMs ?? 2000);
 
     try {
-      await withTimeout(this.flow!.add({
-        name: 'run', queueName: RUN_QUEUE, data: { run, label, kind: kind.name, tasks: payloads.length },
-        opts: { jobId: run, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } },
-        children: payloads.map((p, k) => ({
-          name: kind.name, queueName: TASK_QUEUE,
-          data: { run, index: k, total: payloads.length, label, payload: encodeWire(p) } satisfies TaskJobData,
-          opts: {
-            jobId: id(k), attempts, backoff: { type: 'exponential', delay: 500 },
-            removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 }, failParentOnFailure: true,
-          },
-        })),
-      }), unreachableMs, `cannot add the run to the queue at ${c.shown}: no answer for ${(unreachableMs / 1000).toFixed(0)} s`);
+      await withTimeout(
+        this.flow!.add({
+          name: 'run',
+          queueName: RUN_QUEUE,
+          data: { run, label, kind: kind.name, tasks: payloads.length },
+          opts: { jobId: run, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } },
+          children: payloads.map((p, k) => ({
+            name: kind.name,
+            queueName: TASK_QUEUE,
+            data: { run, index: k, total: payloads.length, label, payload: encodeWire(p) } satisfies TaskJobData,
+            opts: {
+              jobId: id(k),
+              attempts,
+              backoff: { type: 'exponential', delay: 500 },
+              removeOnComplete: { age: 3600 },
+              removeOnFail: { age: 86_400 },
+              failParentOnFailure: true,
+            },
+          })),
+        }),
+        unreachableMs,
+        `cannot add the run to the queue at ${c.shown}: no answer for ${(unreachableMs / 1000).toFixed(0)} s`,
+      );
     } catch (e) {
       finish(new Error(scrub(c, (e as Error).message)));
     }

@@ -52,7 +52,11 @@ export class TaskInvalid extends EligoError {
 
 /** A task that failed for good (its retries used up, or it cannot succeed): the run fails with this message. */
 export class TaskFailed extends EligoError {
-  constructor(readonly kind: string, readonly index: number, readonly reason: string) {
+  constructor(
+    readonly kind: string,
+    readonly index: number,
+    readonly reason: string,
+  ) {
     super('queue.task', `task ${index + 1} (${kind}) failed: ${reason}`);
   }
 }
@@ -66,7 +70,12 @@ export class TaskCancelled extends EligoError {
 
 /** One line per issue, with the path to the field: `spec.schedule.kind: Invalid option: expected one of "online"|"reverse"`. */
 export function schemaMessage(e: z.ZodError): string {
-  return e.issues.slice(0, 4).map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ') + (e.issues.length > 4 ? ` (and ${e.issues.length - 4} more)` : '');
+  return (
+    e.issues
+      .slice(0, 4)
+      .map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`)
+      .join('; ') + (e.issues.length > 4 ? ` (and ${e.issues.length - 4} more)` : '')
+  );
 }
 
 /** Validates a payload against its kind; throws TaskInvalid with the schema's reason. */
@@ -131,7 +140,12 @@ export class InProcessExecutor implements TaskExecutor {
       }
       let r: R;
       try {
-        r = await kind.run(p, { signal, progress: (pr) => { if (pr.message) opts.onEvent?.(k, pr.message); } });
+        r = await kind.run(p, {
+          signal,
+          progress: (pr) => {
+            if (pr.message) opts.onEvent?.(k, pr.message);
+          },
+        });
       } catch (e) {
         if (signal.aborted) return { results, cancelled: true };
         throw new TaskFailed(kind.name, k, (e as Error).message);

@@ -30,9 +30,15 @@ export interface RunHooks {
 /** A rule spec as a payload: data only (source ranges dropped). */
 export function specPayload(s: RuleSpec): RuleCandidatePayload['spec'] {
   return {
-    name: s.name, model: s.model,
+    name: s.name,
+    model: s.model,
     approximations: s.approximations.map((a) => ({
-      of: a.of, wrt: a.wrt, wrtOffset: a.wrtOffset, kind: a.kind, ...(a.args ? { args: { ...a.args } } : {}), ...(a.mask ? { mask: [...a.mask] } : {}),
+      of: a.of,
+      wrt: a.wrt,
+      wrtOffset: a.wrtOffset,
+      kind: a.kind,
+      ...(a.args ? { args: { ...a.args } } : {}),
+      ...(a.mask ? { mask: [...a.mask] } : {}),
     })),
     schedule: { kind: s.schedule.kind === 'order' ? 'forward' : s.schedule.kind },
     objectives: [...s.objectives],
@@ -49,7 +55,13 @@ function until(signal: AbortSignal | undefined, deadline: number): { signal: Abo
   signal?.addEventListener('abort', onAbort);
   if (signal?.aborted) ac.abort();
   const t = Number.isFinite(deadline) ? setTimeout(onAbort, Math.max(0, deadline - Date.now())) : undefined;
-  return { signal: ac.signal, dispose: () => { signal?.removeEventListener('abort', onAbort); if (t) clearTimeout(t); } };
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (t) clearTimeout(t);
+    },
+  };
 }
 
 /** find-rule's measurer on an executor: each rule one `rule-candidate` task, measured on the payload's sets. */
@@ -64,11 +76,16 @@ export function queuedMeasurer(executor: TaskExecutor, base: Omit<RuleCandidateP
     async measure(specs, o) {
       const stop = until(o.signal, o.deadline);
       try {
-        const r = await executor.map(ruleCandidateTask, specs.map((spec) => ({ ...base, spec: specPayload(spec) })), {
-          signal: stop.signal, label: hooks.label,
-          ...(o.onResult ? { onResult: (k: number, a: readonly Alignment[]) => o.onResult!(k, a) } : {}),
-          ...(hooks.onEvent ? { onEvent: hooks.onEvent } : {}),
-        });
+        const r = await executor.map(
+          ruleCandidateTask,
+          specs.map((spec) => ({ ...base, spec: specPayload(spec) })),
+          {
+            signal: stop.signal,
+            label: hooks.label,
+            ...(o.onResult ? { onResult: (k: number, a: readonly Alignment[]) => o.onResult!(k, a) } : {}),
+            ...(hooks.onEvent ? { onEvent: hooks.onEvent } : {}),
+          },
+        );
         return r.results;
       } finally {
         stop.dispose();
@@ -85,17 +102,29 @@ const tensorsPayload = (m: ReadonlyMap<string, Tensor>): Record<string, TensorPa
  * The payload of a find-rule run's candidates but the rule: the model's text, where to measure (random
  * sequences from the seed, or the given sequences and parameters as data) and its `data(…)` values.
  */
-export function candidateBase(o: { text: string; model: string; maxBytes: number; seed: number; paramValues?: ReadonlyMap<string, Float64Array> }, source: AlignmentSource): Omit<RuleCandidatePayload, 'spec'> {
+export function candidateBase(
+  o: { text: string; model: string; maxBytes: number; seed: number; paramValues?: ReadonlyMap<string, Float64Array> },
+  source: AlignmentSource,
+): Omit<RuleCandidatePayload, 'spec'> {
   const values = o.paramValues?.size ? { paramValues: Object.fromEntries(o.paramValues) } : {};
-  if (source.kind === 'random') return { text: o.text, model: o.model, steps: source.steps, samples: source.samples, seed: source.seed, maxBytes: o.maxBytes, ...values };
+  if (source.kind === 'random')
+    return { text: o.text, model: o.model, steps: source.steps, samples: source.samples, seed: source.seed, maxBytes: o.maxBytes, ...values };
   const first = source.sequences[0];
   if (!first) throw new Error('no sequences to measure the candidates on');
   return {
-    text: o.text, model: o.model, steps: first.steps, samples: source.sequences.length, seed: o.seed, maxBytes: o.maxBytes, ...values,
+    text: o.text,
+    model: o.model,
+    steps: first.steps,
+    samples: source.sequences.length,
+    seed: o.seed,
+    maxBytes: o.maxBytes,
+    ...values,
     sets: {
       sequences: source.sequences.map((q) => ({
-        steps: q.steps, data: Object.fromEntries([...q.data].map(([k, ts]) => [k, ts.map(tensorPayload)])),
-        ...(q.initial ? { initial: tensorsPayload(q.initial) } : {}), ...(q.lossWeights ? { lossWeights: q.lossWeights } : {}),
+        steps: q.steps,
+        data: Object.fromEntries([...q.data].map(([k, ts]) => [k, ts.map(tensorPayload)])),
+        ...(q.initial ? { initial: tensorsPayload(q.initial) } : {}),
+        ...(q.lossWeights ? { lossWeights: q.lossWeights } : {}),
       })),
       at: source.at.map((a) => ({ label: a.label, updates: a.updates, params: tensorsPayload(a.params) })),
     },
@@ -117,18 +146,27 @@ export function agentChoice(jobs: readonly Job[], agentPath: string | null | und
 }
 
 /** A search's restarts on an executor: each Job one `search-restart` task (the graph as the item's text and name). */
-export function queuedSearchRunner(executor: TaskExecutor, source: { text: string; item: string; agentPath?: string | null }, hooks: RunHooks & { onNote?: (n: string) => void }): (jobs: readonly Job[], o: PoolOptions) => Promise<PoolResult> {
+export function queuedSearchRunner(
+  executor: TaskExecutor,
+  source: { text: string; item: string; agentPath?: string | null },
+  hooks: RunHooks & { onNote?: (n: string) => void },
+): (jobs: readonly Job[], o: PoolOptions) => Promise<PoolResult> {
   return async (jobs, o) => {
     const agent = agentChoice(jobs, source.agentPath);
     const notes: string[] = agent.note ? [agent.note] : [];
     const payloads: SearchRestartPayload[] = jobs.map((j) => ({
-      text: source.text, item: source.item,
+      text: source.text,
+      item: source.item,
       objective: {
         kind: j.objective.kind,
         ...(j.objective.weights ? { weights: { ...j.objective.weights } } : {}),
         ...(j.objective.limitBytes !== undefined ? { limitBytes: j.objective.limitBytes } : {}),
       },
-      plan: j.plan.map((s) => ({ kind: s.kind, until: s.until })), seed: j.seed, budgetMs: j.budgetMs, agent: agent.choice, train: false,
+      plan: j.plan.map((s) => ({ kind: s.kind, until: s.until })),
+      seed: j.seed,
+      budgetMs: j.budgetMs,
+      agent: agent.choice,
+      train: false,
       ...(j.maxEvaluations !== undefined ? { evaluations: j.maxEvaluations } : {}),
       ...(j.exactMax !== undefined ? { exactMax: j.exactMax } : {}),
       ...(j.simulationsPerMove !== undefined ? { simulationsPerMove: j.simulationsPerMove } : {}),
@@ -140,13 +178,20 @@ export function queuedSearchRunner(executor: TaskExecutor, source: { text: strin
     const stop = until(o.signal, o.deadline + 5000);
     try {
       const r = await executor.map(searchRestartTask, payloads, {
-        signal: stop.signal, label: hooks.label,
+        signal: stop.signal,
+        label: hooks.label,
         ...(hooks.onEvent ? { onEvent: hooks.onEvent } : {}),
         onResult: (k, res) => {
           bests[k] = res.best;
           progress[k] = {
-            bestScore: res.best?.score ?? Infinity, bestMultiplications: res.best?.multiplications ?? Infinity, bestPeakMemoryBytes: res.best?.peakMemoryBytes ?? Infinity,
-            bestMethod: res.best?.method ?? '', evaluations: res.evaluations, simulations: res.simulations, elapsedMs: res.elapsedMs, phase: 'done',
+            bestScore: res.best?.score ?? Infinity,
+            bestMultiplications: res.best?.multiplications ?? Infinity,
+            bestPeakMemoryBytes: res.best?.peakMemoryBytes ?? Infinity,
+            bestMethod: res.best?.method ?? '',
+            evaluations: res.evaluations,
+            simulations: res.simulations,
+            elapsedMs: res.elapsedMs,
+            phase: 'done',
           };
           const overall = bests.reduce<Candidate | null>((a, c) => (a === null || (c !== null && c.score < a.score) ? c : a), null);
           o.onProgress?.(progress, overall);
@@ -166,13 +211,26 @@ export function queuedSearchRunner(executor: TaskExecutor, source: { text: strin
 }
 
 /** One round of self-play: every spec an episode with the round's weights, `perTask` episodes per task. */
-export async function playRound(executor: TaskExecutor, weights: Weights, specs: readonly EpisodeSpec[], simulationsPerMove: number, perTask: number, hooks: RunHooks & { signal?: AbortSignal }): Promise<PlayedEpisode[] | null> {
+export async function playRound(
+  executor: TaskExecutor,
+  weights: Weights,
+  specs: readonly EpisodeSpec[],
+  simulationsPerMove: number,
+  perTask: number,
+  hooks: RunHooks & { signal?: AbortSignal },
+): Promise<PlayedEpisode[] | null> {
   const groups: EpisodeSpec[][] = [];
   for (let k = 0; k < specs.length; k += perTask) groups.push(specs.slice(k, k + perTask));
   const w = { arch: { ...weights.arch, features: 14 as const }, tensors: weights.tensors };
-  const r = await executor.map(selfPlayTask, groups.map((g) => ({ weights: w, episodes: g.map((e) => ({ ...e })), simulationsPerMove })), {
-    label: hooks.label, ...(hooks.signal ? { signal: hooks.signal } : {}), ...(hooks.onEvent ? { onEvent: hooks.onEvent } : {}),
-  });
+  const r = await executor.map(
+    selfPlayTask,
+    groups.map((g) => ({ weights: w, episodes: g.map((e) => ({ ...e })), simulationsPerMove })),
+    {
+      label: hooks.label,
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+      ...(hooks.onEvent ? { onEvent: hooks.onEvent } : {}),
+    },
+  );
   if (r.cancelled) return null;
   return r.results.flatMap((x) => (x?.episodes ?? []).map((e) => ({ multiplications: e.multiplications, simulations: e.simulations, samples: e.samples })));
 }

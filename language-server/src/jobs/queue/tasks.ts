@@ -17,9 +17,22 @@ import type { Weights } from '../../search/network.js';
 import { runJob, type Job } from '../../search/plan.js';
 import { playEpisodes } from '../../search/selfplay.js';
 import {
-  alignmentAlongSchema, probePayloadSchema, probeResultSchema, ruleCandidatePayloadSchema, searchRestartPayloadSchema, searchRestartResultSchema,
-  selfPlayPayloadSchema, selfPlayResultSchema, type AlignmentAlongResult, type ProbePayload, type ProbeResult, type RuleCandidatePayload,
-  type SearchRestartPayload, type SearchRestartResult, type SelfPlayPayload, type SelfPlayResult,
+  alignmentAlongSchema,
+  probePayloadSchema,
+  probeResultSchema,
+  ruleCandidatePayloadSchema,
+  searchRestartPayloadSchema,
+  searchRestartResultSchema,
+  selfPlayPayloadSchema,
+  selfPlayResultSchema,
+  type AlignmentAlongResult,
+  type ProbePayload,
+  type ProbeResult,
+  type RuleCandidatePayload,
+  type SearchRestartPayload,
+  type SearchRestartResult,
+  type SelfPlayPayload,
+  type SelfPlayResult,
 } from '../schemas.js';
 import { TaskCancelled, TaskInvalid, type TaskKind } from './kind.js';
 import { encodeWire } from './wire.js';
@@ -27,9 +40,17 @@ import { encodeWire } from './wire.js';
 /** The spec as the engine types it (the schema's optional fields are exact here). */
 export function ruleSpecOf(s: RuleCandidatePayload['spec']): RuleSpec {
   return {
-    name: s.name, model: s.model, schedule: s.schedule, objectives: s.objectives,
+    name: s.name,
+    model: s.model,
+    schedule: s.schedule,
+    objectives: s.objectives,
     approximations: s.approximations.map((a) => ({
-      of: a.of, wrt: a.wrt, wrtOffset: a.wrtOffset, kind: a.kind, ...(a.args ? { args: a.args } : {}), ...(a.mask ? { mask: a.mask } : {}),
+      of: a.of,
+      wrt: a.wrt,
+      wrtOffset: a.wrtOffset,
+      kind: a.kind,
+      ...(a.args ? { args: a.args } : {}),
+      ...(a.mask ? { mask: a.mask } : {}),
     })),
     ...(s.memoryLimitBytes !== undefined ? { memoryLimitBytes: s.memoryLimitBytes } : {}),
     ...(s.truncate !== undefined ? { truncate: s.truncate } : {}),
@@ -38,14 +59,18 @@ export function ruleSpecOf(s: RuleCandidatePayload['spec']): RuleSpec {
 }
 
 const tensorOf = (t: { shape: number[]; data: Float64Array }): Tensor => ({ shape: t.shape, data: t.data });
-const tensorsOf = (r: Record<string, { shape: number[]; data: Float64Array }>): Map<string, Tensor> => new Map(Object.entries(r).map(([k, t]) => [k, tensorOf(t)]));
+const tensorsOf = (r: Record<string, { shape: number[]; data: Float64Array }>): Map<string, Tensor> =>
+  new Map(Object.entries(r).map(([k, t]) => [k, tensorOf(t)]));
 
 /** Where a payload's rule is measured, as the engine types it. */
 export function sourceOf(p: Omit<RuleCandidatePayload, 'spec'>): AlignmentSource {
   if (!p.sets) return { kind: 'random', steps: p.steps, samples: p.samples, seed: p.seed };
   const sequences: RunInput[] = p.sets.sequences.map((q) => ({
-    steps: q.steps, params: new Map(), data: new Map(Object.entries(q.data).map(([k, ts]) => [k, ts.map(tensorOf)])),
-    ...(q.initial ? { initial: tensorsOf(q.initial) } : {}), ...(q.lossWeights ? { lossWeights: q.lossWeights } : {}),
+    steps: q.steps,
+    params: new Map(),
+    data: new Map(Object.entries(q.data).map(([k, ts]) => [k, ts.map(tensorOf)])),
+    ...(q.initial ? { initial: tensorsOf(q.initial) } : {}),
+    ...(q.lossWeights ? { lossWeights: q.lossWeights } : {}),
   }));
   return { kind: 'given', sequences, at: p.sets.at.map((a) => ({ label: a.label, updates: a.updates, params: tensorsOf(a.params) })) };
 }
@@ -55,7 +80,9 @@ export function sourceOf(p: Omit<RuleCandidatePayload, 'spec'>): AlignmentSource
 const setups = new Map<string, CandidateSetup>();
 function setupFor(p: RuleCandidatePayload): CandidateSetup {
   const { spec: _spec, ...rest } = p;
-  const key = createHash('sha256').update(JSON.stringify(encodeWire(rest))).digest('hex');
+  const key = createHash('sha256')
+    .update(JSON.stringify(encodeWire(rest)))
+    .digest('hex');
   let s = setups.get(key);
   if (!s) {
     try {
@@ -77,7 +104,8 @@ export const ruleCandidateTask: TaskKind<RuleCandidatePayload, AlignmentAlongRes
   title: 'measure one candidate rule against BPTT',
   payload: ruleCandidatePayloadSchema,
   result: alignmentAlongSchema,
-  describe: (p) => `${p.spec.name ?? 'rule'} for ${p.model} (${p.spec.schedule.kind}, ${p.spec.approximations.length} approximation${p.spec.approximations.length === 1 ? '' : 's'}, ${p.samples} × ${p.steps} steps${p.sets ? ` at ${p.sets.at.length} parameter points` : ''})`,
+  describe: (p) =>
+    `${p.spec.name ?? 'rule'} for ${p.model} (${p.spec.schedule.kind}, ${p.spec.approximations.length} approximation${p.spec.approximations.length === 1 ? '' : 's'}, ${p.samples} × ${p.steps} steps${p.sets ? ` at ${p.sets.at.length} parameter points` : ''})`,
   run(p, ctx) {
     const setup = setupFor(p);
     const spec = ruleSpecOf(p.spec);
@@ -113,10 +141,20 @@ export function searchJobOf(p: SearchRestartPayload): Job {
     graph,
     objective: {
       kind: o.kind,
-      ...(o.weights ? { weights: { ...(o.weights.multiplications !== undefined ? { multiplications: o.weights.multiplications } : {}), ...(o.weights.memory !== undefined ? { memory: o.weights.memory } : {}) } } : {}),
+      ...(o.weights
+        ? {
+            weights: {
+              ...(o.weights.multiplications !== undefined ? { multiplications: o.weights.multiplications } : {}),
+              ...(o.weights.memory !== undefined ? { memory: o.weights.memory } : {}),
+            },
+          }
+        : {}),
       ...(o.limitBytes !== undefined ? { limitBytes: o.limitBytes } : {}),
     },
-    plan: p.plan, seed: p.seed, budgetMs: p.budgetMs, train: p.train,
+    plan: p.plan,
+    seed: p.seed,
+    budgetMs: p.budgetMs,
+    train: p.train,
     ...(p.evaluations !== undefined ? { maxEvaluations: p.evaluations } : {}),
     ...(p.agent.kind === 'prior' ? { agentPath: null } : {}),
     ...(p.agent.kind === 'weights' ? { agentWeights: weightsOf(p.agent.weights) } : {}),
@@ -130,20 +168,30 @@ export const searchRestartTask: TaskKind<SearchRestartPayload, SearchRestartResu
   title: 'one restart of an elimination-order search',
   payload: searchRestartPayloadSchema,
   result: searchRestartResultSchema,
-  describe: (p) => `${p.item}: ${p.plan.map((s) => s.kind).join(' → ')}, seed ${p.seed}${p.evaluations !== undefined ? `, ${p.evaluations} orders` : `, ${(p.budgetMs / 1000).toFixed(1)} s`}`,
+  describe: (p) =>
+    `${p.item}: ${p.plan.map((s) => s.kind).join(' → ')}, seed ${p.seed}${p.evaluations !== undefined ? `, ${p.evaluations} orders` : `, ${(p.budgetMs / 1000).toFixed(1)} s`}`,
   async run(p, ctx) {
     const job = searchJobOf(p);
     // Self-play training inside a restart is not offered on workers (it loads TensorFlow.js per task).
-    const r = await runJob({ ...job, train: false }, {
-      signal: ctx.signal,
-      onProgress: (pr) => {
-        if (Number.isFinite(pr.bestMultiplications)) ctx.progress({ message: `best ${pr.bestMultiplications.toLocaleString('en-US')} mults (${pr.bestMethod}) after ${pr.evaluations.toLocaleString('en-US')} orders` });
+    const r = await runJob(
+      { ...job, train: false },
+      {
+        signal: ctx.signal,
+        onProgress: (pr) => {
+          if (Number.isFinite(pr.bestMultiplications))
+            ctx.progress({
+              message: `best ${pr.bestMultiplications.toLocaleString('en-US')} mults (${pr.bestMethod}) after ${pr.evaluations.toLocaleString('en-US')} orders`,
+            });
+        },
       },
-    });
+    );
     const cand = <C extends { order: readonly number[] }>(c: C): C & { order: number[] } => ({ ...c, order: [...c.order] });
     return {
-      ...r, best: r.best ? cand(r.best) : null, families: Object.fromEntries(Object.entries(r.families).map(([k, c]) => [k, cand(c)])),
-      pool: r.pool.map(cand), notes: [...r.notes],
+      ...r,
+      best: r.best ? cand(r.best) : null,
+      families: Object.fromEntries(Object.entries(r.families).map(([k, c]) => [k, cand(c)])),
+      pool: r.pool.map(cand),
+      notes: [...r.notes],
     };
   },
 };
@@ -153,11 +201,18 @@ export const selfPlayTask: TaskKind<SelfPlayPayload, SelfPlayResult> = {
   title: 'self-play episodes for the search network',
   payload: selfPlayPayloadSchema,
   result: selfPlayResultSchema,
-  describe: (p) => `${p.episodes.length} episode${p.episodes.length === 1 ? '' : 's'} on corpus graphs ${p.episodes.map((e) => e.graphSeed).join(', ')} (${p.simulationsPerMove} simulations per move)`,
+  describe: (p) =>
+    `${p.episodes.length} episode${p.episodes.length === 1 ? '' : 's'} on corpus graphs ${p.episodes.map((e) => e.graphSeed).join(', ')} (${p.simulationsPerMove} simulations per move)`,
   run(p, ctx) {
     const eps = playEpisodes(weightsOf(p.weights), p.episodes, p.simulationsPerMove, () => ctx.signal.aborted);
     if (ctx.signal.aborted) throw new TaskCancelled();
-    return { episodes: eps.map((e) => ({ multiplications: e.multiplications, simulations: e.simulations, samples: e.samples.map((s) => ({ input: s.input, policy: s.policy, remaining: s.remaining })) })) };
+    return {
+      episodes: eps.map((e) => ({
+        multiplications: e.multiplications,
+        simulations: e.simulations,
+        samples: e.samples.map((s) => ({ input: s.input, policy: s.policy, remaining: s.remaining })),
+      })),
+    };
   },
 };
 

@@ -132,13 +132,18 @@ export class TaskThreads {
     const maxMiB = this.o.maxMiB ?? (Number(process.env.ELIGO_JOB_MAX_MIB) || 2048);
     const entry = threadEntry();
     const w = new Worker(entry.code, {
-      eval: entry.eval, workerData: { [TASK_THREAD_FLAG]: true }, stdout: true, stderr: true,
+      eval: entry.eval,
+      workerData: { [TASK_THREAD_FLAG]: true },
+      stdout: true,
+      stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: Math.max(64, maxMiB) },
     });
     // tfjs and wasm print banners; a task's output is its result only.
     w.stdout.resume();
     let err = '';
-    w.stderr.on('data', (b: Buffer) => { if (err.length < 2000) err += b.toString(); });
+    w.stderr.on('data', (b: Buffer) => {
+      if (err.length < 2000) err += b.toString();
+    });
     w.on('message', (m: FromThread) => {
       const b = slot.busy;
       if (!b || m.id !== b.id) return;
@@ -149,7 +154,16 @@ export class TaskThreads {
     w.on('error', (e: Error & { code?: string }) => {
       const oom = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
       if (slot.worker === w) slot.worker = null;
-      if (slot.busy) this.release(slot, new Error(oom ? `the task ran out of memory (a thread may use ${maxMiB} MiB: ELIGO_JOB_MAX_MIB)` : `the task's thread failed: ${e.message}${err ? ` (${err.trim().split('\n').slice(-1)[0]})` : ''}`), false);
+      if (slot.busy)
+        this.release(
+          slot,
+          new Error(
+            oom
+              ? `the task ran out of memory (a thread may use ${maxMiB} MiB: ELIGO_JOB_MAX_MIB)`
+              : `the task's thread failed: ${e.message}${err ? ` (${err.trim().split('\n').slice(-1)[0]})` : ''}`,
+          ),
+          false,
+        );
     });
     w.on('exit', (code) => {
       if (slot.worker === w) slot.worker = null;

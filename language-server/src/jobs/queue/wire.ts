@@ -68,11 +68,22 @@ export function decodeWire(v: unknown): unknown {
     const k = keys[0]!;
     const x = o[k];
     const out =
-      k === F32 ? typed(x, 4, (b, n) => new Float32Array(b, 0, n))
-        : k === F64 ? typed(x, 8, (b, n) => new Float64Array(b, 0, n))
-          : k === I32 ? typed(x, 4, (b, n) => new Int32Array(b, 0, n))
-            : k === U8 ? typed(x, 1, (b, n) => new Uint8Array(b, 0, n))
-              : k === NUM ? (x === 'Infinity' ? Infinity : x === '-Infinity' ? -Infinity : x === 'NaN' ? NaN : undefined)
+      k === F32
+        ? typed(x, 4, (b, n) => new Float32Array(b, 0, n))
+        : k === F64
+          ? typed(x, 8, (b, n) => new Float64Array(b, 0, n))
+          : k === I32
+            ? typed(x, 4, (b, n) => new Int32Array(b, 0, n))
+            : k === U8
+              ? typed(x, 1, (b, n) => new Uint8Array(b, 0, n))
+              : k === NUM
+                ? x === 'Infinity'
+                  ? Infinity
+                  : x === '-Infinity'
+                    ? -Infinity
+                    : x === 'NaN'
+                      ? NaN
+                      : undefined
                 : undefined;
     if (out !== undefined) return out;
   }

@@ -93,7 +93,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const kind = o.kinds.get(job.name) as TaskKind<unknown, unknown> | undefined;
     const d = job.data;
     const where = `${d.index + 1}/${d.total} of run ${d.run}${d.label ? ` (${d.label})` : ''}`;
-    if (!kind) throw new UnrecoverableError(`this worker does not know the task kind '${job.name}' (it runs: ${[...o.kinds.keys()].join(', ')}); is it an older Eligo?`);
+    if (!kind)
+      throw new UnrecoverableError(`this worker does not know the task kind '${job.name}' (it runs: ${[...o.kinds.keys()].join(', ')}); is it an older Eligo?`);
     if (await redis.exists(cancelKey(d.run))) throw new UnrecoverableError('cancelled: its run was cancelled');
     let payload: unknown;
     try {
@@ -102,7 +103,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       log(`✗ ${kind.name} ${where}: ${(e as Error).message}`);
       throw new UnrecoverableError((e as Error).message);
     }
-    const retry = job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0 ? ` (again: ${job.attemptsMade} failed attempt${job.attemptsMade === 1 ? '' : 's'}, stalled ${job.stalledCounter ?? 0}×)` : '';
+    const retry =
+      job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0
+        ? ` (again: ${job.attemptsMade} failed attempt${job.attemptsMade === 1 ? '' : 's'}, stalled ${job.stalledCounter ?? 0}×)`
+        : '';
     log(`▶ ${kind.name} ${where}: ${kind.describe?.(payload) ?? ''}${retry}`);
     const t0 = Date.now();
     void job.updateProgress({ worker: name, message: 'started' }).catch(() => undefined);
@@ -126,20 +130,37 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
 
   const common = { connection: c.options, prefix: QUEUE_PREFIX, autorun: true } as const;
   const worker = new Worker<TaskJobData>(TASK_QUEUE, processor, {
-    ...common, concurrency: o.concurrency, name, lockDuration, stalledInterval: Math.max(500, Math.floor(lockDuration / 2)), maxStalledCount: 2,
+    ...common,
+    concurrency: o.concurrency,
+    name,
+    lockDuration,
+    stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),
+    maxStalledCount: 2,
   });
   worker.on('error', (e) => onError(scrub(c, e.message)));
   worker.on('stalled', (jobId) => log(`task ${jobId} stalled (its worker stopped answering): back in the queue`));
   // The flows' parents: done when their children are; any worker completes them.
-  const runs = new Worker(RUN_QUEUE, (job: Job<{ tasks: number }>) => Promise.resolve({ tasks: job.data.tasks }), { ...common, concurrency: 4, name: `${name} (runs)` });
+  const runs = new Worker(RUN_QUEUE, (job: Job<{ tasks: number }>) => Promise.resolve({ tasks: job.data.tasks }), {
+    ...common,
+    concurrency: 4,
+    name: `${name} (runs)`,
+  });
   runs.on('error', (e) => onError(scrub(c, e.message)));
 
-  const info = { name, host: hostname(), pid: String(process.pid), concurrency: String(o.concurrency), kinds: [...o.kinds.keys()].join(','), started: new Date().toISOString() };
+  const info = {
+    name,
+    host: hostname(),
+    pid: String(process.pid),
+    concurrency: String(o.concurrency),
+    kinds: [...o.kinds.keys()].join(','),
+    started: new Date().toISOString(),
+  };
   const beat = async (): Promise<void> => {
     try {
       const [s, us] = await redis.time();
       const now = Number(s) * 1000 + Math.floor(Number(us) / 1000);
-      await redis.multi()
+      await redis
+        .multi()
         .zadd(WORKERS_KEY, now, id)
         .hset(workerKey(id), { ...info, running: String(active.size) })
         .pexpire(workerKey(id), PRESENCE_TTL_MS * 2)
@@ -151,11 +172,15 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   await beat();
   const timer = setInterval(() => void beat(), HEARTBEAT_MS);
   await worker.waitUntilReady();
-  log(`eligo worker started: ${o.concurrency} task${o.concurrency === 1 ? '' : 's'} at a time, kinds ${[...o.kinds.keys()].join(', ')}; Redis ${c.shown}; a killed worker's task is retried after ${(lockDuration / 1000).toFixed(1)} s`);
+  log(
+    `eligo worker started: ${o.concurrency} task${o.concurrency === 1 ? '' : 's'} at a time, kinds ${[...o.kinds.keys()].join(', ')}; Redis ${c.shown}; a killed worker's task is retried after ${(lockDuration / 1000).toFixed(1)} s`,
+  );
 
   let closing: Promise<void> | undefined;
   return {
-    id, name, connection: c,
+    id,
+    name,
+    connection: c,
     close(force = false) {
       if (force) void threads.close();
       closing ??= (async () => {
@@ -194,7 +219,14 @@ export async function listWorkers(redis: ReturnType<typeof redisClient>): Promis
   for (const wid of ids) {
     const h = await redis.hgetall(workerKey(wid));
     if (!h.name) continue;
-    out.push({ id: wid, name: h.name, host: h.host ?? '', concurrency: Number(h.concurrency) || 1, running: Number(h.running) || 0, kinds: (h.kinds ?? '').split(',').filter(Boolean) });
+    out.push({
+      id: wid,
+      name: h.name,
+      host: h.host ?? '',
+      concurrency: Number(h.concurrency) || 1,
+      running: Number(h.running) || 0,
+      kinds: (h.kinds ?? '').split(',').filter(Boolean),
+    });
   }
   return out;
 }

@@ -42,7 +42,9 @@ export function feedbackCopy(b: BlockSpec, off: number, row: string, gSlot: (v: 
   for (const m of b.feedback!.matrices) {
     const R = consts.add(feedbackMatrix(m.seed, m.shape, b.feedback!.scale));
     const A = m.shape[0]!;
-    lines.push(`for (let a = 0; a < ${A}; a++) { const c = G[${gSlot(m.matmul)} + a]; if (c === 0) continue; for (let j = 0; j < ${N}; j++) BV[${off} + ${row} * ${N} + j] += c * ${R}[a * ${N} + j]; }`);
+    lines.push(
+      `for (let a = 0; a < ${A}; a++) { const c = G[${gSlot(m.matmul)} + a]; if (c === 0) continue; for (let j = 0; j < ${N}; j++) BV[${off} + ${row} * ${N} + j] += c * ${R}[a * ${N} + j]; }`,
+    );
   }
   return lines.join('\n');
 }
@@ -105,7 +107,8 @@ export function extendedParamCode(f: ExtendedInput): string {
       code.push(f.unfusedTrace(rest));
       for (const term of tr.terms.filter((x) => x.pulled)) {
         const src = f.traceBuf.get(term.trace)!;
-        if (src.storage !== t.storage || src.size !== t.size) throw new Error(`internal: the filtered trace ${tr.name} and its input ${src.name} are stored differently`);
+        if (src.storage !== t.storage || src.size !== t.size)
+          throw new Error(`internal: the filtered trace ${tr.name} and its input ${src.name} are stored differently`);
         const S = term.time === 'previous' ? `TP${src.buf}` : `TN${src.buf}`;
         code.push(`for (let q = 0; q < ${t.size}; q++) TN${t.buf}[q] += ${S}[q];`);
       }
@@ -113,7 +116,9 @@ export function extendedParamCode(f: ExtendedInput): string {
     if (tr.pattern) {
       const mask = new Uint8Array(t.d.J * t.d.P);
       for (const i of tr.pattern) mask[i] = 1;
-      code.push(`// SnAp-2 pattern of ${tr.name}\n{ const M = ${JSON.stringify(Array.from(mask))}; for (let f = 0; f < ${t.d.J * t.d.P}; f++) if (M[f] === 0) TN${t.buf}.fill(0, f * ${t.d.R}, f * ${t.d.R} + ${t.d.R}); }`);
+      code.push(
+        `// SnAp-2 pattern of ${tr.name}\n{ const M = ${JSON.stringify(Array.from(mask))}; for (let f = 0; f < ${t.d.J * t.d.P}; f++) if (M[f] === 0) TN${t.buf}.fill(0, f * ${t.d.R}, f * ${t.d.R} + ${t.d.R}); }`,
+      );
     }
     if (program.quantize && tr.carried) {
       const q = program.quantize;

@@ -43,7 +43,8 @@ export class ConstPool {
   }
 }
 
-const num = (x: number): string => (Object.is(x, -0) ? '-0' : Number.isNaN(x) ? 'NaN' : x === Infinity ? 'Infinity' : x === -Infinity ? '-Infinity' : String(x));
+const num = (x: number): string =>
+  Object.is(x, -0) ? '-0' : Number.isNaN(x) ? 'NaN' : x === Infinity ? 'Infinity' : x === -Infinity ? '-Infinity' : String(x);
 
 /** `arr[off + i]`, simplified when the offset is 0. */
 export function at(s: Slot, i: string): string {
@@ -55,25 +56,51 @@ export function at(s: Slot, i: string): string {
 // ------------------------------------------------------------ the op tables
 
 const UNARY_INLINE: Partial<Record<string, (x: string) => string>> = {
-  neg: (x) => `-${x}`, exp: (x) => `Math.exp(${x})`, log: (x) => `Math.log(${x})`, sqrt: (x) => `Math.sqrt(${x})`, abs: (x) => `Math.abs(${x})`,
-  sin: (x) => `Math.sin(${x})`, cos: (x) => `Math.cos(${x})`, tan: (x) => `Math.tan(${x})`, tanh: (x) => `Math.tanh(${x})`,
-  sinh: (x) => `Math.sinh(${x})`, cosh: (x) => `Math.cosh(${x})`, log1p: (x) => `Math.log1p(${x})`,
-  relu: (x) => `(${x} > 0 ? ${x} : 0)`, spike: (x) => `(${x} > 0 ? 1 : 0)`, stop: (x) => x,
+  neg: (x) => `-${x}`,
+  exp: (x) => `Math.exp(${x})`,
+  log: (x) => `Math.log(${x})`,
+  sqrt: (x) => `Math.sqrt(${x})`,
+  abs: (x) => `Math.abs(${x})`,
+  sin: (x) => `Math.sin(${x})`,
+  cos: (x) => `Math.cos(${x})`,
+  tan: (x) => `Math.tan(${x})`,
+  tanh: (x) => `Math.tanh(${x})`,
+  sinh: (x) => `Math.sinh(${x})`,
+  cosh: (x) => `Math.cosh(${x})`,
+  log1p: (x) => `Math.log1p(${x})`,
+  relu: (x) => `(${x} > 0 ? ${x} : 0)`,
+  spike: (x) => `(${x} > 0 ? 1 : 0)`,
+  stop: (x) => x,
 };
 
 /** d/dx of the unary ops, in terms of x and y (inlined ones; the rest call ad/rules.ts unaryDerivative). */
 const UNARY_DERIV_INLINE: Partial<Record<string, (x: string, y: string) => string>> = {
-  neg: () => '-1', exp: (_x, y) => y, log: (x) => `1 / ${x}`, sqrt: (_x, y) => `0.5 / ${y}`, tanh: (_x, y) => `(1 - ${y} * ${y})`,
-  sigmoid: (_x, y) => `${y} * (1 - ${y})`, relu: (x) => `(${x} > 0 ? 1 : 0)`, sin: (x) => `Math.cos(${x})`, cos: (x) => `-Math.sin(${x})`,
+  neg: () => '-1',
+  exp: (_x, y) => y,
+  log: (x) => `1 / ${x}`,
+  sqrt: (_x, y) => `0.5 / ${y}`,
+  tanh: (_x, y) => `(1 - ${y} * ${y})`,
+  sigmoid: (_x, y) => `${y} * (1 - ${y})`,
+  relu: (x) => `(${x} > 0 ? 1 : 0)`,
+  sin: (x) => `Math.cos(${x})`,
+  cos: (x) => `-Math.sin(${x})`,
 };
 
 const BINARY_INLINE: Partial<Record<string, (a: string, b: string) => string>> = {
-  add: (a, b) => `${a} + ${b}`, sub: (a, b) => `${a} - ${b}`, mul: (a, b) => `${a} * ${b}`, div: (a, b) => `${a} / ${b}`,
-  max: (a, b) => `Math.max(${a}, ${b})`, min: (a, b) => `Math.min(${a}, ${b})`, pow: (a, b) => `Math.pow(${a}, ${b})`,
+  add: (a, b) => `${a} + ${b}`,
+  sub: (a, b) => `${a} - ${b}`,
+  mul: (a, b) => `${a} * ${b}`,
+  div: (a, b) => `${a} / ${b}`,
+  max: (a, b) => `Math.max(${a}, ${b})`,
+  min: (a, b) => `Math.min(${a}, ${b})`,
+  pow: (a, b) => `Math.pow(${a}, ${b})`,
 };
 
 const BINARY_DERIV_INLINE: Partial<Record<string, readonly [(a: string, b: string) => string, (a: string, b: string) => string]>> = {
-  add: [() => '1', () => '1'], sub: [() => '1', () => '-1'], mul: [(_a, b) => b, (a) => a], div: [(_a, b) => `1 / ${b}`, (a, b) => `-${a} / (${b} * ${b})`],
+  add: [() => '1', () => '1'],
+  sub: [() => '1', () => '-1'],
+  mul: [(_a, b) => b, (a) => a],
+  div: [(_a, b) => `1 / ${b}`, (a, b) => `-${a} / (${b} * ${b})`],
 };
 
 /** Which values a partial ∂v/∂(operand k) reads: the operands and/or v itself (what exact BPTT must keep). */
@@ -85,9 +112,13 @@ export function partialReads(v: Vertex, k: number): number[] {
     return [v.inputs[0]!, v.inputs[1]!, v.id];
   }
   switch (v.op) {
-    case 'matmul': return [v.inputs[1 - k]!];
-    case 'reduce_max': case 'reduce_min': return [v.inputs[0]!, v.id];
-    default: return [];
+    case 'matmul':
+      return [v.inputs[1 - k]!];
+    case 'reduce_max':
+    case 'reduce_min':
+      return [v.inputs[0]!, v.id];
+    default:
+      return [];
   }
 }
 
@@ -147,7 +178,13 @@ export class GraphCode {
   readonly kernels: { readonly spec: MatKernel; readonly js: string; readonly withCall?: (call: string) => string }[] = [];
   private readonly stopped: ReadonlySet<string>;
 
-  constructor(graph: Graph, params: readonly { readonly leaf: number }[], readonly inputLeaf: number, readonly targetLeaf: number, opts: GraphCodeOptions = {}) {
+  constructor(
+    graph: Graph,
+    params: readonly { readonly leaf: number }[],
+    readonly inputLeaf: number,
+    readonly targetLeaf: number,
+    opts: GraphCodeOptions = {},
+  ) {
     this.graph = graph;
     this.stopped = opts.stopped ?? new Set();
     const n = graph.vertices.length;
@@ -190,16 +227,20 @@ export class GraphCode {
   val(u: number): Slot {
     const v = this.graph.vertices[u]!;
     switch (v.op) {
-      case 'param': return { arr: `P${this.paramIndex.get(u)!}`, off: '0' };
-      case 'const': return { arr: this.consts.add(v.attrs.value ?? new Float64Array(sizeOf(v.shape)), v), off: '0' };
+      case 'param':
+        return { arr: `P${this.paramIndex.get(u)!}`, off: '0' };
+      case 'const':
+        return { arr: this.consts.add(v.attrs.value ?? new Float64Array(sizeOf(v.shape)), v), off: '0' };
       case 'input':
         if (u === this.inputLeaf) return { arr: 'X', off: 'xo' };
         // A windowed loss's w_t leaf: the trainer folds the window into the task's step
         // weights (tasks/window.ts), so the graph's own weight is 1 here, as on the TF.js path.
         if (v.name === LOSS_WEIGHT) return { arr: this.consts.add(new Float64Array(sizeOf(v.shape)).fill(1), LOSS_WEIGHT), off: '0' };
         throw new Error(`the compiled engine has no data for input leaf '${v.name ?? `%${u}`}'`);
-      case 'target': return { arr: 'Y', off: 'yo' };
-      default: return { arr: 'A', off: String(this.aOff[u]!) };
+      case 'target':
+        return { arr: 'Y', off: 'yo' };
+      default:
+        return { arr: 'A', off: String(this.aOff[u]!) };
     }
   }
 
@@ -239,18 +280,29 @@ export class GraphCode {
       return `for (let i = 0; i < ${n}; i++) { const a = ${this.elem(ins[0]!, ia)}, b = ${this.elem(ins[1]!, ib)}; ${at(y, 'i')} = ${this.binaryExpr(v.op, 'a', 'b')}; }`;
     }
     switch (v.op) {
-      case 'matmul': return this.matmulForward(v);
-      case 'sum': case 'reduce_max': case 'reduce_min': {
+      case 'matmul':
+        return this.matmulForward(v);
+      case 'sum':
+      case 'reduce_max':
+      case 'reduce_min': {
         const xs = this.graph.vertices[ins[0]!]!.shape;
         const nx = sizeOf(xs);
         const init = v.op === 'sum' ? '0' : v.op === 'reduce_max' ? '-Infinity' : 'Infinity';
-        const step = (acc: string, t: string): string => (v.op === 'sum' ? `${acc} += ${t};` : v.op === 'reduce_max' ? `if (${t} > ${acc} || ${t} !== ${t}) ${acc} = ${t};` : `if (${t} < ${acc} || ${t} !== ${t}) ${acc} = ${t};`);
+        const step = (acc: string, t: string): string =>
+          v.op === 'sum'
+            ? `${acc} += ${t};`
+            : v.op === 'reduce_max'
+              ? `if (${t} > ${acc} || ${t} !== ${t}) ${acc} = ${t};`
+              : `if (${t} < ${acc} || ${t} !== ${t}) ${acc} = ${t};`;
         if (n === 1) return `{ let s = ${init}; for (let i = 0; i < ${nx}; i++) { const t = ${at(x0, 'i')}; ${step('s', 't')} } ${at(y, '0')} = s; }`;
         const map = this.consts.add(reduceMap(xs, reduceAxes(v, xs)));
         return `{ const s = RS.subarray(0, ${n}); s.fill(${init}); for (let i = 0; i < ${nx}; i++) { const t = ${at(x0, 'i')}, r = ${map}[i]; ${step('s[r]', 't')} } for (let i = 0; i < ${n}; i++) ${at(y, 'i')} = s[i]; }`;
       }
-      case 'reshape': return `for (let i = 0; i < ${n}; i++) ${at(y, 'i')} = ${at(x0, 'i')};`;
-      case 'broadcast': case 'transpose': case 'slice': {
+      case 'reshape':
+        return `for (let i = 0; i < ${n}; i++) ${at(y, 'i')} = ${at(x0, 'i')};`;
+      case 'broadcast':
+      case 'transpose':
+      case 'slice': {
         const map = this.consts.add(gatherMap(v, this.graph.vertices[ins[0]!]!.shape));
         return `for (let i = 0; i < ${n}; i++) ${at(y, 'i')} = ${at(x0, `${map}[i]`)};`;
       }
@@ -326,7 +378,9 @@ export class GraphCode {
       // A shared matrix times a per-sample vector. Spikes are mostly zero: skip the zero columns
       // (event-driven, as the hardware does) when fewer than a quarter are nonzero, else row dot products.
       const tr = `TR${v.inputs[0]!}`;
-      return this.kernel({ k: 'mv', m, kk: k, tr: v.inputs[0]!, c, y }, `{
+      return this.kernel(
+        { k: 'mv', m, kk: k, tr: v.inputs[0]!, c, y },
+        `{
   let nz = 0; for (let l = 0; l < ${k}; l++) if (${at(c, 'l')} !== 0) NZ[nz++] = l;
   if (nz * 4 < ${k}) {
     for (let i = 0; i < ${m}; i++) ${at(y, 'i')} = 0;
@@ -334,7 +388,8 @@ export class GraphCode {
   } else {
     for (let i = 0; i < ${m}; i++) { let s = 0; const o = i * ${k}; for (let l = 0; l < ${k}; l++) s += ${at(a, 'o + l')} * ${at(c, 'l')}; ${at(y, 'i')} = s; }
   }
-}`);
+}`,
+      );
     }
     return `for (let i = 0; i < ${m}; i++) for (let j = 0; j < ${n}; j++) { let s = 0; for (let l = 0; l < ${k}; l++) s += ${at(a, `i * ${k} + l`)} * ${at(c, `l * ${n} + j`)}; ${at(y, `i * ${n} + j`)} = s; }`;
   }
@@ -444,14 +499,16 @@ export class GraphCode {
       return `{ let s = 0; for (let i = 0; i < ${n}; i++) { const g = ${at(gy, 'i')}; ${reads} s += g * (${d}); } ${at(gx, '0')} += s; }`;
     }
     switch (v.op) {
-      case 'matmul': return this.matmulBackward(v, k, gy, gx);
+      case 'matmul':
+        return this.matmulBackward(v, k, gy, gx);
       case 'sum': {
         if (n === 1) return `{ const g = ${at(gy, '0')}; for (let i = 0; i < ${nu}; i++) ${at(gx, 'i')} += g; }`;
         const xs = this.graph.vertices[u]!.shape;
         const map = this.consts.add(reduceMap(xs, reduceAxes(v, xs)));
         return `for (let i = 0; i < ${nu}; i++) ${at(gx, 'i')} += ${at(gy, `${map}[i]`)};`;
       }
-      case 'reduce_max': case 'reduce_min': {
+      case 'reduce_max':
+      case 'reduce_min': {
         // The indicator of the extremal entries, divided by their count (ad/rules.ts).
         const xs = this.graph.vertices[u]!.shape;
         const map = this.consts.add(reduceMap(xs, reduceAxes(v, xs)));
@@ -459,8 +516,11 @@ export class GraphCode {
         return `{ const c = RS.subarray(0, ${n}); c.fill(0); for (let i = 0; i < ${nu}; i++) { const r = ${map}[i]; if (${at(x, 'i')} === ${at(y, 'r')}) c[r] += 1; }
   for (let i = 0; i < ${nu}; i++) { const r = ${map}[i]; if (${at(x, 'i')} === ${at(y, 'r')}) ${at(gx, 'i')} += ${at(gy, 'r')} / c[r]; } }`;
       }
-      case 'reshape': return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} += ${at(gy, 'i')};`;
-      case 'broadcast': case 'transpose': case 'slice': {
+      case 'reshape':
+        return `for (let i = 0; i < ${n}; i++) ${at(gx, 'i')} += ${at(gy, 'i')};`;
+      case 'broadcast':
+      case 'transpose':
+      case 'slice': {
         const map = this.consts.add(gatherMap(v, this.graph.vertices[u]!.shape));
         return `for (let i = 0; i < ${n}; i++) ${at(gx, `${map}[i]`)} += ${at(gy, 'i')};`;
       }
@@ -484,8 +544,10 @@ export class GraphCode {
       // gC[l, j] += Σ_i A[i, l] gY[i, j]
       if (this.transposed.has(v.inputs[0]!) && n === 1) {
         const tr = `TR${v.inputs[0]!}`;
-        return this.kernel({ k: 'mvT', m, kk, tr: v.inputs[0]!, gy, gx },
-          `for (let l = 0; l < ${kk}; l++) { let s = 0; const o = l * ${m}; for (let i = 0; i < ${m}; i++) s += ${tr}[o + i] * ${at(gy, 'i')}; ${at(gx, 'l')} += s; }`);
+        return this.kernel(
+          { k: 'mvT', m, kk, tr: v.inputs[0]!, gy, gx },
+          `for (let l = 0; l < ${kk}; l++) { let s = 0; const o = l * ${m}; for (let i = 0; i < ${m}; i++) s += ${tr}[o + i] * ${at(gy, 'i')}; ${at(gx, 'l')} += s; }`,
+        );
       }
       return `for (let l = 0; l < ${kk}; l++) for (let j = 0; j < ${n}; j++) { let s = 0; for (let i = 0; i < ${m}; i++) s += ${at(a, `i * ${kk} + l`)} * ${at(gy, `i * ${n} + j`)}; ${at(gx, `l * ${n} + j`)} += s; }`;
     }
@@ -564,9 +626,14 @@ export function pathKind(graph: Graph, cone: ReadonlySet<number>, src: number, d
     for (const [k, u] of vx.inputs.entries()) {
       if (!reached.has(u)) continue;
       const other = vx.inputs[1 - k];
-      const ok = vx.op === 'add' || vx.op === 'sub' || vx.op === 'neg' || vx.op === 'reshape' || vx.op === 'stop'
-        || (vx.op === 'mul' && other !== undefined && !reached.has(other) && scalar(other) && sizeOf(vx.shape) === sizeOf(V[u]!.shape))
-        || (vx.op === 'div' && k === 0 && other !== undefined && !reached.has(other) && scalar(other) && sizeOf(vx.shape) === sizeOf(V[u]!.shape));
+      const ok =
+        vx.op === 'add' ||
+        vx.op === 'sub' ||
+        vx.op === 'neg' ||
+        vx.op === 'reshape' ||
+        vx.op === 'stop' ||
+        (vx.op === 'mul' && other !== undefined && !reached.has(other) && scalar(other) && sizeOf(vx.shape) === sizeOf(V[u]!.shape)) ||
+        (vx.op === 'div' && k === 0 && other !== undefined && !reached.has(other) && scalar(other) && sizeOf(vx.shape) === sizeOf(V[u]!.shape));
       if (!ok) return null;
       if ((vx.op === 'add' || vx.op === 'sub') && sizeOf(V[u]!.shape) !== sizeOf(vx.shape)) return null;
       if (!(vx.op === 'add' || (vx.op === 'sub' && k === 0) || vx.op === 'reshape')) unit = false;

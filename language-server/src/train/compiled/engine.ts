@@ -21,7 +21,9 @@ export type KernelName = 'grad' | 'exact' | 'forward';
 
 export interface EngineSpec {
   /** The rule's gradient: an online program, or BPTT (optionally of a graph with dropped blocks). */
-  readonly method: { readonly kind: 'online'; readonly program: OnlineProgram; readonly blocks: readonly Block[] } | { readonly kind: 'bptt'; readonly stopped?: ReadonlySet<string>; readonly truncate?: number };
+  readonly method:
+    | { readonly kind: 'online'; readonly program: OnlineProgram; readonly blocks: readonly Block[] }
+    | { readonly kind: 'bptt'; readonly stopped?: ReadonlySet<string>; readonly truncate?: number };
   /** Also compile exact BPTT (the alignment's reference). */
   readonly exact?: boolean;
 }
@@ -89,10 +91,19 @@ export class CompiledEngine {
   /** Compiles the kernels; starts the threads on the first run that uses them. */
   static create(spec: ModelSpec, es: EngineSpec, opts: EngineOptions = {}, typical?: { batch: number; steps: number }): CompiledEngine {
     const backend = { ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.refine ? { refine: opts.refine } : {}) };
-    const grad = es.method.kind === 'online'
-      ? compileStep(spec, 'online', { program: es.method.program, blocks: es.method.blocks, ...backend })
-      : compileStep(spec, 'bptt', { ...(es.method.stopped?.size ? { stopped: es.method.stopped } : {}), ...(es.method.truncate !== undefined ? { truncate: es.method.truncate } : {}), ...backend });
-    const exact = es.exact ? (es.method.kind === 'bptt' && !es.method.stopped?.size && es.method.truncate === undefined ? grad : compileStep(spec, 'bptt')) : undefined;
+    const grad =
+      es.method.kind === 'online'
+        ? compileStep(spec, 'online', { program: es.method.program, blocks: es.method.blocks, ...backend })
+        : compileStep(spec, 'bptt', {
+            ...(es.method.stopped?.size ? { stopped: es.method.stopped } : {}),
+            ...(es.method.truncate !== undefined ? { truncate: es.method.truncate } : {}),
+            ...backend,
+          });
+    const exact = es.exact
+      ? es.method.kind === 'bptt' && !es.method.stopped?.size && es.method.truncate === undefined
+        ? grad
+        : compileStep(spec, 'bptt')
+      : undefined;
     const forward = compileStep(spec, 'forward');
     const cores = Math.max(1, availableParallelism());
     let threads = opts.threads ?? 0;
@@ -127,8 +138,9 @@ export class CompiledEngine {
 
   /** Bytes held: every thread's kernel buffers, the shared parameters and data. */
   bytes(batch: number, steps: number): number {
-    const perThread = this.order.reduce((a, k) => a + this.sources[k]!.bytesPerThread + (this.sources[k]!.tapeBytesPerStep * steps), 0);
-    const shared = this.params.reduce((a, p) => a + 4 * p.length, 0) + 4 * batch * steps * (sizeOf(this.spec.input.shape) + 2 * sizeOf(this.spec.target.shape) + 1);
+    const perThread = this.order.reduce((a, k) => a + this.sources[k]!.bytesPerThread + this.sources[k]!.tapeBytesPerStep * steps, 0);
+    const shared =
+      this.params.reduce((a, p) => a + 4 * p.length, 0) + 4 * batch * steps * (sizeOf(this.spec.input.shape) + 2 * sizeOf(this.spec.target.shape) + 1);
     return perThread * this.threadCount + shared;
   }
 
@@ -145,8 +157,11 @@ export class CompiledEngine {
     const d = this.data;
     if (!d || d.x.byteLength < need.x || d.y.byteLength < need.y || d.w.byteLength < need.w || d.p.byteLength < need.p || d.l.byteLength < need.l) {
       this.data = {
-        x: new SharedArrayBuffer(Math.max(4, need.x)), y: new SharedArrayBuffer(Math.max(4, need.y)), w: new SharedArrayBuffer(Math.max(4, need.w)),
-        p: new SharedArrayBuffer(Math.max(4, need.p)), l: new SharedArrayBuffer(Math.max(8, need.l)),
+        x: new SharedArrayBuffer(Math.max(4, need.x)),
+        y: new SharedArrayBuffer(Math.max(4, need.y)),
+        w: new SharedArrayBuffer(Math.max(4, need.w)),
+        p: new SharedArrayBuffer(Math.max(4, need.p)),
+        l: new SharedArrayBuffer(Math.max(8, need.l)),
       };
     }
     const s = this.data!;
@@ -201,10 +216,15 @@ export class CompiledEngine {
       const pool = await this.pool();
       const ranges: [number, number][] = [];
       for (let w = 0; w < threads; w++) ranges.push([Math.floor((w * B) / threads), Math.floor(((w + 1) * B) / threads)]);
-      const timer = setInterval(() => { if (shouldStop()) Atomics.store(this.cancel, 0, 1); }, 10);
+      const timer = setInterval(() => {
+        if (shouldStop()) Atomics.store(this.cancel, 0, 1);
+      }, 10);
       let res;
       try {
-        res = await pool.run({ kernel: this.order.indexOf(which), x: this.data!.x, y: this.data!.y, weight: this.data!.w, predictions: this.data!.p, losses: this.data!.l, B, T }, ranges);
+        res = await pool.run(
+          { kernel: this.order.indexOf(which), x: this.data!.x, y: this.data!.y, weight: this.data!.w, predictions: this.data!.p, losses: this.data!.l, B, T },
+          ranges,
+        );
       } finally {
         clearInterval(timer);
       }
@@ -221,7 +241,10 @@ export class CompiledEngine {
     let loss = 0;
     for (let b = 0; b < B; b++) loss += d.l[b]!;
     return {
-      loss, predictions: d.p.slice(), cancelled, ...(nonFinite ? { nonFinite } : {}),
+      loss,
+      predictions: d.p.slice(),
+      cancelled,
+      ...(nonFinite ? { nonFinite } : {}),
       ...(src.mode !== 'forward' ? { grads } : {}),
     };
   }
@@ -242,7 +265,13 @@ export class CompiledEngine {
   }
 
   private async pool(): Promise<StepThreads> {
-    this.threads ??= await StepThreads.start(this.threadCount, this.order.map((k) => this.sources[k]!), this.paramBufs, this.cancelBuf, this.progressBuf);
+    this.threads ??= await StepThreads.start(
+      this.threadCount,
+      this.order.map((k) => this.sources[k]!),
+      this.paramBufs,
+      this.cancelBuf,
+      this.progressBuf,
+    );
     return this.threads;
   }
 

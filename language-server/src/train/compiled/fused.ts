@@ -156,7 +156,7 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
     }
     if (time === 'current') {
       const v = freshOf.get(t.name);
-      const id = v ? v[t.storage === 'dense' ? j ?? -1 : 0] : undefined;
+      const id = v ? v[t.storage === 'dense' ? (j ?? -1) : 0] : undefined;
       return id === undefined ? null : { k: 'fresh', id };
     }
     if (t.storage === 'row') return { k: 'trace', buf: t.buf, comp: 0 };
@@ -212,7 +212,13 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
         const src = f.traceBuf.get(m.source)!;
         const x = elem(src, m.time, null);
         if (!x) throw new Error(`internal: factored trace ${tr.name} reads ${m.source}`);
-        fresh.push({ terms: [{ coef: coef(mem('BV', m.decay, false)), x: { k: 'trace', buf: t.buf, comp: i * PR } }, { coef: null, x }], store: tr.carried ? { buf: t.buf, comp: i * PR } : null });
+        fresh.push({
+          terms: [
+            { coef: coef(mem('BV', m.decay, false)), x: { k: 'trace', buf: t.buf, comp: i * PR } },
+            { coef: null, x },
+          ],
+          store: tr.carried ? { buf: t.buf, comp: i * PR } : null,
+        });
         m.fresh = fresh.length - 1;
       });
       continue;
@@ -233,7 +239,8 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
         // A block that is 1 in every element (a sum's partial) multiplies nothing.
         const unit = e.unit === true;
         if (e.spec.form === 'scalar') {
-          const x = t.storage === 'row' ? (src.storage === 'dense' ? null : elem(src, term.time, null)) : (src.storage === 'dense' ? elem(src, term.time, j) : null);
+          const x =
+            t.storage === 'row' ? (src.storage === 'dense' ? null : elem(src, term.time, null)) : src.storage === 'dense' ? elem(src, term.time, j) : null;
           if (!x) return null;
           terms.push({ coef: unit ? null : coef(mem('BV', eo, false)), x });
         } else if (e.spec.form === 'diagonal') {
@@ -280,7 +287,10 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
     if (fac) {
       // Σ_j λ[j] G[j, p, r] = Σ_m (Σ_j λ[j] E_m[j, p]) · Ḡ_m[p, r].
       fac.forEach((m, i) => {
-        const c: Coef = { k: 'sum', terms: Array.from({ length: t.d.J }, (_, j) => ({ k: 'mul', a: mem(lArr, l + j, false), b: mem('BV', m.block + j * m.Js, true) })) };
+        const c: Coef = {
+          k: 'sum',
+          terms: Array.from({ length: t.d.J }, (_, j) => ({ k: 'mul', a: mem(lArr, l + j, false), b: mem('BV', m.block + j * m.Js, true) })),
+        };
         upd.push({ coef: coef(c), x: time === 'current' ? { k: 'fresh', id: m.fresh } : { k: 'trace', buf: t.buf, comp: i * PR } });
       });
       return true;
@@ -307,14 +317,17 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
       } else if (fac.kind === 'direct') {
         const ref = f.blockRef(fac.block);
         if (ref.kind === 'factored') {
-          ref.v.forEach((v, m) => upd.push({ coef: coef({ k: 'mul', a: mem('LV', l, true), b: mem('BV', ref.f[m]!, ref.spec.form !== 'shared') }), x: { k: 'vec', slot: v } }));
+          ref.v.forEach((v, m) =>
+            upd.push({ coef: coef({ k: 'mul', a: mem('LV', l, true), b: mem('BV', ref.f[m]!, ref.spec.form !== 'shared') }), x: { k: 'vec', slot: v } }),
+          );
         } else if (ref.kind === 'buf') {
           const form = ref.spec.form;
           const sig = f.signals.find((s) => s.name === term.signal)!;
           const J = sizeOf(f.stateShape.get(sig.state)!);
           if (form === 'row' || form === 'diagonal') upd.push({ coef: coef(mem('LV', l, true)), x: { k: 'block', off: ref.off, at: 'q' } });
           else if (form === 'shared' || form === 'scalar') upd.push({ coef: coef(mem('LV', l, true)), x: { k: 'block', off: ref.off, at: 'r' } });
-          else if (J <= MAX_COMPONENTS) for (let j = 0; j < J; j++) upd.push({ coef: coef(mem('LV', l + j, false)), x: { k: 'block', off: ref.off + j * PR, at: 'q' } });
+          else if (J <= MAX_COMPONENTS)
+            for (let j = 0; j < J; j++) upd.push({ coef: coef(mem('LV', l + j, false)), x: { k: 'block', off: ref.off + j * PR, at: 'q' } });
           else return null;
         } else return null;
       } else {
@@ -333,10 +346,23 @@ export function fuseParam(f: FuseInput): FusedLoop | null {
   const names = f.trs.map((t) => t.name).join(', ');
   const update = f.u && upd.length ? { param: f.param, terms: upd } : null;
   return {
-    P, R, cols, coefs, saves, resets, skipZeroRows: update !== null && !saves.length && fresh.every((x) => x.store === null) && update.terms.every((t) => t.coef !== null),
-    fresh, update, pre: pre.join('\n'),
-    refined: Object.fromEntries([...[...colSet].map((n) => [n, 'columns'] as const), ...[...factored.keys()].map((n) => [n, 'factored'] as const), ...[...derived].map((n) => [n, 'derived'] as const)]),
-    comment: `fused over the rows of the parameter: ${names}${f.u ? ` and ${f.u.equation.text}` : ''}`, inPlace: [...inPlace],
+    P,
+    R,
+    cols,
+    coefs,
+    saves,
+    resets,
+    skipZeroRows: update !== null && !saves.length && fresh.every((x) => x.store === null) && update.terms.every((t) => t.coef !== null),
+    fresh,
+    update,
+    pre: pre.join('\n'),
+    refined: Object.fromEntries([
+      ...[...colSet].map((n) => [n, 'columns'] as const),
+      ...[...factored.keys()].map((n) => [n, 'factored'] as const),
+      ...[...derived].map((n) => [n, 'derived'] as const),
+    ]),
+    comment: `fused over the rows of the parameter: ${names}${f.u ? ` and ${f.u.equation.text}` : ''}`,
+    inPlace: [...inPlace],
   };
 }
 
@@ -401,7 +427,11 @@ function columnTraces(f: FuseInput, P: number): Set<string> {
   };
   for (let changed = true; changed;) {
     changed = false;
-    for (const tr of f.trs) if (cand.has(tr.name) && !ok(tr)) { cand.delete(tr.name); changed = true; }
+    for (const tr of f.trs)
+      if (cand.has(tr.name) && !ok(tr)) {
+        cand.delete(tr.name);
+        changed = true;
+      }
   }
   return cand;
 }
@@ -433,7 +463,14 @@ function derivedTraces(f: FuseInput, P: number, cols: ReadonlySet<string>, facto
   return out;
 }
 
-interface FactoredSource { readonly source: string; readonly time: 'previous' | 'current'; readonly block: number; readonly Js: number; readonly decay: number; fresh: number }
+interface FactoredSource {
+  readonly source: string;
+  readonly time: 'previous' | 'current';
+  readonly block: number;
+  readonly Js: number;
+  readonly decay: number;
+  fresh: number;
+}
 
 /**
  * Dense traces that factor through constant blocks: G(o, W) = d·G(o, W) + Σ_m E_m · G(s_m, W) with d a
@@ -453,19 +490,31 @@ function factoredTraces(f: FuseInput, P: number, cols: ReadonlySet<string>): Map
     let fit = true;
     for (const term of tr.terms) {
       const e = f.blockRef(term.block);
-      if (e.kind !== 'buf' || !e.spec.constant) { fit = false; break; }
+      if (e.kind !== 'buf' || !e.spec.constant) {
+        fit = false;
+        break;
+      }
       if (term.trace === tr.name) {
-        if (decay !== null || term.time !== 'previous' || !(e.spec.form === 'scalar' || (e.spec.form === 'diagonal' && e.uniform))) { fit = false; break; }
+        if (decay !== null || term.time !== 'previous' || !(e.spec.form === 'scalar' || (e.spec.form === 'diagonal' && e.uniform))) {
+          fit = false;
+          break;
+        }
         decay = e.off;
         continue;
       }
       const src = f.traceBuf.get(term.trace)!;
-      if (e.spec.form !== 'dense' || !f.trs.some((x) => x.name === term.trace) || src.storage !== 'row' || src.d.J !== P) { fit = false; break; }
+      if (e.spec.form !== 'dense' || !f.trs.some((x) => x.name === term.trace) || src.storage !== 'row' || src.d.J !== P) {
+        fit = false;
+        break;
+      }
       srcs.push({ source: term.trace, time: term.time, block: e.off, Js: src.d.J, decay: -1, fresh: -1 });
       void cols;
     }
     if (!fit || decay === null || !srcs.length || srcs.length >= t.d.J) continue;
-    out.set(tr.name, srcs.map((x) => ({ ...x, decay: decay })));
+    out.set(
+      tr.name,
+      srcs.map((x) => ({ ...x, decay: decay })),
+    );
   }
   return out;
 }
@@ -474,9 +523,12 @@ function factoredTraces(f: FuseInput, P: number, cols: ReadonlySet<string>): Map
 
 function coefJs(c: Coef): string {
   switch (c.k) {
-    case 'mem': return c.row ? `${c.arr}[${c.off} + p]` : `${c.arr}[${c.off}]`;
-    case 'mul': return `${coefJs(c.a)} * ${coefJs(c.b)}`;
-    case 'sum': return c.terms.length ? `(${c.terms.map(coefJs).join(' + ')})` : '0';
+    case 'mem':
+      return c.row ? `${c.arr}[${c.off} + p]` : `${c.arr}[${c.off}]`;
+    case 'mul':
+      return `${coefJs(c.a)} * ${coefJs(c.b)}`;
+    case 'sum':
+      return c.terms.length ? `(${c.terms.map(coefJs).join(' + ')})` : '0';
   }
 }
 
@@ -491,11 +543,16 @@ export function fusedJs(l: FusedLoop): string {
         if (!loads.has(key)) loads.set(key, `const g${key} = TP${x.buf}[${x.comp ? `${x.comp} + ` : ''}q];`);
         return `g${key}`;
       }
-      case 'shared': return `${x.time === 'current' ? 'TN' : 'TP'}${x.buf}[r]`;
-      case 'col': return x.time === 'current' ? `TN${x.buf}[r]` : `TN${x.buf}[${l.R} + r]`;
-      case 'vec': return at(x.slot, 'r');
-      case 'block': return `BV[${x.off} + ${x.at}]`;
-      case 'fresh': return `n${x.id}`;
+      case 'shared':
+        return `${x.time === 'current' ? 'TN' : 'TP'}${x.buf}[r]`;
+      case 'col':
+        return x.time === 'current' ? `TN${x.buf}[r]` : `TN${x.buf}[${l.R} + r]`;
+      case 'vec':
+        return at(x.slot, 'r');
+      case 'block':
+        return `BV[${x.off} + ${x.at}]`;
+      case 'fresh':
+        return `n${x.id}`;
     }
   };
   const sum = (ts: readonly Term[]): string => (ts.length ? ts.map((t) => (t.coef === null ? val(t.x) : `c${t.coef} * ${val(t.x)}`)).join(' + ') : '0');
@@ -511,12 +568,14 @@ export function fusedJs(l: FusedLoop): string {
   if (l.cols.length) {
     const done = new Set<number>();
     const cval = (x: Val): string => {
-      if (x.k === 'col') return x.time === 'previous' ? `s${x.buf}` : (done.has(x.buf) ? `m${x.buf}` : `TN${x.buf}[r]`);
+      if (x.k === 'col') return x.time === 'previous' ? `s${x.buf}` : done.has(x.buf) ? `m${x.buf}` : `TN${x.buf}[r]`;
       return val(x);
     };
     const lines = l.cols.map((c) => `const s${c.buf} = TN${c.buf}[r]; TN${c.buf}[${l.R} + r] = s${c.buf};`);
     for (const c of l.cols) {
-      lines.push(`const m${c.buf} = ${c.terms.length ? c.terms.map((t) => (t.coef === null ? cval(t.x) : `${coefJs(l.coefs[t.coef]!)} * ${cval(t.x)}`)).join(' + ') : '0'}; TN${c.buf}[r] = m${c.buf};`);
+      lines.push(
+        `const m${c.buf} = ${c.terms.length ? c.terms.map((t) => (t.coef === null ? cval(t.x) : `${coefJs(l.coefs[t.coef]!)} * ${cval(t.x)}`)).join(' + ') : '0'}; TN${c.buf}[r] = m${c.buf};`,
+      );
       done.add(c.buf);
     }
     colLoop = `for (let r = 0; r < ${l.R}; r++) {\n  ${lines.join('\n  ')}\n}\n`;

@@ -36,11 +36,12 @@ function functions(src: KernelSource): Record<string, unknown> {
       // Loops over a vertex's elements around a table function; each built from its own source text, so the
       // optimiser sees one callee per loop and inlines it.
       const op = rest.join('_');
-      const f = (kind === 'VF' ? unaryForward : unaryDerivative as Record<string, unknown>)[op as keyof typeof unaryForward];
+      const f = (kind === 'VF' ? unaryForward : (unaryDerivative as Record<string, unknown>))[op as keyof typeof unaryForward];
       if (typeof f !== 'function') throw new Error(`internal: no function for '${h}'`);
-      const source = kind === 'VF'
-        ? 'return function (xa, xo, ya, yo, n) { for (let i = 0; i < n; i++) ya[yo + i] = f(xa[xo + i]); };'
-        : 'return function (ga, go, xa, xo, ya, yo, da, d0, n) { for (let i = 0; i < n; i++) da[d0 + i] += ga[go + i] * f(xa[xo + i], ya[yo + i]); };';
+      const source =
+        kind === 'VF'
+          ? 'return function (xa, xo, ya, yo, n) { for (let i = 0; i < n; i++) ya[yo + i] = f(xa[xo + i]); };'
+          : 'return function (ga, go, xa, xo, ya, yo, da, d0, n) { for (let i = 0; i < n; i++) da[d0 + i] += ga[go + i] * f(xa[xo + i], ya[yo + i]); };';
       // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated code: a loop of our own source text per table function (see above)
       F[h] = (new Function('f', source) as (f: unknown) => unknown)(f);
       continue;
@@ -61,7 +62,11 @@ function functions(src: KernelSource): Record<string, unknown> {
     const { body, value } = surrogateJs(s.surrogate as Surrogate);
     F[`SG${s.id}`] = surrogateFunction(s.surrogate as Surrogate);
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated code: ψ inlined in its loop, built from lang/surrogates.ts's formula
-    F[`VS${s.id}`] = (new Function(`return function (ga, go, xa, xo, da, d0, n) { for (let i = 0; i < n; i++) { const x = xa[xo + i]; ${body} da[d0 + i] += ga[go + i] * ${value}; } };`) as () => unknown)();
+    F[`VS${s.id}`] = (
+      new Function(
+        `return function (ga, go, xa, xo, da, d0, n) { for (let i = 0; i < n; i++) { const x = xa[xo + i]; ${body} da[d0 + i] += ga[go + i] * ${value}; } };`,
+      ) as () => unknown
+    )();
   }
   return F;
 }
@@ -119,7 +124,13 @@ export class StepKernel {
    * `precision` 'float64' stores values, traces and the tape in float64 (tests: the same generated code,
    * so its algorithm is checked apart from float32 rounding); training uses 'float32'.
    */
-  constructor(src: KernelSource, params: readonly Float32Array[], cancel?: Int32Array, grads?: readonly Float64Array[], precision: 'float32' | 'float64' = 'float32') {
+  constructor(
+    src: KernelSource,
+    params: readonly Float32Array[],
+    cancel?: Int32Array,
+    grads?: readonly Float64Array[],
+    precision: 'float32' | 'float64' = 'float32',
+  ) {
     this.src = src;
     this.P = [...params];
     this.D = grads ? [...grads] : src.params.map((p) => new Float64Array(p.size));
@@ -145,9 +156,17 @@ export class StepKernel {
       this.acc = src.params.map((p, k) => new Float64Array(buf, L.D[k], p.size));
       this.acc32 = src.params.map((p, k) => new Float32Array(buf, L.D32[k], p.size));
       buffers = {
-        A: new Float32Array(buf, L.A, s.A), G: new Float64Array(buf, L.G, s.G), BV: new Float64Array(buf, L.BV, s.BV), LV: new Float64Array(buf, L.LV, s.LV),
-        RS: new Float64Array(buf, L.RS, s.scratch), NZ: new Int32Array(buf, L.NZ, s.scratch), CR: new Float64Array(buf, L.CR, s.carry),
-        XS: new Float32Array(buf, L.XS, src.nIn), TR, D: this.acc, WX: instance.exports,
+        A: new Float32Array(buf, L.A, s.A),
+        G: new Float64Array(buf, L.G, s.G),
+        BV: new Float64Array(buf, L.BV, s.BV),
+        LV: new Float64Array(buf, L.LV, s.LV),
+        RS: new Float64Array(buf, L.RS, s.scratch),
+        NZ: new Int32Array(buf, L.NZ, s.scratch),
+        CR: new Float64Array(buf, L.CR, s.carry),
+        XS: new Float32Array(buf, L.XS, src.nIn),
+        TR,
+        D: this.acc,
+        WX: instance.exports,
         TRC: s.traces.map((n, i) => [new Float32Array(buf, L.traces[i]![0], n), new Float32Array(buf, L.traces[i]![1], n)]),
       };
     } else {
@@ -155,14 +174,33 @@ export class StepKernel {
       for (const t of s.transposes) TR[t.id] = new Float32Array(t.size);
       this.acc = this.D;
       buffers = {
-        A: new Store(s.A), G: new Float64Array(s.G), BV: new Float64Array(s.BV), LV: new Float64Array(s.LV),
-        RS: new Float64Array(s.scratch), NZ: new Int32Array(s.scratch), CR: new Float64Array(s.carry), XS: new Float32Array(src.nIn), TR, D: this.D, WX: {},
+        A: new Store(s.A),
+        G: new Float64Array(s.G),
+        BV: new Float64Array(s.BV),
+        LV: new Float64Array(s.LV),
+        RS: new Float64Array(s.scratch),
+        NZ: new Int32Array(s.scratch),
+        CR: new Float64Array(s.carry),
+        XS: new Float32Array(src.nIn),
+        TR,
+        D: this.D,
+        WX: {},
         TRC: s.traces.map((n, i) => pair(i, () => new Store(n))),
       };
     }
     this.env = {
-      ...buffers, F: functions(src), P: this.P, K: src.consts,
-      X: new Float32Array(0), Y: new Float32Array(0), W: new Float32Array(0), PRD: new Float32Array(0), CF: this.cancel, TAPE: this.tape, B: 1, T: 0,
+      ...buffers,
+      F: functions(src),
+      P: this.P,
+      K: src.consts,
+      X: new Float32Array(0),
+      Y: new Float32Array(0),
+      W: new Float32Array(0),
+      PRD: new Float32Array(0),
+      CF: this.cancel,
+      TAPE: this.tape,
+      B: 1,
+      T: 0,
     };
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated code: the step kernel codegen.ts wrote for this model and rule
     this.fn = (new Function('E', src.code) as (env: unknown) => Generated)(this.env);
@@ -205,14 +243,23 @@ export class StepKernel {
    * sequence's weighted loss into `losses[b]`. Returns false when cancelled
    * (D then holds a partial sum), or the first non-finite value found.
    */
-  runRange(b0: number, b1: number, losses: Float64Array, onSequence?: () => void, poll?: () => boolean, first = b0): { cancelled: boolean; nonFinite?: NonFiniteAt } {
+  runRange(
+    b0: number,
+    b1: number,
+    losses: Float64Array,
+    onSequence?: () => void,
+    poll?: () => boolean,
+    first = b0,
+  ): { cancelled: boolean; nonFinite?: NonFiniteAt } {
     // A caller on this thread cannot set the flag while the kernel runs: `poll` is asked every step instead.
     const cancel = this.cancel;
-    const check = poll ? (): boolean => {
-      if (!poll()) return false;
-      cancel[0] = 1;
-      return true;
-    } : null;
+    const check = poll
+      ? (): boolean => {
+          if (!poll()) return false;
+          cancel[0] = 1;
+          return true;
+        }
+      : null;
     for (let b = b0; b < b1; b++) {
       const l = this.fn.run(b, b === first, check, false);
       if (cancel[0] !== 0) {

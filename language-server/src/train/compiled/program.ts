@@ -44,16 +44,27 @@ export interface KernelSource {
   readonly consts: readonly (Float64Array | Int32Array)[];
   /** Sizes of the arenas and buffers (values). */
   readonly sizes: {
-    readonly A: number; readonly G: number; readonly BV: number; readonly LV: number; readonly scratch: number;
-    readonly traces: readonly number[]; readonly transposes: readonly { readonly id: number; readonly size: number }[];
-    readonly tape: number; readonly carry: number;
+    readonly A: number;
+    readonly G: number;
+    readonly BV: number;
+    readonly LV: number;
+    readonly scratch: number;
+    readonly traces: readonly number[];
+    readonly transposes: readonly { readonly id: number; readonly size: number }[];
+    readonly tape: number;
+    readonly carry: number;
     /** Trace buffers stored in place (one buffer for the previous and current values). */
     readonly inPlace: readonly number[];
   };
   /** The WebAssembly loops, when the step uses them: the module and where every buffer lies in its memory. */
   readonly wasm?: { readonly module: Uint8Array<ArrayBuffer>; readonly layout: Layout; readonly pages: number };
   /** Each fused loop and the code that runs it ('wasm' or 'js', and why JavaScript where it is). */
-  readonly loops: readonly { readonly what: string; readonly backend: 'js' | 'wasm'; readonly why?: string; readonly refined?: Readonly<Record<string, Refinement>> }[];
+  readonly loops: readonly {
+    readonly what: string;
+    readonly backend: 'js' | 'wasm';
+    readonly why?: string;
+    readonly refined?: Readonly<Record<string, Refinement>>;
+  }[];
   /** Parameter sizes, in model order. */
   readonly params: readonly { readonly name: string; readonly size: number; readonly trained: boolean }[];
   /** Spike vertices and their surrogates, and the table functions called. */
@@ -131,7 +142,9 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
   const V = g.vertices;
   const nexts = spec.states.filter((s) => s.next !== s.leaf).sort((a, b) => a.next - b.next);
   const nextIds = new Set(nexts.map((s) => s.next));
-  const leafIds = new Set<number>(V.filter((v) => v.op === 'param' || v.op === 'state' || v.op === 'input' || v.op === 'target' || v.op === 'const').map((v) => v.id));
+  const leafIds = new Set<number>(
+    V.filter((v) => v.op === 'param' || v.op === 'state' || v.op === 'input' || v.op === 'target' || v.op === 'const').map((v) => v.id),
+  );
   const nIn = sizeOf(spec.input.shape);
   const nOut = sizeOf(spec.target.shape);
   const bv = new Bump();
@@ -219,10 +232,14 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
               continue;
             }
             const readers = [...cone].filter((v) => v !== src && !stops.has(v) && V[v]!.inputs.includes(src));
-            const viaMatmul = !b.feedback && (b.form === 'row' || b.form === 'shared') && readers.length > 0 && readers.every((v) => {
-              const vx = V[v]!;
-              return vx.op === 'matmul' && vx.inputs[0] === src && vx.inputs[1] !== src && V[src]!.shape.length === 2 && V[vx.inputs[1]!]!.shape.length === 1;
-            });
+            const viaMatmul =
+              !b.feedback &&
+              (b.form === 'row' || b.form === 'shared') &&
+              readers.length > 0 &&
+              readers.every((v) => {
+                const vx = V[v]!;
+                return vx.op === 'matmul' && vx.inputs[0] === src && vx.inputs[1] !== src && V[src]!.shape.length === 2 && V[vx.inputs[1]!]!.shape.length === 1;
+              });
             if (viaMatmul) {
               params.set(src, 'skip');
               const kinds = readers.map((m) => pathKind(g, cone, m, eq.dst));
@@ -250,7 +267,9 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
         }
         const seed = isLoss
           ? `G[${gc.gSlot(eq.dst)}] = w;`
-          : (A === 1 ? `G[${gc.gSlot(eq.dst)}] = 1;` : `G.fill(1, ${gc.gSlot(eq.dst)}, ${gc.gSlot(eq.dst) + A});`);
+          : A === 1
+            ? `G[${gc.gSlot(eq.dst)}] = 1;`
+            : `G.fill(1, ${gc.gSlot(eq.dst)}, ${gc.gSlot(eq.dst) + A});`;
         const body = gc.sweep({ cone, sources, params, seed });
         if (!isLoss && !copies.length) {
           // Every block of the equation is constant within the batch: the sweep runs at the batch's first step only.
@@ -268,15 +287,23 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
           const N = sizeOf(b.inShape);
           const o = bv.alloc(sizeOf(b.valueShape));
           const gs = gc.gSlot(src);
-          rows.push(b.feedback ? feedbackCopy(b, o, 'hot', (v) => gc.gSlot(v), gc.consts) : b.form === 'dense'
-            ? `for (let j = 0; j < ${N}; j++) BV[${o} + hot * ${N} + j] = G[${gs} + j];`
-            : (b.form === 'scalar' ? `if (hot === 0) BV[${o}] = G[${gs}];` : `BV[${o} + hot] = G[${gs} + hot];`));
+          rows.push(
+            b.feedback
+              ? feedbackCopy(b, o, 'hot', (v) => gc.gSlot(v), gc.consts)
+              : b.form === 'dense'
+                ? `for (let j = 0; j < ${N}; j++) BV[${o} + hot * ${N} + j] = G[${gs} + j];`
+                : b.form === 'scalar'
+                  ? `if (hot === 0) BV[${o}] = G[${gs}];`
+                  : `BV[${o} + hot] = G[${gs} + hot];`,
+          );
           refs.set(b.id, { kind: 'buf', spec: b, off: o, uniform: false });
         }
         const d = gc.gSlot(eq.dst);
         const body = gc.sweep({ cone, sources, params, seed: `G[${d} + hot] = 1;` });
         const allConst = tiled.every((b) => b.constant);
-        code.push(`// dense blocks of ${eq.of}: one sweep per output element\nif (${allConst ? 'first' : 'true'}) for (let hot = 0; hot < ${A}; hot++) {\n${body}\n${rows.join('\n')}\n}`);
+        code.push(
+          `// dense blocks of ${eq.of}: one sweep per output element\nif (${allConst ? 'first' : 'true'}) for (let hot = 0; hot < ${A}; hot++) {\n${body}\n${rows.join('\n')}\n}`,
+        );
         for (const b of tiled) if (b.mask) code.push(maskCode(b, (refs.get(b.id) as { off: number }).off));
       }
     }
@@ -386,17 +413,48 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
           f();
           return code.splice(before).join('\n');
         };
-        code.push(extendedParamCode({
-          program, param: w.name, traceBuf, bufOf, lam, lv, stateShape, paramShape: paramShape.get(w.name)!, vjp: vjpCode, contract: contractCode, D: `D${paramIdx.get(w.name)!}`,
-          unfusedTrace: (tr) => asText(() => unfusedTrace(tr)), unfusedUpdate: (x) => asText(() => unfusedUpdate(x)),
-        }));
+        code.push(
+          extendedParamCode({
+            program,
+            param: w.name,
+            traceBuf,
+            bufOf,
+            lam,
+            lv,
+            stateShape,
+            paramShape: paramShape.get(w.name)!,
+            vjp: vjpCode,
+            contract: contractCode,
+            D: `D${paramIdx.get(w.name)!}`,
+            unfusedTrace: (tr) => asText(() => unfusedTrace(tr)),
+            unfusedUpdate: (x) => asText(() => unfusedUpdate(x)),
+          }),
+        );
         continue;
       }
-      const fused = trs.length && !opts.unfused ? fuseParam({ P: paramShape.get(w.name)!, param: paramIdx.get(w.name)!, trs, u, traceBuf, bufOf, blockRef, lam, lv, stateShape, signals: program.signals, vjp: vjpCode, unfusedTrace: (tr) => {
-        const before = code.length;
-        unfusedTrace(tr);
-        return code.splice(before).join('\n');
-      }, ...(opts.refine ? { refine: opts.refine } : {}) }) : null;
+      const fused =
+        trs.length && !opts.unfused
+          ? fuseParam({
+              P: paramShape.get(w.name)!,
+              param: paramIdx.get(w.name)!,
+              trs,
+              u,
+              traceBuf,
+              bufOf,
+              blockRef,
+              lam,
+              lv,
+              stateShape,
+              signals: program.signals,
+              vjp: vjpCode,
+              unfusedTrace: (tr) => {
+                const before = code.length;
+                unfusedTrace(tr);
+                return code.splice(before).join('\n');
+              },
+              ...(opts.refine ? { refine: opts.refine } : {}),
+            })
+          : null;
       if (fused !== null) {
         // A placeholder: the loop's code (JavaScript or a WebAssembly call) is chosen once the memory layout is known.
         code.push(`/*@loop ${loops.length}@*/`);
@@ -408,9 +466,13 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
       }
     }
     // A parameter read by the loss only (a readout) is trained through its direct block.
-    for (const b of program.blocks) if (b.of === 'loss' && b.wrt.kind === 'param') paramInfo[paramIdx.get(b.wrt.name)!] = { ...paramInfo[paramIdx.get(b.wrt.name)!]!, trained: true };
+    for (const b of program.blocks)
+      if (b.of === 'loss' && b.wrt.kind === 'param') paramInfo[paramIdx.get(b.wrt.name)!] = { ...paramInfo[paramIdx.get(b.wrt.name)!]!, trained: true };
 
-    const swap = traces.filter((t) => t.carried && !inPlace.has(t.buf)).map((t) => `{ const s = TP${t.buf}; TP${t.buf} = TN${t.buf}; TN${t.buf} = s; }`).join('\n');
+    const swap = traces
+      .filter((t) => t.carried && !inPlace.has(t.buf))
+      .map((t) => `{ const s = TP${t.buf}; TP${t.buf} = TN${t.buf}; TN${t.buf} = s; }`)
+      .join('\n');
     // The fused loops' carried state beyond the trace buffers (saved coefficients): zeroed with the traces at the
     // start of a sequence and, under `truncate K`, at steps K, 2K, … (every carried value restarts, so the exact
     // rewrites — column, factored and in-place traces — restart with the traces they stand for).
@@ -426,7 +488,9 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
       sources.add(p.leaf);
       params.set(p.leaf, 'D');
     }
-    paramInfo.forEach((p, k) => { paramInfo[k] = { ...p, trained: true }; });
+    paramInfo.forEach((p, k) => {
+      paramInfo[k] = { ...p, trained: true };
+    });
     const cone = new Set(V.map((v) => v.id));
     const carry = new Map<string, number>();
     for (const s of nexts) {
@@ -436,14 +500,20 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     const seeds = [`G[${gc.gSlot(spec.loss)}] = w;`];
     for (const s of nexts) seeds.push(`for (let i = 0; i < ${sizeOf(s.shape)}; i++) G[${gc.gSlot(s.next)} + i] = CR[${carry.get(s.name)!} + i];`);
     const body = gc.sweep({ cone, sources, params, seed: seeds.join('\n') });
-    const saveCarry = nexts.map((s) => (gc.gOff[s.leaf]! >= 0
-      ? `for (let i = 0; i < ${sizeOf(s.shape)}; i++) CR[${carry.get(s.name)!} + i] = G[${gc.gOff[s.leaf]!} + i];`
-      : `CR.fill(0, ${carry.get(s.name)!}, ${carry.get(s.name)! + sizeOf(s.shape)});`)).join('\n');
+    const saveCarry = nexts
+      .map((s) =>
+        gc.gOff[s.leaf]! >= 0
+          ? `for (let i = 0; i < ${sizeOf(s.shape)}; i++) CR[${carry.get(s.name)!} + i] = G[${gc.gOff[s.leaf]!} + i];`
+          : `CR.fill(0, ${carry.get(s.name)!}, ${carry.get(s.name)! + sizeOf(s.shape)});`,
+      )
+      .join('\n');
     // The tape: per-sample values the partials read.
     const need = new Set<number>();
     for (const v of V) {
       if (leafIds.has(v.id) && v.op !== 'state') continue;
-      v.inputs.forEach((_, k) => { for (const r of partialReads(v, k)) if (gc.aOff[r]! >= 0 && !gc.shared[r]) need.add(r); });
+      v.inputs.forEach((_, k) => {
+        for (const r of partialReads(v, k)) if (gc.aOff[r]! >= 0 && !gc.shared[r]) need.add(r);
+      });
     }
     for (const s of spec.states) need.add(s.leaf);
     tape = [...need].sort((a, b) => a - b);
@@ -474,16 +544,31 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
 
   const scratch = Math.max(1, ...V.map((v) => sizeOf(v.shape)));
   const sizes = {
-    A: gc.aSize, G: gc.gSize, BV: bv.size, LV: lv.size, scratch, traces: traces.map((t) => t.size),
-    transposes: [...gc.transposed].map((id) => ({ id, size: sizeOf(V[id]!.shape) })), tape: tape[0] ?? 0, carry: carrySize, inPlace: [...inPlace],
+    A: gc.aSize,
+    G: gc.gSize,
+    BV: bv.size,
+    LV: lv.size,
+    scratch,
+    traces: traces.map((t) => t.size),
+    transposes: [...gc.transposed].map((id) => ({ id, size: sizeOf(V[id]!.shape) })),
+    tape: tape[0] ?? 0,
+    carry: carrySize,
+    inPlace: [...inPlace],
   };
   // The fused loops: WebAssembly where asked (or picked) and a loop fits, JavaScript otherwise.
   const want = opts.backend ?? 'auto';
   const refine = opts.refine ?? DEFAULT_REFINEMENTS;
   const useWasm = loops.length + gc.kernels.length > 0 && (want === 'wasm' || (want === 'auto' && AUTO_BACKEND === 'wasm')) && wasmSimdSupported();
-  const layout = useWasm ? layoutOf(sizes, paramInfo.map((p) => p.size), nIn) : undefined;
+  const layout = useWasm
+    ? layoutOf(
+        sizes,
+        paramInfo.map((p) => p.size),
+        nIn,
+      )
+    : undefined;
   const fns: WasmFn[] = [];
-  const jsWhy = (unfit: string | null): string => (!layout ? (want === 'js' ? 'asked' : !wasmSimdSupported() ? 'no WebAssembly SIMD here' : 'JavaScript is the faster here') : unfit ?? '');
+  const jsWhy = (unfit: string | null): string =>
+    !layout ? (want === 'js' ? 'asked' : !wasmSimdSupported() ? 'no WebAssembly SIMD here' : 'JavaScript is the faster here') : (unfit ?? '');
   const loopInfo: { what: string; backend: 'js' | 'wasm'; why?: string; refined?: Readonly<Record<string, Refinement>> }[] = [];
   let readsX = false;
   /** Parameters whose update a SIMD loop adds into the float32 accumulator. */
@@ -515,13 +600,20 @@ export function compileStep(spec: ModelSpec, mode: StepMode, opts: CompileStepOp
     if ((m.k === 'mv' || m.k === 'outer') && m.c.arr === 'X') readsX = true;
     return kern.withCall ? kern.withCall(`WX.m${k}();`) : `WX.m${k}();`;
   });
-  if (layout && f32Acc.size) fns.push(flushWasm([...f32Acc].map((k) => ({ k, size: paramInfo[k]!.size })), layout));
+  if (layout && f32Acc.size)
+    fns.push(
+      flushWasm(
+        [...f32Acc].map((k) => ({ k, size: paramInfo[k]!.size })),
+        layout,
+      ),
+    );
   // Float32 partial sums of at most 16 steps (every step while a replay checks each one), then float64.
   const flushStep = layout && f32Acc.size ? 'if ((t & 15) === 15 || everyStep) WX.flush();' : '';
   const flushEnd = layout && f32Acc.size ? 'WX.flush();' : '';
   const wasm = layout && fns.length ? { module: wasmModule(fns, pagesFor(layout.bytes)), layout, pages: pagesFor(layout.bytes) } : undefined;
   const copyX = readsX && wasm ? `for (let i = 0; i < ${nIn}; i++) XS[i] = X[xo + i];\n` : '';
-  const resolve = (c: string): string => c.replace(/\/\*@loop (\d+)@\*\//g, (_m, k: string) => loopCode[Number(k)]!).replace(/\/\*@mk (\d+)@\*\//g, (_m, k: string) => kernelCode[Number(k)]!);
+  const resolve = (c: string): string =>
+    c.replace(/\/\*@loop (\d+)@\*\//g, (_m, k: string) => loopCode[Number(k)]!).replace(/\/\*@mk (\d+)@\*\//g, (_m, k: string) => kernelCode[Number(k)]!);
   stepCode = copyX + resolve(stepCode);
   if (backwardCode) backwardCode = copyX + resolve(backwardCode);
   const preparedShared = resolve(sharedCode);
@@ -568,24 +660,42 @@ ${stepCode}
     first = false;
   }
   ${flushEnd}
-${mode === 'bptt' ? `  for (let t = T - 1; t >= 0; t--) {
+${
+  mode === 'bptt'
+    ? `  for (let t = T - 1; t >= 0; t--) {
     if (CF[0] !== 0) return NaN;
     const xo = (t * B + b) * ${nIn}, yo = (t * B + b) * ${nOut}, w = WT[t * B + b] * invB;
 ${backwardCode}
     if (check !== null && check(t)) break;
-  }` : ''}
+  }`
+    : ''
+}
 ${traces.length ? `  E.TRC.forEach((p, k) => { p[0] = [${traces.map((t) => `TN${t.buf}`).join(', ')}][k]; p[1] = [${traces.map((t) => `TP${t.buf}`).join(', ')}][k]; });` : ''}
   return loss;
 }
 return { prepare, run };
 `;
-  const aBytes = 4 * gc.aSize + 8 * (gc.gSize + bv.size + lv.size) + traces.reduce((a, t) => a + 4 * t.size * (t.carried && !inPlace.has(t.buf) ? 2 : 1), 0)
-    + [...gc.transposed].reduce((a, id) => a + 4 * sizeOf(V[id]!.shape), 0) + 8 * spec.params.reduce((a, p) => a + sizeOf(p.shape), 0);
+  const aBytes =
+    4 * gc.aSize +
+    8 * (gc.gSize + bv.size + lv.size) +
+    traces.reduce((a, t) => a + 4 * t.size * (t.carried && !inPlace.has(t.buf) ? 2 : 1), 0) +
+    [...gc.transposed].reduce((a, id) => a + 4 * sizeOf(V[id]!.shape), 0) +
+    8 * spec.params.reduce((a, p) => a + sizeOf(p.shape), 0);
   return {
-    mode, code, consts: gc.consts.items,
-    sizes, ...(wasm ? { wasm } : {}), loops: loopInfo,
-    params: paramInfo, surrogates: [...gc.surrogates].map((id) => ({ id, surrogate: V[id]!.attrs.surrogate })), helpers: [...gc.helpers],
-    nIn, nOut, hasPrediction: spec.prediction !== undefined, bytesPerThread: aBytes, tapeBytesPerStep: 4 * (tape[0] ?? 0),
+    mode,
+    code,
+    consts: gc.consts.items,
+    sizes,
+    ...(wasm ? { wasm } : {}),
+    loops: loopInfo,
+    params: paramInfo,
+    surrogates: [...gc.surrogates].map((id) => ({ id, surrogate: V[id]!.attrs.surrogate })),
+    helpers: [...gc.helpers],
+    nIn,
+    nOut,
+    hasPrediction: spec.prediction !== undefined,
+    bytesPerThread: aBytes,
+    tapeBytesPerStep: 4 * (tape[0] ?? 0),
   };
 }
 
@@ -600,15 +710,26 @@ export function vjpCode(l: number, e: BlockSpec, eo: number, into: number): stri
   const A = sizeOf(e.outShape);
   const Bn = sizeOf(e.inShape);
   switch (e.form) {
-    case 'scalar': return `{ const c = BV[${eo}]; for (let k = 0; k < ${Bn}; k++) LV[${into} + k] += c * LV[${l} + k]; }`;
-    case 'diagonal': return `for (let k = 0; k < ${Bn}; k++) LV[${into} + k] += BV[${eo} + k] * LV[${l} + k];`;
-    case 'dense': return `for (let a = 0; a < ${A}; a++) { const c = LV[${l} + a]; if (c === 0) continue; const o = ${eo} + a * ${Bn}; for (let k = 0; k < ${Bn}; k++) LV[${into} + k] += c * BV[o + k]; }`;
-    default: throw new StepCompileError(`internal: a vector-Jacobian product with a ${e.form} block between states`);
+    case 'scalar':
+      return `{ const c = BV[${eo}]; for (let k = 0; k < ${Bn}; k++) LV[${into} + k] += c * LV[${l} + k]; }`;
+    case 'diagonal':
+      return `for (let k = 0; k < ${Bn}; k++) LV[${into} + k] += BV[${eo} + k] * LV[${l} + k];`;
+    case 'dense':
+      return `for (let a = 0; a < ${A}; a++) { const c = LV[${l} + a]; if (c === 0) continue; const o = ${eo} + a * ${Bn}; for (let k = 0; k < ${Bn}; k++) LV[${into} + k] += c * BV[o + k]; }`;
+    default:
+      throw new StepCompileError(`internal: a vector-Jacobian product with a ${e.form} block between states`);
   }
 }
 
 /** E · G^{src} added into the target trace (its storage embeds the product's: shared ⊂ row ⊂ dense). */
-export function blockTimesTrace(e: BlockSpec, eo: number, src: TraceBuf, S: string, tgt: TraceBuf, T: string): { code: (assign: boolean) => string; covers: boolean } {
+export function blockTimesTrace(
+  e: BlockSpec,
+  eo: number,
+  src: TraceBuf,
+  S: string,
+  tgt: TraceBuf,
+  T: string,
+): { code: (assign: boolean) => string; covers: boolean } {
   const { J, P, R } = tgt.d;
   const Js = src.d.J;
   const PR = P * R;
@@ -621,13 +742,16 @@ export function blockTimesTrace(e: BlockSpec, eo: number, src: TraceBuf, S: stri
     if (e.form === 'scalar') {
       const c = `BV[${eo}]`;
       if (!embed) return `{ const c = ${c}; for (let q = 0; q < ${tgt.size}; q++) ${T}[q] ${op} c * ${S}[q]; }`;
-      if (tgt.storage === 'row') return `{ const c = ${c}; for (let j = 0; j < ${J}; j++) { const o = j * ${R}; for (let r = 0; r < ${R}; r++) ${T}[o + r] += c * ${S}[r]; } }`;
+      if (tgt.storage === 'row')
+        return `{ const c = ${c}; for (let j = 0; j < ${J}; j++) { const o = j * ${R}; for (let r = 0; r < ${R}; r++) ${T}[o + r] += c * ${S}[r]; } }`;
       return `{ const c = ${c}; for (let j = 0; j < ${Math.min(J, P)}; j++) { const o = (j * ${P} + j) * ${R}, s = ${src.storage === 'row' ? `j * ${R}` : '0'}; for (let r = 0; r < ${R}; r++) ${T}[o + r] += c * ${S}[s + r]; } }`;
     }
     if (e.form === 'diagonal') {
-      if (src.storage === 'dense') return `for (let j = 0; j < ${J}; j++) { const c = BV[${eo} + j], o = j * ${PR}; for (let q = 0; q < ${PR}; q++) ${T}[o + q] ${op} c * ${S}[o + q]; }`;
+      if (src.storage === 'dense')
+        return `for (let j = 0; j < ${J}; j++) { const c = BV[${eo} + j], o = j * ${PR}; for (let q = 0; q < ${PR}; q++) ${T}[o + q] ${op} c * ${S}[o + q]; }`;
       const s = src.storage === 'row' ? 'o' : '0';
-      if (!embed) return `for (let p = 0; p < ${P}; p++) { const c = BV[${eo} + p], o = p * ${R}, s = ${s}; for (let r = 0; r < ${R}; r++) ${T}[o + r] ${op} c * ${S}[s + r]; }`;
+      if (!embed)
+        return `for (let p = 0; p < ${P}; p++) { const c = BV[${eo} + p], o = p * ${R}, s = ${s}; for (let r = 0; r < ${R}; r++) ${T}[o + r] ${op} c * ${S}[s + r]; }`;
       return `for (let j = 0; j < ${Math.min(J, P)}; j++) { const c = BV[${eo} + j], o = (j * ${P} + j) * ${R}, s = ${src.storage === 'row' ? `j * ${R}` : '0'}; for (let r = 0; r < ${R}; r++) ${T}[o + r] += c * ${S}[s + r]; }`;
     }
     if (e.form !== 'dense') throw new StepCompileError(`internal: a ${e.form} block between states`);
@@ -653,9 +777,16 @@ function directTerm(ref: BlockRef, tgt: TraceBuf, T: string): { code: (assign: b
       const lines: string[] = [];
       ref.v.forEach((v, m) => {
         const op = assign && m === 0 ? '=' : '+=';
-        if (storage === 'shared' && tgt.storage === 'shared') lines.push(`{ const c = BV[${ref.f[m]!}]; for (let r = 0; r < ${R}; r++) ${T}[r] ${op} c * ${at(v, 'r')}; }`);
-        else if (!embed || tgt.storage === 'row') lines.push(`for (let p = 0; p < ${tgt.storage === 'row' ? J : P}; p++) { const c = ${rowOf(m)}, o = p * ${R}; for (let r = 0; r < ${R}; r++) ${T}[o + r] ${embed ? '+=' : op} c * ${at(v, 'r')}; }`);
-        else lines.push(`for (let p = 0; p < ${Math.min(J, P)}; p++) { const c = ${rowOf(m)}, o = (p * ${P} + p) * ${R}; for (let r = 0; r < ${R}; r++) ${T}[o + r] += c * ${at(v, 'r')}; }`);
+        if (storage === 'shared' && tgt.storage === 'shared')
+          lines.push(`{ const c = BV[${ref.f[m]!}]; for (let r = 0; r < ${R}; r++) ${T}[r] ${op} c * ${at(v, 'r')}; }`);
+        else if (!embed || tgt.storage === 'row')
+          lines.push(
+            `for (let p = 0; p < ${tgt.storage === 'row' ? J : P}; p++) { const c = ${rowOf(m)}, o = p * ${R}; for (let r = 0; r < ${R}; r++) ${T}[o + r] ${embed ? '+=' : op} c * ${at(v, 'r')}; }`,
+          );
+        else
+          lines.push(
+            `for (let p = 0; p < ${Math.min(J, P)}; p++) { const c = ${rowOf(m)}, o = (p * ${P} + p) * ${R}; for (let r = 0; r < ${R}; r++) ${T}[o + r] += c * ${at(v, 'r')}; }`,
+          );
       });
       return lines.join('\n');
     };
@@ -679,8 +810,9 @@ export function contractCode(arr: string, l: number, storage: TraceStorage, G: s
   const { J, P, R } = d;
   const PR = P * R;
   const base = go ? `${go} + ` : '';
-  if (storage === 'dense') return `for (let j = 0; j < ${J}; j++) { const c = ${arr}[${l} + j]; if (c === 0) continue; const o = ${base}j * ${PR}; for (let q = 0; q < ${PR}; q++) ${D}[q] += c * ${G}[o + q]; }`;
-  const s = storage === 'row' ? `${base}o` : (go ? String(go) : '0');
+  if (storage === 'dense')
+    return `for (let j = 0; j < ${J}; j++) { const c = ${arr}[${l} + j]; if (c === 0) continue; const o = ${base}j * ${PR}; for (let q = 0; q < ${PR}; q++) ${D}[q] += c * ${G}[o + q]; }`;
+  const s = storage === 'row' ? `${base}o` : go ? String(go) : '0';
   return `for (let p = 0; p < ${P}; p++) { const c = ${arr}[${l} + p]; if (c === 0) continue; const o = p * ${R}, s = ${s}; for (let r = 0; r < ${R}; r++) ${D}[o + r] += c * ${G}[s + r]; }`;
 }
 
@@ -689,10 +821,12 @@ function contractBlock(l: number, ref: BlockRef, d: PairDims, D: string): string
   const { P, R } = d;
   if (ref.kind === 'grad') throw new StepCompileError('internal: a loss block as an update factor');
   if (ref.kind === 'factored') {
-    return ref.v.map((v, m) => {
-      const f = ref.spec.form === 'shared' ? `BV[${ref.f[m]!}]` : `BV[${ref.f[m]!} + p]`;
-      return `for (let p = 0; p < ${P}; p++) { const c = LV[${l} + p] * ${f}; if (c === 0) continue; const o = p * ${R}; for (let r = 0; r < ${R}; r++) ${D}[o + r] += c * ${at(v, 'r')}; }`;
-    }).join('\n');
+    return ref.v
+      .map((v, m) => {
+        const f = ref.spec.form === 'shared' ? `BV[${ref.f[m]!}]` : `BV[${ref.f[m]!} + p]`;
+        return `for (let p = 0; p < ${P}; p++) { const c = LV[${l} + p] * ${f}; if (c === 0) continue; const o = p * ${R}; for (let r = 0; r < ${R}; r++) ${D}[o + r] += c * ${at(v, 'r')}; }`;
+      })
+      .join('\n');
   }
   const f = ref.spec.form;
   const storage: TraceStorage = f === 'scalar' || f === 'shared' ? 'shared' : f === 'diagonal' || f === 'row' ? 'row' : 'dense';

@@ -41,7 +41,10 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string, f32Partials =
   l.fresh.forEach((f) => visit(f.terms));
   l.cols.forEach((f) => visit(f.terms));
   if (l.update) visit(l.update.terms);
-  const fn = new WasmFn(name, shared.map(() => I32));
+  const fn = new WasmFn(
+    name,
+    shared.map(() => I32),
+  );
   const p = fn.local(I32);
   const rowB = fn.local(I32);
   const rb = fn.local(I32);
@@ -93,8 +96,15 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string, f32Partials =
   };
   const load = (x: Val): void => {
     switch (x.k) {
-      case 'trace': fn.get(loads.get(`${x.buf}_${x.comp}`)!); return;
-      case 'shared': fn.get(shared.indexOf(sharedKey(x))).get(rb).i32Add().v128Load(0); return;
+      case 'trace':
+        fn.get(loads.get(`${x.buf}_${x.comp}`)!);
+        return;
+      case 'shared':
+        fn.get(shared.indexOf(sharedKey(x)))
+          .get(rb)
+          .i32Add()
+          .v128Load(0);
+        return;
       case 'col': {
         const s = colLocal(x);
         if (s !== null) fn.get(s);
@@ -111,11 +121,17 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string, f32Partials =
         const idx = x.at === 'q' ? qb : rb;
         const base = lay.BV + 8 * x.off;
         fn.get(idx).get(idx).i32Add().v128Load(base).f32x4DemoteZero();
-        fn.get(idx).get(idx).i32Add().v128Load(base + 16).f32x4DemoteZero();
+        fn.get(idx)
+          .get(idx)
+          .i32Add()
+          .v128Load(base + 16)
+          .f32x4DemoteZero();
         fn.shuffle(LOW_PAIRS);
         return;
       }
-      case 'fresh': fn.get(freshL[x.id]!); return;
+      case 'fresh':
+        fn.get(freshL[x.id]!);
+        return;
     }
   };
   const sum = (ts: readonly Term[]): void => {
@@ -140,12 +156,14 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string, f32Partials =
     }
     const prevL = new Map(l.cols.map((x) => [x.buf, fn.local(V128)]));
     const curL = new Map<number, number>();
-    colLocal = (x) => (x.time === 'previous' ? prevL.get(x.buf) ?? null : curL.get(x.buf) ?? null);
+    colLocal = (x) => (x.time === 'previous' ? (prevL.get(x.buf) ?? null) : (curL.get(x.buf) ?? null));
     fn.i32(0).set(rb).loop();
     for (const x of l.cols) {
       const base = traceBase(x.buf, 0);
       fn.get(rb).v128Load(base).set(prevL.get(x.buf)!);
-      fn.get(rb).get(prevL.get(x.buf)!).v128Store(base + R4);
+      fn.get(rb)
+        .get(prevL.get(x.buf)!)
+        .v128Store(base + R4);
     }
     for (const x of l.cols) {
       sum(x.terms);
@@ -230,7 +248,15 @@ export function fusedWasm(l: FusedLoop, lay: Layout, name: string, f32Partials =
       const D = lay.D[l.update.param]!;
       fn.get(qb).get(qb).i32Add().set(qd);
       fn.get(qd).get(qd).v128Load(D).get(acc).f64x2PromoteLow().f64x2Add().v128Store(D);
-      fn.get(qd).get(qd).v128Load(D + 16).get(acc).get(acc).shuffle(HIGH_HALF).f64x2PromoteLow().f64x2Add().v128Store(D + 16);
+      fn.get(qd)
+        .get(qd)
+        .v128Load(D + 16)
+        .get(acc)
+        .get(acc)
+        .shuffle(HIGH_HALF)
+        .f64x2PromoteLow()
+        .f64x2Add()
+        .v128Store(D + 16);
     }
   }
   fn.get(rb).i32(16).i32Add().tee(rb).i32(R4).i32LtU().brIf(0);
@@ -292,7 +318,14 @@ export function matWasm(m: MatKernel, lay: Layout, name: string): WasmFn | null 
     fn.get(i).i32(16).i32Add().tee(i).i32(m4).i32LtU().brIf(0).end();
     fn.end();
     fn.get(ob).i32(m4).i32Add().set(ob);
-    fn.get(l).i32(4).i32Add().tee(l).i32(4 * m.kk).i32LtU().brIf(0).end();
+    fn.get(l)
+      .i32(4)
+      .i32Add()
+      .tee(l)
+      .i32(4 * m.kk)
+      .i32LtU()
+      .brIf(0)
+      .end();
     return fn;
   }
   if (m.k === 'mvT') {
@@ -308,13 +341,39 @@ export function matWasm(m: MatKernel, lay: Layout, name: string): WasmFn | null 
     fn.v128Const(ZERO).set(a0).v128Const(ZERO).set(a1).i32(0).set(i).i32(0).set(ib).loop();
     fn.get(ob).get(i).i32Add().v128Load(tr).set(t);
     fn.get(a0).get(t).f64x2PromoteLow().get(ib).v128Load(gy).f64x2Mul().f64x2Add().set(a0);
-    fn.get(a1).get(t).get(t).shuffle(HIGH_HALF).f64x2PromoteLow().get(ib).v128Load(gy + 16).f64x2Mul().f64x2Add().set(a1);
+    fn.get(a1)
+      .get(t)
+      .get(t)
+      .shuffle(HIGH_HALF)
+      .f64x2PromoteLow()
+      .get(ib)
+      .v128Load(gy + 16)
+      .f64x2Mul()
+      .f64x2Add()
+      .set(a1);
     fn.get(ib).i32(32).i32Add().set(ib);
-    fn.get(i).i32(16).i32Add().tee(i).i32(4 * m.m).i32LtU().brIf(0).end();
+    fn.get(i)
+      .i32(16)
+      .i32Add()
+      .tee(i)
+      .i32(4 * m.m)
+      .i32LtU()
+      .brIf(0)
+      .end();
     fn.get(a0).get(a1).f64x2Add().set(a0);
     fn.get(l).get(l).i32Add().get(l).get(l).i32Add().f64Load(gx).get(a0).f64x2ExtractLane(0).get(a0).f64x2ExtractLane(1).f64Add().f64Add().f64Store(gx);
-    fn.get(ob).i32(4 * m.m).i32Add().set(ob);
-    fn.get(l).i32(4).i32Add().tee(l).i32(4 * m.kk).i32LtU().brIf(0).end();
+    fn.get(ob)
+      .i32(4 * m.m)
+      .i32Add()
+      .set(ob);
+    fn.get(l)
+      .i32(4)
+      .i32Add()
+      .tee(l)
+      .i32(4 * m.kk)
+      .i32LtU()
+      .brIf(0)
+      .end();
     return fn;
   }
   // outer: gx[i, :] += gy[i] · c (float64 accumulators, c promoted from float32), rows with gy[i] = 0 skipped.
@@ -331,12 +390,43 @@ export function matWasm(m: MatKernel, lay: Layout, name: string): WasmFn | null 
   fn.i32(0).set(l).i32(0).set(lb).loop();
   fn.get(l).v128Load(c).set(t);
   fn.get(ob).get(lb).i32Add().get(ob).get(lb).i32Add().v128Load(gx).get(t).f64x2PromoteLow().get(g).f64x2Mul().f64x2Add().v128Store(gx);
-  fn.get(ob).get(lb).i32Add().get(ob).get(lb).i32Add().v128Load(gx + 16).get(t).get(t).shuffle(HIGH_HALF).f64x2PromoteLow().get(g).f64x2Mul().f64x2Add().v128Store(gx + 16);
+  fn.get(ob)
+    .get(lb)
+    .i32Add()
+    .get(ob)
+    .get(lb)
+    .i32Add()
+    .v128Load(gx + 16)
+    .get(t)
+    .get(t)
+    .shuffle(HIGH_HALF)
+    .f64x2PromoteLow()
+    .get(g)
+    .f64x2Mul()
+    .f64x2Add()
+    .v128Store(gx + 16);
   fn.get(lb).i32(32).i32Add().set(lb);
-  fn.get(l).i32(16).i32Add().tee(l).i32(4 * m.kk).i32LtU().brIf(0).end();
+  fn.get(l)
+    .i32(16)
+    .i32Add()
+    .tee(l)
+    .i32(4 * m.kk)
+    .i32LtU()
+    .brIf(0)
+    .end();
   fn.end();
-  fn.get(ob).i32(8 * m.kk).i32Add().set(ob);
-  fn.get(i).i32(8).i32Add().tee(i).i32(8 * m.m).i32LtU().brIf(0).end();
+  fn.get(ob)
+    .i32(8 * m.kk)
+    .i32Add()
+    .set(ob);
+  fn.get(i)
+    .i32(8)
+    .i32Add()
+    .tee(i)
+    .i32(8 * m.m)
+    .i32LtU()
+    .brIf(0)
+    .end();
   return fn;
 }
 
@@ -351,9 +441,28 @@ export function flushWasm(params: readonly { readonly k: number; readonly size: 
     fn.i32(0).set(i).loop();
     fn.get(i).v128Load(d32).set(t);
     fn.get(i).get(i).i32Add().get(i).get(i).i32Add().v128Load(d).get(t).f64x2PromoteLow().f64x2Add().v128Store(d);
-    fn.get(i).get(i).i32Add().get(i).get(i).i32Add().v128Load(d + 16).get(t).get(t).shuffle(HIGH_HALF).f64x2PromoteLow().f64x2Add().v128Store(d + 16);
+    fn.get(i)
+      .get(i)
+      .i32Add()
+      .get(i)
+      .get(i)
+      .i32Add()
+      .v128Load(d + 16)
+      .get(t)
+      .get(t)
+      .shuffle(HIGH_HALF)
+      .f64x2PromoteLow()
+      .f64x2Add()
+      .v128Store(d + 16);
     fn.get(i).v128Const(ZERO).v128Store(d32);
-    fn.get(i).i32(16).i32Add().tee(i).i32(4 * Math.ceil(size / 4) * 4).i32LtU().brIf(0).end();
+    fn.get(i)
+      .i32(16)
+      .i32Add()
+      .tee(i)
+      .i32(4 * Math.ceil(size / 4) * 4)
+      .i32LtU()
+      .brIf(0)
+      .end();
   }
   return fn;
 }

@@ -39,7 +39,9 @@ interface RunRequest {
   readonly b1: number;
 }
 
-type Reply = { readonly ok: true; readonly cancelled: boolean; readonly nonFinite?: NonFiniteAt; readonly bytes: number } | { readonly ok: false; readonly message: string };
+type Reply =
+  | { readonly ok: true; readonly cancelled: boolean; readonly nonFinite?: NonFiniteAt; readonly bytes: number }
+  | { readonly ok: false; readonly message: string };
 
 export interface RangeResult {
   readonly cancelled: boolean;
@@ -63,7 +65,13 @@ export class StepThreads {
   }
 
   /** Starts `threads` workers, each holding all the kernels. */
-  static async start(threads: number, kernels: readonly KernelSource[], params: readonly SharedArrayBuffer[], cancel: SharedArrayBuffer, progress: SharedArrayBuffer): Promise<StepThreads> {
+  static async start(
+    threads: number,
+    kernels: readonly KernelSource[],
+    params: readonly SharedArrayBuffer[],
+    cancel: SharedArrayBuffer,
+    progress: SharedArrayBuffer,
+  ): Promise<StepThreads> {
     const code = `${__filename.endsWith('.ts') ? "require('tsx/cjs');" : ''} require(${JSON.stringify(STEP_WORKER_ENTRY)});`;
     const workers: Worker[] = [];
     const gradBufs: SharedArrayBuffer[][][] = [];
@@ -75,10 +83,15 @@ export class StepThreads {
     }
     const t = new StepThreads(workers, gradBufs);
     try {
-      await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-        w.once('message', (m: Reply) => (m.ok ? resolve() : reject(new Error(m.message))));
-        w.once('error', reject);
-      })));
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve, reject) => {
+              w.once('message', (m: Reply) => (m.ok ? resolve() : reject(new Error(m.message))));
+              w.once('error', reject);
+            }),
+        ),
+      );
     } catch (e) {
       await t.dispose();
       throw e;
@@ -97,10 +110,15 @@ export class StepThreads {
 
   /** Runs kernel `kernel` on ranges of the batch, one per thread. */
   async run(req: Omit<RunRequest, 'b0' | 'b1'>, ranges: readonly (readonly [number, number])[]): Promise<RangeResult[]> {
-    const replies = await Promise.all(ranges.map(([b0, b1], w) => new Promise<Reply>((resolve) => {
-      this.pending[w] = resolve;
-      this.workers[w]!.postMessage({ ...req, b0, b1 } satisfies RunRequest);
-    })));
+    const replies = await Promise.all(
+      ranges.map(
+        ([b0, b1], w) =>
+          new Promise<Reply>((resolve) => {
+            this.pending[w] = resolve;
+            this.workers[w]!.postMessage({ ...req, b0, b1 } satisfies RunRequest);
+          }),
+      ),
+    );
     this.pending = [];
     return replies.map((r) => {
       if (!r.ok) throw new Error(`a training thread failed: ${r.message}`);
@@ -123,7 +141,15 @@ function serve(init: WorkerInit): void {
   const progress = new Int32Array(init.progress);
   let kernels: StepKernel[];
   try {
-    kernels = init.kernels.map((src, k) => new StepKernel(src, params, cancel, init.grads[k]!.map((s) => new Float64Array(s))));
+    kernels = init.kernels.map(
+      (src, k) =>
+        new StepKernel(
+          src,
+          params,
+          cancel,
+          init.grads[k]!.map((s) => new Float64Array(s)),
+        ),
+    );
   } catch (e) {
     port.postMessage({ ok: false, message: (e as Error).message } satisfies Reply);
     return;

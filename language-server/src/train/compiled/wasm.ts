@@ -57,7 +57,11 @@ export class WasmFn {
   readonly code: number[] = [];
   private readonly locals: ValType[] = [];
 
-  constructor(readonly fname: string, readonly params: readonly ValType[], readonly results: readonly ValType[] = []) {}
+  constructor(
+    readonly fname: string,
+    readonly params: readonly ValType[],
+    readonly results: readonly ValType[] = [],
+  ) {}
 
   /** A new local of type t (its index). */
   local(t: ValType): number {
@@ -83,61 +87,168 @@ export class WasmFn {
   }
 
   // control
-  block(): this { return this.op(0x02, 0x40); }
-  loop(): this { return this.op(0x03, 0x40); }
-  if(): this { return this.op(0x04, 0x40); }
-  else(): this { return this.op(0x05); }
-  end(): this { return this.op(0x0b); }
-  br(depth: number): this { this.code.push(0x0c); uleb(depth, this.code); return this; }
-  brIf(depth: number): this { this.code.push(0x0d); uleb(depth, this.code); return this; }
+  block(): this {
+    return this.op(0x02, 0x40);
+  }
+  loop(): this {
+    return this.op(0x03, 0x40);
+  }
+  if(): this {
+    return this.op(0x04, 0x40);
+  }
+  else(): this {
+    return this.op(0x05);
+  }
+  end(): this {
+    return this.op(0x0b);
+  }
+  br(depth: number): this {
+    this.code.push(0x0c);
+    uleb(depth, this.code);
+    return this;
+  }
+  brIf(depth: number): this {
+    this.code.push(0x0d);
+    uleb(depth, this.code);
+    return this;
+  }
   // locals
-  get(i: number): this { this.code.push(0x20); uleb(i, this.code); return this; }
-  set(i: number): this { this.code.push(0x21); uleb(i, this.code); return this; }
-  tee(i: number): this { this.code.push(0x22); uleb(i, this.code); return this; }
+  get(i: number): this {
+    this.code.push(0x20);
+    uleb(i, this.code);
+    return this;
+  }
+  set(i: number): this {
+    this.code.push(0x21);
+    uleb(i, this.code);
+    return this;
+  }
+  tee(i: number): this {
+    this.code.push(0x22);
+    uleb(i, this.code);
+    return this;
+  }
   // i32
-  i32(n: number): this { this.code.push(0x41); sleb(n | 0, this.code); return this; }
-  i32Add(): this { return this.op(0x6a); }
-  i32Sub(): this { return this.op(0x6b); }
-  i32Mul(): this { return this.op(0x6c); }
-  i32LtU(): this { return this.op(0x49); }
-  i32Eqz(): this { return this.op(0x45); }
-  i32Or(): this { return this.op(0x72); }
+  i32(n: number): this {
+    this.code.push(0x41);
+    sleb(n | 0, this.code);
+    return this;
+  }
+  i32Add(): this {
+    return this.op(0x6a);
+  }
+  i32Sub(): this {
+    return this.op(0x6b);
+  }
+  i32Mul(): this {
+    return this.op(0x6c);
+  }
+  i32LtU(): this {
+    return this.op(0x49);
+  }
+  i32Eqz(): this {
+    return this.op(0x45);
+  }
+  i32Or(): this {
+    return this.op(0x72);
+  }
   // f32 / f64 scalars
-  f64Load(offset = 0): this { this.code.push(0x2b); this.memarg(3, offset); return this; }
-  f32Load(offset = 0): this { this.code.push(0x2a); this.memarg(2, offset); return this; }
-  f32Store(offset = 0): this { this.code.push(0x38); this.memarg(2, offset); return this; }
-  f64Store(offset = 0): this { this.code.push(0x39); this.memarg(3, offset); return this; }
-  f64Mul(): this { return this.op(0xa2); }
-  f64Add(): this { return this.op(0xa0); }
-  f64Eq(): this { return this.op(0x61); }
-  f64Ne(): this { return this.op(0x62); }
-  f32Ne(): this { return this.op(0x5c); }
+  f64Load(offset = 0): this {
+    this.code.push(0x2b);
+    this.memarg(3, offset);
+    return this;
+  }
+  f32Load(offset = 0): this {
+    this.code.push(0x2a);
+    this.memarg(2, offset);
+    return this;
+  }
+  f32Store(offset = 0): this {
+    this.code.push(0x38);
+    this.memarg(2, offset);
+    return this;
+  }
+  f64Store(offset = 0): this {
+    this.code.push(0x39);
+    this.memarg(3, offset);
+    return this;
+  }
+  f64Mul(): this {
+    return this.op(0xa2);
+  }
+  f64Add(): this {
+    return this.op(0xa0);
+  }
+  f64Eq(): this {
+    return this.op(0x61);
+  }
+  f64Ne(): this {
+    return this.op(0x62);
+  }
+  f32Ne(): this {
+    return this.op(0x5c);
+  }
   /** x ≠ 0 (true for NaN). */
-  f32Ne0(): this { this.code.push(0x43, 0, 0, 0, 0); return this.f32Ne(); }
-  f64Ne0(): this { return this.f64Const(0).f64Ne(); }
+  f32Ne0(): this {
+    this.code.push(0x43, 0, 0, 0, 0);
+    return this.f32Ne();
+  }
+  f64Ne0(): this {
+    return this.f64Const(0).f64Ne();
+  }
   f64Const(x: number): this {
     this.code.push(0x44);
     const b = new Uint8Array(new Float64Array([x]).buffer);
     this.code.push(...b);
     return this;
   }
-  f32Demote(): this { return this.op(0xb6); }
-  f64Promote(): this { return this.op(0xbb); }
+  f32Demote(): this {
+    return this.op(0xb6);
+  }
+  f64Promote(): this {
+    return this.op(0xbb);
+  }
   // v128 (alignment hint 0: the arenas' offsets are not 16-byte aligned in general)
-  v128Load(offset = 0): this { return this.simd(0x00, ...memarg(0, offset)); }
-  v128Store(offset = 0): this { return this.simd(0x0b, ...memarg(0, offset)); }
-  f32x4Splat(): this { return this.simd(0x13); }
-  f64x2Splat(): this { return this.simd(0x14); }
-  f32x4Add(): this { return this.simd(0xe4); }
-  f32x4Mul(): this { return this.simd(0xe6); }
-  f64x2Add(): this { return this.simd(0xf0); }
-  f64x2Mul(): this { return this.simd(0xf2); }
-  f64x2PromoteLow(): this { return this.simd(0x5f); }
-  f64x2ExtractLane(lane: number): this { return this.simd(0x21, lane); }
-  f32x4DemoteZero(): this { return this.simd(0x5e); }
+  v128Load(offset = 0): this {
+    return this.simd(0x00, ...memarg(0, offset));
+  }
+  v128Store(offset = 0): this {
+    return this.simd(0x0b, ...memarg(0, offset));
+  }
+  f32x4Splat(): this {
+    return this.simd(0x13);
+  }
+  f64x2Splat(): this {
+    return this.simd(0x14);
+  }
+  f32x4Add(): this {
+    return this.simd(0xe4);
+  }
+  f32x4Mul(): this {
+    return this.simd(0xe6);
+  }
+  f64x2Add(): this {
+    return this.simd(0xf0);
+  }
+  f64x2Mul(): this {
+    return this.simd(0xf2);
+  }
+  f64x2PromoteLow(): this {
+    return this.simd(0x5f);
+  }
+  f64x2ExtractLane(lane: number): this {
+    return this.simd(0x21, lane);
+  }
+  f32x4DemoteZero(): this {
+    return this.simd(0x5e);
+  }
   /** i8x16.shuffle with 16 lane indices (0–31 over the two operands). */
-  shuffle(lanes: readonly number[]): this { return this.simd(0x0d, ...lanes); }
-  v128Const(bytes: readonly number[]): this { return this.simd(0x0c, ...bytes); }
+  shuffle(lanes: readonly number[]): this {
+    return this.simd(0x0d, ...lanes);
+  }
+  v128Const(bytes: readonly number[]): this {
+    return this.simd(0x0c, ...bytes);
+  }
 
   /** The encoded body (locals, code, end). */
   encode(): number[] {

@@ -70,7 +70,8 @@ export interface ImageSet {
 }
 
 export function imageSetFromIdx(images: IdxArray, labels: IdxArray, what: string): ImageSet {
-  if (images.dims.length < 2) throw new TaskError(`${what}: the images IDX has dims [${images.dims.join(', ')}]; expected [count, rows, cols] or [count, features]`);
+  if (images.dims.length < 2)
+    throw new TaskError(`${what}: the images IDX has dims [${images.dims.join(', ')}]; expected [count, rows, cols] or [count, features]`);
   if (labels.dims.length !== 1) throw new TaskError(`${what}: the labels IDX has dims [${labels.dims.join(', ')}]; expected [count]`);
   const count = images.dims[0]!;
   if (labels.dims[0] !== count) throw new TaskError(`${what}: ${count} images but ${labels.dims[0]} labels`);
@@ -100,7 +101,9 @@ export function imageSequenceTask(ctx: TaskContext, p: TaskParams, name: string,
   let chunks: number;
   if (order === 'rows') {
     if (ctx.nIn !== train.cols) {
-      throw new TaskError(`${name} feeds one ${train.cols}-pixel image row per step; model '${ctx.model}' has input ${ctx.inputName}: [${ctx.nIn}]: declare ${ctx.inputName}: [${train.cols}] (e.g. 'dim n_in = ${train.cols}'), or use the permuted order, which feeds n_in pixels per step`);
+      throw new TaskError(
+        `${name} feeds one ${train.cols}-pixel image row per step; model '${ctx.model}' has input ${ctx.inputName}: [${ctx.nIn}]: declare ${ctx.inputName}: [${train.cols}] (e.g. 'dim n_in = ${train.cols}'), or use the permuted order, which feeds n_in pixels per step`,
+      );
     }
     chunks = train.rows;
   } else {
@@ -116,13 +119,25 @@ export function imageSequenceTask(ctx: TaskContext, p: TaskParams, name: string,
   const testSize = param(p, name, 'test', test.count, 1, test.count);
   const perm = order === 'permuted' ? permutation(pixels, new Rng(0x5eed)) : undefined;
   const chunkAt = Int32Array.from({ length: T }, (_, t) => Math.floor((t * chunks) / T));
-  const hold = T === chunks ? '' : `, each held ${T / chunks === Math.floor(T / chunks) ? T / chunks : `${Math.floor(T / chunks)}–${Math.ceil(T / chunks)}`} steps (T = ${T})`;
-  const how = order === 'rows'
-    ? `one image row of ${train.cols} pixels per step (intensity scaled to [0, 1]), ${chunks} rows${hold}`
-    : `the ${pixels} pixels in a fixed random order, ${ctx.nIn} per step (intensity scaled to [0, 1]${pixels % ctx.nIn ? ', the last step zero-padded' : ''}), ${chunks} steps${hold}`;
+  const hold =
+    T === chunks
+      ? ''
+      : `, each held ${T / chunks === Math.floor(T / chunks) ? T / chunks : `${Math.floor(T / chunks)}–${Math.ceil(T / chunks)}`} steps (T = ${T})`;
+  const how =
+    order === 'rows'
+      ? `one image row of ${train.cols} pixels per step (intensity scaled to [0, 1]), ${chunks} rows${hold}`
+      : `the ${pixels} pixels in a fixed random order, ${ctx.nIn} per step (intensity scaled to [0, 1]${pixels % ctx.nIn ? ', the last step zero-padded' : ''}), ${chunks} steps${hold}`;
   return {
-    name: `${name}(T=${T}, train=${trainSize}, test=${testSize})`, kind: 'classification', classes, scoring: 'sequence', steps: T,
-    nIn: ctx.nIn, nOut: ctx.nOut, trainSize, testSize, chance: 1 / classes,
+    name: `${name}(T=${T}, train=${trainSize}, test=${testSize})`,
+    kind: 'classification',
+    classes,
+    scoring: 'sequence',
+    steps: T,
+    nIn: ctx.nIn,
+    nOut: ctx.nOut,
+    trainSize,
+    testSize,
+    chance: 1 / classes,
     encoding: `${source}: ${how}; outputs 0–${classes - 1} are scored one-hot over the last ${window} steps`,
     batch(split, indices) {
       const set = split === 'train' ? train : test;
@@ -180,9 +195,9 @@ export function loadFashionMnist(dir = fashionDir()): { train: ImageSet; test: I
   const missing = Object.values(FASHION_FILES).filter((f) => !existsSync(join(dir, f)));
   if (missing.length) {
     throw new TaskError(
-      `Fashion-MNIST is not installed: ${missing.map((f) => join(dir, f)).join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing. `
-      + `On Debian or Ubuntu install it with 'sudo apt-get install dataset-fashion-mnist' (it puts the IDX files in ${FASHION_DIR}/), `
-      + `or set ELIGO_FASHION_MNIST to a folder holding ${Object.values(FASHION_FILES).join(', ')}`,
+      `Fashion-MNIST is not installed: ${missing.map((f) => join(dir, f)).join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing. ` +
+        `On Debian or Ubuntu install it with 'sudo apt-get install dataset-fashion-mnist' (it puts the IDX files in ${FASHION_DIR}/), ` +
+        `or set ELIGO_FASHION_MNIST to a folder holding ${Object.values(FASHION_FILES).join(', ')}`,
     );
   }
   const read = (img: string, lab: string, what: string): ImageSet => imageSetFromIdx(readIdx(join(dir, img)), readIdx(join(dir, lab)), what);
@@ -236,14 +251,22 @@ function holdOut(all: ImageSet, fraction: number): [ImageSet, ImageSet] {
   const nTrain = all.count - nTest;
   if (nTrain < 1) throw new TaskError(`only ${all.count} samples: too few to hold some out for testing`);
   const px = all.rows * all.cols;
-  const part = (from: number, n: number): ImageSet => ({ ...all, count: n, data: all.data.subarray(from * px, (from + n) * px), labels: all.labels.subarray(from, from + n) });
+  const part = (from: number, n: number): ImageSet => ({
+    ...all,
+    count: n,
+    data: all.data.subarray(from * px, (from + n) * px),
+    labels: all.labels.subarray(from, from + n),
+  });
   return [part(0, nTrain), part(nTrain, nTest)];
 }
 
 /** Parses a CSV of numbers: one sample per row, the class label in the first or last column. */
 export function readCsv(path: string, labelColumn: 'first' | 'last', files: FileAccess = new FileAccess(CLI_FILE_ACCESS)): ImageSet {
   const text = files.read(path, 'csv');
-  const lines = text.toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = text
+    .toString('utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   const rows: number[][] = [];
   lines.forEach((line, k) => {
     const cells = line.split(/[,;\t]/).map((c) => c.trim());
@@ -265,7 +288,8 @@ export function readCsv(path: string, labelColumn: 'first' | 'last', files: File
   let max = 0;
   rows.forEach((r, i) => {
     const label = labelColumn === 'last' ? r[F]! : r[0]!;
-    if (!Number.isInteger(label) || label < 0) throw new TaskError(`'${path}' row ${i + 1}: the label (${labelColumn} column) must be a class number 0, 1, 2, …, got ${label}`);
+    if (!Number.isInteger(label) || label < 0)
+      throw new TaskError(`'${path}' row ${i + 1}: the label (${labelColumn} column) must be a class number 0, 1, 2, …, got ${label}`);
     labels[i] = label;
     const feats = labelColumn === 'last' ? r.slice(0, F) : r.slice(1);
     feats.forEach((v, j) => {
@@ -293,10 +317,20 @@ export function csvTask(ctx: TaskContext, p: TaskParams): Task {
   const F = train.cols;
   if (F % ctx.nIn !== 0) {
     const divisors = Array.from({ length: F }, (_, i) => i + 1).filter((d) => F % d === 0 && d > 1);
-    throw new TaskError(`csv: rows have ${F} features, fed ${ctx.nIn} per step, but ${ctx.nIn} does not divide ${F}; give model '${ctx.model}' an input size that does (${divisors.slice(0, 8).join(', ')}${divisors.length > 8 ? ', …' : ''})`);
+    throw new TaskError(
+      `csv: rows have ${F} features, fed ${ctx.nIn} per step, but ${ctx.nIn} does not divide ${F}; give model '${ctx.model}' an input size that does (${divisors.slice(0, 8).join(', ')}${divisors.length > 8 ? ', …' : ''})`,
+    );
   }
   const shaped = (s: ImageSet): ImageSet => ({ ...s, rows: F / ctx.nIn, cols: ctx.nIn });
   const rest: Record<string, string> = { ...p };
   for (const k of ['path', 'test', 'label']) delete rest[k];
-  return imageSequenceTask(ctx, rest, 'csv', 'rows', shaped(train), shaped(test), `CSV data '${path}' (${F} features per row = ${F / ctx.nIn} steps of ${ctx.nIn})`);
+  return imageSequenceTask(
+    ctx,
+    rest,
+    'csv',
+    'rows',
+    shaped(train),
+    shaped(test),
+    `CSV data '${path}' (${F} features per row = ${F / ctx.nIn} steps of ${ctx.nIn})`,
+  );
 }

@@ -74,16 +74,19 @@ export class FileAccess {
   resolve(path: string, what: string): string {
     const p = this.policy;
     if (!p.trusted) {
-      throw new FileAccessError(`${what}: this workspace is not trusted, so Eligo reads no data files in it; trust the workspace (Manage Workspace Trust) to train on files`);
+      throw new FileAccessError(
+        `${what}: this workspace is not trusted, so Eligo reads no data files in it; trust the workspace (Manage Workspace Trust) to train on files`,
+      );
     }
     const roots = p.roots;
     const base = roots?.[0] ?? process.cwd();
     const abs = resolve(base, path);
     if (!roots) return abs;
     const picked = (p.picked ?? []).map((f) => resolve(f));
-    const outside = (): FileAccessError => new FileAccessError(
-      `${what}: '${path}' is outside the workspace folders; Eligo reads data files of the workspace, or a file you pick (Eligo: Train → Data file…)`,
-    );
+    const outside = (): FileAccessError =>
+      new FileAccessError(
+        `${what}: '${path}' is outside the workspace folders; Eligo reads data files of the workspace, or a file you pick (Eligo: Train → Data file…)`,
+      );
     if (picked.includes(abs)) return abs;
     const realRoots = roots.map((r) => real(r) ?? resolve(r));
     // Lexically outside: refused before the file system is asked anything.
@@ -131,7 +134,11 @@ export class FileAccess {
         buf = gunzipSync(buf, { maxOutputLength: max });
       } catch (e) {
         const big = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-        throw new FileAccessError(big ? `${what}: '${path}' decompresses to more than ${fmtMiB(max)}` : `${what}: '${path}' looks gzip-compressed but does not decompress: ${(e as Error).message}`);
+        throw new FileAccessError(
+          big
+            ? `${what}: '${path}' decompresses to more than ${fmtMiB(max)}`
+            : `${what}: '${path}' looks gzip-compressed but does not decompress: ${(e as Error).message}`,
+        );
       }
     }
     return buf;

@@ -35,7 +35,8 @@ function groups(n: number, k: number): [number, number][] {
 }
 
 function needInputs(ctx: TaskContext, task: string, min: number, why: string): void {
-  if (ctx.nIn < min) throw new TaskError(`${task} needs at least ${min} input channels (${why}); model '${ctx.model}' has input ${ctx.inputName}: [${ctx.nIn}]`);
+  if (ctx.nIn < min)
+    throw new TaskError(`${task} needs at least ${min} input channels (${why}); model '${ctx.model}' has input ${ctx.inputName}: [${ctx.nIn}]`);
 }
 
 function sizes(p: TaskParams, task: string, train = 2000, test = 500): { trainSize: number; testSize: number } {
@@ -50,7 +51,9 @@ function generated(
   seedOf: (split: 'train' | 'test', index: number) => number = (split, i) => sampleSeed(ctx.seed, split, i),
 ): Task {
   return {
-    ...base, nIn: ctx.nIn, nOut: ctx.nOut,
+    ...base,
+    nIn: ctx.nIn,
+    nOut: ctx.nOut,
     batch(split, indices): Batch {
       const bb = new BatchBuilder(indices.length, base.steps, ctx.nIn, ctx.nOut, base.kind === 'classification');
       indices.forEach((i, b) => fill(bb, b, new Rng(seedOf(split, i))));
@@ -82,24 +85,33 @@ export function correlatedTask(ctx: TaskContext, p: TaskParams): Task {
   const cue = delay > 0 ? T - delay - window : T;
   if (cue < 2) throw new TaskError(`${name}: T = ${T} leaves ${cue} cue steps after delay ${delay} and window ${window}; make T larger`);
   const [A, B] = groups(ctx.nIn, 2);
-  return generated(ctx, {
-    name: `correlated(T=${T}, correlation=${correlation}, delay=${delay})`, kind: 'classification', classes: 2, scoring: 'sequence',
-    steps: T, ...sizes(p, name), chance: 0.5,
-    encoding: `${chans(A!)} and ${chans(B!).replace(/^inputs? /, '')} are two groups of Poisson spike trains (rate ${rate} per step) for ${cue} steps; in the group named by the label (0: the first) the channels copy a common source with probability ${correlation}; ${delay > 0 ? `then ${delay} silent steps; ` : ''}outputs 0/1 are scored one-hot over the last ${window} steps`,
-  }, (bb, b, rng) => {
-    const label = rng.int(2);
-    const [cLo, cHi] = label === 0 ? A! : B!;
-    const [iLo, iHi] = label === 0 ? B! : A!;
-    for (let t = 0; t < cue; t++) {
-      const common = rng.next() < rate;
-      for (let i = cLo; i < cHi; i++) {
-        const s = rng.next() < correlation ? common : rng.next() < rate;
-        if (s) bb.setX(t, b, i, 1);
+  return generated(
+    ctx,
+    {
+      name: `correlated(T=${T}, correlation=${correlation}, delay=${delay})`,
+      kind: 'classification',
+      classes: 2,
+      scoring: 'sequence',
+      steps: T,
+      ...sizes(p, name),
+      chance: 0.5,
+      encoding: `${chans(A!)} and ${chans(B!).replace(/^inputs? /, '')} are two groups of Poisson spike trains (rate ${rate} per step) for ${cue} steps; in the group named by the label (0: the first) the channels copy a common source with probability ${correlation}; ${delay > 0 ? `then ${delay} silent steps; ` : ''}outputs 0/1 are scored one-hot over the last ${window} steps`,
+    },
+    (bb, b, rng) => {
+      const label = rng.int(2);
+      const [cLo, cHi] = label === 0 ? A! : B!;
+      const [iLo, iHi] = label === 0 ? B! : A!;
+      for (let t = 0; t < cue; t++) {
+        const common = rng.next() < rate;
+        for (let i = cLo; i < cHi; i++) {
+          const s = rng.next() < correlation ? common : rng.next() < rate;
+          if (s) bb.setX(t, b, i, 1);
+        }
+        for (let i = iLo; i < iHi; i++) if (rng.next() < rate) bb.setX(t, b, i, 1);
       }
-      for (let i = iLo; i < iHi; i++) if (rng.next() < rate) bb.setX(t, b, i, 1);
-    }
-    bb.labelWindow(b, T - window, T, label);
-  });
+      bb.labelWindow(b, T - window, T, label);
+    },
+  );
 }
 
 // ------------------------------------------------------------ store-recall
@@ -125,26 +137,35 @@ export function storeRecallTask(ctx: TaskContext, p: TaskParams): Task {
   const fire = (bb: BatchBuilder, b: number, rng: Rng, [lo, hi]: [number, number], from: number, to: number): void => {
     for (let t = from; t < to; t++) for (let i = lo; i < hi; i++) if (rng.next() < rate) bb.setX(t, b, i, 1);
   };
-  return generated(ctx, {
-    name: `store-recall(T=${T}, period=${period})`, kind: 'classification', classes: 2, scoring: 'sequence',
-    steps: T, ...sizes(p, name), chance: 0.5,
-    encoding: `${chans(S!)} store, ${chans(R!)} recall, ${chans(V0!)} value 0, ${chans(V1!)} value 1: Poisson spikes (rate ${rate}) during ${period}-step periods, background rate ${noise}; a random bit every period, store in one of the first ${Math.max(1, Math.floor(periods / 2))} periods, recall in the last; outputs 0/1 are scored one-hot during the recall period`,
-  }, (bb, b, rng) => {
-    const store = rng.int(Math.max(1, Math.floor(periods / 2)));
-    const last = periods - 1;
-    let label = 0;
-    for (let k = 0; k < last; k++) {
-      const bit = rng.int(2);
-      if (k === store) {
-        label = bit;
-        fire(bb, b, rng, S!, k * period, (k + 1) * period);
+  return generated(
+    ctx,
+    {
+      name: `store-recall(T=${T}, period=${period})`,
+      kind: 'classification',
+      classes: 2,
+      scoring: 'sequence',
+      steps: T,
+      ...sizes(p, name),
+      chance: 0.5,
+      encoding: `${chans(S!)} store, ${chans(R!)} recall, ${chans(V0!)} value 0, ${chans(V1!)} value 1: Poisson spikes (rate ${rate}) during ${period}-step periods, background rate ${noise}; a random bit every period, store in one of the first ${Math.max(1, Math.floor(periods / 2))} periods, recall in the last; outputs 0/1 are scored one-hot during the recall period`,
+    },
+    (bb, b, rng) => {
+      const store = rng.int(Math.max(1, Math.floor(periods / 2)));
+      const last = periods - 1;
+      let label = 0;
+      for (let k = 0; k < last; k++) {
+        const bit = rng.int(2);
+        if (k === store) {
+          label = bit;
+          fire(bb, b, rng, S!, k * period, (k + 1) * period);
+        }
+        fire(bb, b, rng, bit ? V1! : V0!, k * period, (k + 1) * period);
       }
-      fire(bb, b, rng, bit ? V1! : V0!, k * period, (k + 1) * period);
-    }
-    fire(bb, b, rng, R!, last * period, T);
-    if (noise > 0) for (let t = 0; t < T; t++) for (let i = 0; i < ctx.nIn; i++) if (rng.next() < noise) bb.setX(t, b, i, 1);
-    bb.labelWindow(b, last * period, T, label);
-  });
+      fire(bb, b, rng, R!, last * period, T);
+      if (noise > 0) for (let t = 0; t < T; t++) for (let i = 0; i < ctx.nIn; i++) if (rng.next() < noise) bb.setX(t, b, i, 1);
+      bb.labelWindow(b, last * period, T, label);
+    },
+  );
 }
 
 // ------------------------------------------------------------ evidence accumulation
@@ -169,22 +190,31 @@ export function evidenceTask(ctx: TaskContext, p: TaskParams): Task {
   const on = Math.max(1, Math.ceil((2 * slot) / 3));
   const recall = Math.max(2, Math.round(T / 10));
   const [L, Rt, Rc, N] = groups(ctx.nIn, 4);
-  return generated(ctx, {
-    name: `evidence(T=${T}, cues=${cues})`, kind: 'classification', classes: 2, scoring: 'sequence',
-    steps: T, ...sizes(p, name), chance: 0.5,
-    encoding: `${chans(L!)} left cues, ${chans(Rt!)} right cues, ${chans(Rc!)} recall, ${chans(N!)} noise (rate ${noise}); ${cues} cues of ${on} steps (Poisson rate ${rate}) every ${slot} steps, a delay, then the recall cue for the last ${recall} steps; outputs 0 (left) / 1 (right) are scored one-hot during the recall`,
-  }, (bb, b, rng) => {
-    let left = 0;
-    for (let c = 0; c < cues; c++) {
-      const side = rng.int(2);
-      if (side === 0) left++;
-      const [lo, hi] = side === 0 ? L! : Rt!;
-      for (let t = c * slot; t < c * slot + on; t++) for (let i = lo; i < hi; i++) if (rng.next() < rate) bb.setX(t, b, i, 1);
-    }
-    for (let t = T - recall; t < T; t++) for (let i = Rc![0]; i < Rc![1]; i++) if (rng.next() < rate) bb.setX(t, b, i, 1);
-    for (let t = 0; t < T; t++) for (let i = N![0]; i < N![1]; i++) if (rng.next() < noise) bb.setX(t, b, i, 1);
-    bb.labelWindow(b, T - recall, T, left > cues / 2 ? 0 : 1);
-  });
+  return generated(
+    ctx,
+    {
+      name: `evidence(T=${T}, cues=${cues})`,
+      kind: 'classification',
+      classes: 2,
+      scoring: 'sequence',
+      steps: T,
+      ...sizes(p, name),
+      chance: 0.5,
+      encoding: `${chans(L!)} left cues, ${chans(Rt!)} right cues, ${chans(Rc!)} recall, ${chans(N!)} noise (rate ${noise}); ${cues} cues of ${on} steps (Poisson rate ${rate}) every ${slot} steps, a delay, then the recall cue for the last ${recall} steps; outputs 0 (left) / 1 (right) are scored one-hot during the recall`,
+    },
+    (bb, b, rng) => {
+      let left = 0;
+      for (let c = 0; c < cues; c++) {
+        const side = rng.int(2);
+        if (side === 0) left++;
+        const [lo, hi] = side === 0 ? L! : Rt!;
+        for (let t = c * slot; t < c * slot + on; t++) for (let i = lo; i < hi; i++) if (rng.next() < rate) bb.setX(t, b, i, 1);
+      }
+      for (let t = T - recall; t < T; t++) for (let i = Rc![0]; i < Rc![1]; i++) if (rng.next() < rate) bb.setX(t, b, i, 1);
+      for (let t = 0; t < T; t++) for (let i = N![0]; i < N![1]; i++) if (rng.next() < noise) bb.setX(t, b, i, 1);
+      bb.labelWindow(b, T - recall, T, left > cues / 2 ? 0 : 1);
+    },
+  );
 }
 
 // ------------------------------------------------------------ pattern generation
@@ -210,8 +240,14 @@ export function patternTask(ctx: TaskContext, p: TaskParams): Task {
   const input = new Float32Array(T * ctx.nIn);
   for (let i = 0; i < input.length; i++) input[i] = rng.next() < rate ? 1 : 0;
   return {
-    name: `pattern(T=${T}, components=${components})`, kind: 'regression', scoring: 'sequence', steps: T, nIn: ctx.nIn, nOut: ctx.nOut,
-    trainSize: 1, testSize: 1,
+    name: `pattern(T=${T}, components=${components})`,
+    kind: 'regression',
+    scoring: 'sequence',
+    steps: T,
+    nIn: ctx.nIn,
+    nOut: ctx.nOut,
+    trainSize: 1,
+    testSize: 1,
     encoding: `one frozen Poisson input (rate ${rate} per step on all ${ctx.nIn} channels); each of the ${ctx.nOut} outputs regresses a fixed sum of ${components} sinusoids (1, 2, 3, 5, … cycles per sequence) at every step`,
     batch(_split, indices) {
       const bb = new BatchBuilder(indices.length, T, ctx.nIn, ctx.nOut, false);
@@ -237,27 +273,36 @@ export function patternTask(ctx: TaskContext, p: TaskParams): Task {
 export function addingTask(ctx: TaskContext, p: TaskParams): Task {
   const name = 'adding';
   needInputs(ctx, name, 2, 'a value channel and a marker channel');
-  if (ctx.nOut !== 1) throw new TaskError(`${name} regresses one number; model '${ctx.model}' has target ${ctx.targetName}: [${ctx.nOut}]: give it one output ('dim n_out = 1')`);
+  if (ctx.nOut !== 1)
+    throw new TaskError(`${name} regresses one number; model '${ctx.model}' has target ${ctx.targetName}: [${ctx.nOut}]: give it one output ('dim n_out = 1')`);
   const T = param(p, name, 'T', 50, 4, 100000);
   const [V, M] = groups(ctx.nIn, 2);
-  return generated(ctx, {
-    name: `adding(T=${T})`, kind: 'regression', scoring: 'sequence', steps: T, ...sizes(p, name),
-    encoding: `${chans(V!)} carry the value (uniform in [0, 1]) of each step, ${chans(M!)} the marker (1 on two steps, one in each half); the output regresses the sum of the marked values at the last step`,
-  }, (bb, b, rng) => {
-    const m1 = rng.int(Math.floor(T / 2));
-    const m2 = Math.floor(T / 2) + rng.int(T - Math.floor(T / 2) - 1);
-    let sum = 0;
-    for (let t = 0; t < T; t++) {
-      const v = rng.next();
-      for (let i = V![0]; i < V![1]; i++) bb.setX(t, b, i, v);
-      if (t === m1 || t === m2) {
-        sum += v;
-        for (let i = M![0]; i < M![1]; i++) bb.setX(t, b, i, 1);
+  return generated(
+    ctx,
+    {
+      name: `adding(T=${T})`,
+      kind: 'regression',
+      scoring: 'sequence',
+      steps: T,
+      ...sizes(p, name),
+      encoding: `${chans(V!)} carry the value (uniform in [0, 1]) of each step, ${chans(M!)} the marker (1 on two steps, one in each half); the output regresses the sum of the marked values at the last step`,
+    },
+    (bb, b, rng) => {
+      const m1 = rng.int(Math.floor(T / 2));
+      const m2 = Math.floor(T / 2) + rng.int(T - Math.floor(T / 2) - 1);
+      let sum = 0;
+      for (let t = 0; t < T; t++) {
+        const v = rng.next();
+        for (let i = V![0]; i < V![1]; i++) bb.setX(t, b, i, v);
+        if (t === m1 || t === m2) {
+          sum += v;
+          for (let i = M![0]; i < M![1]; i++) bb.setX(t, b, i, 1);
+        }
       }
-    }
-    bb.setY(T - 1, b, 0, sum);
-    bb.weightWindow(b, T - 1, T);
-  });
+      bb.setY(T - 1, b, 0, sum);
+      bb.weightWindow(b, T - 1, T);
+    },
+  );
 }
 
 /**
@@ -268,25 +313,36 @@ export function addingTask(ctx: TaskContext, p: TaskParams): Task {
 export function copyTask(ctx: TaskContext, p: TaskParams): Task {
   const name = 'copy';
   const symbols = ctx.nOut;
-  if (symbols < 2) throw new TaskError(`${name}: the symbols are the model's outputs; model '${ctx.model}' has target ${ctx.targetName}: [${ctx.nOut}]: give it at least 2`);
+  if (symbols < 2)
+    throw new TaskError(`${name}: the symbols are the model's outputs; model '${ctx.model}' has target ${ctx.targetName}: [${ctx.nOut}]: give it at least 2`);
   needInputs(ctx, name, symbols + 1, `${symbols} symbol channels (one per output) and a recall cue`);
   const length = param(p, name, 'length', 5, 1, 1000);
   const delay = param(p, name, 'delay', 10, 0, 100000);
   const T = 2 * length + delay + 1;
-  return generated(ctx, {
-    name: `copy(length=${length}, delay=${delay})`, kind: 'classification', classes: symbols, scoring: 'step', steps: T, ...sizes(p, name), chance: 1 / symbols,
-    encoding: `${chans([0, symbols])} show ${length} random symbols one-hot, one per step; after ${delay} blank steps input ${symbols} is the recall cue; the next ${length} steps are scored one-hot on outputs 0–${symbols - 1}${ctx.nIn > symbols + 1 ? `; ${chans([symbols + 1, ctx.nIn])} stay${ctx.nIn - symbols - 1 === 1 ? 's' : ''} 0` : ''}`,
-  }, (bb, b, rng) => {
-    const seq = Array.from({ length }, () => rng.int(symbols));
-    seq.forEach((s, t) => bb.setX(t, b, s, 1));
-    const cue = length + delay;
-    bb.setX(cue, b, symbols, 1);
-    const w = 1 / length;
-    seq.forEach((s, k) => {
-      const t = cue + 1 + k;
-      bb.setY(t, b, s, 1);
-      bb.weight[t * bb.size + b] = w;
-      bb.labels![t * bb.size + b] = s;
-    });
-  });
+  return generated(
+    ctx,
+    {
+      name: `copy(length=${length}, delay=${delay})`,
+      kind: 'classification',
+      classes: symbols,
+      scoring: 'step',
+      steps: T,
+      ...sizes(p, name),
+      chance: 1 / symbols,
+      encoding: `${chans([0, symbols])} show ${length} random symbols one-hot, one per step; after ${delay} blank steps input ${symbols} is the recall cue; the next ${length} steps are scored one-hot on outputs 0–${symbols - 1}${ctx.nIn > symbols + 1 ? `; ${chans([symbols + 1, ctx.nIn])} stay${ctx.nIn - symbols - 1 === 1 ? 's' : ''} 0` : ''}`,
+    },
+    (bb, b, rng) => {
+      const seq = Array.from({ length }, () => rng.int(symbols));
+      seq.forEach((s, t) => bb.setX(t, b, s, 1));
+      const cue = length + delay;
+      bb.setX(cue, b, symbols, 1);
+      const w = 1 / length;
+      seq.forEach((s, k) => {
+        const t = cue + 1 + k;
+        bb.setY(t, b, s, 1);
+        bb.weight[t * bb.size + b] = w;
+        bb.labels![t * bb.size + b] = s;
+      });
+    },
+  );
 }

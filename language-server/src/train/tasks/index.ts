@@ -32,16 +32,65 @@ export interface TaskInfo {
 }
 
 export const TASKS: readonly TaskInfo[] = [
-  { name: 'correlated', description: 'two groups of Poisson inputs, one internally correlated; which one? (tunable correlation and delay)', settings: ['T', 'correlation', 'delay', 'rate', 'window', 'train', 'test'], make: correlatedTask },
-  { name: 'store-recall', description: 'remember the bit shown with the store command, answer at recall (Bellec et al. 2020)', settings: ['T', 'period', 'rate', 'noise', 'train', 'test'], make: storeRecallTask },
-  { name: 'evidence', description: 'evidence accumulation: which side had more of 7 cues, after a delay (Bellec et al. 2020)', settings: ['T', 'cues', 'rate', 'noise', 'train', 'test'], make: evidenceTask },
-  { name: 'pattern', description: 'pattern generation: regress sums of sinusoids from frozen Poisson noise', settings: ['T', 'components', 'rate'], make: patternTask },
-  { name: 'adding', description: 'adding task: the sum of two marked values at the end (Hochreiter & Schmidhuber 1997)', settings: ['T', 'train', 'test'], make: addingTask },
+  {
+    name: 'correlated',
+    description: 'two groups of Poisson inputs, one internally correlated; which one? (tunable correlation and delay)',
+    settings: ['T', 'correlation', 'delay', 'rate', 'window', 'train', 'test'],
+    make: correlatedTask,
+  },
+  {
+    name: 'store-recall',
+    description: 'remember the bit shown with the store command, answer at recall (Bellec et al. 2020)',
+    settings: ['T', 'period', 'rate', 'noise', 'train', 'test'],
+    make: storeRecallTask,
+  },
+  {
+    name: 'evidence',
+    description: 'evidence accumulation: which side had more of 7 cues, after a delay (Bellec et al. 2020)',
+    settings: ['T', 'cues', 'rate', 'noise', 'train', 'test'],
+    make: evidenceTask,
+  },
+  {
+    name: 'pattern',
+    description: 'pattern generation: regress sums of sinusoids from frozen Poisson noise',
+    settings: ['T', 'components', 'rate'],
+    make: patternTask,
+  },
+  {
+    name: 'adding',
+    description: 'adding task: the sum of two marked values at the end (Hochreiter & Schmidhuber 1997)',
+    settings: ['T', 'train', 'test'],
+    make: addingTask,
+  },
   { name: 'copy', description: 'copy task: reproduce a symbol sequence after a delay', settings: ['length', 'delay', 'train', 'test'], make: copyTask },
-  { name: 'fashion-rows', description: 'row-by-row sequential Fashion-MNIST (28 steps of 28 pixels, 10 classes)', settings: ['T', 'window', 'train', 'test'], dataset: 'dataset-fashion-mnist', make: (c, p) => fashionTask(c, p, 'rows') },
-  { name: 'fashion-permuted', description: 'permuted sequential Fashion-MNIST (pixels in a fixed random order, n_in per step)', settings: ['T', 'window', 'train', 'test'], dataset: 'dataset-fashion-mnist', make: (c, p) => fashionTask(c, p, 'permuted') },
-  { name: 'idx', description: 'your IDX images + labels (MNIST format), row-by-row or permuted', settings: ['images', 'labels', 'test-images', 'test-labels', 'order', 'T', 'window', 'train', 'test'], userData: true, make: idxTask },
-  { name: 'csv', description: 'your CSV: features then a class label per row, fed n_in features per step', settings: ['path', 'test', 'label', 'T', 'window', 'train', 'test'], userData: true, make: csvTask },
+  {
+    name: 'fashion-rows',
+    description: 'row-by-row sequential Fashion-MNIST (28 steps of 28 pixels, 10 classes)',
+    settings: ['T', 'window', 'train', 'test'],
+    dataset: 'dataset-fashion-mnist',
+    make: (c, p) => fashionTask(c, p, 'rows'),
+  },
+  {
+    name: 'fashion-permuted',
+    description: 'permuted sequential Fashion-MNIST (pixels in a fixed random order, n_in per step)',
+    settings: ['T', 'window', 'train', 'test'],
+    dataset: 'dataset-fashion-mnist',
+    make: (c, p) => fashionTask(c, p, 'permuted'),
+  },
+  {
+    name: 'idx',
+    description: 'your IDX images + labels (MNIST format), row-by-row or permuted',
+    settings: ['images', 'labels', 'test-images', 'test-labels', 'order', 'T', 'window', 'train', 'test'],
+    userData: true,
+    make: idxTask,
+  },
+  {
+    name: 'csv',
+    description: 'your CSV: features then a class label per row, fed n_in features per step',
+    settings: ['path', 'test', 'label', 'T', 'window', 'train', 'test'],
+    userData: true,
+    make: csvTask,
+  },
 ];
 
 /** `name:key=value,key=value` → name and settings. Values may hold ':' (paths) but not ','. */
@@ -79,7 +128,9 @@ export function resolveTaskSpec(spec: string, extra: Readonly<Record<string, str
   const bad = Object.keys(all).filter((k) => !info.settings.includes(k));
   if (bad.length) {
     const hint = bad.length === 1 ? didYouMean(bad[0]!, info.settings) : undefined;
-    throw new TaskError(`${name}: unknown setting${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}${hint ? ` — did you mean '${hint}'?` : ''} (it takes: ${info.settings.join(', ')})`);
+    throw new TaskError(
+      `${name}: unknown setting${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}${hint ? ` — did you mean '${hint}'?` : ''} (it takes: ${info.settings.join(', ')})`,
+    );
   }
   return { info, params: all };
 }

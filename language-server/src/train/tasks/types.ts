@@ -82,7 +82,13 @@ export class BatchBuilder {
   readonly weight: Float32Array;
   readonly labels: Int32Array | undefined;
 
-  constructor(readonly size: number, readonly steps: number, readonly nIn: number, readonly nOut: number, classification: boolean) {
+  constructor(
+    readonly size: number,
+    readonly steps: number,
+    readonly nIn: number,
+    readonly nOut: number,
+    classification: boolean,
+  ) {
     this.x = new Float32Array(steps * size * nIn);
     this.y = new Float32Array(steps * size * nOut);
     this.weight = new Float32Array(steps * size);
@@ -129,12 +135,14 @@ export function sampleSeed(seed: number, split: 'train' | 'test', index: number)
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return (h >>> 0) || 1;
+  return h >>> 0 || 1;
 }
 
 /** Requires the model's target to hold `classes` one-hot classes. */
 export function needClasses(ctx: TaskContext, task: string, classes: number): void {
   if (ctx.nOut < classes) {
-    throw new TaskError(`${task} has ${classes} classes, scored one-hot on the target; model '${ctx.model}' has target ${ctx.targetName}: [${ctx.nOut}]: give it ${classes} outputs (e.g. 'dim n_out = ${classes}')`);
+    throw new TaskError(
+      `${task} has ${classes} classes, scored one-hot on the target; model '${ctx.model}' has target ${ctx.targetName}: [${ctx.nOut}]: give it ${classes} outputs (e.g. 'dim n_out = ${classes}')`,
+    );
   }
 }

@@ -27,7 +27,9 @@ export function withLossWindow(task: Task, window: LossWindow, model: string): T
         let sum = 0;
         for (let t = 0; t < b.steps; t++) sum += b.weight[t * B + s]! * w[t]!;
         if (!(sum > 0)) {
-          throw new TaskError(`model '${model}': its loss counts ${describeLossWindow(window)}, but task ${task.name} scores none of those steps for sample ${indices[s]} of the ${split} split; use a window that overlaps the task's (e.g. no clause, or 'at last' for tasks scored at the end)`);
+          throw new TaskError(
+            `model '${model}': its loss counts ${describeLossWindow(window)}, but task ${task.name} scores none of those steps for sample ${indices[s]} of the ${split} split; use a window that overlaps the task's (e.g. no clause, or 'at last' for tasks scored at the end)`,
+          );
         }
         for (let t = 0; t < b.steps; t++) {
           const k = t * B + s;
