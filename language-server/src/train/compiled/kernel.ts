@@ -61,12 +61,9 @@ function functions(src: KernelSource): Record<string, unknown> {
   for (const s of src.surrogates) {
     const { body, value } = surrogateJs(s.surrogate as Surrogate);
     F[`SG${s.id}`] = surrogateFunction(s.surrogate as Surrogate);
+    const loop = `return function (ga, go, xa, xo, da, d0, n) { for (let i = 0; i < n; i++) { const x = xa[xo + i]; ${body} da[d0 + i] += ga[go + i] * ${value}; } };`;
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated code: ψ inlined in its loop, built from lang/surrogates.ts's formula
-    F[`VS${s.id}`] = (
-      new Function(
-        `return function (ga, go, xa, xo, da, d0, n) { for (let i = 0; i < n; i++) { const x = xa[xo + i]; ${body} da[d0 + i] += ga[go + i] * ${value}; } };`,
-      ) as () => unknown
-    )();
+    F[`VS${s.id}`] = (new Function(loop) as () => unknown)();
   }
   return F;
 }
