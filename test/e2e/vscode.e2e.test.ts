@@ -343,19 +343,21 @@ describe('e2e: the extension in a real VS Code (code-server)', function () {
     await dismissToasts(page);
 
     await runCommand(page, 'Eligo: Import NIR…');
-    // the open dialog proposes the workspace folder; type the file's path, and accept until it closes (it may take the
-    // typed path as its folder and ask again with the file highlighted)
-    await dialog('/', nirFile);
+    // the open dialog lists the workspace folder (it rewrites a typed path back to its folder at times): pick the file's
+    // row and accept, until the next prompt shows
     const openTitle = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Import a NIR graph' });
-    for (let k = 0; k < 3 && (await openTitle.isVisible()); k++) {
-      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: /^\s*lif\.nir\s*$/ }).first();
-      await row.waitFor({ timeout: 10_000 });
-      await row.click();
-      await page.waitForTimeout(300);
-      if (await openTitle.isVisible()) await page.keyboard.press('Enter');
+    const dtTitle = page.locator('.quick-input-widget .quick-input-title', { hasText: 'time step' });
+    await openTitle.waitFor({ timeout: 20_000 });
+    for (let k = 0; k < 40 && !(await dtTitle.isVisible()); k++) {
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'lif.nir' }).first();
+      if ((await openTitle.isVisible()) && (await row.isVisible())) {
+        await row.click({ timeout: 2_000 }).catch(() => undefined); // it may close under the pointer
+        await page.waitForTimeout(300);
+        if ((await openTitle.isVisible()) && !(await dtTitle.isVisible())) await page.keyboard.press('Enter');
+      }
       await page.waitForTimeout(500);
     }
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'time step' }).waitFor({ timeout: 20_000 });
+    await dtTitle.waitFor({ timeout: 5_000 });
     await page.keyboard.press('Enter');
     await chooseQuickPick(page, 'discretisation', 'Exact exponential');
     const imported = join(server!.workspace, 'lif_imported.eligo');
