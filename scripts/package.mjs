@@ -10,12 +10,15 @@
 //    it is absent the server runs TensorFlow.js on wasm (train/backend.ts).
 // 3. A check that the packed extension works without the repository: the
 //    .vsix is unpacked into a temporary folder and, from there, TensorFlow.js
-//    loads with the wasm backend and computes, elkjs loads, and the server
-//    bundle starts and answers `initialize` over stdio.
+//    loads with the wasm backend and computes, elkjs loads, the server
+//    bundle starts and answers `initialize` over stdio, the files found by
+//    path are there (h5wasm, ELK, models/agent/), and the CLI bundle run
+//    from that folder exports and imports NIR, runs MCTS with the shipped
+//    network and trains on the compiled engine.
 //
 // Prints the .vsix path and size. `--out FILE` names the output.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -89,6 +92,36 @@ try {
     });
     if (!answer.ok) throw new Error(`the packed server did not answer initialize:\n${answer.stdout.slice(0, 2000)}\n${answer.stderr.slice(0, 2000)}`);
     step('packed server: answers initialize');
+  }
+  // Files the bundles find by path at run time rather than through require: h5wasm (ESM, its
+  // wasm inlined in hdf5_util.js), ELK's engine for the layout worker, and the pre-trained
+  // networks, looked for upward from dist/ (search/network.ts, discovery/ruleNet.ts).
+  const needed = [
+    'dist/server.js', 'dist/worker.js', 'dist/extension.js', 'dist/webview.js',
+    'node_modules/h5wasm/package.json', 'node_modules/h5wasm/dist/node/hdf5_hl.js', 'node_modules/h5wasm/dist/node/hdf5_util.js',
+    'node_modules/elkjs/lib/elk.bundled.js', 'models/agent/agent.json', 'models/agent/rule-agent.json',
+  ];
+  const missing = needed.filter((f) => !existsSync(join(ext, f)));
+  if (missing.length) throw new Error(`the packed extension lacks ${missing.join(', ')} (see .vscodeignore)`);
+  for (const f of ['models/agent/agent.json', 'models/agent/rule-agent.json']) JSON.parse(readFileSync(join(ext, f), 'utf8'));
+  // The CLI bundle is not shipped, but it has the server's externals and finds those files the
+  // same way, so run from the unpacked folder it checks what the server loads there: h5wasm for
+  // NIR out and back, the shipped order network for MCTS, the compiled trainer and its threads.
+  if (existsSync(join(root, 'dist', 'cli.js'))) {
+    copyFileSync(join(root, 'dist', 'cli.js'), join(ext, 'dist', 'cli.js'));
+    const cli = (...args) => {
+      const r = spawnSync(process.execPath, [join(ext, 'dist', 'cli.js'), ...args], { cwd: ext, encoding: 'utf8', env: { ...process.env, NODE_PATH: '' } });
+      if (r.status !== 0) throw new Error(`from the packed extension, eligo ${args.join(' ')} exited with ${r.status}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+      return r.stdout + r.stderr;
+    };
+    cli('export', 'nir', 'examples/lif.eligo', '--model', 'lif', '--out', join(unpacked, 'lif.nir'));
+    const check = cli('import', 'nir', join(unpacked, 'lif.nir'), '--out', join(unpacked, 'lif_nir.eligo'), '--check');
+    if (!/largest difference/.test(check)) throw new Error(`NIR import --check from the packed extension printed no check:\n${check}`);
+    const mcts = cli('search', 'examples/roeflux_1d.eligo', '--method', 'mcts', '--evaluations', '300', '--threads', '0', '--quiet');
+    if (/untrained prior|no pre-trained network/.test(mcts)) throw new Error(`MCTS from the packed extension did not find its network:\n${mcts}`);
+    const trained = JSON.parse(cli('train', 'examples/lif.eligo', '--model', 'lif', '--rule', 'eprop', '--task', 'correlated:T=20,train=32,test=32', '--steps', '2', '--batch', '8', '--json').trim().split('\n').at(-1));
+    if (trained.engine !== 'compiled' || !Number.isFinite(trained.final?.loss)) throw new Error(`training from the packed extension: ${JSON.stringify(trained)}`);
+    step('packed extension: NIR out and back (h5wasm), MCTS with the shipped network, compiled training: ok');
   }
 } finally {
   rmSync(unpacked, { recursive: true, force: true });

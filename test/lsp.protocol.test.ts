@@ -16,6 +16,7 @@ import {
 } from '../language-server/src/protocol.js';
 import { JOB_CATALOG } from '../language-server/src/jobs/catalog.js';
 import { JOB_KINDS } from '../language-server/src/jobs/kinds.js';
+import { settingsProblems } from '../language-server/src/server/settings.js';
 import { buildServer, LspClient, ROOT } from './helpers/lspClient.js';
 
 const LIF = readFileSync(join(ROOT, 'examples', 'lif.eligo'), 'utf8');
@@ -192,6 +193,65 @@ describe('language server: hardware profiles from one registry', function () {
       const d = (await client.settledDiagnostics(uri)).find((x) => x.code === 'memory.profile');
       assert.ok(d, 'no memory.profile warning');
       assert.match(String(d.message), /more than the 256 KiB of hardware profile 'microcontroller'/);
+    } finally {
+      await client.stop();
+    }
+  });
+});
+
+describe('language server: eligo.queue.redis that is not a Redis URL', function () {
+  this.timeout(60000);
+  before(() => buildServer());
+  const SECRET = 'hunter2';
+
+  it('settingsProblems says why, for every way a URL can be wrong, and never shows the password', () => {
+    const bad: [unknown, RegExp][] = [
+      [`redis://:${SECRET}@gpu1:99999`, /not a Redis URL: 'redis:\/\/\*\*\*@gpu1:99999'/],
+      [`redis://:pa/${SECRET}@gpu1:6379`, /not a Redis URL: 'redis:\/\/\*\*\*@gpu1:6379'/],
+      [`redis://:${SECRET}@x@gpu1:99999`, /not a Redis URL: 'redis:\/\/\*\*\*@gpu1:99999'/],
+      [`http://:${SECRET}@gpu1:6379`, /starts with redis:\/\/ or rediss:\/\/, not http:\/\//],
+      [`redis://:${SECRET}@gpu1:6379/42`, /redis:\/\/:\*\*\*@gpu1:6379\/42 names database '42'/],
+      // On its own it may be a password pasted into the wrong field: hidden entirely.
+      [`${SECRET}`, /not a Redis URL: '\*\*\*'/],
+      [`redis://gpu1:99999`, /not a Redis URL: 'redis:\/\/gpu1:99999'/],
+      [6379, /a Redis URL is a string such as redis:\/\/HOST:PORT, got number/],
+    ];
+    for (const [value, why] of bad) {
+      for (const raw of [{ queue: { redis: value } }, { 'queue.redis': value }]) {
+        const p = settingsProblems(raw).filter((q) => q.code === 'settings.queue-redis');
+        assert.equal(p.length, 1, JSON.stringify(raw));
+        assert.match(p[0]!.message, /^setting eligo\.queue\.redis: /);
+        assert.match(p[0]!.message, why);
+        assert.match(p[0]!.message, /Find Learning Rule and Search run in this process, not on the job queue$/);
+        assert.ok(!p[0]!.message.includes(SECRET), p[0]!.message);
+      }
+    }
+    for (const ok of [undefined, '', '  ', 'redis://127.0.0.1:6379', `redis://:${SECRET}@gpu1:6380/2`, 'rediss://user:pw@host']) {
+      assert.deepEqual(settingsProblems({ queue: { redis: ok } }), [], String(ok));
+    }
+  });
+
+  it('is a setting diagnostic in every open document, without the password, and goes when the URL is fixed', async () => {
+    const bad = `redis://:${SECRET}@gpu1:99999`;
+    const client = await LspClient.start({ settings: { queue: { redis: bad } }, initializationOptions: { settings: { queue: { redis: bad } } } });
+    try {
+      await client.open(uri, LIF);
+      const d = (await client.settledDiagnostics(uri)).find((x) => x.code === 'settings.queue-redis');
+      assert.ok(d, 'no settings diagnostic');
+      assert.equal(d.message, "setting eligo.queue.redis: not a Redis URL: 'redis://***@gpu1:99999' (expected redis://HOST:PORT or redis://:PASSWORD@HOST:PORT); Find Learning Rule and Search run in this process, not on the job queue");
+      assert.deepEqual(d.range, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } });
+      // A job's settings do not carry the unusable URL (no queue), and nothing the server sent holds the password.
+      const r = await client.request<JobResult<unknown>>('eligo/runJob', { kind: 'probe', params: { seconds: 0 } });
+      assert.equal((r.settings as { queue?: unknown }).queue, undefined);
+      client.settings = { queue: { redis: '' } };
+      await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: null });
+      let diags = await client.settledDiagnostics(uri);
+      for (let i = 0; i < 100 && diags.some((x) => x.code === 'settings.queue-redis'); i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        diags = await client.settledDiagnostics(uri);
+      }
+      assert.ok(!diags.some((x) => x.code === 'settings.queue-redis'), JSON.stringify(diags));
+      assert.ok(!JSON.stringify([client.published, client.notifications, client.logs, r]).includes(SECRET), 'the password reached the client');
     } finally {
       await client.stop();
     }

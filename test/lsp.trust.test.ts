@@ -13,8 +13,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { JobResult, TrainResult } from '../language-server/src/protocol.js';
+import type { JobResult, LearningRuleResult, TrainResult } from '../language-server/src/protocol.js';
 import { FileAccess, FileAccessError } from '../language-server/src/train/tasks/files.js';
+import { writeParamData } from '../language-server/src/interop/paramData.js';
+import { train as trainEngine } from '../language-server/src/train/train.js';
 import { buildServer, LspClient, ROOT } from './helpers/lspClient.js';
 
 const LIF = readFileSync(join(ROOT, 'examples', 'lif.eligo'), 'utf8');
@@ -135,5 +137,127 @@ describe('language server: workspace trust and data files', function () {
     assert.throws(() => a.read('bomb.csv.gz', 'csv'), /decompresses to more than 1 MiB/);
     // The CLI (no roots) reads wherever the user points it.
     assert.equal(new FileAccess({ trusted: true }).read(join(outside, 'picked.csv'), 'csv').toString(), csv());
+  });
+});
+
+describe("language server: Train on a model whose params read data(…) files", function () {
+  this.timeout(120000);
+  let dir: string;
+  let ws: string;
+  const model = (file: string): string =>
+    `model m {\n  input x: [2]\n  target y: [2]\n  param W: [2, 2] = data("${file}", "W")\n  state u: [2] = 0\n  u[t+1] = exp(-1 / 10) * u + W @ x[t+1]\n  loss = mse(u[t+1], y[t+1])\n}\n`;
+  const TASK = 'correlated:T=8';
+  const W1 = [0.5, 0, 0, 0.5];
+  const W2 = [2, -1, 0.25, 3];
+
+  before(async () => {
+    buildServer();
+    dir = mkdtempSync(join(tmpdir(), 'eligo-trust-data-'));
+    ws = join(dir, 'ws');
+    mkdirSync(ws);
+    mkdirSync(join(dir, 'outside'));
+    await writeParamData(join(ws, 'one.params.h5'), new Map([['W', { shape: [2, 2], data: W1 }]]));
+    await writeParamData(join(ws, 'two.params.h5'), new Map([['W', { shape: [2, 2], data: W2 }]]));
+    await writeParamData(join(dir, 'outside', 'secret.params.h5'), new Map([['W', { shape: [2, 2], data: W2 }]]));
+    symlinkSync(join(dir, 'outside', 'secret.params.h5'), join(ws, 'link.params.h5'));
+    execFileSync('mkfifo', [join(ws, 'pipe.params.h5')]);
+    for (const f of ['one', 'two', 'link', 'pipe', 'missing']) writeFileSync(join(ws, `${f}.eligo`), model(`${f}.params.h5`));
+    // Two models: only the trained one's data files are read (the other's file is missing).
+    writeFileSync(join(ws, 'both.eligo'), `${model('one.params.h5')}\n${model('nothing-here.params.h5').replace('model m {', 'model other {')}`);
+    // A model outside the workspace folders: its data file is next to it, and outside them too.
+    writeFileSync(join(dir, 'outside', 'away.eligo'), model('secret.params.h5'));
+  });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const uriOf = (path: string): string => pathToFileURL(path).toString();
+  async function train(c: LspClient, path: string): Promise<JobResult<TrainResult>> {
+    const uri = uriOf(path);
+    await c.open(uri, readFileSync(path, 'utf8'));
+    try {
+      return await c.request<JobResult<TrainResult>>('eligo/train', { uri, item: 'm', task: TASK, steps: 1, batchSize: 4, seed: 1 });
+    } finally {
+      await c.close(uri);
+    }
+  }
+
+  /** The same run in this process, the values given as the CLI gives them (cli/interop.ts paramValuesOf). */
+  async function reference(values: number[]): Promise<number> {
+    const r = await trainEngine({ text: model('x.h5'), model: 'm', task: TASK, steps: 1, batch: 4, seed: 1, learningRate: 1e-3, paramValues: new Map([['W', Float64Array.from(values)]]) });
+    return r.final.testLoss;
+  }
+
+  it('untrusted: refused, saying the workspace is not trusted; once trust is granted it trains on the values', async () => {
+    const c = await LspClient.start({ workspaceFolders: [uriOf(ws)] });
+    try {
+      const r = await train(c, join(ws, 'one.eligo'));
+      assert.equal(r.status, 'refused', JSON.stringify(r).slice(0, 300));
+      assert.match(r.message!, /data\("one\.params\.h5", "W"\)/);
+      assert.match(r.message!, /this workspace is not trusted, so Eligo reads no data files in it/);
+      await c.connection.sendNotification('eligo/didChangeTrust', { trusted: true });
+      const ok = await train(c, join(ws, 'one.eligo'));
+      assert.equal(ok.status, 'done', JSON.stringify(ok).slice(0, 300));
+      assert.equal(ok.result!.loss, await reference(W1));
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it("trusted: trains with the file's values (the same loss as the engine given them), and refuses what it may not read", async () => {
+    const c = await LspClient.start({ workspaceFolders: [uriOf(ws)], initializationOptions: { trusted: true } });
+    try {
+      const one = await train(c, join(ws, 'one.eligo'));
+      const two = await train(c, join(ws, 'two.eligo'));
+      assert.equal(one.status, 'done', JSON.stringify(one).slice(0, 300));
+      assert.equal(two.status, 'done', JSON.stringify(two).slice(0, 300));
+      const [ref1, ref2] = [await reference(W1), await reference(W2)];
+      assert.notEqual(ref1, ref2, 'the values matter to the loss');
+      assert.equal(one.result!.loss, ref1);
+      assert.equal(two.result!.loss, ref2);
+      const both = await train(c, join(ws, 'both.eligo'));
+      assert.equal(both.status, 'done', JSON.stringify(both).slice(0, 300));
+      assert.equal(both.result!.loss, ref1);
+      const refused = async (path: string, why: RegExp): Promise<void> => {
+        const r = await train(c, path);
+        assert.equal(r.status, 'refused', `${path}: ${JSON.stringify(r).slice(0, 300)}`);
+        assert.match(r.message!, why, path);
+        assert.doesNotMatch(r.message!, /not loaded/);
+      };
+      // A FIFO would block the read for ever: refused before it is opened.
+      await refused(join(ws, 'pipe.eligo'), /line 4:\d+: 'pipe\.params\.h5' is not a regular file \(a device, FIFO or socket\)/);
+      await refused(join(ws, 'missing.eligo'), /line 4:\d+: no data file 'missing\.params\.h5' next to the model/);
+      await refused(join(ws, 'link.eligo'), /line 4:\d+: data\("link\.params\.h5"\) is outside the workspace folders \(or links out of them\)/);
+      await refused(join(dir, 'outside', 'away.eligo'), /line 4:\d+: data\("secret\.params\.h5"\) is outside the workspace folders/);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('Find Learning Rule reads them the same way: refused untrusted, run on the values trusted', async () => {
+    const findRule = async (c: LspClient, task = ''): Promise<JobResult<LearningRuleResult>> => {
+      const uri = uriOf(join(ws, 'one.eligo'));
+      await c.open(uri, model('one.params.h5'));
+      try {
+        return await c.request<JobResult<LearningRuleResult>>('eligo/findLearningRule', { uri, item: 'm', task, samples: 1, steps: 4, evaluations: 3, batchSize: 4, budgetSeconds: 20 });
+      } finally {
+        await c.close(uri);
+      }
+    };
+    const untrusted = await LspClient.start({ workspaceFolders: [uriOf(ws)] });
+    const trusted = await LspClient.start({ workspaceFolders: [uriOf(ws)], initializationOptions: { trusted: true } });
+    try {
+      const no = await findRule(untrusted);
+      assert.equal(no.status, 'refused', JSON.stringify(no).slice(0, 300));
+      assert.match(no.message!, /data\("one\.params\.h5", "W"\), and this workspace is not trusted, so Eligo reads no data files in it/);
+      // With the candidates trained on a task: the alignment runs on the job's compiled model, the BPTT reference run and each
+      // trained candidate compile the text again, and the values go with them.
+      const yes = await findRule(trusted, TASK);
+      assert.ok(yes.status === 'done' || yes.status === 'budget', JSON.stringify(yes).slice(0, 300));
+      assert.ok(yes.result!.front.length > 0, JSON.stringify(yes.result).slice(0, 300));
+      assert.ok(yes.result!.front.some((f) => f.accuracy !== undefined), JSON.stringify(yes.result!.front).slice(0, 400));
+    } finally {
+      await untrusted.stop();
+      await trusted.stop();
+    }
   });
 });

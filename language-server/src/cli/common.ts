@@ -16,6 +16,7 @@ import type { Diagnostic } from '../lang/ast.js';
 import type { LineIndex } from '../lang/source.js';
 import { didYouMean } from '../lang/suggest.js';
 import { EligoError } from '../util/errors.js';
+import type { ErrorCode } from '../util/codes.js';
 import { readTextFile, type TextFile } from '../util/files.js';
 import { formatBytes, formatNumber } from '../util/units.js';
 
@@ -23,7 +24,7 @@ export { formatBytes, formatNumber };
 
 /** A user-facing failure: printed as one line, exit code 2 (usage, I/O) or 1 (errors in the input). */
 export class CliError extends EligoError {
-  constructor(message: string, readonly exitCode = 2, code = exitCode === 2 ? 'cli.usage' : 'cli.input') {
+  constructor(message: string, readonly exitCode = 2, code: ErrorCode = exitCode === 2 ? 'cli.usage' : 'cli.input') {
     super(code, message);
   }
 }

@@ -71,7 +71,7 @@ export const evalCommand: Command = {
         const start = initialStates(scope);
         const traj = simulate(graph, params, data, steps, start);
         const problem = nonFiniteDiagnostic(file, c, graph, params, data, start, traj.states, traj.losses);
-        if (problem) throw new CliError(problem, 1, 'eval.nan');
+        if (problem) throw new CliError(problem, 1); // the line says [eval.nan], the analysis warning's code; the error is the input's (exit 1)
         const final = traj.states[traj.states.length - 1]!;
         if (values.json) {
           process.stdout.write(`${JSON.stringify({ item: item.name, steps, seed, losses: traj.losses, totalLoss: traj.totalLoss, finalStates: Object.fromEntries([...final].map(([k, v]) => [k, nest(v)])) })}\n`);

@@ -18,9 +18,12 @@ export interface ExportContext {
   readonly write: (files: OutputFile[], force: boolean) => Promise<void>;
 }
 
+/** The code of a bridge's located problems (util/codes.ts); its warnings are `export.inexact`. */
+export type BridgeCode = 'export.nir' | 'export.lava' | 'export.torch' | 'import.nir';
+const EXPORT_CODE: Readonly<Record<ExportFormat, BridgeCode>> = { nir: 'export.nir', lava: 'export.lava', torch: 'export.torch' };
+
 /** A bridge's problems as `file:line:col: error: …` lines (unlocated ones as `eligo …: …`). */
-export function bridgeFailure(e: BridgeError, file: string, c: Compiled | undefined, what: string): CliError {
-  const code = what.replace(' ', '.');
+export function bridgeFailure(e: BridgeError, file: string, c: Compiled | undefined, what: string, code: BridgeCode): CliError {
   const lines = e.problems.map((p) => (p.range && c ? formatDiagnostic(file, c.lines, { range: p.range, severity: 'error', message: p.message, code }) : `eligo ${what}: ${p.message}`));
   return new CliError(lines.join('\n'), e.exitCode);
 }
@@ -48,12 +51,12 @@ export async function runExport(format: ExportFormat, ctx: ExportContext): Promi
       ...(str(values.checkpoint) !== undefined ? { checkpoint: str(values.checkpoint)! } : {}),
     });
   } catch (e) {
-    if (e instanceof BridgeError) throw bridgeFailure(e, file, c, `export ${format}`);
+    if (e instanceof BridgeError) throw bridgeFailure(e, file, c, `export ${format}`, EXPORT_CODE[format]);
     throw e;
   }
   await write(outputFiles(res, out), values.force === true);
   for (const w of res.warnings) {
-    process.stderr.write(`${w.range ? formatDiagnostic(file, c.lines, { range: w.range, severity: 'warning', message: w.message, code: `export.${format}` }) : `warning: ${w.message}`}\n`);
+    process.stderr.write(`${w.range ? formatDiagnostic(file, c.lines, { range: w.range, severity: 'warning', message: w.message, code: 'export.inexact' }) : `warning: ${w.message}`}\n`);
   }
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ out, ...res.json })}\n`);

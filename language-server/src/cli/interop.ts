@@ -97,7 +97,7 @@ export const importCommand: Command = {
         ...(str(values.model) !== undefined ? { model: str(values.model)! } : {}),
       });
     } catch (e) {
-      if (e instanceof BridgeError) throw bridgeFailure(e, file, undefined, 'import nir');
+      if (e instanceof BridgeError) throw bridgeFailure(e, file, undefined, 'import nir', 'import.nir');
       throw e;
     }
     if (!result.checkFailed) await write(outputFiles(result, out), values.force === true);

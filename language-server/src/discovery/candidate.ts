@@ -81,7 +81,10 @@ export function parsePayload(value: unknown): CandidatePayload {
 }
 
 /** Trains the payload's rule; a run the trainer refuses (too big, diverged) is a TrainError the caller records. */
-export async function trainCandidate(p: CandidatePayload, ctl: { readonly isCancelled?: () => boolean; readonly files?: FileAccessPolicy } = {}): Promise<CandidateResult> {
+export async function trainCandidate(
+  p: CandidatePayload,
+  ctl: { readonly isCancelled?: () => boolean; readonly files?: FileAccessPolicy; readonly paramValues?: ReadonlyMap<string, Float64Array> } = {},
+): Promise<CandidateResult> {
   const r = await train({
     text: p.text, model: p.model, rule: p.rule, task: p.task, steps: p.updates, batch: p.batch, seed: p.seed, learningRate: p.learningRate,
     // One evaluation, at the end (the final one below is the figure); no alignment (measured by find-rule itself).
@@ -90,6 +93,8 @@ export async function trainCandidate(p: CandidatePayload, ctl: { readonly isCanc
     ...(ctl.isCancelled ? { isCancelled: ctl.isCancelled } : {}),
     // The local caller's data-file policy (the server's workspace trust); a queued job reads what its worker may.
     ...(ctl.files ? { files: ctl.files } : {}),
+    // The model's data(…) params as the caller loaded them (the text is compiled again here).
+    ...(ctl.paramValues?.size ? { paramValues: ctl.paramValues } : {}),
   });
   return {
     test: r.final.testAccuracy, train: r.final.trainAccuracy, testLoss: r.final.testLoss, task: r.task, updates: r.updates + r.info.startStep,

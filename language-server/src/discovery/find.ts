@@ -31,7 +31,7 @@ import { findLearningRule, paretoFront as alignmentFront, type AlignmentMeasurer
 import type { HardwareProfile } from '../rules/hardware.js';
 import { prepareRule, type ModelContext } from '../rules/model.js';
 import { ruleText } from '../rules/rule.js';
-import { initialStates } from '../graph/simulate.js';
+import { initialStates, loadedParamValues } from '../graph/simulate.js';
 import { makeTask, TaskError, type Task } from '../train/tasks/index.js';
 import type { FileAccessPolicy } from '../train/tasks/files.js';
 import { trainCandidate, TrainError, type CandidatePayload, type CandidateResult } from './candidate.js';
@@ -174,6 +174,9 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
   const progress = (phase: DiscoverProgress['phase'], message: string, evaluated = 0, trained = 0, total = 0): void =>
     o.onProgress?.({ phase, message, elapsedMs: Date.now() - t0, evaluated, trained, total });
 
+  // The model's data(…) params as loaded on the compiled file: the trainer compiles the text again and needs them given.
+  const paramValues = loadedParamValues(ctx.compiled.checked.items.values());
+
   // ---- 1. reference run and alignment sets on the task
   let task: Task | undefined;
   let reference: ReferenceRun | undefined;
@@ -185,6 +188,7 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
     reference = await referenceRun(ctx, {
       text: ctx.compiled.text, model: ctx.name, task: o.task, updates: o.referenceUpdates ?? 100, batch, seed: o.seed, learningRate,
       deadline: t0 + shares.reference * o.budgetMs, ...(o.signal ? { signal: o.signal } : {}), ...(o.files ? { files: o.files } : {}),
+      ...(paramValues.size ? { paramValues } : {}),
     });
     const initial = initialStates(ctx.scope);
     // The task's sequences, measured at each snapshot's parameters: here, or sent to the measurer as data.
@@ -259,7 +263,9 @@ export async function discoverRules(ctx: ModelContext, o: DiscoverOptions): Prom
           };
           progress('training', `rung ${r + 1}: training ${c.known ?? c.ruleName} for ${updates} updates (${k + 1} of ${rung.length})`, found.evaluated.length, trained, n0);
           try {
-            const res = await trainCandidate(payload, { isCancelled: () => Date.now() > deadline || (o.signal?.aborted ?? false), ...(o.files ? { files: o.files } : {}) });
+            const res = await trainCandidate(payload, {
+              isCancelled: () => Date.now() > deadline || (o.signal?.aborted ?? false), ...(o.files ? { files: o.files } : {}), ...(paramValues.size ? { paramValues } : {}),
+            });
             if (res.stopped === 'cancelled') {
               stoppedByBudget = true;
               if (!results.has(c)) why.set(c, `the budget ran out while it was training (${res.updates} of ${updates} updates)`);

@@ -50,6 +50,8 @@ export interface ReferenceOptions {
   readonly signal?: AbortSignal;
   /** Which data files the task may read (train/tasks/files.ts). */
   readonly files?: FileAccessPolicy;
+  /** The model's `data(…)` params as loaded (the text is compiled again by the trainer). */
+  readonly paramValues?: ReadonlyMap<string, Float64Array>;
 }
 
 function toTensors(params: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>): Map<string, Tensor> {
@@ -65,7 +67,7 @@ export async function referenceRun(ctx: ModelContext, o: ReferenceOptions): Prom
     const r = await train({
       text: o.text, model: o.model, task: o.task, steps: o.updates, batch: o.batch, seed: o.seed, learningRate: o.learningRate,
       evalEvery: o.updates, evalSamples: 32, finalSamples: 256, alignment: false, checkpointDir: dir, checkpointEvery: half, resume: false,
-      ...(o.files ? { files: o.files } : {}),
+      ...(o.files ? { files: o.files } : {}), ...(o.paramValues?.size ? { paramValues: o.paramValues } : {}),
       isCancelled: () => Date.now() > o.deadline || (o.signal?.aborted ?? false),
       onProgress: (e) => {
         if (e.type !== 'checkpoint') return;

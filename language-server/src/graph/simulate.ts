@@ -67,6 +67,16 @@ export function attachParamValues(scopes: Iterable<ItemScope>, values: ReadonlyM
   return set;
 }
 
+/** The values of the `data(…)` params that are loaded, by param name: what engines that compile the text again are given. */
+export function loadedParamValues(scopes: Iterable<ItemScope>): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  for (const scope of scopes) {
+    if (scope.kind !== 'model') continue;
+    for (const [name, init] of scope.initialisers) if (init.kind === 'data' && init.values) out.set(name, init.values);
+  }
+  return out;
+}
+
 export function initialParams(scope: ModelScope, seed: number): Map<string, Tensor> {
   const rng = new Rng(seed);
   const out = new Map<string, Tensor>();

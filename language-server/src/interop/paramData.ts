@@ -24,6 +24,8 @@ export interface DataPolicy {
   readonly trusted: boolean;
   /** Largest data file read, in bytes (default 256 MiB). */
   readonly maxBytes?: number;
+  /** Only the `data(…)` params of these models (default: every model of the file). */
+  readonly models?: readonly string[];
 }
 
 export interface DataProblem {
@@ -46,15 +48,15 @@ export function dataPathProblem(file: string, baseDir: string): string | undefin
   return undefined;
 }
 
-/** Every `data(…)` initialiser of the compiled file, with its param's name and shape. */
-export function dataRefs(c: Compiled): { param: string; shape: readonly number[]; init: Extract<Initialiser, { kind: 'data' }> }[] {
-  const out: { param: string; shape: readonly number[]; init: Extract<Initialiser, { kind: 'data' }> }[] = [];
-  for (const scope of c.checked.items.values()) {
-    if (scope.kind !== 'model') continue;
+/** Every `data(…)` initialiser of the compiled file (or of the named models), with its model, its param's name and shape. */
+export function dataRefs(c: Compiled, models?: readonly string[]): { model: string; param: string; shape: readonly number[]; init: Extract<Initialiser, { kind: 'data' }> }[] {
+  const out: { model: string; param: string; shape: readonly number[]; init: Extract<Initialiser, { kind: 'data' }> }[] = [];
+  for (const [model, scope] of c.checked.items) {
+    if (scope.kind !== 'model' || (models && !models.includes(model))) continue;
     for (const [name, init] of scope.initialisers) {
       if (init.kind !== 'data') continue;
       const sym = scope.symbols.get(name);
-      if (sym) out.push({ param: name, shape: sym.shape, init });
+      if (sym) out.push({ model, param: name, shape: sym.shape, init });
     }
   }
   return out;
@@ -76,7 +78,7 @@ function findDataset(root: H5Group, path: string): H5Node | undefined {
  * them throws (graph/simulate.ts ParamDataError).
  */
 export async function loadParamData(c: Compiled, policy: DataPolicy): Promise<DataProblem[]> {
-  const refs = dataRefs(c);
+  const refs = dataRefs(c, policy.models);
   const problems: DataProblem[] = [];
   if (refs.length === 0) return problems;
   if (!policy.trusted) {
@@ -100,11 +102,19 @@ export async function loadParamData(c: Compiled, policy: DataPolicy): Promise<Da
     }
     const full = join(base, normalize(init.file));
     let real: string;
+    let regular: boolean;
     try {
       real = realpathSync(full);
-      if (statSync(real).isDirectory()) throw new Error('directory');
+      const st = statSync(real);
+      if (st.isDirectory()) throw new Error('directory');
+      regular = st.isFile();
     } catch {
       problems.push({ range: init.range, code: 'data.missing', message: `no data file '${init.file}' next to the model (looked for ${full})` });
+      continue;
+    }
+    // A FIFO would block the read for ever and a device never end: refused before opening (as train/tasks/files.ts does).
+    if (!regular) {
+      problems.push({ range: init.range, code: 'data.read', message: `'${init.file}' is not a regular file (a device, FIFO or socket); Eligo reads data from files` });
       continue;
     }
     const rel = relative(base, real);

@@ -16,6 +16,8 @@ import type { AlignmentSource } from '../rules/candidate.js';
 import { QueueExecutor } from './queue/executor.js';
 import { candidateBase, dataParamValues, queuedMeasurer } from './queue/runs.js';
 import { JobRefused, type JobKind } from './types.js';
+import { jobParamValues } from './paramData.js';
+import { attachParamValues } from '../graph/simulate.js';
 
 /** The search's parameters after defaults: what it ran with (echoed in the result as `run`). */
 export interface FindRuleRunParams {
@@ -91,6 +93,8 @@ export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult>
       if (e instanceof ItemError) throw new JobRefused(e.message);
       throw e;
     }
+    // The model's data(…) params, read under the workspace's trust and folders (refused, saying why, otherwise).
+    attachParamValues(c.checked.items.values(), await jobParamValues(input.text!, input.uri, model, input.files ?? { trusted: false }));
     const rctx = modelContext(c, model);
     const hardware = profileChip(p.hardwareProfile);
     // eligo.queue.redis: the candidates' alignment is measured on the queue's workers (same result); the reference run and the training stay here.

@@ -6,6 +6,8 @@
 // The parser recovers from errors: where it could not read a node it puts an
 // `ErrorExpr` (expressions) or drops the statement, and records a diagnostic.
 
+import type { CodeSeverity, DiagnosticCodeOf } from '../util/codes.js';
+
 export interface Range {
   readonly start: number;
   readonly end: number;
@@ -332,13 +334,16 @@ export interface RelatedInfo {
   readonly message: string;
 }
 
-export interface Diagnostic {
+interface DiagnosticOf<S extends CodeSeverity> {
   readonly range: Range;
-  readonly severity: Severity;
+  readonly severity: S;
   readonly message: string;
-  /** A stable issue code; code actions key off it, never off the message. */
-  readonly code: string;
+  /** A stable issue code of the catalogue (util/codes.ts), raised with this severity; code actions key off it, never off the message. */
+  readonly code: DiagnosticCodeOf<S>;
   readonly related?: readonly RelatedInfo[];
   /** Machine-readable payload for code actions (e.g. the suggested name). */
   readonly data?: unknown;
 }
+
+/** A diagnostic whose code and severity agree with the catalogue: a misspelt code, or one raised with another severity, does not compile. */
+export type Diagnostic = { [S in CodeSeverity]: DiagnosticOf<S> }[CodeSeverity];

@@ -14,6 +14,7 @@ import { BUILTINS, INITIALISERS } from './builtins.js';
 import { APPROXIMATIONS, approximationArgs } from './approximations.js';
 import { didYouMean } from './suggest.js';
 import { formatBytes, SIZE_UNITS } from '../util/units.js';
+import type { DiagnosticCodeOf } from '../util/codes.js';
 import {
   readKey, type Checked, type FunctionScope, type HiddenState, type Initialiser, type ItemScope, type LossWindow, type ModelScope, type StepEquation, type Symbol,
 } from './symbols.js';
@@ -86,11 +87,11 @@ class Checker {
 
   // ------------------------------------------------------------ reporting
 
-  private error(range: Range, code: string, message: string, related?: RelatedInfo[], data?: unknown): void {
+  private error(range: Range, code: DiagnosticCodeOf<'error'>, message: string, related?: RelatedInfo[], data?: unknown): void {
     this.diagnostics.push({ range, severity: 'error', code, message, ...(related ? { related } : {}), ...(data !== undefined ? { data } : {}) });
   }
 
-  private warning(range: Range, code: string, message: string, data?: unknown): void {
+  private warning(range: Range, code: DiagnosticCodeOf<'warning'>, message: string, data?: unknown): void {
     this.diagnostics.push({ range, severity: 'warning', code, message, ...(data !== undefined ? { data } : {}) });
   }
 

@@ -19,8 +19,9 @@ import type {
 } from './ast.js';
 import { APPROXIMATION_LIST, approximationArgs, approximationOf } from './approximations.js';
 import { K_EOF, K_IDENT, K_NEWLINE, K_NUMBER, K_PUNCT, K_STRING, lexStream, type TokenStream } from './lexer.js';
+import type { DiagnosticCodeOf } from '../util/codes.js';
 
-/** Stable issue codes of the parser and lexer; code actions key off these. */
+/** The parser's and lexer's codes of the catalogue (util/codes.ts) by name; code actions key off the codes. */
 export const SyntaxCode = {
   /** Something specific was expected (a name, '=', an expression, ...). */
   Expected: 'syntax.expected',
@@ -38,7 +39,7 @@ export const SyntaxCode = {
   MisplacedInit: 'syntax.misplaced-init',
   /** A second `return` in a function. */
   DuplicateReturn: 'syntax.duplicate-return',
-} as const;
+} as const satisfies Readonly<Record<string, DiagnosticCodeOf<'error'>>>;
 
 /** Deeper expressions are cut off with a diagnostic instead of overflowing the stack. */
 export const MAX_DEPTH = 500;
@@ -193,7 +194,7 @@ class Parser {
    * Report unless already panicking; enter panic either way. An error at a
    * token right after bad characters is not reported: the lexer already did.
    */
-  private report(range: Range, message: string, code: string,
+  private report(range: Range, message: string, code: DiagnosticCodeOf<'error'>,
     extra: { related?: RelatedInfo[]; data?: unknown; found?: number } = {}): void {
     if (this.panic) return;
     this.panic = true;
@@ -216,7 +217,7 @@ class Parser {
     return this.rangeOf(i);
   }
 
-  private expected(what: string, code: string = SyntaxCode.Expected): void {
+  private expected(what: string, code: DiagnosticCodeOf<'error'> = SyntaxCode.Expected): void {
     const i = this.cur();
     const open = this.opens[this.opens.length - 1];
     if (open !== undefined && this.breaksGroup(i)) {

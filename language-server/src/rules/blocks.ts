@@ -235,13 +235,11 @@ export interface ApproximatedBlocks {
   readonly feedback?: readonly FeedbackBlock[];
 }
 
-export interface ApproxProblem {
-  readonly approximation: Approximation;
-  readonly code: 'rule.no-block' | 'rule.data-block' | 'rule.not-square' | 'rule.zero-block' | 'rule.duplicate-approximation'
-    | 'rule.not-filter' | 'rule.no-feedback' | 'rule.not-local' | 'rule.top-range';
-  readonly severity: 'error' | 'warning';
-  readonly message: string;
-}
+/** An approximation that cannot apply (error) or does nothing (warning); codes and severities as the catalogue (util/codes.ts) has them. */
+export type ApproxProblem = { readonly approximation: Approximation; readonly message: string } & (
+  | { readonly severity: 'error'; readonly code: 'rule.no-block' | 'rule.data-block' | 'rule.not-square' | 'rule.not-filter' | 'rule.no-feedback' | 'rule.not-local' | 'rule.top-range' }
+  | { readonly severity: 'warning'; readonly code: 'rule.zero-block' | 'rule.duplicate-approximation' }
+);
 
 /** The storage form of a sparsity (program.ts table), and the shape of its stored values. */
 export function classify(s: Sparsity): { form: BlockForm; valueShape: number[] } {
@@ -367,7 +365,7 @@ function interiorMask(structure: StepStructure): Uint8Array {
 /** Why a `filter`, `random`, `local` or `top` line cannot apply to its block (null: it can). */
 function kindProblem(structure: StepStructure, raw: RawBlock, a: Approximation, label: string, interior: Uint8Array): ApproxProblem | null {
   const g = structure.graph;
-  const err = (code: ApproxProblem['code'], message: string): ApproxProblem => ({ approximation: a, code, severity: 'error', message });
+  const err = (code: Extract<ApproxProblem, { severity: 'error' }>['code'], message: string): ApproxProblem => ({ approximation: a, code, severity: 'error', message });
   switch (a.kind) {
     case 'filter':
       if (raw.of === 'loss' || raw.wrt.kind !== 'state' || raw.wrt.name !== raw.of || raw.wrt.offset !== 0) {

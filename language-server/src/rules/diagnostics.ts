@@ -75,7 +75,9 @@ export function analyseRules(compiled: Compiled, settings: RuleSettings): Analys
     }
     const rule = prepareRule(ctx, spec);
     for (const p of rule.approx.problems) {
-      diagnostics.push({ range: at(p.approximation.range), severity: p.severity, code: p.code, message: p.message });
+      const range = at(p.approximation.range);
+      // Narrowed on the severity, so the code stays one of that severity's.
+      diagnostics.push(p.severity === 'error' ? { range, severity: p.severity, code: p.code, message: p.message } : { range, severity: p.severity, code: p.code, message: p.message });
     }
     for (const p of scheduleProblems(spec)) diagnostics.push({ range: at(p.range ?? spec.schedule.range), severity: 'error', code: 'rule.kind-schedule', message: p.message });
     const s = spec.schedule;

@@ -1,22 +1,19 @@
-// Quick fixes keyed off diagnostic codes (never off message text), with the
+// Quick fixes keyed off diagnostic codes (never off message text): the
+// catalogue (util/codes.ts) names each code's fix, and the fix reads the
 // payload the checker put in `data`:
-//   name.unknown, call.unknown, init.unknown, surrogate.unknown,
-//   rule.unknown-model, rule.unknown-objective, grad.unknown-function
-//       → "Change to 'theta'" (data.suggestion)
-//   spike.no-surrogate → insert data.insert as a line of the model, after
-//       its declarations
-//   ode.no-dt → insert `const dt = 1` into the model
-//   syntax.missing-let → insert `let ` before the name
+//   did-you-mean (name.unknown, call.unknown, init.unknown, surrogate.unknown, surrogate.unknown-name,
+//       rule.unknown-model, rule.unknown-objective, grad.unknown-function)
+//       → "Change 'thetta' to 'theta'" (data.suggestion)
+//   add-surrogate (spike.no-surrogate) → insert data.insert as a line of the model, after its declarations
+//   add-dt (ode.no-dt) → insert `const dt = 1` into the model
+//   add-let (syntax.missing-let) → insert `let ` before the name
 
 import { CodeActionKind, type CodeAction, type CodeActionParams, type Diagnostic as LspDiagnostic, type TextEdit } from 'vscode-languageserver/node';
 import type { ModelItem } from '../lang/ast.js';
+import { fixOf } from '../util/codes.js';
 import { guarded, type ServerContext } from './context.js';
 import type { Snapshot } from './documents.js';
 import { programItemAt } from '../analysis/locate.js';
-
-export const DID_YOU_MEAN_CODES: ReadonlySet<string> = new Set([
-  'name.unknown', 'call.unknown', 'init.unknown', 'surrogate.unknown', 'surrogate.unknown-name', 'rule.unknown-model', 'rule.unknown-objective', 'grad.unknown-function',
-]);
 
 function dataOf(d: LspDiagnostic): Record<string, unknown> {
   return typeof d.data === 'object' && d.data !== null ? (d.data as Record<string, unknown>) : {};
@@ -51,7 +48,8 @@ export function codeActions(snap: Snapshot, diagnostics: readonly LspDiagnostic[
     const code = typeof d.code === 'string' ? d.code : undefined;
     if (!code) continue;
     const data = dataOf(d);
-    if (DID_YOU_MEAN_CODES.has(code) && typeof data.suggestion === 'string') {
+    const fix = fixOf(code);
+    if (fix === 'did-you-mean' && typeof data.suggestion === 'string') {
       const r = snap.lines.lspToRange(d.range);
       const old = snap.text.slice(r.start, r.end);
       if (!/^[A-Za-z_]\w*$/.test(old)) continue;
@@ -62,11 +60,11 @@ export function codeActions(snap: Snapshot, diagnostics: readonly LspDiagnostic[
         isPreferred: true,
         edit: { changes: { [snap.uri]: [{ range: d.range, newText: data.suggestion }] } },
       });
-    } else if ((code === 'spike.no-surrogate' && typeof data.insert === 'string') || code === 'ode.no-dt') {
+    } else if ((fix === 'add-surrogate' && typeof data.insert === 'string') || fix === 'add-dt') {
       const offset = snap.offset(d.range.start);
       const item = programItemAt(c, offset);
       if (item?.kind !== 'model') continue;
-      const line = code === 'ode.no-dt' ? 'const dt = 1' : (data.insert as string);
+      const line = fix === 'add-dt' ? 'const dt = 1' : (data.insert as string);
       out.push({
         title: `Add '${line}' to model '${item.name.name}'`,
         kind: CodeActionKind.QuickFix,
@@ -74,7 +72,7 @@ export function codeActions(snap: Snapshot, diagnostics: readonly LspDiagnostic[
         isPreferred: true,
         edit: { changes: { [snap.uri]: [insertLine(snap, item, line)] } },
       });
-    } else if (code === 'syntax.missing-let') {
+    } else if (fix === 'add-let') {
       out.push({
         title: "Add 'let'",
         kind: CodeActionKind.QuickFix,

@@ -3,6 +3,13 @@
 import { DiagnosticSeverity, DiagnosticTag, type Diagnostic as LspDiagnostic } from 'vscode-languageserver/node';
 import type { Diagnostic, Severity } from '../lang/ast.js';
 import type { Snapshot } from './documents.js';
+import { codeInfo } from '../util/codes.js';
+
+/** Codes the catalogue marks as code without effect (`state.no-update`): the editor fades them. */
+function unnecessary(code: string): boolean {
+  const e = codeInfo(code);
+  return e?.kind === 'diagnostic' && e.unnecessary === true;
+}
 
 const SEVERITY: Record<Severity, DiagnosticSeverity> = {
   error: DiagnosticSeverity.Error,
@@ -20,7 +27,7 @@ export function toLspDiagnostic(snap: Snapshot, d: Diagnostic): LspDiagnostic {
     message: d.message,
     ...(d.related?.length ? { relatedInformation: d.related.map((r) => ({ location: { uri: snap.uri, range: snap.range(r.range) }, message: r.message })) } : {}),
     ...(d.data !== undefined ? { data: d.data } : {}),
-    ...(d.code === 'state.no-update' ? { tags: [DiagnosticTag.Unnecessary] } : {}),
+    ...(unnecessary(d.code) ? { tags: [DiagnosticTag.Unnecessary] } : {}),
   };
 }
 

@@ -6,7 +6,8 @@ import type { Connection } from 'vscode-languageserver/node';
 import type { AnalyzeSettings } from '../analysis/settings.js';
 import { DEFAULT_PROFILE, isProfile, namedProfile, unknownProfileMessage } from '../rules/profiles.js';
 import { OBJECTIVES, type EligoSettings, type Objective } from '../protocol.js';
-import { parseRedisUrl } from '../jobs/queue/connection.js';
+import { parseRedisUrl, QueueUrlError } from '../jobs/queue/connection.js';
+import type { DiagnosticCodeOf } from '../util/codes.js';
 
 export const DEFAULTS: EligoSettings = {
   analysis: { steps: 10, debounceMs: 50 },
@@ -74,7 +75,7 @@ export function normalizeSettings(raw: unknown): EligoSettings {
 /** A setting the server could not use: which, and why (shown as a diagnostic in every open document). */
 export interface SettingProblem {
   readonly setting: string;
-  readonly code: string;
+  readonly code: DiagnosticCodeOf<'warning'>;
   readonly message: string;
 }
 
@@ -87,17 +88,40 @@ export function settingsProblems(raw: unknown): SettingProblem[] {
     const why = typeof profile === 'string' ? unknownProfileMessage(profile) : `the hardware profile must be a name, got ${JSON.stringify(profile)}`;
     out.push({ setting: 'eligo.hardwareProfile', code: 'settings.hardware-profile', message: `setting eligo.hardwareProfile: ${why}; using '${DEFAULTS.hardwareProfile}'` });
   }
+  const queue = queueProblem(raw);
+  if (queue) out.push({ setting: 'eligo.queue.redis', code: 'settings.queue-redis', message: `setting eligo.queue.redis: ${queue}; Find Learning Rule and Search run in this process, not on the job queue` });
   return out;
+}
+
+function queueSetting(raw: unknown): unknown {
+  const r = obj(raw);
+  return 'queue.redis' in r ? r['queue.redis'] : obj(r.queue).redis;
+}
+
+/**
+ * Why `eligo.queue.redis` cannot be used, or undefined when it is unset or a Redis URL. The
+ * message is parseRedisUrl's, which never contains the password (it shows `***` in its place).
+ */
+function queueProblem(raw: unknown): string | undefined {
+  const v = queueSetting(raw);
+  if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) return undefined;
+  if (typeof v !== 'string') return `a Redis URL is a string such as redis://HOST:PORT, got ${Array.isArray(v) ? 'a list' : typeof v}`;
+  try {
+    parseRedisUrl(v);
+    return undefined;
+  } catch (e) {
+    if (e instanceof QueueUrlError) return e.message;
+    throw e;
+  }
 }
 
 /**
  * `eligo.queue.redis`: the URL and the form that may be shown (password hidden), or undefined when
- * unset or not a Redis URL. The URL itself stays out of EligoSettings, which are echoed in results
+ * unset or not a Redis URL (settingsProblems says which). The URL itself stays out of EligoSettings, which are echoed in results
  * and traced: only the job that uses the queue gets it (JobInput.queueUrl).
  */
 export function queueUrlOf(raw: unknown): { url: string; shown: string } | undefined {
-  const r = obj(raw);
-  const v = 'queue.redis' in r ? r['queue.redis'] : obj(r.queue).redis;
+  const v = queueSetting(raw);
   if (typeof v !== 'string' || v.trim() === '') return undefined;
   try {
     return { url: v.trim(), shown: parseRedisUrl(v).shown };

@@ -9,6 +9,7 @@ import { compile, findItem, ItemError } from '../compile.js';
 import { TrainJobParamsSchema, validate, type TrainResult, type TrainRun } from '../protocol.js';
 import type { FileAccessPolicy } from './tasks/files.js';
 import { JobRefused, type JobKind } from '../jobs/types.js';
+import { jobParamValues } from '../jobs/paramData.js';
 import { train, TrainError, type TrainReport } from './train.js';
 
 /** The run's parameters after defaults: what it trained with (echoed in the result as `run`). */
@@ -104,6 +105,8 @@ export const trainJobKind: JobKind<TrainRunParams, TrainResult> = {
     const policy = input.files ?? { trusted: false };
     const files: FileAccessPolicy = p.dataPath !== undefined ? { ...policy, picked: [...(policy.picked ?? []), p.dataPath] } : policy;
     const task = p.dataPath !== undefined ? withDataFile(p.task, p.dataPath) : p.task;
+    // The model's data(…) params, read here under the workspace's trust and folders (refused, saying why, otherwise).
+    const paramValues = await jobParamValues(input.text, input.uri, input.item, policy);
     const run: TrainRun = {
       task: p.task, learningRate: p.learningRate, batchSize: p.batchSize, seed: p.seed,
       ...(p.steps !== undefined ? { steps: p.steps } : {}), ...(p.epochs !== undefined ? { epochs: p.epochs } : {}), ...(p.rule !== undefined ? { rule: p.rule } : {}),
@@ -112,7 +115,7 @@ export const trainJobKind: JobKind<TrainRunParams, TrainResult> = {
       const report = await train({
         text: input.text, ...(input.uri ? { file: input.uri } : {}), ...(input.item ? { model: input.item } : {}), ...(p.rule ? { rule: p.rule } : {}),
         task, ...(p.steps !== undefined ? { steps: p.steps } : {}), ...(p.epochs !== undefined ? { epochs: p.epochs } : {}), learningRate: p.learningRate, batch: p.batchSize, seed: p.seed,
-        files,
+        files, ...(paramValues.size ? { paramValues } : {}),
         signal: ctx.signal, isCancelled: () => ctx.shouldStop,
         onProgress: (e) => {
           if (e.type === 'start') ctx.report({ message: `${e.info.model} · ${e.info.rule} · ${e.info.task} · ${e.info.backendInfo.summary}`, percentage: 0 });

@@ -8,11 +8,13 @@
 // Subclasses pass their code and keep their own name (the class name), so
 // `instanceof OrderError` keeps working where a caller needs the kind.
 
-export class EligoError extends Error {
-  /** `area.what`, e.g. `ad.order`, `train.task`, `cli.usage`. */
-  readonly code: string;
+import type { ErrorCode } from './codes.js';
 
-  constructor(code: string, message: string, options?: ErrorOptions) {
+export class EligoError extends Error {
+  /** `area.what`, e.g. `ad.order`, `train.task`, `cli.usage`: an error code of the catalogue (util/codes.ts). */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;

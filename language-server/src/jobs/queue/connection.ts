@@ -69,9 +69,16 @@ function redact(u: URL): string {
   return `${u.protocol}//${auth}${u.host}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
 }
 
-/** For strings that are not URLs at all: hide whatever sits between '//' (or the start) and '@'. */
-function redactLoose(s: string): string {
-  return s.replace(/^([^@]*\/\/)?[^@/]*@/, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
+/**
+ * For strings that are not URLs at all: hide whatever sits between '//' and the last '@', so a password
+ * holding '@', '/' or ':' (which is why the URL did not parse) is hidden whole; without a scheme the string
+ * may be a password pasted on its own, and is hidden entirely.
+ */
+export function redactLoose(s: string): string {
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(s)?.[0];
+  if (scheme === undefined) return '***';
+  const at = s.lastIndexOf('@');
+  return at < scheme.length ? s : `${scheme}***${s.slice(at)}`;
 }
 
 /** Removes the password from a message (a library's error text), should one ever contain it. */

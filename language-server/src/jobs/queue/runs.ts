@@ -6,6 +6,7 @@
 
 import type { Compiled } from '../../compile.js';
 import type { Tensor } from '../../graph/types.js';
+import { loadedParamValues } from '../../graph/simulate.js';
 import type { Alignment } from '../../rules/alignment.js';
 import type { AlignmentSource } from '../../rules/candidate.js';
 import type { AlignmentMeasurer } from '../../rules/find.js';
@@ -104,12 +105,7 @@ export function candidateBase(o: { text: string; model: string; maxBytes: number
 
 /** The values of a compiled text's `data(…)` params, as loaded from their files (cli/interop.ts): sent to workers, which read no file. */
 export function dataParamValues(c: Compiled): Map<string, Float64Array> {
-  const out = new Map<string, Float64Array>();
-  for (const scope of c.checked.items.values()) {
-    if (scope.kind !== 'model') continue;
-    for (const [name, init] of scope.initialisers) if (init.kind === 'data' && init.values) out.set(name, init.values);
-  }
-  return out;
+  return loadedParamValues(c.checked.items.values());
 }
 
 /** The network for restarts that run MCTS: the client's own weights, sent along (a worker reads no file a job names). */
