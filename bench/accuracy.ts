@@ -21,7 +21,9 @@
 //
 // ELIGO_BENCH_PART=gradients|accuracy runs one part; ELIGO_BENCH_ONLY=a,b
 // runs the configurations whose key (`model/task/rule`) contains one of the
-// strings; ELIGO_BENCH_UPDATES overrides the updates of every run (smoke test).
+// strings (`^lif/` : whose key starts with it); ELIGO_BENCH_UPDATES overrides
+// the updates of the runs it selects (a smoke test, or a longer second pass for
+// the rows the first did not converge: each row states its updates).
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -199,6 +201,7 @@ export interface Row extends Config {
 }
 
 export const keyOf = (c: Config): string => `${c.model}/${c.setting.task.split(':')[0]}/${c.rule}`;
+const selects = (key: string, o: string): boolean => (o.startsWith('^') ? key.startsWith(o.slice(1)) : key.includes(o));
 
 /**
  * Converged: the test accuracy of the last three evaluations (the last 20–30 % of the run) lies within 3 points
@@ -319,7 +322,7 @@ export async function benchAccuracy(): Promise<void> {
   if (!part || part === 'gradients') {
     const rows: GradientRow[] = [];
     for (const { model, setting } of gradientSettings()) {
-      if (only && !only.some((o) => `${model}/${setting.task.split(':')[0]}`.includes(o))) continue;
+      if (only && !only.some((o) => selects(`${model}/${setting.task.split(':')[0]}`, o))) continue;
       const t0 = performance.now();
       const g = await gradientRow(model, 100, setting);
       rows.push(g);
@@ -332,7 +335,7 @@ export async function benchAccuracy(): Promise<void> {
     save(saved);
   }
   if (!part || part === 'accuracy') {
-    const list = configs().filter((c) => !only || only.some((o) => keyOf(c).includes(o)));
+    const list = configs().filter((c) => !only || only.some((o) => selects(keyOf(c), o)));
     for (const [k, c] of list.entries()) {
       const r = await runConfig(c);
       loads.push(...r.loadAverage);
@@ -374,7 +377,7 @@ export function markdown(s: Saved): string {
   lines.push(`Measured by \`npm run bench -- accuracy\` (bench/accuracy.ts) on ${date}: the compiled engine (\`eligo train\`'s default; ${engine.replace(/^compiled: /, '')}), Node ${process.version}, ${cpus().length} cores shared with other work (1-minute load average ${loads.length ? `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}` : '?'} during the runs), one run at a time; ${(total / 60).toFixed(0)} minutes of training in all. Raw numbers, with every evaluation: bench/results/accuracy.json.`);
   lines.push('');
   const ex = rows[0];
-  lines.push(`**Settings.** n = 100 neurons, batch ${ex?.batch ?? 32}, Adam with learning rate ${ex?.learningRate ?? 0.005} (Bellec et al.'s evidence tutorial), seed 1, **no gradient clipping** (Bellec et al.'s store-recall and evidence code clips nothing; their code clips the gradient only in the TIMIT CTC run, at global norm 1), no firing-rate regulariser (the examples cannot say one yet). Tasks (\`eligo train --task\`): store-recall with T = ${STORE_T} (a bit stored in one of the first 5 periods of 10 steps, recalled in the last: up to 90 steps of memory; 40 inputs), evidence accumulation with T = ${EVIDENCE_T} (7 cues in the first 60 steps, the decision over the last 10; 40 inputs), row-wise Fashion-MNIST (28 steps of 28 pixels, 60,000 training and 10,000 test images, scored over the last 7 steps). The models are the examples at n = 100: \`alif.eligo\` (Bellec et al. 2020: γ = 0.3, τ_a = 2000, v_th = 0.6, 5 refractory steps, the exp_convolve readout, cross-entropy), \`zenke_lif.eligo\` (Zenke & Vogels 2021: current-based LIF, SuperSpike, max-over-time readout scored at the last step) and \`lif.eligo\` (a LIF layer with a linear readout and a squared error); random e-prop is e-prop with the learning signal through a fixed random matrix instead of W_outᵀ (\`approximate d(loss)/d(zbar) = random\`). Accuracy: held-out sequences every ${ex ? ex.evalEvery : '?'} updates (500 per evaluation: the curve), and at the end on ${ex?.finalSamples ?? 2000} test and ${ex?.finalSamples ?? 2000} training sequences; chance is 50 % (store-recall, evidence) and 10 % (Fashion-MNIST). **Converged** means the test accuracy of the last three evaluations lies within 3 points and the last is not 3 points above every earlier one (a 500-sequence accuracy has a standard error of at most 2.2 points); otherwise the update budget stopped the run and the row says so. Alignment: the cosine between the rule's update and the exact BPTT gradient on the same batch and parameters, at the first and the last evaluation. ‖update‖: the global norm of the rule's update (BPTT: the gradient) over the run, median and largest.`);
+  lines.push(`**Settings.** n = 100 neurons, batch ${ex?.batch ?? 32}, Adam with learning rate ${ex?.learningRate ?? 0.005} (Bellec et al.'s evidence tutorial), seed 1, **no gradient clipping** (Bellec et al.'s store-recall and evidence code clips nothing; their code clips the gradient only in the TIMIT CTC run, at global norm 1), no firing-rate regulariser (the examples cannot say one yet). Tasks (\`eligo train --task\`): store-recall with T = ${STORE_T} (a bit stored in one of the first 5 periods of 10 steps, recalled in the last: up to 90 steps of memory; 40 inputs), evidence accumulation with T = ${EVIDENCE_T} (7 cues in the first 60 steps, the decision over the last 10; 40 inputs), row-wise Fashion-MNIST (28 steps of 28 pixels, 60,000 training and 10,000 test images, scored over the last 7 steps). The models are the examples at n = 100: \`alif.eligo\` (Bellec et al. 2020: γ = 0.3, τ_a = 2000, v_th = 0.6, 5 refractory steps, the exp_convolve readout, cross-entropy), \`zenke_lif.eligo\` (Zenke & Vogels 2021: current-based LIF, SuperSpike, max-over-time readout scored at the last step) and \`lif.eligo\` (a LIF layer with a linear readout and a squared error); random e-prop is e-prop with the learning signal through a fixed random matrix instead of W_outᵀ (\`approximate d(loss)/d(zbar) = random\`). Accuracy: held-out sequences at every tenth of the run (500 per evaluation: the curve), and at the end on ${ex?.finalSamples ?? 2000} test and ${ex?.finalSamples ?? 2000} training sequences; chance is 50 % (store-recall, evidence) and 10 % (Fashion-MNIST). **Converged** means the test accuracy of the last three evaluations lies within 3 points and the last is not 3 points above every earlier one (a 500-sequence accuracy has a standard error of at most 2.2 points); otherwise the update budget stopped the run and the row says so. Alignment: the cosine between the rule's update and the exact BPTT gradient on the same batch and parameters, at the first and the last evaluation. ‖update‖: the global norm of the rule's update (BPTT: the gradient) over the run, median and largest.`);
   lines.push('');
   lines.push('| model | task | rule | updates | test acc | train acc | converged | test acc along the run (%) | alignment (first → last) | ‖update‖ median / max | s / update |');
   lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
