@@ -366,6 +366,11 @@ const PAPER: Record<string, string> = {
   'fashion-rows': 'No paper this benchmark follows trains row-wise Fashion-MNIST: Bellec et al. 2020 do not use it, and Zenke\'s SpyTorch tutorials (the source of zenke_lif.eligo) encode each Fashion-MNIST pixel as one spike time (a different input), so no figure is put beside these rows.',
 };
 
+/** Why a configuration has no row (the run of 2026-12-02). */
+const NOT_RUN: Record<string, string> = {
+  'zenke_lif/fashion-rows/eprop': 'stopped after 12 minutes of its 600-update run (load 5–8) and not rerun: zenke_lif\'s loss is the cross-entropy of the readout\'s maximum over time at the last step, so its e-prop carries the readout\'s eligibility for each of the 10 outputs (on store-recall, with 2 outputs, its e-prop already took 2× BPTT\'s time); its BPTT row is in the table.',
+};
+
 export function markdown(s: Saved): string {
   const rows = s.rows ?? [];
   const grads = s.gradients ?? [];
@@ -379,6 +384,11 @@ export function markdown(s: Saved): string {
   const ex = rows[0];
   lines.push(`**Settings.** n = 100 neurons, batch ${ex?.batch ?? 32}, Adam with learning rate ${ex?.learningRate ?? 0.005} (Bellec et al.'s evidence tutorial), seed 1, **no gradient clipping** (Bellec et al.'s store-recall and evidence code clips nothing; their code clips the gradient only in the TIMIT CTC run, at global norm 1), no firing-rate regulariser (the examples cannot say one yet). Tasks (\`eligo train --task\`): store-recall with T = ${STORE_T} (a bit stored in one of the first 5 periods of 10 steps, recalled in the last: up to 90 steps of memory; 40 inputs), evidence accumulation with T = ${EVIDENCE_T} (7 cues in the first 60 steps, the decision over the last 10; 40 inputs), row-wise Fashion-MNIST (28 steps of 28 pixels, 60,000 training and 10,000 test images, scored over the last 7 steps). The models are the examples at n = 100: \`alif.eligo\` (Bellec et al. 2020: γ = 0.3, τ_a = 2000, v_th = 0.6, 5 refractory steps, the exp_convolve readout, cross-entropy), \`zenke_lif.eligo\` (Zenke & Vogels 2021: current-based LIF, SuperSpike, max-over-time readout scored at the last step) and \`lif.eligo\` (a LIF layer with a linear readout and a squared error); random e-prop is e-prop with the learning signal through a fixed random matrix instead of W_outᵀ (\`approximate d(loss)/d(zbar) = random\`). Accuracy: held-out sequences at every tenth of the run (500 per evaluation: the curve), and at the end on ${ex?.finalSamples ?? 2000} test and ${ex?.finalSamples ?? 2000} training sequences; chance is 50 % (store-recall, evidence) and 10 % (Fashion-MNIST). **Converged** means the test accuracy of the last three evaluations lies within 3 points and the last is not 3 points above every earlier one (a 500-sequence accuracy has a standard error of at most 2.2 points); otherwise the update budget stopped the run and the row says so. Alignment: the cosine between the rule's update and the exact BPTT gradient on the same batch and parameters, at the first and the last evaluation. ‖update‖: the global norm of the rule's update (BPTT: the gradient) over the run, median and largest.`);
   lines.push('');
+  lines.push(`**Update budgets.** A first pass trained every configuration for ${STORE_UPDATES} updates (store-recall), ${EVIDENCE_UPDATES} (evidence) and ${FASHION_UPDATES} (Fashion-MNIST rows); the pairs it left not flat were run again from the start with more updates (\`ELIGO_BENCH_UPDATES\`; the updates column gives each row's), as the session's budget of 40 minutes allowed. A row marked "no" was stopped by that budget, not by the criterion.`);
+  lines.push('');
+  const missing = configs().map(keyOf).filter((k) => !rows.some((r) => r.key === k));
+  for (const k of missing) lines.push(`*Not in the table:* ${k}${NOT_RUN[k] ? ` — ${NOT_RUN[k]}` : ' — not run in this session.'}`);
+  if (missing.length) lines.push('');
   lines.push('| model | task | rule | updates | test acc | train acc | converged | test acc along the run (%) | alignment (first → last) | ‖update‖ median / max | s / update |');
   lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
