@@ -21,7 +21,7 @@
 //
 // ELIGO_BENCH_PART=gradients|accuracy runs one part; ELIGO_BENCH_ONLY=a,b
 // runs the configurations whose key (`model/task/rule`) contains one of the
-// strings (`^lif/` : whose key starts with it); ELIGO_BENCH_UPDATES overrides
+// strings (`^lif/`: whose key starts with it; `=lif/evidence/bptt`: that key); ELIGO_BENCH_UPDATES overrides
 // the updates of the runs it selects (a smoke test, or a longer second pass for
 // the rows the first did not converge: each row states its updates).
 
@@ -201,7 +201,7 @@ export interface Row extends Config {
 }
 
 export const keyOf = (c: Config): string => `${c.model}/${c.setting.task.split(':')[0]}/${c.rule}`;
-const selects = (key: string, o: string): boolean => (o.startsWith('^') ? key.startsWith(o.slice(1)) : key.includes(o));
+const selects = (key: string, o: string): boolean => (o.startsWith('=') ? key === o.slice(1) : o.startsWith('^') ? key.startsWith(o.slice(1)) : key.includes(o));
 
 /**
  * Converged: the test accuracy of the last three evaluations (the last 20–30 % of the run) lies within 3 points
@@ -372,14 +372,16 @@ const NOT_RUN: Record<string, string> = {
 };
 
 export function markdown(s: Saved): string {
-  const rows = s.rows ?? [];
+  // In the order of configs() (model, task, rule), whichever pass produced a row.
+  const order = configs().map(keyOf);
+  const rows = [...(s.rows ?? [])].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
   const grads = s.gradients ?? [];
   const loads = s.loads ?? [];
   const lines: string[] = [];
   const date = (s.generatedAt ?? new Date().toISOString()).slice(0, 10);
   const total = rows.reduce((a, r) => a + r.seconds, 0);
   const engine = rows.find((r) => r.engine)?.engine ?? 'compiled';
-  lines.push(`Measured by \`npm run bench -- accuracy\` (bench/accuracy.ts) on ${date}: the compiled engine (\`eligo train\`'s default; ${engine.replace(/^compiled: /, '')}), Node ${process.version}, ${cpus().length} cores shared with other work (1-minute load average ${loads.length ? `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}` : '?'} during the runs), one run at a time; ${(total / 60).toFixed(0)} minutes of training in all. Raw numbers, with every evaluation: bench/results/accuracy.json.`);
+  lines.push(`Measured by \`npm run bench -- accuracy\` (bench/accuracy.ts) on ${date}: the compiled engine (\`eligo train\`'s default; ${engine.replace(/^compiled: /, '')}), Node ${process.version}, ${cpus().length} cores shared with other work (1-minute load average ${loads.length ? `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}` : '?'} during the runs), one run at a time; the rows shown took ${(total / 60).toFixed(0)} minutes of training (with the runs they replaced and the one stopped, about 40). Raw numbers, with every evaluation: bench/results/accuracy.json.`);
   lines.push('');
   const ex = rows[0];
   lines.push(`**Settings.** n = 100 neurons, batch ${ex?.batch ?? 32}, Adam with learning rate ${ex?.learningRate ?? 0.005} (Bellec et al.'s evidence tutorial), seed 1, **no gradient clipping** (Bellec et al.'s store-recall and evidence code clips nothing; their code clips the gradient only in the TIMIT CTC run, at global norm 1), no firing-rate regulariser (the examples cannot say one yet). Tasks (\`eligo train --task\`): store-recall with T = ${STORE_T} (a bit stored in one of the first 5 periods of 10 steps, recalled in the last: up to 90 steps of memory; 40 inputs), evidence accumulation with T = ${EVIDENCE_T} (7 cues in the first 60 steps, the decision over the last 10; 40 inputs), row-wise Fashion-MNIST (28 steps of 28 pixels, 60,000 training and 10,000 test images, scored over the last 7 steps). The models are the examples at n = 100: \`alif.eligo\` (Bellec et al. 2020: γ = 0.3, τ_a = 2000, v_th = 0.6, 5 refractory steps, the exp_convolve readout, cross-entropy), \`zenke_lif.eligo\` (Zenke & Vogels 2021: current-based LIF, SuperSpike, max-over-time readout scored at the last step) and \`lif.eligo\` (a LIF layer with a linear readout and a squared error); random e-prop is e-prop with the learning signal through a fixed random matrix instead of W_outᵀ (\`approximate d(loss)/d(zbar) = random\`). Accuracy: held-out sequences at every tenth of the run (500 per evaluation: the curve), and at the end on ${ex?.finalSamples ?? 2000} test and ${ex?.finalSamples ?? 2000} training sequences; chance is 50 % (store-recall, evidence) and 10 % (Fashion-MNIST). **Converged** means the test accuracy of the last three evaluations lies within 3 points and the last is not 3 points above every earlier one (a 500-sequence accuracy has a standard error of at most 2.2 points); otherwise the update budget stopped the run and the row says so. Alignment: the cosine between the rule's update and the exact BPTT gradient on the same batch and parameters, at the first and the last evaluation. ‖update‖: the global norm of the rule's update (BPTT: the gradient) over the run, median and largest.`);
@@ -407,11 +409,12 @@ export function markdown(s: Saved): string {
       const e = at(model, task, 'eprop');
       if (!b || !e) continue;
       const d = 100 * (e.testAccuracy! - b.testAccuracy!);
-      pairs.push(`${model} ${task}: e-prop ${pct(e.testAccuracy)} vs BPTT ${pct(b.testAccuracy)} (${d >= 0 ? '+' : ''}${d.toFixed(1)} points; BPTT's gradient norm at most ${f3(b.gradNorm.max)})`);
+      const conv = b.converged.flat && e.converged.flat ? 'both flat' : b.converged.flat ? 'e-prop not flat' : e.converged.flat ? 'BPTT not flat' : 'neither flat';
+      pairs.push(`${model} ${task}: e-prop ${pct(e.testAccuracy)} (${e.updates} updates) vs BPTT ${pct(b.testAccuracy)} (${b.updates}) (${d >= 0 ? '+' : ''}${d.toFixed(1)} points, ${conv}; BPTT's gradient norm at most ${f3(b.gradNorm.max)})`);
     }
   }
   if (pairs.length) {
-    lines.push(`**e-prop against BPTT** (test accuracy, same settings): ${pairs.join('; ')}.`);
+    lines.push(`**e-prop against BPTT** (test accuracy on 2000 held-out sequences, same settings but for the updates): ${pairs.join('; ')}.`);
     lines.push('');
   }
   lines.push('**What the papers report for the closest setting.**');
