@@ -381,7 +381,11 @@ export async function benchDiscovery(): Promise<void> {
   }
   if (runs('seed')) {
     console.log('discovery: the seed experiment');
-    saved.seedExperiment = await seedExperiment();
+    const fresh = await seedExperiment();
+    // With ELIGO_BENCH_ONLY the rows of the pairs not rerun are kept from the last run (same settings: the run says so).
+    const kept = process.env.ELIGO_BENCH_ONLY ? (saved.seedExperiment?.rows ?? []).filter((r) => !fresh.rows.some((q) => q.model === r.model && q.task === r.task)) : [];
+    const rank = (r: SeedRow): number => (r.model === 'LIF' ? 0 : 100) + (r.task.startsWith('fashion') ? 99 : Number(/correlation=([\d.]+)/.exec(r.task)?.[1] ?? 50));
+    saved.seedExperiment = { settings: fresh.settings, rows: [...kept, ...fresh.rows].sort((a, b) => rank(a) - rank(b)) };
     loads.push(loadavg()[0]!);
     store();
   }
