@@ -368,7 +368,7 @@ const PAPER: Record<string, string> = {
 
 /** Why a configuration has no row (the run of 2026-12-02). */
 const NOT_RUN: Record<string, string> = {
-  'zenke_lif/fashion-rows/eprop': 'stopped after 12 minutes of its 600-update run (load 5–8) and not rerun: zenke_lif\'s loss is the cross-entropy of the readout\'s maximum over time at the last step, so its e-prop carries the readout\'s eligibility for each of the 10 outputs (on store-recall, with 2 outputs, its e-prop already took 2× BPTT\'s time); its BPTT row is in the table.',
+  'zenke_lif/fashion-rows/eprop': 'stopped after 12 minutes of its 600-update run (load 5–8) and not rerun: zenke_lif\'s loss is the cross-entropy of the readout\'s maximum over time at the last step, and its e-prop carries the readout\'s eligibility for each output (10 here; not profiled further): one update of batch 32 took 3.5 s on one thread against BPTT\'s 0.11 s (measured after the run, load 2.6; on store-recall, with 2 outputs, 0.27 s against 0.079 s), about 35 minutes for the 600 updates on one thread; its BPTT row is in the table.',
 };
 
 export function markdown(s: Saved): string {
