@@ -93,19 +93,35 @@ export function batchPoints(graph: Graph, leaves: ReadonlyMap<number, Tensor>, b
  * output element and runs one vjp with all those cotangents at once. Blocks
  * are laid out as the Jacobian program's (batch × rows × cols).
  */
-export function tfJacobian(tf: Tf, cg: CompiledGraph, graph: Graph, leaves: ReadonlyMap<number, Tensor>, batch: number, mode: 'rows' | 'stacked' = 'rows'): BatchJacobian {
+export function tfJacobian(
+  tf: Tf,
+  cg: CompiledGraph,
+  graph: Graph,
+  leaves: ReadonlyMap<number, Tensor>,
+  batch: number,
+  mode: 'rows' | 'stacked' = 'rows',
+): BatchJacobian {
   const ids = graph.inputs;
   const isInput = new Set(ids);
   const outSizes = graph.outputs.map((o) => sizeOf(graph.vertices[o]!.shape));
   const inSizes = ids.map((i) => sizeOf(graph.vertices[i]!.shape));
   const total = outSizes.reduce((a, b) => a + b, 0);
   const B = batch;
-  const blocks = graph.outputs.map((o, k) => ids.map((i, l) => ({
-    output: o, input: i, rows: outSizes[k]!, cols: inSizes[l]!, batch: B, data: new Float64Array(B * outSizes[k]! * inSizes[l]!),
-  })));
+  const blocks = graph.outputs.map((o, k) =>
+    ids.map((i, l) => ({
+      output: o,
+      input: i,
+      rows: outSizes[k]!,
+      cols: inSizes[l]!,
+      batch: B,
+      data: new Float64Array(B * outSizes[k]! * inSizes[l]!),
+    })),
+  );
   // Output element e → (output k, row r).
   const rowOf: [number, number][] = [];
-  outSizes.forEach((n, k) => { for (let r = 0; r < n; r++) rowOf.push([k, r]); });
+  outSizes.forEach((n, k) => {
+    for (let r = 0; r < n; r++) rowOf.push([k, r]);
+  });
   const R = mode === 'stacked' ? total : 1; // replicas of the batch in one call
   tf.tidy(() => {
     const fixed = new Map<number, Value>();
@@ -115,7 +131,10 @@ export function tfJacobian(tf: Tf, cg: CompiledGraph, graph: Graph, leaves: Read
     const xs = ids.map((id, l) => {
       const shape = graph.vertices[id]!.shape;
       const t = leaves.get(id)!;
-      const x = t.data.length === inSizes[l]! * B ? tf.tensor(Float32Array.from(t.data), [B, ...shape], 'float32') : tf.broadcastTo(tf.tensor(Float32Array.from(t.data), [...shape], 'float32'), [B, ...shape]);
+      const x =
+        t.data.length === inSizes[l]! * B
+          ? tf.tensor(Float32Array.from(t.data), [B, ...shape], 'float32')
+          : tf.broadcastTo(tf.tensor(Float32Array.from(t.data), [...shape], 'float32'), [B, ...shape]);
       return R === 1 ? x : tf.tile(x, [R, ...shape.map(() => 1)]);
     });
     const f = (...args: TfTensor[]): TfTensor => {
@@ -207,8 +226,12 @@ function ordersPerSecond(run: (o: Int32Array) => void, orders: readonly Int32Arr
   for (let w = 0; w < windows; w++) {
     let n = 0;
     const t0 = performance.now();
-    let dt = 0;
-    while ((dt = performance.now() - t0) < (seconds * 1000) / windows) for (const o of orders) { run(o); n++; }
+    let dt: number;
+    while ((dt = performance.now() - t0) < (seconds * 1000) / windows)
+      for (const o of orders) {
+        run(o);
+        n++;
+      }
     rates.push(n / (dt / 1000));
   }
   rates.sort((x, y) => x - y);
@@ -234,15 +257,24 @@ function shuffled(items: readonly number[], seed: number): Int32Array {
 
 function benchThroughput(seconds: number): Throughput[] {
   const out: Throughput[] = [];
-  for (const [label, file, item] of [['RoeFlux_1d', 'roeflux_1d.eligo', 'roeflux_1d'], ['Transformer', 'transformer.eligo', 'transformer']] as const) {
+  for (const [label, file, item] of [
+    ['RoeFlux_1d', 'roeflux_1d.eligo', 'roeflux_1d'],
+    ['Transformer', 'transformer.eligo', 'transformer'],
+  ] as const) {
     const { graph } = loadExample(file, item);
     const elim = eliminableVertices(graph);
     const random = Array.from({ length: 200 }, (_, k) => shuffled(elim, k + 1));
     const mk = [Int32Array.from(markowitzOrder(graph))];
     const el = Eliminator.symbolic(graph);
     const st = EliminationState.of(graph);
-    for (const [orders, set] of [['random', random], ['markowitz', mk]] as const) {
-      for (const [engine, run] of [['Eliminator', (o: Int32Array) => el.run(o)], ['EliminationState', (o: Int32Array) => st.run(o)]] as const) {
+    for (const [orders, set] of [
+      ['random', random],
+      ['markowitz', mk],
+    ] as const) {
+      for (const [engine, run] of [
+        ['Eliminator', (o: Int32Array) => el.run(o)],
+        ['EliminationState', (o: Int32Array) => st.run(o)],
+      ] as const) {
         const r = ordersPerSecond(run, set, seconds);
         out.push({ graph: label, eliminable: elim.length, engine, orders, ordersPerSecond: r.median, bestOrdersPerSecond: r.best });
       }
@@ -292,7 +324,9 @@ function interleaved(fns: readonly (() => void)[], targetMs: number, rounds = 12
     const once = Math.max(performance.now() - t0, 1e-3);
     return Math.max(1, Math.min(5000, Math.round(targetMs / rounds / once)));
   });
-  fns.forEach((fn, k) => { for (let i = 0; i < Math.min(reps[k]!, 20); i++) fn(); });
+  fns.forEach((fn, k) => {
+    for (let i = 0; i < Math.min(reps[k]!, 20); i++) fn();
+  });
   const samples: number[][] = fns.map(() => []);
   for (let r = 0; r < rounds; r++) {
     fns.forEach((fn, k) => {
@@ -320,12 +354,23 @@ async function benchNumeric(batches: readonly number[], targetMs: number): Promi
         const leaves = batchPoints(g, ex.leaves, B, 0.01, true);
         const values = evaluateBatch(g, leaves, B);
         const contenders: (() => void)[] = [
-          () => { program.run(evaluateBatch(g, leaves, B), B); },
-          () => { program.run(values, B); },
-          () => { tfJacobian(tf, cg, g, leaves, B, 'rows'); },
-          () => { tfJacobian(tf, cg, g, leaves, B, 'stacked'); },
+          () => {
+            program.run(evaluateBatch(g, leaves, B), B);
+          },
+          () => {
+            program.run(values, B);
+          },
+          () => {
+            tfJacobian(tf, cg, g, leaves, B, 'rows');
+          },
+          () => {
+            tfJacobian(tf, cg, g, leaves, B, 'stacked');
+          },
         ];
-        if (B === 1) contenders.push(() => { jacobian(g, leaves, best); });
+        if (B === 1)
+          contenders.push(() => {
+            jacobian(g, leaves, best);
+          });
         const [ours, only, tfRows, tfStacked, valueByValue] = interleaved(contenders, targetMs) as [Stats, Stats, Stats, Stats, Stats | undefined];
         const phases: PhaseTimings = { partials: 0, program: 0, scatter: 0 };
         const reps = 20;
@@ -334,14 +379,29 @@ async function benchNumeric(batches: readonly number[], targetMs: number): Promi
         phases.program /= reps;
         phases.scatter /= reps;
         const ref = program.run(values, B);
-        const diff = Math.max(rowRelativeError(tfJacobian(tf, cg, g, leaves, B, 'rows'), ref), rowRelativeError(tfJacobian(tf, cg, g, leaves, B, 'stacked'), ref));
+        const diff = Math.max(
+          rowRelativeError(tfJacobian(tf, cg, g, leaves, B, 'rows'), ref),
+          rowRelativeError(tfJacobian(tf, cg, g, leaves, B, 'stacked'), ref),
+        );
         rows.push({
-          task: t.task, item: t.item, inputs: g.inputs.reduce((a, i) => a + sizeOf(g.vertices[i]!.shape), 0),
-          outputs: g.outputs.reduce((a, o) => a + sizeOf(g.vertices[o]!.shape), 0), order: best, multiplications: Math.min(...costs), batch: B,
-          programMs: ours, programOnlyMs: only, phasesMs: phases, ...(valueByValue ? { valueByValueMs: valueByValue } : {}),
-          tfRowsMs: tfRows, tfStackedMs: tfStacked,
-          ratio: tfRows.min / ours.min, ratioBestTf: Math.min(tfRows.min, tfStacked.min) / ours.min,
-          medianRatio: tfRows.median / ours.median, medianRatioBestTf: Math.min(tfRows.median, tfStacked.median) / ours.median, tfDifference: diff,
+          task: t.task,
+          item: t.item,
+          inputs: g.inputs.reduce((a, i) => a + sizeOf(g.vertices[i]!.shape), 0),
+          outputs: g.outputs.reduce((a, o) => a + sizeOf(g.vertices[o]!.shape), 0),
+          order: best,
+          multiplications: Math.min(...costs),
+          batch: B,
+          programMs: ours,
+          programOnlyMs: only,
+          phasesMs: phases,
+          ...(valueByValue ? { valueByValueMs: valueByValue } : {}),
+          tfRowsMs: tfRows,
+          tfStackedMs: tfStacked,
+          ratio: tfRows.min / ours.min,
+          ratioBestTf: Math.min(tfRows.min, tfStacked.min) / ours.min,
+          medianRatio: tfRows.median / ours.median,
+          medianRatioBestTf: Math.min(tfRows.median, tfStacked.median) / ours.median,
+          tfDifference: diff,
         });
       }
     } finally {
@@ -362,22 +422,64 @@ export async function benchElimination(): Promise<unknown> {
   console.log('\nComplete elimination orders scored per second (symbolic costs: multiplications, additions, fill-in, memory)');
   console.log('  median of 10 windows (best window)');
   const cell = (t: Throughput): string => `${rate(t.ordersPerSecond)} (${rate(t.bestOrdersPerSecond)})`;
-  console.log(table(['graph', 'eliminable', 'orders', 'Eliminator', 'EliminationState'], ['RoeFlux_1d', 'Transformer'].flatMap((gname) => (['random', 'markowitz'] as const).map((o) => {
-    const pick = (e: string): Throughput => throughput.find((x) => x.graph === gname && x.orders === o && x.engine === e)!;
-    return [gname, pick('Eliminator').eliminable, o, cell(pick('Eliminator')), cell(pick('EliminationState'))];
-  }))));
+  console.log(
+    table(
+      ['graph', 'eliminable', 'orders', 'Eliminator', 'EliminationState'],
+      ['RoeFlux_1d', 'Transformer'].flatMap((gname) =>
+        (['random', 'markowitz'] as const).map((o) => {
+          const pick = (e: string): Throughput => throughput.find((x) => x.graph === gname && x.orders === o && x.engine === e)!;
+          return [gname, pick('Eliminator').eliminable, o, cell(pick('Eliminator')), cell(pick('EliminationState'))];
+        }),
+      ),
+    ),
+  );
 
   const { rows, backend } = await benchNumeric([1, 512], quick ? 150 : 600);
-  console.log(`\nFull numeric Jacobian, ms per call (least disturbed of 12 interleaved rounds): Jacobian program (evaluateBatch + run, best of forward/reverse/Markowitz) vs TF.js autodiff (${backend})`);
-  console.log('  run only = program.run on evaluated values; value-by-value = jacobian(); tf rows = one vjp per output element with a batched one-hot cotangent;');
-  console.log('  tf stacked = one vjp over the batch replicated per output element; (medians) = tf rows / program from medians; tf vs f64 = largest row-relative difference');
-  console.log(table(
-    ['task', 'in→out', 'order', 'mults', 'batch', 'program', 'run only', 'value-by-value', 'tf rows', 'tf stacked', 'tf rows / program', 'best tf / program', '(medians)', 'tf vs f64'],
-    rows.map((r) => [
-      r.task, `${r.inputs}→${r.outputs}`, r.order, r.multiplications, r.batch, ms(r.programMs.min), ms(r.programOnlyMs.min),
-      r.valueByValueMs ? ms(r.valueByValueMs.min) : '—', ms(r.tfRowsMs.min), ms(r.tfStackedMs.min), times(r.ratio), times(r.ratioBestTf), times(r.medianRatio), r.tfDifference.toExponential(1),
-    ]),
-  ));
+  console.log(
+    `\nFull numeric Jacobian, ms per call (least disturbed of 12 interleaved rounds): Jacobian program (evaluateBatch + run, best of forward/reverse/Markowitz) vs TF.js autodiff (${backend})`,
+  );
+  console.log(
+    '  run only = program.run on evaluated values; value-by-value = jacobian(); tf rows = one vjp per output element with a batched one-hot cotangent;',
+  );
+  console.log(
+    '  tf stacked = one vjp over the batch replicated per output element; (medians) = tf rows / program from medians; tf vs f64 = largest row-relative difference',
+  );
+  console.log(
+    table(
+      [
+        'task',
+        'in→out',
+        'order',
+        'mults',
+        'batch',
+        'program',
+        'run only',
+        'value-by-value',
+        'tf rows',
+        'tf stacked',
+        'tf rows / program',
+        'best tf / program',
+        '(medians)',
+        'tf vs f64',
+      ],
+      rows.map((r) => [
+        r.task,
+        `${r.inputs}→${r.outputs}`,
+        r.order,
+        r.multiplications,
+        r.batch,
+        ms(r.programMs.min),
+        ms(r.programOnlyMs.min),
+        r.valueByValueMs ? ms(r.valueByValueMs.min) : '—',
+        ms(r.tfRowsMs.min),
+        ms(r.tfStackedMs.min),
+        times(r.ratio),
+        times(r.ratioBestTf),
+        times(r.medianRatio),
+        r.tfDifference.toExponential(1),
+      ]),
+    ),
+  );
   const geo = (b: number, key: 'ratio' | 'ratioBestTf' | 'medianRatio'): number => {
     const rs = rows.filter((r) => r.batch === b).map((r) => r[key]);
     return Math.exp(rs.reduce((a, x) => a + Math.log(x), 0) / rs.length);
@@ -386,10 +488,11 @@ export async function benchElimination(): Promise<unknown> {
     batch1: { geomeanRatio: geo(1, 'ratio'), geomeanRatioBestTf: geo(1, 'ratioBestTf'), geomeanMedianRatio: geo(1, 'medianRatio') },
     batch512: { geomeanRatio: geo(512, 'ratio'), geomeanRatioBestTf: geo(512, 'ratioBestTf'), geomeanMedianRatio: geo(512, 'medianRatio') },
   };
-  console.log(`geometric mean of tf rows / program: ${times(summary.batch1.geomeanRatio)} at batch 1, ${times(summary.batch512.geomeanRatio)} at batch 512; against the faster TF route: ${times(summary.batch1.geomeanRatioBestTf)} and ${times(summary.batch512.geomeanRatioBestTf)}`);
+  console.log(
+    `geometric mean of tf rows / program: ${times(summary.batch1.geomeanRatio)} at batch 1, ${times(summary.batch512.geomeanRatio)} at batch 512; against the faster TF route: ${times(summary.batch1.geomeanRatioBestTf)} and ${times(summary.batch512.geomeanRatioBestTf)}`,
+  );
   const result = { throughput, numeric: rows, summary, tfBackend: backend, quick };
   const path = writeResult('elimination', result);
   console.log(`(written to ${path})`);
   return result;
 }
-

@@ -36,11 +36,25 @@ function wasmKernel(): (iterations: number) => number {
 }
 
 function jsKernel(iterations: number): number {
-  let a0 = 0, a1 = 1, a2 = 2, a3 = 3, a4 = 4, a5 = 5, a6 = 6, a7 = 7;
-  const c = 0.999, d = 0.001;
+  let a0 = 0,
+    a1 = 1,
+    a2 = 2,
+    a3 = 3,
+    a4 = 4,
+    a5 = 5,
+    a6 = 6,
+    a7 = 7;
+  const c = 0.999,
+    d = 0.001;
   for (let i = 0; i < iterations; i++) {
-    a0 = a0 * c + d; a1 = a1 * c + d; a2 = a2 * c + d; a3 = a3 * c + d;
-    a4 = a4 * c + d; a5 = a5 * c + d; a6 = a6 * c + d; a7 = a7 * c + d;
+    a0 = a0 * c + d;
+    a1 = a1 * c + d;
+    a2 = a2 * c + d;
+    a3 = a3 * c + d;
+    a4 = a4 * c + d;
+    a5 = a5 * c + d;
+    a6 = a6 * c + d;
+    a7 = a7 * c + d;
   }
   return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
 }

@@ -50,24 +50,27 @@ interface Row {
 
 /** Posts `vm` into the page and waits for the frame after the first node is drawn. */
 async function firstPaint(page: import('playwright-core').Page, vm: GraphViewModel): Promise<{ ms: number; renderer: string }> {
-  return page.evaluate(async (model) => {
-    const app = document.getElementById('app')!;
-    const t0 = performance.now();
-    window.postMessage({ type: 'show', model }, '*');
-    await new Promise<void>((resolve) => {
-      const done = (): boolean => app.dataset.renderer !== undefined && app.dataset.renderer !== '' && document.querySelector('.pane') !== null;
-      if (done()) return resolve();
-      const obs = new MutationObserver(() => {
-        if (done()) {
-          obs.disconnect();
-          resolve();
-        }
+  return page.evaluate(
+    async (model) => {
+      const app = document.getElementById('app')!;
+      const t0 = performance.now();
+      window.postMessage({ type: 'show', model }, '*');
+      await new Promise<void>((resolve) => {
+        const done = (): boolean => app.dataset.renderer !== undefined && app.dataset.renderer !== '' && document.querySelector('.pane') !== null;
+        if (done()) return resolve();
+        const obs = new MutationObserver(() => {
+          if (done()) {
+            obs.disconnect();
+            resolve();
+          }
+        });
+        obs.observe(app, { childList: true, subtree: true, attributes: true });
       });
-      obs.observe(app, { childList: true, subtree: true, attributes: true });
-    });
-    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-    return { ms: performance.now() - t0, renderer: app.dataset.renderer ?? '' };
-  }, vm as unknown as object);
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return { ms: performance.now() - t0, renderer: app.dataset.renderer ?? '' };
+    },
+    vm as unknown as object,
+  );
 }
 
 export async function benchGraph(): Promise<unknown> {
@@ -115,12 +118,26 @@ export async function benchGraph(): Promise<unknown> {
     await disposeLayoutWorker();
   }
   console.log('\nGraph view: layout (cold cache) and first paint in Chromium, generated functions');
-  console.log(table(['vertices', 'edges', 'view', 'nodes', 'view (ms)', 'ELK + model (ms)', 'first paint (ms)', 'renderer', 'view model'], rows.map((r) => [
-    r.vertices, r.edges, r.view, r.nodes, ms(r.viewMs), ms(r.layoutMs), r.firstPaintMs !== undefined ? ms(r.firstPaintMs) : '—', r.renderer ?? '—', formatBytes(r.viewModelBytes),
-  ])));
+  console.log(
+    table(
+      ['vertices', 'edges', 'view', 'nodes', 'view (ms)', 'ELK + model (ms)', 'first paint (ms)', 'renderer', 'view model'],
+      rows.map((r) => [
+        r.vertices,
+        r.edges,
+        r.view,
+        r.nodes,
+        ms(r.viewMs),
+        ms(r.layoutMs),
+        r.firstPaintMs !== undefined ? ms(r.firstPaintMs) : '—',
+        r.renderer ?? '—',
+        formatBytes(r.viewModelBytes),
+      ]),
+    ),
+  );
   if (!browser) console.log('(no Chromium at /usr/bin/chromium or no dist/webview.js: first paint not measured)');
   const path = writeResult('graph', {
-    description: 'graphView (engine sparsity + forward/reverse/Markowitz traces + ELK layered layout + view model), cold layout cache; first paint = postMessage of the view model to the second animation frame after the first pane is drawn, headless Chromium',
+    description:
+      'graphView (engine sparsity + forward/reverse/Markowitz traces + ELK layered layout + view model), cold layout cache; first paint = postMessage of the view model to the second animation frame after the first pane is drawn, headless Chromium',
     rows,
   });
   console.log(`wrote ${path}`);

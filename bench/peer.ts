@@ -69,11 +69,31 @@ export interface PeerResult {
    * per step (the rules engine's count) × batch × T, over the WebAssembly rate on one thread; ratio: the
    * one-thread WebAssembly e-prop median over it.
    */
-  readonly floors: { readonly model: string; readonly n: number; readonly T: number; readonly flops: number; readonly seconds: number; readonly ratio: number | null }[];
+  readonly floors: {
+    readonly model: string;
+    readonly n: number;
+    readonly T: number;
+    readonly flops: number;
+    readonly seconds: number;
+    readonly ratio: number | null;
+  }[];
   /** Per configuration, where each loop of the e-prop and BPTT kernels ran (program.ts KernelSource.loops). */
-  readonly loops: { readonly model: string; readonly n: number; readonly T: number; readonly rule: string; readonly loops: readonly { readonly what: string; readonly backend: string; readonly why?: string }[] }[];
+  readonly loops: {
+    readonly model: string;
+    readonly n: number;
+    readonly T: number;
+    readonly rule: string;
+    readonly loops: readonly { readonly what: string; readonly backend: string; readonly why?: string }[];
+  }[];
   /** Gradient agreement: compiled BPTT against PyTorch BPTT (norms of W_rec). */
-  readonly agreement: { readonly model: string; readonly n: number; readonly T: number; readonly eligo: number; readonly torch: number; readonly relative: number }[];
+  readonly agreement: {
+    readonly model: string;
+    readonly n: number;
+    readonly T: number;
+    readonly eligo: number;
+    readonly torch: number;
+    readonly relative: number;
+  }[];
   readonly loadAverage: readonly number[];
 }
 
@@ -87,7 +107,8 @@ export function torchAvailable(): { ok: true; version: string } | { ok: false; w
 
 /** Single-thread float32 matrix products per second in PyTorch (1024², best of 5): the machine's peak for the floor. */
 function sgemmRate(): number {
-  const code = 'import torch,time\ntorch.set_num_threads(1)\na=torch.randn(1024,1024);b=torch.randn(1024,1024)\nbest=1e9\nfor _ in range(6):\n t=time.perf_counter();c=a@b;best=min(best,time.perf_counter()-t)\nprint(2*1024**3/best/1e9)';
+  const code =
+    'import torch,time\ntorch.set_num_threads(1)\na=torch.randn(1024,1024);b=torch.randn(1024,1024)\nbest=1e9\nfor _ in range(6):\n t=time.perf_counter();c=a@b;best=min(best,time.perf_counter()-t)\nprint(2*1024**3/best/1e9)';
   const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' });
   return r.status === 0 ? Number(r.stdout.trim()) : NaN;
 }
@@ -134,7 +155,10 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
     const eprop = resolveRule(comp, spec, 'eprop');
     if (eprop.method.kind !== 'online') throw new Error('e-prop is an online rule');
     const task = makeTask(`evidence:T=${c.T}`, { model: c.model, nIn: 20, nOut: 2, inputName: 'x', targetName: 'y', seed: 1 });
-    const batch = task.batch('train', Array.from({ length: c.batch }, (_, i) => i));
+    const batch = task.batch(
+      'train',
+      Array.from({ length: c.batch }, (_, i) => i),
+    );
     const init = initialParams(scope, 1);
     const values = spec.params.map((p) => Float32Array.from(init.get(p.name)!.data));
     const dir = mkdtempSync(join(tmpdir(), 'eligo-peer-'));
@@ -143,26 +167,59 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
     writeFileSync(join(dir, 'y.f32'), Buffer.from(batch.y.buffer, batch.y.byteOffset, batch.y.byteLength));
     writeFileSync(join(dir, 'weight.f32'), Buffer.from(batch.weight.buffer, batch.weight.byteOffset, batch.weight.byteLength));
 
-    type Runner = { engine: string; backend: PeerRow['backend']; threads: number; run: () => Promise<number>; memory: () => number; memoryWhat: string; times: number[]; note?: string; done?: () => Promise<void> };
+    type Runner = {
+      engine: string;
+      backend: PeerRow['backend'];
+      threads: number;
+      run: () => Promise<number>;
+      memory: () => number;
+      memoryWhat: string;
+      times: number[];
+      note?: string;
+      done?: () => Promise<void>;
+    };
     const runners: Runner[] = [];
     // The compiled engine as it runs by default (WebAssembly SIMD loops, the threads it picks), on one thread,
     // and with JavaScript loops only (one thread): JavaScript against WebAssembly, one thread against two.
     const epropMethod = { kind: 'online' as const, program: eprop.method.program, blocks: eprop.method.blocks };
     const typical = { batch: c.batch, steps: c.T };
     const engines: { name: string; rule: 'e-prop' | 'BPTT'; backend: 'wasm' | 'js'; e: CompiledEngine }[] = [];
-    for (const [rule, method] of [['e-prop', epropMethod], ['BPTT', { kind: 'bptt' as const }]] as const) {
+    for (const [rule, method] of [
+      ['e-prop', epropMethod],
+      ['BPTT', { kind: 'bptt' as const }],
+    ] as const) {
       const auto = CompiledEngine.create(spec, { method }, {}, typical);
       engines.push({ name: `Eligo ${rule} (compiled)`, rule, backend: 'wasm', e: auto });
-      engines.push({ name: `Eligo ${rule} (compiled)`, rule, backend: 'wasm', e: CompiledEngine.create(spec, { method }, { threads: auto.threadsUsed > 1 ? 1 : 2 }, typical) });
-      engines.push({ name: `Eligo ${rule} (compiled)`, rule, backend: 'js', e: CompiledEngine.create(spec, { method }, { threads: 1, backend: 'js' }, typical) });
-      loopRecords.push({ model: c.model, n: c.n, T: c.T, rule, loops: auto.sources.grad!.loops.map((l) => ({ what: l.what, backend: l.backend, ...(l.why ? { why: l.why } : {}) })) });
+      engines.push({
+        name: `Eligo ${rule} (compiled)`,
+        rule,
+        backend: 'wasm',
+        e: CompiledEngine.create(spec, { method }, { threads: auto.threadsUsed > 1 ? 1 : 2 }, typical),
+      });
+      engines.push({
+        name: `Eligo ${rule} (compiled)`,
+        rule,
+        backend: 'js',
+        e: CompiledEngine.create(spec, { method }, { threads: 1, backend: 'js' }, typical),
+      });
+      loopRecords.push({
+        model: c.model,
+        n: c.n,
+        T: c.T,
+        rule,
+        loops: auto.sources.grad!.loops.map((l) => ({ what: l.what, backend: l.backend, ...(l.why ? { why: l.why } : {}) })),
+      });
     }
     const bpttEngine = engines.find((x) => x.rule === 'BPTT')!.e;
     let bpttGrad: Float64Array[] = [];
     for (const { name, backend, e } of engines) {
       e.setParams(values);
       runners.push({
-        engine: name, backend, threads: e.threadsUsed, times: [], memoryWhat: 'buffers on every thread (arenas, traces, the BPTT tape) and the parameters, without the batch data',
+        engine: name,
+        backend,
+        threads: e.threadsUsed,
+        times: [],
+        memoryWhat: 'buffers on every thread (arenas, traces, the BPTT tape) and the parameters, without the batch data',
         run: async () => {
           const t0 = performance.now();
           const r = await e.run('grad', batch);
@@ -171,7 +228,8 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
           return dt;
         },
         // The engine's own buffers: without the batch's data (inputs, targets, weights, predictions), which every engine holds and which grows with T.
-        memory: () => e.bytes(c.batch, c.T) - 4 * c.batch * c.T * (20 + 2 * 2 + 1), done: () => e.dispose(),
+        memory: () => e.bytes(c.batch, c.T) - 4 * c.batch * c.T * (20 + 2 * 2 + 1),
+        done: () => e.dispose(),
       });
     }
     if (c.tfjs) {
@@ -181,7 +239,11 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
       let peakE = 0;
       let peakB = 0;
       runners.push({
-        engine: 'Eligo e-prop (TF.js)', backend: 'tfjs', threads: 1, times: [], memoryWhat: 'peak tensor memory',
+        engine: 'Eligo e-prop (TF.js)',
+        backend: 'tfjs',
+        threads: 1,
+        times: [],
+        memoryWhat: 'peak tensor memory',
         run: async () => {
           const t0 = performance.now();
           const r = await onlineBatch(exec, vars, batch, task);
@@ -193,19 +255,24 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
         memory: () => peakE,
       });
       runners.push({
-        engine: 'Eligo BPTT (TF.js)', backend: 'tfjs', threads: 1, times: [], memoryWhat: 'peak tensor memory',
-        run: async () => {
+        engine: 'Eligo BPTT (TF.js)',
+        backend: 'tfjs',
+        threads: 1,
+        times: [],
+        memoryWhat: 'peak tensor memory',
+        run: () => {
           const t0 = performance.now();
           const r = bpttBatch(m, vars, batch, task);
           const dt = (performance.now() - t0) / 1000;
           peakB = Math.max(peakB, r.peakBytes);
           for (const g of r.grads!) g?.dispose();
-          return dt;
+          return Promise.resolve(dt);
         },
         memory: () => peakB,
-        done: async () => {
+        done: () => {
           m.dispose();
           for (const v of vars) v.dispose();
+          return Promise.resolve();
         },
       });
     }
@@ -215,7 +282,11 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
       peer = new Peer();
       await peer.ask({ cmd: 'load', dir, model: c.model, n: c.n, nIn: 20, nOut: 2, T: c.T, B: c.batch, threads: 1 });
       runners.push({
-        engine: 'PyTorch BPTT', backend: 'torch', threads: 1, times: [], memoryWhat: 'peak RSS of the PyTorch process',
+        engine: 'PyTorch BPTT',
+        backend: 'torch',
+        threads: 1,
+        times: [],
+        memoryWhat: 'peak RSS of the PyTorch process',
         run: async () => {
           const r = await peer!.ask({ cmd: 'step' });
           torchNorm = (r.grads as Record<string, (number | null)[]>).W_rec![0] ?? Infinity;
@@ -234,7 +305,9 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
       // The calibration kernel once a round too: the floor's rate is the best seen in the session.
       const rr = measureFloorRate(3);
       rate = { wasmGflops: Math.max(rate.wasmGflops, rr.wasmGflops), jsGflops: Math.max(rate.jsGflops, rr.jsGflops) };
-      log(`  ${c.model} n=${c.n} T=${c.T} round ${round}${round === 0 ? ' (warm-up)' : ''}: ${runners.map((r) => `${r.engine} ${r.backend} ${r.threads}t ${r.times.length ? r.times[r.times.length - 1]!.toFixed(3) : '-'} s`).join(' · ')}`);
+      log(
+        `  ${c.model} n=${c.n} T=${c.T} round ${round}${round === 0 ? ' (warm-up)' : ''}: ${runners.map((r) => `${r.engine} ${r.backend} ${r.threads}t ${r.times.length ? r.times[r.times.length - 1]!.toFixed(3) : '-'} s`).join(' · ')}`,
+      );
     }
     let torchRss = 0;
     if (peer) torchRss = (await peer.ask({ cmd: 'quit' })).maxRssBytes as number;
@@ -242,26 +315,72 @@ export async function peerBenchmark(configs: readonly PeerConfig[], log: (s: str
     for (const r of runners) {
       const med = median(r.times);
       rows.push({
-        model: c.model, n: c.n, T: c.T, batch: c.batch, engine: r.engine, backend: r.backend, threads: r.threads, medianSeconds: med, minSeconds: Math.min(...r.times),
-        stepsPerSecond: (c.batch * c.T) / med, memoryBytes: r.engine === 'PyTorch BPTT' ? torchRss : r.memory(), memoryWhat: r.memoryWhat,
+        model: c.model,
+        n: c.n,
+        T: c.T,
+        batch: c.batch,
+        engine: r.engine,
+        backend: r.backend,
+        threads: r.threads,
+        medianSeconds: med,
+        minSeconds: Math.min(...r.times),
+        stepsPerSecond: (c.batch * c.T) / med,
+        memoryBytes: r.engine === 'PyTorch BPTT' ? torchRss : r.memory(),
+        memoryWhat: r.memoryWhat,
         ratioToTorch: torchMedian ? med / torchMedian : null,
       });
       await r.done?.();
     }
-    if (!c.tfjs) rows.push({ model: c.model, n: c.n, T: c.T, batch: c.batch, engine: 'Eligo e-prop (TF.js)', backend: 'tfjs', threads: 1, medianSeconds: null, minSeconds: null, stepsPerSecond: null, memoryBytes: null, memoryWhat: '', ratioToTorch: null, note: 'not run at this size (ELIGO_BENCH_FULL=1 runs it)' });
+    if (!c.tfjs)
+      rows.push({
+        model: c.model,
+        n: c.n,
+        T: c.T,
+        batch: c.batch,
+        engine: 'Eligo e-prop (TF.js)',
+        backend: 'tfjs',
+        threads: 1,
+        medianSeconds: null,
+        minSeconds: null,
+        stepsPerSecond: null,
+        memoryBytes: null,
+        memoryWhat: '',
+        ratioToTorch: null,
+        note: 'not run at this size (ELIGO_BENCH_FULL=1 runs it)',
+      });
     const wrec = spec.params.findIndex((p) => p.name === 'W_rec');
     const eligoNorm = Math.sqrt(bpttGrad[wrec]!.reduce((a, v) => a + v * v, 0));
-    if (Number.isFinite(torchNorm)) agreement.push({ model: c.model, n: c.n, T: c.T, eligo: eligoNorm, torch: torchNorm, relative: Math.abs(eligoNorm - torchNorm) / torchNorm });
+    if (Number.isFinite(torchNorm))
+      agreement.push({ model: c.model, n: c.n, T: c.T, eligo: eligoNorm, torch: torchNorm, relative: Math.abs(eligoNorm - torchNorm) / torchNorm });
     const flops = (eprop.method.cost.multiplications + eprop.method.cost.additions) * c.batch * c.T;
-    const ep = rows.find((r) => r.model === c.model && r.n === c.n && r.T === c.T && r.engine === 'Eligo e-prop (compiled)' && r.backend === 'wasm' && r.threads === 1);
-    floors.push({ model: c.model, n: c.n, T: c.T, flops, seconds: flops / (rate.wasmGflops * 1e9), ratio: ep?.medianSeconds ? ep.medianSeconds / (flops / (rate.wasmGflops * 1e9)) : null });
+    const ep = rows.find(
+      (r) => r.model === c.model && r.n === c.n && r.T === c.T && r.engine === 'Eligo e-prop (compiled)' && r.backend === 'wasm' && r.threads === 1,
+    );
+    floors.push({
+      model: c.model,
+      n: c.n,
+      T: c.T,
+      flops,
+      seconds: flops / (rate.wasmGflops * 1e9),
+      ratio: ep?.medianSeconds ? ep.medianSeconds / (flops / (rate.wasmGflops * 1e9)) : null,
+    });
     rmSync(dir, { recursive: true, force: true });
   }
   // The floors at the session's best rate (measured again every round).
   const best = floors.map((f) => {
-    const ep = rows.find((r) => r.model === f.model && r.n === f.n && r.T === f.T && r.engine === 'Eligo e-prop (compiled)' && r.backend === 'wasm' && r.threads === 1);
+    const ep = rows.find(
+      (r) => r.model === f.model && r.n === f.n && r.T === f.T && r.engine === 'Eligo e-prop (compiled)' && r.backend === 'wasm' && r.threads === 1,
+    );
     const seconds = f.flops / (rate.wasmGflops * 1e9);
     return { ...f, seconds, ratio: ep?.medianSeconds ? ep.medianSeconds / seconds : null };
   });
-  return { rows, torch: avail.ok ? { version: avail.version, sgemmGflops: gflops } : { missing: avail.why }, rate, floors: best, loops: loopRecords, agreement, loadAverage: loads };
+  return {
+    rows,
+    torch: avail.ok ? { version: avail.version, sgemmGflops: gflops } : { missing: avail.why },
+    rate,
+    floors: best,
+    loops: loopRecords,
+    agreement,
+    loadAverage: loads,
+  };
 }

@@ -63,12 +63,26 @@ export async function benchQueue(): Promise<void> {
     setupS = Math.min(setupS, (performance.now() - ts) / 1000);
   }
   const warmLocalS = Math.max(1e-3, localS - setupS);
-  rows.push({ where: 'in process', workers: 0, seconds: localS, perSecond: local.evaluated.length / localS, vsInProcess: 1, evaluated: local.evaluated.length });
-  rows.push({ where: 'in process, setup excluded', workers: 0, seconds: warmLocalS, perSecond: local.evaluated.length / warmLocalS, vsInProcess: 1, evaluated: local.evaluated.length });
+  rows.push({
+    where: 'in process',
+    workers: 0,
+    seconds: localS,
+    perSecond: local.evaluated.length / localS,
+    vsInProcess: 1,
+    evaluated: local.evaluated.length,
+  });
+  rows.push({
+    where: 'in process, setup excluded',
+    workers: 0,
+    seconds: warmLocalS,
+    perSecond: local.evaluated.length / warmLocalS,
+    vsInProcess: 1,
+    evaluated: local.evaluated.length,
+  });
 
   const redis = await startRedis();
   const workers: Spawned[] = [];
-  let overheadMs = NaN;
+  let overheadMs: number;
   let x: QueueExecutor | undefined;
   try {
     x = await QueueExecutor.connect({ url: redis.url });
@@ -86,7 +100,8 @@ export async function benchQueue(): Promise<void> {
           r = await findLearningRule(ctx, { ...opts, measure });
           s = Math.min(s, (performance.now() - t) / 1000);
         }
-        if (r.evaluated.map((c) => c.alignment.cosine).join() !== local.evaluated.map((c) => c.alignment.cosine).join()) throw new Error('the queued run differs from the local one');
+        if (r.evaluated.map((c) => c.alignment.cosine).join() !== local.evaluated.map((c) => c.alignment.cosine).join())
+          throw new Error('the queued run differs from the local one');
         const ref = phase === 'cold' ? localS : warmLocalS;
         rows.push({ where: `queue, ${phase}`, workers: n, seconds: s, perSecond: r.evaluated.length / s, vsInProcess: ref / s, evaluated: r.evaluated.length });
       }
@@ -113,8 +128,14 @@ export async function benchQueue(): Promise<void> {
   const weights = { arch: { ...agent.weights.arch, features: 14 as const }, tensors: agent.weights.tensors };
   const rfText = readFileSync('examples/roeflux_1d.eligo', 'utf8');
   const searchPayload = {
-    text: rfText, item: 'roeflux_1d', objective: { kind: 'multiplications' as const }, plan: planFor('all', 1, 2), seed: 1, budgetMs: 10_000,
-    agent: { kind: 'weights' as const, weights }, train: false,
+    text: rfText,
+    item: 'roeflux_1d',
+    objective: { kind: 'multiplications' as const },
+    plan: planFor('all', 1, 2),
+    seed: 1,
+    budgetMs: 10_000,
+    agent: { kind: 'weights' as const, weights },
+    train: false,
   };
   void searchJobOf(searchPayload); // it must be a payload the worker accepts
   const rulePayload = { ...base, spec: specPayload(local.evaluated[0]!.spec) };
@@ -129,16 +150,36 @@ export async function benchQueue(): Promise<void> {
   };
   const load1 = loadavg();
 
-  console.log(`\nfind-rule on ALIF: ${EVALUATIONS} candidate rules, T = ${STEPS}, 1 sample, best of ${REPEATS} (cold: once); load average ${load0.map((l) => l.toFixed(2)).join(' ')} → ${load1.map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(table(['run', 'workers', 'seconds', 'evaluations/s', '× in-process'], rows.map((r) => [r.where, r.workers, Number(r.seconds.toFixed(2)), Number(r.perSecond.toFixed(2)), Number(r.vsInProcess.toFixed(2))])));
+  console.log(
+    `\nfind-rule on ALIF: ${EVALUATIONS} candidate rules, T = ${STEPS}, 1 sample, best of ${REPEATS} (cold: once); load average ${load0.map((l) => l.toFixed(2)).join(' ')} → ${load1.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  console.log(
+    table(
+      ['run', 'workers', 'seconds', 'evaluations/s', '× in-process'],
+      rows.map((r) => [r.where, r.workers, Number(r.seconds.toFixed(2)), Number(r.perSecond.toFixed(2)), Number(r.vsInProcess.toFixed(2))]),
+    ),
+  );
   console.log(`\nqueue overhead per task (${PROBES} empty tasks, one worker, one at a time): ${overheadMs.toFixed(2)} ms`);
   console.log(`\npayloads (bytes of JSON stored in Redis):`);
-  console.log(table(['what', 'bytes'], Object.entries(sizes).map(([k, v]) => [k, v])));
+  console.log(
+    table(
+      ['what', 'bytes'],
+      Object.entries(sizes).map(([k, v]) => [k, v]),
+    ),
+  );
   const largest = Object.entries(sizes).reduce((a, b) => (b[1] > a[1] ? b : a));
   console.log(`largest: ${largest[0]}, ${largest[1].toLocaleString('en-US')} bytes`);
   const path = writeResult('queue', {
-    model: MODEL, steps: STEPS, evaluations: EVALUATIONS, loadAverageBefore: load0, loadAverageAfter: load1,
-    findRule: rows, overheadPerTaskMs: overheadMs, probes: PROBES, payloadBytes: sizes, largestPayload: { what: largest[0], bytes: largest[1] },
+    model: MODEL,
+    steps: STEPS,
+    evaluations: EVALUATIONS,
+    loadAverageBefore: load0,
+    loadAverageAfter: load1,
+    findRule: rows,
+    overheadPerTaskMs: overheadMs,
+    probes: PROBES,
+    payloadBytes: sizes,
+    largestPayload: { what: largest[0], bytes: largest[1] },
   });
   console.log(`wrote ${path}`);
 }

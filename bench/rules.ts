@@ -32,8 +32,14 @@ const RULES: { name: string; spec: RuleSpec }[] = [
   {
     name: 'e-prop',
     spec: {
-      name: 'eprop', model: 'lif', approximations: [{ of: 'u', wrt: 'z', wrtOffset: 0, kind: 'zero' }, { of: 'u', wrt: 'u', wrtOffset: 0, kind: 'diagonal' }],
-      schedule: { kind: 'online' }, objectives: [],
+      name: 'eprop',
+      model: 'lif',
+      approximations: [
+        { of: 'u', wrt: 'z', wrtOffset: 0, kind: 'zero' },
+        { of: 'u', wrt: 'u', wrtOffset: 0, kind: 'diagonal' },
+      ],
+      schedule: { kind: 'online' },
+      objectives: [],
     },
   },
 ];
@@ -94,8 +100,15 @@ export async function benchRules(): Promise<unknown> {
           }
         }
         rows.push({
-          rule: r.name, n, T, multiplicationsPerStep: cost.multiplicationsPerStep, memoryBytes: cost.memoryBytes,
-          wallMs, wallMsPerStep: wallMs === null ? null : wallMs / T, extrapolated, ...(note ? { note } : {}),
+          rule: r.name,
+          n,
+          T,
+          multiplicationsPerStep: cost.multiplicationsPerStep,
+          memoryBytes: cost.memoryBytes,
+          wallMs,
+          wallMsPerStep: wallMs === null ? null : wallMs / T,
+          extrapolated,
+          ...(note ? { note } : {}),
         });
       }
     }
@@ -113,7 +126,14 @@ export async function benchRules(): Promise<unknown> {
     const memT = slope(100, at(256, 100).memoryBytes, 1000, at(256, 1000).memoryBytes);
     return {
       rule: r.name,
-      symbolic: { compute: sym.compute, perSequence: sym.perSequence, memory: sym.memory, computeDegree: sym.computeDegree, memoryDegree: sym.memoryDegree, memoryGrowsWithT: sym.memoryGrowsWithT },
+      symbolic: {
+        compute: sym.compute,
+        perSequence: sym.perSequence,
+        memory: sym.memory,
+        computeDegree: sym.computeDegree,
+        memoryDegree: sym.memoryDegree,
+        memoryGrowsWithT: sym.memoryGrowsWithT,
+      },
       measured: {
         multiplicationsExponent: slope(a.n, a.multiplicationsPerStep, b.n, b.multiplicationsPerStep),
         memoryExponent: slope(a.n, a.memoryBytes, b.n, b.memoryBytes),
@@ -125,37 +145,85 @@ export async function benchRules(): Promise<unknown> {
   });
 
   console.log('\nLearning rules on LIF (examples/lif.eligo), per step: multiplications and memory counted by the engine; wall time of the Float64 executor');
-  console.log(table(['rule', 'n', 'T', 'mults/step', 'memory', 'wall ms', 'ms/step'], rows.map((x) => [
-    x.rule, x.n, x.T, x.multiplicationsPerStep, mib(x.memoryBytes),
-    x.wallMs === null ? '—' : `${x.wallMs.toFixed(0)}${x.extrapolated ? '*' : ''}`,
-    x.wallMsPerStep === null ? (x.note ?? '—') : x.wallMsPerStep.toFixed(2),
-  ])));
+  console.log(
+    table(
+      ['rule', 'n', 'T', 'mults/step', 'memory', 'wall ms', 'ms/step'],
+      rows.map((x) => [
+        x.rule,
+        x.n,
+        x.T,
+        x.multiplicationsPerStep,
+        mib(x.memoryBytes),
+        x.wallMs === null ? '—' : `${x.wallMs.toFixed(0)}${x.extrapolated ? '*' : ''}`,
+        x.wallMsPerStep === null ? (x.note ?? '—') : x.wallMsPerStep.toFixed(2),
+      ]),
+    ),
+  );
   console.log('(* extrapolated from the first steps)');
   console.log('\nGrowth with n (counted between n = 128 and 256; wall time between the two largest timed n) and with T');
-  console.log(table(['rule', 'symbolic compute', 'per sequence', 'symbolic memory', 'mults exp.', 'memory exp.', 'memory exp. in T', 'wall exp.'], growth.map((g) => [
-    g.rule, g.symbolic.compute, g.symbolic.perSequence, g.symbolic.memory,
-    g.measured.multiplicationsExponent.toFixed(2), g.measured.memoryExponent.toFixed(2), g.measured.memoryExponentInT.toFixed(2),
-    g.measured.wallTimeExponent === null ? '—' : `${g.measured.wallTimeExponent.toFixed(2)} (n ${g.measured.wallTimeBetween!.join('→')})`,
-  ])));
+  console.log(
+    table(
+      ['rule', 'symbolic compute', 'per sequence', 'symbolic memory', 'mults exp.', 'memory exp.', 'memory exp. in T', 'wall exp.'],
+      growth.map((g) => [
+        g.rule,
+        g.symbolic.compute,
+        g.symbolic.perSequence,
+        g.symbolic.memory,
+        g.measured.multiplicationsExponent.toFixed(2),
+        g.measured.memoryExponent.toFixed(2),
+        g.measured.memoryExponentInT.toFixed(2),
+        g.measured.wallTimeExponent === null ? '—' : `${g.measured.wallTimeExponent.toFixed(2)} (n ${g.measured.wallTimeBetween!.join('→')})`,
+      ]),
+    ),
+  );
 
   // Find-rule: time to the front.
   const finds = [];
-  for (const [file, text, model] of [['lif.eligo', lif, 'lif'], ['alif.eligo', alif, 'alif']] as const) {
+  for (const [file, text, model] of [
+    ['lif.eligo', lif, 'lif'],
+    ['alif.eligo', alif, 'alif'],
+  ] as const) {
     const ctx = modelContext(compile(text), model);
     const t0 = performance.now();
     const res = await findLearningRule(ctx, { budgetMs: 60000, steps: 100, samples: 2, seed: 1 });
     const wall = performance.now() - t0;
     const frontAt = Math.max(0, ...res.front.map((f) => f.atMs));
     finds.push({
-      file, model, budgetMs: 60000, wallMs: wall, timeToFrontMs: frontAt, spaceSize: res.spaceSize, evaluated: res.evaluated.length, method: res.method,
-      stopped: res.stopped, skipped: res.skipped.length,
-      front: res.front.map((f) => ({ name: f.known, rule: f.ruleName, schedule: f.spec.schedule.kind, multiplicationsPerStep: f.cost.multiplicationsPerStep, memoryBytes: f.cost.memoryBytes, cosine: f.alignment.cosine, atMs: f.atMs })),
+      file,
+      model,
+      budgetMs: 60000,
+      wallMs: wall,
+      timeToFrontMs: frontAt,
+      spaceSize: res.spaceSize,
+      evaluated: res.evaluated.length,
+      method: res.method,
+      stopped: res.stopped,
+      skipped: res.skipped.length,
+      front: res.front.map((f) => ({
+        name: f.known,
+        rule: f.ruleName,
+        schedule: f.spec.schedule.kind,
+        multiplicationsPerStep: f.cost.multiplicationsPerStep,
+        memoryBytes: f.cost.memoryBytes,
+        cosine: f.alignment.cosine,
+        atMs: f.atMs,
+      })),
     });
   }
   console.log('\nFind learning rule (budget 60 s, alignment on 2 × 100 steps)');
-  console.log(table(['model', 'space', 'evaluated', 'time to front s', 'wall s', 'front'], finds.map((f) => [
-    f.model, f.spaceSize, f.evaluated, (f.timeToFrontMs / 1000).toFixed(1), (f.wallMs / 1000).toFixed(1), f.front.map((x) => x.name ?? x.rule).join(', '),
-  ])));
+  console.log(
+    table(
+      ['model', 'space', 'evaluated', 'time to front s', 'wall s', 'front'],
+      finds.map((f) => [
+        f.model,
+        f.spaceSize,
+        f.evaluated,
+        (f.timeToFrontMs / 1000).toFixed(1),
+        (f.wallMs / 1000).toFixed(1),
+        f.front.map((x) => x.name ?? x.rule).join(', '),
+      ]),
+    ),
+  );
 
   const result = { model: 'lif', ns: NS, steps: TS, capMs: CAP_MS, rows, growth, findRule: finds };
   writeResult('rules', result);

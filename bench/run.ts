@@ -6,7 +6,9 @@ import { join } from 'node:path';
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
-  const files = readdirSync(__dirname).filter((f) => f.endsWith('.ts') && !['run.ts', 'util.ts'].includes(f)).sort();
+  const files = readdirSync(__dirname)
+    .filter((f) => f.endsWith('.ts') && !['run.ts', 'util.ts'].includes(f))
+    .sort();
   const order = ['frontend', 'elimination', 'search', 'rules', 'train', 'graph', 'server'];
   files.sort((a, b) => (order.indexOf(a.slice(0, -3)) + 1 || 99) - (order.indexOf(b.slice(0, -3)) + 1 || 99));
   for (const f of files) {

@@ -86,13 +86,22 @@ export async function benchSearch(budgetsMs: readonly number[] = [2000], out = '
     const ectx = new SearchContext(graph, new Objective({ kind: 'multiplications' }), { budgetMs: 900_000 });
     const size = exactSize(ectx);
     const exactMax = o.exactMax ?? EXACT_DEFAULT_MAX;
-    let exact: SearchBenchRow['exact'] = { status: 'too-large', vertices: size, message: `${size} eliminable vertices after safe pre-eliminations (exact search was run up to ${exactMax})` };
+    let exact: SearchBenchRow['exact'] = {
+      status: 'too-large',
+      vertices: size,
+      message: `${size} eliminable vertices after safe pre-eliminations (exact search was run up to ${exactMax})`,
+    };
     if (size <= exactMax) {
       const h = runHeuristics(ectx);
       const t0 = Date.now();
       // The best heuristic bounds the search from above (ties kept, so the optimum is always found).
       const r = exactSearch(ectx, { upperBound: h[0]!.score + 1e-6, maxVertices: exactMax });
-      exact = { status: r.status, vertices: r.vertices, message: `${r.message} (${((Date.now() - t0) / 1000).toFixed(1)} s)`, ...(r.status === 'optimal' ? { optimum: ectx.best!.multiplications } : {}) };
+      exact = {
+        status: r.status,
+        vertices: r.vertices,
+        message: `${r.message} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        ...(r.status === 'optimal' ? { optimum: ectx.best!.multiplications } : {}),
+      };
     }
     for (const budgetMs of budgetsMs) {
       const methods: Record<string, number> = {};
@@ -125,17 +134,29 @@ export async function benchSearch(budgetsMs: readonly number[] = [2000], out = '
       for (const [k, v] of Object.entries(methods)) ratios[k] = Number((v / bestClassic).toFixed(4));
       const ex = exact.optimum !== undefined ? { ...exact, gap: Number(((best - exact.optimum) / exact.optimum).toFixed(4)) } : exact;
       const row: SearchBenchRow = {
-        task: task.label, item: task.item, eliminable: ectx.problem.eliminable.length, budgetSeconds: budgetMs / 1000,
-        ...base, bestClassic, methods, ratios, best, bestMethod, improvement: Number((1 - best / bestClassic).toFixed(4)),
-        mctsSimulationsPerSecond: simSeconds > 0 ? Math.round(sims / simSeconds) : 0, mctsEpisodes: episodes, ordersPerSecond, exact: ex,
+        task: task.label,
+        item: task.item,
+        eliminable: ectx.problem.eliminable.length,
+        budgetSeconds: budgetMs / 1000,
+        ...base,
+        bestClassic,
+        methods,
+        ratios,
+        best,
+        bestMethod,
+        improvement: Number((1 - best / bestClassic).toFixed(4)),
+        mctsSimulationsPerSecond: simSeconds > 0 ? Math.round(sims / simSeconds) : 0,
+        mctsEpisodes: episodes,
+        ordersPerSecond,
+        exact: ex,
         load: Number(loadavg()[0]!.toFixed(2)),
       };
       rows.push(row);
       console.log(
-        `${task.label.padEnd(22)} ${String(budgetMs / 1000).padStart(4)} s  fwd ${base.forward}  rev ${base.reverse}  mark ${base.markowitz}  | `
-        + `heur ${methods.heuristics}  beam ${methods.beam}  anneal ${methods.anneal}  mcts ${methods.mcts}  all ${methods.all}  `
-        + `→ ${best} (${((1 - best / bestClassic) * 100).toFixed(1)}% below best classic)  mcts ${row.mctsSimulationsPerSecond} sims/s`
-        + `${exact.optimum !== undefined ? `  exact ${exact.optimum}` : ''}`,
+        `${task.label.padEnd(22)} ${String(budgetMs / 1000).padStart(4)} s  fwd ${base.forward}  rev ${base.reverse}  mark ${base.markowitz}  | ` +
+          `heur ${methods.heuristics}  beam ${methods.beam}  anneal ${methods.anneal}  mcts ${methods.mcts}  all ${methods.all}  ` +
+          `→ ${best} (${((1 - best / bestClassic) * 100).toFixed(1)}% below best classic)  mcts ${row.mctsSimulationsPerSecond} sims/s` +
+          `${exact.optimum !== undefined ? `  exact ${exact.optimum}` : ''}`,
       );
     }
   }
@@ -148,7 +169,10 @@ export async function benchSearch(budgetsMs: readonly number[] = [2000], out = '
     all.sort((a, b) => TASKS.findIndex((t) => t.label === a.task) - TASKS.findIndex((t) => t.label === b.task) || a.budgetSeconds - b.budgetSeconds);
   }
   const path = writeResult(out, {
-    budgetsSeconds: budgetsMs.map((b) => b / 1000), threads: 2, seed: 1, network: agent.message,
+    budgetsSeconds: budgetsMs.map((b) => b / 1000),
+    threads: 2,
+    seed: 1,
+    network: agent.message,
     // The machine is shared: its load (runnable processes on 2 cores) bounds what the speeds mean.
     loadAverage: { before: loadBefore.map((x) => Number(x.toFixed(2))), after: loadavg().map((x) => Number(x.toFixed(2))) },
     note: 'each method runs alone with the whole budget on two worker threads; heuristics = the best greedy variant (computed first by every run); ratios are to min(forward, reverse, Markowitz); multiplications by the ad/ cost model',
@@ -178,7 +202,10 @@ export function benchNetwork(): NetworkRow[] {
   const rows: NetworkRow[] = [];
   for (const task of TASKS) {
     const c = compile(readFileSync(join(__dirname, '..', 'examples', `${task.file}.eligo`), 'utf8'));
-    const graph = graphOf(c, c.items.find((i) => i.name === task.item)!);
+    const graph = graphOf(
+      c,
+      c.items.find((i) => i.name === task.item)!,
+    );
     const greedy = (w: Weights): number => {
       const s = EliminationState.of(graph);
       policyRollout(s, w);
@@ -189,9 +216,17 @@ export function benchNetwork(): NetworkRow[] {
       mcts(ctx, { weights: w, simulationsPerMove: 32, maxEpisodes: 1, valueWeight });
       return ctx.best!.multiplications;
     };
-    const row = { task: task.label, greedyPrior: greedy(prior), greedyNetwork: greedy(agent.weights), mctsPrior: tree(prior, 0), mctsNetwork: tree(agent.weights, 0.25) };
+    const row = {
+      task: task.label,
+      greedyPrior: greedy(prior),
+      greedyNetwork: greedy(agent.weights),
+      mctsPrior: tree(prior, 0),
+      mctsNetwork: tree(agent.weights, 0.25),
+    };
     rows.push(row);
-    console.log(`${task.label.padEnd(22)} greedy policy: prior ${row.greedyPrior}  network ${row.greedyNetwork}  | MCTS (32 sims/move, 1 episode): prior ${row.mctsPrior}  network ${row.mctsNetwork}`);
+    console.log(
+      `${task.label.padEnd(22)} greedy policy: prior ${row.greedyPrior}  network ${row.greedyNetwork}  | MCTS (32 sims/move, 1 episode): prior ${row.mctsPrior}  network ${row.mctsNetwork}`,
+    );
   }
   return rows;
 }
@@ -200,7 +235,7 @@ if (require.main === module && process.argv.includes('--network')) {
   // Adds the network comparison to bench/results/search.json (keeping its rows).
   const rows = benchNetwork();
   const file = join(__dirname, 'results', 'search.json');
-  const old = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> : {};
+  const old = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
   const { generatedAt: _g, node: _n, cpus: _c, ...rest } = old;
   writeResult('search', { ...rest, network: { agent: loadAgent().message, rows } });
 } else if (require.main === module) {

@@ -125,7 +125,9 @@ export async function benchServer(): Promise<unknown> {
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
   try {
     for (const n of [1000, 5000, 10000]) scaled.push(await scale(client, n, 20));
-    for (const f of readdirSync(EXAMPLES).filter((x) => x.endsWith('.eligo')).sort()) {
+    for (const f of readdirSync(EXAMPLES)
+      .filter((x) => x.endsWith('.eligo'))
+      .sort()) {
       results.push(await measure(client, f, readFileSync(join(EXAMPLES, f), 'utf8'), 20));
     }
     results.push(await measure(client, 'generated-model-1000.eligo', generatedModel(1000), 10));
@@ -141,20 +143,46 @@ export async function benchServer(): Promise<unknown> {
     targetMedianMs: 100,
   };
   console.log('\nLanguage server latency over stdio (didChange → publishDiagnostics / → code lenses), ms');
-  console.log(table(['file', 'chars', 'items', 'diag median', 'diag p95', 'lens median', 'lens p95', 'items re-analysed'], results.map((r) => [
-    r.name, r.chars, r.items, ms(r.diagnostics.median), ms(r.diagnostics.p95), ms(r.codeLens.median), ms(r.codeLens.p95), r.computedPerEdit,
-  ])));
-  console.log(`examples: median of medians ${ms(summary.examplesMedianOfMediansMs.diagnostics)} ms (diagnostics), ${ms(summary.examplesMedianOfMediansMs.codeLens)} ms (lenses); worst median ${ms(summary.examplesWorstMedianMs.diagnostics)} / ${ms(summary.examplesWorstMedianMs.codeLens)} ms; target < 100 ms`);
+  console.log(
+    table(
+      ['file', 'chars', 'items', 'diag median', 'diag p95', 'lens median', 'lens p95', 'items re-analysed'],
+      results.map((r) => [
+        r.name,
+        r.chars,
+        r.items,
+        ms(r.diagnostics.median),
+        ms(r.diagnostics.p95),
+        ms(r.codeLens.median),
+        ms(r.codeLens.p95),
+        r.computedPerEdit,
+      ]),
+    ),
+  );
+  console.log(
+    `examples: median of medians ${ms(summary.examplesMedianOfMediansMs.diagnostics)} ms (diagnostics), ${ms(summary.examplesMedianOfMediansMs.codeLens)} ms (lenses); worst median ${ms(summary.examplesWorstMedianMs.diagnostics)} / ${ms(summary.examplesWorstMedianMs.codeLens)} ms; target < 100 ms`,
+  );
   const loadAfter = readFileSync('/proc/loadavg', 'utf8').trim();
   console.log('\nScale: an edit of one item → its diagnostics, ms (target: ≤ 100 median at 1,000 items; 10,000 under 10× that)');
-  console.log(table(['items', 'chars', 'open → diag', 'open → analysed', 'edit → diag median', 'p95'], scaled.map((r) => [
-    r.items, r.chars, ms(r.openMs), ms(r.analysedMs), ms(r.diagnostics.median), ms(r.diagnostics.p95),
-  ])));
+  console.log(
+    table(
+      ['items', 'chars', 'open → diag', 'open → analysed', 'edit → diag median', 'p95'],
+      scaled.map((r) => [r.items, r.chars, ms(r.openMs), ms(r.analysedMs), ms(r.diagnostics.median), ms(r.diagnostics.p95)]),
+    ),
+  );
   const base = scaled[0]!.diagnostics.median;
-  console.log(`ratios to 1,000 items (median): ${scaled.map((r) => `${r.items}: ${(r.diagnostics.median / base).toFixed(1)}×`).join(', ')}; load average before ${loadBefore}, after ${loadAfter}`);
+  console.log(
+    `ratios to 1,000 items (median): ${scaled.map((r) => `${r.items}: ${(r.diagnostics.median / base).toFixed(1)}×`).join(', ')}; load average before ${loadBefore}, after ${loadAfter}`,
+  );
   const result = {
-    scale: { files: scaled, ratios: scaled.map((r) => ({ items: r.items, medianRatio: r.diagnostics.median / base })), loadavg: { before: loadBefore, after: loadAfter } },
-    files: results, ...summary, debounceMs: 50, method: 'real server over stdio; edits spaced 80 ms; 3 warm-up edits per file (2 at scale)',
+    scale: {
+      files: scaled,
+      ratios: scaled.map((r) => ({ items: r.items, medianRatio: r.diagnostics.median / base })),
+      loadavg: { before: loadBefore, after: loadAfter },
+    },
+    files: results,
+    ...summary,
+    debounceMs: 50,
+    method: 'real server over stdio; edits spaced 80 ms; 3 warm-up edits per file (2 at scale)',
   };
   writeResult('server', result);
   return result;

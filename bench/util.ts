@@ -1,6 +1,7 @@
 // Shared helpers for the benchmarks: timing statistics and result files.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 
 export interface Stats {
@@ -32,7 +33,10 @@ export function writeResult(name: string, data: unknown): string {
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.json`);
-  writeFileSync(path, `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpus: require('node:os').cpus().length, ...(data as object) }, null, 2)}\n`);
+  writeFileSync(
+    path,
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpus: cpus().length, ...(data as object) }, null, 2)}\n`,
+  );
   return path;
 }
 
