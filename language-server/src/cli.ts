@@ -3,7 +3,7 @@
 
 import { analyzeCommand } from './cli/analyze.js';
 import { checkCommand } from './cli/check.js';
-import { CliError, helpText, parseCommandArgs, type Command } from './cli/common.js';
+import { CliError, helpText, parseCommandArgs, wrap, type Command } from './cli/common.js';
 import { didYouMean } from './lang/suggest.js';
 import { EligoError } from './util/errors.js';
 import { evalCommand } from './cli/eval.js';
@@ -48,20 +48,6 @@ export function firstSentence(summary: string): string {
   const flat = summary.replace(/\s*\n\s*/g, ' ').trim();
   const end = flat.search(/[.:;](\s|$)/);
   return end < 0 ? flat : flat.slice(0, end);
-}
-
-/** Words into lines of at most `width` characters (a longer word gets a line of its own). */
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines;
 }
 
 export async function main(argv: string[]): Promise<number> {

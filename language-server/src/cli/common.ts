@@ -146,8 +146,8 @@ export function parseCommandArgs(cmd: Command, argv: readonly string[]): Command
 
 const HELP_WIDTH = 110;
 
-/** Words of `text` in lines of at most `width` characters. */
-function wrap(text: string, width: number): string[] {
+/** Words of `text` in lines of at most `width` characters (a longer word gets a line of its own). */
+export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {

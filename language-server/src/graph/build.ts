@@ -11,7 +11,7 @@ import type { Checked, FunctionScope, ModelScope } from '../lang/symbols.js';
 import { DEFAULT_SURROGATE_NAME, makeSurrogate, SURROGATE_KINDS } from '../lang/surrogates.js';
 import { LOSS_WEIGHT, lossWeights } from '../lang/lossWindow.js';
 import type { Attrs, Graph, Op, Shape, Surrogate, Vertex, VertexRole } from './types.js';
-import { evaluate } from './evaluate.js';
+import { binaryForward, evaluate, unaryForward } from './evaluate.js';
 import { sizeOf } from './types.js';
 import { EligoError } from '../util/errors.js';
 
@@ -29,7 +29,8 @@ export const MAX_GRAPH_VERTICES = 1_000_000;
 
 type MutableVertex = { -readonly [K in keyof Vertex]: Vertex[K] };
 
-const ELEMENTWISE_UNARY = new Set([
+/** The elementary functions: builtins that lower to one unary vertex and fold on constant operands. */
+const ELEMENTARY = [
   'exp',
   'log',
   'sqrt',
@@ -47,40 +48,18 @@ const ELEMENTWISE_UNARY = new Set([
   'acosh',
   'atanh',
   'log1p',
-  'erf',
-  'sigmoid',
-  'relu',
-  'softplus',
-]);
+] as const;
 
-/** Scalar functions used to fold constant operands (the evaluator has the tensor versions). */
-const FOLD: Record<string, (...a: number[]) => number> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  abs: Math.abs,
-  sin: Math.sin,
-  cos: Math.cos,
-  tan: Math.tan,
-  asin: Math.asin,
-  acos: Math.acos,
-  atan: Math.atan,
-  sinh: Math.sinh,
-  cosh: Math.cosh,
-  tanh: Math.tanh,
-  asinh: Math.asinh,
-  acosh: Math.acosh,
-  atanh: Math.atanh,
-  log1p: Math.log1p,
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  pow: Math.pow,
-  atan2: Math.atan2,
-  max: Math.max,
-  min: Math.min,
+/** Builtins that lower to one unary vertex: the elementary functions and the activations. */
+const ELEMENTWISE_UNARY = new Set<string>([...ELEMENTARY, 'erf', 'sigmoid', 'relu', 'softplus']);
+
+/**
+ * Scalar functions used to fold constant operands: the evaluator's own definitions of every binary op,
+ * negation and the elementary functions (erf, the activations, spike and stop keep their vertex).
+ */
+const FOLD: Readonly<Record<string, (...a: number[]) => number>> = {
+  ...Object.fromEntries((['neg', ...ELEMENTARY] as const).map((op) => [op, unaryForward[op]])),
+  ...binaryForward,
 };
 
 /** Assembles vertices; operands always precede users, so ids are a topological order. */

@@ -6,7 +6,7 @@
 // setting; `task: ''` skips training (alignment-only front, labelled).
 
 import { compile, findItem, ItemError } from '../compile.js';
-import { FindRuleJobParamsSchema, validate, type LearningRuleResult, type Objective, type RuleCandidate } from '../protocol.js';
+import { FindRuleJobParamsSchema, validate, type FindRuleRun, type LearningRuleResult, type Objective, type RuleCandidate } from '../protocol.js';
 import { lookupProfile, profileChip, unknownProfileMessage } from '../rules/profiles.js';
 import { ruleSignature } from '../rules/rule.js';
 import { modelContext } from '../rules/model.js';
@@ -19,21 +19,8 @@ import { JobRefused, type JobKind } from './types.js';
 import { jobParamValues } from './paramData.js';
 import { attachParamValues } from '../graph/simulate.js';
 
-/** The search's parameters after defaults: what it ran with (echoed in the result as `run`). */
-export interface FindRuleRunParams {
-  readonly objective: Objective;
-  readonly seed: number;
-  readonly samples: number;
-  readonly steps: number;
-  /** The profile's name as the registry spells it (rules/profiles.ts). */
-  readonly hardwareProfile: string;
-  /** `--task` syntax; '' for none (alignment-only front). */
-  readonly task: string;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  /** Stop the search after this many rules evaluated: a reproducible run. */
-  readonly evaluations?: number;
-}
+/** The search's parameters after defaults: what it ran with, echoed in the result as `run` (the protocol's type). */
+export type FindRuleRunParams = FindRuleRun;
 
 /** A rule name not yet used in the document (as `eligo find-rule --write` picks them). */
 function freshName(taken: Set<string>, base: string): string {

@@ -156,10 +156,13 @@ export interface FindRuleRun {
   readonly seed: number;
   readonly samples: number;
   readonly steps: number;
+  /** The profile's name as the registry spells it (rules/profiles.ts). */
   readonly hardwareProfile: string;
+  /** `--task` syntax; '' for none (alignment-only front). */
   readonly task: string;
   readonly batchSize: number;
   readonly learningRate: number;
+  /** Stop the search after this many rules evaluated: a reproducible run. */
   readonly evaluations?: number;
 }
 

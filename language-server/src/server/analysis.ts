@@ -11,30 +11,18 @@
 // the analysis worker (analysisWorker.ts), off the main loop; work on a
 // version that a newer edit has made stale is abandoned.
 
-import type { ItemAnalysis } from '../analysis/costs.js';
 import type { NamedItem } from '../compile.js';
 import type { Diagnostic } from '../lang/ast.js';
 import type { EligoSettings } from '../protocol.js';
 import type { Snapshot, Workspace } from './documents.js';
-import type { EvalOutcome } from '../analysis/evalPoint.js';
 import type { AnalysisRun, AnalysisWorker } from './analysisWorker.js';
-import { documentDiagnostics } from '../analysis/index.js';
-import { itemKey, moveEntry, shiftDiagnostic, type ItemEntry, type RuleFigures } from '../analysis/itemAnalysis.js';
+import { documentDiagnostics, type ItemReport } from '../analysis/index.js';
+import { itemKey, moveEntry, shiftDiagnostic, type ItemEntry } from '../analysis/itemAnalysis.js';
 import { StaleRequest } from './context.js';
 import { analyzeSettings, type Settings } from './settings.js';
 
-export interface ItemResult {
-  readonly item: NamedItem;
-  readonly analysis: ItemAnalysis;
-  readonly evaluation?: EvalOutcome;
-  /** A rule's cost and update program (rules engine). */
-  readonly rule?: RuleFigures;
-  /** Analysis warnings of this item (NaN, vanishing surrogate, memory over the profile). */
-  readonly warnings: readonly Diagnostic[];
-  readonly key: string;
-  /** True when taken from the cache of an earlier version. */
-  readonly reused: boolean;
-}
+/** An item as analyze() reports it, and whether it was taken from the cache of an earlier version. */
+export type ItemResult = ItemReport & { readonly reused: boolean };
 
 export interface DocumentAnalysis {
   readonly uri: string;

@@ -12,18 +12,11 @@ import { JobRefused, type JobKind } from '../jobs/types.js';
 import { jobParamValues } from '../jobs/paramData.js';
 import { train, TrainError, type TrainReport } from './train.js';
 
-/** The run's parameters after defaults: what it trained with (echoed in the result as `run`). */
-export interface TrainRunParams {
-  readonly task: string;
-  readonly steps?: number;
-  readonly epochs?: number;
-  readonly learningRate: number;
-  readonly batchSize: number;
-  readonly seed: number;
-  readonly rule?: string;
-  /** The file the user picked in a dialog (`dataUri`), for the idx and csv tasks. */
-  readonly dataPath?: string;
-}
+/**
+ * The run's parameters after defaults: what it trained with, echoed in the result as `run` (the protocol's
+ * type), and the file the user picked in a dialog (`dataUri`) for the idx and csv tasks, which is not echoed.
+ */
+export type TrainRunParams = TrainRun & { readonly dataPath?: string };
 
 /** The idx or csv task with the picked file as its data (`images=` or `path=`). */
 function withDataFile(task: string, path: string): string {

@@ -21,6 +21,7 @@
 // nodes become targets with an mse loss. The NIR node names, types and edges
 // are recorded in a `# @nir {…}` comment so that export writes them back.
 
+import { KEYWORDS } from '../../lang/lexer.js';
 import { flattenGraph, type FlatGraph } from './flatten.js';
 import { isStateful, schedule } from './schedule.js';
 import { NirError, type NirFile, type NirNode, type NirTensor } from './types.js';
@@ -58,36 +59,8 @@ export interface ImportResult {
   readonly mapping: readonly string[];
 }
 
-const RESERVED = new Set([
-  'function',
-  'model',
-  'rule',
-  'let',
-  'return',
-  'dim',
-  'const',
-  'input',
-  'target',
-  'param',
-  'state',
-  'surrogate',
-  'loss',
-  'approximate',
-  'schedule',
-  'objective',
-  'limit',
-  'for',
-  'online',
-  'reverse',
-  'forward',
-  'order',
-  'diagonal',
-  'dense',
-  'stop',
-  't',
-  'dt',
-  'data',
-]);
+// The language's keywords, and the names it gives a meaning inside a model (the time index, dt, data(…)).
+const RESERVED: ReadonlySet<string> = new Set([...KEYWORDS, 't', 'dt', 'data']);
 
 /** A number as Eligo text that reads back to the same double. */
 export function num(x: number): string {
