@@ -13,8 +13,7 @@ import { modelContext } from '../rules/model.js';
 import { DiscoverError, discoverRules, type Discovered } from '../discovery/find.js';
 import { searchFor } from '../discovery/methods.js';
 import type { AlignmentSource } from '../rules/candidate.js';
-import { QueueExecutor } from './queue/executor.js';
-import { candidateBase, dataParamValues, queuedMeasurer } from './queue/runs.js';
+import { candidateBase, dataParamValues, queuedMeasurer, settingQueue } from './queue/runs.js';
 import { JobRefused, type JobKind } from './types.js';
 import { jobParamValues } from './paramData.js';
 import { attachParamValues } from '../graph/simulate.js';
@@ -103,14 +102,7 @@ export const findLearningRuleJob: JobKind<FindRuleRunParams, LearningRuleResult>
     const rctx = modelContext(c, model);
     const hardware = profileChip(p.hardwareProfile);
     // eligo.queue.redis: the candidates' alignment is measured on the queue's workers (same result); the reference run and the training stay here.
-    let queue: QueueExecutor | undefined;
-    if (input.queueUrl) {
-      try {
-        queue = await QueueExecutor.connect({ url: input.queueUrl });
-      } catch (e) {
-        throw new JobRefused(`${(e as Error).message} (eligo.queue.redis)`);
-      }
-    }
+    const queue = await settingQueue(input.queueUrl);
     const maxBytes = 512 * 1024 ** 2;
     // Workers read no file: the model's data(…) params go with the payload, as loaded here.
     const paramValues = dataParamValues(c);

@@ -8,8 +8,7 @@ import { compile, findItem, graphOf, ItemError } from '../compile.js';
 import { SearchJobParamsSchema, validate, type Objective, type SearchResult } from '../protocol.js';
 import { METHODS, type Method } from '../search/plan.js';
 import { search, SearchOptionError } from '../search/search.js';
-import { QueueExecutor } from './queue/executor.js';
-import { queuedSearchRunner } from './queue/runs.js';
+import { queuedSearchRunner, settingQueue } from './queue/runs.js';
 import { JobRefused, type JobKind } from './types.js';
 
 /** The search's parameters after defaults: what it ran with (echoed in the result as `run`). */
@@ -51,14 +50,7 @@ export const searchJob: JobKind<SearchRunParams, SearchResult> = {
     }
     const budgetMs = Number.isFinite(ctx.remainingMs) ? Math.max(50, ctx.remainingMs) : 10_000;
     // eligo.queue.redis: the restarts run on the queue's workers (same result for an evaluation budget).
-    let queue: QueueExecutor | undefined;
-    if (input.queueUrl) {
-      try {
-        queue = await QueueExecutor.connect({ url: input.queueUrl });
-      } catch (e) {
-        throw new JobRefused(`${(e as Error).message} (eligo.queue.redis)`);
-      }
-    }
+    const queue = await settingQueue(input.queueUrl);
     try {
       const r = await search(graph, {
         ...(p.evaluations !== undefined ? { maxEvaluations: p.evaluations } : {}),

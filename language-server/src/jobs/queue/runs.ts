@@ -19,6 +19,8 @@ import type { EpisodeSpec, PlayedEpisode } from '../../search/selfplay.js';
 import type { RuleCandidatePayload, SearchRestartPayload } from '../schemas.js';
 import type { TaskExecutor } from './kind.js';
 import { ruleCandidateTask, searchRestartTask, selfPlayTask, sourceOf } from './tasks.js';
+import { JobRefused } from '../types.js';
+import { QueueExecutor } from './executor.js';
 
 export interface RunHooks {
   /** What the run is, for the workers' logs ("find-rule lif"). */
@@ -233,4 +235,14 @@ export async function playRound(
   );
   if (r.cancelled) return null;
   return r.results.flatMap((x) => (x?.episodes ?? []).map((e) => ({ multiplications: e.multiplications, simulations: e.simulations, samples: e.samples })));
+}
+
+/** The queue of the eligo.queue.redis setting, connected; none when it is not set. A queue that cannot be reached refuses the job, naming the setting. */
+export async function settingQueue(url: string | undefined): Promise<QueueExecutor | undefined> {
+  if (!url) return undefined;
+  try {
+    return await QueueExecutor.connect({ url });
+  } catch (e) {
+    throw new JobRefused(`${(e as Error).message} (eligo.queue.redis)`);
+  }
 }
